@@ -1,0 +1,830 @@
+//! Texts with dates: periods, dates, lists, ranges and stages by level.
+//!
+//! A text is split into segments at ';'. Each segment is a run of expressions, each preceded
+//! by free words (its label: "Tại Bộ phận một cửa tỉnh", "Đợt 1"). An expression is an
+//! optional prefix ("trước", "từ", "chậm nhất", ...) and points ("ngày 30/6", "Quý III",
+//! "tháng 5") joined by list (",", "và") or range ("-", "đến") connectors. Points may leave
+//! out their unit, month or year, which come from their neighbours ("Quý III, IV/2022",
+//! "Ngày 8 - 15/10") or, for the year, from the plan.
+
+use super::lex::{Tok, Token};
+use super::{weekday_vi, Context, Deadline, Milestone, Note, NoteKind, ParseError, Parsed};
+use crate::text::ascii_fold;
+use chrono::{Datelike, Days, NaiveDate};
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prefix {
+    /// No prefix, or one meaning "by the end of" ("chậm nhất", "đến hết", "trong").
+    By,
+    /// "trước": done before it begins.
+    Before,
+    /// "từ": in effect from its start, so done before it begins (or a range's start).
+    From,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Day,
+    Month,
+    Quarter,
+    Year,
+}
+
+/// A part of a year named by words rather than numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// "6 tháng đầu năm": the first n months.
+    FirstMonths(u32),
+    /// "6 tháng cuối năm": the last n months.
+    LastMonths(u32),
+    /// "đầu năm": the first quarter.
+    YearStart,
+    /// "giữa năm": by 30 June.
+    YearMid,
+    /// "cuối năm": the last quarter.
+    YearEnd,
+    /// "đầu tháng": the first ten days.
+    MonthStart,
+    /// "giữa tháng": by the 15th.
+    MonthMid,
+}
+
+#[derive(Debug, Clone)]
+struct Point {
+    unit: Unit,
+    part: Option<Part>,
+    /// Day, month, quarter or year number, as the unit says.
+    value: u32,
+    month: Option<u32>,
+    year: Option<i32>,
+    span: Range<usize>,
+    /// A weekday written before the date ("thứ Bảy, ngày 27/4"): its folded word and span.
+    weekday: Option<(chrono::Weekday, Range<usize>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    List,
+    Range,
+}
+
+#[derive(Debug)]
+struct Expr {
+    prefix: Prefix,
+    points: Vec<Point>,
+    /// `links[i]` joins `points[i]` and `points[i + 1]`.
+    links: Vec<Link>,
+}
+
+/// Words skipped without comment when they stand outside an expression.
+const FILLER: &[&str] = &[
+    "hoan", "thanh", "thuc", "hien", "xong", "trien", "khai", "thoi", "gian", "han", "chot", "va",
+    "hoac", "cua", "truoc", "het", "ca", "trong", "tu", "den", "ke", "vao", "nam", "thang",
+    "ngay", "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc",
+];
+
+pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
+    let toks = drop_lunar_notes(toks);
+    let mut notes = Vec::new();
+    let mut milestones: Vec<Milestone> = Vec::new();
+    let mut first_unknown: Option<Range<usize>> = None;
+    for segment in toks.split(|t| t.is_sym(';')) {
+        let mut p = SegmentParser { toks: segment, i: 0 };
+        let mut label: Vec<&Token> = Vec::new();
+        let mut found: Vec<(Vec<&Token>, Expr)> = Vec::new();
+        while p.i < segment.len() {
+            let at = p.i;
+            match p.expr()? {
+                Some(expr) => found.push((std::mem::take(&mut label), expr)),
+                None => {
+                    p.i = at + 1;
+                    label.push(&segment[at]);
+                }
+            }
+        }
+        // Words after the last expression describe it when nothing came before it
+        // ("Quý II/2022 đối với cấp tỉnh").
+        if let Some((last_label, _)) = found.last_mut() {
+            if last_label.is_empty() {
+                *last_label = std::mem::take(&mut label);
+            }
+        }
+        if !label.is_empty() && has_meaningful_words(&label) {
+            let span = span_of(&label);
+            first_unknown.get_or_insert(span.clone());
+            notes.push(Note {
+                kind: NoteKind::Ignored(text[span.clone()].to_string()),
+                span,
+            });
+        }
+        for (label, mut expr) in found {
+            fill_missing(&mut expr.points, ctx.plan_year, &mut notes);
+            let level = match_level(&label, ctx);
+            let label_text = (!label.is_empty()).then(|| {
+                let s = span_of(&label);
+                text[s].trim_matches(|c: char| c == ':' || c == ',' || c.is_whitespace()).to_string()
+            });
+            if level.is_none() && !is_phase_label(&label) && has_meaningful_words(&label) {
+                let span = span_of(&label);
+                notes.push(Note {
+                    kind: NoteKind::Ignored(text[span.clone()].to_string()),
+                    span,
+                });
+            }
+            for (start, due) in expr_dates(&expr, &mut notes)? {
+                milestones.push(Milestone {
+                    level: level.clone(),
+                    start,
+                    due,
+                    label: label_text.clone().filter(|l| !l.is_empty()),
+                });
+            }
+        }
+    }
+    if milestones.is_empty() {
+        let span = first_unknown.unwrap_or(0..text.len());
+        return Err(ParseError {
+            message: format!("không đọc được thời hạn trong \"{}\"", text.trim()),
+            span,
+            suggestions: vec![],
+        });
+    }
+    // A single level is not a stage: "Trình UBND tỉnh trước ngày 30/6" is due for everyone.
+    let mut levels: Vec<&str> = milestones.iter().filter_map(|m| m.level.as_deref()).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    if levels.len() < 2 {
+        for m in &mut milestones {
+            m.level = None;
+        }
+    }
+    milestones.dedup();
+    notes.dedup();
+    Ok(Parsed {
+        deadline: Deadline::Dated(milestones),
+        notes,
+    })
+}
+
+/// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)") and bare parentheses.
+fn drop_lunar_notes(toks: &[Token]) -> Vec<Token> {
+    let mut out = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        if t.is_sym('(') {
+            let lunar = toks
+                .get(i + 1)
+                .and_then(Token::word)
+                .is_some_and(|w| matches!(w, "tuc" | "nham" | "am" | "al"));
+            if lunar {
+                while i < toks.len() && !toks[i].is_sym(')') {
+                    i += 1;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        if !t.is_sym(')') {
+            out.push(t.clone());
+        }
+        i += 1;
+    }
+    out
+}
+
+fn span_of(toks: &[&Token]) -> Range<usize> {
+    let start = toks.first().map_or(0, |t| t.span.start);
+    let end = toks.last().map_or(0, |t| t.span.end);
+    start..end
+}
+
+fn has_meaningful_words(label: &[&Token]) -> bool {
+    label
+        .iter()
+        .filter_map(|t| t.word())
+        .any(|w| !FILLER.contains(&w))
+}
+
+/// "Đợt 1", "Giai đoạn 2", "Lần 3": a phase of the work, not a level.
+fn is_phase_label(label: &[&Token]) -> bool {
+    let words: Vec<&str> = label.iter().filter_map(|t| t.word()).collect();
+    let has_num = label.iter().any(|t| t.num().is_some());
+    has_num && matches!(words.first(), Some(&"dot") | Some(&"lan") | Some(&"giai") | Some(&"buoc"))
+}
+
+/// The level whose name or alias occurs, as whole words, in the label; the longest wins.
+fn match_level(label: &[&Token], ctx: &Context) -> Option<String> {
+    let words: Vec<&str> = label.iter().filter_map(|t| t.word()).collect();
+    if words.is_empty() {
+        return None;
+    }
+    let hay = format!(" {} ", words.join(" "));
+    let mut best: Option<(usize, &str)> = None;
+    for level in &ctx.levels {
+        for name in &level.names {
+            let folded: String = ascii_fold(name)
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if folded.is_empty() || !hay.contains(&format!(" {folded} ")) {
+                continue;
+            }
+            if best.is_none_or(|(len, _)| folded.len() > len) {
+                best = Some((folded.len(), &level.id));
+            }
+        }
+    }
+    best.map(|(_, id)| id.to_string())
+}
+
+struct SegmentParser<'a> {
+    toks: &'a [Token],
+    i: usize,
+}
+
+impl<'a> SegmentParser<'a> {
+    fn tok(&self, k: usize) -> Option<&'a Token> {
+        self.toks.get(k)
+    }
+    fn word(&self, k: usize) -> Option<&'a str> {
+        self.toks.get(k).and_then(Token::word)
+    }
+    fn words_at(&self, k: usize, ws: &[&str]) -> bool {
+        ws.iter().enumerate().all(|(n, w)| self.word(k + n) == Some(*w))
+    }
+
+    /// Parses an expression at `self.i`; `None` (with `self.i` unspecified) when there is none.
+    fn expr(&mut self) -> Result<Option<Expr>, ParseError> {
+        let mut prefix = Prefix::By;
+        // Prefix words, in any number ("hoàn thành trước ngày", "chậm nhất đến hết ngày").
+        loop {
+            let k = self.i;
+            let (step, p) = match self.word(k) {
+                Some("truoc") => (1, Some(Prefix::Before)),
+                Some("tu") => (1, Some(Prefix::From)),
+                Some("ke") if self.word(k + 1) == Some("tu") => (2, Some(Prefix::From)),
+                Some("bat") if self.words_at(k + 1, &["dau", "tu"]) => (3, Some(Prefix::From)),
+                Some("cham") if self.word(k + 1) == Some("nhat") => (2, Some(Prefix::By)),
+                Some("khong") if self.word(k + 1) == Some("qua") => (2, Some(Prefix::By)),
+                Some("khong") if self.words_at(k + 1, &["muon", "hon"]) => (3, Some(Prefix::By)),
+                Some("den") | Some("toi") if self.word(k + 1) == Some("het") => (2, Some(Prefix::By)),
+                Some("den") | Some("toi") | Some("vao") | Some("trong") | Some("ca") => {
+                    (1, Some(Prefix::By))
+                }
+                Some("hoan") if self.word(k + 1) == Some("thanh") => (2, None),
+                Some("giai") if self.word(k + 1) == Some("doan") => (2, None),
+                Some("thoi") if matches!(self.word(k + 1), Some("han") | Some("gian")) => (2, None),
+                Some("sau") if self.is_after_word(k) => {
+                    let t = &self.toks[k];
+                    return Err(ParseError {
+                        span: t.span.clone(),
+                        message: "\"sau ...\" không phải là thời hạn: hãy ghi hạn chót (\"trước ngày ...\", \"chậm nhất ngày ...\") hoặc khai báo `due`".into(),
+                        suggestions: vec!["Trước ngày 15/12/2022", "Chậm nhất ngày 31/3/2022"],
+                    });
+                }
+                _ => (0, None),
+            };
+            if step == 0 {
+                break;
+            }
+            if let Some(p) = p {
+                // "từ ... đến" keeps From; "trước" wins over fillers.
+                if prefix == Prefix::By {
+                    prefix = p;
+                }
+            }
+            self.i += step;
+        }
+        let Some(first) = self.point(None)? else {
+            return Ok(None);
+        };
+        let mut points = vec![first];
+        let mut links = Vec::new();
+        loop {
+            let save = self.i;
+            let link = match self.tok(self.i) {
+                Some(t) if t.is_sym(',') || t.is_sym('&') || t.is_word("va") => Link::List,
+                Some(t) if t.is_sym('-') || t.is_word("den") || t.is_word("toi") => Link::Range,
+                _ => break,
+            };
+            self.i += 1;
+            if self.word(self.i) == Some("het") {
+                self.i += 1;
+            }
+            let unit = points.last().map(|p: &Point| p.unit);
+            match self.point(unit)? {
+                Some(p) => {
+                    points.push(p);
+                    links.push(link);
+                }
+                None => {
+                    self.i = save;
+                    break;
+                }
+            }
+        }
+        Ok(Some(Expr {
+            prefix,
+            points,
+            links,
+        }))
+    }
+
+    /// "sau ngày X" (after) as opposed to "sáu tháng đầu năm" (six).
+    fn is_after_word(&self, k: usize) -> bool {
+        let next = self.word(k + 1);
+        match next {
+            Some("thang") => !matches!(self.word(k + 2), Some("dau") | Some("cuoi")),
+            Some("ngay") | Some("quy") | Some("qui") => true,
+            _ => self.tok(k + 1).and_then(Token::num).is_some(),
+        }
+    }
+
+    /// A weekday written before a date: "thứ Bảy," or "Chủ nhật,".
+    fn weekday(&mut self) -> Option<(chrono::Weekday, Range<usize>)> {
+        use chrono::Weekday::*;
+        let k = self.i;
+        let day = match (self.word(k), self.word(k + 1)) {
+            (Some("thu"), Some("hai")) => Mon,
+            (Some("thu"), Some("ba")) => Tue,
+            (Some("thu"), Some("tu")) => Wed,
+            (Some("thu"), Some("nam")) => Thu,
+            (Some("thu"), Some("sau")) => Fri,
+            (Some("thu"), Some("bay")) => Sat,
+            (Some("chu"), Some("nhat")) => Sun,
+            _ => return None,
+        };
+        let span = self.toks[k].span.start..self.toks[k + 1].span.end;
+        self.i += 2;
+        if self.tok(self.i).is_some_and(|t| t.is_sym(',')) {
+            self.i += 1;
+        }
+        Some((day, span))
+    }
+
+    /// A point in time, or `None` if there is none at `self.i` (then `self.i` is restored).
+    /// `inherited` is the unit of the previous point in a list or range.
+    fn point(&mut self, inherited: Option<Unit>) -> Result<Option<Point>, ParseError> {
+        let save = self.i;
+        let weekday = self.weekday();
+        let result = self.point_inner(inherited)?;
+        match result {
+            Some(mut p) => {
+                p.weekday = weekday;
+                Ok(Some(p))
+            }
+            None => {
+                self.i = save;
+                Ok(None)
+            }
+        }
+    }
+
+    fn point_inner(&mut self, inherited: Option<Unit>) -> Result<Option<Point>, ParseError> {
+        let k = self.i;
+        let Some(t) = self.tok(k) else { return Ok(None) };
+        let start = t.span.start;
+        // "đầu năm 2022", "cuối tháng 6", "giữa năm".
+        if let Some(w @ ("dau" | "cuoi" | "giua")) = t.word() {
+            let unit_word = self.word(k + 1);
+            let part = match (w, unit_word) {
+                ("dau", Some("nam")) => Part::YearStart,
+                ("giua", Some("nam")) => Part::YearMid,
+                ("cuoi", Some("nam")) => Part::YearEnd,
+                ("dau", Some("thang")) => Part::MonthStart,
+                ("giua", Some("thang")) => Part::MonthMid,
+                ("cuoi", Some("thang")) | ("cuoi", Some("quy")) | ("cuoi", Some("qui")) => {
+                    // The end of a month or quarter is the month or quarter itself.
+                    self.i = k + 1;
+                    return self.point_inner(None);
+                }
+                _ => return Ok(None),
+            };
+            self.i = k + 2;
+            if unit_word == Some("nam") {
+                let year = self.year_after_unit()?;
+                return Ok(Some(self.make(Unit::Year, Some(part), 0, None, year, start)));
+            }
+            let Some(month) = self.small_number(Unit::Month)? else {
+                return Ok(None);
+            };
+            let year = self.year_tail()?;
+            return Ok(Some(self.make(Unit::Month, Some(part), month, None, year, start)));
+        }
+        // "6 tháng đầu năm", "sáu tháng cuối năm".
+        let count = match (t.num(), t.word()) {
+            (Some((n, _)), _) => Some(n),
+            (_, Some("ba")) => Some(3),
+            (_, Some("sau")) => Some(6),
+            (_, Some("chin")) => Some(9),
+            _ => None,
+        };
+        if let Some(n) = count {
+            if self.word(k + 1) == Some("thang") {
+                if let Some(side @ ("dau" | "cuoi")) = self.word(k + 2) {
+                    if !(1..=12).contains(&n) {
+                        return Err(err(&self.toks[k], format!("một năm chỉ có 12 tháng, không có {n} tháng")));
+                    }
+                    self.i = k + 3;
+                    let year = if self.word(self.i) == Some("nam") {
+                        self.i += 1;
+                        self.year_tail_bare()?
+                    } else {
+                        None
+                    };
+                    let part = if side == "dau" {
+                        Part::FirstMonths(n)
+                    } else {
+                        Part::LastMonths(n)
+                    };
+                    return Ok(Some(self.make(Unit::Year, Some(part), 0, None, year, start)));
+                }
+            }
+        }
+        let unit = match t.word() {
+            Some("ngay") => Some(Unit::Day),
+            Some("thang") => Some(Unit::Month),
+            Some("quy") | Some("qui") => Some(Unit::Quarter),
+            Some("nam") => Some(Unit::Year),
+            _ => None,
+        };
+        let unit = match unit {
+            Some(u) => {
+                self.i = k + 1;
+                u
+            }
+            None => match inherited {
+                Some(u) => u,
+                None if t.num().is_some() => {
+                    // A bare number: a year ("2022") or a date ("30/6/2022", "30-6-2022").
+                    match t.num() {
+                        Some((_, 4)) => Unit::Year,
+                        _ if self.date_sep(k + 1) => Unit::Day,
+                        _ => return Ok(None),
+                    }
+                }
+                None => return Ok(None),
+            },
+        };
+        match unit {
+            Unit::Year => {
+                let Some(t) = self.tok(self.i) else { return Ok(None) };
+                match t.num() {
+                    Some((y, 4)) => {
+                        self.i += 1;
+                        Ok(Some(self.make(Unit::Year, None, 0, None, Some(y as i32), start)))
+                    }
+                    Some(_) => Err(err(t, format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)))),
+                    None => Ok(None),
+                }
+            }
+            Unit::Quarter => {
+                let Some(q) = self.small_number(Unit::Quarter)? else {
+                    return Ok(None);
+                };
+                let year = self.year_tail()?;
+                Ok(Some(self.make(Unit::Quarter, None, q, None, year, start)))
+            }
+            Unit::Month => {
+                let Some(m) = self.small_number(Unit::Month)? else {
+                    return Ok(None);
+                };
+                let year = self.year_tail()?;
+                Ok(Some(self.make(Unit::Month, None, m, None, year, start)))
+            }
+            Unit::Day => {
+                let Some(d) = self.small_number(Unit::Day)? else {
+                    return Ok(None);
+                };
+                let mut month = None;
+                let mut year = None;
+                if self.date_sep(self.i) {
+                    self.i += 1;
+                    month = self.small_number(Unit::Month)?;
+                    if month.is_none() {
+                        return Err(self.expected("tháng"));
+                    }
+                    if self.date_sep(self.i) {
+                        self.i += 1;
+                        year = self.year_tail_bare()?;
+                        if year.is_none() {
+                            return Err(self.expected("năm"));
+                        }
+                    } else {
+                        year = self.year_words()?;
+                    }
+                } else if self.word(self.i) == Some("thang") {
+                    self.i += 1;
+                    month = self.small_number(Unit::Month)?;
+                    if month.is_none() {
+                        return Err(self.expected("tháng"));
+                    }
+                    year = self.year_tail()?;
+                }
+                Ok(Some(self.make(Unit::Day, None, d, month, year, start)))
+            }
+        }
+    }
+
+    fn make(&self, unit: Unit, part: Option<Part>, value: u32, month: Option<u32>, year: Option<i32>, start: usize) -> Point {
+        let end = self
+            .i
+            .checked_sub(1)
+            .and_then(|k| self.toks.get(k))
+            .map_or(start, |t| t.span.end)
+            .max(start);
+        Point {
+            unit,
+            part,
+            value,
+            month,
+            year,
+            span: start..end,
+            weekday: None,
+        }
+    }
+
+    fn expected(&self, what: &str) -> ParseError {
+        match self.tok(self.i).or_else(|| self.toks.last()) {
+            Some(t) => err(t, format!("thiếu {what} ở đây")),
+            None => ParseError {
+                span: 0..0,
+                message: format!("thiếu {what}"),
+                suggestions: vec![],
+            },
+        }
+    }
+
+    /// A date separator at `k`: '/' or '.', or '-' written tight in a full "30-6-2022".
+    fn date_sep(&self, k: usize) -> bool {
+        let Some(t) = self.tok(k) else { return false };
+        if t.is_sym('/') {
+            return self.tok(k + 1).and_then(Token::num).is_some();
+        }
+        if t.is_sym('.') {
+            return !self.tok(k + 1).is_none_or(|n| n.space_before) && self.tok(k + 1).and_then(Token::num).is_some();
+        }
+        if t.is_sym('-') && !t.space_before {
+            let tight = |j: usize| self.tok(j).is_some_and(|x| !x.space_before);
+            // d-m-yyyy: this dash and the one after the month, or m-yyyy after the month.
+            let year_next = self.tok(k + 1).and_then(Token::num).is_some_and(|(_, d)| d == 4);
+            let dmy = self.tok(k + 1).and_then(Token::num).is_some()
+                && self.tok(k + 2).is_some_and(|x| x.is_sym('-'))
+                && self.tok(k + 3).and_then(Token::num).is_some_and(|(_, d)| d == 4);
+            return tight(k + 1) && (year_next || (dmy && tight(k + 2) && tight(k + 3)));
+        }
+        false
+    }
+
+    /// A day, month or quarter number (quarters also in Roman numerals).
+    fn small_number(&mut self, unit: Unit) -> Result<Option<u32>, ParseError> {
+        let Some(t) = self.tok(self.i) else { return Ok(None) };
+        let (value, max, name) = match unit {
+            Unit::Day => (t.num().map(|(n, _)| n), 31, "ngày"),
+            Unit::Month => (t.num().map(|(n, _)| n), 12, "tháng"),
+            Unit::Quarter => (t.num().map(|(n, _)| n).or_else(|| t.word().and_then(roman)), 4, "quý"),
+            Unit::Year => return Ok(None),
+        };
+        let Some(value) = value else {
+            if unit == Unit::Quarter && t.word().is_some_and(|w| w.chars().all(|c| "ivxl".contains(c))) {
+                return Err(err(t, format!("không có Quý {}: một năm chỉ có Quý I, II, III, IV", t.word().unwrap_or_default().to_uppercase())));
+            }
+            return Ok(None);
+        };
+        if value == 0 || value > max {
+            let hint = match unit {
+                Unit::Quarter => "một năm chỉ có Quý I, II, III, IV (hoặc 1-4)".to_string(),
+                _ => format!("{name} chỉ từ 1 đến {max}"),
+            };
+            let shown = if unit == Unit::Quarter { t.word().map(str::to_uppercase).unwrap_or_else(|| value.to_string()) } else { value.to_string() };
+            return Err(err(t, format!("không có {name} {shown}: {hint}")));
+        }
+        self.i += 1;
+        Ok(Some(value))
+    }
+
+    /// After a month or quarter: "/2022", "-2022", "năm 2022", or nothing.
+    fn year_tail(&mut self) -> Result<Option<i32>, ParseError> {
+        if self.date_sep(self.i) {
+            self.i += 1;
+            return self.year_tail_bare();
+        }
+        self.year_words()
+    }
+
+    /// "năm 2022" (after a date written with numbers), or nothing.
+    fn year_words(&mut self) -> Result<Option<i32>, ParseError> {
+        if self.word(self.i) == Some("nam") && self.tok(self.i + 1).and_then(Token::num).is_some() {
+            self.i += 1;
+            return self.year_tail_bare();
+        }
+        Ok(None)
+    }
+
+    /// After "năm" in "đầu năm 2022".
+    fn year_after_unit(&mut self) -> Result<Option<i32>, ParseError> {
+        if self.tok(self.i).and_then(Token::num).is_some() {
+            return self.year_tail_bare();
+        }
+        Ok(None)
+    }
+
+    /// A year number right here: four digits, or two meaning 20xx.
+    fn year_tail_bare(&mut self) -> Result<Option<i32>, ParseError> {
+        let Some(t) = self.tok(self.i) else { return Ok(None) };
+        let Some((y, digits)) = t.num() else { return Ok(None) };
+        let year = match digits {
+            4 => y as i32,
+            2 => 2000 + y as i32,
+            _ => return Err(err(t, format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)))),
+        };
+        if !(1900..=2200).contains(&year) {
+            return Err(err(t, format!("năm {year} nằm ngoài khoảng 1900-2200")));
+        }
+        self.i += 1;
+        Ok(Some(year))
+    }
+}
+
+fn num_text(t: &Token) -> String {
+    match t.tok {
+        Tok::Num(n, _) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn roman(w: &str) -> Option<u32> {
+    Some(match w {
+        "i" => 1,
+        "ii" => 2,
+        "iii" => 3,
+        "iv" => 4,
+        _ => return None,
+    })
+}
+
+fn err(t: &Token, message: String) -> ParseError {
+    ParseError {
+        span: t.span.clone(),
+        message,
+        suggestions: vec![],
+    }
+}
+
+/// Fills left-out months and years from the nearest point on the right, then on the left,
+/// then the plan's year.
+fn fill_missing(points: &mut [Point], plan_year: i32, notes: &mut Vec<Note>) {
+    let mut year = None;
+    let mut month = None;
+    for p in points.iter_mut().rev() {
+        if p.unit == Unit::Day && p.month.is_none() {
+            p.month = month;
+        }
+        if p.year.is_none() {
+            p.year = year;
+        }
+        year = p.year.or(year);
+        month = match p.unit {
+            Unit::Day => p.month,
+            Unit::Month => Some(p.value),
+            _ => None,
+        }
+        .or(month);
+    }
+    let mut year = None;
+    for p in points.iter_mut() {
+        if p.year.is_none() {
+            p.year = year;
+        }
+        year = p.year.or(year);
+    }
+    for p in points.iter_mut() {
+        if p.year.is_none() {
+            p.year = Some(plan_year);
+            notes.push(Note {
+                span: p.span.clone(),
+                kind: NoteKind::YearAssumed(plan_year),
+            });
+        }
+    }
+}
+
+/// The first and last day a point covers.
+fn period(p: &Point) -> Result<(NaiveDate, NaiveDate), ParseError> {
+    let year = p.year.unwrap_or(2000);
+    let bad = |msg: String| ParseError {
+        span: p.span.clone(),
+        message: msg,
+        suggestions: vec![],
+    };
+    let ymd = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d);
+    let month_range = |m: u32| -> Option<(NaiveDate, NaiveDate)> {
+        let first = ymd(year, m, 1)?;
+        let last = last_day_of_month(year, m)?;
+        Some((first, last))
+    };
+    let range = match (p.unit, p.part) {
+        (Unit::Day, _) => {
+            let Some(m) = p.month else {
+                return Err(bad(format!("ngày {} thiếu tháng", p.value)));
+            };
+            let d = ymd(year, m, p.value).ok_or_else(|| {
+                bad(format!(
+                    "ngày {:02}/{:02}/{year} không tồn tại (tháng {m} năm {year} có {} ngày)",
+                    p.value,
+                    m,
+                    last_day_of_month(year, m).map_or(0, |d| d.day())
+                ))
+            })?;
+            Some((d, d))
+        }
+        (Unit::Month, None) => month_range(p.value),
+        (Unit::Month, Some(Part::MonthStart)) => ymd(year, p.value, 1).zip(ymd(year, p.value, 10)),
+        (Unit::Month, Some(Part::MonthMid)) => ymd(year, p.value, 1).zip(ymd(year, p.value, 15)),
+        (Unit::Month, Some(_)) => month_range(p.value),
+        (Unit::Quarter, _) => {
+            let first = month_range(p.value * 3 - 2);
+            let last = month_range(p.value * 3);
+            first.zip(last).map(|(a, b)| (a.0, b.1))
+        }
+        (Unit::Year, None) => ymd(year, 1, 1).zip(ymd(year, 12, 31)),
+        (Unit::Year, Some(part)) => {
+            let (from, to) = match part {
+                Part::FirstMonths(n) => (1, n),
+                Part::LastMonths(n) => (13 - n, 12),
+                Part::YearStart => (1, 3),
+                Part::YearMid => (1, 6),
+                Part::YearEnd => (10, 12),
+                Part::MonthStart | Part::MonthMid => (1, 12),
+            };
+            month_range(from).zip(month_range(to)).map(|(a, b)| (a.0, b.1))
+        }
+    };
+    range.ok_or_else(|| bad("thời gian không hợp lệ".into()))
+}
+
+fn last_day_of_month(year: i32, month: u32) -> Option<NaiveDate> {
+    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    NaiveDate::from_ymd_opt(ny, nm, 1)?.pred_opt()
+}
+
+/// The (start, due) of each milestone an expression stands for.
+fn expr_dates(expr: &Expr, notes: &mut Vec<Note>) -> Result<Vec<(Option<NaiveDate>, NaiveDate)>, ParseError> {
+    let mut periods = Vec::with_capacity(expr.points.len());
+    for p in &expr.points {
+        let (first, last) = period(p)?;
+        if let Some((weekday, span)) = &p.weekday {
+            if p.unit == Unit::Day && first.weekday() != *weekday {
+                notes.push(Note {
+                    span: span.clone(),
+                    kind: NoteKind::WeekdayMismatch {
+                        written: weekday_name(*weekday).to_string(),
+                        date: first,
+                    },
+                });
+            }
+        }
+        periods.push((first, last));
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < periods.len() {
+        let (first, last) = periods[i];
+        if expr.links.get(i) == Some(&Link::Range) {
+            if let Some(&(_, end)) = periods.get(i + 1) {
+                if end < first {
+                    let p = &expr.points[i + 1];
+                    return Err(ParseError {
+                        span: expr.points[i].span.start..p.span.end,
+                        message: format!(
+                            "khoảng thời gian kết thúc ({}) trước khi bắt đầu ({})",
+                            end.format("%d/%m/%Y"),
+                            first.format("%d/%m/%Y")
+                        ),
+                        suggestions: vec!["Từ ngày 15/3/2022 đến ngày 15/4/2022"],
+                    });
+                }
+                out.push((Some(first), end));
+                i += 2;
+                continue;
+            }
+        }
+        let due = match expr.prefix {
+            Prefix::By => last,
+            Prefix::Before | Prefix::From => first.checked_sub_days(Days::new(1)).unwrap_or(first),
+        };
+        out.push((None, due));
+        i += 1;
+    }
+    Ok(out)
+}
+
+fn weekday_name(w: chrono::Weekday) -> &'static str {
+    // Any date with that weekday gives its name.
+    let base = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(); // a Monday
+    let d = base + chrono::Duration::days(i64::from(w.num_days_from_monday()));
+    weekday_vi(d)
+}

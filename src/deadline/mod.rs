@@ -1,0 +1,253 @@
+//! The Vietnamese deadline language: turns the free-text "Thời gian" of a plan task
+//! ("Quý II/2022", "Trước ngày 20 hằng tháng", "Tại Bộ phận một cửa tỉnh từ ngày 01/6/2022;
+//! cấp huyện từ ngày 01/12/2022") into a [`Deadline`].
+//!
+//! Pure: no I/O, no clock, never panics. The plan's year (for texts that leave it out) and the
+//! administrative levels (data, not code) are passed in a [`Context`].
+//!
+//! Semantics (also in the README): a period means its last day; a range means its end
+//! ("đến hết ngày X" includes X); "trước X" and "từ X" mean done before X begins; "ngày X",
+//! "chậm nhất ngày X", "đến ngày X" mean the end of X; a list or phases are several milestones.
+
+mod dated;
+mod lex;
+mod periodic;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::fmt;
+use std::ops::Range;
+
+/// What the parser needs to know besides the text.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The year of the plan, for texts that leave the year out ("trong tháng 5").
+    pub plan_year: i32,
+    /// The administrative levels, for staged deadlines ("cấp huyện từ ngày ...").
+    pub levels: Vec<LevelNames>,
+}
+
+/// One level's id and every name it may be written with ("cấp huyện", "huyện").
+#[derive(Debug, Clone)]
+pub struct LevelNames {
+    pub id: String,
+    pub names: Vec<String>,
+}
+
+/// How a task's time text was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deadline {
+    /// One or more dated milestones. Several milestones come from lists ("Quý III, IV/2022"),
+    /// phases, or stages by level; a milestone with a level applies to that level's agencies.
+    Dated(Vec<Milestone>),
+    /// A recurrence, as an RFC 5545 RRULE body ("FREQ=MONTHLY;BYMONTHDAY=19").
+    Recurring { rrule: String },
+    /// Periodic, but the text does not say when ("Theo định kỳ"): needs an explicit
+    /// `recurrence` in the plan.
+    PeriodicUnspecified,
+    /// "Thường xuyên": ongoing, no deadline of its own.
+    Continuous,
+    /// "Khi có yêu cầu" and other event-triggered times: no date of their own.
+    OnRequest,
+}
+
+/// One dated milestone: done by the end of `due` (local time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Milestone {
+    /// The level this milestone applies to (a level id), or `None` for everyone.
+    pub level: Option<String>,
+    /// The date the work starts, when the text gives a range ("Từ ngày 15/3 đến ngày 15/4").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<NaiveDate>,
+    /// The last day (inclusive) to get it done.
+    pub due: NaiveDate,
+    /// The words that introduced it in the text ("Tại Bộ phận một cửa tỉnh", "Đợt 1").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Deadline {
+    /// The stable name of this kind in `check --format json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Deadline::Dated(ms) if ms.iter().any(|m| m.level.is_some()) => "staged",
+            Deadline::Dated(_) => "due",
+            Deadline::Recurring { .. } | Deadline::PeriodicUnspecified => "recurring",
+            Deadline::Continuous => "continuous",
+            Deadline::OnRequest => "on_request",
+        }
+    }
+
+    /// The final date of a dated deadline.
+    pub fn last_due(&self) -> Option<NaiveDate> {
+        match self {
+            Deadline::Dated(ms) => ms.iter().map(|m| m.due).max(),
+            _ => None,
+        }
+    }
+}
+
+/// Something worth telling the admin about a text that was read successfully.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub span: Range<usize>,
+    pub kind: NoteKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoteKind {
+    /// The text left out the year; the plan's year was used.
+    YearAssumed(i32),
+    /// Words that are neither a date nor a level were skipped.
+    Ignored(String),
+    /// A weekday was written that does not match the date ("thứ Bảy, ngày 28/4/2024").
+    WeekdayMismatch { written: String, date: NaiveDate },
+    /// Periodic text with a part the parser did not use for the rule.
+    Periodic(String),
+}
+
+impl fmt::Display for NoteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoteKind::YearAssumed(y) => {
+                write!(f, "thời gian không ghi năm; đã lấy năm của kế hoạch ({y})")
+            }
+            NoteKind::Ignored(t) => write!(f, "đã bỏ qua phần không hiểu: \"{t}\""),
+            NoteKind::WeekdayMismatch { written, date } => write!(
+                f,
+                "\"{written}\" không khớp với ngày {}: ngày này là {}",
+                date.format("%d/%m/%Y"),
+                weekday_vi(*date)
+            ),
+            NoteKind::Periodic(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// The result of reading a time text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub deadline: Deadline,
+    pub notes: Vec<Note>,
+}
+
+/// Why a time text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    /// Byte span of the offending part of the text.
+    pub span: Range<usize>,
+    /// What is wrong, in Vietnamese, for the admin.
+    pub message: String,
+    /// Accepted forms closest to what was written.
+    pub suggestions: Vec<&'static str>,
+}
+
+/// Accepted forms, shown as suggestions when a text cannot be read.
+pub const EXAMPLES: &[&str] = &[
+    "Năm 2022",
+    "Quý II/2022",
+    "Quý III, IV/2022",
+    "6 tháng đầu năm 2022",
+    "Tháng 3/2022",
+    "trong tháng 4 năm 2022",
+    "Trước ngày 15/12/2022",
+    "Chậm nhất ngày 31/3/2022",
+    "ngày 30 tháng 6 năm 2022",
+    "Từ ngày 15/3/2022 đến ngày 15/4/2022",
+    "Cấp tỉnh từ ngày 01/6/2022; cấp huyện từ ngày 01/12/2022",
+    "Hằng tháng",
+    "Định kỳ hằng quý",
+    "Trước ngày 20 hằng tháng",
+    "Thường xuyên",
+    "Khi có yêu cầu",
+];
+
+/// Reads a time text. Never panics, whatever the input.
+pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
+    let toks = lex::tokenize(text);
+    if toks.is_empty() {
+        return Err(ParseError {
+            span: 0..text.len(),
+            message: "thời gian để trống".into(),
+            suggestions: EXAMPLES[..4].to_vec(),
+        });
+    }
+    let words = Words::new(&toks);
+    if let Some(parsed) = periodic::classify(text, &toks, &words)? {
+        return Ok(parsed);
+    }
+    dated::parse(text, &toks, ctx).map_err(|mut e| {
+        if e.suggestions.is_empty() {
+            e.suggestions = nearest_examples(text);
+        }
+        e
+    })
+}
+
+/// The folded words of a text as one string, for phrase search ("khi co yeu cau").
+pub(crate) struct Words {
+    joined: String,
+}
+
+impl Words {
+    fn new(toks: &[lex::Token]) -> Self {
+        let joined = toks
+            .iter()
+            .map(|t| match &t.tok {
+                lex::Tok::Word(w) => w.clone(),
+                lex::Tok::Num(n, _) => n.to_string(),
+                lex::Tok::Sym(c) => c.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        // Words that contain a unit word without meaning it ("quy định", "Việt Nam").
+        let mut joined = format!(" {joined} ");
+        for (from, to) in [
+            (" quy dinh ", " quydinh "),
+            (" quy che ", " quyche "),
+            (" quy trinh ", " quytrinh "),
+            (" viet nam ", " vietnam "),
+        ] {
+            joined = joined.replace(from, to);
+        }
+        Words { joined }
+    }
+
+    /// Whether the folded phrase (words separated by single spaces) occurs as whole words.
+    pub(crate) fn has(&self, phrase: &str) -> bool {
+        self.joined.contains(&format!(" {phrase} "))
+    }
+
+    pub(crate) fn has_any(&self, phrases: &[&str]) -> bool {
+        phrases.iter().any(|p| self.has(p))
+    }
+}
+
+/// The three accepted forms closest to `text`.
+pub fn nearest_examples(text: &str) -> Vec<&'static str> {
+    let folded = crate::text::ascii_fold(text);
+    let mut scored: Vec<(f64, &'static str)> = EXAMPLES
+        .iter()
+        .map(|e| {
+            let score = strsim::normalized_damerau_levenshtein(&folded, &crate::text::ascii_fold(e));
+            (score, *e)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(3).map(|(_, e)| e).collect()
+}
+
+/// The Vietnamese name of a date's weekday.
+pub fn weekday_vi(date: NaiveDate) -> &'static str {
+    use chrono::Datelike;
+    match date.weekday() {
+        chrono::Weekday::Mon => "thứ Hai",
+        chrono::Weekday::Tue => "thứ Ba",
+        chrono::Weekday::Wed => "thứ Tư",
+        chrono::Weekday::Thu => "thứ Năm",
+        chrono::Weekday::Fri => "thứ Sáu",
+        chrono::Weekday::Sat => "thứ Bảy",
+        chrono::Weekday::Sun => "Chủ nhật",
+    }
+}

@@ -1,0 +1,7 @@
+//! nhacviec: reminds Vietnamese government agencies of the tasks a provincial plan assigns them.
+//!
+//! The core (`deadline`, and the pure parts of `config`) computes; the binary is the edge.
+//! See ARCHITECTURE.md for the map.
+
+pub mod deadline;
+pub mod text;

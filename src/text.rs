@@ -1,0 +1,160 @@
+//! Vietnamese text folding shared by the deadline parser and name resolution.
+//!
+//! Text pasted from Word documents arrives composed (NFC) or decomposed (NFD), with stray
+//! spaces, either tone-mark placement ("Ủy"/"Uỷ") and any letter case. Two keys cover it:
+//! [`name_key`] for agency names (keeps diacritics, so "Sở Tư pháp" never matches "Sở Tài
+//! chính" by accident) and [`ascii_fold`] for keyword matching in deadline text.
+
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+use unicode_normalization::UnicodeNormalization;
+
+/// The five Vietnamese tone marks as combining characters (grave, acute, tilde, hook, dot below).
+const TONE_MARKS: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
+
+/// Folds one character to lowercase ASCII-ish form: diacritics dropped, đ → d.
+/// Returns `None` for a combining mark (it belongs to the previous base character).
+pub fn fold_char(c: char) -> Option<char> {
+    if is_combining_mark(c) {
+        return None;
+    }
+    match c {
+        'đ' | 'Đ' => return Some('d'),
+        '–' | '—' | '‐' | '‑' | '−' => return Some('-'),
+        '\u{a0}' | '\u{2007}' | '\u{202f}' | '\t' | '\r' | '\n' => return Some(' '),
+        _ => {}
+    }
+    let mut base = None;
+    decompose_canonical(c, |d| {
+        if base.is_none() && !is_combining_mark(d) {
+            base = Some(d);
+        }
+    });
+    base.map(|b| b.to_lowercase().next().unwrap_or(b))
+}
+
+/// Lowercase, diacritic-free form of `s`, with each output char mapped to the byte offset of
+/// the input char it came from (so errors can point into the original text).
+pub fn ascii_fold_with_offsets(s: &str) -> (Vec<char>, Vec<usize>) {
+    let mut out = Vec::with_capacity(s.len());
+    let mut offsets = Vec::with_capacity(s.len());
+    for (i, c) in s.char_indices() {
+        if let Some(f) = fold_char(c) {
+            out.push(f);
+            offsets.push(i);
+        }
+    }
+    (out, offsets)
+}
+
+/// Lowercase, diacritic-free, whitespace-folded form of `s`.
+pub fn ascii_fold(s: &str) -> String {
+    let (chars, _) = ascii_fold_with_offsets(s);
+    collapse_spaces(&chars.into_iter().collect::<String>())
+}
+
+/// Collapses runs of whitespace to one space and trims the ends.
+pub fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The key two agency names are compared by: NFC, lowercase, whitespace folded, the tone mark
+/// of each syllable moved to its end (so "Uỷ" and "Ủy" agree), "UBND"/"HĐND" spelled out, and
+/// spaces around punctuation removed ("Sở, Ban ngành" = "Sở,Ban ngành").
+pub fn name_key(s: &str) -> String {
+    let nfc: String = s.nfc().collect::<String>().to_lowercase();
+    let mut words = Vec::new();
+    for word in nfc.split(|c: char| c.is_whitespace()) {
+        if word.is_empty() {
+            continue;
+        }
+        let expanded = match word.trim_matches(|c: char| c.is_ascii_punctuation()) {
+            "ubnd" => Some("ủy ban nhân dân"),
+            "hđnd" => Some("hội đồng nhân dân"),
+            _ => None,
+        };
+        match expanded {
+            Some(e) => {
+                let lead: String = word.chars().take_while(|c| c.is_ascii_punctuation()).collect();
+                let trail: String = word
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_ascii_punctuation())
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                words.push(format!("{lead}{}{trail}", canonical_tones(e)));
+            }
+            None => words.push(canonical_tones(word)),
+        }
+    }
+    let joined = words.join(" ");
+    // "Sở, Ban" and "Sở ,Ban" and "Sở,Ban" are the same name.
+    let mut out = String::with_capacity(joined.len());
+    let chars: Vec<char> = joined.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            let next = chars.get(i + 1).copied();
+            let around_punct = prev.is_some_and(|p| is_separator_punct(p))
+                || next.is_some_and(|n| is_separator_punct(n));
+            if around_punct {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn is_separator_punct(c: char) -> bool {
+    matches!(c, ',' | ';' | ':' | '-' | '–' | '/' | '(' | ')' | '.')
+}
+
+/// Moves every tone mark in a syllable to its end, keeping the vowel-shape marks (circumflex,
+/// breve, horn) on their letters, then recomposes.
+fn canonical_tones(word: &str) -> String {
+    let mut base = String::with_capacity(word.len());
+    let mut tones = Vec::new();
+    for c in word.nfd() {
+        if TONE_MARKS.contains(&c) {
+            tones.push(c);
+        } else {
+            base.push(c);
+        }
+    }
+    tones.sort_unstable();
+    base.extend(tones);
+    base.nfc().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_handles_nfd_and_d_with_stroke() {
+        let nfd: String = "Quý II/2022 Đợt".nfd().collect();
+        assert_eq!(ascii_fold(&nfd), "quy ii/2022 dot");
+        assert_eq!(ascii_fold("  Tháng\u{a0}3 / 2022 "), "thang 3 / 2022");
+    }
+
+    #[test]
+    fn offsets_point_into_original() {
+        let s = "Quý II";
+        let (chars, offs) = ascii_fold_with_offsets(s);
+        assert_eq!(chars.len(), 6);
+        assert_eq!(&s[offs[4]..], "II");
+    }
+
+    #[test]
+    fn name_key_ignores_tone_placement_case_and_spacing() {
+        assert_eq!(name_key("Uỷ ban nhân dân cấp huyện"), name_key("ỦY BAN  NHÂN DÂN cấp huyện"));
+        assert_eq!(name_key("UBND cấp xã"), name_key("Ủy ban nhân dân cấp xã"));
+        assert_eq!(name_key("Sở, Ban ngành tỉnh"), name_key("Sở ,Ban ngành tỉnh"));
+        assert_ne!(name_key("Sở Tư pháp"), name_key("Sở Tài chính"));
+        assert_ne!(name_key("Sở, Ban ngành tỉnh"), name_key("Sở, Ban, ngành tỉnh"));
+        let nfd: String = "Sở Tư pháp".nfd().collect();
+        assert_eq!(name_key(&nfd), name_key("Sở Tư pháp"));
+    }
+}

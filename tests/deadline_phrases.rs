@@ -1,0 +1,281 @@
+//! Table tests: every form of "Thời gian" the parser must read, and every error it must give.
+
+use chrono::NaiveDate;
+use nhacviec::deadline::{parse, Context, Deadline, LevelNames, NoteKind};
+
+fn ctx() -> Context {
+    let level = |id: &str, names: &[&str]| LevelNames {
+        id: id.into(),
+        names: names.iter().map(|s| s.to_string()).collect(),
+    };
+    Context {
+        plan_year: 2022,
+        levels: vec![
+            level("tinh", &["cấp tỉnh", "tỉnh"]),
+            level("huyen", &["cấp huyện", "huyện"]),
+            level("xa", &["cấp xã", "xã"]),
+        ],
+    }
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%d/%m/%Y").unwrap()
+}
+
+/// Renders a parse result compactly: "31/03/2022", "31/03/2022 | 30/06/2022",
+/// "tinh:31/05/2022 | huyen:30/11/2022", "15/03/2022..15/04/2022", "rrule:...", "continuous".
+fn show(text: &str) -> String {
+    match parse(text, &ctx()) {
+        Err(e) => format!("error: {e}"),
+        Ok(p) => match p.deadline {
+            Deadline::Dated(ms) => ms
+                .iter()
+                .map(|m| {
+                    let mut s = String::new();
+                    if let Some(l) = &m.level {
+                        s.push_str(l);
+                        s.push(':');
+                    }
+                    if let Some(st) = m.start {
+                        s.push_str(&st.format("%d/%m/%Y..").to_string());
+                    }
+                    s.push_str(&m.due.format("%d/%m/%Y").to_string());
+                    s
+                })
+                .collect::<Vec<_>>()
+                .join(" | "),
+            Deadline::Recurring { rrule } => format!("rrule:{rrule}"),
+            Deadline::PeriodicUnspecified => "periodic".into(),
+            Deadline::Continuous => "continuous".into(),
+            Deadline::OnRequest => "on_request".into(),
+        },
+    }
+}
+
+#[test]
+fn plan_50_forms() {
+    let cases = [
+        ("Năm 2022", "31/12/2022"),
+        ("Quý I/2022", "31/03/2022"),
+        ("Quý II/2022", "30/06/2022"),
+        ("Tháng 3/2022", "31/03/2022"),
+        ("Tháng 6/2022", "30/06/2022"),
+        ("trong tháng 4 năm 2022", "30/04/2022"),
+        ("Thường xuyên", "continuous"),
+        ("Khi có yêu cầu", "on_request"),
+        ("Theo định kỳ", "periodic"),
+        (
+            "Tại Bộ phận một cửa tỉnh từ ngày 01/6/2022; cấp huyện từ ngày 01/12/2022; cấp xã từ ngày 01/6/2023",
+            "tinh:31/05/2022 | huyen:30/11/2022 | xa:31/05/2023",
+        ),
+    ];
+    check_all(&cases);
+}
+
+#[test]
+fn years_and_longer() {
+    check_all(&[
+        ("Trong năm 2022", "31/12/2022"),
+        ("Cả năm 2022", "31/12/2022"),
+        ("Hoàn thành trong năm 2022", "31/12/2022"),
+        ("Năm 2022 và các năm tiếp theo", "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31"),
+        ("Giai đoạn 2021-2025", "01/01/2021..31/12/2025"),
+        ("Đến năm 2025", "31/12/2025"),
+        ("Cuối năm 2022", "31/12/2022"),
+        ("Đầu năm 2022", "31/03/2022"),
+    ]);
+}
+
+#[test]
+fn quarters_and_parts_of_a_year() {
+    check_all(&[
+        ("Quý III/2022", "30/09/2022"),
+        ("Quý IV/2022", "31/12/2022"),
+        ("Trong Quý II/2022", "30/06/2022"),
+        ("Quý II năm 2022", "30/06/2022"),
+        ("Quý 2/2022", "30/06/2022"),
+        ("Quí II/2022", "30/06/2022"),
+        ("Quý II-III/2022", "01/04/2022..30/09/2022"),
+        ("Quý III, IV/2022", "30/09/2022 | 31/12/2022"),
+        ("Từ Quý II/2022", "31/03/2022"),
+        ("Trước Quý III/2022", "30/06/2022"),
+        ("6 tháng đầu năm 2022", "30/06/2022"),
+        ("6 tháng cuối năm 2022", "31/12/2022"),
+        ("9 tháng đầu năm 2022", "30/09/2022"),
+        ("QUÝ IV/2022", "31/12/2022"),
+    ]);
+}
+
+#[test]
+fn months() {
+    check_all(&[
+        ("Tháng 10/2022", "31/10/2022"),
+        ("Trong tháng 10/2022", "31/10/2022"),
+        ("Tháng 5, 6/2022", "31/05/2022 | 30/06/2022"),
+        ("Tháng 11-12/2022", "01/11/2022..31/12/2022"),
+        ("Từ tháng 4/2022", "31/03/2022"),
+        ("Từ tháng 3 đến tháng 12/2022", "01/03/2022..31/12/2022"),
+        ("Tháng 3 - 11/2022", "01/03/2022..30/11/2022"),
+        ("trong tháng 5", "31/05/2022"),
+        ("Tháng 2/2024", "29/02/2024"),
+        ("tháng 6-2022", "30/06/2022"),
+    ]);
+}
+
+#[test]
+fn dates() {
+    check_all(&[
+        ("Trước ngày 15/12/2022", "14/12/2022"),
+        ("Trước 30/6/2022", "29/06/2022"),
+        ("Chậm nhất ngày 31/3/2022", "31/03/2022"),
+        ("Trước ngày 31 tháng 3 năm 2022", "30/03/2022"),
+        ("Hoàn thành trước ngày 31/12/2022", "30/12/2022"),
+        ("Từ ngày 01/7/2022", "30/06/2022"),
+        ("30/6/2022", "30/06/2022"),
+        ("30/06/2022", "30/06/2022"),
+        ("30-6-2022", "30/06/2022"),
+        ("30.6.2022", "30/06/2022"),
+        ("ngày 30 tháng 6 năm 2022", "30/06/2022"),
+        ("Đến ngày 30/6/2022", "30/06/2022"),
+        ("đến hết ngày 30/6/2022", "30/06/2022"),
+        ("Trước ngày 01/01/2023", "31/12/2022"),
+        ("Không quá ngày 15/8/2022", "15/08/2022"),
+    ]);
+}
+
+#[test]
+fn ranges() {
+    check_all(&[
+        ("Từ ngày 15/3/2022 đến ngày 15/4/2022", "15/03/2022..15/04/2022"),
+        ("Từ 01/3 - 30/4/2022", "01/03/2022..30/04/2022"),
+        ("Ngày 8 - 15/10", "08/10/2022..15/10/2022"),
+        ("Từ ngày 01/12/2022 đến hết ngày 15/01/2023", "01/12/2022..15/01/2023"),
+        (
+            "Từ thứ Bảy, ngày 27/4/2024 đến hết ngày 01/5/2024 (tức 19 tháng Ba năm Giáp Thìn)",
+            "27/04/2024..01/05/2024",
+        ),
+    ]);
+}
+
+#[test]
+fn recurring() {
+    check_all(&[
+        ("Hằng quý", "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1"),
+        ("Hàng quý", "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1"),
+        ("Hằng tháng", "rrule:FREQ=MONTHLY;BYMONTHDAY=-1"),
+        ("Hằng năm", "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=-1"),
+        ("Định kỳ hằng quý, 6 tháng, năm", "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1"),
+        ("Định kỳ hằng tháng trước ngày 18", "rrule:FREQ=MONTHLY;BYMONTHDAY=17"),
+        ("Trước ngày 20 hằng tháng", "rrule:FREQ=MONTHLY;BYMONTHDAY=19"),
+        (
+            "Định kỳ hằng quý (trước ngày 15 của tháng cuối quý)",
+            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=14",
+        ),
+        ("Định kỳ, đột xuất", "periodic"),
+        ("Thường xuyên, liên tục", "continuous"),
+        ("Định kỳ 6 tháng", "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1"),
+        ("Trước ngày 15/12 hằng năm", "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=14"),
+        ("Hằng tháng, trước ngày 30", "rrule:FREQ=MONTHLY;BYMONTHDAY=28,29;BYSETPOS=-1"),
+        ("Hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=FR"),
+        ("Định kỳ theo quy định", "periodic"),
+    ]);
+}
+
+#[test]
+fn event_triggered() {
+    check_all(&[
+        ("Theo yêu cầu", "on_request"),
+        ("Khi có phát sinh", "on_request"),
+        ("Đột xuất khi cần thiết", "on_request"),
+        ("Ngay sau khi có Quyết định công bố", "on_request"),
+        ("Kể từ ngày ký", "on_request"),
+        ("Trong thời hạn 05 ngày làm việc kể từ ngày nhận được yêu cầu", "on_request"),
+    ]);
+}
+
+#[test]
+fn staged_and_phases() {
+    check_all(&[
+        (
+            "Cấp tỉnh: Quý II/2022; cấp huyện: Quý III/2022; cấp xã: Quý IV/2022",
+            "tinh:30/06/2022 | huyen:30/09/2022 | xa:31/12/2022",
+        ),
+        (
+            "tỉnh từ ngày 01/6/2022, cấp huyện từ ngày 01/12/2022",
+            "tinh:31/05/2022 | huyen:30/11/2022",
+        ),
+        (
+            "Đợt 1: trước ngày 30/6/2022; đợt 2: trước ngày 30/11/2022",
+            "29/06/2022 | 29/11/2022",
+        ),
+        // One level alone is not a stage.
+        ("Trình UBND tỉnh trước ngày 30/6/2022", "29/06/2022"),
+    ]);
+}
+
+#[test]
+fn word_document_text() {
+    use unicode_normalization::UnicodeNormalization;
+    let nfd: String = "Tại Bộ phận một cửa tỉnh từ ngày 01/6/2022; cấp huyện từ ngày 01/12/2022"
+        .nfd()
+        .collect();
+    assert_eq!(show(&nfd), "tinh:31/05/2022 | huyen:30/11/2022");
+    assert_eq!(show("  quý   ii /  2022 "), "30/06/2022");
+    assert_eq!(show("THÁNG 3/2022"), "31/03/2022");
+    assert_eq!(show("Tháng\u{a0}3/2022"), "31/03/2022");
+    assert_eq!(show("Quý II–III/2022"), "01/04/2022..30/09/2022");
+}
+
+#[test]
+fn errors_point_at_the_problem() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("31/02/2022", "31/02", "không tồn tại"),
+        ("Quý V/2022", "V", "Quý V"),
+        ("Quý 5/2022", "5", "quý 5"),
+        ("Tháng 13/2022", "13", "tháng 13"),
+        ("Sớm nhất có thể", "Sớm nhất có thể", "không đọc được"),
+        ("", "", "để trống"),
+        ("Sau ngày 30/6/2022", "Sau", "không phải là thời hạn"),
+        ("Từ ngày 15/4/2022 đến ngày 15/3/2022", "ngày 15/4/2022 đến ngày 15/3/2022", "trước khi bắt đầu"),
+        ("Năm 22022", "22022", "4 chữ số"),
+        ("ngày 32/1/2022", "32", "ngày 32"),
+        ("Trước ngày 35 hằng tháng", "35", "ngày 35"),
+    ];
+    for (text, at, msg) in cases {
+        let err = parse(text, &ctx()).expect_err(text);
+        assert!(err.message.contains(msg), "{text:?}: message {:?} lacks {msg:?}", err.message);
+        assert!(
+            text[err.span.clone()].starts_with(at),
+            "{text:?}: span points at {:?}, expected {at:?}",
+            &text[err.span.clone()]
+        );
+        if !text.is_empty() && !text.contains("hằng") {
+            assert!(!err.suggestions.is_empty(), "{text:?}: no suggestions");
+        }
+    }
+}
+
+#[test]
+fn notes_tell_what_was_assumed() {
+    let p = parse("trong tháng 5", &ctx()).unwrap();
+    assert!(p.notes.iter().any(|n| n.kind == NoteKind::YearAssumed(2022)));
+    let p = parse("Quý II/2022 sau khi có hướng dẫn", &ctx()).unwrap();
+    assert_eq!(p.deadline, Deadline::Dated(vec![nhacviec::deadline::Milestone {
+        level: None, start: None, due: d("30/06/2022"), label: Some("sau khi có hướng dẫn".into()) }]));
+    assert!(p.notes.iter().any(|n| matches!(&n.kind, NoteKind::Ignored(t) if t == "sau khi có hướng dẫn")));
+    let p = parse("thứ Sáu, ngày 27/4/2024", &ctx()).unwrap();
+    assert!(p.notes.iter().any(|n| matches!(n.kind, NoteKind::WeekdayMismatch { .. })));
+    let p = parse("thứ Bảy, ngày 27/4/2024", &ctx()).unwrap();
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+}
+
+fn check_all(cases: &[(&str, &str)]) {
+    let mut failures = Vec::new();
+    for (text, expected) in cases {
+        let got = show(text);
+        if got != *expected {
+            failures.push(format!("{text:?}\n    expected {expected}\n    got      {got}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
