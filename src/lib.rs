@@ -3,5 +3,7 @@
 //! The core (`deadline`, and the pure parts of `config`) computes; the binary is the edge.
 //! See ARCHITECTURE.md for the map.
 
+pub mod check;
+pub mod config;
 pub mod deadline;
 pub mod text;

@@ -74,7 +74,10 @@ pub fn name_key(s: &str) -> String {
         };
         match expanded {
             Some(e) => {
-                let lead: String = word.chars().take_while(|c| c.is_ascii_punctuation()).collect();
+                let lead: String = word
+                    .chars()
+                    .take_while(|c| c.is_ascii_punctuation())
+                    .collect();
                 let trail: String = word
                     .chars()
                     .rev()
@@ -149,11 +152,20 @@ mod tests {
 
     #[test]
     fn name_key_ignores_tone_placement_case_and_spacing() {
-        assert_eq!(name_key("Uỷ ban nhân dân cấp huyện"), name_key("ỦY BAN  NHÂN DÂN cấp huyện"));
+        assert_eq!(
+            name_key("Uỷ ban nhân dân cấp huyện"),
+            name_key("ỦY BAN  NHÂN DÂN cấp huyện")
+        );
         assert_eq!(name_key("UBND cấp xã"), name_key("Ủy ban nhân dân cấp xã"));
-        assert_eq!(name_key("Sở, Ban ngành tỉnh"), name_key("Sở ,Ban ngành tỉnh"));
+        assert_eq!(
+            name_key("Sở, Ban ngành tỉnh"),
+            name_key("Sở ,Ban ngành tỉnh")
+        );
         assert_ne!(name_key("Sở Tư pháp"), name_key("Sở Tài chính"));
-        assert_ne!(name_key("Sở, Ban ngành tỉnh"), name_key("Sở, Ban, ngành tỉnh"));
+        assert_ne!(
+            name_key("Sở, Ban ngành tỉnh"),
+            name_key("Sở, Ban, ngành tỉnh")
+        );
         let nfd: String = "Sở Tư pháp".nfd().collect();
         assert_eq!(name_key(&nfd), name_key("Sở Tư pháp"));
     }

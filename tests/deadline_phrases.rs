@@ -78,7 +78,10 @@ fn years_and_longer() {
         ("Trong năm 2022", "31/12/2022"),
         ("Cả năm 2022", "31/12/2022"),
         ("Hoàn thành trong năm 2022", "31/12/2022"),
-        ("Năm 2022 và các năm tiếp theo", "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31"),
+        (
+            "Năm 2022 và các năm tiếp theo",
+            "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31",
+        ),
         ("Giai đoạn 2021-2025", "01/01/2021..31/12/2025"),
         ("Đến năm 2025", "31/12/2025"),
         ("Cuối năm 2022", "31/12/2022"),
@@ -146,10 +149,16 @@ fn dates() {
 #[test]
 fn ranges() {
     check_all(&[
-        ("Từ ngày 15/3/2022 đến ngày 15/4/2022", "15/03/2022..15/04/2022"),
+        (
+            "Từ ngày 15/3/2022 đến ngày 15/4/2022",
+            "15/03/2022..15/04/2022",
+        ),
         ("Từ 01/3 - 30/4/2022", "01/03/2022..30/04/2022"),
         ("Ngày 8 - 15/10", "08/10/2022..15/10/2022"),
-        ("Từ ngày 01/12/2022 đến hết ngày 15/01/2023", "01/12/2022..15/01/2023"),
+        (
+            "Từ ngày 01/12/2022 đến hết ngày 15/01/2023",
+            "01/12/2022..15/01/2023",
+        ),
         (
             "Từ thứ Bảy, ngày 27/4/2024 đến hết ngày 01/5/2024 (tức 19 tháng Ba năm Giáp Thìn)",
             "27/04/2024..01/05/2024",
@@ -160,22 +169,46 @@ fn ranges() {
 #[test]
 fn recurring() {
     check_all(&[
-        ("Hằng quý", "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1"),
-        ("Hàng quý", "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1"),
+        (
+            "Hằng quý",
+            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+        ),
+        (
+            "Hàng quý",
+            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+        ),
         ("Hằng tháng", "rrule:FREQ=MONTHLY;BYMONTHDAY=-1"),
         ("Hằng năm", "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=-1"),
-        ("Định kỳ hằng quý, 6 tháng, năm", "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1"),
-        ("Định kỳ hằng tháng trước ngày 18", "rrule:FREQ=MONTHLY;BYMONTHDAY=17"),
-        ("Trước ngày 20 hằng tháng", "rrule:FREQ=MONTHLY;BYMONTHDAY=19"),
+        (
+            "Định kỳ hằng quý, 6 tháng, năm",
+            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+        ),
+        (
+            "Định kỳ hằng tháng trước ngày 18",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=17",
+        ),
+        (
+            "Trước ngày 20 hằng tháng",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=19",
+        ),
         (
             "Định kỳ hằng quý (trước ngày 15 của tháng cuối quý)",
             "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=14",
         ),
         ("Định kỳ, đột xuất", "periodic"),
         ("Thường xuyên, liên tục", "continuous"),
-        ("Định kỳ 6 tháng", "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1"),
-        ("Trước ngày 15/12 hằng năm", "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=14"),
-        ("Hằng tháng, trước ngày 30", "rrule:FREQ=MONTHLY;BYMONTHDAY=28,29;BYSETPOS=-1"),
+        (
+            "Định kỳ 6 tháng",
+            "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1",
+        ),
+        (
+            "Trước ngày 15/12 hằng năm",
+            "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=14",
+        ),
+        (
+            "Hằng tháng, trước ngày 30",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=28,29;BYSETPOS=-1",
+        ),
         ("Hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=FR"),
         ("Định kỳ theo quy định", "periodic"),
     ]);
@@ -189,7 +222,10 @@ fn event_triggered() {
         ("Đột xuất khi cần thiết", "on_request"),
         ("Ngay sau khi có Quyết định công bố", "on_request"),
         ("Kể từ ngày ký", "on_request"),
-        ("Trong thời hạn 05 ngày làm việc kể từ ngày nhận được yêu cầu", "on_request"),
+        (
+            "Trong thời hạn 05 ngày làm việc kể từ ngày nhận được yêu cầu",
+            "on_request",
+        ),
     ]);
 }
 
@@ -236,14 +272,22 @@ fn errors_point_at_the_problem() {
         ("Sớm nhất có thể", "Sớm nhất có thể", "không đọc được"),
         ("", "", "để trống"),
         ("Sau ngày 30/6/2022", "Sau", "không phải là thời hạn"),
-        ("Từ ngày 15/4/2022 đến ngày 15/3/2022", "ngày 15/4/2022 đến ngày 15/3/2022", "trước khi bắt đầu"),
+        (
+            "Từ ngày 15/4/2022 đến ngày 15/3/2022",
+            "ngày 15/4/2022 đến ngày 15/3/2022",
+            "trước khi bắt đầu",
+        ),
         ("Năm 22022", "22022", "4 chữ số"),
         ("ngày 32/1/2022", "32", "ngày 32"),
         ("Trước ngày 35 hằng tháng", "35", "ngày 35"),
     ];
     for (text, at, msg) in cases {
         let err = parse(text, &ctx()).expect_err(text);
-        assert!(err.message.contains(msg), "{text:?}: message {:?} lacks {msg:?}", err.message);
+        assert!(
+            err.message.contains(msg),
+            "{text:?}: message {:?} lacks {msg:?}",
+            err.message
+        );
         assert!(
             text[err.span.clone()].starts_with(at),
             "{text:?}: span points at {:?}, expected {at:?}",
@@ -258,13 +302,29 @@ fn errors_point_at_the_problem() {
 #[test]
 fn notes_tell_what_was_assumed() {
     let p = parse("trong tháng 5", &ctx()).unwrap();
-    assert!(p.notes.iter().any(|n| n.kind == NoteKind::YearAssumed(2022)));
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| n.kind == NoteKind::YearAssumed(2022)));
     let p = parse("Quý II/2022 sau khi có hướng dẫn", &ctx()).unwrap();
-    assert_eq!(p.deadline, Deadline::Dated(vec![nhacviec::deadline::Milestone {
-        level: None, start: None, due: d("30/06/2022"), label: Some("sau khi có hướng dẫn".into()) }]));
-    assert!(p.notes.iter().any(|n| matches!(&n.kind, NoteKind::Ignored(t) if t == "sau khi có hướng dẫn")));
+    assert_eq!(
+        p.deadline,
+        Deadline::Dated(vec![nhacviec::deadline::Milestone {
+            level: None,
+            start: None,
+            due: d("30/06/2022"),
+            label: Some("sau khi có hướng dẫn".into())
+        }])
+    );
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| matches!(&n.kind, NoteKind::Ignored(t) if t == "sau khi có hướng dẫn")));
     let p = parse("thứ Sáu, ngày 27/4/2024", &ctx()).unwrap();
-    assert!(p.notes.iter().any(|n| matches!(n.kind, NoteKind::WeekdayMismatch { .. })));
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| matches!(n.kind, NoteKind::WeekdayMismatch { .. })));
     let p = parse("thứ Bảy, ngày 27/4/2024", &ctx()).unwrap();
     assert!(p.notes.is_empty(), "{:?}", p.notes);
 }
@@ -274,7 +334,9 @@ fn check_all(cases: &[(&str, &str)]) {
     for (text, expected) in cases {
         let got = show(text);
         if got != *expected {
-            failures.push(format!("{text:?}\n    expected {expected}\n    got      {got}"));
+            failures.push(format!(
+                "{text:?}\n    expected {expected}\n    got      {got}"
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));

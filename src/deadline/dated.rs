@@ -80,8 +80,8 @@ struct Expr {
 /// Words skipped without comment when they stand outside an expression.
 const FILLER: &[&str] = &[
     "hoan", "thanh", "thuc", "hien", "xong", "trien", "khai", "thoi", "gian", "han", "chot", "va",
-    "hoac", "cua", "truoc", "het", "ca", "trong", "tu", "den", "ke", "vao", "nam", "thang",
-    "ngay", "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc",
+    "hoac", "cua", "truoc", "het", "ca", "trong", "tu", "den", "ke", "vao", "nam", "thang", "ngay",
+    "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc",
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
@@ -90,7 +90,10 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
     let mut milestones: Vec<Milestone> = Vec::new();
     let mut first_unknown: Option<Range<usize>> = None;
     for segment in toks.split(|t| t.is_sym(';')) {
-        let mut p = SegmentParser { toks: segment, i: 0 };
+        let mut p = SegmentParser {
+            toks: segment,
+            i: 0,
+        };
         let mut label: Vec<&Token> = Vec::new();
         let mut found: Vec<(Vec<&Token>, Expr)> = Vec::new();
         while p.i < segment.len() {
@@ -123,7 +126,9 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             let level = match_level(&label, ctx);
             let label_text = (!label.is_empty()).then(|| {
                 let s = span_of(&label);
-                text[s].trim_matches(|c: char| c == ':' || c == ',' || c.is_whitespace()).to_string()
+                text[s]
+                    .trim_matches(|c: char| c == ':' || c == ',' || c.is_whitespace())
+                    .to_string()
             });
             if level.is_none() && !is_phase_label(&label) && has_meaningful_words(&label) {
                 let span = span_of(&label);
@@ -151,7 +156,10 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
         });
     }
     // A single level is not a stage: "Trình UBND tỉnh trước ngày 30/6" is due for everyone.
-    let mut levels: Vec<&str> = milestones.iter().filter_map(|m| m.level.as_deref()).collect();
+    let mut levels: Vec<&str> = milestones
+        .iter()
+        .filter_map(|m| m.level.as_deref())
+        .collect();
     levels.sort_unstable();
     levels.dedup();
     if levels.len() < 2 {
@@ -211,7 +219,11 @@ fn has_meaningful_words(label: &[&Token]) -> bool {
 fn is_phase_label(label: &[&Token]) -> bool {
     let words: Vec<&str> = label.iter().filter_map(|t| t.word()).collect();
     let has_num = label.iter().any(|t| t.num().is_some());
-    has_num && matches!(words.first(), Some(&"dot") | Some(&"lan") | Some(&"giai") | Some(&"buoc"))
+    has_num
+        && matches!(
+            words.first(),
+            Some(&"dot") | Some(&"lan") | Some(&"giai") | Some(&"buoc")
+        )
 }
 
 /// The level whose name or alias occurs, as whole words, in the label; the longest wins.
@@ -253,7 +265,9 @@ impl<'a> SegmentParser<'a> {
         self.toks.get(k).and_then(Token::word)
     }
     fn words_at(&self, k: usize, ws: &[&str]) -> bool {
-        ws.iter().enumerate().all(|(n, w)| self.word(k + n) == Some(*w))
+        ws.iter()
+            .enumerate()
+            .all(|(n, w)| self.word(k + n) == Some(*w))
     }
 
     /// Parses an expression at `self.i`; `None` (with `self.i` unspecified) when there is none.
@@ -270,7 +284,9 @@ impl<'a> SegmentParser<'a> {
                 Some("cham") if self.word(k + 1) == Some("nhat") => (2, Some(Prefix::By)),
                 Some("khong") if self.word(k + 1) == Some("qua") => (2, Some(Prefix::By)),
                 Some("khong") if self.words_at(k + 1, &["muon", "hon"]) => (3, Some(Prefix::By)),
-                Some("den") | Some("toi") if self.word(k + 1) == Some("het") => (2, Some(Prefix::By)),
+                Some("den") | Some("toi") if self.word(k + 1) == Some("het") => {
+                    (2, Some(Prefix::By))
+                }
                 Some("den") | Some("toi") | Some("vao") | Some("trong") | Some("ca") => {
                     (1, Some(Prefix::By))
                 }
@@ -385,7 +401,9 @@ impl<'a> SegmentParser<'a> {
 
     fn point_inner(&mut self, inherited: Option<Unit>) -> Result<Option<Point>, ParseError> {
         let k = self.i;
-        let Some(t) = self.tok(k) else { return Ok(None) };
+        let Some(t) = self.tok(k) else {
+            return Ok(None);
+        };
         let start = t.span.start;
         // "đầu năm 2022", "cuối tháng 6", "giữa năm".
         if let Some(w @ ("dau" | "cuoi" | "giua")) = t.word() {
@@ -406,13 +424,27 @@ impl<'a> SegmentParser<'a> {
             self.i = k + 2;
             if unit_word == Some("nam") {
                 let year = self.year_after_unit()?;
-                return Ok(Some(self.make(Unit::Year, Some(part), 0, None, year, start)));
+                return Ok(Some(self.make(
+                    Unit::Year,
+                    Some(part),
+                    0,
+                    None,
+                    year,
+                    start,
+                )));
             }
             let Some(month) = self.small_number(Unit::Month)? else {
                 return Ok(None);
             };
             let year = self.year_tail()?;
-            return Ok(Some(self.make(Unit::Month, Some(part), month, None, year, start)));
+            return Ok(Some(self.make(
+                Unit::Month,
+                Some(part),
+                month,
+                None,
+                year,
+                start,
+            )));
         }
         // "6 tháng đầu năm", "sáu tháng cuối năm".
         let count = match (t.num(), t.word()) {
@@ -426,7 +458,10 @@ impl<'a> SegmentParser<'a> {
             if self.word(k + 1) == Some("thang") {
                 if let Some(side @ ("dau" | "cuoi")) = self.word(k + 2) {
                     if !(1..=12).contains(&n) {
-                        return Err(err(&self.toks[k], format!("một năm chỉ có 12 tháng, không có {n} tháng")));
+                        return Err(err(
+                            &self.toks[k],
+                            format!("một năm chỉ có 12 tháng, không có {n} tháng"),
+                        ));
                     }
                     self.i = k + 3;
                     let year = if self.word(self.i) == Some("nam") {
@@ -440,7 +475,14 @@ impl<'a> SegmentParser<'a> {
                     } else {
                         Part::LastMonths(n)
                     };
-                    return Ok(Some(self.make(Unit::Year, Some(part), 0, None, year, start)));
+                    return Ok(Some(self.make(
+                        Unit::Year,
+                        Some(part),
+                        0,
+                        None,
+                        year,
+                        start,
+                    )));
                 }
             }
         }
@@ -471,13 +513,25 @@ impl<'a> SegmentParser<'a> {
         };
         match unit {
             Unit::Year => {
-                let Some(t) = self.tok(self.i) else { return Ok(None) };
+                let Some(t) = self.tok(self.i) else {
+                    return Ok(None);
+                };
                 match t.num() {
                     Some((y, 4)) => {
                         self.i += 1;
-                        Ok(Some(self.make(Unit::Year, None, 0, None, Some(y as i32), start)))
+                        Ok(Some(self.make(
+                            Unit::Year,
+                            None,
+                            0,
+                            None,
+                            Some(y as i32),
+                            start,
+                        )))
                     }
-                    Some(_) => Err(err(t, format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)))),
+                    Some(_) => Err(err(
+                        t,
+                        format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)),
+                    )),
                     None => Ok(None),
                 }
             }
@@ -529,7 +583,15 @@ impl<'a> SegmentParser<'a> {
         }
     }
 
-    fn make(&self, unit: Unit, part: Option<Part>, value: u32, month: Option<u32>, year: Option<i32>, start: usize) -> Point {
+    fn make(
+        &self,
+        unit: Unit,
+        part: Option<Part>,
+        value: u32,
+        month: Option<u32>,
+        year: Option<i32>,
+        start: usize,
+    ) -> Point {
         let end = self
             .i
             .checked_sub(1)
@@ -565,15 +627,22 @@ impl<'a> SegmentParser<'a> {
             return self.tok(k + 1).and_then(Token::num).is_some();
         }
         if t.is_sym('.') {
-            return !self.tok(k + 1).is_none_or(|n| n.space_before) && self.tok(k + 1).and_then(Token::num).is_some();
+            return !self.tok(k + 1).is_none_or(|n| n.space_before)
+                && self.tok(k + 1).and_then(Token::num).is_some();
         }
         if t.is_sym('-') && !t.space_before {
             let tight = |j: usize| self.tok(j).is_some_and(|x| !x.space_before);
             // d-m-yyyy: this dash and the one after the month, or m-yyyy after the month.
-            let year_next = self.tok(k + 1).and_then(Token::num).is_some_and(|(_, d)| d == 4);
+            let year_next = self
+                .tok(k + 1)
+                .and_then(Token::num)
+                .is_some_and(|(_, d)| d == 4);
             let dmy = self.tok(k + 1).and_then(Token::num).is_some()
                 && self.tok(k + 2).is_some_and(|x| x.is_sym('-'))
-                && self.tok(k + 3).and_then(Token::num).is_some_and(|(_, d)| d == 4);
+                && self
+                    .tok(k + 3)
+                    .and_then(Token::num)
+                    .is_some_and(|(_, d)| d == 4);
             return tight(k + 1) && (year_next || (dmy && tight(k + 2) && tight(k + 3)));
         }
         false
@@ -581,16 +650,31 @@ impl<'a> SegmentParser<'a> {
 
     /// A day, month or quarter number (quarters also in Roman numerals).
     fn small_number(&mut self, unit: Unit) -> Result<Option<u32>, ParseError> {
-        let Some(t) = self.tok(self.i) else { return Ok(None) };
+        let Some(t) = self.tok(self.i) else {
+            return Ok(None);
+        };
         let (value, max, name) = match unit {
             Unit::Day => (t.num().map(|(n, _)| n), 31, "ngày"),
             Unit::Month => (t.num().map(|(n, _)| n), 12, "tháng"),
-            Unit::Quarter => (t.num().map(|(n, _)| n).or_else(|| t.word().and_then(roman)), 4, "quý"),
+            Unit::Quarter => (
+                t.num().map(|(n, _)| n).or_else(|| t.word().and_then(roman)),
+                4,
+                "quý",
+            ),
             Unit::Year => return Ok(None),
         };
         let Some(value) = value else {
-            if unit == Unit::Quarter && t.word().is_some_and(|w| w.chars().all(|c| "ivxl".contains(c))) {
-                return Err(err(t, format!("không có Quý {}: một năm chỉ có Quý I, II, III, IV", t.word().unwrap_or_default().to_uppercase())));
+            if unit == Unit::Quarter
+                && t.word()
+                    .is_some_and(|w| w.chars().all(|c| "ivxl".contains(c)))
+            {
+                return Err(err(
+                    t,
+                    format!(
+                        "không có Quý {}: một năm chỉ có Quý I, II, III, IV",
+                        t.word().unwrap_or_default().to_uppercase()
+                    ),
+                ));
             }
             return Ok(None);
         };
@@ -599,7 +683,13 @@ impl<'a> SegmentParser<'a> {
                 Unit::Quarter => "một năm chỉ có Quý I, II, III, IV (hoặc 1-4)".to_string(),
                 _ => format!("{name} chỉ từ 1 đến {max}"),
             };
-            let shown = if unit == Unit::Quarter { t.word().map(str::to_uppercase).unwrap_or_else(|| value.to_string()) } else { value.to_string() };
+            let shown = if unit == Unit::Quarter {
+                t.word()
+                    .map(str::to_uppercase)
+                    .unwrap_or_else(|| value.to_string())
+            } else {
+                value.to_string()
+            };
             return Err(err(t, format!("không có {name} {shown}: {hint}")));
         }
         self.i += 1;
@@ -634,12 +724,21 @@ impl<'a> SegmentParser<'a> {
 
     /// A year number right here: four digits, or two meaning 20xx.
     fn year_tail_bare(&mut self) -> Result<Option<i32>, ParseError> {
-        let Some(t) = self.tok(self.i) else { return Ok(None) };
-        let Some((y, digits)) = t.num() else { return Ok(None) };
+        let Some(t) = self.tok(self.i) else {
+            return Ok(None);
+        };
+        let Some((y, digits)) = t.num() else {
+            return Ok(None);
+        };
         let year = match digits {
             4 => y as i32,
             2 => 2000 + y as i32,
-            _ => return Err(err(t, format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)))),
+            _ => {
+                return Err(err(
+                    t,
+                    format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)),
+                ))
+            }
         };
         if !(1900..=2200).contains(&year) {
             return Err(err(t, format!("năm {year} nằm ngoài khoảng 1900-2200")));
@@ -760,19 +859,28 @@ fn period(p: &Point) -> Result<(NaiveDate, NaiveDate), ParseError> {
                 Part::YearEnd => (10, 12),
                 Part::MonthStart | Part::MonthMid => (1, 12),
             };
-            month_range(from).zip(month_range(to)).map(|(a, b)| (a.0, b.1))
+            month_range(from)
+                .zip(month_range(to))
+                .map(|(a, b)| (a.0, b.1))
         }
     };
     range.ok_or_else(|| bad("thời gian không hợp lệ".into()))
 }
 
 fn last_day_of_month(year: i32, month: u32) -> Option<NaiveDate> {
-    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     NaiveDate::from_ymd_opt(ny, nm, 1)?.pred_opt()
 }
 
 /// The (start, due) of each milestone an expression stands for.
-fn expr_dates(expr: &Expr, notes: &mut Vec<Note>) -> Result<Vec<(Option<NaiveDate>, NaiveDate)>, ParseError> {
+fn expr_dates(
+    expr: &Expr,
+    notes: &mut Vec<Note>,
+) -> Result<Vec<(Option<NaiveDate>, NaiveDate)>, ParseError> {
     let mut periods = Vec::with_capacity(expr.points.len());
     for p in &expr.points {
         let (first, last) = period(p)?;

@@ -47,9 +47,7 @@ impl Token {
 /// Splits `text` into tokens. Never fails: unknown characters become `Sym`.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let (chars, offsets) = ascii_fold_with_offsets(text);
-    let end_of = |i: usize| -> usize {
-        offsets.get(i + 1).copied().unwrap_or(text.len())
-    };
+    let end_of = |i: usize| -> usize { offsets.get(i + 1).copied().unwrap_or(text.len()) };
     let mut out = Vec::new();
     let mut i = 0;
     let mut space_before = false;

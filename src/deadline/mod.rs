@@ -12,6 +12,7 @@
 mod dated;
 mod lex;
 mod periodic;
+pub mod recur;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -230,7 +231,8 @@ pub fn nearest_examples(text: &str) -> Vec<&'static str> {
     let mut scored: Vec<(f64, &'static str)> = EXAMPLES
         .iter()
         .map(|e| {
-            let score = strsim::normalized_damerau_levenshtein(&folded, &crate::text::ascii_fold(e));
+            let score =
+                strsim::normalized_damerau_levenshtein(&folded, &crate::text::ascii_fold(e));
             (score, *e)
         })
         .collect();

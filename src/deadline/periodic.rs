@@ -95,14 +95,19 @@ fn has_date_numbers(toks: &[Token]) -> bool {
     toks.iter().enumerate().any(|(i, t)| match t.num() {
         Some((_, 4)) => true,
         Some(_) => {
-            toks.get(i + 1).is_some_and(|s| s.is_sym('/') || s.is_sym('.'))
+            toks.get(i + 1)
+                .is_some_and(|s| s.is_sym('/') || s.is_sym('.'))
                 && toks.get(i + 2).is_some_and(|n| n.num().is_some())
         }
         None => false,
     })
 }
 
-fn periodic(toks: &[Token], words: &Words, whole: std::ops::Range<usize>) -> Result<Parsed, ParseError> {
+fn periodic(
+    toks: &[Token],
+    words: &Words,
+    whole: std::ops::Range<usize>,
+) -> Result<Parsed, ParseError> {
     let freq = if words.has_any(&["hang tuan", "moi tuan"]) {
         Some(Freq::Weekly)
     } else if words.has_any(&["hang thang", "moi thang"]) {
@@ -155,7 +160,11 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
     for (i, t) in toks.iter().enumerate() {
         if let Some(w) = t.word() {
             if w == "thu" {
-                if let Some(day) = toks.get(i + 1).and_then(|n| n.word()).and_then(weekday_code) {
+                if let Some(day) = toks
+                    .get(i + 1)
+                    .and_then(|n| n.word())
+                    .and_then(weekday_code)
+                {
                     spec.weekday = Some(day);
                 }
             }
@@ -173,7 +182,10 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
             return Err(ParseError {
                 span: t.span.clone(),
                 message: format!("ngày {n} không có trong tháng (chỉ từ 1 đến 31)"),
-                suggestions: vec!["Trước ngày 20 hằng tháng", "Định kỳ hằng tháng trước ngày 18"],
+                suggestions: vec![
+                    "Trước ngày 20 hằng tháng",
+                    "Định kỳ hằng tháng trước ngày 18",
+                ],
             });
         }
         if toks.get(i + 1).is_some_and(|s| s.is_sym('/')) {

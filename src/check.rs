@@ -1,0 +1,178 @@
+//! `nhacviec check`: the report of how every task's time was read, and every problem found.
+//! The JSON shape is a stable interface (documented in README.md): other tools and tests read it.
+
+use crate::config::{Analysis, Config, Diagnostic, Plan, Task};
+use crate::deadline::{recur, Deadline, Milestone};
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    pub tasks: Vec<TaskReport<'a>>,
+    pub errors: Vec<&'a Diagnostic>,
+    pub warnings: Vec<&'a Diagnostic>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskReport<'a> {
+    pub plan: &'a str,
+    pub id: &'a str,
+    pub title: &'a str,
+    pub time_text: Option<&'a str>,
+    pub deadline: DeadlineReport<'a>,
+    pub lead: &'a [String],
+    pub support: &'a [String],
+    pub done: Option<NaiveDate>,
+    pub done_by: &'a BTreeMap<String, NaiveDate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeadlineReport<'a> {
+    pub kind: &'static str,
+    /// The final date of a dated deadline.
+    pub due: Option<NaiveDate>,
+    /// Every dated milestone (one for a single deadline).
+    pub milestones: &'a [Milestone],
+    pub rrule: Option<&'a str>,
+}
+
+pub fn report(analysis: &Analysis) -> Report<'_> {
+    let tasks = analysis
+        .config
+        .plans
+        .iter()
+        .flat_map(|p| p.tasks.iter().map(move |t| task_report(p, t)))
+        .collect();
+    Report {
+        tasks,
+        errors: analysis.errors().collect(),
+        warnings: analysis.warnings().collect(),
+    }
+}
+
+fn task_report<'a>(plan: &'a Plan, t: &'a Task) -> TaskReport<'a> {
+    let (milestones, rrule): (&[Milestone], Option<&str>) = match &t.deadline {
+        Deadline::Dated(ms) => (ms, None),
+        Deadline::Recurring { rrule } => (&[], Some(rrule)),
+        _ => (&[], None),
+    };
+    TaskReport {
+        plan: &plan.number,
+        id: &t.id,
+        title: &t.title,
+        time_text: t.time_text.as_deref(),
+        deadline: DeadlineReport {
+            kind: t.deadline.kind(),
+            due: t.deadline.last_due(),
+            milestones,
+            rrule,
+        },
+        lead: &t.lead,
+        support: &t.support,
+        done: t.done,
+        done_by: &t.done_by,
+    }
+}
+
+fn dmy(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// How a deadline was read, in Vietnamese, for the text report.
+pub fn describe(deadline: &Deadline, plan: &Plan, config: &Config) -> String {
+    let level_name = |id: &str| {
+        config
+            .levels
+            .iter()
+            .find(|l| l.id == id)
+            .map_or_else(|| id.to_string(), |l| l.name.clone())
+    };
+    let milestone = |m: &Milestone| {
+        let when = match m.start {
+            Some(s) => format!("{} đến {}", dmy(s), dmy(m.due)),
+            None => dmy(m.due),
+        };
+        match &m.level {
+            Some(l) => format!("{} {when}", level_name(l)),
+            None => when,
+        }
+    };
+    match deadline {
+        Deadline::Dated(ms) if ms.len() == 1 && ms[0].start.is_some() => {
+            format!(
+                "từ {}, hạn {}",
+                ms[0].start.map(dmy).unwrap_or_default(),
+                dmy(ms[0].due)
+            )
+        }
+        Deadline::Dated(ms) if ms.len() == 1 => format!("hạn {}", dmy(ms[0].due)),
+        Deadline::Dated(ms) => {
+            let list: Vec<String> = ms.iter().map(milestone).collect();
+            if ms.iter().any(|m| m.level.is_some()) {
+                format!("theo cấp: {}", list.join("; "))
+            } else {
+                format!("các hạn: {}", list.join("; "))
+            }
+        }
+        Deadline::Recurring { rrule } => {
+            let until = NaiveDate::from_ymd_opt(plan.issued.year(), 12, 31).unwrap_or(plan.issued);
+            let dates = recur::occurrences(rrule, plan.issued, until, 5).unwrap_or_default();
+            let shown: Vec<String> = dates.iter().take(4).map(|d| dmy(*d)).collect();
+            let more = if dates.len() > 4 { ", ..." } else { "" };
+            if shown.is_empty() {
+                format!("định kỳ ({rrule})")
+            } else {
+                format!("định kỳ: {}{more} ({rrule})", shown.join(", "))
+            }
+        }
+        Deadline::PeriodicUnspecified => "định kỳ, chưa rõ kỳ hạn: cần khai báo recurrence".into(),
+        Deadline::Continuous => "thường xuyên (không có hạn riêng)".into(),
+        Deadline::OnRequest => "khi có yêu cầu (không nhắc theo lịch)".into(),
+    }
+}
+
+/// The text report: each plan and task with how its time was read, then the diagnostics.
+pub fn render_text(analysis: &Analysis) -> String {
+    let config = &analysis.config;
+    let mut out = String::new();
+    for plan in &config.plans {
+        out.push_str(&format!(
+            "Kế hoạch {} của {}, ban hành {} ({}): {} nhiệm vụ\n",
+            plan.number,
+            plan.issuer,
+            dmy(plan.issued),
+            plan.file,
+            plan.tasks.len()
+        ));
+        let id_width = plan
+            .tasks
+            .iter()
+            .map(|t| t.id.chars().count())
+            .max()
+            .unwrap_or(0);
+        for t in &plan.tasks {
+            let time = t.time_text.as_deref().unwrap_or("(không ghi)");
+            let pad = " ".repeat(id_width.saturating_sub(t.id.chars().count()));
+            out.push_str(&format!(
+                "  {}{pad}  {time}  →  {}\n",
+                t.id,
+                describe(&t.deadline, plan, config)
+            ));
+        }
+        out.push('\n');
+    }
+    for d in &analysis.diagnostics {
+        out.push_str(&d.render());
+        out.push('\n');
+    }
+    let errors = analysis.errors().count();
+    let warnings = analysis.warnings().count();
+    let agencies = config.agencies.len();
+    let tasks: usize = config.plans.iter().map(|p| p.tasks.len()).sum();
+    out.push_str(&format!(
+        "Kết quả: {} kế hoạch, {tasks} nhiệm vụ, {agencies} cơ quan; {errors} lỗi, {warnings} cảnh báo.\n",
+        config.plans.len()
+    ));
+    out
+}

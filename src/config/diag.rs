@@ -1,0 +1,268 @@
+//! Diagnostics an admin can act on: the file, line and column, the source line with a caret,
+//! and a message in Vietnamese.
+
+use serde::Serialize;
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found in the config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    #[serde(skip)]
+    pub severity: Severity,
+    /// The file, as the admin named the config directory ("config/agencies.toml").
+    pub file: String,
+    /// 1-based line; 0 when the problem is not at a place in the file (a missing file).
+    pub line: usize,
+    /// 1-based column, counted in characters.
+    pub column: usize,
+    pub message: String,
+    /// A hint ("có phải là ...?"), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The source line and the length (in characters) to underline from `column`.
+    #[serde(skip)]
+    pub snippet: Option<(String, usize)>,
+}
+
+/// A config file's text, to turn byte offsets into lines and columns.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Path shown to the admin.
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Source {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// A diagnostic at a byte span of this file (clamped to the text; never panics).
+    pub fn diag(
+        &self,
+        severity: Severity,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let start = floor_char_boundary(&self.text, span.start.min(self.text.len()));
+        let end = floor_char_boundary(&self.text, span.end.clamp(start, self.text.len()));
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line = self.text[..start].matches('\n').count() + 1;
+        let column = self.text[line_start..start].chars().count() + 1;
+        let source_line = self.text[line_start..line_end]
+            .trim_end_matches('\r')
+            .to_string();
+        let underline = self.text[start..end.min(line_end)].chars().count().max(1);
+        Diagnostic {
+            severity,
+            file: self.name.clone(),
+            line,
+            column,
+            message: message.into(),
+            help: None,
+            snippet: Some((source_line, underline)),
+        }
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl Diagnostic {
+    /// A diagnostic about a whole file (missing, unreadable).
+    pub fn file(severity: Severity, file: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity,
+            file: file.into(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            help: None,
+            snippet: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Renders like rustc: the message, the place, the source line with a caret, the hint.
+    pub fn render(&self) -> String {
+        let label = match self.severity {
+            Severity::Error => "lỗi",
+            Severity::Warning => "cảnh báo",
+        };
+        let mut out = format!("{label}: {}\n", self.message);
+        if self.line == 0 {
+            out.push_str(&format!("  --> {}\n", self.file));
+        } else {
+            out.push_str(&format!(
+                "  --> {}:{}:{}\n",
+                self.file, self.line, self.column
+            ));
+        }
+        if let Some((src, len)) = &self.snippet {
+            let num = self.line.to_string();
+            let pad = " ".repeat(num.len());
+            out.push_str(&format!("{pad} |\n{num} | {src}\n"));
+            let lead: String = src
+                .chars()
+                .take(self.column.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            out.push_str(&format!("{pad} | {lead}{}\n", "^".repeat(*len)));
+        }
+        if let Some(help) = &self.help {
+            out.push_str(&format!("  = gợi ý: {help}\n"));
+        }
+        out
+    }
+}
+
+/// Turns a `toml` deserialisation error into a Vietnamese diagnostic at its place.
+pub fn from_toml_error(src: &Source, err: &toml::de::Error) -> Diagnostic {
+    let span = err.span().unwrap_or(0..0);
+    let raw = err.message();
+    let (message, help) = translate_toml_message(raw);
+    let d = src.diag(Severity::Error, span, message);
+    match help {
+        Some(h) => d.with_help(h),
+        None => d,
+    }
+}
+
+fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let a = s.find(open)? + open.len();
+    let b = s[a..].find(close)? + a;
+    Some(&s[a..b])
+}
+
+fn translate_toml_message(raw: &str) -> (String, Option<String>) {
+    if let Some(rest) = raw.strip_prefix("unknown field ") {
+        let key = between(rest, "`", "`").unwrap_or(rest);
+        let allowed: Vec<&str> = rest
+            .split("expected ")
+            .nth(1)
+            .map(|list| {
+                list.split(", ")
+                    .map(|k| k.trim_matches(|c| c == '`' || c == ' '))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let allowed: Vec<&str> = allowed
+            .into_iter()
+            .flat_map(|k| k.split(" or "))
+            .map(|k| {
+                k.trim_matches(|c| c == '`' || c == ' ')
+                    .trim_start_matches("one of ")
+            })
+            .map(|k| k.trim_matches('`'))
+            .filter(|k| !k.is_empty())
+            .collect();
+        let nearest = allowed
+            .iter()
+            .map(|k| (strsim::jaro_winkler(key, k), *k))
+            .filter(|(s, _)| *s > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, k)| k);
+        let help = match nearest {
+            Some(k) => format!(
+                "có phải là `{k}`? Các khóa được phép: {}",
+                allowed.join(", ")
+            ),
+            None => format!("các khóa được phép: {}", allowed.join(", ")),
+        };
+        return (format!("khóa `{key}` không được dùng ở đây"), Some(help));
+    }
+    if let Some(rest) = raw.strip_prefix("missing field ") {
+        let key = between(rest, "`", "`").unwrap_or(rest);
+        return (format!("thiếu khóa bắt buộc `{key}` trong mục này"), None);
+    }
+    if let Some(rest) = raw.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return (
+            format!(
+                "sai kiểu giá trị: cần {}, nhưng đây là {}",
+                type_vi(expected),
+                type_vi(found)
+            ),
+            expected
+                .contains("string")
+                .then(|| "viết giá trị trong dấu ngoặc kép, ví dụ id = \"8.6\"".to_string()),
+        );
+    }
+    if raw.starts_with("duplicate key") {
+        return (format!("khóa bị khai báo hai lần ({raw})"), None);
+    }
+    (format!("lỗi cú pháp TOML: {raw}"), None)
+}
+
+fn type_vi(t: &str) -> String {
+    let t = t.trim();
+    let (kind, rest) = t.split_once(' ').unwrap_or((t, ""));
+    let name = match kind {
+        "a" | "an" => return type_vi(rest),
+        "string" => "chuỗi",
+        "sequence" => "danh sách [..]",
+        "floating" => "số thực",
+        "integer" => "số nguyên",
+        "boolean" => "giá trị đúng/sai",
+        "map" | "table" => "bảng",
+        "struct" => "bảng",
+        "local" | "date" | "datetime" | "offset" => "ngày tháng",
+        _ => return t.to_string(),
+    };
+    let value = rest.strip_prefix("point ").unwrap_or(rest).trim();
+    if value.is_empty() || value.starts_with("point") {
+        name.to_string()
+    } else {
+        format!("{name} {value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_characters_not_bytes() {
+        let src = Source::new("a.toml", "x = 1\nname = \"Sở Tư pháp\" # ở đây\n");
+        let at = src.text.find("pháp").unwrap();
+        let d = src.diag(Severity::Error, at..at + "pháp".len(), "m");
+        assert_eq!((d.line, d.column), (2, 16));
+        assert!(d.render().contains("               ^^^^\n"));
+    }
+
+    #[test]
+    fn spans_past_the_end_are_clamped() {
+        let src = Source::new("a.toml", "ab");
+        let d = src.diag(Severity::Warning, 10..20, "m");
+        assert_eq!((d.line, d.column), (1, 3));
+    }
+
+    #[test]
+    fn unknown_field_is_translated_with_a_suggestion() {
+        let (msg, help) =
+            translate_toml_message("unknown field `lede`, expected one of `id`, `lead`, `support`");
+        assert!(msg.contains("`lede`"));
+        assert!(help.unwrap().contains("có phải là `lead`"));
+    }
+}

@@ -1,0 +1,156 @@
+//! The config directory: `nhacviec.toml` (settings), `agencies.toml` (levels, agencies,
+//! groups) and `plans/*.toml` (one file per plan).
+//!
+//! Reading the files ([`read_dir`]) is the only I/O here; [`analyze`] turns their text into a
+//! validated [`Config`] and diagnostics without touching the disk, so it is testable on strings
+//! and reload can check a new config before it replaces the running one.
+
+pub mod diag;
+pub mod model;
+mod raw;
+mod validate;
+
+pub use diag::{Diagnostic, Severity, Source};
+pub use model::{Agency, Channel, Config, Group, Level, Plan, Task};
+pub use validate::{analyze, normalize_phone, Analysis, DEFAULT_TIMEZONE};
+
+use std::path::{Path, PathBuf};
+
+pub const SETTINGS_FILE: &str = "nhacviec.toml";
+pub const DEFAULT_AGENCIES: &str = "agencies.toml";
+pub const DEFAULT_PLANS: &str = "plans";
+
+/// The text of every config file, and the problems met reading them.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// `None` when there is no `nhacviec.toml` (all settings take their defaults).
+    pub settings: Option<Source>,
+    pub agencies: Option<Source>,
+    pub plans: Vec<Source>,
+    /// The plans directory, as shown to the admin.
+    pub plans_dir: String,
+    /// Files that could not be read.
+    pub problems: Vec<Diagnostic>,
+}
+
+/// Reads the config directory. Missing or unreadable files become diagnostics, not errors:
+/// `check` reports them with everything else.
+pub fn read_dir(dir: &Path) -> Sources {
+    let mut sources = Sources::default();
+    let shown = |p: &Path| p.display().to_string();
+    if !dir.is_dir() {
+        sources.problems.push(
+            Diagnostic::file(
+                Severity::Error,
+                shown(dir),
+                "không tìm thấy thư mục cấu hình",
+            )
+            .with_help("chỉ đường dẫn bằng --config DIR hoặc biến môi trường NHACVIEC_CONFIG"),
+        );
+        return sources;
+    }
+    let settings_path = dir.join(SETTINGS_FILE);
+    if settings_path.exists() {
+        sources.settings = read_file(&settings_path, &mut sources.problems);
+    }
+    // Where the other files are: the settings may move them.
+    let (agencies_rel, plans_rel) = sources
+        .settings
+        .as_ref()
+        .and_then(|s| toml::from_str::<toml::Table>(&s.text).ok())
+        .map(|t| {
+            let get = |k: &str, d: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or(d).to_string();
+            (
+                get("agencies", DEFAULT_AGENCIES),
+                get("plans", DEFAULT_PLANS),
+            )
+        })
+        .unwrap_or_else(|| (DEFAULT_AGENCIES.into(), DEFAULT_PLANS.into()));
+    let agencies_path = dir.join(agencies_rel);
+    if agencies_path.is_file() {
+        sources.agencies = read_file(&agencies_path, &mut sources.problems);
+    } else {
+        sources.problems.push(
+            Diagnostic::file(
+                Severity::Error,
+                shown(&agencies_path),
+                "không tìm thấy tệp danh sách cơ quan",
+            )
+            .with_help("tạo tệp này, hoặc sửa khóa `agencies` trong nhacviec.toml"),
+        );
+    }
+    let plans_dir = dir.join(plans_rel);
+    sources.plans_dir = shown(&plans_dir);
+    match std::fs::read_dir(&plans_dir) {
+        Ok(entries) => {
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                .collect();
+            paths.sort();
+            for p in paths {
+                if let Some(src) = read_file(&p, &mut sources.problems) {
+                    sources.plans.push(src);
+                }
+            }
+        }
+        Err(e) => sources.problems.push(
+            Diagnostic::file(
+                Severity::Error,
+                shown(&plans_dir),
+                format!("không đọc được thư mục kế hoạch: {}", io_vi(&e)),
+            )
+            .with_help("tạo thư mục này, hoặc sửa khóa `plans` trong nhacviec.toml"),
+        ),
+    }
+    sources
+}
+
+fn read_file(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Source> {
+    let shown = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some(Source::new(
+                shown,
+                text.strip_prefix('\u{feff}').unwrap_or(&text).to_string(),
+            )),
+            Err(e) => {
+                problems.push(
+                    Diagnostic::file(
+                        Severity::Error,
+                        shown,
+                        format!(
+                            "tệp không phải UTF-8 (byte lỗi ở vị trí {})",
+                            e.utf8_error().valid_up_to()
+                        ),
+                    )
+                    .with_help("lưu lại tệp với bảng mã UTF-8"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            problems.push(Diagnostic::file(
+                Severity::Error,
+                shown,
+                format!("không đọc được tệp: {}", io_vi(&e)),
+            ));
+            None
+        }
+    }
+}
+
+fn io_vi(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "không tồn tại".into(),
+        PermissionDenied => "không có quyền đọc".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads and checks a config directory in one call.
+pub fn load(dir: &Path) -> Analysis {
+    analyze(&read_dir(dir))
+}

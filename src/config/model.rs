@@ -1,0 +1,92 @@
+//! The validated config: what the schedule and the daemon work from. Every reference is
+//! resolved to agency ids and every time text to a [`Deadline`].
+
+use crate::deadline::Deadline;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub timezone: chrono_tz::Tz,
+    /// The agency that monitors the plans (gets overdue reports), if set.
+    pub monitor: Option<String>,
+    pub levels: Vec<Level>,
+    pub agencies: Vec<Agency>,
+    pub groups: Vec<Group>,
+    pub plans: Vec<Plan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Level {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Zalo,
+}
+
+impl Channel {
+    pub const ALL: [(&'static str, Channel); 2] =
+        [("email", Channel::Email), ("zalo", Channel::Zalo)];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agency {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub level: String,
+    pub email: Vec<String>,
+    /// Normalised to 84xxxxxxxxx.
+    pub zalo_phone: Option<String>,
+    pub zalo_user_id: Option<String>,
+    /// In order of preference; never empty (defaults to the contacts the agency has).
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    /// The agencies it expands to, in order, without repeats.
+    pub agencies: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub number: String,
+    pub title: String,
+    pub issuer: String,
+    pub issued: NaiveDate,
+    /// The file it came from, as shown to the admin.
+    pub file: String,
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    pub title: String,
+    /// The time text exactly as the plan writes it.
+    pub time_text: Option<String>,
+    pub deadline: Deadline,
+    /// Lead agencies, groups expanded, in the plan's order.
+    pub lead: Vec<String>,
+    /// Coordinating agencies, groups expanded, without the lead agencies.
+    pub support: Vec<String>,
+    pub done: Option<NaiveDate>,
+    pub done_by: BTreeMap<String, NaiveDate>,
+    pub note: Option<String>,
+}
+
+impl Config {
+    pub fn agency(&self, id: &str) -> Option<&Agency> {
+        self.agencies.iter().find(|a| a.id == id)
+    }
+}

@@ -1,0 +1,107 @@
+//! The TOML files exactly as written, with the place of every value, before validation.
+//! Unknown keys are errors, so a misspelt key never silently does nothing.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::value::Datetime;
+use toml::Spanned;
+
+pub type S = Spanned<String>;
+
+/// `nhacviec.toml`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub timezone: Option<S>,
+    // Read by `read_dir` to find the files; declared here so they are known keys.
+    #[allow(dead_code)]
+    pub agencies: Option<S>,
+    #[allow(dead_code)]
+    pub plans: Option<S>,
+    pub monitor: Option<S>,
+}
+
+/// `agencies.toml`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Agencies {
+    #[serde(default)]
+    pub level: Vec<Level>,
+    #[serde(default)]
+    pub agency: Vec<Agency>,
+    #[serde(default)]
+    pub group: Vec<Group>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    pub id: S,
+    pub name: S,
+    #[serde(default)]
+    pub aliases: Vec<S>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    pub id: S,
+    pub name: S,
+    #[serde(default)]
+    pub aliases: Vec<S>,
+    pub level: S,
+    #[serde(default)]
+    pub email: Vec<S>,
+    pub zalo_phone: Option<S>,
+    pub zalo_user_id: Option<S>,
+    #[serde(default)]
+    pub channels: Vec<S>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub id: S,
+    pub name: S,
+    #[serde(default)]
+    pub aliases: Vec<S>,
+    #[serde(default)]
+    pub members: Vec<S>,
+    /// Every agency of this level is a member too.
+    pub level: Option<S>,
+}
+
+/// `plans/*.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub plan: Spanned<PlanHeader>,
+    #[serde(default)]
+    pub task: Vec<Task>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanHeader {
+    pub number: S,
+    pub title: S,
+    pub issuer: S,
+    pub issued: Spanned<Datetime>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Task {
+    pub id: S,
+    pub title: S,
+    pub lead: Spanned<Vec<S>>,
+    #[serde(default)]
+    pub support: Vec<S>,
+    pub time: Option<S>,
+    pub due: Option<Spanned<Datetime>>,
+    pub recurrence: Option<S>,
+    pub done: Option<Spanned<Datetime>>,
+    #[serde(default)]
+    pub done_by: BTreeMap<S, Spanned<Datetime>>,
+    pub note: Option<S>,
+}

@@ -1,0 +1,877 @@
+//! From the files' text to a validated [`Config`] and every diagnostic, in one pure pass.
+//! It never stops at the first problem: an admin fixing a file wants all of them at once.
+
+use super::diag::{from_toml_error, Diagnostic, Severity, Source};
+use super::model::{Agency, Channel, Config, Group, Level, Plan, Task};
+use super::raw;
+use super::Sources;
+use crate::deadline::{self, recur, Context, Deadline, LevelNames, Milestone};
+use crate::text::{ascii_fold, name_key};
+use chrono::{Datelike, NaiveDate};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+use toml::Spanned;
+
+/// The result of checking a config: the best-effort model and everything found wrong.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub config: Config,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+    }
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+    }
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+}
+
+pub const DEFAULT_TIMEZONE: &str = "Asia/Ho_Chi_Minh";
+
+/// Checks everything. Pure: reads only `sources`.
+pub fn analyze(sources: &Sources) -> Analysis {
+    let mut v = Validator {
+        diags: sources.problems.clone(),
+    };
+    let settings = sources
+        .settings
+        .as_ref()
+        .and_then(|src| v.parse::<raw::Settings>(src))
+        .unwrap_or_default();
+    let timezone = match (&settings.timezone, &sources.settings) {
+        (Some(tz), Some(src)) => tz.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            v.push(
+                src.diag(
+                    Severity::Error,
+                    tz.span(),
+                    format!("múi giờ \"{}\" không tồn tại", tz.get_ref()),
+                )
+                .with_help(format!(
+                    "dùng tên múi giờ IANA, ví dụ \"{DEFAULT_TIMEZONE}\""
+                )),
+            );
+            chrono_tz::Asia::Ho_Chi_Minh
+        }),
+        _ => chrono_tz::Asia::Ho_Chi_Minh,
+    };
+    let agencies_raw = sources
+        .agencies
+        .as_ref()
+        .and_then(|src| v.parse::<raw::Agencies>(src).map(|a| (src, a)));
+    let mut directory = match &agencies_raw {
+        Some((src, raw)) => v.directory(src, raw),
+        None => Directory::default(),
+    };
+    let monitor = match (&settings.monitor, &sources.settings) {
+        (Some(m), Some(src)) => match directory.resolve(m.get_ref()) {
+            Some(Target::Agency(id)) => Some(id.clone()),
+            _ => {
+                v.push(directory.unknown(src, m, "cơ quan theo dõi (monitor)"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let mut plans = Vec::new();
+    let mut numbers: HashMap<String, String> = HashMap::new();
+    for src in &sources.plans {
+        let Some(file) = v.parse::<raw::PlanFile>(src) else {
+            continue;
+        };
+        if let Some(plan) = v.plan(src, &file, &mut directory) {
+            if let Some(prev) = numbers.insert(name_key(&plan.number), plan.file.clone()) {
+                v.push(src.diag(
+                    Severity::Error,
+                    file.plan.get_ref().number.span(),
+                    format!("kế hoạch số {} đã có trong {prev}", plan.number),
+                ));
+            }
+            plans.push(plan);
+        }
+    }
+    if sources.plans.is_empty() && sources.agencies.is_some() {
+        v.push(Diagnostic::file(
+            Severity::Warning,
+            &sources.plans_dir,
+            "không có kế hoạch nào (tệp *.toml) trong thư mục này",
+        ));
+    }
+    // Agencies no task mentions, directly or through a group.
+    if let Some((src, raw)) = &agencies_raw {
+        for (agency, raw_agency) in directory.agencies.iter().zip(&raw.agency) {
+            if !directory.mentioned.contains(&agency.id)
+                && monitor.as_deref() != Some(agency.id.as_str())
+                && !plans.is_empty()
+            {
+                v.push(src.diag(
+                    Severity::Warning,
+                    raw_agency.id.span(),
+                    format!(
+                        "không nhiệm vụ nào nhắc đến cơ quan \"{}\" ({})",
+                        agency.name, agency.id
+                    ),
+                ));
+            }
+        }
+    }
+    let mut diagnostics = v.diags;
+    // Errors first, then by file and place; stable so the output is the same every run.
+    diagnostics.sort_by(|a, b| {
+        (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
+    });
+    diagnostics.dedup();
+    Analysis {
+        config: Config {
+            timezone,
+            monitor,
+            levels: directory.levels,
+            agencies: directory.agencies,
+            groups: directory.groups,
+            plans,
+        },
+        diagnostics,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Agency(String),
+    Group(usize),
+}
+
+/// Levels, agencies and groups, and every name they can be referred to by.
+#[derive(Default)]
+struct Directory {
+    levels: Vec<Level>,
+    agencies: Vec<Agency>,
+    groups: Vec<Group>,
+    /// name_key of every id, name and alias → what it names.
+    names: HashMap<String, Target>,
+    /// Every id, name and alias as written, for "did you mean".
+    spellings: Vec<String>,
+    /// Agencies some task mentions.
+    mentioned: HashSet<String>,
+}
+
+impl Directory {
+    fn resolve(&self, reference: &str) -> Option<&Target> {
+        self.names.get(&name_key(reference))
+    }
+
+    /// The agency ids a reference stands for.
+    fn expand(&self, target: &Target) -> Vec<String> {
+        match target {
+            Target::Agency(id) => vec![id.clone()],
+            Target::Group(i) => self
+                .groups
+                .get(*i)
+                .map(|g| g.agencies.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn suggestion(&self, reference: &str) -> Option<&str> {
+        let folded = ascii_fold(reference);
+        self.spellings
+            .iter()
+            .map(|s| {
+                (
+                    strsim::normalized_damerau_levenshtein(&folded, &ascii_fold(s)),
+                    s,
+                )
+            })
+            .filter(|(score, _)| *score >= 0.6)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, s)| s.as_str())
+    }
+
+    fn unknown(&self, src: &Source, r: &raw::S, what: &str) -> Diagnostic {
+        let d = src.diag(
+            Severity::Error,
+            r.span(),
+            format!(
+                "không tìm thấy {what} \"{}\" trong agencies.toml",
+                r.get_ref()
+            ),
+        );
+        let listy = r.get_ref().contains(';') || r.get_ref().matches(',').count() > 1;
+        match self.suggestion(r.get_ref()) {
+            Some(s) => d.with_help(format!("có phải là \"{s}\"?")),
+            None if listy => d.with_help("mỗi cơ quan hoặc nhóm là một chuỗi riêng, ví dụ [\"Sở, Ban, ngành tỉnh\", \"UBND cấp huyện\"]"),
+            None => d.with_help("thêm cơ quan hoặc bí danh (aliases) này vào agencies.toml, hoặc dùng mã (id) của cơ quan"),
+        }
+    }
+}
+
+struct Validator {
+    diags: Vec<Diagnostic>,
+}
+
+impl Validator {
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn err(&mut self, src: &Source, span: Range<usize>, msg: impl Into<String>) {
+        self.push(src.diag(Severity::Error, span, msg));
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&mut self, src: &Source) -> Option<T> {
+        match toml::from_str::<T>(&src.text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(from_toml_error(src, &e));
+                None
+            }
+        }
+    }
+
+    /// A plain date (no time) from a TOML value.
+    fn date(&mut self, src: &Source, value: &Spanned<toml::value::Datetime>) -> Option<NaiveDate> {
+        let dt = value.get_ref();
+        let date = dt.date.filter(|_| dt.time.is_none() && dt.offset.is_none());
+        let parsed = date.and_then(|d| {
+            NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+        });
+        if parsed.is_none() {
+            self.push(
+                src.diag(Severity::Error, value.span(), "chỉ ghi ngày, không ghi giờ")
+                    .with_help("viết theo dạng năm-tháng-ngày, ví dụ 2022-03-31"),
+            );
+        }
+        parsed
+    }
+
+    fn directory(&mut self, src: &Source, raw: &raw::Agencies) -> Directory {
+        let mut dir = Directory::default();
+        let mut ids: HashMap<String, &'static str> = HashMap::new();
+        let claim = |v: &mut Validator,
+                     dir: &mut Directory,
+                     spelled: &raw::S,
+                     target: Target,
+                     owner: &str| {
+            let key = name_key(spelled.get_ref());
+            if key.is_empty() {
+                v.err(src, spelled.span(), "tên để trống");
+                return;
+            }
+            match dir.names.get(&key) {
+                Some(existing) if *existing != target => {
+                    let other = match existing {
+                        Target::Agency(id) => format!("cơ quan {id}"),
+                        Target::Group(i) => {
+                            format!("nhóm {}", dir.groups.get(*i).map_or("?", |g| g.id.as_str()))
+                        }
+                    };
+                    v.err(
+                        src,
+                        spelled.span(),
+                        format!(
+                            "tên \"{}\" của {owner} trùng với {other}: không biết tên này chỉ ai",
+                            spelled.get_ref()
+                        ),
+                    );
+                }
+                _ => {
+                    dir.names.insert(key, target);
+                    dir.spellings.push(spelled.get_ref().clone());
+                }
+            }
+        };
+        for level in &raw.level {
+            if self.check_id(src, &level.id, &mut ids, "cấp") {
+                dir.levels.push(Level {
+                    id: level.id.get_ref().clone(),
+                    name: level.name.get_ref().clone(),
+                    aliases: level.aliases.iter().map(|a| a.get_ref().clone()).collect(),
+                });
+            }
+        }
+        if raw.level.is_empty() && !raw.agency.is_empty() {
+            self.push(Diagnostic::file(
+                Severity::Error,
+                &src.name,
+                "chưa khai báo cấp hành chính nào ([[level]])",
+            ));
+        }
+        let mut ref_ids: HashMap<String, &'static str> = HashMap::new();
+        for a in &raw.agency {
+            self.check_id(src, &a.id, &mut ref_ids, "cơ quan/nhóm");
+            if !dir.levels.iter().any(|l| l.id == *a.level.get_ref()) {
+                let known: Vec<&str> = dir.levels.iter().map(|l| l.id.as_str()).collect();
+                self.push(
+                    src.diag(
+                        Severity::Error,
+                        a.level.span(),
+                        format!("cấp \"{}\" chưa được khai báo", a.level.get_ref()),
+                    )
+                    .with_help(format!("các cấp đã khai báo: {}", known.join(", "))),
+                );
+            }
+            let agency = self.agency(src, a);
+            let target = Target::Agency(agency.id.clone());
+            claim(self, &mut dir, &a.id, target.clone(), &agency.id);
+            claim(self, &mut dir, &a.name, target.clone(), &agency.id);
+            for alias in &a.aliases {
+                claim(self, &mut dir, alias, target.clone(), &agency.id);
+            }
+            dir.agencies.push(agency);
+        }
+        for (i, g) in raw.group.iter().enumerate() {
+            self.check_id(src, &g.id, &mut ref_ids, "cơ quan/nhóm");
+            dir.groups.push(Group {
+                id: g.id.get_ref().clone(),
+                name: g.name.get_ref().clone(),
+                aliases: g.aliases.iter().map(|a| a.get_ref().clone()).collect(),
+                agencies: vec![],
+            });
+            let target = Target::Group(i);
+            claim(self, &mut dir, &g.id, target.clone(), g.id.get_ref());
+            claim(self, &mut dir, &g.name, target.clone(), g.id.get_ref());
+            for alias in &g.aliases {
+                claim(self, &mut dir, alias, target.clone(), g.id.get_ref());
+            }
+        }
+        // Expand groups (members may be groups), reporting unknown members and cycles.
+        let mut done: HashMap<usize, Vec<String>> = HashMap::new();
+        for i in 0..raw.group.len() {
+            let members = self.expand_group(src, raw, &dir, i, &mut vec![], &mut done);
+            if members.is_empty() {
+                self.push(src.diag(
+                    Severity::Warning,
+                    raw.group[i].id.span(),
+                    format!(
+                        "nhóm \"{}\" không có thành viên nào",
+                        raw.group[i].name.get_ref()
+                    ),
+                ));
+            }
+            dir.groups[i].agencies = members;
+        }
+        dir
+    }
+
+    fn expand_group(
+        &mut self,
+        src: &Source,
+        raw: &raw::Agencies,
+        dir: &Directory,
+        i: usize,
+        stack: &mut Vec<usize>,
+        done: &mut HashMap<usize, Vec<String>>,
+    ) -> Vec<String> {
+        if let Some(m) = done.get(&i) {
+            return m.clone();
+        }
+        let g = &raw.group[i];
+        stack.push(i);
+        let mut out: Vec<String> = Vec::new();
+        for member in &g.members {
+            match dir.resolve(member.get_ref()) {
+                None => self.push(dir.unknown(src, member, "thành viên")),
+                Some(Target::Agency(id)) => out.push(id.clone()),
+                Some(Target::Group(j)) => {
+                    if let Some(pos) = stack.iter().position(|s| s == j) {
+                        let mut chain: Vec<&str> = stack[pos..]
+                            .iter()
+                            .map(|k| raw.group[*k].id.get_ref().as_str())
+                            .collect();
+                        chain.push(raw.group[*j].id.get_ref());
+                        self.err(
+                            src,
+                            member.span(),
+                            format!("nhóm chứa chính nó: {}", chain.join(" → ")),
+                        );
+                    } else {
+                        out.extend(self.expand_group(src, raw, dir, *j, stack, done));
+                    }
+                }
+            }
+        }
+        if let Some(level) = &g.level {
+            if !dir.levels.iter().any(|l| l.id == *level.get_ref()) {
+                self.err(
+                    src,
+                    level.span(),
+                    format!("cấp \"{}\" chưa được khai báo", level.get_ref()),
+                );
+            }
+            out.extend(
+                dir.agencies
+                    .iter()
+                    .filter(|a| a.level == *level.get_ref())
+                    .map(|a| a.id.clone()),
+            );
+        }
+        stack.pop();
+        let mut seen = HashSet::new();
+        out.retain(|id| seen.insert(id.clone()));
+        done.insert(i, out.clone());
+        out
+    }
+
+    fn check_id(
+        &mut self,
+        src: &Source,
+        id: &raw::S,
+        seen: &mut HashMap<String, &'static str>,
+        what: &'static str,
+    ) -> bool {
+        let s = id.get_ref();
+        let valid = !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            self.push(
+                src.diag(
+                    Severity::Error,
+                    id.span(),
+                    format!("mã (id) \"{s}\" không hợp lệ"),
+                )
+                .with_help("mã chỉ gồm chữ thường không dấu, chữ số và dấu '-', ví dụ \"so-tttt\""),
+            );
+            return false;
+        }
+        if seen.insert(s.clone(), what).is_some() {
+            self.err(
+                src,
+                id.span(),
+                format!("mã (id) \"{s}\" bị trùng: mỗi {what} cần một mã riêng"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn agency(&mut self, src: &Source, a: &raw::Agency) -> Agency {
+        let mut emails = Vec::new();
+        for e in &a.email {
+            let addr = e.get_ref().trim();
+            if email_address::EmailAddress::parse_with_options(
+                addr,
+                email_address::Options::default().without_display_text(),
+            )
+            .is_ok()
+                && addr
+                    .rsplit_once('@')
+                    .is_some_and(|(_, domain)| domain.contains('.'))
+            {
+                emails.push(addr.to_string());
+            } else {
+                self.push(
+                    src.diag(
+                        Severity::Error,
+                        e.span(),
+                        format!("địa chỉ email \"{addr}\" không hợp lệ"),
+                    )
+                    .with_help("ví dụ \"vanthu@haugiang.gov.vn\"; mỗi địa chỉ là một chuỗi riêng"),
+                );
+            }
+        }
+        let zalo_phone = a
+            .zalo_phone
+            .as_ref()
+            .and_then(|p| match normalize_phone(p.get_ref()) {
+                Some(n) => Some(n),
+                None => {
+                    self.push(
+                        src.diag(
+                            Severity::Error,
+                            p.span(),
+                            format!("số điện thoại Zalo \"{}\" không hợp lệ", p.get_ref()),
+                        )
+                        .with_help(
+                            "cần số di động Việt Nam, ví dụ \"0912345678\" hoặc \"84912345678\"",
+                        ),
+                    );
+                    None
+                }
+            });
+        let zalo_user_id = a.zalo_user_id.as_ref().and_then(|u| {
+            let s = u.get_ref().trim();
+            if !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_digit()) {
+                Some(s.to_string())
+            } else {
+                self.push(src.diag(
+                    Severity::Error,
+                    u.span(),
+                    format!("Zalo user id \"{s}\" không hợp lệ: chỉ gồm chữ số"),
+                ));
+                None
+            }
+        });
+        let has_zalo = a.zalo_phone.is_some() || a.zalo_user_id.is_some();
+        if a.email.is_empty() && !has_zalo {
+            self.push(
+                src.diag(
+                    Severity::Error,
+                    a.id.span(),
+                    format!(
+                        "cơ quan \"{}\" không có cách liên lạc nào",
+                        a.name.get_ref()
+                    ),
+                )
+                .with_help("thêm email = [\"...\"] hoặc zalo_phone = \"09...\""),
+            );
+        }
+        let mut channels = Vec::new();
+        for c in &a.channels {
+            match Channel::ALL
+                .iter()
+                .find(|(name, _)| *name == c.get_ref().trim().to_lowercase())
+            {
+                Some((name, ch)) => {
+                    let usable = match ch {
+                        Channel::Email => !a.email.is_empty(),
+                        Channel::Zalo => has_zalo,
+                    };
+                    if !usable {
+                        let need = if *ch == Channel::Email {
+                            "email"
+                        } else {
+                            "zalo_phone hoặc zalo_user_id"
+                        };
+                        self.err(
+                            src,
+                            c.span(),
+                            format!("kênh \"{name}\" cần {need} nhưng cơ quan này chưa có"),
+                        );
+                    }
+                    if channels.contains(ch) {
+                        self.err(src, c.span(), format!("kênh \"{name}\" ghi hai lần"));
+                    } else {
+                        channels.push(*ch);
+                    }
+                }
+                None => self.push(
+                    src.diag(
+                        Severity::Error,
+                        c.span(),
+                        format!("kênh \"{}\" không có", c.get_ref()),
+                    )
+                    .with_help("các kênh: \"email\", \"zalo\""),
+                ),
+            }
+        }
+        if a.channels.is_empty() {
+            if !a.email.is_empty() {
+                channels.push(Channel::Email);
+            }
+            if has_zalo {
+                channels.push(Channel::Zalo);
+            }
+        }
+        Agency {
+            id: a.id.get_ref().clone(),
+            name: a.name.get_ref().clone(),
+            aliases: a.aliases.iter().map(|s| s.get_ref().clone()).collect(),
+            level: a.level.get_ref().clone(),
+            email: emails,
+            zalo_phone,
+            zalo_user_id,
+            channels,
+        }
+    }
+
+    fn plan(&mut self, src: &Source, file: &raw::PlanFile, dir: &mut Directory) -> Option<Plan> {
+        let header = file.plan.get_ref();
+        let issued = self.date(src, &header.issued)?;
+        let ctx = Context {
+            plan_year: issued.year(),
+            levels: dir
+                .levels
+                .iter()
+                .map(|l| LevelNames {
+                    id: l.id.clone(),
+                    names: std::iter::once(l.name.clone())
+                        .chain(l.aliases.iter().cloned())
+                        .collect(),
+                })
+                .collect(),
+        };
+        if file.task.is_empty() {
+            self.push(src.diag(
+                Severity::Warning,
+                file.plan.span(),
+                "kế hoạch chưa có nhiệm vụ nào ([[task]])",
+            ));
+        }
+        let mut ids: HashSet<String> = HashSet::new();
+        let mut tasks = Vec::new();
+        for t in &file.task {
+            let id = t.id.get_ref().trim().to_string();
+            if id.is_empty() {
+                self.err(src, t.id.span(), "mã nhiệm vụ (id) để trống");
+            } else if !ids.insert(id.clone()) {
+                self.err(
+                    src,
+                    t.id.span(),
+                    format!("nhiệm vụ \"{id}\" bị trùng mã trong kế hoạch này"),
+                );
+            }
+            tasks.push(self.task(src, t, id, issued, &ctx, dir));
+        }
+        Some(Plan {
+            number: header.number.get_ref().trim().to_string(),
+            title: header.title.get_ref().clone(),
+            issuer: header.issuer.get_ref().clone(),
+            issued,
+            file: src.name.clone(),
+            tasks,
+        })
+    }
+
+    fn task(
+        &mut self,
+        src: &Source,
+        t: &raw::Task,
+        id: String,
+        issued: NaiveDate,
+        ctx: &Context,
+        dir: &mut Directory,
+    ) -> Task {
+        let mut refs = |v: &mut Validator, list: &[raw::S]| -> Vec<String> {
+            let mut out = Vec::new();
+            for r in list {
+                match dir.resolve(r.get_ref()).cloned() {
+                    Some(target) => out.extend(dir.expand(&target)),
+                    None => v.push(dir.unknown(src, r, "cơ quan hoặc nhóm")),
+                }
+            }
+            let mut seen = HashSet::new();
+            out.retain(|id| seen.insert(id.clone()));
+            dir.mentioned.extend(out.iter().cloned());
+            out
+        };
+        let lead = refs(self, t.lead.get_ref());
+        let mut support = refs(self, &t.support);
+        if t.lead.get_ref().is_empty() {
+            self.err(
+                src,
+                t.lead.span(),
+                format!("nhiệm vụ {id} chưa có cơ quan chủ trì (lead)"),
+            );
+        }
+        // An agency that leads is not also reminded as a coordinator.
+        support.retain(|a| !lead.contains(a));
+        let deadline = self.deadline(src, t, &id, issued, ctx);
+        if let Deadline::Dated(ms) = &deadline {
+            for m in ms.iter().filter(|m| m.due < issued) {
+                let span = t
+                    .due
+                    .as_ref()
+                    .map(Spanned::span)
+                    .or(t.time.as_ref().map(Spanned::span))
+                    .unwrap_or(t.id.span());
+                self.push(src.diag(
+                    Severity::Warning,
+                    span,
+                    format!(
+                        "hạn {} của nhiệm vụ {id} trước ngày ban hành kế hoạch ({})",
+                        m.due.format("%d/%m/%Y"),
+                        issued.format("%d/%m/%Y")
+                    ),
+                ));
+            }
+        }
+        let done = t.done.as_ref().and_then(|d| self.date(src, d));
+        let mut done_by = BTreeMap::new();
+        for (who, when) in &t.done_by {
+            let Some(date) = self.date(src, when) else {
+                continue;
+            };
+            match dir.resolve(who.get_ref()).cloned() {
+                Some(target) => {
+                    for agency in dir.expand(&target) {
+                        if !lead.contains(&agency) && !support.contains(&agency) {
+                            self.push(src.diag(
+                                Severity::Warning,
+                                who.span(),
+                                format!(
+                                    "\"{}\" không chủ trì hay phối hợp nhiệm vụ {id}",
+                                    who.get_ref()
+                                ),
+                            ));
+                        }
+                        done_by.insert(agency, date);
+                    }
+                }
+                None => self.push(dir.unknown(src, who, "cơ quan")),
+            }
+        }
+        Task {
+            id,
+            title: t.title.get_ref().clone(),
+            time_text: t.time.as_ref().map(|s| s.get_ref().clone()),
+            deadline,
+            lead,
+            support,
+            done,
+            done_by,
+            note: t.note.as_ref().map(|n| n.get_ref().clone()),
+        }
+    }
+
+    fn deadline(
+        &mut self,
+        src: &Source,
+        t: &raw::Task,
+        id: &str,
+        issued: NaiveDate,
+        ctx: &Context,
+    ) -> Deadline {
+        if let (Some(due), Some(rec)) = (&t.due, &t.recurrence) {
+            self.err(
+                src,
+                rec.span(),
+                "chỉ dùng một trong hai: `due` (một hạn) hoặc `recurrence` (lặp lại)",
+            );
+            let _ = due;
+        }
+        if let Some(due) = &t.due {
+            return match self.date(src, due) {
+                Some(d) => Deadline::Dated(vec![Milestone {
+                    level: None,
+                    start: None,
+                    due: d,
+                    label: None,
+                }]),
+                None => Deadline::OnRequest,
+            };
+        }
+        if let Some(rec) = &t.recurrence {
+            let until = NaiveDate::from_ymd_opt(issued.year() + 1, 12, 31).unwrap_or(issued);
+            return match recur::occurrences(rec.get_ref(), issued, until, 1) {
+                Ok(_) => Deadline::Recurring {
+                    rrule: recur::normalize(rec.get_ref()).to_string(),
+                },
+                Err(e) => {
+                    self.push(
+                        src.diag(Severity::Error, rec.span(), e)
+                            .with_help("ví dụ \"FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=18\" (ngày 18 của tháng cuối mỗi quý)"),
+                    );
+                    Deadline::PeriodicUnspecified
+                }
+            };
+        }
+        let Some(time) = &t.time else {
+            self.push(
+                src.diag(
+                    Severity::Error,
+                    t.id.span(),
+                    format!("nhiệm vụ {id} chưa có thời gian"),
+                )
+                .with_help("thêm time = \"...\" như kế hoạch ghi, hoặc due = 2022-12-31"),
+            );
+            return Deadline::OnRequest;
+        };
+        // Point into the string literal when it has no escapes, else at its start.
+        let literal = time.span();
+        let inner = src
+            .text
+            .get(literal.start + 1..literal.end.saturating_sub(1));
+        let offset = |r: Range<usize>| -> Range<usize> {
+            if inner == Some(time.get_ref().as_str()) {
+                literal.start + 1 + r.start..literal.start + 1 + r.end.max(r.start)
+            } else {
+                literal.clone()
+            }
+        };
+        match deadline::parse(time.get_ref(), ctx) {
+            Ok(parsed) => {
+                for note in &parsed.notes {
+                    let span = offset(note.span.clone());
+                    self.push(src.diag(
+                        Severity::Warning,
+                        span,
+                        format!("nhiệm vụ {id}: {}", note.kind),
+                    ));
+                }
+                if parsed.deadline == Deadline::PeriodicUnspecified {
+                    self.push(
+                        src.diag(Severity::Warning, literal.clone(), format!("nhiệm vụ {id} \"{}\" không nói rõ kỳ hạn: sẽ không có lời nhắc", time.get_ref()))
+                            .with_help("thêm recurrence = \"FREQ=...\" (RRULE), ví dụ \"FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=18\""),
+                    );
+                }
+                parsed.deadline
+            }
+            Err(e) => {
+                let mut d = src.diag(
+                    Severity::Error,
+                    offset(e.span.clone()),
+                    format!("nhiệm vụ {id}: {}", e.message),
+                );
+                if !e.suggestions.is_empty() {
+                    let forms: Vec<String> =
+                        e.suggestions.iter().map(|s| format!("\"{s}\"")).collect();
+                    d = d.with_help(format!(
+                        "các cách ghi được hiểu: {}; hoặc ghi hạn cụ thể due = 2022-12-31",
+                        forms.join(", ")
+                    ));
+                }
+                self.push(d);
+                Deadline::OnRequest
+            }
+        }
+    }
+}
+
+/// A Vietnamese mobile number as 84xxxxxxxxx, from "0912 345 678", "+84912345678", ...
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let digits: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let digits = digits.strip_prefix('+').unwrap_or(&digits);
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let national = if let Some(rest) = digits.strip_prefix("84") {
+        rest
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        rest
+    } else {
+        return None;
+    };
+    let mobile = national.len() == 9
+        && matches!(
+            national.as_bytes().first(),
+            Some(b'3' | b'5' | b'7' | b'8' | b'9')
+        );
+    mobile.then(|| format!("84{national}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_phone;
+
+    #[test]
+    fn phones() {
+        assert_eq!(
+            normalize_phone("0912 345 678").as_deref(),
+            Some("84912345678")
+        );
+        assert_eq!(
+            normalize_phone("+84 912.345.678").as_deref(),
+            Some("84912345678")
+        );
+        assert_eq!(
+            normalize_phone("84912345678").as_deref(),
+            Some("84912345678")
+        );
+        assert_eq!(normalize_phone("02933876543"), None); // landline
+        assert_eq!(normalize_phone("091234567"), None);
+        assert_eq!(normalize_phone("09123456789"), None);
+        assert_eq!(normalize_phone("abc"), None);
+    }
+}
