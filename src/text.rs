@@ -99,8 +99,8 @@ pub fn name_key(s: &str) -> String {
         if c == ' ' {
             let prev = i.checked_sub(1).map(|j| chars[j]);
             let next = chars.get(i + 1).copied();
-            let around_punct = prev.is_some_and(|p| is_separator_punct(p))
-                || next.is_some_and(|n| is_separator_punct(n));
+            let around_punct =
+                prev.is_some_and(is_separator_punct) || next.is_some_and(is_separator_punct);
             if around_punct {
                 continue;
             }

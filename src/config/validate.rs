@@ -640,21 +640,28 @@ impl Validator {
         ctx: &Context,
         dir: &mut Directory,
     ) -> Task {
-        let mut refs = |v: &mut Validator, list: &[raw::S]| -> Vec<String> {
-            let mut out = Vec::new();
+        // Each agency with whether the plan names it directly (not through a group).
+        let mut refs = |v: &mut Validator, list: &[raw::S]| -> Vec<(String, bool)> {
+            let mut out: Vec<(String, bool)> = Vec::new();
             for r in list {
                 match dir.resolve(r.get_ref()).cloned() {
-                    Some(target) => out.extend(dir.expand(&target)),
+                    Some(target) => {
+                        let explicit = matches!(target, Target::Agency(_));
+                        for id in dir.expand(&target) {
+                            match out.iter_mut().find(|(a, _)| *a == id) {
+                                Some(entry) => entry.1 |= explicit,
+                                None => out.push((id, explicit)),
+                            }
+                        }
+                    }
                     None => v.push(dir.unknown(src, r, "cơ quan hoặc nhóm")),
                 }
             }
-            let mut seen = HashSet::new();
-            out.retain(|id| seen.insert(id.clone()));
-            dir.mentioned.extend(out.iter().cloned());
+            dir.mentioned.extend(out.iter().map(|(id, _)| id.clone()));
             out
         };
-        let lead = refs(self, t.lead.get_ref());
-        let mut support = refs(self, &t.support);
+        let lead_refs = refs(self, t.lead.get_ref());
+        let support_refs = refs(self, &t.support);
         if t.lead.get_ref().is_empty() {
             self.err(
                 src,
@@ -662,8 +669,20 @@ impl Validator {
                 format!("nhiệm vụ {id} chưa có cơ quan chủ trì (lead)"),
             );
         }
-        // An agency that leads is not also reminded as a coordinator.
-        support.retain(|a| !lead.contains(a));
+        // An agency in both lists is reminded once, in the role the plan names it in directly:
+        // "Sở, Ban, ngành tỉnh" lead with "Văn phòng UBND tỉnh" support makes the Văn phòng a
+        // coordinator, even though it is one of the Sở, Ban, ngành. Otherwise lead wins.
+        let explicit_support = |a: &str| support_refs.iter().any(|(s, e)| s == a && *e);
+        let lead: Vec<String> = lead_refs
+            .iter()
+            .filter(|(a, explicit)| *explicit || !explicit_support(a))
+            .map(|(a, _)| a.clone())
+            .collect();
+        let support: Vec<String> = support_refs
+            .iter()
+            .filter(|(a, _)| !lead.contains(a))
+            .map(|(a, _)| a.clone())
+            .collect();
         let deadline = self.deadline(src, t, &id, issued, ctx);
         if let Deadline::Dated(ms) = &deadline {
             for m in ms.iter().filter(|m| m.due < issued) {
@@ -836,12 +855,9 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     if !digits.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let national = if let Some(rest) = digits.strip_prefix("84") {
-        rest
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        rest
-    } else {
-        return None;
+    let national = match digits.strip_prefix("84") {
+        Some(rest) => rest,
+        None => digits.strip_prefix('0')?,
     };
     let mobile = national.len() == 9
         && matches!(

@@ -1,0 +1,415 @@
+//! `nhacviec check` end to end: exit codes, the JSON report over the shipped Plan 50, and
+//! diagnostics that point at the right file, line and column.
+
+use assert_cmd::Command;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn nhacviec() -> Command {
+    let mut cmd = Command::cargo_bin("nhacviec").unwrap();
+    cmd.current_dir(repo()).env_remove("NHACVIEC_CONFIG");
+    cmd
+}
+
+/// A copy of the shipped config in a temporary directory, to break on purpose.
+fn sample_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("config"), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from:?} not in {}", path.display());
+    fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// 1-based line of the first occurrence of `needle` in a file.
+fn line_of(path: &Path, needle: &str) -> usize {
+    let text = fs::read_to_string(path).unwrap();
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in {}", path.display()));
+    text[..at].matches('\n').count() + 1
+}
+
+fn check_json(dir: &Path) -> (i32, serde_json::Value) {
+    let out = nhacviec()
+        .arg("--config")
+        .arg(dir)
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout).expect("check --format json prints JSON");
+    (out.status.code().unwrap(), json)
+}
+
+#[test]
+fn shipped_config_is_clean() {
+    let out = nhacviec().arg("check").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("  8.6   Tháng 3/2022  →  hạn 31/03/2022\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("theo cấp: cấp tỉnh 31/05/2022; cấp huyện 30/11/2022; cấp xã 31/05/2023"),
+        "{text}"
+    );
+    assert!(text.contains("0 lỗi, 0 cảnh báo"), "{text}");
+}
+
+#[test]
+fn plan_50_json_snapshot() {
+    let out = nhacviec()
+        .args(["--config", "config", "check", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    insta::assert_json_snapshot!("plan_50_check", json);
+}
+
+#[test]
+fn config_from_environment_variable() {
+    let dir = sample_copy();
+    let out = nhacviec()
+        .env("NHACVIEC_CONFIG", dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let missing = nhacviec()
+        .env("NHACVIEC_CONFIG", "/nonexistent/nhacviec")
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("không tìm thấy thư mục cấu hình"));
+}
+
+#[test]
+fn misspelt_agency_points_at_its_line_with_a_suggestion() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(
+        &plan,
+        "lead = [\"Công an tỉnh\", \"Sở Thông tin và Truyền thông\"]",
+        "lead = [\"Công an tỉnh\", \"Sở Thông tin và Truyền thôn\"]",
+    );
+    let line = line_of(&plan, "Truyền thôn\"]");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let err = &json["errors"][0];
+    assert_eq!(err["line"], line);
+    assert_eq!(err["column"], 25, "{err}");
+    assert!(err["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("plans/50-KH-UBND-2022.toml"));
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("Sở Thông tin và Truyền thôn"));
+    assert!(err["help"]
+        .as_str()
+        .unwrap()
+        .contains("có phải là \"Sở Thông tin và Truyền thông\""));
+}
+
+#[test]
+fn toml_syntax_and_unknown_keys_are_located() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(
+        &plan,
+        "time = \"Tháng 3/2022\"",
+        "time = \"Tháng 3/2022\"\ndeadline = 2022-03-31",
+    );
+    let line = line_of(&plan, "deadline = 2022");
+    let out = nhacviec()
+        .arg("--config")
+        .arg(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("50-KH-UBND-2022.toml:{line}:1\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("khóa `deadline` không được dùng ở đây"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{line} | deadline = 2022-03-31\n")),
+        "{text}"
+    );
+
+    let agencies = dir.path().join("agencies.toml");
+    edit(&agencies, "name = \"Sở Tư pháp\"", "name = \"Sở Tư pháp");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let errors = json["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["file"].as_str().unwrap().ends_with("agencies.toml")
+                && e["line"] == line_of(&agencies, "name = \"Sở Tư pháp")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn unreadable_time_is_an_error_at_the_word_unless_due_is_given() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(&plan, "time = \"Quý I/2022\"", "time = \"Quý V/2022\"");
+    let line = line_of(&plan, "Quý V/2022");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let err = &json["errors"][0];
+    assert_eq!(
+        (err["line"].as_u64(), err["column"].as_u64()),
+        (Some(line as u64), Some(13)),
+        "{err}"
+    );
+    assert!(err["message"].as_str().unwrap().contains("Quý V"), "{err}");
+
+    edit(
+        &plan,
+        "time = \"Quý V/2022\"",
+        "time = \"Quý V/2022\"\ndue = 2022-03-31",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 0, "{json}");
+    let task = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "9.1")
+        .unwrap();
+    assert_eq!(task["deadline"]["due"], "2022-03-31");
+}
+
+#[test]
+fn warnings_exit_zero_unless_denied() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    // The year left out is the plan's year: a warning, not an error.
+    edit(&plan, "time = \"Tháng 6/2022\"", "time = \"trong tháng 6\"");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 0);
+    let w = json["warnings"].as_array().unwrap();
+    assert!(
+        w.iter().any(|w| w["message"]
+            .as_str()
+            .unwrap()
+            .contains("năm của kế hoạch (2022)")),
+        "{w:?}"
+    );
+    let task = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "8.7")
+        .unwrap();
+    assert_eq!(task["deadline"]["due"], "2022-06-30");
+    let denied = nhacviec()
+        .arg("--config")
+        .arg(dir.path())
+        .args(["check", "--deny-warnings"])
+        .output()
+        .unwrap();
+    assert_eq!(denied.status.code(), Some(1));
+}
+
+#[test]
+fn agency_errors() {
+    let dir = sample_copy();
+    let agencies = dir.path().join("agencies.toml");
+    edit(
+        &agencies,
+        "email = [\"so-tu-phap@haugiang.example\"]",
+        "email = [\"so-tu-phap@\"]",
+    );
+    edit(
+        &agencies,
+        "zalo_phone = \"0900000001\"",
+        "zalo_phone = \"12345\"",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let messages: Vec<String> = json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("email \"so-tu-phap@\" không hợp lệ")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("số điện thoại Zalo \"12345\" không hợp lệ")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn groups_that_contain_themselves_and_contactless_agencies() {
+    let dir = sample_copy();
+    let agencies = dir.path().join("agencies.toml");
+    let mut text = fs::read_to_string(&agencies).unwrap();
+    text.push_str("\n[[group]]\nid = \"vong-a\"\nname = \"Vòng A\"\nmembers = [\"vong-b\"]\n\n[[group]]\nid = \"vong-b\"\nname = \"Vòng B\"\nmembers = [\"vong-a\", \"so-tu-phap\"]\n");
+    text.push_str("\n[[agency]]\nid = \"so-moi\"\nname = \"Sở Mới\"\nlevel = \"tinh\"\n");
+    text.push_str("\n[[agency]]\nid = \"so-tu-phap\"\nname = \"Sở Tư pháp 2\"\nlevel = \"tinh\"\nemail = [\"a@b.example\"]\n");
+    fs::write(&agencies, text).unwrap();
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let messages: Vec<String> = json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("nhóm chứa chính nó: vong-a → vong-b → vong-a")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("\"Sở Mới\" không có cách liên lạc nào")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("\"so-tu-phap\" bị trùng")),
+        "{messages:?}"
+    );
+    let warnings: Vec<String> = json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|m| m.contains("không nhiệm vụ nào nhắc đến cơ quan \"Sở Mới\"")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn duplicate_task_ids_and_deadlines_before_the_plan() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(&plan, "id = \"8.7\"", "id = \"8.6\"");
+    edit(&plan, "time = \"Quý I/2022\"", "time = \"Tháng 2/2022\"");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    assert!(json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["message"]
+            .as_str()
+            .unwrap()
+            .contains("nhiệm vụ \"8.6\" bị trùng mã")));
+    assert!(json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["message"]
+            .as_str()
+            .unwrap()
+            .contains("hạn 28/02/2022 của nhiệm vụ 9.1 trước ngày ban hành")));
+}
+
+#[test]
+fn periodic_without_recurrence_is_a_warning() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    let text = fs::read_to_string(&plan).unwrap();
+    let start = text.find("recurrence = ").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    fs::write(&plan, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 0);
+    assert!(json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["message"].as_str().unwrap().contains("10.1")));
+    edit(
+        &plan,
+        "time = \"Theo định kỳ\"",
+        "time = \"Theo định kỳ\"\nrecurrence = \"FREQ=SOMETIMES\"",
+    );
+    let (code, _) = check_json(dir.path());
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn bad_timezone_and_wrong_types() {
+    let dir = sample_copy();
+    edit(
+        &dir.path().join("nhacviec.toml"),
+        "timezone = \"Asia/Ho_Chi_Minh\"",
+        "timezone = \"Asia/Hanoi\"",
+    );
+    edit(
+        &dir.path().join("plans/50-KH-UBND-2022.toml"),
+        "id = \"8.6\"",
+        "id = 8.6",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let messages: Vec<String> = json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("múi giờ \"Asia/Hanoi\" không tồn tại")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("cần chuỗi") && m.contains("số thực")),
+        "{messages:?}"
+    );
+}
