@@ -86,7 +86,8 @@ pub fn name_key(s: &str) -> String {
                     .into_iter()
                     .rev()
                     .collect();
-                words.push(format!("{lead}{}{trail}", canonical_tones(e)));
+                let spelled: Vec<String> = e.split(' ').map(canonical_tones).collect();
+                words.push(format!("{lead}{}{trail}", spelled.join(" ")));
             }
             None => words.push(canonical_tones(word)),
         }
@@ -117,18 +118,25 @@ fn is_separator_punct(c: char) -> bool {
 /// Moves every tone mark in a syllable to its end, keeping the vowel-shape marks (circumflex,
 /// breve, horn) on their letters, then recomposes.
 fn canonical_tones(word: &str) -> String {
-    let mut base = String::with_capacity(word.len());
-    let mut tones = Vec::new();
+    let mut out = String::with_capacity(word.len());
+    let mut tones: Vec<char> = Vec::new();
+    let flush = |out: &mut String, tones: &mut Vec<char>| {
+        tones.sort_unstable();
+        out.extend(tones.drain(..));
+    };
     for c in word.nfd() {
         if TONE_MARKS.contains(&c) {
             tones.push(c);
+        } else if c.is_alphabetic() || is_combining_mark(c) {
+            out.push(c);
         } else {
-            base.push(c);
+            // Punctuation ends the syllable: "Sở," keeps its tone before the comma.
+            flush(&mut out, &mut tones);
+            out.push(c);
         }
     }
-    tones.sort_unstable();
-    base.extend(tones);
-    base.nfc().collect()
+    flush(&mut out, &mut tones);
+    out.nfc().collect()
 }
 
 #[cfg(test)]

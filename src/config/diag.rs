@@ -247,8 +247,8 @@ mod tests {
         let src = Source::new("a.toml", "x = 1\nname = \"Sở Tư pháp\" # ở đây\n");
         let at = src.text.find("pháp").unwrap();
         let d = src.diag(Severity::Error, at..at + "pháp".len(), "m");
-        assert_eq!((d.line, d.column), (2, 16));
-        assert!(d.render().contains("               ^^^^\n"));
+        assert_eq!((d.line, d.column), (2, 15));
+        assert!(d.render().contains(&format!(" | {}^^^^\n", " ".repeat(14))));
     }
 
     #[test]
