@@ -27,6 +27,9 @@ pub fn occurrences(
             "chỉ ghi phần RRULE (ví dụ \"FREQ=MONTHLY;BYMONTHDAY=18\"), không ghi DTSTART".into(),
         );
     }
+    if rule.to_ascii_uppercase().contains("FREQ=QUARTERLY") {
+        return Err("RRULE không có FREQ=QUARTERLY: hằng quý viết là \"FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1\" (ngày cuối mỗi quý) hoặc đổi -1 thành ngày cần nhắc".into());
+    }
     let text = format!("DTSTART:{}T000000Z\nRRULE:{rule}", start.format("%Y%m%d"));
     let set: rrule::RRuleSet = text
         .parse()
@@ -75,6 +78,13 @@ mod tests {
     fn bad_rules_are_errors() {
         assert!(occurrences("FREQ=SOMETIMES", d(2022, 1, 1), d(2022, 12, 31), 5).is_err());
         assert!(occurrences("", d(2022, 1, 1), d(2022, 12, 31), 5).is_err());
+        let quarterly = occurrences(
+            "FREQ=QUARTERLY;BYMONTHDAY=1",
+            d(2022, 1, 1),
+            d(2022, 12, 31),
+            5,
+        );
+        assert!(quarterly.unwrap_err().contains("BYMONTH=3,6,9,12"));
         assert!(occurrences(
             "FREQ=DAILY\nDTSTART:2020",
             d(2022, 1, 1),
