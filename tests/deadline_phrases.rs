@@ -341,3 +341,17 @@ fn check_all(cases: &[(&str, &str)]) {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+#[test]
+fn a_precise_date_inside_the_period_replaces_it() {
+    check_all(&[
+        ("Năm 2023 (hoàn thành trước 30/11/2023)", "29/11/2023"),
+        ("Quý II/2022, chậm nhất ngày 15/6/2022", "15/06/2022"),
+        (
+            "Báo cáo trước ngày 10/6 và 10/12",
+            "09/06/2022 | 09/12/2022",
+        ),
+        // Not nested: both stay.
+        ("Quý II/2022; Quý IV/2022", "30/06/2022 | 31/12/2022"),
+    ]);
+}

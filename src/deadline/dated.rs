@@ -81,7 +81,7 @@ struct Expr {
 const FILLER: &[&str] = &[
     "hoan", "thanh", "thuc", "hien", "xong", "trien", "khai", "thoi", "gian", "han", "chot", "va",
     "hoac", "cua", "truoc", "het", "ca", "trong", "tu", "den", "ke", "vao", "nam", "thang", "ngay",
-    "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc",
+    "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc", "bao", "cao", "gui", "nop",
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
@@ -121,6 +121,9 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
                 span,
             });
         }
+        // The period of the previous expression, when it was a single whole period
+        // ("Năm 2023"), and where its milestones start in `milestones`.
+        let mut previous: Option<((NaiveDate, NaiveDate), usize)> = None;
         for (label, mut expr) in found {
             fill_missing(&mut expr.points, ctx.plan_year, &mut notes);
             let level = match_level(&label, ctx);
@@ -137,7 +140,24 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
                     span,
                 });
             }
-            for (start, due) in expr_dates(&expr, &mut notes)? {
+            let dates = expr_dates(&expr, &mut notes)?;
+            // "Năm 2023 (hoàn thành trước 30/11/2023)", "Quý II/2022, chậm nhất ngày 15/6/2022":
+            // a more precise date inside the period just named replaces the period.
+            if let Some(((first, last), at)) = previous {
+                let refines = level.is_none()
+                    && !has_meaningful_words(&label)
+                    && dates.iter().all(|(_, due)| first <= *due && *due <= last);
+                if refines {
+                    milestones.truncate(at);
+                }
+            }
+            previous = match (expr.points.as_slice(), expr.prefix) {
+                ([only], Prefix::By) if only.unit != Unit::Day => {
+                    period(only).ok().map(|p| (p, milestones.len()))
+                }
+                _ => None,
+            };
+            for (start, due) in dates {
                 milestones.push(Milestone {
                     level: level.clone(),
                     start,
