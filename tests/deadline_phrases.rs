@@ -355,3 +355,86 @@ fn a_precise_date_inside_the_period_replaces_it() {
         ("Quý II/2022; Quý IV/2022", "30/06/2022 | 31/12/2022"),
     ]);
 }
+
+/// Forms from other provinces' and ministries' plans (see tests/deadline_corpus.rs for more).
+#[test]
+fn other_provinces_forms() {
+    check_all(&[
+        // Month/year without "Tháng" (Nghị quyết 03/NQ-CP, Phụ lục II), abbreviations.
+        ("6/2025", "30/06/2025"),
+        ("02/2024", "29/02/2024"),
+        ("12/2028", "31/12/2028"),
+        ("T6/2023", "30/06/2023"),
+        ("Q2/2023", "30/06/2023"),
+        // A tighter date in parentheses replaces the period it refines.
+        ("Quý III/2023 (trước ngày 15/9/2023)", "14/09/2023"),
+        ("Tháng 12/2023 (trước ngày 15/12/2023)", "14/12/2023"),
+        // ... but commentary in parentheses is not a deadline of this task.
+        (
+            "Trước ngày 15/11/2023 (để tổng hợp, báo cáo UBND tỉnh trước ngày 30/11/2023)",
+            "14/11/2023",
+        ),
+        // The year after the plan's.
+        ("Trước ngày 15/01 năm sau", "14/01/2023"),
+        ("Cả năm", "31/12/2022"),
+        // Levels named after the date, or several levels in one label.
+        (
+            "Quý I/2023 (đối với cấp tỉnh), Quý II/2023 (đối với cấp huyện)",
+            "tinh:31/03/2023 | huyen:30/06/2023",
+        ),
+        (
+            "Cấp tỉnh: Quý II/2023; cấp huyện, cấp xã: Quý IV/2023",
+            "tinh:30/06/2023 | huyen:31/12/2023 | xa:31/12/2023",
+        ),
+        // Yearly rules with their months.
+        (
+            "Tháng 6 hằng năm",
+            "rrule:FREQ=YEARLY;BYMONTH=6;BYMONTHDAY=-1",
+        ),
+        (
+            "Trước ngày 30 tháng 6 hằng năm",
+            "rrule:FREQ=YEARLY;BYMONTH=6;BYMONTHDAY=29",
+        ),
+        (
+            "Quý IV hằng năm",
+            "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=-1",
+        ),
+        (
+            "Quý II và Quý IV hằng năm",
+            "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1",
+        ),
+        (
+            "Trước ngày 15/6 và 15/12 hằng năm",
+            "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=14",
+        ),
+        (
+            "Định kỳ 03 tháng",
+            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1",
+        ),
+        (
+            "Trước ngày 18 của tháng cuối quý",
+            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=17",
+        ),
+        (
+            "Định kỳ 6 tháng, hằng năm",
+            "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1",
+        ),
+        // Different days per period, or a deadline in the next year: not one RRULE.
+        (
+            "định kỳ 6 tháng (trước ngày 05/7) và hằng năm (trước ngày 10/01 năm sau)",
+            "periodic",
+        ),
+        // No date of their own.
+        ("Theo tiến độ của Trung ương", "on_request"),
+        ("Theo lộ trình của Trung ương", "on_request"),
+        ("Theo chỉ đạo của UBND tỉnh", "on_request"),
+        (
+            "Trong vòng 10 ngày kể từ ngày Kế hoạch được ban hành",
+            "on_request",
+        ),
+    ]);
+    // Never a silently wrong date for a lunar anchor.
+    assert!(
+        show("Trước Tết Nguyên đán Quý Mão 2023").starts_with("error: chưa tính được hạn theo Tết")
+    );
+}

@@ -643,14 +643,18 @@ impl Validator {
         // Each agency with whether the plan names it directly (not through a group).
         let mut refs = |v: &mut Validator, list: &[raw::S]| -> Vec<(String, bool)> {
             let mut out: Vec<(String, bool)> = Vec::new();
+            let mut index: HashMap<String, usize> = HashMap::new();
             for r in list {
                 match dir.resolve(r.get_ref()).cloned() {
                     Some(target) => {
                         let explicit = matches!(target, Target::Agency(_));
                         for id in dir.expand(&target) {
-                            match out.iter_mut().find(|(a, _)| *a == id) {
-                                Some(entry) => entry.1 |= explicit,
-                                None => out.push((id, explicit)),
+                            match index.get(&id) {
+                                Some(&i) => out[i].1 |= explicit,
+                                None => {
+                                    index.insert(id.clone(), out.len());
+                                    out.push((id, explicit));
+                                }
                             }
                         }
                     }
@@ -672,15 +676,20 @@ impl Validator {
         // An agency in both lists is reminded once, in the role the plan names it in directly:
         // "Sở, Ban, ngành tỉnh" lead with "Văn phòng UBND tỉnh" support makes the Văn phòng a
         // coordinator, even though it is one of the Sở, Ban, ngành. Otherwise lead wins.
-        let explicit_support = |a: &str| support_refs.iter().any(|(s, e)| s == a && *e);
+        let explicit_support: HashSet<&str> = support_refs
+            .iter()
+            .filter(|(_, explicit)| *explicit)
+            .map(|(a, _)| a.as_str())
+            .collect();
         let lead: Vec<String> = lead_refs
             .iter()
-            .filter(|(a, explicit)| *explicit || !explicit_support(a))
+            .filter(|(a, explicit)| *explicit || !explicit_support.contains(a.as_str()))
             .map(|(a, _)| a.clone())
             .collect();
+        let lead_set: HashSet<&str> = lead.iter().map(String::as_str).collect();
         let support: Vec<String> = support_refs
             .iter()
-            .filter(|(a, _)| !lead.contains(a))
+            .filter(|(a, _)| !lead_set.contains(a.as_str()))
             .map(|(a, _)| a.clone())
             .collect();
         let deadline = self.deadline(src, t, &id, issued, ctx);

@@ -85,36 +85,31 @@ const FILLER: &[&str] = &[
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
+    if let Some(t) = toks.iter().find(|t| t.is_word("tet")) {
+        // Lunar-calendar anchors need the calendar (a later module): never guess them.
+        return Err(ParseError {
+            span: t.span.clone(),
+            message: "chưa tính được hạn theo Tết hay âm lịch: hãy ghi hạn cụ thể bằng `due`"
+                .into(),
+            suggestions: vec!["Trước ngày 15/01/2023"],
+        });
+    }
     let toks = drop_lunar_notes(toks);
     let mut notes = Vec::new();
     let mut milestones: Vec<Milestone> = Vec::new();
     let mut first_unknown: Option<Range<usize>> = None;
     for segment in toks.split(|t| t.is_sym(';')) {
-        let mut p = SegmentParser {
-            toks: segment,
-            i: 0,
-        };
-        let mut label: Vec<&Token> = Vec::new();
-        let mut found: Vec<(Vec<&Token>, Expr)> = Vec::new();
-        while p.i < segment.len() {
-            let at = p.i;
-            match p.expr()? {
-                Some(expr) => found.push((std::mem::take(&mut label), expr)),
-                None => {
-                    p.i = at + 1;
-                    label.push(&segment[at]);
-                }
-            }
-        }
+        let mut run = read_run(segment, ctx.plan_year)?;
         // Words after the last expression describe it when nothing came before it
         // ("Quý II/2022 đối với cấp tỉnh").
-        if let Some((last_label, _)) = found.last_mut() {
-            if last_label.is_empty() {
-                *last_label = std::mem::take(&mut label);
+        if let Some(last) = run.items.last_mut() {
+            if last.label.is_empty() && last.post.is_empty() {
+                last.post = std::mem::take(&mut run.trailing);
             }
         }
-        if !label.is_empty() && has_meaningful_words(&label) {
-            let span = span_of(&label);
+        run.skipped.push(run.trailing);
+        for skipped in run.skipped.iter().filter(|l| has_meaningful_words(l)) {
+            let span = span_of(skipped);
             first_unknown.get_or_insert(span.clone());
             notes.push(Note {
                 kind: NoteKind::Ignored(text[span.clone()].to_string()),
@@ -124,17 +119,24 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
         // The period of the previous expression, when it was a single whole period
         // ("Năm 2023"), and where its milestones start in `milestones`.
         let mut previous: Option<((NaiveDate, NaiveDate), usize)> = None;
-        for (label, mut expr) in found {
+        for Item {
+            label,
+            mut expr,
+            post,
+        } in run.items
+        {
             fill_missing(&mut expr.points, ctx.plan_year, &mut notes);
-            let level = match_level(&label, ctx);
-            let label_text = (!label.is_empty()).then(|| {
-                let s = span_of(&label);
+            let words: Vec<&Token> = label.iter().chain(post.iter()).copied().collect();
+            let levels = match_levels(&words, ctx);
+            let shown = if label.is_empty() { &post } else { &label };
+            let label_text = (!shown.is_empty()).then(|| {
+                let s = span_of(shown);
                 text[s]
                     .trim_matches(|c: char| c == ':' || c == ',' || c.is_whitespace())
                     .to_string()
             });
-            if level.is_none() && !is_phase_label(&label) && has_meaningful_words(&label) {
-                let span = span_of(&label);
+            if levels.is_empty() && !is_phase_label(&label) && has_meaningful_words(&words) {
+                let span = span_of(&words);
                 notes.push(Note {
                     kind: NoteKind::Ignored(text[span.clone()].to_string()),
                     span,
@@ -144,8 +146,8 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             // "Năm 2023 (hoàn thành trước 30/11/2023)", "Quý II/2022, chậm nhất ngày 15/6/2022":
             // a more precise date inside the period just named replaces the period.
             if let Some(((first, last), at)) = previous {
-                let refines = level.is_none()
-                    && !has_meaningful_words(&label)
+                let refines = levels.is_empty()
+                    && !has_meaningful_words(&words)
                     && dates.iter().all(|(_, due)| first <= *due && *due <= last);
                 if refines {
                     milestones.truncate(at);
@@ -157,13 +159,20 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
                 }
                 _ => None,
             };
+            let scopes: Vec<Option<String>> = if levels.is_empty() {
+                vec![None]
+            } else {
+                levels.into_iter().map(Some).collect()
+            };
             for (start, due) in dates {
-                milestones.push(Milestone {
-                    level: level.clone(),
-                    start,
-                    due,
-                    label: label_text.clone().filter(|l| !l.is_empty()),
-                });
+                for level in &scopes {
+                    milestones.push(Milestone {
+                        level: level.clone(),
+                        start,
+                        due,
+                        label: label_text.clone().filter(|l| !l.is_empty()),
+                    });
+                }
             }
         }
     }
@@ -195,28 +204,101 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
     })
 }
 
-/// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)") and bare parentheses.
+/// An expression with the words before it and, in parentheses, right after it.
+struct Item<'a> {
+    label: Vec<&'a Token>,
+    expr: Expr,
+    post: Vec<&'a Token>,
+}
+
+/// What a run of tokens (a segment, or the inside of parentheses) holds.
+struct Run<'a> {
+    items: Vec<Item<'a>>,
+    /// Words after the last expression.
+    trailing: Vec<&'a Token>,
+    /// Parts left out as commentary ("(để tổng hợp, báo cáo UBND tỉnh trước ngày 30/11)").
+    skipped: Vec<Vec<&'a Token>>,
+}
+
+fn read_run(toks: &[Token], plan_year: i32) -> Result<Run<'_>, ParseError> {
+    let mut p = SegmentParser {
+        toks,
+        i: 0,
+        plan_year,
+    };
+    let mut run = Run {
+        items: Vec::new(),
+        trailing: Vec::new(),
+        skipped: Vec::new(),
+    };
+    while p.i < toks.len() {
+        let at = p.i;
+        if toks[at].is_sym('(') {
+            let close = toks[at..]
+                .iter()
+                .position(|t| t.is_sym(')'))
+                .map_or(toks.len(), |k| at + k);
+            let inner_toks = &toks[at + 1..close];
+            p.i = close + 1;
+            let inner = read_run(inner_toks, plan_year)?;
+            let words: Vec<&Token> = inner_toks.iter().collect();
+            if inner.items.is_empty() {
+                // A remark about the date just given ("(đối với cấp tỉnh)").
+                match run.items.last_mut() {
+                    Some(last) if run.trailing.is_empty() && last.post.is_empty() => {
+                        last.post = words;
+                    }
+                    _ => run.trailing.extend(words),
+                }
+            } else if inner
+                .items
+                .iter()
+                .all(|it| !has_meaningful_words(&it.label) && !has_meaningful_words(&it.post))
+                && !has_meaningful_words(&inner.trailing)
+            {
+                // A date in parentheses, with nothing else: part of the text.
+                run.items.extend(inner.items);
+            } else {
+                run.skipped.push(words);
+            }
+            continue;
+        }
+        match p.expr()? {
+            Some(expr) => run.items.push(Item {
+                label: std::mem::take(&mut run.trailing),
+                expr,
+                post: Vec::new(),
+            }),
+            None => {
+                p.i = at + 1;
+                if !toks[at].is_sym(')') {
+                    run.trailing.push(&toks[at]);
+                }
+            }
+        }
+    }
+    Ok(run)
+}
+
+/// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)").
 fn drop_lunar_notes(toks: &[Token]) -> Vec<Token> {
     let mut out = Vec::with_capacity(toks.len());
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
-        if t.is_sym('(') {
-            let lunar = toks
+        let lunar = t.is_sym('(')
+            && toks
                 .get(i + 1)
                 .and_then(Token::word)
                 .is_some_and(|w| matches!(w, "tuc" | "nham" | "am" | "al"));
-            if lunar {
-                while i < toks.len() && !toks[i].is_sym(')') {
-                    i += 1;
-                }
+        if lunar {
+            while i < toks.len() && !toks[i].is_sym(')') {
+                i += 1;
             }
             i += 1;
             continue;
         }
-        if !t.is_sym(')') {
-            out.push(t.clone());
-        }
+        out.push(t.clone());
         i += 1;
     }
     out
@@ -246,35 +328,55 @@ fn is_phase_label(label: &[&Token]) -> bool {
         )
 }
 
-/// The level whose name or alias occurs, as whole words, in the label; the longest wins.
-fn match_level(label: &[&Token], ctx: &Context) -> Option<String> {
-    let words: Vec<&str> = label.iter().filter_map(|t| t.word()).collect();
-    if words.is_empty() {
-        return None;
-    }
-    let hay = format!(" {} ", words.join(" "));
-    let mut best: Option<(usize, &str)> = None;
-    for level in &ctx.levels {
-        for name in &level.names {
-            let folded: String = ascii_fold(name)
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
-            if folded.is_empty() || !hay.contains(&format!(" {folded} ")) {
-                continue;
-            }
-            if best.is_none_or(|(len, _)| folded.len() > len) {
-                best = Some((folded.len(), &level.id));
+/// The levels whose names or aliases occur, as whole words, in the label ("cấp huyện, cấp
+/// xã" names two). Longer names are matched first and their words are not reused, so "cấp
+/// huyện" is not also read as a second mention of "huyện".
+fn match_levels(label: &[&Token], ctx: &Context) -> Vec<String> {
+    let mut words: Vec<Option<&str>> = label.iter().filter_map(|t| t.word()).map(Some).collect();
+    let mut names: Vec<(Vec<String>, &str)> = ctx
+        .levels
+        .iter()
+        .flat_map(|l| {
+            l.names.iter().map(move |n| {
+                let folded: Vec<String> = ascii_fold(n)
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                (folded, l.id.as_str())
+            })
+        })
+        .filter(|(f, _)| !f.is_empty())
+        .collect();
+    names.sort_by_key(|(f, _)| std::cmp::Reverse(f.len()));
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for (name, id) in &names {
+        let n = name.len();
+        let mut k = 0;
+        while k + n <= words.len() {
+            let hit = (0..n).all(|j| words[k + j] == Some(name[j].as_str()));
+            if hit {
+                for w in &mut words[k..k + n] {
+                    *w = None;
+                }
+                if !found.iter().any(|(_, f)| f == id) {
+                    found.push((k, id.to_string()));
+                }
+                k += n;
+            } else {
+                k += 1;
             }
         }
     }
-    best.map(|(_, id)| id.to_string())
+    found.sort();
+    found.into_iter().map(|(_, id)| id).collect()
 }
 
 struct SegmentParser<'a> {
     toks: &'a [Token],
     i: usize,
+    /// For "năm sau" (the year after the plan's).
+    plan_year: i32,
 }
 
 impl<'a> SegmentParser<'a> {
@@ -506,10 +608,26 @@ impl<'a> SegmentParser<'a> {
                 }
             }
         }
+        let next_is_num = self.tok(k + 1).and_then(Token::num).is_some();
         let unit = match t.word() {
             Some("ngay") => Some(Unit::Day),
             Some("thang") => Some(Unit::Month),
             Some("quy") | Some("qui") => Some(Unit::Quarter),
+            // "T6/2023", "Q2/2023".
+            Some("t") if next_is_num => Some(Unit::Month),
+            Some("q") if next_is_num => Some(Unit::Quarter),
+            Some("nam") if !next_is_num => {
+                // "Cả năm", "trong năm": the plan's year.
+                let whole = matches!(
+                    k.checked_sub(1).and_then(|j| self.word(j)),
+                    Some("ca" | "trong")
+                );
+                if whole && !matches!(self.word(k + 1), Some("sau" | "toi")) {
+                    self.i = k + 1;
+                    return Ok(Some(self.make(Unit::Year, None, 0, None, None, start)));
+                }
+                return Ok(None);
+            }
             Some("nam") => Some(Unit::Year),
             _ => None,
         };
@@ -522,8 +640,15 @@ impl<'a> SegmentParser<'a> {
                 Some(u) => u,
                 None if t.num().is_some() => {
                     // A bare number: a year ("2022") or a date ("30/6/2022", "30-6-2022").
+                    let month_year = self.date_sep(k + 1)
+                        && self
+                            .tok(k + 2)
+                            .and_then(Token::num)
+                            .is_some_and(|(_, d)| d == 4);
                     match t.num() {
                         Some((_, 4)) => Unit::Year,
+                        // "6/2025": a month.
+                        _ if month_year => Unit::Month,
                         _ if self.date_sep(k + 1) => Unit::Day,
                         _ => return Ok(None),
                     }
@@ -725,11 +850,22 @@ impl<'a> SegmentParser<'a> {
         self.year_words()
     }
 
-    /// "năm 2022" (after a date written with numbers), or nothing.
+    /// "năm 2022" or "năm sau" (after a date written with numbers), or nothing.
     fn year_words(&mut self) -> Result<Option<i32>, ParseError> {
-        if self.word(self.i) == Some("nam") && self.tok(self.i + 1).and_then(Token::num).is_some() {
+        if self.word(self.i) != Some("nam") {
+            return Ok(None);
+        }
+        if self.tok(self.i + 1).and_then(Token::num).is_some() {
             self.i += 1;
             return self.year_tail_bare();
+        }
+        if matches!(self.word(self.i + 1), Some("sau" | "toi" | "ke")) {
+            // "trước ngày 15/01 năm sau": the year after the plan's.
+            self.i += 2;
+            if self.word(self.i) == Some("tiep") {
+                self.i += 1;
+            }
+            return Ok(Some(self.plan_year + 1));
         }
         Ok(None)
     }

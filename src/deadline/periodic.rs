@@ -15,6 +15,10 @@ const PERIODIC: &[&str] = &[
     "moi nam",
     "dinh ky",
     "dinh ki",
+    "thang cuoi quy",
+    "thang cuoi moi quy",
+    "thang dau quy",
+    "thang dau moi quy",
 ];
 const EVENT: &[&str] = &[
     "yeu cau",
@@ -28,6 +32,14 @@ const EVENT: &[&str] = &[
     "ke tu ngay nhan",
     "ngay lam viec",
     "khi co",
+    "theo tien do",
+    "theo lo trinh",
+    "theo chi dao",
+    "theo huong dan",
+    "theo ke hoach",
+    "theo quydinh",
+    "theo thong bao",
+    "ke tu ngay",
 ];
 const CONTINUOUS: &[&str] = &["thuong xuyen", "lien tuc", "hang ngay", "moi ngay"];
 const YEARS_ONWARD: &[&str] = &[
@@ -108,101 +120,243 @@ fn periodic(
     words: &Words,
     whole: std::ops::Range<usize>,
 ) -> Result<Parsed, ParseError> {
-    let freq = if words.has_any(&["hang tuan", "moi tuan"]) {
-        Some(Freq::Weekly)
-    } else if words.has_any(&["hang thang", "moi thang"]) {
-        Some(Freq::Monthly)
-    } else if words.has_any(&["hang quy", "moi quy", "quy"]) {
-        Some(Freq::Quarterly)
-    } else if words.has_any(&["6 thang", "sau thang", "nua nam"]) {
-        Some(Freq::HalfYearly)
-    } else if words.has_any(&["hang nam", "moi nam", "nam"]) {
-        Some(Freq::Yearly)
-    } else {
-        None
+    let spec = day_spec(toks)?;
+    let unspecified = |why: &str| Parsed {
+        deadline: Deadline::PeriodicUnspecified,
+        notes: vec![Note {
+            span: whole.clone(),
+            kind: NoteKind::Periodic(why.to_string()),
+        }],
     };
-    let Some(freq) = freq else {
+    // Every frequency the text names; the finest one is the reminder rhythm (the coarser
+    // reports of "Định kỳ hằng quý, 6 tháng, năm" fall on quarter ends too).
+    let mut freqs = Vec::new();
+    if words.has_any(&["hang tuan", "moi tuan"]) {
+        freqs.push(Freq::Weekly);
+    }
+    if words.has_any(&["hang thang", "moi thang"]) || spec.every_months == Some(1) {
+        freqs.push(Freq::Monthly);
+    }
+    let generic_quarter = words.has_any(&[
+        "hang quy",
+        "moi quy",
+        "thang cuoi quy",
+        "thang cuoi moi quy",
+        "thang dau quy",
+        "thang dau moi quy",
+    ]) || (spec.quarters.is_empty() && words.has("quy"));
+    if generic_quarter || spec.every_months == Some(3) {
+        freqs.push(Freq::Quarterly);
+    }
+    if words.has_any(&["nua nam"]) || spec.every_months == Some(6) {
+        freqs.push(Freq::HalfYearly);
+    }
+    if words.has_any(&["hang nam", "moi nam", "nam"]) || spec.every_months == Some(12) {
+        freqs.push(Freq::Yearly);
+    }
+    let Some(freq) = freqs.iter().min().copied() else {
         return Ok(Parsed {
             deadline: Deadline::PeriodicUnspecified,
             notes: vec![],
         });
     };
-    let when = day_spec(toks)?;
-    let rrule = build_rrule(freq, &when, words);
+    if words.has_any(&["nam sau", "nam tiep theo", "nam ke tiep"]) {
+        return Ok(unspecified(
+            "kỳ hạn rơi vào năm sau: một quy tắc lặp lại không diễn tả được; hãy khai báo recurrence",
+        ));
+    }
+    let mut days: Vec<i32> = spec.dates.iter().map(|(d, _)| *d).collect();
+    days.sort_unstable();
+    days.dedup();
+    if days.len() > 1 {
+        return Ok(unspecified(
+            "các kỳ có hạn vào những ngày khác nhau: hãy khai báo recurrence cho nhiệm vụ này",
+        ));
+    }
+    // Months named in the text: "tháng 6 hằng năm", "Quý II và Quý IV hằng năm", "15/6 và 15/12".
+    let mut months: Vec<u32> = spec
+        .dates
+        .iter()
+        .filter_map(|(_, m)| *m)
+        .chain(spec.months.iter().copied())
+        .chain(spec.quarters.iter().map(|q| q * 3))
+        .collect();
+    months.sort_unstable();
+    months.dedup();
+    // Months that only repeat the period's own ends ("6 tháng (trước ngày 05/6) và hằng năm
+    // (trước ngày 05/12)") are fine; others contradict the rhythm.
+    let period_ends: &[u32] = match freq {
+        Freq::Quarterly => &[3, 6, 9, 12],
+        Freq::HalfYearly => &[6, 12],
+        _ => &[],
+    };
+    if !months.is_empty() && freq != Freq::Yearly {
+        if months.iter().all(|m| period_ends.contains(m)) {
+            months.clear();
+        } else {
+            return Ok(unspecified(
+                "tháng ghi trong thời gian không khớp với chu kỳ: hãy khai báo recurrence",
+            ));
+        }
+    }
+    let when = When {
+        day: days.first().copied(),
+        months,
+        weekday: spec.weekday,
+    };
     Ok(Parsed {
-        deadline: Deadline::Recurring { rrule },
-        notes: when
-            .ignored_day_month
-            .then(|| Note {
-                span: whole,
-                kind: NoteKind::Periodic(
-                    "tháng ghi kèm ngày chỉ dùng cho kỳ hằng năm; đã bỏ qua".into(),
-                ),
-            })
-            .into_iter()
-            .collect(),
+        deadline: Deadline::Recurring {
+            rrule: build_rrule(freq, &when, words),
+        },
+        notes: vec![],
     })
 }
 
+/// What a periodic text says about when, within each period.
 #[derive(Debug, Default)]
 struct DaySpec {
-    /// Day of month (1..=31), already moved back a day for "trước ngày N"; 0 = end of the
-    /// previous month.
-    day: Option<i32>,
-    month: Option<u32>,
+    /// Each day written ("trước ngày 18" → 17; 0 = the end of the month before), with its
+    /// month when written as a date ("15/12").
+    dates: Vec<(i32, Option<u32>)>,
+    /// "tháng 6 hằng năm".
+    months: Vec<u32>,
+    /// "Quý II và Quý IV hằng năm".
+    quarters: Vec<u32>,
+    /// "định kỳ 3 tháng": every so many months.
+    every_months: Option<u32>,
     weekday: Option<&'static str>,
-    ignored_day_month: bool,
 }
 
-/// Finds "trước ngày N", "ngày N", "chậm nhất ngày N/M" and weekday words in a periodic text.
+struct When {
+    day: Option<i32>,
+    months: Vec<u32>,
+    weekday: Option<&'static str>,
+}
+
 fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
     let mut spec = DaySpec::default();
+    let word = |k: usize| toks.get(k).and_then(Token::word);
     for (i, t) in toks.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(word);
         if let Some(w) = t.word() {
-            if w == "thu" {
-                if let Some(day) = toks
-                    .get(i + 1)
-                    .and_then(|n| n.word())
-                    .and_then(weekday_code)
-                {
-                    spec.weekday = Some(day);
+            match w {
+                "thu" => {
+                    if let Some(day) = word(i + 1).and_then(weekday_code) {
+                        spec.weekday = Some(day);
+                    }
                 }
+                "quy" | "qui" => {
+                    let mut k = i + 1;
+                    // "Quý II và Quý IV", "Quý I, III".
+                    while let Some(q) = toks
+                        .get(k)
+                        .and_then(|t| t.word().and_then(roman).or(t.num().map(|(n, _)| n)))
+                    {
+                        if !(1..=4).contains(&q) {
+                            return Err(bad(
+                                &toks[k],
+                                format!("không có quý {q}: một năm chỉ có Quý I, II, III, IV"),
+                            ));
+                        }
+                        spec.quarters.push(q);
+                        k += 1;
+                        if toks
+                            .get(k)
+                            .is_some_and(|t| t.is_sym(',') || t.is_word("va"))
+                            && toks
+                                .get(k + 1)
+                                .is_some_and(|t| t.word().and_then(roman).is_some())
+                        {
+                            k += 1;
+                        }
+                    }
+                }
+                "sau" | "ba" if word(i + 1) == Some("thang") && prev != Some("ngay") => {
+                    spec.every_months = Some(if w == "sau" { 6 } else { 3 });
+                }
+                _ => {}
             }
             continue;
         }
         let Some((n, _)) = t.num() else { continue };
-        let prev = i.checked_sub(1).and_then(|j| toks[j].word());
-        let prev2 = i.checked_sub(2).and_then(|j| toks[j].word());
+        let prev2 = i.checked_sub(2).and_then(word);
+        if word(i + 1) == Some("thang") && prev != Some("ngay") && prev != Some("thang") {
+            // "định kỳ 03 tháng", "6 tháng một lần".
+            if matches!(n, 1 | 3 | 6 | 12) {
+                spec.every_months = Some(n);
+            }
+            continue;
+        }
+        if prev == Some("thang") {
+            if !(1..=12).contains(&n) {
+                return Err(bad(t, format!("tháng {n} không tồn tại (chỉ từ 1 đến 12)")));
+            }
+            spec.months.push(n);
+            continue;
+        }
         let before = prev == Some("truoc") || (prev == Some("ngay") && prev2 == Some("truoc"));
-        let is_day = before || prev == Some("ngay");
-        if !is_day {
+        // A day after "ngày"/"trước", or the second of a list ("15/6 và 15/12").
+        let listed =
+            matches!(prev, Some("va")) || i.checked_sub(1).is_some_and(|j| toks[j].is_sym(','));
+        let dated_pair = toks.get(i + 1).is_some_and(|s| s.is_sym('/'));
+        if !(before || prev == Some("ngay") || (listed && dated_pair) || dated_pair) {
             continue;
         }
         if !(1..=31).contains(&n) {
-            return Err(ParseError {
-                span: t.span.clone(),
-                message: format!("ngày {n} không có trong tháng (chỉ từ 1 đến 31)"),
-                suggestions: vec![
-                    "Trước ngày 20 hằng tháng",
-                    "Định kỳ hằng tháng trước ngày 18",
-                ],
-            });
+            return Err(bad(
+                t,
+                format!("ngày {n} không có trong tháng (chỉ từ 1 đến 31)"),
+            ));
         }
-        if toks.get(i + 1).is_some_and(|s| s.is_sym('/')) {
+        let mut month = None;
+        if dated_pair {
             if let Some((m, _)) = toks.get(i + 2).and_then(Token::num) {
                 if !(1..=12).contains(&m) {
-                    return Err(ParseError {
-                        span: toks[i + 2].span.clone(),
-                        message: format!("tháng {m} không tồn tại (chỉ từ 1 đến 12)"),
-                        suggestions: vec!["Trước ngày 15/12 hằng năm"],
-                    });
+                    return Err(bad(
+                        &toks[i + 2],
+                        format!("tháng {m} không tồn tại (chỉ từ 1 đến 12)"),
+                    ));
                 }
-                spec.month = Some(m);
+                month = Some(m);
+            }
+        } else if word(i + 1) == Some("thang") {
+            if let Some((m, _)) = toks.get(i + 2).and_then(Token::num) {
+                if (1..=12).contains(&m) {
+                    month = Some(m);
+                }
             }
         }
-        spec.day = Some(n as i32 - i32::from(before));
+        // A list after "trước" keeps its "trước": "trước ngày 15/6 và 15/12".
+        let before = before
+            || (listed
+                && spec
+                    .dates
+                    .last()
+                    .is_some_and(|_| toks[..i].iter().any(|t| t.is_word("truoc"))));
+        spec.dates.push((n as i32 - i32::from(before), month));
     }
     Ok(spec)
+}
+
+fn bad(t: &Token, message: String) -> ParseError {
+    ParseError {
+        span: t.span.clone(),
+        message,
+        suggestions: vec![
+            "Trước ngày 20 hằng tháng",
+            "Định kỳ hằng quý (trước ngày 15 của tháng cuối quý)",
+        ],
+    }
+}
+
+fn roman(w: &str) -> Option<u32> {
+    Some(match w {
+        "i" => 1,
+        "ii" => 2,
+        "iii" => 3,
+        "iv" => 4,
+        _ => return None,
+    })
 }
 
 fn weekday_code(w: &str) -> Option<&'static str> {
@@ -217,7 +371,7 @@ fn weekday_code(w: &str) -> Option<&'static str> {
     })
 }
 
-fn build_rrule(freq: Freq, when: &DaySpec, words: &Words) -> String {
+fn build_rrule(freq: Freq, when: &When, words: &Words) -> String {
     if freq == Freq::Weekly {
         return format!("FREQ=WEEKLY;BYDAY={}", when.weekday.unwrap_or("FR"));
     }
@@ -225,17 +379,19 @@ fn build_rrule(freq: Freq, when: &DaySpec, words: &Words) -> String {
     let mut months: Vec<u32> = match freq {
         Freq::Monthly | Freq::Weekly => vec![],
         Freq::Quarterly => {
-            let offset = if words.has_any(&["thang dau quy", "thang dau cua quy"]) {
-                2
-            } else if words.has_any(&["thang giua quy", "thang thu hai cua quy"]) {
-                1
-            } else {
-                0
-            };
+            let offset =
+                if words.has_any(&["thang dau quy", "thang dau moi quy", "thang dau cua quy"]) {
+                    2
+                } else if words.has_any(&["thang giua quy", "thang thu hai cua quy"]) {
+                    1
+                } else {
+                    0
+                };
             [3, 6, 9, 12].iter().map(|m| m - offset).collect()
         }
         Freq::HalfYearly => vec![6, 12],
-        Freq::Yearly => vec![when.month.unwrap_or(12)],
+        Freq::Yearly if when.months.is_empty() => vec![12],
+        Freq::Yearly => when.months.clone(),
     };
     let mut day = when.day.unwrap_or(-1);
     if day == 0 {
