@@ -295,11 +295,11 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
             continue;
         }
         let before = prev == Some("truoc") || (prev == Some("ngay") && prev2 == Some("truoc"));
-        // A day after "ngày"/"trước", or the second of a list ("15/6 và 15/12").
+        // A day after "ngày"/"trước", or written as a date ("15/6 và 15/12").
         let listed =
             matches!(prev, Some("va")) || i.checked_sub(1).is_some_and(|j| toks[j].is_sym(','));
         let dated_pair = toks.get(i + 1).is_some_and(|s| s.is_sym('/'));
-        if !(before || prev == Some("ngay") || (listed && dated_pair) || dated_pair) {
+        if !(before || prev == Some("ngay") || dated_pair) {
             continue;
         }
         if !(1..=31).contains(&n) {
