@@ -50,6 +50,16 @@ fn line_of(path: &Path, needle: &str) -> usize {
     text[..at].matches('\n').count() + 1
 }
 
+/// The messages of `json[key]` ("errors" or "warnings").
+fn messages_of(json: &serde_json::Value, key: &str) -> Vec<String> {
+    json[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn check_json(dir: &Path) -> (i32, serde_json::Value) {
     let out = nhacviec()
         .arg("--config")
@@ -260,12 +270,7 @@ fn agency_errors() {
     );
     let (code, json) = check_json(dir.path());
     assert_eq!(code, 1);
-    let messages: Vec<String> = json["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["message"].as_str().unwrap().to_string())
-        .collect();
+    let messages = messages_of(&json, "errors");
     assert!(
         messages
             .iter()
@@ -291,12 +296,7 @@ fn groups_that_contain_themselves_and_contactless_agencies() {
     fs::write(&agencies, text).unwrap();
     let (code, json) = check_json(dir.path());
     assert_eq!(code, 1);
-    let messages: Vec<String> = json["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["message"].as_str().unwrap().to_string())
-        .collect();
+    let messages = messages_of(&json, "errors");
     assert!(
         messages
             .iter()
@@ -315,12 +315,7 @@ fn groups_that_contain_themselves_and_contactless_agencies() {
             .any(|m| m.contains("\"so-tu-phap\" bị trùng")),
         "{messages:?}"
     );
-    let warnings: Vec<String> = json["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["message"].as_str().unwrap().to_string())
-        .collect();
+    let warnings = messages_of(&json, "warnings");
     assert!(
         warnings
             .iter()
@@ -394,12 +389,7 @@ fn bad_timezone_and_wrong_types() {
     );
     let (code, json) = check_json(dir.path());
     assert_eq!(code, 1);
-    let messages: Vec<String> = json["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["message"].as_str().unwrap().to_string())
-        .collect();
+    let messages = messages_of(&json, "errors");
     assert!(
         messages
             .iter()

@@ -9,52 +9,8 @@
 //! separated by " OR "; "error" accepts any parse error (for texts too vague to date, an error is
 //! as good as "on_request" and better than a wrong date).
 
-use nhacviec::deadline::{parse, Context, Deadline, LevelNames};
-
-fn ctx(plan_year: i32) -> Context {
-    let level = |id: &str, names: &[&str]| LevelNames {
-        id: id.into(),
-        names: names.iter().map(|s| s.to_string()).collect(),
-    };
-    Context {
-        plan_year,
-        levels: vec![
-            level("tinh", &["cấp tỉnh", "tỉnh"]),
-            level("huyen", &["cấp huyện", "huyện"]),
-            level("xa", &["cấp xã", "xã"]),
-        ],
-    }
-}
-
-/// Same compact rendering as tests/deadline_phrases.rs: "31/03/2023", "a | b",
-/// "tinh:31/05/2023", "01/03/2023..31/03/2023", "rrule:...", "continuous", "on_request".
-fn show(text: &str, plan_year: i32) -> String {
-    match parse(text, &ctx(plan_year)) {
-        Err(e) => format!("error: {e}"),
-        Ok(p) => match p.deadline {
-            Deadline::Dated(ms) => ms
-                .iter()
-                .map(|m| {
-                    let mut s = String::new();
-                    if let Some(l) = &m.level {
-                        s.push_str(l);
-                        s.push(':');
-                    }
-                    if let Some(st) = m.start {
-                        s.push_str(&st.format("%d/%m/%Y..").to_string());
-                    }
-                    s.push_str(&m.due.format("%d/%m/%Y").to_string());
-                    s
-                })
-                .collect::<Vec<_>>()
-                .join(" | "),
-            Deadline::Recurring { rrule } => format!("rrule:{rrule}"),
-            Deadline::PeriodicUnspecified => "periodic".into(),
-            Deadline::Continuous => "continuous".into(),
-            Deadline::OnRequest => "on_request".into(),
-        },
-    }
-}
+mod common;
+use common::show;
 
 fn check_all(cases: &[(i32, &str, &str)]) {
     let mut failures = Vec::new();

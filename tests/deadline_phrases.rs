@@ -1,55 +1,20 @@
 //! Table tests: every form of "Thời gian" the parser must read, and every error it must give.
 
 use chrono::NaiveDate;
-use nhacviec::deadline::{parse, Context, Deadline, LevelNames, NoteKind};
+mod common;
+
+use nhacviec::deadline::{parse, Context, Deadline, NoteKind};
 
 fn ctx() -> Context {
-    let level = |id: &str, names: &[&str]| LevelNames {
-        id: id.into(),
-        names: names.iter().map(|s| s.to_string()).collect(),
-    };
-    Context {
-        plan_year: 2022,
-        levels: vec![
-            level("tinh", &["cấp tỉnh", "tỉnh"]),
-            level("huyen", &["cấp huyện", "huyện"]),
-            level("xa", &["cấp xã", "xã"]),
-        ],
-    }
+    common::ctx(2022)
+}
+
+fn show(text: &str) -> String {
+    common::show(text, 2022)
 }
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%d/%m/%Y").unwrap()
-}
-
-/// Renders a parse result compactly: "31/03/2022", "31/03/2022 | 30/06/2022",
-/// "tinh:31/05/2022 | huyen:30/11/2022", "15/03/2022..15/04/2022", "rrule:...", "continuous".
-fn show(text: &str) -> String {
-    match parse(text, &ctx()) {
-        Err(e) => format!("error: {e}"),
-        Ok(p) => match p.deadline {
-            Deadline::Dated(ms) => ms
-                .iter()
-                .map(|m| {
-                    let mut s = String::new();
-                    if let Some(l) = &m.level {
-                        s.push_str(l);
-                        s.push(':');
-                    }
-                    if let Some(st) = m.start {
-                        s.push_str(&st.format("%d/%m/%Y..").to_string());
-                    }
-                    s.push_str(&m.due.format("%d/%m/%Y").to_string());
-                    s
-                })
-                .collect::<Vec<_>>()
-                .join(" | "),
-            Deadline::Recurring { rrule } => format!("rrule:{rrule}"),
-            Deadline::PeriodicUnspecified => "periodic".into(),
-            Deadline::Continuous => "continuous".into(),
-            Deadline::OnRequest => "on_request".into(),
-        },
-    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! out their unit, month or year, which come from their neighbours ("Quý III, IV/2022",
 //! "Ngày 8 - 15/10") or, for the year, from the plan.
 
-use super::lex::{Tok, Token};
+use super::lex::{roman, Tok, Token};
 use super::{weekday_vi, Context, Deadline, Milestone, Note, NoteKind, ParseError, Parsed};
 use crate::text::ascii_fold;
 use chrono::{Datelike, Days, NaiveDate};
@@ -909,16 +909,6 @@ fn num_text(t: &Token) -> String {
         Tok::Num(n, _) => n.to_string(),
         _ => String::new(),
     }
-}
-
-fn roman(w: &str) -> Option<u32> {
-    Some(match w {
-        "i" => 1,
-        "ii" => 2,
-        "iii" => 3,
-        "iv" => 4,
-        _ => return None,
-    })
 }
 
 fn err(t: &Token, message: String) -> ParseError {

@@ -44,6 +44,17 @@ impl Token {
     }
 }
 
+/// A quarter written in Roman numerals (folded to lowercase): "ii" → 2.
+pub fn roman(w: &str) -> Option<u32> {
+    Some(match w {
+        "i" => 1,
+        "ii" => 2,
+        "iii" => 3,
+        "iv" => 4,
+        _ => return None,
+    })
+}
+
 /// Splits `text` into tokens. Never fails: unknown characters become `Sym`.
 pub fn tokenize(text: &str) -> Vec<Token> {
     let (chars, offsets) = ascii_fold_with_offsets(text);

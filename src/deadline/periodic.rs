@@ -1,7 +1,7 @@
 //! Texts without a date of their own: periodic ("Hằng tháng", "Định kỳ hằng quý (trước ngày
 //! 15 của tháng cuối quý)"), continuous ("Thường xuyên") and event-triggered ("Khi có yêu cầu").
 
-use super::lex::Token;
+use super::lex::{roman, Token};
 use super::{Deadline, Note, NoteKind, ParseError, Parsed, Words};
 
 const PERIODIC: &[&str] = &[
@@ -347,16 +347,6 @@ fn bad(t: &Token, message: String) -> ParseError {
             "Định kỳ hằng quý (trước ngày 15 của tháng cuối quý)",
         ],
     }
-}
-
-fn roman(w: &str) -> Option<u32> {
-    Some(match w {
-        "i" => 1,
-        "ii" => 2,
-        "iii" => 3,
-        "iv" => 4,
-        _ => return None,
-    })
 }
 
 fn weekday_code(w: &str) -> Option<&'static str> {
