@@ -63,7 +63,11 @@ fn task_report<'a>(plan: &'a Plan, t: &'a Task) -> TaskReport<'a> {
         title: &t.title,
         time_text: t.time_text.as_deref(),
         deadline: DeadlineReport {
-            kind: t.deadline.kind(),
+            kind: if t.unreadable {
+                "unreadable"
+            } else {
+                t.deadline.kind()
+            },
             due: t.deadline.last_due(),
             milestones,
             rrule,
@@ -152,13 +156,21 @@ pub fn render_text(analysis: &Analysis) -> String {
             .max()
             .unwrap_or(0);
         for t in &plan.tasks {
-            let time = t.time_text.as_deref().unwrap_or("(không ghi)");
+            // One line per task, whatever the text holds.
+            let time: String = t
+                .time_text
+                .as_deref()
+                .unwrap_or("(không ghi)")
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
             let pad = " ".repeat(id_width.saturating_sub(t.id.chars().count()));
-            out.push_str(&format!(
-                "  {}{pad}  {time}  →  {}\n",
-                t.id,
+            let reading = if t.unreadable {
+                "không đọc được (xem lỗi bên dưới)".to_string()
+            } else {
                 describe(&t.deadline, plan, config)
-            ));
+            };
+            out.push_str(&format!("  {}{pad}  {}  →  {reading}\n", t.id, time.trim()));
         }
         out.push('\n');
     }

@@ -3,7 +3,10 @@
 //! The core (`deadline`, and the pure parts of `config`) computes; the binary is the edge.
 //! See ARCHITECTURE.md for the map.
 
+pub mod calendar;
 pub mod check;
 pub mod config;
 pub mod deadline;
+pub mod policy;
+pub mod schedule;
 pub mod text;

@@ -33,17 +33,41 @@ pub fn fold_char(c: char) -> Option<char> {
 }
 
 /// Lowercase, diacritic-free form of `s`, with each output char mapped to the byte offset of
-/// the input char it came from (so errors can point into the original text).
+/// the input char it came from (so errors can point into the original text). Compatibility
+/// forms from Word or other input methods fold to their plain letters and digits first
+/// (full-width "６", "／", Roman-numeral "Ⅱ"); invisible format characters vanish.
 pub fn ascii_fold_with_offsets(s: &str) -> (Vec<char>, Vec<usize>) {
     let mut out = Vec::with_capacity(s.len());
     let mut offsets = Vec::with_capacity(s.len());
+    let mut buf = [0u8; 4];
     for (i, c) in s.char_indices() {
-        if let Some(f) = fold_char(c) {
-            out.push(f);
-            offsets.push(i);
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_ascii() {
+            if let Some(f) = fold_char(c) {
+                out.push(f);
+                offsets.push(i);
+            }
+            continue;
+        }
+        for k in c.encode_utf8(&mut buf).nfkc() {
+            if let Some(f) = fold_char(k) {
+                out.push(f);
+                offsets.push(i);
+            }
         }
     }
     (out, offsets)
+}
+
+/// Zero-width and other format characters (Unicode category Cf) that Word and web pages
+/// leave in text: never part of a name or a date.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}'
+    )
 }
 
 /// Lowercase, diacritic-free, whitespace-folded form of `s`.
@@ -61,7 +85,8 @@ pub fn collapse_spaces(s: &str) -> String {
 /// of each syllable moved to its end (so "Uỷ" and "Ủy" agree), "UBND"/"HĐND" spelled out, and
 /// spaces around punctuation removed ("Sở, Ban ngành" = "Sở,Ban ngành").
 pub fn name_key(s: &str) -> String {
-    let nfc: String = s.nfc().collect::<String>().to_lowercase();
+    let visible: String = s.chars().filter(|c| !is_invisible(*c)).collect();
+    let nfc: String = visible.nfc().collect::<String>().to_lowercase();
     let mut words = Vec::new();
     for word in nfc.split(|c: char| c.is_whitespace()) {
         if word.is_empty() {
@@ -148,6 +173,8 @@ mod tests {
         let nfd: String = "Quý II/2022 Đợt".nfd().collect();
         assert_eq!(ascii_fold(&nfd), "quy ii/2022 dot");
         assert_eq!(ascii_fold("  Tháng\u{a0}3 / 2022 "), "thang 3 / 2022");
+        assert_eq!(ascii_fold("Quý Ⅱ／２０２２"), "quy ii/2022");
+        assert_eq!(ascii_fold("Tháng ⁶/2022\u{200b}"), "thang 6/2022");
     }
 
     #[test]
@@ -173,6 +200,10 @@ mod tests {
         assert_ne!(
             name_key("Sở, Ban ngành tỉnh"),
             name_key("Sở, Ban, ngành tỉnh")
+        );
+        assert_eq!(
+            name_key("Văn phòng UBND tỉnh\u{200b}"),
+            name_key("Văn phòng UBND\u{a0}tỉnh")
         );
         let nfd: String = "Sở Tư pháp".nfd().collect();
         assert_eq!(name_key(&nfd), name_key("Sở Tư pháp"));

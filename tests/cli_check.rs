@@ -403,3 +403,65 @@ fn bad_timezone_and_wrong_types() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn a_broken_agencies_file_is_one_error_not_a_flood() {
+    let dir = sample_copy();
+    edit(
+        &dir.path().join("agencies.toml"),
+        "zalo_phone = \"0900000002\"",
+        "zalo_phone = 0900000002",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let errors = messages_of(&json, "errors");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("không được bắt đầu bằng 0"),
+        "{errors:?}"
+    );
+    assert!(messages_of(&json, "warnings").is_empty());
+}
+
+#[test]
+fn a_plan_date_with_a_time_still_checks_the_tasks() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(&plan, "issued = 2022-03-24", "issued = 2022-03-24T08:00:00");
+    edit(&plan, "time = \"Quý I/2022\"", "time = \"Quý V/2022\"");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let errors = messages_of(&json, "errors");
+    assert!(
+        errors.iter().any(|m| m.contains("không ghi giờ")),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|m| m.contains("Quý V")), "{errors:?}");
+    let task = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "9.1")
+        .unwrap();
+    assert_eq!(task["deadline"]["kind"], "unreadable");
+}
+
+#[test]
+fn syntax_errors_are_in_vietnamese_with_hints() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(&plan, "id = \"8.6\"", "id = \u{201c}8.6\u{201d}");
+    let out = nhacviec()
+        .arg("--config")
+        .arg(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text.contains("chuỗi phải nằm trong dấu ngoặc kép"),
+        "{text}"
+    );
+    assert!(text.contains("dấu ngoặc kép thẳng"), "{text}");
+}

@@ -225,6 +225,14 @@ fn word_document_text() {
     assert_eq!(show("THÁNG 3/2022"), "31/03/2022");
     assert_eq!(show("Tháng\u{a0}3/2022"), "31/03/2022");
     assert_eq!(show("Quý II–III/2022"), "01/04/2022..30/09/2022");
+    // Full-width digits and slash, Roman-numeral characters, zero-width spaces.
+    assert_eq!(show("Tháng ６/2022"), "30/06/2022");
+    assert_eq!(show("Quý Ⅱ／2022"), "30/06/2022");
+    assert_eq!(show("Quý\u{200b} II/2022"), "30/06/2022");
+    assert_eq!(
+        show("Trước 31/12/2022, sau đó hằng năm"),
+        "rrule:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=30"
+    );
 }
 
 #[test]

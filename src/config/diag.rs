@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use std::ops::Range;
+use unicode_normalization::char::is_combining_mark;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -125,6 +126,7 @@ impl Diagnostic {
             out.push_str(&format!("{pad} |\n{num} | {src}\n"));
             let lead: String = src
                 .chars()
+                .filter(|c| !is_combining_mark(*c))
                 .take(self.column.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
@@ -141,13 +143,100 @@ impl Diagnostic {
 pub fn from_toml_error(src: &Source, err: &toml::de::Error) -> Diagnostic {
     let span = err.span().unwrap_or(0..0);
     let raw = err.message();
-    let (message, help) = translate_toml_message(raw);
+    let (message, mut help) = translate_toml_message(raw);
+    // Word turns straight quotes into curly ones; TOML only knows the straight kind.
+    let line = src.text[..span.start.min(src.text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_end = src.text[line..]
+        .find('\n')
+        .map_or(src.text.len(), |i| line + i);
+    if src.text[line..line_end].contains(['\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}']) {
+        help = Some(
+            "dùng dấu ngoặc kép thẳng \" thay cho dấu ngoặc cong “ ” (thường do Word tự đổi)"
+                .into(),
+        );
+    }
     let d = src.diag(Severity::Error, span, message);
     match help {
         Some(h) => d.with_help(h),
         None => d,
     }
 }
+
+/// TOML syntax messages an admin may meet, in Vietnamese (matched by their start).
+const SYNTAX: &[(&str, &str, Option<&str>)] = &[
+    (
+        "key with no value",
+        "thiếu dấu = và giá trị sau tên khóa",
+        Some("mỗi dòng viết dạng khoa = giá_trị"),
+    ),
+    (
+        "string values must be quoted",
+        "chuỗi phải nằm trong dấu ngoặc kép",
+        Some("ví dụ name = \"Sở Tư pháp\""),
+    ),
+    (
+        "unclosed array table",
+        "thiếu dấu ]] đóng tên mục",
+        Some("ví dụ [[task]]"),
+    ),
+    (
+        "unclosed table",
+        "thiếu dấu ] đóng tên mục",
+        Some("ví dụ [plan]"),
+    ),
+    ("unclosed inline table", "thiếu dấu } đóng bảng", None),
+    ("unclosed array", "thiếu dấu ] đóng danh sách", None),
+    (
+        "missing comma between array elements",
+        "thiếu dấu phẩy giữa các phần tử của danh sách",
+        None,
+    ),
+    (
+        "invalid basic string",
+        "chuỗi chưa đóng: thiếu dấu ngoặc kép \" ở cuối",
+        None,
+    ),
+    (
+        "invalid literal string",
+        "chuỗi chưa đóng: thiếu dấu ' ở cuối",
+        None,
+    ),
+    (
+        "invalid date",
+        "ngày tháng không hợp lệ",
+        Some("viết năm-tháng-ngày, ví dụ 2022-03-31, và ngày phải có thật"),
+    ),
+    ("invalid time", "giờ không hợp lệ", None),
+    (
+        "unexpected leading zero",
+        "số không được bắt đầu bằng 0",
+        Some("nếu đây là mã hoặc số điện thoại, viết trong dấu ngoặc kép"),
+    ),
+    (
+        "duplicate key",
+        "khóa này đã khai báo ở trên trong cùng mục",
+        Some("xóa một trong hai dòng"),
+    ),
+    (
+        "missing escaped value",
+        "dấu \\ trong chuỗi phải đi kèm ký tự hợp lệ",
+        Some("muốn viết dấu \\ thì viết \\\\"),
+    ),
+    ("invalid fraction", "số thập phân không hợp lệ", None),
+    (
+        "unquoted keys cannot be empty",
+        "thiếu tên khóa trước dấu =",
+        None,
+    ),
+    (
+        "invalid unquoted key",
+        "tên khóa không hợp lệ",
+        Some("tên khóa chỉ gồm chữ không dấu, số, '-' và '_'"),
+    ),
+    ("expected newline", "sau giá trị phải xuống dòng", None),
+];
 
 fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     let a = s.find(open)? + open.len();
@@ -209,10 +298,10 @@ fn translate_toml_message(raw: &str) -> (String, Option<String>) {
                 .then(|| "viết giá trị trong dấu ngoặc kép, ví dụ id = \"8.6\"".to_string()),
         );
     }
-    if raw.starts_with("duplicate key") {
-        return (format!("khóa bị khai báo hai lần ({raw})"), None);
+    if let Some((_, vi, help)) = SYNTAX.iter().find(|(en, _, _)| raw.starts_with(en)) {
+        return (vi.to_string(), help.map(str::to_string));
     }
-    (format!("lỗi cú pháp TOML: {raw}"), None)
+    (format!("lỗi cú pháp TOML ({raw})"), None)
 }
 
 fn type_vi(t: &str) -> String {
@@ -227,7 +316,7 @@ fn type_vi(t: &str) -> String {
         "boolean" => "giá trị đúng/sai",
         "map" | "table" => "bảng",
         "struct" => "bảng",
-        "local" | "date" | "datetime" | "offset" => "ngày tháng",
+        "local" | "date" | "datetime" | "offset" | "TOML" => "ngày tháng",
         _ => return t.to_string(),
     };
     let value = rest.strip_prefix("point ").unwrap_or(rest).trim();

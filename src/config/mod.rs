@@ -8,10 +8,12 @@
 pub mod diag;
 pub mod model;
 mod raw;
+mod settings;
 mod validate;
 
 pub use diag::{Diagnostic, Severity, Source};
 pub use model::{Agency, Channel, Config, Group, Level, Plan, Task};
+pub use settings::{parse_cron, DEFAULT_REMINDERS};
 pub use validate::{analyze, normalize_phone, Analysis, DEFAULT_TIMEZONE};
 
 use std::path::{Path, PathBuf};
@@ -69,6 +71,15 @@ pub fn read_dir(dir: &Path) -> Sources {
     let agencies_path = dir.join(agencies_rel);
     if agencies_path.is_file() {
         sources.agencies = read_file(&agencies_path, &mut sources.problems);
+    } else if agencies_path.exists() {
+        sources.problems.push(
+            Diagnostic::file(
+                Severity::Error,
+                shown(&agencies_path),
+                "đây là thư mục, không phải tệp danh sách cơ quan",
+            )
+            .with_help("sửa khóa `agencies` trong nhacviec.toml để chỉ đến một tệp .toml"),
+        );
     } else {
         sources.problems.push(
             Diagnostic::file(
@@ -116,17 +127,8 @@ fn read_file(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Source> {
                 text.strip_prefix('\u{feff}').unwrap_or(&text).to_string(),
             )),
             Err(e) => {
-                problems.push(
-                    Diagnostic::file(
-                        Severity::Error,
-                        shown,
-                        format!(
-                            "tệp không phải UTF-8 (byte lỗi ở vị trí {})",
-                            e.utf8_error().valid_up_to()
-                        ),
-                    )
-                    .with_help("lưu lại tệp với bảng mã UTF-8"),
-                );
+                let valid = e.utf8_error().valid_up_to();
+                problems.push(not_utf8(shown, e.as_bytes(), valid));
                 None
             }
         },
@@ -141,12 +143,34 @@ fn read_file(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Source> {
     }
 }
 
+/// A file that is not UTF-8: where, and what it probably is.
+fn not_utf8(shown: String, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Diagnostic::file(Severity::Error, shown, "tệp được lưu theo bảng mã UTF-16")
+            .with_help("lưu lại tệp với bảng mã UTF-8 (trong Notepad: Save As, Encoding: UTF-8)");
+    }
+    let good = String::from_utf8_lossy(&bytes[..valid_up_to.min(bytes.len())]).into_owned();
+    let line = good.matches('\n').count() + 1;
+    let column = good.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let mut d = Diagnostic::file(
+        Severity::Error,
+        shown,
+        "tệp không phải UTF-8 (có thể là bảng mã cũ như TCVN3/VNI hoặc Windows-1258)",
+    )
+    .with_help("lưu lại tệp với bảng mã UTF-8");
+    d.line = line;
+    d.column = column;
+    d
+}
+
 fn io_vi(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
     match e.kind() {
         NotFound => "không tồn tại".into(),
         PermissionDenied => "không có quyền đọc".into(),
-        _ => e.to_string(),
+        NotADirectory => "không phải là thư mục".into(),
+        IsADirectory => "đây là thư mục, không phải tệp".into(),
+        _ => format!("lỗi hệ thống ({e})"),
     }
 }
 

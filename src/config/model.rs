@@ -1,7 +1,9 @@
 //! The validated config: what the schedule and the daemon work from. Every reference is
 //! resolved to agency ids and every time text to a [`Deadline`].
 
+use crate::calendar::Overrides;
 use crate::deadline::Deadline;
+use crate::policy::Policy;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
@@ -10,6 +12,12 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// The agency that monitors the plans (gets overdue reports), if set.
     pub monitor: Option<String>,
+    /// When reminders go out: a cron expression, seconds first, in `timezone`.
+    pub reminders: String,
+    /// The year's announced schedule on top of the computed holidays.
+    pub calendar: Overrides,
+    /// The default policy (`[policy]` in the settings).
+    pub policy: Policy,
     pub levels: Vec<Level>,
     pub agencies: Vec<Agency>,
     pub groups: Vec<Group>,
@@ -66,6 +74,8 @@ pub struct Plan {
     pub issued: NaiveDate,
     /// The file it came from, as shown to the admin.
     pub file: String,
+    /// The settings' policy with the plan's `[policy]` applied.
+    pub policy: Policy,
     pub tasks: Vec<Task>,
 }
 
@@ -83,6 +93,10 @@ pub struct Task {
     pub done: Option<NaiveDate>,
     pub done_by: BTreeMap<String, NaiveDate>,
     pub note: Option<String>,
+    /// The plan's policy with the task's `policy` applied.
+    pub policy: Policy,
+    /// The time could not be read (an error says why): `deadline` is only a placeholder.
+    pub unreadable: bool,
 }
 
 impl Config {

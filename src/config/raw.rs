@@ -19,6 +19,44 @@ pub struct Settings {
     #[allow(dead_code)]
     pub plans: Option<S>,
     pub monitor: Option<S>,
+    pub schedule: Option<Schedule>,
+    pub policy: Option<Policy>,
+    pub calendar: Option<Calendar>,
+}
+
+/// `[schedule]`: when the daemon looks for due reminders.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Cron expression, seconds first, in the configured timezone.
+    pub reminders: Option<S>,
+}
+
+/// `[policy]` in the settings or a plan, or `policy = { ... }` in a task: every key optional,
+/// each overriding the level above.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub before: Option<Spanned<Vec<Spanned<i64>>>>,
+    pub count: Option<S>,
+    pub overdue_every: Option<Spanned<i64>>,
+    pub overdue_times: Option<Spanned<i64>>,
+    /// Words ("first", "due", "overdue", "all") and day numbers.
+    pub support: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    pub escalate_after: Option<Spanned<i64>>,
+    pub nudge: Option<S>,
+}
+
+/// `[calendar]`: the year's announced schedule on top of the computed holidays.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    /// Extra days off: dates, or `{ date = ..., name = "..." }`.
+    #[serde(default)]
+    pub holidays: Vec<Spanned<toml::Value>>,
+    /// Days worked although off (a Saturday worked in exchange, a computed day off cancelled).
+    #[serde(default)]
+    pub workdays: Vec<Spanned<toml::Value>>,
 }
 
 /// `agencies.toml`.
@@ -76,6 +114,7 @@ pub struct Group {
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub plan: Spanned<PlanHeader>,
+    pub policy: Option<Policy>,
     #[serde(default)]
     pub task: Vec<Task>,
 }
@@ -104,4 +143,5 @@ pub struct Task {
     #[serde(default)]
     pub done_by: BTreeMap<S, Spanned<Datetime>>,
     pub note: Option<S>,
+    pub policy: Option<Policy>,
 }

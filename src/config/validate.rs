@@ -5,7 +5,9 @@ use super::diag::{from_toml_error, Diagnostic, Severity, Source};
 use super::model::{Agency, Channel, Config, Group, Level, Plan, Task};
 use super::raw;
 use super::Sources;
+use crate::calendar::Overrides;
 use crate::deadline::{self, recur, Context, Deadline, LevelNames, Milestone};
+use crate::policy::Policy;
 use crate::text::{ascii_fold, name_key};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -63,6 +65,21 @@ pub fn analyze(sources: &Sources) -> Analysis {
         }),
         _ => chrono_tz::Asia::Ho_Chi_Minh,
     };
+    let settings_src = sources.settings.as_ref();
+    let mut reminders = super::settings::DEFAULT_REMINDERS.to_string();
+    let mut policy = Policy::default();
+    let mut calendar = Overrides::default();
+    if let Some(src) = settings_src {
+        if let Some(s) = &settings.schedule {
+            reminders = super::settings::schedule(src, s, &mut v.diags);
+        }
+        if let Some(p) = &settings.policy {
+            policy = super::settings::policy(src, p, &policy, &mut v.diags);
+        }
+        if let Some(c) = &settings.calendar {
+            calendar = super::settings::calendar(src, c, &mut v.diags);
+        }
+    }
     let agencies_raw = sources
         .agencies
         .as_ref()
@@ -71,24 +88,43 @@ pub fn analyze(sources: &Sources) -> Analysis {
         Some((src, raw)) => v.directory(src, raw),
         None => Directory::default(),
     };
+    directory.file = sources
+        .agencies
+        .as_ref()
+        .map(|s| short_name(&s.name))
+        .unwrap_or_else(|| super::DEFAULT_AGENCIES.to_string());
     let monitor = match (&settings.monitor, &sources.settings) {
-        (Some(m), Some(src)) => match directory.resolve(m.get_ref()) {
-            Some(Target::Agency(id)) => Some(id.clone()),
-            _ => {
-                v.push(directory.unknown(src, m, "cơ quan theo dõi (monitor)"));
-                None
+        (Some(m), Some(src)) => {
+            match directory.resolve(m.get_ref()) {
+                Some(Target::Agency(id)) => Some(id.clone()),
+                Some(Target::Group(_)) => {
+                    v.push(
+                    src.diag(Severity::Error, m.span(), format!("cơ quan theo dõi (monitor) phải là một cơ quan, \"{}\" là một nhóm", m.get_ref()))
+                        .with_help("ghi mã của một cơ quan, ví dụ \"vp-ubnd-tinh\""),
+                );
+                    None
+                }
+                None => {
+                    if let Some(d) = directory.unknown(src, m, "cơ quan theo dõi (monitor)") {
+                        v.push(d);
+                    }
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     let mut plans = Vec::new();
     let mut numbers: HashMap<String, String> = HashMap::new();
+    let mut all_plans_read = true;
     for src in &sources.plans {
         let Some(file) = v.parse::<raw::PlanFile>(src) else {
+            all_plans_read = false;
             continue;
         };
-        if let Some(plan) = v.plan(src, &file, &mut directory) {
-            if let Some(prev) = numbers.insert(name_key(&plan.number), plan.file.clone()) {
+        if let Some(plan) = v.plan(src, &file, &mut directory, &policy) {
+            let number_key: String = plan.number.to_lowercase().split_whitespace().collect();
+            if let Some(prev) = numbers.insert(number_key, plan.file.clone()) {
                 v.push(src.diag(
                     Severity::Error,
                     file.plan.get_ref().number.span(),
@@ -98,7 +134,8 @@ pub fn analyze(sources: &Sources) -> Analysis {
             plans.push(plan);
         }
     }
-    if sources.plans.is_empty() && sources.agencies.is_some() {
+    let plans_dir_missing = sources.problems.iter().any(|d| d.file == sources.plans_dir);
+    if sources.plans.is_empty() && sources.agencies.is_some() && !plans_dir_missing {
         v.push(Diagnostic::file(
             Severity::Warning,
             &sources.plans_dir,
@@ -108,9 +145,11 @@ pub fn analyze(sources: &Sources) -> Analysis {
     // Agencies no task mentions, directly or through a group.
     if let Some((src, raw)) = &agencies_raw {
         for (agency, raw_agency) in directory.agencies.iter().zip(&raw.agency) {
+            // Only when every plan was read: a plan that failed would mention some of them.
             if !directory.mentioned.contains(&agency.id)
                 && monitor.as_deref() != Some(agency.id.as_str())
                 && !plans.is_empty()
+                && all_plans_read
             {
                 v.push(src.diag(
                     Severity::Warning,
@@ -133,6 +172,9 @@ pub fn analyze(sources: &Sources) -> Analysis {
         config: Config {
             timezone,
             monitor,
+            reminders,
+            calendar,
+            policy,
             levels: directory.levels,
             agencies: directory.agencies,
             groups: directory.groups,
@@ -160,6 +202,11 @@ struct Directory {
     spellings: Vec<String>,
     /// Agencies some task mentions.
     mentioned: HashSet<String>,
+    /// Whether the agencies file was read; if not, references cannot be checked and are not
+    /// reported one by one (the file's own error says it all).
+    loaded: bool,
+    /// The agencies file's name, for messages.
+    file: String,
 }
 
 impl Directory {
@@ -194,21 +241,25 @@ impl Directory {
             .map(|(_, s)| s.as_str())
     }
 
-    fn unknown(&self, src: &Source, r: &raw::S, what: &str) -> Diagnostic {
+    fn unknown(&self, src: &Source, r: &raw::S, what: &str) -> Option<Diagnostic> {
+        if !self.loaded {
+            return None;
+        }
         let d = src.diag(
             Severity::Error,
             r.span(),
             format!(
-                "không tìm thấy {what} \"{}\" trong agencies.toml",
-                r.get_ref()
+                "không tìm thấy {what} \"{}\" trong {}",
+                r.get_ref(),
+                self.file
             ),
         );
         let listy = r.get_ref().contains(';') || r.get_ref().matches(',').count() > 1;
-        match self.suggestion(r.get_ref()) {
+        Some(match self.suggestion(r.get_ref()) {
             Some(s) => d.with_help(format!("có phải là \"{s}\"?")),
             None if listy => d.with_help("mỗi cơ quan hoặc nhóm là một chuỗi riêng, ví dụ [\"Sở, Ban, ngành tỉnh\", \"UBND cấp huyện\"]"),
-            None => d.with_help("thêm cơ quan hoặc bí danh (aliases) này vào agencies.toml, hoặc dùng mã (id) của cơ quan"),
-        }
+            None => d.with_help(format!("thêm cơ quan hoặc bí danh (aliases) này vào {}, hoặc dùng mã (id) của cơ quan", self.file)),
+        })
     }
 }
 
@@ -236,13 +287,14 @@ impl Validator {
     }
 
     /// A plain date (no time) from a TOML value.
+    /// A plain date (no time) from a TOML value. A date written with a time is an error, but
+    /// its date is still used so the rest of the file gets checked.
     fn date(&mut self, src: &Source, value: &Spanned<toml::value::Datetime>) -> Option<NaiveDate> {
         let dt = value.get_ref();
-        let date = dt.date.filter(|_| dt.time.is_none() && dt.offset.is_none());
-        let parsed = date.and_then(|d| {
+        let parsed = dt.date.and_then(|d| {
             NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
         });
-        if parsed.is_none() {
+        if parsed.is_none() || dt.time.is_some() || dt.offset.is_some() {
             self.push(
                 src.diag(Severity::Error, value.span(), "chỉ ghi ngày, không ghi giờ")
                     .with_help("viết theo dạng năm-tháng-ngày, ví dụ 2022-03-31"),
@@ -252,7 +304,10 @@ impl Validator {
     }
 
     fn directory(&mut self, src: &Source, raw: &raw::Agencies) -> Directory {
-        let mut dir = Directory::default();
+        let mut dir = Directory {
+            loaded: true,
+            ..Directory::default()
+        };
         let mut ids: HashMap<String, &'static str> = HashMap::new();
         let claim = |v: &mut Validator,
                      dir: &mut Directory,
@@ -305,7 +360,7 @@ impl Validator {
         }
         let mut ref_ids: HashMap<String, &'static str> = HashMap::new();
         for a in &raw.agency {
-            self.check_id(src, &a.id, &mut ref_ids, "cơ quan/nhóm");
+            let id_ok = self.check_id(src, &a.id, &mut ref_ids, "cơ quan/nhóm");
             if !dir.levels.iter().any(|l| l.id == *a.level.get_ref()) {
                 let known: Vec<&str> = dir.levels.iter().map(|l| l.id.as_str()).collect();
                 self.push(
@@ -319,7 +374,9 @@ impl Validator {
             }
             let agency = self.agency(src, a);
             let target = Target::Agency(agency.id.clone());
-            claim(self, &mut dir, &a.id, target.clone(), &agency.id);
+            if id_ok {
+                claim(self, &mut dir, &a.id, target.clone(), &agency.id);
+            }
             claim(self, &mut dir, &a.name, target.clone(), &agency.id);
             for alias in &a.aliases {
                 claim(self, &mut dir, alias, target.clone(), &agency.id);
@@ -327,7 +384,7 @@ impl Validator {
             dir.agencies.push(agency);
         }
         for (i, g) in raw.group.iter().enumerate() {
-            self.check_id(src, &g.id, &mut ref_ids, "cơ quan/nhóm");
+            let id_ok = self.check_id(src, &g.id, &mut ref_ids, "cơ quan/nhóm");
             dir.groups.push(Group {
                 id: g.id.get_ref().clone(),
                 name: g.name.get_ref().clone(),
@@ -335,7 +392,9 @@ impl Validator {
                 agencies: vec![],
             });
             let target = Target::Group(i);
-            claim(self, &mut dir, &g.id, target.clone(), g.id.get_ref());
+            if id_ok {
+                claim(self, &mut dir, &g.id, target.clone(), g.id.get_ref());
+            }
             claim(self, &mut dir, &g.name, target.clone(), g.id.get_ref());
             for alias in &g.aliases {
                 claim(self, &mut dir, alias, target.clone(), g.id.get_ref());
@@ -377,7 +436,11 @@ impl Validator {
         let mut out: Vec<String> = Vec::new();
         for member in &g.members {
             match dir.resolve(member.get_ref()) {
-                None => self.push(dir.unknown(src, member, "thành viên")),
+                None => {
+                    if let Some(d) = dir.unknown(src, member, "thành viên") {
+                        self.push(d);
+                    }
+                }
                 Some(Target::Agency(id)) => out.push(id.clone()),
                 Some(Target::Group(j)) => {
                     if let Some(pos) = stack.iter().position(|s| s == j) {
@@ -438,7 +501,9 @@ impl Validator {
                     id.span(),
                     format!("mã (id) \"{s}\" không hợp lệ"),
                 )
-                .with_help("mã chỉ gồm chữ thường không dấu, chữ số và dấu '-', ví dụ \"so-tttt\""),
+                .with_help(
+                    "mã chỉ gồm chữ thường không dấu, chữ số, dấu '-' và '_', ví dụ \"so-tttt\"",
+                ),
             );
             return false;
         }
@@ -456,16 +521,13 @@ impl Validator {
     fn agency(&mut self, src: &Source, a: &raw::Agency) -> Agency {
         let mut emails = Vec::new();
         for e in &a.email {
-            let addr = e.get_ref().trim();
-            if email_address::EmailAddress::parse_with_options(
-                addr,
-                email_address::Options::default().without_display_text(),
-            )
-            .is_ok()
-                && addr
-                    .rsplit_once('@')
-                    .is_some_and(|(_, domain)| domain.contains('.'))
-            {
+            let visible: String = e
+                .get_ref()
+                .chars()
+                .filter(|c| !crate::text::is_invisible(*c))
+                .collect();
+            let addr = visible.trim();
+            if is_plain_email(addr) {
                 emails.push(addr.to_string());
             } else {
                 self.push(
@@ -583,9 +645,19 @@ impl Validator {
         }
     }
 
-    fn plan(&mut self, src: &Source, file: &raw::PlanFile, dir: &mut Directory) -> Option<Plan> {
+    fn plan(
+        &mut self,
+        src: &Source,
+        file: &raw::PlanFile,
+        dir: &mut Directory,
+        base: &Policy,
+    ) -> Option<Plan> {
         let header = file.plan.get_ref();
         let issued = self.date(src, &header.issued)?;
+        let plan_policy = match &file.policy {
+            Some(p) => super::settings::policy(src, p, base, &mut self.diags),
+            None => base.clone(),
+        };
         let ctx = Context {
             plan_year: issued.year(),
             levels: dir
@@ -619,7 +691,12 @@ impl Validator {
                     format!("nhiệm vụ \"{id}\" bị trùng mã trong kế hoạch này"),
                 );
             }
-            tasks.push(self.task(src, t, id, issued, &ctx, dir));
+            let mut task = self.task(src, t, id, issued, &ctx, dir);
+            task.policy = match &t.policy {
+                Some(p) => super::settings::policy(src, p, &plan_policy, &mut self.diags),
+                None => plan_policy.clone(),
+            };
+            tasks.push(task);
         }
         Some(Plan {
             number: header.number.get_ref().trim().to_string(),
@@ -627,6 +704,7 @@ impl Validator {
             issuer: header.issuer.get_ref().clone(),
             issued,
             file: src.name.clone(),
+            policy: plan_policy,
             tasks,
         })
     }
@@ -658,7 +736,11 @@ impl Validator {
                             }
                         }
                     }
-                    None => v.push(dir.unknown(src, r, "cơ quan hoặc nhóm")),
+                    None => {
+                        if let Some(d) = dir.unknown(src, r, "cơ quan hoặc nhóm") {
+                            v.push(d);
+                        }
+                    }
                 }
             }
             dir.mentioned.extend(out.iter().map(|(id, _)| id.clone()));
@@ -692,7 +774,18 @@ impl Validator {
             .filter(|(a, _)| !lead_set.contains(a.as_str()))
             .map(|(a, _)| a.clone())
             .collect();
+        let errors_before = self
+            .diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         let deadline = self.deadline(src, t, &id, issued, ctx);
+        let unreadable = self
+            .diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+            > errors_before;
         if let Deadline::Dated(ms) = &deadline {
             for m in ms.iter().filter(|m| m.due < issued) {
                 let span = t
@@ -720,21 +813,39 @@ impl Validator {
             };
             match dir.resolve(who.get_ref()).cloned() {
                 Some(target) => {
-                    for agency in dir.expand(&target) {
-                        if !lead.contains(&agency) && !support.contains(&agency) {
-                            self.push(src.diag(
-                                Severity::Warning,
-                                who.span(),
-                                format!(
-                                    "\"{}\" không chủ trì hay phối hợp nhiệm vụ {id}",
-                                    who.get_ref()
-                                ),
-                            ));
+                    // A group marks done those of its members that take part in the task.
+                    let on_task: Vec<String> = dir
+                        .expand(&target)
+                        .into_iter()
+                        .filter(|a| lead.contains(a) || support.contains(a))
+                        .collect();
+                    if on_task.is_empty() {
+                        self.push(src.diag(
+                            Severity::Warning,
+                            who.span(),
+                            format!(
+                                "\"{}\" không chủ trì hay phối hợp nhiệm vụ {id}",
+                                who.get_ref()
+                            ),
+                        ));
+                    }
+                    for agency in on_task {
+                        if let Some(prev) = done_by.insert(agency.clone(), date) {
+                            if prev != date {
+                                self.push(src.diag(
+                                    Severity::Warning,
+                                    who.span(),
+                                    format!("cơ quan {agency} được ghi hoàn thành hai lần với hai ngày khác nhau"),
+                                ));
+                            }
                         }
-                        done_by.insert(agency, date);
                     }
                 }
-                None => self.push(dir.unknown(src, who, "cơ quan")),
+                None => {
+                    if let Some(d) = dir.unknown(src, who, "cơ quan") {
+                        self.push(d);
+                    }
+                }
             }
         }
         Task {
@@ -747,6 +858,8 @@ impl Validator {
             done,
             done_by,
             note: t.note.as_ref().map(|n| n.get_ref().clone()),
+            policy: Policy::default(),
+            unreadable,
         }
     }
 
@@ -778,9 +891,8 @@ impl Validator {
             };
         }
         if let Some(rec) = &t.recurrence {
-            let until = NaiveDate::from_ymd_opt(issued.year() + 1, 12, 31).unwrap_or(issued);
-            return match recur::occurrences(rec.get_ref(), issued, until, 1) {
-                Ok(_) => Deadline::Recurring {
+            return match recur::check(rec.get_ref(), issued) {
+                Ok(()) => Deadline::Recurring {
                     rrule: recur::normalize(rec.get_ref()).to_string(),
                 },
                 Err(e) => {
@@ -818,6 +930,13 @@ impl Validator {
         match deadline::parse(time.get_ref(), ctx) {
             Ok(parsed) => {
                 for note in &parsed.notes {
+                    // Without levels (agencies.toml unreadable), level names look unknown:
+                    // the agencies file's own error is the one to fix first.
+                    if ctx.levels.is_empty()
+                        && matches!(note.kind, crate::deadline::NoteKind::Ignored(_))
+                    {
+                        continue;
+                    }
                     let span = offset(note.span.clone());
                     self.push(src.diag(
                         Severity::Warning,
@@ -854,11 +973,47 @@ impl Validator {
     }
 }
 
+/// An address mail servers everywhere accept: ASCII, no quoted local part, a domain name
+/// (not an IP literal) with a top-level domain of at least two letters.
+fn is_plain_email(addr: &str) -> bool {
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return false;
+    };
+    let parsed = email_address::EmailAddress::parse_with_options(
+        addr,
+        email_address::Options::default().without_display_text(),
+    )
+    .is_ok();
+    let tld_ok = domain
+        .rsplit('.')
+        .next()
+        .is_some_and(|t| t.len() >= 2 && t.chars().all(|c| c.is_ascii_alphabetic()));
+    parsed
+        && addr.is_ascii()
+        && !local.starts_with('"')
+        && !domain.starts_with('[')
+        && domain.contains('.')
+        && tld_ok
+}
+
+/// The file name of a path as shown ("config/agencies.toml" → "agencies.toml").
+fn short_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
+
 /// A Vietnamese mobile number as 84xxxxxxxxx, from "0912 345 678", "+84912345678", ...
 pub fn normalize_phone(raw: &str) -> Option<String> {
+    // "+84 (0) 912 345 678": the trunk zero in brackets is not dialled after +84.
+    let raw = raw.replace("(0)", "");
     let digits: String = raw
         .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .filter(|c| {
+            !(c.is_whitespace()
+                || crate::text::is_invisible(*c)
+                || matches!(c, '.' | '-' | '(' | ')'))
+        })
         .collect();
     let digits = digits.strip_prefix('+').unwrap_or(&digits);
     if !digits.chars().all(|c| c.is_ascii_digit()) {
@@ -898,5 +1053,23 @@ mod tests {
         assert_eq!(normalize_phone("091234567"), None);
         assert_eq!(normalize_phone("09123456789"), None);
         assert_eq!(normalize_phone("abc"), None);
+        assert_eq!(
+            normalize_phone("0912\u{a0}345\u{200b}678").as_deref(),
+            Some("84912345678")
+        );
+        assert_eq!(
+            normalize_phone("+84 (0) 912 345 678").as_deref(),
+            Some("84912345678")
+        );
+    }
+
+    #[test]
+    fn emails() {
+        assert!(super::is_plain_email("vanthu@haugiang.gov.vn"));
+        assert!(!super::is_plain_email("vănthư@b.vn"));
+        assert!(!super::is_plain_email("a@b.c"));
+        assert!(!super::is_plain_email("a@[1.2.3.4]"));
+        assert!(!super::is_plain_email("\"x y\"@b.vn"));
+        assert!(!super::is_plain_email("so-tu-phap@"));
     }
 }

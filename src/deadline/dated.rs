@@ -197,6 +197,12 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
         }
     }
     milestones.dedup();
+    // One "year assumed" note per text is enough.
+    let mut seen_year_note = false;
+    notes.retain(|n| match n.kind {
+        NoteKind::YearAssumed(_) => !std::mem::replace(&mut seen_year_note, true),
+        _ => true,
+    });
     notes.dedup();
     Ok(Parsed {
         deadline: Deadline::Dated(milestones),

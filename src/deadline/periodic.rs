@@ -236,7 +236,12 @@ struct When {
 fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
     let mut spec = DaySpec::default();
     let word = |k: usize| toks.get(k).and_then(Token::word);
+    // Numbers already read as the month or year of a date ("15/12/2022").
+    let mut consumed: Vec<usize> = Vec::new();
     for (i, t) in toks.iter().enumerate() {
+        if consumed.contains(&i) {
+            continue;
+        }
         let prev = i.checked_sub(1).and_then(word);
         if let Some(w) = t.word() {
             match w {
@@ -318,6 +323,10 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
                     ));
                 }
                 month = Some(m);
+                consumed.push(i + 2);
+                if toks.get(i + 3).is_some_and(|s| s.is_sym('/')) {
+                    consumed.push(i + 4);
+                }
             }
         } else if word(i + 1) == Some("thang") {
             if let Some((m, _)) = toks.get(i + 2).and_then(Token::num) {

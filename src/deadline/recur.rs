@@ -30,16 +30,66 @@ pub fn occurrences(
     if rule.to_ascii_uppercase().contains("FREQ=QUARTERLY") {
         return Err("RRULE không có FREQ=QUARTERLY: hằng quý viết là \"FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=-1\" (ngày cuối mỗi quý) hoặc đổi -1 thành ngày cần nhắc".into());
     }
-    let text = format!("DTSTART:{}T000000Z\nRRULE:{rule}", start.format("%Y%m%d"));
-    let set: rrule::RRuleSet = text
-        .parse()
-        .map_err(|e: rrule::RRuleError| format!("quy tắc lặp lại (RRULE) không hợp lệ: {e}"))?;
+    let upper = rule.to_ascii_uppercase();
+    if ["SECONDLY", "MINUTELY", "HOURLY"]
+        .iter()
+        .any(|f| upper.contains(&format!("FREQ={f}")))
+    {
+        return Err(
+            "nhắc việc tính theo ngày: dùng FREQ=DAILY, WEEKLY, MONTHLY hoặc YEARLY".into(),
+        );
+    }
+    let text = format!(
+        "DTSTART:{}T000000Z\nRRULE:{}",
+        start.format("%Y%m%d"),
+        utc_until(rule)
+    );
+    let set: rrule::RRuleSet = text.parse().map_err(|e: rrule::RRuleError| {
+        format!("quy tắc lặp lại (RRULE) không hợp lệ (chi tiết: {e})")
+    })?;
     let tz = rrule::Tz::UTC;
     let after = tz.from_utc_datetime(&start.and_hms_opt(0, 0, 0).unwrap_or_default());
     let before_day = until.succ_opt().unwrap_or(until);
     let before = tz.from_utc_datetime(&before_day.and_hms_opt(0, 0, 0).unwrap_or_default());
     let result = set.after(after).before(before).all(limit);
     Ok(result.dates.iter().map(|d| d.date_naive()).collect())
+}
+
+/// Checks a rule an admin wrote: valid, and giving at least one deadline within two years of
+/// `start` (a rule that never fires would silently send nothing).
+pub fn check(rule: &str, start: NaiveDate) -> Result<(), String> {
+    let end = start
+        .checked_add_days(chrono::Days::new(731))
+        .unwrap_or(start);
+    if occurrences(rule, start, end, 1)?.is_empty() {
+        return Err(format!(
+            "quy tắc lặp lại không cho ngày nào từ {} đến {}",
+            start.format("%d/%m/%Y"),
+            end.format("%d/%m/%Y")
+        ));
+    }
+    Ok(())
+}
+
+/// UNTIL as a UTC date-time, to agree with the UTC DTSTART the rules are evaluated with: an
+/// admin writes "UNTIL=20221231" and means the whole of that day.
+fn utc_until(rule: &str) -> String {
+    rule.split(';')
+        .map(|part| match part.split_once('=') {
+            Some((k, v)) if k.trim().eq_ignore_ascii_case("UNTIL") => {
+                let v = v.trim();
+                if v.len() == 8 && v.chars().all(|c| c.is_ascii_digit()) {
+                    format!("UNTIL={v}T235959Z")
+                } else if v.ends_with(['Z', 'z']) {
+                    format!("UNTIL={v}")
+                } else {
+                    format!("UNTIL={v}Z")
+                }
+            }
+            _ => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 #[cfg(test)]
@@ -72,6 +122,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(got, vec![d(2023, 1, 30), d(2023, 2, 28), d(2023, 3, 30)]);
+    }
+
+    #[test]
+    fn until_as_admins_write_it() {
+        let got = occurrences(
+            "FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20220531",
+            d(2022, 3, 24),
+            d(2022, 12, 31),
+            10,
+        )
+        .unwrap();
+        assert_eq!(got, vec![d(2022, 3, 31), d(2022, 4, 30), d(2022, 5, 31)]);
+        assert!(occurrences(
+            "FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20220531T235959",
+            d(2022, 3, 24),
+            d(2022, 12, 31),
+            10
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn rules_that_never_fire_or_fire_hourly_are_refused() {
+        assert!(check("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", d(2022, 1, 1)).is_err());
+        assert!(check("FREQ=HOURLY", d(2022, 1, 1)).is_err());
+        assert!(check("FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=18", d(2022, 3, 24)).is_ok());
     }
 
     #[test]

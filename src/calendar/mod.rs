@@ -1,0 +1,441 @@
+//! The Vietnamese working-day calendar: Monday–Friday, minus public holidays (computed by the
+//! Labour Code's rules, lunar ones by the Vietnamese lunar calendar), minus compensatory days
+//! off, plus the make-up working days the government announces each year (`[calendar]`).
+//!
+//! Holiday rules change (Tết grew from 4 to 5 days in 2013, 2/9 gained a second day in 2021,
+//! 24/11 was added from 2026), so they are data with the years they apply, not code paths.
+
+pub mod lunar;
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::RangeInclusive;
+
+/// Days the admin adds to the computed calendar from the year's official announcement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Extra days off (a day moved next to Tết, an announced compensatory day).
+    pub days_off: Vec<(NaiveDate, String)>,
+    /// Days worked although they would be off (a Saturday worked in exchange, a computed
+    /// compensatory day cancelled).
+    pub workdays: Vec<(NaiveDate, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKind {
+    /// A public holiday, whatever weekday it falls on.
+    Holiday,
+    /// A weekday off in compensation (for a holiday on a weekend, or as announced).
+    DayOff,
+    /// A Saturday or Sunday worked in exchange.
+    Workday,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarDay {
+    pub date: NaiveDate,
+    pub kind: DayKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum When {
+    Solar(u32, u32),
+    /// Lunar month and day, in the lunar year that starts in this solar year.
+    Lunar(u32, u32),
+    /// The last day of the lunar year that ends in this solar year (the eve of Tết).
+    LunarYearEnd,
+    /// The day next to 2 September the Prime Minister pairs with it.
+    NationalDayCompanion,
+}
+
+struct Rule {
+    name: &'static str,
+    from: i32,
+    to: i32,
+    when: When,
+}
+
+/// Public holidays (Labour Code 2019, Article 112, and the laws before it).
+const RULES: &[Rule] = &[
+    Rule {
+        name: "Tết Dương lịch",
+        from: 1900,
+        to: 9999,
+        when: When::Solar(1, 1),
+    },
+    Rule {
+        name: "Tết Nguyên đán (ngày cuối năm Âm lịch)",
+        from: 1900,
+        to: 9999,
+        when: When::LunarYearEnd,
+    },
+    Rule {
+        name: "Tết Nguyên đán (mùng 1)",
+        from: 1900,
+        to: 9999,
+        when: When::Lunar(1, 1),
+    },
+    Rule {
+        name: "Tết Nguyên đán (mùng 2)",
+        from: 1900,
+        to: 9999,
+        when: When::Lunar(1, 2),
+    },
+    Rule {
+        name: "Tết Nguyên đán (mùng 3)",
+        from: 1900,
+        to: 9999,
+        when: When::Lunar(1, 3),
+    },
+    // Labour Code 2012 (in force 1/5/2013): Tết became five days.
+    Rule {
+        name: "Tết Nguyên đán (mùng 4)",
+        from: 2013,
+        to: 9999,
+        when: When::Lunar(1, 4),
+    },
+    // Giỗ Tổ Hùng Vương: a paid holiday since 2007.
+    Rule {
+        name: "Giỗ Tổ Hùng Vương",
+        from: 2007,
+        to: 9999,
+        when: When::Lunar(3, 10),
+    },
+    Rule {
+        name: "Ngày Chiến thắng",
+        from: 1976,
+        to: 9999,
+        when: When::Solar(4, 30),
+    },
+    Rule {
+        name: "Ngày Quốc tế Lao động",
+        from: 1900,
+        to: 9999,
+        when: When::Solar(5, 1),
+    },
+    Rule {
+        name: "Quốc khánh",
+        from: 1900,
+        to: 9999,
+        when: When::Solar(9, 2),
+    },
+    // Labour Code 2019 (in force 1/1/2021): 2/9 plus the day before or after it.
+    Rule {
+        name: "Quốc khánh (ngày liền kề)",
+        from: 2021,
+        to: 9999,
+        when: When::NationalDayCompanion,
+    },
+    // Resolution 80-NQ/TW and 30/NQ-CP (2026): Ngày Văn hóa Việt Nam, a paid day off.
+    Rule {
+        name: "Ngày Văn hóa Việt Nam",
+        from: 2026,
+        to: 9999,
+        when: When::Solar(11, 24),
+    },
+];
+
+/// The public holidays of a solar year, by the rules, before any announcement.
+pub fn public_holidays(year: i32) -> Vec<CalendarDay> {
+    let mut out = Vec::new();
+    for rule in RULES.iter().filter(|r| (r.from..=r.to).contains(&year)) {
+        let date = match rule.when {
+            When::Solar(m, d) => NaiveDate::from_ymd_opt(year, m, d),
+            When::Lunar(m, d) => lunar::to_solar(lunar::LunarDate {
+                year,
+                month: m,
+                day: d,
+                leap: false,
+            }),
+            When::LunarYearEnd => lunar::tet(year).and_then(|t| t.pred_opt()),
+            When::NationalDayCompanion => {
+                NaiveDate::from_ymd_opt(year, 9, 2).and_then(national_day_companion)
+            }
+        };
+        if let Some(date) = date.filter(|d| d.year() == year) {
+            out.push(CalendarDay {
+                date,
+                kind: DayKind::Holiday,
+                name: rule.name.to_string(),
+            });
+        }
+    }
+    out.sort_by_key(|d| d.date);
+    out
+}
+
+/// The day paired with 2/9 when the government has not said otherwise: the one that makes a
+/// longer break (1/9 when 2/9 is a Tuesday, Friday or Saturday; 3/9 otherwise), as in the
+/// announced schedules of 2021–2025.
+fn national_day_companion(sept2: NaiveDate) -> Option<NaiveDate> {
+    match sept2.weekday() {
+        Weekday::Tue | Weekday::Fri | Weekday::Sat => sept2.pred_opt(),
+        _ => sept2.succ_opt(),
+    }
+}
+
+fn is_weekend(d: NaiveDate) -> bool {
+    matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The working-day calendar for a range of years, with the announced overrides applied.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    years: RangeInclusive<i32>,
+    overrides: Overrides,
+    /// Non-working weekdays and worked weekend days, within `years`.
+    off: HashSet<NaiveDate>,
+    worked: HashSet<NaiveDate>,
+    listing: HashMap<i32, Vec<CalendarDay>>,
+}
+
+impl Calendar {
+    /// Precomputes `years`; dates outside them are computed on demand (slower, still right).
+    pub fn new(overrides: Overrides, years: RangeInclusive<i32>) -> Self {
+        let mut cal = Calendar {
+            years: years.clone(),
+            overrides,
+            off: HashSet::new(),
+            worked: HashSet::new(),
+            listing: HashMap::new(),
+        };
+        for year in years {
+            let days = cal.compute_year(year);
+            for d in &days {
+                match d.kind {
+                    DayKind::Holiday | DayKind::DayOff => {
+                        cal.off.insert(d.date);
+                    }
+                    DayKind::Workday => {
+                        cal.worked.insert(d.date);
+                    }
+                }
+            }
+            cal.listing.insert(year, days);
+        }
+        cal
+    }
+
+    /// Every holiday, compensatory day off and make-up working day of `year`, by date.
+    pub fn year(&self, year: i32) -> Vec<CalendarDay> {
+        match self.listing.get(&year) {
+            Some(days) => days.clone(),
+            None => self.compute_year(year),
+        }
+    }
+
+    fn compute_year(&self, year: i32) -> Vec<CalendarDay> {
+        let holidays = public_holidays(year);
+        let workdays: BTreeMap<NaiveDate, &str> = self
+            .overrides
+            .workdays
+            .iter()
+            .filter(|(d, _)| d.year() == year)
+            .map(|(d, n)| (*d, n.as_str()))
+            .collect();
+        let mut days: BTreeMap<NaiveDate, CalendarDay> = BTreeMap::new();
+        for h in &holidays {
+            days.entry(h.date).or_insert_with(|| h.clone());
+        }
+        // A holiday on a weekend gives a day off on the next working weekday.
+        for h in holidays.iter().filter(|h| is_weekend(h.date)) {
+            let mut d = h.date;
+            while let Some(next) = d.succ_opt() {
+                d = next;
+                if !is_weekend(d) && !days.contains_key(&d) && !workdays.contains_key(&d) {
+                    days.insert(
+                        d,
+                        CalendarDay {
+                            date: d,
+                            kind: DayKind::DayOff,
+                            name: format!("Nghỉ bù {}", h.name),
+                        },
+                    );
+                    break;
+                }
+            }
+        }
+        for (d, name) in self
+            .overrides
+            .days_off
+            .iter()
+            .filter(|(d, _)| d.year() == year)
+        {
+            days.entry(*d).or_insert_with(|| CalendarDay {
+                date: *d,
+                kind: DayKind::DayOff,
+                name: name.clone(),
+            });
+        }
+        for (d, name) in &workdays {
+            // The announcement wins: a worked day cancels any day off computed for it; on a
+            // weekend it is listed as a make-up working day.
+            days.remove(d);
+            if is_weekend(*d) {
+                days.insert(
+                    *d,
+                    CalendarDay {
+                        date: *d,
+                        kind: DayKind::Workday,
+                        name: name.to_string(),
+                    },
+                );
+            }
+        }
+        days.into_values().collect()
+    }
+
+    /// Whether `date` is a working day.
+    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+        if self.years.contains(&date.year()) {
+            if self.worked.contains(&date) {
+                return true;
+            }
+            return !is_weekend(date) && !self.off.contains(&date);
+        }
+        match self
+            .compute_year(date.year())
+            .iter()
+            .find(|d| d.date == date)
+        {
+            Some(d) => d.kind == DayKind::Workday,
+            None => !is_weekend(date),
+        }
+    }
+
+    /// `date` if it is a working day, else the closest working day before it.
+    pub fn on_or_before(&self, date: NaiveDate) -> NaiveDate {
+        let mut d = date;
+        for _ in 0..60 {
+            if self.is_working_day(d) {
+                return d;
+            }
+            match d.pred_opt() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        date
+    }
+
+    /// `date` if it is a working day, else the closest working day after it.
+    pub fn on_or_after(&self, date: NaiveDate) -> NaiveDate {
+        let mut d = date;
+        for _ in 0..60 {
+            if self.is_working_day(d) {
+                return d;
+            }
+            match d.succ_opt() {
+                Some(n) => d = n,
+                None => break,
+            }
+        }
+        date
+    }
+
+    /// The working day `n` working days before `date` (0: `date` itself if working, else the
+    /// working day before).
+    pub fn working_days_before(&self, date: NaiveDate, n: u32) -> NaiveDate {
+        let mut d = self.on_or_before(date);
+        for _ in 0..n {
+            match d.pred_opt() {
+                Some(p) => d = self.on_or_before(p),
+                None => break,
+            }
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn holidays_2022_by_the_rules() {
+        let dates: Vec<NaiveDate> = public_holidays(2022).iter().map(|h| h.date).collect();
+        assert_eq!(
+            dates,
+            vec![
+                d(2022, 1, 1),
+                d(2022, 1, 31),
+                d(2022, 2, 1),
+                d(2022, 2, 2),
+                d(2022, 2, 3),
+                d(2022, 2, 4),
+                d(2022, 4, 10),
+                d(2022, 4, 30),
+                d(2022, 5, 1),
+                d(2022, 9, 1),
+                d(2022, 9, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn weekend_holidays_give_compensation() {
+        let cal = Calendar::new(Overrides::default(), 2022..=2022);
+        // Giỗ Tổ 10/4/2022 was a Sunday: Monday 11/4 off.
+        assert!(!cal.is_working_day(d(2022, 4, 11)));
+        // 30/4 (Sat) and 1/5 (Sun): 2/5 and 3/5 off.
+        assert!(!cal.is_working_day(d(2022, 5, 2)));
+        assert!(!cal.is_working_day(d(2022, 5, 3)));
+        assert!(cal.is_working_day(d(2022, 5, 4)));
+        let days = cal.year(2022);
+        let apr11 = days.iter().find(|x| x.date == d(2022, 4, 11)).unwrap();
+        assert_eq!(apr11.kind, DayKind::DayOff);
+        assert_eq!(apr11.name, "Nghỉ bù Giỗ Tổ Hùng Vương");
+    }
+
+    #[test]
+    fn overrides_move_days() {
+        // 2023: Tết announced 20/1–26/1; the computed second compensatory day (27/1) is worked.
+        let overrides = Overrides {
+            days_off: vec![(d(2023, 1, 20), "Nghỉ Tết Nguyên đán".into())],
+            workdays: vec![
+                (d(2023, 1, 27), "Làm việc".into()),
+                (d(2023, 1, 14), "Làm bù".into()),
+            ],
+        };
+        let cal = Calendar::new(overrides, 2023..=2023);
+        for day in 20..=26 {
+            assert!(!cal.is_working_day(d(2023, 1, day)), "{day}/1/2023");
+        }
+        assert!(cal.is_working_day(d(2023, 1, 27)));
+        assert!(cal.is_working_day(d(2023, 1, 14)));
+        let listed = cal.year(2023);
+        assert!(listed
+            .iter()
+            .any(|x| x.date == d(2023, 1, 14) && x.kind == DayKind::Workday));
+        assert!(!listed.iter().any(|x| x.date == d(2023, 1, 27)));
+    }
+
+    #[test]
+    fn moving_to_working_days() {
+        let cal = Calendar::new(Overrides::default(), 2022..=2022);
+        // Sunday 10/4/2022 and Monday 11/4 (compensation) are off: back to Friday 8/4.
+        assert_eq!(cal.on_or_before(d(2022, 4, 11)), d(2022, 4, 8));
+        assert_eq!(cal.on_or_after(d(2022, 4, 10)), d(2022, 4, 12));
+        assert_eq!(cal.working_days_before(d(2022, 4, 12), 1), d(2022, 4, 8));
+        // Outside the precomputed years, the same answers.
+        let other = Calendar::new(Overrides::default(), 2030..=2030);
+        assert_eq!(other.on_or_before(d(2022, 4, 11)), d(2022, 4, 8));
+    }
+
+    #[test]
+    fn new_holiday_from_2026() {
+        assert!(public_holidays(2026)
+            .iter()
+            .any(|h| h.date == d(2026, 11, 24)));
+        assert!(!public_holidays(2025)
+            .iter()
+            .any(|h| h.date == d(2025, 11, 24)));
+    }
+}

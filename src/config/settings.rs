@@ -1,0 +1,251 @@
+//! Validation of the settings sections that shape the schedule: `[schedule]`, `[policy]`
+//! (also per plan and per task) and `[calendar]`.
+
+use super::diag::{Diagnostic, Severity, Source};
+use super::raw;
+use crate::calendar::Overrides;
+use crate::deadline::recur;
+use crate::policy::{DayCount, Policy, SupportSet, SUPPORT_WORDS};
+use chrono::NaiveDate;
+
+/// The default reminder schedule: 08:00 on weekdays (seconds first, as the scheduler reads it).
+pub const DEFAULT_REMINDERS: &str = "0 0 8 * * Mon-Fri";
+
+/// Parses a cron expression exactly as the daemon's scheduler does (croner, seconds required).
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() != 6 && fields.len() != 7 {
+        return Err(format!(
+            "biểu thức cron cần 6 trường (giây phút giờ ngày tháng thứ), ở đây có {}",
+            fields.len()
+        ));
+    }
+    let restricted = |f: &str| f != "*" && f != "?";
+    if restricted(fields[3]) && restricted(fields[5]) {
+        // The scheduler ANDs them where cron ORs them: never let the meaning be a guess.
+        return Err(
+            "không được giới hạn cùng lúc cả ngày trong tháng và thứ trong tuần (nghĩa không rõ ràng)"
+                .into(),
+        );
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .build()
+        .parse(expr)
+        .map_err(|e| format!("biểu thức cron không hợp lệ: {e}"))
+}
+
+/// Checks `[schedule]`; returns the reminders cron expression.
+pub fn schedule(src: &Source, raw: &raw::Schedule, diags: &mut Vec<Diagnostic>) -> String {
+    match &raw.reminders {
+        Some(expr) => match parse_cron(expr.get_ref()) {
+            Ok(_) => expr.get_ref().trim().to_string(),
+            Err(e) => {
+                diags.push(src.diag(Severity::Error, expr.span(), e).with_help(format!(
+                    "ví dụ \"{DEFAULT_REMINDERS}\": 8 giờ sáng thứ Hai đến thứ Sáu"
+                )));
+                DEFAULT_REMINDERS.into()
+            }
+        },
+        None => DEFAULT_REMINDERS.into(),
+    }
+}
+
+/// Reports an error at a span, with an optional hint.
+type Report<'a> = dyn FnMut(std::ops::Range<usize>, String, Option<&str>) + 'a;
+
+/// `base` with the keys `patch` sets, each checked.
+pub fn policy(
+    src: &Source,
+    patch: &raw::Policy,
+    base: &Policy,
+    diags: &mut Vec<Diagnostic>,
+) -> Policy {
+    let mut p = base.clone();
+    let mut err = |span: std::ops::Range<usize>, msg: String, help: Option<&str>| {
+        let d = src.diag(Severity::Error, span, msg);
+        diags.push(match help {
+            Some(h) => d.with_help(h),
+            None => d,
+        });
+    };
+    let days = |v: &toml::Spanned<i64>, what: &str, err: &mut Report| -> Option<u32> {
+        match u32::try_from(*v.get_ref()) {
+            Ok(n) if n <= 366 => Some(n),
+            _ => {
+                err(
+                    v.span(),
+                    format!(
+                        "{what} phải là số ngày từ 0 đến 366, không phải {}",
+                        v.get_ref()
+                    ),
+                    None,
+                );
+                None
+            }
+        }
+    };
+    if let Some(before) = &patch.before {
+        let mut list: Vec<u32> = Vec::new();
+        for n in before.get_ref() {
+            if let Some(d) = days(n, "số ngày nhắc trước hạn", &mut err) {
+                if list.contains(&d) {
+                    err(n.span(), format!("số ngày {d} ghi hai lần"), None);
+                } else {
+                    list.push(d);
+                }
+            }
+        }
+        list.sort_unstable_by(|a, b| b.cmp(a));
+        p.before = list;
+    }
+    if let Some(count) = &patch.count {
+        match count.get_ref().trim() {
+            "calendar" => p.count = DayCount::Calendar,
+            "working" => p.count = DayCount::Working,
+            other => err(
+                count.span(),
+                format!("cách đếm ngày \"{other}\" không có"),
+                Some("dùng \"calendar\" (ngày lịch) hoặc \"working\" (ngày làm việc)"),
+            ),
+        }
+    }
+    if let Some(n) = &patch.overdue_every {
+        if let Some(d) = days(n, "số ngày giữa các lần nhắc quá hạn", &mut err) {
+            if d == 0 {
+                err(
+                    n.span(),
+                    "số ngày giữa các lần nhắc quá hạn phải lớn hơn 0".into(),
+                    Some("muốn tắt nhắc quá hạn thì đặt overdue_times = 0"),
+                );
+            } else {
+                p.overdue_every = d;
+            }
+        }
+    }
+    if let Some(n) = &patch.overdue_times {
+        if let Some(d) = days(n, "số lần nhắc quá hạn", &mut err) {
+            p.overdue_times = d;
+        }
+    }
+    if let Some(n) = &patch.escalate_after {
+        if let Some(d) = days(n, "số ngày quá hạn trước khi báo cáo vượt cấp", &mut err)
+        {
+            p.escalate_after = (d > 0).then_some(d);
+        }
+    }
+    if let Some(support) = &patch.support {
+        let mut set = SupportSet::default();
+        for item in support.get_ref() {
+            match item.get_ref() {
+                toml::Value::String(w) => match w.trim() {
+                    "first" => set.first = true,
+                    "due" => set.due = true,
+                    "overdue" => set.overdue = true,
+                    "all" => set.all = true,
+                    other => err(
+                        item.span(),
+                        format!("\"{other}\" không dùng được trong support"),
+                        Some(&format!(
+                            "dùng {} hoặc số ngày trước hạn, ví dụ [\"first\", \"due\", 3]",
+                            SUPPORT_WORDS.join(", ")
+                        )),
+                    ),
+                },
+                toml::Value::Integer(n) => match u32::try_from(*n) {
+                    Ok(d) if d <= 366 => set.days.push(d),
+                    _ => err(item.span(), format!("số ngày {n} không hợp lệ"), None),
+                },
+                _ => err(
+                    item.span(),
+                    "support chỉ gồm chữ (\"first\", \"due\", \"overdue\", \"all\") và số ngày"
+                        .into(),
+                    None,
+                ),
+            }
+        }
+        p.support = set;
+    }
+    if let Some(nudge) = &patch.nudge {
+        let start = NaiveDate::from_ymd_opt(2022, 1, 1).unwrap_or_default();
+        match recur::check(nudge.get_ref(), start) {
+            Ok(()) => p.nudge = Some(recur::normalize(nudge.get_ref()).to_string()),
+            Err(e) => err(
+                nudge.span(),
+                e,
+                Some("ví dụ \"FREQ=MONTHLY;BYMONTHDAY=-1\": nhắc vào ngày cuối mỗi tháng"),
+            ),
+        }
+    }
+    p
+}
+
+/// Checks `[calendar]`: every entry a plain date, optionally named.
+pub fn calendar(src: &Source, raw: &raw::Calendar, diags: &mut Vec<Diagnostic>) -> Overrides {
+    let mut out = Overrides::default();
+    for (list, target, default_name) in [
+        (&raw.holidays, &mut out.days_off, "Ngày nghỉ theo thông báo"),
+        (
+            &raw.workdays,
+            &mut out.workdays,
+            "Ngày làm việc theo thông báo",
+        ),
+    ] {
+        for entry in list {
+            match day_entry(entry) {
+                Some((date, name)) => {
+                    if target.iter().any(|(d, _)| *d == date) {
+                        diags.push(src.diag(Severity::Error, entry.span(), format!("ngày {} ghi hai lần", date.format("%d/%m/%Y"))));
+                    }
+                    target.push((date, name.unwrap_or_else(|| default_name.to_string())));
+                }
+                None => diags.push(
+                    src.diag(Severity::Error, entry.span(), "ngày không hợp lệ")
+                        .with_help("ghi ngày dạng 2023-01-20, hoặc { date = 2023-01-20, name = \"Nghỉ Tết Nguyên đán\" }"),
+                ),
+            }
+        }
+    }
+    for (date, _) in &out.days_off {
+        if let Some(entry) = raw
+            .workdays
+            .iter()
+            .find(|e| day_entry(e).is_some_and(|(d, _)| d == *date))
+        {
+            diags.push(src.diag(
+                Severity::Error,
+                entry.span(),
+                format!(
+                    "ngày {} vừa là ngày nghỉ vừa là ngày làm việc",
+                    date.format("%d/%m/%Y")
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn day_entry(entry: &toml::Spanned<toml::Value>) -> Option<(NaiveDate, Option<String>)> {
+    let date_of = |v: &toml::Value| -> Option<NaiveDate> {
+        let dt = v.as_datetime()?;
+        if dt.time.is_some() || dt.offset.is_some() {
+            return None;
+        }
+        let d = dt.date?;
+        NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+    };
+    match entry.get_ref() {
+        toml::Value::Table(t) => {
+            if t.keys().any(|k| k != "date" && k != "name") {
+                return None;
+            }
+            let date = date_of(t.get("date")?)?;
+            let name = match t.get("name") {
+                Some(n) => Some(n.as_str()?.to_string()),
+                None => None,
+            };
+            Some((date, name))
+        }
+        v => date_of(v).map(|d| (d, None)),
+    }
+}

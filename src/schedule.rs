@@ -1,0 +1,478 @@
+//! Who is reminded of what, and when: the pure core between the config and delivery.
+//!
+//! [`Schedule::build`] turns every task, milestone and agency into reminder slots (a date, a
+//! recipient, a kind) under the task's policy and the working-day calendar, sorted by date.
+//! [`Schedule::due`] is one tick: the slots due at `now` minus those the store says were
+//! handled, the most recent per stream sent and older missed ones skipped (catch-up), grouped
+//! into one digest per agency. A tick only says "look now": missed, repeated or out-of-order
+//! ticks never lose or repeat a slot, because the answer depends only on `now` and `handled`.
+
+use crate::calendar::Calendar;
+use crate::config::{Config, Task};
+use crate::deadline::{recur, Deadline, Milestone};
+use crate::policy::{DayCount, Policy};
+use chrono::{Datelike, Days, NaiveDate};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Lead,
+    Support,
+    Monitor,
+}
+
+impl Role {
+    pub fn vi(self) -> &'static str {
+        match self {
+            Role::Lead => "chủ trì",
+            Role::Support => "phối hợp",
+            Role::Monitor => "giám sát",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Before,
+    Due,
+    Overdue,
+    Escalation,
+}
+
+impl Kind {
+    pub fn vi(self) -> &'static str {
+        match self {
+            Kind::Before => "trước hạn",
+            Kind::Due => "đến hạn",
+            Kind::Overdue => "quá hạn",
+            Kind::Escalation => "báo cáo vượt cấp",
+        }
+    }
+}
+
+/// A stream of reminders: one task's deadline, to one recipient in one role, about one agency.
+/// After downtime only a stream's latest due slot is sent.
+type Stream = (u32, NaiveDate, u32, Role, u32);
+
+/// One reminder that may go out: compact, since a national-scale config has millions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// The day it becomes due (a working day).
+    pub date: NaiveDate,
+    pub deadline: NaiveDate,
+    /// Index into [`Schedule::tasks`].
+    pub task: u32,
+    /// The recipient, index into [`Schedule::agencies`].
+    pub agency: u32,
+    /// The agency the reminder is about: the recipient, or the late agency for an escalation.
+    pub about: u32,
+    pub kind: Kind,
+    /// Days before the deadline (before/due), or the repeat number (overdue).
+    pub n: u16,
+    pub role: Role,
+}
+
+/// A task as the schedule names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRef {
+    pub plan: String,
+    pub id: String,
+    pub title: String,
+}
+
+/// Every reminder slot of a config up to a date, sorted by date.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub tasks: Vec<TaskRef>,
+    pub agencies: Vec<String>,
+    slots: Vec<Slot>,
+}
+
+/// One item of a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub plan: String,
+    pub task: String,
+    pub role: Role,
+    pub kind: Kind,
+    /// Days left (positive) or overdue (negative), counted from the day it is sent.
+    pub days: i64,
+    pub deadline: NaiveDate,
+    /// For an escalation: the agency that is late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    /// The slot's stable key, what the store records as handled.
+    #[serde(skip)]
+    pub key: String,
+}
+
+/// Everything one agency is told at one tick.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Digest {
+    pub agency: String,
+    pub items: Vec<Item>,
+}
+
+/// The result of one tick.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tick {
+    pub digests: Vec<Digest>,
+    /// Keys of slots missed during downtime and superseded by a later one: record, don't send.
+    pub skipped: Vec<String>,
+}
+
+/// What the store knows was already handled (sent, skipped or suppressed).
+pub trait Handled {
+    fn is_handled(&self, key: &str) -> bool;
+}
+
+impl Handled for HashSet<String> {
+    fn is_handled(&self, key: &str) -> bool {
+        self.contains(key)
+    }
+}
+
+impl Schedule {
+    /// All slots of `config` whose deadlines fall up to `until` (recurrences are expanded to
+    /// there). Pure: the calendar and the horizon are passed in.
+    pub fn build(config: &Config, calendar: &Calendar, until: NaiveDate) -> Schedule {
+        let mut b = Builder {
+            calendar,
+            agencies: Vec::new(),
+            agency_index: HashMap::new(),
+            slots: Vec::new(),
+        };
+        let monitor = config.monitor.as_deref();
+        let mut tasks = Vec::new();
+        for plan in &config.plans {
+            for task in &plan.tasks {
+                let t = tasks.len() as u32;
+                tasks.push(TaskRef {
+                    plan: plan.number.clone(),
+                    id: task.id.clone(),
+                    title: task.title.clone(),
+                });
+                let milestones = milestones(task, plan.issued, until);
+                b.task(config, task, t, &milestones, monitor);
+            }
+        }
+        let mut slots = b.slots;
+        slots.sort_by_key(|s| (s.date, s.task, s.agency, s.deadline, s.kind, s.n));
+        slots.dedup();
+        Schedule {
+            tasks,
+            agencies: b.agencies,
+            slots,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Every slot, by date.
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    /// The stable key of a slot: a moved deadline gives new keys, so fresh reminders.
+    pub fn key(&self, s: &Slot) -> String {
+        let t = &self.tasks[s.task as usize];
+        let kind = match s.kind {
+            Kind::Before => "before",
+            Kind::Due => "due",
+            Kind::Overdue => "overdue",
+            Kind::Escalation => "escalation",
+        };
+        format!(
+            "{}|{}|{}|{}|{}|{}{}|{}",
+            t.plan,
+            t.id,
+            s.deadline,
+            self.agencies[s.agency as usize],
+            match s.role {
+                Role::Lead => "lead",
+                Role::Support => "support",
+                Role::Monitor => "monitor",
+            },
+            kind,
+            s.n,
+            self.agencies[s.about as usize]
+        )
+    }
+
+    /// One tick at `today`: the slots dated after `since` (exclusive; `None` = from the
+    /// beginning) and up to `today` that are not handled. Per stream (task, deadline,
+    /// recipient, role, about) only the latest is sent; the others are skipped. The cost is
+    /// the number of slots in the window, not the size of the plan.
+    pub fn due(&self, handled: &dyn Handled, today: NaiveDate, since: Option<NaiveDate>) -> Tick {
+        let start = match since {
+            Some(s) => self.slots.partition_point(|x| x.date <= s),
+            None => 0,
+        };
+        let end = self.slots.partition_point(|x| x.date <= today);
+        let mut latest: HashMap<Stream, (&Slot, String)> = HashMap::new();
+        let mut skipped = Vec::new();
+        for slot in self.slots.get(start..end).unwrap_or_default() {
+            let key = self.key(slot);
+            if handled.is_handled(&key) {
+                continue;
+            }
+            let stream = (slot.task, slot.deadline, slot.agency, slot.role, slot.about);
+            match latest.get(&stream) {
+                // Slots are sorted by date: a later one supersedes the earlier.
+                Some((prev, prev_key))
+                    if (prev.date, prev.kind, prev.n) <= (slot.date, slot.kind, slot.n) =>
+                {
+                    skipped.push(prev_key.clone());
+                    latest.insert(stream, (slot, key));
+                }
+                Some(_) => skipped.push(key),
+                None => {
+                    latest.insert(stream, (slot, key));
+                }
+            }
+        }
+        let mut by_agency: BTreeMap<u32, Vec<Item>> = BTreeMap::new();
+        for (slot, key) in latest.into_values() {
+            let t = &self.tasks[slot.task as usize];
+            by_agency.entry(slot.agency).or_default().push(Item {
+                plan: t.plan.clone(),
+                task: t.id.clone(),
+                role: slot.role,
+                kind: slot.kind,
+                days: (slot.deadline - today).num_days(),
+                deadline: slot.deadline,
+                agency: (slot.kind == Kind::Escalation)
+                    .then(|| self.agencies[slot.about as usize].clone()),
+                key,
+            });
+        }
+        let mut digests: Vec<Digest> = by_agency
+            .into_iter()
+            .map(|(a, mut items)| {
+                // Most urgent first: most overdue, then the nearest deadline.
+                items.sort_by(|x, y| {
+                    (x.days, &x.plan, natural_key(&x.task), &x.agency).cmp(&(
+                        y.days,
+                        &y.plan,
+                        natural_key(&y.task),
+                        &y.agency,
+                    ))
+                });
+                Digest {
+                    agency: self.agencies[a as usize].clone(),
+                    items,
+                }
+            })
+            .collect();
+        digests.sort_by(|a, b| a.agency.cmp(&b.agency));
+        skipped.sort();
+        Tick { digests, skipped }
+    }
+}
+
+/// "8.10" after "8.9": compare task ids by their numbers.
+pub fn natural_key(id: &str) -> Vec<(u64, String)> {
+    id.split('.')
+        .map(|p| (p.trim().parse::<u64>().unwrap_or(u64::MAX), p.to_string()))
+        .collect()
+}
+
+/// The dated milestones a task is reminded of, up to `until`.
+fn milestones(task: &Task, issued: NaiveDate, until: NaiveDate) -> Vec<Milestone> {
+    let from_rule = |rule: &str| -> Vec<Milestone> {
+        // A plan is for its year: a rule without its own end stops at the plan year's end.
+        let upper = rule.to_ascii_uppercase();
+        let own_end = upper.contains("UNTIL=") || upper.contains("COUNT=");
+        let year_end = NaiveDate::from_ymd_opt(issued.year(), 12, 31).unwrap_or(until);
+        let end = if own_end { until } else { year_end.min(until) };
+        recur::occurrences(rule, issued, end, u16::MAX)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|due| Milestone {
+                level: None,
+                start: None,
+                due,
+                label: None,
+            })
+            .collect()
+    };
+    match &task.deadline {
+        Deadline::Dated(ms) => ms.iter().filter(|m| m.due <= until).cloned().collect(),
+        Deadline::Recurring { rrule } => from_rule(rrule),
+        Deadline::Continuous => match &task.policy.nudge {
+            Some(rule) => from_rule(rule),
+            None => vec![],
+        },
+        Deadline::OnRequest | Deadline::PeriodicUnspecified => vec![],
+    }
+}
+
+struct Builder<'a> {
+    calendar: &'a Calendar,
+    agencies: Vec<String>,
+    agency_index: HashMap<String, u32>,
+    slots: Vec<Slot>,
+}
+
+impl Builder<'_> {
+    fn agency(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.agency_index.get(id) {
+            return i;
+        }
+        let i = self.agencies.len() as u32;
+        self.agencies.push(id.to_string());
+        self.agency_index.insert(id.to_string(), i);
+        i
+    }
+
+    fn task(
+        &mut self,
+        config: &Config,
+        task: &Task,
+        t: u32,
+        milestones: &[Milestone],
+        monitor: Option<&str>,
+    ) {
+        if milestones.is_empty() {
+            return;
+        }
+        let nudge_only = matches!(task.deadline, Deadline::Continuous);
+        let policy = &task.policy;
+        for (role, list) in [(Role::Lead, &task.lead), (Role::Support, &task.support)] {
+            for agency_id in list {
+                let level = config.agency(agency_id).map(|a| a.level.as_str());
+                let done = [task.done, task.done_by.get(agency_id).copied()]
+                    .into_iter()
+                    .flatten()
+                    .min();
+                // Leads get their own level's milestone; coordinators get every milestone.
+                let own: Vec<&Milestone> = milestones
+                    .iter()
+                    .filter(|m| m.level.is_none() || m.level.as_deref() == level)
+                    .collect();
+                let applicable: Vec<&Milestone> = if role == Role::Support || own.is_empty() {
+                    milestones.iter().collect()
+                } else {
+                    own
+                };
+                let a = self.agency(agency_id);
+                let mut deadlines: Vec<NaiveDate> = applicable.iter().map(|m| m.due).collect();
+                deadlines.sort_unstable();
+                deadlines.dedup();
+                for deadline in deadlines {
+                    let mut slots = Vec::new();
+                    if nudge_only {
+                        slots.push((self.calendar.on_or_before(deadline), Kind::Due, 0));
+                    } else {
+                        self.before_slots(policy, role, deadline, &mut slots);
+                        if role == Role::Lead || policy.support_gets_overdue() {
+                            self.overdue_slots(policy, deadline, &mut slots);
+                        }
+                    }
+                    for (date, kind, n) in slots {
+                        if done.is_some_and(|d| d <= date) {
+                            continue;
+                        }
+                        self.slots.push(Slot {
+                            date,
+                            deadline,
+                            task: t,
+                            agency: a,
+                            about: a,
+                            kind,
+                            n,
+                            role,
+                        });
+                    }
+                    // Copy the monitoring agency when a lead is K days late.
+                    if let (Some(k), Some(m), Role::Lead, false) =
+                        (policy.escalate_after, monitor, role, nudge_only)
+                    {
+                        if m != agency_id {
+                            let date = self.after_deadline(deadline, k);
+                            if done.is_none_or(|d| d > date) {
+                                let mi = self.agency(m);
+                                self.slots.push(Slot {
+                                    date,
+                                    deadline,
+                                    task: t,
+                                    agency: mi,
+                                    about: a,
+                                    kind: Kind::Escalation,
+                                    n: k.min(u16::MAX as u32) as u16,
+                                    role: Role::Monitor,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn before_slots(
+        &self,
+        policy: &Policy,
+        role: Role,
+        deadline: NaiveDate,
+        out: &mut Vec<(NaiveDate, Kind, u16)>,
+    ) {
+        let mut taken: HashSet<NaiveDate> = HashSet::new();
+        // Closest first, so that when two reminders land on the same working day the one
+        // nearer the deadline is kept.
+        let mut days = policy.before.clone();
+        days.sort_unstable();
+        for n in days {
+            if role == Role::Support && !policy.support_gets_before(n) {
+                continue;
+            }
+            let date = match policy.count {
+                DayCount::Calendar => self.calendar.on_or_before(
+                    deadline
+                        .checked_sub_days(Days::new(u64::from(n)))
+                        .unwrap_or(deadline),
+                ),
+                DayCount::Working => self.calendar.working_days_before(deadline, n),
+            };
+            if taken.insert(date) {
+                let kind = if n == 0 { Kind::Due } else { Kind::Before };
+                out.push((date, kind, n.min(u16::MAX as u32) as u16));
+            }
+        }
+    }
+
+    fn overdue_slots(
+        &self,
+        policy: &Policy,
+        deadline: NaiveDate,
+        out: &mut Vec<(NaiveDate, Kind, u16)>,
+    ) {
+        for k in 1..=policy.overdue_times {
+            let date = self.after_deadline(deadline, k.saturating_mul(policy.overdue_every));
+            out.push((date, Kind::Overdue, k.min(u16::MAX as u32) as u16));
+        }
+    }
+
+    /// `days` after the deadline, on a working day: the one before if that is still after the
+    /// deadline, else the next one.
+    fn after_deadline(&self, deadline: NaiveDate, days: u32) -> NaiveDate {
+        let target = deadline
+            .checked_add_days(Days::new(u64::from(days)))
+            .unwrap_or(deadline);
+        let earlier = self.calendar.on_or_before(target);
+        if earlier > deadline {
+            earlier
+        } else {
+            self.calendar.on_or_after(target)
+        }
+    }
+}
