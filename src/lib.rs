@@ -8,5 +8,6 @@ pub mod check;
 pub mod config;
 pub mod deadline;
 pub mod policy;
+pub mod report;
 pub mod schedule;
 pub mod text;

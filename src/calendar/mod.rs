@@ -240,12 +240,13 @@ impl Calendar {
         for h in &holidays {
             days.entry(h.date).or_insert_with(|| h.clone());
         }
-        // A holiday on a weekend gives a day off on the next working weekday.
+        // A holiday on a weekend gives a day off on the next working weekday (announced
+        // workdays below may cancel it; they do not push it further).
         for h in holidays.iter().filter(|h| is_weekend(h.date)) {
             let mut d = h.date;
             while let Some(next) = d.succ_opt() {
                 d = next;
-                if !is_weekend(d) && !days.contains_key(&d) && !workdays.contains_key(&d) {
+                if !is_weekend(d) && !days.contains_key(&d) {
                     days.insert(
                         d,
                         CalendarDay {
