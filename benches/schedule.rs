@@ -43,15 +43,25 @@ fn national() -> Sources {
         let mut depts = Vec::new();
         let mut communes = Vec::new();
         for i in 0..DEPARTMENTS + COMMUNES {
-            let (level, list) = if i < DEPARTMENTS { ("tinh", &mut depts) } else { ("xa", &mut communes) };
+            let (level, list) = if i < DEPARTMENTS {
+                ("tinh", &mut depts)
+            } else {
+                ("xa", &mut communes)
+            };
             let id = format!("p{p}-a{i}");
             agencies.push_str(&format!(
                 "[[agency]]\nid = \"{id}\"\nname = \"Cơ quan {i} tỉnh {p}\"\nlevel = \"{level}\"\nemail = [\"{id}@tinh{p}.example\"]\n\n"
             ));
             list.push(format!("\"{id}\""));
         }
-        agencies.push_str(&format!("[[group]]\nid = \"p{p}-so\"\nname = \"Sở, ngành tỉnh {p}\"\nmembers = [{}]\n\n", depts.join(", ")));
-        agencies.push_str(&format!("[[group]]\nid = \"p{p}-xa\"\nname = \"UBND cấp xã tỉnh {p}\"\nmembers = [{}]\n\n", communes.join(", ")));
+        agencies.push_str(&format!(
+            "[[group]]\nid = \"p{p}-so\"\nname = \"Sở, ngành tỉnh {p}\"\nmembers = [{}]\n\n",
+            depts.join(", ")
+        ));
+        agencies.push_str(&format!(
+            "[[group]]\nid = \"p{p}-xa\"\nname = \"UBND cấp xã tỉnh {p}\"\nmembers = [{}]\n\n",
+            communes.join(", ")
+        ));
         let mut plan = format!("[plan]\nnumber = \"{p}/KH-UBND\"\ntitle = \"Kế hoạch {p}\"\nissuer = \"UBND tỉnh {p}\"\nissued = 2022-03-24\n\n");
         for t in 0..TASKS {
             plan.push_str(&format!(
@@ -112,7 +122,12 @@ fn benches(c: &mut Criterion) {
     // The busiest hour of a normal day: a day whose due slots number about ten thousand.
     let (busy, count) = (0..300u64)
         .map(|k| d(2022, 3, 24) + Days::new(k))
-        .map(|day| (day, schedule.slots().iter().filter(|s| s.date == day).count()))
+        .map(|day| {
+            (
+                day,
+                schedule.slots().iter().filter(|s| s.date == day).count(),
+            )
+        })
         .filter(|(_, n)| (8_000..=20_000).contains(n))
         .max_by_key(|(_, n)| std::cmp::Reverse(n.abs_diff(10_000)))
         .unwrap_or((d(2022, 6, 30), 0));
@@ -125,7 +140,9 @@ fn benches(c: &mut Criterion) {
     let sample = config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).config;
     let cron = config::parse_cron(&sample.reminders).unwrap();
     c.bench_function("preview Plan 50 for a year", |b| {
-        b.iter(|| nhacviec::report::preview(&sample, &cron, d(2022, 3, 24), d(2023, 3, 23), None, None))
+        b.iter(|| {
+            nhacviec::report::preview(&sample, &cron, d(2022, 3, 24), d(2023, 3, 23), None, None)
+        })
     });
 }
 

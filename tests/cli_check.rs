@@ -465,3 +465,110 @@ fn syntax_errors_are_in_vietnamese_with_hints() {
     );
     assert!(text.contains("dấu ngoặc kép thẳng"), "{text}");
 }
+
+#[test]
+fn bad_schedule_policy_and_calendar_settings_are_located() {
+    let dir = sample_copy();
+    let settings = dir.path().join("nhacviec.toml");
+    edit(
+        &settings,
+        "reminders = \"0 0 8 * * Mon-Fri\"",
+        "reminders = \"0 0 8 15 * Mon\"",
+    );
+    edit(
+        &settings,
+        "before = [14, 7, 3, 1, 0]",
+        "before = [14, 7, -3, 7, 0]",
+    );
+    edit(
+        &settings,
+        "support = [\"first\", \"due\"]",
+        "support = [\"first\", \"sometimes\"]",
+    );
+    edit(
+        &settings,
+        "{ date = 2023-01-20, name",
+        "{ date = 2023-01-20T08:00:00, name",
+    );
+    edit(&settings, "count = \"calendar\"", "count = \"lunar\"");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let errors = json["errors"].as_array().unwrap();
+    let at = |needle: &str| -> (String, u64) {
+        let e = errors
+            .iter()
+            .find(|e| e["message"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no error with {needle:?} in {errors:?}"));
+        (
+            e["file"].as_str().unwrap().to_string(),
+            e["line"].as_u64().unwrap(),
+        )
+    };
+    let line = |needle: &str| line_of(&settings, needle) as u64;
+    assert_eq!(
+        at("cả ngày trong tháng và thứ trong tuần").1,
+        line("reminders = ")
+    );
+    assert!(at("cả ngày trong tháng").0.ends_with("nhacviec.toml"));
+    assert_eq!(at("không phải -3").1, line("before = "));
+    assert_eq!(at("số ngày 7 ghi hai lần").1, line("before = "));
+    assert_eq!(at("\"sometimes\"").1, line("support = "));
+    assert_eq!(at("ngày không hợp lệ").1, line("2023-01-20T08"));
+    assert_eq!(at("cách đếm ngày \"lunar\"").1, line("count = "));
+
+    let dir = sample_copy();
+    let settings = dir.path().join("nhacviec.toml");
+    edit(
+        &settings,
+        "reminders = \"0 0 8 * * Mon-Fri\"",
+        "reminders = \"every morning\"",
+    );
+    edit(
+        &settings,
+        "monitor = \"vp-ubnd-tinh\"",
+        "monitor = \"vp-ubnd\"",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let messages = messages_of(&json, "errors");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("biểu thức cron cần 6 trường")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("cơ quan theo dõi (monitor) \"vp-ubnd\"")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn policy_overrides_per_plan_and_task() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(
+        &plan,
+        "issued = 2022-03-24\n",
+        "issued = 2022-03-24\n\n[policy]\nbefore = [10, 0]\n",
+    );
+    edit(
+        &plan,
+        "time = \"Tháng 3/2022\"",
+        "time = \"Tháng 3/2022\"\npolicy = { before = [2], overdue_times = -1 }",
+    );
+    let line = line_of(&plan, "overdue_times = -1");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let err = &json["errors"][0];
+    assert_eq!(err["line"], line, "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("số lần nhắc quá hạn"),
+        "{err}"
+    );
+}

@@ -279,3 +279,68 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn policy_overrides_change_the_reminders() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("config"), dir.path());
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    let text = fs::read_to_string(&plan).unwrap();
+    let text = text
+        .replacen(
+            "issued = 2022-03-24\n",
+            "issued = 2022-03-24\n\n[policy]\nbefore = [10, 0]\noverdue_times = 1\n",
+            1,
+        )
+        .replacen(
+            "time = \"Tháng 3/2022\"",
+            "time = \"Tháng 3/2022\"\npolicy = { before = [2, 0], support = [\"all\"] }",
+            1,
+        );
+    fs::write(&plan, text).unwrap();
+    let kinds = |task: &str, agency: &str| -> Vec<(String, i64)> {
+        let json = run_json(
+            dir.path(),
+            &[
+                "preview",
+                "--from",
+                "2022-03-24",
+                "--to",
+                "2022-12-31",
+                "--task",
+                task,
+                "--agency",
+                agency,
+            ],
+        );
+        json.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| d["items"].as_array().unwrap().clone())
+            .map(|i| {
+                (
+                    i["kind"].as_str().unwrap().to_string(),
+                    i["days"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // Task 8.6 (due Thursday 31/3): 2 days before, on the day, then one overdue reminder (the
+    // plan's overdue_times), for the lead and, with support = ["all"], for coordinators too.
+    let expected = vec![
+        ("before".to_string(), 2),
+        ("due".to_string(), 0),
+        ("overdue".to_string(), -7),
+    ];
+    assert_eq!(kinds("8.6", "so-tttt"), expected);
+    assert_eq!(kinds("8.6", "so-tu-phap"), expected);
+    // Task 8.7 (due Thursday 30/6) follows the plan's policy: 10 days before, the day, once after.
+    assert_eq!(
+        kinds("8.7", "cong-an-tinh"),
+        vec![
+            ("before".to_string(), 10),
+            ("due".to_string(), 0),
+            ("overdue".to_string(), -7)
+        ]
+    );
+}
