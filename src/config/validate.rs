@@ -38,6 +38,8 @@ impl Analysis {
 }
 
 pub const DEFAULT_TIMEZONE: &str = "Asia/Ho_Chi_Minh";
+/// The monitoring agency when the settings name none.
+pub const DEFAULT_MONITOR: &str = "Văn phòng UBND tỉnh";
 
 /// Checks everything. Pure: reads only `sources`.
 pub fn analyze(sources: &Sources) -> Analysis {
@@ -112,7 +114,11 @@ pub fn analyze(sources: &Sources) -> Analysis {
                 }
             }
         }
-        _ => None,
+        // Unset: the Văn phòng UBND tỉnh, the office that monitors plans, if agencies.toml has it.
+        _ => match directory.resolve(DEFAULT_MONITOR) {
+            Some(Target::Agency(id)) => Some(id.clone()),
+            _ => None,
+        },
     };
     let mut plans = Vec::new();
     let mut numbers: HashMap<String, String> = HashMap::new();

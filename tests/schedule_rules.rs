@@ -1,0 +1,148 @@
+//! The reminder rules on small configs written inline: working-day counting, moving to the
+//! working day before, overdue repeats, escalation, default monitor and nudges.
+
+use chrono::NaiveDate;
+use nhacviec::calendar::Calendar;
+use nhacviec::config::{analyze, Source, Sources};
+use nhacviec::schedule::{Kind, Role, Schedule};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+const AGENCIES: &str = r#"
+[[level]]
+id = "tinh"
+name = "cấp tỉnh"
+
+[[agency]]
+id = "vp"
+name = "Văn phòng UBND tỉnh"
+level = "tinh"
+email = ["vp@tinh.example"]
+
+[[agency]]
+id = "a"
+name = "Sở A"
+level = "tinh"
+email = ["a@tinh.example"]
+
+[[agency]]
+id = "b"
+name = "Sở B"
+level = "tinh"
+email = ["b@tinh.example"]
+"#;
+
+/// Slots (date, recipient, kind, role) of a one-task plan under `settings`.
+fn slots(settings: &str, task: &str) -> Vec<(NaiveDate, String, Kind, Role)> {
+    let plan = format!(
+        "[plan]\nnumber = \"1/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\n\n[[task]]\nid = \"1\"\ntitle = \"T\"\nlead = [\"Sở A\"]\nsupport = [\"Sở B\"]\n{task}\n"
+    );
+    let sources = Sources {
+        settings: Some(Source::new("nhacviec.toml", settings)),
+        agencies: Some(Source::new("agencies.toml", AGENCIES)),
+        plans: vec![Source::new("plans/1.toml", plan)],
+        plans_dir: "plans".into(),
+        problems: vec![],
+    };
+    let analysis = analyze(&sources);
+    assert!(
+        !analysis.has_errors(),
+        "{:?}",
+        analysis.errors().collect::<Vec<_>>()
+    );
+    let config = analysis.config;
+    let calendar = Calendar::new(config.calendar.clone(), 2021..=2023);
+    let schedule = Schedule::build(&config, &calendar, d(2023, 12, 31));
+    schedule
+        .slots()
+        .iter()
+        .map(|s| {
+            (
+                s.date,
+                schedule.agencies[s.agency as usize].clone(),
+                s.kind,
+                s.role,
+            )
+        })
+        .collect()
+}
+
+fn dates_of(all: &[(NaiveDate, String, Kind, Role)], agency: &str, kind: Kind) -> Vec<NaiveDate> {
+    all.iter()
+        .filter(|s| s.1 == agency && s.2 == kind)
+        .map(|s| s.0)
+        .collect()
+}
+
+#[test]
+fn working_days_are_counted_across_holidays() {
+    // Due Friday 6/5/2022. Working days before it: 5/5, 4/5, then 29/4 (30/4–3/5 are off).
+    let s = slots(
+        "[policy]\nbefore = [3, 0]\ncount = \"working\"\n",
+        "due = 2022-05-06",
+    );
+    assert_eq!(dates_of(&s, "a", Kind::Before), vec![d(2022, 4, 29)]);
+    assert_eq!(dates_of(&s, "a", Kind::Due), vec![d(2022, 5, 6)]);
+    // In calendar days, 3 days before is Tuesday 3/5, a compensatory day off: back to 29/4.
+    let s = slots("[policy]\nbefore = [3, 0]\n", "due = 2022-05-06");
+    assert_eq!(dates_of(&s, "a", Kind::Before), vec![d(2022, 4, 29)]);
+}
+
+#[test]
+fn overdue_repeats_and_escalation_to_the_default_monitor() {
+    // No `monitor` in the settings: the Văn phòng UBND tỉnh is the monitor.
+    let s = slots(
+        "[policy]\nbefore = [0]\noverdue_every = 5\noverdue_times = 2\nescalate_after = 10\n",
+        "due = 2022-06-01",
+    );
+    assert_eq!(
+        dates_of(&s, "a", Kind::Overdue),
+        vec![d(2022, 6, 6), d(2022, 6, 10)]
+    );
+    assert_eq!(
+        dates_of(&s, "b", Kind::Overdue),
+        vec![],
+        "coordinators get no overdue by default"
+    );
+    let esc: Vec<_> = s.iter().filter(|x| x.2 == Kind::Escalation).collect();
+    assert_eq!(esc.len(), 1);
+    assert_eq!(
+        (esc[0].0, esc[0].1.as_str(), esc[0].3),
+        (d(2022, 6, 10), "vp", Role::Monitor)
+    );
+}
+
+#[test]
+fn continuous_tasks_only_with_a_nudge_and_on_request_never() {
+    assert!(slots("", "time = \"Thường xuyên\"").is_empty());
+    assert!(slots("", "time = \"Khi có yêu cầu\"").is_empty());
+    let s = slots(
+        "[policy]\nnudge = \"FREQ=MONTHLY;BYMONTHDAY=-1;COUNT=3\"\n",
+        "time = \"Thường xuyên\"",
+    );
+    // 31/1 (Monday, the eve of Tết 2022, a holiday) moves back to Friday 28/1.
+    assert_eq!(
+        dates_of(&s, "a", Kind::Due),
+        vec![d(2022, 1, 28), d(2022, 2, 28), d(2022, 3, 31)]
+    );
+    assert!(s.iter().all(|x| x.2 == Kind::Due));
+}
+
+#[test]
+fn recurring_tasks_remind_each_occurrence_of_the_plan_year() {
+    let s = slots(
+        "[policy]\nbefore = [0]\noverdue_times = 0\nescalate_after = 0\n",
+        "time = \"Hằng quý\"",
+    );
+    assert_eq!(
+        dates_of(&s, "a", Kind::Due),
+        vec![
+            d(2022, 3, 31),
+            d(2022, 6, 30),
+            d(2022, 9, 30),
+            d(2022, 12, 30)
+        ]
+    );
+}
