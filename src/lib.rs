@@ -8,6 +8,8 @@ pub mod check;
 pub mod config;
 pub mod deadline;
 pub mod policy;
+pub mod render;
 pub mod report;
 pub mod schedule;
+pub mod store;
 pub mod text;

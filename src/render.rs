@@ -1,0 +1,288 @@
+//! Turning a digest into a message: subject, plain text and HTML, from templates the admins can
+//! edit (`config/templates/*.j2`, minijinja). HTML is auto-escaped (by file name), undefined
+//! variables are errors, and the subject is one line whatever the plan's text holds.
+
+use crate::config::Config;
+use crate::schedule::{Digest, Kind, Role};
+use chrono::NaiveDate;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+pub const SUBJECT: &str = "subject.txt.j2";
+pub const TEXT: &str = "digest.txt.j2";
+pub const HTML: &str = "digest.html.j2";
+
+/// The shipped templates, used when the config directory has none.
+pub const DEFAULTS: [(&str, &str); 3] = [
+    (SUBJECT, include_str!("../config/templates/subject.txt.j2")),
+    (TEXT, include_str!("../config/templates/digest.txt.j2")),
+    (HTML, include_str!("../config/templates/digest.html.j2")),
+];
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// The template file name.
+    pub template: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl TemplateError {
+    fn from_minijinja(template: &str, e: &minijinja::Error) -> Self {
+        TemplateError {
+            template: e.name().unwrap_or(template).to_string(),
+            line: e.line(),
+            message: format!(
+                "mẫu thư lỗi: {}",
+                e.detail().unwrap_or(&e.kind().to_string())
+            ),
+        }
+    }
+}
+
+/// The compiled templates.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Compiles the three templates; `sources` are (file name, text), missing ones default.
+    pub fn new(sources: &[(String, String)]) -> Result<Templates, TemplateError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, default) in DEFAULTS {
+            let text = sources
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| default.to_string(), |(_, t)| t.clone());
+            env.add_template_owned(name.to_string(), text)
+                .map_err(|e| TemplateError::from_minijinja(name, &e))?;
+        }
+        let templates = Templates { env };
+        // A template that compiles may still fail on real data: try it on a sample now, so a
+        // broken template is a `check` error and not a failed tick.
+        templates.render_context(&Context::sample())?;
+        Ok(templates)
+    }
+
+    pub fn render_context(&self, ctx: &Context) -> Result<Rendered, TemplateError> {
+        let render = |name: &str| -> Result<String, TemplateError> {
+            self.env
+                .get_template(name)
+                .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(ctx))))
+                .map_err(|e| TemplateError::from_minijinja(name, &e))
+        };
+        let subject = render(SUBJECT)?;
+        Ok(Rendered {
+            subject: one_line(&subject),
+            text: render(TEXT)?,
+            html: render(HTML)?,
+        })
+    }
+}
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Collapses all whitespace, CR and LF included, so no text can start a new header line.
+pub fn one_line(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    pub agency: AgencyCtx,
+    pub items: Vec<ItemCtx>,
+    pub counts: Counts,
+    /// The monitoring office's name, or "".
+    pub monitor: String,
+    /// The day of the tick, dd/mm/yyyy.
+    pub today: String,
+    /// In trial mode, the addresses the message would have gone to.
+    pub redirected_to: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgencyCtx {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemCtx {
+    pub plan: String,
+    pub task: String,
+    pub title: String,
+    /// "chủ trì", "phối hợp", "giám sát".
+    pub role: String,
+    /// "trước hạn", "đến hạn", "quá hạn", "báo cáo vượt cấp".
+    pub kind: String,
+    pub time_text: String,
+    pub deadline: String,
+    pub days: i64,
+    /// "còn 7 ngày", "đến hạn hôm nay", "quá hạn 3 ngày".
+    pub days_text: String,
+    pub overdue: bool,
+    /// For an escalation: the late agency's name.
+    pub about: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    pub upcoming: usize,
+    pub due: usize,
+    pub overdue: usize,
+    pub escalations: usize,
+}
+
+fn days_text(days: i64) -> String {
+    match days {
+        0 => "đến hạn hôm nay".into(),
+        d if d > 0 => format!("còn {d} ngày"),
+        d => format!("quá hạn {} ngày", -d),
+    }
+}
+
+impl Context {
+    /// The context of a digest for `today`.
+    pub fn of(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
+        let name_of = |id: &str| {
+            config
+                .agency(id)
+                .map_or_else(|| id.to_string(), |a| a.name.clone())
+        };
+        let task_of = |plan: &str, id: &str| {
+            config
+                .plans
+                .iter()
+                .find(|p| p.number == plan)
+                .and_then(|p| p.tasks.iter().find(|t| t.id == id))
+        };
+        let mut counts = Counts::default();
+        let items = digest
+            .items
+            .iter()
+            .map(|i| {
+                match i.kind {
+                    Kind::Escalation => counts.escalations += 1,
+                    _ if i.days < 0 => counts.overdue += 1,
+                    _ if i.days == 0 => counts.due += 1,
+                    _ => counts.upcoming += 1,
+                }
+                let task = task_of(&i.plan, &i.task);
+                ItemCtx {
+                    plan: i.plan.clone(),
+                    task: i.task.clone(),
+                    title: task.map(|t| t.title.clone()).unwrap_or_default(),
+                    role: match i.role {
+                        Role::Lead => "chủ trì",
+                        Role::Support => "phối hợp",
+                        Role::Monitor => "theo dõi, đôn đốc",
+                    }
+                    .into(),
+                    kind: i.kind.vi().into(),
+                    time_text: task.and_then(|t| t.time_text.clone()).unwrap_or_default(),
+                    deadline: i.deadline.format("%d/%m/%Y").to_string(),
+                    days: i.days,
+                    days_text: days_text(i.days),
+                    overdue: i.days < 0,
+                    about: i.agency.as_deref().map(name_of).unwrap_or_default(),
+                }
+            })
+            .collect();
+        Context {
+            agency: AgencyCtx {
+                id: digest.agency.clone(),
+                name: name_of(&digest.agency),
+            },
+            items,
+            counts,
+            monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
+            today: today.format("%d/%m/%Y").to_string(),
+            redirected_to: vec![],
+        }
+    }
+
+    /// A context exercising every field, to check templates.
+    pub fn sample() -> Context {
+        let item = |kind: &str, days: i64, about: &str| ItemCtx {
+            plan: "50/KH-UBND".into(),
+            task: "8.6".into(),
+            title: "Thực hiện kết nối <hệ thống> & \"định danh\"".into(),
+            role: "chủ trì".into(),
+            kind: kind.into(),
+            time_text: "Tháng 3/2022".into(),
+            deadline: "31/03/2022".into(),
+            days,
+            days_text: days_text(days),
+            overdue: days < 0,
+            about: about.into(),
+        };
+        Context {
+            agency: AgencyCtx {
+                id: "so-tttt".into(),
+                name: "Sở Thông tin và Truyền thông".into(),
+            },
+            items: vec![
+                item("quá hạn", -3, ""),
+                item("trước hạn", 7, ""),
+                item("báo cáo vượt cấp", -7, "Công an tỉnh"),
+            ],
+            counts: Counts {
+                upcoming: 1,
+                due: 0,
+                overdue: 1,
+                escalations: 1,
+            },
+            monitor: "Văn phòng UBND tỉnh".into(),
+            today: "24/03/2022".into(),
+            redirected_to: vec!["a@example.org".into()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_render_and_escape_html() {
+        let t = Templates::new(&[]).unwrap();
+        let r = t.render_context(&Context::sample()).unwrap();
+        assert_eq!(
+            r.subject,
+            "[Nhắc việc] Sở Thông tin và Truyền thông: 1 nhiệm vụ quá hạn, 1 nhiệm vụ sắp đến hạn; 1 báo cáo quá hạn của cơ quan khác"
+        );
+        assert!(r
+            .html
+            .contains("Thực hiện kết nối &lt;hệ thống&gt; &amp; &quot;định danh&quot;"));
+        assert!(r
+            .text
+            .contains("Thực hiện kết nối <hệ thống> & \"định danh\""));
+    }
+
+    #[test]
+    fn broken_templates_are_errors_with_their_line() {
+        let bad = vec![(TEXT.to_string(), "Dòng 1\n{{ agency.nam }}\n".to_string())];
+        let e = Templates::new(&bad).err().unwrap();
+        assert_eq!((e.template.as_str(), e.line), (TEXT, Some(2)));
+        let bad = vec![(HTML.to_string(), "{% for x in items %}".to_string())];
+        assert!(Templates::new(&bad).is_err());
+    }
+
+    #[test]
+    fn subjects_cannot_break_headers() {
+        assert_eq!(one_line("a\r\nBcc: x@y\n b"), "a Bcc: x@y b");
+    }
+}

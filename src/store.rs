@@ -1,0 +1,525 @@
+//! The durable state: which reminder slots were handled, and every delivery (one digest to one
+//! agency over one channel) with its status. SQLite in WAL mode with `synchronous=FULL`; every
+//! change in a transaction; this database is the only place state lives.
+
+use crate::schedule::{Handled, Item, Tick};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use serde::Serialize;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Schema migrations, in order; `PRAGMA user_version` is how many have run.
+const MIGRATIONS: &[&str] = &[
+    // 1: slots handled, deliveries, and a little metadata.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE slots (
+        key TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'skipped', 'suppressed')),
+        delivery_id INTEGER REFERENCES deliveries(id),
+        recorded_at TEXT NOT NULL
+     );
+     CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tick_at TEXT NOT NULL,
+        agency TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body_text TEXT NOT NULL,
+        body_html TEXT NOT NULL,
+        items TEXT NOT NULL,
+        thread TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'retrying', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+     );
+     CREATE INDEX deliveries_status ON deliveries (status, next_attempt_at);
+     CREATE INDEX deliveries_agency ON deliveries (agency);",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("không mở được cơ sở dữ liệu {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("cơ sở dữ liệu {path} đang được một tiến trình nhacviec khác dùng (chỉ một tiến trình `run` được chạy cùng lúc)")]
+    Locked { path: PathBuf },
+    #[error("cơ sở dữ liệu có phiên bản cấu trúc {found}, mới hơn phiên bản {known} mà chương trình này biết: hãy dùng bản nhacviec mới hơn")]
+    NewerSchema { found: i64, known: i64 },
+    #[error(
+        "ổ đĩa chứa cơ sở dữ liệu đã đầy: giải phóng dung lượng rồi chạy lại (không mất dữ liệu)"
+    )]
+    Full,
+    #[error("cơ sở dữ liệu chỉ đọc: kiểm tra quyền ghi của thư mục trạng thái")]
+    ReadOnly,
+    #[error("lỗi cơ sở dữ liệu: {0}")]
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::*;
+        match e.sqlite_error_code() {
+            Some(DiskFull) => StoreError::Full,
+            Some(ReadOnly) => StoreError::ReadOnly,
+            _ => StoreError::Sql(e),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A delivery as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub tick_at: String,
+    pub agency: String,
+    pub channel: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    #[serde(skip)]
+    pub body_text: String,
+    #[serde(skip)]
+    pub body_html: String,
+    pub items: Vec<Item>,
+    #[serde(skip)]
+    pub thread: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+/// A delivery to queue: rendered, addressed, with the slot keys it carries.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub agency: String,
+    pub channel: String,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub items: Vec<Item>,
+    pub thread: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    /// Held for the life of a writer: one `run` per database.
+    _lock: Option<File>,
+    /// Random per database, so Message-IDs stay unique if a database is ever recreated.
+    instance: String,
+}
+
+fn now_utc() -> String {
+    Utc::now().to_rfc3339()
+}
+
+impl Store {
+    /// Opens (creating if needed) the database for the process that ticks and delivers. Only
+    /// one such process at a time: a second gets [`StoreError::Locked`].
+    pub fn open_writer(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("không tạo được thư mục {}: {e}", dir.display()),
+            })?;
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_extension("lock"))
+            .map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    path: path.to_path_buf(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(StoreError::Open {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            _lock: Some(lock),
+            instance: String::new(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        store.instance = store.instance_id()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database to read (`history`), alongside a running writer.
+    pub fn open_reader(path: &Path) -> Result<Store> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
+                StoreError::Open {
+                    path: path.to_path_buf(),
+                    reason: if path.exists() {
+                        e.to_string()
+                    } else {
+                        "chưa có (chưa chạy lần nào)".into()
+                    },
+                }
+            })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                known: MIGRATIONS.len() as i64,
+            });
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            _lock: None,
+            instance: String::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        // A reminder recorded must survive a power cut.
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::NewerSchema {
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn instance_id(&self) -> Result<String> {
+        let existing: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        let id = format!("{:016x}", rand_u64());
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('instance', ?1)",
+            params![id],
+        )?;
+        Ok(id)
+    }
+
+    /// The last day whose ticks were fully recorded: slots dated up to it are all handled.
+    pub fn watermark(&self) -> Result<Option<NaiveDate>> {
+        let v: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'watermark'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(v.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+    }
+
+    /// Forgets the watermark (after a config change: moved deadlines may add past slots).
+    pub fn reset_watermark(&self) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = 'watermark'", [])?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Records one tick in one transaction: each delivery (pending), the slots it carries,
+    /// the skipped slots, and the new watermark. Before anything is sent.
+    pub fn record_tick(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        deliveries: &[NewDelivery],
+        tick: &Tick,
+        watermark: NaiveDate,
+        domain: &str,
+    ) -> Result<Vec<i64>> {
+        let now = now_utc();
+        let tx = self.conn.transaction()?;
+        let mut ids = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            tx.execute(
+                "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', 'pending', ?10, ?10)",
+                params![
+                    tick_at.to_rfc3339(),
+                    d.agency,
+                    d.channel,
+                    serde_json::to_string(&d.recipients).unwrap_or_default(),
+                    d.subject,
+                    d.body_text,
+                    d.body_html,
+                    serde_json::to_string(&d.items).unwrap_or_default(),
+                    d.thread,
+                    now,
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            // Stable, derived from the delivery: a resend after a crash carries the same one.
+            let message_id = format!("<nhacviec.{}.{id}@{domain}>", self.instance);
+            tx.execute(
+                "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
+                params![message_id, id],
+            )?;
+            for item in &d.items {
+                tx.execute(
+                    "INSERT OR IGNORE INTO slots (key, status, delivery_id, recorded_at) VALUES (?1, 'queued', ?2, ?3)",
+                    params![item.key, id, now],
+                )?;
+            }
+            ids.push(id);
+        }
+        for key in &tick.skipped {
+            tx.execute(
+                "INSERT OR IGNORE INTO slots (key, status, recorded_at) VALUES (?1, 'skipped', ?2)",
+                params![key, now],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('watermark', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![watermark.format("%Y-%m-%d").to_string()],
+        )?;
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// Deliveries to attempt now: pending, or retrying whose next attempt has come.
+    pub fn ready(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
+        self.select(
+            "WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) ORDER BY id LIMIT ?2",
+            params![now.to_rfc3339(), limit as i64],
+        )
+    }
+
+    /// When the next retry is due, if any delivery is waiting.
+    pub fn next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
+        let v: Option<String> = self.conn.query_row(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'retrying')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&Utc)))
+    }
+
+    pub fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'sent', sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2",
+            params![at.to_rfc3339(), id],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'retrying', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
+            params![next.to_rfc3339(), error, id],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_dead(&self, id: i64, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1 WHERE id = ?2",
+            params![error, id],
+        )?;
+        Ok(())
+    }
+
+    /// Counts by status.
+    pub fn counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Deliveries, newest first, filtered.
+    pub fn history(
+        &self,
+        agency: Option<&str>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>> {
+        self.select(
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
+            params![agency, status, limit as i64],
+        )
+    }
+
+    fn select(&self, clause: &str, args: impl rusqlite::Params) -> Result<Vec<Delivery>> {
+        let sql = format!(
+            "SELECT id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at FROM deliveries {clause}"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(args, |r| {
+            let recipients: String = r.get(4)?;
+            let items: String = r.get(8)?;
+            Ok(Delivery {
+                id: r.get(0)?,
+                tick_at: r.get(1)?,
+                agency: r.get(2)?,
+                channel: r.get(3)?,
+                recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+                subject: r.get(5)?,
+                body_text: r.get(6)?,
+                body_html: r.get(7)?,
+                items: serde_json::from_str::<Vec<StoredItem>>(&items)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(StoredItem::into_item)
+                    .collect(),
+                thread: r.get(9)?,
+                message_id: r.get(10)?,
+                status: r.get(11)?,
+                attempts: r.get(12)?,
+                next_attempt_at: r.get(13)?,
+                last_error: r.get(14)?,
+                created_at: r.get(15)?,
+                sent_at: r.get(16)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}
+
+/// Items as stored (the key is kept, unlike in the JSON reports).
+#[derive(serde::Deserialize)]
+struct StoredItem {
+    plan: String,
+    task: String,
+    role: crate::schedule::Role,
+    kind: crate::schedule::Kind,
+    days: i64,
+    deadline: NaiveDate,
+    agency: Option<String>,
+}
+
+impl StoredItem {
+    fn into_item(self) -> Item {
+        Item {
+            plan: self.plan,
+            task: self.task,
+            role: self.role,
+            kind: self.kind,
+            days: self.days,
+            deadline: self.deadline,
+            agency: self.agency,
+            key: String::new(),
+        }
+    }
+}
+
+impl Handled for Store {
+    fn is_handled(&self, key: &str) -> bool {
+        let found = self
+            .conn
+            .prepare_cached("SELECT 1 FROM slots WHERE key = ?1")
+            .and_then(|mut s| s.exists(params![key]));
+        // If the store cannot answer, treat the slot as handled: a tick that cannot be
+        // recorded must not send (it will be retried on the next tick).
+        found.unwrap_or(true)
+    }
+}
+
+/// A random number from the OS, for the database's instance id.
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_writer_is_refused_and_a_newer_schema_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/nhacviec.db");
+        let first = Store::open_writer(&path).unwrap();
+        assert!(matches!(
+            Store::open_writer(&path),
+            Err(StoreError::Locked { .. })
+        ));
+        drop(first);
+        let store = Store::open_writer(&path).unwrap();
+        store.conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(store);
+        assert!(matches!(
+            Store::open_writer(&path),
+            Err(StoreError::NewerSchema { found: 99, .. })
+        ));
+    }
+}
