@@ -76,6 +76,7 @@ fn synthetic(n_agencies: usize, n_plans: usize, tasks: usize) -> Sources {
         agencies: Some(Source::new("agencies.toml", agencies)),
         plans,
         plans_dir: "plans".into(),
+        templates: vec![],
         problems: vec![],
     }
 }

@@ -76,6 +76,7 @@ fn national() -> Sources {
         agencies: Some(Source::new("agencies.toml", agencies)),
         plans,
         plans_dir: "plans".into(),
+        templates: vec![],
         problems: vec![],
     }
 }

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod check;
 pub mod config;
 pub mod deadline;
+pub mod deliver;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -66,6 +66,32 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Chạy dịch vụ nhắc việc: kiểm tra theo lịch, ghi vào hộp thư đi rồi gửi
+    Run {
+        /// Chỉ chạy một lần kiểm tra và gửi rồi thoát
+        #[arg(long)]
+        once: bool,
+        /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống (chỉ dùng với --once)
+        #[arg(long, requires = "once")]
+        now: Option<String>,
+    },
+    /// Lịch sử gửi: đã gửi gì, khi nào, cho ai, lỗi gì
+    History {
+        /// Chỉ một nhiệm vụ (số thứ tự)
+        #[arg(long)]
+        task: Option<String>,
+        /// Chỉ một cơ quan (mã)
+        #[arg(long)]
+        agency: Option<String>,
+        /// Chỉ một trạng thái: pending, sent, retrying, dead
+        #[arg(long, value_parser = ["pending", "sent", "retrying", "dead"])]
+        status: Option<String>,
+        /// Số dòng tối đa
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Tình hình thực hiện: hạn và trạng thái của từng nhiệm vụ, từng cơ quan
     Status {
         /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống
@@ -87,6 +113,14 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs (English, to stderr); NHACVIEC_LOG or RUST_LOG set the level.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NHACVIEC_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -204,6 +238,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Run { once, now } => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            runtime.block_on(run_service(&cli.config, once, now.as_deref()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History {
+            task,
+            agency,
+            status,
+            limit,
+            format,
+        } => {
+            let analysis = config::load(&cli.config);
+            let dir = nhacviec::deliver::state_dir(&cli.config, &analysis.config);
+            let store = nhacviec::store::Store::open_reader(&dir.join(DB_FILE))?;
+            let mut rows = store.history(agency.as_deref(), status.as_deref(), limit)?;
+            if let Some(task) = &task {
+                rows.retain(|d| d.items.iter().any(|i| &i.task == task));
+            }
+            match format {
+                Format::Json => print_json(&rows)?,
+                Format::Text => print!("{}", render_history(&rows)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Status {
             now,
             agency,
@@ -218,6 +280,104 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Format::Json => print_json(&rows)?,
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+const DB_FILE: &str = "nhacviec.db";
+
+fn render_history(rows: &[nhacviec::store::Delivery]) -> String {
+    fn status_vi(s: &str) -> &str {
+        match s {
+            "pending" => "chờ gửi",
+            "sent" => "đã gửi",
+            "retrying" => "đang thử lại",
+            "dead" => "gửi thất bại",
+            other => other,
+        }
+    }
+    let mut out = String::new();
+    for d in rows {
+        let when = d.sent_at.as_deref().unwrap_or(&d.created_at);
+        out.push_str(&format!(
+            "#{:<6} {:<13} {}  {} → {}\n        {}\n",
+            d.id,
+            status_vi(&d.status),
+            &when[..when.len().min(19)],
+            d.agency,
+            d.recipients.join(", "),
+            d.subject
+        ));
+        if let Some(e) = &d.last_error {
+            out.push_str(&format!("        lỗi (lần thử {}): {e}\n", d.attempts));
+        }
+    }
+    if rows.is_empty() {
+        out.push_str("Chưa có lần gửi nào.\n");
+    }
+    out
+}
+
+/// `run`: one pass with `--once`, else a pass at start (catch-up) and at every cron tick,
+/// retries in between, until SIGINT/SIGTERM.
+async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> anyhow::Result<()> {
+    use nhacviec::deliver;
+    let analysis = load_valid(dir)?;
+    let config = analysis.config;
+    let templates = nhacviec::render::Templates::new(&analysis.templates)
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
+    let state = deliver::state_dir(dir, &config);
+    let mut store = nhacviec::store::Store::open_writer(&state.join(DB_FILE))?;
+    let mailer = deliver::Mailer::new(&config.email, &state)?;
+    let cron = config::parse_cron(&config.reminders)
+        .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
+    let pass = |store: &mut nhacviec::store::Store, at: DateTime<Tz>| -> anyhow::Result<()> {
+        let p = deliver::tick(&config, &templates, store, at)?;
+        tracing::info!(at = %at, queued = p.queued, skipped = p.skipped, "tick recorded");
+        Ok(())
+    };
+    if once {
+        let at = now_in(config.timezone, now)?;
+        pass(&mut store, at)?;
+        // `--now` decides what is due; sending and retry times follow the real clock.
+        let sent = deliver::send_ready(&store, &mailer, &config.email, Utc::now()).await?;
+        tracing::info!(
+            sent = sent.sent,
+            retrying = sent.retrying,
+            dead = sent.dead,
+            "deliveries attempted"
+        );
+        println!(
+            "Đã ghi {} thư; đã gửi {}, chờ thử lại {}, thất bại {}. Trạng thái: {}",
+            sent.sent + sent.retrying + sent.dead,
+            sent.sent,
+            sent.retrying,
+            sent.dead,
+            state.display()
+        );
+        return Ok(());
+    }
+    tracing::info!(config = %dir.display(), state = %state.display(), schedule = %config.reminders, "nhacviec running");
+    loop {
+        let at = Utc::now().with_timezone(&config.timezone);
+        pass(&mut store, at)?;
+        deliver::send_ready(&store, &mailer, &config.email, Utc::now()).await?;
+        let next_tick = cron
+            .find_next_occurrence(&Utc::now().with_timezone(&config.timezone), false)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now() + chrono::Duration::hours(1));
+        let next = match store.next_attempt()? {
+            Some(retry) if retry < next_tick => retry.max(Utc::now()),
+            _ => next_tick,
+        };
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        tracing::debug!(next = %next, "sleeping");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("interrupted, stopping");
+                return Ok(());
+            }
         }
     }
 }

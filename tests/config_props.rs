@@ -11,6 +11,7 @@ fn sources(plan: String) -> Sources {
         agencies: Some(Source::new("agencies.toml", AGENCIES)),
         plans: vec![Source::new("plans/p.toml", plan)],
         plans_dir: "plans".into(),
+        templates: vec![],
         problems: vec![],
     }
 }

@@ -44,6 +44,7 @@ fn slots(settings: &str, task: &str) -> Vec<(NaiveDate, String, Kind, Role)> {
         agencies: Some(Source::new("agencies.toml", AGENCIES)),
         plans: vec![Source::new("plans/1.toml", plan)],
         plans_dir: "plans".into(),
+        templates: vec![],
         problems: vec![],
     };
     let analysis = analyze(&sources);

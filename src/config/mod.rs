@@ -8,7 +8,7 @@
 pub mod diag;
 pub mod model;
 mod raw;
-mod settings;
+pub mod settings;
 mod validate;
 
 pub use diag::{Diagnostic, Severity, Source};
@@ -31,6 +31,8 @@ pub struct Sources {
     pub plans: Vec<Source>,
     /// The plans directory, as shown to the admin.
     pub plans_dir: String,
+    /// Message templates (`templates/*.j2`); missing ones take the shipped defaults.
+    pub templates: Vec<Source>,
     /// Files that could not be read.
     pub problems: Vec<Diagnostic>,
 }
@@ -89,6 +91,19 @@ pub fn read_dir(dir: &Path) -> Sources {
             )
             .with_help("tạo tệp này, hoặc sửa khóa `agencies` trong nhacviec.toml"),
         );
+    }
+    if let Ok(entries) = std::fs::read_dir(dir.join("templates")) {
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "j2") && p.is_file())
+            .collect();
+        paths.sort();
+        for p in paths {
+            if let Some(src) = read_file(&p, &mut sources.problems) {
+                sources.templates.push(src);
+            }
+        }
     }
     let plans_dir = dir.join(plans_rel);
     sources.plans_dir = shown(&plans_dir);

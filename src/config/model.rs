@@ -12,6 +12,9 @@ pub struct Config {
     pub timezone: chrono_tz::Tz,
     /// The agency that monitors the plans (gets overdue reports), if set.
     pub monitor: Option<String>,
+    /// `state_dir` as written (relative to the config directory), if set.
+    pub state_dir: Option<String>,
+    pub email: crate::config::settings::EmailSettings,
     /// When reminders go out: a cron expression, seconds first, in `timezone`.
     pub reminders: String,
     /// The year's announced schedule on top of the computed holidays.

@@ -19,9 +19,28 @@ pub struct Settings {
     #[allow(dead_code)]
     pub plans: Option<S>,
     pub monitor: Option<S>,
+    /// Where the database and the .eml outbox live (relative: to the config directory).
+    pub state_dir: Option<S>,
+    pub email: Option<Email>,
     pub schedule: Option<Schedule>,
     pub policy: Option<Policy>,
     pub calendar: Option<Calendar>,
+}
+
+/// `[email]`: how digests are sent.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Email {
+    pub transport: Option<S>,
+    pub url: Option<S>,
+    pub from: Option<S>,
+    pub tls: Option<S>,
+    pub user: Option<S>,
+    pub pool_size: Option<Spanned<i64>>,
+    pub admin: Option<S>,
+    pub redirect_all_to: Option<S>,
+    pub give_up_after_hours: Option<Spanned<i64>>,
+    pub timeout_seconds: Option<Spanned<i64>>,
 }
 
 /// `[schedule]`: when the daemon looks for due reminders.

@@ -249,3 +249,258 @@ fn day_entry(entry: &toml::Spanned<toml::Value>) -> Option<(NaiveDate, Option<St
         v => date_of(v).map(|d| (d, None)),
     }
 }
+
+/// The default `From:` when the settings give none.
+pub const DEFAULT_FROM: &str = "Nhắc việc <nhacviec@localhost.localdomain>";
+
+/// How TLS is used with an SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// STARTTLS, required (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No TLS: allowed only to a server on this machine.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transport {
+    /// Each message written as an .eml file under the state directory.
+    File,
+    Smtp {
+        host: String,
+        port: u16,
+        tls: Tls,
+    },
+}
+
+/// `[email]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailSettings {
+    pub transport: Transport,
+    /// The `From:` mailbox, as written ("Nhắc việc UBND tỉnh <nhacviec@...>").
+    pub from: String,
+    pub user: Option<String>,
+    pub pool_size: u32,
+    /// Where reports of failed deliveries go.
+    pub admin: Option<String>,
+    /// Trial mode: every message goes here instead, naming its intended recipients.
+    pub redirect_all_to: Option<String>,
+    pub give_up_after_hours: u32,
+    pub timeout_seconds: u32,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            transport: Transport::File,
+            from: DEFAULT_FROM.into(),
+            user: None,
+            pool_size: 4,
+            admin: None,
+            redirect_all_to: None,
+            give_up_after_hours: 72,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_matches(|c| c == '[' || c == ']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks `[email]`.
+pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> EmailSettings {
+    let mut out = EmailSettings::default();
+    let mut err = |span: std::ops::Range<usize>, msg: String, help: &str| {
+        let d = src.diag(Severity::Error, span, msg);
+        diags.push(if help.is_empty() {
+            d
+        } else {
+            d.with_help(help)
+        });
+    };
+    type Err<'a> = dyn FnMut(std::ops::Range<usize>, String, &str) + 'a;
+    let number = |v: &toml::Spanned<i64>,
+                  range: std::ops::RangeInclusive<i64>,
+                  what: &str,
+                  err: &mut Err|
+     -> Option<u32> {
+        if range.contains(v.get_ref()) {
+            u32::try_from(*v.get_ref()).ok()
+        } else {
+            err(
+                v.span(),
+                format!(
+                    "{what} phải từ {} đến {}, không phải {}",
+                    range.start(),
+                    range.end(),
+                    v.get_ref()
+                ),
+                "",
+            );
+            None
+        }
+    };
+    if let Some(from) = &raw.from {
+        if from.get_ref().parse::<lettre::message::Mailbox>().is_ok() {
+            out.from = from.get_ref().trim().to_string();
+        } else {
+            err(
+                from.span(),
+                format!("địa chỉ người gửi \"{}\" không hợp lệ", from.get_ref()),
+                "ví dụ \"Nhắc việc UBND tỉnh <nhacviec@haugiang.gov.vn>\"",
+            );
+        }
+    }
+    for (field, target) in [
+        (&raw.admin, &mut out.admin),
+        (&raw.redirect_all_to, &mut out.redirect_all_to),
+    ] {
+        if let Some(addr) = field {
+            if addr.get_ref().parse::<lettre::Address>().is_ok() {
+                *target = Some(addr.get_ref().trim().to_string());
+            } else {
+                err(
+                    addr.span(),
+                    format!("địa chỉ email \"{}\" không hợp lệ", addr.get_ref()),
+                    "",
+                );
+            }
+        }
+    }
+    out.user = raw.user.as_ref().map(|u| u.get_ref().clone());
+    if let Some(n) = &raw.pool_size {
+        out.pool_size = number(n, 1..=64, "pool_size", &mut err).unwrap_or(out.pool_size);
+    }
+    if let Some(n) = &raw.give_up_after_hours {
+        out.give_up_after_hours =
+            number(n, 1..=720, "give_up_after_hours", &mut err).unwrap_or(out.give_up_after_hours);
+    }
+    if let Some(n) = &raw.timeout_seconds {
+        out.timeout_seconds =
+            number(n, 1..=600, "timeout_seconds", &mut err).unwrap_or(out.timeout_seconds);
+    }
+    let transport = raw
+        .transport
+        .as_ref()
+        .map_or("file", |t| t.get_ref().trim());
+    match transport {
+        "file" => {}
+        "smtp" => {
+            let Some(url) = &raw.url else {
+                let span = raw.transport.as_ref().map_or(0..0, |t| t.span());
+                err(
+                    span,
+                    "transport = \"smtp\" cần khóa url".into(),
+                    "ví dụ url = \"smtp://mail.haugiang.gov.vn:587\"",
+                );
+                return out;
+            };
+            match parse_smtp_url(url.get_ref(), raw.tls.as_ref().map(|t| t.get_ref().as_str())) {
+                Ok(t) => out.transport = t,
+                Err(e) => err(url.span(), e, "ví dụ \"smtp://mail.example.org:587\" (STARTTLS) hoặc \"smtps://mail.example.org:465\""),
+            }
+        }
+        other => {
+            let span = raw.transport.as_ref().map_or(0..0, |t| t.span());
+            err(
+                span,
+                format!("transport \"{other}\" không có"),
+                "dùng \"file\" (ghi tệp .eml) hoặc \"smtp\"",
+            );
+        }
+    }
+    out
+}
+
+/// `smtp://host:port` or `smtps://host:port`, with `tls` ("starttls", "tls", "none").
+pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, String> {
+    let (scheme, rest) = url
+        .trim()
+        .split_once("://")
+        .ok_or_else(|| format!("url \"{url}\" thiếu \"smtp://\""))?;
+    let implicit = match scheme.to_ascii_lowercase().as_str() {
+        "smtp" => false,
+        "smtps" => true,
+        other => {
+            return Err(format!(
+                "giao thức \"{other}\" không dùng được: chỉ smtp:// hoặc smtps://"
+            ))
+        }
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Err("không ghi tên đăng nhập hay mật khẩu trong url: dùng khóa user, mật khẩu lấy từ biến môi trường NHACVIEC_SMTP_PASSWORD".into());
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
+            h.to_string(),
+            p.parse::<u16>()
+                .map_err(|_| format!("cổng \"{p}\" không hợp lệ"))?,
+        ),
+        _ => (authority.to_string(), if implicit { 465 } else { 587 }),
+    };
+    if host.is_empty() {
+        return Err(format!("url \"{url}\" thiếu tên máy chủ"));
+    }
+    let tls = match (tls.map(str::trim), implicit) {
+        (None, true) | (Some("tls"), _) => Tls::Implicit,
+        (None, false) | (Some("starttls"), false) => Tls::StartTls,
+        (Some("starttls"), true) => return Err("smtps:// đã là TLS: bỏ tls = \"starttls\"".into()),
+        (Some("none"), _) if is_loopback(&host) => Tls::None,
+        (Some("none"), _) => return Err(format!(
+            "tls = \"none\" chỉ dùng được với máy chủ trên chính máy này, không phải \"{host}\""
+        )),
+        (Some(other), _) => {
+            return Err(format!(
+                "tls = \"{other}\" không có: dùng \"starttls\", \"tls\" hoặc \"none\""
+            ))
+        }
+    };
+    Ok(Transport::Smtp {
+        host: host.trim_matches(|c| c == '[' || c == ']').to_string(),
+        port,
+        tls,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls() {
+        assert_eq!(
+            parse_smtp_url("smtp://mail.example.org:587", None),
+            Ok(Transport::Smtp {
+                host: "mail.example.org".into(),
+                port: 587,
+                tls: Tls::StartTls
+            })
+        );
+        assert_eq!(
+            parse_smtp_url("smtps://mail.example.org", None),
+            Ok(Transport::Smtp {
+                host: "mail.example.org".into(),
+                port: 465,
+                tls: Tls::Implicit
+            })
+        );
+        assert_eq!(
+            parse_smtp_url("smtp://127.0.0.1:2525", Some("none")),
+            Ok(Transport::Smtp {
+                host: "127.0.0.1".into(),
+                port: 2525,
+                tls: Tls::None
+            })
+        );
+        assert!(parse_smtp_url("smtp://mail.example.org:25", Some("none")).is_err());
+        assert!(parse_smtp_url("smtp://user:pw@mail.example.org", None).is_err());
+        assert!(parse_smtp_url("http://x", None).is_err());
+    }
+}

@@ -19,6 +19,8 @@ use toml::Spanned;
 pub struct Analysis {
     pub config: Config,
     pub diagnostics: Vec<Diagnostic>,
+    /// Message templates as (file name, text), checked.
+    pub templates: Vec<(String, String)>,
 }
 
 impl Analysis {
@@ -71,7 +73,11 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let mut reminders = super::settings::DEFAULT_REMINDERS.to_string();
     let mut policy = Policy::default();
     let mut calendar = Overrides::default();
+    let mut email = super::settings::EmailSettings::default();
     if let Some(src) = settings_src {
+        if let Some(e) = &settings.email {
+            email = super::settings::email(src, e, &mut v.diags);
+        }
         if let Some(s) = &settings.schedule {
             reminders = super::settings::schedule(src, s, &mut v.diags);
         }
@@ -168,6 +174,35 @@ pub fn analyze(sources: &Sources) -> Analysis {
             }
         }
     }
+    let templates: Vec<(String, String)> = sources
+        .templates
+        .iter()
+        .map(|t| (short_name(&t.name), t.text.clone()))
+        .collect();
+    if let Err(e) = crate::render::Templates::new(&templates) {
+        let src = sources
+            .templates
+            .iter()
+            .find(|t| short_name(&t.name) == e.template);
+        let d = match (src, e.line) {
+            (Some(src), Some(line)) => {
+                let start: usize = src
+                    .text
+                    .split_inclusive('\n')
+                    .take(line.saturating_sub(1))
+                    .map(str::len)
+                    .sum();
+                let end = start
+                    + src.text[start.min(src.text.len())..]
+                        .find('\n')
+                        .unwrap_or(0);
+                src.diag(Severity::Error, start..end, e.message.clone())
+            }
+            (Some(src), None) => Diagnostic::file(Severity::Error, &src.name, e.message.clone()),
+            (None, _) => Diagnostic::file(Severity::Error, &e.template, e.message.clone()),
+        };
+        v.push(d.with_help("sửa mẫu thư; xóa tệp này để dùng mẫu mặc định"));
+    }
     let mut diagnostics = v.diags;
     // Errors first, then by file and place; stable so the output is the same every run.
     diagnostics.sort_by(|a, b| {
@@ -178,6 +213,8 @@ pub fn analyze(sources: &Sources) -> Analysis {
         config: Config {
             timezone,
             monitor,
+            state_dir: settings.state_dir.as_ref().map(|s| s.get_ref().clone()),
+            email,
             reminders,
             calendar,
             policy,
@@ -187,6 +224,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             plans,
         },
         diagnostics,
+        templates,
     }
 }
 

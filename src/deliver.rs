@@ -1,0 +1,357 @@
+//! The delivery pipeline, at the edge: a tick records its digests in the outbox (one
+//! transaction, before anything is sent), then the worker sends what is ready and marks each
+//! delivery sent, retrying (with backoff) or dead. A crash at any point loses nothing: pending
+//! and retrying deliveries are picked up on restart; a message in flight at the crash may go
+//! twice, with the same Message-ID.
+
+use crate::calendar::Calendar;
+use crate::config::settings::{EmailSettings, Tls, Transport};
+use crate::config::Config;
+use crate::render::{Context, Templates};
+use crate::schedule::Schedule;
+use crate::store::{Delivery, NewDelivery, Store, StoreError};
+use chrono::{DateTime, Datelike, Days, Duration, Utc};
+use chrono_tz::Tz;
+use lettre::message::{header, Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cấu hình email: {0}")]
+    Email(String),
+    #[error("không ghi được thư vào {path}: {source}")]
+    Outbox {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Why one attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Try again later (connection refused, timeout, 4xx).
+    Transient(String),
+    /// Will never succeed (5xx for the recipient, invalid address).
+    Permanent(String),
+}
+
+/// The channel's transport.
+pub enum Mailer {
+    File { dir: PathBuf },
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// The SMTP password: `NHACVIEC_SMTP_PASSWORD`, or `$CREDENTIALS_DIRECTORY/smtp-password`
+/// (systemd's LoadCredential). Never from the TOML, never logged.
+pub fn smtp_password() -> Option<String> {
+    if let Ok(p) = std::env::var("NHACVIEC_SMTP_PASSWORD") {
+        return Some(p);
+    }
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    std::fs::read_to_string(Path::new(&dir).join("smtp-password"))
+        .ok()
+        .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+}
+
+impl Mailer {
+    pub fn new(settings: &EmailSettings, state_dir: &Path) -> Result<Mailer, DeliverError> {
+        match &settings.transport {
+            Transport::File => Ok(Mailer::File {
+                dir: state_dir.join("mail"),
+            }),
+            Transport::Smtp { host, port, tls } => {
+                let tls_params = || {
+                    TlsParameters::new(host.clone())
+                        .map_err(|e| DeliverError::Email(format!("TLS cho {host}: {e}")))
+                };
+                let builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+                        .port(*port)
+                        .timeout(Some(std::time::Duration::from_secs(u64::from(
+                            settings.timeout_seconds,
+                        ))))
+                        .pool_config(
+                            lettre::transport::smtp::PoolConfig::new().max_size(settings.pool_size),
+                        );
+                let builder = match tls {
+                    Tls::StartTls => builder.tls(LettreTls::Required(tls_params()?)),
+                    Tls::Implicit => builder.tls(LettreTls::Wrapper(tls_params()?)),
+                    Tls::None => builder.tls(LettreTls::None),
+                };
+                let builder = match (&settings.user, smtp_password()) {
+                    (Some(user), Some(pw)) => builder.credentials(Credentials::new(user.clone(), pw)),
+                    (Some(_), None) => {
+                        return Err(DeliverError::Email(
+                            "có user nhưng thiếu mật khẩu: đặt NHACVIEC_SMTP_PASSWORD hoặc $CREDENTIALS_DIRECTORY/smtp-password".into(),
+                        ))
+                    }
+                    _ => builder,
+                };
+                Ok(Mailer::Smtp(builder.build()))
+            }
+        }
+    }
+
+    async fn send(&self, message: &Message, id: i64) -> Result<(), SendError> {
+        match self {
+            Mailer::File { dir } => write_eml(dir, id, &message.formatted())
+                .map_err(|e| SendError::Transient(format!("không ghi được tệp .eml: {e}"))),
+            Mailer::Smtp(t) => t.send(message.clone()).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    SendError::Permanent(e.to_string())
+                } else {
+                    SendError::Transient(e.to_string())
+                }
+            }),
+        }
+    }
+}
+
+/// Writes a message atomically (temporary file, then rename): a crash never leaves half a file.
+fn write_eml(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{id:08}.eml"));
+    let tmp = dir.join(format!(".{id:08}.eml.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(tmp, path)
+}
+
+/// The domain of the From address, for Message-IDs.
+fn domain_of(from: &str) -> String {
+    from.parse::<Mailbox>()
+        .map(|m| m.email.domain().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// The state directory: `NHACVIEC_STATE_DIR`, else `state_dir` (relative to the config
+/// directory), else `var` in the config directory.
+pub fn state_dir(config_dir: &Path, config: &Config) -> PathBuf {
+    if let Some(dir) = std::env::var_os("NHACVIEC_STATE_DIR") {
+        return PathBuf::from(dir);
+    }
+    config_dir.join(config.state_dir.as_deref().unwrap_or("var"))
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    pub queued: usize,
+    pub skipped: usize,
+    pub sent: usize,
+    pub retrying: usize,
+    pub dead: usize,
+}
+
+/// One tick: evaluates `now` against the store and records the digests (not yet sent).
+pub fn tick(
+    config: &Config,
+    templates: &Templates,
+    store: &mut Store,
+    now: DateTime<Tz>,
+) -> Result<Pass, DeliverError> {
+    let today = now.date_naive();
+    let until = today.checked_add_days(Days::new(400)).unwrap_or(today);
+    let first_year = config
+        .plans
+        .iter()
+        .map(|p| p.issued.year())
+        .min()
+        .unwrap_or(today.year());
+    let calendar = Calendar::new(
+        config.calendar.clone(),
+        first_year.min(today.year()) - 1..=until.year() + 1,
+    );
+    let schedule = Schedule::build(config, &calendar, until);
+    let watermark = store.watermark()?;
+    // A watermark after today means the clock went back: look at everything again.
+    let since = watermark.filter(|w| *w <= today);
+    let result = schedule.due(&*store, today, since);
+    let email = &config.email;
+    let mut deliveries = Vec::with_capacity(result.digests.len());
+    for digest in &result.digests {
+        let agency = config.agency(&digest.agency);
+        let intended: Vec<String> = agency.map(|a| a.email.clone()).unwrap_or_default();
+        let mut ctx = Context::of(config, digest, today);
+        let recipients = match &email.redirect_all_to {
+            Some(to) => {
+                ctx.redirected_to = intended.clone();
+                vec![to.clone()]
+            }
+            None => intended,
+        };
+        let rendered = templates
+            .render_context(&ctx)
+            .map_err(|e| DeliverError::Email(format!("{}: {}", e.template, e.message)))?;
+        let plan = digest
+            .items
+            .first()
+            .map(|i| i.plan.clone())
+            .unwrap_or_default();
+        deliveries.push(NewDelivery {
+            agency: digest.agency.clone(),
+            channel: "email".into(),
+            recipients,
+            subject: rendered.subject,
+            body_text: rendered.text,
+            body_html: rendered.html,
+            items: digest.items.clone(),
+            thread: format!("{}.{}", digest.agency, slug(&plan)),
+        });
+    }
+    let new_watermark = watermark.map_or(today, |w| w.max(today));
+    let ids = store.record_tick(
+        now.with_timezone(&Utc),
+        &deliveries,
+        &result,
+        new_watermark,
+        &domain_of(&email.from),
+    )?;
+    Ok(Pass {
+        queued: ids.len(),
+        skipped: result.skipped.len(),
+        ..Pass::default()
+    })
+}
+
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// Builds the message of a delivery.
+pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError> {
+    let from: Mailbox = email
+        .from
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("From không hợp lệ: {e}")))?;
+    if d.recipients.is_empty() {
+        return Err(SendError::Permanent(format!(
+            "cơ quan {} không có địa chỉ email",
+            d.agency
+        )));
+    }
+    let domain = from.email.domain().to_string();
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(crate::render::one_line(&d.subject))
+        .message_id(Some(d.message_id.clone()));
+    for r in &d.recipients {
+        let to: Mailbox = r
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("địa chỉ \"{r}\" không hợp lệ: {e}")))?;
+        builder = builder.to(to);
+    }
+    // One thread per agency and plan in mail clients.
+    let thread = format!("<nhacviec.thread.{}@{domain}>", d.thread);
+    builder = builder
+        .header(header::InReplyTo::from(thread.clone()))
+        .header(header::References::from(thread));
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            d.body_text.clone(),
+            d.body_html.clone(),
+        ))
+        .map_err(|e| SendError::Permanent(format!("không tạo được thư: {e}")))
+}
+
+/// Delay before attempt `attempts + 1`: 1 minute doubling to 6 hours, with ±20 % jitter so
+/// that many failed deliveries do not retry in one burst.
+pub fn backoff(attempts: i64, id: i64) -> Duration {
+    let base = 60i64
+        .saturating_mul(1i64 << attempts.clamp(0, 20))
+        .min(6 * 3600);
+    // Deterministic jitter from the delivery id: spreads retries, testable.
+    let jitter = ((id.wrapping_mul(2654435761) % 41) - 20) as f64 / 100.0;
+    Duration::seconds((base as f64 * (1.0 + jitter)) as i64)
+}
+
+/// Sends every ready delivery (up to the pool size at once) and records each outcome.
+pub async fn send_ready(
+    store: &Store,
+    mailer: &Mailer,
+    email: &EmailSettings,
+    now: DateTime<Utc>,
+) -> Result<Pass, DeliverError> {
+    let mut pass = Pass::default();
+    loop {
+        let batch = store.ready(now, email.pool_size as usize * 4)?;
+        if batch.is_empty() {
+            break;
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        for chunk in batch.chunks(email.pool_size.max(1) as usize) {
+            let sends = chunk.iter().map(|d| async move {
+                let outcome = match message(d, email) {
+                    Ok(m) => mailer.send(&m, d.id).await,
+                    Err(e) => Err(e),
+                };
+                (d, outcome)
+            });
+            results.extend(futures_util::future::join_all(sends).await);
+        }
+        for (d, outcome) in results {
+            match outcome {
+                Ok(()) => {
+                    store.mark_sent(d.id, Utc::now())?;
+                    pass.sent += 1;
+                }
+                Err(SendError::Permanent(e)) => {
+                    tracing::error!(delivery = d.id, agency = %d.agency, error = %e, "delivery failed permanently");
+                    store.mark_dead(d.id, &e)?;
+                    pass.dead += 1;
+                }
+                Err(SendError::Transient(e)) => {
+                    let created = DateTime::parse_from_rfc3339(&d.created_at)
+                        .map_or(now, |c| c.with_timezone(&Utc));
+                    let give_up = created + Duration::hours(i64::from(email.give_up_after_hours));
+                    let next = now + backoff(d.attempts, d.id);
+                    if next > give_up {
+                        tracing::error!(delivery = d.id, agency = %d.agency, error = %e, "delivery given up after retries");
+                        store.mark_dead(
+                            d.id,
+                            &format!("bỏ sau {} giờ thử lại: {e}", email.give_up_after_hours),
+                        )?;
+                        pass.dead += 1;
+                    } else {
+                        tracing::warn!(delivery = d.id, agency = %d.agency, error = %e, retry_at = %next, "delivery will be retried");
+                        store.mark_retry(d.id, next, &e)?;
+                        pass.retrying += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_six_hours_with_bounded_jitter() {
+        for id in 0..50 {
+            let first = backoff(0, id).num_seconds();
+            assert!((48..=72).contains(&first), "{first}");
+            let late = backoff(30, id).num_seconds();
+            assert!(
+                (6 * 3600 * 8 / 10..=6 * 3600 * 12 / 10).contains(&late),
+                "{late}"
+            );
+        }
+        assert!(backoff(3, 7) > backoff(2, 7));
+    }
+}
