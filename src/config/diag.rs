@@ -236,6 +236,11 @@ const SYNTAX: &[(&str, &str, Option<&str>)] = &[
         Some("tên khóa chỉ gồm chữ không dấu, số, '-' và '_'"),
     ),
     ("expected newline", "sau giá trị phải xuống dòng", None),
+    (
+        "unexpected key or value",
+        "sau giá trị còn chữ thừa trên cùng dòng",
+        Some("mỗi dòng một khóa; chú thích phải bắt đầu bằng dấu #"),
+    ),
 ];
 
 fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {

@@ -453,9 +453,11 @@ pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, String>
         (None, false) | (Some("starttls"), false) => Tls::StartTls,
         (Some("starttls"), true) => return Err("smtps:// đã là TLS: bỏ tls = \"starttls\"".into()),
         (Some("none"), _) if is_loopback(&host) => Tls::None,
-        (Some("none"), _) => return Err(format!(
+        (Some("none"), _) => {
+            return Err(format!(
             "tls = \"none\" chỉ dùng được với máy chủ trên chính máy này, không phải \"{host}\""
-        )),
+        ))
+        }
         (Some(other), _) => {
             return Err(format!(
                 "tls = \"{other}\" không có: dùng \"starttls\", \"tls\" hoặc \"none\""

@@ -1,0 +1,72 @@
+"""A real SMTP server for the tests: aiosmtpd (not ours), with a handler that stores every
+message it accepts and can misbehave on request.
+
+    python3 tests/smtp/server.py --port 2525 --out DIR [--tempfail N] [--reject ADDR]
+
+--tempfail N   answer the first N DATA commands with 451 (a transient failure)
+--reject ADDR  refuse RCPT TO:<ADDR> with 550 (a permanent failure for that recipient)
+
+Each accepted message is written to DIR as <n>.eml (the bytes as received) with <n>.rcpt
+listing its envelope recipients. Prints READY when it listens.
+"""
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Handler:
+    def __init__(self, out, tempfail, reject):
+        self.out = out
+        self.tempfail = tempfail
+        self.reject = {a.lower() for a in reject}
+        self.count = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            if self.tempfail > 0:
+                self.tempfail -= 1
+                return "451 4.3.0 Try again later"
+            self.count += 1
+            n = self.count
+        path = os.path.join(self.out, f"{n:06}")
+        with open(path + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        with open(path + ".rcpt", "w") as f:
+            f.write("\n".join(envelope.rcpt_tos))
+        os.rename(path + ".eml.tmp", path + ".eml")
+        return "250 Message accepted"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--tempfail", type=int, default=0)
+    p.add_argument("--reject", action="append", default=[])
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    controller = Controller(Handler(a.out, a.tempfail, a.reject), hostname="127.0.0.1", port=a.port)
+    controller.start()
+    print("READY", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # Exit when the test that started us goes away (stdin closes) or asks us to stop.
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    stop.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

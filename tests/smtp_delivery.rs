@@ -1,0 +1,374 @@
+//! Delivery over real SMTP: aiosmtpd (tests/smtp/server.py, started per test on loopback)
+//! receives what `nhacviec` sends; every message is parsed with a real MIME parser.
+//! Faults: server down then back, a 4xx then success, a 5xx for one recipient.
+
+use assert_cmd::Command;
+use chrono::{TimeZone, Utc};
+use mail_parser::MessageParser;
+use nhacviec::config::settings::{Tls, Transport};
+use nhacviec::deliver::{self, Mailer};
+use nhacviec::render::Templates;
+use nhacviec::store::Store;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running aiosmtpd; stopped when dropped.
+struct Server {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Server {
+    fn start(port: u16, out: &Path, args: &[&str]) -> Server {
+        let mut child = std::process::Command::new("python3")
+            .arg(repo().join("tests/smtp/server.py"))
+            .args(["--port", &port.to_string(), "--out"])
+            .arg(out)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/test installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "READY", "aiosmtpd did not start");
+        Server {
+            child,
+            out: out.to_path_buf(),
+        }
+    }
+
+    /// Every message received: (envelope recipients, raw bytes).
+    fn received(&self) -> Vec<(Vec<String>, Vec<u8>)> {
+        let mut names: Vec<PathBuf> = fs::read_dir(&self.out)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let rcpt = fs::read_to_string(p.with_extension("rcpt")).unwrap_or_default();
+                (
+                    rcpt.lines().map(str::to_string).collect(),
+                    fs::read(&p).unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The sample config pointed at `port` with its state in `state`.
+fn smtp_config(dir: &Path, port: u16) -> PathBuf {
+    let cfg = dir.join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let settings = cfg.join("nhacviec.toml");
+    let text = fs::read_to_string(&settings)
+        .unwrap()
+        .replace(
+            "\ntransport = \"file\"\n",
+            &format!("\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n"),
+        )
+        .replace("state_dir = \"../var\"", "state_dir = \"state\"");
+    fs::write(settings, text).unwrap();
+    cfg
+}
+
+#[test]
+fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(port, &tmp.path().join("inbox"), &[]);
+    let cfg = smtp_config(tmp.path(), port);
+    let out = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["run", "--once", "--now", "2022-05-25T08:00:00+07:00"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = server.received();
+    assert_eq!(
+        received.len(),
+        38,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut seen_ids = std::collections::HashSet::new();
+    let mut vp = None;
+    for (rcpt, raw) in &received {
+        let msg = MessageParser::default().parse(raw).expect("a MIME message");
+        let subject = msg.subject().unwrap();
+        assert!(subject.starts_with("[Nhắc việc] "), "{subject}");
+        let from = msg.from().unwrap().first().unwrap();
+        assert_eq!(from.name(), Some("Nhắc việc UBND tỉnh Hậu Giang"));
+        assert_eq!(from.address(), Some("nhacviec@haugiang.example"));
+        let id = msg.message_id().unwrap().to_string();
+        assert!(
+            id.starts_with("nhacviec.") && id.ends_with("@haugiang.example"),
+            "{id}"
+        );
+        assert!(seen_ids.insert(id), "duplicate Message-ID");
+        assert!(msg
+            .in_reply_to()
+            .as_text()
+            .is_some_and(|t| t.starts_with("nhacviec.thread.")));
+        assert_eq!(msg.text_body_count(), 1);
+        assert_eq!(msg.html_body_count(), 1);
+        let to: Vec<String> = msg
+            .to()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.address().map(str::to_string))
+            .collect();
+        assert_eq!(&to, rcpt, "header and envelope recipients agree");
+        if to == ["vp-ubnd-tinh@haugiang.example"] {
+            vp = Some(msg.clone().into_owned());
+        }
+    }
+    let vp = vp.expect("the Văn phòng UBND tỉnh gets a digest");
+    assert_eq!(
+        vp.subject().unwrap(),
+        "[Nhắc việc] Văn phòng UBND tỉnh: 3 nhiệm vụ quá hạn, 1 nhiệm vụ sắp đến hạn; 30 báo cáo quá hạn của cơ quan khác"
+    );
+    let text = vp.body_text(0).unwrap();
+    assert!(text.contains("Kính gửi: Văn phòng UBND tỉnh"), "{text}");
+    assert!(
+        text.contains("Nhiệm vụ 8.8 - Kế hoạch số 50/KH-UBND"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Thời gian theo kế hoạch: Tại Bộ phận một cửa tỉnh từ ngày 01/6/2022"),
+        "{text}"
+    );
+    let html = vp.body_html(0).unwrap();
+    assert!(
+        html.contains("<td>Năm 2022</td>")
+            || html.contains("Thường xuyên")
+            || html.contains("<td>"),
+        "{html}"
+    );
+
+    // A second pass at the same time sends nothing new.
+    let again = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["run", "--once", "--now", "2022-05-25T08:00:00+07:00"])
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert_eq!(server.received().len(), 38);
+    // And history shows them sent.
+    let history = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["history", "--status", "sent", "--format", "json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 38);
+}
+
+/// Loads the sample config for `port`, opens a fresh store, records the 25/5/2022 tick.
+fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Mailer, usize) {
+    let analysis = nhacviec::config::load(&repo().join("config"));
+    let mut config = analysis.config;
+    config.email.transport = Transport::Smtp {
+        host: "127.0.0.1".into(),
+        port,
+        tls: Tls::None,
+    };
+    config.email.timeout_seconds = 5;
+    let templates = Templates::new(&analysis.templates).unwrap();
+    let mut store = Store::open_writer(&tmp.join("state/nhacviec.db")).unwrap();
+    let mailer = Mailer::new(&config.email, &tmp.join("state")).unwrap();
+    let now = chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
+        .unwrap();
+    let pass = deliver::tick(&config, &templates, &mut store, now).unwrap();
+    (config, store, mailer, pass.queued)
+}
+
+fn status_counts(store: &Store) -> Vec<(String, i64)> {
+    store.counts().unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn server_down_then_back_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (config, store, mailer, queued) = queued(tmp.path(), port);
+    let now = Utc::now();
+    let first = deliver::send_ready(&store, &mailer, &config.email, now)
+        .await
+        .unwrap();
+    assert_eq!((first.sent, first.retrying, first.dead), (0, queued, 0));
+    // Nothing is retried before its backoff.
+    let early = deliver::send_ready(&store, &mailer, &config.email, now)
+        .await
+        .unwrap();
+    assert_eq!(early.sent + early.retrying + early.dead, 0);
+    let server = Server::start(port, &tmp.path().join("inbox"), &[]);
+    let later = deliver::send_ready(
+        &store,
+        &mailer,
+        &config.email,
+        now + chrono::Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(later.sent, queued);
+    assert_eq!(server.received().len(), queued);
+    assert_eq!(
+        status_counts(&store),
+        vec![("sent".to_string(), queued as i64)]
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_transient_4xx_is_retried_and_then_delivered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(port, &tmp.path().join("inbox"), &["--tempfail", "3"]);
+    let (config, store, mailer, queued) = queued(tmp.path(), port);
+    let now = Utc::now();
+    let first = deliver::send_ready(&store, &mailer, &config.email, now)
+        .await
+        .unwrap();
+    assert_eq!(first.retrying, 3);
+    assert_eq!(first.sent, queued - 3);
+    let retrying = store.history(None, Some("retrying"), 10).unwrap();
+    assert!(
+        retrying
+            .iter()
+            .all(|d| d.last_error.as_deref().unwrap_or("").contains("451")),
+        "{retrying:?}"
+    );
+    let later = deliver::send_ready(
+        &store,
+        &mailer,
+        &config.email,
+        now + chrono::Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(later.sent, 3);
+    assert_eq!(server.received().len(), queued);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_5xx_for_one_recipient_is_dead_and_the_others_arrive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(
+        port,
+        &tmp.path().join("inbox"),
+        &["--reject", "vp-ubnd-tinh@haugiang.example"],
+    );
+    let (config, store, mailer, queued) = queued(tmp.path(), port);
+    let pass = deliver::send_ready(&store, &mailer, &config.email, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((pass.sent, pass.dead, pass.retrying), (queued - 1, 1, 0));
+    let dead = store.history(None, Some("dead"), 10).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].agency, "vp-ubnd-tinh");
+    assert!(
+        dead[0].last_error.as_deref().unwrap().contains("550"),
+        "{:?}",
+        dead[0].last_error
+    );
+    assert_eq!(server.received().len(), queued - 1);
+}
+
+#[test]
+fn run_once_with_the_file_transport_golden() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .current_dir(repo())
+        .env("NHACVIEC_STATE_DIR", tmp.path())
+        .args(["--config", "config", "run", "--once", "--now", "2022-05-25"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<PathBuf> = fs::read_dir(tmp.path().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 38);
+    let mut golden = String::new();
+    for p in names {
+        let raw = fs::read(&p).unwrap();
+        let msg = MessageParser::default().parse(&raw).unwrap();
+        let to: Vec<&str> = msg
+            .to()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.address())
+            .collect();
+        golden.push_str(&format!(
+            "=== {} To: {}\nSubject: {}\n{}\n",
+            p.file_name().unwrap().to_string_lossy(),
+            to.join(", "),
+            msg.subject().unwrap(),
+            msg.body_text(0).unwrap().replace("\r\n", "\n")
+        ));
+    }
+    insta::assert_snapshot!("run_once_2022_05_25", golden);
+}
