@@ -219,6 +219,165 @@ pub fn tick(
     })
 }
 
+/// The reports that are not reminders, each made once per period (state-based, like ticks):
+/// the weekly report to the monitoring agency, and the daily summary of failed deliveries to
+/// the admin. Returns how many were queued.
+pub fn reports(
+    config: &Config,
+    store: &mut Store,
+    now: DateTime<Tz>,
+) -> Result<usize, DeliverError> {
+    let domain = domain_of(&config.email.from);
+    let mut queued = 0;
+    // Weekly report: the latest report time at or before now, if not made yet.
+    let cron = crate::config::parse_cron(&config.report).map_err(DeliverError::Email)?;
+    let monitor = config.monitor.as_deref().and_then(|m| config.agency(m));
+    if let (Ok(due), Some(monitor)) = (cron.find_previous_occurrence(&now, true), monitor) {
+        let last = store.meta("weekly_report_at")?;
+        let due_key = due.with_timezone(&Utc).to_rfc3339();
+        if last.as_deref().is_none_or(|l| l < due_key.as_str()) && !monitor.email.is_empty() {
+            let rows = crate::report::status(config, now.date_naive(), None);
+            let d = weekly_report(config, &monitor.id, &monitor.email, &rows, now.date_naive());
+            store.record_extra(&d, &[], &[("weekly_report_at", due_key)], &domain)?;
+            queued += 1;
+        }
+    }
+    // Daily failure summary to the admin.
+    let today = now.date_naive().to_string();
+    if let Some(admin) = &config.email.admin {
+        if store.meta("admin_summary_day")?.as_deref() != Some(today.as_str()) {
+            let (dead, stuck) = store.failures_to_report()?;
+            if !dead.is_empty() || !stuck.is_empty() {
+                let d = failure_summary(admin, &dead, &stuck, now.date_naive());
+                let ids: Vec<i64> = dead.iter().map(|d| d.id).collect();
+                store.record_extra(&d, &ids, &[("admin_summary_day", today)], &domain)?;
+                queued += 1;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn weekly_report(
+    config: &Config,
+    monitor: &str,
+    to: &[String],
+    rows: &[crate::report::StatusRow],
+    today: chrono::NaiveDate,
+) -> NewDelivery {
+    use crate::report::State;
+    let count = |s: State| rows.iter().filter(|r| r.state == s).count();
+    let subject = format!(
+        "[Nhắc việc] Báo cáo tuần đến ngày {}: {} việc quá hạn, {} trong hạn, {} đã hoàn thành",
+        today.format("%d/%m/%Y"),
+        count(State::OpenOverdue),
+        count(State::Open),
+        count(State::DoneOnTime) + count(State::DoneLate)
+    );
+    let name = |id: &str| {
+        config
+            .agency(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
+    let mut text = format!(
+        "Tình hình thực hiện các kế hoạch đến ngày {} (quá hạn trước):\n\n",
+        today.format("%d/%m/%Y")
+    );
+    let mut html = String::from("<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\"><tr><th>Trạng thái</th><th>Kế hoạch</th><th>Nhiệm vụ</th><th>Cơ quan</th><th>Vai trò</th><th>Hạn</th></tr>\n");
+    for r in rows {
+        let deadline = r.deadline.map_or_else(
+            || "không có hạn".to_string(),
+            |d| d.format("%d/%m/%Y").to_string(),
+        );
+        text.push_str(&format!(
+            "- {}: {} nhiệm vụ {} - {} ({}), hạn {}\n",
+            r.state.vi(),
+            r.plan,
+            r.task,
+            name(&r.agency),
+            r.role.vi(),
+            deadline
+        ));
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            r.state.vi(),
+            html_escape(&r.plan),
+            html_escape(&r.task),
+            html_escape(&name(&r.agency)),
+            r.role.vi(),
+            deadline
+        ));
+    }
+    html.push_str("</table>\n");
+    NewDelivery {
+        agency: monitor.to_string(),
+        channel: "email".into(),
+        recipients: to.to_vec(),
+        subject,
+        body_text: text,
+        body_html: format!("<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\"></head><body>{html}</body></html>"),
+        items: vec![],
+        thread: format!("{monitor}.weekly-report"),
+    }
+}
+
+fn failure_summary(
+    admin: &str,
+    dead: &[Delivery],
+    stuck: &[Delivery],
+    today: chrono::NaiveDate,
+) -> NewDelivery {
+    let mut text = String::new();
+    let mut html = String::new();
+    for (title, list) in [
+        ("Thư gửi thất bại (không gửi lại)", dead),
+        ("Thư đang thử lại nhiều lần", stuck),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("{title}:\n"));
+        html.push_str(&format!("<h3>{title}</h3><ul>"));
+        for d in list {
+            let line = format!(
+                "#{} gửi {} ({}), {} lần thử: {}",
+                d.id,
+                d.agency,
+                d.recipients.join(", "),
+                d.attempts,
+                d.last_error.as_deref().unwrap_or("")
+            );
+            text.push_str(&format!("- {line}\n"));
+            html.push_str(&format!("<li>{}</li>", html_escape(&line)));
+        }
+        text.push('\n');
+        html.push_str("</ul>");
+    }
+    text.push_str("Xem chi tiết: nhacviec history --status dead\n");
+    NewDelivery {
+        agency: "_admin".into(),
+        channel: "email".into(),
+        recipients: vec![admin.to_string()],
+        subject: format!(
+            "[Nhắc việc] Báo cáo thư lỗi ngày {}: {} thất bại, {} đang thử lại",
+            today.format("%d/%m/%Y"),
+            dead.len(),
+            stuck.len()
+        ),
+        body_text: text,
+        body_html: format!("<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\"></head><body>{html}</body></html>"),
+        items: vec![],
+        thread: "admin.failures".into(),
+    }
+}
+
 fn slug(s: &str) -> String {
     s.chars()
         .map(|c| {

@@ -333,7 +333,8 @@ async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> an
         .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
     let pass = |store: &mut nhacviec::store::Store, at: DateTime<Tz>| -> anyhow::Result<()> {
         let p = deliver::tick(&config, &templates, store, at)?;
-        tracing::info!(at = %at, queued = p.queued, skipped = p.skipped, "tick recorded");
+        let reports = deliver::reports(&config, store, at)?;
+        tracing::info!(at = %at, queued = p.queued, skipped = p.skipped, reports, "tick recorded");
         Ok(())
     };
     if once {

@@ -40,6 +40,8 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX deliveries_status ON deliveries (status, next_attempt_at);
      CREATE INDEX deliveries_agency ON deliveries (agency);",
+    // 2: whether a failed delivery has been reported to the admin.
+    "ALTER TABLE deliveries ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -347,6 +349,64 @@ impl Store {
         Ok(ids)
     }
 
+    /// Records a delivery that is not part of a tick (a report), the failures it reports, and
+    /// the metadata saying it was made, in one transaction.
+    pub fn record_extra(
+        &mut self,
+        d: &NewDelivery,
+        reported: &[i64],
+        meta: &[(&str, String)],
+        domain: &str,
+    ) -> Result<i64> {
+        let now = now_utc();
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', ?8, '', 'pending', ?1, ?1)",
+            params![
+                now,
+                d.agency,
+                d.channel,
+                serde_json::to_string(&d.recipients).unwrap_or_default(),
+                d.subject,
+                d.body_text,
+                d.body_html,
+                d.thread,
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        let message_id = format!("<nhacviec.{}.{id}@{domain}>", self.instance);
+        tx.execute(
+            "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
+            params![message_id, id],
+        )?;
+        for r in reported {
+            tx.execute(
+                "UPDATE deliveries SET reported = 1 WHERE id = ?1",
+                params![r],
+            )?;
+        }
+        for (k, v) in meta {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Failures the admin has not been told of: dead deliveries not yet reported, and
+    /// deliveries still retrying after three attempts (reported again each day until settled).
+    pub fn failures_to_report(&self) -> Result<(Vec<Delivery>, Vec<Delivery>)> {
+        let dead = self.select("WHERE status = 'dead' AND reported = 0 ORDER BY id", [])?;
+        let stuck = self.select(
+            "WHERE status = 'retrying' AND attempts >= 3 ORDER BY id",
+            [],
+        )?;
+        Ok((dead, stuck))
+    }
+
     /// Deliveries to attempt now: pending, or retrying whose next attempt has come.
     pub fn ready(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
         self.select(
@@ -515,6 +575,11 @@ mod tests {
         ));
         drop(first);
         let store = Store::open_writer(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
         store.conn.pragma_update(None, "user_version", 99).unwrap();
         drop(store);
         assert!(matches!(

@@ -17,6 +17,8 @@ pub struct Config {
     pub email: crate::config::settings::EmailSettings,
     /// When reminders go out: a cron expression, seconds first, in `timezone`.
     pub reminders: String,
+    /// When the weekly report goes to the monitoring agency (cron, like `reminders`).
+    pub report: String,
     /// The year's announced schedule on top of the computed holidays.
     pub calendar: Overrides,
     /// The default policy (`[policy]` in the settings).

@@ -49,6 +49,8 @@ pub struct Email {
 pub struct Schedule {
     /// Cron expression, seconds first, in the configured timezone.
     pub reminders: Option<S>,
+    /// When the weekly report goes to the monitoring agency.
+    pub report: Option<S>,
 }
 
 /// `[policy]` in the settings or a plan, or `policy = { ... }` in a task: every key optional,

@@ -35,20 +35,41 @@ pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
         .map_err(|e| format!("biểu thức cron không hợp lệ: {e}"))
 }
 
-/// Checks `[schedule]`; returns the reminders cron expression.
-pub fn schedule(src: &Source, raw: &raw::Schedule, diags: &mut Vec<Diagnostic>) -> String {
-    match &raw.reminders {
-        Some(expr) => match parse_cron(expr.get_ref()) {
-            Ok(_) => expr.get_ref().trim().to_string(),
-            Err(e) => {
-                diags.push(src.diag(Severity::Error, expr.span(), e).with_help(format!(
-                    "ví dụ \"{DEFAULT_REMINDERS}\": 8 giờ sáng thứ Hai đến thứ Sáu"
-                )));
-                DEFAULT_REMINDERS.into()
-            }
-        },
-        None => DEFAULT_REMINDERS.into(),
-    }
+/// The default weekly report: Monday 07:30, before the reminders.
+pub const DEFAULT_REPORT: &str = "0 30 7 * * Mon";
+
+/// Checks `[schedule]`; returns the reminders and the report cron expressions.
+pub fn schedule(
+    src: &Source,
+    raw: &raw::Schedule,
+    diags: &mut Vec<Diagnostic>,
+) -> (String, String) {
+    let mut check =
+        |value: &Option<toml::Spanned<String>>, default: &str, example: &str| match value {
+            Some(expr) => match parse_cron(expr.get_ref()) {
+                Ok(_) => expr.get_ref().trim().to_string(),
+                Err(e) => {
+                    diags.push(
+                        src.diag(Severity::Error, expr.span(), e)
+                            .with_help(format!("ví dụ \"{default}\": {example}")),
+                    );
+                    default.to_string()
+                }
+            },
+            None => default.to_string(),
+        };
+    (
+        check(
+            &raw.reminders,
+            DEFAULT_REMINDERS,
+            "8 giờ sáng thứ Hai đến thứ Sáu",
+        ),
+        check(
+            &raw.report,
+            DEFAULT_REPORT,
+            "7 giờ 30 sáng thứ Hai hằng tuần",
+        ),
+    )
 }
 
 /// Reports an error at a span, with an optional hint.

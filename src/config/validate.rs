@@ -71,6 +71,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
     };
     let settings_src = sources.settings.as_ref();
     let mut reminders = super::settings::DEFAULT_REMINDERS.to_string();
+    let mut report = super::settings::DEFAULT_REPORT.to_string();
     let mut policy = Policy::default();
     let mut calendar = Overrides::default();
     let mut email = super::settings::EmailSettings::default();
@@ -79,7 +80,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             email = super::settings::email(src, e, &mut v.diags);
         }
         if let Some(s) = &settings.schedule {
-            reminders = super::settings::schedule(src, s, &mut v.diags);
+            (reminders, report) = super::settings::schedule(src, s, &mut v.diags);
         }
         if let Some(p) = &settings.policy {
             policy = super::settings::policy(src, p, &policy, &mut v.diags);
@@ -216,6 +217,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             state_dir: settings.state_dir.as_ref().map(|s| s.get_ref().clone()),
             email,
             reminders,
+            report,
             calendar,
             policy,
             levels: directory.levels,
