@@ -215,9 +215,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
             let now = now_in(config.timezone, now.as_deref())?;
-            let from = match from {
-                Some(s) => date_arg("--from", &s)?,
-                None => now.date_naive(),
+            // From the start of --from, or from now: a tick earlier today has already passed.
+            let (from, start) = match from {
+                Some(s) => {
+                    let d = date_arg("--from", &s)?;
+                    let start = report::parse_now(&d.to_string(), config.timezone)
+                        .context("--from: no such local time")?;
+                    (d, start)
+                }
+                None => (now.date_naive(), now),
             };
             let to = match (to, days) {
                 (Some(s), _) => date_arg("--to", &s)?,
@@ -231,7 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cron = config::parse_cron(&config.reminders)
                 .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
             let digests =
-                report::preview(config, &cron, from, to, agency.as_deref(), task.as_deref());
+                report::preview(config, &cron, start, to, agency.as_deref(), task.as_deref());
             match format {
                 Format::Text => print!("{}", report::render_preview_text(config, &digests)),
                 Format::Json => print_json(&digests)?,

@@ -3,7 +3,7 @@
 
 use crate::calendar::{Calendar, CalendarDay, DayKind};
 use crate::config::{Config, Task};
-use crate::deadline::{recur, weekday_vi, Deadline, Milestone};
+use crate::deadline::{weekday_vi, Deadline, Milestone};
 use crate::schedule::{natural_key, Digest, Role, Schedule};
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -57,12 +57,11 @@ pub struct PreviewDigest {
 pub fn preview(
     config: &Config,
     cron: &croner::Cron,
-    from: NaiveDate,
+    start: DateTime<Tz>,
     to: NaiveDate,
     filter_agency: Option<&str>,
     filter_task: Option<&str>,
 ) -> Vec<PreviewDigest> {
-    let tz = config.timezone;
     let max_before = config
         .plans
         .iter()
@@ -73,14 +72,8 @@ pub fn preview(
     let until = to
         .checked_add_days(Days::new(u64::from(max_before) * 2 + 31))
         .unwrap_or(to);
-    let calendar = calendar_for(config, from, until);
+    let calendar = calendar_for(config, start.date_naive(), until);
     let schedule = Schedule::build(config, &calendar, until);
-    let Some(start) = from
-        .and_hms_opt(0, 0, 0)
-        .and_then(|d| tz.from_local_datetime(&d).earliest())
-    else {
-        return vec![];
-    };
     let mut handled: HashSet<String> = HashSet::new();
     let mut since: Option<NaiveDate> = None;
     let mut out = Vec::new();
@@ -92,6 +85,7 @@ pub fn preview(
         let result = schedule.due(&handled, today, since);
         since = Some(today);
         handled.extend(result.skipped);
+        handled.extend(result.suppressed);
         for mut digest in result.digests {
             handled.extend(digest.items.iter().map(|i| i.key.clone()));
             if filter_agency.is_some_and(|a| a != digest.agency) {
@@ -215,10 +209,12 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
                     if filter_agency.is_some_and(|a| a != agency) {
                         continue;
                     }
+                    // A completion dated after `today` has not happened yet.
                     let done = [task.done, task.done_by.get(agency).copied()]
                         .into_iter()
                         .flatten()
-                        .min();
+                        .min()
+                        .filter(|d| *d <= today);
                     let deadlines = agency_deadlines(
                         config,
                         task,
@@ -287,9 +283,11 @@ fn agency_deadlines(
             };
             chosen.iter().map(|m| m.due).collect()
         }
-        Deadline::Recurring { rrule } => {
-            recur::occurrences(rrule, issued, until, 500).unwrap_or_default()
-        }
+        // The schedule's own occurrences (bounded to the plan's year unless the rule says).
+        Deadline::Recurring { .. } => crate::schedule::milestones(task, issued, until)
+            .into_iter()
+            .map(|m| m.due)
+            .collect(),
         _ => vec![],
     };
     out.sort_unstable();

@@ -77,6 +77,9 @@ pub struct Slot {
     /// Days before the deadline (before/due), or the repeat number (overdue).
     pub n: u16,
     pub role: Role,
+    /// When the agency the slot is about completed the task: from then on the slot is
+    /// suppressed, even if it is still waiting to be caught up.
+    pub done: Option<NaiveDate>,
 }
 
 /// A task as the schedule names it.
@@ -126,6 +129,8 @@ pub struct Tick {
     pub digests: Vec<Digest>,
     /// Keys of slots missed during downtime and superseded by a later one: record, don't send.
     pub skipped: Vec<String>,
+    /// Keys of slots whose agency completed the task before they could go: record, don't send.
+    pub suppressed: Vec<String>,
 }
 
 /// What the store knows was already handled (sent, skipped or suppressed).
@@ -160,7 +165,7 @@ impl Schedule {
                     title: task.title.clone(),
                 });
                 let milestones = milestones(task, plan.issued, until);
-                b.task(config, task, t, &milestones, monitor);
+                b.task(config, task, t, &milestones, monitor, plan.issued);
             }
         }
         let mut slots = b.slots;
@@ -224,9 +229,14 @@ impl Schedule {
         let end = self.slots.partition_point(|x| x.date <= today);
         let mut latest: HashMap<Stream, (&Slot, String)> = HashMap::new();
         let mut skipped = Vec::new();
+        let mut suppressed = Vec::new();
         for slot in self.slots.get(start..end).unwrap_or_default() {
             let key = self.key(slot);
             if handled.is_handled(&key) {
+                continue;
+            }
+            if slot.done.is_some_and(|d| d <= today) {
+                suppressed.push(key);
                 continue;
             }
             let stream = (slot.task, slot.deadline, slot.agency, slot.role, slot.about);
@@ -279,7 +289,12 @@ impl Schedule {
             .collect();
         digests.sort_by(|a, b| a.agency.cmp(&b.agency));
         skipped.sort();
-        Tick { digests, skipped }
+        suppressed.sort();
+        Tick {
+            digests,
+            skipped,
+            suppressed,
+        }
     }
 }
 
@@ -291,7 +306,7 @@ pub fn natural_key(id: &str) -> Vec<(u64, String)> {
 }
 
 /// The dated milestones a task is reminded of, up to `until`.
-fn milestones(task: &Task, issued: NaiveDate, until: NaiveDate) -> Vec<Milestone> {
+pub fn milestones(task: &Task, issued: NaiveDate, until: NaiveDate) -> Vec<Milestone> {
     let from_rule = |rule: &str| -> Vec<Milestone> {
         // A plan is for its year: a rule without its own end stops at the plan year's end.
         let upper = rule.to_ascii_uppercase();
@@ -345,6 +360,7 @@ impl Builder<'_> {
         t: u32,
         milestones: &[Milestone],
         monitor: Option<&str>,
+        issued: NaiveDate,
     ) {
         if milestones.is_empty() {
             return;
@@ -375,15 +391,23 @@ impl Builder<'_> {
                 for deadline in deadlines {
                     let mut slots = Vec::new();
                     if nudge_only {
-                        slots.push((self.calendar.on_or_before(deadline), Kind::Due, 0));
+                        if role == Role::Lead || policy.support_gets_before(0) {
+                            slots.push((self.calendar.on_or_before(deadline), Kind::Due, 0));
+                        }
                     } else {
                         self.before_slots(policy, role, deadline, &mut slots);
                         if role == Role::Lead || policy.support_gets_overdue() {
                             self.overdue_slots(policy, deadline, &mut slots);
                         }
                     }
+                    // Nothing goes out before the plan exists: early slots wait for its first
+                    // working day (one per day, the nearest to the deadline kept).
+                    let first_day = self.calendar.on_or_after(issued);
+                    let mut days_taken: HashSet<NaiveDate> = HashSet::new();
+                    slots.sort_by_key(|(date, _, n)| (std::cmp::Reverse(*date), *n));
                     for (date, kind, n) in slots {
-                        if done.is_some_and(|d| d <= date) {
+                        let date = date.max(first_day);
+                        if done.is_some_and(|d| d <= date) || !days_taken.insert(date) {
                             continue;
                         }
                         self.slots.push(Slot {
@@ -395,6 +419,7 @@ impl Builder<'_> {
                             kind,
                             n,
                             role,
+                            done,
                         });
                     }
                     // Copy the monitoring agency when a lead is K days late.
@@ -402,7 +427,14 @@ impl Builder<'_> {
                         (policy.escalate_after, monitor, role, nudge_only)
                     {
                         if m != agency_id {
-                            let date = self.after_deadline(deadline, k);
+                            // Never before K full days: an escalation moves later, not earlier.
+                            let target = deadline
+                                .checked_add_days(Days::new(u64::from(k)))
+                                .unwrap_or(deadline);
+                            let date = self
+                                .calendar
+                                .on_or_after(target)
+                                .max(self.calendar.on_or_after(issued));
                             if done.is_none_or(|d| d > date) {
                                 let mi = self.agency(m);
                                 self.slots.push(Slot {
@@ -414,6 +446,7 @@ impl Builder<'_> {
                                     kind: Kind::Escalation,
                                     n: k.min(u16::MAX as u32) as u16,
                                     role: Role::Monitor,
+                                    done,
                                 });
                             }
                         }
@@ -460,8 +493,17 @@ impl Builder<'_> {
         deadline: NaiveDate,
         out: &mut Vec<(NaiveDate, Kind, u16)>,
     ) {
+        let mut last = deadline;
         for k in 1..=policy.overdue_times {
-            let date = self.after_deadline(deadline, k.saturating_mul(policy.overdue_every));
+            let mut date = self.after_deadline(deadline, k.saturating_mul(policy.overdue_every));
+            // Repeats that land on the same working day are spread to the next ones, so
+            // `overdue_times` reminders go out.
+            if date <= last {
+                date = last
+                    .succ_opt()
+                    .map_or(last, |d| self.calendar.on_or_after(d));
+            }
+            last = date;
             out.push((date, Kind::Overdue, k.min(u16::MAX as u32) as u16));
         }
     }

@@ -341,6 +341,12 @@ impl Store {
                 params![key, now],
             )?;
         }
+        for key in &tick.suppressed {
+            tx.execute(
+                "INSERT OR IGNORE INTO slots (key, status, recorded_at) VALUES (?1, 'suppressed', ?2)",
+                params![key, now],
+            )?;
+        }
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('watermark', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![watermark.format("%Y-%m-%d").to_string()],
