@@ -169,8 +169,11 @@ pub fn tick(
     );
     let schedule = Schedule::build(config, &calendar, until);
     let watermark = store.watermark()?;
-    // A watermark after today means the clock went back: look at everything again.
-    let since = watermark.filter(|w| *w <= today);
+    // A watermark after today means the clock went back, and a changed schedule may have new
+    // past slots: in both cases look at everything again.
+    let fingerprint = schedule.fingerprint();
+    let unchanged = store.meta("schedule_fingerprint")?.as_deref() == Some(fingerprint.as_str());
+    let since = watermark.filter(|w| *w <= today && unchanged);
     let result = schedule.due(&*store, today, since);
     let email = &config.email;
     let mut deliveries = Vec::with_capacity(result.digests.len());
@@ -212,6 +215,9 @@ pub fn tick(
         new_watermark,
         &domain_of(&email.from),
     )?;
+    if !unchanged {
+        store.set_meta("schedule_fingerprint", &fingerprint)?;
+    }
     Ok(Pass {
         queued: ids.len(),
         skipped: result.skipped.len(),

@@ -178,6 +178,35 @@ impl Schedule {
         }
     }
 
+    /// A fingerprint of every slot: when it changes (a plan edited, a deadline moved), past
+    /// slots may be new, so the next tick must look at all of them, not just since the
+    /// watermark.
+    pub fn fingerprint(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        // FNV-1a: stable across runs and Rust versions, unlike the std hasher's seed.
+        struct Fnv(u64);
+        impl Hasher for Fnv {
+            fn finish(&self) -> u64 {
+                self.0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                for b in bytes {
+                    self.0 ^= u64::from(*b);
+                    self.0 = self.0.wrapping_mul(0x100000001b3);
+                }
+            }
+        }
+        let mut h = Fnv(0xcbf29ce484222325);
+        for s in &self.slots {
+            (s.date, s.deadline, s.kind, s.n, s.role, s.done).hash(&mut h);
+            self.tasks[s.task as usize].plan.hash(&mut h);
+            self.tasks[s.task as usize].id.hash(&mut h);
+            self.agencies[s.agency as usize].hash(&mut h);
+            self.agencies[s.about as usize].hash(&mut h);
+        }
+        format!("{:016x}-{}", h.finish(), self.slots.len())
+    }
+
     pub fn len(&self) -> usize {
         self.slots.len()
     }

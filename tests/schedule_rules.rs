@@ -109,9 +109,10 @@ fn overdue_repeats_and_escalation_to_the_default_monitor() {
     );
     let esc: Vec<_> = s.iter().filter(|x| x.2 == Kind::Escalation).collect();
     assert_eq!(esc.len(), 1);
+    // 10 days after 1/6 is Saturday 11/6: an escalation waits for Monday 13/6, never earlier.
     assert_eq!(
         (esc[0].0, esc[0].1.as_str(), esc[0].3),
-        (d(2022, 6, 10), "vp", Role::Monitor)
+        (d(2022, 6, 13), "vp", Role::Monitor)
     );
 }
 
@@ -146,4 +147,48 @@ fn recurring_tasks_remind_each_occurrence_of_the_plan_year() {
             d(2022, 12, 30)
         ]
     );
+}
+
+#[test]
+fn overdue_repeats_never_collapse_onto_one_day() {
+    // Due Friday 15/7/2022, repeated daily 4 times: Saturday and Sunday move, but to distinct
+    // working days.
+    let s = slots(
+        "[policy]\nbefore = [0]\noverdue_every = 1\noverdue_times = 4\n",
+        "due = 2022-07-15",
+    );
+    assert_eq!(
+        dates_of(&s, "a", Kind::Overdue),
+        vec![
+            d(2022, 7, 18),
+            d(2022, 7, 19),
+            d(2022, 7, 20),
+            d(2022, 7, 21)
+        ]
+    );
+}
+
+#[test]
+fn completion_suppresses_reminders_still_waiting_for_catch_up() {
+    use std::collections::HashSet;
+    let plan_task = "due = 2022-03-31\ndone = 2022-03-30";
+    let plan = format!(
+        "[plan]\nnumber = \"1/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\n\n[[task]]\nid = \"1\"\ntitle = \"T\"\nlead = [\"Sở A\"]\n{plan_task}\n"
+    );
+    let sources = Sources {
+        settings: None,
+        agencies: Some(Source::new("agencies.toml", AGENCIES)),
+        plans: vec![Source::new("plans/1.toml", plan)],
+        plans_dir: "plans".into(),
+        templates: vec![],
+        problems: vec![],
+    };
+    let config = analyze(&sources).config;
+    let calendar = Calendar::new(config.calendar.clone(), 2021..=2023);
+    let schedule = Schedule::build(&config, &calendar, d(2023, 12, 31));
+    // Down from before the deadline until June: the 1-day reminder (30/3) was due before the
+    // completion was recorded, but by June the task is done: nothing goes out.
+    let tick = schedule.due(&HashSet::new(), d(2022, 6, 1), None);
+    assert!(tick.digests.is_empty(), "{:?}", tick.digests);
+    assert!(!tick.suppressed.is_empty());
 }

@@ -242,7 +242,10 @@ impl Calendar {
         }
         // A holiday on a weekend gives a day off on the next working weekday (announced
         // workdays below may cancel it; they do not push it further).
-        for h in holidays.iter().filter(|h| is_weekend(h.date)) {
+        for h in holidays
+            .iter()
+            .filter(|h| is_weekend(h.date) && !workdays.contains_key(&h.date))
+        {
             let mut d = h.date;
             while let Some(next) = d.succ_opt() {
                 d = next;

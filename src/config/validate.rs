@@ -833,6 +833,34 @@ impl Validator {
             .count()
             > errors_before;
         if let Deadline::Dated(ms) = &deadline {
+            // Staged by level: a lead whose level has no milestone is reminded of every one,
+            // which is rarely what the plan means.
+            if ms.iter().any(|m| m.level.is_some()) {
+                for agency in &lead {
+                    let Some(level) = dir
+                        .agencies
+                        .iter()
+                        .find(|a| a.id == *agency)
+                        .map(|a| a.level.clone())
+                    else {
+                        continue;
+                    };
+                    if !ms
+                        .iter()
+                        .any(|m| m.level.as_ref().is_none_or(|l| *l == level))
+                    {
+                        let span = t.time.as_ref().map_or(t.id.span(), Spanned::span);
+                        self.push(
+                            src.diag(
+                                Severity::Warning,
+                                span,
+                                format!("nhiệm vụ {id}: thời gian không có mốc cho cấp \"{level}\" của cơ quan chủ trì {agency}; cơ quan này sẽ được nhắc theo mọi mốc"),
+                            )
+                            .with_help("thêm mốc cho cấp này vào thời gian, hoặc ghi `due` cho nhiệm vụ"),
+                        );
+                    }
+                }
+            }
             for m in ms.iter().filter(|m| m.due < issued) {
                 let span = t
                     .due
