@@ -450,24 +450,25 @@ pub async fn send_ready(
     email: &EmailSettings,
     now: DateTime<Utc>,
 ) -> Result<Pass, DeliverError> {
+    use futures_util::StreamExt;
     let mut pass = Pass::default();
     loop {
         let batch = store.ready(now, email.pool_size as usize * 4)?;
         if batch.is_empty() {
             break;
         }
-        let mut results = Vec::with_capacity(batch.len());
-        for chunk in batch.chunks(email.pool_size.max(1) as usize) {
-            let sends = chunk.iter().map(|d| async move {
+        // At most `pool_size` in flight, each marked as soon as it completes: a crash can
+        // only resend what was in flight (at-least-once, bounded by the pool).
+        let mut results = futures_util::stream::iter(batch.iter())
+            .map(|d| async move {
                 let outcome = match message(d, email) {
                     Ok(m) => mailer.send(&m, d.id).await,
                     Err(e) => Err(e),
                 };
                 (d, outcome)
-            });
-            results.extend(futures_util::future::join_all(sends).await);
-        }
-        for (d, outcome) in results {
+            })
+            .buffer_unordered(email.pool_size.max(1) as usize);
+        while let Some((d, outcome)) = results.next().await {
             match outcome {
                 Ok(()) => {
                     store.mark_sent(d.id, Utc::now())?;

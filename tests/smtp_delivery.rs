@@ -384,3 +384,92 @@ fn run_once_with_the_file_transport_golden() {
     }
     insta::assert_snapshot!("run_once_2022_05_25", golden);
 }
+
+/// 1,000 agencies, one task due for all of them on 1/6/2022, sent through `port`.
+fn thousand_digests(dir: &Path, port: u16) -> PathBuf {
+    let cfg = dir.join("config");
+    fs::create_dir_all(cfg.join("plans")).unwrap();
+    fs::write(
+        cfg.join("nhacviec.toml"),
+        format!("state_dir = \"state\"\n\n[email]\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\nfrom = \"Nhắc việc <nv@tinh.example>\"\npool_size = 4\n"),
+    )
+    .unwrap();
+    let mut agencies = String::from("[[level]]\nid = \"tinh\"\nname = \"cấp tỉnh\"\n\n");
+    let mut members = Vec::new();
+    for i in 0..1000 {
+        agencies.push_str(&format!("[[agency]]\nid = \"a{i}\"\nname = \"Cơ quan {i}\"\nlevel = \"tinh\"\nemail = [\"a{i}@tinh.example\"]\n\n"));
+        members.push(format!("\"a{i}\""));
+    }
+    agencies.push_str(&format!(
+        "[[group]]\nid = \"all\"\nname = \"Tất cả\"\nmembers = [{}]\n",
+        members.join(", ")
+    ));
+    fs::write(cfg.join("agencies.toml"), agencies).unwrap();
+    fs::write(
+        cfg.join("plans/p.toml"),
+        "[plan]\nnumber = \"1/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\n\n[[task]]\nid = \"1\"\ntitle = \"Việc\"\nlead = [\"all\"]\ndue = 2022-06-01\n",
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn kill_9_while_delivering_loses_nothing_and_duplicates_at_most_the_pool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(port, &tmp.path().join("inbox"), &[]);
+    let cfg = thousand_digests(tmp.path(), port);
+    let run = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("nhacviec"))
+            .env_remove("NHACVIEC_STATE_DIR")
+            .env("NHACVIEC_LOG", "warn")
+            .arg("--config")
+            .arg(&cfg)
+            .args(["run", "--once", "--now", "2022-06-01T08:00:00+07:00"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut kills = 0;
+    for target in [150, 500] {
+        let mut child = run();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if server.received().len() >= target {
+                child.kill().unwrap(); // SIGKILL: no chance to clean up
+                kills += 1;
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "run --once hung");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child.wait().unwrap();
+    }
+    // A last run finishes what is left.
+    assert!(run().wait().unwrap().success());
+    let received = server.received();
+    let mut ids = std::collections::HashMap::<String, usize>::new();
+    for (_, raw) in &received {
+        let msg = MessageParser::default().parse(raw).unwrap();
+        *ids.entry(msg.message_id().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        ids.len(),
+        1000,
+        "every digest arrives (after {kills} kills)"
+    );
+    let duplicates = received.len() - ids.len();
+    eprintln!(
+        "kills: {kills}, received: {}, duplicates: {duplicates}",
+        received.len()
+    );
+    assert!(
+        duplicates <= 4 * kills,
+        "{duplicates} duplicates after {kills} kills with pool_size 4"
+    );
+}
