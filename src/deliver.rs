@@ -243,7 +243,10 @@ pub fn reports(
         let due_key = due.with_timezone(&Utc).to_rfc3339();
         if last.as_deref().is_none_or(|l| l < due_key.as_str()) && !monitor.email.is_empty() {
             let rows = crate::report::status(config, now.date_naive(), None);
-            let d = weekly_report(config, &monitor.id, &monitor.email, &rows, now.date_naive());
+            let d = redirected(
+                weekly_report(config, &monitor.id, &monitor.email, &rows, now.date_naive()),
+                &config.email,
+            );
             store.record_extra(&d, &[], &[("weekly_report_at", due_key)], &domain)?;
             queued += 1;
         }
@@ -254,7 +257,10 @@ pub fn reports(
         if store.meta("admin_summary_day")?.as_deref() != Some(today.as_str()) {
             let (dead, stuck) = store.failures_to_report()?;
             if !dead.is_empty() || !stuck.is_empty() {
-                let d = failure_summary(admin, &dead, &stuck, now.date_naive());
+                let d = redirected(
+                    failure_summary(admin, &dead, &stuck, now.date_naive()),
+                    &config.email,
+                );
                 let ids: Vec<i64> = dead.iter().map(|d| d.id).collect();
                 store.record_extra(&d, &ids, &[("admin_summary_day", today)], &domain)?;
                 queued += 1;
@@ -262,6 +268,22 @@ pub fn reports(
         }
     }
     Ok(queued)
+}
+
+/// Trial mode for messages built in code: to the trial address, naming the intended ones.
+fn redirected(mut d: NewDelivery, email: &EmailSettings) -> NewDelivery {
+    if let Some(to) = &email.redirect_all_to {
+        let note = format!(
+            "[THỬ NGHIỆM] Thư này lẽ ra gửi đến: {}",
+            d.recipients.join(", ")
+        );
+        d.body_text = format!("{note}\n\n{}", d.body_text);
+        d.body_html =
+            d.body_html
+                .replacen("<body>", &format!("<body><p>{}</p>", html_escape(&note)), 1);
+        d.recipients = vec![to.clone()];
+    }
+    d
 }
 
 fn html_escape(s: &str) -> String {
@@ -430,6 +452,65 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
             d.body_html.clone(),
         ))
         .map_err(|e| SendError::Permanent(format!("không tạo được thư: {e}")))
+}
+
+/// `send-test`: renders a sample digest for one agency and sends it at once, outside the
+/// outbox (nothing is recorded). Returns the addresses it went to.
+pub async fn send_test(
+    config: &Config,
+    templates: &Templates,
+    mailer: &Mailer,
+    agency: &str,
+    now: DateTime<Tz>,
+) -> Result<Vec<String>, String> {
+    let a = config
+        .agency(agency)
+        .ok_or_else(|| format!("không có cơ quan mã \"{agency}\""))?;
+    let mut ctx = Context::sample();
+    ctx.agency.id = a.id.clone();
+    ctx.agency.name = a.name.clone();
+    ctx.today = now.format("%d/%m/%Y").to_string();
+    ctx.monitor = config
+        .monitor
+        .as_deref()
+        .and_then(|m| config.agency(m))
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    ctx.redirected_to = vec![];
+    let recipients = match &config.email.redirect_all_to {
+        Some(to) => {
+            ctx.redirected_to = a.email.clone();
+            vec![to.clone()]
+        }
+        None => a.email.clone(),
+    };
+    let rendered = templates.render_context(&ctx).map_err(|e| e.message)?;
+    let stamp = Utc::now().timestamp_millis();
+    let d = Delivery {
+        id: -stamp,
+        tick_at: now.to_rfc3339(),
+        agency: a.id.clone(),
+        channel: "email".into(),
+        recipients: recipients.clone(),
+        subject: format!("[THỬ] {}", rendered.subject),
+        body_text: rendered.text,
+        body_html: rendered.html,
+        items: vec![],
+        thread: format!("{}.test", a.id),
+        message_id: format!("<nhacviec.test.{stamp}@{}>", domain_of(&config.email.from)),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: None,
+        last_error: None,
+        created_at: now.to_rfc3339(),
+        sent_at: None,
+    };
+    let m = message(&d, &config.email).map_err(|e| format!("{e:?}"))?;
+    match mailer.send(&m, stamp).await {
+        Ok(()) => Ok(recipients),
+        Err(SendError::Transient(e)) => Err(format!("lỗi tạm thời (thử lại sau): {e}")),
+        Err(SendError::Permanent(e)) => Err(format!("lỗi vĩnh viễn: {e}")),
+    }
 }
 
 /// Delay before attempt `attempts + 1`: 1 minute doubling to 6 hours, with ±20 % jitter so

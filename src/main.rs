@@ -75,6 +75,15 @@ enum Command {
         #[arg(long, requires = "once")]
         now: Option<String>,
     },
+    /// Gửi thử một thư mẫu cho một cơ quan qua kênh đã cấu hình
+    SendTest {
+        /// Mã cơ quan
+        #[arg(long)]
+        agency: String,
+        /// Kênh gửi
+        #[arg(long, value_parser = ["email"], default_value = "email")]
+        channel: String,
+    },
     /// Lịch sử gửi: đã gửi gì, khi nào, cho ai, lỗi gì
     History {
         /// Chỉ một nhiệm vụ (số thứ tự)
@@ -251,6 +260,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("starting the async runtime")?;
             runtime.block_on(run_service(&cli.config, once, now.as_deref()))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::SendTest { agency, channel: _ } => {
+            let analysis = load_valid(&cli.config)?;
+            let config = &analysis.config;
+            let templates = nhacviec::render::Templates::new(&analysis.templates)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
+            let state = nhacviec::deliver::state_dir(&cli.config, config);
+            let mailer = nhacviec::deliver::Mailer::new(&config.email, &state)?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let now = Utc::now().with_timezone(&config.timezone);
+            match runtime.block_on(nhacviec::deliver::send_test(
+                config, &templates, &mailer, &agency, now,
+            )) {
+                Ok(to) => {
+                    println!("Đã gửi thư thử đến {}", to.join(", "));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("lỗi: gửi thử không thành công: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::History {
             task,

@@ -473,3 +473,77 @@ fn kill_9_while_delivering_loses_nothing_and_duplicates_at_most_the_pool() {
         "{duplicates} duplicates after {kills} kills with pool_size 4"
     );
 }
+
+#[test]
+fn send_test_and_trial_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let settings = cfg.join("nhacviec.toml");
+    let text = fs::read_to_string(&settings).unwrap().replace(
+        "# redirect_all_to = \"thu-nghiem@haugiang.example\"",
+        "redirect_all_to = \"thu-nghiem@haugiang.example\"",
+    );
+    fs::write(&settings, text).unwrap();
+    let state = tmp.path().join("state");
+    let nhacviec = |args: &[&str]| {
+        Command::cargo_bin("nhacviec")
+            .unwrap()
+            .env("NHACVIEC_STATE_DIR", &state)
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = nhacviec(&["send-test", "--agency", "so-tttt"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("thu-nghiem@haugiang.example"));
+    let bad = nhacviec(&["send-test", "--agency", "khong-co"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("không có cơ quan mã \"khong-co\""));
+
+    let out = nhacviec(&["run", "--once", "--now", "2022-05-25"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut test_mail = 0;
+    for entry in fs::read_dir(state.join("mail")).unwrap() {
+        let raw = fs::read(entry.unwrap().path()).unwrap();
+        let msg = MessageParser::default().parse(&raw).unwrap();
+        let to: Vec<&str> = msg
+            .to()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.address())
+            .collect();
+        assert_eq!(
+            to,
+            ["thu-nghiem@haugiang.example"],
+            "trial mode sends everything to one address"
+        );
+        let subject = msg.subject().unwrap();
+        if subject.starts_with("[THỬ] ") {
+            test_mail += 1;
+            assert!(subject.contains("Sở Thông tin và Truyền thông"));
+            assert!(msg
+                .body_text(0)
+                .unwrap()
+                .contains("lẽ ra gửi đến: so-tttt@haugiang.example"));
+        } else if !subject.contains("Báo cáo tuần") {
+            assert!(
+                msg.body_text(0)
+                    .unwrap()
+                    .contains("[THỬ NGHIỆM] Thư này lẽ ra gửi đến: "),
+                "{subject}"
+            );
+        }
+    }
+    assert_eq!(test_mail, 1);
+}
