@@ -572,3 +572,34 @@ fn policy_overrides_per_plan_and_task() {
         "{err}"
     );
 }
+
+#[test]
+fn a_reminder_schedule_that_misses_working_days_is_a_warning() {
+    let dir = sample_copy();
+    let settings = dir.path().join("nhacviec.toml");
+    edit(
+        &settings,
+        "reminders = \"0 0 8 * * Mon-Fri\"",
+        "reminders = \"0 0 8 * * Mon\"",
+    );
+    edit(
+        &settings,
+        "workdays = [\n",
+        "workdays = [\n  { date = 2023-01-14, name = \"Làm bù\" },\n",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 0);
+    let warnings = messages_of(&json, "warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|m| m.contains("không chạy vào thứ Ba, thứ Tư, thứ Năm, thứ Sáu")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|m| m.contains("ngày làm bù 14/01/2023")),
+        "{warnings:?}"
+    );
+}

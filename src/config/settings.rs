@@ -6,7 +6,7 @@ use super::raw;
 use crate::calendar::Overrides;
 use crate::deadline::recur;
 use crate::policy::{DayCount, Policy, SupportSet, SUPPORT_WORDS};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// The default reminder schedule: 08:00 on weekdays (seconds first, as the scheduler reads it).
 pub const DEFAULT_REMINDERS: &str = "0 0 8 * * Mon-Fri";
@@ -525,5 +525,70 @@ mod tests {
         assert!(parse_smtp_url("smtp://mail.example.org:25", Some("none")).is_err());
         assert!(parse_smtp_url("smtp://user:pw@mail.example.org", None).is_err());
         assert!(parse_smtp_url("http://x", None).is_err());
+    }
+}
+
+/// Warns when the reminder cron misses days a reminder can fall on (a weekday, or an announced
+/// make-up working day): those reminders would go out late, at the next tick.
+pub fn cron_coverage(
+    src: &Source,
+    raw: Option<&raw::Schedule>,
+    reminders: &str,
+    calendar: &Overrides,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Ok(cron) = parse_cron(reminders) else {
+        return;
+    };
+    use chrono::TimeZone;
+    let fires_on = |d: NaiveDate| -> bool {
+        let Some(start) = d
+            .and_hms_opt(0, 0, 0)
+            .map(|t| chrono::Utc.from_utc_datetime(&t))
+        else {
+            return false;
+        };
+        cron.find_next_occurrence(&start, true)
+            .is_ok_and(|t| t.date_naive() == d)
+    };
+    let warn = |diags: &mut Vec<Diagnostic>, msg: String| {
+        let d = match raw.and_then(|r| r.reminders.as_ref()) {
+            Some(r) => src.diag(Severity::Warning, r.span(), msg),
+            None => Diagnostic::file(Severity::Warning, &src.name, msg),
+        };
+        diags.push(d.with_help(
+            "nên chạy mỗi ngày làm việc, ví dụ \"0 0 8 * * Mon-Sat\" nếu có ngày làm bù thứ Bảy",
+        ));
+    };
+    // 1/1/2024 was a Monday: one reference week.
+    let names = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu"];
+    let missing: Vec<&str> = (0..5u64)
+        .filter(|i| {
+            NaiveDate::from_ymd_opt(2024, 1, 1)
+                .and_then(|d| d.checked_add_days(chrono::Days::new(*i)))
+                .is_some_and(|d| !fires_on(d))
+        })
+        .map(|i| names[i as usize])
+        .collect();
+    if !missing.is_empty() {
+        warn(
+            diags,
+            format!(
+                "lịch gửi nhắc không chạy vào {}: nhắc rơi vào những ngày này sẽ gửi muộn hơn",
+                missing.join(", ")
+            ),
+        );
+    }
+    for (date, _) in &calendar.workdays {
+        if matches!(date.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) && !fires_on(*date)
+        {
+            warn(
+                diags,
+                format!(
+                    "lịch gửi nhắc không chạy vào ngày làm bù {}: nhắc của ngày đó sẽ gửi muộn hơn",
+                    date.format("%d/%m/%Y")
+                ),
+            );
+        }
     }
 }

@@ -88,6 +88,13 @@ pub fn analyze(sources: &Sources) -> Analysis {
         if let Some(c) = &settings.calendar {
             calendar = super::settings::calendar(src, c, &mut v.diags);
         }
+        super::settings::cron_coverage(
+            src,
+            settings.schedule.as_ref(),
+            &reminders,
+            &calendar,
+            &mut v.diags,
+        );
     }
     let agencies_raw = sources
         .agencies
