@@ -492,42 +492,6 @@ pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, String>
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smtp_urls() {
-        assert_eq!(
-            parse_smtp_url("smtp://mail.example.org:587", None),
-            Ok(Transport::Smtp {
-                host: "mail.example.org".into(),
-                port: 587,
-                tls: Tls::StartTls
-            })
-        );
-        assert_eq!(
-            parse_smtp_url("smtps://mail.example.org", None),
-            Ok(Transport::Smtp {
-                host: "mail.example.org".into(),
-                port: 465,
-                tls: Tls::Implicit
-            })
-        );
-        assert_eq!(
-            parse_smtp_url("smtp://127.0.0.1:2525", Some("none")),
-            Ok(Transport::Smtp {
-                host: "127.0.0.1".into(),
-                port: 2525,
-                tls: Tls::None
-            })
-        );
-        assert!(parse_smtp_url("smtp://mail.example.org:25", Some("none")).is_err());
-        assert!(parse_smtp_url("smtp://user:pw@mail.example.org", None).is_err());
-        assert!(parse_smtp_url("http://x", None).is_err());
-    }
-}
-
 /// Warns when the reminder cron misses days a reminder can fall on (a weekday, or an announced
 /// make-up working day): those reminders would go out late, at the next tick.
 pub fn cron_coverage(
@@ -590,5 +554,41 @@ pub fn cron_coverage(
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls() {
+        assert_eq!(
+            parse_smtp_url("smtp://mail.example.org:587", None),
+            Ok(Transport::Smtp {
+                host: "mail.example.org".into(),
+                port: 587,
+                tls: Tls::StartTls
+            })
+        );
+        assert_eq!(
+            parse_smtp_url("smtps://mail.example.org", None),
+            Ok(Transport::Smtp {
+                host: "mail.example.org".into(),
+                port: 465,
+                tls: Tls::Implicit
+            })
+        );
+        assert_eq!(
+            parse_smtp_url("smtp://127.0.0.1:2525", Some("none")),
+            Ok(Transport::Smtp {
+                host: "127.0.0.1".into(),
+                port: 2525,
+                tls: Tls::None
+            })
+        );
+        assert!(parse_smtp_url("smtp://mail.example.org:25", Some("none")).is_err());
+        assert!(parse_smtp_url("smtp://user:pw@mail.example.org", None).is_err());
+        assert!(parse_smtp_url("http://x", None).is_err());
     }
 }
