@@ -1,13 +1,12 @@
 //! `nhacviec check` end to end: exit codes, the JSON report over the shipped Plan 50, and
 //! diagnostics that point at the right file, line and column.
 
+mod support;
+use support::{copy_dir, repo};
+
 use assert_cmd::Command;
 use std::fs;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
 
 fn nhacviec() -> Command {
     let mut cmd = Command::cargo_bin("nhacviec").unwrap();
@@ -20,19 +19,6 @@ fn sample_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&repo().join("config"), dir.path());
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

@@ -1,16 +1,15 @@
 //! `calendar`, `preview` and `status` end to end on the shipped config: the official 2022 and
 //! 2023 schedules, the golden preview of Plan 50, completion, and the four states.
 
+mod support;
+use support::{copy_dir, repo};
+
 use assert_cmd::Command;
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fs;
-use std::path::{Path, PathBuf};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use std::path::Path;
 
 fn run_json(config: &Path, args: &[&str]) -> Value {
     let out = Command::cargo_bin("nhacviec")
@@ -265,19 +264,6 @@ fn bad_arguments_are_clear_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--from \"32/13/2022\" không hợp lệ"));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
