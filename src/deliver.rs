@@ -240,7 +240,11 @@ pub fn reports(
     let monitor = config.monitor.as_deref().and_then(|m| config.agency(m));
     if let (Ok(due), Some(monitor)) = (cron.find_previous_occurrence(&now, true), monitor) {
         let last = store.meta("weekly_report_at")?;
-        let due_key = due.with_timezone(&Utc).to_rfc3339();
+        // Whole seconds: croner keeps the sub-second part of `now`, which would make every
+        // pass look like a new report time.
+        let due_key = due
+            .with_timezone(&Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         if last.as_deref().is_none_or(|l| l < due_key.as_str()) && !monitor.email.is_empty() {
             let rows = crate::report::status(config, now.date_naive(), None);
             let d = redirected(

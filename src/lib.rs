@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod check;
 pub mod config;
+pub mod daemon;
 pub mod deadline;
 pub mod deliver;
 pub mod policy;

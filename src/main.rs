@@ -122,20 +122,47 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Logs (English, to stderr); NHACVIEC_LOG or RUST_LOG set the level.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NHACVIEC_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("lỗi: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Logs in English: to journald when run under it (JOURNAL_STREAM), JSON lines when
+/// NHACVIEC_LOG_FORMAT=json, human-readable on stderr otherwise. NHACVIEC_LOG (or RUST_LOG)
+/// sets the level.
+fn init_logs() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("NHACVIEC_LOG")
+            .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        if let Ok(journald) = tracing_journald::layer() {
+            tracing_subscriber::registry()
+                .with(filter())
+                .with(journald)
+                .init();
+            return;
+        }
+    }
+    if std::env::var("NHACVIEC_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init();
     }
 }
 
@@ -324,7 +351,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-const DB_FILE: &str = "nhacviec.db";
+use nhacviec::daemon::DB_FILE;
 
 fn render_history(rows: &[nhacviec::store::Delivery]) -> String {
     fn status_vi(s: &str) -> &str {
@@ -362,6 +389,9 @@ fn render_history(rows: &[nhacviec::store::Delivery]) -> String {
 /// retries in between, until SIGINT/SIGTERM.
 async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> anyhow::Result<()> {
     use nhacviec::deliver;
+    if !once {
+        return nhacviec::daemon::run(dir).await;
+    }
     let analysis = load_valid(dir)?;
     let config = analysis.config;
     let templates = nhacviec::render::Templates::new(&analysis.templates)
@@ -369,56 +399,25 @@ async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> an
     let state = deliver::state_dir(dir, &config);
     let mut store = nhacviec::store::Store::open_writer(&state.join(DB_FILE))?;
     let mailer = deliver::Mailer::new(&config.email, &state)?;
-    let cron = config::parse_cron(&config.reminders)
-        .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
-    let pass = |store: &mut nhacviec::store::Store, at: DateTime<Tz>| -> anyhow::Result<()> {
-        let p = deliver::tick(&config, &templates, store, at)?;
-        let reports = deliver::reports(&config, store, at)?;
-        tracing::info!(at = %at, queued = p.queued, skipped = p.skipped, reports, "tick recorded");
-        Ok(())
-    };
-    if once {
-        let at = now_in(config.timezone, now)?;
-        pass(&mut store, at)?;
-        // `--now` decides what is due; sending and retry times follow the real clock.
-        let sent = deliver::send_ready(&store, &mailer, &config.email, Utc::now()).await?;
-        tracing::info!(
-            sent = sent.sent,
-            retrying = sent.retrying,
-            dead = sent.dead,
-            "deliveries attempted"
-        );
-        println!(
-            "Đã ghi {} thư; đã gửi {}, chờ thử lại {}, thất bại {}. Trạng thái: {}",
-            sent.sent + sent.retrying + sent.dead,
-            sent.sent,
-            sent.retrying,
-            sent.dead,
-            state.display()
-        );
-        return Ok(());
-    }
-    tracing::info!(config = %dir.display(), state = %state.display(), schedule = %config.reminders, "nhacviec running");
-    loop {
-        let at = Utc::now().with_timezone(&config.timezone);
-        pass(&mut store, at)?;
-        deliver::send_ready(&store, &mailer, &config.email, Utc::now()).await?;
-        let next_tick = cron
-            .find_next_occurrence(&Utc::now().with_timezone(&config.timezone), false)
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_else(|_| Utc::now() + chrono::Duration::hours(1));
-        let next = match store.next_attempt()? {
-            Some(retry) if retry < next_tick => retry.max(Utc::now()),
-            _ => next_tick,
-        };
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
-        tracing::debug!(next = %next, "sleeping");
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = tokio::signal::ctrl_c() => {
-                tracing::info!("interrupted, stopping");
-                return Ok(());
-            }
-        }
-    }
+    let at = now_in(config.timezone, now)?;
+    let p = deliver::tick(&config, &templates, &mut store, at)?;
+    let reports = deliver::reports(&config, &mut store, at)?;
+    tracing::info!(at = %at, queued = p.queued, skipped = p.skipped, reports, "tick recorded");
+    // `--now` decides what is due; sending and retry times follow the real clock.
+    let sent = deliver::send_ready(&store, &mailer, &config.email, Utc::now()).await?;
+    tracing::info!(
+        sent = sent.sent,
+        retrying = sent.retrying,
+        dead = sent.dead,
+        "deliveries attempted"
+    );
+    println!(
+        "Đã ghi {} thư; đã gửi {}, chờ thử lại {}, thất bại {}. Trạng thái: {}",
+        sent.sent + sent.retrying + sent.dead,
+        sent.sent,
+        sent.retrying,
+        sent.dead,
+        state.display()
+    );
+    Ok(())
 }

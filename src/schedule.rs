@@ -354,7 +354,9 @@ pub fn milestones(task: &Task, issued: NaiveDate, until: NaiveDate) -> Vec<Miles
             .collect()
     };
     match &task.deadline {
-        Deadline::Dated(ms) => ms.iter().filter(|m| m.due <= until).cloned().collect(),
+        // All of them, whatever the horizon: which milestone is a lead's own depends on every
+        // level's, and dated milestones are few.
+        Deadline::Dated(ms) => ms.clone(),
         Deadline::Recurring { rrule } => from_rule(rrule),
         Deadline::Continuous => match &task.policy.nudge {
             Some(rule) => from_rule(rule),

@@ -1,0 +1,353 @@
+//! `nhacviec run`: the service. tokio-cron-scheduler fires the reminder and report schedules;
+//! a tick only says "look now" and the evaluation is state-based, so missed, merged or doubled
+//! fires change nothing. One loop owns the store and handles, in turn: ticks, retries, reloads
+//! (SIGHUP or a change under the config directory), the systemd watchdog and SIGTERM/SIGINT.
+//! Because it is one loop, a reload never interrupts a delivery in flight.
+
+use crate::config::{self, Analysis, Config};
+use crate::deliver::{self, Mailer};
+use crate::render::Templates;
+use crate::store::Store;
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use sd_notify::NotifyState;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+pub const DB_FILE: &str = "nhacviec.db";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    Tick,
+    ConfigChanged,
+}
+
+/// The running configuration and what is derived from it.
+struct Live {
+    config: Config,
+    templates: Templates,
+    mailer: Mailer,
+    /// The scheduler's jobs for the current cron expressions.
+    jobs: Vec<uuid::Uuid>,
+}
+
+/// What the service reports about itself (systemd STATUS=, logs).
+#[derive(Debug, Default)]
+struct Health {
+    last_tick: Option<DateTime<Utc>>,
+    last_reload_error: Option<String>,
+}
+
+fn notify(states: &[NotifyState]) {
+    // Outside systemd there is no socket: nothing to do.
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!(error = %e, "sd_notify failed");
+    }
+}
+
+fn load(dir: &Path) -> Result<(Analysis, Templates), String> {
+    let analysis = config::load(dir);
+    if analysis.has_errors() {
+        let errors: Vec<String> = analysis
+            .errors()
+            .map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message))
+            .collect();
+        return Err(errors.join("; "));
+    }
+    let templates = Templates::new(&analysis.templates)
+        .map_err(|e| format!("{}: {}", e.template, e.message))?;
+    Ok((analysis, templates))
+}
+
+async fn add_jobs(
+    sched: &JobScheduler,
+    config: &Config,
+    tx: &mpsc::Sender<Event>,
+) -> anyhow::Result<Vec<uuid::Uuid>> {
+    let mut ids = Vec::new();
+    let exprs: BTreeSet<&str> = [config.reminders.as_str(), config.report.as_str()]
+        .into_iter()
+        .collect();
+    for expr in exprs {
+        let tx = tx.clone();
+        let job = Job::new_async_tz(expr, config.timezone, move |_id, _lock| {
+            let tx = tx.clone();
+            Box::pin(async move {
+                // A full channel means a tick is already waiting: merging them is fine.
+                let _ = tx.try_send(Event::Tick);
+            })
+        })
+        .with_context(|| format!("cron \"{expr}\""))?;
+        ids.push(sched.add(job).await.context("adding a cron job")?);
+    }
+    Ok(ids)
+}
+
+/// Watches the config directory (not its files: editors like vim save by renaming over them,
+/// which kills a watch on the file), debounced.
+fn watch(dir: &Path, tx: mpsc::Sender<Event>) -> anyhow::Result<impl Drop> {
+    use notify_debouncer_full::notify::RecursiveMode;
+    let mut debouncer = notify_debouncer_full::new_debouncer(
+        Duration::from_millis(500),
+        None,
+        move |result: notify_debouncer_full::DebounceEventResult| {
+            let relevant = match &result {
+                Ok(events) => events.iter().any(|e| {
+                    e.paths.iter().any(|p| {
+                        let name = p
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        // Config files, not editor swap or backup files.
+                        (name.ends_with(".toml") || name.ends_with(".j2")) && !name.starts_with('.')
+                    }) && !e.kind.is_access()
+                }),
+                Err(_) => false,
+            };
+            if relevant {
+                let _ = tx.try_send(Event::ConfigChanged);
+            }
+        },
+    )
+    .context("starting the config watcher")?;
+    debouncer
+        .watch(dir, RecursiveMode::Recursive)
+        .with_context(|| format!("watching {}", dir.display()))?;
+    Ok(debouncer)
+}
+
+/// One pass: evaluate now, record, send what is ready.
+async fn pass(live: &Live, store: &mut Store, health: &mut Health) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let now = Utc::now().with_timezone(&live.config.timezone);
+    let p = deliver::tick(&live.config, &live.templates, store, now)?;
+    let reports = deliver::reports(&live.config, store, now)?;
+    let sent = deliver::send_ready(store, &live.mailer, &live.config.email, Utc::now()).await?;
+    health.last_tick = Some(Utc::now());
+    tracing::info!(
+        queued = p.queued,
+        skipped = p.skipped,
+        reports,
+        sent = sent.sent,
+        retrying = sent.retrying,
+        dead = sent.dead,
+        millis = started.elapsed().as_millis() as u64,
+        "tick"
+    );
+    Ok(())
+}
+
+fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &Health) -> String {
+    let counts = store.counts().unwrap_or_default();
+    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+    let waiting = count("pending") + count("retrying");
+    let next = next.map_or_else(
+        || "không rõ".to_string(),
+        |t| t.format("%H:%M %d/%m").to_string(),
+    );
+    let mut line = format!(
+        "{waiting} chờ gửi, {} thất bại, lần kiểm tra tiếp theo {next}",
+        count("dead")
+    );
+    if health.last_reload_error.is_some() {
+        line.push_str("; cấu hình mới có lỗi, đang dùng cấu hình cũ");
+    }
+    line
+}
+
+/// What changed between two configs, for the reload log.
+fn summary(old: &Config, new: &Config) -> String {
+    let tasks = |c: &Config| -> BTreeSet<String> {
+        c.plans
+            .iter()
+            .flat_map(|p| {
+                p.tasks
+                    .iter()
+                    .map(move |t| format!("{}#{}", p.number, t.id))
+            })
+            .collect()
+    };
+    let agencies =
+        |c: &Config| -> BTreeSet<String> { c.agencies.iter().map(|a| a.id.clone()).collect() };
+    let (ot, nt) = (tasks(old), tasks(new));
+    let (oa, na) = (agencies(old), agencies(new));
+    let changed_tasks = old
+        .plans
+        .iter()
+        .flat_map(|p| p.tasks.iter().map(move |t| (p, t)))
+        .filter(|(p, t)| {
+            new.plans
+                .iter()
+                .find(|q| q.number == p.number)
+                .and_then(|q| q.tasks.iter().find(|u| u.id == t.id))
+                .is_some_and(|u| {
+                    u.deadline != t.deadline
+                        || u.lead != t.lead
+                        || u.support != t.support
+                        || u.done != t.done
+                        || u.done_by != t.done_by
+                })
+        })
+        .count();
+    let changed_agencies = old
+        .agencies
+        .iter()
+        .filter(|a| {
+            new.agencies
+                .iter()
+                .find(|b| b.id == a.id)
+                .is_some_and(|b| b != *a)
+        })
+        .count();
+    format!(
+        "tasks +{} -{} ~{}, agencies +{} -{} ~{}",
+        nt.difference(&ot).count(),
+        ot.difference(&nt).count(),
+        changed_tasks,
+        na.difference(&oa).count(),
+        oa.difference(&na).count(),
+        changed_agencies
+    )
+}
+
+/// Runs the service until SIGTERM or SIGINT.
+pub async fn run(dir: &Path) -> anyhow::Result<()> {
+    // Signals are registered before READY=1, so a reload or stop right after start is seen.
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let (analysis, templates) = load(dir).map_err(|e| anyhow::anyhow!("cấu hình có lỗi: {e}"))?;
+    let config = analysis.config;
+    let state: PathBuf = deliver::state_dir(dir, &config);
+    let mut store = Store::open_writer(&state.join(DB_FILE))?;
+    let mailer = Mailer::new(&config.email, &state)?;
+    let (tx, mut rx) = mpsc::channel::<Event>(4);
+    let sched = JobScheduler::new()
+        .await
+        .context("starting the scheduler")?;
+    let jobs = add_jobs(&sched, &config, &tx).await?;
+    let mut live = Live {
+        config,
+        templates,
+        mailer,
+        jobs,
+    };
+    sched.start().await.context("starting the scheduler")?;
+    let _watcher = watch(dir, tx.clone())?;
+    let mut health = Health::default();
+    tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
+    // Catch up at once: whatever was missed while down goes out now.
+    pass(&live, &mut store, &mut health).await?;
+    let next_tick = |live: &Live| {
+        config::parse_cron(&live.config.reminders)
+            .ok()
+            .and_then(|c| {
+                c.find_next_occurrence(&Utc::now().with_timezone(&live.config.timezone), false)
+                    .ok()
+            })
+    };
+    let status = status_line(&store, next_tick(&live), &health);
+    notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
+    let watchdog = sd_notify::watchdog_enabled();
+    let mut watchdog_timer =
+        tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
+    loop {
+        let retry_in = match store.next_attempt()? {
+            Some(at) => (at - Utc::now()).to_std().unwrap_or_default(),
+            None => Duration::from_secs(24 * 3600),
+        };
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Some(Event::Tick) => pass(&live, &mut store, &mut health).await?,
+                Some(Event::ConfigChanged) => reload(dir, &mut live, &sched, &tx, &mut health, "file change").await,
+                None => break,
+            },
+            _ = hup.recv() => reload(dir, &mut live, &sched, &tx, &mut health, "SIGHUP").await,
+            _ = term.recv() => {
+                tracing::info!("SIGTERM: stopping");
+                break;
+            }
+            _ = int.recv() => {
+                tracing::info!("SIGINT: stopping");
+                break;
+            }
+            _ = tokio::time::sleep(retry_in) => {
+                deliver::send_ready(&store, &live.mailer, &live.config.email, Utc::now()).await?;
+            }
+            _ = watchdog_timer.tick(), if watchdog.is_some() => {
+                // Pinged from the loop itself: a stuck loop stops the pings and systemd restarts us.
+                notify(&[NotifyState::Watchdog]);
+            }
+        }
+        let status = status_line(&store, next_tick(&live), &health);
+        notify(&[NotifyState::Status(&status)]);
+    }
+    notify(&[NotifyState::Stopping]);
+    let mut sched = sched;
+    let _ = sched.shutdown().await;
+    // Deliveries not yet attempted stay pending in the database for the next start.
+    drop(store);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn reload(
+    dir: &Path,
+    live: &mut Live,
+    sched: &JobScheduler,
+    tx: &mpsc::Sender<Event>,
+    health: &mut Health,
+    why: &str,
+) {
+    let mono = sd_notify::NotifyState::monotonic_usec_now().ok();
+    let mut states = vec![NotifyState::Reloading];
+    if let Some(m) = mono {
+        states.push(m);
+    }
+    notify(&states);
+    match load(dir) {
+        Err(e) => {
+            tracing::error!(trigger = why, errors = %e, "config reload failed; keeping the running config");
+            health.last_reload_error = Some(e);
+        }
+        Ok((analysis, templates)) => {
+            let new = analysis.config;
+            let state = deliver::state_dir(dir, &new);
+            match Mailer::new(&new.email, &state) {
+                Err(e) => {
+                    tracing::error!(trigger = why, error = %e, "config reload failed; keeping the running config");
+                    health.last_reload_error = Some(e.to_string());
+                }
+                Ok(mailer) => {
+                    let summary = summary(&live.config, &new);
+                    if new.reminders != live.config.reminders
+                        || new.report != live.config.report
+                        || new.timezone != live.config.timezone
+                    {
+                        for id in live.jobs.drain(..) {
+                            let _ = sched.remove(&id).await;
+                        }
+                        match add_jobs(sched, &new, tx).await {
+                            Ok(ids) => live.jobs = ids,
+                            Err(e) => {
+                                tracing::error!(error = %e, "could not schedule the new cron")
+                            }
+                        }
+                    }
+                    live.config = new;
+                    live.templates = templates;
+                    live.mailer = mailer;
+                    health.last_reload_error = None;
+                    tracing::info!(trigger = why, changes = %summary, "config reloaded");
+                    // New or moved deadlines may be due already.
+                    let _ = tx.try_send(Event::Tick);
+                }
+            }
+        }
+    }
+    notify(&[NotifyState::Ready]);
+}

@@ -1,0 +1,253 @@
+//! The service as systemd runs it: the real binary, readiness on a NOTIFY_SOCKET the test
+//! listens on, reload by SIGHUP and by editing a file, SIGTERM. And `run --once` tick by tick
+//! sends exactly what `preview` predicts.
+
+mod support;
+use support::{copy_dir, repo};
+
+use assert_cmd::Command;
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Service {
+    child: Child,
+    notify: UnixDatagram,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Service {
+    fn start(config: &Path, state: &Path, socket: &Path) -> Service {
+        let notify = UnixDatagram::bind(socket).unwrap();
+        notify
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nhacviec"))
+            .env("NOTIFY_SOCKET", socket)
+            .env("NHACVIEC_STATE_DIR", state)
+            .env("NHACVIEC_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("JOURNAL_STREAM")
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Service { child, notify, log }
+    }
+
+    /// Waits for a notification containing `what`; returns every message seen meanwhile.
+    fn wait_notify(&self, what: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline {
+            if let Ok(n) = self.notify.recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).to_string();
+                let done = msg.lines().any(|l| l == what);
+                seen.push(msg);
+                if done {
+                    return seen;
+                }
+            }
+        }
+        panic!(
+            "no {what} within 30 s; saw {seen:?}; log: {:?}",
+            self.log.lock().unwrap()
+        );
+    }
+
+    fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
+                return l.clone();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "no log line with {needle:?}: {:?}",
+            self.log.lock().unwrap()
+        );
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn eml_count(state: &Path) -> usize {
+    fs::read_dir(state.join("mail"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn ready_reload_and_stop_under_a_notify_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let settings = cfg.join("nhacviec.toml");
+    // A tick every second, so the test sees several (and double fires change nothing).
+    let text = fs::read_to_string(&settings).unwrap().replace(
+        "reminders = \"0 0 8 * * Mon-Fri\"",
+        "reminders = \"* * * * * *\"",
+    );
+    fs::write(&settings, &text).unwrap();
+    let state = tmp.path().join("state");
+    let mut service = Service::start(&cfg, &state, &tmp.path().join("notify.sock"));
+
+    let seen = service.wait_notify("READY=1");
+    assert!(seen.iter().any(|m| m.contains("STATUS=")), "{seen:?}");
+    let first = eml_count(&state);
+    assert!(first > 0, "the catch-up at start sends what is due");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        eml_count(&state),
+        first,
+        "repeated ticks send nothing twice"
+    );
+
+    // A broken config with SIGHUP: reported with its place, the old config keeps running.
+    fs::write(&settings, format!("{text}\nbogus = 1\n")).unwrap();
+    service.signal("-HUP");
+    let seen = service.wait_notify("RELOADING=1");
+    assert!(seen.last().unwrap().contains("MONOTONIC_USEC="), "{seen:?}");
+    let line = service.wait_log("config reload failed");
+    assert!(
+        line.contains("nhacviec.toml:") && line.contains("bogus"),
+        "{line}"
+    );
+    assert!(service.child.try_wait().unwrap().is_none(), "still running");
+
+    // A valid edit is picked up without a signal.
+    fs::write(&settings, &text).unwrap();
+    let plan = cfg.join("plans/50-KH-UBND-2022.toml");
+    let mut p = fs::read_to_string(&plan).unwrap();
+    p.push_str("\n[[task]]\nid = \"11\"\ntitle = \"Nhiệm vụ thêm\"\nlead = [\"Sở Tư pháp\"]\ntime = \"Năm 2022\"\n");
+    fs::write(&plan, p).unwrap();
+    let line = service.wait_log("config reloaded");
+    assert!(line.contains("tasks +1"), "{line}");
+
+    // SIGTERM: STOPPING=1 and exit 0.
+    service.signal("-TERM");
+    service.wait_notify("STOPPING=1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = service.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn run_once_tick_by_tick_sends_what_preview_predicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let nhacviec = |args: &[&str]| {
+        let out = Command::cargo_bin("nhacviec")
+            .unwrap()
+            .current_dir(repo())
+            .env("NHACVIEC_STATE_DIR", &state)
+            .env("NHACVIEC_LOG", "warn")
+            .args(["--config", "config"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let (from, to) = ("2022-03-24", "2022-05-31");
+    let preview: serde_json::Value = serde_json::from_slice(&nhacviec(&[
+        "preview", "--from", from, "--to", to, "--format", "json",
+    ]))
+    .unwrap();
+    let item = |agency: &str, i: &serde_json::Value| {
+        format!(
+            "{agency} {} {} {} {} {} {}",
+            i["task"], i["role"], i["kind"], i["days"], i["deadline"], i["agency"]
+        )
+    };
+    let predicted: BTreeSet<String> = preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| item(d["agency"].as_str().unwrap(), i))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Every 08:00 weekday tick in the range, one `run --once` each, on one state directory.
+    let mut day = chrono::NaiveDate::from_ymd_opt(2022, 3, 24).unwrap();
+    let end = chrono::NaiveDate::from_ymd_opt(2022, 5, 31).unwrap();
+    use chrono::Datelike;
+    while day <= end {
+        if day.weekday().number_from_monday() <= 5 {
+            nhacviec(&["run", "--once", "--now", &format!("{day}T08:00:00+07:00")]);
+        }
+        day = day.succ_opt().unwrap();
+    }
+    let history: serde_json::Value = serde_json::from_slice(&nhacviec(&[
+        "history", "--limit", "100000", "--format", "json",
+    ]))
+    .unwrap();
+    let mut sent = BTreeSet::new();
+    let mut count = 0;
+    for d in history.as_array().unwrap() {
+        for i in d["items"].as_array().unwrap() {
+            assert!(
+                sent.insert(item(d["agency"].as_str().unwrap(), i)),
+                "sent twice"
+            );
+            count += 1;
+        }
+    }
+    let missing: Vec<_> = predicted.difference(&sent).take(10).collect();
+    let extra: Vec<_> = sent.difference(&predicted).take(10).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+    assert_eq!(count, predicted.len());
+}
