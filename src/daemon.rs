@@ -35,12 +35,7 @@ struct Live {
     jobs: Vec<uuid::Uuid>,
 }
 
-/// What the service reports about itself (systemd STATUS=, logs).
-#[derive(Debug, Default)]
-struct Health {
-    last_tick: Option<DateTime<Utc>>,
-    last_reload_error: Option<String>,
-}
+use crate::health::{ChannelLabel, Health, ResultLabel};
 
 fn notify(states: &[NotifyState]) {
     // Outside systemd there is no socket: nothing to do.
@@ -120,14 +115,65 @@ fn watch(dir: &Path, tx: mpsc::Sender<Event>) -> anyhow::Result<impl Drop> {
     Ok(debouncer)
 }
 
-/// One pass: evaluate now, record, send what is ready.
-async fn pass(live: &Live, store: &mut Store, health: &mut Health) -> anyhow::Result<()> {
+/// One pass: evaluate now, record, send what is ready. A failure (a full disk, a broken
+/// store) is logged and shown in health; the service keeps running and retries next tick.
+async fn pass(live: &Live, store: &mut Store, health: &Health) {
+    let started = std::time::Instant::now();
+    match try_pass(live, store, health).await {
+        Ok(()) => {
+            health
+                .metrics
+                .tick_seconds
+                .observe(started.elapsed().as_secs_f64());
+            health.metrics.last_tick.set(Utc::now().timestamp() as f64);
+            health.update(|s| {
+                s.last_tick = Some(Utc::now());
+                s.store_error = None;
+            });
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "tick failed; will try again at the next one");
+            health.update(|s| s.store_error = Some(format!("{e:#}")));
+        }
+    }
+    update_counts(store, health);
+}
+
+fn update_counts(store: &Store, health: &Health) {
+    let counts = store.counts().unwrap_or_default();
+    let count = |k: &str| counts.iter().find(|(s, _)| s == k).map_or(0, |(_, n)| *n);
+    let (pending, dead) = (count("pending") + count("retrying"), count("dead"));
+    health.metrics.pending.set(pending);
+    health.metrics.dead.set(dead);
+    health.update(|s| {
+        s.pending = pending;
+        s.dead = dead;
+    });
+}
+
+fn count_sends(health: &Health, sent: &deliver::Pass) {
+    let email = ChannelLabel {
+        channel: "email".into(),
+    };
+    health
+        .metrics
+        .sent
+        .get_or_create(&email)
+        .inc_by(sent.sent as u64);
+    health
+        .metrics
+        .failed
+        .get_or_create(&email)
+        .inc_by((sent.retrying + sent.dead) as u64);
+}
+
+async fn try_pass(live: &Live, store: &mut Store, health: &Health) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let now = Utc::now().with_timezone(&live.config.timezone);
     let p = deliver::tick(&live.config, &live.templates, store, now)?;
     let reports = deliver::reports(&live.config, store, now)?;
     let sent = deliver::send_ready(store, &live.mailer, &live.config.email, Utc::now()).await?;
-    health.last_tick = Some(Utc::now());
+    count_sends(health, &sent);
     tracing::info!(
         queued = p.queued,
         skipped = p.skipped,
@@ -142,6 +188,11 @@ async fn pass(live: &Live, store: &mut Store, health: &mut Health) -> anyhow::Re
 }
 
 fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &Health) -> String {
+    let reload_failed = health
+        .status
+        .lock()
+        .map(|s| !s.last_reload_ok && s.last_reload.is_some())
+        .unwrap_or(false);
     let counts = store.counts().unwrap_or_default();
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     let waiting = count("pending") + count("retrying");
@@ -153,7 +204,7 @@ fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &He
         "{waiting} chờ gửi, {} thất bại, lần kiểm tra tiếp theo {next}",
         count("dead")
     );
-    if health.last_reload_error.is_some() {
+    if reload_failed {
         line.push_str("; cấu hình mới có lỗi, đang dùng cấu hình cũ");
     }
     line
@@ -238,10 +289,21 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     };
     sched.start().await.context("starting the scheduler")?;
     let _watcher = watch(dir, tx.clone())?;
-    let mut health = Health::default();
+    let health = Health::default();
+    // The HTTP listener, when configured: bound before READY so probes work at once.
+    let _http = match live.config.http_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr}"))?;
+            tracing::info!(%addr, "health and metrics listening");
+            Some(tokio::spawn(crate::health::serve(listener, health.clone())))
+        }
+        None => None,
+    };
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
     // Catch up at once: whatever was missed while down goes out now.
-    pass(&live, &mut store, &mut health).await?;
+    pass(&live, &mut store, &health).await;
     let next_tick = |live: &Live| {
         config::parse_cron(&live.config.reminders)
             .ok()
@@ -262,11 +324,11 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         };
         tokio::select! {
             ev = rx.recv() => match ev {
-                Some(Event::Tick) => pass(&live, &mut store, &mut health).await?,
-                Some(Event::ConfigChanged) => reload(dir, &mut live, &sched, &tx, &mut health, "file change").await,
+                Some(Event::Tick) => pass(&live, &mut store, &health).await,
+                Some(Event::ConfigChanged) => reload(dir, &mut live, &sched, &tx, &health, "file change").await,
                 None => break,
             },
-            _ = hup.recv() => reload(dir, &mut live, &sched, &tx, &mut health, "SIGHUP").await,
+            _ = hup.recv() => reload(dir, &mut live, &sched, &tx, &health, "SIGHUP").await,
             _ = term.recv() => {
                 tracing::info!("SIGTERM: stopping");
                 break;
@@ -276,14 +338,20 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 break;
             }
             _ = tokio::time::sleep(retry_in) => {
-                deliver::send_ready(&store, &live.mailer, &live.config.email, Utc::now()).await?;
+                match deliver::send_ready(&store, &live.mailer, &live.config.email, Utc::now()).await {
+                    Ok(sent) => count_sends(&health, &sent),
+                    Err(e) => tracing::error!(error = %e, "retrying deliveries failed"),
+                }
+                update_counts(&store, &health);
             }
             _ = watchdog_timer.tick(), if watchdog.is_some() => {
                 // Pinged from the loop itself: a stuck loop stops the pings and systemd restarts us.
                 notify(&[NotifyState::Watchdog]);
             }
         }
-        let status = status_line(&store, next_tick(&live), &health);
+        let next = next_tick(&live);
+        health.update(|s| s.next_tick = next.map(|t| t.with_timezone(&Utc)));
+        let status = status_line(&store, next, &health);
         notify(&[NotifyState::Status(&status)]);
     }
     notify(&[NotifyState::Stopping]);
@@ -300,7 +368,7 @@ async fn reload(
     live: &mut Live,
     sched: &JobScheduler,
     tx: &mpsc::Sender<Event>,
-    health: &mut Health,
+    health: &Health,
     why: &str,
 ) {
     let mono = sd_notify::NotifyState::monotonic_usec_now().ok();
@@ -312,7 +380,7 @@ async fn reload(
     match load(dir) {
         Err(e) => {
             tracing::error!(trigger = why, errors = %e, "config reload failed; keeping the running config");
-            health.last_reload_error = Some(e);
+            reload_result(health, Err(e));
         }
         Ok((analysis, templates)) => {
             let new = analysis.config;
@@ -320,7 +388,7 @@ async fn reload(
             match Mailer::new(&new.email, &state) {
                 Err(e) => {
                     tracing::error!(trigger = why, error = %e, "config reload failed; keeping the running config");
-                    health.last_reload_error = Some(e.to_string());
+                    reload_result(health, Err(e.to_string()));
                 }
                 Ok(mailer) => {
                     let summary = summary(&live.config, &new);
@@ -341,7 +409,7 @@ async fn reload(
                     live.config = new;
                     live.templates = templates;
                     live.mailer = mailer;
-                    health.last_reload_error = None;
+                    reload_result(health, Ok(()));
                     tracing::info!(trigger = why, changes = %summary, "config reloaded");
                     // New or moved deadlines may be due already.
                     let _ = tx.try_send(Event::Tick);
@@ -350,4 +418,18 @@ async fn reload(
         }
     }
     notify(&[NotifyState::Ready]);
+}
+
+fn reload_result(health: &Health, result: Result<(), String>) {
+    let label = ResultLabel {
+        result: if result.is_ok() { "ok" } else { "error" }.into(),
+    };
+    health.metrics.reloads.get_or_create(&label).inc();
+    health.update(|s| {
+        s.last_reload_ok = result.is_ok();
+        s.last_reload = Some(match result {
+            Ok(()) => format!("ok {}", Utc::now().to_rfc3339()),
+            Err(e) => e,
+        });
+    });
 }

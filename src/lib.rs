@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod deadline;
 pub mod deliver;
+pub mod health;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -102,6 +102,25 @@ impl Drop for Service {
     }
 }
 
+/// A plain HTTP/1.0 GET on loopback: (status code, body).
+fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
 fn eml_count(state: &Path) -> usize {
     fs::read_dir(state.join("mail"))
         .map(|d| {
@@ -119,10 +138,15 @@ fn ready_reload_and_stop_under_a_notify_socket() {
     copy_dir(&repo().join("config"), &cfg);
     let settings = cfg.join("nhacviec.toml");
     // A tick every second, so the test sees several (and double fires change nothing).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let text = fs::read_to_string(&settings).unwrap().replace(
         "reminders = \"0 0 8 * * Mon-Fri\"",
         "reminders = \"* * * * * *\"",
-    );
+    ) + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
     fs::write(&settings, &text).unwrap();
     let state = tmp.path().join("state");
     let mut service = Service::start(&cfg, &state, &tmp.path().join("notify.sock"));
@@ -131,6 +155,21 @@ fn ready_reload_and_stop_under_a_notify_socket() {
     assert!(seen.iter().any(|m| m.contains("STATUS=")), "{seen:?}");
     let first = eml_count(&state);
     assert!(first > 0, "the catch-up at start sends what is due");
+    let (code, body) = http_get(port, "/healthz");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"ok\": true"), "{body}");
+    let (code, metrics) = http_get(port, "/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains(&format!(
+            "nhacviec_reminders_sent_total{{channel=\"email\"}} {first}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("nhacviec_deliveries_pending 0"),
+        "{metrics}"
+    );
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(
         eml_count(&state),
@@ -149,6 +188,14 @@ fn ready_reload_and_stop_under_a_notify_socket() {
         "{line}"
     );
     assert!(service.child.try_wait().unwrap().is_none(), "still running");
+    let (_, body) = http_get(port, "/healthz");
+    assert!(
+        body.contains("\"last_reload_ok\": false") && body.contains("bogus"),
+        "{body}"
+    );
+    assert!(http_get(port, "/metrics")
+        .1
+        .contains("nhacviec_config_reloads_total{result=\"error\"} 1"));
 
     // A valid edit is picked up without a signal.
     fs::write(&settings, &text).unwrap();

@@ -15,6 +15,8 @@ pub struct Config {
     /// `state_dir` as written (relative to the config directory), if set.
     pub state_dir: Option<String>,
     pub email: crate::config::settings::EmailSettings,
+    /// Where `/healthz` and `/metrics` listen (loopback only), if enabled.
+    pub http_listen: Option<std::net::SocketAddr>,
     /// When reminders go out: a cron expression, seconds first, in `timezone`.
     pub reminders: String,
     /// When the weekly report goes to the monitoring agency (cron, like `reminders`).

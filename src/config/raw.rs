@@ -22,9 +22,17 @@ pub struct Settings {
     /// Where the database and the .eml outbox live (relative: to the config directory).
     pub state_dir: Option<S>,
     pub email: Option<Email>,
+    pub http: Option<Http>,
     pub schedule: Option<Schedule>,
     pub policy: Option<Policy>,
     pub calendar: Option<Calendar>,
+}
+
+/// `[http]`: the optional health and metrics listener.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    pub listen: Option<S>,
 }
 
 /// `[email]`: how digests are sent.

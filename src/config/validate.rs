@@ -75,7 +75,34 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let mut policy = Policy::default();
     let mut calendar = Overrides::default();
     let mut email = super::settings::EmailSettings::default();
+    let mut http_listen = None;
     if let Some(src) = settings_src {
+        if let Some(listen) = settings.http.as_ref().and_then(|h| h.listen.as_ref()) {
+            match listen.get_ref().trim().parse::<std::net::SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => http_listen = Some(addr),
+                Ok(addr) => v.push(
+                    src.diag(
+                        Severity::Error,
+                        listen.span(),
+                        format!(
+                            "chỉ được nghe trên địa chỉ nội bộ (127.0.0.1 hoặc ::1), không phải {}",
+                            addr.ip()
+                        ),
+                    )
+                    .with_help(
+                        "ví dụ listen = \"127.0.0.1:9187\"; đưa ra ngoài qua reverse proxy nếu cần",
+                    ),
+                ),
+                Err(_) => v.push(
+                    src.diag(
+                        Severity::Error,
+                        listen.span(),
+                        format!("địa chỉ \"{}\" không hợp lệ", listen.get_ref()),
+                    )
+                    .with_help("ví dụ listen = \"127.0.0.1:9187\""),
+                ),
+            }
+        }
         if let Some(e) = &settings.email {
             email = super::settings::email(src, e, &mut v.diags);
         }
@@ -223,6 +250,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             monitor,
             state_dir: settings.state_dir.as_ref().map(|s| s.get_ref().clone()),
             email,
+            http_listen,
             reminders,
             report,
             calendar,
