@@ -29,6 +29,9 @@ impl Service {
             .unwrap();
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("nhacviec"))
             .env("NOTIFY_SOCKET", socket)
+            // The watchdog as systemd sets it: pings at half the interval.
+            .env("WATCHDOG_USEC", "1000000")
+            .env_remove("WATCHDOG_PID")
             .env("NHACVIEC_STATE_DIR", state)
             .env("NHACVIEC_LOG", "info")
             .env("NO_COLOR", "1")
@@ -153,6 +156,7 @@ fn ready_reload_and_stop_under_a_notify_socket() {
 
     let seen = service.wait_notify("READY=1");
     assert!(seen.iter().any(|m| m.contains("STATUS=")), "{seen:?}");
+    service.wait_notify("WATCHDOG=1");
     let first = eml_count(&state);
     assert!(first > 0, "the catch-up at start sends what is due");
     let (code, body) = http_get(port, "/healthz");
