@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod deadline;
 pub mod deliver;
 pub mod health;
+pub mod import;
 pub mod policy;
 pub mod render;
 pub mod report;

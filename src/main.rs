@@ -75,6 +75,14 @@ enum Command {
         #[arg(long, requires = "once")]
         now: Option<String>,
     },
+    /// Nhập kế hoạch từ văn bản (.docx hoặc văn bản thuần) thành bản nháp TOML
+    Import {
+        /// Tệp kế hoạch (.docx hoặc .txt UTF-8)
+        file: PathBuf,
+        /// Ghi bản nháp vào tệp này (mặc định: in ra màn hình)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Gửi thử một thư mẫu cho một cơ quan qua kênh đã cấu hình
     SendTest {
         /// Mã cơ quan
@@ -286,6 +294,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .build()
                 .context("starting the async runtime")?;
             runtime.block_on(run_service(&cli.config, once, now.as_deref()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file, out } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("không đọc được {}", file.display()))?;
+            // Names resolve against the agencies even if a plan in the config has errors.
+            let analysis = config::load(&cli.config);
+            let import = match nhacviec::import::import(&bytes, &analysis.config) {
+                Ok(i) => i,
+                Err(e) => {
+                    eprintln!("lỗi: {}: {e}", file.display());
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let name = file.file_name().map_or_else(
+                || file.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let toml = nhacviec::import::to_toml(&import, &name);
+            match &out {
+                Some(path) => {
+                    // Write whole or not at all.
+                    let tmp = path.with_extension("toml.tmp");
+                    std::fs::write(&tmp, &toml)
+                        .with_context(|| format!("không ghi được {}", tmp.display()))?;
+                    std::fs::rename(&tmp, path)
+                        .with_context(|| format!("không ghi được {}", path.display()))?;
+                }
+                None => print!("{toml}"),
+            }
+            eprint!("{}", nhacviec::import::summary(&import));
+            if let Some(path) = &out {
+                eprintln!(
+                    "Đã ghi bản nháp vào {}. Kiểm tra bằng: nhacviec check",
+                    path.display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::SendTest { agency, channel: _ } => {
