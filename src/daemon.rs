@@ -5,7 +5,7 @@
 //! Because it is one loop, a reload never interrupts a delivery in flight.
 
 use crate::config::{self, Analysis, Config};
-use crate::deliver::{self, Mailer};
+use crate::deliver::{self, Senders};
 use crate::render::Templates;
 use crate::store::Store;
 use anyhow::Context as _;
@@ -30,7 +30,7 @@ enum Event {
 struct Live {
     config: Config,
     templates: Templates,
-    mailer: Mailer,
+    senders: Senders,
     /// The scheduler's jobs for the current cron expressions.
     jobs: Vec<uuid::Uuid>,
 }
@@ -172,7 +172,7 @@ async fn try_pass(live: &Live, store: &mut Store, health: &Health) -> anyhow::Re
     let now = Utc::now().with_timezone(&live.config.timezone);
     let p = deliver::tick(&live.config, &live.templates, store, now)?;
     let reports = deliver::reports(&live.config, store, now)?;
-    let sent = deliver::send_ready(store, &live.mailer, &live.config.email, Utc::now()).await?;
+    let sent = deliver::send_ready(store, &live.senders, &live.config.email, Utc::now()).await?;
     count_sends(health, &sent);
     tracing::info!(
         queued = p.queued,
@@ -275,7 +275,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let config = analysis.config;
     let state: PathBuf = deliver::state_dir(dir, &config);
     let mut store = Store::open_writer(&state.join(DB_FILE))?;
-    let mailer = Mailer::new(&config.email, &state)?;
+    let senders = Senders::new(&config, &state)?;
     let (tx, mut rx) = mpsc::channel::<Event>(4);
     let sched = JobScheduler::new()
         .await
@@ -284,7 +284,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let mut live = Live {
         config,
         templates,
-        mailer,
+        senders,
         jobs,
     };
     sched.start().await.context("starting the scheduler")?;
@@ -338,7 +338,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 break;
             }
             _ = tokio::time::sleep(retry_in) => {
-                match deliver::send_ready(&store, &live.mailer, &live.config.email, Utc::now()).await {
+                match deliver::send_ready(&store, &live.senders, &live.config.email, Utc::now()).await {
                     Ok(sent) => count_sends(&health, &sent),
                     Err(e) => tracing::error!(error = %e, "retrying deliveries failed"),
                 }
@@ -385,12 +385,12 @@ async fn reload(
         Ok((analysis, templates)) => {
             let new = analysis.config;
             let state = deliver::state_dir(dir, &new);
-            match Mailer::new(&new.email, &state) {
+            match Senders::new(&new, &state) {
                 Err(e) => {
                     tracing::error!(trigger = why, error = %e, "config reload failed; keeping the running config");
                     reload_result(health, Err(e.to_string()));
                 }
-                Ok(mailer) => {
+                Ok(senders) => {
                     let summary = summary(&live.config, &new);
                     if new.reminders != live.config.reminders
                         || new.report != live.config.report
@@ -408,7 +408,7 @@ async fn reload(
                     }
                     live.config = new;
                     live.templates = templates;
-                    live.mailer = mailer;
+                    live.senders = senders;
                     reload_result(health, Ok(()));
                     tracing::info!(trigger = why, changes = %summary, "config reloaded");
                     // New or moved deadlines may be due already.

@@ -38,6 +38,8 @@ pub enum SendError {
     Transient(String),
     /// Will never succeed (5xx for the recipient, invalid address).
     Permanent(String),
+    /// Try again at this time (Retry-After, a quota reset, the end of a night window).
+    RetryAt(DateTime<Utc>, String),
 }
 
 /// The channel's transport.
@@ -179,14 +181,29 @@ pub fn tick(
     let mut deliveries = Vec::with_capacity(result.digests.len());
     for digest in &result.digests {
         let agency = config.agency(&digest.agency);
-        let intended: Vec<String> = agency.map(|a| a.email.clone()).unwrap_or_default();
+        // The agency's first channel that this installation has configured; the rest of its
+        // list are fallbacks. (Zalo is not implemented yet: agencies preferring it get email.)
+        let available = |c: &crate::config::Channel| match c {
+            crate::config::Channel::Email => true,
+            crate::config::Channel::Webhook => config.webhook.is_some(),
+            crate::config::Channel::Zalo => false,
+        };
+        let channel = agency
+            .and_then(|a| a.channels.iter().copied().find(available))
+            .unwrap_or(crate::config::Channel::Email);
         let mut ctx = Context::of(config, digest, today);
-        let recipients = match &email.redirect_all_to {
-            Some(to) => {
-                ctx.redirected_to = intended.clone();
-                vec![to.clone()]
+        let recipients = match channel {
+            crate::config::Channel::Email => {
+                let intended: Vec<String> = agency.map(|a| a.email.clone()).unwrap_or_default();
+                match &email.redirect_all_to {
+                    Some(to) => {
+                        ctx.redirected_to = intended.clone();
+                        vec![to.clone()]
+                    }
+                    None => intended,
+                }
             }
-            None => intended,
+            _ => vec![digest.agency.clone()],
         };
         let rendered = templates
             .render_context(&ctx)
@@ -196,13 +213,31 @@ pub fn tick(
             .first()
             .map(|i| i.plan.clone())
             .unwrap_or_default();
+        // A webhook's body is its JSON, rendered now like an email's text.
+        let (body_text, body_html) = match channel {
+            crate::config::Channel::Webhook => {
+                let json = serde_json::json!({
+                    "agency": ctx.agency,
+                    "subject": rendered.subject,
+                    "text": rendered.text,
+                    "items": ctx.items,
+                    "counts": ctx.counts,
+                    "today": ctx.today,
+                });
+                let template = config.webhook.as_ref().and_then(|w| w.body.as_deref());
+                let body = crate::channels::webhook::render_body(template, &json)
+                    .map_err(DeliverError::Email)?;
+                (body, String::new())
+            }
+            _ => (rendered.text, rendered.html),
+        };
         deliveries.push(NewDelivery {
             agency: digest.agency.clone(),
-            channel: "email".into(),
+            channel: channel.name().into(),
             recipients,
             subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: rendered.html,
+            body_text,
+            body_html,
             items: digest.items.clone(),
             thread: format!("{}.{}", digest.agency, slug(&plan)),
         });
@@ -512,7 +547,9 @@ pub async fn send_test(
     let m = message(&d, &config.email).map_err(|e| format!("{e:?}"))?;
     match mailer.send(&m, stamp).await {
         Ok(()) => Ok(recipients),
-        Err(SendError::Transient(e)) => Err(format!("lỗi tạm thời (thử lại sau): {e}")),
+        Err(SendError::Transient(e)) | Err(SendError::RetryAt(_, e)) => {
+            Err(format!("lỗi tạm thời (thử lại sau): {e}"))
+        }
         Err(SendError::Permanent(e)) => Err(format!("lỗi vĩnh viễn: {e}")),
     }
 }
@@ -529,9 +566,54 @@ pub fn backoff(attempts: i64, id: i64) -> Duration {
 }
 
 /// Sends every ready delivery (up to the pool size at once) and records each outcome.
+/// The senders of every configured channel.
+pub struct Senders {
+    pub mailer: Mailer,
+    pub webhook: Option<crate::channels::webhook::Webhook>,
+}
+
+impl Senders {
+    pub fn new(config: &Config, state_dir: &Path) -> Result<Senders, DeliverError> {
+        let webhook = match &config.webhook {
+            Some(w) => {
+                Some(crate::channels::webhook::Webhook::new(w).map_err(DeliverError::Email)?)
+            }
+            None => None,
+        };
+        Ok(Senders {
+            mailer: Mailer::new(&config.email, state_dir)?,
+            webhook,
+        })
+    }
+
+    async fn send(
+        &self,
+        d: &Delivery,
+        email: &EmailSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        match d.channel.as_str() {
+            "email" => {
+                let m = message(d, email)?;
+                self.mailer.send(&m, d.id).await
+            }
+            "webhook" => match &self.webhook {
+                Some(w) => w.send(&d.body_text, d.id, now).await,
+                None => Err(SendError::Permanent(
+                    "kênh webhook chưa được cấu hình ([webhook] url)".into(),
+                )),
+            },
+            other => Err(SendError::Permanent(format!(
+                "kênh \"{other}\" chưa được hỗ trợ"
+            ))),
+        }
+    }
+}
+
+/// Sends every ready delivery (up to the pool size at once) and records each outcome.
 pub async fn send_ready(
     store: &Store,
-    mailer: &Mailer,
+    senders: &Senders,
     email: &EmailSettings,
     now: DateTime<Utc>,
 ) -> Result<Pass, DeliverError> {
@@ -545,13 +627,7 @@ pub async fn send_ready(
         // At most `pool_size` in flight, each marked as soon as it completes: a crash can
         // only resend what was in flight (at-least-once, bounded by the pool).
         let mut results = futures_util::stream::iter(batch.iter())
-            .map(|d| async move {
-                let outcome = match message(d, email) {
-                    Ok(m) => mailer.send(&m, d.id).await,
-                    Err(e) => Err(e),
-                };
-                (d, outcome)
-            })
+            .map(|d| async move { (d, senders.send(d, email, now).await) })
             .buffer_unordered(email.pool_size.max(1) as usize);
         while let Some((d, outcome)) = results.next().await {
             match outcome {
@@ -563,6 +639,22 @@ pub async fn send_ready(
                     tracing::error!(delivery = d.id, agency = %d.agency, error = %e, "delivery failed permanently");
                     store.mark_dead(d.id, &e)?;
                     pass.dead += 1;
+                }
+                Err(SendError::RetryAt(at, e)) => {
+                    let created = DateTime::parse_from_rfc3339(&d.created_at)
+                        .map_or(now, |c| c.with_timezone(&Utc));
+                    let give_up = created + Duration::hours(i64::from(email.give_up_after_hours));
+                    if at > give_up {
+                        store.mark_dead(
+                            d.id,
+                            &format!("bỏ sau {} giờ thử lại: {e}", email.give_up_after_hours),
+                        )?;
+                        pass.dead += 1;
+                    } else {
+                        tracing::warn!(delivery = d.id, agency = %d.agency, error = %e, retry_at = %at, "delivery deferred");
+                        store.mark_retry(d.id, at, &e)?;
+                        pass.retrying += 1;
+                    }
                 }
                 Err(SendError::Transient(e)) => {
                     let created = DateTime::parse_from_rfc3339(&d.created_at)

@@ -4,6 +4,7 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod calendar;
+pub mod channels;
 pub mod check;
 pub mod config;
 pub mod daemon;

@@ -89,7 +89,7 @@ enum Command {
         #[arg(long)]
         agency: String,
         /// Kênh gửi
-        #[arg(long, value_parser = ["email"], default_value = "email")]
+        #[arg(long, value_parser = ["email", "webhook"], default_value = "email")]
         channel: String,
     },
     /// Lịch sử gửi: đã gửi gì, khi nào, cho ai, lỗi gì
@@ -333,6 +333,38 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::SendTest { agency, channel } if channel == "webhook" => {
+            let analysis = load_valid(&cli.config)?;
+            let config = &analysis.config;
+            let settings = config
+                .webhook
+                .as_ref()
+                .context("chưa cấu hình [webhook] trong nhacviec.toml")?;
+            let a = config
+                .agency(&agency)
+                .with_context(|| format!("không có cơ quan mã \"{agency}\""))?;
+            let webhook = nhacviec::channels::webhook::Webhook::new(settings)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let mut ctx = nhacviec::channels::webhook::sample_context();
+            ctx["agency"] = serde_json::json!({"id": a.id, "name": a.name});
+            ctx["subject"] = serde_json::json!(format!("[THỬ] [Nhắc việc] {}", a.name));
+            let body = nhacviec::channels::webhook::render_body(settings.body.as_deref(), &ctx)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            match runtime.block_on(webhook.send(&body, 0, Utc::now())) {
+                Ok(()) => {
+                    println!("Đã gửi thử đến webhook {}", settings.url);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("lỗi: gửi thử không thành công: {e:?}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
         Command::SendTest { agency, channel: _ } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
@@ -443,13 +475,13 @@ async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> an
         .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
     let state = deliver::state_dir(dir, &config);
     let mut store = nhacviec::store::Store::open_writer(&state.join(DB_FILE))?;
-    let mailer = deliver::Mailer::new(&config.email, &state)?;
+    let senders = deliver::Senders::new(&config, &state)?;
     let at = now_in(config.timezone, now)?;
     let p = deliver::tick(&config, &templates, &mut store, at)?;
     let reports = deliver::reports(&config, &mut store, at)?;
     tracing::info!(at = %at, queued = p.queued, skipped = p.skipped, reports, "tick recorded");
     // `--now` decides what is due; sending and retry times follow the real clock.
-    let sent = deliver::send_ready(&store, &mailer, &config.email, Utc::now()).await?;
+    let sent = deliver::send_ready(&store, &senders, &config.email, Utc::now()).await?;
     tracing::info!(
         sent = sent.sent,
         retrying = sent.retrying,

@@ -589,3 +589,34 @@ fn a_reminder_schedule_that_misses_working_days_is_a_warning() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn webhook_settings_are_checked() {
+    let dir = sample_copy();
+    let settings = dir.path().join("nhacviec.toml");
+    let mut text = fs::read_to_string(&settings).unwrap();
+    text.push_str(
+        "\n[webhook]\nurl = \"http://chat.example.org/hook\"\nbody = '{\"text\": {{ text }}}'\n",
+    );
+    fs::write(&settings, text).unwrap();
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let errors = messages_of(&json, "errors");
+    assert!(errors.iter().any(|m| m.contains("https://")), "{errors:?}");
+    assert!(
+        errors.iter().any(|m| m.contains("không phải JSON hợp lệ")),
+        "{errors:?}"
+    );
+
+    let dir = sample_copy();
+    edit(
+        &dir.path().join("agencies.toml"),
+        "channels = [\"zalo\", \"email\"]",
+        "channels = [\"webhook\", \"email\"]",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    assert!(messages_of(&json, "errors")
+        .iter()
+        .any(|m| m.contains("chưa có [webhook] url")));
+}

@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use chrono::{TimeZone, Utc};
 use mail_parser::MessageParser;
 use nhacviec::config::settings::{Tls, Transport};
-use nhacviec::deliver::{self, Mailer};
+use nhacviec::deliver::{self, Mailer, Senders};
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
 use std::fs;
@@ -218,7 +218,7 @@ fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
 }
 
 /// Loads the sample config for `port`, opens a fresh store, records the 25/5/2022 tick.
-fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Mailer, usize) {
+fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Senders, usize) {
     let analysis = nhacviec::config::load(&repo().join("config"));
     let mut config = analysis.config;
     config.email.transport = Transport::Smtp {
@@ -229,7 +229,10 @@ fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Mailer, us
     config.email.timeout_seconds = 5;
     let templates = Templates::new(&analysis.templates).unwrap();
     let mut store = Store::open_writer(&tmp.join("state/nhacviec.db")).unwrap();
-    let mailer = Mailer::new(&config.email, &tmp.join("state")).unwrap();
+    let mailer = Senders {
+        mailer: Mailer::new(&config.email, &tmp.join("state")).unwrap(),
+        webhook: None,
+    };
     let now = chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
         .unwrap();

@@ -15,6 +15,8 @@ pub struct Config {
     /// `state_dir` as written (relative to the config directory), if set.
     pub state_dir: Option<String>,
     pub email: crate::config::settings::EmailSettings,
+    /// The webhook channel's target, if configured.
+    pub webhook: Option<crate::channels::webhook::WebhookSettings>,
     /// Where `/healthz` and `/metrics` listen (loopback only), if enabled.
     pub http_listen: Option<std::net::SocketAddr>,
     /// When reminders go out: a cron expression, seconds first, in `timezone`.
@@ -43,11 +45,23 @@ pub struct Level {
 pub enum Channel {
     Email,
     Zalo,
+    Webhook,
 }
 
 impl Channel {
-    pub const ALL: [(&'static str, Channel); 2] =
-        [("email", Channel::Email), ("zalo", Channel::Zalo)];
+    pub const ALL: [(&'static str, Channel); 3] = [
+        ("email", Channel::Email),
+        ("zalo", Channel::Zalo),
+        ("webhook", Channel::Webhook),
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Zalo => "zalo",
+            Channel::Webhook => "webhook",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

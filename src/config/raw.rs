@@ -23,9 +23,21 @@ pub struct Settings {
     pub state_dir: Option<S>,
     pub email: Option<Email>,
     pub http: Option<Http>,
+    pub webhook: Option<Webhook>,
     pub schedule: Option<Schedule>,
     pub policy: Option<Policy>,
     pub calendar: Option<Calendar>,
+}
+
+/// `[webhook]`: where the webhook channel posts.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: Option<S>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, S>,
+    pub body: Option<S>,
+    pub timeout_seconds: Option<Spanned<i64>>,
 }
 
 /// `[http]`: the optional health and metrics listener.

@@ -557,6 +557,89 @@ pub fn cron_coverage(
     }
 }
 
+/// Checks `[webhook]`: an https URL (http only to this machine), valid header names, and a
+/// body template that renders to JSON.
+pub fn webhook(
+    src: &Source,
+    raw: &raw::Webhook,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<crate::channels::webhook::WebhookSettings> {
+    let Some(url) = &raw.url else {
+        diags.push(
+            Diagnostic::file(Severity::Error, &src.name, "[webhook] thiếu url")
+                .with_help("ví dụ url = \"https://chat.example.org/hooks/nhacviec\""),
+        );
+        return None;
+    };
+    let mut ok = true;
+    match reqwest::Url::parse(url.get_ref().trim()) {
+        Ok(u) if u.scheme() == "https" => {}
+        Ok(u) if u.scheme() == "http" && u.host_str().is_some_and(is_loopback) => {}
+        Ok(_) => {
+            ok = false;
+            diags.push(src.diag(
+                Severity::Error,
+                url.span(),
+                "webhook phải dùng https:// (http:// chỉ cho máy chủ trên chính máy này)",
+            ));
+        }
+        Err(e) => {
+            ok = false;
+            diags.push(src.diag(
+                Severity::Error,
+                url.span(),
+                format!("url webhook không hợp lệ: {e}"),
+            ));
+        }
+    }
+    let mut headers = Vec::new();
+    for (name, value) in &raw.headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || reqwest::header::HeaderValue::from_str(value.get_ref()).is_err()
+        {
+            ok = false;
+            diags.push(src.diag(
+                Severity::Error,
+                value.span(),
+                format!("header \"{name}\" không hợp lệ"),
+            ));
+        } else {
+            headers.push((name.clone(), value.get_ref().clone()));
+        }
+    }
+    if let Some(body) = &raw.body {
+        if let Err(e) = crate::channels::webhook::render_body(
+            Some(body.get_ref()),
+            &crate::channels::webhook::sample_context(),
+        ) {
+            ok = false;
+            diags.push(
+                src.diag(Severity::Error, body.span(), e)
+                    .with_help("ví dụ body = '{\"text\": {{ text | tojson }}}'"),
+            );
+        }
+    }
+    let timeout_seconds = match &raw.timeout_seconds {
+        Some(t) if (1..=300).contains(t.get_ref()) => *t.get_ref() as u32,
+        Some(t) => {
+            ok = false;
+            diags.push(src.diag(
+                Severity::Error,
+                t.span(),
+                "timeout_seconds phải từ 1 đến 300",
+            ));
+            30
+        }
+        None => 30,
+    };
+    ok.then(|| crate::channels::webhook::WebhookSettings {
+        url: url.get_ref().trim().to_string(),
+        headers,
+        body: raw.body.as_ref().map(|b| b.get_ref().clone()),
+        timeout_seconds,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

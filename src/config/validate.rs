@@ -76,6 +76,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let mut calendar = Overrides::default();
     let mut email = super::settings::EmailSettings::default();
     let mut http_listen = None;
+    let mut webhook = None;
     if let Some(src) = settings_src {
         if let Some(listen) = settings.http.as_ref().and_then(|h| h.listen.as_ref()) {
             match listen.get_ref().trim().parse::<std::net::SocketAddr>() {
@@ -102,6 +103,9 @@ pub fn analyze(sources: &Sources) -> Analysis {
                     .with_help("ví dụ listen = \"127.0.0.1:9187\""),
                 ),
             }
+        }
+        if let Some(w) = &settings.webhook {
+            webhook = super::settings::webhook(src, w, &mut v.diags);
         }
         if let Some(e) = &settings.email {
             email = super::settings::email(src, e, &mut v.diags);
@@ -136,6 +140,18 @@ pub fn analyze(sources: &Sources) -> Analysis {
         .as_ref()
         .map(|s| short_name(&s.name))
         .unwrap_or_else(|| super::DEFAULT_AGENCIES.to_string());
+    if webhook.is_none() {
+        if let Some((src, raw)) = &agencies_raw {
+            for a in &raw.agency {
+                if let Some(c) = a.channels.iter().find(|c| c.get_ref().trim() == "webhook") {
+                    v.push(
+                        src.diag(Severity::Error, c.span(), format!("cơ quan {} dùng kênh \"webhook\" nhưng nhacviec.toml chưa có [webhook] url", a.id.get_ref()))
+                            .with_help("thêm [webhook] với url = \"https://...\" vào nhacviec.toml"),
+                    );
+                }
+            }
+        }
+    }
     let monitor = match (&settings.monitor, &sources.settings) {
         (Some(m), Some(src)) => {
             match directory.resolve(m.get_ref()) {
@@ -250,6 +266,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             monitor,
             state_dir: settings.state_dir.as_ref().map(|s| s.get_ref().clone()),
             email,
+            webhook,
             http_listen,
             reminders,
             report,
@@ -677,6 +694,8 @@ impl Validator {
                     let usable = match ch {
                         Channel::Email => !a.email.is_empty(),
                         Channel::Zalo => has_zalo,
+                        // Checked against [webhook] once the settings are known.
+                        Channel::Webhook => true,
                     };
                     if !usable {
                         let need = if *ch == Channel::Email {

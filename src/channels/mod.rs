@@ -1,0 +1,3 @@
+//! Channels other than email (which is `deliver::Mailer`).
+
+pub mod webhook;
