@@ -40,6 +40,8 @@ pub enum SendError {
     Permanent(String),
     /// Try again at this time (Retry-After, a quota reset, the end of a night window).
     RetryAt(DateTime<Utc>, String),
+    /// This channel cannot reach the agency: use its next channel.
+    Fallback(String),
 }
 
 /// The channel's transport.
@@ -186,7 +188,7 @@ pub fn tick(
         let available = |c: &crate::config::Channel| match c {
             crate::config::Channel::Email => true,
             crate::config::Channel::Webhook => config.webhook.is_some(),
-            crate::config::Channel::Zalo => false,
+            crate::config::Channel::Zalo => config.zalo.is_some(),
         };
         let channel = agency
             .and_then(|a| a.channels.iter().copied().find(available))
@@ -547,9 +549,9 @@ pub async fn send_test(
     let m = message(&d, &config.email).map_err(|e| format!("{e:?}"))?;
     match mailer.send(&m, stamp).await {
         Ok(()) => Ok(recipients),
-        Err(SendError::Transient(e)) | Err(SendError::RetryAt(_, e)) => {
-            Err(format!("lỗi tạm thời (thử lại sau): {e}"))
-        }
+        Err(SendError::Transient(e))
+        | Err(SendError::RetryAt(_, e))
+        | Err(SendError::Fallback(e)) => Err(format!("lỗi tạm thời (thử lại sau): {e}")),
         Err(SendError::Permanent(e)) => Err(format!("lỗi vĩnh viễn: {e}")),
     }
 }
@@ -565,11 +567,14 @@ pub fn backoff(attempts: i64, id: i64) -> Duration {
     Duration::seconds((base as f64 * (1.0 + jitter)) as i64)
 }
 
-/// Sends every ready delivery (up to the pool size at once) and records each outcome.
 /// The senders of every configured channel.
 pub struct Senders {
     pub mailer: Mailer,
     pub webhook: Option<crate::channels::webhook::Webhook>,
+    pub zalo: Option<crate::channels::zalo::Zalo>,
+    /// Each agency's channels in order, and its email addresses, for fallbacks.
+    channels: std::collections::HashMap<String, (Vec<crate::config::Channel>, Vec<String>)>,
+    redirect_all_to: Option<String>,
 }
 
 impl Senders {
@@ -580,14 +585,58 @@ impl Senders {
             }
             None => None,
         };
-        Ok(Senders {
-            mailer: Mailer::new(&config.email, state_dir)?,
+        let zalo = match &config.zalo {
+            Some(z) => {
+                let contacts = config
+                    .agencies
+                    .iter()
+                    .filter(|a| a.zalo_phone.is_some() || a.zalo_user_id.is_some())
+                    .map(|a| {
+                        (
+                            a.id.clone(),
+                            crate::channels::zalo::Contact {
+                                name: a.name.clone(),
+                                phone: a.zalo_phone.clone(),
+                                user_id: a.zalo_user_id.clone(),
+                            },
+                        )
+                    })
+                    .collect();
+                Some(
+                    crate::channels::zalo::Zalo::new(z, config.timezone, contacts)
+                        .map_err(DeliverError::Email)?,
+                )
+            }
+            None => None,
+        };
+        let mut s = Senders::from_parts(Mailer::new(&config.email, state_dir)?, webhook);
+        s.zalo = zalo;
+        s.redirect_all_to = config.email.redirect_all_to.clone();
+        s.channels = config
+            .agencies
+            .iter()
+            .map(|a| (a.id.clone(), (a.channels.clone(), a.email.clone())))
+            .collect();
+        Ok(s)
+    }
+
+    /// Email and webhook only, no fallbacks (tests, tools).
+    pub fn from_parts(
+        mailer: Mailer,
+        webhook: Option<crate::channels::webhook::Webhook>,
+    ) -> Senders {
+        Senders {
+            mailer,
             webhook,
-        })
+            zalo: None,
+            channels: std::collections::HashMap::new(),
+            redirect_all_to: None,
+        }
     }
 
     async fn send(
         &self,
+        store: &Store,
         d: &Delivery,
         email: &EmailSettings,
         now: DateTime<Utc>,
@@ -603,10 +652,49 @@ impl Senders {
                     "kênh webhook chưa được cấu hình ([webhook] url)".into(),
                 )),
             },
+            "zalo" => match &self.zalo {
+                Some(z) => z.send(store, d, now).await,
+                None => Err(SendError::Fallback(
+                    "kênh Zalo chưa được cấu hình ([zalo])".into(),
+                )),
+            },
             other => Err(SendError::Permanent(format!(
                 "kênh \"{other}\" chưa được hỗ trợ"
             ))),
         }
+    }
+
+    /// The delivery to make instead of `d` on the agency's next channel: email, when the
+    /// agency has an address and email comes after `d`'s channel in its order (or is absent
+    /// from it: email is the last resort).
+    fn fallback(&self, d: &Delivery) -> Option<NewDelivery> {
+        let (order, emails) = self.channels.get(&d.agency)?;
+        if d.channel == "email" || emails.is_empty() {
+            return None;
+        }
+        let pos = order.iter().position(|c| c.name() == d.channel);
+        let email_pos = order
+            .iter()
+            .position(|c| *c == crate::config::Channel::Email);
+        if let (Some(p), Some(e)) = (pos, email_pos) {
+            if e < p {
+                return None;
+            }
+        }
+        let recipients = match &self.redirect_all_to {
+            Some(to) => vec![to.clone()],
+            None => emails.clone(),
+        };
+        Some(NewDelivery {
+            agency: d.agency.clone(),
+            channel: "email".into(),
+            recipients,
+            subject: d.subject.clone(),
+            body_text: d.body_text.clone(),
+            body_html: d.body_html.clone(),
+            items: d.items.clone(),
+            thread: d.thread.clone(),
+        })
     }
 }
 
@@ -627,7 +715,7 @@ pub async fn send_ready(
         // At most `pool_size` in flight, each marked as soon as it completes: a crash can
         // only resend what was in flight (at-least-once, bounded by the pool).
         let mut results = futures_util::stream::iter(batch.iter())
-            .map(|d| async move { (d, senders.send(d, email, now).await) })
+            .map(|d| async move { (d, senders.send(store, d, email, now).await) })
             .buffer_unordered(email.pool_size.max(1) as usize);
         while let Some((d, outcome)) = results.next().await {
             match outcome {
@@ -640,6 +728,22 @@ pub async fn send_ready(
                     store.mark_dead(d.id, &e)?;
                     pass.dead += 1;
                 }
+                Err(SendError::Fallback(e)) => match senders.fallback(d) {
+                    Some(new) => {
+                        let id = store.record_extra(&new, &[], &[], &domain_of(&email.from))?;
+                        tracing::warn!(delivery = d.id, agency = %d.agency, channel = %d.channel, fallback = id, error = %e, "falling back to email");
+                        store.mark_dead(d.id, &format!("chuyển sang email (#{id}): {e}"))?;
+                        store.mark_reported(d.id)?;
+                        pass.dead += 1;
+                    }
+                    None => {
+                        // Nowhere else to go: keep it queued, never lost.
+                        let next = now + Duration::hours(6);
+                        tracing::error!(delivery = d.id, agency = %d.agency, error = %e, retry_at = %next, "no fallback channel; kept queued");
+                        store.mark_retry(d.id, next, &e)?;
+                        pass.retrying += 1;
+                    }
+                },
                 Err(SendError::RetryAt(at, e)) => {
                     let created = DateTime::parse_from_rfc3339(&d.created_at)
                         .map_or(now, |c| c.with_timezone(&Utc));

@@ -42,6 +42,14 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX deliveries_agency ON deliveries (agency);",
     // 2: whether a failed delivery has been reported to the admin.
     "ALTER TABLE deliveries ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;",
+    // 3: the Zalo token pair (the refresh token is single-use: only ever one row).
+    "CREATE TABLE zalo_token (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        access_token TEXT,
+        refresh_token TEXT NOT NULL,
+        expires_at TEXT,
+        updated_at TEXT NOT NULL
+     );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -358,14 +366,15 @@ impl Store {
     /// Records a delivery that is not part of a tick (a report), the failures it reports, and
     /// the metadata saying it was made, in one transaction.
     pub fn record_extra(
-        &mut self,
+        &self,
         d: &NewDelivery,
         reported: &[i64],
         meta: &[(&str, String)],
         domain: &str,
     ) -> Result<i64> {
         let now = now_utc();
-        let tx = self.conn.transaction()?;
+        // `&self`: the sender side records fallbacks and alerts while it holds the store.
+        let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', ?8, '', 'pending', ?1, ?1)",
@@ -400,6 +409,46 @@ impl Store {
         }
         tx.commit()?;
         Ok(id)
+    }
+
+    /// The stored Zalo token pair: (access token, refresh token, access expiry).
+    #[allow(clippy::type_complexity)]
+    pub fn zalo_token(&self) -> Result<Option<(Option<String>, String, Option<DateTime<Utc>>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT access_token, refresh_token, expires_at FROM zalo_token WHERE id = 1",
+                [],
+                |r| {
+                    let exp: Option<String> = r.get(2)?;
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        exp.and_then(|e| DateTime::parse_from_rfc3339(&e).ok())
+                            .map(|e| e.with_timezone(&Utc)),
+                    ))
+                },
+            )
+            .optional()?)
+    }
+
+    /// Stores a token pair, durably, before it is used (the old refresh token is dead now).
+    pub fn set_zalo_token(
+        &self,
+        access: Option<&str>,
+        refresh: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO zalo_token (id, access_token, refresh_token, expires_at, updated_at) VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT(id) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token,
+             expires_at = excluded.expires_at, updated_at = excluded.updated_at",
+            params![access, refresh, expires_at.map(|e| e.to_rfc3339()), now_utc()],
+        )?;
+        tx.execute("DELETE FROM meta WHERE key = 'zalo_stopped'", [])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Failures the admin has not been told of: dead deliveries not yet reported, and
@@ -444,6 +493,15 @@ impl Store {
         self.conn.execute(
             "UPDATE deliveries SET status = 'retrying', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
             params![next.to_rfc3339(), error, id],
+        )?;
+        Ok(())
+    }
+
+    /// A failure that needs no report (it fell back to another channel).
+    pub fn mark_reported(&self, id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET reported = 1 WHERE id = ?1",
+            params![id],
         )?;
         Ok(())
     }

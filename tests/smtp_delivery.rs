@@ -229,10 +229,10 @@ fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Senders, u
     config.email.timeout_seconds = 5;
     let templates = Templates::new(&analysis.templates).unwrap();
     let mut store = Store::open_writer(&tmp.join("state/nhacviec.db")).unwrap();
-    let mailer = Senders {
-        mailer: Mailer::new(&config.email, &tmp.join("state")).unwrap(),
-        webhook: None,
-    };
+    let mailer = Senders::from_parts(
+        Mailer::new(&config.email, &tmp.join("state")).unwrap(),
+        None,
+    );
     let now = chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
         .unwrap();

@@ -78,10 +78,10 @@ fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Senders) {
     }
     let templates = Templates::new(&analysis.templates).unwrap();
     let mut store = Store::open_writer(&tmp.join("state/nhacviec.db")).unwrap();
-    let senders = Senders {
-        mailer: Mailer::new(&config.email, &tmp.join("state")).unwrap(),
-        webhook: Some(Webhook::new(config.webhook.as_ref().unwrap()).unwrap()),
-    };
+    let senders = Senders::from_parts(
+        Mailer::new(&config.email, &tmp.join("state")).unwrap(),
+        Some(Webhook::new(config.webhook.as_ref().unwrap()).unwrap()),
+    );
     let now = chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
         .unwrap();

@@ -1,3 +1,4 @@
 //! Channels other than email (which is `deliver::Mailer`).
 
 pub mod webhook;
+pub mod zalo;

@@ -15,6 +15,8 @@ pub struct Config {
     /// `state_dir` as written (relative to the config directory), if set.
     pub state_dir: Option<String>,
     pub email: crate::config::settings::EmailSettings,
+    /// The Zalo channel, if configured.
+    pub zalo: Option<crate::channels::zalo::ZaloSettings>,
     /// The webhook channel's target, if configured.
     pub webhook: Option<crate::channels::webhook::WebhookSettings>,
     /// Where `/healthz` and `/metrics` listen (loopback only), if enabled.

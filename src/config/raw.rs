@@ -24,9 +24,25 @@ pub struct Settings {
     pub email: Option<Email>,
     pub http: Option<Http>,
     pub webhook: Option<Webhook>,
+    pub zalo: Option<Zalo>,
     pub schedule: Option<Schedule>,
     pub policy: Option<Policy>,
     pub calendar: Option<Calendar>,
+}
+
+/// `[zalo]`: the Zalo app and template.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Zalo {
+    pub app_id: Option<S>,
+    pub oa_api: Option<S>,
+    pub zns_api: Option<S>,
+    pub oauth_api: Option<S>,
+    pub zns_template_id: Option<S>,
+    #[serde(default)]
+    pub template_params: BTreeMap<String, S>,
+    pub rate_limit_per_minute: Option<Spanned<i64>>,
+    pub timeout_seconds: Option<Spanned<i64>>,
 }
 
 /// `[webhook]`: where the webhook channel posts.

@@ -640,6 +640,102 @@ pub fn webhook(
     })
 }
 
+/// Checks `[zalo]`: the app id, https base URLs (http only to this machine), a template's
+/// parameters mapped to known fields, and the limits.
+pub fn zalo(
+    src: &Source,
+    raw: &raw::Zalo,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<crate::channels::zalo::ZaloSettings> {
+    use crate::channels::zalo::{DEFAULT_OAUTH_API, DEFAULT_OA_API, DEFAULT_ZNS_API, FIELDS};
+    let mut ok = true;
+    let Some(app_id) = &raw.app_id else {
+        diags.push(
+            Diagnostic::file(Severity::Error, &src.name, "[zalo] thiếu app_id")
+                .with_help("lấy app_id trong trang quản lý ứng dụng Zalo (developers.zalo.me)"),
+        );
+        return None;
+    };
+    let mut base = |v: &Option<toml::Spanned<String>>, default: &str| -> String {
+        match v {
+            None => default.to_string(),
+            Some(u) => {
+                match reqwest::Url::parse(u.get_ref().trim()) {
+                    Ok(p)
+                        if p.scheme() == "https"
+                            || (p.scheme() == "http" && p.host_str().is_some_and(is_loopback)) =>
+                    {
+                        u.get_ref().trim().to_string()
+                    }
+                    _ => {
+                        ok = false;
+                        diags.push(src.diag(Severity::Error, u.span(), format!("địa chỉ \"{}\" không hợp lệ: cần https:// (http:// chỉ cho máy này)", u.get_ref())));
+                        default.to_string()
+                    }
+                }
+            }
+        }
+    };
+    let oa_api = base(&raw.oa_api, DEFAULT_OA_API);
+    let zns_api = base(&raw.zns_api, DEFAULT_ZNS_API);
+    let oauth_api = base(&raw.oauth_api, DEFAULT_OAUTH_API);
+    let mut template_params = Vec::new();
+    for (param, field) in &raw.template_params {
+        if FIELDS.contains(&field.get_ref().as_str()) {
+            template_params.push((param.clone(), field.get_ref().clone()));
+        } else {
+            ok = false;
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    field.span(),
+                    format!("trường \"{}\" không có", field.get_ref()),
+                )
+                .with_help(format!("các trường: {}", FIELDS.join(", "))),
+            );
+        }
+    }
+    let mut limit = |v: &Option<toml::Spanned<i64>>,
+                     range: std::ops::RangeInclusive<i64>,
+                     default: u32,
+                     what: &str|
+     -> u32 {
+        match v {
+            Some(n) if range.contains(n.get_ref()) => *n.get_ref() as u32,
+            Some(n) => {
+                ok = false;
+                diags.push(src.diag(
+                    Severity::Error,
+                    n.span(),
+                    format!("{what} phải từ {} đến {}", range.start(), range.end()),
+                ));
+                default
+            }
+            None => default,
+        }
+    };
+    let rate_limit_per_minute = limit(
+        &raw.rate_limit_per_minute,
+        1..=100_000,
+        4000,
+        "rate_limit_per_minute",
+    );
+    let timeout_seconds = limit(&raw.timeout_seconds, 1..=300, 30, "timeout_seconds");
+    ok.then(|| crate::channels::zalo::ZaloSettings {
+        app_id: app_id.get_ref().trim().to_string(),
+        oa_api,
+        zns_api,
+        oauth_api,
+        template_id: raw
+            .zns_template_id
+            .as_ref()
+            .map(|t| t.get_ref().trim().to_string()),
+        template_params,
+        rate_limit_per_minute,
+        timeout_seconds,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let mut email = super::settings::EmailSettings::default();
     let mut http_listen = None;
     let mut webhook = None;
+    let mut zalo = None;
     if let Some(src) = settings_src {
         if let Some(listen) = settings.http.as_ref().and_then(|h| h.listen.as_ref()) {
             match listen.get_ref().trim().parse::<std::net::SocketAddr>() {
@@ -103,6 +104,9 @@ pub fn analyze(sources: &Sources) -> Analysis {
                     .with_help("ví dụ listen = \"127.0.0.1:9187\""),
                 ),
             }
+        }
+        if let Some(z) = &settings.zalo {
+            zalo = super::settings::zalo(src, z, &mut v.diags);
         }
         if let Some(w) = &settings.webhook {
             webhook = super::settings::webhook(src, w, &mut v.diags);
@@ -267,6 +271,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             state_dir: settings.state_dir.as_ref().map(|s| s.get_ref().clone()),
             email,
             webhook,
+            zalo,
             http_listen,
             reminders,
             report,

@@ -1,0 +1,471 @@
+//! The Zalo channel (facts in shared/reference/zalo-api.md): ZNS template messages to a phone
+//! number (the main path), OA free-form text to a user id (only reaches users active in the
+//! last 7 days, so -230/-232 fall back). Errors come in the JSON body with HTTP 200 and are
+//! classified code by code. Tokens live in the store: one refresh at a time, the new
+//! single-use pair committed before it is used, refreshed ahead of expiry; a failed refresh
+//! stops the channel (deliveries fall back or stay queued) and alerts the admin once.
+
+use crate::deliver::SendError;
+use crate::store::Store;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::path::Path;
+
+pub const DEFAULT_OA_API: &str = "https://openapi.zalo.me";
+pub const DEFAULT_ZNS_API: &str = "https://business.openapi.zalo.me";
+pub const DEFAULT_OAUTH_API: &str = "https://oauth.zaloapp.com";
+
+/// What a ZNS template parameter can be filled with.
+pub const FIELDS: &[&str] = &[
+    "agency",
+    "count",
+    "overdue",
+    "upcoming",
+    "first_task",
+    "first_deadline",
+    "plan",
+    "today",
+];
+
+/// `[zalo]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZaloSettings {
+    pub app_id: String,
+    pub oa_api: String,
+    pub zns_api: String,
+    pub oauth_api: String,
+    pub template_id: Option<String>,
+    /// (template parameter, field) pairs.
+    pub template_params: Vec<(String, String)>,
+    pub rate_limit_per_minute: u32,
+    pub timeout_seconds: u32,
+}
+
+/// The app secret: `NHACVIEC_ZALO_SECRET_KEY`, or `$CREDENTIALS_DIRECTORY/zalo-secret-key`.
+pub fn secret() -> Option<String> {
+    if let Ok(s) = std::env::var("NHACVIEC_ZALO_SECRET_KEY") {
+        return Some(s);
+    }
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    std::fs::read_to_string(Path::new(&dir).join("zalo-secret-key"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// What to do about an error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Refresh,
+    Transient,
+    /// Out of quota: the next day.
+    Defer,
+    /// The night window (22:00–06:00): the next morning.
+    Reschedule,
+    Permanent,
+    /// Try the agency's next channel.
+    Fallback,
+}
+
+/// Every code the reference lists, for both APIs; unknown negative codes are transient.
+pub fn classify(code: i64) -> Class {
+    match code {
+        -216 | -220 | -124 => Class::Refresh,
+        -32 | -100 => Class::Transient,
+        -211 | -115 | -144 | -147 => Class::Defer,
+        -234 | -133 => Class::Reschedule,
+        -230 | -232 | -118 => Class::Fallback,
+        -201 | -213 | -227 | -233 | -240 | -108 | -114 | -131 | -139 | -141 => Class::Permanent,
+        _ => Class::Transient,
+    }
+}
+
+/// 07:00 local on the next day (quotas reset at midnight).
+fn next_day(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let local = now.with_timezone(&tz).date_naive() + Duration::days(1);
+    local_time(local, 7, tz).unwrap_or(now + Duration::hours(24))
+}
+
+/// 06:30 local, today if before 06:00, else tomorrow.
+fn next_morning(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    use chrono::Timelike;
+    let local = now.with_timezone(&tz);
+    let day = if local.hour() < 6 {
+        local.date_naive()
+    } else {
+        local.date_naive() + Duration::days(1)
+    };
+    local_time(day, 6, tz).map_or(now + Duration::hours(8), |t| t + Duration::minutes(30))
+}
+
+fn local_time(day: chrono::NaiveDate, hour: u32, tz: Tz) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    tz.from_local_datetime(&day.and_hms_opt(hour, 0, 0)?)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Who an agency is on Zalo.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub name: String,
+    /// 84xxxxxxxxx.
+    pub phone: Option<String>,
+    pub user_id: Option<String>,
+}
+
+pub struct Zalo {
+    settings: ZaloSettings,
+    secret: String,
+    client: reqwest::Client,
+    tz: Tz,
+    contacts: HashMap<String, Contact>,
+    refresh_lock: tokio::sync::Mutex<()>,
+    last_request: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+/// A JSON answer's error code (0 when absent), and the body.
+fn code_of(body: &serde_json::Value) -> i64 {
+    body.get("error")
+        .and_then(|e| {
+            e.as_i64()
+                .or_else(|| e.as_str().and_then(|s| s.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+impl Zalo {
+    pub fn new(
+        settings: &ZaloSettings,
+        tz: Tz,
+        contacts: HashMap<String, Contact>,
+    ) -> Result<Zalo, String> {
+        let secret = secret().ok_or("Zalo cần app secret: đặt NHACVIEC_ZALO_SECRET_KEY hoặc $CREDENTIALS_DIRECTORY/zalo-secret-key")?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(u64::from(
+                settings.timeout_seconds,
+            )))
+            .build()
+            .map_err(|e| format!("Zalo: {e}"))?;
+        Ok(Zalo {
+            settings: settings.clone(),
+            secret,
+            client,
+            tz,
+            contacts,
+            refresh_lock: tokio::sync::Mutex::new(()),
+            last_request: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Spaces requests to stay under the configured rate.
+    async fn pace(&self) {
+        let interval = std::time::Duration::from_secs_f64(
+            60.0 / f64::from(self.settings.rate_limit_per_minute.max(1)),
+        );
+        let mut last = self.last_request.lock().await;
+        if let Some(t) = *last {
+            tokio::time::sleep_until(t + interval).await;
+        }
+        *last = Some(tokio::time::Instant::now());
+    }
+
+    /// A valid access token: the stored one, or a fresh one if it is near expiry, missing, or
+    /// `failed` (the one a request was just refused with). One refresh at a time.
+    async fn access_token(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+        failed: Option<&str>,
+    ) -> Result<String, String> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        if let Some(reason) = store.meta("zalo_stopped").map_err(|e| e.to_string())? {
+            return Err(reason);
+        }
+        let Some((access, refresh, expires)) = store.zalo_token().map_err(|e| e.to_string())?
+        else {
+            return Err("chưa đăng nhập Zalo: chạy `nhacviec zalo login`".into());
+        };
+        let fresh = expires.is_some_and(|e| e > now + Duration::hours(5));
+        if let Some(a) = access.as_deref() {
+            if fresh && failed != Some(a) {
+                return Ok(a.to_string());
+            }
+        }
+        self.pace().await;
+        let url = format!(
+            "{}/v4/oa/access_token",
+            self.settings.oauth_api.trim_end_matches('/')
+        );
+        let resp = self
+            .client
+            .post(&url)
+            .header("secret_key", &self.secret)
+            .form(&[
+                ("refresh_token", refresh.as_str()),
+                ("app_id", self.settings.app_id.as_str()),
+                ("grant_type", "refresh_token"),
+            ])
+            .send()
+            .await;
+        let body = match resp {
+            Ok(r) if r.status().is_server_error() => {
+                return Err(format!(
+                    "máy chủ OAuth Zalo lỗi HTTP {}",
+                    r.status().as_u16()
+                ))
+            }
+            Ok(r) => r.text().await.unwrap_or_default(),
+            // Network trouble: the refresh token was not used; try again later.
+            Err(e) => return Err(format!("không gọi được OAuth Zalo: {e}")),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+        let token = |k: &str| {
+            json.get(k)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+        };
+        match (token("access_token"), token("refresh_token")) {
+            (Some(a), Some(r)) => {
+                let secs = json
+                    .get("expires_in")
+                    .and_then(|v| {
+                        v.as_i64()
+                            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    })
+                    .unwrap_or(90_000);
+                // The new pair is durable before the new access token is used.
+                store
+                    .set_zalo_token(Some(a), r, Some(now + Duration::seconds(secs)))
+                    .map_err(|e| e.to_string())?;
+                tracing::info!(expires_in = secs, "zalo token refreshed");
+                Ok(a.to_string())
+            }
+            _ => {
+                let detail = if body.trim().is_empty() {
+                    "trả lời rỗng".to_string()
+                } else {
+                    body.chars().take(200).collect()
+                };
+                let reason = format!("làm mới token Zalo thất bại ({detail}): cần đăng nhập lại bằng `nhacviec zalo login`");
+                tracing::error!(reason = %reason, "zalo channel stopped");
+                store
+                    .set_meta("zalo_stopped", &reason)
+                    .map_err(|e| e.to_string())?;
+                store
+                    .set_meta("zalo_stop_alert", "pending")
+                    .map_err(|e| e.to_string())?;
+                Err(reason)
+            }
+        }
+    }
+
+    fn template_data(
+        &self,
+        d: &crate::store::Delivery,
+        contact: &Contact,
+        now: DateTime<Utc>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let first = d.items.first();
+        let value = |field: &str| -> String {
+            match field {
+                "agency" => contact.name.clone(),
+                "count" => d.items.len().to_string(),
+                "overdue" => d.items.iter().filter(|i| i.days < 0).count().to_string(),
+                "upcoming" => d.items.iter().filter(|i| i.days >= 0).count().to_string(),
+                "first_task" => first.map(|i| i.task.clone()).unwrap_or_default(),
+                "first_deadline" => first
+                    .map(|i| i.deadline.format("%d/%m/%Y").to_string())
+                    .unwrap_or_default(),
+                "plan" => first.map(|i| i.plan.clone()).unwrap_or_default(),
+                "today" => now.with_timezone(&self.tz).format("%d/%m/%Y").to_string(),
+                _ => String::new(),
+            }
+        };
+        self.settings
+            .template_params
+            .iter()
+            .map(|(param, field)| (param.clone(), serde_json::Value::String(value(field))))
+            .collect()
+    }
+
+    /// Sends one delivery; refreshes the token once when the API says it is invalid.
+    pub async fn send(
+        &self,
+        store: &Store,
+        d: &crate::store::Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        let Some(contact) = self.contacts.get(&d.agency) else {
+            return Err(SendError::Fallback(format!(
+                "cơ quan {} không có liên hệ Zalo",
+                d.agency
+            )));
+        };
+        // ZNS by phone is the main path; OA text needs a user id and recent interaction.
+        let (url, payload) = match (&contact.phone, &self.settings.template_id, &contact.user_id) {
+            (Some(phone), Some(template), _) => (
+                format!(
+                    "{}/message/template",
+                    self.settings.zns_api.trim_end_matches('/')
+                ),
+                serde_json::json!({
+                    "phone": phone,
+                    "template_id": template,
+                    "template_data": self.template_data(d, contact, now),
+                    // Deterministic, at most 48 characters: the same delivery is recognisable.
+                    "tracking_id": format!("nhacviec-{}", d.message_id.trim_matches(['<', '>']).chars().filter(|c| c.is_ascii_alphanumeric()).take(38).collect::<String>()),
+                }),
+            ),
+            (_, _, Some(user)) => (
+                format!(
+                    "{}/v3.0/oa/message/cs",
+                    self.settings.oa_api.trim_end_matches('/')
+                ),
+                serde_json::json!({
+                    "recipient": {"user_id": user},
+                    "message": {"text": d.body_text.chars().take(2000).collect::<String>()},
+                }),
+            ),
+            _ => {
+                return Err(SendError::Fallback(format!(
+                    "cơ quan {} không có số điện thoại (ZNS) hay user id (OA)",
+                    d.agency
+                )))
+            }
+        };
+        let is_zns = url.ends_with("/message/template");
+        if is_zns {
+            let today = now.with_timezone(&self.tz).date_naive().to_string();
+            let remaining = store.meta("zalo_quota_remaining").ok().flatten();
+            if store.meta("zalo_quota_day").ok().flatten().as_deref() == Some(today.as_str())
+                && remaining.as_deref() == Some("0")
+            {
+                return Err(SendError::RetryAt(
+                    next_day(now, self.tz),
+                    "hết hạn mức ZNS trong ngày".into(),
+                ));
+            }
+        }
+        let mut failed_token: Option<String> = None;
+        for attempt in 0..2 {
+            let token = match self.access_token(store, now, failed_token.as_deref()).await {
+                Ok(t) => t,
+                Err(reason) => {
+                    return Err(SendError::Fallback(format!("kênh Zalo dừng: {reason}")))
+                }
+            };
+            self.pace().await;
+            let resp = self
+                .client
+                .post(&url)
+                .header("access_token", &token)
+                .json(&payload)
+                .send()
+                .await;
+            let resp = match resp {
+                Ok(r) => r,
+                Err(e) => return Err(SendError::Transient(format!("Zalo: {e}"))),
+            };
+            if resp.status().is_server_error() {
+                return Err(SendError::Transient(format!(
+                    "Zalo HTTP {}",
+                    resp.status().as_u16()
+                )));
+            }
+            let text = resp.text().await.unwrap_or_default();
+            let Ok(body) = serde_json::from_str::<serde_json::Value>(&text) else {
+                return Err(SendError::Transient(format!(
+                    "Zalo trả lời không phải JSON: {}",
+                    text.chars().take(100).collect::<String>()
+                )));
+            };
+            let code = code_of(&body);
+            if code >= 0 {
+                if let Some(q) = body.pointer("/data/quota/remainingQuota").and_then(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .or_else(|| v.as_i64().map(|n| n.to_string()))
+                }) {
+                    let _ = store.set_meta("zalo_quota_remaining", &q);
+                    let _ = store.set_meta(
+                        "zalo_quota_day",
+                        &now.with_timezone(&self.tz).date_naive().to_string(),
+                    );
+                }
+                return Ok(());
+            }
+            let msg = format!(
+                "Zalo lỗi {code}: {}",
+                body.get("message").and_then(|m| m.as_str()).unwrap_or("")
+            );
+            match classify(code) {
+                Class::Refresh if attempt == 0 => {
+                    failed_token = Some(token);
+                    continue;
+                }
+                // An unknown code is transient a bounded number of times.
+                Class::Transient if d.attempts >= 5 && !matches!(code, -32 | -100) => {
+                    return Err(SendError::Permanent(msg));
+                }
+                Class::Refresh | Class::Transient => return Err(SendError::Transient(msg)),
+                Class::Defer => return Err(SendError::RetryAt(next_day(now, self.tz), msg)),
+                Class::Reschedule => {
+                    return Err(SendError::RetryAt(next_morning(now, self.tz), msg))
+                }
+                Class::Permanent => return Err(SendError::Permanent(msg)),
+                Class::Fallback => return Err(SendError::Fallback(msg)),
+            }
+        }
+        Err(SendError::Transient(
+            "Zalo: token vẫn bị từ chối sau khi làm mới".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_code_has_its_class() {
+        for c in [-216, -220, -124] {
+            assert_eq!(classify(c), Class::Refresh);
+        }
+        for c in [-230, -232, -118] {
+            assert_eq!(classify(c), Class::Fallback);
+        }
+        for c in [-211, -115, -144, -147] {
+            assert_eq!(classify(c), Class::Defer);
+        }
+        for c in [-234, -133] {
+            assert_eq!(classify(c), Class::Reschedule);
+        }
+        for c in [-201, -213, -227, -233, -240, -108, -114, -131, -139, -141] {
+            assert_eq!(classify(c), Class::Permanent);
+        }
+        assert_eq!(classify(-32), Class::Transient);
+        assert_eq!(classify(-999), Class::Transient);
+    }
+
+    #[test]
+    fn deferrals_land_in_the_morning() {
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        // 23:00 local on 25/5 → 06:30 on 26/5; 03:00 local → 06:30 the same day.
+        assert_eq!(
+            next_morning(at("2022-05-25T16:00:00Z"), tz),
+            at("2022-05-25T23:30:00Z")
+        );
+        assert_eq!(
+            next_morning(at("2022-05-25T20:00:00Z"), tz),
+            at("2022-05-25T23:30:00Z")
+        );
+        assert_eq!(
+            next_day(at("2022-05-25T03:00:00Z"), tz),
+            at("2022-05-26T00:00:00Z")
+        );
+    }
+}
