@@ -731,6 +731,7 @@ pub async fn send_ready(
                 Err(SendError::Fallback(e)) => match senders.fallback(d) {
                     Some(new) => {
                         let id = store.record_extra(&new, &[], &[], &domain_of(&email.from))?;
+                        store.make_ready(id, now)?;
                         tracing::warn!(delivery = d.id, agency = %d.agency, channel = %d.channel, fallback = id, error = %e, "falling back to email");
                         store.mark_dead(d.id, &format!("chuyển sang email (#{id}): {e}"))?;
                         store.mark_reported(d.id)?;
@@ -781,7 +782,47 @@ pub async fn send_ready(
             }
         }
     }
+    zalo_stop_alert(store, email)?;
     Ok(pass)
+}
+
+/// When the Zalo channel has just stopped (a failed token refresh), tells the admin once.
+fn zalo_stop_alert(store: &Store, email: &EmailSettings) -> Result<(), DeliverError> {
+    if store.meta("zalo_stop_alert")?.as_deref() != Some("pending") {
+        return Ok(());
+    }
+    let reason = store.meta("zalo_stopped")?.unwrap_or_default();
+    match &email.admin {
+        Some(admin) => {
+            let text = format!(
+                "Kênh Zalo đã dừng: {reason}\n\nCác thư nhắc qua Zalo được chuyển sang email (nếu cơ quan có email) hoặc giữ lại chờ gửi.\nĐăng nhập lại: nhacviec zalo login\n"
+            );
+            let d = redirected(
+                NewDelivery {
+                    agency: "_admin".into(),
+                    channel: "email".into(),
+                    recipients: vec![admin.clone()],
+                    subject: "[Nhắc việc] Kênh Zalo đã dừng: cần đăng nhập lại".into(),
+                    body_text: text.clone(),
+                    body_html: format!(
+                        "<!DOCTYPE html><html lang=\"vi\"><head><meta charset=\"utf-8\"></head><body><pre>{}</pre></body></html>",
+                        html_escape(&text)
+                    ),
+                    items: vec![],
+                    thread: "admin.zalo".into(),
+                },
+                email,
+            );
+            store.record_extra(
+                &d,
+                &[],
+                &[("zalo_stop_alert", "sent".into())],
+                &domain_of(&email.from),
+            )?;
+        }
+        None => store.set_meta("zalo_stop_alert", "no-admin")?,
+    }
+    Ok(())
 }
 
 #[cfg(test)]

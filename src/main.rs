@@ -92,6 +92,11 @@ enum Command {
         #[arg(long, value_parser = ["email", "webhook"], default_value = "email")]
         channel: String,
     },
+    /// Zalo: lưu token đăng nhập, xem trạng thái
+    Zalo {
+        #[command(subcommand)]
+        command: ZaloCommand,
+    },
     /// Lịch sử gửi: đã gửi gì, khi nào, cho ai, lỗi gì
     History {
         /// Chỉ một nhiệm vụ (số thứ tự)
@@ -120,6 +125,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+#[derive(Subcommand)]
+enum ZaloCommand {
+    /// Lưu refresh token lấy từ trang quản lý Zalo (đọc từ stdin nếu không ghi)
+    Login {
+        #[arg(long)]
+        refresh_token: Option<String>,
+    },
+    /// Hạn của token, hạn mức còn lại, kênh có đang dừng không
+    Status,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -387,6 +403,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) => {
                     eprintln!("lỗi: gửi thử không thành công: {e}");
                     Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Zalo { command } => {
+            let analysis = config::load(&cli.config);
+            let dir = nhacviec::deliver::state_dir(&cli.config, &analysis.config);
+            let path = dir.join(DB_FILE);
+            match command {
+                ZaloCommand::Login { refresh_token } => {
+                    let token = match refresh_token {
+                        Some(t) => t,
+                        None => {
+                            let mut s = String::new();
+                            std::io::stdin()
+                                .read_line(&mut s)
+                                .context("đọc token từ stdin")?;
+                            s
+                        }
+                    };
+                    let token = token.trim();
+                    if token.is_empty() {
+                        bail!("token trống");
+                    }
+                    // Beside a running service: the token row is a short transaction.
+                    let store = nhacviec::store::Store::open_side(&path)?;
+                    store.set_zalo_token(None, token, None)?;
+                    println!("Đã lưu refresh token; lần gửi Zalo tới sẽ lấy access token mới.");
+                    Ok(ExitCode::SUCCESS)
+                }
+                ZaloCommand::Status => {
+                    let store = nhacviec::store::Store::open_reader(&path)?;
+                    match store.zalo_token()? {
+                        None => println!("Chưa đăng nhập Zalo (nhacviec zalo login)."),
+                        Some((access, _, expires)) => println!(
+                            "Access token: {}; hết hạn: {}",
+                            if access.is_some() { "có" } else { "chưa có" },
+                            expires.map_or("chưa biết".into(), |e| e
+                                .with_timezone(&analysis.config.timezone)
+                                .format("%H:%M %d/%m/%Y")
+                                .to_string())
+                        ),
+                    }
+                    if let Some(q) = store.meta("zalo_quota_remaining")? {
+                        println!(
+                            "Hạn mức ZNS còn lại: {q} (ngày {})",
+                            store.meta("zalo_quota_day")?.unwrap_or_default()
+                        );
+                    }
+                    match store.meta("zalo_stopped")? {
+                        Some(reason) => println!("Kênh Zalo ĐANG DỪNG: {reason}"),
+                        None => println!("Kênh Zalo hoạt động."),
+                    }
+                    Ok(ExitCode::SUCCESS)
                 }
             }
         }

@@ -183,6 +183,27 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens the database to change one small thing (`zalo login`) beside a running writer;
+    /// creates it if there is none yet.
+    pub fn open_side(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            return Store::open_writer(path);
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            _lock: None,
+            instance: String::new(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
     /// Opens an existing database to read (`history`), alongside a running writer.
     pub fn open_reader(path: &Path) -> Result<Store> {
         let conn =
@@ -493,6 +514,15 @@ impl Store {
         self.conn.execute(
             "UPDATE deliveries SET status = 'retrying', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
             params![next.to_rfc3339(), error, id],
+        )?;
+        Ok(())
+    }
+
+    /// Makes a delivery ready at `at` (a fallback goes out in the same pass).
+    pub fn make_ready(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ?1 WHERE id = ?2",
+            params![at.to_rfc3339(), id],
         )?;
         Ok(())
     }
