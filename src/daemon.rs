@@ -312,15 +312,33 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                     .ok()
             })
     };
-    let status = status_line(&store, next_tick(&live), &health);
+    let next = next_tick(&live);
+    health.update(|s| s.next_tick = next.map(|t| t.with_timezone(&Utc)));
+    let status = status_line(&store, next, &health);
     notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
     let watchdog = sd_notify::watchdog_enabled();
     let mut watchdog_timer =
         tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
     loop {
-        let retry_in = match store.next_attempt()? {
-            Some(at) => (at - Utc::now()).to_std().unwrap_or_default(),
-            None => Duration::from_secs(24 * 3600),
+        // While the store is failing (a full disk), sending is paused: a message sent but not
+        // marked would otherwise be sent again at once, over and over.
+        let store_failing = health
+            .status
+            .lock()
+            .map(|s| s.store_error.is_some())
+            .unwrap_or(false);
+        let retry_in = match store.next_attempt() {
+            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default(),
+            Ok(None) => Duration::from_secs(24 * 3600),
+            Err(e) => {
+                health.update(|s| s.store_error = Some(e.to_string()));
+                Duration::from_secs(60)
+            }
+        };
+        let retry_in = if store_failing {
+            retry_in.max(Duration::from_secs(60))
+        } else {
+            retry_in
         };
         tokio::select! {
             ev = rx.recv() => match ev {
@@ -339,8 +357,14 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
             }
             _ = tokio::time::sleep(retry_in) => {
                 match deliver::send_ready(&store, &live.senders, &live.config.email, Utc::now()).await {
-                    Ok(sent) => count_sends(&health, &sent),
-                    Err(e) => tracing::error!(error = %e, "retrying deliveries failed"),
+                    Ok(sent) => {
+                        count_sends(&health, &sent);
+                        health.update(|s| s.store_error = None);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "retrying deliveries failed; pausing sends for a minute");
+                        health.update(|s| s.store_error = Some(e.to_string()));
+                    }
                 }
                 update_counts(&store, &health);
             }

@@ -46,8 +46,27 @@ pub enum SendError {
 
 /// The channel's transport.
 pub enum Mailer {
-    File { dir: PathBuf },
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    File {
+        dir: PathBuf,
+    },
+    Smtp(
+        AsyncSmtpTransport<Tokio1Executor>,
+        /* timeout seconds */ u32,
+    ),
+}
+
+/// Permanent only when the server refuses the message or a recipient (5xx other than
+/// authentication): a wrong password or a server-wide problem is fixed by a person, and
+/// the mail must wait for it, not die.
+fn classify_smtp(e: &lettre::transport::smtp::Error) -> SendError {
+    let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+    let auth_or_session =
+        code.starts_with("53") || code == "554" && e.to_string().to_lowercase().contains("auth");
+    if e.is_permanent() && !auth_or_session {
+        SendError::Permanent(e.to_string())
+    } else {
+        SendError::Transient(e.to_string())
+    }
 }
 
 /// The SMTP password: `NHACVIEC_SMTP_PASSWORD`, or `$CREDENTIALS_DIRECTORY/smtp-password`
@@ -96,7 +115,7 @@ impl Mailer {
                     }
                     _ => builder,
                 };
-                Ok(Mailer::Smtp(builder.build()))
+                Ok(Mailer::Smtp(builder.build(), settings.timeout_seconds))
             }
         }
     }
@@ -105,13 +124,19 @@ impl Mailer {
         match self {
             Mailer::File { dir } => write_eml(dir, id, &message.formatted())
                 .map_err(|e| SendError::Transient(format!("không ghi được tệp .eml: {e}"))),
-            Mailer::Smtp(t) => t.send(message.clone()).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
-                } else {
-                    SendError::Transient(e.to_string())
+            Mailer::Smtp(t, timeout) => {
+                // lettre's own timeout covers connecting only: a server that accepts and then
+                // stalls must not hang the service.
+                let limit = std::time::Duration::from_secs(u64::from(*timeout) + 5);
+                match tokio::time::timeout(limit, t.send(message.clone())).await {
+                    Err(_) => Err(SendError::Transient(format!(
+                        "máy chủ thư không trả lời sau {} giây",
+                        limit.as_secs()
+                    ))),
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(classify_smtp(&e)),
                 }
-            }),
+            }
         }
     }
 }
@@ -179,6 +204,11 @@ pub fn tick(
     let unchanged = store.meta("schedule_fingerprint")?.as_deref() == Some(fingerprint.as_str());
     let since = watermark.filter(|w| *w <= today && unchanged);
     let result = schedule.due(&*store, today, since);
+    if store.take_lookup_failure() {
+        return Err(DeliverError::Email(
+            "không đọc được trạng thái đã gửi từ cơ sở dữ liệu; bỏ qua lần kiểm tra này".into(),
+        ));
+    }
     let email = &config.email;
     let mut deliveries = Vec::with_capacity(result.digests.len());
     for digest in &result.digests {
@@ -233,16 +263,26 @@ pub fn tick(
             }
             _ => (rendered.text, rendered.html),
         };
-        deliveries.push(NewDelivery {
-            agency: digest.agency.clone(),
-            channel: channel.name().into(),
-            recipients,
-            subject: rendered.subject,
-            body_text,
-            body_html,
-            items: digest.items.clone(),
-            thread: format!("{}.{}", digest.agency, slug(&plan)),
-        });
+        // One delivery per email address: a mailbox that refuses the message must not keep
+        // it from the agency's other addresses.
+        let groups: Vec<Vec<String>> =
+            if channel == crate::config::Channel::Email && recipients.len() > 1 {
+                recipients.iter().map(|r| vec![r.clone()]).collect()
+            } else {
+                vec![recipients]
+            };
+        for recipients in groups {
+            deliveries.push(NewDelivery {
+                agency: digest.agency.clone(),
+                channel: channel.name().into(),
+                recipients,
+                subject: rendered.subject.clone(),
+                body_text: body_text.clone(),
+                body_html: body_html.clone(),
+                items: digest.items.clone(),
+                thread: format!("{}.{}", digest.agency, slug(&plan)),
+            });
+        }
     }
     let new_watermark = watermark.map_or(today, |w| w.max(today));
     let ids = store.record_tick(
@@ -476,7 +516,12 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
         .from(from)
         .subject(crate::render::one_line(&d.subject))
         .message_id(Some(d.message_id.clone()));
-    for r in &d.recipients {
+    // Trial mode applies to mail already queued when it was switched on.
+    let recipients: Vec<String> = match &email.redirect_all_to {
+        Some(to) if d.channel == "email" => vec![to.clone()],
+        _ => d.recipients.clone(),
+    };
+    for r in &recipients {
         let to: Mailbox = r
             .parse()
             .map_err(|e| SendError::Permanent(format!("địa chỉ \"{r}\" không hợp lệ: {e}")))?;

@@ -387,11 +387,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let templates = nhacviec::render::Templates::new(&analysis.templates)
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
             let state = nhacviec::deliver::state_dir(&cli.config, config);
-            let mailer = nhacviec::deliver::Mailer::new(&config.email, &state)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime")?;
+            // The SMTP pool needs the runtime when it is built.
+            let _enter = runtime.enter();
+            let mailer = nhacviec::deliver::Mailer::new(&config.email, &state)?;
             let now = Utc::now().with_timezone(&config.timezone);
             match runtime.block_on(nhacviec::deliver::send_test(
                 config, &templates, &mailer, &agency, now,
@@ -469,10 +471,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let analysis = config::load(&cli.config);
             let dir = nhacviec::deliver::state_dir(&cli.config, &analysis.config);
             let store = nhacviec::store::Store::open_reader(&dir.join(DB_FILE))?;
-            let mut rows = store.history(agency.as_deref(), status.as_deref(), limit)?;
-            if let Some(task) = &task {
-                rows.retain(|d| d.items.iter().any(|i| &i.task == task));
-            }
+            let rows =
+                store.history_of(task.as_deref(), agency.as_deref(), status.as_deref(), limit)?;
             match format {
                 Format::Json => print_json(&rows)?,
                 Format::Text => print!("{}", render_history(&rows)),

@@ -64,6 +64,23 @@ impl Templates {
         // A template that compiles may still fail on real data: try it on a sample now, so a
         // broken template is a `check` error and not a failed tick.
         templates.render_context(&Context::sample())?;
+        // And with every count set, and with none, so both sides of each `if` are tried.
+        let mut full = Context::sample();
+        full.counts = Counts {
+            upcoming: 2,
+            due: 1,
+            overdue: 3,
+            escalations: 1,
+        };
+        templates.render_context(&full)?;
+        let mut empty = Context::sample();
+        empty.counts = Counts::default();
+        empty.monitor = String::new();
+        empty.redirected_to = vec![];
+        for item in &mut empty.items {
+            item.about = String::new();
+        }
+        templates.render_context(&empty)?;
         Ok(templates)
     }
 
@@ -278,6 +295,20 @@ mod tests {
         let e = Templates::new(&bad).err().unwrap();
         assert_eq!((e.template.as_str(), e.line), (TEXT, Some(2)));
         let bad = vec![(HTML.to_string(), "{% for x in items %}".to_string())];
+        assert!(Templates::new(&bad).is_err());
+    }
+
+    #[test]
+    fn a_mistake_in_a_branch_the_sample_skips_is_still_caught() {
+        let bad = vec![(
+            SUBJECT.to_string(),
+            "{% if counts.due %}{{ agency.ten }}{% endif %}x".to_string(),
+        )];
+        assert!(Templates::new(&bad).is_err());
+        let bad = vec![(
+            TEXT.to_string(),
+            "{% if not monitor %}{{ monitr }}{% endif %}".to_string(),
+        )];
         assert!(Templates::new(&bad).is_err());
     }
 

@@ -128,6 +128,8 @@ pub struct Store {
     _lock: Option<File>,
     /// Random per database, so Message-IDs stay unique if a database is ever recreated.
     instance: String,
+    /// A slot lookup failed since the last check (see [`Store::take_lookup_failure`]).
+    lookup_failed: std::cell::Cell<bool>,
 }
 
 fn now_utc() -> String {
@@ -176,6 +178,7 @@ impl Store {
             path: path.to_path_buf(),
             _lock: Some(lock),
             instance: String::new(),
+            lookup_failed: std::cell::Cell::new(false),
         };
         store.configure()?;
         store.migrate()?;
@@ -198,6 +201,7 @@ impl Store {
             path: path.to_path_buf(),
             _lock: None,
             instance: String::new(),
+            lookup_failed: std::cell::Cell::new(false),
         };
         store.configure()?;
         store.migrate()?;
@@ -230,7 +234,13 @@ impl Store {
             path: path.to_path_buf(),
             _lock: None,
             instance: String::new(),
+            lookup_failed: std::cell::Cell::new(false),
         })
+    }
+
+    /// Whether a slot lookup failed since the last call.
+    pub fn take_lookup_failure(&self) -> bool {
+        self.lookup_failed.replace(false)
     }
 
     pub fn path(&self) -> &Path {
@@ -560,9 +570,26 @@ impl Store {
         status: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
+        self.history_of(None, agency, status, limit)
+    }
+
+    /// Deliveries, newest first, filtered by task too (in SQL, before the limit).
+    pub fn history_of(
+        &self,
+        task: Option<&str>,
+        agency: Option<&str>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>> {
+        let pattern = task.map(|t| {
+            format!(
+                "%\"task\":{}%",
+                serde_json::to_string(t).unwrap_or_default()
+            )
+        });
         self.select(
-            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
-            params![agency, status, limit as i64],
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR items LIKE ?4) ORDER BY id DESC LIMIT ?3",
+            params![agency, status, limit as i64, pattern],
         )
     }
 
@@ -635,9 +662,13 @@ impl Handled for Store {
             .conn
             .prepare_cached("SELECT 1 FROM slots WHERE key = ?1")
             .and_then(|mut s| s.exists(params![key]));
-        // If the store cannot answer, treat the slot as handled: a tick that cannot be
-        // recorded must not send (it will be retried on the next tick).
-        found.unwrap_or(true)
+        // If the store cannot answer, treat the slot as handled for now, and remember: the
+        // tick must then fail rather than record (and advance the watermark past) a slot it
+        // never looked at.
+        found.unwrap_or_else(|_| {
+            self.lookup_failed.set(true);
+            true
+        })
     }
 }
 

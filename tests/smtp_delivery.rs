@@ -536,3 +536,66 @@ fn send_test_and_trial_mode() {
     }
     assert_eq!(test_mail, 1);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_server_that_stalls_times_out_and_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _server = Server::start(port, &tmp.path().join("inbox"), &["--stall"]);
+    let (mut config, store, _, queued) = queued(tmp.path(), port);
+    config.email.timeout_seconds = 1;
+    config.email.pool_size = 64;
+    let senders = Senders::from_parts(
+        Mailer::new(&config.email, &tmp.path().join("state")).unwrap(),
+        None,
+    );
+    let started = std::time::Instant::now();
+    let pass = deliver::send_ready(&store, &senders, &config.email, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(pass.retrying, queued);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    let row = &store.history(None, Some("retrying"), 1).unwrap()[0];
+    assert!(
+        row.last_error.as_deref().unwrap().contains("không trả lời"),
+        "{row:?}"
+    );
+}
+
+#[test]
+fn one_refused_address_does_not_keep_the_digest_from_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(
+        port,
+        &tmp.path().join("inbox"),
+        &["--reject", "so-tu-phap@haugiang.example"],
+    );
+    let cfg = smtp_config(tmp.path(), port);
+    let agencies = cfg.join("agencies.toml");
+    let text = fs::read_to_string(&agencies).unwrap().replace(
+        "email = [\"so-tu-phap@haugiang.example\"]",
+        "email = [\"so-tu-phap@haugiang.example\", \"vanthu-stp@haugiang.example\"]",
+    );
+    fs::write(&agencies, text).unwrap();
+    let out = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["run", "--once", "--now", "2022-05-25T08:00:00+07:00"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let received = server.received();
+    assert!(received
+        .iter()
+        .any(|(rcpt, _)| rcpt == &["vanthu-stp@haugiang.example".to_string()]));
+    assert!(!received
+        .iter()
+        .any(|(rcpt, _)| rcpt.iter().any(|r| r == "so-tu-phap@haugiang.example")));
+}

@@ -19,7 +19,8 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, out, tempfail, reject):
+    def __init__(self, out, tempfail, reject, stall=False):
+        self.stall = stall
         self.out = out
         self.tempfail = tempfail
         self.reject = {a.lower() for a in reject}
@@ -33,6 +34,9 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall:
+            import asyncio
+            await asyncio.sleep(3600)
         with self.lock:
             if self.tempfail > 0:
                 self.tempfail -= 1
@@ -54,9 +58,10 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--tempfail", type=int, default=0)
     p.add_argument("--reject", action="append", default=[])
+    p.add_argument("--stall", action="store_true", help="never answer DATA")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    controller = Controller(Handler(a.out, a.tempfail, a.reject), hostname="127.0.0.1", port=a.port)
+    controller = Controller(Handler(a.out, a.tempfail, a.reject, a.stall), hostname="127.0.0.1", port=a.port)
     controller.start()
     print("READY", flush=True)
     stop = threading.Event()
