@@ -308,3 +308,108 @@ fn garbage_is_refused_and_nothing_is_written() {
         assert!(!out_path.exists(), "{name}: nothing written");
     }
 }
+
+#[test]
+fn more_styles_other_provinces_use() {
+    let config = sample_config();
+    // Items numbered "1.", "2." only; a title with "Phối hợp ...:"; lettered sub-items;
+    // three-level numbering; a scoped range; "(chủ trì)" markers; a cited document's date.
+    let doc = "Số: 3/KH-UBND\nAn Giang, ngày 5 tháng 1 năm 2023\nII. NHIỆM VỤ\n\
+1. Kết nối hệ thống định danh.\n- Cơ quan chủ trì: Công an tỉnh.\n- Thời gian: Quý II/2023.\n\
+2. Phối hợp kiểm tra: tại các huyện.\n- Cơ quan chủ trì: Sở Nội vụ (chủ trì), Sở Tư pháp.\n- Thời gian: Quý III/2023.\n\
+3. Về rà soát\na) Rà soát quy định.\n- Cơ quan chủ trì: Sở Tư pháp.\n- Thời gian: Trước ngày 30/6/2023.\nb) Rà soát quy trình.\n- Cơ quan chủ trì: Sở Nội vụ.\n- Thời gian: Quý IV/2023.\n\
+4. Về số hóa\n4.1. Số hóa\n4.1.1. Số hóa hồ sơ.\n4.1.2. Số hóa kết quả.\n\
+4.2. Lưu trữ.\n4.3. Khai thác.\n- Cơ quan chủ trì Mục 4.1.1 đến 4.1.2: Sở Thông tin và Truyền thông.\n- Cơ quan chủ trì Mục 4.2 - 4.3: Văn phòng UBND tỉnh.\n- Thời gian: Năm 2023.\n\
+III. KINH PHÍ\nKinh phí do ngân sách bảo đảm.\nIV. TỔ CHỨC THỰC HIỆN\n\
+1. Sở Tư pháp căn cứ Quyết định số 12/QĐ-UBND ngày 10/01/2023 xây dựng kế hoạch trước ngày 15/12/2023.\n";
+    let i = import(doc.as_bytes(), &config).unwrap();
+    let s = summary_of(&i);
+    let ids: Vec<&str> = s.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["1", "2", "3.a", "3.b", "4.1.1", "4.1.2", "4.2", "4.3", "IV.1"],
+        "{s:#?}"
+    );
+    assert_eq!(s[0].1, vec!["Công an tỉnh".to_string()]);
+    assert_eq!(s[1].1, vec!["Sở Nội vụ".to_string(), "Sở Tư pháp".into()]);
+    assert_eq!(
+        (s[2].1.clone(), s[2].3.clone()),
+        (
+            vec!["Sở Tư pháp".to_string()],
+            Some("Trước ngày 30/6/2023".into())
+        )
+    );
+    assert_eq!(
+        (s[3].1.clone(), s[3].3.clone()),
+        (vec!["Sở Nội vụ".to_string()], Some("Quý IV/2023".into()))
+    );
+    assert_eq!(s[4].1, vec!["Sở Thông tin và Truyền thông".to_string()]);
+    assert_eq!(s[5].1, vec!["Sở Thông tin và Truyền thông".to_string()]);
+    assert_eq!(s[6].1, vec!["Văn phòng UBND tỉnh".to_string()]);
+    assert_eq!(s[7].1, vec!["Văn phòng UBND tỉnh".to_string()]);
+    assert!(s[4..8].iter().all(|t| t.3.as_deref() == Some("Năm 2023")));
+    assert_eq!(
+        s[8].3.as_deref(),
+        Some("trước ngày 15/12/2023"),
+        "not the cited decision's date"
+    );
+}
+
+#[test]
+fn merged_table_cells_in_a_docx() {
+    // Word marks a vertically merged cell with <w:vMerge/> and leaves the later ones empty.
+    let cell = |t: &str, merge: Option<&str>| {
+        let m = match merge {
+            Some("restart") => "<w:tcPr><w:vMerge w:val=\"restart\"/></w:tcPr>",
+            Some(_) => "<w:tcPr><w:vMerge/></w:tcPr>",
+            None => "",
+        };
+        format!("<w:tc>{m}<w:p><w:r><w:t>{t}</w:t></w:r></w:p></w:tc>")
+    };
+    let row = |cells: Vec<String>| format!("<w:tr>{}</w:tr>", cells.join(""));
+    let table = format!(
+        "<w:tbl>{}{}{}{}</w:tbl>",
+        row(vec![
+            cell("STT", None),
+            cell("Nội dung", None),
+            cell("Cơ quan chủ trì", None),
+            cell("Thời gian", None)
+        ]),
+        row(vec![
+            cell("1", None),
+            cell("Kết nối", None),
+            cell("Sở Tư pháp", Some("restart")),
+            cell("Quý I/2023", None)
+        ]),
+        row(vec![
+            cell("2", None),
+            cell("Số hóa", None),
+            cell("", Some("cont")),
+            cell("Quý II/2023", Some("restart"))
+        ]),
+        row(vec![
+            cell("3", None),
+            cell("Lưu trữ", None),
+            cell("", Some("cont")),
+            cell("", Some("cont"))
+        ]),
+    );
+    let document = format!("<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:p><w:r><w:t>Số: 1/KH-UBND</w:t></w:r></w:p>{table}</w:body></w:document>");
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut buf);
+    zip.start_file(
+        "word/document.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    zip.write_all(document.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    let i = import(&buf.into_inner(), &sample_config()).unwrap();
+    let s = summary_of(&i);
+    assert_eq!(s.len(), 3, "{s:#?}");
+    assert!(
+        s.iter().all(|t| t.1 == vec!["Sở Tư pháp".to_string()]),
+        "{s:#?}"
+    );
+    assert_eq!(s[2].3.as_deref(), Some("Quý II/2023"));
+}

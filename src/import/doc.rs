@@ -123,23 +123,36 @@ fn read_docx(bytes: &[u8]) -> Result<Vec<Block>, ReadError> {
             }
         } else if node.has_tag_name((W, "tbl")) {
             line += 1;
-            let rows: Vec<Vec<String>> = node
-                .children()
-                .filter(|r| r.has_tag_name((W, "tr")))
-                .map(|r| {
-                    r.children()
-                        .filter(|c| c.has_tag_name((W, "tc")))
-                        .map(|c| {
-                            let paras: Vec<String> = c
-                                .descendants()
-                                .filter(|p| p.has_tag_name((W, "p")))
-                                .map(paragraph_text)
-                                .collect();
-                            crate::text::collapse_spaces(&paras.join(" "))
-                        })
-                        .collect()
-                })
-                .collect();
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for r in node.children().filter(|r| r.has_tag_name((W, "tr"))) {
+                let mut row = Vec::new();
+                for (col, c) in r
+                    .children()
+                    .filter(|c| c.has_tag_name((W, "tc")))
+                    .enumerate()
+                {
+                    // A vertically merged cell continues the one above: Word leaves it empty.
+                    let continued = c
+                        .descendants()
+                        .find(|n| n.has_tag_name((W, "vMerge")))
+                        .is_some_and(|m| m.attribute((W, "val")).is_none_or(|v| v != "restart"));
+                    let text = if continued {
+                        rows.last()
+                            .and_then(|prev: &Vec<String>| prev.get(col))
+                            .cloned()
+                            .unwrap_or_default()
+                    } else {
+                        let paras: Vec<String> = c
+                            .descendants()
+                            .filter(|p| p.has_tag_name((W, "p")))
+                            .map(paragraph_text)
+                            .collect();
+                        crate::text::collapse_spaces(&paras.join(" "))
+                    };
+                    row.push(text);
+                }
+                rows.push(row);
+            }
             out.push(Block::Table { line, rows });
         }
     }

@@ -44,7 +44,23 @@ impl Names {
 /// back with whether it resolves.
 pub fn split_agencies(raw: &str, names: &Names) -> Vec<(String, bool)> {
     let mut out = Vec::new();
-    for part in raw.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+    // "Sở Nội vụ (chủ trì), các sở, ban, ngành": role markers are not part of names.
+    let mut cleaned = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(open) = rest.find('(') {
+        let close = rest[open..].find(')').map_or(rest.len(), |c| open + c + 1);
+        let inner = crate::text::ascii_fold(&rest[open..close]);
+        cleaned.push_str(&rest[..open]);
+        if !(inner.contains("chu tri")
+            || inner.contains("phoi hop")
+            || inner.contains("trach nhiem"))
+        {
+            cleaned.push_str(&rest[open..close]);
+        }
+        rest = &rest[close..];
+    }
+    cleaned.push_str(rest);
+    for part in cleaned.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         if names.known(part) {
             out.push((part.to_string(), true));
             continue;

@@ -31,6 +31,29 @@ pub struct DraftTask {
     /// A heading whose body has not been seen yet.
     heading: bool,
     has_body: bool,
+    /// Its text is the unnumbered paragraph after a numbered heading.
+    from_body: bool,
+}
+
+impl DraftTask {
+    fn has_attrs(&self) -> bool {
+        self.lead.is_some() || self.support.is_some() || self.time.is_some()
+    }
+}
+
+/// "a) Text", "b. Text": a lettered sub-item.
+fn lettered(text: &str) -> Option<(String, String)> {
+    let mut chars = text.chars();
+    let letter = chars.next()?;
+    let sep = chars.next()?;
+    if !(letter.is_lowercase() && letter.is_alphabetic()) || !matches!(sep, ')' | '.') {
+        return None;
+    }
+    let rest = chars.as_str();
+    if !rest.starts_with(' ') {
+        return None;
+    }
+    Some((letter.to_string(), rest.trim().to_string()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +94,20 @@ fn numbered(text: &str) -> Option<(String, String)> {
 
 /// "- Cơ quan chủ trì các nhiệm vụ: X" → (Lead, scope ids, "X").
 fn attribute(text: &str) -> Option<(Attr, Option<Vec<String>>, String)> {
+    let bulleted = text.trim_start().starts_with(['-', '+', '•', '*', '–']);
     let t = text.trim_start_matches(['-', '+', '•', '*', '–', ' ']);
+    // "1.2. Phối hợp kiểm tra: ..." is a task, not an attribute line.
+    if t.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let (key, value) = t.split_once(':')?;
     let folded = ascii_fold(key);
+    let named = ["co quan", "don vi", "thoi gian", "thoi han", "tien do"]
+        .iter()
+        .any(|k| folded.starts_with(k));
+    if !bulleted && !named {
+        return None;
+    }
     let attr = if folded.contains("chu tri") {
         Attr::Lead
     } else if folded.contains("phoi hop") {
@@ -86,20 +120,39 @@ fn attribute(text: &str) -> Option<(Attr, Option<Vec<String>>, String)> {
     } else {
         return None;
     };
-    if folded.split_whitespace().count() > 8 {
+    if folded.split_whitespace().count() > 14 {
         return None;
     }
-    // "Cơ quan chủ trì Mục 8.4, 8.5": exactly those items.
+    // "Cơ quan chủ trì Mục 8.4, 8.5": exactly those items; "Mục 8.1 đến 8.3", "từ 8.1 - 8.3":
+    // the range.
     let scope = (folded.contains("muc") || folded.contains("nhiem vu ")).then(|| {
-        key.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        let ids: Vec<String> = key
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
             .map(|s| s.trim_matches('.'))
             .filter(|s| !s.is_empty() && s.chars().any(|c| c.is_ascii_digit()))
             .map(str::to_string)
-            .collect::<Vec<_>>()
+            .collect();
+        let ranged =
+            ids.len() == 2 && (folded.contains(" den ") || key.contains('-') || key.contains('–'));
+        match (ranged, ids.as_slice()) {
+            (true, [from, to]) => expand_range(from, to).unwrap_or(ids.clone()),
+            _ => ids,
+        }
     });
     let scope = scope.filter(|s| !s.is_empty());
     let value = value.trim().trim_end_matches(['.', ';']).trim().to_string();
     Some((attr, scope, value))
+}
+
+/// "8.1".."8.3" → 8.1, 8.2, 8.3 (siblings only).
+fn expand_range(from: &str, to: &str) -> Option<Vec<String>> {
+    let (fp, fl) = from.rsplit_once('.')?;
+    let (tp, tl) = to.rsplit_once('.')?;
+    if fp != tp {
+        return None;
+    }
+    let (a, b): (u32, u32) = (fl.parse().ok()?, tl.parse().ok()?);
+    (a <= b && b - a < 100).then(|| (a..=b).map(|n| format!("{fp}.{n}")).collect())
 }
 
 /// Reads the header lines: "Số: 50/KH-UBND", "Hậu Giang, ngày 24 tháng 3 năm 2022", the body
@@ -210,6 +263,7 @@ pub fn draft(blocks: &[Block]) -> Draft {
     // Tasks waiting for their attribute lines.
     let mut pending: Vec<usize> = Vec::new();
     let mut attrs_seen = false;
+    let mut last_numbered: Option<String> = None;
     let mut last_unnumbered_in_section = false;
     for block in blocks {
         let (line, text) = match block {
@@ -265,10 +319,18 @@ pub fn draft(blocks: &[Block]) -> Draft {
                     attrs_seen = true;
                     continue;
                 }
-                if let Some((number, body)) = numbered(text) {
+                let item = numbered(text).map(|(n, b)| (n, b, false)).or_else(|| {
+                    // "a) ...": a sub-item of the last numbered item.
+                    let parent = last_numbered.clone()?;
+                    lettered(text).map(|(l, b)| (format!("{parent}.{l}"), b, true))
+                });
+                if let Some((number, body, is_letter)) = item {
                     if attrs_seen {
                         pending.clear();
                         attrs_seen = false;
+                    }
+                    if !is_letter {
+                        last_numbered = Some(number.clone());
                     }
                     let depth = number.split('.').count();
                     if depth == 1 {
@@ -281,25 +343,23 @@ pub fn draft(blocks: &[Block]) -> Draft {
                             ..DraftTask::default()
                         });
                     } else {
-                        // "9.2" after an unnumbered first item under heading "9": that item is 9.1.
-                        let parent = number
+                        let (parent, last) = number
                             .rsplit_once('.')
-                            .map(|(p, _)| p.to_string())
+                            .map(|(p, l)| (p.to_string(), l.to_string()))
                             .unwrap_or_default();
-                        if let Some(h) = d.tasks.iter_mut().find(|t| t.id == parent && t.has_body) {
-                            h.id = format!("{parent}.1");
-                        }
-                        if let Some(h) = d
-                            .tasks
-                            .iter()
-                            .position(|t| t.heading && !t.has_body && t.id == parent)
-                        {
-                            // The heading is not a task: drop it, and shift the waiting indices.
-                            d.tasks.remove(h);
-                            pending.retain(|&i| i != h);
-                            for i in &mut pending {
-                                if *i > h {
-                                    *i -= 1;
+                        // A parent with no attributes of its own is a heading, not a task.
+                        if let Some(pi) = d.tasks.iter().position(|t| t.id == parent) {
+                            let first_taken = d.tasks.iter().any(|t| t.id == format!("{parent}.1"));
+                            if d.tasks[pi].from_body && last == "2" && !first_taken {
+                                // "9.2" after an unnumbered first item under heading "9": 9.1.
+                                d.tasks[pi].id = format!("{parent}.1");
+                            } else if !d.tasks[pi].has_attrs() {
+                                d.tasks.remove(pi);
+                                pending.retain(|&i| i != pi);
+                                for i in &mut pending {
+                                    if *i > pi {
+                                        *i -= 1;
+                                    }
                                 }
                             }
                         }
@@ -323,6 +383,7 @@ pub fn draft(blocks: &[Block]) -> Draft {
                         t.line = line;
                         t.has_body = true;
                         t.heading = false;
+                        t.from_body = true;
                         pending.push(d.tasks.len() - 1);
                     }
                     _ => d.not_understood.push((line, text.to_string())),
@@ -365,8 +426,8 @@ pub fn draft(blocks: &[Block]) -> Draft {
             SectionKind::Preamble | SectionKind::Other => {}
         }
     }
-    // Headings never followed by a task are not tasks.
-    d.tasks.retain(|t| t.has_body);
+    // Headings never followed by a task are not tasks (unless attributes were given to them).
+    d.tasks.retain(|t| t.has_body || t.has_attrs());
     d
 }
 
@@ -430,6 +491,15 @@ pub fn find_time(text: &str) -> Option<String> {
         let tail = &folded[fi..];
         if !STARTS.iter().any(|s| tail.starts_with(s))
             || (fi > 0 && folded[..fi].ends_with(|c: char| c.is_alphanumeric()))
+        {
+            continue;
+        }
+        // "Quyết định số 12/QĐ-UBND ngày 10/01/2023": the date of a cited document.
+        let before: Vec<&str> = folded[..fi].split_whitespace().rev().take(3).collect();
+        if before
+            .iter()
+            .any(|w| w.contains('/') && w.chars().any(|c| c.is_alphabetic()))
+            || before.first() == Some(&"so")
         {
             continue;
         }
@@ -525,7 +595,7 @@ fn table(line: usize, rows: &[Vec<String>], d: &mut Draft) {
             continue;
         }
         k += 1;
-        let id = id
+        let mut id = id
             .map(|i| i.trim_end_matches('.').to_string())
             .unwrap_or_else(|| {
                 if group.is_empty() {
@@ -534,6 +604,10 @@ fn table(line: usize, rows: &[Vec<String>], d: &mut Draft) {
                     format!("{group}.{k}")
                 }
             });
+        // Numbering that restarts in each group ("I": 1, 2; "II": 1, 2) is made unique.
+        if d.tasks.iter().any(|t| t.id == id) && !group.is_empty() {
+            id = format!("{group}.{id}");
+        }
         d.tasks.push(DraftTask {
             id,
             title,
