@@ -46,7 +46,7 @@ fn lettered(text: &str) -> Option<(String, String)> {
     let mut chars = text.chars();
     let letter = chars.next()?;
     let sep = chars.next()?;
-    if !(letter.is_lowercase() && letter.is_alphabetic()) || !matches!(sep, ')' | '.') {
+    if !(letter.is_lowercase() && letter.is_alphabetic() && matches!(sep, ')' | '.')) {
         return None;
     }
     let rest = chars.as_str();
