@@ -89,7 +89,7 @@ enum Command {
         #[arg(long)]
         agency: String,
         /// Kênh gửi
-        #[arg(long, value_parser = ["email", "webhook"], default_value = "email")]
+        #[arg(long, value_parser = ["email", "zalo", "webhook"], default_value = "email")]
         channel: String,
     },
     /// Zalo: lưu token đăng nhập, xem trạng thái
@@ -348,6 +348,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::SendTest { agency, channel } if channel == "zalo" => {
+            let analysis = load_valid(&cli.config)?;
+            let config = &analysis.config;
+            if config.zalo.is_none() {
+                bail!("chưa cấu hình [zalo] trong nhacviec.toml");
+            }
+            let a = config
+                .agency(&agency)
+                .with_context(|| format!("không có cơ quan mã \"{agency}\""))?;
+            let state = nhacviec::deliver::state_dir(&cli.config, config);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            let _enter = runtime.enter();
+            let senders = nhacviec::deliver::Senders::new(config, &state)?;
+            // The same token handling as the service: the token lives in the store.
+            let store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
+            let now = Utc::now();
+            let d = nhacviec::store::Delivery {
+                id: -now.timestamp_millis(),
+                tick_at: now.to_rfc3339(),
+                agency: a.id.clone(),
+                channel: "zalo".into(),
+                recipients: vec![a.id.clone()],
+                subject: format!("[THỬ] [Nhắc việc] {}", a.name),
+                body_text: format!(
+                    "[THỬ] Kính gửi: {}\nĐây là thư thử của hệ thống nhắc việc.",
+                    a.name
+                ),
+                body_html: String::new(),
+                items: vec![],
+                thread: format!("{}.test", a.id),
+                message_id: format!("<nhacviec.test.{}@zalo>", now.timestamp_millis()),
+                status: "pending".into(),
+                attempts: 0,
+                next_attempt_at: None,
+                last_error: None,
+                created_at: now.to_rfc3339(),
+                sent_at: None,
+            };
+            let zalo = senders.zalo.as_ref().context("kênh Zalo chưa sẵn sàng")?;
+            match runtime.block_on(zalo.send(&store, &d, now)) {
+                Ok(()) => {
+                    println!("Đã gửi thử qua Zalo đến {}", a.name);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("lỗi: gửi thử không thành công: {e:?}");
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
         Command::SendTest { agency, channel } if channel == "webhook" => {
             let analysis = load_valid(&cli.config)?;

@@ -342,3 +342,35 @@ async fn oa_messages_and_the_seven_day_rule() {
         .iter()
         .any(|d| d.agency == "so-tttt" && d.status == "sent"));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn server_errors_and_rate_limits_are_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mock = Mock::start(&["--http500", "1", "--rate-limited", "1"]);
+    let (config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
+    let now = Utc::now();
+    deliver::send_ready(&store, &senders, &config.email, now)
+        .await
+        .unwrap();
+    let zalo = by_channel(&store, "zalo");
+    let retrying: Vec<_> = zalo.iter().filter(|d| d.status == "retrying").collect();
+    assert_eq!(retrying.len(), 2, "{zalo:?}");
+    assert!(retrying
+        .iter()
+        .any(|d| d.last_error.as_deref().unwrap().contains("500")));
+    assert!(retrying
+        .iter()
+        .any(|d| d.last_error.as_deref().unwrap().contains("-32")));
+    deliver::send_ready(
+        &store,
+        &senders,
+        &config.email,
+        now + chrono::Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    assert!(by_channel(&store, "zalo")
+        .iter()
+        .all(|d| d.status == "sent"));
+    assert_eq!(mock.state()["received"].as_array().unwrap().len(), 4);
+}

@@ -26,10 +26,12 @@ def main():
     p.add_argument("--quota", action="store_true")
     p.add_argument("--empty-oauth", action="store_true")
     p.add_argument("--oa-230", action="store_true")
+    p.add_argument("--http500", type=int, default=0, help="answer the first N sends with HTTP 500")
+    p.add_argument("--rate-limited", type=int, default=0, help="answer the first N sends with -32")
     a = p.parse_args()
     fail_phone = {k: int(v) for k, v in (f.split(":") for f in a.fail_phone)}
     lock = threading.Lock()
-    st = {"access": a.access, "refresh": {a.refresh}, "n": 0, "oauth_calls": 0, "ok": 0, "received": [], "used": []}
+    st = {"http500": a.http500, "rate": a.rate_limited, "access": a.access, "refresh": {a.refresh}, "n": 0, "oauth_calls": 0, "ok": 0, "received": [], "used": []}
 
     class H(BaseHTTPRequestHandler):
         def reply(self, obj, raw=None):
@@ -71,6 +73,15 @@ def main():
                     return self.reply({"error": -201, "message": "unknown endpoint"})
                 if a.expire_after >= 0 and st["ok"] >= a.expire_after and token == a.access:
                     st["access"] = None  # the first token expires mid-run
+                if st["http500"] > 0:
+                    st["http500"] -= 1
+                    self.send_response(500)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if st["rate"] > 0:
+                    st["rate"] -= 1
+                    return self.reply({"error": -32, "message": "Rate limit"})
                 if token is None or token != st["access"]:
                     return self.reply({"error": -124 if zns else -216, "message": "Access token is invalid"})
                 if zns:
