@@ -12,7 +12,8 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-const PLAN_50: &str = "../shared/plan/ke-hoach-50-KH-UBND-2022-hau-giang.txt";
+/// The plan text (a copy of shared/plan/, so the tests need nothing outside the repository).
+const PLAN_50: &str = "tests/data/ke-hoach-50-KH-UBND-2022-hau-giang.txt";
 
 fn plan_50_text() -> Vec<u8> {
     fs::read(repo().join(PLAN_50)).unwrap()
