@@ -49,6 +49,11 @@ pub enum Mailer {
     File {
         dir: PathBuf,
     },
+    /// Plain or STARTTLS SMTP over our own pool of connections with TCP_NODELAY: lettre 0.11's
+    /// transport leaves Nagle on, which costs a 40 ms delayed-ACK stall on every message
+    /// (lettre PR #1159, not released yet).
+    Direct(Box<DirectSmtp>),
+    /// Implicit TLS (smtps://) through lettre's own pool.
     Smtp(
         AsyncSmtpTransport<Tokio1Executor>,
         /* timeout seconds */ u32,
@@ -101,6 +106,29 @@ impl Mailer {
                         .pool_config(
                             lettre::transport::smtp::PoolConfig::new().max_size(settings.pool_size),
                         );
+                let credentials = match (&settings.user, smtp_password()) {
+                    (Some(user), Some(pw)) => Some(Credentials::new(user.clone(), pw)),
+                    (Some(_), None) => {
+                        return Err(DeliverError::Email(
+                            "có user nhưng thiếu mật khẩu: đặt NHACVIEC_SMTP_PASSWORD hoặc $CREDENTIALS_DIRECTORY/smtp-password".into(),
+                        ))
+                    }
+                    _ => None,
+                };
+                if *tls != Tls::Implicit {
+                    return Ok(Mailer::Direct(Box::new(DirectSmtp {
+                        host: host.clone(),
+                        port: *port,
+                        starttls: (*tls == Tls::StartTls).then(tls_params).transpose()?,
+                        credentials,
+                        hello: lettre::transport::smtp::extension::ClientId::default(),
+                        idle: tokio::sync::Mutex::new(Vec::new()),
+                        pool_size: settings.pool_size as usize,
+                        timeout: std::time::Duration::from_secs(u64::from(
+                            settings.timeout_seconds,
+                        )),
+                    })));
+                }
                 let builder = match tls {
                     Tls::StartTls => builder.tls(LettreTls::Required(tls_params()?)),
                     Tls::Implicit => builder.tls(LettreTls::Wrapper(tls_params()?)),
@@ -124,6 +152,16 @@ impl Mailer {
         match self {
             Mailer::File { dir } => write_eml(dir, id, &message.formatted())
                 .map_err(|e| SendError::Transient(format!("không ghi được tệp .eml: {e}"))),
+            Mailer::Direct(d) => {
+                let limit = d.timeout + std::time::Duration::from_secs(5);
+                match tokio::time::timeout(limit, d.send(message)).await {
+                    Err(_) => Err(SendError::Transient(format!(
+                        "máy chủ thư không trả lời sau {} giây",
+                        limit.as_secs()
+                    ))),
+                    Ok(r) => r,
+                }
+            }
             Mailer::Smtp(t, timeout) => {
                 // lettre's own timeout covers connecting only: a server that accepts and then
                 // stalls must not hang the service.
@@ -136,6 +174,100 @@ impl Mailer {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err(e)) => Err(classify_smtp(&e)),
                 }
+            }
+        }
+    }
+}
+
+/// SMTP connections kept open between messages, each with TCP_NODELAY.
+pub struct DirectSmtp {
+    host: String,
+    port: u16,
+    starttls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: lettre::transport::smtp::extension::ClientId,
+    idle: tokio::sync::Mutex<Vec<lettre::transport::smtp::client::AsyncSmtpConnection>>,
+    pool_size: usize,
+    timeout: std::time::Duration,
+}
+
+impl DirectSmtp {
+    async fn connect(
+        &self,
+    ) -> Result<lettre::transport::smtp::client::AsyncSmtpConnection, SendError> {
+        use lettre::transport::smtp::authentication::Mechanism;
+        let tcp = tokio::time::timeout(
+            self.timeout,
+            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+        )
+        .await
+        .map_err(|_| {
+            SendError::Transient(format!(
+                "không kết nối được {}:{} sau {} giây",
+                self.host,
+                self.port,
+                self.timeout.as_secs()
+            ))
+        })?
+        .map_err(|e| {
+            SendError::Transient(format!(
+                "không kết nối được {}:{}: {e}",
+                self.host, self.port
+            ))
+        })?;
+        let _ = tcp.set_nodelay(true);
+        let mut conn =
+            lettre::transport::smtp::client::AsyncSmtpConnection::connect_with_transport(
+                Box::new(tcp),
+                &self.hello,
+            )
+            .await
+            .map_err(|e| classify_smtp(&e))?;
+        if let Some(params) = &self.starttls {
+            if !conn.can_starttls() {
+                return Err(SendError::Transient(format!(
+                    "máy chủ {} không hỗ trợ STARTTLS",
+                    self.host
+                )));
+            }
+            conn.starttls(params.clone(), &self.hello)
+                .await
+                .map_err(|e| classify_smtp(&e))?;
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], c)
+                .await
+                .map_err(|e| classify_smtp(&e))?;
+        }
+        Ok(conn)
+    }
+
+    async fn send(&self, message: &Message) -> Result<(), SendError> {
+        let bytes = message.formatted();
+        let reused = self.idle.lock().await.pop();
+        let was_reused = reused.is_some();
+        let mut conn = match reused {
+            Some(c) if !c.has_broken() => c,
+            _ => self.connect().await?,
+        };
+        let mut result = conn.send(message.envelope(), &bytes).await;
+        // A kept connection the server has since closed: once more on a fresh one.
+        if result.is_err() && was_reused && conn.has_broken() {
+            conn.abort().await;
+            conn = self.connect().await?;
+            result = conn.send(message.envelope(), &bytes).await;
+        }
+        match result {
+            Ok(_) => {
+                let mut idle = self.idle.lock().await;
+                if idle.len() < self.pool_size {
+                    idle.push(conn);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                conn.abort().await;
+                Err(classify_smtp(&e))
             }
         }
     }

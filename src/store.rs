@@ -250,8 +250,13 @@ impl Store {
     fn configure(&self) -> Result<()> {
         self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
-        // A reminder recorded must survive a power cut.
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        // Two levels of durability. What is recorded before sending (the outbox, tokens) is
+        // committed with synchronous=FULL (see `durable`): it survives a power cut. Marks
+        // after sending ("sent", "retrying") use NORMAL, which WAL keeps through a crash of
+        // the process; a power cut can only undo a mark, so a message may go twice (with the
+        // same Message-ID), never be lost. One fsync per sent message would cap delivery at
+        // the disk's sync rate.
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
     }
@@ -331,6 +336,18 @@ impl Store {
 
     /// Records one tick in one transaction: each delivery (pending), the slots it carries,
     /// the skipped slots, and the new watermark. Before anything is sent.
+    /// The next commit reaches the disk before it returns (see `configure`).
+    fn full_sync(&self) -> Result<()> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+
+    /// Back to WAL's crash-safe NORMAL for marks after sending.
+    fn normal_sync(&self) -> Result<()> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(())
+    }
+
     pub fn record_tick(
         &mut self,
         tick_at: DateTime<Utc>,
@@ -340,6 +357,7 @@ impl Store {
         domain: &str,
     ) -> Result<Vec<i64>> {
         let now = now_utc();
+        self.full_sync()?;
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(deliveries.len());
         for d in deliveries {
@@ -391,6 +409,7 @@ impl Store {
             params![watermark.format("%Y-%m-%d").to_string()],
         )?;
         tx.commit()?;
+        self.normal_sync()?;
         Ok(ids)
     }
 
@@ -405,6 +424,7 @@ impl Store {
     ) -> Result<i64> {
         let now = now_utc();
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
+        self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
@@ -439,6 +459,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
+        self.normal_sync()?;
         Ok(id)
     }
 
@@ -479,6 +500,7 @@ impl Store {
         )?;
         tx.execute("DELETE FROM meta WHERE key = 'zalo_stopped'", [])?;
         tx.commit()?;
+        self.normal_sync()?;
         Ok(())
     }
 

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Performance figures, side by side with tools users know, in one run (ratios, not absolutes,
+so a noisy machine does not mislead). Prints a report; docs/PERFORMANCE.md records one.
+
+    scripts/perf.py [--digests N]
+
+Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager. Builds release.
+"""
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "nhacviec")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return int(parts[11]) + int(parts[12])  # utime + stime
+
+
+def idle(pid, seconds=10):
+    t0 = cpu_ticks(pid)
+    time.sleep(seconds)
+    return rss_kb(pid) / 1024, (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK") / seconds * 100
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--digests", type=int, default=2000)
+    a = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
+    tmp = tempfile.mkdtemp()
+    procs = []
+    try:
+        # 1. Delivery throughput: nhacviec vs smtp-source, same sink, same count and size.
+        port = free_port()
+        procs.append(subprocess.Popen(["smtp-sink"] + (["-u", "nobody"] if os.geteuid() == 0 else []) + [f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(0.5)
+        cfg = os.path.join(tmp, "digests")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(a.digests), str(port)], check=True)
+        env = dict(os.environ, NHACVIEC_LOG="warn")
+        env.pop("NHACVIEC_STATE_DIR", None)
+        start = time.monotonic()
+        subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, check=True, stdout=subprocess.DEVNULL)
+        ours = time.monotonic() - start
+        # The size of one digest as sent: render one with the file transport.
+        one = os.path.join(tmp, "one")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", one, "1", str(port)], check=True)
+        with open(os.path.join(one, "nhacviec.toml")) as f:
+            text = f.read().replace('transport = "smtp"', 'transport = "file"')
+        with open(os.path.join(one, "nhacviec.toml"), "w") as f:
+            f.write(text)
+        subprocess.run([BIN, "--config", one, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, check=True, stdout=subprocess.DEVNULL)
+        mail = os.path.join(one, "state", "mail")
+        size = max(os.path.getsize(os.path.join(mail, n)) for n in os.listdir(mail))
+        start = time.monotonic()
+        subprocess.run(["smtp-source", "-m", str(a.digests), "-s", "8", "-l", str(size), "-f", "nv@tinh.example", "-t", "a@tinh.example", f"127.0.0.1:{port}"], check=True)
+        theirs = time.monotonic() - start
+        print(f"delivery: {a.digests} digests of ~{size} bytes over SMTP, 8 connections")
+        print(f"  nhacviec run --once (evaluate, record, render, send, mark): {ours:.2f} s = {a.digests / ours:.0f} msg/s")
+        print(f"  smtp-source (Postfix load generator):                      {theirs:.2f} s = {a.digests / theirs:.0f} msg/s")
+        print(f"  ratio: {theirs / ours:.2f} of smtp-source's rate (target >= 0.5)")
+
+        # 2. Start to READY and idle cost, beside Alertmanager.
+        sock = os.path.join(tmp, "notify.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(sock)
+        s.settimeout(30)
+        sample = os.path.join(tmp, "sample")
+        shutil.copytree(os.path.join(ROOT, "config"), sample)
+        env = dict(os.environ, NOTIFY_SOCKET=sock, NHACVIEC_STATE_DIR=os.path.join(tmp, "state"), NHACVIEC_LOG="warn")
+        # First start catches up a plan from 2022 (writes mail); measure a second, steady start.
+        for run in range(2):
+            start = time.monotonic()
+            p = subprocess.Popen([BIN, "--config", sample, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            while True:
+                msg = s.recv(4096).decode()
+                if "READY=1" in msg:
+                    break
+            ready = time.monotonic() - start
+            if run == 0:
+                p.terminate()
+                p.wait()
+        procs.append(p)
+        print(f"start to READY=1 on the sample config (state already caught up): {ready * 1000:.0f} ms (target < 100 ms)")
+        rss, cpu = idle(p.pid)
+        print(f"idle nhacviec: RSS {rss:.1f} MB, CPU {cpu:.3f} % over 10 s (target RSS < 15 MB)")
+        am_dir = os.path.join(tmp, "am")
+        os.makedirs(am_dir)
+        with open(os.path.join(am_dir, "am.yml"), "w") as f:
+            f.write("route:\n  receiver: none\nreceivers:\n  - name: none\n")
+        am = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+        if am:
+            q = subprocess.Popen([am, f"--config.file={am_dir}/am.yml", f"--storage.path={am_dir}", f"--web.listen-address=127.0.0.1:{free_port()}", f"--cluster.listen-address="], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(q)
+            time.sleep(3)
+            rss2, cpu2 = idle(q.pid)
+            print(f"idle Alertmanager (Debian): RSS {rss2:.1f} MB, CPU {cpu2:.3f} % over 10 s")
+
+        # 3. check on a national-scale config.
+        nat = os.path.join(tmp, "national")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "national", nat], check=True)
+        start = time.monotonic()
+        subprocess.run([BIN, "--config", nat, "check"], check=True, stdout=subprocess.DEVNULL)
+        print(f"check on 34 plans x 30 tasks, 12,002 agencies: {(time.monotonic() - start) * 1000:.0f} ms (target < 1 s)")
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
