@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Fault scripts: each ends with a count of delivered, duplicated and lost digests.
+
+    scripts/faults.py kill9 [--digests 10000] [--kills 20]
+        kill -9 the daemon at random moments while it delivers, restarting it each time.
+    scripts/faults.py sink-down [--digests 2000]
+        the SMTP server is down for a while mid-run, then back.
+
+Uses the test SMTP server (tests/smtp/server.py, aiosmtpd) on loopback and a release build.
+"""
+import argparse
+import email
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "nhacviec")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start_sink(port, out):
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/smtp/server.py"), "--port", str(port), "--out", out], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert p.stdout.readline().strip() == b"READY"
+    return p
+
+
+def received(out):
+    ids = {}
+    for name in os.listdir(out):
+        if name.endswith(".eml"):
+            with open(os.path.join(out, name), "rb") as f:
+                mid = email.message_from_binary_file(f)["Message-ID"]
+            ids[mid] = ids.get(mid, 0) + 1
+    return ids
+
+
+def run_once(cfg):
+    env = dict(os.environ, NHACVIEC_LOG="error")
+    env.pop("NHACVIEC_STATE_DIR", None)
+    return subprocess.Popen([BIN, "--config", cfg, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def report(n, ids, kills=None):
+    delivered = len(ids)
+    duplicated = sum(c - 1 for c in ids.values())
+    lost = n - delivered
+    extra = f", {kills} kills" if kills is not None else ""
+    print(f"delivered {delivered}, duplicated {duplicated}, lost {lost}{extra}")
+    return lost
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("fault", choices=["kill9", "sink-down"])
+    ap.add_argument("--digests", type=int, default=None)
+    ap.add_argument("--kills", type=int, default=20)
+    a = ap.parse_args()
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
+    tmp = tempfile.mkdtemp()
+    try:
+        port = free_port()
+        out = os.path.join(tmp, "inbox")
+        cfg = os.path.join(tmp, "cfg")
+        if a.fault == "kill9":
+            n = a.digests or 10000
+            subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), str(port)], check=True)
+            sink = start_sink(port, out)
+            kills = 0
+            for _ in range(a.kills):
+                p = run_once(cfg)
+                time.sleep(random.uniform(0.02, 0.6))
+                if p.poll() is None:
+                    p.kill()
+                    kills += 1
+                p.wait()
+            while run_once(cfg).wait() != 0:
+                pass
+            time.sleep(0.5)
+            lost = report(n, received(out), kills)
+            sink.kill()
+        else:
+            n = a.digests or 2000
+            subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), str(port)], check=True)
+            sink = start_sink(port, out)
+            p = run_once(cfg)
+            time.sleep(0.3)
+            sink.kill()  # the server goes away mid-run
+            p.wait()
+            time.sleep(2)
+            sink = start_sink(port, out)
+            # Retries are due after their backoff: run until nothing is pending (or give up).
+            deadline = time.time() + 600
+            while time.time() < deadline:
+                run_once(cfg).wait()
+                if len(received(out)) >= n:
+                    break
+                time.sleep(10)
+            lost = report(n, received(out))
+            sink.kill()
+        sys.exit(1 if lost else 0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
