@@ -5,6 +5,9 @@
         kill -9 the daemon at random moments while it delivers, restarting it each time.
     scripts/faults.py sink-down [--digests 2000]
         the SMTP server is down for a while mid-run, then back.
+    scripts/faults.py config-edits [--edits 100]
+        random valid and invalid edits of the plan file while the service runs: it must never
+        stop, always run the last valid config, and report every invalid one with its line.
 
 Uses the test SMTP server (tests/smtp/server.py, aiosmtpd) on loopback and a release build.
 """
@@ -62,9 +65,60 @@ def report(n, ids, kills=None):
     return lost
 
 
+def config_edits(tmp, edits):
+    cfg = os.path.join(tmp, "cfg")
+    shutil.copytree(os.path.join(ROOT, "config"), cfg)
+    plan = os.path.join(cfg, "plans", "50-KH-UBND-2022.toml")
+    with open(plan, encoding="utf-8") as f:
+        original = f.read()
+    env = dict(os.environ, NHACVIEC_STATE_DIR=os.path.join(tmp, "state"), NHACVIEC_LOG="info", NO_COLOR="1")
+    log_path = os.path.join(tmp, "log")
+    log = open(log_path, "w")
+    p = subprocess.Popen([BIN, "--config", cfg, "run"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    time.sleep(2)
+    valid_times = ["Quý III/2022", "Tháng 9/2022", "Trước ngày 15/12/2022", "Năm 2022", "6 tháng đầu năm 2022"]
+    invalid = [("time = \"Quý V/2022\"", "Quý V"), ("bogus_key = 1", "bogus_key"), ("time = \"31/02/2022\"", "31/02"), ("[[task]\nid = \"x\"", "task")]
+    sent_valid = sent_invalid = 0
+    for i in range(edits):
+        text = original
+        if random.random() < 0.5:
+            text = text.replace('time = "Tháng 3/2022"', f'time = "{random.choice(valid_times)}"', 1)
+            sent_valid += 1
+        else:
+            bad, _ = random.choice(invalid)
+            text = text.replace('time = "Tháng 6/2022"', bad, 1)
+            sent_invalid += 1
+        # Half the time like vim (write elsewhere, rename over), half in place.
+        if random.random() < 0.5:
+            tmpf = plan + ".swp~"
+            with open(tmpf, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmpf, plan)
+        else:
+            with open(plan, "w", encoding="utf-8") as f:
+                f.write(text)
+        time.sleep(1.0)
+        if p.poll() is not None:
+            print(f"the service stopped after edit {i + 1}")
+            return 1
+    log.flush()
+    with open(log_path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    ok = sum("config reloaded" in l for l in lines)
+    failed = [l for l in lines if "config reload failed" in l]
+    located = [l for l in failed if "50-KH-UBND-2022.toml:" in l]
+    alive = p.poll() is None
+    p.terminate()
+    code = p.wait(timeout=30)
+    print(f"edits: {sent_valid} valid, {sent_invalid} invalid; reloads: {ok} applied, {len(failed)} refused "
+          f"({len(located)} with file:line:column); running throughout: {alive}; exit on SIGTERM: {code}")
+    return 0 if alive and code == 0 and len(located) == len(failed) and failed else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("fault", choices=["kill9", "sink-down"])
+    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits"])
+    ap.add_argument("--edits", type=int, default=100)
     ap.add_argument("--digests", type=int, default=None)
     ap.add_argument("--kills", type=int, default=20)
     a = ap.parse_args()
@@ -74,6 +128,8 @@ def main():
         port = free_port()
         out = os.path.join(tmp, "inbox")
         cfg = os.path.join(tmp, "cfg")
+        if a.fault == "config-edits":
+            sys.exit(config_edits(tmp, a.edits))
         if a.fault == "kill9":
             n = a.digests or 10000
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), str(port)], check=True)
