@@ -43,7 +43,8 @@ class Handler:
                 return "451 4.3.0 Try again later"
             self.count += 1
             n = self.count
-        path = os.path.join(self.out, f"{n:06}")
+        # Unique across restarts of the server on the same directory (the outage tests).
+        path = os.path.join(self.out, f"{os.getpid()}-{n:06}")
         with open(path + ".eml.tmp", "wb") as f:
             f.write(envelope.original_content or envelope.content)
         with open(path + ".rcpt", "w") as f:
