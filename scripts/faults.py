@@ -5,6 +5,9 @@
         kill -9 the daemon at random moments while it delivers, restarting it each time.
     scripts/faults.py sink-down [--digests 2000]
         the SMTP server is down for a while mid-run, then back.
+    scripts/faults.py disk-full [--digests 2000]
+        the state directory on a small tmpfs that fills up while the service runs, then is
+        freed: clear errors, no resend storm, nothing lost once there is room (needs root).
     scripts/faults.py config-edits [--edits 100]
         random valid and invalid edits of the plan file while the service runs: it must never
         stop, always run the last valid config, and report every invalid one with its line.
@@ -65,6 +68,42 @@ def report(n, ids, kills=None):
     return lost
 
 
+def disk_full(tmp, n):
+    port = free_port()
+    out = os.path.join(tmp, "inbox")
+    cfg = os.path.join(tmp, "cfg")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), str(port)], check=True)
+    state = os.path.join(tmp, "state")
+    os.makedirs(state)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", state], check=True)
+    sink = None
+    try:
+        # A first run creates the database; then the disk is filled to the last byte, so the
+        # next tick's outbox cannot be written.
+        env0 = dict(os.environ, NHACVIEC_STATE_DIR=state, NHACVIEC_LOG="error")
+        subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", "2021-01-01T08:00:00+07:00"], env=env0, capture_output=True)
+        filler = os.path.join(state, "filler")
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        sink = start_sink(port, out)
+        env = dict(os.environ, NHACVIEC_STATE_DIR=state, NHACVIEC_LOG="warn", NO_COLOR="1")
+        first = subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, capture_output=True, text=True)
+        full_error = first.returncode != 0 and "đầy" in first.stderr
+        sent_while_full = len(received(out))
+        os.remove(filler)  # space returns
+        ok = subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, capture_output=True, text=True)
+        integrity = subprocess.run([sys.executable, "-c", f"import sqlite3; print(sqlite3.connect('{state}/nhacviec.db').execute('pragma integrity_check').fetchone()[0])"], capture_output=True, text=True).stdout.strip()
+        time.sleep(0.5)
+        ids = received(out)
+        print(f"disk full: exit {first.returncode}, clear error: {full_error} ({first.stderr.strip().splitlines()[-1][:120] if first.stderr.strip() else ''}); sent while full: {sent_while_full}")
+        print(f"after space returns: exit {ok.returncode}; database integrity: {integrity}")
+        lost = report(n, ids)
+        return 0 if full_error and ok.returncode == 0 and integrity == "ok" and lost == 0 else 1
+    finally:
+        if sink:
+            sink.kill()
+        subprocess.run(["umount", state], check=False)
+
+
 def config_edits(tmp, edits):
     cfg = os.path.join(tmp, "cfg")
     shutil.copytree(os.path.join(ROOT, "config"), cfg)
@@ -117,7 +156,7 @@ def config_edits(tmp, edits):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits"])
+    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full"])
     ap.add_argument("--edits", type=int, default=100)
     ap.add_argument("--digests", type=int, default=None)
     ap.add_argument("--kills", type=int, default=20)
@@ -130,6 +169,8 @@ def main():
         cfg = os.path.join(tmp, "cfg")
         if a.fault == "config-edits":
             sys.exit(config_edits(tmp, a.edits))
+        if a.fault == "disk-full":
+            sys.exit(disk_full(tmp, a.digests or 2000))
         if a.fault == "kill9":
             n = a.digests or 10000
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), str(port)], check=True)

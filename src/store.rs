@@ -66,6 +66,8 @@ pub enum StoreError {
     Full,
     #[error("cơ sở dữ liệu chỉ đọc: kiểm tra quyền ghi của thư mục trạng thái")]
     ReadOnly,
+    #[error("lỗi đọc ghi đĩa của cơ sở dữ liệu (thường do ổ đĩa đầy): giải phóng dung lượng hoặc kiểm tra ổ đĩa rồi chạy lại (dữ liệu đã ghi không mất)")]
+    Io,
     #[error("lỗi cơ sở dữ liệu: {0}")]
     Sql(rusqlite::Error),
 }
@@ -76,6 +78,7 @@ impl From<rusqlite::Error> for StoreError {
         match e.sqlite_error_code() {
             Some(DiskFull) => StoreError::Full,
             Some(ReadOnly) => StoreError::ReadOnly,
+            Some(SystemIoFailure) => StoreError::Io,
             _ => StoreError::Sql(e),
         }
     }
