@@ -4,10 +4,12 @@ so a noisy machine does not mislead). Prints a report; docs/PERFORMANCE.md recor
 
     scripts/perf.py [--digests N]
 
-Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager. Builds release.
+Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager, wrk. Builds release.
 """
 import argparse
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -47,6 +49,47 @@ def idle(pid, seconds=10):
     return rss_kb(pid) / 1024, (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK") / seconds * 100
 
 
+def webhook(tmp, n):
+    """Webhook delivery to the test receiver against wrk POSTing the same body to it."""
+    port = free_port()
+    cfg = os.path.join(tmp, "webhook")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), "1"], check=True)
+    with open(os.path.join(cfg, "nhacviec.toml"), "w") as f:
+        f.write(f'state_dir = "state"\n\n[webhook]\nurl = "http://127.0.0.1:{port}/hook"\n')
+    path = os.path.join(cfg, "agencies.toml")
+    with open(path) as f:
+        text = f.read().replace('@tinh.example"]\n', '@tinh.example"]\nchannels = ["webhook"]\n')
+    with open(path, "w") as f:
+        f.write(text)
+    out = os.path.join(tmp, "hooks.jsonl")
+    # The receiver runs until its stdin closes.
+    mock = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/webhook/server.py"), "--port", str(port), "--out", out, "--secret", "s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        mock.stdout.readline()
+        env = dict(os.environ, NHACVIEC_LOG="warn", NHACVIEC_WEBHOOK_SECRET="s")
+        start = time.monotonic()
+        subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, check=True, stdout=subprocess.DEVNULL)
+        ours = time.monotonic() - start
+        with open(out) as f:
+            bodies = [json.loads(line)["body"] for line in f]
+        assert len(bodies) == n, f"{len(bodies)} of {n} webhooks received"
+        body = os.path.join(tmp, "body.json")
+        with open(body, "w") as f:
+            f.write(bodies[0])
+        script = os.path.join(tmp, "post.lua")
+        with open(script, "w") as f:
+            f.write(f'wrk.method = "POST"\nlocal f = io.open("{body}", "r")\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "application/json"\n')
+        report = subprocess.run(["wrk", "-t1", "-c8", "-d5s", "-s", script, f"http://127.0.0.1:{port}/hook"], check=True, capture_output=True, text=True).stdout
+        theirs = float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1))
+    finally:
+        mock.stdin.close()
+        mock.wait(timeout=10)
+    print(f"webhook: {n} digests of ~{len(bodies[0].encode())} bytes to the test receiver (tests/webhook/server.py)")
+    print(f"  nhacviec run --once (no rate limit on webhooks): {ours:.2f} s = {n / ours:.0f} req/s")
+    print(f"  wrk -c8, same body, same receiver:              {theirs:.0f} req/s")
+    print(f"  ratio: {n / ours / theirs:.2f} of wrk's rate")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--digests", type=int, default=2000)
@@ -83,6 +126,8 @@ def main():
         print(f"  nhacviec run --once (evaluate, record, render, send, mark): {ours:.2f} s = {a.digests / ours:.0f} msg/s")
         print(f"  smtp-source (Postfix load generator):                      {theirs:.2f} s = {a.digests / theirs:.0f} msg/s")
         print(f"  ratio: {theirs / ours:.2f} of smtp-source's rate (target >= 0.5)")
+
+        webhook(tmp, a.digests)
 
         # 2. Start to READY and idle cost, beside Alertmanager.
         sock = os.path.join(tmp, "notify.sock")
