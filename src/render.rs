@@ -42,6 +42,9 @@ impl TemplateError {
     }
 }
 
+/// Stack for compiling templates: minijinja bounds nesting, and this bounds its frames.
+const COMPILE_STACK: usize = 64 * 1024 * 1024;
+
 /// The compiled templates.
 pub struct Templates {
     env: Environment<'static>,
@@ -49,7 +52,33 @@ pub struct Templates {
 
 impl Templates {
     /// Compiles the three templates; `sources` are (file name, text), missing ones default.
+    ///
+    /// minijinja's parser recurses once per nesting level (up to its own limit), so a deeply
+    /// nested expression in an admin's template can overflow a small thread stack (2 MiB in a
+    /// debug build, found by fuzzing) and abort the process. Compiling and the trial renders
+    /// therefore run on a thread of their own with a stack far beyond that limit.
     pub fn new(sources: &[(String, String)]) -> Result<Templates, TemplateError> {
+        let owned = sources.to_vec();
+        std::thread::Builder::new()
+            .name("templates".into())
+            .stack_size(COMPILE_STACK)
+            .spawn(move || Templates::compile(&owned))
+            .map_err(|e| TemplateError {
+                template: TEXT.to_string(),
+                line: None,
+                message: format!("không tạo được luồng biên dịch mẫu: {e}"),
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(TemplateError {
+                    template: TEXT.to_string(),
+                    line: None,
+                    message: "lỗi nội bộ khi biên dịch mẫu".to_string(),
+                })
+            })
+    }
+
+    fn compile(sources: &[(String, String)]) -> Result<Templates, TemplateError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         for (name, default) in DEFAULTS {
@@ -272,6 +301,23 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deeply_nested_template_is_an_error_not_an_abort() {
+        // Runs on a 2 MiB test thread, where minijinja's recursion alone would overflow.
+        // Removing the compile thread makes this test abort the whole test binary.
+        for (text, accepted) in [
+            (
+                format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000)),
+                false,
+            ),
+            (format!("{{{{ {}", "[".repeat(5000)), false),
+            (format!("{{{{ {}1 }}}}", "-".repeat(5000)), true),
+        ] {
+            let outcome = Templates::new(&[(TEXT.to_string(), text)]);
+            assert_eq!(outcome.is_ok(), accepted, "{:?}", outcome.err());
+        }
+    }
 
     #[test]
     fn defaults_render_and_escape_html() {
