@@ -309,6 +309,33 @@ pub struct Pass {
     pub dead: usize,
 }
 
+impl Pass {
+    /// Schedules `d` again at `next`, or, when `next` falls after its give-up time (counted
+    /// from when it was recorded), keeps it as dead so the report shows it.
+    fn retry_or_give_up(
+        &mut self,
+        store: &Store,
+        d: &Delivery,
+        next: DateTime<Utc>,
+        e: &str,
+        now: DateTime<Utc>,
+        give_up_hours: u32,
+    ) -> Result<(), StoreError> {
+        let created =
+            DateTime::parse_from_rfc3339(&d.created_at).map_or(now, |c| c.with_timezone(&Utc));
+        if next > created + Duration::hours(i64::from(give_up_hours)) {
+            tracing::error!(delivery = d.id, agency = %d.agency, error = %e, "delivery given up after retries");
+            store.mark_dead(d.id, &format!("bỏ sau {give_up_hours} giờ thử lại: {e}"))?;
+            self.dead += 1;
+        } else {
+            tracing::warn!(delivery = d.id, agency = %d.agency, error = %e, retry_at = %next, "delivery will be retried");
+            store.mark_retry(d.id, next, e)?;
+            self.retrying += 1;
+        }
+        Ok(())
+    }
+}
+
 /// One tick: evaluates `now` against the store and records the digests (not yet sent).
 pub fn tick(
     config: &Config,
@@ -923,38 +950,11 @@ pub async fn send_ready(
                     }
                 },
                 Err(SendError::RetryAt(at, e)) => {
-                    let created = DateTime::parse_from_rfc3339(&d.created_at)
-                        .map_or(now, |c| c.with_timezone(&Utc));
-                    let give_up = created + Duration::hours(i64::from(email.give_up_after_hours));
-                    if at > give_up {
-                        store.mark_dead(
-                            d.id,
-                            &format!("bỏ sau {} giờ thử lại: {e}", email.give_up_after_hours),
-                        )?;
-                        pass.dead += 1;
-                    } else {
-                        tracing::warn!(delivery = d.id, agency = %d.agency, error = %e, retry_at = %at, "delivery deferred");
-                        store.mark_retry(d.id, at, &e)?;
-                        pass.retrying += 1;
-                    }
+                    pass.retry_or_give_up(store, d, at, &e, now, email.give_up_after_hours)?;
                 }
                 Err(SendError::Transient(e)) => {
-                    let created = DateTime::parse_from_rfc3339(&d.created_at)
-                        .map_or(now, |c| c.with_timezone(&Utc));
-                    let give_up = created + Duration::hours(i64::from(email.give_up_after_hours));
                     let next = now + backoff(d.attempts, d.id);
-                    if next > give_up {
-                        tracing::error!(delivery = d.id, agency = %d.agency, error = %e, "delivery given up after retries");
-                        store.mark_dead(
-                            d.id,
-                            &format!("bỏ sau {} giờ thử lại: {e}", email.give_up_after_hours),
-                        )?;
-                        pass.dead += 1;
-                    } else {
-                        tracing::warn!(delivery = d.id, agency = %d.agency, error = %e, retry_at = %next, "delivery will be retried");
-                        store.mark_retry(d.id, next, &e)?;
-                        pass.retrying += 1;
-                    }
+                    pass.retry_or_give_up(store, d, next, &e, now, email.give_up_after_hours)?;
                 }
             }
         }
