@@ -42,6 +42,23 @@ pub struct Level {
     pub aliases: Vec<String>,
 }
 
+/// The deadline parser's context for a plan: its year and every level's names (the name, then
+/// the aliases), so phrases like "cấp huyện từ ngày ..." resolve to level ids.
+pub fn deadline_context(plan_year: i32, levels: &[Level]) -> crate::deadline::Context {
+    crate::deadline::Context {
+        plan_year,
+        levels: levels
+            .iter()
+            .map(|l| crate::deadline::LevelNames {
+                id: l.id.clone(),
+                names: std::iter::once(l.name.clone())
+                    .chain(l.aliases.iter().cloned())
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {

@@ -6,7 +6,7 @@ use super::model::{Agency, Channel, Config, Group, Level, Plan, Task};
 use super::raw;
 use super::Sources;
 use crate::calendar::Overrides;
-use crate::deadline::{self, recur, Context, Deadline, LevelNames, Milestone};
+use crate::deadline::{self, recur, Context, Deadline, Milestone};
 use crate::policy::Policy;
 use crate::text::{ascii_fold, name_key};
 use chrono::{Datelike, NaiveDate};
@@ -763,19 +763,7 @@ impl Validator {
             Some(p) => super::settings::policy(src, p, base, &mut self.diags),
             None => base.clone(),
         };
-        let ctx = Context {
-            plan_year: issued.year(),
-            levels: dir
-                .levels
-                .iter()
-                .map(|l| LevelNames {
-                    id: l.id.clone(),
-                    names: std::iter::once(l.name.clone())
-                        .chain(l.aliases.iter().cloned())
-                        .collect(),
-                })
-                .collect(),
-        };
+        let ctx = super::model::deadline_context(issued.year(), &dir.levels);
         if file.task.is_empty() {
             self.push(src.diag(
                 Severity::Warning,

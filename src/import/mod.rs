@@ -6,7 +6,7 @@ pub mod doc;
 pub mod plan;
 
 use crate::config::Config;
-use crate::deadline::{self, Context, Deadline, LevelNames};
+use crate::deadline::{self, Deadline};
 use crate::text::name_key;
 use chrono::Datelike;
 use std::collections::HashSet;
@@ -183,19 +183,10 @@ pub fn import(bytes: &[u8], config: &Config) -> Result<Import, ImportError> {
         return Err(ImportError::NoTasks);
     }
     let names = Names::of(config);
-    let ctx = Context {
-        plan_year: draft.issued.map_or(2000, |d| d.year()),
-        levels: config
-            .levels
-            .iter()
-            .map(|l| LevelNames {
-                id: l.id.clone(),
-                names: std::iter::once(l.name.clone())
-                    .chain(l.aliases.iter().cloned())
-                    .collect(),
-            })
-            .collect(),
-    };
+    let ctx = crate::config::model::deadline_context(
+        draft.issued.map_or(2000, |d| d.year()),
+        &config.levels,
+    );
     let tasks = draft
         .tasks
         .iter()
