@@ -11,9 +11,8 @@ use nhacviec::config::Channel;
 use nhacviec::deliver::{self, Mailer, Senders};
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 const SECRET: &str = "bí-mật-chung";
 
@@ -24,20 +23,13 @@ struct Receiver {
 
 impl Receiver {
     fn start(port: u16, out: &Path, args: &[&str]) -> Receiver {
-        let mut child = std::process::Command::new("python3")
-            .arg(repo().join("tests/webhook/server.py"))
-            .args(["--port", &port.to_string(), "--secret", SECRET, "--out"])
-            .arg(out)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "READY");
+        let mut all: Vec<String> = ["--port", &port.to_string(), "--secret", SECRET, "--out"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        all.push(out.display().to_string());
+        all.extend(args.iter().map(|s| s.to_string()));
+        let child = support::spawn_ready("webhook/server.py", &all);
         Receiver {
             child,
             out: out.to_path_buf(),

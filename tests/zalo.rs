@@ -11,9 +11,8 @@ use nhacviec::channels::zalo::ZaloSettings;
 use nhacviec::deliver::{self, Senders};
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 const SECRET: &str = "app-secret";
 
@@ -29,28 +28,21 @@ impl Mock {
             .local_addr()
             .unwrap()
             .port();
-        let mut child = std::process::Command::new("python3")
-            .arg(repo().join("tests/zalo/mock.py"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--secret",
-                SECRET,
-                "--access",
-                "AT0",
-                "--refresh",
-                "RT0",
-            ])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "READY");
+        let mut all: Vec<String> = [
+            "--port",
+            &port.to_string(),
+            "--secret",
+            SECRET,
+            "--access",
+            "AT0",
+            "--refresh",
+            "RT0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        all.extend(args.iter().map(|s| s.to_string()));
+        let child = support::spawn_ready("zalo/mock.py", &all);
         Mock { child, port }
     }
 

@@ -22,3 +22,22 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Starts one of the Python test servers (`tests/<script>`) with `args` and waits for the
+/// "READY" line it prints once listening. It runs until its stdin closes or it is killed.
+pub fn spawn_ready(script: &str, args: &[String]) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new("python3")
+        .arg(repo().join("tests").join(script))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "READY", "{script} did not start");
+    child
+}
