@@ -305,10 +305,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { once, now } => {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
+            let runtime = runtime()?;
             runtime.block_on(run_service(&cli.config, once, now.as_deref()))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -359,10 +356,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .agency(&agency)
                 .with_context(|| format!("không có cơ quan mã \"{agency}\""))?;
             let state = nhacviec::deliver::state_dir(&cli.config, config);
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
+            let runtime = runtime()?;
             let _enter = runtime.enter();
             let senders = nhacviec::deliver::Senders::new(config, &state)?;
             // The same token handling as the service: the token lives in the store.
@@ -391,16 +385,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sent_at: None,
             };
             let zalo = senders.zalo.as_ref().context("kênh Zalo chưa sẵn sàng")?;
-            match runtime.block_on(zalo.send(&store, &d, now)) {
-                Ok(()) => {
-                    println!("Đã gửi thử qua Zalo đến {}", a.name);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("lỗi: gửi thử không thành công: {e:?}");
-                    Ok(ExitCode::from(1))
-                }
-            }
+            let outcome = runtime.block_on(zalo.send(&store, &d, now));
+            Ok(send_test_outcome(
+                outcome
+                    .map(|()| format!("Đã gửi thử qua Zalo đến {}", a.name))
+                    .map_err(|e| format!("{e:?}")),
+            ))
         }
         Command::SendTest { agency, channel } if channel == "webhook" => {
             let analysis = load_valid(&cli.config)?;
@@ -419,20 +409,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ctx["subject"] = serde_json::json!(format!("[THỬ] [Nhắc việc] {}", a.name));
             let body = nhacviec::channels::webhook::render_body(settings.body.as_deref(), &ctx)
                 .map_err(|e| anyhow::anyhow!(e))?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            match runtime.block_on(webhook.send(&body, 0, Utc::now())) {
-                Ok(()) => {
-                    println!("Đã gửi thử đến webhook {}", settings.url);
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("lỗi: gửi thử không thành công: {e:?}");
-                    Ok(ExitCode::from(1))
-                }
-            }
+            let runtime = runtime()?;
+            let outcome = runtime.block_on(webhook.send(&body, 0, Utc::now()));
+            Ok(send_test_outcome(
+                outcome
+                    .map(|()| format!("Đã gửi thử đến webhook {}", settings.url))
+                    .map_err(|e| format!("{e:?}")),
+            ))
         }
         Command::SendTest { agency, channel: _ } => {
             let analysis = load_valid(&cli.config)?;
@@ -440,26 +423,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let templates = nhacviec::render::Templates::new(&analysis.templates)
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
             let state = nhacviec::deliver::state_dir(&cli.config, config);
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
+            let runtime = runtime()?;
             // The SMTP pool needs the runtime when it is built.
             let _enter = runtime.enter();
             let mailer = nhacviec::deliver::Mailer::new(&config.email, &state)?;
             let now = Utc::now().with_timezone(&config.timezone);
-            match runtime.block_on(nhacviec::deliver::send_test(
+            let outcome = runtime.block_on(nhacviec::deliver::send_test(
                 config, &templates, &mailer, &agency, now,
-            )) {
-                Ok(to) => {
-                    println!("Đã gửi thư thử đến {}", to.join(", "));
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    eprintln!("lỗi: gửi thử không thành công: {e}");
-                    Ok(ExitCode::from(1))
-                }
-            }
+            ));
+            Ok(send_test_outcome(
+                outcome
+                    .map(|to| format!("Đã gửi thư thử đến {}", to.join(", ")))
+                    .map_err(|e| e.to_string()),
+            ))
         }
         Command::Zalo { command } => {
             let analysis = config::load(&cli.config);
@@ -619,4 +595,26 @@ async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> an
         state.display()
     );
     Ok(())
+}
+
+/// The single-threaded runtime the async commands run on.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Prints how a `send-test` went: what was sent, or why not (exit code 1).
+fn send_test_outcome(outcome: Result<String, String>) -> ExitCode {
+    match outcome {
+        Ok(done) => {
+            println!("{done}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("lỗi: gửi thử không thành công: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

@@ -135,6 +135,42 @@ pub struct Store {
     lookup_failed: std::cell::Cell<bool>,
 }
 
+/// Inserts a pending delivery and gives it its Message-ID, derived from the row so that a
+/// resend after a crash carries the same one.
+fn insert_delivery(
+    tx: &rusqlite::Connection,
+    instance: &str,
+    domain: &str,
+    d: &NewDelivery,
+    tick_at: &str,
+    items: &str,
+    now: &str,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', 'pending', ?10, ?10)",
+        params![
+            tick_at,
+            d.agency,
+            d.channel,
+            serde_json::to_string(&d.recipients).unwrap_or_default(),
+            d.subject,
+            d.body_text,
+            d.body_html,
+            items,
+            d.thread,
+            now,
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
+    tx.execute(
+        "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
+        params![message_id, id],
+    )?;
+    Ok(id)
+}
+
 fn now_utc() -> String {
     Utc::now().to_rfc3339()
 }
@@ -363,30 +399,10 @@ impl Store {
         self.full_sync()?;
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(deliveries.len());
+        let tick_text = tick_at.to_rfc3339();
         for d in deliveries {
-            tx.execute(
-                "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', 'pending', ?10, ?10)",
-                params![
-                    tick_at.to_rfc3339(),
-                    d.agency,
-                    d.channel,
-                    serde_json::to_string(&d.recipients).unwrap_or_default(),
-                    d.subject,
-                    d.body_text,
-                    d.body_html,
-                    serde_json::to_string(&d.items).unwrap_or_default(),
-                    d.thread,
-                    now,
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
-            // Stable, derived from the delivery: a resend after a crash carries the same one.
-            let message_id = format!("<nhacviec.{}.{id}@{domain}>", self.instance);
-            tx.execute(
-                "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
-                params![message_id, id],
-            )?;
+            let items = serde_json::to_string(&d.items).unwrap_or_default();
+            let id = insert_delivery(&tx, &self.instance, domain, d, &tick_text, &items, &now)?;
             for item in &d.items {
                 tx.execute(
                     "INSERT OR IGNORE INTO slots (key, status, delivery_id, recorded_at) VALUES (?1, 'queued', ?2, ?3)",
@@ -429,26 +445,7 @@ impl Store {
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
         self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
-        tx.execute(
-            "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '[]', ?8, '', 'pending', ?1, ?1)",
-            params![
-                now,
-                d.agency,
-                d.channel,
-                serde_json::to_string(&d.recipients).unwrap_or_default(),
-                d.subject,
-                d.body_text,
-                d.body_html,
-                d.thread,
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        let message_id = format!("<nhacviec.{}.{id}@{domain}>", self.instance);
-        tx.execute(
-            "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
-            params![message_id, id],
-        )?;
+        let id = insert_delivery(&tx, &self.instance, domain, d, &now, "[]", &now)?;
         for r in reported {
             tx.execute(
                 "UPDATE deliveries SET reported = 1 WHERE id = ?1",
