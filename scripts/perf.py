@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 from harness import BIN, ROOT, free_port
 
@@ -40,45 +41,119 @@ def idle(pid, seconds=10):
     return rss_kb(pid) / 1024, (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK") / seconds * 100
 
 
+def channel_config(tmp, name, n, settings, agency_lines):
+    """A digests config of N agencies that prefer one channel; `agency_lines(i)` adds each
+    agency's address for it."""
+    cfg = os.path.join(tmp, name)
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), "1"], check=True)
+    with open(os.path.join(cfg, "nhacviec.toml"), "w") as f:
+        f.write(f'state_dir = "state"\n\n[email]\npool_size = 8\n\n{settings}')
+    path = os.path.join(cfg, "agencies.toml")
+    with open(path) as f:
+        blocks = f.read().split("\n[[")
+    with open(path, "w") as f:
+        for i, b in enumerate(blocks):
+            if b.startswith("agency]"):
+                idx = int(re.search(r'id = "a(\d+)"', b).group(1))
+                b = b.rstrip("\n") + "\n" + agency_lines(idx) + "\n"
+            f.write(("\n[[" if i else "") + b)
+    return cfg
+
+
+def run_once(cfg, env):
+    """Seconds for `run --once` to evaluate, record, render, send and mark everything due."""
+    start = time.monotonic()
+    subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - start
+
+
+def wrk(tmp, url, body, headers):
+    """wrk's rate POSTing `body` with `headers`, 8 connections for 5 s."""
+    path = os.path.join(tmp, "body.json")
+    with open(path, "w") as f:
+        f.write(body)
+    script = os.path.join(tmp, "post.lua")
+    with open(script, "w") as f:
+        f.write(f'wrk.method = "POST"\nlocal f = io.open("{path}", "r")\nwrk.body = f:read("*a")\nf:close()\n')
+        for k, v in headers.items():
+            f.write(f'wrk.headers["{k}"] = "{v}"\n')
+    report = subprocess.run(["wrk", "-t1", "-c8", "-d5s", "-s", script, url], check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1))
+
+
+def serve(script, args):
+    """Starts a Python test server (it runs until its stdin closes) once it prints READY."""
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, script)] + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p.stdout.readline()
+    return p
+
+
+def stop(p):
+    p.stdin.close()
+    p.wait(timeout=10)
+
+
 def webhook(tmp, n):
     """Webhook delivery to the test receiver against wrk POSTing the same body to it."""
     port = free_port()
-    cfg = os.path.join(tmp, "webhook")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), "1"], check=True)
-    with open(os.path.join(cfg, "nhacviec.toml"), "w") as f:
-        f.write(f'state_dir = "state"\n\n[webhook]\nurl = "http://127.0.0.1:{port}/hook"\n')
-    path = os.path.join(cfg, "agencies.toml")
-    with open(path) as f:
-        text = f.read().replace('@tinh.example"]\n', '@tinh.example"]\nchannels = ["webhook"]\n')
-    with open(path, "w") as f:
-        f.write(text)
+    cfg = channel_config(tmp, "webhook", n, f'[webhook]\nurl = "http://127.0.0.1:{port}/hook"\n', lambda i: 'channels = ["webhook"]')
     out = os.path.join(tmp, "hooks.jsonl")
-    # The receiver runs until its stdin closes.
-    mock = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests/webhook/server.py"), "--port", str(port), "--out", out, "--secret", "s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    mock = serve("tests/webhook/server.py", ["--port", str(port), "--out", out, "--secret", "s"])
     try:
-        mock.stdout.readline()
-        env = dict(os.environ, NHACVIEC_LOG="warn", NHACVIEC_WEBHOOK_SECRET="s")
-        start = time.monotonic()
-        subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, check=True, stdout=subprocess.DEVNULL)
-        ours = time.monotonic() - start
+        ours = run_once(cfg, dict(os.environ, NHACVIEC_LOG="warn", NHACVIEC_WEBHOOK_SECRET="s"))
         with open(out) as f:
             bodies = [json.loads(line)["body"] for line in f]
         assert len(bodies) == n, f"{len(bodies)} of {n} webhooks received"
-        body = os.path.join(tmp, "body.json")
-        with open(body, "w") as f:
-            f.write(bodies[0])
-        script = os.path.join(tmp, "post.lua")
-        with open(script, "w") as f:
-            f.write(f'wrk.method = "POST"\nlocal f = io.open("{body}", "r")\nwrk.body = f:read("*a")\nf:close()\nwrk.headers["Content-Type"] = "application/json"\n')
-        report = subprocess.run(["wrk", "-t1", "-c8", "-d5s", "-s", script, f"http://127.0.0.1:{port}/hook"], check=True, capture_output=True, text=True).stdout
-        theirs = float(re.search(r"Requests/sec:\s+([\d.]+)", report).group(1))
+        theirs = wrk(tmp, f"http://127.0.0.1:{port}/hook", bodies[0], {"Content-Type": "application/json"})
     finally:
-        mock.stdin.close()
-        mock.wait(timeout=10)
+        stop(mock)
     print(f"webhook: {n} digests of ~{len(bodies[0].encode())} bytes to the test receiver (tests/webhook/server.py)")
     print(f"  nhacviec run --once (no rate limit on webhooks): {ours:.2f} s = {n / ours:.0f} req/s")
     print(f"  wrk -c8, same body, same receiver:              {theirs:.0f} req/s")
     print(f"  ratio: {n / ours / theirs:.2f} of wrk's rate")
+
+
+def zalo_run(tmp, n, limit):
+    """N ZNS digests through `run --once` to a fresh Zalo mock with the channel limited to
+    `limit` requests a minute. Returns (seconds, ZNS requests the mock accepted, mock port)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = (f'[zalo]\napp_id = "1"\nzns_template_id = "250000"\n'
+                f'template_params = {{ co_quan = "agency", han = "first_deadline", so_viec = "count" }}\n'
+                f'oa_api = "{base}"\nzns_api = "{base}"\noauth_api = "{base}"\nrate_limit_per_minute = {limit}\n')
+    cfg = channel_config(tmp, f"zalo-{limit}", n, settings, lambda i: f'zalo_phone = "09{i:08d}"\nchannels = ["zalo"]')
+    mock = serve("tests/zalo/mock.py", ["--port", str(port), "--secret", "s", "--access", "AT0", "--refresh", "RT0"])
+    env = dict(os.environ, NHACVIEC_LOG="warn", NHACVIEC_ZALO_SECRET_KEY="s")
+    # The admin's step: store the refresh token; the first send exchanges it (one OAuth call).
+    subprocess.run([BIN, "--config", cfg, "zalo", "login", "--refresh-token", "RT0"], env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        seconds = run_once(cfg, env)
+        with urllib.request.urlopen(f"{base}/_state") as r:
+            state = json.load(r)
+    except BaseException:
+        stop(mock)
+        raise
+    assert state["ok"] == n, f"{state['ok']} of {n} ZNS messages accepted"
+    assert state["oauth_calls"] == 1, state["oauth_calls"]
+    return seconds, state, mock, port
+
+
+def zalo(tmp, n):
+    """ZNS delivery to tests/zalo/mock.py, unlimited and limited, against wrk on the same mock."""
+    seconds, state, mock, port = zalo_run(tmp, n, 100_000)
+    try:
+        body = json.dumps(state["received"][0]["body"])
+        theirs = wrk(tmp, f"http://127.0.0.1:{port}/message/template", body, {"Content-Type": "application/json", "access_token": state["access"]})
+    finally:
+        stop(mock)
+    limit, m = 4000, 300  # the default, Zalo's documented limit per app
+    limited, _, mock, _ = zalo_run(tmp, m, limit)
+    stop(mock)
+    print(f"zalo: {n} ZNS digests of ~{len(body.encode())} bytes to the Zalo mock (tests/zalo/mock.py), one token refresh")
+    print(f"  nhacviec run --once, rate_limit_per_minute = 100000 (the highest accepted, {100_000 / 60:.0f}/s): {seconds:.2f} s = {n / seconds:.0f} req/s")
+    print(f"  wrk -c8, same body and token, same mock:                           {theirs:.0f} req/s")
+    print(f"  ratio: {n / seconds / theirs:.2f} of wrk's rate")
+    print(f"  {m} digests with rate_limit_per_minute = {limit} ({limit / 60:.0f}/s): {limited:.2f} s = {m / limited:.1f} req/s = {m / limited * 60:.0f}/min")
 
 
 def main():
@@ -119,6 +194,7 @@ def main():
         print(f"  ratio: {theirs / ours:.2f} of smtp-source's rate (target >= 0.5)")
 
         webhook(tmp, a.digests)
+        zalo(tmp, a.digests)
 
         # 2. Start to READY and idle cost, beside Alertmanager.
         sock = os.path.join(tmp, "notify.sock")

@@ -244,13 +244,19 @@ async fn no_zalo_account_falls_back_to_email() {
 #[tokio::test(flavor = "current_thread")]
 async fn quota_exhaustion_defers_to_the_next_day() {
     let tmp = tempfile::tempdir().unwrap();
-    let mock = Mock::start(&["--quota"]);
-    let (config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
+    // Two ZNS messages left today; four agencies are due, sent one at a time.
+    let mock = Mock::start(&["--daily-quota", "2"]);
+    let (mut config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
+    config.email.pool_size = 1;
     let now = Utc::now();
     deliver::send_ready(&store, &senders, &config.email, now)
         .await
         .unwrap();
-    for d in by_channel(&store, "zalo") {
+    let zalo = by_channel(&store, "zalo");
+    assert_eq!(zalo.iter().filter(|d| d.status == "sent").count(), 2);
+    let deferred: Vec<_> = zalo.iter().filter(|d| d.status != "sent").collect();
+    assert_eq!(deferred.len(), 2, "{zalo:?}");
+    for d in deferred {
         assert_eq!(d.status, "retrying");
         let next =
             chrono::DateTime::parse_from_rfc3339(d.next_attempt_at.as_deref().unwrap()).unwrap();
@@ -263,6 +269,8 @@ async fn quota_exhaustion_defers_to_the_next_day() {
         );
         assert_eq!(local.format("%H:%M").to_string(), "07:00");
     }
+    // The second answer said no quota remains: the last two were deferred without asking.
+    assert_eq!(mock.state()["zns_requests"], 2);
 }
 
 #[tokio::test(flavor = "current_thread")]

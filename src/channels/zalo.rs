@@ -122,7 +122,7 @@ pub struct Zalo {
     tz: Tz,
     contacts: HashMap<String, Contact>,
     refresh_lock: tokio::sync::Mutex<()>,
-    last_request: tokio::sync::Mutex<Option<tokio::time::Instant>>,
+    pacer: super::pace::Pacer,
 }
 
 /// A JSON answer's error code (0 when absent), and the body.
@@ -155,20 +155,8 @@ impl Zalo {
             tz,
             contacts,
             refresh_lock: tokio::sync::Mutex::new(()),
-            last_request: tokio::sync::Mutex::new(None),
+            pacer: super::pace::Pacer::per_minute(settings.rate_limit_per_minute),
         })
-    }
-
-    /// Spaces requests to stay under the configured rate.
-    async fn pace(&self) {
-        let interval = std::time::Duration::from_secs_f64(
-            60.0 / f64::from(self.settings.rate_limit_per_minute.max(1)),
-        );
-        let mut last = self.last_request.lock().await;
-        if let Some(t) = *last {
-            tokio::time::sleep_until(t + interval).await;
-        }
-        *last = Some(tokio::time::Instant::now());
     }
 
     /// A valid access token: the stored one, or a fresh one if it is near expiry, missing, or
@@ -193,7 +181,7 @@ impl Zalo {
                 return Ok(a.to_string());
             }
         }
-        self.pace().await;
+        self.pacer.wait().await;
         let url = format!(
             "{}/v4/oa/access_token",
             self.settings.oauth_api.trim_end_matches('/')
@@ -341,7 +329,7 @@ impl Zalo {
             let today = now.with_timezone(&self.tz).date_naive().to_string();
             let remaining = store.meta("zalo_quota_remaining").ok().flatten();
             if store.meta("zalo_quota_day").ok().flatten().as_deref() == Some(today.as_str())
-                && remaining.as_deref() == Some("0")
+                && remaining.is_some_and(|r| r.trim().parse::<i64>().is_ok_and(|n| n <= 0))
             {
                 return Err(SendError::RetryAt(
                     next_day(now, self.tz),
@@ -357,7 +345,7 @@ impl Zalo {
                     return Err(SendError::Fallback(format!("kênh Zalo dừng: {reason}")))
                 }
             };
-            self.pace().await;
+            self.pacer.wait().await;
             let resp = self
                 .client
                 .post(&url)

@@ -27,6 +27,11 @@ def main():
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as real API servers do (every reply sets Content-Length), without Nagle
+        # delaying the body written after the headers.
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             expected = "sha256=" + hmac.new(a.secret.encode(), body, hashlib.sha256).hexdigest()
@@ -60,6 +65,8 @@ def main():
         def log_message(self, *args):
             pass
 
+    # A listen backlog of 5 (the default) drops SYNs when 8 clients connect at once.
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     print("READY", flush=True)
     threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()

@@ -3,7 +3,7 @@ shared/reference/zalo-api.md says: HTTP 200 with the error in the body, a bare
 `access_token` header, `secret_key` on OAuth, single-use refresh tokens, quota objects.
 
     python3 tests/zalo/mock.py --port P --secret S --access AT0 --refresh RT0
-        [--expire-after N] [--fail-phone 84xxx:-118] [--quota] [--empty-oauth] [--oa-230]
+        [--expire-after N] [--fail-phone 84xxx:-118] [--daily-quota N] [--empty-oauth] [--oa-230]
 
 GET /_state returns what it saw. Prints READY when listening.
 """
@@ -23,7 +23,7 @@ def main():
     p.add_argument("--refresh", required=True)
     p.add_argument("--expire-after", type=int, default=-1)
     p.add_argument("--fail-phone", action="append", default=[])
-    p.add_argument("--quota", action="store_true")
+    p.add_argument("--daily-quota", type=int, default=100_000, help="ZNS messages accepted today; then -144")
     p.add_argument("--empty-oauth", action="store_true")
     p.add_argument("--oa-230", action="store_true")
     p.add_argument("--http500", type=int, default=0, help="answer the first N sends with HTTP 500")
@@ -31,9 +31,14 @@ def main():
     a = p.parse_args()
     fail_phone = {k: int(v) for k, v in (f.split(":") for f in a.fail_phone)}
     lock = threading.Lock()
-    st = {"http500": a.http500, "rate": a.rate_limited, "access": a.access, "refresh": {a.refresh}, "n": 0, "oauth_calls": 0, "ok": 0, "received": [], "used": []}
+    st = {"http500": a.http500, "rate": a.rate_limited, "access": a.access, "refresh": {a.refresh}, "n": 0, "oauth_calls": 0, "ok": 0, "zns": 0, "zns_requests": 0, "received": [], "used": []}
 
     class H(BaseHTTPRequestHandler):
+        # Keep-alive, as real API servers do (every reply sets Content-Length), without Nagle
+        # delaying the body written after the headers.
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
         def reply(self, obj, raw=None):
             body = raw if raw is not None else json.dumps(obj).encode()
             self.send_response(200)
@@ -85,7 +90,8 @@ def main():
                 if token is None or token != st["access"]:
                     return self.reply({"error": -124 if zns else -216, "message": "Access token is invalid"})
                 if zns:
-                    if a.quota:
+                    st["zns_requests"] += 1
+                    if st["zns"] >= a.daily_quota:
                         return self.reply({"error": -144, "message": "OA daily limit reached"})
                     code = fail_phone.get(body.get("phone"))
                     if code:
@@ -93,14 +99,17 @@ def main():
                 elif a.oa_230:
                     return self.reply({"error": -230, "message": "User has not interacted with the OA in 7 days"})
                 st["ok"] += 1
+                st["zns"] += zns
                 st["received"].append({"path": self.path, "body": body})
                 if zns:
-                    return self.reply({"error": 0, "message": "Success", "data": {"msg_id": f"m{st['ok']}", "sent_time": "1626926349402", "quota": {"dailyQuota": "500", "remainingQuota": str(500 - st["ok"])}}})
+                    return self.reply({"error": 0, "message": "Success", "data": {"msg_id": f"m{st['ok']}", "sent_time": "1626926349402", "quota": {"dailyQuota": str(a.daily_quota), "remainingQuota": str(a.daily_quota - st["zns"])}}})
                 return self.reply({"error": 0, "message": "Success", "data": {"message_id": f"o{st['ok']}", "user_id": body["recipient"]["user_id"], "sent_time": "1626926349402", "quota": {"quota_type": "reply", "remain": "8", "total": "8"}}})
 
         def log_message(self, *args):
             pass
 
+    # A listen backlog of 5 (the default) drops SYNs when 8 clients connect at once.
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", a.port), H)
     print("READY", flush=True)
     threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
