@@ -307,9 +307,20 @@ pub struct Pass {
     pub sent: usize,
     pub retrying: usize,
     pub dead: usize,
+    /// Send attempts by channel: (sent, failed), for the metrics.
+    pub by_channel: std::collections::BTreeMap<String, (usize, usize)>,
 }
 
 impl Pass {
+    fn attempted(&mut self, channel: &str, sent: bool) {
+        let (ok, failed) = self.by_channel.entry(channel.to_string()).or_default();
+        if sent {
+            *ok += 1;
+        } else {
+            *failed += 1;
+        }
+    }
+
     /// Schedules `d` again at `next`, or, when `next` falls after its give-up time (counted
     /// from when it was recorded), keeps it as dead so the report shows it.
     fn retry_or_give_up(
@@ -922,6 +933,7 @@ pub async fn send_ready(
             .map(|d| async move { (d, senders.send(store, d, email, now).await) })
             .buffer_unordered(email.pool_size.max(1) as usize);
         while let Some((d, outcome)) = results.next().await {
+            pass.attempted(&d.channel, outcome.is_ok());
             match outcome {
                 Ok(()) => {
                     store.mark_sent(d.id, Utc::now())?;

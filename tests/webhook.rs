@@ -103,6 +103,8 @@ async fn a_signed_json_digest_is_posted() {
         .await
         .unwrap();
     assert_eq!(pass.dead + pass.retrying, 0);
+    assert_eq!(pass.by_channel["webhook"], (1, 0), "{:?}", pass.by_channel);
+    assert_eq!(pass.by_channel["email"].1, 0);
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 1, "only Sở Tư pháp uses the webhook");
     let r = &reqs[0];
@@ -132,9 +134,10 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
     );
     let (config, store, senders) = queued(tmp.path(), port);
     let now = Utc::now();
-    deliver::send_ready(&store, &senders, &config.email, now)
+    let pass = deliver::send_ready(&store, &senders, &config.email, now)
         .await
         .unwrap();
+    assert_eq!(pass.by_channel["webhook"], (0, 1), "{:?}", pass.by_channel);
     assert_eq!(webhook_rows(&store)[0].status, "retrying");
     assert!(webhook_rows(&store)[0]
         .last_error
