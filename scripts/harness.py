@@ -3,7 +3,8 @@ import os
 import socket
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "nhacviec")
+# NHACVIEC_BIN measures another build (e.g. another profile) with the same scripts.
+BIN = os.environ.get("NHACVIEC_BIN") or os.path.join(ROOT, "target", "release", "nhacviec")
 
 
 def free_port():

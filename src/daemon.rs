@@ -313,6 +313,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
     // Catch up at once: whatever was missed while down goes out now.
     pass(&live, &mut store, &health).await;
+    idle(&store);
     let next_tick = |live: &Live| {
         config::parse_cron(&live.config.reminders)
             .ok()

@@ -34,12 +34,100 @@ impl TemplateError {
         TemplateError {
             template: e.name().unwrap_or(template).to_string(),
             line: e.line(),
-            message: format!(
-                "mẫu thư lỗi: {}",
-                e.detail().unwrap_or(&e.kind().to_string())
-            ),
+            message: format!("mẫu thư lỗi: {}", describe(e)),
         }
     }
+}
+
+/// A minijinja error in words an admin understands.
+pub fn describe(e: &minijinja::Error) -> String {
+    if e.kind() == minijinja::ErrorKind::OutOfFuel {
+        return "mẫu cần quá nhiều bộ nhớ hoặc thời gian để tạo thư (vượt giới hạn); \
+                bỏ các phép nhân chuỗi/danh sách lớn hoặc vòng lặp lồng nhau"
+            .to_string();
+    }
+    e.detail()
+        .map_or_else(|| e.kind().to_string(), str::to_string)
+}
+
+/// Guards an environment against printing a huge container. minijinja charges fuel for a list
+/// or map turned into text only after writing it all, so `{{ items * 2000000 }}` (a lazy
+/// repeat, free to create) would first build gigabytes of text. Printing, `string` and `tojson`
+/// therefore write containers through a writer that stops at what the remaining fuel could pay
+/// for. (`~` with a container is the one path left; it needs a fix in minijinja.)
+pub fn guard(env: &mut Environment<'_>) {
+    use minijinja::value::{Kwargs, Value, ValueKind};
+    use minijinja::State;
+    fn is_container(v: &Value) -> bool {
+        matches!(
+            v.kind(),
+            ValueKind::Seq | ValueKind::Map | ValueKind::Iterable | ValueKind::Plain
+        )
+    }
+    env.set_formatter(|out, state, value| {
+        if is_container(value) {
+            let text = bounded_text(state, value)?;
+            return minijinja::escape_formatter(out, state, &Value::from(text));
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
+    env.add_filter("string", |state: &State, value: Value| {
+        if is_container(&value) {
+            bounded_text(state, &value)?;
+        }
+        minijinja::filters::string(state, &value)
+    });
+    env.add_filter(
+        "tojson",
+        |state: &State, value: Value, indent: Option<Value>, args: Kwargs| {
+            if is_container(&value) {
+                bounded_text(state, &value)?;
+            }
+            minijinja::filters::tojson(&value, indent, args)
+        },
+    );
+}
+
+/// `value` as text, or an out-of-fuel error once it passes what the remaining fuel pays for
+/// (4 bytes a fuel: serialising costs 16 of a fuel's 64 units a byte).
+fn bounded_text(
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<String, minijinja::Error> {
+    use std::fmt::Write;
+    struct Capped(String, usize);
+    impl Write for Capped {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            if self.0.len() + s.len() > self.1 {
+                return Err(std::fmt::Error);
+            }
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+    let cap = state.fuel_levels().map_or(usize::MAX, |(_, left)| {
+        usize::try_from(left.saturating_mul(4)).unwrap_or(usize::MAX)
+    });
+    let mut w = Capped(String::new(), cap);
+    write!(w, "{value}").map_err(|_| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::OutOfFuel,
+            "a list or map too large to print",
+        )
+    })?;
+    Ok(w.0)
+}
+
+/// The work one render may do, in minijinja fuel (one instruction, or 64 bytes of data): a
+/// fixed allowance plus a share per item, so a digest of any size renders with the shipped
+/// templates (about 45 fuel an item) and an admin's template with ten times their cost, while
+/// `{{ "x" * 100000000 }}` or a list repeated millions of times fails at once instead of
+/// taking the service's memory (found by fuzzing: 2 GB for a 40-byte template). The bound on
+/// memory is 64 bytes a fuel: 6.4 MB plus 32 KB an item.
+pub fn fuel_for(items: usize) -> u64 {
+    const BASE: u64 = 100_000;
+    const PER_ITEM: u64 = 500;
+    BASE.saturating_add(PER_ITEM.saturating_mul(items as u64))
 }
 
 /// Stack for compiling templates: minijinja bounds nesting, and this bounds its frames.
@@ -48,6 +136,8 @@ const COMPILE_STACK: usize = 64 * 1024 * 1024;
 /// The compiled templates.
 pub struct Templates {
     env: Environment<'static>,
+    /// The shipped templates, when the admins' differ: the fallback for a digest theirs fail on.
+    shipped: Option<Environment<'static>>,
 }
 
 impl Templates {
@@ -79,20 +169,10 @@ impl Templates {
     }
 
     fn compile(sources: &[(String, String)]) -> Result<Templates, TemplateError> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, default) in DEFAULTS {
-            let text = sources
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or_else(|| default.to_string(), |(_, t)| t.clone());
-            env.add_template_owned(name.to_string(), text)
-                .map_err(|e| TemplateError::from_minijinja(name, &e))?;
-        }
-        let templates = Templates { env };
+        let env = environment(sources)?;
         // A template that compiles may still fail on real data: try it on a sample now, so a
         // broken template is a `check` error and not a failed tick.
-        templates.render_context(&Context::sample())?;
+        render_with(&env, &Context::sample())?;
         // And with every count set, and with none, so both sides of each `if` are tried.
         let mut full = Context::sample();
         full.counts = Counts {
@@ -101,7 +181,7 @@ impl Templates {
             overdue: 3,
             escalations: 1,
         };
-        templates.render_context(&full)?;
+        render_with(&env, &full)?;
         let mut empty = Context::sample();
         empty.counts = Counts::default();
         empty.monitor = String::new();
@@ -109,24 +189,64 @@ impl Templates {
         for item in &mut empty.items {
             item.about = String::new();
         }
-        templates.render_context(&empty)?;
-        Ok(templates)
+        render_with(&env, &empty)?;
+        let customised = DEFAULTS
+            .iter()
+            .any(|(name, text)| sources.iter().any(|(n, t)| n == name && t != text));
+        let shipped = if customised {
+            Some(environment(&[])?)
+        } else {
+            None
+        };
+        Ok(Templates { env, shipped })
     }
 
+    /// Renders a digest. The admins' templates passed the trial renders, but a real digest can
+    /// still break one (a branch or a size the samples did not reach): that digest then goes
+    /// out with the shipped templates, and the error is logged, rather than failing the tick
+    /// and holding back every reminder.
     pub fn render_context(&self, ctx: &Context) -> Result<Rendered, TemplateError> {
-        let render = |name: &str| -> Result<String, TemplateError> {
-            self.env
-                .get_template(name)
-                .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(ctx))))
-                .map_err(|e| TemplateError::from_minijinja(name, &e))
-        };
-        let subject = render(SUBJECT)?;
-        Ok(Rendered {
-            subject: one_line(&subject),
-            text: render(TEXT)?,
-            html: render(HTML)?,
-        })
+        match (render_with(&self.env, ctx), &self.shipped) {
+            (Err(e), Some(shipped)) => {
+                tracing::error!(template = %e.template, line = ?e.line, error = %e.message, agency = %ctx.agency.id, "template failed on a digest; sent with the shipped templates");
+                render_with(shipped, ctx)
+            }
+            (result, _) => result,
+        }
     }
+}
+
+/// The three templates compiled, `sources` overriding the shipped ones by file name.
+fn environment(sources: &[(String, String)]) -> Result<Environment<'static>, TemplateError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    guard(&mut env);
+    for (name, default) in DEFAULTS {
+        let text = sources
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| default.to_string(), |(_, t)| t.clone());
+        env.add_template_owned(name.to_string(), text)
+            .map_err(|e| TemplateError::from_minijinja(name, &e))?;
+    }
+    Ok(env)
+}
+
+fn render_with(env: &Environment<'static>, ctx: &Context) -> Result<Rendered, TemplateError> {
+    // A clone shares the compiled templates (about 0.2 µs) and carries this render's budget.
+    let mut env = env.clone();
+    env.set_fuel(Some(fuel_for(ctx.items.len())));
+    let render = |name: &str| -> Result<String, TemplateError> {
+        env.get_template(name)
+            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(ctx))))
+            .map_err(|e| TemplateError::from_minijinja(name, &e))
+    };
+    let subject = render(SUBJECT)?;
+    Ok(Rendered {
+        subject: one_line(&subject),
+        text: render(TEXT)?,
+        html: render(HTML)?,
+    })
 }
 
 /// A rendered message.
@@ -333,6 +453,61 @@ mod tests {
         assert!(r
             .text
             .contains("Thực hiện kết nối <hệ thống> & \"định danh\""));
+    }
+
+    #[test]
+    fn heavy_templates_run_out_of_fuel_with_their_line() {
+        for heavy in [
+            "Dòng 1\n{{ \"x\" * 90000000 }}",
+            // The fuzzer's 2 GB case: the item list repeated millions of times (lazily, free),
+            // then printed, turned into a string or into JSON.
+            "Dòng 1\n{{ 2111111 * items }}",
+            "Dòng 1\n{% for a in range(100000) %}{% for b in range(100000) %}.{% endfor %}{% endfor %}",
+            "Dòng 1\n{{ (items * 2111111) | tojson | length }}",
+            "Dòng 1\n{{ (items * 2111111) | join(',') | length }}",
+            "Dòng 1\n{{ (items * 2111111) | list | length }}",
+            "Dòng 1\n{{ (items * 2111111) | string | length }}",
+            "Dòng 1\n{{ (items * 2111111) | sort | length }}",
+            "Dòng 1\n{{ ((items * 2111111) | map(attribute='title')) | join | length }}",
+        ] {
+            let bad = vec![(TEXT.to_string(), heavy.to_string())];
+            let e = Templates::new(&bad).err().expect(heavy);
+            assert_eq!((e.template.as_str(), e.line), (TEXT, Some(2)), "{heavy}");
+            assert!(e.message.contains("quá nhiều bộ nhớ"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn the_budget_grows_with_the_digest() {
+        let t = Templates::new(&[]).unwrap();
+        let mut ctx = Context::sample();
+        let item = ctx.items[0].clone();
+        ctx.items = vec![item; 20_000];
+        let r = t.render_context(&ctx).unwrap();
+        assert!(r.html.len() > 20_000 * 100, "{}", r.html.len());
+        // An admin's template ten times as heavy as the shipped one still renders.
+        let verbose = format!(
+            "{{% for i in items %}}{}{{% endfor %}}",
+            "{{ i.title }} {{ i.deadline }} {{ i.days_text }} {{ i.role }}\n".repeat(10)
+        );
+        let t = Templates::new(&[(TEXT.to_string(), verbose)]).unwrap();
+        t.render_context(&ctx).unwrap();
+    }
+
+    #[test]
+    fn a_digest_the_admins_template_fails_on_goes_out_with_the_shipped_one() {
+        // Quadratic in the items: fine for the three sample items, far over budget for 2,000.
+        let quadratic = "{% for a in items %}{% for b in items %}{{ a.task }}{{ b.task }}{% endfor %}{% endfor %}";
+        let t = Templates::new(&[(TEXT.to_string(), quadratic.to_string())]).unwrap();
+        let mut ctx = Context::sample();
+        let item = ctx.items[0].clone();
+        ctx.items = vec![item; 2_000];
+        let r = t.render_context(&ctx).unwrap();
+        let shipped = Templates::new(&[]).unwrap().render_context(&ctx).unwrap();
+        assert_eq!(r, shipped);
+        // A small digest still uses the admins' template.
+        let small = t.render_context(&Context::sample()).unwrap();
+        assert!(small.text.starts_with("8.68.6"), "{}", small.text);
     }
 
     #[test]

@@ -123,15 +123,16 @@ fn retry_after(v: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 pub fn render_body(template: Option<&str>, ctx: &serde_json::Value) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let items = ctx
+        .get("items")
+        .and_then(|i| i.as_array())
+        .map_or(0, Vec::len);
+    env.set_fuel(Some(crate::render::fuel_for(items)));
+    crate::render::guard(&mut env);
     let source = template.unwrap_or(DEFAULT_BODY);
     let body = env
         .render_str(source, minijinja::Value::from(minijinja::value::Serde(ctx)))
-        .map_err(|e| {
-            format!(
-                "mẫu nội dung webhook lỗi: {}",
-                e.detail().unwrap_or(&e.kind().to_string())
-            )
-        })?;
+        .map_err(|e| format!("mẫu nội dung webhook lỗi: {}", crate::render::describe(&e)))?;
     serde_json::from_str::<serde_json::Value>(&body).map_err(|e| {
         format!("nội dung webhook không phải JSON hợp lệ ({e}); dùng bộ lọc tojson cho các giá trị")
     })?;
@@ -153,6 +154,19 @@ pub fn sample_context() -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_template_printing_a_huge_list_is_refused() {
+        let ctx = sample_context();
+        for t in [
+            "{{ items * 3000000 }}",
+            r#"{"t": {{ (items * 3000000) | tojson }}}"#,
+        ] {
+            let e = render_body(Some(t), &ctx).unwrap_err();
+            assert!(e.contains("quá nhiều bộ nhớ"), "{e}");
+        }
+        assert!(render_body(Some(r#"{"t": {{ items | tojson }}}"#), &ctx).is_ok());
+    }
 
     #[test]
     fn signature_is_hmac_sha256_hex() {
