@@ -83,6 +83,16 @@ impl Webhook {
         };
         let status = resp.status();
         if status.is_success() {
+            // Read the (small) answer to its end: an unread body closes the connection, and
+            // each POST would then pay for a new one.
+            let mut resp = resp;
+            let mut read = 0;
+            while let Ok(Some(chunk)) = resp.chunk().await {
+                read += chunk.len();
+                if read > 64 * 1024 {
+                    break;
+                }
+            }
             return Ok(());
         }
         let retry_after = resp
