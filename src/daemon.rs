@@ -181,6 +181,12 @@ async fn try_pass(live: &Live, store: &mut Store, health: &Health) -> anyhow::Re
     let now = Utc::now().with_timezone(&live.config.timezone);
     let p = deliver::tick(&live.config, &live.templates, store, now)?;
     let reports = deliver::reports(&live.config, store, now)?;
+    let (fallbacks, why) = live.templates.take_fallbacks();
+    if let Some(why) = why {
+        health.metrics.template_fallbacks.inc_by(fallbacks);
+        let at = now.format("%H:%M %d/%m/%Y");
+        health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
+    }
     let sent = deliver::send_ready(store, &live.senders, &live.config.email, Utc::now()).await?;
     count_sends(health, &sent);
     tracing::info!(

@@ -427,8 +427,16 @@ pub fn tick(
                     "today": ctx.today,
                 });
                 let template = config.webhook.as_ref().and_then(|w| w.body.as_deref());
-                let body = crate::channels::webhook::render_body(template, &json)
-                    .map_err(DeliverError::Email)?;
+                // As with the email templates: a body that fails on this digest falls back to
+                // the shipped one rather than failing the tick for every agency.
+                let body = match crate::channels::webhook::render_body(template, &json) {
+                    Err(e) if template.is_some() => {
+                        tracing::error!(error = %e, agency = %digest.agency, "webhook body template failed on a digest; sent with the shipped body");
+                        crate::channels::webhook::render_body(None, &json)
+                    }
+                    result => result,
+                }
+                .map_err(DeliverError::Email)?;
                 (body, String::new())
             }
             _ => (rendered.text, rendered.html),

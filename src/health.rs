@@ -38,6 +38,7 @@ pub struct Metrics {
     pub tick_seconds: Histogram,
     pub last_tick: Gauge<f64, AtomicU64>,
     pub reloads: Family<ResultLabel, Counter>,
+    pub template_fallbacks: Counter,
 }
 
 impl Default for Metrics {
@@ -50,6 +51,12 @@ impl Default for Metrics {
         let tick_seconds = Histogram::new([0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0, 120.0]);
         let last_tick = Gauge::<f64, AtomicU64>::default();
         let reloads = Family::<ResultLabel, Counter>::default();
+        let template_fallbacks = Counter::default();
+        registry.register(
+            "template_fallbacks",
+            "Digests sent with the shipped templates because the configured ones failed on them",
+            template_fallbacks.clone(),
+        );
         registry.register(
             "reminders_sent",
             "Digests delivered, by channel",
@@ -94,6 +101,7 @@ impl Default for Metrics {
             tick_seconds,
             last_tick,
             reloads,
+            template_fallbacks,
         }
     }
 }
@@ -111,6 +119,9 @@ pub struct Status {
     pub dead: i64,
     /// Set while the store cannot be used (disk full, read-only...).
     pub store_error: Option<String>,
+    /// The latest error of the admins' templates on a real digest (that digest went out with
+    /// the shipped templates), with when it happened.
+    pub last_template_error: Option<String>,
 }
 
 /// Shared between the service loop and the HTTP handlers.

@@ -70,6 +70,28 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_rate_is_the_limit_not_the_timer_resolution() {
+        // 7,000 a minute is one every 8.57 ms: a timer rounding each wait up to whole
+        // milliseconds, one request after the other, would take 99 × 9 ms for 100 requests.
+        let pacer = Arc::new(Pacer::per_minute(7_000));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let p = pacer.clone();
+                tokio::spawn(async move {
+                    p.wait().await;
+                    Instant::now() - start
+                })
+            })
+            .collect();
+        let mut last = Duration::ZERO;
+        for t in tasks {
+            last = last.max(t.await.unwrap());
+        }
+        assert!(last < Duration::from_millis(870), "{last:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn an_idle_pacer_does_not_delay() {
         let pacer = Pacer::per_minute(60);
         pacer.wait().await;

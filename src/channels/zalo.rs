@@ -81,6 +81,12 @@ pub fn classify(code: i64) -> Class {
     }
 }
 
+/// Whether the last `remainingQuota` Zalo reported leaves nothing for today. Answers that
+/// arrive out of order (requests in flight together) can leave any value at or below zero.
+fn quota_exhausted(remaining: Option<&str>) -> bool {
+    remaining.is_some_and(|r| r.trim().parse::<i64>().is_ok_and(|n| n <= 0))
+}
+
 /// 07:00 local on the next day (quotas reset at midnight).
 fn next_day(now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
     let local = now.with_timezone(&tz).date_naive() + Duration::days(1);
@@ -329,7 +335,7 @@ impl Zalo {
             let today = now.with_timezone(&self.tz).date_naive().to_string();
             let remaining = store.meta("zalo_quota_remaining").ok().flatten();
             if store.meta("zalo_quota_day").ok().flatten().as_deref() == Some(today.as_str())
-                && remaining.is_some_and(|r| r.trim().parse::<i64>().is_ok_and(|n| n <= 0))
+                && quota_exhausted(remaining.as_deref())
             {
                 return Err(SendError::RetryAt(
                     next_day(now, self.tz),
@@ -416,6 +422,16 @@ impl Zalo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quota_is_exhausted_at_or_below_zero() {
+        assert!(quota_exhausted(Some("0")));
+        assert!(quota_exhausted(Some("-3")));
+        assert!(quota_exhausted(Some(" 0 ")));
+        assert!(!quota_exhausted(Some("1")));
+        assert!(!quota_exhausted(Some("")));
+        assert!(!quota_exhausted(None));
+    }
 
     #[test]
     fn every_reference_code_has_its_class() {
