@@ -33,6 +33,10 @@ pub struct Config {
     pub agencies: Vec<Agency>,
     pub groups: Vec<Group>,
     pub plans: Vec<Plan>,
+    /// Agency id → its first position in `agencies`, built on the first lookup: a tick looks
+    /// up every digest's agency, and a linear search made a 10,000-agency tick quadratic.
+    /// The count is that of `agencies` when it was built.
+    pub agency_index: std::sync::OnceLock<(usize, std::collections::HashMap<String, usize>)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +145,18 @@ pub struct Task {
 
 impl Config {
     pub fn agency(&self, id: &str) -> Option<&Agency> {
-        self.agencies.iter().find(|a| a.id == id)
+        let (built_from, index) = self.agency_index.get_or_init(|| {
+            let mut index = std::collections::HashMap::with_capacity(self.agencies.len());
+            for (i, a) in self.agencies.iter().enumerate() {
+                index.entry(a.id.clone()).or_insert(i);
+            }
+            (self.agencies.len(), index)
+        });
+        match index.get(id).and_then(|&i| self.agencies.get(i)) {
+            Some(a) if a.id == id => Some(a),
+            None if *built_from == self.agencies.len() => None,
+            // `agencies` changed after the index was built (it is a public field): search.
+            _ => self.agencies.iter().find(|a| a.id == id),
+        }
     }
 }

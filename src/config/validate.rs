@@ -281,6 +281,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             agencies: directory.agencies,
             groups: directory.groups,
             plans,
+            agency_index: Default::default(),
         },
         diagnostics,
         templates,
