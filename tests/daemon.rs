@@ -151,6 +151,15 @@ fn ready_reload_and_stop_under_a_notify_socket() {
         "reminders = \"* * * * * *\"",
     ) + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
     fs::write(&settings, &text).unwrap();
+    // An admin's subject template that passes `check` (the sample digest is dated 24/03/2022)
+    // but fails on every real digest: they go out with the shipped subject, and health says so.
+    let subject = cfg.join("templates/subject.txt.j2");
+    let shipped_subject = fs::read_to_string(&subject).unwrap();
+    fs::write(
+        &subject,
+        format!("{{% if today != \"24/03/2022\" %}}{{{{ nope }}}}{{% endif %}}{shipped_subject}"),
+    )
+    .unwrap();
     let state = tmp.path().join("state");
     let mut service = Service::start(&cfg, &state, &tmp.path().join("notify.sock"));
 
@@ -174,6 +183,16 @@ fn ready_reload_and_stop_under_a_notify_socket() {
         metrics.contains("nhacviec_deliveries_pending 0"),
         "{metrics}"
     );
+    assert!(
+        body.contains("\"last_template_error\": \"") && body.contains("subject.txt.j2:1"),
+        "{body}"
+    );
+    let fallbacks: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("nhacviec_template_fallbacks_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(fallbacks > 0, "{metrics}");
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(
         eml_count(&state),
