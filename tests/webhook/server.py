@@ -9,9 +9,12 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import httpserve  # noqa: E402
 
 
 def main():
@@ -26,12 +29,7 @@ def main():
     state = {"fail500": a.fail500, "fail429": a.fail429}
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
-        # Keep-alive, as real API servers do (every reply sets Content-Length), without Nagle
-        # delaying the body written after the headers.
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
+    class Handler(httpserve.Handler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             expected = "sha256=" + hmac.new(a.secret.encode(), body, hashlib.sha256).hexdigest()
@@ -62,15 +60,7 @@ def main():
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, *args):
-            pass
-
-    # A listen backlog of 5 (the default) drops SYNs when 8 clients connect at once.
-    ThreadingHTTPServer.request_queue_size = 128
-    server = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    print("READY", flush=True)
-    threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
-    server.serve_forever()
+    httpserve.serve(a.port, Handler)
 
 
 if __name__ == "__main__":

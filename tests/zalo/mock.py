@@ -9,9 +9,12 @@ GET /_state returns what it saw. Prints READY when listening.
 """
 import argparse
 import json
+import os
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import httpserve  # noqa: E402
 from urllib.parse import parse_qs
 
 
@@ -33,12 +36,7 @@ def main():
     lock = threading.Lock()
     st = {"http500": a.http500, "rate": a.rate_limited, "access": a.access, "refresh": {a.refresh}, "n": 0, "oauth_calls": 0, "ok": 0, "zns": 0, "zns_requests": 0, "received": [], "used": []}
 
-    class H(BaseHTTPRequestHandler):
-        # Keep-alive, as real API servers do (every reply sets Content-Length), without Nagle
-        # delaying the body written after the headers.
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
+    class H(httpserve.Handler):
         def reply(self, obj, raw=None):
             body = raw if raw is not None else json.dumps(obj).encode()
             self.send_response(200)
@@ -105,15 +103,7 @@ def main():
                     return self.reply({"error": 0, "message": "Success", "data": {"msg_id": f"m{st['ok']}", "sent_time": "1626926349402", "quota": {"dailyQuota": str(a.daily_quota), "remainingQuota": str(a.daily_quota - st["zns"])}}})
                 return self.reply({"error": 0, "message": "Success", "data": {"message_id": f"o{st['ok']}", "user_id": body["recipient"]["user_id"], "sent_time": "1626926349402", "quota": {"quota_type": "reply", "remain": "8", "total": "8"}}})
 
-        def log_message(self, *args):
-            pass
-
-    # A listen backlog of 5 (the default) drops SYNs when 8 clients connect at once.
-    ThreadingHTTPServer.request_queue_size = 128
-    server = ThreadingHTTPServer(("127.0.0.1", a.port), H)
-    print("READY", flush=True)
-    threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
-    server.serve_forever()
+    httpserve.serve(a.port, H)
 
 
 if __name__ == "__main__":
