@@ -71,14 +71,7 @@ fn synthetic(n_agencies: usize, n_plans: usize, tasks: usize) -> Sources {
             Source::new(format!("plans/{p}.toml"), text)
         })
         .collect();
-    Sources {
-        settings: None,
-        agencies: Some(Source::new("agencies.toml", agencies)),
-        plans,
-        plans_dir: "plans".into(),
-        templates: vec![],
-        problems: vec![],
-    }
+    Sources::in_memory(None, Source::new("agencies.toml", agencies), plans)
 }
 
 fn benches(c: &mut Criterion) {

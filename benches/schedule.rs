@@ -71,14 +71,7 @@ fn national() -> Sources {
         }
         plans.push(Source::new(format!("plans/{p}.toml"), plan));
     }
-    Sources {
-        settings: None,
-        agencies: Some(Source::new("agencies.toml", agencies)),
-        plans,
-        plans_dir: "plans".into(),
-        templates: vec![],
-        problems: vec![],
-    }
+    Sources::in_memory(None, Source::new("agencies.toml", agencies), plans)
 }
 
 fn rss_mb() -> Option<f64> {

@@ -6,14 +6,11 @@ use proptest::prelude::*;
 const AGENCIES: &str = "[[level]]\nid = \"tinh\"\nname = \"cấp tỉnh\"\n\n[[agency]]\nid = \"so-a\"\nname = \"Sở A\"\nlevel = \"tinh\"\nemail = [\"a@x.example\"]\n";
 
 fn sources(plan: String) -> Sources {
-    Sources {
-        settings: None,
-        agencies: Some(Source::new("agencies.toml", AGENCIES)),
-        plans: vec![Source::new("plans/p.toml", plan)],
-        plans_dir: "plans".into(),
-        templates: vec![],
-        problems: vec![],
-    }
+    Sources::in_memory(
+        None,
+        Source::new("agencies.toml", AGENCIES),
+        vec![Source::new("plans/p.toml", plan)],
+    )
 }
 
 const PIECES: &[&str] = &[

@@ -39,14 +39,11 @@ fn slots(settings: &str, task: &str) -> Vec<(NaiveDate, String, Kind, Role)> {
     let plan = format!(
         "[plan]\nnumber = \"1/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\n\n[[task]]\nid = \"1\"\ntitle = \"T\"\nlead = [\"Sở A\"]\nsupport = [\"Sở B\"]\n{task}\n"
     );
-    let sources = Sources {
-        settings: Some(Source::new("nhacviec.toml", settings)),
-        agencies: Some(Source::new("agencies.toml", AGENCIES)),
-        plans: vec![Source::new("plans/1.toml", plan)],
-        plans_dir: "plans".into(),
-        templates: vec![],
-        problems: vec![],
-    };
+    let sources = Sources::in_memory(
+        Some(Source::new("nhacviec.toml", settings)),
+        Source::new("agencies.toml", AGENCIES),
+        vec![Source::new("plans/1.toml", plan)],
+    );
     let analysis = analyze(&sources);
     assert!(
         !analysis.has_errors(),
@@ -175,14 +172,11 @@ fn completion_suppresses_reminders_still_waiting_for_catch_up() {
     let plan = format!(
         "[plan]\nnumber = \"1/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\n\n[[task]]\nid = \"1\"\ntitle = \"T\"\nlead = [\"Sở A\"]\n{plan_task}\n"
     );
-    let sources = Sources {
-        settings: None,
-        agencies: Some(Source::new("agencies.toml", AGENCIES)),
-        plans: vec![Source::new("plans/1.toml", plan)],
-        plans_dir: "plans".into(),
-        templates: vec![],
-        problems: vec![],
-    };
+    let sources = Sources::in_memory(
+        None,
+        Source::new("agencies.toml", AGENCIES),
+        vec![Source::new("plans/1.toml", plan)],
+    );
     let config = analyze(&sources).config;
     let calendar = Calendar::new(config.calendar.clone(), 2021..=2023);
     let schedule = Schedule::build(&config, &calendar, d(2023, 12, 31));

@@ -118,6 +118,30 @@ fn by_channel(store: &Store, channel: &str) -> Vec<nhacviec::store::Delivery> {
         .collect()
 }
 
+/// A fresh store holding a valid token: the 25/5/2022 tick recorded and sent with `config`.
+/// The directory is returned with the store so it outlives it.
+async fn tick_and_send(config: &nhacviec::config::Config) -> (tempfile::TempDir, Store) {
+    let tmp = tempfile::tempdir().unwrap();
+    let senders = Senders::new(config, &tmp.path().join("state")).unwrap();
+    let mut store = Store::open_writer(&tmp.path().join("state/nhacviec.db")).unwrap();
+    store
+        .set_zalo_token(
+            Some("AT0"),
+            "RT0",
+            Some(Utc::now() + chrono::Duration::hours(24)),
+        )
+        .unwrap();
+    let templates = Templates::new(&[]).unwrap();
+    let now = chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
+        .unwrap();
+    deliver::tick(config, &templates, &mut store, now).unwrap();
+    deliver::send_ready(&store, &senders, &config.email, Utc::now())
+        .await
+        .unwrap();
+    (tmp, store)
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn zns_happy_path_and_a_token_expiring_mid_run() {
     let tmp = tempfile::tempdir().unwrap();
@@ -284,24 +308,7 @@ async fn oa_messages_and_the_seven_day_rule() {
             a.zalo_user_id = Some("2468458835296197922".into());
         }
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let senders = Senders::new(&config, &tmp.path().join("state")).unwrap();
-    let mut store = Store::open_writer(&tmp.path().join("state/nhacviec.db")).unwrap();
-    store
-        .set_zalo_token(
-            Some("AT0"),
-            "RT0",
-            Some(Utc::now() + chrono::Duration::hours(24)),
-        )
-        .unwrap();
-    let templates = Templates::new(&[]).unwrap();
-    let now = chrono_tz::Asia::Ho_Chi_Minh
-        .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
-        .unwrap();
-    deliver::tick(&config, &templates, &mut store, now).unwrap();
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
-        .await
-        .unwrap();
+    tick_and_send(&config).await;
     let st = mock.state();
     let oa: Vec<_> = st["received"]
         .as_array()
@@ -324,20 +331,7 @@ async fn oa_messages_and_the_seven_day_rule() {
         z.zns_api = base.clone();
         z.oauth_api = base;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let senders = Senders::new(&config, &tmp.path().join("state")).unwrap();
-    let mut store = Store::open_writer(&tmp.path().join("state/nhacviec.db")).unwrap();
-    store
-        .set_zalo_token(
-            Some("AT0"),
-            "RT0",
-            Some(Utc::now() + chrono::Duration::hours(24)),
-        )
-        .unwrap();
-    deliver::tick(&config, &templates, &mut store, now).unwrap();
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
-        .await
-        .unwrap();
+    let (_tmp, store) = tick_and_send(&config).await;
     assert!(by_channel(&store, "email")
         .iter()
         .any(|d| d.agency == "so-tttt" && d.status == "sent"));

@@ -37,6 +37,20 @@ pub struct Sources {
     pub problems: Vec<Diagnostic>,
 }
 
+impl Sources {
+    /// Files held in memory (tests, benchmarks, fuzzing): the agencies, the plans under
+    /// `plans/`, and optionally the settings; no templates, nothing unreadable.
+    pub fn in_memory(settings: Option<Source>, agencies: Source, plans: Vec<Source>) -> Sources {
+        Sources {
+            settings,
+            agencies: Some(agencies),
+            plans,
+            plans_dir: "plans".into(),
+            ..Sources::default()
+        }
+    }
+}
+
 /// Reads the config directory. Missing or unreadable files become diagnostics, not errors:
 /// `check` reports them with everything else.
 pub fn read_dir(dir: &Path) -> Sources {

@@ -38,14 +38,11 @@ pub fn config_analyze(data: &[u8]) {
         return;
     };
     let (agencies, plan) = text.split_once('\0').unwrap_or((AGENCIES, text));
-    let sources = Sources {
-        settings: None,
-        agencies: Some(Source::new("agencies.toml", agencies.to_string())),
-        plans: vec![Source::new("plans/p.toml", plan.to_string())],
-        plans_dir: "plans".into(),
-        templates: vec![],
-        problems: vec![],
-    };
+    let sources = Sources::in_memory(
+        None,
+        Source::new("agencies.toml", agencies.to_string()),
+        vec![Source::new("plans/p.toml", plan.to_string())],
+    );
     for d in &analyze(&sources).diagnostics {
         let _ = d.render();
     }
