@@ -4,12 +4,14 @@
 //! (SIGHUP or a change under the config directory), the systemd watchdog and SIGTERM/SIGINT.
 //! Because it is one loop, a reload never interrupts a delivery in flight.
 
+use crate::channels::Senders;
 use crate::config::{self, Analysis, Config};
-use crate::deliver::{self, Senders};
+use crate::deliver::{self, Engine};
 use crate::render::Templates;
 use crate::store::Store;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use sd_notify::NotifyState;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,8 @@ struct Live {
     config: Config,
     templates: Templates,
     senders: Senders,
+    /// The calendar and the schedule, built at load and reload.
+    engine: Engine,
     /// The scheduler's jobs for the current cron expressions.
     jobs: Vec<uuid::Uuid>,
 }
@@ -117,10 +121,11 @@ fn watch(dir: &Path, tx: mpsc::Sender<Event>) -> anyhow::Result<impl Drop> {
 
 /// One pass: evaluate now, record, send what is ready. A failure (a full disk, a broken
 /// store) is logged and shown in health; the service keeps running and retries next tick.
-async fn pass(live: &Live, store: &mut Store, health: &Health) {
+async fn pass(live: &mut Live, store: &mut Store, health: &Health) {
     let started = std::time::Instant::now();
-    match try_pass(live, store, health).await {
-        Ok(()) => {
+    let now = Utc::now().with_timezone(&live.config.timezone);
+    match try_pass(live, store, health, now).await {
+        Ok(_) => {
             health
                 .metrics
                 .tick_seconds
@@ -165,7 +170,7 @@ fn update_counts(store: &Store, health: &Health) {
 fn count_sends(health: &Health, sent: &deliver::Pass) {
     for (channel, (ok, failed)) in &sent.by_channel {
         let label = ChannelLabel {
-            channel: channel.clone(),
+            channel: channel.name().to_string(),
         };
         health.metrics.sent.get_or_create(&label).inc_by(*ok as u64);
         health
@@ -176,10 +181,18 @@ fn count_sends(health: &Health, sent: &deliver::Pass) {
     }
 }
 
-async fn try_pass(live: &Live, store: &mut Store, health: &Health) -> anyhow::Result<()> {
+/// One pass at `now`: evaluate what is due and record it, queue the reports, then send what
+/// is ready (retry times follow the real clock). The service runs it at start and at every
+/// tick; `run --once` runs exactly this.
+async fn try_pass(
+    live: &mut Live,
+    store: &mut Store,
+    health: &Health,
+    now: DateTime<Tz>,
+) -> anyhow::Result<deliver::Pass> {
     let started = std::time::Instant::now();
-    let now = Utc::now().with_timezone(&live.config.timezone);
-    let p = deliver::tick(&live.config, &live.templates, store, now)?;
+    live.engine.refresh(&live.config, now.date_naive());
+    let mut p = deliver::tick(&live.engine, &live.config, &live.templates, store, now)?;
     let reports = deliver::reports(&live.config, store, now)?;
     let (fallbacks, why) = live.templates.take_fallbacks();
     if let Some(why) = why {
@@ -187,19 +200,47 @@ async fn try_pass(live: &Live, store: &mut Store, health: &Health) -> anyhow::Re
         let at = now.format("%H:%M %d/%m/%Y");
         health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
     }
-    let sent = deliver::send_ready(store, &live.senders, &live.config.email, Utc::now()).await?;
+    let sent = deliver::send_ready(store, &live.senders, &live.config, Utc::now()).await?;
     count_sends(health, &sent);
     tracing::info!(
         queued = p.queued,
-        skipped = p.skipped,
         reports,
+        skipped = p.skipped,
+        suppressed = p.suppressed,
         sent = sent.sent,
         retrying = sent.retrying,
         dead = sent.dead,
         millis = started.elapsed().as_millis() as u64,
         "tick"
     );
-    Ok(())
+    p.queued += reports;
+    p.sent = sent.sent;
+    p.retrying = sent.retrying;
+    p.dead = sent.dead;
+    p.by_channel = sent.by_channel;
+    Ok(p)
+}
+
+/// `run --once`: one pass of the service at `now` on a loaded config, then stop.
+pub async fn once(
+    dir: &Path,
+    config: Config,
+    templates: Templates,
+    now: DateTime<Tz>,
+) -> anyhow::Result<(deliver::Pass, PathBuf)> {
+    let state = deliver::state_dir(dir, &config);
+    let mut store = Store::open_writer(&state.join(DB_FILE))?;
+    let senders = Senders::new(&config, &state)?;
+    let engine = Engine::build(&config, now.date_naive());
+    let mut live = Live {
+        config,
+        templates,
+        senders,
+        engine,
+        jobs: Vec::new(),
+    };
+    let pass = try_pass(&mut live, &mut store, &Health::default(), now).await?;
+    Ok((pass, state))
 }
 
 fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &Health) -> String {
@@ -291,6 +332,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let state: PathBuf = deliver::state_dir(dir, &config);
     let mut store = Store::open_writer(&state.join(DB_FILE))?;
     let senders = Senders::new(&config, &state)?;
+    let engine = Engine::build(
+        &config,
+        Utc::now().with_timezone(&config.timezone).date_naive(),
+    );
     let (tx, mut rx) = mpsc::channel::<Event>(4);
     let sched = JobScheduler::new()
         .await
@@ -300,6 +345,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         config,
         templates,
         senders,
+        engine,
         jobs,
     };
     sched.start().await.context("starting the scheduler")?;
@@ -318,7 +364,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     };
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
     // Catch up at once: whatever was missed while down goes out now.
-    pass(&live, &mut store, &health).await;
+    pass(&mut live, &mut store, &health).await;
     idle(&store);
     let next_tick = |live: &Live| {
         config::parse_cron(&live.config.reminders)
@@ -359,7 +405,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         let mut pinged = false;
         tokio::select! {
             ev = rx.recv() => match ev {
-                Some(Event::Tick) => pass(&live, &mut store, &health).await,
+                Some(Event::Tick) => pass(&mut live, &mut store, &health).await,
                 Some(Event::ConfigChanged) => reload(dir, &mut live, &sched, &tx, &health, "file change").await,
                 None => break,
             },
@@ -373,7 +419,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 break;
             }
             _ = tokio::time::sleep(retry_in) => {
-                match deliver::send_ready(&store, &live.senders, &live.config.email, Utc::now()).await {
+                match deliver::send_ready(&store, &live.senders, &live.config, Utc::now()).await {
                     Ok(sent) => {
                         count_sends(&health, &sent);
                         health.update(|s| s.store_error = None);
@@ -451,6 +497,8 @@ async fn reload(
                             }
                         }
                     }
+                    live.engine =
+                        Engine::build(&new, Utc::now().with_timezone(&new.timezone).date_naive());
                     live.config = new;
                     live.templates = templates;
                     live.senders = senders;

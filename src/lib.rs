@@ -1,6 +1,8 @@
 //! nhacviec: reminds Vietnamese government agencies of the tasks a provincial plan assigns them.
 //!
-//! The core (`deadline`, and the pure parts of `config`) computes; the binary is the edge.
+//! The core (`deadline`, `calendar`, `schedule`, `render`, `outbox`, `report` and the pure
+//! parts of `config`) computes; `store`, `channels`, `deliver`, `daemon` and the binary are
+//! the edge.
 //! See ARCHITECTURE.md for the map.
 
 pub mod calendar;
@@ -12,6 +14,7 @@ pub mod deadline;
 pub mod deliver;
 pub mod health;
 pub mod import;
+pub mod outbox;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -346,94 +346,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::SendTest { agency, channel } if channel == "zalo" => {
-            let analysis = load_valid(&cli.config)?;
-            let config = &analysis.config;
-            if config.zalo.is_none() {
-                bail!("chưa cấu hình [zalo] trong nhacviec.toml");
-            }
-            let a = config
-                .agency(&agency)
-                .with_context(|| format!("không có cơ quan mã \"{agency}\""))?;
-            let state = nhacviec::deliver::state_dir(&cli.config, config);
-            let runtime = runtime()?;
-            let _enter = runtime.enter();
-            let senders = nhacviec::deliver::Senders::new(config, &state)?;
-            // The same token handling as the service: the token lives in the store.
-            let store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
-            let now = Utc::now();
-            let d = nhacviec::store::Delivery {
-                id: -now.timestamp_millis(),
-                tick_at: now.to_rfc3339(),
-                agency: a.id.clone(),
-                channel: "zalo".into(),
-                recipients: vec![a.id.clone()],
-                subject: format!("[THỬ] [Nhắc việc] {}", a.name),
-                body_text: format!(
-                    "[THỬ] Kính gửi: {}\nĐây là thư thử của hệ thống nhắc việc.",
-                    a.name
-                ),
-                body_html: String::new(),
-                items: vec![],
-                thread: format!("{}.test", a.id),
-                message_id: format!("<nhacviec.test.{}@zalo>", now.timestamp_millis()),
-                status: "pending".into(),
-                attempts: 0,
-                next_attempt_at: None,
-                last_error: None,
-                created_at: now.to_rfc3339(),
-                sent_at: None,
-            };
-            let zalo = senders.zalo.as_ref().context("kênh Zalo chưa sẵn sàng")?;
-            let outcome = runtime.block_on(zalo.send(&store, &d, now));
-            Ok(send_test_outcome(
-                outcome
-                    .map(|()| format!("Đã gửi thử qua Zalo đến {}", a.name))
-                    .map_err(|e| format!("{e:?}")),
-            ))
-        }
-        Command::SendTest { agency, channel } if channel == "webhook" => {
-            let analysis = load_valid(&cli.config)?;
-            let config = &analysis.config;
-            let settings = config
-                .webhook
-                .as_ref()
-                .context("chưa cấu hình [webhook] trong nhacviec.toml")?;
-            let a = config
-                .agency(&agency)
-                .with_context(|| format!("không có cơ quan mã \"{agency}\""))?;
-            let webhook = nhacviec::channels::webhook::Webhook::new(settings)
-                .map_err(|e| anyhow::anyhow!(e))?;
-            let mut ctx = nhacviec::channels::webhook::sample_context();
-            ctx["agency"] = serde_json::json!({"id": a.id, "name": a.name});
-            ctx["subject"] = serde_json::json!(format!("[THỬ] [Nhắc việc] {}", a.name));
-            let body = nhacviec::channels::webhook::render_body(settings.body.as_deref(), &ctx)
-                .map_err(|e| anyhow::anyhow!(e))?;
-            let runtime = runtime()?;
-            let outcome = runtime.block_on(webhook.send(&body, 0, Utc::now()));
-            Ok(send_test_outcome(
-                outcome
-                    .map(|()| format!("Đã gửi thử đến webhook {}", settings.url))
-                    .map_err(|e| format!("{e:?}")),
-            ))
-        }
-        Command::SendTest { agency, channel: _ } => {
+        Command::SendTest { agency, channel } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
             let templates = nhacviec::render::Templates::new(&analysis.templates)
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
+            let channel = nhacviec::config::Channel::from_name(&channel)
+                .with_context(|| format!("kênh \"{channel}\" không có"))?;
+            let now = Utc::now();
+            let sample = match nhacviec::outbox::sample(
+                config,
+                &templates,
+                &agency,
+                channel,
+                now.with_timezone(&config.timezone).date_naive(),
+            ) {
+                Ok(s) => s,
+                Err(e) => return Ok(send_test_outcome(Err(e.to_string()))),
+            };
+            let to = sample.recipients.join(", ");
+            let d = nhacviec::outbox::Delivery::unrecorded(
+                sample,
+                now,
+                &nhacviec::outbox::domain_of(&config.email.from),
+            );
             let state = nhacviec::deliver::state_dir(&cli.config, config);
             let runtime = runtime()?;
             // The SMTP pool needs the runtime when it is built.
             let _enter = runtime.enter();
-            let mailer = nhacviec::deliver::Mailer::new(&config.email, &state)?;
-            let now = Utc::now().with_timezone(&config.timezone);
-            let outcome = runtime.block_on(nhacviec::deliver::send_test(
-                config, &templates, &mailer, &agency, now,
-            ));
+            let sender = nhacviec::channels::Sender::build(channel, config, &state)?;
+            // Zalo's tokens live in the store, used exactly as the service does.
+            let store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
+            let outcome = runtime.block_on(sender.send(&store, &d, now));
             Ok(send_test_outcome(
                 outcome
-                    .map(|to| format!("Đã gửi thư thử đến {}", to.join(", ")))
+                    .map(|()| match channel {
+                        nhacviec::config::Channel::Email => format!("Đã gửi thư thử đến {to}"),
+                        nhacviec::config::Channel::Zalo => {
+                            format!("Đã gửi thử qua Zalo đến {}", d.agency)
+                        }
+                        nhacviec::config::Channel::Webhook => format!(
+                            "Đã gửi thử đến webhook {}",
+                            config.webhook.as_ref().map_or("", |w| w.url.as_str())
+                        ),
+                    })
                     .map_err(|e| e.to_string()),
             ))
         }
@@ -563,7 +519,6 @@ fn render_history(rows: &[nhacviec::store::Delivery]) -> String {
 /// `run`: one pass with `--once`, else a pass at start (catch-up) and at every cron tick,
 /// retries in between, until SIGINT/SIGTERM.
 async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> anyhow::Result<()> {
-    use nhacviec::deliver;
     if !once {
         return nhacviec::daemon::run(dir).await;
     }
@@ -571,27 +526,15 @@ async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> an
     let config = analysis.config;
     let templates = nhacviec::render::Templates::new(&analysis.templates)
         .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
-    let state = deliver::state_dir(dir, &config);
-    let mut store = nhacviec::store::Store::open_writer(&state.join(DB_FILE))?;
-    let senders = deliver::Senders::new(&config, &state)?;
-    let at = now_in(config.timezone, now)?;
-    let p = deliver::tick(&config, &templates, &mut store, at)?;
-    let reports = deliver::reports(&config, &mut store, at)?;
-    tracing::info!(at = %at, queued = p.queued, skipped = p.skipped, reports, "tick recorded");
     // `--now` decides what is due; sending and retry times follow the real clock.
-    let sent = deliver::send_ready(&store, &senders, &config.email, Utc::now()).await?;
-    tracing::info!(
-        sent = sent.sent,
-        retrying = sent.retrying,
-        dead = sent.dead,
-        "deliveries attempted"
-    );
+    let at = now_in(config.timezone, now)?;
+    let (p, state) = nhacviec::daemon::once(dir, config, templates, at).await?;
     println!(
-        "Đã ghi {} thư; đã gửi {}, chờ thử lại {}, thất bại {}. Trạng thái: {}",
-        sent.sent + sent.retrying + sent.dead,
-        sent.sent,
-        sent.retrying,
-        sent.dead,
+        "Lần kiểm tra này ghi mới {} thư; gửi {}, chờ thử lại {}, thất bại {}. Trạng thái: {}",
+        p.queued,
+        p.sent,
+        p.retrying,
+        p.dead,
         state.display()
     );
     Ok(())

@@ -2,9 +2,6 @@
 //! edit (`config/templates/*.j2`, minijinja). HTML is auto-escaped (by file name), undefined
 //! variables are errors, and the subject is one line whatever the plan's text holds.
 
-use crate::config::Config;
-use crate::schedule::{Digest, Kind, Role};
-use chrono::NaiveDate;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
@@ -300,6 +297,128 @@ pub fn one_line(s: &str) -> String {
         .join(" ")
 }
 
+/// The default webhook body: the digest as JSON, every value JSON-escaped.
+pub const WEBHOOK_BODY: &str = r#"{"agency": {{ agency.id | tojson }}, "agency_name": {{ agency.name | tojson }}, "subject": {{ subject | tojson }}, "text": {{ text | tojson }}, "items": {{ items | tojson }}}"#;
+
+/// Renders a webhook body template (`None` is [`WEBHOOK_BODY`]) with `ctx`; the result must be
+/// JSON (values are escaped with `tojson`).
+pub fn webhook_body(template: Option<&str>, ctx: &serde_json::Value) -> Result<String, String> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let items = ctx
+        .get("items")
+        .and_then(|i| i.as_array())
+        .map_or(0, Vec::len);
+    env.set_fuel(Some(fuel_for(items)));
+    guard(&mut env);
+    let source = template.unwrap_or(WEBHOOK_BODY);
+    let body = env
+        .render_str(source, minijinja::Value::from(minijinja::value::Serde(ctx)))
+        .map_err(|e| format!("mẫu nội dung webhook lỗi: {}", describe(&e)))?;
+    serde_json::from_str::<serde_json::Value>(&body).map_err(|e| {
+        format!("nội dung webhook không phải JSON hợp lệ ({e}); dùng bộ lọc tojson cho các giá trị")
+    })?;
+    Ok(body)
+}
+
+/// A sample webhook context, to check a body template.
+pub fn webhook_sample() -> serde_json::Value {
+    serde_json::json!({
+        "agency": {"id": "so-tttt", "name": "Sở Thông tin và Truyền thông \"TT&TT\""},
+        "subject": "[Nhắc việc] Sở Thông tin và Truyền thông: 1 nhiệm vụ quá hạn",
+        "text": "Dòng 1\nDòng 2 <b>",
+        "items": [{"plan": "50/KH-UBND", "task": "8.6", "title": "Kết nối", "deadline": "31/03/2022", "days": -3}],
+        "counts": {"upcoming": 0, "due": 0, "overdue": 1, "escalations": 0},
+        "today": "03/04/2022",
+    })
+}
+
+/// Messages the service writes itself (not reminders): shipped templates, not the admins'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// The weekly report to the monitoring agency.
+    WeeklyReport,
+    /// The admin's daily summary of failed deliveries.
+    FailureSummary,
+    /// The admin's alert that the Zalo channel stopped.
+    ZaloStopped,
+}
+
+impl Builtin {
+    fn stem(self) -> &'static str {
+        match self {
+            Builtin::WeeklyReport => "weekly",
+            Builtin::FailureSummary => "failures",
+            Builtin::ZaloStopped => "zalo-stopped",
+        }
+    }
+}
+
+const BUILTINS: [(&str, &str); 9] = [
+    (
+        "weekly.subject.j2",
+        include_str!("templates/weekly.subject.j2"),
+    ),
+    ("weekly.txt.j2", include_str!("templates/weekly.txt.j2")),
+    ("weekly.html.j2", include_str!("templates/weekly.html.j2")),
+    (
+        "failures.subject.j2",
+        include_str!("templates/failures.subject.j2"),
+    ),
+    ("failures.txt.j2", include_str!("templates/failures.txt.j2")),
+    (
+        "failures.html.j2",
+        include_str!("templates/failures.html.j2"),
+    ),
+    (
+        "zalo-stopped.subject.j2",
+        include_str!("templates/zalo-stopped.subject.j2"),
+    ),
+    (
+        "zalo-stopped.txt.j2",
+        include_str!("templates/zalo-stopped.txt.j2"),
+    ),
+    (
+        "zalo-stopped.html.j2",
+        include_str!("templates/zalo-stopped.html.j2"),
+    ),
+];
+
+/// Renders one of the service's own messages. `ctx` is its data (see `crate::outbox`); the
+/// HTML part is auto-escaped like the digests'.
+pub fn builtin(which: Builtin, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
+    static ENV: std::sync::OnceLock<Result<Environment<'static>, TemplateError>> =
+        std::sync::OnceLock::new();
+    let env = ENV
+        .get_or_init(|| {
+            let mut env = Environment::new();
+            env.set_undefined_behavior(UndefinedBehavior::Strict);
+            for (name, text) in BUILTINS {
+                env.add_template(name, text)
+                    .map_err(|e| TemplateError::from_minijinja(name, &e))?;
+            }
+            Ok(env)
+        })
+        .as_ref()
+        .map_err(|e| TemplateError {
+            template: e.template.clone(),
+            line: e.line,
+            message: e.message.clone(),
+        })?;
+    let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+    let render = |part: &str| -> Result<String, TemplateError> {
+        let name = format!("{}.{part}.j2", which.stem());
+        env.get_template(&name)
+            .and_then(|t| t.render(value.clone()))
+            .map_err(|e| TemplateError::from_minijinja(&name, &e))
+    };
+    Ok(Rendered {
+        subject: one_line(&render("subject")?),
+        text: render("txt")?,
+        html: render("html")?,
+    })
+}
+
 /// What templates see.
 #[derive(Debug, Clone, Serialize)]
 pub struct Context {
@@ -347,7 +466,8 @@ pub struct Counts {
     pub escalations: usize,
 }
 
-fn days_text(days: i64) -> String {
+/// "còn 7 ngày", "đến hạn hôm nay", "quá hạn 3 ngày".
+pub fn days_text(days: i64) -> String {
     match days {
         0 => "đến hạn hôm nay".into(),
         d if d > 0 => format!("còn {d} ngày"),
@@ -356,65 +476,6 @@ fn days_text(days: i64) -> String {
 }
 
 impl Context {
-    /// The context of a digest for `today`.
-    pub fn of(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
-        let name_of = |id: &str| {
-            config
-                .agency(id)
-                .map_or_else(|| id.to_string(), |a| a.name.clone())
-        };
-        let task_of = |plan: &str, id: &str| {
-            config
-                .plans
-                .iter()
-                .find(|p| p.number == plan)
-                .and_then(|p| p.tasks.iter().find(|t| t.id == id))
-        };
-        let mut counts = Counts::default();
-        let items = digest
-            .items
-            .iter()
-            .map(|i| {
-                match i.kind {
-                    Kind::Escalation => counts.escalations += 1,
-                    _ if i.days < 0 => counts.overdue += 1,
-                    _ if i.days == 0 => counts.due += 1,
-                    _ => counts.upcoming += 1,
-                }
-                let task = task_of(&i.plan, &i.task);
-                ItemCtx {
-                    plan: i.plan.clone(),
-                    task: i.task.clone(),
-                    title: task.map(|t| t.title.clone()).unwrap_or_default(),
-                    role: match i.role {
-                        Role::Lead => "chủ trì",
-                        Role::Support => "phối hợp",
-                        Role::Monitor => "theo dõi, đôn đốc",
-                    }
-                    .into(),
-                    kind: i.kind.vi().into(),
-                    time_text: task.and_then(|t| t.time_text.clone()).unwrap_or_default(),
-                    deadline: i.deadline.format("%d/%m/%Y").to_string(),
-                    days: i.days,
-                    days_text: days_text(i.days),
-                    overdue: i.days < 0,
-                    about: i.agency.as_deref().map(name_of).unwrap_or_default(),
-                }
-            })
-            .collect();
-        Context {
-            agency: AgencyCtx {
-                id: digest.agency.clone(),
-                name: name_of(&digest.agency),
-            },
-            items,
-            counts,
-            monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
-            today: today.format("%d/%m/%Y").to_string(),
-            redirected_to: vec![],
-        }
-    }
-
     /// A context exercising every field, to check templates.
     pub fn sample() -> Context {
         let item = |kind: &str, days: i64, about: &str| ItemCtx {

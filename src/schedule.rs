@@ -96,6 +96,9 @@ pub struct Schedule {
     pub tasks: Vec<TaskRef>,
     pub agencies: Vec<String>,
     slots: Vec<Slot>,
+    /// For each date that has slots: the fingerprint of every slot up to and including it,
+    /// and their count (see [`Schedule::fingerprint_through`]).
+    prefix: Vec<(NaiveDate, u64, usize)>,
 }
 
 /// One item of a digest.
@@ -171,40 +174,32 @@ impl Schedule {
         let mut slots = b.slots;
         slots.sort_by_key(|s| (s.date, s.task, s.agency, s.deadline, s.kind, s.n));
         slots.dedup();
+        let prefix = prefix_fingerprints(&slots, &tasks, &b.agencies);
         Schedule {
             tasks,
             agencies: b.agencies,
             slots,
+            prefix,
         }
     }
 
-    /// A fingerprint of every slot: when it changes (a plan edited, a deadline moved), past
-    /// slots may be new, so the next tick must look at all of them, not just since the
-    /// watermark.
+    /// The fingerprint of every slot dated up to `date`. A tick records it with its watermark;
+    /// when the next tick finds it changed (a plan edited, a deadline moved, a task done),
+    /// slots at or before the watermark may be new, so it must look at all of them, not just
+    /// those since. Slots after `date` do not count: the window of recurrences moving forward
+    /// never forces a full look. Computed at build, so a tick only binary-searches.
+    pub fn fingerprint_through(&self, date: NaiveDate) -> String {
+        let i = self.prefix.partition_point(|p| p.0 <= date);
+        let (hash, count) = match i.checked_sub(1).and_then(|i| self.prefix.get(i)) {
+            Some((_, h, n)) => (*h, *n),
+            None => (FINGERPRINT_SEED, 0),
+        };
+        format!("{hash:016x}-{count}")
+    }
+
+    /// The fingerprint of every slot.
     pub fn fingerprint(&self) -> String {
-        use std::hash::{Hash, Hasher};
-        // FNV-1a: stable across runs and Rust versions, unlike the std hasher's seed.
-        struct Fnv(u64);
-        impl Hasher for Fnv {
-            fn finish(&self) -> u64 {
-                self.0
-            }
-            fn write(&mut self, bytes: &[u8]) {
-                for b in bytes {
-                    self.0 ^= u64::from(*b);
-                    self.0 = self.0.wrapping_mul(0x100000001b3);
-                }
-            }
-        }
-        let mut h = Fnv(0xcbf29ce484222325);
-        for s in &self.slots {
-            (s.date, s.deadline, s.kind, s.n, s.role, s.done).hash(&mut h);
-            self.tasks[s.task as usize].plan.hash(&mut h);
-            self.tasks[s.task as usize].id.hash(&mut h);
-            self.agencies[s.agency as usize].hash(&mut h);
-            self.agencies[s.about as usize].hash(&mut h);
-        }
-        format!("{:016x}-{}", h.finish(), self.slots.len())
+        self.fingerprint_through(NaiveDate::MAX)
     }
 
     pub fn len(&self) -> usize {
@@ -325,6 +320,68 @@ impl Schedule {
             suppressed,
         }
     }
+}
+
+const FINGERPRINT_SEED: u64 = 0xcbf29ce484222325;
+
+/// One step of the fingerprint: a multiply-xorshift mix, stable across runs and Rust versions
+/// (unlike the std hasher's random seed).
+fn mix(h: u64, word: u64) -> u64 {
+    let x = (h ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    x ^ (x >> 29)
+}
+
+/// FNV-1a of a string, for the names slots refer to by index.
+fn hash_str(s: &str) -> u64 {
+    s.bytes().fold(FINGERPRINT_SEED, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// The running fingerprint of sorted slots at the end of each date. Names are hashed, not
+/// indices, so the fingerprint depends on what the slots are, not where a task sits.
+fn prefix_fingerprints(
+    slots: &[Slot],
+    tasks: &[TaskRef],
+    agencies: &[String],
+) -> Vec<(NaiveDate, u64, usize)> {
+    let task_hash: Vec<u64> = tasks
+        .iter()
+        .map(|t| mix(hash_str(&t.plan), hash_str(&t.id)))
+        .collect();
+    let agency_hash: Vec<u64> = agencies.iter().map(|a| hash_str(a)).collect();
+    let day = |d: NaiveDate| d.num_days_from_ce() as u32 as u64;
+    let mut out: Vec<(NaiveDate, u64, usize)> = Vec::new();
+    let mut h = FINGERPRINT_SEED;
+    for (i, s) in slots.iter().enumerate() {
+        let kind = match s.kind {
+            Kind::Before => 1,
+            Kind::Due => 2,
+            Kind::Overdue => 3,
+            Kind::Escalation => 4,
+        };
+        let role = match s.role {
+            Role::Lead => 1,
+            Role::Support => 2,
+            Role::Monitor => 3,
+        };
+        for word in [
+            day(s.date),
+            day(s.deadline),
+            kind | role << 8 | u64::from(s.n) << 16,
+            s.done.map_or(u64::MAX, day),
+            task_hash.get(s.task as usize).copied().unwrap_or(0),
+            agency_hash.get(s.agency as usize).copied().unwrap_or(0),
+            agency_hash.get(s.about as usize).copied().unwrap_or(0),
+        ] {
+            h = mix(h, word);
+        }
+        match out.last_mut() {
+            Some(last) if last.0 == s.date => *last = (s.date, h, i + 1),
+            _ => out.push((s.date, h, i + 1)),
+        }
+    }
+    out
 }
 
 /// "8.10" after "8.9": compare task ids by their numbers.

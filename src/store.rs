@@ -2,10 +2,11 @@
 //! agency over one channel) with its status. SQLite in WAL mode with `synchronous=FULL`; every
 //! change in a transaction; this database is the only place state lives.
 
+use crate::config::Channel;
+pub use crate::outbox::{Delivery, NewDelivery};
 use crate::schedule::{Handled, Item, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use serde::Serialize;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -86,44 +87,6 @@ impl From<rusqlite::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// A delivery as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delivery {
-    pub id: i64,
-    pub tick_at: String,
-    pub agency: String,
-    pub channel: String,
-    pub recipients: Vec<String>,
-    pub subject: String,
-    #[serde(skip)]
-    pub body_text: String,
-    #[serde(skip)]
-    pub body_html: String,
-    pub items: Vec<Item>,
-    #[serde(skip)]
-    pub thread: String,
-    pub message_id: String,
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: Option<String>,
-    pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
-}
-
-/// A delivery to queue: rendered, addressed, with the slot keys it carries.
-#[derive(Debug, Clone)]
-pub struct NewDelivery {
-    pub agency: String,
-    pub channel: String,
-    pub recipients: Vec<String>,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-    pub items: Vec<Item>,
-    pub thread: String,
-}
-
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -152,7 +115,7 @@ fn insert_delivery(
         params![
             tick_at,
             d.agency,
-            d.channel,
+            d.channel.name(),
             serde_json::to_string(&d.recipients).unwrap_or_default(),
             d.subject,
             d.body_text,
@@ -393,6 +356,7 @@ impl Store {
         deliveries: &[NewDelivery],
         tick: &Tick,
         watermark: NaiveDate,
+        fingerprint: &str,
         domain: &str,
     ) -> Result<Vec<i64>> {
         let now = now_utc();
@@ -427,25 +391,41 @@ impl Store {
             "INSERT INTO meta (key, value) VALUES ('watermark', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![watermark.format("%Y-%m-%d").to_string()],
         )?;
+        // The schedule the watermark was computed against (see `Schedule::fingerprint_through`).
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('slots_fingerprint', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![fingerprint],
+        )?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(ids)
     }
 
-    /// Records a delivery that is not part of a tick (a report), the failures it reports, and
-    /// the metadata saying it was made, in one transaction.
+    /// Records deliveries that are not part of a tick (a report, one per address), the
+    /// failures they report, and the metadata saying they were made, in one transaction.
     pub fn record_extra(
         &self,
-        d: &NewDelivery,
+        deliveries: &[NewDelivery],
         reported: &[i64],
         meta: &[(&str, String)],
         domain: &str,
-    ) -> Result<i64> {
+    ) -> Result<Vec<i64>> {
         let now = now_utc();
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
         self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
-        let id = insert_delivery(&tx, &self.instance, domain, d, &now, "[]", &now)?;
+        let mut ids = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            ids.push(insert_delivery(
+                &tx,
+                &self.instance,
+                domain,
+                d,
+                &now,
+                "[]",
+                &now,
+            )?);
+        }
         for r in reported {
             tx.execute(
                 "UPDATE deliveries SET reported = 1 WHERE id = ?1",
@@ -460,7 +440,7 @@ impl Store {
         }
         tx.commit()?;
         self.normal_sync()?;
-        Ok(id)
+        Ok(ids)
     }
 
     /// The stored Zalo token pair: (access token, refresh token, access expiry).
@@ -631,11 +611,20 @@ impl Store {
         let rows = stmt.query_map(args, |r| {
             let recipients: String = r.get(4)?;
             let items: String = r.get(8)?;
+            let channel: String = r.get(3)?;
+            // Written by this program: an unknown name means a newer version wrote the row.
+            let channel = Channel::from_name(&channel).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    format!("kênh \"{channel}\" không rõ").into(),
+                )
+            })?;
             Ok(Delivery {
                 id: r.get(0)?,
                 tick_at: r.get(1)?,
                 agency: r.get(2)?,
-                channel: r.get(3)?,
+                channel,
                 recipients: serde_json::from_str(&recipients).unwrap_or_default(),
                 subject: r.get(5)?,
                 body_text: r.get(6)?,

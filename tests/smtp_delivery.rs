@@ -8,8 +8,9 @@ use support::{copy_dir, repo};
 use assert_cmd::Command;
 use chrono::{TimeZone, Utc};
 use mail_parser::MessageParser;
-use nhacviec::config::settings::{Tls, Transport};
-use nhacviec::deliver::{self, Mailer, Senders};
+use nhacviec::channels::Senders;
+use nhacviec::config::{Tls, Transport};
+use nhacviec::deliver;
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
 use std::fs;
@@ -229,14 +230,18 @@ fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Senders, u
     config.email.timeout_seconds = 5;
     let templates = Templates::new(&analysis.templates).unwrap();
     let mut store = Store::open_writer(&tmp.join("state/nhacviec.db")).unwrap();
-    let mailer = Senders::from_parts(
-        Mailer::new(&config.email, &tmp.join("state")).unwrap(),
-        None,
-    );
+    let mailer = Senders::new(&config, &tmp.join("state")).unwrap();
     let now = chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
         .unwrap();
-    let pass = deliver::tick(&config, &templates, &mut store, now).unwrap();
+    let pass = deliver::tick(
+        &deliver::Engine::build(&config, now.date_naive()),
+        &config,
+        &templates,
+        &mut store,
+        now,
+    )
+    .unwrap();
     (config, store, mailer, pass.queued)
 }
 
@@ -250,24 +255,19 @@ async fn server_down_then_back_loses_nothing() {
     let port = free_port();
     let (config, store, mailer, queued) = queued(tmp.path(), port);
     let now = Utc::now();
-    let first = deliver::send_ready(&store, &mailer, &config.email, now)
+    let first = deliver::send_ready(&store, &mailer, &config, now)
         .await
         .unwrap();
     assert_eq!((first.sent, first.retrying, first.dead), (0, queued, 0));
     // Nothing is retried before its backoff.
-    let early = deliver::send_ready(&store, &mailer, &config.email, now)
+    let early = deliver::send_ready(&store, &mailer, &config, now)
         .await
         .unwrap();
     assert_eq!(early.sent + early.retrying + early.dead, 0);
     let server = Server::start(port, &tmp.path().join("inbox"), &[]);
-    let later = deliver::send_ready(
-        &store,
-        &mailer,
-        &config.email,
-        now + chrono::Duration::minutes(5),
-    )
-    .await
-    .unwrap();
+    let later = deliver::send_ready(&store, &mailer, &config, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(later.sent, queued);
     assert_eq!(server.received().len(), queued);
     assert_eq!(
@@ -283,7 +283,7 @@ async fn a_transient_4xx_is_retried_and_then_delivered() {
     let server = Server::start(port, &tmp.path().join("inbox"), &["--tempfail", "3"]);
     let (config, store, mailer, queued) = queued(tmp.path(), port);
     let now = Utc::now();
-    let first = deliver::send_ready(&store, &mailer, &config.email, now)
+    let first = deliver::send_ready(&store, &mailer, &config, now)
         .await
         .unwrap();
     assert_eq!(first.retrying, 3);
@@ -295,14 +295,9 @@ async fn a_transient_4xx_is_retried_and_then_delivered() {
             .all(|d| d.last_error.as_deref().unwrap_or("").contains("451")),
         "{retrying:?}"
     );
-    let later = deliver::send_ready(
-        &store,
-        &mailer,
-        &config.email,
-        now + chrono::Duration::minutes(5),
-    )
-    .await
-    .unwrap();
+    let later = deliver::send_ready(&store, &mailer, &config, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
     assert_eq!(later.sent, 3);
     assert_eq!(server.received().len(), queued);
 }
@@ -317,7 +312,7 @@ async fn a_5xx_for_one_recipient_is_dead_and_the_others_arrive() {
         &["--reject", "vp-ubnd-tinh@haugiang.example"],
     );
     let (config, store, mailer, queued) = queued(tmp.path(), port);
-    let pass = deliver::send_ready(&store, &mailer, &config.email, Utc::now())
+    let pass = deliver::send_ready(&store, &mailer, &config, Utc::now())
         .await
         .unwrap();
     assert_eq!((pass.sent, pass.dead, pass.retrying), (queued - 1, 1, 0));
@@ -545,12 +540,9 @@ async fn a_server_that_stalls_times_out_and_is_retried() {
     let (mut config, store, _, queued) = queued(tmp.path(), port);
     config.email.timeout_seconds = 1;
     config.email.pool_size = 64;
-    let senders = Senders::from_parts(
-        Mailer::new(&config.email, &tmp.path().join("state")).unwrap(),
-        None,
-    );
+    let senders = Senders::new(&config, &tmp.path().join("state")).unwrap();
     let started = std::time::Instant::now();
-    let pass = deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    let pass = deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
     assert_eq!(pass.retrying, queued);

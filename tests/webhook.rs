@@ -6,9 +6,10 @@ mod support;
 use support::repo;
 
 use chrono::{TimeZone, Utc};
-use nhacviec::channels::webhook::{Webhook, WebhookSettings};
+use nhacviec::channels::Senders;
 use nhacviec::config::Channel;
-use nhacviec::deliver::{self, Mailer, Senders};
+use nhacviec::config::WebhookSettings;
+use nhacviec::deliver;
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
 use std::path::{Path, PathBuf};
@@ -70,14 +71,18 @@ fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Senders) {
     }
     let templates = Templates::new(&analysis.templates).unwrap();
     let mut store = Store::open_writer(&tmp.join("state/nhacviec.db")).unwrap();
-    let senders = Senders::from_parts(
-        Mailer::new(&config.email, &tmp.join("state")).unwrap(),
-        Some(Webhook::new(config.webhook.as_ref().unwrap()).unwrap()),
-    );
+    let senders = Senders::new(&config, &tmp.join("state")).unwrap();
     let now = chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
         .unwrap();
-    deliver::tick(&config, &templates, &mut store, now).unwrap();
+    deliver::tick(
+        &deliver::Engine::build(&config, now.date_naive()),
+        &config,
+        &templates,
+        &mut store,
+        now,
+    )
+    .unwrap();
     (config, store, senders)
 }
 
@@ -99,12 +104,17 @@ async fn a_signed_json_digest_is_posted() {
     let port = port();
     let rx = Receiver::start(port, &tmp.path().join("requests.jsonl"), &[]);
     let (config, store, senders) = queued(tmp.path(), port);
-    let pass = deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    let pass = deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
     assert_eq!(pass.dead + pass.retrying, 0);
-    assert_eq!(pass.by_channel["webhook"], (1, 0), "{:?}", pass.by_channel);
-    assert_eq!(pass.by_channel["email"].1, 0);
+    assert_eq!(
+        pass.by_channel[&Channel::Webhook],
+        (1, 0),
+        "{:?}",
+        pass.by_channel
+    );
+    assert_eq!(pass.by_channel[&Channel::Email].1, 0);
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 1, "only Sở Tư pháp uses the webhook");
     let r = &reqs[0];
@@ -119,7 +129,7 @@ async fn a_signed_json_digest_is_posted() {
         .unwrap()
         .starts_with("[Nhắc việc] Sở Tư pháp"));
     assert!(!body["items"].as_array().unwrap().is_empty());
-    assert_eq!(webhook_rows(&store)[0].channel, "webhook");
+    assert_eq!(webhook_rows(&store)[0].channel, Channel::Webhook);
     assert_eq!(webhook_rows(&store)[0].status, "sent");
 }
 
@@ -134,10 +144,15 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
     );
     let (config, store, senders) = queued(tmp.path(), port);
     let now = Utc::now();
-    let pass = deliver::send_ready(&store, &senders, &config.email, now)
+    let pass = deliver::send_ready(&store, &senders, &config, now)
         .await
         .unwrap();
-    assert_eq!(pass.by_channel["webhook"], (0, 1), "{:?}", pass.by_channel);
+    assert_eq!(
+        pass.by_channel[&Channel::Webhook],
+        (0, 1),
+        "{:?}",
+        pass.by_channel
+    );
     assert_eq!(webhook_rows(&store)[0].status, "retrying");
     assert!(webhook_rows(&store)[0]
         .last_error
@@ -146,7 +161,7 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
         .contains("500"));
     // The retry meets a 429 with Retry-After: 120 s, which sets the next attempt.
     let later = now + chrono::Duration::minutes(5);
-    deliver::send_ready(&store, &senders, &config.email, later)
+    deliver::send_ready(&store, &senders, &config, later)
         .await
         .unwrap();
     let row = &webhook_rows(&store)[0];
@@ -157,7 +172,7 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
     deliver::send_ready(
         &store,
         &senders,
-        &config.email,
+        &config,
         later + chrono::Duration::seconds(121),
     )
     .await
@@ -174,7 +189,7 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
     let port = self::port();
     let rx = Receiver::start(port, &tmp.path().join("requests.jsonl"), &["--fail400"]);
     let (config, store, senders) = queued(tmp.path(), port);
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
     assert_eq!(webhook_rows(&store)[0].status, "dead");

@@ -7,8 +7,9 @@ mod support;
 use support::repo;
 
 use chrono::{TimeZone, Utc};
-use nhacviec::channels::zalo::ZaloSettings;
-use nhacviec::deliver::{self, Senders};
+use nhacviec::channels::Senders;
+use nhacviec::config::ZaloSettings;
+use nhacviec::deliver;
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
 use std::path::Path;
@@ -105,7 +106,14 @@ fn setup(
     let now = chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
         .unwrap();
-    deliver::tick(&config, &templates, &mut store, now).unwrap();
+    deliver::tick(
+        &deliver::Engine::build(&config, now.date_naive()),
+        &config,
+        &templates,
+        &mut store,
+        now,
+    )
+    .unwrap();
     (config, store, senders)
 }
 
@@ -114,7 +122,7 @@ fn by_channel(store: &Store, channel: &str) -> Vec<nhacviec::store::Delivery> {
         .history(None, None, 1000)
         .unwrap()
         .into_iter()
-        .filter(|d| d.channel == channel)
+        .filter(|d| d.channel.name() == channel)
         .collect()
 }
 
@@ -135,8 +143,15 @@ async fn tick_and_send(config: &nhacviec::config::Config) -> (tempfile::TempDir,
     let now = chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 5, 25, 8, 0, 0)
         .unwrap();
-    deliver::tick(config, &templates, &mut store, now).unwrap();
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    deliver::tick(
+        &deliver::Engine::build(config, now.date_naive()),
+        config,
+        &templates,
+        &mut store,
+        now,
+    )
+    .unwrap();
+    deliver::send_ready(&store, &senders, config, Utc::now())
         .await
         .unwrap();
     (tmp, store)
@@ -148,7 +163,7 @@ async fn zns_happy_path_and_a_token_expiring_mid_run() {
     let mock = Mock::start(&["--expire-after", "2"]);
     let (config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
     assert_eq!(by_channel(&store, "zalo").len(), 4);
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
     let zalo = by_channel(&store, "zalo");
@@ -184,7 +199,7 @@ async fn a_reused_refresh_token_stops_the_channel_without_losing_anything() {
     let mock = Mock::start(&[]);
     // No access token, and a refresh token the mock has never issued (already used).
     let (config, store, senders) = setup(tmp.path(), &mock, None, "RT-used", true);
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
     assert_eq!(mock.state()["oauth_calls"], 1);
@@ -211,7 +226,7 @@ async fn a_reused_refresh_token_stops_the_channel_without_losing_anything() {
     deliver::send_ready(
         &store,
         &senders,
-        &config.email,
+        &config,
         Utc::now() + chrono::Duration::hours(1),
     )
     .await
@@ -231,7 +246,7 @@ async fn an_empty_oauth_answer_also_stops_the_channel() {
     let tmp = tempfile::tempdir().unwrap();
     let mock = Mock::start(&["--empty-oauth"]);
     let (config, store, senders) = setup(tmp.path(), &mock, None, "RT0", true);
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
     assert!(store
@@ -249,7 +264,7 @@ async fn no_zalo_account_falls_back_to_email() {
     let tmp = tempfile::tempdir().unwrap();
     let mock = Mock::start(&["--fail-phone", "84900000002:-118"]);
     let (config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
-    deliver::send_ready(&store, &senders, &config.email, Utc::now())
+    deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
     let zalo = by_channel(&store, "zalo");
@@ -273,7 +288,7 @@ async fn quota_exhaustion_defers_to_the_next_day() {
     let (mut config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
     config.email.pool_size = 1;
     let now = Utc::now();
-    deliver::send_ready(&store, &senders, &config.email, now)
+    deliver::send_ready(&store, &senders, &config, now)
         .await
         .unwrap();
     let zalo = by_channel(&store, "zalo");
@@ -343,7 +358,7 @@ async fn server_errors_and_rate_limits_are_retried() {
     let mock = Mock::start(&["--http500", "1", "--rate-limited", "1"]);
     let (config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
     let now = Utc::now();
-    deliver::send_ready(&store, &senders, &config.email, now)
+    deliver::send_ready(&store, &senders, &config, now)
         .await
         .unwrap();
     let zalo = by_channel(&store, "zalo");
@@ -358,7 +373,7 @@ async fn server_errors_and_rate_limits_are_retried() {
     deliver::send_ready(
         &store,
         &senders,
-        &config.email,
+        &config,
         now + chrono::Duration::minutes(5),
     )
     .await

@@ -1,5 +1,155 @@
-//! Channels other than email (which is `deliver::Mailer`).
+//! Every channel a reminder can take, behind one closed enum. Each channel has the same three
+//! entry points: built from its settings (`config::channels`, failing with a [`SetupError`]),
+//! sending one delivery (failing with a classified [`SendError`]), and a sample for
+//! `send-test` (made by `outbox::sample`, sent by the same `send`).
+//!
+//! Adding a channel: a file here, a variant of `config::Channel` and of [`Sender`].
 
+pub mod email;
 pub mod pace;
+pub mod secret;
 pub mod webhook;
 pub mod zalo;
+
+pub use crate::outbox::SendError;
+
+use crate::config::{Channel, Config};
+use crate::outbox::Delivery;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+
+/// Why a channel cannot be built from the settings: the service refuses to start (or keeps
+/// the running config on reload) and says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("thiếu {what}: {how}")]
+    MissingSecret { what: &'static str, how: String },
+    #[error("không dùng được TLS với máy chủ thư {host}: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("không tạo được kết nối HTTP cho kênh {channel}: {reason}")]
+    Http {
+        channel: &'static str,
+        reason: String,
+    },
+    #[error("kênh {0} chưa được cấu hình trong nhacviec.toml")]
+    NotConfigured(&'static str),
+}
+
+/// One configured channel.
+pub enum Sender {
+    Email(email::Mailer),
+    Zalo(Box<zalo::Zalo>),
+    Webhook(webhook::Webhook),
+}
+
+impl Sender {
+    /// Builds `channel` from the config (SMTP pools need a tokio runtime to be entered).
+    pub fn build(
+        channel: Channel,
+        config: &Config,
+        state_dir: &Path,
+    ) -> Result<Sender, SetupError> {
+        match channel {
+            Channel::Email => Ok(Sender::Email(email::Mailer::new(&config.email, state_dir)?)),
+            Channel::Webhook => {
+                let settings = config
+                    .webhook
+                    .as_ref()
+                    .ok_or(SetupError::NotConfigured("webhook"))?;
+                Ok(Sender::Webhook(webhook::Webhook::new(settings)?))
+            }
+            Channel::Zalo => {
+                let settings = config
+                    .zalo
+                    .as_ref()
+                    .ok_or(SetupError::NotConfigured("zalo"))?;
+                let contacts = config
+                    .agencies
+                    .iter()
+                    .filter(|a| a.zalo_phone.is_some() || a.zalo_user_id.is_some())
+                    .map(|a| {
+                        (
+                            a.id.clone(),
+                            zalo::Contact {
+                                name: a.name.clone(),
+                                phone: a.zalo_phone.clone(),
+                                user_id: a.zalo_user_id.clone(),
+                            },
+                        )
+                    })
+                    .collect();
+                Ok(Sender::Zalo(Box::new(zalo::Zalo::new(
+                    settings,
+                    config.timezone,
+                    contacts,
+                )?)))
+            }
+        }
+    }
+
+    /// Sends one delivery. The store is where Zalo keeps its tokens and quota.
+    pub async fn send(
+        &self,
+        store: &Store,
+        d: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        match self {
+            Sender::Email(m) => m.send(d).await,
+            Sender::Zalo(z) => z.send(store, d, now).await,
+            Sender::Webhook(w) => w.send(&d.body_text, d.id, now).await,
+        }
+    }
+}
+
+/// The senders of every configured channel.
+pub struct Senders {
+    senders: Vec<(Channel, Sender)>,
+}
+
+impl Senders {
+    /// Email always; Zalo and webhook when configured.
+    pub fn new(config: &Config, state_dir: &Path) -> Result<Senders, SetupError> {
+        let mut senders = Vec::new();
+        for (_, channel) in Channel::ALL {
+            let wanted = match channel {
+                Channel::Email => true,
+                Channel::Zalo => config.zalo.is_some(),
+                Channel::Webhook => config.webhook.is_some(),
+            };
+            if wanted {
+                senders.push((channel, Sender::build(channel, config, state_dir)?));
+            }
+        }
+        Ok(Senders { senders })
+    }
+
+    pub fn get(&self, channel: Channel) -> Option<&Sender> {
+        self.senders
+            .iter()
+            .find(|(c, _)| *c == channel)
+            .map(|(_, s)| s)
+    }
+
+    /// Sends `d` by its channel. A delivery queued for a channel since removed from the
+    /// config falls back (Zalo, to email) or waits for a person (webhook).
+    pub async fn send(
+        &self,
+        store: &Store,
+        d: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), SendError> {
+        match self.get(d.channel) {
+            Some(s) => s.send(store, d, now).await,
+            None if d.channel == Channel::Zalo => Err(SendError::Fallback(
+                "kênh Zalo chưa được cấu hình ([zalo])".into(),
+            )),
+            None => Err(SendError::Permanent(format!(
+                "kênh {} chưa được cấu hình ([{}])",
+                d.channel.name(),
+                d.channel.name()
+            ))),
+        }
+    }
+}

@@ -2,38 +2,14 @@
 //! headers and an HMAC-SHA256 signature over the body (`X-Nhacviec-Signature: sha256=<hex>`),
 //! so a receiver (a chat bridge, another system) can check it came from us.
 
-use crate::deliver::SendError;
+use super::{secret, SendError, SetupError};
+use crate::config::WebhookSettings;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use std::path::Path;
 use std::time::Duration;
 
-/// The default body: the digest as JSON, every value JSON-escaped.
-pub const DEFAULT_BODY: &str = r#"{"agency": {{ agency.id | tojson }}, "agency_name": {{ agency.name | tojson }}, "subject": {{ subject | tojson }}, "text": {{ text | tojson }}, "items": {{ items | tojson }}}"#;
-
 pub const SIGNATURE_HEADER: &str = "X-Nhacviec-Signature";
-
-/// `[webhook]`, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookSettings {
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    /// The body template (minijinja, JSON); `None` is [`DEFAULT_BODY`].
-    pub body: Option<String>,
-    pub timeout_seconds: u32,
-}
-
-/// The signing secret: `NHACVIEC_WEBHOOK_SECRET`, or `$CREDENTIALS_DIRECTORY/webhook-secret`.
-pub fn secret() -> Option<String> {
-    if let Ok(s) = std::env::var("NHACVIEC_WEBHOOK_SECRET") {
-        return Some(s);
-    }
-    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-    std::fs::read_to_string(Path::new(&dir).join("webhook-secret"))
-        .ok()
-        .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
-}
 
 /// `sha256=<hex>` of HMAC-SHA256(secret, body).
 pub fn signature(secret: &str, body: &[u8]) -> String {
@@ -52,12 +28,20 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn new(settings: &WebhookSettings) -> Result<Webhook, String> {
-        let secret = secret().ok_or("webhook cần khóa ký: đặt NHACVIEC_WEBHOOK_SECRET hoặc $CREDENTIALS_DIRECTORY/webhook-secret")?;
+    pub fn new(settings: &WebhookSettings) -> Result<Webhook, SetupError> {
+        let secret = secret::WEBHOOK_SECRET
+            .read()
+            .ok_or_else(|| SetupError::MissingSecret {
+                what: "khóa ký webhook",
+                how: secret::WEBHOOK_SECRET.how(),
+            })?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(u64::from(settings.timeout_seconds)))
             .build()
-            .map_err(|e| format!("webhook: {e}"))?;
+            .map_err(|e| SetupError::Http {
+                channel: "webhook",
+                reason: e.to_string(),
+            })?;
         Ok(Webhook {
             settings: settings.clone(),
             secret,
@@ -128,55 +112,9 @@ fn retry_after(v: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-/// Renders the body template with `ctx` (JSON-escape values with `tojson`); the result must
-/// be JSON.
-pub fn render_body(template: Option<&str>, ctx: &serde_json::Value) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let items = ctx
-        .get("items")
-        .and_then(|i| i.as_array())
-        .map_or(0, Vec::len);
-    env.set_fuel(Some(crate::render::fuel_for(items)));
-    crate::render::guard(&mut env);
-    let source = template.unwrap_or(DEFAULT_BODY);
-    let body = env
-        .render_str(source, minijinja::Value::from(minijinja::value::Serde(ctx)))
-        .map_err(|e| format!("mẫu nội dung webhook lỗi: {}", crate::render::describe(&e)))?;
-    serde_json::from_str::<serde_json::Value>(&body).map_err(|e| {
-        format!("nội dung webhook không phải JSON hợp lệ ({e}); dùng bộ lọc tojson cho các giá trị")
-    })?;
-    Ok(body)
-}
-
-/// A sample context, to check a body template.
-pub fn sample_context() -> serde_json::Value {
-    serde_json::json!({
-        "agency": {"id": "so-tttt", "name": "Sở Thông tin và Truyền thông \"TT&TT\""},
-        "subject": "[Nhắc việc] Sở Thông tin và Truyền thông: 1 nhiệm vụ quá hạn",
-        "text": "Dòng 1\nDòng 2 <b>",
-        "items": [{"plan": "50/KH-UBND", "task": "8.6", "title": "Kết nối", "deadline": "31/03/2022", "days": -3}],
-        "counts": {"upcoming": 0, "due": 0, "overdue": 1, "escalations": 0},
-        "today": "03/04/2022",
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_body_template_printing_a_huge_list_is_refused() {
-        let ctx = sample_context();
-        for t in [
-            "{{ items * 3000000 }}",
-            r#"{"t": {{ (items * 3000000) | tojson }}}"#,
-        ] {
-            let e = render_body(Some(t), &ctx).unwrap_err();
-            assert!(e.contains("quá nhiều bộ nhớ"), "{e}");
-        }
-        assert!(render_body(Some(r#"{"t": {{ items | tojson }}}"#), &ctx).is_ok());
-    }
 
     #[test]
     fn signature_is_hmac_sha256_hex() {

@@ -5,54 +5,13 @@
 //! single-use pair committed before it is used, refreshed ahead of expiry; a failed refresh
 //! stops the channel (deliveries fall back or stay queued) and alerts the admin once.
 
-use crate::deliver::SendError;
+use super::{secret, SendError, SetupError};
+use crate::config::ZaloSettings;
+use crate::outbox::Delivery;
 use crate::store::Store;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
-use std::path::Path;
-
-pub const DEFAULT_OA_API: &str = "https://openapi.zalo.me";
-pub const DEFAULT_ZNS_API: &str = "https://business.openapi.zalo.me";
-pub const DEFAULT_OAUTH_API: &str = "https://oauth.zaloapp.com";
-
-/// What a ZNS template parameter can be filled with.
-pub const FIELDS: &[&str] = &[
-    "agency",
-    "count",
-    "overdue",
-    "upcoming",
-    "first_task",
-    "first_deadline",
-    "plan",
-    "today",
-];
-
-/// `[zalo]`, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ZaloSettings {
-    pub app_id: String,
-    pub oa_api: String,
-    pub zns_api: String,
-    pub oauth_api: String,
-    pub template_id: Option<String>,
-    /// (template parameter, field) pairs.
-    pub template_params: Vec<(String, String)>,
-    pub rate_limit_per_minute: u32,
-    pub timeout_seconds: u32,
-}
-
-/// The app secret: `NHACVIEC_ZALO_SECRET_KEY`, or `$CREDENTIALS_DIRECTORY/zalo-secret-key`.
-pub fn secret() -> Option<String> {
-    if let Ok(s) = std::env::var("NHACVIEC_ZALO_SECRET_KEY") {
-        return Some(s);
-    }
-    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-    std::fs::read_to_string(Path::new(&dir).join("zalo-secret-key"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
 
 /// What to do about an error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,14 +105,22 @@ impl Zalo {
         settings: &ZaloSettings,
         tz: Tz,
         contacts: HashMap<String, Contact>,
-    ) -> Result<Zalo, String> {
-        let secret = secret().ok_or("Zalo cần app secret: đặt NHACVIEC_ZALO_SECRET_KEY hoặc $CREDENTIALS_DIRECTORY/zalo-secret-key")?;
+    ) -> Result<Zalo, SetupError> {
+        let secret = secret::ZALO_SECRET_KEY
+            .read()
+            .ok_or_else(|| SetupError::MissingSecret {
+                what: "app secret của Zalo",
+                how: secret::ZALO_SECRET_KEY.how(),
+            })?;
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(u64::from(
                 settings.timeout_seconds,
             )))
             .build()
-            .map_err(|e| format!("Zalo: {e}"))?;
+            .map_err(|e| SetupError::Http {
+                channel: "zalo",
+                reason: e.to_string(),
+            })?;
         Ok(Zalo {
             settings: settings.clone(),
             secret,
@@ -258,7 +225,7 @@ impl Zalo {
 
     fn template_data(
         &self,
-        d: &crate::store::Delivery,
+        d: &Delivery,
         contact: &Contact,
         now: DateTime<Utc>,
     ) -> serde_json::Map<String, serde_json::Value> {
@@ -289,7 +256,7 @@ impl Zalo {
     pub async fn send(
         &self,
         store: &Store,
-        d: &crate::store::Delivery,
+        d: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), SendError> {
         let Some(contact) = self.contacts.get(&d.agency) else {

@@ -5,12 +5,14 @@
 //! validated [`Config`] and diagnostics without touching the disk, so it is testable on strings
 //! and reload can check a new config before it replaces the running one.
 
+pub mod channels;
 pub mod diag;
 pub mod model;
 mod raw;
 pub mod settings;
 mod validate;
 
+pub use channels::{EmailSettings, Tls, Transport, WebhookSettings, ZaloSettings};
 pub use diag::{Diagnostic, Severity, Source};
 pub use model::{Agency, Channel, Config, Group, Level, Plan, Task};
 pub use settings::{parse_cron, DEFAULT_REMINDERS};

@@ -14,11 +14,11 @@ pub struct Config {
     pub monitor: Option<String>,
     /// `state_dir` as written (relative to the config directory), if set.
     pub state_dir: Option<String>,
-    pub email: crate::config::settings::EmailSettings,
+    pub email: super::channels::EmailSettings,
     /// The Zalo channel, if configured.
-    pub zalo: Option<crate::channels::zalo::ZaloSettings>,
+    pub zalo: Option<super::channels::ZaloSettings>,
     /// The webhook channel's target, if configured.
-    pub webhook: Option<crate::channels::webhook::WebhookSettings>,
+    pub webhook: Option<super::channels::WebhookSettings>,
     /// Where `/healthz` and `/metrics` listen (loopback only), if enabled.
     pub http_listen: Option<std::net::SocketAddr>,
     /// When reminders go out: a cron expression, seconds first, in `timezone`.
@@ -77,6 +77,14 @@ impl Channel {
         ("zalo", Channel::Zalo),
         ("webhook", Channel::Webhook),
     ];
+
+    /// The channel of a name in [`Channel::ALL`].
+    pub fn from_name(name: &str) -> Option<Channel> {
+        Channel::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, c)| *c)
+    }
 
     pub fn name(self) -> &'static str {
         match self {

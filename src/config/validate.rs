@@ -74,7 +74,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let mut report = super::settings::DEFAULT_REPORT.to_string();
     let mut policy = Policy::default();
     let mut calendar = Overrides::default();
-    let mut email = super::settings::EmailSettings::default();
+    let mut email = super::channels::EmailSettings::default();
     let mut http_listen = None;
     let mut webhook = None;
     let mut zalo = None;
@@ -106,13 +106,13 @@ pub fn analyze(sources: &Sources) -> Analysis {
             }
         }
         if let Some(z) = &settings.zalo {
-            zalo = super::settings::zalo(src, z, &mut v.diags);
+            zalo = super::channels::zalo(src, z, &mut v.diags);
         }
         if let Some(w) = &settings.webhook {
-            webhook = super::settings::webhook(src, w, &mut v.diags);
+            webhook = super::channels::webhook(src, w, &mut v.diags);
         }
         if let Some(e) = &settings.email {
-            email = super::settings::email(src, e, &mut v.diags);
+            email = super::channels::email(src, e, &mut v.diags);
         }
         if let Some(s) = &settings.schedule {
             (reminders, report) = super::settings::schedule(src, s, &mut v.diags);

@@ -1,0 +1,1055 @@
+//! What a pass puts in the outbox, decided without I/O: which channel each digest takes, who it
+//! is addressed to (trial mode included), its rendered text, the fallback when a channel
+//! cannot reach an agency, the service's own messages (weekly report, failure summary, Zalo
+//! alert) as data rendered by shipped templates, and what happens after a failed attempt
+//! (backoff, give-up). `deliver` is the shell that records, sends and marks.
+
+use crate::config::{Channel, Config, EmailSettings};
+use crate::render::{self, Builtin, Context, TemplateError, Templates};
+use crate::report::{State, StatusRow};
+use crate::schedule::{Digest, Item, Kind, Role, Tick};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+
+/// A delivery to queue: rendered, addressed, with the slot keys it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub agency: String,
+    pub channel: Channel,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub items: Vec<Item>,
+    pub thread: String,
+}
+
+/// A delivery as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub tick_at: String,
+    pub agency: String,
+    pub channel: Channel,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    #[serde(skip)]
+    pub body_text: String,
+    #[serde(skip)]
+    pub body_html: String,
+    pub items: Vec<Item>,
+    #[serde(skip)]
+    pub thread: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+impl Delivery {
+    /// A delivery that is never recorded (`send-test`): a negative id from the time, so a
+    /// file name or a Message-ID never collides with a real one.
+    pub fn unrecorded(d: NewDelivery, now: DateTime<Utc>, domain: &str) -> Delivery {
+        let stamp = now.timestamp_millis();
+        Delivery {
+            id: -stamp,
+            tick_at: now.to_rfc3339(),
+            agency: d.agency,
+            channel: d.channel,
+            recipients: d.recipients,
+            subject: d.subject,
+            body_text: d.body_text,
+            body_html: d.body_html,
+            items: d.items,
+            thread: d.thread,
+            message_id: format!("<nhacviec.test.{stamp}@{domain}>"),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: None,
+            last_error: None,
+            created_at: now.to_rfc3339(),
+            sent_at: None,
+        }
+    }
+}
+
+/// Why one attempt failed: what the channel says, classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later (connection refused, timeout, 4xx).
+    #[error("lỗi tạm thời (sẽ thử lại): {0}")]
+    Transient(String),
+    /// Will never succeed (5xx for the recipient, invalid address).
+    #[error("lỗi vĩnh viễn: {0}")]
+    Permanent(String),
+    /// Try again at this time (Retry-After, a quota reset, the end of a night window).
+    #[error("thử lại lúc {0}: {1}")]
+    RetryAt(DateTime<Utc>, String),
+    /// This channel cannot reach the agency: use its next channel.
+    #[error("kênh này không đến được cơ quan: {0}")]
+    Fallback(String),
+}
+
+/// What to do with a delivery after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    Sent,
+    /// Attempt again at this time.
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// Keep it as failed, for the admin's report.
+    Dead {
+        error: String,
+    },
+    /// Queue `instead` (email) and close this one as handed over.
+    Fallback {
+        instead: NewDelivery,
+        error: String,
+    },
+}
+
+/// The decision after one attempt of `d` at `now`. A channel that cannot reach the agency
+/// hands the message to email when the agency has an address; otherwise it is kept queued
+/// (never lost). Retries stop once the next one would fall after `give_up_after_hours`
+/// counted from when the delivery was recorded.
+pub fn after_attempt(
+    config: &Config,
+    d: &Delivery,
+    outcome: Result<(), SendError>,
+    now: DateTime<Utc>,
+) -> Next {
+    let give_up = |at: DateTime<Utc>, error: String| {
+        let hours = config.email.give_up_after_hours;
+        let created =
+            DateTime::parse_from_rfc3339(&d.created_at).map_or(now, |c| c.with_timezone(&Utc));
+        if at > created + Duration::hours(i64::from(hours)) {
+            Next::Dead {
+                error: format!("bỏ sau {hours} giờ thử lại: {error}"),
+            }
+        } else {
+            Next::Retry { at, error }
+        }
+    };
+    match outcome {
+        Ok(()) => Next::Sent,
+        Err(SendError::Permanent(error)) => Next::Dead { error },
+        Err(SendError::RetryAt(at, error)) => give_up(at, error),
+        Err(SendError::Transient(error)) => give_up(now + backoff(d.attempts, d.id), error),
+        Err(SendError::Fallback(error)) => match fallback(config, d) {
+            Some(instead) => Next::Fallback { instead, error },
+            None => Next::Retry {
+                at: now + Duration::hours(6),
+                error,
+            },
+        },
+    }
+}
+
+/// Delay before attempt `attempts + 1`: 1 minute doubling to 6 hours, with ±20 % jitter so
+/// that many failed deliveries do not retry in one burst.
+pub fn backoff(attempts: i64, id: i64) -> Duration {
+    let base = 60i64
+        .saturating_mul(1i64 << attempts.clamp(0, 20))
+        .min(6 * 3600);
+    // Deterministic jitter from the delivery id: spreads retries, testable.
+    let jitter = ((id.wrapping_mul(2654435761) % 41) - 20) as f64 / 100.0;
+    Duration::seconds((base as f64 * (1.0 + jitter)) as i64)
+}
+
+/// What the templates see of a digest on `today`.
+pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
+    let name_of = |id: &str| {
+        config
+            .agency(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
+    let task_of = |plan: &str, id: &str| {
+        config
+            .plans
+            .iter()
+            .find(|p| p.number == plan)
+            .and_then(|p| p.tasks.iter().find(|t| t.id == id))
+    };
+    let mut counts = render::Counts::default();
+    let items = digest
+        .items
+        .iter()
+        .map(|i| {
+            match i.kind {
+                Kind::Escalation => counts.escalations += 1,
+                _ if i.days < 0 => counts.overdue += 1,
+                _ if i.days == 0 => counts.due += 1,
+                _ => counts.upcoming += 1,
+            }
+            let task = task_of(&i.plan, &i.task);
+            render::ItemCtx {
+                plan: i.plan.clone(),
+                task: i.task.clone(),
+                title: task.map(|t| t.title.clone()).unwrap_or_default(),
+                role: match i.role {
+                    Role::Lead => "chủ trì",
+                    Role::Support => "phối hợp",
+                    Role::Monitor => "theo dõi, đôn đốc",
+                }
+                .into(),
+                kind: i.kind.vi().into(),
+                time_text: task.and_then(|t| t.time_text.clone()).unwrap_or_default(),
+                deadline: i.deadline.format("%d/%m/%Y").to_string(),
+                days: i.days,
+                days_text: render::days_text(i.days),
+                overdue: i.days < 0,
+                about: i.agency.as_deref().map(name_of).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Context {
+        agency: render::AgencyCtx {
+            id: digest.agency.clone(),
+            name: name_of(&digest.agency),
+        },
+        items,
+        counts,
+        monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
+        today: today.format("%d/%m/%Y").to_string(),
+        redirected_to: vec![],
+    }
+}
+
+/// Whether this installation has configured `channel`.
+fn configured(config: &Config, channel: Channel) -> bool {
+    match channel {
+        Channel::Email => true,
+        Channel::Webhook => config.webhook.is_some(),
+        Channel::Zalo => config.zalo.is_some(),
+    }
+}
+
+/// The agency's first channel that this installation has configured (the rest of its list
+/// are fallbacks); email when it names none.
+pub fn channel_for(config: &Config, agency: &str) -> Channel {
+    config
+        .agency(agency)
+        .and_then(|a| a.channels.iter().copied().find(|c| configured(config, *c)))
+        .unwrap_or(Channel::Email)
+}
+
+/// The deliveries of one tick's digests: one per email address (a mailbox that refuses the
+/// message must not keep it from the agency's other addresses), one per digest on the other
+/// channels.
+pub fn digests(
+    config: &Config,
+    templates: &Templates,
+    tick: &Tick,
+    today: NaiveDate,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let mut out = Vec::with_capacity(tick.digests.len());
+    for digest in &tick.digests {
+        let channel = channel_for(config, &digest.agency);
+        let mut ctx = context(config, digest, today);
+        let recipients = match channel {
+            Channel::Email => {
+                let intended = config
+                    .agency(&digest.agency)
+                    .map(|a| a.email.clone())
+                    .unwrap_or_default();
+                match &config.email.redirect_all_to {
+                    Some(to) => {
+                        ctx.redirected_to = intended;
+                        vec![to.clone()]
+                    }
+                    None => intended,
+                }
+            }
+            _ => vec![digest.agency.clone()],
+        };
+        let rendered = templates.render_context(&ctx)?;
+        let (body_text, body_html) = match channel {
+            Channel::Webhook => (webhook_body(config, &ctx, &rendered)?, String::new()),
+            _ => (rendered.text, rendered.html),
+        };
+        let plan = digest.items.first().map_or("", |i| i.plan.as_str());
+        let thread = thread(&digest.agency, plan);
+        let groups: Vec<Vec<String>> = if channel == Channel::Email && recipients.len() > 1 {
+            recipients.into_iter().map(|r| vec![r]).collect()
+        } else {
+            vec![recipients]
+        };
+        for recipients in groups {
+            out.push(NewDelivery {
+                agency: digest.agency.clone(),
+                channel,
+                recipients,
+                subject: rendered.subject.clone(),
+                body_text: body_text.clone(),
+                body_html: body_html.clone(),
+                items: digest.items.clone(),
+                thread: thread.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A webhook's body: its JSON, rendered from the admins' body template. As with the email
+/// templates, a body that fails on a real digest goes out with the shipped one rather than
+/// failing the tick for every agency.
+fn webhook_body(
+    config: &Config,
+    ctx: &Context,
+    rendered: &render::Rendered,
+) -> Result<String, TemplateError> {
+    let json = serde_json::json!({
+        "agency": ctx.agency,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "items": ctx.items,
+        "counts": ctx.counts,
+        "today": ctx.today,
+    });
+    let template = config.webhook.as_ref().and_then(|w| w.body.as_deref());
+    match render::webhook_body(template, &json) {
+        Err(e) if template.is_some() => {
+            tracing::error!(error = %e, agency = %ctx.agency.id, "webhook body template failed on a digest; sent with the shipped body");
+            render::webhook_body(None, &json)
+        }
+        result => result,
+    }
+    .map_err(|message| TemplateError {
+        template: "[webhook] body".into(),
+        line: None,
+        message,
+    })
+}
+
+/// Mail threads: one per agency and plan in mail clients.
+pub fn thread(agency: &str, plan: &str) -> String {
+    let slug: String = plan
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{agency}.{slug}")
+}
+
+/// The delivery to make instead of `d` on the agency's next channel: email, when the agency
+/// has an address and email comes after `d`'s channel in its order (or is absent from it:
+/// email is the last resort).
+pub fn fallback(config: &Config, d: &Delivery) -> Option<NewDelivery> {
+    let agency = config.agency(&d.agency)?;
+    if d.channel == Channel::Email || agency.email.is_empty() {
+        return None;
+    }
+    let order = &agency.channels;
+    let pos = order.iter().position(|c| *c == d.channel);
+    let email_pos = order.iter().position(|c| *c == Channel::Email);
+    if let (Some(p), Some(e)) = (pos, email_pos) {
+        if e < p {
+            return None;
+        }
+    }
+    let recipients = match &config.email.redirect_all_to {
+        Some(to) => vec![to.clone()],
+        None => agency.email.clone(),
+    };
+    Some(NewDelivery {
+        agency: d.agency.clone(),
+        channel: Channel::Email,
+        recipients,
+        subject: d.subject.clone(),
+        body_text: d.body_text.clone(),
+        body_html: d.body_html.clone(),
+        items: d.items.clone(),
+        thread: d.thread.clone(),
+    })
+}
+
+/// One of the service's own emails to `to`, one delivery per address; in trial mode one, to
+/// the trial address, naming the intended ones.
+fn builtin_mail<T: Serialize>(
+    email: &EmailSettings,
+    which: Builtin,
+    agency: &str,
+    thread: &str,
+    to: &[String],
+    ctx: impl Fn(Vec<String>) -> T,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let (groups, redirected_to) = match &email.redirect_all_to {
+        Some(trial) => (vec![vec![trial.clone()]], to.to_vec()),
+        None => (to.iter().map(|a| vec![a.clone()]).collect(), vec![]),
+    };
+    let rendered = render::builtin(which, &ctx(redirected_to))?;
+    Ok(groups
+        .into_iter()
+        .map(|recipients| NewDelivery {
+            agency: agency.to_string(),
+            channel: Channel::Email,
+            recipients,
+            subject: rendered.subject.clone(),
+            body_text: rendered.text.clone(),
+            body_html: rendered.html.clone(),
+            items: vec![],
+            thread: thread.to_string(),
+        })
+        .collect())
+}
+
+/// What the weekly report's templates see.
+#[derive(Debug, Serialize)]
+struct WeeklyCtx {
+    today: String,
+    counts: WeeklyCounts,
+    rows: Vec<WeeklyRow>,
+    redirected_to: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct WeeklyCounts {
+    overdue: usize,
+    open: usize,
+    done: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct WeeklyRow {
+    state: &'static str,
+    plan: String,
+    task: String,
+    agency: String,
+    role: &'static str,
+    deadline: String,
+}
+
+/// The weekly report to the monitoring agency's addresses: every task × agency, overdue first.
+pub fn weekly_report(
+    config: &Config,
+    monitor: &str,
+    rows: &[StatusRow],
+    today: NaiveDate,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let Some(m) = config.agency(monitor) else {
+        return Ok(vec![]);
+    };
+    let count = |s: State| rows.iter().filter(|r| r.state == s).count();
+    let name = |id: &str| {
+        config
+            .agency(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
+    let table: Vec<WeeklyRow> = rows
+        .iter()
+        .map(|r| WeeklyRow {
+            state: r.state.vi(),
+            plan: r.plan.clone(),
+            task: r.task.clone(),
+            agency: name(&r.agency),
+            role: r.role.vi(),
+            deadline: r.deadline.map_or_else(
+                || "không có hạn".to_string(),
+                |d| d.format("%d/%m/%Y").to_string(),
+            ),
+        })
+        .collect();
+    let counts = || WeeklyCounts {
+        overdue: count(State::OpenOverdue),
+        open: count(State::Open),
+        done: count(State::DoneOnTime) + count(State::DoneLate),
+    };
+    // The rows are moved into the one context rendered.
+    let table = std::cell::RefCell::new(Some(table));
+    builtin_mail(
+        &config.email,
+        Builtin::WeeklyReport,
+        &m.id,
+        &format!("{}.weekly-report", m.id),
+        &m.email,
+        |redirected_to| WeeklyCtx {
+            today: today.format("%d/%m/%Y").to_string(),
+            counts: counts(),
+            rows: table.borrow_mut().take().unwrap_or_default(),
+            redirected_to,
+        },
+    )
+}
+
+#[derive(Debug, Serialize)]
+struct FailuresCtx {
+    today: String,
+    dead: Vec<FailedCtx>,
+    stuck: Vec<FailedCtx>,
+    redirected_to: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct FailedCtx {
+    id: i64,
+    agency: String,
+    recipients: Vec<String>,
+    attempts: i64,
+    error: String,
+}
+
+/// The admin's daily summary of failed deliveries and of deliveries stuck retrying.
+pub fn failure_summary(
+    email: &EmailSettings,
+    dead: &[Delivery],
+    stuck: &[Delivery],
+    today: NaiveDate,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let Some(admin) = &email.admin else {
+        return Ok(vec![]);
+    };
+    let failed = |list: &[Delivery]| -> Vec<FailedCtx> {
+        list.iter()
+            .map(|d| FailedCtx {
+                id: d.id,
+                agency: d.agency.clone(),
+                recipients: d.recipients.clone(),
+                attempts: d.attempts,
+                error: d.last_error.clone().unwrap_or_default(),
+            })
+            .collect()
+    };
+    builtin_mail(
+        email,
+        Builtin::FailureSummary,
+        "_admin",
+        "admin.failures",
+        std::slice::from_ref(admin),
+        |redirected_to| FailuresCtx {
+            today: today.format("%d/%m/%Y").to_string(),
+            dead: failed(dead),
+            stuck: failed(stuck),
+            redirected_to,
+        },
+    )
+}
+
+#[derive(Debug, Serialize)]
+struct ZaloStoppedCtx<'a> {
+    reason: &'a str,
+    redirected_to: Vec<String>,
+}
+
+/// The admin's alert that the Zalo channel stopped (a failed token refresh).
+pub fn zalo_stopped(
+    email: &EmailSettings,
+    reason: &str,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let Some(admin) = &email.admin else {
+        return Ok(vec![]);
+    };
+    builtin_mail(
+        email,
+        Builtin::ZaloStopped,
+        "_admin",
+        "admin.zalo",
+        std::slice::from_ref(admin),
+        |redirected_to| ZaloStoppedCtx {
+            reason,
+            redirected_to,
+        },
+    )
+}
+
+/// Why `send-test` cannot make its sample.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SampleError {
+    #[error("không có cơ quan mã \"{0}\"")]
+    UnknownAgency(String),
+    #[error("kênh {0} chưa được cấu hình trong nhacviec.toml")]
+    NotConfigured(&'static str),
+    #[error("cơ quan {0} không có địa chỉ email")]
+    NoAddress(String),
+    #[error("{0}")]
+    Template(String),
+}
+
+/// `send-test`'s message for `agency` on `channel`: the sample digest rendered with the
+/// admins' templates (with the body template for a webhook), marked as a test, addressed as
+/// the service would address it (trial mode included).
+pub fn sample(
+    config: &Config,
+    templates: &Templates,
+    agency: &str,
+    channel: Channel,
+    today: NaiveDate,
+) -> Result<NewDelivery, SampleError> {
+    let a = config
+        .agency(agency)
+        .ok_or_else(|| SampleError::UnknownAgency(agency.to_string()))?;
+    if !configured(config, channel) {
+        return Err(SampleError::NotConfigured(channel.name()));
+    }
+    let mut ctx = Context::sample();
+    ctx.agency.id = a.id.clone();
+    ctx.agency.name = a.name.clone();
+    ctx.today = today.format("%d/%m/%Y").to_string();
+    ctx.monitor = config
+        .monitor
+        .as_deref()
+        .and_then(|m| config.agency(m))
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    ctx.redirected_to = vec![];
+    let recipients = match channel {
+        Channel::Email => {
+            if a.email.is_empty() {
+                return Err(SampleError::NoAddress(a.id.clone()));
+            }
+            match &config.email.redirect_all_to {
+                Some(to) => {
+                    ctx.redirected_to = a.email.clone();
+                    vec![to.clone()]
+                }
+                None => a.email.clone(),
+            }
+        }
+        _ => vec![a.id.clone()],
+    };
+    let rendered = templates
+        .render_context(&ctx)
+        .map_err(|e| SampleError::Template(e.to_string()))?;
+    let subject = format!("[THỬ] {}", rendered.subject);
+    let (body_text, body_html) = match channel {
+        Channel::Webhook => {
+            let renamed = render::Rendered {
+                subject: subject.clone(),
+                ..rendered
+            };
+            (
+                webhook_body(config, &ctx, &renamed)
+                    .map_err(|e| SampleError::Template(e.to_string()))?,
+                String::new(),
+            )
+        }
+        _ => (rendered.text, rendered.html),
+    };
+    Ok(NewDelivery {
+        agency: a.id.clone(),
+        channel,
+        recipients,
+        subject,
+        body_text,
+        body_html,
+        items: vec![],
+        thread: format!("{}.test", a.id),
+    })
+}
+
+/// The domain of a `From:` mailbox ("Name <user@domain>" or "user@domain"), for Message-IDs.
+pub fn domain_of(from: &str) -> String {
+    let addr = match (from.rfind('<'), from.rfind('>')) {
+        (Some(l), Some(r)) if l < r => &from[l + 1..r],
+        _ => from,
+    };
+    match addr.rsplit_once('@') {
+        Some((_, d)) if !d.trim().is_empty() => d.trim().to_ascii_lowercase(),
+        _ => "localhost".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{analyze, Source, Sources};
+
+    const SETTINGS: &str = r#"
+monitor = "vp"
+[email]
+from = "Nhắc việc <nv@tinh.example>"
+admin = "qt@tinh.example"
+give_up_after_hours = 24
+[webhook]
+url = "https://hook.example/nhacviec"
+[zalo]
+app_id = "1"
+zns_template_id = "t"
+"#;
+
+    const AGENCIES: &str = r#"
+[[level]]
+id = "tinh"
+name = "cấp tỉnh"
+
+[[agency]]
+id = "hai"
+name = "Sở Hai Địa Chỉ"
+level = "tinh"
+email = ["a@tinh.example", "b@tinh.example"]
+
+[[agency]]
+id = "zalo"
+name = "Sở Zalo"
+level = "tinh"
+email = ["z@tinh.example"]
+zalo_phone = "0912345678"
+channels = ["zalo", "email"]
+
+[[agency]]
+id = "hook"
+name = "Sở Webhook"
+level = "tinh"
+zalo_user_id = "1234567890"
+channels = ["webhook", "zalo"]
+
+[[agency]]
+id = "vp"
+name = "Văn phòng UBND tỉnh"
+level = "tinh"
+email = ["vp1@tinh.example", "vp2@tinh.example"]
+"#;
+
+    const PLAN: &str = r#"
+[plan]
+number = "1/KH"
+title = "T"
+issuer = "U"
+issued = 2022-01-01
+
+[[task]]
+id = "1"
+title = "Việc <một> & \"hai\""
+lead = ["hai", "zalo", "hook"]
+due = 2022-06-01
+"#;
+
+    fn config(extra: &str) -> Config {
+        let sources = Sources::in_memory(
+            Some(Source::new("nhacviec.toml", format!("{SETTINGS}{extra}"))),
+            Source::new("agencies.toml", AGENCIES),
+            vec![Source::new("plans/1.toml", PLAN)],
+        );
+        let analysis = analyze(&sources);
+        assert!(
+            !analysis.has_errors(),
+            "{:?}",
+            analysis.errors().collect::<Vec<_>>()
+        );
+        analysis.config
+    }
+
+    fn with_trial(extra: &str) -> Config {
+        // `redirect_all_to` lives in [email]: splice it in.
+        let mut c = config("");
+        c.email.redirect_all_to = (!extra.is_empty()).then(|| extra.to_string());
+        c
+    }
+
+    fn templates() -> Templates {
+        Templates::new(&[]).unwrap()
+    }
+
+    fn item(days: i64) -> Item {
+        Item {
+            plan: "1/KH".into(),
+            task: "1".into(),
+            role: Role::Lead,
+            kind: if days < 0 {
+                Kind::Overdue
+            } else {
+                Kind::Before
+            },
+            days,
+            deadline: NaiveDate::from_ymd_opt(2022, 6, 1).unwrap(),
+            agency: None,
+            key: format!("k{days}"),
+        }
+    }
+
+    fn tick(agencies: &[&str]) -> Tick {
+        Tick {
+            digests: agencies
+                .iter()
+                .map(|a| Digest {
+                    agency: a.to_string(),
+                    items: vec![item(3)],
+                })
+                .collect(),
+            ..Tick::default()
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2022, 5, 29).unwrap()
+    }
+
+    fn delivery(new: &NewDelivery, id: i64, attempts: i64, created: &str) -> Delivery {
+        let mut d = Delivery::unrecorded(new.clone(), Utc::now(), "tinh.example");
+        d.id = id;
+        d.attempts = attempts;
+        d.created_at = created.into();
+        d
+    }
+
+    #[test]
+    fn each_agency_takes_its_first_configured_channel() {
+        let c = config("");
+        assert_eq!(channel_for(&c, "hai"), Channel::Email);
+        assert_eq!(channel_for(&c, "zalo"), Channel::Zalo);
+        assert_eq!(channel_for(&c, "hook"), Channel::Webhook);
+        assert_eq!(channel_for(&c, "nobody"), Channel::Email);
+        let mut no_zalo = c.clone();
+        no_zalo.zalo = None;
+        assert_eq!(channel_for(&no_zalo, "zalo"), Channel::Email);
+    }
+
+    #[test]
+    fn a_digest_is_one_delivery_per_address_on_email_and_one_elsewhere() {
+        let c = config("");
+        let out = digests(&c, &templates(), &tick(&["hai", "zalo", "hook"]), today()).unwrap();
+        let summary: Vec<(&str, Channel, Vec<String>)> = out
+            .iter()
+            .map(|d| (d.agency.as_str(), d.channel, d.recipients.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("hai", Channel::Email, vec!["a@tinh.example".to_string()]),
+                ("hai", Channel::Email, vec!["b@tinh.example".to_string()]),
+                ("zalo", Channel::Zalo, vec!["zalo".to_string()]),
+                ("hook", Channel::Webhook, vec!["hook".to_string()]),
+            ]
+        );
+        assert!(
+            out[0].subject.contains("Sở Hai Địa Chỉ"),
+            "{}",
+            out[0].subject
+        );
+        assert!(
+            out[0].body_html.contains("Việc &lt;một&gt;"),
+            "{}",
+            out[0].body_html
+        );
+        assert_eq!(out[0].thread, "hai.1-kh");
+        // The webhook body is the JSON of the digest, escaped.
+        let json: serde_json::Value = serde_json::from_str(&out[3].body_text).unwrap();
+        assert_eq!(json["agency"], "hook");
+        assert_eq!(json["items"][0]["title"], "Việc <một> & \"hai\"");
+        assert!(out[3].body_html.is_empty());
+    }
+
+    #[test]
+    fn trial_mode_sends_email_to_the_trial_address_naming_the_intended_ones() {
+        let c = with_trial("thu@tinh.example");
+        let out = digests(&c, &templates(), &tick(&["hai", "zalo"]), today()).unwrap();
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert_eq!(out[0].recipients, vec!["thu@tinh.example".to_string()]);
+        assert!(out[0].body_text.contains("a@tinh.example, b@tinh.example"));
+        // Zalo is not email: trial mode does not redirect it.
+        assert_eq!(out[1].channel, Channel::Zalo);
+        let weekly = weekly_report(&c, "vp", &[], today()).unwrap();
+        assert_eq!(weekly.len(), 1);
+        assert_eq!(weekly[0].recipients, vec!["thu@tinh.example".to_string()]);
+        assert!(weekly[0]
+            .body_text
+            .contains("vp1@tinh.example, vp2@tinh.example"));
+    }
+
+    #[test]
+    fn fallback_goes_to_email_only_when_email_comes_later_and_exists() {
+        let c = config("");
+        let out = digests(&c, &templates(), &tick(&["zalo", "hook"]), today()).unwrap();
+        let zalo = delivery(&out[0], 7, 0, "2022-05-29T01:00:00+00:00");
+        let instead = fallback(&c, &zalo).unwrap();
+        assert_eq!(instead.channel, Channel::Email);
+        assert_eq!(instead.recipients, vec!["z@tinh.example".to_string()]);
+        assert_eq!(instead.subject, zalo.subject);
+        // No address: nowhere to go.
+        let hook = delivery(&out[1], 8, 0, "2022-05-29T01:00:00+00:00");
+        assert_eq!(fallback(&c, &hook), None);
+        // Email before Zalo in the agency's order: email was already tried.
+        let mut email_first = c.clone();
+        for a in &mut email_first.agencies {
+            if a.id == "zalo" {
+                a.channels = vec![Channel::Email, Channel::Zalo];
+            }
+        }
+        assert_eq!(fallback(&email_first, &zalo), None);
+    }
+
+    #[test]
+    fn after_an_attempt_the_outcome_is_classified() {
+        let c = config("");
+        let out = digests(&c, &templates(), &tick(&["hai", "hook"]), today()).unwrap();
+        let now = DateTime::parse_from_rfc3339("2022-05-29T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let d = delivery(&out[0], 5, 2, "2022-05-29T01:00:00+00:00");
+        assert_eq!(after_attempt(&c, &d, Ok(()), now), Next::Sent);
+        assert_eq!(
+            after_attempt(&c, &d, Err(SendError::Permanent("550".into())), now),
+            Next::Dead {
+                error: "550".into()
+            }
+        );
+        assert_eq!(
+            after_attempt(&c, &d, Err(SendError::Transient("421".into())), now),
+            Next::Retry {
+                at: now + backoff(2, 5),
+                error: "421".into()
+            }
+        );
+        // A retry past give_up_after_hours (24) from when it was recorded: dead, and why.
+        let old = delivery(&out[0], 5, 9, "2022-05-28T03:00:00+00:00");
+        match after_attempt(&c, &old, Err(SendError::Transient("421".into())), now) {
+            Next::Dead { error } => assert!(error.starts_with("bỏ sau 24 giờ"), "{error}"),
+            other => panic!("{other:?}"),
+        }
+        let at = now + Duration::hours(3);
+        assert_eq!(
+            after_attempt(&c, &d, Err(SendError::RetryAt(at, "quota".into())), now),
+            Next::Retry {
+                at,
+                error: "quota".into()
+            }
+        );
+        // A channel that cannot reach the agency, with no email to fall back on: kept.
+        let hook = delivery(&out[2], 6, 0, "2022-05-29T01:00:00+00:00");
+        assert_eq!(
+            after_attempt(&c, &hook, Err(SendError::Fallback("x".into())), now),
+            Next::Retry {
+                at: now + Duration::hours(6),
+                error: "x".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_weekly_report_goes_to_each_monitor_address_from_a_template() {
+        let c = config("");
+        let rows = crate::report::status(&c, NaiveDate::from_ymd_opt(2022, 6, 5).unwrap(), None);
+        let out = weekly_report(
+            &c,
+            "vp",
+            &rows,
+            NaiveDate::from_ymd_opt(2022, 6, 5).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].recipients, vec!["vp1@tinh.example".to_string()]);
+        assert_eq!(out[1].recipients, vec!["vp2@tinh.example".to_string()]);
+        assert_eq!(
+            out[0].subject,
+            "[Nhắc việc] Báo cáo tuần đến ngày 05/06/2022: 3 việc quá hạn, 0 trong hạn, 0 đã hoàn thành"
+        );
+        assert!(
+            out[0]
+                .body_text
+                .contains("1/KH nhiệm vụ 1 - Sở Zalo (chủ trì), hạn 01/06/2022"),
+            "{}",
+            out[0].body_text
+        );
+        assert!(
+            out[0].body_html.contains("<td>Sở Webhook</td>"),
+            "{}",
+            out[0].body_html
+        );
+        assert_eq!(weekly_report(&c, "nobody", &rows, today()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn the_failure_summary_lists_dead_and_stuck_escaped() {
+        let c = config("");
+        let out = digests(&c, &templates(), &tick(&["hai"]), today()).unwrap();
+        let mut dead = delivery(&out[0], 11, 4, "2022-05-29T01:00:00+00:00");
+        dead.last_error = Some("550 <hộp thư> không có".into());
+        let mail = failure_summary(&c.email, &[dead], &[], today()).unwrap();
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].recipients, vec!["qt@tinh.example".to_string()]);
+        assert_eq!(
+            mail[0].subject,
+            "[Nhắc việc] Báo cáo thư lỗi ngày 29/05/2022: 1 thất bại, 0 đang thử lại"
+        );
+        assert!(
+            mail[0]
+                .body_text
+                .contains("- #11 gửi hai (a@tinh.example), 4 lần thử: 550 <hộp thư> không có"),
+            "{}",
+            mail[0].body_text
+        );
+        assert!(!mail[0].body_text.contains("đang thử lại nhiều lần"));
+        assert!(
+            mail[0].body_html.contains("550 &lt;hộp thư&gt;"),
+            "{}",
+            mail[0].body_html
+        );
+        let mut no_admin = c.email.clone();
+        no_admin.admin = None;
+        assert_eq!(
+            failure_summary(&no_admin, &[], &[], today()).unwrap(),
+            vec![]
+        );
+        let alert = zalo_stopped(&c.email, "token <hết hạn>").unwrap();
+        assert!(alert[0].body_html.contains("token &lt;hết hạn&gt;"));
+    }
+
+    #[test]
+    fn send_test_samples_are_marked_and_addressed_like_the_service() {
+        let c = config("");
+        let t = templates();
+        let email = sample(&c, &t, "hai", Channel::Email, today()).unwrap();
+        assert!(email.subject.starts_with("[THỬ] "), "{}", email.subject);
+        assert_eq!(email.recipients.len(), 2);
+        let hook = sample(&c, &t, "hook", Channel::Webhook, today()).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&hook.body_text).unwrap();
+        assert_eq!(json["agency"], "hook");
+        assert!(json["subject"].as_str().unwrap().starts_with("[THỬ] "));
+        assert_eq!(
+            sample(&c, &t, "hook", Channel::Email, today()),
+            Err(SampleError::NoAddress("hook".into()))
+        );
+        assert_eq!(
+            sample(&c, &t, "x", Channel::Email, today()),
+            Err(SampleError::UnknownAgency("x".into()))
+        );
+        let mut no_hook = c.clone();
+        no_hook.webhook = None;
+        assert_eq!(
+            sample(&no_hook, &t, "hook", Channel::Webhook, today()),
+            Err(SampleError::NotConfigured("webhook"))
+        );
+        let trial = with_trial("thu@tinh.example");
+        let s = sample(&trial, &t, "hai", Channel::Email, today()).unwrap();
+        assert_eq!(s.recipients, vec!["thu@tinh.example".to_string()]);
+    }
+
+    #[test]
+    fn backoff_doubles_to_six_hours_with_bounded_jitter() {
+        for id in 0..50 {
+            let first = backoff(0, id).num_seconds();
+            assert!((48..=72).contains(&first), "{first}");
+            let late = backoff(30, id).num_seconds();
+            assert!(
+                (6 * 3600 * 8 / 10..=6 * 3600 * 12 / 10).contains(&late),
+                "{late}"
+            );
+        }
+        assert!(backoff(3, 7) > backoff(2, 7));
+    }
+
+    #[test]
+    fn domains_of_from_addresses() {
+        assert_eq!(
+            domain_of("Nhắc việc <nv@HauGiang.gov.vn>"),
+            "haugiang.gov.vn"
+        );
+        assert_eq!(domain_of("nv@tinh.example"), "tinh.example");
+        assert_eq!(domain_of("không có"), "localhost");
+        assert_eq!(domain_of("a@"), "localhost");
+    }
+
+    #[test]
+    fn threads_are_per_agency_and_plan() {
+        assert_eq!(thread("so-tttt", "50/KH-UBND"), "so-tttt.50-kh-ubnd");
+    }
+}
