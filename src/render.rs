@@ -519,6 +519,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_webhook_body_printing_a_huge_list_is_refused() {
+        let ctx = webhook_sample();
+        for t in [
+            "{{ items * 3000000 }}",
+            r#"{"t": {{ (items * 3000000) | tojson }}}"#,
+        ] {
+            let e = webhook_body(Some(t), &ctx).unwrap_err();
+            assert!(e.contains("quá nhiều bộ nhớ"), "{e}");
+        }
+        assert!(webhook_body(Some(r#"{"t": {{ items | tojson }}}"#), &ctx).is_ok());
+        let e = webhook_body(Some("{{ text }}"), &ctx).unwrap_err();
+        assert!(e.contains("không phải JSON"), "{e}");
+    }
+
+    #[test]
+    fn the_service_messages_render_and_escape() {
+        let r = builtin(
+            Builtin::ZaloStopped,
+            &serde_json::json!({"reason": "<b>", "redirected_to": []}),
+        )
+        .unwrap();
+        assert_eq!(
+            r.subject,
+            "[Nhắc việc] Kênh Zalo đã dừng: cần đăng nhập lại"
+        );
+        assert!(r.text.contains("Kênh Zalo đã dừng: <b>"), "{}", r.text);
+        assert!(r.html.contains("&lt;b&gt;"), "{}", r.html);
+        // Strict: a missing field is an error, never an empty line.
+        let e = builtin(Builtin::ZaloStopped, &serde_json::json!({})).unwrap_err();
+        assert!(e.template.starts_with("zalo-stopped."), "{e:?}");
+    }
+
+    #[test]
     fn deeply_nested_template_is_an_error_not_an_abort() {
         // Runs on a 2 MiB test thread, where minijinja's recursion alone would overflow.
         // Removing the compile thread makes this test abort the whole test binary.

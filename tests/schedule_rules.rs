@@ -186,3 +186,80 @@ fn completion_suppresses_reminders_still_waiting_for_catch_up() {
     assert!(tick.digests.is_empty(), "{:?}", tick.digests);
     assert!(!tick.suppressed.is_empty());
 }
+
+/// A schedule of a one-task plan with `due` and the given `done` line.
+fn schedule_of(task: &str, until: NaiveDate) -> (nhacviec::config::Config, Schedule) {
+    let plan = format!(
+        "[plan]\nnumber = \"1/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\n\n[[task]]\nid = \"1\"\ntitle = \"T\"\nlead = [\"Sở A\"]\nsupport = [\"Sở B\"]\n{task}\n"
+    );
+    let sources = Sources::in_memory(
+        None,
+        Source::new("agencies.toml", AGENCIES),
+        vec![Source::new("plans/1.toml", plan)],
+    );
+    let config = analyze(&sources).config;
+    let calendar = Calendar::new(config.calendar.clone(), 2021..=2024);
+    let schedule = Schedule::build(&config, &calendar, until);
+    (config, schedule)
+}
+
+#[test]
+fn the_fingerprint_through_a_date_sees_only_slots_up_to_it() {
+    let (_, monthly) = schedule_of(
+        "recurrence = \"FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20251231\"",
+        d(2022, 12, 31),
+    );
+    let (_, longer) = schedule_of(
+        "recurrence = \"FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20251231\"",
+        d(2023, 12, 31),
+    );
+    // The window moving forward adds later slots only: the past is unchanged.
+    assert_eq!(
+        monthly.fingerprint_through(d(2022, 9, 30)),
+        longer.fingerprint_through(d(2022, 9, 30))
+    );
+    assert_ne!(monthly.fingerprint(), longer.fingerprint());
+    // A deadline moved in the past changes the fingerprint through any later date...
+    let (_, june) = schedule_of("due = 2022-06-01", d(2022, 12, 31));
+    let (_, july) = schedule_of("due = 2022-07-01", d(2022, 12, 31));
+    assert_ne!(
+        june.fingerprint_through(d(2022, 9, 30)),
+        july.fingerprint_through(d(2022, 9, 30))
+    );
+    // ...but not through a date before its first reminder.
+    assert_eq!(
+        june.fingerprint_through(d(2022, 3, 1)),
+        july.fingerprint_through(d(2022, 3, 1))
+    );
+    // A task completed changes it too (its later slots are suppressed).
+    let (_, done) = schedule_of("due = 2022-06-01\ndone = 2022-05-20", d(2022, 12, 31));
+    assert_ne!(
+        june.fingerprint_through(d(2022, 9, 30)),
+        done.fingerprint_through(d(2022, 9, 30))
+    );
+    // Deterministic: the same config gives the same fingerprint.
+    let (_, again) = schedule_of("due = 2022-06-01", d(2022, 12, 31));
+    assert_eq!(june.fingerprint(), again.fingerprint());
+}
+
+#[test]
+fn the_kept_engine_is_rebuilt_only_when_its_window_must_move() {
+    let (config, _) = schedule_of(
+        "recurrence = \"FREQ=MONTHLY;BYMONTHDAY=-1;UNTIL=20251231\"",
+        d(2022, 12, 31),
+    );
+    let mut engine = nhacviec::deliver::Engine::build(&config, d(2022, 6, 1));
+    assert!(engine.covers(d(2022, 6, 1)));
+    assert!(engine.covers(d(2022, 6, 30)));
+    // 31 days on, the 400-day window reaches past what was built.
+    assert!(!engine.covers(d(2022, 7, 3)));
+    // The clock went back: rebuilt too.
+    assert!(!engine.covers(d(2022, 5, 31)));
+    let before = engine.schedule.len();
+    engine.refresh(&config, d(2022, 7, 3));
+    assert!(engine.covers(d(2022, 7, 3)));
+    assert!(engine.schedule.len() > before, "a month of slots added");
+    // A monthly task's slots reach 400 days ahead of the day it was built for.
+    let last = engine.schedule.slots().last().unwrap().deadline;
+    assert!(last >= d(2023, 8, 7), "{last}");
+}
