@@ -200,6 +200,7 @@ async fn try_pass(
         let at = now.format("%H:%M %d/%m/%Y");
         health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
     }
+    let evaluated = started.elapsed();
     let sent = deliver::send_ready(store, &live.senders, &live.config, Utc::now()).await?;
     count_sends(health, &sent);
     tracing::info!(
@@ -210,6 +211,8 @@ async fn try_pass(
         sent = sent.sent,
         retrying = sent.retrying,
         dead = sent.dead,
+        evaluate_millis = evaluated.as_millis() as u64,
+        send_millis = (started.elapsed() - evaluated).as_millis() as u64,
         millis = started.elapsed().as_millis() as u64,
         "tick"
     );

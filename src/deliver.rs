@@ -131,6 +131,7 @@ pub fn tick(
     store: &mut Store,
     now: DateTime<Tz>,
 ) -> Result<Pass, DeliverError> {
+    let started = std::time::Instant::now();
     let today = now.date_naive();
     let schedule = &engine.schedule;
     let watermark = store.watermark()?;
@@ -144,7 +145,9 @@ pub fn tick(
     if store.take_lookup_failure() {
         return Err(DeliverError::Lookup);
     }
+    let evaluated = started.elapsed();
     let deliveries = outbox::digests(config, templates, &result, today)?;
+    let rendered = started.elapsed();
     let new_watermark = watermark.map_or(today, |w| w.max(today));
     let ids = store.record_tick(
         now.with_timezone(&Utc),
@@ -154,6 +157,13 @@ pub fn tick(
         &schedule.fingerprint_through(new_watermark),
         &outbox::domain_of(&config.email.from),
     )?;
+    tracing::debug!(
+        due_millis = evaluated.as_millis() as u64,
+        render_millis = (rendered - evaluated).as_millis() as u64,
+        record_millis = (started.elapsed() - rendered).as_millis() as u64,
+        full = since.is_none(),
+        "tick phases"
+    );
     Ok(Pass {
         queued: ids.len(),
         skipped: result.skipped.len(),
@@ -217,20 +227,28 @@ pub async fn send_ready(
     now: DateTime<Utc>,
 ) -> Result<Pass, DeliverError> {
     use futures_util::StreamExt;
-    let pool = config.email.pool_size.max(1) as usize;
+    // Each channel bounds its own deliveries in flight (the SMTP pool, more for files).
+    let pool = senders.parallelism();
     let domain = outbox::domain_of(&config.email.from);
     let mut pass = Pass::default();
+    // Where a pass's time goes (debug log): reading the outbox, marking outcomes.
+    let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let started = std::time::Instant::now();
     loop {
-        let batch = store.ready(now, pool * 4)?;
+        let t = std::time::Instant::now();
+        let batch = store.ready(now, (pool * 4).max(64))?;
+        reading += t.elapsed();
         if batch.is_empty() {
             break;
         }
         // At most `pool` in flight, each marked as soon as it completes: a crash can only
-        // resend what was in flight (at-least-once, bounded by the pool).
+        // resend what was in flight (at-least-once, bounded by each channel's limit; a
+        // resent file replaces the same one).
         let mut results = futures_util::stream::iter(batch.iter())
             .map(|d| async move { (d, senders.send(store, d, now).await) })
             .buffer_unordered(pool);
         while let Some((d, outcome)) = results.next().await {
+            let t = std::time::Instant::now();
             pass.attempted(d.channel, outcome.is_ok());
             match outbox::after_attempt(config, d, outcome, now) {
                 Next::Sent => {
@@ -257,7 +275,17 @@ pub async fn send_ready(
                     pass.dead += 1;
                 }
             }
+            marking += t.elapsed();
         }
+    }
+    if pass.sent + pass.retrying + pass.dead > 0 {
+        tracing::debug!(
+            read_millis = reading.as_millis() as u64,
+            mark_millis = marking.as_millis() as u64,
+            total_millis = started.elapsed().as_millis() as u64,
+            in_flight = pool,
+            "send phases"
+        );
     }
     zalo_stop_alert(store, config)?;
     Ok(pass)

@@ -5,6 +5,7 @@
 use super::{secret, SendError, SetupError};
 use crate::config::{Channel, EmailSettings, Tls, Transport};
 use crate::outbox::Delivery;
+use lettre::address::Envelope;
 use lettre::message::{header, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls as LettreTls, TlsParameters};
@@ -19,9 +20,7 @@ pub struct Mailer {
 }
 
 enum MailTransport {
-    File {
-        dir: PathBuf,
-    },
+    File(std::sync::Arc<MailDir>),
     /// Plain or STARTTLS SMTP over our own pool of connections with TCP_NODELAY: lettre 0.11's
     /// transport leaves Nagle on, which costs a 40 ms delayed-ACK stall on every message
     /// (lettre PR #1159, not released yet).
@@ -48,9 +47,9 @@ impl Mailer {
     /// Builds the transport. SMTP pools need a tokio runtime to be entered.
     pub fn new(settings: &EmailSettings, state_dir: &Path) -> Result<Mailer, SetupError> {
         let transport = match &settings.transport {
-            Transport::File => MailTransport::File {
-                dir: state_dir.join("mail"),
-            },
+            Transport::File => {
+                MailTransport::File(std::sync::Arc::new(MailDir::new(state_dir.join("mail"))))
+            }
             Transport::Smtp { host, port, tls } => {
                 let tls_params = || {
                     TlsParameters::new(host.clone()).map_err(|e| SetupError::Tls {
@@ -105,9 +104,25 @@ impl Mailer {
         })
     }
 
-    /// Sends one delivery.
+    /// How many deliveries this transport takes at once: the SMTP pool's size, or, for
+    /// files, enough writers that their shared syncs cover many files each.
+    pub fn parallelism(&self) -> usize {
+        match &self.transport {
+            MailTransport::File(_) => FILE_WRITERS.max(self.settings.pool_size as usize),
+            _ => self.settings.pool_size.max(1) as usize,
+        }
+    }
+
+    /// Sends one delivery. The message is built (encoded) on the blocking pool: a pass
+    /// builds thousands, and the loop that records outcomes must not wait behind them.
     pub async fn send(&self, d: &Delivery) -> Result<(), SendError> {
-        let message = message(d, &self.settings)?;
+        let id = d.id;
+        let (d, settings) = (d.clone(), self.settings.clone());
+        let (envelope, bytes) = tokio::task::spawn_blocking(move || {
+            message(&d, &settings).map(|m| (m.envelope().clone(), m.formatted()))
+        })
+        .await
+        .map_err(|e| SendError::Transient(format!("lỗi nội bộ khi tạo thư: {e}")))??;
         // A server that accepts and then stalls must not hang the service: lettre's own
         // timeout covers connecting only.
         let stalled = |limit: Duration| {
@@ -117,16 +132,16 @@ impl Mailer {
             ))
         };
         match &self.transport {
-            MailTransport::File { dir } => write_eml(dir, d.id, message.formatted()).await,
+            MailTransport::File(dir) => write_eml(dir, id, bytes).await,
             MailTransport::Direct(smtp) => {
                 let limit = smtp.timeout + Duration::from_secs(5);
-                tokio::time::timeout(limit, smtp.send(&message))
+                tokio::time::timeout(limit, smtp.send(&envelope, &bytes))
                     .await
                     .unwrap_or_else(|_| Err(stalled(limit)))
             }
             MailTransport::Smtp(t, timeout) => {
                 let limit = *timeout + Duration::from_secs(5);
-                match tokio::time::timeout(limit, t.send(message)).await {
+                match tokio::time::timeout(limit, t.send_raw(&envelope, &bytes)).await {
                     Err(_) => Err(stalled(limit)),
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err(e)) => Err(classify_smtp(&e)),
@@ -193,20 +208,19 @@ impl DirectSmtp {
         Ok(conn)
     }
 
-    async fn send(&self, message: &Message) -> Result<(), SendError> {
-        let bytes = message.formatted();
+    async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
         let reused = self.idle.lock().await.pop();
         let was_reused = reused.is_some();
         let mut conn = match reused {
             Some(c) if !c.has_broken() => c,
             _ => self.connect().await?,
         };
-        let mut result = conn.send(message.envelope(), &bytes).await;
+        let mut result = conn.send(envelope, bytes).await;
         // A kept connection the server has since closed: once more on a fresh one.
         if result.is_err() && was_reused && conn.has_broken() {
             conn.abort().await;
             conn = self.connect().await?;
-            result = conn.send(message.envelope(), &bytes).await;
+            result = conn.send(envelope, bytes).await;
         }
         match result {
             Ok(_) => {
@@ -224,26 +238,119 @@ impl DirectSmtp {
     }
 }
 
-/// Writes a message atomically and durably: a temporary file, synced, renamed over the final
-/// name, then the directory synced, so a crash leaves the whole file or none, and a file
-/// reported written survives a power cut. The name is the delivery id, so a resend after a
-/// crash replaces the same file. Runs on the blocking pool: the sends of a pass overlap, and
-/// the file system commits their syncs together.
-async fn write_eml(dir: &Path, id: i64, bytes: Vec<u8>) -> Result<(), SendError> {
-    let dir = dir.to_path_buf();
-    let write = move || -> std::io::Result<()> {
+/// Files written at once by the file transport (threads of the blocking pool, mostly waiting
+/// for a shared sync).
+const FILE_WRITERS: usize = 64;
+
+/// The mail directory of the file transport. Concurrent writers share their syncs.
+struct MailDir {
+    dir: PathBuf,
+    /// Message data written, not yet known durable: the next data sync covers them.
+    data: GroupSync,
+    /// Renames done: the next directory sync covers them.
+    names: GroupSync,
+}
+
+/// Group commit: writers count what they did, and one sync started after a writer's step
+/// covers it, so many writers that finish together pay for one sync, not one each.
+struct GroupSync {
+    done: std::sync::atomic::AtomicU64,
+    synced: std::sync::Mutex<u64>,
+}
+
+impl GroupSync {
+    fn new() -> GroupSync {
+        GroupSync {
+            done: std::sync::atomic::AtomicU64::new(0),
+            synced: std::sync::Mutex::new(0),
+        }
+    }
+
+    /// Counts one step as done, then returns once a `sync` that started after it has
+    /// succeeded (this writer's, or another's while this one waited for the lock).
+    fn after(&self, sync: impl FnOnce() -> std::io::Result<()>) -> std::io::Result<()> {
+        use std::sync::atomic::Ordering;
+        let mine = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut synced = self
+            .synced
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *synced >= mine {
+            return Ok(());
+        }
+        // Every step counted by now happened before this sync starts.
+        let covers = self.done.load(Ordering::SeqCst);
+        sync()?;
+        *synced = covers;
+        Ok(())
+    }
+}
+
+impl MailDir {
+    fn new(dir: PathBuf) -> MailDir {
+        MailDir {
+            dir,
+            data: GroupSync::new(),
+            names: GroupSync::new(),
+        }
+    }
+
+    /// Writes a message atomically and durably: a temporary file, its data made durable,
+    /// renamed over the final name, then the directory made durable; a crash leaves the whole
+    /// file or none, and a file reported written survives a power cut. The name is the
+    /// delivery id, so a resend after a crash replaces the same file.
+    ///
+    /// Writes run side by side on the blocking pool and share their syncs (see [`GroupSync`]):
+    /// the data of every file written so far is flushed by one `syncfs` of the mail
+    /// directory's file system (Linux; elsewhere each file is synced), and the renames by one
+    /// sync of the directory.
+    fn write(&self, id: i64, bytes: &[u8]) -> std::io::Result<()> {
         use std::io::Write;
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(format!("{id:08}.eml"));
-        let tmp = dir.join(format!(".{id:08}.eml.tmp"));
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(format!("{id:08}.eml"));
+        let tmp = self.dir.join(format!(".{id:08}.eml.tmp"));
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
+        f.write_all(bytes)?;
+        if cfg!(target_os = "linux") {
+            drop(f);
+            self.data.after(|| sync_file_system(&self.dir))?;
+        } else {
+            f.sync_all()?;
+            drop(f);
+        }
         std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(&dir)?.sync_all()
-    };
-    match tokio::task::spawn_blocking(write).await {
+        self.names
+            .after(|| std::fs::File::open(&self.dir)?.sync_all())
+    }
+}
+
+/// `syncfs(2)` on the file system holding `dir`: every file's written data made durable in
+/// one journal commit.
+#[cfg(target_os = "linux")]
+fn sync_file_system(dir: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let d = std::fs::File::open(dir)?;
+    // SAFETY: syncfs takes an open file descriptor, which `d` holds for the call.
+    if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_file_system(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// [`MailDir::write`] on the blocking pool.
+async fn write_eml(
+    dir: &std::sync::Arc<MailDir>,
+    id: i64,
+    bytes: Vec<u8>,
+) -> Result<(), SendError> {
+    let dir = dir.clone();
+    match tokio::task::spawn_blocking(move || dir.write(id, &bytes)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(SendError::Transient(format!(
             "không ghi được tệp .eml: {e}"
@@ -293,4 +400,80 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
             d.body_html.clone(),
         ))
         .map_err(|e| SendError::Permanent(format!("không tạo được thư: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_sync_covers_the_steps_done_before_it_started() {
+        let g = GroupSync::new();
+        let mut syncs = 0;
+        g.after(|| {
+            syncs += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(syncs, 1);
+        // Steps done while a sync is pending are covered by one sync.
+        let g = std::sync::Arc::new(GroupSync::new());
+        let count = std::sync::atomic::AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    g.after(|| {
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        Ok(())
+                    })
+                    .unwrap()
+                });
+            }
+        });
+        let n = count.load(std::sync::atomic::Ordering::SeqCst);
+        assert!((1..8).contains(&n), "{n} syncs for 8 steps");
+        assert_eq!(*g.synced.lock().unwrap(), 8);
+        // A failed sync covers nothing: the next step syncs again.
+        let g = GroupSync::new();
+        assert!(g.after(|| Err(std::io::Error::other("disk"))).is_err());
+        let mut again = false;
+        g.after(|| {
+            again = true;
+            Ok(())
+        })
+        .unwrap();
+        assert!(again);
+    }
+
+    #[test]
+    fn files_are_whole_and_replaced_by_a_resend_with_no_temporary_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = std::sync::Arc::new(MailDir::new(tmp.path().join("mail")));
+        std::thread::scope(|s| {
+            for t in 0..4i64 {
+                let dir = dir.clone();
+                s.spawn(move || {
+                    for i in 0..25 {
+                        dir.write(t * 100 + i, format!("thư {t} {i}").as_bytes())
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        dir.write(3, b"resent").unwrap();
+        let names: Vec<String> = std::fs::read_dir(tmp.path().join("mail"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 100, "{names:?}");
+        assert!(names
+            .iter()
+            .all(|n| n.ends_with(".eml") && !n.starts_with('.')));
+        let text = std::fs::read_to_string(tmp.path().join("mail/00000003.eml")).unwrap();
+        assert_eq!(text, "resent");
+        // Every file's data and every rename is covered by a sync.
+        assert_eq!(*dir.data.synced.lock().unwrap(), 101);
+        assert_eq!(*dir.names.synced.lock().unwrap(), 101);
+    }
 }

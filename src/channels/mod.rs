@@ -88,6 +88,14 @@ impl Sender {
         }
     }
 
+    /// How many deliveries this channel takes at once.
+    fn parallelism(&self, pool_size: u32) -> usize {
+        match self {
+            Sender::Email(m) => m.parallelism(),
+            Sender::Zalo(_) | Sender::Webhook(_) => pool_size.max(1) as usize,
+        }
+    }
+
     /// Sends one delivery. The store is where Zalo keeps its tokens and quota.
     pub async fn send(
         &self,
@@ -103,9 +111,17 @@ impl Sender {
     }
 }
 
-/// The senders of every configured channel.
+/// The senders of every configured channel, each with its own bound on deliveries in flight.
 pub struct Senders {
-    senders: Vec<(Channel, Sender)>,
+    senders: Vec<Slot>,
+}
+
+/// A configured channel, its bound on deliveries in flight, and the permits for it.
+struct Slot {
+    channel: Channel,
+    sender: Sender,
+    limit: usize,
+    permits: tokio::sync::Semaphore,
 }
 
 impl Senders {
@@ -119,17 +135,30 @@ impl Senders {
                 Channel::Webhook => config.webhook.is_some(),
             };
             if wanted {
-                senders.push((channel, Sender::build(channel, config, state_dir)?));
+                let sender = Sender::build(channel, config, state_dir)?;
+                let limit = sender.parallelism(config.email.pool_size);
+                senders.push(Slot {
+                    channel,
+                    sender,
+                    limit,
+                    permits: tokio::sync::Semaphore::new(limit),
+                });
             }
         }
         Ok(Senders { senders })
     }
 
     pub fn get(&self, channel: Channel) -> Option<&Sender> {
-        self.senders
-            .iter()
-            .find(|(c, _)| *c == channel)
-            .map(|(_, s)| s)
+        self.slot(channel).map(|s| &s.sender)
+    }
+
+    fn slot(&self, channel: Channel) -> Option<&Slot> {
+        self.senders.iter().find(|s| s.channel == channel)
+    }
+
+    /// Deliveries in flight at most, all channels together.
+    pub fn parallelism(&self) -> usize {
+        self.senders.iter().map(|s| s.limit).sum::<usize>().max(1)
     }
 
     /// Sends `d` by its channel. A delivery queued for a channel since removed from the
@@ -140,8 +169,12 @@ impl Senders {
         d: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), SendError> {
-        match self.get(d.channel) {
-            Some(s) => s.send(store, d, now).await,
+        match self.slot(d.channel) {
+            Some(slot) => {
+                // The semaphore is never closed, so this always gets a permit.
+                let _permit = slot.permits.acquire().await.ok();
+                slot.sender.send(store, d, now).await
+            }
             None if d.channel == Channel::Zalo => Err(SendError::Fallback(
                 "kênh Zalo chưa được cấu hình ([zalo])".into(),
             )),
