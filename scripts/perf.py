@@ -258,7 +258,7 @@ def main():
             text = f.read().replace('transport = "smtp"', 'transport = "file"')
         with open(os.path.join(one, "nhacviec.toml"), "w") as f:
             f.write(text)
-        subprocess.run([BIN, "--config", one, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([BIN, "--config", one, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=dict(env, NHACVIEC_LOG="warn"), check=True, stdout=subprocess.DEVNULL)
         mail = os.path.join(one, "state", "mail")
         size = max(os.path.getsize(os.path.join(mail, n)) for n in os.listdir(mail))
         start = time.monotonic()

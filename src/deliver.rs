@@ -247,33 +247,33 @@ pub async fn send_ready(
         let mut results = futures_util::stream::iter(batch.iter())
             .map(|d| async move { (d, senders.send(store, d, now).await) })
             .buffer_unordered(pool);
-        while let Some((d, outcome)) = results.next().await {
+        while let Some(first) = results.next().await {
+            // The attempts that ended together are marked in one transaction (each is still
+            // marked before more are started than the pool allows).
+            let mut ended = vec![first];
+            while let Some(Some(more)) = futures_util::FutureExt::now_or_never(results.next()) {
+                ended.push(more);
+            }
             let t = std::time::Instant::now();
-            pass.attempted(d.channel, outcome.is_ok());
-            match outbox::after_attempt(config, d, outcome, now) {
-                Next::Sent => {
-                    store.mark_sent(d.id, Utc::now())?;
-                    pass.sent += 1;
+            let decided: Vec<_> = ended
+                .into_iter()
+                .map(|(d, outcome)| {
+                    pass.attempted(d.channel, outcome.is_ok());
+                    (d, outbox::after_attempt(config, d, outcome, now))
+                })
+                .collect();
+            // A fallback records a new delivery in a transaction of its own.
+            let (fallbacks, marks): (Vec<_>, Vec<_>) = decided
+                .into_iter()
+                .partition(|(_, next)| matches!(next, Next::Fallback { .. }));
+            store.batch(|| {
+                for (d, next) in marks {
+                    mark(store, &domain, &mut pass, d, next, now)?;
                 }
-                Next::Retry { at, error } => {
-                    tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, retry_at = %at, "delivery will be retried");
-                    store.mark_retry(d.id, at, &error)?;
-                    pass.retrying += 1;
-                }
-                Next::Dead { error } => {
-                    tracing::error!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, "delivery failed for good");
-                    store.mark_dead(d.id, &error)?;
-                    pass.dead += 1;
-                }
-                Next::Fallback { instead, error } => {
-                    let id = store.record_extra(&[instead], &[], &[], &domain)?;
-                    let id = id.first().copied().unwrap_or_default();
-                    store.make_ready(id, now)?;
-                    tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), fallback = id, %error, "falling back to email");
-                    store.mark_dead(d.id, &format!("chuyển sang email (#{id}): {error}"))?;
-                    store.mark_reported(d.id)?;
-                    pass.dead += 1;
-                }
+                Ok(())
+            })?;
+            for (d, next) in fallbacks {
+                mark(store, &domain, &mut pass, d, next, now)?;
             }
             marking += t.elapsed();
         }
@@ -289,6 +289,43 @@ pub async fn send_ready(
     }
     zalo_stop_alert(store, config)?;
     Ok(pass)
+}
+
+/// Records what follows an attempt, as `outbox::after_attempt` decided.
+fn mark(
+    store: &Store,
+    domain: &str,
+    pass: &mut Pass,
+    d: &outbox::Delivery,
+    next: Next,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match next {
+        Next::Sent => {
+            store.mark_sent(d.id, Utc::now())?;
+            pass.sent += 1;
+        }
+        Next::Retry { at, error } => {
+            tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, retry_at = %at, "delivery will be retried");
+            store.mark_retry(d.id, at, &error)?;
+            pass.retrying += 1;
+        }
+        Next::Dead { error } => {
+            tracing::error!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, "delivery failed for good");
+            store.mark_dead(d.id, &error)?;
+            pass.dead += 1;
+        }
+        Next::Fallback { instead, error } => {
+            let id = store.record_extra(&[instead], &[], &[], domain)?;
+            let id = id.first().copied().unwrap_or_default();
+            store.make_ready(id, now)?;
+            tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), fallback = id, %error, "falling back to email");
+            store.mark_dead(d.id, &format!("chuyển sang email (#{id}): {error}"))?;
+            store.mark_reported(d.id)?;
+            pass.dead += 1;
+        }
+    }
+    Ok(())
 }
 
 /// When the Zalo channel has just stopped (a failed token refresh), tells the admin once.

@@ -544,6 +544,14 @@ impl Store {
             .map(|d| d.with_timezone(&Utc)))
     }
 
+    /// Runs `f` in one transaction: marks of attempts that ended together commit at once.
+    pub fn batch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f()?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     pub fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE deliveries SET status = 'sent', sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2")?

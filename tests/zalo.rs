@@ -285,8 +285,10 @@ async fn quota_exhaustion_defers_to_the_next_day() {
     let tmp = tempfile::tempdir().unwrap();
     // Two ZNS messages left today; four agencies are due, sent one at a time.
     let mock = Mock::start(&["--daily-quota", "2"]);
-    let (mut config, store, senders) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
+    let (mut config, store, _) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
+    // One at a time: each channel's bound on sends in flight is set when it is built.
     config.email.pool_size = 1;
+    let senders = Senders::new(&config, &tmp.path().join("state")).unwrap();
     let now = Utc::now();
     deliver::send_ready(&store, &senders, &config, now)
         .await

@@ -1,4 +1,5 @@
-//! The Zalo channel (facts in shared/reference/zalo-api.md): ZNS template messages to a phone
+//! The Zalo channel, as Zalo's Official Account and ZNS APIs document it (the facts the mock in
+//! `tests/zalo/mock.py` reproduces): ZNS template messages to a phone
 //! number (the main path), OA free-form text to a user id (only reaches users active in the
 //! last 7 days, so -230/-232 fall back). Errors come in the JSON body with HTTP 200 and are
 //! classified code by code. Tokens live in the store: one refresh at a time, the new
