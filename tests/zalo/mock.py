@@ -74,8 +74,10 @@ def main():
                 zns = self.path == "/message/template"
                 if self.path not in ("/message/template", "/v3.0/oa/message/cs"):
                     return self.reply({"error": -201, "message": "unknown endpoint"})
-                if a.expire_after >= 0 and st["ok"] >= a.expire_after and token == a.access:
-                    st["access"] = None  # the first token expires mid-run
+                if a.expire_after >= 0 and st["ok"] >= a.expire_after and st["access"] == a.access:
+                    # The first token expires mid-run, once: a late request still carrying it
+                    # must not revoke the token issued by the refresh that replaced it.
+                    st["access"] = None
                 if st["http500"] > 0:
                     st["http500"] -= 1
                     self.send_response(500)
