@@ -103,6 +103,8 @@ pub struct Pass {
     pub queued: usize,
     /// Slots recorded as skipped (superseded by a later one after downtime).
     pub skipped: usize,
+    /// Slots recorded as skipped for being older than the catch-up horizon.
+    pub stale: usize,
     /// Slots recorded as suppressed (the agency had completed the task).
     pub suppressed: usize,
     pub sent: usize,
@@ -167,6 +169,7 @@ pub fn tick(
     Ok(Pass {
         queued: ids.len(),
         skipped: result.skipped.len(),
+        stale: result.stale.len(),
         suppressed: result.suppressed.len(),
         ..Pass::default()
     })

@@ -132,6 +132,9 @@ pub struct Tick {
     pub digests: Vec<Digest>,
     /// Keys of slots missed during downtime and superseded by a later one: record, don't send.
     pub skipped: Vec<String>,
+    /// Keys of slots older than the catch-up horizon (a first start, downtime, a plan added
+    /// late): record, don't send.
+    pub stale: Vec<String>,
     /// Keys of slots whose agency completed the task before they could go: record, don't send.
     pub suppressed: Vec<String>,
 }
@@ -246,6 +249,19 @@ impl Schedule {
     /// recipient, role, about) only the latest is sent; the others are skipped. The cost is
     /// the number of slots in the window, not the size of the plan.
     pub fn due(&self, handled: &dyn Handled, today: NaiveDate, since: Option<NaiveDate>) -> Tick {
+        self.due_within(handled, today, since, None)
+    }
+
+    /// [`Schedule::due`] with a catch-up horizon: a stream's latest slot dated before
+    /// `horizon` is not sent but recorded as stale (after downtime, on a first start, or when
+    /// a config change brings back old slots, nothing older than the horizon goes out).
+    pub fn due_within(
+        &self,
+        handled: &dyn Handled,
+        today: NaiveDate,
+        since: Option<NaiveDate>,
+        horizon: Option<NaiveDate>,
+    ) -> Tick {
         let start = match since {
             Some(s) => self.slots.partition_point(|x| x.date <= s),
             None => 0,
@@ -279,7 +295,12 @@ impl Schedule {
             }
         }
         let mut by_agency: BTreeMap<u32, Vec<Item>> = BTreeMap::new();
+        let mut stale = Vec::new();
         for (slot, key) in latest.into_values() {
+            if horizon.is_some_and(|h| slot.date < h) {
+                stale.push(key);
+                continue;
+            }
             let t = &self.tasks[slot.task as usize];
             by_agency.entry(slot.agency).or_default().push(Item {
                 plan: t.plan.clone(),
@@ -313,10 +334,12 @@ impl Schedule {
             .collect();
         digests.sort_by(|a, b| a.agency.cmp(&b.agency));
         skipped.sort();
+        stale.sort();
         suppressed.sort();
         Tick {
             digests,
             skipped,
+            stale,
             suppressed,
         }
     }

@@ -62,6 +62,9 @@ const MIGRATIONS: &[&str] = &[
      UPDATE deliveries SET body_text = '', body_html = '';",
     // 5: what is ready to send, in order, without sorting every pending delivery each time.
     "CREATE INDEX deliveries_ready ON deliveries (id, next_attempt_at) WHERE status IN ('pending', 'retrying');",
+    // 6: why a slot was skipped: 'superseded' (a later reminder of the same stream went
+    // instead) or 'horizon' (older than the catch-up horizon when first seen).
+    "ALTER TABLE slots ADD COLUMN reason TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -384,27 +387,40 @@ impl Store {
         // Every slot this tick handles, inserted in key order: in the order they come, a
         // catch-up's hundreds of thousands of keys land all over the index, and each insert
         // reads and rewrites pages at random.
-        let mut slots: Vec<(&str, &str, Option<i64>)> =
-            Vec::with_capacity(tick.skipped.len() + tick.suppressed.len());
+        let mut slots: Vec<(&str, &str, Option<i64>, Option<&str>)> =
+            Vec::with_capacity(tick.skipped.len() + tick.stale.len() + tick.suppressed.len());
         for d in deliveries {
             let items = serde_json::to_string(&d.items).unwrap_or_default();
             let id = insert_delivery(&tx, &self.instance, domain, d, &tick_text, &items, &now)?;
-            slots.extend(d.items.iter().map(|i| (i.key.as_str(), "queued", Some(id))));
+            slots.extend(
+                d.items
+                    .iter()
+                    .map(|i| (i.key.as_str(), "queued", Some(id), None)),
+            );
             ids.push(id);
         }
-        slots.extend(tick.skipped.iter().map(|k| (k.as_str(), "skipped", None)));
+        slots.extend(
+            tick.skipped
+                .iter()
+                .map(|k| (k.as_str(), "skipped", None, Some("superseded"))),
+        );
+        slots.extend(
+            tick.stale
+                .iter()
+                .map(|k| (k.as_str(), "skipped", None, Some("horizon"))),
+        );
         slots.extend(
             tick.suppressed
                 .iter()
-                .map(|k| (k.as_str(), "suppressed", None)),
+                .map(|k| (k.as_str(), "suppressed", None, None)),
         );
         slots.sort_by(|a, b| a.0.cmp(b.0));
         {
             let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO slots (key, status, delivery_id, recorded_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR IGNORE INTO slots (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            for (key, status, id) in slots {
-                insert.execute(params![key, status, id, now])?;
+            for (key, status, id, reason) in slots {
+                insert.execute(params![key, status, id, now, reason])?;
             }
         }
         tx.execute(
@@ -590,6 +606,14 @@ impl Store {
     }
 
     /// Counts by status.
+    /// Changes when another connection commits (a `retry` beside the running service): the
+    /// service polls it to notice requeued deliveries at once.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     pub fn counts(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self
             .conn

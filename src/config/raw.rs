@@ -87,6 +87,10 @@ pub struct Schedule {
     pub reminders: Option<S>,
     /// When the weekly report goes to the monitoring agency.
     pub report: Option<S>,
+    /// How old (in days) a missed reminder may be and still go out.
+    pub catch_up_days: Option<Spanned<i64>>,
+    /// "07:30-17:00": when, on working days, deliveries may go out.
+    pub send_hours: Option<S>,
 }
 
 /// `[policy]` in the settings or a plan, or `policy = { ... }` in a task: every key optional,
@@ -102,6 +106,8 @@ pub struct Policy {
     pub support: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     pub escalate_after: Option<Spanned<i64>>,
     pub nudge: Option<S>,
+    /// Whether coordinators are still reminded once every lead is done.
+    pub support_after_lead_done: Option<Spanned<bool>>,
 }
 
 /// `[calendar]`: the year's announced schedule on top of the computed holidays.
@@ -183,6 +189,14 @@ pub struct PlanHeader {
     pub title: S,
     pub issuer: S,
     pub issued: Spanned<Datetime>,
+    /// "active" (default) or "closed".
+    pub status: Option<S>,
+    /// When the plan was closed.
+    pub closed: Option<Spanned<Datetime>>,
+    /// No reminder slot before this date (a plan added long after it was issued).
+    pub reminders_from: Option<Spanned<Datetime>>,
+    /// Recurring tasks stop here (e.g. the end of "giai đoạn 2021-2025").
+    pub until: Option<Spanned<Datetime>>,
 }
 
 #[derive(Debug, Deserialize)]
