@@ -22,6 +22,10 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 pub const DB_FILE: &str = "nhacviec.db";
 
+/// How often the service checks whether another process (`nhacviec retry`) changed the
+/// outbox: a cheap pragma, so requeued deliveries go out within this long.
+const RETRY_POLL: Duration = Duration::from_secs(2);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
     Tick,
@@ -192,6 +196,21 @@ async fn try_pass(
 ) -> anyhow::Result<deliver::Pass> {
     let started = std::time::Instant::now();
     live.engine.refresh(&live.config, now.date_naive());
+    // Outside the send hours (or on a day off) the whole pass waits for the next opening:
+    // evaluated then, the digests say that day's date and go out at once.
+    let opens = live.engine.next_open(&live.config, now);
+    health.update(|s| s.sending_paused_until = (opens > now).then(|| opens.with_timezone(&Utc)));
+    if opens > now {
+        tracing::info!(
+            opens = %opens.to_rfc3339(),
+            send_hours = %live.config.send_hours.describe(),
+            "outside send hours: the pass waits for the next opening"
+        );
+        return Ok(deliver::Pass {
+            deferred_until: Some(opens),
+            ..deliver::Pass::default()
+        });
+    }
     let mut p = deliver::tick(&live.engine, &live.config, &live.templates, store, now)?;
     let reports = deliver::reports(&live.config, store, now)?;
     let (fallbacks, why) = live.templates.take_fallbacks();
@@ -203,10 +222,14 @@ async fn try_pass(
     let evaluated = started.elapsed();
     let sent = deliver::send_ready(store, &live.senders, &live.config, Utc::now()).await?;
     count_sends(health, &sent);
+    // queued: digests recorded now; skipped: missed slots superseded by a later one of the
+    // same reminder; stale: older than the catch-up horizon; suppressed: the agency was done.
     tracing::info!(
         queued = p.queued,
         reports,
-        skipped = p.skipped,
+        skipped_superseded = p.skipped,
+        skipped_stale = p.stale,
+        catch_up_days = live.config.catch_up_days,
         suppressed = p.suppressed,
         sent = sent.sent,
         retrying = sent.retrying,
@@ -247,14 +270,20 @@ pub async fn once(
 }
 
 fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &Health) -> String {
-    let reload_failed = health
+    let (reload_failed, paused) = health
         .status
         .lock()
-        .map(|s| !s.last_reload_ok && s.last_reload.is_some())
-        .unwrap_or(false);
+        .map(|s| {
+            (
+                !s.last_reload_ok && s.last_reload.is_some(),
+                s.sending_paused_until,
+            )
+        })
+        .unwrap_or((false, None));
     let counts = store.counts().unwrap_or_default();
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
     let waiting = count("pending") + count("retrying");
+    let tz = next.map(|n| n.timezone());
     let next = next.map_or_else(
         || "không rõ".to_string(),
         |t| t.format("%H:%M %d/%m").to_string(),
@@ -263,6 +292,12 @@ fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &He
         "{waiting} chờ gửi, {} thất bại, lần kiểm tra tiếp theo {next}",
         count("dead")
     );
+    if let (Some(at), Some(tz)) = (paused, tz) {
+        line.push_str(&format!(
+            "; ngoài giờ gửi, gửi lúc {}",
+            at.with_timezone(&tz).format("%H:%M %d/%m")
+        ));
+    }
     if reload_failed {
         line.push_str("; cấu hình mới có lỗi, đang dùng cấu hình cũ");
     }
@@ -384,6 +419,9 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let watchdog = sd_notify::watchdog_enabled();
     let mut watchdog_timer =
         tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
+    let mut poll = tokio::time::interval(RETRY_POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen_version = store.data_version().ok();
     loop {
         // While the store is failing (a full disk), sending is paused: a message sent but not
         // marked would otherwise be sent again at once, over and over.
@@ -392,7 +430,27 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
             .lock()
             .map(|s| s.store_error.is_some())
             .unwrap_or(false);
-        let retry_in = match store.next_attempt() {
+        // Retries wait for the send hours too; a pass deferred by them runs at the opening.
+        let tz = live.config.timezone;
+        let opening = |at: DateTime<Utc>| {
+            live.engine
+                .next_open(&live.config, at.with_timezone(&tz))
+                .with_timezone(&Utc)
+        };
+        let deferred = health
+            .status
+            .lock()
+            .ok()
+            .and_then(|s| s.sending_paused_until);
+        let wake = match store.next_attempt() {
+            Ok(Some(at)) => Ok(Some(opening(at))),
+            other => other,
+        }
+        .map(|retry| match (retry, deferred) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        });
+        let retry_in = match wake {
             Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default(),
             Ok(None) => Duration::from_secs(24 * 3600),
             Err(e) => {
@@ -421,8 +479,22 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 tracing::info!("SIGINT: stopping");
                 break;
             }
+            _ = poll.tick() => {
+                // Another process committed (a `retry`): look at the outbox again at once.
+                let version = store.data_version().ok();
+                pinged = true;
+                if version == seen_version {
+                    continue;
+                }
+                seen_version = version;
+            }
             _ = tokio::time::sleep(retry_in) => {
-                match deliver::send_ready(&store, &live.senders, &live.config, Utc::now()).await {
+                let now = Utc::now().with_timezone(&live.config.timezone);
+                let opens = live.engine.next_open(&live.config, now);
+                if deferred.is_some_and(|d| d <= Utc::now()) || opens > now {
+                    // The pass deferred by the send hours (or a retry woken too early).
+                    pass(&mut live, &mut store, &health).await;
+                } else { match deliver::send_ready(&store, &live.senders, &live.config, Utc::now()).await {
                     Ok(sent) => {
                         count_sends(&health, &sent);
                         health.update(|s| s.store_error = None);
@@ -431,7 +503,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                         tracing::error!(error = %e, "retrying deliveries failed; pausing sends for a minute");
                         health.update(|s| s.store_error = Some(e.to_string()));
                     }
-                }
+                } }
                 update_counts(&store, &health);
             }
             _ = watchdog_timer.tick(), if watchdog.is_some() => {

@@ -79,6 +79,22 @@ impl Engine {
         needed.is_some_and(|n| n <= self.until) && built_for.is_some_and(|b| b <= today)
     }
 
+    /// `now` if deliveries may go out now (a working day, inside `[schedule] send_hours`),
+    /// else when they may next.
+    pub fn next_open(&self, config: &Config, now: DateTime<Tz>) -> DateTime<Tz> {
+        use chrono::TimeZone;
+        let local = now.naive_local();
+        let open = config.send_hours.next_open(&self.calendar, local);
+        if open == local {
+            return now;
+        }
+        // The opening as a time of that zone (earliest, should a zone repeat that hour).
+        now.timezone()
+            .from_local_datetime(&open)
+            .earliest()
+            .unwrap_or(now)
+    }
+
     /// This engine if it covers `today`, else a new one.
     pub fn refresh(&mut self, config: &Config, today: NaiveDate) {
         if !self.covers(today) {
@@ -112,6 +128,8 @@ pub struct Pass {
     pub dead: usize,
     /// Send attempts by channel: (sent, failed), for the metrics.
     pub by_channel: BTreeMap<Channel, (usize, usize)>,
+    /// Set when the pass fell outside the send hours and did nothing: when it may run.
+    pub deferred_until: Option<DateTime<Tz>>,
 }
 
 impl Pass {
@@ -143,7 +161,10 @@ pub fn tick(
     let since = watermark.filter(|w| {
         *w <= today && recorded.as_deref() == Some(schedule.fingerprint_through(*w).as_str())
     });
-    let result = schedule.due(&*store, today, since);
+    // Nothing older than the catch-up horizon goes out (a first start, downtime, a config
+    // change bringing back old slots): it is recorded as skipped.
+    let horizon = today.checked_sub_days(Days::new(u64::from(config.catch_up_days)));
+    let result = schedule.due_within(&*store, today, since, horizon);
     if store.take_lookup_failure() {
         return Err(DeliverError::Lookup);
     }
@@ -197,7 +218,18 @@ pub fn reports(
         let due_key = due
             .with_timezone(&Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        if last.as_deref().is_none_or(|l| l < due_key.as_str()) {
+        // The report goes out for its own time, not as a side effect of a start: a fresh store
+        // only notes the latest report time, and one missed for more than the day is noted
+        // as skipped, not sent.
+        let fresh = last.is_none();
+        let missed = due.date_naive() < now.date_naive();
+        let made = last.as_deref().is_some_and(|l| l >= due_key.as_str());
+        if made {
+            // Already made for this report time.
+        } else if fresh || missed {
+            tracing::info!(report_at = %due_key, fresh, "weekly report time passed while stopped: not sent");
+            store.set_meta("weekly_report_at", &due_key)?;
+        } else {
             let rows = crate::report::status(config, now.date_naive(), None);
             let mail = outbox::weekly_report(config, monitor, &rows, now.date_naive())?;
             if !mail.is_empty() {

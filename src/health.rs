@@ -122,6 +122,8 @@ pub struct Status {
     /// The latest error of the admins' templates on a real digest (that digest went out with
     /// the shipped templates), with when it happened.
     pub last_template_error: Option<String>,
+    /// Set while deliveries wait for the send hours: when they open.
+    pub sending_paused_until: Option<DateTime<Utc>>,
 }
 
 /// Shared between the service loop and the HTTP handlers.

@@ -43,6 +43,8 @@ pub struct Policy {
     pub escalate_after: Option<u32>,
     /// An RRULE nudging agencies about continuous ("Thường xuyên") tasks; `None` never.
     pub nudge: Option<String>,
+    /// Whether coordinators are still reminded of a deadline once every lead is done.
+    pub support_after_lead_done: bool,
 }
 
 impl Default for Policy {
@@ -59,6 +61,7 @@ impl Default for Policy {
             },
             escalate_after: Some(7),
             nudge: None,
+            support_after_lead_done: false,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! ticks never lose or repeat a slot, because the answer depends only on `now` and `handled`.
 
 use crate::calendar::Calendar;
-use crate::config::{Config, Task};
+use crate::config::{Config, Plan, Task};
 use crate::deadline::{recur, Deadline, Milestone};
 use crate::policy::{DayCount, Policy};
 use chrono::{Datelike, Days, NaiveDate};
@@ -170,8 +170,16 @@ impl Schedule {
                     id: task.id.clone(),
                     title: task.title.clone(),
                 });
-                let milestones = milestones(task, plan.issued, until);
-                b.task(config, task, t, &milestones, monitor, plan.issued);
+                // A closed plan sends nothing; its tasks stay named for the reports.
+                if plan.is_closed() {
+                    continue;
+                }
+                let milestones = milestones(task, plan, until);
+                let dates = Dates {
+                    first: calendar.on_or_after(plan.issued),
+                    from: plan.reminders_from,
+                };
+                b.task(config, task, t, &milestones, monitor, dates);
             }
         }
         let mut slots = b.slots;
@@ -414,15 +422,14 @@ pub fn natural_key(id: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// The dated milestones a task is reminded of, up to `until`.
-pub fn milestones(task: &Task, issued: NaiveDate, until: NaiveDate) -> Vec<Milestone> {
+/// The dated milestones a task of `plan` is reminded of, up to `until`.
+pub fn milestones(task: &Task, plan: &Plan, until: NaiveDate) -> Vec<Milestone> {
     let from_rule = |rule: &str| -> Vec<Milestone> {
-        // A plan is for its year: a rule without its own end stops at the plan year's end.
-        let upper = rule.to_ascii_uppercase();
-        let own_end = upper.contains("UNTIL=") || upper.contains("COUNT=");
-        let year_end = NaiveDate::from_ymd_opt(issued.year(), 12, 31).unwrap_or(until);
-        let end = if own_end { until } else { year_end.min(until) };
-        recur::occurrences(rule, issued, end, u16::MAX)
+        // Periodic duties outlive the plan's year ("Theo định kỳ", "Năm 2022 và các năm tiếp
+        // theo"): a rule runs to its own UNTIL/COUNT, the plan's `until`, or on; the window
+        // bounds the work.
+        let end = plan.until.map_or(until, |u| u.min(until));
+        recur::occurrences(rule, plan.issued, end, u16::MAX)
             .unwrap_or_default()
             .into_iter()
             .map(|due| Milestone {
@@ -444,6 +451,16 @@ pub fn milestones(task: &Task, issued: NaiveDate, until: NaiveDate) -> Vec<Miles
         },
         Deadline::OnRequest | Deadline::PeriodicUnspecified => vec![],
     }
+}
+
+/// Where a plan's reminder slots may fall.
+#[derive(Clone, Copy)]
+struct Dates {
+    /// The plan's first working day: earlier slots wait for it.
+    first: NaiveDate,
+    /// `reminders_from`: earlier slots are dropped, not moved (a plan entered years late must
+    /// not send its whole past on one day).
+    from: Option<NaiveDate>,
 }
 
 struct Builder<'a> {
@@ -471,35 +488,71 @@ impl Builder<'_> {
         t: u32,
         milestones: &[Milestone],
         monitor: Option<&str>,
-        issued: NaiveDate,
+        dates: Dates,
     ) {
         if milestones.is_empty() {
             return;
         }
         let nudge_only = matches!(task.deadline, Deadline::Continuous);
         let policy = &task.policy;
+        let done_of = |agency_id: &str| {
+            [task.done, task.done_by.get(agency_id).copied()]
+                .into_iter()
+                .flatten()
+                .min()
+        };
+        // Leads get their own level's milestone; coordinators get every milestone.
+        let deadlines_of = |role: Role, agency_id: &str| {
+            let level = config.agency(agency_id).map(|a| a.level.as_str());
+            let own: Vec<&Milestone> = milestones
+                .iter()
+                .filter(|m| m.level.is_none() || m.level.as_deref() == level)
+                .collect();
+            let applicable: Vec<&Milestone> = if role == Role::Support || own.is_empty() {
+                milestones.iter().collect()
+            } else {
+                own
+            };
+            let mut deadlines: Vec<NaiveDate> = applicable.iter().map(|m| m.due).collect();
+            deadlines.sort_unstable();
+            deadlines.dedup();
+            deadlines
+        };
+        let leads: Vec<(Vec<NaiveDate>, Option<NaiveDate>)> = task
+            .lead
+            .iter()
+            .map(|l| (deadlines_of(Role::Lead, l), done_of(l)))
+            .collect();
+        // The day every lead of a deadline was done: coordinators are told nothing after it.
+        let leads_done = |deadline: NaiveDate| -> Option<NaiveDate> {
+            let mut responsible = leads
+                .iter()
+                .filter(|(ds, _)| ds.contains(&deadline))
+                .peekable();
+            let all: Vec<&(Vec<NaiveDate>, Option<NaiveDate>)> = if responsible.peek().is_some() {
+                responsible.collect()
+            } else {
+                leads.iter().collect()
+            };
+            if all.is_empty() {
+                return None;
+            }
+            all.iter()
+                .map(|(_, d)| *d)
+                .collect::<Option<Vec<_>>>()?
+                .into_iter()
+                .max()
+        };
         for (role, list) in [(Role::Lead, &task.lead), (Role::Support, &task.support)] {
             for agency_id in list {
-                let level = config.agency(agency_id).map(|a| a.level.as_str());
-                let done = [task.done, task.done_by.get(agency_id).copied()]
-                    .into_iter()
-                    .flatten()
-                    .min();
-                // Leads get their own level's milestone; coordinators get every milestone.
-                let own: Vec<&Milestone> = milestones
-                    .iter()
-                    .filter(|m| m.level.is_none() || m.level.as_deref() == level)
-                    .collect();
-                let applicable: Vec<&Milestone> = if role == Role::Support || own.is_empty() {
-                    milestones.iter().collect()
-                } else {
-                    own
-                };
+                let own_done = done_of(agency_id);
                 let a = self.agency(agency_id);
-                let mut deadlines: Vec<NaiveDate> = applicable.iter().map(|m| m.due).collect();
-                deadlines.sort_unstable();
-                deadlines.dedup();
-                for deadline in deadlines {
+                for deadline in deadlines_of(role, agency_id) {
+                    let done = if role == Role::Support && !policy.support_after_lead_done {
+                        [own_done, leads_done(deadline)].into_iter().flatten().min()
+                    } else {
+                        own_done
+                    };
                     let mut slots = Vec::new();
                     if nudge_only {
                         if role == Role::Lead || policy.support_gets_before(0) {
@@ -513,12 +566,14 @@ impl Builder<'_> {
                     }
                     // Nothing goes out before the plan exists: early slots wait for its first
                     // working day (one per day, the nearest to the deadline kept).
-                    let first_day = self.calendar.on_or_after(issued);
                     let mut days_taken: HashSet<NaiveDate> = HashSet::new();
                     slots.sort_by_key(|(date, _, n)| (std::cmp::Reverse(*date), *n));
                     for (date, kind, n) in slots {
-                        let date = date.max(first_day);
-                        if done.is_some_and(|d| d <= date) || !days_taken.insert(date) {
+                        let date = date.max(dates.first);
+                        if done.is_some_and(|d| d <= date)
+                            || dates.from.is_some_and(|f| date < f)
+                            || !days_taken.insert(date)
+                        {
                             continue;
                         }
                         self.slots.push(Slot {
@@ -542,11 +597,9 @@ impl Builder<'_> {
                             let target = deadline
                                 .checked_add_days(Days::new(u64::from(k)))
                                 .unwrap_or(deadline);
-                            let date = self
-                                .calendar
-                                .on_or_after(target)
-                                .max(self.calendar.on_or_after(issued));
-                            if done.is_none_or(|d| d > date) {
+                            let date = self.calendar.on_or_after(target).max(dates.first);
+                            if done.is_none_or(|d| d > date) && dates.from.is_none_or(|f| date >= f)
+                            {
                                 let mi = self.agency(m);
                                 self.slots.push(Slot {
                                     date,

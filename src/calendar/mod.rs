@@ -5,6 +5,7 @@
 //! Holiday rules change (Tết grew from 4 to 5 days in 2013, 2/9 gained a second day in 2021,
 //! 24/11 was added from 2026), so they are data with the years they apply, not code paths.
 
+pub mod hours;
 pub mod lunar;
 
 use chrono::{Datelike, NaiveDate, Weekday};

@@ -8,6 +8,7 @@
 pub mod channels;
 pub mod diag;
 pub mod model;
+mod names;
 mod raw;
 pub mod settings;
 mod validate;
@@ -15,6 +16,7 @@ mod validate;
 pub use channels::{EmailSettings, Tls, Transport, WebhookSettings, ZaloSettings};
 pub use diag::{Diagnostic, Severity, Source};
 pub use model::{Agency, Channel, Config, Group, Level, Plan, Task};
+pub use names::Named;
 pub use settings::{parse_cron, DEFAULT_REMINDERS};
 pub use validate::{analyze, normalize_phone, Analysis, DEFAULT_TIMEZONE};
 
@@ -37,6 +39,8 @@ pub struct Sources {
     pub templates: Vec<Source>,
     /// Files that could not be read.
     pub problems: Vec<Diagnostic>,
+    /// When the files were read (a plan closed in the future is an error); `None` in memory.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Sources {
@@ -56,7 +60,10 @@ impl Sources {
 /// Reads the config directory. Missing or unreadable files become diagnostics, not errors:
 /// `check` reports them with everything else.
 pub fn read_dir(dir: &Path) -> Sources {
-    let mut sources = Sources::default();
+    let mut sources = Sources {
+        now: Some(chrono::Utc::now()),
+        ..Sources::default()
+    };
     let shown = |p: &Path| p.display().to_string();
     if !dir.is_dir() {
         sources.problems.push(

@@ -25,6 +25,10 @@ pub struct Config {
     pub reminders: String,
     /// When the weekly report goes to the monitoring agency (cron, like `reminders`).
     pub report: String,
+    /// Reminders whose slot is more than this many days old are recorded as skipped, not sent.
+    pub catch_up_days: u32,
+    /// When, on working days, deliveries may go out.
+    pub send_hours: crate::calendar::hours::SendHours,
     /// The year's announced schedule on top of the computed holidays.
     pub calendar: Overrides,
     /// The default policy (`[policy]` in the settings).
@@ -129,6 +133,31 @@ pub struct Plan {
     /// The settings' policy with the plan's `[policy]` applied.
     pub policy: Policy,
     pub tasks: Vec<Task>,
+    /// Closed plans send nothing (`status = "closed"`); the date, when given.
+    pub closed: Option<Closed>,
+    /// No reminder slot before this date (a plan added long after it was issued).
+    pub reminders_from: Option<NaiveDate>,
+    /// Recurring tasks stop here; without it a rule without its own end runs on.
+    pub until: Option<NaiveDate>,
+}
+
+/// A closed plan, and when it was closed if the file says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    pub on: Option<NaiveDate>,
+}
+
+impl Plan {
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some()
+    }
+
+    /// The first day a reminder of this plan may be dated: its issue date, or
+    /// `reminders_from` if later.
+    pub fn reminders_start(&self) -> NaiveDate {
+        self.reminders_from
+            .map_or(self.issued, |f| f.max(self.issued))
+    }
 }
 
 #[derive(Debug, Clone)]

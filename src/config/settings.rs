@@ -3,6 +3,7 @@
 
 use super::diag::{Diagnostic, Severity, Source};
 use super::raw;
+use crate::calendar::hours::{SendHours, DEFAULT_SEND_HOURS};
 use crate::calendar::Overrides;
 use crate::deadline::recur;
 use crate::policy::{DayCount, Policy, SupportSet, SUPPORT_WORDS};
@@ -70,6 +71,47 @@ pub fn schedule(
             "7 giờ 30 sáng thứ Hai hằng tuần",
         ),
     )
+}
+
+/// The default catch-up horizon: reminders missed for up to a week still go out.
+pub const DEFAULT_CATCH_UP_DAYS: u32 = 7;
+
+/// `[schedule] catch_up_days` and `send_hours`: what a start after downtime may still send,
+/// and when deliveries may go out.
+pub fn send_rules(
+    src: &Source,
+    raw: &raw::Schedule,
+    diags: &mut Vec<Diagnostic>,
+) -> (u32, SendHours) {
+    let mut catch_up = DEFAULT_CATCH_UP_DAYS;
+    if let Some(n) = &raw.catch_up_days {
+        match u32::try_from(*n.get_ref()) {
+            Ok(d) if d <= 366 => catch_up = d,
+            _ => diags.push(
+                src.diag(
+                    Severity::Error,
+                    n.span(),
+                    format!(
+                        "catch_up_days phải là số ngày từ 0 đến 366, không phải {}",
+                        n.get_ref()
+                    ),
+                )
+                .with_help(
+                    "số ngày tối đa một lời nhắc bị lỡ (khi dịch vụ dừng, lần chạy đầu) còn được gửi bù; 0 = không gửi bù",
+                ),
+            ),
+        }
+    }
+    let mut hours = SendHours::default();
+    if let Some(text) = &raw.send_hours {
+        match SendHours::parse(text.get_ref()) {
+            Ok(h) => hours = h,
+            Err(e) => diags.push(src.diag(Severity::Error, text.span(), e).with_help(format!(
+                "ví dụ send_hours = \"{DEFAULT_SEND_HOURS}\" (giờ địa phương, các ngày làm việc)"
+            ))),
+        }
+    }
+    (catch_up, hours)
 }
 
 /// Reports an error at a span, with an optional hint.
@@ -186,6 +228,9 @@ pub fn policy(
             }
         }
         p.support = set;
+    }
+    if let Some(b) = &patch.support_after_lead_done {
+        p.support_after_lead_done = *b.get_ref();
     }
     if let Some(nudge) = &patch.nudge {
         let start = NaiveDate::from_ymd_opt(2022, 1, 1).unwrap_or_default();

@@ -2,7 +2,7 @@
 //! It never stops at the first problem: an admin fixing a file wants all of them at once.
 
 use super::diag::{from_toml_error, Diagnostic, Severity, Source};
-use super::model::{Agency, Channel, Config, Group, Level, Plan, Task};
+use super::model::{Agency, Channel, Closed, Config, Group, Level, Plan, Task};
 use super::raw;
 use super::Sources;
 use crate::calendar::Overrides;
@@ -47,6 +47,7 @@ pub const DEFAULT_MONITOR: &str = "Văn phòng UBND tỉnh";
 pub fn analyze(sources: &Sources) -> Analysis {
     let mut v = Validator {
         diags: sources.problems.clone(),
+        today: None,
     };
     let settings = sources
         .settings
@@ -69,9 +70,12 @@ pub fn analyze(sources: &Sources) -> Analysis {
         }),
         _ => chrono_tz::Asia::Ho_Chi_Minh,
     };
+    v.today = sources.now.map(|n| n.with_timezone(&timezone).date_naive());
     let settings_src = sources.settings.as_ref();
     let mut reminders = super::settings::DEFAULT_REMINDERS.to_string();
     let mut report = super::settings::DEFAULT_REPORT.to_string();
+    let mut catch_up_days = super::settings::DEFAULT_CATCH_UP_DAYS;
+    let mut send_hours = crate::calendar::hours::SendHours::default();
     let mut policy = Policy::default();
     let mut calendar = Overrides::default();
     let mut email = super::channels::EmailSettings::default();
@@ -116,6 +120,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
         }
         if let Some(s) = &settings.schedule {
             (reminders, report) = super::settings::schedule(src, s, &mut v.diags);
+            (catch_up_days, send_hours) = super::settings::send_rules(src, s, &mut v.diags);
         }
         if let Some(p) = &settings.policy {
             policy = super::settings::policy(src, p, &policy, &mut v.diags);
@@ -275,6 +280,8 @@ pub fn analyze(sources: &Sources) -> Analysis {
             http_listen,
             reminders,
             report,
+            catch_up_days,
+            send_hours,
             calendar,
             policy,
             levels: directory.levels,
@@ -369,6 +376,9 @@ impl Directory {
 
 struct Validator {
     diags: Vec<Diagnostic>,
+    /// Today in the config's timezone, when the files were read from disk (a closing date in
+    /// the future is an error); `None` for in-memory sources.
+    today: Option<NaiveDate>,
 }
 
 impl Validator {
@@ -760,6 +770,7 @@ impl Validator {
     ) -> Option<Plan> {
         let header = file.plan.get_ref();
         let issued = self.date(src, &header.issued)?;
+        let (closed, reminders_from, until) = self.lifecycle(src, header, issued);
         let plan_policy = match &file.policy {
             Some(p) => super::settings::policy(src, p, base, &mut self.diags),
             None => base.clone(),
@@ -800,7 +811,127 @@ impl Validator {
             file: src.name.clone(),
             policy: plan_policy,
             tasks,
+            closed,
+            reminders_from,
+            until,
         })
+    }
+
+    /// `status`, `closed`, `reminders_from` and `until` of a plan header.
+    fn lifecycle(
+        &mut self,
+        src: &Source,
+        header: &raw::PlanHeader,
+        issued: NaiveDate,
+    ) -> (Option<Closed>, Option<NaiveDate>, Option<NaiveDate>) {
+        let closed_on = header.closed.as_ref().and_then(|d| self.date(src, d));
+        let reminders_from = header
+            .reminders_from
+            .as_ref()
+            .and_then(|d| self.date(src, d));
+        let until = header.until.as_ref().and_then(|d| self.date(src, d));
+        let status = header
+            .status
+            .as_ref()
+            .map(|s| (s.get_ref().trim(), s.span()));
+        let closed = match status {
+            None | Some(("active", _)) => {
+                if let (Some(d), Some(span)) = (closed_on, header.closed.as_ref().map(|c| c.span()))
+                {
+                    self.push(
+                        src.diag(
+                            Severity::Error,
+                            span,
+                            format!(
+                                "kế hoạch có ngày kết thúc {} nhưng chưa ghi status = \"closed\"",
+                                d.format("%d/%m/%Y")
+                            ),
+                        )
+                        .with_help("kế hoạch đã kết thúc: thêm status = \"closed\"; còn thực hiện: xóa dòng closed"),
+                    );
+                }
+                None
+            }
+            Some(("closed", _)) => Some(Closed { on: closed_on }),
+            Some((other, span)) => {
+                self.push(
+                    src.diag(
+                        Severity::Error,
+                        span,
+                        format!("trạng thái kế hoạch \"{other}\" không có"),
+                    )
+                    .with_help("dùng status = \"active\" (đang thực hiện, mặc định) hoặc \"closed\" (đã kết thúc)"),
+                );
+                None
+            }
+        };
+        let span_of = |d: &Option<Spanned<toml::value::Datetime>>| {
+            d.as_ref().map(|d| d.span()).unwrap_or_default()
+        };
+        if let (Some(on), Some(today)) = (closed_on, self.today) {
+            if on > today {
+                self.push(
+                    src.diag(
+                        Severity::Error,
+                        span_of(&header.closed),
+                        format!(
+                            "ngày kết thúc kế hoạch {} còn ở tương lai (hôm nay {})",
+                            on.format("%d/%m/%Y"),
+                            today.format("%d/%m/%Y")
+                        ),
+                    )
+                    .with_help("chỉ đóng kế hoạch khi đã kết thúc; để dừng nhắc từ một ngày về sau, dùng until"),
+                );
+            }
+        }
+        for (date, raw_date, what) in [
+            (closed_on, &header.closed, "ngày kết thúc (closed)"),
+            (
+                reminders_from,
+                &header.reminders_from,
+                "ngày bắt đầu nhắc (reminders_from)",
+            ),
+            (until, &header.until, "ngày dừng nhắc (until)"),
+        ] {
+            if let Some(d) = date.filter(|d| *d < issued) {
+                self.push(src.diag(
+                    Severity::Error,
+                    span_of(raw_date),
+                    format!(
+                        "{what} {} trước ngày ban hành kế hoạch {}",
+                        d.format("%d/%m/%Y"),
+                        issued.format("%d/%m/%Y")
+                    ),
+                ));
+            }
+        }
+        if let (Some(from), Some(on)) = (reminders_from, closed_on) {
+            if from > on {
+                self.push(src.diag(
+                    Severity::Error,
+                    span_of(&header.reminders_from),
+                    format!(
+                        "ngày bắt đầu nhắc {} sau ngày kết thúc kế hoạch {}",
+                        from.format("%d/%m/%Y"),
+                        on.format("%d/%m/%Y")
+                    ),
+                ));
+            }
+        }
+        if let (Some(from), Some(until)) = (reminders_from, until) {
+            if from > until {
+                self.push(src.diag(
+                    Severity::Error,
+                    span_of(&header.reminders_from),
+                    format!(
+                        "ngày bắt đầu nhắc {} sau ngày dừng nhắc (until) {}",
+                        from.format("%d/%m/%Y"),
+                        until.format("%d/%m/%Y")
+                    ),
+                ));
+            }
+        }
+        (closed, reminders_from, until)
     }
 
     fn task(

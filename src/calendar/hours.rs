@@ -1,0 +1,172 @@
+//! When deliveries may go out: on working days, inside the send hours (local time). An office
+//! mailing reminders at 23:13 or on a Sunday is not one agencies trust.
+
+use super::Calendar;
+use chrono::{Days, NaiveDateTime, NaiveTime};
+
+/// `[schedule] send_hours`: from `start` (inclusive) to `end` (exclusive), local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+pub const DEFAULT_SEND_HOURS: &str = "07:30-17:00";
+
+impl Default for SendHours {
+    fn default() -> Self {
+        SendHours {
+            start: NaiveTime::from_hms_opt(7, 30, 0).unwrap_or(NaiveTime::MIN),
+            end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
+        }
+    }
+}
+
+/// One time of day as admins write it: "7:30", "07:30", "7h30", "7h", "17".
+fn time_of_day(s: &str) -> Option<NaiveTime> {
+    let s = s.trim().to_lowercase();
+    let (h, m) = match s.split_once([':', 'h', 'g']) {
+        Some((h, m)) => (h.trim(), m.trim()),
+        None => (s.as_str(), ""),
+    };
+    let digits = |x: &str| !x.is_empty() && x.len() <= 2 && x.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !(m.is_empty() || digits(m)) {
+        return None;
+    }
+    let hour: u32 = h.parse().ok()?;
+    let minute: u32 = if m.is_empty() { 0 } else { m.parse().ok()? };
+    if hour == 24 && minute == 0 {
+        // "17:00-24:00": the end of the day.
+        return NaiveTime::from_hms_opt(23, 59, 59);
+    }
+    NaiveTime::from_hms_opt(hour, minute, 0)
+}
+
+impl SendHours {
+    /// "07:30-17:00" (also "7h30 - 17h", "7:30–17:00"). The error is shown to the admin.
+    pub fn parse(text: &str) -> Result<SendHours, String> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err("giờ gửi để trống".into());
+        }
+        let Some((a, b)) = t.split_once(['-', '–', '—']) else {
+            return Err(format!(
+                "giờ gửi \"{t}\" không đúng dạng: cần giờ bắt đầu và giờ kết thúc, cách nhau bằng dấu -"
+            ));
+        };
+        let (Some(start), Some(end)) = (time_of_day(a), time_of_day(b)) else {
+            return Err(format!(
+                "giờ gửi \"{t}\" không đúng dạng: giờ viết như 07:30, từ 00:00 đến 24:00"
+            ));
+        };
+        if start >= end {
+            return Err(format!(
+                "giờ gửi \"{t}\": giờ bắt đầu phải trước giờ kết thúc (trong cùng một ngày)"
+            ));
+        }
+        Ok(SendHours { start, end })
+    }
+
+    /// "07:30–17:00", as shown to the admin.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}–{}",
+            self.start.format("%H:%M"),
+            self.end.format("%H:%M")
+        )
+    }
+
+    /// Whether `t` (local time) is inside the send hours of a working day.
+    pub fn is_open(&self, calendar: &Calendar, t: NaiveDateTime) -> bool {
+        calendar.is_working_day(t.date()) && t.time() >= self.start && t.time() < self.end
+    }
+
+    /// `t` if it is open, else the next opening (local time). Looks a year ahead at most: a
+    /// calendar with no working day in a year is not one this can serve.
+    pub fn next_open(&self, calendar: &Calendar, t: NaiveDateTime) -> NaiveDateTime {
+        if self.is_open(calendar, t) {
+            return t;
+        }
+        let mut day = t.date();
+        if t.time() < self.start && calendar.is_working_day(day) {
+            return day.and_time(self.start);
+        }
+        for _ in 0..366 {
+            let Some(next) = day.checked_add_days(Days::new(1)) else {
+                break;
+            };
+            day = next;
+            if calendar.is_working_day(day) {
+                return day.and_time(self.start);
+            }
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Overrides;
+    use chrono::NaiveDate;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, min, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn parses_what_admins_write() {
+        let default = SendHours::default();
+        for s in ["07:30-17:00", "7:30 - 17:00", "7h30-17h", "7g30–17g00"] {
+            assert_eq!(SendHours::parse(s), Ok(default), "{s}");
+        }
+        assert_eq!(
+            SendHours::parse("0-24").map(|h| h.end),
+            Ok(NaiveTime::from_hms_opt(23, 59, 59).unwrap())
+        );
+        for bad in [
+            "",
+            "  ",
+            "7:30",
+            "17:00-07:30",
+            "25:00-26:00",
+            "7:60-8:00",
+            "sáng-chiều",
+        ] {
+            assert!(SendHours::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn outside_the_hours_waits_for_the_next_working_morning() {
+        let cal = Calendar::new(Overrides::default(), 2026..=2027);
+        let h = SendHours::default();
+        // Wednesday 02/12/2026 23:13 → Thursday 07:30.
+        assert_eq!(
+            h.next_open(&cal, at(2026, 12, 2, 23, 13)),
+            at(2026, 12, 3, 7, 30)
+        );
+        // Thursday 06:00 → the same morning; 08:00 is open.
+        assert_eq!(
+            h.next_open(&cal, at(2026, 12, 3, 6, 0)),
+            at(2026, 12, 3, 7, 30)
+        );
+        assert_eq!(
+            h.next_open(&cal, at(2026, 12, 3, 8, 0)),
+            at(2026, 12, 3, 8, 0)
+        );
+        // 17:00 is closed: Friday 17:00 → Monday 07:30.
+        assert_eq!(
+            h.next_open(&cal, at(2026, 12, 4, 17, 0)),
+            at(2026, 12, 7, 7, 30)
+        );
+        // New Year's Day 2027 is a Friday: Thursday evening → Monday 04/01/2027.
+        assert_eq!(
+            h.next_open(&cal, at(2026, 12, 31, 18, 0)),
+            at(2027, 1, 4, 7, 30)
+        );
+    }
+}

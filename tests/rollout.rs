@@ -1,0 +1,338 @@
+//! Switching the service on safely (issue 13): the catch-up horizon, the send hours, the
+//! plan lifecycle and who is reminded once the leads are done, on the shipped config and on
+//! small plans.
+
+use chrono::{DateTime, NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use nhacviec::config::{analyze, Config, Source, Sources};
+use nhacviec::deliver::Engine;
+use nhacviec::render::Templates;
+use nhacviec::schedule::{Role, Schedule};
+use nhacviec::store::Store;
+use std::path::Path;
+
+fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Tz> {
+    chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(y, m, d, h, min, 0)
+        .unwrap()
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// The shipped config, its state in `state`.
+fn shipped(state: &Path) -> (Config, Templates) {
+    let analysis = nhacviec::config::load(Path::new("config"));
+    assert!(
+        !analysis.has_errors(),
+        "{:?}",
+        analysis.errors().collect::<Vec<_>>()
+    );
+    let templates = Templates::new(&analysis.templates).unwrap();
+    let mut config = analysis.config;
+    config.state_dir = Some(state.display().to_string());
+    (config, templates)
+}
+
+fn mail_files(state: &Path) -> usize {
+    std::fs::read_dir(state.join("mail"))
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_first_start_at_night_sends_nothing_and_waits_for_the_morning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, templates) = shipped(tmp.path());
+    let (pass, state) = nhacviec::daemon::once(
+        Path::new("config"),
+        config,
+        templates,
+        at(2026, 12, 2, 23, 13),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pass.deferred_until,
+        Some(at(2026, 12, 3, 7, 30)),
+        "{pass:?}"
+    );
+    assert_eq!((pass.queued, pass.sent), (0, 0));
+    assert_eq!(mail_files(&state), 0);
+    let store = Store::open_reader(&state.join("nhacviec.db")).unwrap();
+    assert!(store.history(None, None, 10).unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_first_start_in_the_morning_sends_nothing_older_than_the_horizon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, templates) = shipped(tmp.path());
+    assert_eq!(config.catch_up_days, 7);
+    let now = at(2026, 12, 3, 8, 0);
+    let engine = Engine::build(&config, now.date_naive());
+    let (pass, state) = nhacviec::daemon::once(Path::new("config"), config.clone(), templates, now)
+        .await
+        .unwrap();
+    assert_eq!(pass.deferred_until, None);
+    // Four years of Plan 50's reminders are recorded as skipped, not sent.
+    assert!(pass.stale > 1000, "{pass:?}");
+    let store = Store::open_reader(&state.join("nhacviec.db")).unwrap();
+    let sent = store.history(None, None, 10_000).unwrap();
+    let horizon = day(2026, 11, 26);
+    for d in &sent {
+        assert_ne!(d.agency, "_admin");
+        assert!(
+            !d.subject.contains("Báo cáo tình hình"),
+            "the weekly report is not a side effect of a start: {}",
+            d.subject
+        );
+        for item in &d.items {
+            let slot = engine
+                .schedule
+                .slots()
+                .iter()
+                .find(|s| engine.schedule.key(s) == item.key)
+                .expect("a sent item is a slot of the schedule");
+            assert!(slot.date >= horizon, "{item:?} dated {}", slot.date);
+        }
+    }
+    assert_eq!(mail_files(&state), sent.len());
+}
+
+const AGENCIES: &str = r#"
+[[level]]
+id = "tinh"
+name = "cấp tỉnh"
+
+[[agency]]
+id = "a"
+name = "Sở A"
+level = "tinh"
+email = ["a@tinh.example"]
+
+[[agency]]
+id = "b"
+name = "Sở B"
+level = "tinh"
+email = ["b@tinh.example"]
+
+[[agency]]
+id = "c"
+name = "Sở C"
+level = "tinh"
+email = ["c@tinh.example"]
+
+[[agency]]
+id = "vp"
+name = "Văn phòng UBND tỉnh"
+level = "tinh"
+email = ["vp@tinh.example"]
+"#;
+
+fn analysis_with(
+    header: &str,
+    tasks: &str,
+    now: Option<DateTime<Tz>>,
+) -> nhacviec::config::Analysis {
+    let plan = format!(
+        "[plan]\nnumber = \"9/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-03-01\n{header}\n{tasks}"
+    );
+    let mut sources = Sources::in_memory(
+        None,
+        Source::new("agencies.toml", AGENCIES),
+        vec![Source::new("plans/9.toml", plan)],
+    );
+    sources.now = now.map(|n| n.with_timezone(&chrono::Utc));
+    analyze(&sources)
+}
+
+fn config_with(header: &str, tasks: &str) -> Config {
+    let a = analysis_with(header, tasks, None);
+    assert!(!a.has_errors(), "{:?}", a.errors().collect::<Vec<_>>());
+    a.config
+}
+
+fn schedule(config: &Config, today: NaiveDate) -> Schedule {
+    Engine::build(config, today).schedule
+}
+
+const OLD_AND_NEW: &str = r#"
+[[task]]
+id = "1"
+title = "Cũ"
+lead = ["Sở A"]
+due = 2022-06-30
+
+[[task]]
+id = "2"
+title = "Mới"
+lead = ["Sở A"]
+support = ["Sở B"]
+due = 2026-12-31
+"#;
+
+#[test]
+fn a_plan_added_late_reminds_nothing_before_reminders_from() {
+    let config = config_with("reminders_from = 2026-12-20", OLD_AND_NEW);
+    let s = schedule(&config, day(2026, 12, 1));
+    assert!(!s.is_empty());
+    assert!(
+        s.slots().iter().all(|x| x.date >= day(2026, 12, 20)),
+        "{:?}",
+        s.slots().first()
+    );
+    // Task 1's four-year-old deadline is not sent on the first day either.
+    assert!(s.slots().iter().all(|x| s.tasks[x.task as usize].id == "2"));
+    let tick = s.due_within(
+        &std::collections::HashSet::new(),
+        day(2026, 12, 19),
+        None,
+        None,
+    );
+    assert!(tick.digests.is_empty());
+}
+
+#[test]
+fn a_closed_plan_sends_nothing_and_recurrences_run_past_the_plan_year() {
+    let closed = config_with("status = \"closed\"\nclosed = 2023-01-15", OLD_AND_NEW);
+    assert!(closed.plans[0].is_closed());
+    assert!(schedule(&closed, day(2022, 6, 1)).is_empty());
+    // "Năm 2022 và các năm tiếp theo" reminds every year, here in 2024.
+    let onward = config_with(
+        "",
+        "[[task]]\nid = \"1\"\ntitle = \"Hằng năm\"\nlead = [\"Sở A\"]\ntime = \"Năm 2022 và các năm tiếp theo\"\n",
+    );
+    let s = schedule(&onward, day(2024, 1, 1));
+    assert!(s.slots().iter().any(|x| x.deadline == day(2024, 12, 31)));
+    // ... unless the plan's `until` stops it.
+    let bounded = config_with(
+        "until = 2023-06-30",
+        "[[task]]\nid = \"1\"\ntitle = \"Hằng năm\"\nlead = [\"Sở A\"]\ntime = \"Năm 2022 và các năm tiếp theo\"\n",
+    );
+    let s = schedule(&bounded, day(2024, 1, 1));
+    assert!(s.slots().iter().all(|x| x.deadline <= day(2023, 6, 30)));
+    assert!(s.slots().iter().any(|x| x.deadline == day(2022, 12, 31)));
+}
+
+#[test]
+fn plan_50_reminds_of_10_1_in_2023() {
+    let analysis = nhacviec::config::load(Path::new("config"));
+    let s = schedule(&analysis.config, day(2023, 1, 1));
+    let deadlines: std::collections::BTreeSet<NaiveDate> = s
+        .slots()
+        .iter()
+        .filter(|x| s.tasks[x.task as usize].id == "10.1" && x.deadline.year() == 2023)
+        .map(|x| x.deadline)
+        .collect();
+    assert_eq!(
+        deadlines.into_iter().collect::<Vec<_>>(),
+        vec![
+            day(2023, 3, 18),
+            day(2023, 6, 18),
+            day(2023, 9, 18),
+            day(2023, 12, 18)
+        ]
+    );
+}
+
+use chrono::Datelike;
+
+#[test]
+fn coordinators_hear_nothing_once_every_lead_of_8_6_is_done() {
+    let text = std::fs::read_to_string("config/plans/50-KH-UBND-2022.toml").unwrap();
+    let marker =
+        "note = \"Kế hoạch ban hành ngày 24/3/2022, chỉ còn một tuần đến hết tháng 3/2022.\"";
+    assert!(text.contains(marker));
+    let done = |both: bool| {
+        let by = if both {
+            "done_by = { \"Công an tỉnh\" = 2022-03-29, \"Sở Thông tin và Truyền thông\" = 2022-03-30 }"
+        } else {
+            "done_by = { \"Công an tỉnh\" = 2022-03-29 }"
+        };
+        let mut sources = nhacviec::config::read_dir(Path::new("config"));
+        sources.plans[0].text = text.replace(marker, &format!("{marker}\n{by}"));
+        let a = analyze(&sources);
+        assert!(!a.has_errors(), "{:?}", a.errors().collect::<Vec<_>>());
+        a.config
+    };
+    let support_after = |config: &Config, from: NaiveDate| {
+        let s = schedule(config, day(2022, 3, 24));
+        s.slots()
+            .iter()
+            .filter(|x| {
+                s.tasks[x.task as usize].id == "8.6"
+                    && x.role == Role::Support
+                    && x.date >= from
+                    && x.done.is_none_or(|d| d > x.date)
+            })
+            .count()
+    };
+    // One lead done: coordinators are still reminded of the due day (31/3).
+    assert!(support_after(&done(false), day(2022, 3, 30)) > 0);
+    // Both done by 30/3: nothing more for any coordinator.
+    assert_eq!(support_after(&done(true), day(2022, 3, 30)), 0);
+    // `support_after_lead_done = true` restores the old behaviour.
+    let mut old = done(true);
+    for t in &mut old.plans[0].tasks {
+        t.policy.support_after_lead_done = true;
+    }
+    assert!(support_after(&old, day(2022, 3, 30)) > 0);
+}
+
+#[test]
+fn bad_lifecycle_and_send_rules_are_errors_at_their_line() {
+    let now = Some(at(2026, 12, 2, 9, 0));
+    let cases = [
+        ("status = \"paused\"", "không có"),
+        ("status = \"closed\"\nclosed = 2027-01-01", "tương lai"),
+        (
+            "status = \"closed\"\nclosed = 2023-01-01\nreminders_from = 2023-06-01",
+            "sau ngày kết thúc",
+        ),
+        ("closed = 2023-01-01", "status = \"closed\""),
+        ("reminders_from = 2021-01-01", "trước ngày ban hành"),
+    ];
+    for (header, expect) in cases {
+        let a = analysis_with(header, OLD_AND_NEW, now);
+        let errors: Vec<_> = a.errors().collect();
+        assert_eq!(errors.len(), 1, "{header}: {errors:?}");
+        assert!(
+            errors[0].message.contains(expect),
+            "{header}: {}",
+            errors[0].message
+        );
+        assert_eq!(errors[0].file, "plans/9.toml");
+        assert!(errors[0].line >= 6, "{header}: line {}", errors[0].line);
+    }
+    for (schedule, expect) in [
+        ("send_hours = \"\"", "để trống"),
+        ("send_hours = \"17:00-07:30\"", "giờ bắt đầu"),
+        ("send_hours = \"8 giờ\"", "không đúng dạng"),
+        ("catch_up_days = -1", "catch_up_days"),
+    ] {
+        let settings = format!("[schedule]\n{schedule}\n");
+        let a = analyze(&Sources::in_memory(
+            Some(Source::new("nhacviec.toml", settings)),
+            Source::new("agencies.toml", AGENCIES),
+            vec![],
+        ));
+        let errors: Vec<_> = a.errors().collect();
+        assert_eq!(errors.len(), 1, "{schedule}: {errors:?}");
+        assert!(
+            errors[0].message.contains(expect),
+            "{schedule}: {}",
+            errors[0].message
+        );
+        assert_eq!(
+            (errors[0].file.as_str(), errors[0].line),
+            ("nhacviec.toml", 2)
+        );
+    }
+}
