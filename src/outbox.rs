@@ -176,7 +176,7 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
             .and_then(|p| p.tasks.iter().find(|t| t.id == id))
     };
     let mut counts = render::Counts::default();
-    let items = digest
+    let items: Vec<render::ItemCtx> = digest
         .items
         .iter()
         .map(|i| {
@@ -207,14 +207,42 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
             }
         })
         .collect();
+    // One line a task for the monitoring office, not the task's title once per late agency.
+    let mut escalations: Vec<render::EscalationCtx> = Vec::new();
+    let mut own_items = Vec::new();
+    for (item, ctx) in digest.items.iter().zip(&items) {
+        if item.kind != Kind::Escalation {
+            own_items.push(ctx.clone());
+            continue;
+        }
+        match escalations
+            .iter_mut()
+            .find(|e| e.plan == ctx.plan && e.task == ctx.task && e.deadline == ctx.deadline)
+        {
+            Some(e) => e.late.push(ctx.about.clone()),
+            None => escalations.push(render::EscalationCtx {
+                plan: ctx.plan.clone(),
+                task: ctx.task.clone(),
+                title: ctx.title.clone(),
+                time_text: ctx.time_text.clone(),
+                deadline: ctx.deadline.clone(),
+                days_text: ctx.days_text.clone(),
+                late: vec![ctx.about.clone()],
+            }),
+        }
+    }
+    counts.escalated_tasks = escalations.len();
     Context {
         agency: render::AgencyCtx {
             id: digest.agency.clone(),
             name: name_of(&digest.agency),
         },
         items,
+        own_items,
+        escalations,
         counts,
         monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
+        is_monitor: config.monitor.as_deref() == Some(digest.agency.as_str()),
         today: today.format("%d/%m/%Y").to_string(),
         redirected_to: vec![],
     }

@@ -194,7 +194,9 @@ impl Templates {
             due: 1,
             overdue: 3,
             escalations: 1,
+            escalated_tasks: 1,
         };
+        full.is_monitor = true;
         render_with(&env, &full)?;
         let mut empty = Context::sample();
         empty.counts = Counts::default();
@@ -203,6 +205,7 @@ impl Templates {
         for item in &mut empty.items {
             item.about = String::new();
         }
+        empty.escalations = vec![];
         render_with(&env, &empty)?;
         let customised = DEFAULTS
             .iter()
@@ -423,10 +426,17 @@ pub fn builtin(which: Builtin, ctx: &impl Serialize) -> Result<Rendered, Templat
 #[derive(Debug, Clone, Serialize)]
 pub struct Context {
     pub agency: AgencyCtx,
+    /// Every item, escalations included (one per late agency), as before grouping.
     pub items: Vec<ItemCtx>,
+    /// The agency's own tasks: the items that are not escalations.
+    pub own_items: Vec<ItemCtx>,
+    /// Escalations grouped per task and deadline: one line a task, with every late agency.
+    pub escalations: Vec<EscalationCtx>,
     pub counts: Counts,
     /// The monitoring office's name, or "".
     pub monitor: String,
+    /// Whether the recipient is the monitoring office itself (it reports to no one here).
+    pub is_monitor: bool,
     /// The day of the tick, dd/mm/yyyy.
     pub today: String,
     /// In trial mode, the addresses the message would have gone to.
@@ -458,12 +468,28 @@ pub struct ItemCtx {
     pub about: String,
 }
 
+/// One task whose leads are late, as the monitoring office is told.
+#[derive(Debug, Clone, Serialize)]
+pub struct EscalationCtx {
+    pub plan: String,
+    pub task: String,
+    pub title: String,
+    pub time_text: String,
+    pub deadline: String,
+    pub days_text: String,
+    /// The late lead agencies' names, in the digest's order.
+    pub late: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Counts {
     pub upcoming: usize,
     pub due: usize,
     pub overdue: usize,
+    /// Late (agency, task) pairs reported to the monitoring office.
     pub escalations: usize,
+    /// Tasks with at least one late lead (the lines of `escalations`).
+    pub escalated_tasks: usize,
 }
 
 /// "còn 7 ngày", "đến hạn hôm nay", "quá hạn 3 ngày".
@@ -491,23 +517,36 @@ impl Context {
             overdue: days < 0,
             about: about.into(),
         };
+        let items = vec![
+            item("quá hạn", -3, ""),
+            item("trước hạn", 7, ""),
+            item("báo cáo vượt cấp", -7, "Công an tỉnh"),
+        ];
         Context {
             agency: AgencyCtx {
                 id: "so-tttt".into(),
                 name: "Sở Thông tin và Truyền thông".into(),
             },
-            items: vec![
-                item("quá hạn", -3, ""),
-                item("trước hạn", 7, ""),
-                item("báo cáo vượt cấp", -7, "Công an tỉnh"),
-            ],
+            own_items: items[..2].to_vec(),
+            escalations: vec![EscalationCtx {
+                plan: "50/KH-UBND".into(),
+                task: "8.6".into(),
+                title: "Kết nối, tích hợp hệ thống xác thực định danh điện tử".into(),
+                time_text: "Tháng 3/2022".into(),
+                deadline: "31/03/2022".into(),
+                days_text: days_text(-7),
+                late: vec!["Công an tỉnh".into(), "Sở Nội vụ".into()],
+            }],
+            items,
             counts: Counts {
                 upcoming: 1,
                 due: 0,
                 overdue: 1,
-                escalations: 1,
+                escalations: 2,
+                escalated_tasks: 1,
             },
             monitor: "Văn phòng UBND tỉnh".into(),
+            is_monitor: false,
             today: "24/03/2022".into(),
             redirected_to: vec!["a@example.org".into()],
         }
@@ -574,8 +613,19 @@ mod tests {
         let r = t.render_context(&Context::sample()).unwrap();
         assert_eq!(
             r.subject,
-            "[Nhắc việc] Sở Thông tin và Truyền thông: 1 nhiệm vụ quá hạn, 1 nhiệm vụ sắp đến hạn; 1 báo cáo quá hạn của cơ quan khác"
+            "[Nhắc việc] Sở Thông tin và Truyền thông: 1 nhiệm vụ quá hạn, 1 nhiệm vụ sắp đến hạn; 1 nhiệm vụ có cơ quan chủ trì quá hạn (2 cơ quan)"
         );
+        // The monitoring office gets one line a task, with every late agency.
+        assert!(r.text.contains(
+            "Nhiệm vụ 8.6 - Kế hoạch số 50/KH-UBND, hạn 31/03/2022 (quá hạn 7 ngày) — 2 cơ quan chưa hoàn thành: Công an tỉnh, Sở Nội vụ"
+        ), "{}", r.text);
+        assert!(r.text.contains("báo cáo kết quả về Văn phòng UBND tỉnh"));
+        // ... and is never asked to report to itself.
+        let mut own = Context::sample();
+        own.is_monitor = true;
+        let r = t.render_context(&own).unwrap();
+        assert!(!r.text.contains("báo cáo kết quả về"), "{}", r.text);
+        assert!(!r.html.contains("báo cáo kết quả về"), "{}", r.html);
         assert!(r
             .html
             .contains("Thực hiện kết nối &lt;hệ thống&gt; &amp; &quot;định danh&quot;"));
@@ -612,6 +662,7 @@ mod tests {
         let mut ctx = Context::sample();
         let item = ctx.items[0].clone();
         ctx.items = vec![item; 20_000];
+        ctx.own_items = ctx.items.clone();
         let r = t.render_context(&ctx).unwrap();
         assert!(r.html.len() > 20_000 * 100, "{}", r.html.len());
         // An admin's template ten times as heavy as the shipped one still renders.

@@ -148,7 +148,8 @@ fn ready_reload_and_stop_under_a_notify_socket() {
         .port();
     let text = fs::read_to_string(&settings).unwrap().replace(
         "reminders = \"0 0 8 * * Mon-Fri\"",
-        "reminders = \"* * * * * *\"",
+        // Delivery mechanics, not rollout: the whole catch-up, at any hour of any day.
+        "reminders = \"* * * * * *\"\ncatch_up_days = 366\nsend_hours = \"always\"",
     ) + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
     fs::write(&settings, &text).unwrap();
     // An admin's subject template that passes `check` (the sample digest is dated 24/03/2022)

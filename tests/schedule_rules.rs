@@ -130,7 +130,9 @@ fn continuous_tasks_only_with_a_nudge_and_on_request_never() {
 }
 
 #[test]
-fn recurring_tasks_remind_each_occurrence_of_the_plan_year() {
+fn recurring_tasks_remind_each_occurrence_past_the_plan_year() {
+    // A periodic duty does not end with the plan's year: every quarter up to the horizon
+    // (here the end of 2023), each on its last working day.
     let s = slots(
         "[policy]\nbefore = [0]\noverdue_times = 0\nescalate_after = 0\n",
         "time = \"Hằng quý\"",
@@ -141,7 +143,11 @@ fn recurring_tasks_remind_each_occurrence_of_the_plan_year() {
             d(2022, 3, 31),
             d(2022, 6, 30),
             d(2022, 9, 30),
-            d(2022, 12, 30)
+            d(2022, 12, 30),
+            d(2023, 3, 31),
+            d(2023, 6, 30),
+            d(2023, 9, 29),
+            d(2023, 12, 29)
         ]
     );
 }

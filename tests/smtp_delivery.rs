@@ -96,10 +96,15 @@ fn smtp_config(dir: &Path, port: u16) -> PathBuf {
             "\ntransport = \"file\"\n",
             &format!("\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n"),
         )
-        .replace("state_dir = \"../var\"", "state_dir = \"state\"");
+        .replace("state_dir = \"../var\"", "state_dir = \"state\"")
+        .replace("[schedule]\n", MECHANICS);
     fs::write(settings, text).unwrap();
     cfg
 }
+
+/// These tests are about delivery, not rollout: a first run sends the whole catch-up of
+/// 2022, at any hour (the defaults would skip four-year-old reminders and wait for 07:30).
+const MECHANICS: &str = "[schedule]\ncatch_up_days = 366\nsend_hours = \"always\"\n";
 
 #[test]
 fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
@@ -330,11 +335,20 @@ async fn a_5xx_for_one_recipient_is_dead_and_the_others_arrive() {
 #[test]
 fn run_once_with_the_file_transport_golden() {
     let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let settings = cfg.join("nhacviec.toml");
+    let text = fs::read_to_string(&settings)
+        .unwrap()
+        .replace("[schedule]\n", MECHANICS);
+    fs::write(settings, text).unwrap();
+    let state = tmp.path().join("state");
     let out = Command::cargo_bin("nhacviec")
         .unwrap()
-        .current_dir(repo())
-        .env("NHACVIEC_STATE_DIR", tmp.path())
-        .args(["--config", "config", "run", "--once", "--now", "2022-05-25"])
+        .env("NHACVIEC_STATE_DIR", &state)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["run", "--once", "--now", "2022-05-25"])
         .output()
         .unwrap();
     assert!(
@@ -342,7 +356,7 @@ fn run_once_with_the_file_transport_golden() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut names: Vec<PathBuf> = fs::read_dir(tmp.path().join("mail"))
+    let mut names: Vec<PathBuf> = fs::read_dir(state.join("mail"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();

@@ -4,11 +4,13 @@
 use super::Calendar;
 use chrono::{Days, NaiveDateTime, NaiveTime};
 
-/// `[schedule] send_hours`: from `start` (inclusive) to `end` (exclusive), local time.
+/// `[schedule] send_hours`: from `start` (inclusive) to `end` (exclusive), local time, on
+/// working days; or `always` ("always": any day, any hour, for a deployment that wants it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SendHours {
     pub start: NaiveTime,
     pub end: NaiveTime,
+    pub always: bool,
 }
 
 pub const DEFAULT_SEND_HOURS: &str = "07:30-17:00";
@@ -18,6 +20,7 @@ impl Default for SendHours {
         SendHours {
             start: NaiveTime::from_hms_opt(7, 30, 0).unwrap_or(NaiveTime::MIN),
             end: NaiveTime::from_hms_opt(17, 0, 0).unwrap_or(NaiveTime::MIN),
+            always: false,
         }
     }
 }
@@ -49,6 +52,13 @@ impl SendHours {
         if t.is_empty() {
             return Err("giờ gửi để trống".into());
         }
+        if t.eq_ignore_ascii_case("always") {
+            return Ok(SendHours {
+                start: NaiveTime::MIN,
+                end: NaiveTime::MIN,
+                always: true,
+            });
+        }
         let Some((a, b)) = t.split_once(['-', '–', '—']) else {
             return Err(format!(
                 "giờ gửi \"{t}\" không đúng dạng: cần giờ bắt đầu và giờ kết thúc, cách nhau bằng dấu -"
@@ -64,11 +74,18 @@ impl SendHours {
                 "giờ gửi \"{t}\": giờ bắt đầu phải trước giờ kết thúc (trong cùng một ngày)"
             ));
         }
-        Ok(SendHours { start, end })
+        Ok(SendHours {
+            start,
+            end,
+            always: false,
+        })
     }
 
     /// "07:30–17:00", as shown to the admin.
     pub fn describe(&self) -> String {
+        if self.always {
+            return "mọi lúc".into();
+        }
         format!(
             "{}–{}",
             self.start.format("%H:%M"),
@@ -78,7 +95,8 @@ impl SendHours {
 
     /// Whether `t` (local time) is inside the send hours of a working day.
     pub fn is_open(&self, calendar: &Calendar, t: NaiveDateTime) -> bool {
-        calendar.is_working_day(t.date()) && t.time() >= self.start && t.time() < self.end
+        self.always
+            || (calendar.is_working_day(t.date()) && t.time() >= self.start && t.time() < self.end)
     }
 
     /// `t` if it is open, else the next opening (local time). Looks a year ahead at most: a
@@ -127,6 +145,7 @@ mod tests {
             SendHours::parse("0-24").map(|h| h.end),
             Ok(NaiveTime::from_hms_opt(23, 59, 59).unwrap())
         );
+        assert!(SendHours::parse("always").is_ok_and(|h| h.always));
         for bad in [
             "",
             "  ",
@@ -162,6 +181,12 @@ mod tests {
         assert_eq!(
             h.next_open(&cal, at(2026, 12, 4, 17, 0)),
             at(2026, 12, 7, 7, 30)
+        );
+        // "always": a Sunday night is open.
+        let always = SendHours::parse("always").unwrap();
+        assert_eq!(
+            always.next_open(&cal, at(2026, 12, 6, 23, 0)),
+            at(2026, 12, 6, 23, 0)
         );
         // New Year's Day 2027 is a Friday: Thursday evening → Monday 04/01/2027.
         assert_eq!(

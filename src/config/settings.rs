@@ -107,7 +107,7 @@ pub fn send_rules(
         match SendHours::parse(text.get_ref()) {
             Ok(h) => hours = h,
             Err(e) => diags.push(src.diag(Severity::Error, text.span(), e).with_help(format!(
-                "ví dụ send_hours = \"{DEFAULT_SEND_HOURS}\" (giờ địa phương, các ngày làm việc)"
+                "ví dụ send_hours = \"{DEFAULT_SEND_HOURS}\" (giờ địa phương, các ngày làm việc), hoặc \"always\" (mọi lúc)"
             ))),
         }
     }
