@@ -9,9 +9,23 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
+    pub plans: Vec<PlanReport<'a>>,
     pub tasks: Vec<TaskReport<'a>>,
     pub errors: Vec<&'a Diagnostic>,
     pub warnings: Vec<&'a Diagnostic>,
+}
+
+/// A plan's header and lifecycle.
+#[derive(Debug, Serialize)]
+pub struct PlanReport<'a> {
+    pub number: &'a str,
+    pub file: &'a str,
+    pub issued: NaiveDate,
+    /// "active" or "closed".
+    pub status: &'static str,
+    pub closed: Option<NaiveDate>,
+    pub reminders_from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,7 +58,22 @@ pub fn report(analysis: &Analysis) -> Report<'_> {
         .iter()
         .flat_map(|p| p.tasks.iter().map(move |t| task_report(p, t)))
         .collect();
+    let plans = analysis
+        .config
+        .plans
+        .iter()
+        .map(|p| PlanReport {
+            number: &p.number,
+            file: &p.file,
+            issued: p.issued,
+            status: if p.is_closed() { "closed" } else { "active" },
+            closed: p.closed.and_then(|c| c.on),
+            reminders_from: p.reminders_from,
+            until: p.until,
+        })
+        .collect();
     Report {
+        plans,
         tasks,
         errors: analysis.errors().collect(),
         warnings: analysis.warnings().collect(),
@@ -120,7 +149,10 @@ pub fn describe(deadline: &Deadline, plan: &Plan, config: &Config) -> String {
             }
         }
         Deadline::Recurring { rrule } => {
-            let until = NaiveDate::from_ymd_opt(plan.issued.year(), 12, 31).unwrap_or(plan.issued);
+            // The first few occurrences, whatever the plan's year.
+            let until = plan.until.unwrap_or_else(|| {
+                NaiveDate::from_ymd_opt(plan.issued.year() + 2, 12, 31).unwrap_or(plan.issued)
+            });
             let dates = recur::occurrences(rrule, plan.issued, until, 5).unwrap_or_default();
             let shown: Vec<String> = dates.iter().take(4).map(|d| dmy(*d)).collect();
             let more = if dates.len() > 4 { ", ..." } else { "" };
@@ -136,6 +168,32 @@ pub fn describe(deadline: &Deadline, plan: &Plan, config: &Config) -> String {
     }
 }
 
+/// What the plan's header says of its life, for the admin: closed, reminding from a date,
+/// recurrences stopping at a date.
+pub fn lifecycle(plan: &Plan) -> Option<String> {
+    if let Some(closed) = plan.closed {
+        return Some(match closed.on {
+            Some(d) => format!("Đã kết thúc ngày {}: không gửi nhắc việc", dmy(d)),
+            None => "Đã kết thúc: không gửi nhắc việc".into(),
+        });
+    }
+    let mut parts = Vec::new();
+    if let Some(from) = plan.reminders_from {
+        parts.push(format!("chỉ nhắc từ ngày {}", dmy(from)));
+    }
+    if let Some(until) = plan.until {
+        parts.push(format!("nhiệm vụ định kỳ nhắc đến ngày {}", dmy(until)));
+    }
+    (!parts.is_empty()).then(|| {
+        let text = parts.join("; ");
+        let mut chars = text.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    })
+}
+
 /// The text report: each plan and task with how its time was read, then the diagnostics.
 pub fn render_text(analysis: &Analysis) -> String {
     let config = &analysis.config;
@@ -149,6 +207,9 @@ pub fn render_text(analysis: &Analysis) -> String {
             plan.file,
             plan.tasks.len()
         ));
+        if let Some(lifecycle) = lifecycle(plan) {
+            out.push_str(&format!("  {lifecycle}\n"));
+        }
         let id_width = plan
             .tasks
             .iter()
