@@ -54,9 +54,12 @@ enum Command {
         /// Số ngày kể từ --from (mặc định 30)
         #[arg(long)]
         days: Option<u32>,
-        /// Chỉ một cơ quan (mã)
+        /// Chỉ một cơ quan (mã, tên hoặc bí danh)
         #[arg(long)]
         agency: Option<String>,
+        /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
+        #[arg(long)]
+        plan: Option<String>,
         /// Chỉ một nhiệm vụ (số thứ tự)
         #[arg(long)]
         task: Option<String>,
@@ -85,7 +88,7 @@ enum Command {
     },
     /// Gửi thử một thư mẫu cho một cơ quan qua kênh đã cấu hình
     SendTest {
-        /// Mã cơ quan
+        /// Cơ quan (mã, tên hoặc bí danh)
         #[arg(long)]
         agency: String,
         /// Kênh gửi
@@ -102,11 +105,14 @@ enum Command {
         /// Chỉ một nhiệm vụ (số thứ tự)
         #[arg(long)]
         task: Option<String>,
-        /// Chỉ một cơ quan (mã)
+        /// Chỉ một cơ quan (mã, tên hoặc bí danh)
         #[arg(long)]
         agency: Option<String>,
-        /// Chỉ một trạng thái: pending, sent, retrying, dead
-        #[arg(long, value_parser = ["pending", "sent", "retrying", "dead"])]
+        /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
+        #[arg(long)]
+        plan: Option<String>,
+        /// Chỉ một trạng thái: pending, sent, retrying, dead; skipped: lời nhắc bị bỏ qua
+        #[arg(long, value_parser = ["pending", "sent", "retrying", "dead", "skipped"])]
         status: Option<String>,
         /// Số dòng tối đa
         #[arg(long, default_value_t = 200)]
@@ -119,11 +125,27 @@ enum Command {
         /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống
         #[arg(long)]
         now: Option<String>,
-        /// Chỉ một cơ quan (mã)
+        /// Chỉ một cơ quan (mã, tên hoặc bí danh)
         #[arg(long)]
         agency: Option<String>,
+        /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
+        #[arg(long)]
+        plan: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Gửi lại ngay các thư đang chờ thử lại (và với --dead, cả thư đã thất bại); chạy được
+    /// khi dịch vụ đang chạy
+    Retry {
+        /// Cả thư đã thất bại (được tính lại thời hạn thử từ đầu)
+        #[arg(long)]
+        dead: bool,
+        /// Chỉ một cơ quan (mã, tên hoặc bí danh)
+        #[arg(long)]
+        agency: Option<String>,
+        /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
+        #[arg(long)]
+        plan: Option<String>,
     },
 }
 
@@ -149,6 +171,11 @@ fn main() -> ExitCode {
     init_logs();
     match run(cli) {
         Ok(code) => code,
+        // A wrong argument (an unknown agency or plan) is the admin's to fix: exit 1.
+        Err(e) if e.downcast_ref::<Refused>().is_some() => {
+            eprintln!("lỗi: {e:#}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("lỗi: {e:#}");
             ExitCode::from(2)
@@ -156,16 +183,98 @@ fn main() -> ExitCode {
     }
 }
 
+/// An argument that names nothing in the config (exit code 1, not 2: the command worked).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Refused(String);
+
+/// `--agency`: an id, a name or an alias, resolved as plan files resolve `lead` and `support`.
+fn resolve_agency(config: &config::Config, reference: &str) -> anyhow::Result<String> {
+    match config.resolve_name(reference) {
+        Some(config::Named::Agency(a)) => Ok(a.id.clone()),
+        Some(config::Named::Group(g)) => {
+            let members: Vec<&str> = g.agencies.iter().take(5).map(String::as_str).collect();
+            Err(Refused(format!(
+                "\"{reference}\" là nhóm cơ quan \"{}\" ({} cơ quan), không phải một cơ quan: chọn một cơ quan, ví dụ {}",
+                g.name,
+                g.agencies.len(),
+                members.join(", ")
+            ))
+            .into())
+        }
+        None => {
+            let near = config.nearest_agencies(reference, 5);
+            let hint = if near.is_empty() {
+                "chưa có cơ quan nào trong danh sách cơ quan".to_string()
+            } else {
+                format!("gần nhất: {}", near.join("; "))
+            };
+            Err(Refused(format!(
+                "không có cơ quan mã \"{reference}\", cũng không có cơ quan nào có tên hoặc bí danh như vậy; {hint}"
+            ))
+            .into())
+        }
+    }
+}
+
+/// `--plan`: a plan number as written (trimmed, any case) → the number as the plan file has it.
+fn resolve_plan(config: &config::Config, number: &str) -> anyhow::Result<String> {
+    match report::find_plan(config, number) {
+        Some(n) => Ok(n.to_string()),
+        None => {
+            let known: Vec<&str> = config.plans.iter().map(|p| p.number.as_str()).collect();
+            Err(Refused(if known.is_empty() {
+                format!("không có kế hoạch \"{number}\": cấu hình chưa có kế hoạch nào")
+            } else {
+                format!(
+                    "không có kế hoạch \"{number}\"; các kế hoạch hiện có: {}",
+                    known.join(", ")
+                )
+            })
+            .into())
+        }
+    }
+}
+
+/// Resolves an optional `--agency` and `--plan`.
+fn resolve_filters(
+    config: &config::Config,
+    agency: Option<&str>,
+    plan: Option<&str>,
+) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let agency = agency.map(|a| resolve_agency(config, a)).transpose()?;
+    let plan = plan.map(|p| resolve_plan(config, p)).transpose()?;
+    Ok((agency, plan))
+}
+
+/// Log timestamps in local time with the offset (RFC 3339, milliseconds): an admin reads
+/// "2026-12-03T08:00:00.123+07:00", not UTC.
+struct LocalTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for LocalTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(
+            w,
+            "{}",
+            chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+        )
+    }
+}
+
 /// Logs in English: to journald when run under it (JOURNAL_STREAM), JSON lines when
-/// NHACVIEC_LOG_FORMAT=json, human-readable on stderr otherwise. NHACVIEC_LOG (or RUST_LOG)
-/// sets the level.
+/// NHACVIEC_LOG_FORMAT=json, human-readable on stderr otherwise (colours only on a terminal).
+/// NHACVIEC_LOG (or RUST_LOG) sets the level; by default the scheduler crate's start-up
+/// chatter is left out.
 fn init_logs() {
+    use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = || {
         tracing_subscriber::EnvFilter::try_from_env("NHACVIEC_LOG")
             .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+            .unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("info,tokio_cron_scheduler=warn")
+            })
     };
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         if let Ok(journald) = tracing_journald::layer() {
@@ -179,11 +288,14 @@ fn init_logs() {
     if std::env::var("NHACVIEC_LOG_FORMAT").is_ok_and(|f| f == "json") {
         tracing_subscriber::fmt()
             .json()
+            .with_timer(LocalTime)
             .with_env_filter(filter())
             .with_writer(std::io::stderr)
             .init();
     } else {
         tracing_subscriber::fmt()
+            .with_timer(LocalTime)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_env_filter(filter())
             .with_writer(std::io::stderr)
             .init();
@@ -268,12 +380,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             to,
             days,
             agency,
+            plan,
             task,
             now,
             format,
         } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
+            let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let now = now_in(config.timezone, now.as_deref())?;
             // From the start of --from, or from now: a tick earlier today has already passed.
             let (from, start) = match from {
@@ -296,8 +410,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let cron = config::parse_cron(&config.reminders)
                 .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
-            let digests =
+            let mut digests =
                 report::preview(config, &cron, start, to, agency.as_deref(), task.as_deref());
+            if let Some(plan) = &plan {
+                report::retain_plan(&mut digests, plan);
+            }
             match format {
                 Format::Text => print!("{}", report::render_preview_text(config, &digests)),
                 Format::Json => print_json(&digests)?,
@@ -306,8 +423,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run { once, now } => {
             let runtime = runtime()?;
-            runtime.block_on(run_service(&cli.config, once, now.as_deref()))?;
-            Ok(ExitCode::SUCCESS)
+            runtime.block_on(run_service(&cli.config, once, now.as_deref()))
         }
         Command::Import { file, out } => {
             let bytes = std::fs::read(&file)
@@ -353,6 +469,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
             let channel = nhacviec::config::Channel::from_name(&channel)
                 .with_context(|| format!("kênh \"{channel}\" không có"))?;
+            let agency = resolve_agency(config, &agency)?;
             let now = Utc::now();
             let sample = match nhacviec::outbox::sample(
                 config,
@@ -449,51 +566,153 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History {
             task,
             agency,
+            plan,
             status,
             limit,
             format,
         } => {
+            // What was sent stays readable when the config has errors: names resolve against
+            // the best-effort config.
             let analysis = config::load(&cli.config);
-            let dir = nhacviec::deliver::state_dir(&cli.config, &analysis.config);
+            let config = &analysis.config;
+            let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
+            let dir = nhacviec::deliver::state_dir(&cli.config, config);
             let store = nhacviec::store::Store::open_reader(&dir.join(DB_FILE))?;
-            let rows =
-                store.history_of(task.as_deref(), agency.as_deref(), status.as_deref(), limit)?;
+            if status.as_deref() == Some("skipped") {
+                let keep = |key: &str, _: Option<&str>, _: &str| {
+                    report::SkippedSlot::parse(key, report::SkipReason::Superseded, "").is_some_and(
+                        |s| {
+                            plan.as_ref().is_none_or(|p| *p == s.plan)
+                                && task.as_ref().is_none_or(|t| *t == s.task)
+                                && agency.as_ref().is_none_or(|a| *a == s.agency)
+                        },
+                    )
+                };
+                let rows: Vec<report::SkippedSlot> = store
+                    .skipped_slots(limit, &keep)?
+                    .into_iter()
+                    .filter_map(|(key, reason, at)| {
+                        report::SkippedSlot::parse(
+                            &key,
+                            report::SkipReason::from_stored(reason.as_deref()),
+                            &at,
+                        )
+                    })
+                    .collect();
+                match format {
+                    Format::Json => print_json(&rows)?,
+                    Format::Text => print!("{}", report::render_skipped_text(config, &rows)),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows = store.history_filtered(&nhacviec::store::HistoryFilter {
+                plan: plan.as_deref(),
+                task: task.as_deref(),
+                agency: agency.as_deref(),
+                status: status.as_deref(),
+                limit,
+            })?;
             match format {
                 Format::Json => print_json(&rows)?,
-                Format::Text => print!("{}", render_history(&rows)),
+                Format::Text => print!("{}", render_history(config, &rows, status.as_deref())),
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Status {
             now,
             agency,
+            plan,
             format,
         } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
+            let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let today = now_in(config.timezone, now.as_deref())?.date_naive();
-            let rows = report::status(config, today, agency.as_deref());
+            let mut rows = report::status(config, today, agency.as_deref());
+            if let Some(plan) = &plan {
+                rows.retain(|r| r.plan == *plan);
+            }
             match format {
                 Format::Text => print!("{}", report::render_status_text(config, &rows, today)),
                 Format::Json => print_json(&rows)?,
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Retry { dead, agency, plan } => {
+            // Filters resolve against the best-effort config, like `history`.
+            let analysis = config::load(&cli.config);
+            let config = &analysis.config;
+            let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
+            let path = nhacviec::deliver::state_dir(&cli.config, config).join(DB_FILE);
+            if !path.exists() {
+                println!(
+                    "Không có thư nào cần gửi lại (chưa có cơ sở dữ liệu {}).",
+                    path.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            // Beside a running service, as `zalo login`: one short transaction; the service
+            // sees the commit (PRAGMA data_version) and sends at once.
+            let store = nhacviec::store::Store::open_side(&path)?;
+            let done = store.requeue(dead, agency.as_deref(), plan.as_deref(), Utc::now())?;
+            print!("{}", render_requeued(&done, dead));
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// What `retry` did, per status.
+fn render_requeued(done: &nhacviec::store::Requeued, dead: bool) -> String {
+    let mut out = String::new();
+    if done.total() == 0 {
+        out.push_str("Không có thư nào cần gửi lại.\n");
+    } else {
+        out.push_str(&format!(
+            "Đã đưa {} thư vào hàng gửi ngay: {} thư đang chờ thử lại",
+            done.total(),
+            done.retrying
+        ));
+        if dead {
+            out.push_str(&format!(
+                ", {} thư thất bại (tính lại thời hạn thử từ bây giờ)",
+                done.dead
+            ));
+        }
+        out.push_str(".\nDịch vụ đang chạy sẽ gửi ngay; nếu dịch vụ không chạy, dùng `nhacviec run --once`.\n");
+    }
+    if done.handed_over > 0 {
+        out.push_str(&format!(
+            "Bỏ qua {} thư thất bại đã được chuyển sang gửi bằng email.\n",
+            done.handed_over
+        ));
+    }
+    out
 }
 
 use nhacviec::daemon::DB_FILE;
 
-fn render_history(rows: &[nhacviec::store::Delivery]) -> String {
-    fn status_vi(s: &str) -> &str {
-        match s {
-            "pending" => "chờ gửi",
-            "sent" => "đã gửi",
-            "retrying" => "đang thử lại",
-            "dead" => "gửi thất bại",
-            other => other,
-        }
+fn status_vi(s: &str) -> &str {
+    match s {
+        "pending" => "chờ gửi",
+        "sent" => "đã gửi",
+        "retrying" => "đang thử lại",
+        "dead" => "thất bại",
+        other => other,
     }
+}
+
+/// `history` as text: times in the config's zone, the plan with every task.
+fn render_history(
+    config: &config::Config,
+    rows: &[nhacviec::store::Delivery],
+    status: Option<&str>,
+) -> String {
+    let tz = config.timezone;
+    let name = |id: &str| {
+        config
+            .agency(id)
+            .map_or_else(|| id.to_string(), |a| format!("{} ({id})", a.name))
+    };
     let mut out = String::new();
     for d in rows {
         let when = d.sent_at.as_deref().unwrap_or(&d.created_at);
@@ -501,26 +720,50 @@ fn render_history(rows: &[nhacviec::store::Delivery]) -> String {
             "#{:<6} {:<13} {}  {} → {}\n        {}\n",
             d.id,
             status_vi(&d.status),
-            &when[..when.len().min(19)],
-            d.agency,
+            report::local_time(when, tz),
+            name(&d.agency),
             d.recipients.join(", "),
             d.subject
         ));
+        if !d.items.is_empty() {
+            let items: Vec<String> = d
+                .items
+                .iter()
+                .map(|i| format!("{} {} ({}, {})", i.plan, i.task, i.role.vi(), i.kind.vi()))
+                .collect();
+            out.push_str(&format!("        {}\n", items.join("; ")));
+        }
         if let Some(e) = &d.last_error {
             out.push_str(&format!("        lỗi (lần thử {}): {e}\n", d.attempts));
         }
+        if let (Some(next), "retrying" | "pending") = (&d.next_attempt_at, d.status.as_str()) {
+            if d.attempts > 0 {
+                out.push_str(&format!(
+                    "        thử lại lúc {}\n",
+                    report::local_time(next, tz)
+                ));
+            }
+        }
     }
     if rows.is_empty() {
-        out.push_str("Chưa có lần gửi nào.\n");
+        out.push_str(&match status {
+            Some(s) => format!("Không có thư nào ở trạng thái {}.\n", status_vi(s)),
+            None => "Chưa có lần gửi nào.\n".to_string(),
+        });
     }
     out
 }
 
 /// `run`: one pass with `--once`, else a pass at start (catch-up) and at every cron tick,
 /// retries in between, until SIGINT/SIGTERM.
-async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> anyhow::Result<()> {
+async fn run_service(
+    dir: &std::path::Path,
+    once: bool,
+    now: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     if !once {
-        return nhacviec::daemon::run(dir).await;
+        nhacviec::daemon::run(dir).await?;
+        return Ok(ExitCode::SUCCESS);
     }
     let analysis = load_valid(dir)?;
     let config = analysis.config;
@@ -529,15 +772,39 @@ async fn run_service(dir: &std::path::Path, once: bool, now: Option<&str>) -> an
     // `--now` decides what is due; sending and retry times follow the real clock.
     let at = now_in(config.timezone, now)?;
     let (p, state) = nhacviec::daemon::once(dir, config, templates, at).await?;
-    println!(
-        "Lần kiểm tra này ghi mới {} thư; gửi {}, chờ thử lại {}, thất bại {}. Trạng thái: {}",
-        p.queued,
-        p.sent,
-        p.retrying,
-        p.dead,
-        state.display()
+    print!("{}", render_pass(&p, &state));
+    // A script or a timer unit sees that something did not go out.
+    Ok(if p.dead > 0 || p.retrying > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The summary of `run --once`: what this pass recorded, sent and skipped.
+fn render_pass(p: &nhacviec::deliver::Pass, state: &std::path::Path) -> String {
+    if let Some(at) = p.deferred_until {
+        return format!(
+            "Ngoài giờ gửi; lần gửi tới: {}\nTrạng thái: {}\n",
+            at.format("%H:%M %d/%m/%Y"),
+            state.display()
+        );
+    }
+    let mut out = format!(
+        "Lần kiểm tra này ghi mới {} thư; gửi {}, chờ thử lại {}, thất bại {}.\n",
+        p.queued, p.sent, p.retrying, p.dead
     );
-    Ok(())
+    if p.skipped + p.stale + p.suppressed > 0 {
+        out.push_str(&format!(
+            "Bỏ qua {} lời nhắc đã có lời nhắc mới hơn, {} lời nhắc cũ hơn hạn gửi bù (catch_up_days), {} lời nhắc của cơ quan đã hoàn thành.\n",
+            p.skipped, p.stale, p.suppressed
+        ));
+    }
+    if p.dead > 0 || p.retrying > 0 {
+        out.push_str("Có thư chưa gửi được: xem `nhacviec history --status dead` và `--status retrying`; gửi lại bằng `nhacviec retry`.\n");
+    }
+    out.push_str(&format!("Trạng thái: {}\n", state.display()));
+    out
 }
 
 /// The single-threaded runtime the async commands run on.

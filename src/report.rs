@@ -82,9 +82,12 @@ pub fn preview(
         if today > to {
             break;
         }
-        let result = schedule.due(&handled, today, since);
+        // The service's own decision: nothing older than the catch-up horizon goes out.
+        let horizon = today.checked_sub_days(Days::new(u64::from(config.catch_up_days)));
+        let result = schedule.due_within(&handled, today, since, horizon);
         since = Some(today);
         handled.extend(result.skipped);
+        handled.extend(result.stale);
         handled.extend(result.suppressed);
         for mut digest in result.digests {
             handled.extend(digest.items.iter().map(|i| i.key.clone()));
@@ -144,8 +147,10 @@ pub fn render_preview_text(config: &Config, digests: &[PreviewDigest]) -> String
                 .as_ref()
                 .map(|a| format!("  [{}]", agency_name(config, a)))
                 .unwrap_or_default();
+            // The plan on every line: two plans may both have a task "IV.1".
             out.push_str(&format!(
-                "    {:<6} {:<9} {:<17} {:<17} hạn {}{about}\n",
+                "    {} {:<6} {:<9} {:<17} {:<17} hạn {}{about}\n",
+                i.plan,
                 i.task,
                 i.role.vi(),
                 i.kind.vi(),
@@ -174,6 +179,8 @@ pub enum State {
     Open,
     DoneLate,
     DoneOnTime,
+    /// Not done, but its plan is closed: no longer reminded nor counted as late.
+    Closed,
 }
 
 impl State {
@@ -183,6 +190,7 @@ impl State {
             State::Open => "chưa hoàn thành (trong hạn)",
             State::DoneLate => "hoàn thành quá hạn",
             State::DoneOnTime => "hoàn thành đúng hạn",
+            State::Closed => "chưa hoàn thành, kế hoạch đã kết thúc",
         }
     }
 }
@@ -215,15 +223,14 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
                         .flatten()
                         .min()
                         .filter(|d| *d <= today);
-                    let deadlines = agency_deadlines(
-                        config,
-                        task,
-                        agency,
-                        role,
-                        plan.issued,
-                        year_end.max(today),
-                    );
-                    let (deadline, state) = state_of(&deadlines, done, today);
+                    let deadlines =
+                        agency_deadlines(config, task, agency, role, plan, year_end.max(today));
+                    let (deadline, state) = match state_of(&deadlines, done, today) {
+                        (d, State::Open | State::OpenOverdue) if plan.is_closed() => {
+                            (d, State::Closed)
+                        }
+                        other => other,
+                    };
                     rows.push(StatusRow {
                         plan: plan.number.clone(),
                         task: task.id.clone(),
@@ -266,7 +273,7 @@ fn agency_deadlines(
     task: &Task,
     agency: &str,
     role: Role,
-    issued: NaiveDate,
+    plan: &crate::config::Plan,
     until: NaiveDate,
 ) -> Vec<NaiveDate> {
     let level = config.agency(agency).map(|a| a.level.as_str());
@@ -283,8 +290,8 @@ fn agency_deadlines(
             };
             chosen.iter().map(|m| m.due).collect()
         }
-        // The schedule's own occurrences (bounded to the plan's year unless the rule says).
-        Deadline::Recurring { .. } => crate::schedule::milestones(task, issued, until)
+        // The schedule's own occurrences.
+        Deadline::Recurring { .. } => crate::schedule::milestones(task, plan, until)
             .into_iter()
             .map(|m| m.due)
             .collect(),
@@ -381,4 +388,211 @@ pub fn render_calendar_text(year: &CalendarYear) -> String {
         ));
     }
     out
+}
+
+/// Normalises a plan number as admins type it: trimmed, spaces collapsed, any case.
+fn plan_key(s: &str) -> String {
+    crate::text::collapse_spaces(s).to_lowercase()
+}
+
+/// The plan whose number is `number` (compared trimmed and case-insensitively).
+pub fn find_plan<'a>(config: &'a Config, number: &str) -> Option<&'a str> {
+    let key = plan_key(number);
+    config
+        .plans
+        .iter()
+        .find(|p| plan_key(&p.number) == key)
+        .map(|p| p.number.as_str())
+}
+
+/// Keeps only the items of `plan` (an exact number, see [`find_plan`]); digests left empty go.
+pub fn retain_plan(digests: &mut Vec<PreviewDigest>, plan: &str) {
+    for p in digests.iter_mut() {
+        p.digest.items.retain(|i| i.plan == plan);
+    }
+    digests.retain(|p| !p.digest.items.is_empty());
+}
+
+/// An RFC 3339 time from the store, in the config's zone: "08:00 03/12/2026 (+07:00)". Text
+/// that does not parse is shown as it is.
+pub fn local_time(rfc3339: &str, tz: Tz) -> String {
+    match DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(t) => t
+            .with_timezone(&tz)
+            .format("%H:%M %d/%m/%Y (%:z)")
+            .to_string(),
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
+/// Why a reminder slot was recorded as skipped (the `reason` of the `slots` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// A later reminder of the same stream went instead (after downtime).
+    Superseded,
+    /// Older than the catch-up horizon (`catch_up_days`) when first seen.
+    Horizon,
+}
+
+impl SkipReason {
+    /// From the stored text; rows from before the reason was recorded (schema 5) were all
+    /// superseded.
+    pub fn from_stored(s: Option<&str>) -> SkipReason {
+        match s {
+            Some("horizon") => SkipReason::Horizon,
+            _ => SkipReason::Superseded,
+        }
+    }
+
+    pub fn vi(self) -> &'static str {
+        match self {
+            SkipReason::Superseded => "đã có lời nhắc mới hơn",
+            SkipReason::Horizon => "cũ hơn hạn gửi bù (catch_up_days)",
+        }
+    }
+}
+
+/// A reminder slot recorded as skipped, read back from its key (`Schedule::key`:
+/// plan|task|deadline|agency|role|kindN|about).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedSlot {
+    pub plan: String,
+    pub task: String,
+    pub deadline: Option<NaiveDate>,
+    pub agency: String,
+    pub role: String,
+    /// before, due, overdue or escalation.
+    pub kind: String,
+    /// Days before the deadline (before/due) or the repeat number (overdue).
+    pub n: Option<u32>,
+    /// The agency the reminder is about (the late one, for an escalation).
+    pub about: String,
+    pub reason: SkipReason,
+    pub recorded_at: String,
+    pub key: String,
+}
+
+impl SkippedSlot {
+    /// Reads a slot key. A plan number holding "|" is kept whole: the fields are taken from
+    /// the right, and the task is the last field left of them.
+    pub fn parse(key: &str, reason: SkipReason, recorded_at: &str) -> Option<SkippedSlot> {
+        let mut parts: Vec<&str> = key.split('|').collect();
+        if parts.len() < 7 {
+            return None;
+        }
+        let about = parts.pop()?;
+        let kind_n = parts.pop()?;
+        let role = parts.pop()?;
+        let agency = parts.pop()?;
+        let deadline = parts.pop()?;
+        let task = parts.pop()?;
+        let plan = parts.join("|");
+        let digits = kind_n.find(|c: char| c.is_ascii_digit());
+        let (kind, n) = match digits {
+            Some(i) => (&kind_n[..i], kind_n[i..].parse().ok()),
+            None => (kind_n, None),
+        };
+        Some(SkippedSlot {
+            plan,
+            task: task.to_string(),
+            deadline: NaiveDate::parse_from_str(deadline, "%Y-%m-%d").ok(),
+            agency: agency.to_string(),
+            role: role.to_string(),
+            kind: kind.to_string(),
+            n,
+            about: about.to_string(),
+            reason,
+            recorded_at: recorded_at.to_string(),
+            key: key.to_string(),
+        })
+    }
+}
+
+fn role_vi(role: &str) -> &str {
+    match role {
+        "lead" => Role::Lead.vi(),
+        "support" => Role::Support.vi(),
+        "monitor" => Role::Monitor.vi(),
+        other => other,
+    }
+}
+
+fn kind_vi(kind: &str, n: Option<u32>) -> String {
+    use crate::schedule::Kind;
+    match (kind, n) {
+        ("before", Some(d)) => format!("{} {d} ngày", Kind::Before.vi()),
+        ("before", None) => Kind::Before.vi().to_string(),
+        ("due", _) => Kind::Due.vi().to_string(),
+        ("overdue", Some(k)) => format!("{} (lần {k})", Kind::Overdue.vi()),
+        ("overdue", None) => Kind::Overdue.vi().to_string(),
+        ("escalation", _) => Kind::Escalation.vi().to_string(),
+        (other, _) => other.to_string(),
+    }
+}
+
+/// `history --status skipped` as text, times in `tz`.
+pub fn render_skipped_text(config: &Config, rows: &[SkippedSlot]) -> String {
+    let mut out = String::new();
+    for s in rows {
+        let deadline = s.deadline.map_or_else(|| "?".to_string(), dmy);
+        let about = if s.about != s.agency {
+            format!("  [{}]", agency_name(config, &s.about))
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{}  {} {:<6} {} ({}) {:<9} {:<17} hạn {deadline}{about}\n        bỏ qua: {}\n",
+            local_time(&s.recorded_at, config.timezone),
+            s.plan,
+            s.task,
+            agency_name(config, &s.agency),
+            s.agency,
+            role_vi(&s.role),
+            kind_vi(&s.kind, s.n),
+            s.reason.vi()
+        ));
+    }
+    if rows.is_empty() {
+        out.push_str("Không có lời nhắc nào bị bỏ qua.\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod admin_tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_key_reads_back_into_its_fields() {
+        let s = SkippedSlot::parse(
+            "50/KH-UBND|8.6|2022-03-31|so-tttt|lead|before7|so-tttt",
+            SkipReason::Horizon,
+            "2022-05-25T01:00:00+00:00",
+        )
+        .unwrap();
+        assert_eq!(s.plan, "50/KH-UBND");
+        assert_eq!(s.task, "8.6");
+        assert_eq!(s.deadline, NaiveDate::from_ymd_opt(2022, 3, 31));
+        assert_eq!((s.kind.as_str(), s.n), ("before", Some(7)));
+        assert_eq!(s.role, "lead");
+        let odd = SkippedSlot::parse(
+            "A|B|1|2022-01-01|x|support|overdue2|y",
+            SkipReason::Superseded,
+            "",
+        )
+        .unwrap();
+        assert_eq!((odd.plan.as_str(), odd.task.as_str()), ("A|B", "1"));
+        assert_eq!(SkippedSlot::parse("a|b", SkipReason::Horizon, ""), None);
+    }
+
+    #[test]
+    fn store_times_show_in_the_configured_zone() {
+        let tz: Tz = "Asia/Ho_Chi_Minh".parse().unwrap();
+        assert_eq!(
+            local_time("2026-12-03T01:00:00+00:00", tz),
+            "08:00 03/12/2026 (+07:00)"
+        );
+        assert_eq!(local_time("garbage", tz), "garbage");
+    }
 }

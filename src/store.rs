@@ -65,6 +65,9 @@ const MIGRATIONS: &[&str] = &[
     // 6: why a slot was skipped: 'superseded' (a later reminder of the same stream went
     // instead) or 'horizon' (older than the catch-up horizon when first seen).
     "ALTER TABLE slots ADD COLUMN reason TEXT;",
+    // 7: `retry --dead` gives a dead delivery a fresh give-up budget by restarting
+    // `created_at` (what `give_up_after_hours` counts from); the first one is kept here.
+    "ALTER TABLE deliveries ADD COLUMN first_created_at TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -699,6 +702,91 @@ impl Store {
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
+
+    /// Deliveries, newest first, filtered by plan and task (the same item must match both),
+    /// agency and status, in SQL before the limit.
+    pub fn history_filtered(&self, f: &HistoryFilter<'_>) -> Result<Vec<Delivery>> {
+        self.select(
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2)
+               AND ((?4 IS NULL AND ?5 IS NULL) OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i
+                    WHERE (?4 IS NULL OR json_extract(i.value, '$.plan') = ?4)
+                      AND (?5 IS NULL OR json_extract(i.value, '$.task') = ?5)))
+             ORDER BY id DESC LIMIT ?3",
+            params![f.agency, f.status, f.limit as i64, f.plan, f.task],
+        )
+    }
+
+    /// Slots recorded as skipped, newest first: (key, reason, recorded_at), up to `limit` of
+    /// those `keep` accepts (the key is parsed by the caller, so filtering happens there).
+    #[allow(clippy::type_complexity)]
+    pub fn skipped_slots(
+        &self,
+        limit: usize,
+        keep: &dyn Fn(&str, Option<&str>, &str) -> bool,
+    ) -> Result<Vec<(String, Option<String>, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT key, reason, recorded_at FROM slots WHERE status = 'skipped' ORDER BY recorded_at DESC, key",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(r) = rows.next()? else { break };
+            let (key, reason, at): (String, Option<String>, String) =
+                (r.get(0)?, r.get(1)?, r.get(2)?);
+            if keep(&key, reason.as_deref(), &at) {
+                out.push((key, reason, at));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `retry`: makes retrying deliveries (and, with `dead`, dead ones) ready at `now`, in one
+    /// transaction, beside a running service (which notices by `data_version`). A dead
+    /// delivery goes back to pending with a fresh give-up budget: `after_attempt` counts
+    /// `give_up_after_hours` from `created_at`, so that restarts at `now` and the first time
+    /// is kept in `first_created_at`; it is reported again if it dies again. Deliveries that
+    /// were handed over to email (a Zalo or webhook fallback) are not sent twice.
+    pub fn requeue(
+        &self,
+        dead: bool,
+        agency: Option<&str>,
+        plan: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Requeued> {
+        const MATCHES: &str = "(?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i WHERE json_extract(i.value, '$.plan') = ?2))";
+        let now = now.to_rfc3339();
+        self.full_sync()?;
+        let tx = self.conn.unchecked_transaction()?;
+        let retrying = tx.execute(
+            &format!("UPDATE deliveries SET next_attempt_at = ?3 WHERE status = 'retrying' AND {MATCHES}"),
+            params![agency, plan, now],
+        )?;
+        let (revived, handed_over) = if dead {
+            let handed_over: i64 = tx.query_row(
+                &format!("SELECT COUNT(*) FROM deliveries WHERE status = 'dead' AND last_error LIKE ?3 AND {MATCHES}"),
+                params![agency, plan, HANDED_OVER],
+                |r| r.get(0),
+            )?;
+            let revived = tx.execute(
+                &format!(
+                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?3, reported = 0,
+                        first_created_at = COALESCE(first_created_at, created_at), created_at = ?3
+                     WHERE status = 'dead' AND COALESCE(last_error, '') NOT LIKE ?4 AND {MATCHES}"
+                ),
+                params![agency, plan, now, HANDED_OVER],
+            )?;
+            (revived, handed_over as usize)
+        } else {
+            (0, 0)
+        };
+        tx.commit()?;
+        self.normal_sync()?;
+        Ok(Requeued {
+            retrying,
+            dead: revived,
+            handed_over,
+        })
+    }
 }
 
 /// Items as stored (the key is kept, unlike in the JSON reports).
@@ -727,6 +815,36 @@ impl StoredItem {
         }
     }
 }
+
+/// What `history` filters on (ids and numbers as stored: resolve them first).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HistoryFilter<'a> {
+    pub plan: Option<&'a str>,
+    pub task: Option<&'a str>,
+    pub agency: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub limit: usize,
+}
+
+/// What `retry` requeued.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Requeued {
+    /// Retrying deliveries made ready now.
+    pub retrying: usize,
+    /// Dead deliveries back to pending, with a fresh give-up budget.
+    pub dead: usize,
+    /// Dead deliveries left alone: their message went by email instead.
+    pub handed_over: usize,
+}
+
+impl Requeued {
+    pub fn total(&self) -> usize {
+        self.retrying + self.dead
+    }
+}
+
+/// How `deliver` marks a delivery handed over to email ("chuyển sang email (#id): ...").
+const HANDED_OVER: &str = "chuyển sang email (#%";
 
 impl Handled for Store {
     fn is_handled(&self, key: &str) -> bool {
@@ -821,5 +939,72 @@ mod tests {
             Store::open_writer(&path),
             Err(StoreError::NewerSchema { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn a_version_6_database_upgrades_and_a_requeued_dead_delivery_gets_a_fresh_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..6] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 6).unwrap();
+            let insert = |status: &str, error: &str, mid: &str| {
+                conn.execute(
+                    "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at, last_error, reported)
+                     VALUES ('t', 'so-a', 'email', '[]', 'S', '', '', '[{\"plan\":\"1/KH\",\"task\":\"1\"}]', 'th', ?1, ?2, 4, '2022-05-25T01:00:00+00:00', ?3, 1)",
+                    params![mid, status, error],
+                )
+                .unwrap();
+            };
+            insert("dead", "bỏ sau 72 giờ thử lại: 421", "<m1@x>");
+            insert("dead", "chuyển sang email (#9): -230", "<m2@x>");
+            insert("sent", "", "<m3@x>");
+        }
+        let store = Store::open_side(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 7);
+        let now = DateTime::parse_from_rfc3339("2022-06-10T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            store.requeue(false, None, None, now).unwrap(),
+            Requeued::default()
+        );
+        assert_eq!(
+            store.requeue(true, None, Some("2/KH"), now).unwrap(),
+            Requeued::default()
+        );
+        let r = store
+            .requeue(true, Some("so-a"), Some("1/KH"), now)
+            .unwrap();
+        assert_eq!(
+            r,
+            Requeued {
+                retrying: 0,
+                dead: 1,
+                handed_over: 1
+            }
+        );
+        let ready = store.ready(now, 10).unwrap();
+        assert_eq!(ready.len(), 1);
+        assert_eq!(ready[0].status, "pending");
+        // The give-up budget counts from the requeue; the first recording is kept.
+        assert_eq!(ready[0].created_at, now.to_rfc3339());
+        let (first, reported): (String, i64) = store
+            .conn
+            .query_row(
+                "SELECT first_created_at, reported FROM deliveries WHERE id = ?1",
+                params![ready[0].id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(first, "2022-05-25T01:00:00+00:00");
+        assert_eq!(reported, 0);
     }
 }
