@@ -620,3 +620,109 @@ fn webhook_settings_are_checked() {
         .iter()
         .any(|m| m.contains("chưa có [webhook] url")));
 }
+
+/// `(line, column)` of every error in `file` (a name the path ends with), in order.
+fn places_in(json: &serde_json::Value, file: &str) -> Vec<(u64, u64)> {
+    json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["file"].as_str().unwrap().ends_with(file))
+        .map(|e| (e["line"].as_u64().unwrap(), e["column"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_error_of_a_plan_is_reported_not_only_the_first() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    // A syntax error in [plan], a misspelt key in a task, a wrong type further down.
+    edit(
+        &plan,
+        "issuer = \"UBND tỉnh Hậu Giang\"",
+        "issuer = UBND tỉnh Hậu Giang",
+    );
+    edit(
+        &plan,
+        "time = \"Quý II/2022\"",
+        "time = \"Quý II/2022\"\ndeu = 2022-06-30",
+    );
+    edit(&plan, "id = \"8.6\"", "id = 8.6");
+    let syntax = line_of(&plan, "issuer = UBND") as u64;
+    let unknown = line_of(&plan, "deu = 2022") as u64;
+    let wrong = line_of(&plan, "id = 8.6") as u64;
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    assert_eq!(
+        places_in(&json, "50-KH-UBND-2022.toml"),
+        [(syntax, 10), (unknown, 1), (wrong, 6)],
+        "{json:#}"
+    );
+    let errors = &json["errors"];
+    assert_eq!(errors.as_array().unwrap().len(), 3, "{errors:#}");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("chuỗi phải nằm trong dấu ngoặc kép"));
+    assert_eq!(errors[1]["message"], "khóa `deu` không được dùng ở đây");
+    assert!(errors[1]["help"]
+        .as_str()
+        .unwrap()
+        .starts_with("có phải là `due`?"));
+    assert!(errors[2]["message"].as_str().unwrap().contains("cần chuỗi"));
+}
+
+#[test]
+fn every_error_of_every_file_is_located_in_the_text_report() {
+    let dir = sample_copy();
+    let settings = dir.path().join("nhacviec.toml");
+    let agencies = dir.path().join("agencies.toml");
+    edit(&settings, "pool_size = 4", "pool_size = \"4\"");
+    edit(&settings, "reminders = \"0 0 8", "remiders = \"0 0 8");
+    edit(&settings, "count = \"calendar\"", "cout = \"calendar\"");
+    edit(
+        &agencies,
+        "email = [\"so-tu-phap@haugiang.example\"]",
+        "emial = [\"so-tu-phap@haugiang.example\"]",
+    );
+    edit(&agencies, "name = \"Sở Nội vụ\"", "name = \"Sở Nội vụ");
+    // `level` is required: misspelt, it is one error, not also "missing".
+    edit(
+        &agencies,
+        "name = \"Sở Khoa học và Công nghệ\"\naliases = [\"Sở KH&CN\"]\nlevel",
+        "name = \"Sở Khoa học và Công nghệ\"\naliases = [\"Sở KH&CN\"]\nlevle",
+    );
+    let expected = [
+        (&settings, "pool_size = \"4\"", "sai kiểu giá trị"),
+        (&settings, "remiders =", "có phải là `reminders`?"),
+        (&settings, "cout =", "có phải là `count`?"),
+        (&agencies, "emial =", "có phải là `email`?"),
+        (&agencies, "name = \"Sở Nội vụ", "thiếu dấu ngoặc kép"),
+        (&agencies, "levle =", "có phải là `level`?"),
+    ];
+    let out = nhacviec()
+        .arg("--config")
+        .arg(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (path, needle, said) in expected {
+        let line = line_of(path, needle);
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let at = text
+            .find(&format!("{name}:{line}:"))
+            .unwrap_or_else(|| panic!("{name}:{line} ({needle}) not reported:\n{text}"));
+        let block = text[..at].rfind("lỗi:").map_or(&text[..], |s| &text[s..]);
+        let block = &block[..block[5..].find("\nlỗi:").map_or(block.len(), |e| e + 5)];
+        assert!(block.contains(said), "{said:?} not in\n{block}");
+    }
+    assert!(!text.contains("thiếu khóa bắt buộc"), "{text}");
+    let (_, json) = check_json(dir.path());
+    assert_eq!(
+        messages_of(&json, "errors").len(),
+        expected.len(),
+        "{json:#}"
+    );
+}

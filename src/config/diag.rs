@@ -141,9 +141,13 @@ impl Diagnostic {
 
 /// Turns a `toml` deserialisation error into a Vietnamese diagnostic at its place.
 pub fn from_toml_error(src: &Source, err: &toml::de::Error) -> Diagnostic {
-    let span = err.span().unwrap_or(0..0);
+    let mut span = err.span().unwrap_or(0..0);
     let raw = err.message();
-    let (message, mut help) = translate_toml_message(raw);
+    let (mut message, mut help) = translate_toml_message(raw);
+    if let Some((at, vi, hint)) = unclosed_above(src, &span, raw) {
+        span = at..at;
+        (message, help) = (vi.to_string(), Some(hint.to_string()));
+    }
     // Word turns straight quotes into curly ones; TOML only knows the straight kind.
     let line = src.text[..span.start.min(src.text.len())]
         .rfind('\n')
@@ -162,6 +166,63 @@ pub fn from_toml_error(src: &Source, err: &toml::de::Error) -> Diagnostic {
         Some(h) => d.with_help(h),
         None => d,
     }
+}
+
+/// A bracket left open on the lines above: the parser only notices at the next statement
+/// ("missing comma" there), so the diagnostic goes to the end of the last line before it,
+/// where the `]` or `}` belongs.
+fn unclosed_above(
+    src: &Source,
+    span: &Range<usize>,
+    raw: &str,
+) -> Option<(usize, &'static str, &'static str)> {
+    let (vi, hint) = if raw.starts_with("missing comma between array elements")
+        || raw.starts_with("unexpected `=` in array")
+    {
+        (
+            "danh sách chưa đóng: thiếu dấu ] ở cuối",
+            "thêm dấu ] sau phần tử cuối của danh sách",
+        )
+    } else if raw.starts_with("missing comma between key-value pairs") {
+        (
+            "bảng chưa đóng: thiếu dấu } ở cuối",
+            "thêm dấu } sau cặp khóa = giá trị cuối của bảng",
+        )
+    } else {
+        return None;
+    };
+    let text = src.text.as_str();
+    let line_start = text.get(..span.start)?.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    if line_start == 0 || !super::recover::looks_like_statement(&text[line_start..line_end]) {
+        return None;
+    }
+    // The end of the last line above with something on it besides a comment.
+    let mut end = line_start - 1;
+    loop {
+        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let content = without_comment(&text[start..end]).trim_end();
+        if !content.trim_start().is_empty() {
+            return Some((start + content.len(), vi, hint));
+        }
+        end = start.checked_sub(1)?;
+    }
+}
+
+/// A line without its `# comment` (a `#` inside quotes is not one).
+fn without_comment(line: &str) -> &str {
+    let mut quote = None;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') => return &line[..i],
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            _ => {}
+        }
+    }
+    line
 }
 
 /// TOML syntax messages an admin may meet, in Vietnamese (matched by their start).
@@ -249,42 +310,113 @@ fn between<'a>(s: &'a str, open: &str, close: &str) -> Option<&'a str> {
     Some(&s[a..b])
 }
 
+/// The key and the allowed keys of serde's "unknown field `k`, expected one of `a`, `b`"
+/// (or "expected `a` or `b`", "expected `a`", "there are no fields").
+fn unknown_field(raw: &str) -> Option<(&str, Vec<&str>)> {
+    let rest = raw.strip_prefix("unknown field ")?;
+    let key = between(rest, "`", "`").unwrap_or(rest);
+    let allowed = rest
+        .split_once("expected ")
+        .map(|(_, list)| {
+            list.split(", ")
+                .flat_map(|k| k.split(" or "))
+                .map(|k| k.trim().trim_start_matches("one of ").trim_matches('`'))
+                .filter(|k| !k.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((key, allowed))
+}
+
+/// The key an "unknown field" error most likely meant, if any (so a key misspelt is not also
+/// reported missing).
+pub(super) fn meant_key(raw: &str) -> Option<String> {
+    let (key, allowed) = unknown_field(raw)?;
+    nearest(key, &allowed).map(str::to_string)
+}
+
+/// Keys admins write in Vietnamese (folded: no diacritics, no separators), and the keys they
+/// mean, the first one allowed in the table winning.
+const VIETNAMESE_KEYS: &[(&str, &[&str])] = &[
+    ("han", &["due"]),
+    ("hanchot", &["due"]),
+    ("thoihan", &["due"]),
+    ("ngayhan", &["due"]),
+    ("hanhoanthanh", &["due"]),
+    ("chutri", &["lead"]),
+    ("coquanchutri", &["lead"]),
+    ("donvichutri", &["lead"]),
+    ("phoihop", &["support"]),
+    ("coquanphoihop", &["support"]),
+    ("donviphoihop", &["support"]),
+    ("thoigian", &["time"]),
+    ("thoigianthuchien", &["time"]),
+    ("ghichu", &["note"]),
+    ("ten", &["name", "title"]),
+    ("tieude", &["title"]),
+    ("noidung", &["title"]),
+    ("nhiemvu", &["title"]),
+    ("ma", &["id"]),
+    ("so", &["number", "id"]),
+    ("sohieu", &["number"]),
+    ("kyhieu", &["number"]),
+    ("coquanbanhanh", &["issuer"]),
+    ("noibanhanh", &["issuer"]),
+    ("ngaybanhanh", &["issued"]),
+    ("ngayky", &["issued"]),
+    ("trangthai", &["status"]),
+    ("hoanthanh", &["done"]),
+    ("xong", &["done"]),
+    ("laplai", &["recurrence"]),
+    ("dinhky", &["recurrence"]),
+    ("cap", &["level"]),
+    ("thanhvien", &["members"]),
+    ("bidanh", &["aliases"]),
+    ("tenkhac", &["aliases"]),
+    ("kenh", &["channels"]),
+    ("dienthoai", &["zalo_phone"]),
+    ("sodienthoai", &["zalo_phone"]),
+    ("muigio", &["timezone"]),
+];
+
+/// The allowed key `key` was meant to be: a Vietnamese word for it, or a close spelling (at
+/// most one edit in a short key, two in a longer one; a transposition is one edit, as in
+/// `deu` for `due`).
+fn nearest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let folded: String = crate::text::ascii_fold(key)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    if let Some((_, meant)) = VIETNAMESE_KEYS.iter().find(|(vi, _)| *vi == folded) {
+        if let Some(k) = meant.iter().find_map(|m| allowed.iter().find(|a| *a == m)) {
+            return Some(k);
+        }
+    }
+    let key = key.to_lowercase();
+    let most = if key.chars().count() <= 4 { 1 } else { 2 };
+    allowed
+        .iter()
+        .map(|k| {
+            let edits = strsim::osa_distance(&key, k);
+            let close = edits <= most || strsim::jaro_winkler(&key, k) > 0.85;
+            (close, edits, -strsim::jaro_winkler(&key, k), *k)
+        })
+        .filter(|(close, ..)| *close)
+        .min_by(|a, b| a.1.cmp(&b.1).then(a.2.total_cmp(&b.2)))
+        .map(|(.., k)| k)
+}
+
 fn translate_toml_message(raw: &str) -> (String, Option<String>) {
-    if let Some(rest) = raw.strip_prefix("unknown field ") {
-        let key = between(rest, "`", "`").unwrap_or(rest);
-        let allowed: Vec<&str> = rest
-            .split("expected ")
-            .nth(1)
-            .map(|list| {
-                list.split(", ")
-                    .map(|k| k.trim_matches(|c| c == '`' || c == ' '))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let allowed: Vec<&str> = allowed
-            .into_iter()
-            .flat_map(|k| k.split(" or "))
-            .map(|k| {
-                k.trim_matches(|c| c == '`' || c == ' ')
-                    .trim_start_matches("one of ")
-            })
-            .map(|k| k.trim_matches('`'))
-            .filter(|k| !k.is_empty())
-            .collect();
-        let nearest = allowed
-            .iter()
-            .map(|k| (strsim::jaro_winkler(key, k), *k))
-            .filter(|(s, _)| *s > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, k)| k);
-        let help = match nearest {
-            Some(k) => format!(
+    if let Some((key, allowed)) = unknown_field(raw) {
+        let help = match (nearest(key, &allowed), allowed.is_empty()) {
+            (Some(k), _) => Some(format!(
                 "có phải là `{k}`? Các khóa được phép: {}",
                 allowed.join(", ")
-            ),
-            None => format!("các khóa được phép: {}", allowed.join(", ")),
+            )),
+            (None, false) => Some(format!("các khóa được phép: {}", allowed.join(", "))),
+            (None, true) => None,
         };
-        return (format!("khóa `{key}` không được dùng ở đây"), Some(help));
+        return (format!("khóa `{key}` không được dùng ở đây"), help);
     }
     if let Some(rest) = raw.strip_prefix("missing field ") {
         let key = between(rest, "`", "`").unwrap_or(rest);
@@ -321,7 +453,9 @@ fn type_vi(t: &str) -> String {
         "boolean" => "giá trị đúng/sai",
         "map" | "table" => "bảng",
         "struct" => "bảng",
-        "local" | "date" | "datetime" | "offset" | "TOML" => "ngày tháng",
+        // "a TOML datetime", "local date", "offset datetime": the value's kind is enough.
+        "TOML" | "local" | "offset" => return type_vi(rest),
+        "date" | "datetime" | "time" => "ngày tháng",
         _ => return t.to_string(),
     };
     let value = rest.strip_prefix("point ").unwrap_or(rest).trim();
@@ -358,5 +492,69 @@ mod tests {
             translate_toml_message("unknown field `lede`, expected one of `id`, `lead`, `support`");
         assert!(msg.contains("`lede`"));
         assert!(help.unwrap().contains("có phải là `lead`"));
+    }
+
+    const TASK_KEYS: &str = "expected one of `id`, `title`, `lead`, `support`, `time`, `due`, `recurrence`, `done`, `done_by`, `note`, `policy`";
+
+    fn suggestion(key: &str) -> Option<String> {
+        let (_, help) = translate_toml_message(&format!("unknown field `{key}`, {TASK_KEYS}"));
+        let help = help?;
+        let meant = help.strip_prefix("có phải là `")?.split('`').next()?;
+        Some(meant.to_string())
+    }
+
+    #[test]
+    fn misspelt_and_vietnamese_keys_suggest_the_key_meant() {
+        for (written, meant) in [
+            ("deu", "due"),
+            ("han", "due"),
+            ("hạn", "due"),
+            ("Thời_gian", "time"),
+            ("chu_tri", "lead"),
+            ("lede", "lead"),
+            ("leads", "lead"),
+            ("suport", "support"),
+            ("titel", "title"),
+            ("recurence", "recurrence"),
+            ("dne", "done"),
+            ("ghi-chu", "note"),
+        ] {
+            assert_eq!(suggestion(written).as_deref(), Some(meant), "{written}");
+        }
+        for far in ["deadline", "xyz", "owner"] {
+            assert_eq!(suggestion(far), None, "{far}");
+        }
+        assert_eq!(
+            meant_key(
+                "unknown field `isuer`, expected one of `number`, `title`, `issuer`, `issued`"
+            )
+            .as_deref(),
+            Some("issuer")
+        );
+        // Two keys, one key, none.
+        assert!(
+            translate_toml_message("unknown field `urll`, expected `url` or `body`")
+                .1
+                .is_some_and(|h| h.starts_with("có phải là `url`?"))
+        );
+        assert!(
+            translate_toml_message("unknown field `x`, expected `listen`")
+                .1
+                .is_some_and(|h| h == "các khóa được phép: listen")
+        );
+        assert_eq!(
+            translate_toml_message("unknown field `x`, there are no fields").1,
+            None
+        );
+    }
+
+    #[test]
+    fn a_datetime_type_reads_as_a_date() {
+        let (msg, _) =
+            translate_toml_message("invalid type: string \"2022-06-01\", expected a TOML datetime");
+        assert_eq!(
+            msg,
+            "sai kiểu giá trị: cần ngày tháng, nhưng đây là chuỗi \"2022-06-01\""
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod model;
 mod names;
 mod raw;
+mod recover;
 pub mod settings;
 mod validate;
 

@@ -391,10 +391,13 @@ impl Validator {
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&mut self, src: &Source) -> Option<T> {
-        match toml::from_str::<T>(&src.text) {
+        // Every TOML error of the file, not only the first (issue 13).
+        match super::recover::parse::<T>(&src.text) {
             Ok(v) => Some(v),
-            Err(e) => {
-                self.push(from_toml_error(src, &e));
+            Err(errors) => {
+                for e in &errors {
+                    self.push(from_toml_error(src, e));
+                }
                 None
             }
         }
