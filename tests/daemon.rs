@@ -81,12 +81,24 @@ impl Service {
             if let Some(l) = self.log.lock().unwrap().iter().find(|l| l.contains(needle)) {
                 return l.clone();
             }
-            std::thread::sleep(Duration::from_millis(50));
+            // Reads what the service notifies meanwhile, as systemd would: a datagram socket
+            // nobody reads fills up, and the service's next notification then blocks.
+            self.drain();
         }
         panic!(
             "no log line with {needle:?}: {:?}",
             self.log.lock().unwrap()
         );
+    }
+
+    /// Reads the service's notifications for up to 200 ms.
+    fn drain(&self) -> Vec<String> {
+        let mut buf = [0u8; 4096];
+        let mut seen = Vec::new();
+        while let Ok(n) = self.notify.recv(&mut buf) {
+            seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+        seen
     }
 
     fn signal(&self, sig: &str) {
@@ -321,4 +333,88 @@ fn run_once_tick_by_tick_sends_what_preview_predicts() {
         "missing {missing:#?}\nextra {extra:#?}"
     );
     assert_eq!(count, predicted.len());
+}
+
+#[test]
+fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
+    use chrono::{Duration as Minutes, Timelike, Utc};
+    let local = || Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+    // The opening below is the next whole minute of today: not in the day's last minutes.
+    while local().hour() == 23 && local().minute() >= 57 {
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let settings = cfg.join("nhacviec.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let now = local();
+    // A window certainly closed now, hours away; and today a working day whatever it is.
+    let far = (now.hour() + 6) % 24;
+    let base = fs::read_to_string(&settings)
+        .unwrap()
+        .replace(
+            "reminders = \"0 0 8 * * Mon-Fri\"",
+            "reminders = \"* * * * * *\"\ncatch_up_days = 366",
+        )
+        .replace(
+            "workdays = [",
+            &format!(
+                "workdays = [\n  {{ date = {}, name = \"Thử\" }},",
+                now.date_naive()
+            ),
+        )
+        + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
+    let with_hours = |hours: &str| {
+        base.replace(
+            "[schedule]\n",
+            &format!("[schedule]\nsend_hours = \"{hours}\"\n"),
+        )
+    };
+    fs::write(&settings, with_hours(&format!("{far:02}:00-{far:02}:01"))).unwrap();
+    let state = tmp.path().join("state");
+    let service = Service::start(&cfg, &state, &tmp.path().join("notify.sock"));
+    let seen = service.wait_notify("READY=1");
+    let status = seen.iter().find(|m| m.contains("STATUS=")).unwrap();
+    assert!(status.contains("ngoài giờ gửi, gửi lúc"), "{status}");
+    let (code, body) = http_get(port, "/healthz");
+    assert_eq!(code, 200, "waiting for the send hours is healthy: {body}");
+    assert!(!body.contains("\"sending_paused_until\": null"), "{body}");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        service.drain();
+    }
+    assert_eq!(
+        eml_count(&state),
+        0,
+        "nothing is sent outside the send hours"
+    );
+
+    // The hours now open at the next minute: the service wakes for it and sends the catch-up.
+    let opening = (now + Minutes::minutes(1))
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap();
+    fs::write(
+        &settings,
+        with_hours(&format!("{}-24:00", opening.format("%H:%M"))),
+    )
+    .unwrap();
+    service.wait_log("config reloaded");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while eml_count(&state) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "nothing sent at the opening: {:?}",
+            service.log.lock().unwrap()
+        );
+        service.drain();
+    }
+    assert!(local() >= opening, "sent before the opening");
+    let (_, body) = http_get(port, "/healthz");
+    assert!(body.contains("\"sending_paused_until\": null"), "{body}");
 }

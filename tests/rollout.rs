@@ -336,3 +336,29 @@ fn bad_lifecycle_and_send_rules_are_errors_at_their_line() {
         );
     }
 }
+
+#[test]
+fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, _) = shipped(tmp.path());
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let reports = |store: &mut Store, now| nhacviec::deliver::reports(&config, store, now).unwrap();
+    // A first start on Wednesday: Monday's report is only noted.
+    assert_eq!(reports(&mut store, at(2022, 5, 25, 8, 0)), 0);
+    assert!(store.meta("weekly_report_at").unwrap().is_some());
+    // Next Monday after 07:30: the report goes to the monitoring office, once.
+    assert_eq!(reports(&mut store, at(2022, 5, 30, 7, 45)), 1);
+    assert_eq!(reports(&mut store, at(2022, 5, 30, 9, 0)), 0);
+    let made = store.history(Some("vp-ubnd-tinh"), None, 5).unwrap();
+    assert!(
+        made[0].subject.contains("Báo cáo tuần"),
+        "{}",
+        made[0].subject
+    );
+    // Stopped over the next Monday: that report is noted on Tuesday, not sent late.
+    assert_eq!(reports(&mut store, at(2022, 6, 7, 8, 0)), 0);
+    assert_eq!(
+        store.history(Some("vp-ubnd-tinh"), None, 5).unwrap().len(),
+        1
+    );
+}

@@ -126,9 +126,11 @@ fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
         String::from_utf8_lossy(&out.stderr)
     );
     let received = server.received();
+    // The 38 digests; not the weekly report of Monday 23/05: a first start never sends it
+    // (tests/rollout.rs shows it going out at its own time).
     assert_eq!(
         received.len(),
-        39,
+        38,
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
@@ -175,11 +177,11 @@ fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
             vp = Some(msg.clone().into_owned());
         }
     }
-    assert_eq!(weekly, 1);
+    assert_eq!(weekly, 0);
     let vp = vp.expect("the Văn phòng UBND tỉnh gets a digest");
     assert_eq!(
         vp.subject().unwrap(),
-        "[Nhắc việc] Văn phòng UBND tỉnh: 3 nhiệm vụ quá hạn, 1 nhiệm vụ sắp đến hạn; 30 báo cáo quá hạn của cơ quan khác"
+        "[Nhắc việc] Văn phòng UBND tỉnh: 3 nhiệm vụ quá hạn, 1 nhiệm vụ sắp đến hạn; 3 nhiệm vụ có cơ quan chủ trì quá hạn (30 cơ quan)"
     );
     let text = vp.body_text(0).unwrap();
     assert!(text.contains("Kính gửi: Văn phòng UBND tỉnh"), "{text}");
@@ -209,7 +211,7 @@ fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
         .output()
         .unwrap();
     assert!(again.status.success());
-    assert_eq!(server.received().len(), 39);
+    assert_eq!(server.received().len(), 38);
     // And history shows them sent.
     let history = Command::cargo_bin("nhacviec")
         .unwrap()
@@ -220,7 +222,7 @@ fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
         .output()
         .unwrap();
     let rows: serde_json::Value = serde_json::from_slice(&history.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 39);
+    assert_eq!(rows.as_array().unwrap().len(), 38);
 }
 
 /// Loads the sample config for `port`, opens a fresh store, records the 25/5/2022 tick.
@@ -361,7 +363,7 @@ fn run_once_with_the_file_transport_golden() {
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 39);
+    assert_eq!(names.len(), 38);
     let mut golden = String::new();
     for p in names {
         let raw = fs::read(&p).unwrap();
@@ -596,7 +598,8 @@ fn one_refused_address_does_not_keep_the_digest_from_the_others() {
         .args(["run", "--once", "--now", "2022-05-25T08:00:00+07:00"])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    // The refused address's delivery is dead: the pass says so with its exit code.
+    assert_eq!(out.status.code(), Some(1));
     let received = server.received();
     assert!(received
         .iter()
