@@ -410,13 +410,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let cron = config::parse_cron(&config.reminders)
                 .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
-            let mut digests =
-                report::preview(config, &cron, start, to, agency.as_deref(), task.as_deref());
+            let (mut digests, stale) = report::preview_with_skipped(
+                config,
+                &cron,
+                start,
+                to,
+                agency.as_deref(),
+                task.as_deref(),
+            );
             if let Some(plan) = &plan {
                 report::retain_plan(&mut digests, plan);
             }
             match format {
-                Format::Text => print!("{}", report::render_preview_text(config, &digests)),
+                Format::Text => {
+                    print!("{}", report::render_preview_text(config, &digests));
+                    if stale > 0 {
+                        println!(
+                            "Bỏ qua {stale} lời nhắc cũ hơn {} ngày (catch_up_days): không gửi bù, ghi là đã bỏ qua.",
+                            config.catch_up_days
+                        );
+                    }
+                }
                 Format::Json => print_json(&digests)?,
             }
             Ok(ExitCode::SUCCESS)

@@ -62,6 +62,18 @@ pub fn preview(
     filter_agency: Option<&str>,
     filter_task: Option<&str>,
 ) -> Vec<PreviewDigest> {
+    preview_with_skipped(config, cron, start, to, filter_agency, filter_task).0
+}
+
+/// [`preview`], and how many reminders it skipped as older than the catch-up horizon.
+pub fn preview_with_skipped(
+    config: &Config,
+    cron: &croner::Cron,
+    start: DateTime<Tz>,
+    to: NaiveDate,
+    filter_agency: Option<&str>,
+    filter_task: Option<&str>,
+) -> (Vec<PreviewDigest>, usize) {
     let max_before = config
         .plans
         .iter()
@@ -77,7 +89,18 @@ pub fn preview(
     let mut handled: HashSet<String> = HashSet::new();
     let mut since: Option<NaiveDate> = None;
     let mut out = Vec::new();
+    let mut stale = 0;
     for tick in cron.iter_from(start, croner::Direction::Forward) {
+        // A tick outside the send hours runs at their next opening, as the service does.
+        let opens = config.send_hours.next_open(&calendar, tick.naive_local());
+        let tick = if opens == tick.naive_local() {
+            tick
+        } else {
+            match tick.timezone().from_local_datetime(&opens).earliest() {
+                Some(t) => t,
+                None => tick,
+            }
+        };
         let today = tick.date_naive();
         if today > to {
             break;
@@ -87,6 +110,7 @@ pub fn preview(
         let result = schedule.due_within(&handled, today, since, horizon);
         since = Some(today);
         handled.extend(result.skipped);
+        stale += result.stale.len();
         handled.extend(result.stale);
         handled.extend(result.suppressed);
         for mut digest in result.digests {
@@ -107,7 +131,7 @@ pub fn preview(
             });
         }
     }
-    out
+    (out, stale)
 }
 
 fn dmy(d: NaiveDate) -> String {

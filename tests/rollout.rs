@@ -362,3 +362,77 @@ fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start(
         1
     );
 }
+
+fn nhacviec(config: &Path, args: &[&str]) -> (bool, String) {
+    let out = assert_cmd::Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env("NHACVIEC_LOG", "warn")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn preview_over_2023_shows_10_1s_reports_and_what_the_horizon_skips() {
+    let (ok, out) = nhacviec(
+        Path::new("config"),
+        &["preview", "--from", "2023-01-01", "--to", "2023-12-31"],
+    );
+    assert!(ok, "{out}");
+    for deadline in ["18/03/2023", "18/06/2023", "18/09/2023", "18/12/2023"] {
+        assert!(
+            out.lines()
+                .any(|l| l.contains(" 10.1 ") && l.contains(&format!("hạn {deadline}"))),
+            "10.1 due {deadline}"
+        );
+    }
+    assert!(out.contains("cũ hơn 7 ngày (catch_up_days)"), "{out}");
+}
+
+#[test]
+fn a_closed_plan_is_shown_closed_and_sends_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    std::fs::create_dir_all(cfg.join("plans")).unwrap();
+    for f in [
+        "nhacviec.toml",
+        "agencies.toml",
+        "plans/50-KH-UBND-2022.toml",
+    ] {
+        std::fs::copy(Path::new("config").join(f), cfg.join(f)).unwrap();
+    }
+    let plan = cfg.join("plans/50-KH-UBND-2022.toml");
+    let text = std::fs::read_to_string(&plan).unwrap().replace(
+        "issued = 2022-03-24\n",
+        "issued = 2022-03-24\nstatus = \"closed\"\nclosed = 2023-01-15\n",
+    );
+    std::fs::write(&plan, text).unwrap();
+    let (ok, out) = nhacviec(&cfg, &["check"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Đã kết thúc ngày 15/01/2023: không gửi nhắc việc"),
+        "{out}"
+    );
+    let (ok, out) = nhacviec(
+        &cfg,
+        &[
+            "status",
+            "--plan",
+            "50/KH-UBND",
+            "--now",
+            "2023-02-01T09:00:00+07:00",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("kế hoạch đã kết thúc"), "{out}");
+    assert!(!out.contains("chưa hoàn thành, quá hạn"), "{out}");
+    let (ok, out) = nhacviec(&cfg, &["preview", "--from", "2023-01-01", "--days", "60"]);
+    assert!(ok, "{out}");
+    assert!(!out.contains("50/KH-UBND"), "{out}");
+}
