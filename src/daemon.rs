@@ -199,6 +199,11 @@ async fn try_pass(
     // Outside the send hours (or on a day off) the whole pass waits for the next opening:
     // evaluated then, the digests say that day's date and go out at once.
     let opens = live.engine.next_open(&live.config, now);
+    let opens = if opens > now {
+        live.engine.deferred_to(&live.config, now)
+    } else {
+        opens
+    };
     health.update(|s| s.sending_paused_until = (opens > now).then(|| opens.with_timezone(&Utc)));
     if opens > now {
         tracing::info!(

@@ -91,9 +91,26 @@ pub fn preview_with_skipped(
     let mut out = Vec::new();
     let mut stale = 0;
     for tick in cron.iter_from(start, croner::Direction::Forward) {
-        // A tick outside the send hours runs at their next opening, as the service does.
-        let opens = config.send_hours.next_open(&calendar, tick.naive_local());
-        let tick = if opens == tick.naive_local() {
+        // A tick outside the send hours runs at their next opening (or at the first tick of
+        // that opening's day), as the service does.
+        let local = tick.naive_local();
+        let tz = tick.timezone();
+        let opens = if config.send_hours.is_open(&calendar, local) {
+            local
+        } else {
+            let deferred = config.send_hours.deferred_to(&calendar, local, |opens| {
+                let opens = tz.from_local_datetime(&opens).earliest()?;
+                cron.find_next_occurrence(&opens, true)
+                    .ok()
+                    .map(|t| t.naive_local())
+            });
+            if deferred != config.send_hours.next_open(&calendar, local) {
+                // Deferred to a later tick: that one is the pass.
+                continue;
+            }
+            deferred
+        };
+        let tick = if opens == local {
             tick
         } else {
             match tick.timezone().from_local_datetime(&opens).earliest() {

@@ -59,11 +59,7 @@ async fn a_first_start_at_night_sends_nothing_and_waits_for_the_morning() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        pass.deferred_until,
-        Some(at(2026, 12, 3, 7, 30)),
-        "{pass:?}"
-    );
+    assert_eq!(pass.deferred_until, Some(at(2026, 12, 3, 8, 0)), "{pass:?}");
     assert_eq!((pass.queued, pass.sent), (0, 0));
     assert_eq!(mail_files(&state), 0);
     let store = Store::open_reader(&state.join("nhacviec.db")).unwrap();

@@ -122,6 +122,25 @@ impl SendHours {
     }
 }
 
+impl SendHours {
+    /// When a pass due at `t` (outside the hours) runs: at the next opening, or at
+    /// `next_tick` (the first scheduled tick at or after that opening) if it falls in the same
+    /// day and hours (so the day after a holiday is looked at at 08:00 as usual, not at 07:30
+    /// and again at 08:00).
+    pub fn deferred_to(
+        &self,
+        calendar: &Calendar,
+        t: NaiveDateTime,
+        next_tick: impl FnOnce(NaiveDateTime) -> Option<NaiveDateTime>,
+    ) -> NaiveDateTime {
+        let opens = self.next_open(calendar, t);
+        match next_tick(opens) {
+            Some(n) if n >= opens && n.date() == opens.date() && self.is_open(calendar, n) => n,
+            _ => opens,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +206,23 @@ mod tests {
         assert_eq!(
             always.next_open(&cal, at(2026, 12, 6, 23, 0)),
             at(2026, 12, 6, 23, 0)
+        );
+        // A pass deferred at night runs at the morning's tick when there is one that day.
+        assert_eq!(
+            h.deferred_to(&cal, at(2026, 12, 2, 23, 13), |_| Some(at(
+                2026, 12, 3, 8, 0
+            ))),
+            at(2026, 12, 3, 8, 0)
+        );
+        assert_eq!(
+            h.deferred_to(&cal, at(2026, 12, 2, 23, 13), |_| Some(at(
+                2026, 12, 4, 8, 0
+            ))),
+            at(2026, 12, 3, 7, 30)
+        );
+        assert_eq!(
+            h.deferred_to(&cal, at(2026, 12, 2, 23, 13), |_| None),
+            at(2026, 12, 3, 7, 30)
         );
         // New Year's Day 2027 is a Friday: Thursday evening → Monday 04/01/2027.
         assert_eq!(
