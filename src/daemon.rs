@@ -217,7 +217,7 @@ async fn try_pass(
         });
     }
     let mut p = deliver::tick(&live.engine, &live.config, &live.templates, store, now)?;
-    let reports = deliver::reports(&live.config, store, now)?;
+    let reports = deliver::reports(&live.engine, &live.config, store, now)?;
     let (fallbacks, why) = live.templates.take_fallbacks();
     if let Some(why) = why {
         health.metrics.template_fallbacks.inc_by(fallbacks);

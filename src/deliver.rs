@@ -147,6 +147,8 @@ pub struct Pass {
     pub dead: usize,
     /// Send attempts by channel: (sent, failed), for the metrics.
     pub by_channel: BTreeMap<Channel, (usize, usize)>,
+    /// Waiting deliveries set aside because every plan they are about has been closed.
+    pub withdrawn: usize,
     /// Set when the pass fell outside the send hours and did nothing: when it may run.
     pub deferred_until: Option<DateTime<Tz>>,
 }
@@ -219,6 +221,7 @@ pub fn tick(
 /// the weekly report to the monitoring agency, and the daily summary of failed deliveries to
 /// the admin. Returns how many deliveries were queued.
 pub fn reports(
+    engine: &Engine,
     config: &Config,
     store: &mut Store,
     now: DateTime<Tz>,
@@ -238,10 +241,15 @@ pub fn reports(
             .with_timezone(&Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         // The report goes out for its own time, not as a side effect of a start: a fresh store
-        // only notes the latest report time, and one missed for more than the day is noted
+        // only notes the latest report time, and one missed for more than its day is noted
         // as skipped, not sent.
         let fresh = last.is_none();
-        let missed = due.date_naive() < now.date_naive();
+        // Missed: the day it could first go out (its time, or the next opening of the send
+        // hours: a report due on a day off goes the next working morning) has passed.
+        let could_go = config
+            .send_hours
+            .next_open(&engine.calendar, due.naive_local());
+        let missed = could_go.date() < now.date_naive();
         let made = last.as_deref().is_some_and(|l| l >= due_key.as_str());
         if made {
             // Already made for this report time.
@@ -294,6 +302,23 @@ pub async fn send_ready(
         reading += t.elapsed();
         if batch.is_empty() {
             break;
+        }
+        // A plan closed after its reminders were queued sends nothing more: they are set
+        // aside (dead, with the reason, not reported as failures), not sent.
+        let (withdrawn, batch): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|d| (outbox::withdrawn(config, &d), d))
+            .partition(|(why, _)| why.is_some());
+        let batch: Vec<outbox::Delivery> = batch.into_iter().map(|(_, d)| d).collect();
+        if !withdrawn.is_empty() {
+            store.batch(|| {
+                for (why, d) in &withdrawn {
+                    store.mark_dead(d.id, why.as_deref().unwrap_or_default())?;
+                    store.mark_reported(d.id)?;
+                }
+                Ok(())
+            })?;
+            pass.withdrawn += withdrawn.len();
         }
         // At most `pool` in flight, each marked as soon as it completes: a crash can only
         // resend what was in flight (at-least-once, bounded by each channel's limit; a

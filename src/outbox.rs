@@ -161,6 +161,30 @@ pub fn backoff(attempts: i64, id: i64) -> Duration {
     Duration::seconds((base as f64 * (1.0 + jitter)) as i64)
 }
 
+/// Why a waiting delivery should no longer go out: every item it reminds of belongs to a
+/// plan closed since it was queued. Reports and service messages (no items) always go.
+pub fn withdrawn(config: &Config, d: &Delivery) -> Option<String> {
+    if d.items.is_empty() {
+        return None;
+    }
+    let closed = |plan: &str| {
+        config
+            .plans
+            .iter()
+            .any(|p| p.number == plan && p.is_closed())
+    };
+    if !d.items.iter().all(|i| closed(&i.plan)) {
+        return None;
+    }
+    let mut plans: Vec<&str> = d.items.iter().map(|i| i.plan.as_str()).collect();
+    plans.sort_unstable();
+    plans.dedup();
+    Some(format!(
+        "không gửi: kế hoạch {} đã kết thúc (status = \"closed\")",
+        plans.join(", ")
+    ))
+}
+
 /// What the templates see of a digest on `today`.
 pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
     let name_of = |id: &str| {

@@ -338,7 +338,9 @@ fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start(
     let tmp = tempfile::tempdir().unwrap();
     let (config, _) = shipped(tmp.path());
     let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
-    let reports = |store: &mut Store, now| nhacviec::deliver::reports(&config, store, now).unwrap();
+    let engine = Engine::build(&config, day(2022, 5, 1));
+    let reports =
+        |store: &mut Store, now| nhacviec::deliver::reports(&engine, &config, store, now).unwrap();
     // A first start on Wednesday: Monday's report is only noted.
     assert_eq!(reports(&mut store, at(2022, 5, 25, 8, 0)), 0);
     assert!(store.meta("weekly_report_at").unwrap().is_some());
@@ -357,6 +359,15 @@ fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start(
         store.history(Some("vp-ubnd-tinh"), None, 5).unwrap().len(),
         1
     );
+    // A report due on a day off goes out the next working morning: Monday 11/04/2022 is the
+    // day off for Giỗ Tổ Hùng Vương (10/3 lunar fell on a Sunday).
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let engine = Engine::build(&config, day(2022, 4, 1));
+    let reports =
+        |store: &mut Store, now| nhacviec::deliver::reports(&engine, &config, store, now).unwrap();
+    assert_eq!(reports(&mut store, at(2022, 4, 5, 8, 0)), 0);
+    assert_eq!(reports(&mut store, at(2022, 4, 12, 8, 0)), 1);
 }
 
 fn nhacviec(config: &Path, args: &[&str]) -> (bool, String) {
@@ -431,4 +442,33 @@ fn a_closed_plan_is_shown_closed_and_sends_nothing() {
     let (ok, out) = nhacviec(&cfg, &["preview", "--from", "2023-01-01", "--days", "60"]);
     assert!(ok, "{out}");
     assert!(!out.contains("50/KH-UBND"), "{out}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reminders_waiting_when_their_plan_is_closed_are_set_aside_not_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut config, templates) = shipped(tmp.path());
+    config.catch_up_days = 366;
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let now = at(2022, 5, 25, 8, 0);
+    let engine = Engine::build(&config, now.date_naive());
+    let pass = nhacviec::deliver::tick(&engine, &config, &templates, &mut store, now).unwrap();
+    assert!(pass.queued > 10, "{pass:?}");
+    // The admin closes the plan before they go out.
+    config.plans[0].closed = Some(nhacviec::config::model::Closed { on: None });
+    let senders = nhacviec::channels::Senders::new(&config, tmp.path()).unwrap();
+    let sent = nhacviec::deliver::send_ready(&store, &senders, &config, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((sent.sent, sent.withdrawn), (0, pass.queued), "{sent:?}");
+    assert_eq!(mail_files(tmp.path()), 0);
+    let dead = store.history(None, Some("dead"), 1000).unwrap();
+    assert_eq!(dead.len(), pass.queued);
+    assert!(dead[0]
+        .last_error
+        .as_deref()
+        .is_some_and(|e| e.contains("50/KH-UBND đã kết thúc")));
+    // Not reported to the admin as failures.
+    let (unreported, _) = store.failures_to_report().unwrap();
+    assert!(unreported.is_empty());
 }
