@@ -61,7 +61,10 @@ impl Engine {
             config.calendar.clone(),
             first_year.min(today.year()) - 1..=until.year() + 1,
         );
-        let schedule = Schedule::build(config, &calendar, until);
+        // Nothing dated before the catch-up horizon can be sent: the kept schedule starts
+        // there (a month earlier, so the stale ones of the last month are still recorded).
+        let from = today.checked_sub_days(Days::new(u64::from(config.catch_up_days) + SLACK_DAYS));
+        let schedule = Schedule::build_from(config, &calendar, from, until);
         Engine {
             calendar,
             schedule,

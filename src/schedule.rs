@@ -154,11 +154,24 @@ impl Schedule {
     /// All slots of `config` whose deadlines fall up to `until` (recurrences are expanded to
     /// there). Pure: the calendar and the horizon are passed in.
     pub fn build(config: &Config, calendar: &Calendar, until: NaiveDate) -> Schedule {
+        Schedule::build_from(config, calendar, None, until)
+    }
+
+    /// [`Schedule::build`] without the slots dated before `from`: the service's schedule
+    /// starts at its catch-up horizon, since nothing older can be sent. Periodic duties then
+    /// cost the window, not the years since their plan was issued.
+    pub fn build_from(
+        config: &Config,
+        calendar: &Calendar,
+        from: Option<NaiveDate>,
+        until: NaiveDate,
+    ) -> Schedule {
         let mut b = Builder {
             calendar,
             agencies: Vec::new(),
             agency_index: HashMap::new(),
             slots: Vec::new(),
+            from,
         };
         let monitor = config.monitor.as_deref();
         let mut tasks = Vec::new();
@@ -174,7 +187,22 @@ impl Schedule {
                 if plan.is_closed() {
                     continue;
                 }
-                let milestones = milestones(task, plan, until);
+                let mut milestones = milestones(task, plan, until);
+                if let (Some(from), Deadline::Recurring { .. } | Deadline::Continuous) =
+                    (from, &task.deadline)
+                {
+                    // Occurrences whose every slot would be older than `from` (level-free,
+                    // so dropping them changes no one's own milestone).
+                    let tail = u64::from(task.policy.overdue_every)
+                        * u64::from(task.policy.overdue_times)
+                        + u64::from(task.policy.escalate_after.unwrap_or(0))
+                        + 31;
+                    milestones.retain(|m| {
+                        m.due
+                            .checked_add_days(Days::new(tail))
+                            .is_none_or(|last| last >= from)
+                    });
+                }
                 let dates = Dates {
                     first: calendar.on_or_after(plan.issued),
                     from: plan.reminders_from,
@@ -468,6 +496,8 @@ struct Builder<'a> {
     agencies: Vec<String>,
     agency_index: HashMap<String, u32>,
     slots: Vec<Slot>,
+    /// No slot before this date (see [`Schedule::build_from`]).
+    from: Option<NaiveDate>,
 }
 
 impl Builder<'_> {
@@ -572,6 +602,7 @@ impl Builder<'_> {
                         let date = date.max(dates.first);
                         if done.is_some_and(|d| d <= date)
                             || dates.from.is_some_and(|f| date < f)
+                            || self.from.is_some_and(|f| date < f)
                             || !days_taken.insert(date)
                         {
                             continue;
@@ -598,7 +629,9 @@ impl Builder<'_> {
                                 .checked_add_days(Days::new(u64::from(k)))
                                 .unwrap_or(deadline);
                             let date = self.calendar.on_or_after(target).max(dates.first);
-                            if done.is_none_or(|d| d > date) && dates.from.is_none_or(|f| date >= f)
+                            if done.is_none_or(|d| d > date)
+                                && dates.from.is_none_or(|f| date >= f)
+                                && self.from.is_none_or(|f| date >= f)
                             {
                                 let mi = self.agency(m);
                                 self.slots.push(Slot {
