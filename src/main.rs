@@ -410,6 +410,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let cron = config::parse_cron(&config.reminders)
                 .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
+            // On top of what the service has already handled, when the preview starts where
+            // it left off (a preview of the past simulates from an empty history).
+            let db =
+                nhacviec::deliver::state_dir(&cli.config, config).join(nhacviec::daemon::DB_FILE);
+            let store = db
+                .exists()
+                .then(|| nhacviec::store::Store::open_reader(&db).ok())
+                .flatten()
+                .filter(|s| {
+                    s.watermark()
+                        .ok()
+                        .flatten()
+                        .is_some_and(|w| start.date_naive() >= w)
+                });
+            let empty = std::collections::HashSet::<String>::new();
+            let prior: &dyn nhacviec::schedule::Handled = match &store {
+                Some(s) => s,
+                None => &empty,
+            };
             let (mut digests, stale) = report::preview_with_skipped(
                 config,
                 &cron,
@@ -417,16 +436,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 to,
                 agency.as_deref(),
                 task.as_deref(),
+                prior,
             );
             if let Some(plan) = &plan {
                 report::retain_plan(&mut digests, plan);
             }
+            // The skipped keys under the same filters: plan|task|deadline|agency|...
+            let stale = stale
+                .iter()
+                .filter(|k| {
+                    let f: Vec<&str> = k.split('|').collect();
+                    plan.as_deref().is_none_or(|p| f.first() == Some(&p))
+                        && task.as_deref().is_none_or(|t| f.get(1) == Some(&t))
+                        && agency.as_deref().is_none_or(|a| f.get(3) == Some(&a))
+                })
+                .count();
             match format {
                 Format::Text => {
                     print!("{}", report::render_preview_text(config, &digests));
+                    if store.is_some() {
+                        println!(
+                            "Đã tính những gì dịch vụ đã gửi hoặc bỏ qua ({}).",
+                            db.display()
+                        );
+                    }
                     if stale > 0 {
                         println!(
-                            "Bỏ qua {stale} lời nhắc cũ hơn {} ngày (catch_up_days): không gửi bù, ghi là đã bỏ qua.",
+                            "Bỏ qua {stale} lời nhắc cũ hơn {} ngày (catch_up_days): không gửi bù.",
                             config.catch_up_days
                         );
                     }

@@ -4,7 +4,7 @@
 use crate::calendar::{Calendar, CalendarDay, DayKind};
 use crate::config::{Config, Task};
 use crate::deadline::{weekday_vi, Deadline, Milestone};
-use crate::schedule::{natural_key, Digest, Role, Schedule};
+use crate::schedule::{natural_key, Digest, Handled, Role, Schedule};
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -62,10 +62,32 @@ pub fn preview(
     filter_agency: Option<&str>,
     filter_task: Option<&str>,
 ) -> Vec<PreviewDigest> {
-    preview_with_skipped(config, cron, start, to, filter_agency, filter_task).0
+    preview_with_skipped(
+        config,
+        cron,
+        start,
+        to,
+        filter_agency,
+        filter_task,
+        &HashSet::new(),
+    )
+    .0
 }
 
-/// [`preview`], and how many reminders it skipped as older than the catch-up horizon.
+/// What the service has already handled, then what the preview's own ticks handle.
+struct Seen<'a> {
+    prior: &'a dyn Handled,
+    now: HashSet<String>,
+}
+
+impl Handled for Seen<'_> {
+    fn is_handled(&self, key: &str) -> bool {
+        self.now.contains(key) || self.prior.is_handled(key)
+    }
+}
+
+/// [`preview`] on top of what the service already handled (`prior`: its store, or an empty
+/// set to simulate from scratch), and the keys it skipped as older than the catch-up horizon.
 pub fn preview_with_skipped(
     config: &Config,
     cron: &croner::Cron,
@@ -73,7 +95,8 @@ pub fn preview_with_skipped(
     to: NaiveDate,
     filter_agency: Option<&str>,
     filter_task: Option<&str>,
-) -> (Vec<PreviewDigest>, usize) {
+    prior: &dyn Handled,
+) -> (Vec<PreviewDigest>, Vec<String>) {
     let max_before = config
         .plans
         .iter()
@@ -86,10 +109,13 @@ pub fn preview_with_skipped(
         .unwrap_or(to);
     let calendar = calendar_for(config, start.date_naive(), until);
     let schedule = Schedule::build(config, &calendar, until);
-    let mut handled: HashSet<String> = HashSet::new();
+    let mut handled = Seen {
+        prior,
+        now: HashSet::new(),
+    };
     let mut since: Option<NaiveDate> = None;
     let mut out = Vec::new();
-    let mut stale = 0;
+    let mut stale = Vec::new();
     for tick in cron.iter_from(start, croner::Direction::Forward) {
         // A tick outside the send hours runs at their next opening (or at the first tick of
         // that opening's day), as the service does.
@@ -126,12 +152,14 @@ pub fn preview_with_skipped(
         let horizon = today.checked_sub_days(Days::new(u64::from(config.catch_up_days)));
         let result = schedule.due_within(&handled, today, since, horizon);
         since = Some(today);
-        handled.extend(result.skipped);
-        stale += result.stale.len();
-        handled.extend(result.stale);
-        handled.extend(result.suppressed);
+        handled.now.extend(result.skipped);
+        handled.now.extend(result.stale.iter().cloned());
+        stale.extend(result.stale);
+        handled.now.extend(result.suppressed);
         for mut digest in result.digests {
-            handled.extend(digest.items.iter().map(|i| i.key.clone()));
+            handled
+                .now
+                .extend(digest.items.iter().map(|i| i.key.clone()));
             if filter_agency.is_some_and(|a| a != digest.agency) {
                 continue;
             }

@@ -386,9 +386,15 @@ fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start(
 }
 
 fn nhacviec(config: &Path, args: &[&str]) -> (bool, String) {
+    let none = tempfile::tempdir().unwrap();
+    nhacviec_in(config, none.path(), args)
+}
+
+fn nhacviec_in(config: &Path, state: &Path, args: &[&str]) -> (bool, String) {
     let out = assert_cmd::Command::cargo_bin("nhacviec")
         .unwrap()
         .env("NHACVIEC_LOG", "warn")
+        .env("NHACVIEC_STATE_DIR", state)
         .arg("--config")
         .arg(config)
         .args(args)
@@ -486,4 +492,57 @@ async fn reminders_waiting_when_their_plan_is_closed_are_set_aside_not_sent() {
     // Not reported to the admin as failures.
     let (unreported, _) = store.failures_to_report().unwrap();
     assert!(unreported.is_empty());
+}
+
+#[test]
+fn preview_after_the_service_has_run_does_not_promise_what_it_already_sent() {
+    let state = tempfile::tempdir().unwrap();
+    let config = Path::new("config");
+    let args = [
+        "preview",
+        "--now",
+        "2026-12-05T10:00:00+07:00",
+        "--days",
+        "3",
+        "--agency",
+        "vp-ubnd-tinh",
+    ];
+    // From scratch, 10.1's 14-day reminder (due 18/12) shows on Monday 07/12.
+    let (ok, fresh) = nhacviec_in(config, state.path(), &args);
+    assert!(ok, "{fresh}");
+    assert!(fresh.contains("hạn 18/12/2026"), "{fresh}");
+    // The service ran on Friday 04/12 and sent it then: the preview no longer shows it.
+    let (ok, out) = nhacviec_in(
+        config,
+        state.path(),
+        &["run", "--once", "--now", "2026-12-04T09:00:00+07:00"],
+    );
+    assert!(ok, "{out}");
+    let (ok, after) = nhacviec_in(config, state.path(), &args);
+    assert!(ok, "{after}");
+    assert!(!after.contains("hạn 18/12/2026"), "{after}");
+    assert!(after.contains("Đã tính những gì dịch vụ đã gửi"), "{after}");
+    // And the service indeed sends nothing more to it on Monday.
+    let (ok, out) = nhacviec_in(
+        config,
+        state.path(),
+        &["history", "--agency", "vp-ubnd-tinh", "--format", "json"],
+    );
+    assert!(ok, "{out}");
+    // Digests (the weekly report of Monday 07/12 is not a reminder).
+    let digests = |out: &str| out.matches("[Nhắc việc] Văn phòng UBND tỉnh:").count();
+    let before = digests(&out);
+    assert_eq!(before, 1, "{out}");
+    let (ok, out) = nhacviec_in(
+        config,
+        state.path(),
+        &["run", "--once", "--now", "2026-12-07T08:00:00+07:00"],
+    );
+    assert!(ok, "{out}");
+    let (_, out) = nhacviec_in(
+        config,
+        state.path(),
+        &["history", "--agency", "vp-ubnd-tinh", "--format", "json"],
+    );
+    assert_eq!(digests(&out), before, "{out}");
 }
