@@ -146,6 +146,9 @@ enum Command {
         /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
         #[arg(long)]
         plan: Option<String>,
+        /// Coi như lúc này là (2022-05-25T08:00:00+07:00); mặc định: bây giờ
+        #[arg(long)]
+        now: Option<String>,
     },
 }
 
@@ -688,7 +691,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Retry { dead, agency, plan } => {
+        Command::Retry {
+            dead,
+            agency,
+            plan,
+            now,
+        } => {
             // Filters resolve against the best-effort config, like `history`.
             let analysis = config::load(&cli.config);
             let config = &analysis.config;
@@ -704,15 +712,39 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Beside a running service, as `zalo login`: one short transaction; the service
             // sees the commit (PRAGMA data_version) and sends at once.
             let store = nhacviec::store::Store::open_side(&path)?;
-            let done = store.requeue(dead, agency.as_deref(), plan.as_deref(), Utc::now())?;
-            print!("{}", render_requeued(&done, dead));
+            let now = now_in(config.timezone, now.as_deref())?;
+            let done = store.requeue(
+                dead,
+                agency.as_deref(),
+                plan.as_deref(),
+                now.with_timezone(&Utc),
+            )?;
+            // Outside the send hours the service holds them until the next opening.
+            let calendar = report::calendar_for(config, now.date_naive(), now.date_naive());
+            let opens = config.send_hours.next_open(&calendar, now.naive_local());
+            let held = (opens != now.naive_local()).then_some(opens);
+            let dead_left = if dead {
+                0
+            } else {
+                store
+                    .counts()?
+                    .iter()
+                    .find(|(s, _)| s == "dead")
+                    .map_or(0, |(_, n)| *n)
+            };
+            print!("{}", render_requeued(&done, dead, held, dead_left));
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 /// What `retry` did, per status.
-fn render_requeued(done: &nhacviec::store::Requeued, dead: bool) -> String {
+fn render_requeued(
+    done: &nhacviec::store::Requeued,
+    dead: bool,
+    held: Option<chrono::NaiveDateTime>,
+    dead_left: i64,
+) -> String {
     let mut out = String::new();
     if done.total() == 0 {
         out.push_str("Không có thư nào cần gửi lại.\n");
@@ -728,7 +760,18 @@ fn render_requeued(done: &nhacviec::store::Requeued, dead: bool) -> String {
                 done.dead
             ));
         }
-        out.push_str(".\nDịch vụ đang chạy sẽ gửi ngay; nếu dịch vụ không chạy, dùng `nhacviec run --once`.\n");
+        match held {
+            Some(at) => out.push_str(&format!(
+                ".\nĐang ngoài giờ gửi ([schedule] send_hours): dịch vụ sẽ gửi lúc {}.\n",
+                at.format("%H:%M %d/%m/%Y")
+            )),
+            None => out.push_str(".\nDịch vụ đang chạy sẽ gửi ngay; nếu dịch vụ không chạy, dùng `nhacviec run --once`.\n"),
+        }
+    }
+    if dead_left > 0 {
+        out.push_str(&format!(
+            "Có {dead_left} thư thất bại: thêm --dead để gửi lại cả những thư này (`nhacviec retry --dead`).\n"
+        ));
     }
     if done.handed_over > 0 {
         out.push_str(&format!(

@@ -376,6 +376,23 @@ fn run_once_summary_and_exit_code_and_retrying_deliveries_requeued() {
         text.starts_with("Đã đưa 1 thư vào hàng gửi ngay: 1 thư đang chờ thử lại."),
         "{text}"
     );
+    // At night the answer says when the service will send them.
+    let text = env.expect(
+        0,
+        &[
+            "retry",
+            "--agency",
+            "Sở Tư pháp",
+            "--now",
+            "2022-05-25T23:00:00+07:00",
+        ],
+    );
+    assert!(
+        text.contains(
+            "Đang ngoài giờ gửi ([schedule] send_hours): dịch vụ sẽ gửi lúc 07:30 26/05/2022."
+        ),
+        "{text}"
+    );
     let text = env.expect(0, &["retry"]);
     assert!(
         text.starts_with(&format!(
@@ -429,8 +446,12 @@ fn a_dead_delivery_is_requeued_with_a_fresh_budget_and_sent() {
         "{text}"
     );
     assert!(text.contains("lỗi (lần thử 1)"), "{text}");
-    // Without --dead a dead one stays dead; another plan or agency does not match.
-    assert_eq!(env.expect(0, &["retry"]), "Không có thư nào cần gửi lại.\n");
+    // Without --dead a dead one stays dead (and the answer says how to retry it); another
+    // plan or agency does not match.
+    assert_eq!(
+        env.expect(0, &["retry"]),
+        "Không có thư nào cần gửi lại.\nCó 1 thư thất bại: thêm --dead để gửi lại cả những thư này (`nhacviec retry --dead`).\n"
+    );
     assert_eq!(
         env.expect(0, &["retry", "--dead", "--agency", "so-tttt"]),
         "Không có thư nào cần gửi lại.\n"
