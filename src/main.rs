@@ -171,6 +171,15 @@ enum Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run { .. }) {
+        // A command's output piped into `head` ends quietly, as other command-line tools do,
+        // instead of a panic on the closed pipe. The service keeps Rust's default (a write
+        // to a closed socket is an error to handle, not a signal that kills it).
+        // SAFETY: restores the default disposition of one signal before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_logs();
     match run(cli) {
         Ok(code) => code,

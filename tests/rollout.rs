@@ -301,7 +301,8 @@ fn coordinators_hear_nothing_once_every_lead_of_8_6_is_done() {
 fn bad_lifecycle_and_send_rules_are_errors_at_their_line() {
     let now = Some(at(2026, 12, 2, 9, 0));
     let cases = [
-        ("status = \"paused\"", "không có"),
+        ("status = \"paused\"", "không hợp lệ"),
+        ("status = \"Closed\"", "có phải là \"closed\""),
         ("status = \"closed\"\nclosed = 2027-01-01", "tương lai"),
         (
             "status = \"closed\"\nclosed = 2023-01-01\nreminders_from = 2023-06-01",
@@ -327,6 +328,7 @@ fn bad_lifecycle_and_send_rules_are_errors_at_their_line() {
         ("send_hours = \"17:00-07:30\"", "giờ bắt đầu"),
         ("send_hours = \"8 giờ\"", "không đúng dạng"),
         ("catch_up_days = -1", "catch_up_days"),
+        ("catch_up_days = \"7\"", "cần số nguyên"),
     ] {
         let settings = format!("[schedule]\n{schedule}\n");
         let a = analyze(&Sources::in_memory(

@@ -449,7 +449,10 @@ fn type_vi(t: &str) -> String {
         "string" => "chuỗi",
         "sequence" => "danh sách [..]",
         "floating" => "số thực",
-        "integer" => "số nguyên",
+        "integer" | "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => {
+            "số nguyên"
+        }
+        "bool" => "giá trị đúng/sai",
         "boolean" => "giá trị đúng/sai",
         "map" | "table" => "bảng",
         "struct" => "bảng",

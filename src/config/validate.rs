@@ -857,11 +857,16 @@ impl Validator {
             }
             Some(("closed", _)) => Some(Closed { on: closed_on }),
             Some((other, span)) => {
+                let hint = match other.to_lowercase().as_str() {
+                    "closed" | "đã kết thúc" | "ket thuc" => " (có phải là \"closed\"?)",
+                    "active" | "đang thực hiện" => " (có phải là \"active\"?)",
+                    _ => "",
+                };
                 self.push(
                     src.diag(
                         Severity::Error,
                         span,
-                        format!("trạng thái kế hoạch \"{other}\" không có"),
+                        format!("trạng thái kế hoạch \"{other}\" không hợp lệ{hint}"),
                     )
                     .with_help("dùng status = \"active\" (đang thực hiện, mặc định) hoặc \"closed\" (đã kết thúc)"),
                 );
