@@ -548,3 +548,36 @@ fn preview_after_the_service_has_run_does_not_promise_what_it_already_sent() {
     );
     assert_eq!(digests(&out), before, "{out}");
 }
+
+#[test]
+fn a_reminders_cron_never_inside_the_send_hours_is_a_warning() {
+    let a = analyze(&Sources::in_memory(
+        Some(Source::new(
+            "nhacviec.toml",
+            "[schedule]\nreminders = \"0 0 6 * * Mon-Fri\"\n",
+        )),
+        Source::new("agencies.toml", AGENCIES),
+        vec![],
+    ));
+    let warnings: Vec<_> = a
+        .warnings()
+        .filter(|w| w.message.contains("giờ gửi"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].line, 2);
+    // 08:00 (the default) is inside; "always" has no hours to miss.
+    for settings in [
+        "[schedule]\nreminders = \"0 0 8 * * Mon-Fri\"\n",
+        "[schedule]\nreminders = \"0 0 6 * * Mon-Fri\"\nsend_hours = \"always\"\n",
+    ] {
+        let a = analyze(&Sources::in_memory(
+            Some(Source::new("nhacviec.toml", settings)),
+            Source::new("agencies.toml", AGENCIES),
+            vec![],
+        ));
+        assert!(
+            !a.warnings().any(|w| w.message.contains("giờ gửi")),
+            "{settings}"
+        );
+    }
+}

@@ -318,6 +318,48 @@ fn day_entry(entry: &toml::Spanned<toml::Value>) -> Option<(NaiveDate, Option<St
 
 /// Warns when the reminder cron misses days a reminder can fall on (a weekday, or an announced
 /// make-up working day): those reminders would go out late, at the next tick.
+/// Warns when the reminders' cron never falls inside the send hours: every look would wait
+/// for the next opening, which is seldom what the admin meant.
+pub fn cron_in_send_hours(
+    src: &Source,
+    raw: Option<&raw::Schedule>,
+    reminders: &str,
+    hours: &SendHours,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Ok(cron) = parse_cron(reminders) else {
+        return;
+    };
+    if hours.always {
+        return;
+    }
+    use chrono::TimeZone;
+    // A reference week (1/1/2024 was a Monday), in UTC: only the time of day matters here.
+    // Each day: is the first fire at or after the opening before the closing?
+    let inside = (0..7u64).any(|i| {
+        let Some(day) = NaiveDate::from_ymd_opt(2024, 1, 1)
+            .and_then(|d| d.checked_add_days(chrono::Days::new(i)))
+        else {
+            return false;
+        };
+        let opens = chrono::Utc.from_utc_datetime(&day.and_time(hours.start));
+        let closes = chrono::Utc.from_utc_datetime(&day.and_time(hours.end));
+        cron.find_next_occurrence(&opens, true)
+            .is_ok_and(|t| t < closes)
+    });
+    if !inside {
+        let msg = format!(
+            "giờ xét nhắc việc (reminders = \"{reminders}\") không lần nào rơi vào giờ gửi {}: mỗi lần xét sẽ phải chờ đến giờ gửi",
+            hours.describe()
+        );
+        let d = match raw.and_then(|r| r.reminders.as_ref()) {
+            Some(r) => src.diag(Severity::Warning, r.span(), msg),
+            None => Diagnostic::file(Severity::Warning, &src.name, msg),
+        };
+        diags.push(d.with_help("đặt giờ xét trong giờ gửi, ví dụ reminders = \"0 0 8 * * Mon-Fri\", hoặc sửa send_hours"));
+    }
+}
+
 pub fn cron_coverage(
     src: &Source,
     raw: Option<&raw::Schedule>,

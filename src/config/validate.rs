@@ -128,6 +128,13 @@ pub fn analyze(sources: &Sources) -> Analysis {
         if let Some(c) = &settings.calendar {
             calendar = super::settings::calendar(src, c, &mut v.diags);
         }
+        super::settings::cron_in_send_hours(
+            src,
+            settings.schedule.as_ref(),
+            &reminders,
+            &send_hours,
+            &mut v.diags,
+        );
         super::settings::cron_coverage(
             src,
             settings.schedule.as_ref(),
