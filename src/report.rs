@@ -259,7 +259,7 @@ impl State {
             State::Open => "chưa hoàn thành (trong hạn)",
             State::DoneLate => "hoàn thành quá hạn",
             State::DoneOnTime => "hoàn thành đúng hạn",
-            State::Closed => "chưa hoàn thành, kế hoạch đã kết thúc",
+            State::Closed => "chưa xong, KH đã kết thúc",
         }
     }
 }
@@ -425,12 +425,16 @@ pub fn render_status_text(config: &Config, rows: &[StatusRow], today: NaiveDate)
     }
     let count = |s: State| rows.iter().filter(|r| r.state == s).count();
     out.push_str(&format!(
-        "\nQuá hạn: {}; trong hạn: {}; hoàn thành đúng hạn: {}; hoàn thành quá hạn: {}.\n",
+        "\nQuá hạn: {}; trong hạn: {}; hoàn thành đúng hạn: {}; hoàn thành quá hạn: {}",
         count(State::OpenOverdue),
         count(State::Open),
         count(State::DoneOnTime),
         count(State::DoneLate)
     ));
+    match count(State::Closed) {
+        0 => out.push_str(".\n"),
+        n => out.push_str(&format!("; chưa xong khi kế hoạch kết thúc: {n}.\n")),
+    }
     out
 }
 

@@ -611,7 +611,8 @@ fn logs_have_local_offsets_and_no_colours_off_a_terminal() {
 /// Sends at any hour on any day, so a service started now sends at once whatever the clock.
 fn send_any_time(env: &Env) {
     env.edit("nhacviec.toml", |t| {
-        t.replace("[schedule]\n", "[schedule]\nsend_hours = \"always\"\n")
+        t.replace("send_hours = \"07:30-17:00\"\n", "")
+            .replace("[schedule]\n", "[schedule]\nsend_hours = \"always\"\n")
     });
 }
 

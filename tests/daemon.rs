@@ -158,11 +158,16 @@ fn ready_reload_and_stop_under_a_notify_socket() {
         .local_addr()
         .unwrap()
         .port();
-    let text = fs::read_to_string(&settings).unwrap().replace(
-        "reminders = \"0 0 8 * * Mon-Fri\"",
-        // Delivery mechanics, not rollout: the whole catch-up, at any hour of any day.
-        "reminders = \"* * * * * *\"\ncatch_up_days = 366\nsend_hours = \"always\"",
-    ) + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
+    let text = fs::read_to_string(&settings)
+        .unwrap()
+        .replace("catch_up_days = 7\n", "")
+        .replace("send_hours = \"07:30-17:00\"\n", "")
+        .replace(
+            "reminders = \"0 0 8 * * Mon-Fri\"",
+            // Delivery mechanics, not rollout: the whole catch-up, at any hour of any day.
+            "reminders = \"* * * * * *\"\ncatch_up_days = 366\nsend_hours = \"always\"",
+        )
+        + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
     fs::write(&settings, &text).unwrap();
     // An admin's subject template that passes `check` (the sample digest is dated 24/03/2022)
     // but fails on every real digest: they go out with the shipped subject, and health says so.
@@ -357,6 +362,8 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
     let far = (now.hour() + 6) % 24;
     let base = fs::read_to_string(&settings)
         .unwrap()
+        .replace("catch_up_days = 7\n", "")
+        .replace("send_hours = \"07:30-17:00\"\n", "")
         .replace(
             "reminders = \"0 0 8 * * Mon-Fri\"",
             "reminders = \"* * * * * *\"\ncatch_up_days = 366",

@@ -97,6 +97,8 @@ fn smtp_config(dir: &Path, port: u16) -> PathBuf {
             &format!("\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n"),
         )
         .replace("state_dir = \"../var\"", "state_dir = \"state\"")
+        .replace("catch_up_days = 7\n", "")
+        .replace("send_hours = \"07:30-17:00\"\n", "")
         .replace("[schedule]\n", MECHANICS);
     fs::write(settings, text).unwrap();
     cfg
@@ -342,6 +344,8 @@ fn run_once_with_the_file_transport_golden() {
     let settings = cfg.join("nhacviec.toml");
     let text = fs::read_to_string(&settings)
         .unwrap()
+        .replace("catch_up_days = 7\n", "")
+        .replace("send_hours = \"07:30-17:00\"\n", "")
         .replace("[schedule]\n", MECHANICS);
     fs::write(settings, text).unwrap();
     let state = tmp.path().join("state");
