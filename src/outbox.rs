@@ -300,7 +300,20 @@ pub fn digests(
     today: NaiveDate,
 ) -> Result<Vec<NewDelivery>, TemplateError> {
     let mut out = Vec::with_capacity(tick.digests.len());
-    for digest in &tick.digests {
+    // A long digest goes out in parts (the items are sorted most urgent first).
+    let parts = tick.digests.iter().flat_map(|digest| {
+        let chunks: Vec<&[crate::schedule::Item]> = digest.items.chunks(MAX_DIGEST_ITEMS).collect();
+        let n = chunks.len();
+        chunks.into_iter().enumerate().map(move |(k, items)| {
+            let part = Digest {
+                agency: digest.agency.clone(),
+                items: items.to_vec(),
+            };
+            (part, (n > 1).then_some((k + 1, n)))
+        })
+    });
+    for (digest, part) in parts {
+        let digest = &digest;
         let channel = channel_for(config, &digest.agency);
         let mut ctx = context(config, digest, today);
         let recipients = match channel {
@@ -319,7 +332,10 @@ pub fn digests(
             }
             _ => vec![digest.agency.clone()],
         };
-        let rendered = templates.render_context(&ctx)?;
+        let mut rendered = templates.render_context(&ctx)?;
+        if let Some((k, n)) = part {
+            rendered.subject = format!("{} (phần {k}/{n})", rendered.subject);
+        }
         let (body_text, body_html) = match channel {
             Channel::Webhook => (webhook_body(config, &ctx, &rendered)?, String::new()),
             _ => (rendered.text, rendered.html),
@@ -461,8 +477,18 @@ struct WeeklyCtx {
     today: String,
     counts: WeeklyCounts,
     rows: Vec<WeeklyRow>,
+    /// Rows left out past [`MAX_REPORT_ROWS`] (the least urgent).
+    omitted: usize,
     redirected_to: Vec<String>,
 }
+
+/// The weekly report lists at most this many rows (overdue first): a national-scale report
+/// of 100,000 rows was an 18 MB message no one reads; the counts still cover every row.
+pub const MAX_REPORT_ROWS: usize = 2_000;
+
+/// A digest lists at most this many items; more go out as several parts ("phần 1/3"), so
+/// every reminder is delivered and no message outgrows the render budget or a mailbox.
+pub const MAX_DIGEST_ITEMS: usize = 100;
 
 #[derive(Debug, Serialize)]
 struct WeeklyCounts {
@@ -497,8 +523,10 @@ pub fn weekly_report(
             .agency(id)
             .map_or_else(|| id.to_string(), |a| a.name.clone())
     };
+    let omitted = rows.len().saturating_sub(MAX_REPORT_ROWS);
     let table: Vec<WeeklyRow> = rows
         .iter()
+        .take(MAX_REPORT_ROWS)
         .map(|r| WeeklyRow {
             state: r.state.vi(),
             plan: r.plan.clone(),
@@ -528,6 +556,7 @@ pub fn weekly_report(
             today: today.format("%d/%m/%Y").to_string(),
             counts: counts(),
             rows: table.borrow_mut().take().unwrap_or_default(),
+            omitted,
             redirected_to,
         },
     )
@@ -974,6 +1003,61 @@ due = 2022-06-01
                 error: "x".into()
             }
         );
+    }
+
+    #[test]
+    fn a_long_digest_goes_out_in_parts_and_a_long_report_is_cut_with_a_count() {
+        let c = config("");
+        let mut long = tick(&["hai"]);
+        long.digests[0].items = (0..250)
+            .map(|i| Item {
+                key: format!("k{i}"),
+                ..item(-(i as i64))
+            })
+            .collect();
+        let all = digests(&c, &templates(), &long, today()).unwrap();
+        // "hai" has two addresses: each gets every part.
+        assert_eq!(all.len(), 6);
+        let out: Vec<&NewDelivery> = all
+            .iter()
+            .filter(|d| d.recipients == all[0].recipients)
+            .collect();
+        let parts: Vec<(usize, &str)> = out
+            .iter()
+            .map(|d| (d.items.len(), d.subject.as_str()))
+            .collect();
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        assert_eq!(
+            parts.iter().map(|p| p.0).collect::<Vec<_>>(),
+            vec![100, 100, 50]
+        );
+        assert!(parts[0].1.ends_with("(phần 1/3)"), "{}", parts[0].1);
+        assert!(parts[2].1.ends_with("(phần 3/3)"), "{}", parts[2].1);
+        // Every item goes out exactly once.
+        let mut keys: Vec<&str> = out
+            .iter()
+            .flat_map(|d| d.items.iter().map(|i| i.key.as_str()))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), 250);
+        // A short digest keeps its subject.
+        let short = digests(&c, &templates(), &tick(&["hai"]), today()).unwrap();
+        assert!(!short[0].subject.contains("phần"));
+
+        let today = NaiveDate::from_ymd_opt(2022, 6, 5).unwrap();
+        let row = crate::report::status(&c, today, None)[0].clone();
+        let rows = vec![row; MAX_REPORT_ROWS + 500];
+        let out = weekly_report(&c, "vp", &rows, today).unwrap();
+        assert!(
+            out[0].body_text.contains("... và 500 dòng khác"),
+            "{}",
+            &out[0].body_text[out[0].body_text.len().saturating_sub(300)..]
+        );
+        assert_eq!(out[0].body_text.matches("\n- ").count(), MAX_REPORT_ROWS);
+        assert!(out[0]
+            .subject
+            .contains(&format!("{} việc quá hạn", MAX_REPORT_ROWS + 500)));
     }
 
     #[test]
