@@ -11,6 +11,39 @@ use unicode_normalization::UnicodeNormalization;
 /// The five Vietnamese tone marks as combining characters (grave, acute, tilde, hook, dot below).
 const TONE_MARKS: [char; 5] = ['\u{300}', '\u{301}', '\u{303}', '\u{309}', '\u{323}'];
 
+/// Whether a character must not reach a terminal as is: control characters (ESC starts
+/// colour and title sequences, CR rewrites a line, LF fakes one) and the bidirectional
+/// overrides that reorder what is shown.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` safe to print on a terminal: every [`is_unprintable`] character shown as its escape
+/// (`\u{1b}`), the rest untouched. Borrowed when there is nothing to escape.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_unprintable) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_printable(&mut out, c);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Appends one character as [`printable`] shows it; returns how many characters it took.
+pub fn push_printable(out: &mut String, c: char) -> usize {
+    if is_unprintable(c) {
+        let escaped = format!("\\u{{{:x}}}", u32::from(c));
+        let n = escaped.chars().count();
+        out.push_str(&escaped);
+        n
+    } else {
+        out.push(c);
+        1
+    }
+}
+
 /// Folds one character to lowercase ASCII-ish form: diacritics dropped, đ → d.
 /// Returns `None` for a combining mark (it belongs to the previous base character).
 pub fn fold_char(c: char) -> Option<char> {

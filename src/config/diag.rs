@@ -1,6 +1,7 @@
 //! Diagnostics an admin can act on: the file, line and column, the source line with a caret,
 //! and a message in Vietnamese.
 
+use crate::text::{printable, push_printable};
 use serde::Serialize;
 use std::ops::Range;
 use unicode_normalization::char::is_combining_mark;
@@ -27,9 +28,59 @@ pub struct Diagnostic {
     /// A hint ("có phải là ...?"), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
-    /// The source line and the length (in characters) to underline from `column`.
+    /// The source line (a window of it, when long) and where to underline.
     #[serde(skip)]
-    pub snippet: Option<(String, usize)>,
+    pub snippet: Option<Snippet>,
+}
+
+/// The most characters of a source line a diagnostic keeps: a 100 KB line shown in each of
+/// thousands of diagnostics would make the report the square of the file.
+pub const SNIPPET_CHARS: usize = 200;
+
+/// The part of a source line a diagnostic shows, and the caret under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snippet {
+    /// The line as written, or a window of [`SNIPPET_CHARS`] around the place with `…` for
+    /// what is left out.
+    pub text: String,
+    /// Characters of `text` before the caret.
+    pub caret: usize,
+    /// Characters to underline from the caret (at least 1).
+    pub len: usize,
+}
+
+impl Snippet {
+    /// The window of `line` around the character at `caret`, underlining `len` characters.
+    fn window(line: &str, caret: usize, len: usize) -> Snippet {
+        let total = line.chars().count();
+        if total <= SNIPPET_CHARS {
+            return Snippet {
+                text: line.to_string(),
+                caret,
+                len: len.max(1),
+            };
+        }
+        let caret = caret.min(total);
+        let from = caret
+            .saturating_sub(SNIPPET_CHARS / 3)
+            .min(total - SNIPPET_CHARS);
+        let to = from + SNIPPET_CHARS;
+        let mut text = String::new();
+        let mut at = caret - from;
+        if from > 0 {
+            text.push('…');
+            at += 1;
+        }
+        text.extend(line.chars().skip(from).take(to - from));
+        if to < total {
+            text.push('…');
+        }
+        Snippet {
+            text,
+            caret: at,
+            len: len.min(to.saturating_sub(caret)).max(1),
+        }
+    }
 }
 
 /// A config file's text, to turn byte offsets into lines and columns.
@@ -63,9 +114,7 @@ impl Source {
             .map_or(self.text.len(), |i| start + i);
         let line = self.text[..start].matches('\n').count() + 1;
         let column = self.text[line_start..start].chars().count() + 1;
-        let source_line = self.text[line_start..line_end]
-            .trim_end_matches('\r')
-            .to_string();
+        let source_line = self.text[line_start..line_end].trim_end_matches('\r');
         let underline = self.text[start..end.min(line_end)].chars().count().max(1);
         Diagnostic {
             severity,
@@ -74,7 +123,7 @@ impl Source {
             column,
             message: message.into(),
             help: None,
-            snippet: Some((source_line, underline)),
+            snippet: Some(Snippet::window(source_line, column - 1, underline)),
         }
     }
 }
@@ -106,34 +155,53 @@ impl Diagnostic {
     }
 
     /// Renders like rustc: the message, the place, the source line with a caret, the hint.
+    /// Control characters from the config (ESC sequences, CR, LF) are shown escaped
+    /// (`\u{1b}`), never sent to the terminal as they are.
     pub fn render(&self) -> String {
         let label = match self.severity {
             Severity::Error => "lỗi",
             Severity::Warning => "cảnh báo",
         };
-        let mut out = format!("{label}: {}\n", self.message);
+        let mut out = format!("{label}: {}\n", printable(&self.message));
+        let file = printable(&self.file);
         if self.line == 0 {
-            out.push_str(&format!("  --> {}\n", self.file));
+            out.push_str(&format!("  --> {file}\n"));
         } else {
-            out.push_str(&format!(
-                "  --> {}:{}:{}\n",
-                self.file, self.line, self.column
-            ));
+            out.push_str(&format!("  --> {file}:{}:{}\n", self.line, self.column));
         }
-        if let Some((src, len)) = &self.snippet {
+        if let Some(snippet) = &self.snippet {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
-            out.push_str(&format!("{pad} |\n{num} | {src}\n"));
-            let lead: String = src
-                .chars()
-                .filter(|c| !is_combining_mark(*c))
-                .take(self.column.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            out.push_str(&format!("{pad} | {lead}{}\n", "^".repeat(*len)));
+            // The line as shown, and each character's width in it (escapes are wider).
+            let mut shown = String::with_capacity(snippet.text.len());
+            let mut lead = String::new();
+            let mut carets = 0;
+            let mut underlined = 0;
+            for (k, c) in snippet.text.chars().enumerate() {
+                let width = if c == '\t' {
+                    shown.push('\t');
+                    1
+                } else {
+                    push_printable(&mut shown, c)
+                };
+                if k < snippet.caret {
+                    if c == '\t' {
+                        lead.push('\t');
+                    } else if !is_combining_mark(c) {
+                        lead.extend(std::iter::repeat_n(' ', width));
+                    }
+                } else if k < snippet.caret + snippet.len {
+                    carets += width;
+                    underlined += 1;
+                }
+            }
+            // Past the end of the line (a span over the line's end): one caret each.
+            let carets = (carets + snippet.len.saturating_sub(underlined)).max(1);
+            out.push_str(&format!("{pad} |\n{num} | {shown}\n"));
+            out.push_str(&format!("{pad} | {lead}{}\n", "^".repeat(carets)));
         }
         if let Some(help) = &self.help {
-            out.push_str(&format!("  = gợi ý: {help}\n"));
+            out.push_str(&format!("  = gợi ý: {}\n", printable(help)));
         }
         out
     }

@@ -213,7 +213,13 @@ pub fn analyze(sources: &Sources) -> Analysis {
             plans.push(plan);
         }
     }
-    let plans_dir_missing = sources.problems.iter().any(|d| d.file == sources.plans_dir);
+    // The plans directory unreadable, or a plan file in it (not UTF-8, a FIFO...): its own
+    // error says it all.
+    let plans_dir_missing = sources.problems.iter().any(|d| {
+        d.file == sources.plans_dir
+            || std::path::Path::new(&d.file).parent()
+                == Some(std::path::Path::new(&sources.plans_dir))
+    });
     if sources.plans.is_empty() && sources.agencies.is_some() && !plans_dir_missing {
         v.push(Diagnostic::file(
             Severity::Warning,
@@ -524,11 +530,11 @@ impl Validator {
                 claim(self, &mut dir, alias, target.clone(), g.id.get_ref());
             }
         }
-        // Expand groups (members may be groups), reporting unknown members and cycles.
-        let mut done: HashMap<usize, Vec<String>> = HashMap::new();
-        for i in 0..raw.group.len() {
-            let members = self.expand_group(src, raw, &dir, i, &mut vec![], &mut done);
-            if members.is_empty() {
+        // Expand groups (members may be groups), reporting unknown members, cycles and
+        // nesting too deep.
+        let expanded = self.expand_groups(src, raw, &dir);
+        for (i, (members, too_deep)) in expanded.into_iter().enumerate() {
+            if members.is_empty() && !too_deep {
                 self.push(src.diag(
                     Severity::Warning,
                     raw.group[i].id.span(),
@@ -538,72 +544,168 @@ impl Validator {
                     ),
                 ));
             }
-            dir.groups[i].agencies = members;
+            if let Some(g) = dir.groups.get_mut(i) {
+                g.agencies = members;
+            }
         }
         dir
     }
 
-    fn expand_group(
+    /// Every group's agencies, and whether it nests more than [`MAX_GROUP_DEPTH`] levels (its
+    /// members are then left empty: the error says why). Iterative (a chain of 20,000 groups
+    /// must not overflow the stack), each group expanded once, the groups being expanded kept
+    /// in a map for cycles.
+    fn expand_groups(
         &mut self,
         src: &Source,
         raw: &raw::Agencies,
         dir: &Directory,
-        i: usize,
-        stack: &mut Vec<usize>,
-        done: &mut HashMap<usize, Vec<String>>,
-    ) -> Vec<String> {
-        if let Some(m) = done.get(&i) {
-            return m.clone();
+    ) -> Vec<(Vec<String>, bool)> {
+        /// A group being expanded: where it is in its members, and what it found so far.
+        struct Frame {
+            group: usize,
+            next: usize,
+            out: Vec<String>,
+            /// Levels of groups below this one (0: agencies only).
+            below: usize,
+            too_deep: bool,
         }
-        let g = &raw.group[i];
-        stack.push(i);
-        let mut out: Vec<String> = Vec::new();
-        for member in &g.members {
-            match dir.resolve(member.get_ref()) {
-                None => {
-                    if let Some(d) = dir.unknown(src, member, "thành viên") {
-                        self.push(d);
-                    }
+        impl Frame {
+            fn new(group: usize) -> Frame {
+                Frame {
+                    group,
+                    next: 0,
+                    out: Vec::new(),
+                    below: 0,
+                    too_deep: false,
                 }
-                Some(Target::Agency(id)) => out.push(id.clone()),
-                Some(Target::Group(j)) => {
-                    if let Some(pos) = stack.iter().position(|s| s == j) {
-                        let mut chain: Vec<&str> = stack[pos..]
-                            .iter()
-                            .map(|k| raw.group[*k].id.get_ref().as_str())
-                            .collect();
-                        chain.push(raw.group[*j].id.get_ref());
+            }
+        }
+        /// A finished group: its agencies, its depth (1: agencies only), too deep.
+        type Done = (Vec<String>, usize, bool);
+        let n = raw.group.len();
+        let mut done: Vec<Option<Done>> = (0..n).map(|_| None).collect();
+        // Group → its place on the stack.
+        let mut on_stack: HashMap<usize, usize> = HashMap::new();
+        let absorb = |frame: &mut Frame, child: &Done| {
+            if !child.2 {
+                frame.out.extend(child.0.iter().cloned());
+            }
+            frame.below = frame.below.max(child.1);
+            frame.too_deep |= child.2;
+        };
+        for root in 0..n {
+            if done[root].is_some() {
+                continue;
+            }
+            let mut stack = vec![Frame::new(root)];
+            on_stack.insert(root, 0);
+            while let Some(top) = stack.last_mut() {
+                let g = &raw.group[top.group];
+                if let Some(member) = g.members.get(top.next) {
+                    top.next += 1;
+                    match dir.resolve(member.get_ref()) {
+                        None => {
+                            if let Some(d) = dir.unknown(src, member, "thành viên") {
+                                self.push(d);
+                            }
+                        }
+                        Some(Target::Agency(id)) => top.out.push(id.clone()),
+                        Some(Target::Group(j)) => {
+                            let j = *j;
+                            if let Some(child) = done.get(j).and_then(Option::as_ref) {
+                                absorb(top, child);
+                            } else if let Some(&pos) = on_stack.get(&j) {
+                                let chain: Vec<&str> = stack[pos..]
+                                    .iter()
+                                    .map(|f| raw.group[f.group].id.get_ref().as_str())
+                                    .chain(std::iter::once(raw.group[j].id.get_ref().as_str()))
+                                    .collect();
+                                self.err(
+                                    src,
+                                    member.span(),
+                                    format!("nhóm chứa chính nó: {}", shorten_chain(&chain)),
+                                );
+                            } else if j < n {
+                                on_stack.insert(j, stack.len());
+                                stack.push(Frame::new(j));
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let Some(mut f) = stack.pop() else { break };
+                on_stack.remove(&f.group);
+                let g = &raw.group[f.group];
+                if let Some(level) = &g.level {
+                    if !dir.levels.iter().any(|l| l.id == *level.get_ref()) {
                         self.err(
                             src,
-                            member.span(),
-                            format!("nhóm chứa chính nó: {}", chain.join(" → ")),
+                            level.span(),
+                            format!("cấp \"{}\" chưa được khai báo", level.get_ref()),
                         );
-                    } else {
-                        out.extend(self.expand_group(src, raw, dir, *j, stack, done));
                     }
+                    f.out.extend(
+                        dir.agencies
+                            .iter()
+                            .filter(|a| a.level == *level.get_ref())
+                            .map(|a| a.id.clone()),
+                    );
                 }
+                let depth = f.below + 1;
+                if depth > MAX_GROUP_DEPTH && !f.too_deep {
+                    // Reported once, at the first group past the limit: the groups that
+                    // contain it are too deep for the same reason.
+                    self.push(
+                        src.diag(
+                            Severity::Error,
+                            g.id.span(),
+                            format!(
+                                "nhóm lồng nhau quá sâu: nhóm \"{}\" chứa hơn {MAX_GROUP_DEPTH} cấp nhóm lồng nhau",
+                                g.id.get_ref()
+                            ),
+                        )
+                        .with_help(format!(
+                            "cho nhóm chứa trực tiếp các cơ quan; tối đa {MAX_GROUP_DEPTH} cấp nhóm lồng nhau"
+                        )),
+                    );
+                    f.too_deep = true;
+                }
+                if f.too_deep {
+                    f.out.clear();
+                } else {
+                    let mut seen = HashSet::new();
+                    f.out.retain(|id| seen.insert(id.clone()));
+                }
+                let finished = (f.out, depth, f.too_deep);
+                if let Some(parent) = stack.last_mut() {
+                    absorb(parent, &finished);
+                }
+                done[f.group] = Some(finished);
             }
         }
-        if let Some(level) = &g.level {
-            if !dir.levels.iter().any(|l| l.id == *level.get_ref()) {
-                self.err(
-                    src,
-                    level.span(),
-                    format!("cấp \"{}\" chưa được khai báo", level.get_ref()),
-                );
-            }
-            out.extend(
-                dir.agencies
-                    .iter()
-                    .filter(|a| a.level == *level.get_ref())
-                    .map(|a| a.id.clone()),
-            );
+        done.into_iter()
+            .map(|d| d.map_or((Vec::new(), false), |(m, _, deep)| (m, deep)))
+            .collect()
+    }
+
+    /// Whether a text is within `max` characters; if not, an error at its start (the
+    /// reminders could not show it: the templates' budget is for texts of a plan's size).
+    fn not_too_long(&mut self, src: &Source, value: &raw::S, what: &str, max: usize) -> bool {
+        let chars = value.get_ref().chars().count();
+        if chars <= max {
+            return true;
         }
-        stack.pop();
-        let mut seen = HashSet::new();
-        out.retain(|id| seen.insert(id.clone()));
-        done.insert(i, out.clone());
-        out
+        let start = value.span().start;
+        self.push(
+            src.diag(
+                Severity::Error,
+                start..start + 1,
+                format!("{what} dài quá ({chars} ký tự; tối đa {max} ký tự)"),
+            )
+            .with_help("ghi ngắn gọn như kế hoạch ghi; phần giải thích để vào note"),
+        );
+        false
     }
 
     fn check_id(
@@ -813,6 +915,7 @@ impl Validator {
             };
             tasks.push(task);
         }
+        self.not_too_long(src, &header.title, "tiêu đề kế hoạch", MAX_TITLE_CHARS);
         Some(Plan {
             number: header.number.get_ref().trim().to_string(),
             title: header.title.get_ref().clone(),
@@ -1116,6 +1219,7 @@ impl Validator {
                 }
             }
         }
+        self.not_too_long(src, &t.title, "tiêu đề nhiệm vụ", MAX_TITLE_CHARS);
         Task {
             id,
             title: t.title.get_ref().clone(),
@@ -1183,6 +1287,9 @@ impl Validator {
             );
             return Deadline::OnRequest;
         };
+        if !self.not_too_long(src, time, "thời gian", crate::deadline::MAX_TIME_CHARS) {
+            return Deadline::OnRequest;
+        }
         // Point into the string literal when it has no escapes, else at its start.
         let literal = time.span();
         let inner = src
@@ -1239,6 +1346,25 @@ impl Validator {
             }
         }
     }
+}
+
+/// The longest task title, in characters.
+pub const MAX_TITLE_CHARS: usize = 2000;
+
+/// How many levels groups may nest (a group of agencies is one level).
+pub const MAX_GROUP_DEPTH: usize = 64;
+
+/// A cycle of groups for a message: long ones keep their ends.
+fn shorten_chain(chain: &[&str]) -> String {
+    if chain.len() <= 8 {
+        return chain.join(" → ");
+    }
+    format!(
+        "{} → … ({} nhóm) … → {}",
+        chain[..3].join(" → "),
+        chain.len() - 6,
+        chain[chain.len() - 3..].join(" → ")
+    )
 }
 
 /// An address mail servers everywhere accept: ASCII, no quoted local part, a domain name

@@ -7,7 +7,7 @@
 //! out their unit, month or year, which come from their neighbours ("Quý III, IV/2022",
 //! "Ngày 8 - 15/10") or, for the year, from the plan.
 
-use super::lex::{roman, Tok, Token};
+use super::lex::{roman, Token};
 use super::{weekday_vi, Context, Deadline, Milestone, Note, NoteKind, ParseError, Parsed};
 use crate::text::ascii_fold;
 use chrono::{Datelike, Days, NaiveDate};
@@ -99,7 +99,7 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
     let mut milestones: Vec<Milestone> = Vec::new();
     let mut first_unknown: Option<Range<usize>> = None;
     for segment in toks.split(|t| t.is_sym(';')) {
-        let mut run = read_run(segment, ctx.plan_year)?;
+        let mut run = read_run(text, segment, ctx.plan_year)?;
         // Words after the last expression describe it when nothing came before it
         // ("Quý II/2022 đối với cấp tỉnh").
         if let Some(last) = run.items.last_mut() {
@@ -226,8 +226,9 @@ struct Run<'a> {
     skipped: Vec<Vec<&'a Token>>,
 }
 
-fn read_run(toks: &[Token], plan_year: i32) -> Result<Run<'_>, ParseError> {
+fn read_run<'a>(text: &'a str, toks: &'a [Token], plan_year: i32) -> Result<Run<'a>, ParseError> {
     let mut p = SegmentParser {
+        text,
         toks,
         i: 0,
         plan_year,
@@ -246,7 +247,7 @@ fn read_run(toks: &[Token], plan_year: i32) -> Result<Run<'_>, ParseError> {
                 .map_or(toks.len(), |k| at + k);
             let inner_toks = &toks[at + 1..close];
             p.i = close + 1;
-            let inner = read_run(inner_toks, plan_year)?;
+            let inner = read_run(text, inner_toks, plan_year)?;
             let words: Vec<&Token> = inner_toks.iter().collect();
             if inner.items.is_empty() {
                 // A remark about the date just given ("(đối với cấp tỉnh)").
@@ -379,6 +380,8 @@ fn match_levels(label: &[&Token], ctx: &Context) -> Vec<String> {
 }
 
 struct SegmentParser<'a> {
+    /// The original text, to quote numbers as written in messages.
+    text: &'a str,
     toks: &'a [Token],
     i: usize,
     /// For "năm sau" (the year after the plan's).
@@ -386,6 +389,41 @@ struct SegmentParser<'a> {
 }
 
 impl<'a> SegmentParser<'a> {
+    /// A token as written in the original text.
+    fn written(&self, t: &Token) -> &'a str {
+        self.text.get(t.span.clone()).unwrap_or_default()
+    }
+
+    /// A '/' right after a day and month or a month, followed (without a space) by something
+    /// that is not a year: "01/01/-5", "6/x". An error naming it, never a silent plan year.
+    fn bad_year_after_slash(&self) -> Result<(), ParseError> {
+        let Some(slash) = self.tok(self.i).filter(|t| t.is_sym('/')) else {
+            return Ok(());
+        };
+        let mut end = self.i + 1;
+        while let Some(t) = self.tok(end) {
+            if t.space_before || t.is_sym(',') || t.is_sym(';') || t.is_sym(')') {
+                break;
+            }
+            end += 1;
+        }
+        if end == self.i + 1 {
+            return Ok(());
+        }
+        let (first, last) = (&self.toks[self.i + 1], &self.toks[end - 1]);
+        let shown = self
+            .text
+            .get(first.span.start..last.span.end)
+            .unwrap_or_default();
+        Err(ParseError {
+            span: slash.span.start..last.span.end,
+            message: format!(
+                "\"{shown}\" không phải là năm: sau dấu / hãy ghi năm bằng 4 chữ số (ví dụ 01/01/2022)"
+            ),
+            suggestions: vec![],
+        })
+    }
+
     fn tok(&self, k: usize) -> Option<&'a Token> {
         self.toks.get(k)
     }
@@ -588,7 +626,10 @@ impl<'a> SegmentParser<'a> {
                     if !(1..=12).contains(&n) {
                         return Err(err(
                             &self.toks[k],
-                            format!("một năm chỉ có 12 tháng, không có {n} tháng"),
+                            format!(
+                                "một năm chỉ có 12 tháng, không có {} tháng",
+                                self.written(&self.toks[k])
+                            ),
                         ));
                     }
                     self.i = k + 3;
@@ -681,7 +722,10 @@ impl<'a> SegmentParser<'a> {
                     }
                     Some(_) => Err(err(
                         t,
-                        format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)),
+                        format!(
+                            "năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số",
+                            self.written(t)
+                        ),
                     )),
                     None => Ok(None),
                 }
@@ -719,6 +763,7 @@ impl<'a> SegmentParser<'a> {
                             return Err(self.expected("năm"));
                         }
                     } else {
+                        self.bad_year_after_slash()?;
                         year = self.year_words()?;
                     }
                 } else if self.word(self.i) == Some("thang") {
@@ -834,6 +879,12 @@ impl<'a> SegmentParser<'a> {
                 Unit::Quarter => "một năm chỉ có Quý I, II, III, IV (hoặc 1-4)".to_string(),
                 _ => format!("{name} chỉ từ 1 đến {max}"),
             };
+            if t.num().is_some_and(|(_, digits)| digits > 9) {
+                return Err(err(
+                    t,
+                    format!("số \"{}\" quá lớn: {hint}", self.written(t)),
+                ));
+            }
             let shown = if unit == Unit::Quarter {
                 t.word()
                     .map(str::to_uppercase)
@@ -853,6 +904,7 @@ impl<'a> SegmentParser<'a> {
             self.i += 1;
             return self.year_tail_bare();
         }
+        self.bad_year_after_slash()?;
         self.year_words()
     }
 
@@ -898,7 +950,10 @@ impl<'a> SegmentParser<'a> {
             _ => {
                 return Err(err(
                     t,
-                    format!("năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số", num_text(t)),
+                    format!(
+                        "năm \"{}\" không hợp lệ: hãy ghi đủ 4 chữ số",
+                        self.written(t)
+                    ),
                 ))
             }
         };
@@ -907,13 +962,6 @@ impl<'a> SegmentParser<'a> {
         }
         self.i += 1;
         Ok(Some(year))
-    }
-}
-
-fn num_text(t: &Token) -> String {
-    match t.tok {
-        Tok::Num(n, _) => n.to_string(),
-        _ => String::new(),
     }
 }
 

@@ -19,6 +19,9 @@ use serde::Serialize;
 use std::fmt;
 use std::ops::Range;
 
+/// The longest time text read, in characters.
+pub const MAX_TIME_CHARS: usize = 2000;
+
 /// What the parser needs to know besides the text.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
@@ -166,6 +169,18 @@ pub const EXAMPLES: &[&str] = &[
 
 /// Reads a time text. Never panics, whatever the input.
 pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
+    // A plan's time is a phrase or a few phases: a text longer than this is a mistake (a whole
+    // paragraph pasted), and reading it would cost more than it is worth.
+    let chars = text.chars().count();
+    if chars > MAX_TIME_CHARS {
+        return Err(ParseError {
+            span: 0..0,
+            message: format!(
+                "thời gian dài quá ({chars} ký tự; tối đa {MAX_TIME_CHARS}): không đọc"
+            ),
+            suggestions: vec![],
+        });
+    }
     let toks = lex::tokenize(text);
     if toks.is_empty() {
         return Err(ParseError {

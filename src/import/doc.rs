@@ -22,7 +22,18 @@ pub enum ReadError {
     NotUtf8,
     #[error("tệp .docx hỏng hoặc không phải Word: {0}")]
     BadDocx(String),
+    #[error("tệp .docx có {0} phần nén, quá {MAX_ZIP_ENTRIES} phần một văn bản Word có thể có: không đọc (tệp hỏng hoặc cố ý gây hại)")]
+    TooManyEntries(usize),
+    #[error("tệp .docx giải nén ra quá lớn: {0} vượt quá {mb} MB (tệp hỏng hoặc cố ý gây hại); hãy lưu lại văn bản trong Word, hoặc chép nội dung ra tệp .txt", mb = MAX_UNZIPPED_BYTES / (1024 * 1024))]
+    TooLarge(String),
 }
+
+/// The most parts a .docx may have (a Word document has a few dozen).
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
+
+/// The most bytes read out of one part of a .docx once decompressed: a small file can expand
+/// to gigabytes (a "zip bomb").
+pub const MAX_UNZIPPED_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads a document from its bytes.
 pub fn read(bytes: &[u8]) -> Result<Vec<Block>, ReadError> {
@@ -96,17 +107,39 @@ pub fn read_text(text: &str) -> Vec<Block> {
     out
 }
 
+/// One part of the archive as text, read at most [`MAX_UNZIPPED_BYTES`] whatever its header
+/// claims.
+fn read_entry<R: std::io::Read + std::io::Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    name: &str,
+) -> Result<String, ReadError> {
+    let entry = archive
+        .by_name(name)
+        .map_err(|_| ReadError::BadDocx(format!("không có {name}")))?;
+    if entry.size() > MAX_UNZIPPED_BYTES {
+        return Err(ReadError::TooLarge(name.into()));
+    }
+    let mut bytes = Vec::new();
+    entry
+        .take(MAX_UNZIPPED_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::BadDocx(e.to_string()))?;
+    if bytes.len() as u64 > MAX_UNZIPPED_BYTES {
+        return Err(ReadError::TooLarge(name.into()));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| ReadError::BadDocx(format!("{name} không phải văn bản UTF-8")))
+}
+
 /// A .docx: paragraphs and tables of `word/document.xml`, in order. "Lines" are paragraph
 /// numbers (table cells count as the table's line).
 fn read_docx(bytes: &[u8]) -> Result<Vec<Block>, ReadError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| ReadError::BadDocx(e.to_string()))?;
-    let mut xml = String::new();
-    archive
-        .by_name("word/document.xml")
-        .map_err(|_| ReadError::BadDocx("không có word/document.xml".into()))?
-        .read_to_string(&mut xml)
-        .map_err(|e| ReadError::BadDocx(e.to_string()))?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(ReadError::TooManyEntries(archive.len()));
+    }
+    let xml = read_entry(&mut archive, "word/document.xml")?;
     let doc = roxmltree::Document::parse(&xml).map_err(|e| ReadError::BadDocx(e.to_string()))?;
     let body = doc
         .descendants()
