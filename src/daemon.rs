@@ -15,6 +15,8 @@ use chrono_tz::Tz;
 use sd_notify::NotifyState;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -34,13 +36,15 @@ enum Event {
 
 /// The running configuration and what is derived from it.
 struct Live {
-    config: Config,
-    templates: Templates,
+    config: Arc<Config>,
+    templates: Arc<Templates>,
     senders: Senders,
     /// The calendar and the schedule, built at load and reload.
-    engine: Engine,
+    engine: Arc<Engine>,
     /// The scheduler's jobs for the current cron expressions.
     jobs: Vec<uuid::Uuid>,
+    /// The state directory in use: a reload may not move it (the store stays open on it).
+    state: PathBuf,
 }
 
 use crate::health::{ChannelLabel, Health, ResultLabel};
@@ -123,12 +127,189 @@ fn watch(dir: &Path, tx: mpsc::Sender<Event>) -> anyhow::Result<impl Drop> {
     Ok(debouncer)
 }
 
-/// One pass: evaluate now, record, send what is ready. A failure (a full disk, a broken
-/// store) is logged and shown in health; the service keeps running and retries next tick.
-async fn pass(live: &mut Live, store: &mut Store, health: &Health) {
+/// A failed pass (a full disk) is tried again after this, doubling at each failure up to
+/// [`RETRY_MAX`]; a reload that failed for an I/O reason too.
+const RETRY_FIRST: Duration = Duration::from_secs(30);
+const RETRY_MAX: Duration = Duration::from_secs(15 * 60);
+/// After SIGTERM, how long the work in progress may take to end (deliveries in flight marked)
+/// before the service stops anyway: what was not recorded is redone at the next start.
+const STOP_GRACE: Duration = Duration::from_millis(1000);
+
+/// How long to wait before trying again after `failures` failures in a row (1 = the first).
+pub fn retry_after(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    RETRY_FIRST.saturating_mul(1 << doublings).min(RETRY_MAX)
+}
+
+/// A retry scheduled after a failure: how many in a row, and when.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    failures: u32,
+    at: tokio::time::Instant,
+}
+
+impl Retry {
+    /// What follows an attempt: nothing after a success, the next backoff after a failure.
+    fn after(previous: Option<Retry>, ok: bool) -> Option<Retry> {
+        if ok {
+            return None;
+        }
+        let failures = previous.map_or(1, |r| r.failures + 1);
+        Some(Retry {
+            failures,
+            at: tokio::time::Instant::now() + retry_after(failures),
+        })
+    }
+
+    fn due(this: Option<Retry>) -> bool {
+        this.is_some_and(|r| r.at <= tokio::time::Instant::now())
+    }
+}
+
+type WorkerJob = Box<dyn FnOnce() + Send>;
+
+/// The thread that evaluates passes and builds configs, off the runtime's only thread: while
+/// it works, the loop still answers signals and pings the watchdog (and the HTTP listener has
+/// its own thread). Jobs run one at a time.
+struct Worker {
+    jobs: std::sync::mpsc::Sender<WorkerJob>,
+}
+
+impl Worker {
+    fn start() -> anyhow::Result<Worker> {
+        let (jobs, queue) = std::sync::mpsc::channel::<WorkerJob>();
+        std::thread::Builder::new()
+            .name("nhacviec-pass".into())
+            .spawn(move || {
+                for job in queue {
+                    job();
+                }
+            })
+            .context("starting the pass thread")?;
+        Ok(Worker { jobs })
+    }
+
+    /// Runs `f` on the worker thread. An error only if `f` panicked (what it was given is
+    /// lost: the service stops with that error and its supervisor restarts it).
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: WorkerJob = Box::new(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = done.send(out);
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| anyhow::anyhow!("the pass thread is gone"))?;
+        match result.await {
+            Ok(Ok(out)) => Ok(out),
+            Ok(Err(_)) => anyhow::bail!("a pass panicked"),
+            Err(_) => anyhow::bail!("the pass thread is gone"),
+        }
+    }
+}
+
+/// Signals and the watchdog, answered by the loop between events and during any long work.
+struct Control {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    watchdog: Option<Duration>,
+    watchdog_timer: tokio::time::Interval,
+    /// Set once asked to stop: sending loops check it between deliveries.
+    stop: Arc<AtomicBool>,
+    /// A SIGHUP came during other work: reload next.
+    hup_pending: bool,
+}
+
+impl Control {
+    fn new() -> anyhow::Result<Control> {
+        let watchdog = sd_notify::watchdog_enabled();
+        Ok(Control {
+            hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
+            term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
+            int: signal(SignalKind::interrupt()).context("SIGINT handler")?,
+            watchdog,
+            watchdog_timer: tokio::time::interval(
+                watchdog.map_or(Duration::from_secs(3600), |d| d / 2),
+            ),
+            stop: Arc::new(AtomicBool::new(false)),
+            hup_pending: false,
+        })
+    }
+
+    /// Runs `work` while answering SIGTERM/SIGINT (checked first), SIGHUP (noted for later)
+    /// and the watchdog. `None` when asked to stop: `work` then has [`STOP_GRACE`] to end
+    /// (sending loops stop between deliveries), after which it is dropped.
+    async fn guard<F: std::future::Future>(&mut self, work: F) -> Option<F::Output> {
+        let mut work = std::pin::pin!(work);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.term.recv() => {
+                    tracing::info!("SIGTERM: stopping");
+                    break;
+                }
+                _ = self.int.recv() => {
+                    tracing::info!("SIGINT: stopping");
+                    break;
+                }
+                _ = self.watchdog_timer.tick(), if self.watchdog.is_some() => {
+                    notify(&[NotifyState::Watchdog]);
+                }
+                _ = self.hup.recv() => self.hup_pending = true,
+                out = &mut work => return Some(out),
+            }
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        notify(&[NotifyState::Stopping]);
+        if tokio::time::timeout(STOP_GRACE, work).await.is_err() {
+            tracing::info!(
+                "stopping during a pass: what it had not recorded is redone at the next start"
+            );
+        }
+        None
+    }
+}
+
+/// One pass of the service: evaluation and records on the worker thread (the store goes there
+/// and back), then the sends here, which stop between deliveries once `stop` is set. A failure
+/// (a full disk, a broken store) is logged and shown in health and gives `false`: the loop
+/// tries again with backoff. An error only if the worker is lost.
+async fn pass(
+    worker: &Worker,
+    live: &mut Live,
+    store: Store,
+    health: &Health,
+    stop: &AtomicBool,
+) -> anyhow::Result<(Store, bool)> {
     let started = std::time::Instant::now();
     let now = Utc::now().with_timezone(&live.config.timezone);
-    match try_pass(live, store, health, now).await {
+    let (config, templates, engine, h) = (
+        live.config.clone(),
+        live.templates.clone(),
+        live.engine.clone(),
+        health.clone(),
+    );
+    let (store, evaluated) = worker
+        .run(move || {
+            let mut store = store;
+            let result = evaluate(&config, &templates, &engine, &mut store, &h, now);
+            (store, result)
+        })
+        .await?;
+    let result = match evaluated {
+        Ok(mut ev) => {
+            if let Some(engine) = ev.rebuilt.take() {
+                live.engine = Arc::new(engine);
+            }
+            finish(ev, &store, &live.senders, &live.config, health, stop).await
+        }
+        Err(e) => Err(e),
+    };
+    let ok = match result {
         Ok(_) => {
             health
                 .metrics
@@ -139,13 +320,16 @@ async fn pass(live: &mut Live, store: &mut Store, health: &Health) {
                 s.last_tick = Some(Utc::now());
                 s.store_error = None;
             });
+            true
         }
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "tick failed; will try again at the next one");
+            tracing::error!(error = %format!("{e:#}"), "tick failed; trying again after a backoff");
             health.update(|s| s.store_error = Some(format!("{e:#}")));
+            false
         }
-    }
-    update_counts(store, health);
+    };
+    update_counts(&store, health);
+    Ok((store, ok))
 }
 
 /// Between events the service sleeps for hours: it hands back what a pass left in caches and
@@ -185,71 +369,131 @@ fn count_sends(health: &Health, sent: &deliver::Pass) {
     }
 }
 
+/// What the evaluation of a pass found, before anything is sent.
+struct Evaluated {
+    tick: deliver::Pass,
+    reports: usize,
+    /// The engine, when it had to be rebuilt for today's window.
+    rebuilt: Option<Engine>,
+    evaluated: Duration,
+    catch_up_days: u32,
+}
+
+/// The synchronous half of a pass at `now`: outside the send hours, when to come back;
+/// else what is due and the reports, recorded (no I/O but the store).
+fn evaluate(
+    config: &Config,
+    templates: &Templates,
+    engine: &Engine,
+    store: &mut Store,
+    health: &Health,
+    now: DateTime<Tz>,
+) -> anyhow::Result<Evaluated> {
+    let started = std::time::Instant::now();
+    let today = now.date_naive();
+    let rebuilt = (!engine.covers(today)).then(|| Engine::build(config, today));
+    let engine = rebuilt.as_ref().unwrap_or(engine);
+    // Outside the send hours (or on a day off) the whole pass waits for the next opening:
+    // evaluated then, the digests say that day's date and go out at once.
+    let opens = engine.next_open(config, now);
+    let opens = if opens > now {
+        engine.deferred_to(config, now)
+    } else {
+        opens
+    };
+    health.update(|s| s.sending_paused_until = (opens > now).then(|| opens.with_timezone(&Utc)));
+    let mut ev = Evaluated {
+        tick: deliver::Pass::default(),
+        reports: 0,
+        rebuilt: None,
+        evaluated: Duration::ZERO,
+        catch_up_days: config.catch_up_days,
+    };
+    if opens > now {
+        tracing::info!(
+            opens = %opens.to_rfc3339(),
+            send_hours = %config.send_hours.describe(),
+            "outside send hours: the pass waits for the next opening"
+        );
+        ev.tick.deferred_until = Some(opens);
+    } else {
+        ev.tick = deliver::tick(engine, config, templates, store, now)?;
+        ev.reports = deliver::reports(engine, config, store, now)?;
+        let (fallbacks, why) = templates.take_fallbacks();
+        if let Some(why) = why {
+            health.metrics.template_fallbacks.inc_by(fallbacks);
+            let at = now.format("%H:%M %d/%m/%Y");
+            health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
+        }
+    }
+    ev.rebuilt = rebuilt;
+    ev.evaluated = started.elapsed();
+    Ok(ev)
+}
+
+/// The asynchronous half of a pass: sends what is ready (retry times follow the real clock)
+/// until done or `stop` is set.
+async fn finish(
+    ev: Evaluated,
+    store: &Store,
+    senders: &Senders,
+    config: &Config,
+    health: &Health,
+    stop: &AtomicBool,
+) -> anyhow::Result<deliver::Pass> {
+    let mut p = ev.tick;
+    if p.deferred_until.is_some() {
+        return Ok(p);
+    }
+    let started = std::time::Instant::now();
+    let sent = deliver::send_ready_until(store, senders, config, Utc::now(), stop).await?;
+    count_sends(health, &sent);
+    // queued: digests recorded now; skipped: missed slots superseded by a later one of the
+    // same reminder; stale: older than the catch-up horizon; suppressed: the agency was done.
+    tracing::info!(
+        queued = p.queued,
+        reports = ev.reports,
+        skipped_superseded = p.skipped,
+        skipped_stale = p.stale,
+        catch_up_days = ev.catch_up_days,
+        suppressed = p.suppressed,
+        sent = sent.sent,
+        retrying = sent.retrying,
+        dead = sent.dead,
+        evaluate_millis = ev.evaluated.as_millis() as u64,
+        send_millis = started.elapsed().as_millis() as u64,
+        millis = (ev.evaluated + started.elapsed()).as_millis() as u64,
+        "tick"
+    );
+    p.queued += ev.reports;
+    p.sent = sent.sent;
+    p.retrying = sent.retrying;
+    p.dead = sent.dead;
+    p.by_channel = sent.by_channel;
+    Ok(p)
+}
+
 /// One pass at `now`: evaluate what is due and record it, queue the reports, then send what
-/// is ready (retry times follow the real clock). The service runs it at start and at every
-/// tick; `run --once` runs exactly this.
+/// is ready. `run --once` runs exactly this; the service runs the same two halves.
 async fn try_pass(
     live: &mut Live,
     store: &mut Store,
     health: &Health,
     now: DateTime<Tz>,
 ) -> anyhow::Result<deliver::Pass> {
-    let started = std::time::Instant::now();
-    live.engine.refresh(&live.config, now.date_naive());
-    // Outside the send hours (or on a day off) the whole pass waits for the next opening:
-    // evaluated then, the digests say that day's date and go out at once.
-    let opens = live.engine.next_open(&live.config, now);
-    let opens = if opens > now {
-        live.engine.deferred_to(&live.config, now)
-    } else {
-        opens
-    };
-    health.update(|s| s.sending_paused_until = (opens > now).then(|| opens.with_timezone(&Utc)));
-    if opens > now {
-        tracing::info!(
-            opens = %opens.to_rfc3339(),
-            send_hours = %live.config.send_hours.describe(),
-            "outside send hours: the pass waits for the next opening"
-        );
-        return Ok(deliver::Pass {
-            deferred_until: Some(opens),
-            ..deliver::Pass::default()
-        });
+    let mut ev = evaluate(
+        &live.config,
+        &live.templates,
+        &live.engine,
+        store,
+        health,
+        now,
+    )?;
+    if let Some(engine) = ev.rebuilt.take() {
+        live.engine = Arc::new(engine);
     }
-    let mut p = deliver::tick(&live.engine, &live.config, &live.templates, store, now)?;
-    let reports = deliver::reports(&live.engine, &live.config, store, now)?;
-    let (fallbacks, why) = live.templates.take_fallbacks();
-    if let Some(why) = why {
-        health.metrics.template_fallbacks.inc_by(fallbacks);
-        let at = now.format("%H:%M %d/%m/%Y");
-        health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
-    }
-    let evaluated = started.elapsed();
-    let sent = deliver::send_ready(store, &live.senders, &live.config, Utc::now()).await?;
-    count_sends(health, &sent);
-    // queued: digests recorded now; skipped: missed slots superseded by a later one of the
-    // same reminder; stale: older than the catch-up horizon; suppressed: the agency was done.
-    tracing::info!(
-        queued = p.queued,
-        reports,
-        skipped_superseded = p.skipped,
-        skipped_stale = p.stale,
-        catch_up_days = live.config.catch_up_days,
-        suppressed = p.suppressed,
-        sent = sent.sent,
-        retrying = sent.retrying,
-        dead = sent.dead,
-        evaluate_millis = evaluated.as_millis() as u64,
-        send_millis = (started.elapsed() - evaluated).as_millis() as u64,
-        millis = started.elapsed().as_millis() as u64,
-        "tick"
-    );
-    p.queued += reports;
-    p.sent = sent.sent;
-    p.retrying = sent.retrying;
-    p.dead = sent.dead;
-    p.by_channel = sent.by_channel;
-    Ok(p)
+    let stop = AtomicBool::new(false);
+    finish(ev, store, &live.senders, &live.config, health, &stop).await
 }
 
 /// `run --once`: one pass of the service at `now` on a loaded config, then stop.
@@ -259,16 +503,17 @@ pub async fn once(
     templates: Templates,
     now: DateTime<Tz>,
 ) -> anyhow::Result<(deliver::Pass, PathBuf)> {
-    let state = deliver::state_dir(dir, &config);
+    let state = deliver::state_dir(dir, &config)?;
     let mut store = Store::open_writer(&state.join(DB_FILE))?;
     let senders = Senders::new(&config, &state)?;
     let engine = Engine::build(&config, now.date_naive());
     let mut live = Live {
-        config,
-        templates,
+        config: Arc::new(config),
+        templates: Arc::new(templates),
         senders,
-        engine,
+        engine: Arc::new(engine),
         jobs: Vec::new(),
+        state: state.clone(),
     };
     let pass = try_pass(&mut live, &mut store, &Health::default(), now).await?;
     Ok((pass, state))
@@ -364,50 +609,146 @@ fn summary(old: &Config, new: &Config) -> String {
     )
 }
 
+/// What woke the loop.
+enum Wake {
+    Stop,
+    Hup,
+    Watchdog,
+    Event(Option<Event>),
+    Poll,
+    Timer,
+}
+
+/// A pass under [`Control::guard`], its retry scheduled after a failure. `None`: stop.
+async fn guarded_pass(
+    ctl: &mut Control,
+    worker: &Worker,
+    live: &mut Live,
+    store: Store,
+    health: &Health,
+    retry: &mut Option<Retry>,
+) -> anyhow::Result<Option<Store>> {
+    let stop = ctl.stop.clone();
+    let Some(result) = ctl.guard(pass(worker, live, store, health, &stop)).await else {
+        return Ok(None);
+    };
+    let (store, ok) = result?;
+    *retry = Retry::after(*retry, ok);
+    if let Some(r) = retry {
+        tracing::warn!(
+            failures = r.failures,
+            retry_in_secs = retry_after(r.failures).as_secs(),
+            "the pass will be tried again"
+        );
+    }
+    Ok(Some(store))
+}
+
+/// A reload under [`Control::guard`]; one that failed for an I/O reason is tried again with
+/// backoff. `false`: stop.
+#[allow(clippy::too_many_arguments)]
+async fn guarded_reload(
+    ctl: &mut Control,
+    dir: &Path,
+    worker: &Worker,
+    live: &mut Live,
+    sched: &JobScheduler,
+    tx: &mpsc::Sender<Event>,
+    health: &Health,
+    why: &str,
+    retry: &mut Option<Retry>,
+) -> anyhow::Result<bool> {
+    let Some(result) = ctl
+        .guard(reload(dir, worker, live, sched, tx, health, why))
+        .await
+    else {
+        return Ok(false);
+    };
+    let io_failure = result?;
+    *retry = Retry::after(*retry, !io_failure);
+    if let Some(r) = retry {
+        tracing::warn!(
+            failures = r.failures,
+            retry_in_secs = retry_after(r.failures).as_secs(),
+            "the reload failed reading files: it will be tried again"
+        );
+    }
+    Ok(true)
+}
+
 /// Runs the service until SIGTERM or SIGINT.
 pub async fn run(dir: &Path) -> anyhow::Result<()> {
     // Signals are registered before READY=1, so a reload or stop right after start is seen.
-    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
-    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    let (analysis, templates) = load(dir).map_err(|e| anyhow::anyhow!("cấu hình có lỗi: {e}"))?;
-    let config = analysis.config;
-    let state: PathBuf = deliver::state_dir(dir, &config);
+    let mut ctl = Control::new()?;
+    let worker = Worker::start()?;
+    // Loading and building the schedule take seconds on a national config: on the worker,
+    // with SIGTERM answered meanwhile.
+    let d = dir.to_path_buf();
+    let loaded = ctl
+        .guard(worker.run(move || {
+            load(&d).map(|(analysis, templates)| {
+                let config = analysis.config;
+                let today = Utc::now().with_timezone(&config.timezone).date_naive();
+                let engine = Engine::build(&config, today);
+                (config, templates, engine)
+            })
+        }))
+        .await;
+    let Some(loaded) = loaded else {
+        tracing::info!("stopped");
+        return Ok(());
+    };
+    let (config, templates, engine) =
+        loaded?.map_err(|e| anyhow::anyhow!("cấu hình có lỗi: {e}"))?;
+    let state: PathBuf = deliver::state_dir(dir, &config)?;
     let mut store = Store::open_writer(&state.join(DB_FILE))?;
     let senders = Senders::new(&config, &state)?;
-    let engine = Engine::build(
-        &config,
-        Utc::now().with_timezone(&config.timezone).date_naive(),
-    );
     let (tx, mut rx) = mpsc::channel::<Event>(4);
     let sched = JobScheduler::new()
         .await
         .context("starting the scheduler")?;
     let jobs = add_jobs(&sched, &config, &tx).await?;
     let mut live = Live {
-        config,
-        templates,
+        config: Arc::new(config),
+        templates: Arc::new(templates),
         senders,
-        engine,
+        engine: Arc::new(engine),
         jobs,
+        state: state.clone(),
     };
     sched.start().await.context("starting the scheduler")?;
     let _watcher = watch(dir, tx.clone())?;
     let health = Health::default();
-    // The HTTP listener, when configured: bound before READY so probes work at once.
+    // The HTTP listener, when configured: bound before READY so probes work at once, served
+    // from a thread of its own so that it answers during a tick.
     let _http = match live.config.http_listen {
         Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
+            let listener = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("listening on {addr}"))?;
+            let server = crate::health::Server::start(listener, health.clone())
+                .with_context(|| format!("serving on {addr}"))?;
             tracing::info!(%addr, "health and metrics listening");
-            Some(tokio::spawn(crate::health::serve(listener, health.clone())))
+            Some(server)
         }
         None => None,
     };
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
+    let mut pass_retry: Option<Retry> = None;
+    let mut reload_retry: Option<Retry> = None;
     // Catch up at once: whatever was missed while down goes out now.
-    pass(&mut live, &mut store, &health).await;
+    store = match guarded_pass(
+        &mut ctl,
+        &worker,
+        &mut live,
+        store,
+        &health,
+        &mut pass_retry,
+    )
+    .await?
+    {
+        Some(store) => store,
+        None => return stopped(sched).await,
+    };
     idle(&store);
     let next_tick = |live: &Live| {
         config::parse_cron(&live.config.reminders)
@@ -421,12 +762,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     health.update(|s| s.next_tick = next.map(|t| t.with_timezone(&Utc)));
     let status = status_line(&store, next, &health);
     notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
-    let watchdog = sd_notify::watchdog_enabled();
-    let mut watchdog_timer =
-        tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |d| d / 2));
     let mut poll = tokio::time::interval(RETRY_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut seen_version = store.data_version().ok();
+    let stop = ctl.stop.clone();
     loop {
         // While the store is failing (a full disk), sending is paused: a message sent but not
         // marked would otherwise be sent again at once, over and over.
@@ -468,23 +807,94 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         } else {
             retry_in
         };
+        // A failed pass or reload is tried again on its own backoff, not at the next cron.
+        let retry_in = [pass_retry, reload_retry]
+            .into_iter()
+            .flatten()
+            .map(|r| r.at.saturating_duration_since(tokio::time::Instant::now()))
+            .fold(retry_in, Duration::min);
+        let woke = if ctl.hup_pending {
+            ctl.hup_pending = false;
+            Wake::Hup
+        } else {
+            // Stopping first: back-to-back ticks (a per-second cron on a slow pass) never
+            // starve SIGTERM.
+            tokio::select! {
+                biased;
+                _ = ctl.term.recv() => {
+                    tracing::info!("SIGTERM: stopping");
+                    Wake::Stop
+                }
+                _ = ctl.int.recv() => {
+                    tracing::info!("SIGINT: stopping");
+                    Wake::Stop
+                }
+                _ = ctl.watchdog_timer.tick(), if ctl.watchdog.is_some() => Wake::Watchdog,
+                _ = ctl.hup.recv() => Wake::Hup,
+                ev = rx.recv() => Wake::Event(ev),
+                _ = poll.tick() => Wake::Poll,
+                _ = tokio::time::sleep(retry_in) => Wake::Timer,
+            }
+        };
         let mut pinged = false;
-        tokio::select! {
-            ev = rx.recv() => match ev {
-                Some(Event::Tick) => pass(&mut live, &mut store, &health).await,
-                Some(Event::ConfigChanged) => reload(dir, &mut live, &sched, &tx, &health, "file change").await,
-                None => break,
-            },
-            _ = hup.recv() => reload(dir, &mut live, &sched, &tx, &health, "SIGHUP").await,
-            _ = term.recv() => {
-                tracing::info!("SIGTERM: stopping");
-                break;
+        match woke {
+            Wake::Stop | Wake::Event(None) => break,
+            Wake::Watchdog => {
+                // Pinged from the loop itself: a stuck loop stops the pings and systemd
+                // restarts us.
+                notify(&[NotifyState::Watchdog]);
+                pinged = true;
             }
-            _ = int.recv() => {
-                tracing::info!("SIGINT: stopping");
-                break;
+            Wake::Hup => {
+                if !guarded_reload(
+                    &mut ctl,
+                    dir,
+                    &worker,
+                    &mut live,
+                    &sched,
+                    &tx,
+                    &health,
+                    "SIGHUP",
+                    &mut reload_retry,
+                )
+                .await?
+                {
+                    break;
+                }
             }
-            _ = poll.tick() => {
+            Wake::Event(Some(Event::ConfigChanged)) => {
+                if !guarded_reload(
+                    &mut ctl,
+                    dir,
+                    &worker,
+                    &mut live,
+                    &sched,
+                    &tx,
+                    &health,
+                    "file change",
+                    &mut reload_retry,
+                )
+                .await?
+                {
+                    break;
+                }
+            }
+            Wake::Event(Some(Event::Tick)) => {
+                store = match guarded_pass(
+                    &mut ctl,
+                    &worker,
+                    &mut live,
+                    store,
+                    &health,
+                    &mut pass_retry,
+                )
+                .await?
+                {
+                    Some(store) => store,
+                    None => return stopped(sched).await,
+                };
+            }
+            Wake::Poll => {
                 // Another process committed (a `retry`): look at the outbox again at once.
                 let version = store.data_version().ok();
                 pinged = true;
@@ -493,28 +903,66 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 }
                 seen_version = version;
             }
-            _ = tokio::time::sleep(retry_in) => {
+            Wake::Timer if Retry::due(reload_retry) => {
+                if !guarded_reload(
+                    &mut ctl,
+                    dir,
+                    &worker,
+                    &mut live,
+                    &sched,
+                    &tx,
+                    &health,
+                    "retry",
+                    &mut reload_retry,
+                )
+                .await?
+                {
+                    break;
+                }
+            }
+            Wake::Timer => {
                 let now = Utc::now().with_timezone(&live.config.timezone);
                 let opens = live.engine.next_open(&live.config, now);
-                if deferred.is_some_and(|d| d <= Utc::now()) || opens > now {
-                    // The pass deferred by the send hours (or a retry woken too early).
-                    pass(&mut live, &mut store, &health).await;
-                } else { match deliver::send_ready(&store, &live.senders, &live.config, Utc::now()).await {
-                    Ok(sent) => {
-                        count_sends(&health, &sent);
-                        health.update(|s| s.store_error = None);
+                if Retry::due(pass_retry)
+                    || deferred.is_some_and(|d| d <= Utc::now())
+                    || opens > now
+                {
+                    // A failed pass tried again, the pass deferred by the send hours (or a
+                    // retry woken too early).
+                    store = match guarded_pass(
+                        &mut ctl,
+                        &worker,
+                        &mut live,
+                        store,
+                        &health,
+                        &mut pass_retry,
+                    )
+                    .await?
+                    {
+                        Some(store) => store,
+                        None => return stopped(sched).await,
+                    };
+                } else {
+                    let sending = deliver::send_ready_until(
+                        &store,
+                        &live.senders,
+                        &live.config,
+                        Utc::now(),
+                        &stop,
+                    );
+                    match ctl.guard(sending).await {
+                        None => break,
+                        Some(Ok(sent)) => {
+                            count_sends(&health, &sent);
+                            health.update(|s| s.store_error = None);
+                        }
+                        Some(Err(e)) => {
+                            tracing::error!(error = %e, "retrying deliveries failed; pausing sends for a minute");
+                            health.update(|s| s.store_error = Some(e.to_string()));
+                        }
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "retrying deliveries failed; pausing sends for a minute");
-                        health.update(|s| s.store_error = Some(e.to_string()));
-                    }
-                } }
+                }
                 update_counts(&store, &health);
-            }
-            _ = watchdog_timer.tick(), if watchdog.is_some() => {
-                // Pinged from the loop itself: a stuck loop stops the pings and systemd restarts us.
-                notify(&[NotifyState::Watchdog]);
-                pinged = true;
             }
         }
         if !pinged {
@@ -525,41 +973,90 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         let status = status_line(&store, next, &health);
         notify(&[NotifyState::Status(&status)]);
     }
-    notify(&[NotifyState::Stopping]);
-    let mut sched = sched;
-    let _ = sched.shutdown().await;
     // Deliveries not yet attempted stay pending in the database for the next start.
     drop(store);
+    stopped(sched).await
+}
+
+/// The end of the service: the scheduler stopped (briefly: the stop must stay prompt).
+async fn stopped(sched: JobScheduler) -> anyhow::Result<()> {
+    notify(&[NotifyState::Stopping]);
+    let mut sched = sched;
+    let _ = tokio::time::timeout(Duration::from_millis(500), sched.shutdown()).await;
     tracing::info!("stopped");
     Ok(())
 }
 
+/// Whether a reload's failure may be an I/O one (a file or directory unreadable, e.g. out of
+/// descriptors, or a channel that could not be set up): worth trying again.
+fn io_failure(errors: &str) -> bool {
+    errors.contains("không đọc được") || errors.contains("lỗi hệ thống")
+}
+
+/// Reloads the config. `Ok(true)`: it failed in a way worth trying again (I/O). A config with
+/// errors, or one that moves the state directory (that needs a restart), never replaces the
+/// running one.
 async fn reload(
     dir: &Path,
+    worker: &Worker,
     live: &mut Live,
     sched: &JobScheduler,
     tx: &mpsc::Sender<Event>,
     health: &Health,
     why: &str,
-) {
+) -> anyhow::Result<bool> {
     let mono = sd_notify::NotifyState::monotonic_usec_now().ok();
     let mut states = vec![NotifyState::Reloading];
     if let Some(m) = mono {
         states.push(m);
     }
     notify(&states);
-    match load(dir) {
+    let d = dir.to_path_buf();
+    let loaded = worker
+        .run(move || {
+            load(&d).map(|(analysis, templates)| {
+                let config = analysis.config;
+                let today = Utc::now().with_timezone(&config.timezone).date_naive();
+                let engine = Engine::build(&config, today);
+                (config, templates, engine)
+            })
+        })
+        .await?;
+    let retry = match loaded {
         Err(e) => {
             tracing::error!(trigger = why, errors = %e, "config reload failed; keeping the running config");
+            let retry = io_failure(&e);
             reload_result(health, Err(e));
+            retry
         }
-        Ok((analysis, templates)) => {
-            let new = analysis.config;
-            let state = deliver::state_dir(dir, &new);
-            match Senders::new(&new, &state) {
+        Ok((new, templates, engine)) => match deliver::state_dir(dir, &new) {
+            Err(e) => {
+                tracing::error!(trigger = why, error = %e, "config reload failed; keeping the running config");
+                reload_result(health, Err(e.to_string()));
+                false
+            }
+            Ok(state) if state != live.state => {
+                tracing::error!(
+                    trigger = why,
+                    running = %live.state.display(),
+                    configured = %state.display(),
+                    "config reload refused: state_dir changed, which needs a restart; keeping the running config"
+                );
+                reload_result(
+                    health,
+                    Err(format!(
+                        "state_dir đã đổi ({} → {}): cần khởi động lại dịch vụ để dùng thư mục trạng thái mới; đang dùng cấu hình cũ",
+                        live.state.display(),
+                        state.display()
+                    )),
+                );
+                false
+            }
+            Ok(state) => match Senders::new(&new, &state) {
                 Err(e) => {
                     tracing::error!(trigger = why, error = %e, "config reload failed; keeping the running config");
                     reload_result(health, Err(e.to_string()));
+                    true
                 }
                 Ok(senders) => {
                     let summary = summary(&live.config, &new);
@@ -577,20 +1074,21 @@ async fn reload(
                             }
                         }
                     }
-                    live.engine =
-                        Engine::build(&new, Utc::now().with_timezone(&new.timezone).date_naive());
-                    live.config = new;
-                    live.templates = templates;
+                    live.engine = Arc::new(engine);
+                    live.config = Arc::new(new);
+                    live.templates = Arc::new(templates);
                     live.senders = senders;
                     reload_result(health, Ok(()));
                     tracing::info!(trigger = why, changes = %summary, "config reloaded");
                     // New or moved deadlines may be due already.
                     let _ = tx.try_send(Event::Tick);
+                    false
                 }
-            }
-        }
-    }
+            },
+        },
+    };
     notify(&[NotifyState::Ready]);
+    Ok(retry)
 }
 
 fn reload_result(health: &Health, result: Result<(), String>) {
@@ -605,4 +1103,24 @@ fn reload_result(health: &Health, result: Result<(), String>) {
             Err(e) => e,
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_pass_is_retried_after_30_s_doubling_to_15_min() {
+        let secs: Vec<u64> = (1..=8).map(|n| retry_after(n).as_secs()).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 900, 900, 900]);
+        assert_eq!(retry_after(u32::MAX), RETRY_MAX);
+    }
+
+    #[test]
+    fn reload_failures_reading_files_are_worth_retrying() {
+        assert!(io_failure(
+            "plans: không đọc được thư mục kế hoạch: lỗi hệ thống (Too many open files (os error 24))"
+        ));
+        assert!(!io_failure("nhacviec.toml:3:1: khóa không hợp lệ `bogus`"));
+    }
 }

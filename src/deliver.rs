@@ -16,6 +16,7 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Why a pass failed. Each is shown to the admin (log, `/healthz`), in Vietnamese.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,8 @@ pub enum DeliverError {
     Lookup,
     #[error("[schedule] report: {0}")]
     ReportCron(String),
+    #[error("NHACVIEC_STATE_DIR để trống: đặt đường dẫn thư mục trạng thái, hoặc bỏ biến này để dùng khóa state_dir trong nhacviec.toml")]
+    EmptyStateDir,
 }
 
 /// How far ahead deadlines are expanded: reminders come at most this long before a deadline.
@@ -126,12 +129,22 @@ impl Engine {
 }
 
 /// The state directory: `NHACVIEC_STATE_DIR`, else `state_dir` (relative to the config
-/// directory), else `var` in the config directory.
-pub fn state_dir(config_dir: &Path, config: &Config) -> PathBuf {
-    if let Some(dir) = std::env::var_os("NHACVIEC_STATE_DIR") {
-        return PathBuf::from(dir);
+/// directory), else `var` in the config directory. The variable set but empty is an error:
+/// it would put the database, its lock and the mail in the current directory.
+pub fn state_dir(config_dir: &Path, config: &Config) -> Result<PathBuf, DeliverError> {
+    state_dir_from(std::env::var_os("NHACVIEC_STATE_DIR"), config_dir, config)
+}
+
+fn state_dir_from(
+    var: Option<std::ffi::OsString>,
+    config_dir: &Path,
+    config: &Config,
+) -> Result<PathBuf, DeliverError> {
+    match var {
+        Some(dir) if dir.is_empty() => Err(DeliverError::EmptyStateDir),
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => Ok(config_dir.join(config.state_dir.as_deref().unwrap_or("var"))),
     }
-    config_dir.join(config.state_dir.as_deref().unwrap_or("var"))
 }
 
 /// What one pass did.
@@ -291,7 +304,21 @@ pub async fn send_ready(
     config: &Config,
     now: DateTime<Utc>,
 ) -> Result<Pass, DeliverError> {
+    send_ready_until(store, senders, config, now, &AtomicBool::new(false)).await
+}
+
+/// [`send_ready`], stopping early once `stop` is set (the service is asked to stop): the
+/// deliveries in flight end and are marked, the others are not started and stay queued
+/// (pending or retrying) for the next start.
+pub async fn send_ready_until(
+    store: &Store,
+    senders: &Senders,
+    config: &Config,
+    now: DateTime<Utc>,
+    stop: &AtomicBool,
+) -> Result<Pass, DeliverError> {
     use futures_util::StreamExt;
+    let stopping = || stop.load(Ordering::SeqCst);
     // Each channel bounds its own deliveries in flight (the SMTP pool, more for files).
     let pool = senders.parallelism();
     let domain = outbox::domain_of(&config.email.from);
@@ -300,6 +327,10 @@ pub async fn send_ready(
     let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let started = std::time::Instant::now();
     loop {
+        if stopping() {
+            tracing::info!("stopping: deliveries not yet attempted stay queued");
+            break;
+        }
         let t = std::time::Instant::now();
         let batch = store.ready(now, (pool * 4).max(64))?;
         reading += t.elapsed();
@@ -326,9 +357,17 @@ pub async fn send_ready(
         // At most `pool` in flight, each marked as soon as it completes: a crash can only
         // resend what was in flight (at-least-once, bounded by each channel's limit; a
         // resent file replaces the same one).
-        let mut results = futures_util::stream::iter(batch.iter())
-            .map(|d| async move { (d, senders.send(store, d, now).await) })
-            .buffer_unordered(pool);
+        let results = futures_util::stream::iter(batch.iter())
+            .map(|d| async move {
+                // Not started once the service is stopping: it stays queued.
+                if stopping() {
+                    return None;
+                }
+                Some((d, senders.send(store, d, now).await))
+            })
+            .buffer_unordered(pool)
+            .filter_map(|r| async move { r });
+        let mut results = std::pin::pin!(results);
         while let Some(first) = results.next().await {
             // The attempts that ended together are marked in one transaction (each is still
             // marked before more are started than the pool allows).
@@ -369,7 +408,9 @@ pub async fn send_ready(
             "send phases"
         );
     }
-    zalo_stop_alert(store, config)?;
+    if !stopping() {
+        zalo_stop_alert(store, config)?;
+    }
     Ok(pass)
 }
 
@@ -428,4 +469,28 @@ fn zalo_stop_alert(store: &Store, config: &Config) -> Result<(), DeliverError> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_state_dir_variable_is_an_error_not_the_current_directory() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let config = crate::config::load(&dir).config;
+        let err = state_dir_from(Some("".into()), &dir, &config).unwrap_err();
+        assert!(
+            err.to_string().starts_with("NHACVIEC_STATE_DIR để trống"),
+            "{err}"
+        );
+        assert_eq!(
+            state_dir_from(Some("/srv/nv".into()), &dir, &config).unwrap(),
+            PathBuf::from("/srv/nv")
+        );
+        assert_eq!(
+            state_dir_from(None, &dir, &config).unwrap(),
+            dir.join("../var")
+        );
+    }
 }

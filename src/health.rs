@@ -15,8 +15,14 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ChannelLabel {
@@ -191,11 +197,274 @@ async fn metrics(State(h): State<Health>) -> impl IntoResponse {
     }
 }
 
-/// Serves `/healthz` and `/metrics` on `listener` until the task is dropped.
+/// At most this many connections are served at once; more wait in the kernel's backlog (they
+/// hold no file descriptor of ours), so idle clients cannot exhaust the service's descriptors.
+pub const MAX_CONNECTIONS: usize = 64;
+/// A connection that neither sends nor takes a byte for this long is closed: a request's
+/// headers must arrive within it, and an idle keep-alive connection ends after it.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// No connection lives longer than this, however slowly it trickles bytes.
+pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(60);
+
+/// Serves `/healthz` and `/metrics` on `listener` until the task is dropped, with
+/// [`MAX_CONNECTIONS`], [`IDLE_TIMEOUT`] and [`MAX_CONNECTION_AGE`].
 pub async fn serve(listener: tokio::net::TcpListener, health: Health) -> std::io::Result<()> {
+    serve_limited(listener, health, MAX_CONNECTIONS, IDLE_TIMEOUT).await
+}
+
+async fn serve_limited(
+    listener: tokio::net::TcpListener,
+    health: Health,
+    max: usize,
+    idle: Duration,
+) -> std::io::Result<()> {
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(health);
+    let listener = Limited {
+        inner: listener,
+        permits: Arc::new(Semaphore::new(max)),
+        idle,
+    };
     axum::serve(listener, app).await
+}
+
+/// The HTTP listener on a thread and runtime of its own, so that it answers whatever the
+/// service loop is doing (a long tick, a reload). Stops when dropped.
+pub struct Server {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    /// Starts serving on `listener` (already bound, so a busy address fails the start).
+    pub fn start(listener: std::net::TcpListener, health: Health) -> std::io::Result<Server> {
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("nhacviec-http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::error!(error = %e, "health listener failed");
+                            return;
+                        }
+                    };
+                    tokio::select! {
+                        r = serve(listener, health) => {
+                            if let Err(e) = r {
+                                tracing::error!(error = %e, "health listener stopped");
+                            }
+                        }
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        Ok(Server { stop: Some(stop) })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A TCP listener that accepts only while fewer than its permits' count of connections are
+/// open, each wrapped in [`Timed`].
+struct Limited {
+    inner: tokio::net::TcpListener,
+    permits: Arc<Semaphore>,
+    idle: Duration,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = Timed;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            // The semaphore is never closed; should it be, serving goes on without a limit
+            // rather than spinning.
+            let permit = self.permits.clone().acquire_owned().await.ok();
+            match self.inner.accept().await {
+                Ok((stream, addr)) => return (Timed::new(stream, permit, self.idle), addr),
+                Err(e) => {
+                    // Out of descriptors or a connection reset before accept: wait a little
+                    // rather than spin, as axum's own listener does.
+                    tracing::warn!(error = %e, "health listener: accept failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection that fails with `TimedOut` once idle for too long or too old, and gives its
+/// permit back when dropped.
+struct Timed {
+    inner: tokio::net::TcpStream,
+    _permit: Option<OwnedSemaphorePermit>,
+    idle: Duration,
+    born: tokio::time::Instant,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Timed {
+    fn new(
+        inner: tokio::net::TcpStream,
+        permit: Option<OwnedSemaphorePermit>,
+        idle: Duration,
+    ) -> Timed {
+        let born = tokio::time::Instant::now();
+        Timed {
+            inner,
+            _permit: permit,
+            idle,
+            born,
+            deadline: Box::pin(tokio::time::sleep_until(
+                born + idle.min(MAX_CONNECTION_AGE),
+            )),
+        }
+    }
+
+    /// Progress was made: the idle clock starts again (never past the connection's age limit).
+    fn touched(&mut self) {
+        let at = (tokio::time::Instant::now() + self.idle).min(self.born + MAX_CONNECTION_AGE);
+        self.deadline.as_mut().reset(at);
+    }
+
+    /// `Pending` from the stream: an error if the deadline has passed.
+    fn expired<T>(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<T>> {
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "health connection idle or too old",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for Timed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                self.touched();
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.expired(cx),
+        }
+    }
+}
+
+impl AsyncWrite for Timed {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(r) => {
+                self.touched();
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.expired(cx),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Ready(r) => Poll::Ready(r),
+            Poll::Pending => self.expired(cx),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_shutdown(cx) {
+            Poll::Ready(r) => Poll::Ready(r),
+            Poll::Pending => self.expired(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(r) => {
+                self.touched();
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.expired(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn get(addr: std::net::SocketAddr) -> String {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn idle_connections_are_limited_and_closed_after_the_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let idle = Duration::from_millis(400);
+        tokio::spawn(serve_limited(listener, Health::default(), 2, idle));
+        // Two idle connections (no request) take every slot.
+        let mut a = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let started = tokio::time::Instant::now();
+        // A probe waits for a slot, and gets one once the idle ones are closed.
+        let answer = tokio::time::timeout(Duration::from_secs(5), get(addr))
+            .await
+            .expect("the probe is answered once idle connections time out");
+        assert!(
+            answer.starts_with("HTTP/1.0 503") || answer.starts_with("HTTP/1.1 503"),
+            "{answer}"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            started.elapsed()
+        );
+        // The idle connection was closed by the server.
+        let mut buf = [0u8; 16];
+        let n = tokio::time::timeout(Duration::from_secs(2), a.read(&mut buf))
+            .await
+            .expect("closed by the server")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
 }

@@ -425,7 +425,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // On top of what the service has already handled, when the preview starts where
             // it left off (a preview of the past simulates from an empty history).
             let db =
-                nhacviec::deliver::state_dir(&cli.config, config).join(nhacviec::daemon::DB_FILE);
+                nhacviec::deliver::state_dir(&cli.config, config)?.join(nhacviec::daemon::DB_FILE);
             let store = db
                 .exists()
                 .then(|| nhacviec::store::Store::open_reader(&db).ok())
@@ -549,7 +549,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 now,
                 &nhacviec::outbox::domain_of(&config.email.from),
             );
-            let state = nhacviec::deliver::state_dir(&cli.config, config);
+            let state = nhacviec::deliver::state_dir(&cli.config, config)?;
             let runtime = runtime()?;
             // The SMTP pool needs the runtime when it is built.
             let _enter = runtime.enter();
@@ -574,7 +574,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Zalo { command } => {
             let analysis = config::load(&cli.config);
-            let dir = nhacviec::deliver::state_dir(&cli.config, &analysis.config);
+            let dir = nhacviec::deliver::state_dir(&cli.config, &analysis.config)?;
             let path = dir.join(DB_FILE);
             match command {
                 ZaloCommand::Login { refresh_token } => {
@@ -638,7 +638,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let analysis = config::load(&cli.config);
             let config = &analysis.config;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
-            let dir = nhacviec::deliver::state_dir(&cli.config, config);
+            let dir = nhacviec::deliver::state_dir(&cli.config, config)?;
             let store = nhacviec::store::Store::open_reader(&dir.join(DB_FILE))?;
             if status.as_deref() == Some("skipped") {
                 let keep = |key: &str, _: Option<&str>, _: &str| {
@@ -710,7 +710,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let analysis = config::load(&cli.config);
             let config = &analysis.config;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
-            let path = nhacviec::deliver::state_dir(&cli.config, config).join(DB_FILE);
+            let path = nhacviec::deliver::state_dir(&cli.config, config)?.join(DB_FILE);
             if !path.exists() {
                 println!(
                     "Không có thư nào cần gửi lại (chưa có cơ sở dữ liệu {}).",
