@@ -3,6 +3,7 @@
 
 use crate::config::{Analysis, Config, Diagnostic, Plan, Task};
 use crate::deadline::{recur, Deadline, Milestone};
+use crate::text::printable;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -201,10 +202,10 @@ pub fn render_text(analysis: &Analysis) -> String {
     for plan in &config.plans {
         out.push_str(&format!(
             "Kế hoạch {} của {}, ban hành {} ({}): {} nhiệm vụ\n",
-            plan.number,
-            plan.issuer,
+            printable(&plan.number),
+            printable(&plan.issuer),
             dmy(plan.issued),
-            plan.file,
+            printable(&plan.file),
             plan.tasks.len()
         ));
         if let Some(lifecycle) = lifecycle(plan) {
@@ -231,7 +232,12 @@ pub fn render_text(analysis: &Analysis) -> String {
             } else {
                 describe(&t.deadline, plan, config)
             };
-            out.push_str(&format!("  {}{pad}  {}  →  {reading}\n", t.id, time.trim()));
+            out.push_str(&format!(
+                "  {}{pad}  {}  →  {}\n",
+                printable(&t.id),
+                printable(time.trim()),
+                printable(&reading)
+            ));
         }
         out.push('\n');
     }

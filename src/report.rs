@@ -183,10 +183,10 @@ fn dmy(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
+/// An agency's name for the terminal (control characters escaped).
 fn agency_name(config: &Config, id: &str) -> String {
-    config
-        .agency(id)
-        .map_or_else(|| id.to_string(), |a| a.name.clone())
+    let name = config.agency(id).map_or(id, |a| a.name.as_str());
+    crate::text::printable(name).into_owned()
 }
 
 /// "còn 7 ngày", "hôm nay", "quá hạn 3 ngày".
@@ -208,7 +208,7 @@ pub fn render_preview_text(config: &Config, digests: &[PreviewDigest]) -> String
             weekday_vi(date),
             dmy(date),
             agency_name(config, &p.digest.agency),
-            p.digest.agency
+            crate::text::printable(&p.digest.agency)
         ));
         for i in &p.digest.items {
             let about = i
@@ -219,8 +219,8 @@ pub fn render_preview_text(config: &Config, digests: &[PreviewDigest]) -> String
             // The plan on every line: two plans may both have a task "IV.1".
             out.push_str(&format!(
                 "    {} {:<6} {:<9} {:<17} {:<17} hạn {}{about}\n",
-                i.plan,
-                i.task,
+                crate::text::printable(&i.plan),
+                crate::text::printable(&i.task),
                 i.role.vi(),
                 i.kind.vi(),
                 days_vi(i.days),
@@ -416,10 +416,10 @@ pub fn render_status_text(config: &Config, rows: &[StatusRow], today: NaiveDate)
         out.push_str(&format!(
             "  {:<30} {:<6} {:<9} {:<19} {}{done}  {}\n",
             r.state.vi(),
-            r.task,
+            crate::text::printable(&r.task),
             r.role.vi(),
             deadline,
-            r.plan,
+            crate::text::printable(&r.plan),
             agency_name(config, &r.agency)
         ));
     }
@@ -457,7 +457,7 @@ pub fn render_calendar_text(year: &CalendarYear) -> String {
             weekday_vi(d.date),
             dmy(d.date),
             kind,
-            d.name
+            crate::text::printable(&d.name)
         ));
     }
     out
@@ -617,10 +617,10 @@ pub fn render_skipped_text(config: &Config, rows: &[SkippedSlot]) -> String {
         out.push_str(&format!(
             "{}  {} {:<6} {} ({}) {:<9} {:<17} hạn {deadline}{about}\n        bỏ qua: {}\n",
             local_time(&s.recorded_at, config.timezone),
-            s.plan,
-            s.task,
+            crate::text::printable(&s.plan),
+            crate::text::printable(&s.task),
             agency_name(config, &s.agency),
-            s.agency,
+            crate::text::printable(&s.agency),
             role_vi(&s.role),
             kind_vi(&s.kind, s.n),
             s.reason.vi()

@@ -518,3 +518,39 @@ fn docx_with_too_many_parts_is_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn check_status_and_preview_escape_control_characters_from_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let plan = cfg.join("plans/50-KH-UBND-2022.toml");
+    let text = fs::read_to_string(&plan)
+        .unwrap()
+        .replace("id = \"8.6\"", "id = \"8.6\\u001b]0;pwned\\u0007\"")
+        .replace(
+            "issuer = \"UBND tỉnh Hậu Giang\"",
+            "issuer = \"UBND\\u001b[2J tỉnh\"",
+        );
+    fs::write(&plan, text).unwrap();
+    for args in [
+        vec!["check"],
+        vec!["status", "--now", "2022-05-25"],
+        vec!["preview", "--from", "2022-03-24", "--days", "10"],
+    ] {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("nhacviec"))
+            .env("NHACVIEC_STATE_DIR", tmp.path().join("state"))
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .output()
+            .unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {shown}");
+        assert!(shown.contains("8.6"), "{args:?}");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{args:?}: {shown:?}"
+        );
+    }
+}
