@@ -8,6 +8,9 @@
     scripts/faults.py disk-full [--digests 2000]
         the state directory on a small tmpfs that fills up while the service runs, then is
         freed: clear errors, no resend storm, nothing lost once there is room (needs root).
+    scripts/faults.py responsive [--digests 10000]
+        a catch-up tick of N digests (SMTP to the test server): /healthz must answer within 1 s
+        throughout, and SIGTERM mid-tick must stop the service within 2 s, the rest queued.
     scripts/faults.py config-edits [--edits 100]
         random valid and invalid edits of the plan file while the service runs: it must never
         stop, always run the last valid config, and report every invalid one with its line.
@@ -94,6 +97,88 @@ def disk_full(tmp, n):
         subprocess.run(["umount", state], check=False)
 
 
+def healthz(port, timeout=5.0):
+    """(status code or None, seconds taken) of one GET /healthz."""
+    import urllib.error
+    import urllib.request
+    t = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as r:
+            code = r.status
+    except urllib.error.HTTPError as e:
+        code = e.code
+    except OSError:
+        code = None
+    return code, time.monotonic() - t
+
+
+def responsive(tmp, n):
+    import sqlite3
+    port, http = free_port(), free_port()
+    out = os.path.join(tmp, "inbox")
+    cfg = os.path.join(tmp, "cfg")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "digests", cfg, str(n), str(port)], check=True)
+    # The task due today (Vietnam's date), sent at once at any hour, with a tick every second
+    # after (back-to-back ticks must not starve SIGTERM).
+    import datetime
+    today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=7)).date()
+    plan = os.path.join(cfg, "plans", "p.toml")
+    with open(plan, encoding="utf-8") as f:
+        text = f.read().replace("due = 2022-06-01", f"due = {today}").replace("issued = 2022-01-01", f"issued = {today - datetime.timedelta(days=60)}")
+    with open(plan, "w", encoding="utf-8") as f:
+        f.write(text)
+    with open(os.path.join(cfg, "nhacviec.toml"), "a", encoding="utf-8") as f:
+        f.write(f'\n[schedule]\nreminders = "* * * * * *"\ncatch_up_days = 30\nsend_hours = "always"\n\n[http]\nlisten = "127.0.0.1:{http}"\n')
+    state = os.path.join(cfg, "state")
+    sink = start_sink(port, out)
+    env = dict(os.environ, NHACVIEC_LOG="info", NO_COLOR="1")
+    env.pop("NHACVIEC_STATE_DIR", None)
+    log_path = os.path.join(tmp, "log")
+    log = open(log_path, "w")
+    started = time.monotonic()
+    p = subprocess.Popen([BIN, "--config", cfg, "run"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        while healthz(http, 0.2)[0] is None:
+            if p.poll() is not None or time.monotonic() - started > 60:
+                log.flush()
+                print("the service did not start listening:", open(log_path, encoding="utf-8").read()[-800:])
+                return 1
+            time.sleep(0.05)
+        # Probe until a fifth of the digests are out (the tick is evaluated, recorded and
+        # sending), then stop it mid-send.
+        count = lambda: sum(f.endswith(".eml") for f in os.listdir(out)) if os.path.isdir(out) else 0
+        probes = []
+        while count() < n // 5 and time.monotonic() - started < 600:
+            code, took = healthz(http)
+            probes.append(took)
+            time.sleep(0.1)
+        sent_at_term = count()
+        t = time.monotonic()
+        p.terminate()
+        try:
+            code = p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            code = p.wait()
+        stop = time.monotonic() - t
+        db = sqlite3.connect(os.path.join(state, "nhacviec.db"))
+        waiting = db.execute("select count(*) from deliveries where status in ('pending', 'retrying')").fetchone()[0]
+        sent = db.execute("select count(*) from deliveries where status = 'sent'").fetchone()[0]
+        db.close()
+        worst = max(probes) if probes else float("nan")
+        print(f"{n} digests; /healthz probes during the tick: {len(probes)}, slowest {worst * 1000:.0f} ms, "
+              f"median {sorted(probes)[len(probes) // 2] * 1000 if probes else float('nan'):.0f} ms")
+        print(f"SIGTERM after {sent_at_term} delivered: exit {code} in {stop * 1000:.0f} ms; "
+              f"queued for the next start: {waiting}, marked sent: {sent}")
+        ok = probes and worst < 1.0 and stop < 2.0 and code == 0 and waiting + sent == n
+        return 0 if ok else 1
+    finally:
+        if p.poll() is None:
+            p.kill()
+        sink.kill()
+        log.close()
+
+
 def config_edits(tmp, edits):
     cfg = os.path.join(tmp, "cfg")
     shutil.copytree(os.path.join(ROOT, "config"), cfg)
@@ -146,7 +231,7 @@ def config_edits(tmp, edits):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full"])
+    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full", "responsive"])
     ap.add_argument("--edits", type=int, default=100)
     ap.add_argument("--digests", type=int, default=None)
     ap.add_argument("--kills", type=int, default=20)
@@ -160,6 +245,8 @@ def main():
         cfg = os.path.join(tmp, "cfg")
         if a.fault == "config-edits":
             sys.exit(config_edits(tmp, a.edits))
+        if a.fault == "responsive":
+            sys.exit(responsive(tmp, a.digests or 10000))
         if a.fault == "disk-full":
             sys.exit(disk_full(tmp, a.digests or 2000))
         if a.fault == "kill9":
