@@ -566,7 +566,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         }
                         nhacviec::config::Channel::Webhook => format!(
                             "Đã gửi thử đến webhook {}",
-                            config.webhook.as_ref().map_or("", |w| w.url.as_str())
+                            config.webhook.as_ref().map_or(String::new(), |w| {
+                                nhacviec::channels::redact_url(&w.url)
+                            })
                         ),
                     })
                     .map_err(|e| e.to_string()),

@@ -78,6 +78,8 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("cơ sở dữ liệu có phiên bản cấu trúc {found}, mới hơn phiên bản {known} mà chương trình này biết: hãy dùng bản nhacviec mới hơn")]
     NewerSchema { found: i64, known: i64 },
+    #[error("cơ sở dữ liệu {path} có phiên bản cấu trúc {found} (số âm): đây không phải cơ sở dữ liệu của nhacviec hoặc tệp đã bị sửa; không dùng tệp này")]
+    BadSchema { path: PathBuf, found: i64 },
     #[error(
         "ổ đĩa chứa cơ sở dữ liệu đã đầy: giải phóng dung lượng rồi chạy lại (không mất dữ liệu)"
     )]
@@ -152,6 +154,91 @@ fn insert_delivery(
     Ok(id)
 }
 
+/// Files the program creates are readable by its user only (Zalo tokens, message bodies),
+/// whatever the umask.
+pub const FILE_MODE: u32 = 0o600;
+/// Directories it creates, likewise.
+pub const DIR_MODE: u32 = 0o700;
+
+/// Creates `dir` and its missing parents, each new one [`DIR_MODE`]; an existing directory
+/// keeps its mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        if !parent.as_os_str().is_empty() {
+            create_private_dir(parent)?;
+        }
+    }
+    match std::fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
+        Ok(()) => {
+            // The umask may have taken bits the owner needs.
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Makes an existing file [`FILE_MODE`] when it is open to others (files made by an
+/// earlier version, under the umask); a missing one is left missing.
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o777 != FILE_MODE => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(FILE_MODE))
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`nhacviec.db-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_os_string();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A `file:` URI for `path` with `query` (SQLite URI filenames: `?`, `#` and `%` escaped).
+fn sqlite_uri(path: &Path, query: &str) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
+}
+
+/// The schema version, read before anything writes: a database this program cannot use
+/// (newer, or not ours) is refused untouched.
+fn check_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version < 0 {
+        return Err(StoreError::BadSchema {
+            path: path.to_path_buf(),
+            found: version,
+        });
+    }
+    if version > known {
+        return Err(StoreError::NewerSchema {
+            found: version,
+            known,
+        });
+    }
+    Ok(version)
+}
+
 fn now_utc() -> String {
     Utc::now().to_rfc3339()
 }
@@ -160,21 +247,26 @@ impl Store {
     /// Opens (creating if needed) the database for the process that ticks and delivers. Only
     /// one such process at a time: a second gets [`StoreError::Locked`].
     pub fn open_writer(path: &Path) -> Result<Store> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let open_error = |e: std::io::Error| StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            create_private_dir(dir).map_err(|e| StoreError::Open {
                 path: path.to_path_buf(),
                 reason: format!("không tạo được thư mục {}: {e}", dir.display()),
             })?;
         }
+        let lock_path = path.with_extension("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(path.with_extension("lock"))
-            .map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            .mode(FILE_MODE)
+            .open(&lock_path)
+            .map_err(open_error)?;
+        make_private(&lock_path).map_err(open_error)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -189,10 +281,27 @@ impl Store {
                 })
             }
         }
+        // The database is created here, private; SQLite gives its -wal and -shm the mode of
+        // the database file.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(FILE_MODE)
+            .open(path)
+            .map_err(open_error)?;
+        for p in [
+            path.to_path_buf(),
+            with_suffix(path, "-wal"),
+            with_suffix(path, "-shm"),
+        ] {
+            make_private(&p).map_err(open_error)?;
+        }
         let conn = Connection::open(path).map_err(|e| StoreError::Open {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+        check_version(&conn, path)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -216,6 +325,7 @@ impl Store {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+        check_version(&conn, path)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -228,27 +338,35 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens an existing database to read (`history`), alongside a running writer.
+    /// Opens an existing database to read (`history`), alongside a running writer. It never
+    /// writes or creates a file: with no `-wal` file (no writer open, everything in the
+    /// database file) it reads the file as immutable, so a database on a read-only mount or
+    /// in a directory this user cannot write is readable; with one, it joins the writer's WAL
+    /// read-only.
     pub fn open_reader(path: &Path) -> Result<Store> {
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
-                StoreError::Open {
-                    path: path.to_path_buf(),
-                    reason: if path.exists() {
-                        e.to_string()
-                    } else {
-                        "chưa có (chưa chạy lần nào)".into()
-                    },
-                }
-            })?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > MIGRATIONS.len() as i64 {
-            return Err(StoreError::NewerSchema {
-                found: version,
-                known: MIGRATIONS.len() as i64,
+        if !path.exists() {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                reason: "chưa có (chưa chạy lần nào)".into(),
             });
         }
+        let query = if with_suffix(path, "-wal").exists() {
+            "mode=ro"
+        } else {
+            "mode=ro&immutable=1"
+        };
+        let conn = Connection::open_with_flags(
+            sqlite_uri(path, query),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        check_version(&conn, path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -287,17 +405,8 @@ impl Store {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::NewerSchema {
-                found: version,
-                known,
-            });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let version = check_version(&self.conn, &self.path)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;

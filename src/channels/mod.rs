@@ -11,6 +11,7 @@ pub mod secret;
 pub mod webhook;
 pub mod zalo;
 
+pub use crate::config::channels::redact_url;
 pub use crate::outbox::SendError;
 
 use crate::config::{Channel, Config};
@@ -23,8 +24,12 @@ use std::path::Path;
 /// the running config on reload) and says what to fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SetupError {
-    #[error("thiếu {what}: {how}")]
-    MissingSecret { what: &'static str, how: String },
+    #[error("kênh {channel}: thiếu {what}: {how}")]
+    MissingSecret {
+        channel: &'static str,
+        what: &'static str,
+        how: String,
+    },
     #[error("không dùng được TLS với máy chủ thư {host}: {reason}")]
     Tls { host: String, reason: String },
     #[error("không tạo được kết nối HTTP cho kênh {channel}: {reason}")]
@@ -34,6 +39,27 @@ pub enum SetupError {
     },
     #[error("kênh {0} chưa được cấu hình trong nhacviec.toml")]
     NotConfigured(&'static str),
+}
+
+/// A reqwest error as it may be stored and shown: its own text and causes, with the URL
+/// redacted ([`redact_url`]): reqwest puts the whole URL, query token included, in its text.
+pub fn http_error(e: reqwest::Error) -> String {
+    let url = e.url().map(|u| redact_url(u.as_str()));
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    match url {
+        Some(u) => format!("{text} ({u})"),
+        None => text,
+    }
 }
 
 /// One configured channel.

@@ -32,6 +32,7 @@ impl Webhook {
         let secret = secret::WEBHOOK_SECRET
             .read()
             .ok_or_else(|| SetupError::MissingSecret {
+                channel: "webhook",
                 what: "khóa ký webhook",
                 how: secret::WEBHOOK_SECRET.how(),
             })?;
@@ -40,7 +41,7 @@ impl Webhook {
             .build()
             .map_err(|e| SetupError::Http {
                 channel: "webhook",
-                reason: e.to_string(),
+                reason: super::http_error(e),
             })?;
         Ok(Webhook {
             settings: settings.clone(),
@@ -63,7 +64,12 @@ impl Webhook {
         }
         let resp = match req.body(body.to_string()).send().await {
             Ok(r) => r,
-            Err(e) => return Err(SendError::Transient(format!("webhook: {e}"))),
+            Err(e) => {
+                return Err(SendError::Transient(format!(
+                    "webhook: {}",
+                    super::http_error(e)
+                )))
+            }
         };
         let status = resp.status();
         if status.is_success() {

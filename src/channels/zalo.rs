@@ -110,6 +110,7 @@ impl Zalo {
         let secret = secret::ZALO_SECRET_KEY
             .read()
             .ok_or_else(|| SetupError::MissingSecret {
+                channel: "zalo",
                 what: "app secret của Zalo",
                 how: secret::ZALO_SECRET_KEY.how(),
             })?;
@@ -120,7 +121,7 @@ impl Zalo {
             .build()
             .map_err(|e| SetupError::Http {
                 channel: "zalo",
-                reason: e.to_string(),
+                reason: super::http_error(e),
             })?;
         Ok(Zalo {
             settings: settings.clone(),
@@ -180,7 +181,12 @@ impl Zalo {
             }
             Ok(r) => r.text().await.unwrap_or_default(),
             // Network trouble: the refresh token was not used; try again later.
-            Err(e) => return Err(format!("không gọi được OAuth Zalo: {e}")),
+            Err(e) => {
+                return Err(format!(
+                    "không gọi được OAuth Zalo: {}",
+                    super::http_error(e)
+                ))
+            }
         };
         let json: serde_json::Value =
             serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
@@ -329,7 +335,12 @@ impl Zalo {
                 .await;
             let resp = match resp {
                 Ok(r) => r,
-                Err(e) => return Err(SendError::Transient(format!("Zalo: {e}"))),
+                Err(e) => {
+                    return Err(SendError::Transient(format!(
+                        "Zalo: {}",
+                        super::http_error(e)
+                    )))
+                }
             };
             if resp.status().is_server_error() {
                 return Err(SendError::Transient(format!(

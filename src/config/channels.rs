@@ -21,6 +21,13 @@ pub const ZALO_FIELDS: &[&str] = &[
     "today",
 ];
 
+/// The headers every webhook request carries, set by nhacviec: `headers` may not repeat them.
+pub const BUILTIN_HEADERS: &[&str] = &[
+    "Content-Type",
+    "X-Nhacviec-Delivery",
+    "X-Nhacviec-Signature",
+];
+
 /// `[webhook]`, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
@@ -101,6 +108,53 @@ impl Default for EmailSettings {
     }
 }
 
+/// A URL as it may be shown (logs, errors, `send-test`, history): scheme, host, port and path
+/// kept; user name and password dropped; every query value replaced by `***`; no fragment.
+/// Text that is not a URL keeps only what comes before any `?`, without user info.
+pub fn redact_url(text: &str) -> String {
+    let parsed = url::Url::parse(text.trim()).ok();
+    let Some(u) = parsed.filter(|u| u.host_str().is_some()) else {
+        let base = text.split(['?', '#']).next().unwrap_or("");
+        return match base.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority.rsplit('@').next().unwrap_or("");
+                format!("{scheme}://{host}{path}")
+            }
+            None => base.rsplit('@').next().unwrap_or("").to_string(),
+        };
+    };
+    let mut out = format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""));
+    if let Some(port) = u.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    out.push_str(u.path());
+    if let Some(query) = u.query() {
+        let keys: Vec<String> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("{}=***", p.split('=').next().unwrap_or("")))
+            .collect();
+        out.push('?');
+        out.push_str(&keys.join("&"));
+    }
+    out
+}
+
+/// Whether a configured URL carries a user name or password (refused: they would be shown
+/// wherever the URL is, and sent to every redirect target).
+fn has_userinfo(u: &url::Url) -> bool {
+    !u.username().is_empty() || u.password().is_some()
+}
+
+/// The error for a URL with user info; `instead` says where the credential goes.
+fn userinfo_error(u: &url::Url, instead: &str) -> String {
+    format!(
+        "không ghi tên đăng nhập hay mật khẩu trong url ({}): {instead}",
+        redact_url(u.as_str())
+    )
+}
+
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_matches(|c| c == '[' || c == ']');
     h.eq_ignore_ascii_case("localhost")
@@ -141,8 +195,14 @@ pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> Ema
             None
         }
     };
+    // Every address is read trimmed, and kept as read.
     if let Some(from) = &raw.from {
-        if from.get_ref().parse::<lettre::message::Mailbox>().is_ok() {
+        if from
+            .get_ref()
+            .trim()
+            .parse::<lettre::message::Mailbox>()
+            .is_ok()
+        {
             out.from = from.get_ref().trim().to_string();
         } else {
             err(
@@ -157,7 +217,7 @@ pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> Ema
         (&raw.redirect_all_to, &mut out.redirect_all_to),
     ] {
         if let Some(addr) = field {
-            if addr.get_ref().parse::<lettre::Address>().is_ok() {
+            if addr.get_ref().trim().parse::<lettre::Address>().is_ok() {
                 *target = Some(addr.get_ref().trim().to_string());
             } else {
                 err(
@@ -282,6 +342,14 @@ pub fn webhook(
     };
     let mut ok = true;
     match url::Url::parse(url.get_ref().trim()) {
+        Ok(u) if has_userinfo(&u) => {
+            ok = false;
+            diags.push(src.diag(
+                Severity::Error,
+                url.span(),
+                userinfo_error(&u, "khóa ký lấy từ biến môi trường NHACVIEC_WEBHOOK_SECRET, mã truy cập của máy nhận ghi trong headers"),
+            ).with_help("ví dụ headers = { Authorization = \"Bearer ...\" }"));
+        }
         Ok(u) if u.scheme() == "https" => {}
         Ok(u) if u.scheme() == "http" && u.host_str().is_some_and(is_loopback) => {}
         Ok(_) => {
@@ -303,7 +371,23 @@ pub fn webhook(
     }
     let mut headers = Vec::new();
     for (name, value) in &raw.headers {
-        if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        if BUILTIN_HEADERS
+            .iter()
+            .any(|b| b.eq_ignore_ascii_case(name.trim()))
+        {
+            ok = false;
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    value.span(),
+                    format!("header \"{name}\" do nhacviec tự đặt, không ghi lại trong headers"),
+                )
+                .with_help(format!(
+                    "bỏ header này; nhacviec luôn gửi {}",
+                    BUILTIN_HEADERS.join(", ")
+                )),
+            );
+        } else if http::HeaderName::from_bytes(name.as_bytes()).is_err()
             || http::HeaderValue::from_str(value.get_ref()).is_err()
         {
             ok = false;
@@ -364,6 +448,11 @@ pub fn zalo(src: &Source, raw: &raw::Zalo, diags: &mut Vec<Diagnostic>) -> Optio
             None => default.to_string(),
             Some(u) => {
                 match url::Url::parse(u.get_ref().trim()) {
+                    Ok(p) if has_userinfo(&p) => {
+                        ok = false;
+                        diags.push(src.diag(Severity::Error, u.span(), userinfo_error(&p, "app secret lấy từ biến môi trường NHACVIEC_ZALO_SECRET_KEY, token bằng `nhacviec zalo login`")));
+                        default.to_string()
+                    }
                     Ok(p)
                         if p.scheme() == "https"
                             || (p.scheme() == "http" && p.host_str().is_some_and(is_loopback)) =>
@@ -372,7 +461,7 @@ pub fn zalo(src: &Source, raw: &raw::Zalo, diags: &mut Vec<Diagnostic>) -> Optio
                     }
                     _ => {
                         ok = false;
-                        diags.push(src.diag(Severity::Error, u.span(), format!("địa chỉ \"{}\" không hợp lệ: cần https:// (http:// chỉ cho máy này)", u.get_ref())));
+                        diags.push(src.diag(Severity::Error, u.span(), format!("địa chỉ \"{}\" không hợp lệ: cần https:// (http:// chỉ cho máy này)", redact_url(u.get_ref()))));
                         default.to_string()
                     }
                 }
