@@ -719,6 +719,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     sched.start().await.context("starting the scheduler")?;
     let _watcher = watch(dir, tx.clone())?;
     let health = Health::default();
+    // No reload has failed yet (`/healthz` said false before any reload).
+    health.update(|s| s.last_reload_ok = true);
     // The HTTP listener, when configured: bound before READY so probes work at once, served
     // from a thread of its own so that it answers during a tick.
     let _http = match live.config.http_listen {

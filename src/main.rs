@@ -169,6 +169,10 @@ enum Format {
     Json,
 }
 
+/// The largest document `import` reads (a plan is a few hundred KB; a .docx with images a
+/// few MB).
+const MAX_IMPORT_BYTES: u64 = 64_000_000;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Run { .. }) {
@@ -488,6 +492,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.block_on(run_service(&cli.config, once, now.as_deref()))
         }
         Command::Import { file, out } => {
+            // A regular file of a sane size: a FIFO would hang, a device or a huge file eat
+            // memory before the importer's own limits apply.
+            let meta = std::fs::metadata(&file)
+                .with_context(|| format!("không đọc được {}", file.display()))?;
+            if !meta.is_file() {
+                eprintln!("lỗi: {}: không phải tệp thường", file.display());
+                return Ok(ExitCode::from(1));
+            }
+            if meta.len() > MAX_IMPORT_BYTES {
+                eprintln!(
+                    "lỗi: {}: tệp quá lớn ({} MB; tối đa {} MB)",
+                    file.display(),
+                    meta.len() / 1_000_000,
+                    MAX_IMPORT_BYTES / 1_000_000
+                );
+                return Ok(ExitCode::from(1));
+            }
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("không đọc được {}", file.display()))?;
             // Names resolve against the agencies even if a plan in the config has errors.

@@ -188,6 +188,10 @@ fn ready_reload_and_stop_under_a_notify_socket() {
     assert!(first > 0, "the catch-up at start sends what is due");
     let (code, body) = http_get(port, "/healthz");
     assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("\"last_reload_ok\": true"),
+        "no reload has failed yet: {body}"
+    );
     assert!(body.contains("\"ok\": true"), "{body}");
     let (code, metrics) = http_get(port, "/metrics");
     assert_eq!(code, 200);

@@ -414,3 +414,30 @@ fn merged_table_cells_in_a_docx() {
     );
     assert_eq!(s[2].3.as_deref(), Some("Quý II/2023"));
 }
+
+#[test]
+fn import_refuses_a_fifo_or_a_device_without_reading_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("plan.docx");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    for path in [fifo.as_path(), std::path::Path::new("/dev/zero")] {
+        let out = Command::cargo_bin("nhacviec")
+            .unwrap()
+            .current_dir(repo())
+            .arg("import")
+            .arg(path)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{path:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("không phải tệp thường"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
