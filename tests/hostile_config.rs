@@ -554,3 +554,40 @@ fn check_status_and_preview_escape_control_characters_from_the_config() {
         );
     }
 }
+
+#[test]
+fn the_longest_accepted_titles_and_times_render_in_a_full_digest() {
+    // What `check` accepts, `run` can render: 100 items (a digest part) of tasks with the
+    // longest title and time text allowed, through the shipped templates and their budget.
+    let long_title = "Nhiệm vụ rất dài ".repeat(2_000 / 17);
+    let long_time = format!("{} Quý II/2022", "x".repeat(1_980));
+    let tasks: String = (1..=100)
+        .map(|i| {
+            format!(
+                "[[task]]\nid = \"{i}\"\ntitle = \"{long_title}\"\nlead = [\"vp\"]\ntime = \"Quý II/2022\"\nnote = \"{long_time}\"\n\n"
+            )
+        })
+        .collect();
+    let a = analyze_texts(LEVELS, &plan(&tasks));
+    assert!(errors(&a).is_empty(), "{:?}", errors(&a));
+    let config = a.config;
+    let templates = nhacviec::render::Templates::new(&[]).unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2022, 7, 1).unwrap();
+    let engine = nhacviec::deliver::Engine::build(&config, today);
+    let tick = engine
+        .schedule
+        .due(&std::collections::HashSet::new(), today, None);
+    assert_eq!(tick.digests.len(), 1);
+    assert!(
+        tick.digests[0].items.len() >= 100,
+        "{}",
+        tick.digests[0].items.len()
+    );
+    let out = nhacviec::outbox::digests(&config, &templates, &tick, today).unwrap();
+    assert!(out[0].body_text.contains(long_title.trim()));
+    assert_eq!(
+        templates.take_fallbacks().0,
+        0,
+        "the shipped templates are within their budget"
+    );
+}
