@@ -847,7 +847,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 notify(&[NotifyState::Watchdog]);
                 pinged = true;
             }
-            Wake::Hup => {
+            Wake::Hup | Wake::Event(Some(Event::ConfigChanged)) => {
+                let why = if matches!(woke, Wake::Hup) {
+                    "SIGHUP"
+                } else {
+                    "file change"
+                };
                 if !guarded_reload(
                     &mut ctl,
                     dir,
@@ -856,24 +861,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                     &sched,
                     &tx,
                     &health,
-                    "SIGHUP",
-                    &mut reload_retry,
-                )
-                .await?
-                {
-                    break;
-                }
-            }
-            Wake::Event(Some(Event::ConfigChanged)) => {
-                if !guarded_reload(
-                    &mut ctl,
-                    dir,
-                    &worker,
-                    &mut live,
-                    &sched,
-                    &tx,
-                    &health,
-                    "file change",
+                    why,
                     &mut reload_retry,
                 )
                 .await?

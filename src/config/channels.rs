@@ -1,5 +1,5 @@
 //! The channels' settings: `[email]`, `[webhook]` and `[zalo]`, checked, with their defaults.
-//! The channels themselves (`crate::channels`) are built from these at the edge; this module
+//! The channels themselves are built from these at the edge (the channels module); this module
 //! parses URLs and header names with the `url` and `http` crates, never an HTTP client.
 
 use super::diag::{Diagnostic, Severity, Source};
