@@ -54,6 +54,27 @@ impl Server {
         }
     }
 
+    /// The EHLO name and envelope sender of every message received, in order.
+    fn sessions(&self) -> Vec<(String, String)> {
+        let mut names: Vec<PathBuf> = fs::read_dir(&self.out)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "session"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let text = fs::read_to_string(p).unwrap_or_default();
+                let (helo, from) = text.split_once('\n').unwrap_or((&text, ""));
+                (helo.to_string(), from.to_string())
+            })
+            .collect()
+    }
+
     /// Every message received: (envelope recipients, raw bytes).
     fn received(&self) -> Vec<(Vec<String>, Vec<u8>)> {
         let mut names: Vec<PathBuf> = fs::read_dir(&self.out)
@@ -611,4 +632,71 @@ fn one_refused_address_does_not_keep_the_digest_from_the_others() {
     assert!(!received
         .iter()
         .any(|(rcpt, _)| rcpt.iter().any(|r| r == "so-tu-phap@haugiang.example")));
+}
+
+#[test]
+fn ehlo_says_a_full_domain_name_and_bounces_go_to_the_envelope_sender() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(port, &tmp.path().join("inbox"), &[]);
+    let cfg = smtp_config(tmp.path(), port);
+    let run = || {
+        let out = Command::cargo_bin("nhacviec")
+            .unwrap()
+            .env_remove("NHACVIEC_STATE_DIR")
+            .arg("--config")
+            .arg(&cfg)
+            .args(["send-test", "--agency", "so-tttt"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // By default: the From address's domain (a bare host name like "vm" is refused by
+    // servers with reject_non_fqdn_helo_hostname), and MAIL FROM the From address.
+    run();
+    assert_eq!(
+        server.sessions(),
+        vec![(
+            "haugiang.example".to_string(),
+            "nhacviec@haugiang.example".to_string()
+        )]
+    );
+    // Set: both as configured.
+    let settings = cfg.join("nhacviec.toml");
+    let text = fs::read_to_string(&settings).unwrap().replace(
+        "[email]\n",
+        "[email]\nhelo_name = \"nhacviec.haugiang.example\"\nenvelope_from = \"bounce@haugiang.example\"\n",
+    );
+    fs::write(&settings, text).unwrap();
+    run();
+    assert_eq!(
+        server.sessions()[1],
+        (
+            "nhacviec.haugiang.example".to_string(),
+            "bounce@haugiang.example".to_string()
+        )
+    );
+    // A bare host name is refused at its line.
+    let text = fs::read_to_string(&settings).unwrap().replace(
+        "helo_name = \"nhacviec.haugiang.example\"",
+        "helo_name = \"vm\"",
+    );
+    fs::write(&settings, text).unwrap();
+    let out = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("helo_name \"vm\" không phải tên miền đầy đủ"),
+        "{shown}"
+    );
 }

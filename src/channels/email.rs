@@ -71,6 +71,10 @@ impl Mailer {
                     None => None,
                 };
                 let timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
+                let hello = settings.helo().map_or_else(
+                    lettre::transport::smtp::extension::ClientId::default,
+                    lettre::transport::smtp::extension::ClientId::Domain,
+                );
                 if *tls == Tls::Implicit {
                     let mut builder =
                         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
@@ -80,7 +84,8 @@ impl Mailer {
                                 lettre::transport::smtp::PoolConfig::new()
                                     .max_size(settings.pool_size),
                             )
-                            .tls(LettreTls::Wrapper(tls_params()?));
+                            .tls(LettreTls::Wrapper(tls_params()?))
+                            .hello_name(hello);
                     if let Some(c) = credentials {
                         builder = builder.credentials(c);
                     }
@@ -91,7 +96,7 @@ impl Mailer {
                         port: *port,
                         starttls: (*tls == Tls::StartTls).then(tls_params).transpose()?,
                         credentials,
-                        hello: lettre::transport::smtp::extension::ClientId::default(),
+                        hello,
                         idle: tokio::sync::Mutex::new(Vec::new()),
                         pool_size: settings.pool_size as usize,
                         timeout,
@@ -120,7 +125,8 @@ impl Mailer {
         let id = d.id;
         let (d, settings) = (d.clone(), self.settings.clone());
         let (envelope, bytes) = tokio::task::spawn_blocking(move || {
-            message(&d, &settings).map(|m| (m.envelope().clone(), m.formatted()))
+            let m = message(&d, &settings)?;
+            Ok::<_, SendError>((envelope_of(&m, &settings)?, m.formatted()))
         })
         .await
         .map_err(|e| SendError::Transient(format!("lỗi nội bộ khi tạo thư: {e}")))??;
@@ -412,6 +418,19 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
             crlf(&d.body_html),
         ))
         .map_err(|e| SendError::Permanent(format!("không tạo được thư: {e}")))
+}
+
+/// The SMTP envelope: the message's recipients, from `envelope_from` if set (bounces go
+/// there), else from the From address.
+fn envelope_of(m: &Message, email: &EmailSettings) -> Result<Envelope, SendError> {
+    let Some(sender) = &email.envelope_from else {
+        return Ok(m.envelope().clone());
+    };
+    let sender: lettre::Address = sender
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("envelope_from không hợp lệ: {e}")))?;
+    Envelope::new(Some(sender), m.envelope().to().to_vec())
+        .map_err(|e| SendError::Permanent(format!("không tạo được phong bì thư: {e}")))
 }
 
 /// `text` with every line end `\r\n` (a `\n` without its `\r` gets one), as lettre wants

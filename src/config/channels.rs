@@ -91,6 +91,39 @@ pub struct EmailSettings {
     pub redirect_all_to: Option<String>,
     pub give_up_after_hours: u32,
     pub timeout_seconds: u32,
+    /// What the service says in EHLO; `None`: the domain of the From address.
+    pub helo_name: Option<String>,
+    /// The envelope sender (MAIL FROM); `None`: the From address.
+    pub envelope_from: Option<String>,
+}
+
+impl EmailSettings {
+    /// The EHLO name: `helo_name`, else the From address's domain when it is a fully
+    /// qualified name (servers with `reject_non_fqdn_helo_hostname` refuse a bare host name
+    /// such as the machine's "vm"), else `None` (the machine's own name).
+    pub fn helo(&self) -> Option<String> {
+        if let Some(h) = &self.helo_name {
+            return Some(h.clone());
+        }
+        let from: lettre::message::Mailbox = self.from.parse().ok()?;
+        let domain = from.email.domain().to_string();
+        is_fqdn(&domain).then_some(domain)
+    }
+}
+
+/// A fully qualified host name: dot-separated labels of letters, digits and hyphens, at least
+/// two, none empty or starting or ending with a hyphen.
+pub fn is_fqdn(name: &str) -> bool {
+    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 impl Default for EmailSettings {
@@ -104,6 +137,8 @@ impl Default for EmailSettings {
             redirect_all_to: None,
             give_up_after_hours: 72,
             timeout_seconds: 30,
+            helo_name: None,
+            envelope_from: None,
         }
     }
 }
@@ -212,9 +247,22 @@ pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> Ema
             );
         }
     }
+    if let Some(h) = &raw.helo_name {
+        let name = h.get_ref().trim();
+        if is_fqdn(name) {
+            out.helo_name = Some(name.to_string());
+        } else {
+            err(
+                h.span(),
+                format!("helo_name \"{name}\" không phải tên miền đầy đủ"),
+                "ví dụ helo_name = \"nhacviec.haugiang.gov.vn\": nhiều máy chủ thư từ chối tên máy không có dấu chấm",
+            );
+        }
+    }
     for (field, target) in [
         (&raw.admin, &mut out.admin),
         (&raw.redirect_all_to, &mut out.redirect_all_to),
+        (&raw.envelope_from, &mut out.envelope_from),
     ] {
         if let Some(addr) = field {
             if addr.get_ref().trim().parse::<lettre::Address>().is_ok() {

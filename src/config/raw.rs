@@ -77,6 +77,10 @@ pub struct Email {
     pub redirect_all_to: Option<S>,
     pub give_up_after_hours: Option<Spanned<i64>>,
     pub timeout_seconds: Option<Spanned<i64>>,
+    /// The name said in EHLO (a fully qualified domain name).
+    pub helo_name: Option<S>,
+    /// The envelope sender (MAIL FROM, where bounces go), if not the From address.
+    pub envelope_from: Option<S>,
 }
 
 /// `[schedule]`: when the daemon looks for due reminders.

@@ -49,6 +49,9 @@ class Handler:
             f.write(envelope.original_content or envelope.content)
         with open(path + ".rcpt", "w") as f:
             f.write("\n".join(envelope.rcpt_tos))
+        # What the client said: its EHLO name and the envelope sender.
+        with open(path + ".session", "w") as f:
+            f.write(f"{session.host_name}\n{envelope.mail_from}")
         os.rename(path + ".eml.tmp", path + ".eml")
         return "250 Message accepted"
 
