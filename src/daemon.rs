@@ -310,15 +310,20 @@ async fn pass(
         Err(e) => Err(e),
     };
     let ok = match result {
-        Ok(_) => {
+        Ok(p) => {
             health
                 .metrics
                 .tick_seconds
                 .observe(started.elapsed().as_secs_f64());
             health.metrics.last_tick.set(Utc::now().timestamp() as f64);
+            // A pass deferred by the send hours did not use the store: an earlier store error
+            // stands until a pass that does succeeds.
+            let used_store = p.deferred_until.is_none();
             health.update(|s| {
                 s.last_tick = Some(Utc::now());
-                s.store_error = None;
+                if used_store {
+                    s.store_error = None;
+                }
             });
             true
         }

@@ -203,8 +203,10 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// A connection that neither sends nor takes a byte for this long is closed: a request's
 /// headers must arrive within it, and an idle keep-alive connection ends after it.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// No connection lives longer than this, however slowly it trickles bytes.
-pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(60);
+/// No connection lives longer than this, however slowly it trickles bytes: a probe or a
+/// scrape takes milliseconds, and clients trickling a byte at a time (slowloris) hold a
+/// slot this long at most.
+pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(15);
 
 /// Serves `/healthz` and `/metrics` on `listener` until the task is dropped, with
 /// [`MAX_CONNECTIONS`], [`IDLE_TIMEOUT`] and [`MAX_CONNECTION_AGE`].

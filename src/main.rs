@@ -489,7 +489,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run { once, now } => {
             let runtime = runtime()?;
-            runtime.block_on(run_service(&cli.config, once, now.as_deref()))
+            let result = runtime.block_on(run_service(&cli.config, once, now.as_deref()));
+            // Stopped: do not wait on blocking threads still winding down (the file watcher,
+            // a worker past its grace); the store's last transaction is committed or rolled back.
+            runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+            result
         }
         Command::Import { file, out } => {
             // A regular file of a sane size: a FIFO would hang, a device or a huge file eat

@@ -138,7 +138,12 @@ pub fn after_attempt(
     match outcome {
         Ok(()) => Next::Sent,
         Err(SendError::Permanent(error)) => Next::Dead { error },
-        Err(SendError::RetryAt(at, error)) => give_up(at, error),
+        // A server's own retry time, but never sooner than half our backoff: a webhook
+        // answering "Retry-After: 0" (or a date in the past) must not be hammered in a tight
+        // loop, while a real Retry-After (longer) is kept as the server asked.
+        Err(SendError::RetryAt(at, error)) => {
+            give_up(at.max(now + backoff(d.attempts, d.id) / 2), error)
+        }
         Err(SendError::Transient(error)) => give_up(now + backoff(d.attempts, d.id), error),
         Err(SendError::Fallback(error)) => match fallback(config, d) {
             Some(instead) => Next::Fallback { instead, error },
@@ -1157,6 +1162,28 @@ due = 2022-06-01
         let trial = with_trial("thu@tinh.example");
         let s = sample(&trial, &t, "hai", Channel::Email, today()).unwrap();
         assert_eq!(s.recipients, vec!["thu@tinh.example".to_string()]);
+    }
+
+    #[test]
+    fn a_retry_time_in_the_past_still_waits_and_grows() {
+        let c = config("");
+        let now = Utc::now();
+        let out = digests(&c, &templates(), &tick(&["hook"]), today()).unwrap();
+        let mut waits = Vec::new();
+        for attempts in [0, 1, 4] {
+            let d = delivery(&out[0], 7, attempts, &now.to_rfc3339());
+            match after_attempt(
+                &c,
+                &d,
+                Err(SendError::RetryAt(now, "Retry-After: 0".into())),
+                now,
+            ) {
+                Next::Retry { at, .. } => waits.push((at - now).num_seconds()),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(waits[0] >= 20, "{waits:?}");
+        assert!(waits[0] < waits[1] && waits[1] < waits[2], "{waits:?}");
     }
 
     #[test]
