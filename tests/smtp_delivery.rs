@@ -700,3 +700,135 @@ fn ehlo_says_a_full_domain_name_and_bounces_go_to_the_envelope_sender() {
         "{shown}"
     );
 }
+
+/// `run --once` (with `retry` first when asked) on `cfg`, with this SMTP password.
+fn once_with_password(cfg: &Path, password: &str) -> std::process::Output {
+    Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .env("NHACVIEC_SMTP_PASSWORD", password)
+        .arg("--config")
+        .arg(cfg)
+        .args(["run", "--once", "--now", "2022-05-25T08:00:00+07:00"])
+        .output()
+        .unwrap()
+}
+
+fn statuses(cfg: &Path) -> std::collections::BTreeMap<String, usize> {
+    let out = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(cfg)
+        .args(["history", "--format", "json", "--limit", "1000"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut by = std::collections::BTreeMap::new();
+    for r in rows.as_array().unwrap() {
+        *by.entry(r["status"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+    }
+    by
+}
+
+fn lines_in(path: &Path) -> usize {
+    fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn a_wrong_password_fails_one_login_keeps_every_message_and_a_fix_delivers_each_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let inbox = tmp.path().join("inbox");
+    let server = Server::start(port, &inbox, &["--password", "right"]);
+    let cfg = smtp_config(tmp.path(), port);
+    let settings = cfg.join("nhacviec.toml");
+    let text = fs::read_to_string(&settings)
+        .unwrap()
+        .replace("[email]\n", "[email]\nuser = \"nv\"\n");
+    fs::write(&settings, text).unwrap();
+    let out = once_with_password(&cfg, "wrong");
+    assert_eq!(out.status.code(), Some(1), "deliveries left retrying");
+    // One failed login for the whole pass (fail2ban bans after a handful), nothing dead.
+    assert_eq!(lines_in(&inbox.join("auth-failures")), 1);
+    let by = statuses(&cfg);
+    assert_eq!(by.get("dead"), None, "{by:?}");
+    assert_eq!(by.get("retrying"), Some(&38), "{by:?}");
+    assert!(server.received().is_empty());
+    // Said as it is: a refused login, retried, not "permanent error (535)".
+    let history = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["history", "--limit", "1"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&history.stdout);
+    assert!(
+        shown.contains("đăng nhập máy chủ thư")
+            && shown.contains("535")
+            && !shown.contains("permanent"),
+        "{shown}"
+    );
+    // The password fixed; `retry`, then a pass: each message arrives exactly once.
+    let retry = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(&cfg)
+        .arg("retry")
+        .output()
+        .unwrap();
+    assert!(retry.status.success());
+    let out = once_with_password(&cfg, "right");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 38);
+    let ids: std::collections::BTreeSet<String> = received
+        .iter()
+        .map(|(_, raw)| {
+            MessageParser::default()
+                .parse(raw)
+                .unwrap()
+                .message_id()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 38);
+    assert_eq!(lines_in(&inbox.join("auth-failures")), 1);
+}
+
+#[test]
+fn a_server_refusing_the_session_kills_no_message_and_is_asked_once_a_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let inbox = tmp.path().join("inbox");
+    let _server = Server::start(port, &inbox, &["--reject-helo"]);
+    let cfg = smtp_config(tmp.path(), port);
+    let out = once_with_password(&cfg, "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines_in(&inbox.join("helo-rejections")), 1);
+    let by = statuses(&cfg);
+    assert_eq!(by.get("dead"), None, "{by:?}");
+    assert_eq!(by.get("retrying"), Some(&38), "{by:?}");
+    let history = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env_remove("NHACVIEC_STATE_DIR")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["history", "--status", "retrying", "--limit", "1"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&history.stdout);
+    assert!(
+        shown.contains("bước chào (EHLO)") && shown.contains("helo_name"),
+        "{shown}"
+    );
+}

@@ -98,6 +98,8 @@ impl Mailer {
                         credentials,
                         hello,
                         idle: tokio::sync::Mutex::new(Vec::new()),
+                        breaker: std::sync::Mutex::new(None),
+                        opening: tokio::sync::Mutex::new(()),
                         pool_size: settings.pool_size as usize,
                         timeout,
                     }))
@@ -166,51 +168,119 @@ struct DirectSmtp {
     credentials: Option<Credentials>,
     hello: lettre::transport::smtp::extension::ClientId,
     idle: tokio::sync::Mutex<Vec<AsyncSmtpConnection>>,
+    /// After the server refused the session itself (EHLO, STARTTLS/TLS, AUTH): no new
+    /// connection until then, with why. One failed login per [`BREAKER`], not one per
+    /// delivery: fail2ban bans a service that fails AUTH five times.
+    breaker: std::sync::Mutex<Option<(std::time::Instant, String)>>,
+    /// Sessions are opened one at a time: deliveries starting together must not all try a
+    /// login the server is about to refuse.
+    opening: tokio::sync::Mutex<()>,
     pool_size: usize,
     timeout: Duration,
 }
 
+/// The server's reply as the admin should read it: "535 5.7.8 Authentication credentials
+/// invalid", not lettre's "permanent error (535): ..." (the delivery is not dead).
+fn smtp_reply(e: &lettre::transport::smtp::Error) -> String {
+    let text = e.to_string();
+    match (e.status(), text.split_once("): ")) {
+        (Some(code), Some((_, rest))) => format!("máy chủ trả lời {code} {rest}"),
+        _ => text,
+    }
+}
+
+/// How long the SMTP session breaker stays open after the server refused the session.
+const BREAKER: Duration = Duration::from_secs(300);
+
 impl DirectSmtp {
+    /// A connection ready to send, unless the breaker is open. A refusal of the session
+    /// (greeting, EHLO, STARTTLS, AUTH) is the server's problem, not any one delivery's: it
+    /// never makes a delivery dead, and it opens the breaker.
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let _one_at_a_time = self.opening.lock().await;
+        let open = self
+            .breaker
+            .lock()
+            .ok()
+            .and_then(|b| b.clone())
+            .filter(|(until, _)| std::time::Instant::now() < *until);
+        if let Some((_, why)) = open {
+            return Err(SendError::Transient(format!(
+                "{why} (chưa thử kết nối lại: chờ ít phút)"
+            )));
+        }
+        let result = self.open_session().await;
+        if let Err(Refused::Session(why)) = &result {
+            if let Ok(mut b) = self.breaker.lock() {
+                *b = Some((std::time::Instant::now() + BREAKER, why.clone()));
+            }
+        }
+        result.map_err(|r| match r {
+            Refused::Session(why) => SendError::Transient(why),
+            Refused::Other(e) => e,
+        })
+    }
+
+    async fn open_session(&self) -> Result<AsyncSmtpConnection, Refused> {
         use lettre::transport::smtp::authentication::Mechanism;
+        let server = format!("{}:{}", self.host, self.port);
         let tcp = tokio::time::timeout(
             self.timeout,
             tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
         )
         .await
         .map_err(|_| {
-            SendError::Transient(format!(
-                "không kết nối được {}:{} sau {} giây",
-                self.host,
-                self.port,
+            Refused::Other(SendError::Transient(format!(
+                "không kết nối được {server} sau {} giây",
                 self.timeout.as_secs()
-            ))
+            )))
         })?
         .map_err(|e| {
-            SendError::Transient(format!(
-                "không kết nối được {}:{}: {e}",
-                self.host, self.port
-            ))
+            Refused::Other(SendError::Transient(format!(
+                "không kết nối được {server}: {e}"
+            )))
         })?;
         let _ = tcp.set_nodelay(true);
+        // The greeting and EHLO: a 5xx here (e.g. a HELO name refused) refuses every message.
         let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
             .await
-            .map_err(|e| classify_smtp(&e))?;
+            .map_err(|e| match e.status() {
+                Some(_) => Refused::Session(format!(
+                    "máy chủ thư {server} từ chối phiên gửi ở bước chào (EHLO), {}; nếu máy chủ đòi tên miền đầy đủ, đặt [email] helo_name",
+                    smtp_reply(&e)
+                )),
+                None => Refused::Other(classify_smtp(&e)),
+            })?;
         if let Some(params) = &self.starttls {
             if !conn.can_starttls() {
-                return Err(SendError::Transient(format!(
-                    "máy chủ {} không hỗ trợ STARTTLS",
-                    self.host
+                return Err(Refused::Session(format!(
+                    "máy chủ thư {server} không hỗ trợ STARTTLS"
                 )));
             }
             conn.starttls(params.clone(), &self.hello)
                 .await
-                .map_err(|e| classify_smtp(&e))?;
+                .map_err(|e| {
+                    Refused::Session(format!(
+                        "STARTTLS với máy chủ thư {server} thất bại: {}",
+                        smtp_reply(&e)
+                    ))
+                })?;
         }
         if let Some(c) = &self.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], c)
+            // One mechanism, so a wrong password is one failed login, not one per mechanism.
+            let mechanism = if conn.server_info().supports_auth_mechanism(Mechanism::Plain) {
+                Mechanism::Plain
+            } else {
+                Mechanism::Login
+            };
+            conn.auth(&[mechanism], c)
                 .await
-                .map_err(|e| classify_smtp(&e))?;
+                .map_err(|e| {
+                    Refused::Session(format!(
+                        "đăng nhập máy chủ thư {server} thất bại ({}); kiểm tra [email] user và mật khẩu (NHACVIEC_SMTP_PASSWORD); thư vẫn chờ gửi",
+                        smtp_reply(&e)
+                    ))
+                })?;
         }
         Ok(conn)
     }
@@ -244,6 +314,13 @@ impl DirectSmtp {
             }
         }
     }
+}
+
+/// Why a session could not be opened: the server refused the session itself (the breaker
+/// opens), or something else (a network error, a timeout: retried as usual).
+enum Refused {
+    Session(String),
+    Other(SendError),
 }
 
 /// Files written at once by the file transport (threads of the blocking pool, mostly waiting

@@ -5,6 +5,9 @@ message it accepts and can misbehave on request.
 
 --tempfail N   answer the first N DATA commands with 451 (a transient failure)
 --reject ADDR  refuse RCPT TO:<ADDR> with 550 (a permanent failure for that recipient)
+--reject-helo  refuse every EHLO with 504 (as Postfix's reject_non_fqdn_helo_hostname does)
+--password PW  require AUTH (user "nv", password PW); each failed AUTH is counted in
+               DIR/auth-failures, one line each
 
 Each accepted message is written to DIR as <n>.eml (the bytes as received) with <n>.rcpt
 listing its envelope recipients. Prints READY when it listens.
@@ -19,13 +22,22 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, out, tempfail, reject, stall=False):
+    def __init__(self, out, tempfail, reject, stall=False, reject_helo=False):
         self.stall = stall
+        self.reject_helo = reject_helo
         self.out = out
         self.tempfail = tempfail
         self.reject = {a.lower() for a in reject}
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.reject_helo:
+            with open(os.path.join(self.out, "helo-rejections"), "a") as f:
+                f.write(hostname + "\n")
+            return ["504 5.5.2 <" + hostname + ">: Helo command rejected"]
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.lower() in self.reject:
@@ -63,9 +75,25 @@ def main():
     p.add_argument("--tempfail", type=int, default=0)
     p.add_argument("--reject", action="append", default=[])
     p.add_argument("--stall", action="store_true", help="never answer DATA")
+    p.add_argument("--reject-helo", action="store_true")
+    p.add_argument("--password")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    controller = Controller(Handler(a.out, a.tempfail, a.reject, a.stall), hostname="127.0.0.1", port=a.port)
+    extra = {}
+    if a.password is not None:
+        from aiosmtpd.smtp import AuthResult
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = auth_data.login == b"nv" and auth_data.password == a.password.encode()
+            if not ok:
+                with open(os.path.join(a.out, "auth-failures"), "a") as f:
+                    f.write(mechanism + "\n")
+            # handled=False: aiosmtpd answers 535 itself (True would leave the client waiting).
+            return AuthResult(success=ok, handled=False)
+
+        extra = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    handler = Handler(a.out, a.tempfail, a.reject, a.stall, a.reject_helo)
+    controller = Controller(handler, hostname="127.0.0.1", port=a.port, **extra)
     controller.start()
     print("READY", flush=True)
     stop = threading.Event()
