@@ -54,18 +54,23 @@ impl Server {
         }
     }
 
-    /// The EHLO name and envelope sender of every message received, in order.
-    fn sessions(&self) -> Vec<(String, String)> {
+    /// The server's files with this extension, in the order it wrote them.
+    fn files(&self, ext: &str) -> Vec<PathBuf> {
         let mut names: Vec<PathBuf> = fs::read_dir(&self.out)
             .map(|d| {
                 d.filter_map(Result::ok)
                     .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "session"))
+                    .filter(|p| p.extension().is_some_and(|x| x == ext))
                     .collect()
             })
             .unwrap_or_default();
         names.sort();
         names
+    }
+
+    /// The EHLO name and envelope sender of every message received, in order.
+    fn sessions(&self) -> Vec<(String, String)> {
+        self.files("session")
             .into_iter()
             .map(|p| {
                 let text = fs::read_to_string(p).unwrap_or_default();
@@ -77,16 +82,7 @@ impl Server {
 
     /// Every message received: (envelope recipients, raw bytes).
     fn received(&self) -> Vec<(Vec<String>, Vec<u8>)> {
-        let mut names: Vec<PathBuf> = fs::read_dir(&self.out)
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+        self.files("eml")
             .into_iter()
             .map(|p| {
                 let rcpt = fs::read_to_string(p.with_extension("rcpt")).unwrap_or_default();
