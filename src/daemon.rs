@@ -354,9 +354,19 @@ fn update_counts(store: &Store, health: &Health) {
     let (pending, dead) = (count("pending") + count("retrying"), count("dead"));
     health.metrics.pending.set(pending);
     health.metrics.dead.set(dead);
+    let refused = store
+        .meta(deliver::EMAIL_REFUSED)
+        .ok()
+        .flatten()
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
+    health
+        .metrics
+        .email_refused
+        .set(i64::from(refused.is_some()));
     health.update(|s| {
         s.pending = pending;
         s.dead = dead;
+        s.email_refused = refused;
     });
 }
 

@@ -8,15 +8,16 @@
 use crate::calendar::Calendar;
 use crate::channels::Senders;
 use crate::config::{Channel, Config};
-use crate::outbox::{self, Next};
+use crate::outbox::{self, Next, SendError};
 use crate::render::{TemplateError, Templates};
 use crate::schedule::Schedule;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Why a pass failed. Each is shown to the admin (log, `/healthz`), in Vietnamese.
 #[derive(Debug, thiserror::Error)]
@@ -326,6 +327,12 @@ pub async fn send_ready_until(
     // Where a pass's time goes (debug log): reading the outbox, marking outcomes.
     let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let started = std::time::Instant::now();
+    // `nhacviec retry` asks for an attempt now, even past the session breaker.
+    if store.meta("reset_breaker")?.is_some() {
+        senders.reset_breakers();
+        store.delete_meta("reset_breaker")?;
+    }
+    let refusals = Refusals::default();
     loop {
         if stopping() {
             tracing::info!("stopping: deliveries not yet attempted stay queued");
@@ -343,7 +350,10 @@ pub async fn send_ready_until(
             .into_iter()
             .map(|d| (outbox::withdrawn(config, &d), d))
             .partition(|(why, _)| why.is_some());
-        let batch: Vec<outbox::Delivery> = batch.into_iter().map(|(_, d)| d).collect();
+        let batch: Vec<Arc<outbox::Delivery>> = batch
+            .into_iter()
+            .map(|(_, d)| std::sync::Arc::new(d))
+            .collect();
         if !withdrawn.is_empty() {
             store.batch(|| {
                 for (why, d) in &withdrawn {
@@ -357,10 +367,12 @@ pub async fn send_ready_until(
         // At most `pool` in flight, each marked as soon as it completes: a crash can only
         // resend what was in flight (at-least-once, bounded by each channel's limit; a
         // resent file replaces the same one).
+        let refusals = &refusals;
         let results = futures_util::stream::iter(batch.iter())
             .map(|d| async move {
-                // Not started once the service is stopping: it stays queued.
-                if stopping() {
+                // Not started once the service is stopping, or once its channel's server
+                // refuses every message: it stays queued.
+                if stopping() || refusals.is_stopped(d.channel) {
                     return None;
                 }
                 Some((d, senders.send(store, d, now).await))
@@ -376,29 +388,39 @@ pub async fn send_ready_until(
                 ended.push(more);
             }
             let t = std::time::Instant::now();
-            let decided: Vec<_> = ended
-                .into_iter()
-                .map(|(d, outcome)| {
-                    pass.attempted(d.channel, outcome.is_ok());
-                    (d, outbox::after_attempt(config, d, outcome, now))
-                })
-                .collect();
-            // A fallback records a new delivery in a transaction of its own.
-            let (fallbacks, marks): (Vec<_>, Vec<_>) = decided
-                .into_iter()
-                .partition(|(_, next)| matches!(next, Next::Fallback { .. }));
-            store.batch(|| {
-                for (d, next) in marks {
-                    mark(store, &domain, &mut pass, d, next, now)?;
+            let mut decided = Vec::new();
+            for (d, outcome) in ended {
+                pass.attempted(d.channel, outcome.is_ok());
+                for (d, outcome) in refusals.sort(d, outcome, now) {
+                    let next = outbox::after_attempt(config, &d, outcome, now);
+                    decided.push((d, next));
                 }
-                Ok(())
-            })?;
-            for (d, next) in fallbacks {
-                mark(store, &domain, &mut pass, d, next, now)?;
             }
+            apply(store, &domain, &mut pass, decided, now)?;
             marking += t.elapsed();
         }
+        // A channel whose server refuses every message: the rest of its deliveries wait with
+        // the refused one instead of being tried one by one.
+        for (channel, at, why) in refusals.stopped() {
+            let held = store.postpone_channel(channel, now, at, &format!("chưa gửi: {why}"))?;
+            if held > 0 {
+                tracing::info!(channel = channel.name(), held, retry_at = %at, "server refuses every message: the rest of the pass waits");
+            }
+        }
     }
+    // Refusals held back to see whether they were the server's: too few to tell are the
+    // messages' own (dead), the same for every message is the server's (waiting).
+    let rest: Vec<_> = refusals
+        .finish(now)
+        .into_iter()
+        .map(|(d, outcome)| {
+            let next = outbox::after_attempt(config, &d, outcome, now);
+            (d, next)
+        })
+        .collect();
+    apply(store, &domain, &mut pass, rest, now)?;
+    note_server_refusal(store, &refusals, now)?;
+    senders.close_idle().await;
     if pass.sent + pass.retrying + pass.dead > 0 {
         tracing::debug!(
             read_millis = reading.as_millis() as u64,
@@ -412,6 +434,230 @@ pub async fn send_ready_until(
         zalo_stop_alert(store, config)?;
     }
     Ok(pass)
+}
+
+/// Marks the decided outcomes: in one transaction, then each fallback in its own.
+fn apply(
+    store: &Store,
+    domain: &str,
+    pass: &mut Pass,
+    decided: Vec<(Arc<outbox::Delivery>, Next)>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if decided.is_empty() {
+        return Ok(());
+    }
+    let (fallbacks, marks): (Vec<_>, Vec<_>) = decided
+        .into_iter()
+        .partition(|(_, next)| matches!(next, Next::Fallback { .. }));
+    store.batch(|| {
+        for (d, next) in marks {
+            mark(store, domain, pass, &d, next, now)?;
+        }
+        Ok(())
+    })?;
+    for (d, next) in fallbacks {
+        mark(store, domain, pass, &d, next, now)?;
+    }
+    Ok(())
+}
+
+/// The meta key set while the mail server refuses every message: `{since, error}` (JSON).
+pub const EMAIL_REFUSED: &str = "email_refused";
+/// Past spells of refusal, for the admin's next daily summary (JSON array).
+pub const EMAIL_REFUSED_SPELLS: &str = "email_refused_spells";
+
+/// How many messages in a row, with nothing delivered before them, refused with the same
+/// reply make the refusal the server's (its policy for every message), not theirs.
+const SAME_REFUSALS: usize = 3;
+
+type Outcome = (Arc<outbox::Delivery>, Result<(), SendError>);
+
+/// Refusals seen in one pass. A message refused (a 5xx to RCPT TO or DATA not about the
+/// mailbox) while its channel has delivered nothing yet is held back: the same refusal for
+/// the first [`SAME_REFUSALS`] messages is the server's (every message waits), a delivery or
+/// a different refusal shows it is the message's own (dead).
+#[derive(Default)]
+struct Refusals {
+    state: std::sync::Mutex<RefusalState>,
+}
+
+#[derive(Default)]
+struct RefusalState {
+    delivered: BTreeSet<Channel>,
+    held: Vec<(Arc<outbox::Delivery>, String, SendError)>,
+    /// Channels whose server refuses every message: until when the rest waits, and why.
+    stopped: BTreeMap<Channel, (DateTime<Utc>, String)>,
+    /// The email server's refusal, if it refused every message in this pass.
+    email: Option<String>,
+}
+
+impl RefusalState {
+    fn stop(&mut self, d: &outbox::Delivery, why: &str, now: DateTime<Utc>) {
+        let at = now + outbox::backoff(d.attempts, d.id);
+        self.stopped
+            .entry(d.channel)
+            .or_insert_with(|| (at, why.to_string()));
+        if d.channel == Channel::Email {
+            self.email = Some(why.to_string());
+        }
+    }
+
+    /// The held refusals of `channel`, given back: as the server's when `server`.
+    fn release(&mut self, channel: Channel, server: bool, now: DateTime<Utc>) -> Vec<Outcome> {
+        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|(d, _, _)| d.channel == channel);
+        self.held = rest;
+        let mut out = Vec::new();
+        for (d, _, e) in mine {
+            let e = if server {
+                let why = format!(
+                    "máy chủ thư từ chối mọi thư với cùng một lỗi: {}",
+                    e.reason()
+                );
+                self.stop(&d, &why, now);
+                SendError::Server(why)
+            } else {
+                e
+            };
+            out.push((d, Err(e)));
+        }
+        out
+    }
+
+    fn same_key(&self, channel: Channel) -> (usize, bool) {
+        let keys: Vec<&String> = self
+            .held
+            .iter()
+            .filter(|(d, _, _)| d.channel == channel)
+            .map(|(_, k, _)| k)
+            .collect();
+        (keys.len(), keys.windows(2).all(|w| w[0] == w[1]))
+    }
+}
+
+impl Refusals {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RefusalState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn is_stopped(&self, channel: Channel) -> bool {
+        self.lock().stopped.contains_key(&channel)
+    }
+
+    fn stopped(&self) -> Vec<(Channel, DateTime<Utc>, String)> {
+        self.lock()
+            .stopped
+            .iter()
+            .map(|(c, (at, why))| (*c, *at, why.clone()))
+            .collect()
+    }
+
+    /// The outcomes to decide now for an attempt that ended (none while it is held back).
+    fn sort(
+        &self,
+        d: &Arc<outbox::Delivery>,
+        outcome: Result<(), SendError>,
+        now: DateTime<Utc>,
+    ) -> Vec<Outcome> {
+        let mut s = self.lock();
+        let channel = d.channel;
+        match outcome {
+            Ok(()) => {
+                s.delivered.insert(channel);
+                let mut out = s.release(channel, false, now);
+                out.push((d.clone(), Ok(())));
+                out
+            }
+            Err(SendError::Rejected { key, error }) if !s.delivered.contains(&channel) => {
+                s.held
+                    .push((d.clone(), key.clone(), SendError::Rejected { key, error }));
+                match s.same_key(channel) {
+                    (_, false) => s.release(channel, false, now),
+                    (n, true) if n >= SAME_REFUSALS => s.release(channel, true, now),
+                    _ => Vec::new(),
+                }
+            }
+            Err(SendError::Server(why)) => {
+                s.stop(d, &why, now);
+                vec![(d.clone(), Err(SendError::Server(why)))]
+            }
+            other => vec![(d.clone(), other)],
+        }
+    }
+
+    /// At the end of the pass: refusals still held. Every attempt of a channel refused the
+    /// same way (two at least) is the server's; otherwise each is the message's own.
+    fn finish(&self, now: DateTime<Utc>) -> Vec<Outcome> {
+        let mut s = self.lock();
+        let channels: BTreeSet<Channel> = s.held.iter().map(|(d, _, _)| d.channel).collect();
+        let mut out = Vec::new();
+        for channel in channels {
+            let (n, same) = s.same_key(channel);
+            let server = same && n >= 2 && !s.delivered.contains(&channel);
+            out.extend(s.release(channel, server, now));
+        }
+        out
+    }
+
+    fn email_refused(&self) -> Option<String> {
+        self.lock().email.clone()
+    }
+
+    fn email_delivered(&self) -> bool {
+        self.lock().delivered.contains(&Channel::Email)
+    }
+}
+
+/// Tells the admin once that the mail server refuses every message (log, `/healthz`, the
+/// metric read from [`EMAIL_REFUSED`]), and keeps the spell for the daily summary once mail
+/// goes through again.
+fn note_server_refusal(
+    store: &Store,
+    refusals: &Refusals,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let current = store.meta(EMAIL_REFUSED)?;
+    let since = current
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+        .and_then(|v| v["since"].as_str().map(str::to_string));
+    if let Some(why) = refusals.email_refused() {
+        if since.is_none() {
+            tracing::error!(error = %why, "the mail server refuses every message: mail waits, nothing is given up; fix the server or the settings, then run `nhacviec retry`");
+        }
+        let value = serde_json::json!({
+            "since": since.unwrap_or_else(|| now.to_rfc3339()),
+            "error": why,
+        });
+        store.set_meta(EMAIL_REFUSED, &value.to_string())?;
+    } else if refusals.email_delivered() {
+        if let (Some(json), Some(since)) = (current, since) {
+            tracing::info!(%since, "the mail server accepts mail again");
+            let error = serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            let mut spells: Vec<serde_json::Value> = store
+                .meta(EMAIL_REFUSED_SPELLS)?
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default();
+            spells.push(
+                serde_json::json!({"since": since, "until": now.to_rfc3339(), "error": error}),
+            );
+            store.batch(|| {
+                store.set_meta(
+                    EMAIL_REFUSED_SPELLS,
+                    &serde_json::Value::from(spells).to_string(),
+                )?;
+                store.delete_meta(EMAIL_REFUSED)
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Records what follows an attempt, as `outbox::after_attempt` decided.

@@ -45,6 +45,8 @@ pub struct Metrics {
     pub last_tick: Gauge<f64, AtomicU64>,
     pub reloads: Family<ResultLabel, Counter>,
     pub template_fallbacks: Counter,
+    /// 1 while the mail server refuses every message (login, certificate, sender).
+    pub email_refused: Gauge,
 }
 
 impl Default for Metrics {
@@ -58,6 +60,12 @@ impl Default for Metrics {
         let last_tick = Gauge::<f64, AtomicU64>::default();
         let reloads = Family::<ResultLabel, Counter>::default();
         let template_fallbacks = Counter::default();
+        let email_refused = Gauge::default();
+        registry.register(
+            "email_server_refusing",
+            "1 while the mail server refuses every message (login, certificate, sender); mail waits",
+            email_refused.clone(),
+        );
         registry.register(
             "template_fallbacks",
             "Digests sent with the shipped templates because the configured ones failed on them",
@@ -108,6 +116,7 @@ impl Default for Metrics {
             last_tick,
             reloads,
             template_fallbacks,
+            email_refused,
         }
     }
 }
@@ -130,6 +139,9 @@ pub struct Status {
     pub last_template_error: Option<String>,
     /// Set while deliveries wait for the send hours: when they open.
     pub sending_paused_until: Option<DateTime<Utc>>,
+    /// Set while the mail server refuses every message: since when, and its reply. Mail
+    /// waits (nothing is given up); the service stays healthy, the admin must act.
+    pub email_refused: Option<serde_json::Value>,
 }
 
 /// Shared between the service loop and the HTTP handlers.

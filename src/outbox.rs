@@ -85,12 +85,36 @@ pub enum SendError {
     /// Will never succeed (5xx for the recipient, invalid address).
     #[error("lỗi vĩnh viễn: {0}")]
     Permanent(String),
+    /// The server refused this message (a 5xx to RCPT TO or DATA that is not about the
+    /// mailbox). Dead, unless the same refusal (`key`: the reply with addresses masked) meets
+    /// every message of a pass: then it is the server's policy, and [`SendError::Server`].
+    #[error("lỗi vĩnh viễn: {error}")]
+    Rejected { key: String, error: String },
+    /// The server, or our account on it, refuses every message (a login refused, an
+    /// untrusted certificate, a 5xx to EHLO or MAIL FROM): the channel stops for this pass and
+    /// everything waits, retried with backoff and never given up; a person must fix it.
+    #[error("máy chủ từ chối (thư vẫn chờ gửi): {0}")]
+    Server(String),
     /// Try again at this time (Retry-After, a quota reset, the end of a night window).
     #[error("thử lại lúc {0}: {1}")]
     RetryAt(DateTime<Utc>, String),
     /// This channel cannot reach the agency: use its next channel.
     #[error("kênh này không đến được cơ quan: {0}")]
     Fallback(String),
+}
+
+impl SendError {
+    /// The reason alone, without the classification's words.
+    pub fn reason(&self) -> &str {
+        match self {
+            SendError::Transient(r)
+            | SendError::Permanent(r)
+            | SendError::RetryAt(_, r)
+            | SendError::Fallback(r)
+            | SendError::Server(r) => r,
+            SendError::Rejected { error, .. } => error,
+        }
+    }
 }
 
 /// What to do with a delivery after an attempt.
@@ -145,6 +169,12 @@ pub fn after_attempt(
             give_up(at.max(now + backoff(d.attempts, d.id) / 2), error)
         }
         Err(SendError::Transient(error)) => give_up(now + backoff(d.attempts, d.id), error),
+        Err(SendError::Rejected { error, .. }) => Next::Dead { error },
+        // Never given up: the mail is fine, the server or its settings are not.
+        Err(SendError::Server(error)) => Next::Retry {
+            at: now + backoff(d.attempts, d.id),
+            error,
+        },
         Err(SendError::Fallback(error)) => match fallback(config, d) {
             Some(instead) => Next::Fallback { instead, error },
             None => Next::Retry {

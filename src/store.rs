@@ -460,6 +460,28 @@ impl Store {
             .optional()?)
     }
 
+    pub fn delete_meta(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", params![key])?;
+        Ok(())
+    }
+
+    /// Moves every delivery of `channel` that is ready at `now` to `at`, without counting an
+    /// attempt: the server refuses every message, so the rest of the pass waits with the one
+    /// that was refused.
+    pub fn postpone_channel(
+        &self,
+        channel: crate::config::Channel,
+        now: DateTime<Utc>,
+        at: DateTime<Utc>,
+        why: &str,
+    ) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ?3, last_error = ?4 WHERE status IN ('pending', 'retrying') AND channel = ?1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)",
+            params![channel.name(), now.to_rfc3339(), at.to_rfc3339(), why],
+        )?)
+    }
+
     pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -867,7 +889,7 @@ impl Store {
         self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
         let retrying = tx.execute(
-            &format!("UPDATE deliveries SET next_attempt_at = ?3 WHERE status = 'retrying' AND {MATCHES}"),
+            &format!("UPDATE deliveries SET next_attempt_at = ?3 WHERE (status = 'retrying' OR (status = 'pending' AND next_attempt_at > ?3)) AND {MATCHES}"),
             params![agency, plan, now],
         )?;
         let (revived, handed_over) = if dead {
@@ -888,6 +910,12 @@ impl Store {
         } else {
             (0, 0)
         };
+        // The admin says the cause is fixed: the service tries the server again at once,
+        // even if its session breaker is open.
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('reset_breaker', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![now],
+        )?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(Requeued {

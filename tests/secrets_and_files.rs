@@ -592,7 +592,9 @@ fn a_refused_recipient_on_a_kept_connection_is_tried_once() {
         .build()
         .unwrap();
     let _enter = rt.enter();
-    let mailer = nhacviec::channels::email::Mailer::new(&settings, tmp.path()).unwrap();
+    let mailer =
+        nhacviec::channels::email::Mailer::new(&settings, chrono_tz::Asia::Ho_Chi_Minh, tmp.path())
+            .unwrap();
     let good = delivery(&["good@haugiang.example"], "ok".into(), "<p>ok</p>".into());
     rt.block_on(mailer.send(&good)).unwrap();
     assert_eq!(mails.load(Ordering::SeqCst), 1);
@@ -614,7 +616,12 @@ fn a_50000_line_message_is_built_whole_with_crlf_line_ends() {
         .collect();
     let d = delivery(&["so-tu-phap@haugiang.example"], text, html);
     let started = std::time::Instant::now();
-    let message = nhacviec::channels::email::message(&d, &EmailSettings::default()).unwrap();
+    let message = nhacviec::channels::email::message(
+        &d,
+        &EmailSettings::default(),
+        chrono_tz::Asia::Ho_Chi_Minh,
+    )
+    .unwrap();
     let bytes = message.formatted();
     eprintln!("50,000 lines built in {:?}", started.elapsed());
     // Every line end is CRLF, and the two parts are there and end where they should.

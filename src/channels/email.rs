@@ -1,62 +1,44 @@
 //! The email channel: a delivery becomes a MIME message (lettre) and goes out through the
-//! configured transport: .eml files under the state directory, or SMTP (plain or STARTTLS over
-//! our own connection pool, implicit TLS through lettre's).
+//! configured transport: .eml files under the state directory, or SMTP (`smtp`: sessions,
+//! TLS, classification of refusals).
 
+use super::smtp::Smtp;
 use super::{secret, SendError, SetupError};
-use crate::config::{Channel, EmailSettings, Tls, Transport};
+use crate::config::{Channel, EmailSettings, Transport};
 use crate::outbox::Delivery;
 use lettre::address::Envelope;
 use lettre::message::{header, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls as LettreTls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The email sender: the settings a message is built with, and the transport.
 pub struct Mailer {
     settings: EmailSettings,
+    /// Where the Date header's time is said (the province's, not UTC).
+    tz: chrono_tz::Tz,
     transport: MailTransport,
 }
 
 enum MailTransport {
     File(std::sync::Arc<MailDir>),
-    /// Plain or STARTTLS SMTP over our own pool of connections with TCP_NODELAY: lettre 0.11's
-    /// transport leaves Nagle on, which costs a 40 ms delayed-ACK stall on every message
-    /// (lettre PR #1159, not released yet).
-    Direct(Box<DirectSmtp>),
-    /// Implicit TLS (smtps://) through lettre's own pool.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>, Duration),
-}
-
-/// Permanent only when the server refuses the message or a recipient (5xx other than
-/// authentication): a wrong password or a server-wide problem is fixed by a person, and
-/// the mail must wait for it, not die.
-fn classify_smtp(e: &lettre::transport::smtp::Error) -> SendError {
-    let code = e.status().map(|c| c.to_string()).unwrap_or_default();
-    let auth_or_session =
-        code.starts_with("53") || code == "554" && e.to_string().to_lowercase().contains("auth");
-    if e.is_permanent() && !auth_or_session {
-        SendError::Permanent(e.to_string())
-    } else {
-        SendError::Transient(e.to_string())
-    }
+    /// SMTP (plain, STARTTLS or implicit TLS) over our own pool of connections.
+    Smtp(Box<Smtp>),
 }
 
 impl Mailer {
     /// Builds the transport. SMTP pools need a tokio runtime to be entered.
-    pub fn new(settings: &EmailSettings, state_dir: &Path) -> Result<Mailer, SetupError> {
+    pub fn new(
+        settings: &EmailSettings,
+        tz: chrono_tz::Tz,
+        state_dir: &Path,
+    ) -> Result<Mailer, SetupError> {
         let transport = match &settings.transport {
             Transport::File => {
                 MailTransport::File(std::sync::Arc::new(MailDir::new(state_dir.join("mail"))))
             }
             Transport::Smtp { host, port, tls } => {
-                let tls_params = || {
-                    TlsParameters::new(host.clone()).map_err(|e| SetupError::Tls {
-                        host: host.clone(),
-                        reason: e.to_string(),
-                    })
-                };
                 let credentials = match &settings.user {
                     Some(user) => match secret::SMTP_PASSWORD.read() {
                         Some(pw) => Some(Credentials::new(user.clone(), pw)),
@@ -70,44 +52,18 @@ impl Mailer {
                     },
                     None => None,
                 };
-                let timeout = Duration::from_secs(u64::from(settings.timeout_seconds));
-                let hello = settings.helo().map_or_else(
-                    lettre::transport::smtp::extension::ClientId::default,
-                    lettre::transport::smtp::extension::ClientId::Domain,
-                );
-                if *tls == Tls::Implicit {
-                    let mut builder =
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-                            .port(*port)
-                            .timeout(Some(timeout))
-                            .pool_config(
-                                lettre::transport::smtp::PoolConfig::new()
-                                    .max_size(settings.pool_size),
-                            )
-                            .tls(LettreTls::Wrapper(tls_params()?))
-                            .hello_name(hello);
-                    if let Some(c) = credentials {
-                        builder = builder.credentials(c);
-                    }
-                    MailTransport::Smtp(builder.build(), timeout)
-                } else {
-                    MailTransport::Direct(Box::new(DirectSmtp {
-                        host: host.clone(),
-                        port: *port,
-                        starttls: (*tls == Tls::StartTls).then(tls_params).transpose()?,
-                        credentials,
-                        hello,
-                        idle: tokio::sync::Mutex::new(Vec::new()),
-                        breaker: std::sync::Mutex::new(None),
-                        opening: tokio::sync::Mutex::new(()),
-                        pool_size: settings.pool_size as usize,
-                        timeout,
-                    }))
-                }
+                MailTransport::Smtp(Box::new(Smtp::new(
+                    settings,
+                    host,
+                    *port,
+                    *tls,
+                    credentials,
+                )?))
             }
         };
         Ok(Mailer {
             settings: settings.clone(),
+            tz,
             transport,
         })
     }
@@ -121,206 +77,71 @@ impl Mailer {
         }
     }
 
+    /// Closes the session breaker (after `nhacviec retry`).
+    pub fn reset_breaker(&self) {
+        if let MailTransport::Smtp(s) = &self.transport {
+            s.reset_breaker();
+        }
+    }
+
+    /// Ends the kept SMTP connections with QUIT (after a pass; at shutdown).
+    pub async fn close_idle(&self) {
+        if let MailTransport::Smtp(s) = &self.transport {
+            s.close_idle().await;
+        }
+    }
+
+    /// Talks to the server without sending anything (greeting, EHLO, TLS, login, QUIT), or
+    /// checks the mail directory can be written: a line for `check --environment`.
+    pub async fn probe(&self, state_dir: &Path) -> Result<String, String> {
+        match &self.transport {
+            MailTransport::Smtp(s) => s.probe().await,
+            MailTransport::File(dir) => {
+                let dir = dir.dir.clone();
+                let probe = dir.join(".probe");
+                crate::store::create_private_dir(&dir)
+                    .and_then(|()| std::fs::write(&probe, b""))
+                    .and_then(|()| std::fs::remove_file(&probe))
+                    .map(|()| format!("ghi tệp .eml vào {}", dir.display()))
+                    .map_err(|e| {
+                        format!(
+                            "không ghi được vào {} (thư mục trạng thái {}): {e}",
+                            dir.display(),
+                            state_dir.display()
+                        )
+                    })
+            }
+        }
+    }
+
     /// Sends one delivery. The message is built (encoded) on the blocking pool: a pass
     /// builds thousands, and the loop that records outcomes must not wait behind them.
     pub async fn send(&self, d: &Delivery) -> Result<(), SendError> {
         let id = d.id;
-        let (d, settings) = (d.clone(), self.settings.clone());
+        let (d, settings, tz) = (d.clone(), self.settings.clone(), self.tz);
         let (envelope, bytes) = tokio::task::spawn_blocking(move || {
-            let m = message(&d, &settings)?;
+            let m = message(&d, &settings, tz)?;
             Ok::<_, SendError>((envelope_of(&m, &settings)?, m.formatted()))
         })
         .await
         .map_err(|e| SendError::Transient(format!("lỗi nội bộ khi tạo thư: {e}")))??;
-        // A server that accepts and then stalls must not hang the service: lettre's own
-        // timeout covers connecting only.
-        let stalled = |limit: Duration| {
-            SendError::Transient(format!(
-                "máy chủ thư không trả lời sau {} giây",
-                limit.as_secs()
-            ))
-        };
         match &self.transport {
             MailTransport::File(dir) => write_eml(dir, id, bytes).await,
-            MailTransport::Direct(smtp) => {
-                let limit = smtp.timeout + Duration::from_secs(5);
+            MailTransport::Smtp(smtp) => {
+                // A server that accepts and then stalls must not hang the service: lettre's
+                // own timeout covers connecting only.
+                let limit = smtp.timeout() * 2 + Duration::from_secs(5);
                 tokio::time::timeout(limit, smtp.send(&envelope, &bytes))
                     .await
-                    .unwrap_or_else(|_| Err(stalled(limit)))
-            }
-            MailTransport::Smtp(t, timeout) => {
-                let limit = *timeout + Duration::from_secs(5);
-                match tokio::time::timeout(limit, t.send_raw(&envelope, &bytes)).await {
-                    Err(_) => Err(stalled(limit)),
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(classify_smtp(&e)),
-                }
+                    .unwrap_or_else(|_| {
+                        Err(SendError::Transient(format!(
+                            "máy chủ thư không trả lời sau {} giây",
+                            limit.as_secs()
+                        )))
+                    })
             }
         }
     }
-}
-
-/// SMTP connections kept open between messages, each with TCP_NODELAY.
-struct DirectSmtp {
-    host: String,
-    port: u16,
-    starttls: Option<TlsParameters>,
-    credentials: Option<Credentials>,
-    hello: lettre::transport::smtp::extension::ClientId,
-    idle: tokio::sync::Mutex<Vec<AsyncSmtpConnection>>,
-    /// After the server refused the session itself (EHLO, STARTTLS/TLS, AUTH): no new
-    /// connection until then, with why. One failed login per [`BREAKER`], not one per
-    /// delivery: fail2ban bans a service that fails AUTH five times.
-    breaker: std::sync::Mutex<Option<(std::time::Instant, String)>>,
-    /// Sessions are opened one at a time: deliveries starting together must not all try a
-    /// login the server is about to refuse.
-    opening: tokio::sync::Mutex<()>,
-    pool_size: usize,
-    timeout: Duration,
-}
-
-/// The server's reply as the admin should read it: "535 5.7.8 Authentication credentials
-/// invalid", not lettre's "permanent error (535): ..." (the delivery is not dead).
-fn smtp_reply(e: &lettre::transport::smtp::Error) -> String {
-    let text = e.to_string();
-    match (e.status(), text.split_once("): ")) {
-        (Some(code), Some((_, rest))) => format!("máy chủ trả lời {code} {rest}"),
-        _ => text,
-    }
-}
-
-/// How long the SMTP session breaker stays open after the server refused the session.
-const BREAKER: Duration = Duration::from_secs(300);
-
-impl DirectSmtp {
-    /// A connection ready to send, unless the breaker is open. A refusal of the session
-    /// (greeting, EHLO, STARTTLS, AUTH) is the server's problem, not any one delivery's: it
-    /// never makes a delivery dead, and it opens the breaker.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let _one_at_a_time = self.opening.lock().await;
-        let open = self
-            .breaker
-            .lock()
-            .ok()
-            .and_then(|b| b.clone())
-            .filter(|(until, _)| std::time::Instant::now() < *until);
-        if let Some((_, why)) = open {
-            return Err(SendError::Transient(format!(
-                "{why} (chưa thử kết nối lại: chờ ít phút)"
-            )));
-        }
-        let result = self.open_session().await;
-        if let Err(Refused::Session(why)) = &result {
-            if let Ok(mut b) = self.breaker.lock() {
-                *b = Some((std::time::Instant::now() + BREAKER, why.clone()));
-            }
-        }
-        result.map_err(|r| match r {
-            Refused::Session(why) => SendError::Transient(why),
-            Refused::Other(e) => e,
-        })
-    }
-
-    async fn open_session(&self) -> Result<AsyncSmtpConnection, Refused> {
-        use lettre::transport::smtp::authentication::Mechanism;
-        let server = format!("{}:{}", self.host, self.port);
-        let tcp = tokio::time::timeout(
-            self.timeout,
-            tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
-        )
-        .await
-        .map_err(|_| {
-            Refused::Other(SendError::Transient(format!(
-                "không kết nối được {server} sau {} giây",
-                self.timeout.as_secs()
-            )))
-        })?
-        .map_err(|e| {
-            Refused::Other(SendError::Transient(format!(
-                "không kết nối được {server}: {e}"
-            )))
-        })?;
-        let _ = tcp.set_nodelay(true);
-        // The greeting and EHLO: a 5xx here (e.g. a HELO name refused) refuses every message.
-        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
-            .await
-            .map_err(|e| match e.status() {
-                Some(_) => Refused::Session(format!(
-                    "máy chủ thư {server} từ chối phiên gửi ở bước chào (EHLO), {}; nếu máy chủ đòi tên miền đầy đủ, đặt [email] helo_name",
-                    smtp_reply(&e)
-                )),
-                None => Refused::Other(classify_smtp(&e)),
-            })?;
-        if let Some(params) = &self.starttls {
-            if !conn.can_starttls() {
-                return Err(Refused::Session(format!(
-                    "máy chủ thư {server} không hỗ trợ STARTTLS"
-                )));
-            }
-            conn.starttls(params.clone(), &self.hello)
-                .await
-                .map_err(|e| {
-                    Refused::Session(format!(
-                        "STARTTLS với máy chủ thư {server} thất bại: {}",
-                        smtp_reply(&e)
-                    ))
-                })?;
-        }
-        if let Some(c) = &self.credentials {
-            // One mechanism, so a wrong password is one failed login, not one per mechanism.
-            let mechanism = if conn.server_info().supports_auth_mechanism(Mechanism::Plain) {
-                Mechanism::Plain
-            } else {
-                Mechanism::Login
-            };
-            conn.auth(&[mechanism], c)
-                .await
-                .map_err(|e| {
-                    Refused::Session(format!(
-                        "đăng nhập máy chủ thư {server} thất bại ({}); kiểm tra [email] user và mật khẩu (NHACVIEC_SMTP_PASSWORD); thư vẫn chờ gửi",
-                        smtp_reply(&e)
-                    ))
-                })?;
-        }
-        Ok(conn)
-    }
-
-    async fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
-        let reused = self.idle.lock().await.pop();
-        let was_reused = reused.is_some();
-        let mut conn = match reused {
-            Some(c) if !c.has_broken() => c,
-            _ => self.connect().await?,
-        };
-        let mut result = conn.send(envelope, bytes).await;
-        // A kept connection the server has since closed: once more on a fresh one. A refusal
-        // (5xx) is the server's answer, not the connection's: it is not asked again.
-        if result.as_ref().is_err_and(|e| !e.is_permanent()) && was_reused && conn.has_broken() {
-            conn.abort().await;
-            conn = self.connect().await?;
-            result = conn.send(envelope, bytes).await;
-        }
-        match result {
-            Ok(_) => {
-                let mut idle = self.idle.lock().await;
-                if idle.len() < self.pool_size {
-                    idle.push(conn);
-                }
-                Ok(())
-            }
-            Err(e) => {
-                conn.abort().await;
-                Err(classify_smtp(&e))
-            }
-        }
-    }
-}
-
-/// Why a session could not be opened: the server refused the session itself (the breaker
-/// opens), or something else (a network error, a timeout: retried as usual).
-enum Refused {
-    Session(String),
-    Other(SendError),
 }
 
 /// Files written at once by the file transport (threads of the blocking pool, mostly waiting
@@ -455,7 +276,11 @@ async fn write_eml(
 }
 
 /// Builds the message of a delivery.
-pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError> {
+pub fn message(
+    d: &Delivery,
+    email: &EmailSettings,
+    tz: chrono_tz::Tz,
+) -> Result<Message, SendError> {
     let from: Mailbox = email
         .from
         .parse()
@@ -467,7 +292,14 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
         )));
     }
     let domain = from.email.domain().to_string();
+    // The Date header in the province's time ("+0700"), as its officials' mail clients show
+    // it: lettre would write UTC.
+    let date = chrono::Utc::now().with_timezone(&tz).to_rfc2822();
     let mut builder = Message::builder()
+        .raw_header(header::HeaderValue::new(
+            header::HeaderName::new_from_ascii_str("Date"),
+            date,
+        ))
         .from(from)
         .subject(crate::render::one_line(&d.subject))
         .message_id(Some(d.message_id.clone()));

@@ -8,6 +8,8 @@
 pub mod email;
 pub mod pace;
 pub mod secret;
+pub mod smtp;
+pub mod tls_diag;
 pub mod webhook;
 pub mod zalo;
 
@@ -45,9 +47,17 @@ pub enum SetupError {
 /// redacted ([`redact_url`]): reqwest puts the whole URL, query token included, in its text.
 pub fn http_error(e: reqwest::Error) -> String {
     let url = e.url().map(|u| redact_url(u.as_str()));
-    let e = e.without_url();
+    let text = error_chain(&e.without_url());
+    match url {
+        Some(u) => format!("{text} ({u})"),
+        None => text,
+    }
+}
+
+/// An error and its causes, each said once.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
+    let mut source = e.source();
     while let Some(s) = source {
         let part = s.to_string();
         if !text.contains(&part) {
@@ -56,10 +66,7 @@ pub fn http_error(e: reqwest::Error) -> String {
         }
         source = s.source();
     }
-    match url {
-        Some(u) => format!("{text} ({u})"),
-        None => text,
-    }
+    text
 }
 
 /// One configured channel.
@@ -77,7 +84,11 @@ impl Sender {
         state_dir: &Path,
     ) -> Result<Sender, SetupError> {
         match channel {
-            Channel::Email => Ok(Sender::Email(email::Mailer::new(&config.email, state_dir)?)),
+            Channel::Email => Ok(Sender::Email(email::Mailer::new(
+                &config.email,
+                config.timezone,
+                state_dir,
+            )?)),
             Channel::Webhook => {
                 let settings = config
                     .webhook
@@ -172,6 +183,21 @@ impl Senders {
             }
         }
         Ok(Senders { senders })
+    }
+
+    /// Closes the email session breaker: the admin says the server or the password is fixed
+    /// (`nhacviec retry`).
+    pub fn reset_breakers(&self) {
+        if let Some(Sender::Email(m)) = self.get(Channel::Email) {
+            m.reset_breaker();
+        }
+    }
+
+    /// Ends kept connections politely (QUIT) once a pass is over.
+    pub async fn close_idle(&self) {
+        if let Some(Sender::Email(m)) = self.get(Channel::Email) {
+            m.close_idle().await;
+        }
     }
 
     pub fn get(&self, channel: Channel) -> Option<&Sender> {

@@ -95,6 +95,11 @@ pub struct EmailSettings {
     pub helo_name: Option<String>,
     /// The envelope sender (MAIL FROM); `None`: the From address.
     pub envelope_from: Option<String>,
+    /// PEM certificates trusted for SMTP besides the system's roots (a private CA), resolved
+    /// against the settings file's directory.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The server certificate accepted, whoever signed it: SHA-256 of its DER, lowercase hex.
+    pub tls_pin_sha256: Option<String>,
 }
 
 impl EmailSettings {
@@ -139,6 +144,8 @@ impl Default for EmailSettings {
             timeout_seconds: 30,
             helo_name: None,
             envelope_from: None,
+            ca_file: None,
+            tls_pin_sha256: None,
         }
     }
 }
@@ -276,6 +283,33 @@ pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> Ema
             }
         }
     }
+    if let Some(f) = &raw.ca_file {
+        let path = std::path::Path::new(&src.name)
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join(f.get_ref().trim());
+        match read_certificates(&path) {
+            Ok(_) => out.ca_file = Some(path),
+            Err(why) => err(
+                f.span(),
+                format!("ca_file \"{}\": {why}", f.get_ref()),
+                "tệp PEM chứa chứng chỉ CA của máy chủ thư (-----BEGIN CERTIFICATE-----), đường dẫn tính từ thư mục của nhacviec.toml",
+            ),
+        }
+    }
+    if let Some(p) = &raw.tls_pin_sha256 {
+        match pin_of(p.get_ref()) {
+            Some(pin) => out.tls_pin_sha256 = Some(pin),
+            None => err(
+                p.span(),
+                format!(
+                    "tls_pin_sha256 \"{}\" không phải SHA-256 dạng hex (64 chữ số hex)",
+                    p.get_ref()
+                ),
+                "lấy bằng: openssl x509 -in cert.pem -outform DER | sha256sum; hoặc chép từ thông báo lỗi TLS của nhacviec",
+            ),
+        }
+    }
     out.user = raw.user.as_ref().map(|u| u.get_ref().clone());
     if let Some(n) = &raw.pool_size {
         out.pool_size = number(n, 1..=64, "pool_size", &mut err).unwrap_or(out.pool_size);
@@ -319,6 +353,38 @@ pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> Ema
         }
     }
     out
+}
+
+/// The certificates in a PEM file: at least one, or why not.
+pub fn read_certificates(path: &std::path::Path) -> Result<usize, String> {
+    use rustls::pki_types::pem::PemObject;
+    let meta = std::fs::metadata(path).map_err(|e| format!("không đọc được tệp: {e}"))?;
+    if !meta.is_file() || meta.len() > 1024 * 1024 {
+        return Err("không phải tệp chứng chỉ (thư mục, tệp đặc biệt hay lớn hơn 1 MB)".into());
+    }
+    let pem = std::fs::read(path).map_err(|e| format!("không đọc được tệp: {e}"))?;
+    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("tệp PEM hỏng: {e}"))?;
+    if certs.is_empty() {
+        return Err("không có chứng chỉ nào (-----BEGIN CERTIFICATE-----) trong tệp".into());
+    }
+    Ok(certs.len())
+}
+
+/// A SHA-256 fingerprint as written ("AB:CD:…" or "abcd…"), normalised to lowercase hex.
+pub fn pin_of(text: &str) -> Option<String> {
+    let hex: String = text
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' '))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let hex = hex
+        .strip_prefix("sha256/")
+        .or_else(|| hex.strip_prefix("sha256:"))
+        .unwrap_or(&hex)
+        .to_string();
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
 }
 
 /// `smtp://host:port` or `smtps://host:port`, with `tls` ("starttls", "tls", "none").

@@ -81,6 +81,10 @@ pub struct Email {
     pub helo_name: Option<S>,
     /// The envelope sender (MAIL FROM, where bounces go), if not the From address.
     pub envelope_from: Option<S>,
+    /// PEM certificates of a private CA, trusted for SMTP besides the system's.
+    pub ca_file: Option<S>,
+    /// SHA-256 (hex) of the one server certificate accepted, for a self-signed one.
+    pub tls_pin_sha256: Option<S>,
 }
 
 /// `[schedule]`: when the daemon looks for due reminders.
