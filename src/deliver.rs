@@ -288,10 +288,20 @@ pub fn reports(
         && store.meta("admin_summary_day")?.as_deref() != Some(today.as_str())
     {
         let (dead, stuck) = store.failures_to_report()?;
-        if !dead.is_empty() || !stuck.is_empty() {
-            let mail = outbox::failure_summary(&config.email, &dead, &stuck, now.date_naive())?;
+        let refused = refusal_spells(store, config.timezone)?;
+        if !dead.is_empty() || !stuck.is_empty() || !refused.is_empty() {
+            let mail =
+                outbox::failure_summary(&config.email, &dead, &stuck, &refused, now.date_naive())?;
             let ids: Vec<i64> = dead.iter().map(|d| d.id).collect();
-            store.record_extra(&mail, &ids, &[("admin_summary_day", today)], &domain)?;
+            store.record_extra(
+                &mail,
+                &ids,
+                &[
+                    ("admin_summary_day", today),
+                    (EMAIL_REFUSED_SPELLS, "[]".into()),
+                ],
+                &domain,
+            )?;
             queued += mail.len();
         }
     }
@@ -660,6 +670,28 @@ fn note_server_refusal(
     Ok(())
 }
 
+/// The mail server's past spells of refusal, for the daily summary, in local time.
+fn refusal_spells(store: &Store, tz: Tz) -> Result<Vec<outbox::RefusalSpell>, StoreError> {
+    let spells: Vec<serde_json::Value> = store
+        .meta(EMAIL_REFUSED_SPELLS)?
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default();
+    let local = |v: &serde_json::Value| {
+        v.as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    Ok(spells
+        .iter()
+        .map(|s| outbox::RefusalSpell {
+            since: local(&s["since"]),
+            until: local(&s["until"]),
+            error: s["error"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect())
+}
+
 /// Records what follows an attempt, as `outbox::after_attempt` decided.
 fn mark(
     store: &Store,
@@ -738,5 +770,106 @@ mod tests {
             state_dir_from(None, &dir, &config).unwrap(),
             dir.join("../var")
         );
+    }
+
+    fn email(id: i64) -> Arc<outbox::Delivery> {
+        Arc::new(outbox::Delivery {
+            id,
+            tick_at: String::new(),
+            agency: format!("a{id}"),
+            channel: Channel::Email,
+            recipients: vec![format!("a{id}@example.org")],
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            items: vec![],
+            thread: String::new(),
+            message_id: String::new(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: None,
+            last_error: None,
+            created_at: String::new(),
+            sent_at: None,
+        })
+    }
+
+    fn rejected(key: &str) -> Result<(), SendError> {
+        Err(SendError::Rejected {
+            key: key.into(),
+            error: format!("máy chủ từ chối người nhận: {key}"),
+        })
+    }
+
+    fn kinds(out: &[Outcome]) -> Vec<&'static str> {
+        out.iter()
+            .map(|(_, o)| match o {
+                Ok(()) => "sent",
+                Err(SendError::Server(_)) => "server",
+                Err(SendError::Rejected { .. }) => "rejected",
+                Err(_) => "other",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_same_refusal_for_the_first_messages_is_the_servers_and_stops_the_channel() {
+        let now = Utc::now();
+        let r = Refusals::default();
+        let policy = "553 5.7.1 <…>: Sender address rejected: not owned by user";
+        assert!(r.sort(&email(1), rejected(policy), now).is_empty());
+        assert!(r.sort(&email(2), rejected(policy), now).is_empty());
+        let out = r.sort(&email(3), rejected(policy), now);
+        assert_eq!(kinds(&out), ["server", "server", "server"]);
+        assert!(r.is_stopped(Channel::Email));
+        assert!(r.email_refused().is_some_and(|e| e.contains("not owned")));
+        assert!(r.finish(now).is_empty());
+    }
+
+    #[test]
+    fn a_refusal_after_a_delivery_or_unlike_the_others_is_the_messages_own() {
+        let now = Utc::now();
+        let r = Refusals::default();
+        assert_eq!(kinds(&r.sort(&email(1), Ok(()), now)), ["sent"]);
+        assert_eq!(
+            kinds(&r.sort(&email(2), rejected("554 5.7.1 spam"), now)),
+            ["rejected"]
+        );
+        assert!(!r.is_stopped(Channel::Email));
+        // Held, then a delivery shows the server takes mail: the held one is its own.
+        let r = Refusals::default();
+        assert!(r
+            .sort(&email(1), rejected("554 5.7.1 spam"), now)
+            .is_empty());
+        assert_eq!(kinds(&r.sort(&email(2), Ok(()), now)), ["rejected", "sent"]);
+        // Two different refusals: each the message's own.
+        let r = Refusals::default();
+        assert!(r
+            .sort(&email(1), rejected("554 5.7.1 spam"), now)
+            .is_empty());
+        assert_eq!(
+            kinds(&r.sort(&email(2), rejected("552 5.3.4 too big"), now)),
+            ["rejected", "rejected"]
+        );
+        assert!(r.email_refused().is_none());
+    }
+
+    #[test]
+    fn at_the_end_of_a_pass_two_identical_refusals_and_nothing_else_are_the_servers() {
+        let now = Utc::now();
+        let r = Refusals::default();
+        let helo = "504 5.5.2 <vm>: Helo command rejected";
+        assert!(r.sort(&email(1), rejected(helo), now).is_empty());
+        assert!(r.sort(&email(2), rejected(helo), now).is_empty());
+        assert_eq!(kinds(&r.finish(now)), ["server", "server"]);
+        // One alone is too few to tell: the message's own.
+        let r = Refusals::default();
+        assert!(r.sort(&email(1), rejected(helo), now).is_empty());
+        assert_eq!(kinds(&r.finish(now)), ["rejected"]);
+        // A server refusal of the session stops the channel at once.
+        let r = Refusals::default();
+        let out = r.sort(&email(1), Err(SendError::Server("535".into())), now);
+        assert_eq!(kinds(&out), ["server"]);
+        assert!(r.is_stopped(Channel::Email));
     }
 }

@@ -597,11 +597,21 @@ pub fn weekly_report(
     )
 }
 
+/// A time the mail server refused every message (mail waited), as the admin reads it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RefusalSpell {
+    /// "dd/mm/yyyy HH:MM", local time.
+    pub since: String,
+    pub until: String,
+    pub error: String,
+}
+
 #[derive(Debug, Serialize)]
 struct FailuresCtx {
     today: String,
     dead: Vec<FailedCtx>,
     stuck: Vec<FailedCtx>,
+    refused: Vec<RefusalSpell>,
     redirected_to: Vec<String>,
 }
 
@@ -619,6 +629,7 @@ pub fn failure_summary(
     email: &EmailSettings,
     dead: &[Delivery],
     stuck: &[Delivery],
+    refused: &[RefusalSpell],
     today: NaiveDate,
 ) -> Result<Vec<NewDelivery>, TemplateError> {
     let Some(admin) = &email.admin else {
@@ -645,6 +656,7 @@ pub fn failure_summary(
             today: today.format("%d/%m/%Y").to_string(),
             dead: failed(dead),
             stuck: failed(stuck),
+            refused: refused.to_vec(),
             redirected_to,
         },
     )
@@ -1134,7 +1146,7 @@ due = 2022-06-01
         let out = digests(&c, &templates(), &tick(&["hai"]), today()).unwrap();
         let mut dead = delivery(&out[0], 11, 4, "2022-05-29T01:00:00+00:00");
         dead.last_error = Some("550 <hộp thư> không có".into());
-        let mail = failure_summary(&c.email, &[dead], &[], today()).unwrap();
+        let mail = failure_summary(&c.email, &[dead], &[], &[], today()).unwrap();
         assert_eq!(mail.len(), 1);
         assert_eq!(mail[0].recipients, vec!["qt@tinh.example".to_string()]);
         assert_eq!(
@@ -1157,7 +1169,7 @@ due = 2022-06-01
         let mut no_admin = c.email.clone();
         no_admin.admin = None;
         assert_eq!(
-            failure_summary(&no_admin, &[], &[], today()).unwrap(),
+            failure_summary(&no_admin, &[], &[], &[], today()).unwrap(),
             vec![]
         );
         let alert = zalo_stopped(&c.email, "token <hết hạn>").unwrap();
