@@ -508,7 +508,8 @@ impl RefusalState {
         self.stopped
             .entry(d.channel)
             .or_insert_with(|| (at, why.to_string()));
-        if d.channel == Channel::Email {
+        // The first refusal says why; those after it may only be the breaker's echo.
+        if d.channel == Channel::Email && self.email.is_none() {
             self.email = Some(why.to_string());
         }
     }

@@ -120,8 +120,9 @@ impl Mailer {
         let id = d.id;
         let (d, settings, tz) = (d.clone(), self.settings.clone(), self.tz);
         let (envelope, bytes) = tokio::task::spawn_blocking(move || {
-            let m = message(&d, &settings, tz)?;
-            Ok::<_, SendError>((envelope_of(&m, &settings)?, m.formatted()))
+            let m = message(&d, &settings)?;
+            let date = chrono::Utc::now().with_timezone(&tz).to_rfc2822();
+            Ok::<_, SendError>((envelope_of(&m, &settings)?, with_date(m.formatted(), &date)))
         })
         .await
         .map_err(|e| SendError::Transient(format!("lỗi nội bộ khi tạo thư: {e}")))??;
@@ -276,11 +277,7 @@ async fn write_eml(
 }
 
 /// Builds the message of a delivery.
-pub fn message(
-    d: &Delivery,
-    email: &EmailSettings,
-    tz: chrono_tz::Tz,
-) -> Result<Message, SendError> {
+pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError> {
     let from: Mailbox = email
         .from
         .parse()
@@ -292,14 +289,7 @@ pub fn message(
         )));
     }
     let domain = from.email.domain().to_string();
-    // The Date header in the province's time ("+0700"), as its officials' mail clients show
-    // it: lettre would write UTC.
-    let date = chrono::Utc::now().with_timezone(&tz).to_rfc2822();
     let mut builder = Message::builder()
-        .raw_header(header::HeaderValue::new(
-            header::HeaderName::new_from_ascii_str("Date"),
-            date,
-        ))
         .from(from)
         .subject(crate::render::one_line(&d.subject))
         .message_id(Some(d.message_id.clone()));
@@ -342,6 +332,36 @@ fn envelope_of(m: &Message, email: &EmailSettings) -> Result<Envelope, SendError
         .map_err(|e| SendError::Permanent(format!("không tạo được phong bì thư: {e}")))
 }
 
+/// The formatted message with its Date header said in the province's time ("+0700"), as its
+/// officials' mail clients show it: lettre writes only UTC, and drops a Date it cannot parse.
+fn with_date(message: Vec<u8>, date: &str) -> Vec<u8> {
+    let head_end = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(message.len());
+    let at = if message.starts_with(b"Date: ") {
+        Some(0)
+    } else {
+        message[..head_end]
+            .windows(8)
+            .position(|w| w == b"\r\nDate: ")
+            .map(|i| i + 2)
+    };
+    let Some(start) = at else {
+        return message;
+    };
+    let end = message[start..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(message.len(), |i| start + i);
+    let mut out = Vec::with_capacity(message.len() + 8);
+    out.extend_from_slice(&message[..start]);
+    out.extend_from_slice(b"Date: ");
+    out.extend_from_slice(date.as_bytes());
+    out.extend_from_slice(&message[end..]);
+    out
+}
+
 /// `text` with every line end `\r\n` (a `\n` without its `\r` gets one), as lettre wants
 /// it: lettre then has nothing left to insert.
 pub fn crlf(text: &str) -> String {
@@ -361,6 +381,20 @@ pub fn crlf(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_header_is_replaced_and_nothing_else() {
+        let m = b"From: a@b.vn\r\nDate: Fri, 04 Dec 2026 23:37:47 +0000\r\nSubject: x\r\n\r\nDate: body\r\n".to_vec();
+        let out = with_date(m, "Sat, 05 Dec 2026 06:37:47 +0700");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "From: a@b.vn\r\nDate: Sat, 05 Dec 2026 06:37:47 +0700\r\nSubject: x\r\n\r\nDate: body\r\n"
+        );
+        let first = with_date(b"Date: x\r\n\r\nb".to_vec(), "y");
+        assert_eq!(first, b"Date: y\r\n\r\nb");
+        let none = with_date(b"Subject: x\r\n\r\nDate: z".to_vec(), "y");
+        assert_eq!(none, b"Subject: x\r\n\r\nDate: z");
+    }
 
     #[test]
     fn line_ends_become_crlf_once() {
