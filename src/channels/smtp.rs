@@ -76,7 +76,10 @@ impl Smtp {
         };
         let mut builder = TlsParameters::builder(host.to_string());
         if settings.tls_pin_sha256.is_some() {
-            builder = builder.dangerous_accept_invalid_certs(true);
+            // The pin is the whole trust: checked on the leaf before anything is sent.
+            builder = builder
+                .dangerous_accept_invalid_certs(true)
+                .dangerous_accept_invalid_hostnames(true);
         } else if let Some(path) = &settings.ca_file {
             let pem = std::fs::read(path)
                 .map_err(|e| setup(format!("không đọc được ca_file {}: {e}", path.display())))?;
@@ -91,6 +94,7 @@ impl Smtp {
         let params = builder.build().map_err(|e| setup(e.to_string()))?;
         let inspect = TlsParameters::builder(host.to_string())
             .dangerous_accept_invalid_certs(true)
+            .dangerous_accept_invalid_hostnames(true)
             .build()
             .map_err(|e| setup(e.to_string()))?;
         Ok(Smtp {

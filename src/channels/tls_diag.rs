@@ -167,8 +167,9 @@ pub fn explain(problem: &CertProblem, server: &str, leaf: Option<&[u8]>) -> Stri
             "{head}: máy chủ dùng chứng chỉ CA (CA:TRUE) làm chứng chỉ của chính nó; dùng [email] tls_pin_sha256"
         ),
         (CertProblem::WrongName, Some(c)) => format!(
-            "{head}: chứng chỉ cấp cho {}, không có tên máy trong url; dùng đúng tên đó trong url (ví dụ \"smtp://{}:…\")",
+            "{head}: chứng chỉ cấp cho {}, không có tên \"{}\" dùng trong url; dùng đúng một tên của chứng chỉ trong url (ví dụ \"{}\"), hoặc xin quản trị máy chủ thư chứng chỉ có tên này",
             c.names.join(", "),
+            server.rsplit_once(':').map_or(server, |(h, _)| h),
             c.names.first().map(String::as_str).unwrap_or("")
         ),
         (CertProblem::WrongName, None) => {
