@@ -1,10 +1,14 @@
 //! The Vietnamese working-day calendar: Monday–Friday, minus public holidays (computed by the
 //! Labour Code's rules, lunar ones by the Vietnamese lunar calendar), minus compensatory days
-//! off, plus the make-up working days the government announces each year (`[calendar]`).
+//! off, plus the make-up working days. A year's official announcement ([`announced`]) decides
+//! its days off and make-up days where it has one; otherwise the Labour Code's "a holiday on a
+//! weekend is made up on the next working day" does (from 1995: the 1994 Labour Code brought
+//! it in). `[calendar]` adds and overrides on top of both.
 //!
-//! Holiday rules change (Tết grew from 4 to 5 days in 2013, 2/9 gained a second day in 2021,
+//! Holiday rules change (Tết grew from 4 to 5 days in 2014, 2/9 gained a second day in 2021,
 //! 24/11 was added from 2026), so they are data with the years they apply, not code paths.
 
+pub mod announced;
 pub mod hours;
 pub mod lunar;
 
@@ -91,10 +95,11 @@ const RULES: &[Rule] = &[
         to: 9999,
         when: When::Lunar(1, 3),
     },
-    // Labour Code 2012 (in force 1/5/2013): Tết became five days.
+    // Labour Code 2012 (in force 1/5/2013): Tết became five days from Tết 2014 (Tết 2013 was
+    // still four, as that year's announcement shows).
     Rule {
         name: "Tết Nguyên đán (mùng 4)",
-        from: 2013,
+        from: 2014,
         to: 9999,
         when: When::Lunar(1, 4),
     },
@@ -139,8 +144,11 @@ const RULES: &[Rule] = &[
     },
 ];
 
-/// The public holidays of a solar year, by the rules, before any announcement.
-pub fn public_holidays(year: i32) -> Vec<CalendarDay> {
+/// The first year of weekend compensation (Labour Code 1994, in force 1/1/1995).
+pub const COMPENSATION_FROM: i32 = 1995;
+
+/// The public holidays of a solar year by the rules alone, with the rule each comes from.
+fn statutory(year: i32) -> Vec<(When, CalendarDay)> {
     let mut out = Vec::new();
     for rule in RULES.iter().filter(|r| (r.from..=r.to).contains(&year)) {
         let date = match rule.when {
@@ -157,15 +165,92 @@ pub fn public_holidays(year: i32) -> Vec<CalendarDay> {
             }
         };
         if let Some(date) = date.filter(|d| d.year() == year) {
-            out.push(CalendarDay {
+            let day = CalendarDay {
                 date,
                 kind: DayKind::Holiday,
                 name: rule.name.to_string(),
-            });
+            };
+            out.push((rule.when, day));
         }
     }
+    out
+}
+
+fn is_tet_day(when: When) -> bool {
+    matches!(when, When::LunarYearEnd | When::Lunar(1, _))
+}
+
+/// "Tết Nguyên đán (29 tháng Chạp)", "(ngày cuối năm Âm lịch)", "(mùng 2)".
+fn tet_day_name(date: NaiveDate) -> String {
+    let eve = date
+        .succ_opt()
+        .and_then(lunar::to_lunar)
+        .is_some_and(|l| l.month == 1 && l.day == 1);
+    match lunar::to_lunar(date) {
+        _ if eve => "Tết Nguyên đán (ngày cuối năm Âm lịch)".into(),
+        Some(l) if l.month == 1 => format!("Tết Nguyên đán (mùng {})", l.day),
+        Some(l) => format!("Tết Nguyên đán ({} tháng Chạp)", l.day),
+        None => "Tết Nguyên đán".into(),
+    }
+}
+
+/// The public holidays of a solar year: the rules', with the Tết days and the day paired with
+/// 2/9 moved where the year's announcement puts them.
+pub fn public_holidays(year: i32) -> Vec<CalendarDay> {
+    let mut days = statutory(year);
+    if let Some(a) = announced::announcement(year) {
+        if let Some(first) = a.tet_first.and_then(announced::date) {
+            // The same number of Tết days, from the announced first one.
+            let count = days.iter().filter(|(w, _)| is_tet_day(*w)).count() as u64;
+            days.retain(|(w, _)| !is_tet_day(*w));
+            for i in 0..count {
+                if let Some(date) = first.checked_add_days(chrono::Days::new(i)) {
+                    let day = CalendarDay {
+                        date,
+                        kind: DayKind::Holiday,
+                        name: tet_day_name(date),
+                    };
+                    days.push((When::LunarYearEnd, day));
+                }
+            }
+        }
+        if let Some(companion) = a.national_day_companion.and_then(announced::date) {
+            for (w, day) in days.iter_mut() {
+                if matches!(w, When::NationalDayCompanion) {
+                    day.date = companion;
+                }
+            }
+        }
+    }
+    let mut out: Vec<CalendarDay> = days.into_iter().map(|(_, d)| d).collect();
     out.sort_by_key(|d| d.date);
     out
+}
+
+/// The Tết days by the rules (the eve to mùng 4; mùng 3 before 2014): what an announcement
+/// arranges its break around.
+pub fn statutory_tet(year: i32) -> Option<(NaiveDate, NaiveDate)> {
+    let tet: Vec<NaiveDate> = statutory(year)
+        .into_iter()
+        .filter(|(w, _)| is_tet_day(*w))
+        .map(|(_, d)| d.date)
+        .collect();
+    Some((*tet.iter().min()?, *tet.iter().max()?))
+}
+
+/// What decides a year's days off, in Vietnamese, for `calendar`.
+pub fn schedule_source(year: i32) -> String {
+    match announced::announcement(year) {
+        Some(a) => format!("theo thông báo: {}", a.document),
+        None if year < COMPENSATION_FROM => format!(
+            "theo quy định (chưa có thông báo nào được ghi nhận cho năm {year}; trước năm \
+             {COMPENSATION_FROM} không nghỉ bù ngày lễ trùng ngày nghỉ hằng tuần)"
+        ),
+        None => format!(
+            "theo Bộ luật Lao động (chưa có thông báo nào được ghi nhận cho năm {year}: ngày \
+             lễ trùng ngày nghỉ hằng tuần được nghỉ bù vào ngày làm việc kế tiếp)"
+        ),
+    }
 }
 
 /// The day paired with 2/9 when the government has not said otherwise: the one that makes a
@@ -241,12 +326,29 @@ impl Calendar {
         for h in &holidays {
             days.entry(h.date).or_insert_with(|| h.clone());
         }
-        // A holiday on a weekend gives a day off on the next working weekday (announced
-        // workdays below may cancel it; they do not push it further).
-        for h in holidays
-            .iter()
-            .filter(|h| is_weekend(h.date) && !workdays.contains_key(&h.date))
-        {
+        // An announced break: every weekday in it is off (its compensatory and swapped days).
+        let breaks: Vec<_> = announced::breaks().collect();
+        for (b, from, to) in &breaks {
+            for d in from.iter_days().take_while(|d| d <= to) {
+                if d.year() == year && !is_weekend(d) {
+                    days.entry(d).or_insert_with(|| CalendarDay {
+                        date: d,
+                        kind: DayKind::DayOff,
+                        name: format!("Nghỉ bù, hoán đổi dịp {} (theo thông báo)", b.name),
+                    });
+                }
+            }
+        }
+        // A holiday on a weekend gives a day off on the next working weekday, unless an
+        // announced break already placed it (announced workdays below may cancel it; they do
+        // not push it further). Not before the 1994 Labour Code.
+        let announced_break = |d: NaiveDate| breaks.iter().any(|(_, f, t)| (*f..=*t).contains(&d));
+        for h in holidays.iter().filter(|h| {
+            year >= COMPENSATION_FROM
+                && is_weekend(h.date)
+                && !workdays.contains_key(&h.date)
+                && !announced_break(h.date)
+        }) {
             let mut d = h.date;
             while let Some(next) = d.succ_opt() {
                 d = next;
@@ -263,21 +365,39 @@ impl Calendar {
                 }
             }
         }
+        for (b, _, _) in &breaks {
+            for d in b.workdays.iter().filter_map(|w| announced::date(*w)) {
+                if d.year() == year {
+                    days.insert(
+                        d,
+                        CalendarDay {
+                            date: d,
+                            kind: DayKind::Workday,
+                            name: format!("Làm bù dịp {} (theo thông báo)", b.name),
+                        },
+                    );
+                }
+            }
+        }
+        // The config has the last word: its days off are listed as it names them.
         for (d, name) in self
             .overrides
             .days_off
             .iter()
             .filter(|(d, _)| d.year() == year)
         {
-            days.entry(*d).or_insert_with(|| CalendarDay {
-                date: *d,
-                kind: DayKind::DayOff,
-                name: name.clone(),
-            });
+            days.insert(
+                *d,
+                CalendarDay {
+                    date: *d,
+                    kind: DayKind::DayOff,
+                    name: name.clone(),
+                },
+            );
         }
         for (d, name) in &workdays {
-            // The announcement wins: a worked day cancels any day off computed for it; on a
-            // weekend it is listed as a make-up working day.
+            // A worked day cancels any day off computed or announced for it; on a weekend it
+            // is listed as a make-up working day.
             days.remove(d);
             if is_weekend(*d) {
                 days.insert(
