@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod deadline;
 pub mod deliver;
+pub mod environment;
 pub mod health;
 pub mod import;
 pub mod outbox;

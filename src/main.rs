@@ -34,6 +34,10 @@ enum Command {
         /// Coi cảnh báo là lỗi (mã thoát 1)
         #[arg(long)]
         deny_warnings: bool,
+        /// Sau đó thử kết nối tới từng dịch vụ đã cấu hình (máy chủ thư, Zalo, webhook) mà
+        /// không gửi gì; mã thoát 1 nếu có dịch vụ không dùng được
+        #[arg(long)]
+        environment: bool,
     },
     /// Lịch nghỉ lễ, nghỉ bù và làm bù của một năm
     Calendar {
@@ -359,14 +363,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check {
             format,
             deny_warnings,
+            environment,
         } => {
             let analysis = config::load(&cli.config);
+            // Services are asked only of a config the service would run with.
+            let probed = (environment && !analysis.has_errors())
+                .then(|| {
+                    let runtime = runtime()?;
+                    let outcomes = runtime.block_on(nhacviec::environment::probe(
+                        &cli.config,
+                        &analysis.config,
+                        Utc::now(),
+                    ));
+                    anyhow::Ok(outcomes)
+                })
+                .transpose()?;
             match format {
-                Format::Text => print!("{}", nhacviec::check::render_text(&analysis)),
+                Format::Text => {
+                    print!("{}", nhacviec::check::render_text(&analysis));
+                    match &probed {
+                        Some(outcomes) => {
+                            print!("{}", nhacviec::environment::render_text(outcomes))
+                        }
+                        None if environment => println!("\n{}", nhacviec::environment::SKIPPED),
+                        None => {}
+                    }
+                }
+                Format::Json if environment => {
+                    // The report's own keys, in their order, and `environment` after them.
+                    #[derive(serde::Serialize)]
+                    struct WithEnvironment<'a, R> {
+                        #[serde(flatten)]
+                        report: R,
+                        environment: &'a [nhacviec::environment::Outcome],
+                        #[serde(skip_serializing_if = "Option::is_none")]
+                        environment_skipped: Option<&'static str>,
+                    }
+                    print_json(&WithEnvironment {
+                        report: nhacviec::check::report(&analysis),
+                        environment: probed.as_deref().unwrap_or_default(),
+                        environment_skipped: probed
+                            .is_none()
+                            .then_some(nhacviec::environment::SKIPPED),
+                    })?;
+                }
                 Format::Json => print_json(&nhacviec::check::report(&analysis))?,
             }
-            let failed =
-                analysis.has_errors() || (deny_warnings && analysis.warnings().next().is_some());
+            let unreachable = probed.is_some_and(|o| o.iter().any(|o| !o.ok));
+            let failed = analysis.has_errors()
+                || unreachable
+                || (deny_warnings && analysis.warnings().next().is_some());
             Ok(if failed {
                 ExitCode::from(1)
             } else {

@@ -106,6 +106,133 @@ impl Webhook {
             _ => Err(SendError::Permanent(msg)),
         }
     }
+
+    /// Whether the receiver can be reached, sending it nothing: `check --environment`. Its
+    /// host is resolved, a TCP connection opened and, for https, a TLS handshake completed
+    /// (the certificate checked), then the connection is closed before any HTTP byte.
+    ///
+    /// No HTTP request at all, not even HEAD or OPTIONS: a receiver may act on any request
+    /// to its URL (some bridges treat every method alike), and a check must never post a
+    /// reminder. reqwest cannot handshake without a request, so the handshake is lettre's
+    /// (the only tokio TLS client among our dependencies): rustls with the platform
+    /// verifier, the same trust reqwest's `rustls` feature gives the real client. The
+    /// connection goes straight to the host: a proxy from the environment (`HTTPS_PROXY`,
+    /// which reqwest honours) is not tried, and the answer says so. Each step is bounded by
+    /// `timeout_seconds`.
+    pub async fn probe(&self) -> Result<String, String> {
+        // Deprecated by lettre ("not meant to be made public") yet public through 0.11, which
+        // Cargo.toml pins. Should a later lettre drop it, probe with DNS and TCP only and say
+        // that TLS was not tried.
+        #[allow(deprecated)]
+        use lettre::transport::smtp::client::AsyncNetworkStream;
+        use lettre::transport::smtp::client::TlsParameters;
+        let shown = super::redact_url(&self.settings.url);
+        let url = url::Url::parse(self.settings.url.trim())
+            .map_err(|e| format!("địa chỉ webhook {shown} không hợp lệ: {e}"))?;
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return Err(format!(
+                "địa chỉ webhook {shown} không có tên máy hoặc cổng"
+            ));
+        };
+        let server = format!("{host}:{port}");
+        // url keeps the brackets of an IPv6 literal; resolving and TLS want the address.
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let limit = Duration::from_secs(u64::from(self.settings.timeout_seconds));
+        let late = |what: &str| {
+            format!(
+                "{what} {server} không xong sau {} giây (webhook {shown})",
+                limit.as_secs()
+            )
+        };
+        let addrs: Vec<std::net::SocketAddr> =
+            tokio::time::timeout(limit, tokio::net::lookup_host((host, port)))
+                .await
+                .map_err(|_| late("phân giải tên"))?
+                .map_err(|e| format!("không phân giải được tên {host} (webhook {shown}): {e}"))?
+                .collect();
+        if addrs.is_empty() {
+            return Err(format!("tên {host} không có địa chỉ nào (webhook {shown})"));
+        }
+        // Each address in turn, as the HTTP client does.
+        let mut tcp = None;
+        let mut last = String::new();
+        for addr in &addrs {
+            match tokio::time::timeout(limit, tokio::net::TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => {
+                    tcp = Some((s, *addr));
+                    break;
+                }
+                Ok(Err(e)) => last = format!("{addr}: {e}"),
+                Err(_) => last = format!("{addr}: không trả lời sau {} giây", limit.as_secs()),
+            }
+        }
+        let Some((tcp, addr)) = tcp else {
+            return Err(format!(
+                "không kết nối được {server} (webhook {shown}): {last}"
+            ));
+        };
+        let proxy = [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+        let note = if proxy {
+            "; đã thử kết nối thẳng, không qua proxy trong biến môi trường"
+        } else {
+            ""
+        };
+        if url.scheme() != "https" {
+            return Ok(format!(
+                "{server} nhận kết nối ({addr}), http không mã hóa, chưa gửi gì{note}"
+            ));
+        }
+        /// A failed TLS handshake with the webhook's receiver, said as what to check.
+        fn tls_refusal(
+            e: &lettre::transport::smtp::Error,
+            server: &str,
+            host: &str,
+            shown: &str,
+        ) -> String {
+            use super::tls_diag::CertProblem;
+            let head = format!("không tin được chứng chỉ TLS của {server} (webhook {shown})");
+            match super::tls_diag::problem(e) {
+                Some(CertProblem::UnknownIssuer | CertProblem::CaAsServer) => {
+                    format!("{head}: chứng chỉ không do tổ chức cấp chứng chỉ nào máy này tin cậy cấp")
+                }
+                Some(CertProblem::WrongName) => {
+                    format!("{head}: chứng chỉ không cấp cho tên \"{host}\" trong url")
+                }
+                Some(CertProblem::Expired) => format!("{head}: chứng chỉ đã hết hạn"),
+                Some(CertProblem::NotYetValid) => {
+                    format!("{head}: chứng chỉ chưa có hiệu lực; kiểm tra đồng hồ của máy này")
+                }
+                Some(CertProblem::NotTls) => format!(
+                    "{server} không trả lời bằng TLS (webhook {shown}): kiểm tra https:// hay http:// trong url"
+                ),
+                Some(CertProblem::Other(why)) => format!("lỗi TLS với {server} (webhook {shown}): {why}"),
+                None => format!(
+                    "bắt tay TLS với {server} không thành công (webhook {shown}): {}",
+                    super::error_chain(e)
+                ),
+            }
+        }
+        let params = TlsParameters::new(host.to_string())
+            .map_err(|e| format!("không chuẩn bị được TLS cho {server}: {e}"))?;
+        #[allow(deprecated)]
+        let mut stream = AsyncNetworkStream::use_existing_tokio1(Box::new(tcp));
+        match tokio::time::timeout(limit, stream.upgrade_tls(params)).await {
+            Err(_) => Err(late("bắt tay TLS với")),
+            Ok(Err(e)) => Err(tls_refusal(&e, &server, host, &shown)),
+            Ok(Ok(())) => Ok(format!(
+                "{server} nhận kết nối ({addr}), TLS hợp lệ, chưa gửi gì{note}"
+            )),
+        }
+    }
 }
 
 /// `Retry-After` as seconds or an HTTP date.

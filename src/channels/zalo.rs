@@ -396,6 +396,91 @@ impl Zalo {
             "Zalo: token vẫn bị từ chối sau khi làm mới".into(),
         ))
     }
+
+    /// The channel's state without sending a message: `check --environment`. Whether the
+    /// channel is stopped, whether a token is stored and until when the access token lasts,
+    /// and whether the OA API answers (any HTTP status will do: a GET of its base URL).
+    ///
+    /// With `may_refresh` (the caller holds the database alone: no service is running), an
+    /// access token that is missing or near expiry is refreshed by the service's own path
+    /// (`access_token`: the new single-use pair committed before anything else, a refused
+    /// refresh stopping the channel as it would in the service). Without it, only the stored
+    /// state is told: a refresh beside a running service could race its own, and the loser
+    /// would present a refresh token already used up. A refresh is bounded by the client's
+    /// `timeout_seconds` as in the service, never cut short here (the pair could be rotated
+    /// at Zalo and lost here); the reachability check by at most 60 seconds.
+    pub async fn probe(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+        may_refresh: bool,
+    ) -> Result<String, String> {
+        let limit =
+            std::time::Duration::from_secs(u64::from(self.settings.timeout_seconds.min(60)));
+        let api = super::redact_url(&self.settings.oa_api);
+        let reach = async {
+            match self
+                .client
+                .get(&self.settings.oa_api)
+                .timeout(limit)
+                .send()
+                .await
+            {
+                Ok(r) => Ok(format!(
+                    "API Zalo {api} trả lời (HTTP {})",
+                    r.status().as_u16()
+                )),
+                Err(e) => Err(format!(
+                    "không kết nối được API Zalo: {}",
+                    super::http_error(e)
+                )),
+            }
+        };
+        let at = |t: DateTime<Utc>| {
+            t.with_timezone(&self.tz)
+                .format("%H:%M %d/%m/%Y")
+                .to_string()
+        };
+        let token = async {
+            if let Some(reason) = store.meta("zalo_stopped").map_err(|e| e.to_string())? {
+                return Err(format!("kênh Zalo đang dừng: {reason}"));
+            }
+            let Some((access, _, expires)) = store.zalo_token().map_err(|e| e.to_string())? else {
+                return Err("chưa đăng nhập Zalo (nhacviec zalo login)".to_string());
+            };
+            // The margin `access_token` refreshes ahead of expiry with.
+            let fresh = access.is_some() && expires.is_some_and(|e| e > now + Duration::hours(5));
+            if fresh || !may_refresh {
+                return Ok(match (access.is_some(), expires) {
+                    (true, Some(e)) if fresh => format!("access token còn hạn đến {}", at(e)),
+                    (true, Some(e)) if e > now => format!(
+                        "access token sắp hết hạn ({}); dịch vụ đang chạy sẽ làm mới khi gửi",
+                        at(e)
+                    ),
+                    (true, Some(e)) => format!(
+                        "access token đã hết hạn lúc {}; dịch vụ đang chạy sẽ làm mới khi gửi (không thử ở đây)",
+                        at(e)
+                    ),
+                    (true, _) => "có access token, chưa biết hạn; dịch vụ đang chạy sẽ làm mới khi cần".to_string(),
+                    (false, _) => "có refresh token, chưa có access token; dịch vụ đang chạy sẽ lấy khi gửi (không thử ở đây)".to_string(),
+                });
+            }
+            self.access_token(store, now, None).await?;
+            let expires = store
+                .zalo_token()
+                .map_err(|e| e.to_string())?
+                .and_then(|(_, _, e)| e);
+            Ok(format!(
+                "đã làm mới access token bằng refresh token (còn hạn đến {})",
+                expires.map_or_else(|| "chưa biết".to_string(), at)
+            ))
+        };
+        match tokio::join!(token, reach) {
+            (Ok(t), Ok(r)) => Ok(format!("{t}; {r}")),
+            (Err(t), Err(r)) => Err(format!("{t}; {r}")),
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        }
+    }
 }
 
 #[cfg(test)]
