@@ -1,11 +1,14 @@
 //! `nhacviec check`: the report of how every task's time was read, and every problem found.
 //! The JSON shape is a stable interface (documented in README.md): other tools and tests read it.
 
-use crate::config::{Analysis, Config, Diagnostic, Plan, Task};
+use crate::calendar::{announced, statutory_tet, Calendar};
+use crate::config::{Analysis, Config, Diagnostic, Plan, Severity, Task};
 use crate::deadline::{recur, Deadline, Milestone};
+use crate::policy::DayCount;
 use crate::text::printable;
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize)]
@@ -13,7 +16,8 @@ pub struct Report<'a> {
     pub plans: Vec<PlanReport<'a>>,
     pub tasks: Vec<TaskReport<'a>>,
     pub errors: Vec<&'a Diagnostic>,
-    pub warnings: Vec<&'a Diagnostic>,
+    /// The config's warnings, then those about the calendar ([`unannounced_tet`]).
+    pub warnings: Vec<Cow<'a, Diagnostic>>,
 }
 
 /// A plan's header and lifecycle.
@@ -73,12 +77,158 @@ pub fn report(analysis: &Analysis) -> Report<'_> {
             until: p.until,
         })
         .collect();
+    let calendar_warnings = unannounced_tet(&analysis.config, &plan_calendar(&analysis.config));
     Report {
         plans,
         tasks,
         errors: analysis.errors().collect(),
-        warnings: analysis.warnings().collect(),
+        warnings: analysis
+            .warnings()
+            .map(Cow::Borrowed)
+            .chain(calendar_warnings.into_iter().map(Cow::Owned))
+            .collect(),
     }
+}
+
+/// Days either side of an unannounced Tết within which deadlines and reminders are flagged.
+pub const TET_MARGIN_DAYS: u64 = 10;
+
+/// How far a plan's recurring duties are looked at for [`unannounced_tet`]: two years past
+/// its issue (or its `until`), as `describe` shows them; dated milestones count whatever
+/// their date.
+fn horizon(plan: &Plan) -> NaiveDate {
+    let two_years = NaiveDate::from_ymd_opt(plan.issued.year() + 2, 12, 31).unwrap_or(plan.issued);
+    plan.until.map_or(two_years, |u| u.min(two_years))
+}
+
+/// The calendar `check` uses: the config's overrides, over its plans' years.
+fn plan_calendar(config: &Config) -> Calendar {
+    let years = config.plans.iter().map(|p| p.issued.year());
+    let from = years.clone().min().unwrap_or(announced::LAST_YEAR);
+    let to = config
+        .plans
+        .iter()
+        .map(|p| horizon(p).year())
+        .max()
+        .unwrap_or(from);
+    Calendar::new(config.calendar.clone(), from..=to.max(from))
+}
+
+/// A deadline's reminder days, roughly as the schedule places them: before (in calendar or
+/// working days), on the day, and the overdue repeats.
+fn reminder_dates(due: NaiveDate, task: &Task, calendar: &Calendar) -> Vec<NaiveDate> {
+    let policy = &task.policy;
+    let mut out = vec![due];
+    for &n in &policy.before {
+        out.push(match policy.count {
+            DayCount::Working => calendar.working_days_before(due, n),
+            DayCount::Calendar => due.checked_sub_days(Days::new(n.into())).unwrap_or(due),
+        });
+    }
+    for k in 1..=u64::from(policy.overdue_times) {
+        let after = k * u64::from(policy.overdue_every);
+        if let Some(d) = due.checked_add_days(Days::new(after)) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Warnings for the deadlines and reminders that fall within [`TET_MARGIN_DAYS`] of a Tết
+/// whose schedule is not announced yet (a year after the built-in announcements, with nothing
+/// in `[calendar]` around its Tết): its days off are only the statutory guess until then. One
+/// warning a year, naming the tasks. Pure: the config and the calendar are passed in.
+pub fn unannounced_tet(config: &Config, calendar: &Calendar) -> Vec<Diagnostic> {
+    unannounced_tet_by_year(config, calendar)
+        .into_values()
+        .collect()
+}
+
+/// [`unannounced_tet`]'s warning about the Tết of `year`, if any (for `calendar --year`).
+pub fn unannounced_tet_in(config: &Config, calendar: &Calendar, year: i32) -> Option<Diagnostic> {
+    unannounced_tet_by_year(config, calendar).remove(&year)
+}
+
+fn unannounced_tet_by_year(config: &Config, calendar: &Calendar) -> BTreeMap<i32, Diagnostic> {
+    let margin = Days::new(TET_MARGIN_DAYS);
+    // The window around each unannounced Tết, by year, found once.
+    let mut windows: BTreeMap<i32, Option<(NaiveDate, NaiveDate)>> = BTreeMap::new();
+    let mut window = |year: i32| -> Option<(NaiveDate, NaiveDate)> {
+        *windows.entry(year).or_insert_with(|| {
+            if !announced::tet_unannounced(year) {
+                return None;
+            }
+            let (first, last) = statutory_tet(year)?;
+            let span = (
+                first.checked_sub_days(margin)?,
+                last.checked_add_days(margin)?,
+            );
+            let in_config = config
+                .calendar
+                .days_off
+                .iter()
+                .chain(&config.calendar.workdays)
+                .any(|(d, _)| (span.0..=span.1).contains(d));
+            (!in_config).then_some(span)
+        })
+    };
+    // Year → (plan file, what to name), in the plans' order.
+    let mut found: BTreeMap<i32, Vec<(&str, String)>> = BTreeMap::new();
+    for plan in config.plans.iter().filter(|p| !p.is_closed()) {
+        let until = horizon(plan);
+        for task in &plan.tasks {
+            for m in crate::schedule::milestones(task, plan, until) {
+                let near = reminder_dates(m.due, task, calendar)
+                    .into_iter()
+                    .find_map(|d| {
+                        let (from, to) = window(d.year())?;
+                        (from..=to).contains(&d).then_some(d.year())
+                    });
+                if let Some(year) = near {
+                    let what = format!(
+                        "{} ({}), hạn {}",
+                        printable(&task.id),
+                        printable(&plan.number),
+                        dmy(m.due)
+                    );
+                    found.entry(year).or_default().push((&plan.file, what));
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(year, items)| {
+            let diag = {
+                let shown: Vec<&str> = items.iter().take(5).map(|(_, w)| w.as_str()).collect();
+                let more = match items.len().saturating_sub(shown.len()) {
+                    0 => String::new(),
+                    n => format!(" và {n} hạn khác"),
+                };
+                let tet = statutory_tet(year)
+                    .map(|(f, l)| {
+                        format!(
+                            " (dự kiến theo Bộ luật Lao động: {} đến {})",
+                            dmy(f),
+                            dmy(l)
+                        )
+                    })
+                    .unwrap_or_default();
+                Diagnostic::file(
+                    Severity::Warning,
+                    items[0].0,
+                    format!(
+                    "lịch nghỉ Tết năm {year} chưa được công bố: thêm [calendar] khi có thông báo"
+                ),
+                )
+                .with_help(format!(
+                    "hạn hoặc ngày nhắc trong vòng {TET_MARGIN_DAYS} ngày quanh Tết{tet}: {}{more}",
+                    shown.join("; ")
+                ))
+            };
+            (year, diag)
+        })
+        .collect()
 }
 
 fn task_report<'a>(plan: &'a Plan, t: &'a Task) -> TaskReport<'a> {
@@ -241,12 +391,13 @@ pub fn render_text(analysis: &Analysis) -> String {
         }
         out.push('\n');
     }
-    for d in &analysis.diagnostics {
+    let calendar_warnings = unannounced_tet(config, &plan_calendar(config));
+    for d in analysis.diagnostics.iter().chain(&calendar_warnings) {
         out.push_str(&d.render());
         out.push('\n');
     }
     let errors = analysis.errors().count();
-    let warnings = analysis.warnings().count();
+    let warnings = analysis.warnings().count() + calendar_warnings.len();
     let agencies = config.agencies.len();
     let tasks: usize = config.plans.iter().map(|p| p.tasks.len()).sum();
     out.push_str(&format!(

@@ -427,9 +427,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let analysis = config::load(&cli.config);
             let calendar =
                 nhacviec::calendar::Calendar::new(analysis.config.calendar.clone(), year..=year);
+            let warnings = nhacviec::check::unannounced_tet_in(&analysis.config, &calendar, year);
             let out = report::CalendarYear {
                 year,
+                announced: nhacviec::calendar::announced::announcement(year).is_some(),
+                source: nhacviec::calendar::schedule_source(year),
                 days: calendar.year(year),
+                warnings: warnings.into_iter().collect(),
             };
             match format {
                 Format::Text => print!("{}", report::render_calendar_text(&out)),

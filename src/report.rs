@@ -441,11 +441,21 @@ pub fn render_status_text(config: &Config, rows: &[StatusRow], today: NaiveDate)
 #[derive(Debug, Serialize)]
 pub struct CalendarYear {
     pub year: i32,
+    /// Whether an official announcement of the year's schedule is recorded.
+    pub announced: bool,
+    /// What decides the days off: the announcement's documents, or the statutory rule.
+    pub source: String,
     pub days: Vec<CalendarDay>,
+    /// Deadlines or reminders near a Tết not announced yet.
+    pub warnings: Vec<crate::config::Diagnostic>,
 }
 
 pub fn render_calendar_text(year: &CalendarYear) -> String {
-    let mut out = format!("Lịch nghỉ lễ, nghỉ bù và làm bù năm {}:\n", year.year);
+    let mut out = format!(
+        "Lịch nghỉ lễ, nghỉ bù và làm bù năm {} ({}):\n",
+        year.year,
+        crate::text::printable(&year.source)
+    );
     for d in &year.days {
         let kind = match d.kind {
             DayKind::Holiday => "nghỉ lễ",
@@ -459,6 +469,10 @@ pub fn render_calendar_text(year: &CalendarYear) -> String {
             kind,
             crate::text::printable(&d.name)
         ));
+    }
+    for w in &year.warnings {
+        out.push('\n');
+        out.push_str(&w.render());
     }
     out
 }
