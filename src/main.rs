@@ -412,7 +412,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let unreachable = probed.is_some_and(|o| o.iter().any(|o| !o.ok));
             let failed = analysis.has_errors()
                 || unreachable
-                || (deny_warnings && analysis.warnings().next().is_some());
+                || (deny_warnings && !nhacviec::check::report(&analysis).warnings.is_empty());
             Ok(if failed {
                 ExitCode::from(1)
             } else {
