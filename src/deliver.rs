@@ -500,6 +500,9 @@ struct RefusalState {
     stopped: BTreeMap<Channel, (DateTime<Utc>, String)>,
     /// The email server's refusal, if it refused every message in this pass.
     email: Option<String>,
+    /// The refusal found to be a channel's server's: the same one for an attempt still in
+    /// flight then is the server's too.
+    server_keys: BTreeMap<Channel, String>,
 }
 
 impl RefusalState {
@@ -521,8 +524,9 @@ impl RefusalState {
             .partition(|(d, _, _)| d.channel == channel);
         self.held = rest;
         let mut out = Vec::new();
-        for (d, _, e) in mine {
+        for (d, key, e) in mine {
             let e = if server {
+                self.server_keys.insert(channel, key);
                 let why = format!(
                     "máy chủ thư từ chối mọi thư với cùng một lỗi: {}",
                     e.reason()
@@ -582,6 +586,13 @@ impl Refusals {
                 let mut out = s.release(channel, false, now);
                 out.push((d.clone(), Ok(())));
                 out
+            }
+            Err(SendError::Rejected { key, error })
+                if s.server_keys.get(&channel) == Some(&key) =>
+            {
+                s.held
+                    .push((d.clone(), key.clone(), SendError::Rejected { key, error }));
+                s.release(channel, true, now)
             }
             Err(SendError::Rejected { key, error }) if !s.delivered.contains(&channel) => {
                 s.held
@@ -823,6 +834,8 @@ mod tests {
         let out = r.sort(&email(3), rejected(policy), now);
         assert_eq!(kinds(&out), ["server", "server", "server"]);
         assert!(r.is_stopped(Channel::Email));
+        // One more in flight then, refused the same way: the server's too.
+        assert_eq!(kinds(&r.sort(&email(4), rejected(policy), now)), ["server"]);
         assert!(r.email_refused().is_some_and(|e| e.contains("not owned")));
         assert!(r.finish(now).is_empty());
     }

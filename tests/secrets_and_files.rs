@@ -616,12 +616,7 @@ fn a_50000_line_message_is_built_whole_with_crlf_line_ends() {
         .collect();
     let d = delivery(&["so-tu-phap@haugiang.example"], text, html);
     let started = std::time::Instant::now();
-    let message = nhacviec::channels::email::message(
-        &d,
-        &EmailSettings::default(),
-        chrono_tz::Asia::Ho_Chi_Minh,
-    )
-    .unwrap();
+    let message = nhacviec::channels::email::message(&d, &EmailSettings::default()).unwrap();
     let bytes = message.formatted();
     eprintln!("50,000 lines built in {:?}", started.elapsed());
     // Every line end is CRLF, and the two parts are there and end where they should.

@@ -1,8 +1,19 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod mailserver;
+
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// A free loopback port (bound and released: another process may take it, rarely).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 /// The repository root (where `config/` is).
 pub fn repo() -> PathBuf {
