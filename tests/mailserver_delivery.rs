@@ -485,3 +485,37 @@ fn a_server_stopped_mid_run_loses_and_duplicates_nothing() {
     let by = statuses(&cfg);
     assert_eq!(by.get("sent"), Some(&DIGESTS), "{by:?}");
 }
+
+#[test]
+fn check_names_a_bad_ca_file_or_pin_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("not-a-cert.pem"), "hello\n").unwrap();
+    let check = |extra: &str| {
+        let cfg = config(tmp.path(), "smtp://localhost:587", extra);
+        let (code, out) = nhacviec(&cfg, "", &["check"]);
+        assert_eq!(code, Some(1), "{out}");
+        out
+    };
+    let out = check("ca_file = \"khong-co.pem\"\n");
+    assert!(
+        out.contains("nhacviec.toml:")
+            && out.contains("ca_file \"khong-co.pem\": không đọc được tệp"),
+        "{out}"
+    );
+    let out = check(&format!(
+        "ca_file = \"{}\"\n",
+        tmp.path().join("not-a-cert.pem").display()
+    ));
+    assert!(out.contains("không có chứng chỉ nào"), "{out}");
+    let out = check("tls_pin_sha256 = \"abc\"\n");
+    assert!(out.contains("64 chữ số hex"), "{out}");
+    // A pin copied as openssl prints it (colons, upper case) is taken.
+    let pin = vec!["AB"; 32].join(":");
+    let cfg = config(
+        tmp.path(),
+        "smtp://localhost:587",
+        &format!("tls_pin_sha256 = \"{pin}\"\n"),
+    );
+    let (code, out) = nhacviec(&cfg, "", &["check"]);
+    assert_eq!(code, Some(0), "{out}");
+}
