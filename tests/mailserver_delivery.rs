@@ -519,3 +519,58 @@ fn check_names_a_bad_ca_file_or_pin_at_its_line() {
     let (code, out) = nhacviec(&cfg, "", &["check"]);
     assert_eq!(code, Some(0), "{out}");
 }
+
+#[test]
+fn the_wrong_scheme_for_a_port_is_named_with_the_fix() {
+    let Setup {
+        tmp, server, trust, ..
+    } = setup(Options::default());
+    // smtp:// to the smtps port: the server waits for TLS, we for its greeting.
+    let url = format!("smtp://localhost:{}", server.smtps_port());
+    let cfg = config(tmp.path(), &url, &trust);
+    run_once(&cfg, PASSWORD);
+    all_waiting(&cfg, &server);
+    let error = last_error(&cfg);
+    assert!(
+        error.contains(&format!("\"smtps://localhost:{}\"", server.smtps_port())),
+        "{error}"
+    );
+    // smtps:// to the submission port: the server greets in plain text.
+    let url = format!("smtps://localhost:{}", server.submission_port());
+    set_email(&cfg, &url, &trust);
+    nhacviec(&cfg, "", &["retry"]);
+    run_once(&cfg, PASSWORD);
+    let error = last_error(&cfg);
+    assert!(
+        error.contains(&format!(
+            "\"smtp://localhost:{}\"",
+            server.submission_port()
+        )) && !error.contains("InvalidContentType"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_expired_or_misnamed_certificate_is_named_by_its_date_or_names() {
+    for (cert, expect) in [
+        (Cert::Expired, "hết hạn ngày"),
+        (Cert::WrongName, "chứng chỉ cấp cho mail.wrong.test"),
+    ] {
+        let Setup {
+            tmp,
+            server,
+            trust,
+            url,
+        } = setup(Options {
+            cert,
+            ..Options::default()
+        });
+        let cfg = config(tmp.path(), &url, &trust);
+        let (code, out) = run_once(&cfg, PASSWORD);
+        assert_eq!(code, Some(1), "{out}");
+        all_waiting(&cfg, &server);
+        let error = last_error(&cfg);
+        assert!(error.contains(expect), "{cert:?}: {error}");
+        assert_eq!(server.auth_failures(), 0);
+    }
+}
