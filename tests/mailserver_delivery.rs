@@ -285,11 +285,49 @@ fn a_wrong_password_is_one_failed_login_a_pass_and_a_fix_delivers_each_once() {
     assert!(server.auth_failures() - failures <= 2);
     all_waiting(&cfg, &server);
     // Fixed, then `retry`: each digest exactly once.
+    // Told once, while it lasts: the store's note read by /healthz and the metric.
+    let db = cfg.join("state/nhacviec.db");
+    let refused = |key: &str| {
+        nhacviec::store::Store::open_reader(&db)
+            .unwrap()
+            .meta(key)
+            .unwrap()
+    };
+    let note = refused(nhacviec::deliver::EMAIL_REFUSED).unwrap();
+    assert!(note.contains("since") && note.contains("535"), "{note}");
     let (code, out) = nhacviec(&cfg, "", &["retry"]);
     assert_eq!(code, Some(0), "{out}");
     let (code, out) = run_once(&cfg, PASSWORD);
     assert_eq!(code, Some(0), "{out}");
     each_once(&server);
+    // Working again: the note is cleared, and the next day's summary to the admin tells of
+    // the spell.
+    assert_eq!(refused(nhacviec::deliver::EMAIL_REFUSED), None);
+    let (code, out) = nhacviec(
+        &cfg,
+        PASSWORD,
+        &["run", "--once", "--now", "2022-06-02T08:00:00+07:00"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let messages = server.wait_messages(DIGESTS + 1, std::time::Duration::from_secs(20));
+    let summary = messages
+        .iter()
+        .map(|m| MessageParser::default().parse(m.as_bytes()).unwrap())
+        .find(|m| m.subject().is_some_and(|s| s.contains("Báo cáo thư lỗi")))
+        .expect("the admin's daily summary");
+    assert!(
+        summary
+            .subject()
+            .unwrap()
+            .contains("máy chủ thư từ chối 1 đợt"),
+        "{:?}",
+        summary.subject()
+    );
+    let text = summary.body_text(0).unwrap();
+    assert!(
+        text.contains("Máy chủ thư đã từ chối mọi thư") && text.contains("535"),
+        "{text}"
+    );
 }
 
 /// Whether this machine's own name (what EHLO says without helo_name and without a fully
