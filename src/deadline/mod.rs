@@ -11,6 +11,7 @@
 
 mod dated;
 mod lex;
+mod numbers;
 mod periodic;
 pub mod recur;
 
@@ -182,6 +183,7 @@ pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
         });
     }
     let toks = lex::tokenize(text);
+    let toks = numbers::drop_spelled(text, &toks)?;
     if toks.is_empty() {
         return Err(ParseError {
             span: 0..text.len(),

@@ -19,6 +19,35 @@ const PERIODIC: &[&str] = &[
     "thang cuoi moi quy",
     "thang dau quy",
     "thang dau moi quy",
+    // The last month of the reporting period ("ngày 18 của tháng cuối kỳ báo cáo").
+    "thang cuoi ky",
+    "thang cuoi cua ky",
+    "thang cuoi ky bao cao",
+];
+/// The month after the reporting period: "ngày 5 của tháng kế tiếp", "ngày 12 của tháng sau kỳ
+/// báo cáo". ("tháng sau" alone is also "tháng sáu", June: see [`next_month`].)
+const NEXT_MONTH: &[&str] = &[
+    "thang ke tiep",
+    "thang tiep theo",
+    "thang lien ke",
+    "thang sau ky",
+    "thang sau cua ky",
+    "thang ke tiep ky",
+    "thang tiep theo ky",
+    "thang dau ky sau",
+    "thang dau cua ky sau",
+    "thang dau cua ky tiep theo",
+    "thang dau quy sau",
+    "thang dau cua quy sau",
+    "thang dau cua quy tiep theo",
+];
+/// The year after the period: "trước ngày 15/01 năm liền kề".
+const NEXT_YEAR: &[&str] = &[
+    "nam sau",
+    "nam tiep theo",
+    "nam ke tiep",
+    "nam lien ke",
+    "nam lien sau",
 ];
 const EVENT: &[&str] = &[
     "yeu cau",
@@ -66,8 +95,10 @@ pub(super) fn classify(
 ) -> Result<Option<Parsed>, ParseError> {
     let dated = has_date_numbers(toks);
     let whole = 0..text.len();
-    if words.has_any(PERIODIC) {
-        return periodic(toks, words, whole).map(Some);
+    // A day "of the next month" or "of the months 2, 5, 8, 11" with no year is a rule.
+    let rule_words = next_month(text, toks, words) || words.has("cac thang");
+    if words.has_any(PERIODIC) || (!dated && rule_words && has_day(toks)) {
+        return periodic(text, toks, words, whole).map(Some);
     }
     if dated && words.has_any(YEARS_ONWARD) {
         // "Năm 2022 và các năm tiếp theo": every year, by its end.
@@ -102,6 +133,23 @@ pub(super) fn classify(
     Ok(None)
 }
 
+/// Whether the text names the month after the period ("tháng kế tiếp", "tháng sau" but not
+/// "tháng sáu": the original spelling tells them apart).
+fn next_month(text: &str, toks: &[Token], words: &Words) -> bool {
+    words.has_any(NEXT_MONTH)
+        || toks.windows(2).any(|w| {
+            w[0].is_word("thang")
+                && w[1].is_word("sau")
+                && text.get(w[1].span.clone()).is_some_and(str::is_ascii)
+        })
+}
+
+/// "ngày" followed by a number: a day is named.
+fn has_day(toks: &[Token]) -> bool {
+    toks.windows(2)
+        .any(|w| w[0].is_word("ngay") && w[1].num().is_some())
+}
+
 /// A year (four digits) or a day/month pair written with a separator.
 fn has_date_numbers(toks: &[Token]) -> bool {
     toks.iter().enumerate().any(|(i, t)| match t.num() {
@@ -116,11 +164,18 @@ fn has_date_numbers(toks: &[Token]) -> bool {
 }
 
 fn periodic(
+    text: &str,
     toks: &[Token],
     words: &Words,
     whole: std::ops::Range<usize>,
 ) -> Result<Parsed, ParseError> {
+    // "..., riêng tháng Hai là ngày cuối tháng": the exceptions are rules of their own.
+    let (toks, exceptions) = match toks.iter().position(|t| t.is_word("rieng")) {
+        Some(k) => (&toks[..k], exceptions(text, &toks[k..])?),
+        None => (toks, Vec::new()),
+    };
     let spec = day_spec(toks)?;
+    let next = next_month(text, toks, words);
     let unspecified = |why: &str| Parsed {
         deadline: Deadline::PeriodicUnspecified,
         notes: vec![Note {
@@ -154,13 +209,37 @@ fn periodic(
     if words.has_any(&["hang nam", "moi nam", "nam"]) || spec.every_months == Some(12) {
         freqs.push(Freq::Yearly);
     }
-    let Some(freq) = freqs.iter().min().copied() else {
-        return Ok(Parsed {
-            deadline: Deadline::PeriodicUnspecified,
-            notes: vec![],
-        });
+    let mut notes = Vec::new();
+    let freq = match freqs.iter().min().copied() {
+        Some(f) => f,
+        // "ngày 25 các tháng 2, 5, 8, 11": those months, every year.
+        None if !spec.months.is_empty() => Freq::Yearly,
+        // A day of the next month, or of the period's last month, without the period: the
+        // commonest regime is assumed, and said.
+        None if next || words.has_any(&["thang cuoi ky", "thang cuoi cua ky"]) => {
+            let (freq, name) = if next {
+                (Freq::Monthly, "hằng tháng")
+            } else {
+                (Freq::Quarterly, "hằng quý")
+            };
+            notes.push(Note {
+                span: whole.clone(),
+                kind: NoteKind::Periodic(format!(
+                    "thời gian không ghi kỳ báo cáo: coi là {name}; khai báo recurrence nếu kỳ khác"
+                )),
+            });
+            freq
+        }
+        None => {
+            return Ok(Parsed {
+                deadline: Deadline::PeriodicUnspecified,
+                notes: vec![],
+            })
+        }
     };
-    if words.has_any(&["nam sau", "nam tiep theo", "nam ke tiep"]) {
+    // A yearly report due in the next year is still one date a year ("hằng năm, trước ngày
+    // 15/01 năm sau"); other rhythms with a next-year date are not one rule.
+    if words.has_any(NEXT_YEAR) && !(freq == Freq::Yearly && spec.dates.len() <= 1) {
         return Ok(unspecified(
             "kỳ hạn rơi vào năm sau: một quy tắc lặp lại không diễn tả được; hãy khai báo recurrence",
         ));
@@ -203,12 +282,132 @@ fn periodic(
         day: days.first().copied(),
         months,
         weekday: spec.weekday,
+        next,
     };
+    let excluded: Vec<u32> = exceptions.iter().flat_map(|(ms, _)| ms.clone()).collect();
+    let mut rules = vec![build_rrule(freq, &when, words, &excluded)];
+    rules.retain(|r| !r.is_empty());
+    for (months, day) in &exceptions {
+        let list: Vec<String> = months.iter().map(u32::to_string).collect();
+        rules.push(format!(
+            "FREQ=YEARLY;BYMONTH={};BYMONTHDAY={day}",
+            list.join(",")
+        ));
+    }
     Ok(Parsed {
         deadline: Deadline::Recurring {
-            rrule: build_rrule(freq, &when, words),
+            rrule: rules.join(super::recur::RULE_SEPARATOR),
         },
-        notes: vec![],
+        notes,
+    })
+}
+
+/// "riêng tháng Hai là ngày cuối tháng", "riêng tháng 12 trước ngày 20": each exception's
+/// months and day (-1 for the month's last). Unreadable exceptions are errors: dropping one
+/// would remind on the wrong day in those months.
+fn exceptions(text: &str, toks: &[Token]) -> Result<Vec<(Vec<u32>, i32)>, ParseError> {
+    let word = |k: usize| toks.get(k).and_then(Token::word);
+    let unreadable = || ParseError {
+        span: toks.first().map_or(0, |t| t.span.start)..toks.last().map_or(0, |t| t.span.end),
+        message: format!(
+            "không đọc được ngoại lệ \"{}\"",
+            text.get(
+                toks.first().map_or(0, |t| t.span.start)..toks.last().map_or(0, |t| t.span.end)
+            )
+            .unwrap_or_default()
+        ),
+        suggestions: vec!["Ngày 27 hằng tháng, riêng tháng Hai là ngày cuối tháng"],
+    };
+    let mut out = Vec::new();
+    let mut i = 1; // after "riêng"
+    while i < toks.len() {
+        let mut months = Vec::new();
+        while word(i) == Some("thang") || (!months.is_empty() && is_list_sep(toks.get(i))) {
+            i += 1;
+            if word(i) == Some("thang") {
+                continue;
+            }
+            let Some((m, used)) = month_at(toks, i) else {
+                return Err(unreadable());
+            };
+            months.push(m);
+            i += used;
+        }
+        if months.is_empty() {
+            return Err(unreadable());
+        }
+        while matches!(word(i), Some("la" | "thi" | "vao"))
+            || toks.get(i).is_some_and(|t| t.is_sym(':'))
+        {
+            i += 1;
+        }
+        let before = word(i) == Some("truoc");
+        if before {
+            i += 1;
+        }
+        if word(i) == Some("ngay") {
+            i += 1;
+        }
+        let day = if word(i) == Some("cuoi") && word(i + 1) == Some("thang") {
+            i += 2;
+            -1
+        } else if let Some((n, _)) = toks.get(i).and_then(Token::num) {
+            if !(1..=31).contains(&n) {
+                return Err(bad(
+                    &toks[i],
+                    format!("ngày {n} không có trong tháng (chỉ từ 1 đến 31)"),
+                ));
+            }
+            i += 1;
+            let d = n as i32 - i32::from(before);
+            if d >= 31 {
+                -1
+            } else {
+                d
+            }
+        } else {
+            return Err(unreadable());
+        };
+        if day == 0 {
+            return Err(unreadable());
+        }
+        months.sort_unstable();
+        months.dedup();
+        out.push((months, day));
+        while is_list_sep(toks.get(i)) || matches!(word(i), Some("rieng" | "con")) {
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+fn is_list_sep(t: Option<&Token>) -> bool {
+    t.is_some_and(|t| t.is_sym(',') || t.is_sym(';') || t.is_word("va"))
+}
+
+/// A month at `k`, as a number or a word ("Hai", "Chạp", "mười một"), and how many tokens it
+/// takes.
+fn month_at(toks: &[Token], k: usize) -> Option<(u32, usize)> {
+    let t = toks.get(k)?;
+    if let Some((n, _)) = t.num() {
+        return (1..=12).contains(&n).then_some((n, 1));
+    }
+    let next = toks.get(k + 1).and_then(Token::word);
+    Some(match t.word()? {
+        "muoi" if next == Some("mot") => (11, 2),
+        "muoi" if next == Some("hai") => (12, 2),
+        "muoi" => (10, 1),
+        "mot" | "gieng" => (1, 1),
+        "hai" => (2, 1),
+        "ba" => (3, 1),
+        "tu" | "bon" => (4, 1),
+        "nam" => (5, 1),
+        "sau" => (6, 1),
+        "bay" => (7, 1),
+        "tam" => (8, 1),
+        "chin" => (9, 1),
+        "chap" => (12, 1),
+        _ => return None,
     })
 }
 
@@ -231,6 +430,8 @@ struct When {
     day: Option<i32>,
     months: Vec<u32>,
     weekday: Option<&'static str>,
+    /// The deadline falls in the month after each period ("tháng kế tiếp").
+    next: bool,
 }
 
 fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
@@ -238,11 +439,18 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
     let word = |k: usize| toks.get(k).and_then(Token::word);
     // Numbers already read as the month or year of a date ("15/12/2022").
     let mut consumed: Vec<usize> = Vec::new();
+    // Where the last month of a list was read ("các tháng 2, 5, 8, 11").
+    let mut last_month_at: Option<usize> = None;
+    // The day a window ends is read next ("từ ngày 2 đến ngày 6").
+    let mut window_end_next = false;
     for (i, t) in toks.iter().enumerate() {
         if consumed.contains(&i) {
             continue;
         }
         let prev = i.checked_sub(1).and_then(word);
+        let after_list_sep = i
+            .checked_sub(1)
+            .is_some_and(|j| toks[j].is_sym(',') || toks[j].is_word("va"));
         if let Some(w) = t.word() {
             match w {
                 "thu" => {
@@ -292,19 +500,37 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
             }
             continue;
         }
-        if prev == Some("thang") {
+        let continues_months = after_list_sep && last_month_at.is_some_and(|j| j + 2 == i);
+        if prev == Some("thang") || continues_months {
             if !(1..=12).contains(&n) {
                 return Err(bad(t, format!("tháng {n} không tồn tại (chỉ từ 1 đến 12)")));
             }
             spec.months.push(n);
+            last_month_at = Some(i);
             continue;
         }
+        // "từ ngày 2 đến ngày 6 hằng tháng": a window, due on its last day.
+        let window_start = (prev == Some("tu") || (prev == Some("ngay") && prev2 == Some("tu")))
+            && toks
+                .get(i + 1)
+                .is_some_and(|x| x.is_sym('-') || x.is_word("den") || x.is_word("toi"));
+        if window_start {
+            if !(1..=31).contains(&n) {
+                return Err(bad(
+                    t,
+                    format!("ngày {n} không có trong tháng (chỉ từ 1 đến 31)"),
+                ));
+            }
+            window_end_next = true;
+            continue;
+        }
+        let window_end = std::mem::take(&mut window_end_next);
         let before = prev == Some("truoc") || (prev == Some("ngay") && prev2 == Some("truoc"));
         // A day after "ngày"/"trước", or written as a date ("15/6 và 15/12").
         let listed =
             matches!(prev, Some("va")) || i.checked_sub(1).is_some_and(|j| toks[j].is_sym(','));
         let dated_pair = toks.get(i + 1).is_some_and(|s| s.is_sym('/'));
-        if !(before || prev == Some("ngay") || dated_pair) {
+        if !(before || prev == Some("ngay") || dated_pair || window_end) {
             continue;
         }
         if !(1..=31).contains(&n) {
@@ -370,7 +596,9 @@ fn weekday_code(w: &str) -> Option<&'static str> {
     })
 }
 
-fn build_rrule(freq: Freq, when: &When, words: &Words) -> String {
+/// The rule, without the months in `excluded` (they have rules of their own); empty when no
+/// month is left.
+fn build_rrule(freq: Freq, when: &When, words: &Words, excluded: &[u32]) -> String {
     if freq == Freq::Weekly {
         return format!("FREQ=WEEKLY;BYDAY={}", when.weekday.unwrap_or("FR"));
     }
@@ -392,6 +620,24 @@ fn build_rrule(freq: Freq, when: &When, words: &Words) -> String {
         Freq::Yearly if when.months.is_empty() => vec![12],
         Freq::Yearly => when.months.clone(),
     };
+    // The month after each period's end ("ngày 5 của tháng kế tiếp"); months the text names
+    // are already the right ones.
+    if when.next && when.months.is_empty() {
+        for m in &mut months {
+            *m = *m % 12 + 1;
+        }
+        months.sort_unstable();
+    }
+    let monthly = months.is_empty();
+    if !excluded.is_empty() {
+        if monthly {
+            months = (1..=12).collect();
+        }
+        months.retain(|m| !excluded.contains(m));
+        if months.is_empty() {
+            return String::new();
+        }
+    }
     let mut day = when.day.unwrap_or(-1);
     if day == 0 {
         // "trước ngày 1": the end of the month before.
@@ -413,6 +659,9 @@ fn build_rrule(freq: Freq, when: &When, words: &Words) -> String {
     };
     if months.is_empty() {
         format!("FREQ=MONTHLY;{by_day}")
+    } else if monthly {
+        let list: Vec<String> = months.iter().map(u32::to_string).collect();
+        format!("FREQ=MONTHLY;BYMONTH={};{by_day}", list.join(","))
     } else {
         let list: Vec<String> = months.iter().map(u32::to_string).collect();
         format!("FREQ=YEARLY;BYMONTH={};{by_day}", list.join(","))
