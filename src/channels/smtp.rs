@@ -10,9 +10,15 @@ use super::{error_chain, SendError};
 use crate::config::{EmailSettings, Tls};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+#[allow(deprecated)]
+use lettre::transport::smtp::client::AsyncNetworkStream;
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// How long the session breaker stays open after the server refused the session.
@@ -195,27 +201,42 @@ impl Smtp {
 
     async fn open_session(&self) -> Result<AsyncSmtpConnection, Refused> {
         let server = self.server();
-        let mut conn = match self.tls {
+        let (mut conn, leaf) = match self.tls {
             Tls::Implicit => {
-                let opened = tokio::time::timeout(
+                // Our socket (TCP_NODELAY), made TLS by lettre, then handed to lettre as the
+                // transport: lettre's own smtps connect leaves Nagle on, a 40 ms stall each
+                // message.
+                let tcp = self.tcp().await?;
+                let _ = tcp.set_nodelay(true);
+                let peer = tcp.peer_addr().ok();
+                #[allow(deprecated)]
+                let mut stream = AsyncNetworkStream::use_existing_tokio1(Box::new(tcp));
+                match tokio::time::timeout(self.timeout, stream.upgrade_tls(self.params.clone()))
+                    .await
+                    .map_err(|_| self.no_answer())?
+                {
+                    Ok(()) => {}
+                    Err(e) => {
+                        return Err(match tls_diag::problem(&e) {
+                            Some(p) => Refused::Session(self.tls_failure(p).await),
+                            None => Refused::Other(self.unreachable(&e)),
+                        })
+                    }
+                }
+                let leaf = stream.peer_certificate().ok();
+                let greeted = tokio::time::timeout(
                     self.timeout,
-                    AsyncSmtpConnection::connect_tokio1(
-                        (self.host.as_str(), self.port),
-                        Some(self.timeout),
+                    AsyncSmtpConnection::connect_with_transport(
+                        Box::new(Upgraded { stream, peer }),
                         &self.hello,
-                        Some(self.params.clone()),
-                        None,
                     ),
                 )
                 .await
                 .map_err(|_| self.no_answer())?;
-                match opened {
-                    Ok(c) => c,
+                match greeted {
+                    Ok(c) => (c, leaf),
                     Err(e) if e.status().is_some() => return Err(self.greeting_refused(&e)),
-                    Err(e) => match tls_diag::problem(&e) {
-                        Some(p) => return Err(Refused::Session(self.tls_failure(p).await)),
-                        None => return Err(Refused::Other(self.unreachable(&e))),
-                    },
+                    Err(e) => return Err(Refused::Other(self.unreachable(&e))),
                 }
             }
             Tls::StartTls | Tls::None => {
@@ -260,13 +281,13 @@ impl Smtp {
                         }));
                     }
                 }
-                conn
+                let leaf = conn.peer_certificate().ok();
+                (conn, leaf)
             }
         };
         if let Some(pin) = &self.pin {
             // Checked before anything is sent: no login, no message to a server not pinned.
-            let leaf = conn.peer_certificate().unwrap_or_default();
-            let seen = tls_diag::sha256_hex(&leaf);
+            let seen = tls_diag::sha256_hex(&leaf.unwrap_or_default());
             if &seen != pin {
                 conn.abort().await;
                 return Err(Refused::Session(format!(
@@ -501,6 +522,64 @@ impl Smtp {
                 error: format!("máy chủ từ chối nội dung thư: {reply}"),
             },
         }
+    }
+}
+
+/// A TLS stream lettre upgraded on our socket, given back to lettre as a transport (its
+/// reading and writing adapted from `futures` to `tokio`). lettre 0.11 marks the stream type
+/// "not meant to be public" but keeps it public; if a release removes it, smtps falls back to
+/// `connect_tokio1` (and Nagle's stall).
+#[allow(deprecated)]
+#[derive(Debug)]
+struct Upgraded {
+    stream: AsyncNetworkStream,
+    peer: Option<std::net::SocketAddr>,
+}
+
+impl tokio::io::AsyncRead for Upgraded {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        use futures_util::io::AsyncRead;
+        let unfilled = buf.initialize_unfilled();
+        match Pin::new(&mut self.get_mut().stream).poll_read(cx, unfilled) {
+            Poll::Ready(Ok(n)) => {
+                buf.advance(n);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Upgraded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        use futures_util::io::AsyncWrite;
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        use futures_util::io::AsyncWrite;
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        use futures_util::io::AsyncWrite;
+        Pin::new(&mut self.get_mut().stream).poll_close(cx)
+    }
+}
+
+impl AsyncTokioStream for Upgraded {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.peer
+            .ok_or_else(|| std::io::Error::other("no peer address"))
     }
 }
 
