@@ -542,3 +542,132 @@ fn numbers_written_twice() {
         ("Trước ngày 15/12 (năm)", "14/12/2022"),
     ]);
 }
+
+/// Years named by words, relative to the period written before them or to the plan's year.
+#[test]
+fn year_words() {
+    check_all(&[
+        ("Trước ngày 31/8 năm nay", "30/08/2022"),
+        ("31-8 năm nay", "31/08/2022"),
+        ("31-8", "31/08/2022"),
+        ("Trước 15-7", "14/07/2022"),
+        ("Chậm nhất ngày 15/01 năm sau", "15/01/2023"),
+        ("Trước ngày 31/3 năm tiếp theo", "30/03/2023"),
+        ("ngày 20/12 năm trước", "20/12/2021"),
+        ("Trong năm nay", "31/12/2022"),
+        ("Năm sau", "31/12/2023"),
+        // Relative to the period just named, not to the plan.
+        (
+            "Báo cáo năm 2024 gửi trước ngày 15/01 năm liền kề",
+            "14/01/2025",
+        ),
+        (
+            "Quý IV/2023; báo cáo trước ngày 10/01 năm tiếp theo",
+            "31/12/2023 | 09/01/2024",
+        ),
+        // A dash between days of one month is still a range.
+        ("Ngày 8-15/10", "08/10/2022..15/10/2022"),
+        ("Tháng 3-5", "01/03/2022..31/05/2022"),
+    ]);
+    let p = parse("31-8", &ctx()).unwrap();
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| n.kind == NoteKind::YearAssumed(2022)));
+}
+
+/// Within one clause a date to the day beats a coarser period, and words around a date that
+/// are not this task's deadline do not add milestones.
+#[test]
+fn clause_precedence() {
+    check_all(&[
+        // "trước" a named day is the day before it, as "trước ngày".
+        ("Năm 2024 (trước Quốc khánh 02/9/2024)", "01/09/2024"),
+        ("Năm 2024, trước Quốc khánh 02/9/2024", "01/09/2024"),
+        (
+            "Quý IV/2024 (hoàn thành trước kỳ họp HĐND tỉnh ngày 10/12/2024)",
+            "09/12/2024",
+        ),
+        // ... but a remark with another date outside the period is not one.
+        (
+            "Quý II/2023 (báo cáo UBND tỉnh trước ngày 15/7/2023)",
+            "30/06/2023",
+        ),
+        // The period a report covers is what is reported, not when.
+        ("Báo cáo quý III gửi trước ngày 10/10", "09/10/2022"),
+        (
+            "Báo cáo kết quả thực hiện 6 tháng đầu năm 2023 trước ngày 15/6/2023",
+            "14/06/2023",
+        ),
+        ("Trước ngày 10/10 (báo cáo quý III)", "09/10/2022"),
+        ("Báo cáo quý III, quý IV", "30/09/2022 | 31/12/2022"),
+        // A horizon after a dated action is not a milestone.
+        (
+            "Trước 30/6/2025 để hoàn thành mục tiêu đến năm 2030",
+            "29/06/2025",
+        ),
+        (
+            "Hoàn thành trước 31/12/2025, giai đoạn 2026-2030 tiếp tục duy trì",
+            "30/12/2025",
+        ),
+        ("Quý IV/2025, định hướng đến năm 2030", "31/12/2025"),
+        ("Giai đoạn 2026-2030", "01/01/2026..31/12/2030"),
+        ("Đến năm 2030", "31/12/2030"),
+        // A dependent clause does not add one.
+        (
+            "Hoàn thành lắp đặt trước 15/8/2025 để vận hành từ ngày 01/9/2025",
+            "14/08/2025",
+        ),
+        ("Trình Đề án trước ngày 30/6/2022", "29/06/2022"),
+    ]);
+    // The words dropped are named.
+    assert_eq!(
+        ignored("Trước 15/8/2025 để vận hành từ ngày 01/9/2025"),
+        ["để vận hành từ ngày 01/9/2025"]
+    );
+    assert_eq!(
+        ignored("Trước 30/6/2025, giai đoạn 2026-2030"),
+        ["giai đoạn 2026-2030"]
+    );
+    let p = parse("Năm 2024 (trước Quốc khánh 02/9/2024)", &ctx()).unwrap();
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+}
+
+/// The words a reading skipped, each as written.
+fn ignored(text: &str) -> Vec<String> {
+    let p = parse(text, &ctx()).unwrap();
+    p.notes
+        .into_iter()
+        .filter_map(|n| match n.kind {
+            NoteKind::Ignored(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Stages named by agency rather than by level: a milestone each, labelled with the agency.
+#[test]
+fn staged_by_agency() {
+    check_all(&[
+        (
+            "UBND cấp huyện: trước 30/6; Sở Nội vụ: trước 31/7",
+            "29/06/2022 | 30/07/2022",
+        ),
+        (
+            "Sở Tài chính: Quý III/2022; Sở Kế hoạch và Đầu tư: Quý IV/2022",
+            "30/09/2022 | 31/12/2022",
+        ),
+    ]);
+    let p = parse("UBND cấp huyện: trước 30/6; Sở Nội vụ: trước 31/7", &ctx()).unwrap();
+    let Deadline::Dated(ms) = &p.deadline else {
+        panic!("{:?}", p.deadline)
+    };
+    let labels: Vec<Option<&str>> = ms.iter().map(|m| m.label.as_deref()).collect();
+    assert_eq!(labels, vec![Some("UBND cấp huyện"), Some("Sở Nội vụ")]);
+    assert!(ignored("UBND cấp huyện: trước 30/6; Sở Nội vụ: trước 31/7").is_empty());
+    // One name with a colon is a label, not a stage: its words are still named.
+    assert_eq!(
+        ignored("Sở Nội vụ chủ trì: trước 31/7"),
+        ["Sở Nội vụ chủ trì:"]
+    );
+}

@@ -12,6 +12,7 @@ use super::{weekday_vi, Context, Deadline, Milestone, Note, NoteKind, ParseError
 use crate::text::ascii_fold;
 use chrono::{Datelike, Days, NaiveDate};
 use std::ops::Range;
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Prefix {
@@ -61,6 +62,9 @@ struct Point {
     span: Range<usize>,
     /// A weekday written before the date ("thứ Bảy, ngày 27/4"): its folded word and span.
     weekday: Option<(chrono::Weekday, Range<usize>)>,
+    /// A year written relative to another ("năm sau" +1, "năm nay" 0, "năm trước" -1): to the
+    /// period named before it in the text, else to the plan's year.
+    year_offset: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +76,11 @@ enum Link {
 #[derive(Debug)]
 struct Expr {
     prefix: Prefix,
+    /// Introduced as a horizon ("giai đoạn", "đến", "tầm nhìn", "định hướng"): when it follows a
+    /// dated action it is where the work leads, not a milestone.
+    horizon: bool,
+    /// Where it starts in the text, prefix words included.
+    start: usize,
     points: Vec<Point>,
     /// `links[i]` joins `points[i]` and `points[i + 1]`.
     links: Vec<Link>,
@@ -82,6 +91,8 @@ const FILLER: &[&str] = &[
     "hoan", "thanh", "thuc", "hien", "xong", "trien", "khai", "thoi", "gian", "han", "chot", "va",
     "hoac", "cua", "truoc", "het", "ca", "trong", "tu", "den", "ke", "vao", "nam", "thang", "ngay",
     "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc", "bao", "cao", "gui", "nop",
+    // A named day before its date ("trước Quốc khánh 02/9/2024").
+    "quoc", "khanh",
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
@@ -98,8 +109,21 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
     let mut notes = Vec::new();
     let mut milestones: Vec<Milestone> = Vec::new();
     let mut first_unknown: Option<Range<usize>> = None;
-    for segment in toks.split(|t| t.is_sym(';')) {
-        let mut run = read_run(text, segment, ctx.plan_year)?;
+    let runs = toks
+        .split(|t| t.is_sym(';'))
+        .map(|segment| read_run(text, segment))
+        .collect::<Result<Vec<_>, _>>()?;
+    // "UBND cấp huyện: trước 30/6; Sở Nội vụ: trước 31/7": staged by agency. The names before
+    // the colons are the stages' labels, not words left unread.
+    let staged_by_name = runs
+        .iter()
+        .flat_map(|r| &r.items)
+        .filter(|it| is_stage_label(&it.label))
+        .count()
+        >= 2;
+    // The last year written, for the relative years after it ("năm 2023 ... năm liền kề").
+    let mut base_year: Option<i32> = None;
+    for mut run in runs {
         // Words after the last expression describe it when nothing came before it
         // ("Quý II/2022 đối với cấp tỉnh").
         if let Some(last) = run.items.last_mut() {
@@ -119,15 +143,32 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
         // The period of the previous expression, when it was a single whole period
         // ("Năm 2023"), and where its milestones start in `milestones`.
         let mut previous: Option<((NaiveDate, NaiveDate), usize)> = None;
+        let has_day = run
+            .items
+            .iter()
+            .any(|it| it.qualifier.is_none() && it.expr.points.iter().any(|p| p.unit == Unit::Day));
         for Item {
             label,
             mut expr,
             post,
+            qualifier,
         } in run.items
         {
+            resolve_relative_years(&mut expr.points, &mut base_year, ctx.plan_year);
+            // "báo cáo quý III gửi trước ngày 10/10": the period is what is reported; the
+            // day is the deadline.
+            if has_day && names_a_report(&label) && expr.points.iter().all(|p| p.unit != Unit::Day)
+            {
+                continue;
+            }
             fill_missing(&mut expr.points, ctx.plan_year, &mut notes);
             let words: Vec<&Token> = label.iter().chain(post.iter()).copied().collect();
-            let levels = match_levels(&words, ctx);
+            // A qualifier's level words name who sets the day ("trước kỳ họp HĐND tỉnh"),
+            // not a stage.
+            let levels = match qualifier {
+                Some(_) => Vec::new(),
+                None => match_levels(&words, ctx),
+            };
             let shown = if label.is_empty() { &post } else { &label };
             let label_text = (!shown.is_empty()).then(|| {
                 let s = span_of(shown);
@@ -135,23 +176,56 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
                     .trim_matches(|c: char| c == ':' || c == ',' || c.is_whitespace())
                     .to_string()
             });
-            if levels.is_empty() && !is_phase_label(&label) && has_meaningful_words(&words) {
+            let dates = expr_dates(&expr, &mut notes)?;
+            // "Trước 30/6/2025, giai đoạn 2026-2030 duy trì": where the work leads, after a
+            // dated action, is not a milestone.
+            let whole_years = expr
+                .points
+                .iter()
+                .all(|p| p.unit == Unit::Year && p.part.is_none());
+            if expr.horizon && whole_years && !milestones.is_empty() {
+                let end = expr.points.last().map_or(expr.start, |p| p.span.end);
+                let span = expr.start..end.max(expr.start);
+                notes.push(Note {
+                    kind: NoteKind::Ignored(text[span.clone()].to_string()),
+                    span,
+                });
+                continue;
+            }
+            // "Năm 2023 (hoàn thành trước 30/11/2023)", "Quý II/2022, chậm nhất ngày 15/6/2022",
+            // "Năm 2024 (trước Quốc khánh 02/9/2024)": a more precise date inside the period
+            // just named replaces the period.
+            let mut refined = false;
+            if let Some(((first, last), at)) = previous {
+                let refines = levels.is_empty()
+                    && (qualifier.is_some() || !has_meaningful_words(&words))
+                    && dates.iter().all(|(_, due)| first <= *due && *due <= last);
+                if refines {
+                    milestones.truncate(at);
+                    refined = true;
+                }
+            }
+            // A date in parentheses with words of its own counts only as such a refinement:
+            // otherwise it is a remark ("Quý II/2023 (báo cáo UBND tỉnh trước 15/7/2023)").
+            if let Some(span) = qualifier.filter(|_| !refined) {
+                first_unknown.get_or_insert(span.clone());
+                notes.push(Note {
+                    kind: NoteKind::Ignored(text[span.clone()].to_string()),
+                    span,
+                });
+                continue;
+            }
+            let stage_name = staged_by_name && is_stage_label(&label);
+            if levels.is_empty()
+                && !is_phase_label(&label)
+                && !stage_name
+                && has_meaningful_words(&words)
+            {
                 let span = span_of(&words);
                 notes.push(Note {
                     kind: NoteKind::Ignored(text[span.clone()].to_string()),
                     span,
                 });
-            }
-            let dates = expr_dates(&expr, &mut notes)?;
-            // "Năm 2023 (hoàn thành trước 30/11/2023)", "Quý II/2022, chậm nhất ngày 15/6/2022":
-            // a more precise date inside the period just named replaces the period.
-            if let Some(((first, last), at)) = previous {
-                let refines = levels.is_empty()
-                    && !has_meaningful_words(&words)
-                    && dates.iter().all(|(_, due)| first <= *due && *due <= last);
-                if refines {
-                    milestones.truncate(at);
-                }
             }
             previous = match (expr.points.as_slice(), expr.prefix) {
                 ([only], Prefix::By) if only.unit != Unit::Day => {
@@ -215,6 +289,9 @@ struct Item<'a> {
     label: Vec<&'a Token>,
     expr: Expr,
     post: Vec<&'a Token>,
+    /// Read from parentheses that hold words as well ("(trước Đại hội, ngày 15/10/2024)"): the
+    /// span of the parentheses. It may only refine the period before it.
+    qualifier: Option<Range<usize>>,
 }
 
 /// What a run of tokens (a segment, or the inside of parentheses) holds.
@@ -226,12 +303,12 @@ struct Run<'a> {
     skipped: Vec<Vec<&'a Token>>,
 }
 
-fn read_run<'a>(text: &'a str, toks: &'a [Token], plan_year: i32) -> Result<Run<'a>, ParseError> {
+fn read_run<'a>(text: &'a str, toks: &'a [Token]) -> Result<Run<'a>, ParseError> {
     let mut p = SegmentParser {
         text,
         toks,
         i: 0,
-        plan_year,
+        year_offset: None,
     };
     let mut run = Run {
         items: Vec::new(),
@@ -240,6 +317,17 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token], plan_year: i32) -> Result<Run<
     };
     while p.i < toks.len() {
         let at = p.i;
+        // "... trước 15/8 để vận hành từ ngày 01/9": after a dated action, a purpose or
+        // dependent clause says why, and its dates are not this task's milestones.
+        let purpose = !toks[at].is_word("sau") && !toks[at].is_word("ke");
+        if !run.items.is_empty()
+            && purpose
+            && is_dependent(text, &toks[at..])
+            && toks[at..].iter().any(|t| t.num().is_some())
+        {
+            run.skipped.push(toks[at..].iter().collect());
+            break;
+        }
         if toks[at].is_sym('(') {
             let close = toks[at..]
                 .iter()
@@ -247,7 +335,7 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token], plan_year: i32) -> Result<Run<
                 .map_or(toks.len(), |k| at + k);
             let inner_toks = &toks[at + 1..close];
             p.i = close + 1;
-            let inner = read_run(text, inner_toks, plan_year)?;
+            let inner = read_run(text, inner_toks)?;
             let words: Vec<&Token> = inner_toks.iter().collect();
             if inner.items.is_empty() {
                 // A remark about the date just given ("(đối với cấp tỉnh)").
@@ -262,20 +350,36 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token], plan_year: i32) -> Result<Run<
                 .iter()
                 .all(|it| !has_meaningful_words(&it.label) && !has_meaningful_words(&it.post))
                 && !has_meaningful_words(&inner.trailing)
+                && inner.skipped.is_empty()
             {
                 // A date in parentheses, with nothing else: part of the text.
                 run.items.extend(inner.items);
+            } else if !is_dependent(text, inner_toks) {
+                // Words and a date: maybe a tighter deadline for the period before.
+                let end = toks.get(close).map_or(text.len(), |t| t.span.end);
+                let span = toks[at].span.start..end;
+                for mut item in inner.items {
+                    item.qualifier = Some(span.clone());
+                    run.items.push(item);
+                }
             } else {
                 run.skipped.push(words);
             }
             continue;
         }
         match p.expr()? {
-            Some(expr) => run.items.push(Item {
-                label: std::mem::take(&mut run.trailing),
-                expr,
-                post: Vec::new(),
-            }),
+            Some(mut expr) => {
+                // "trước Quốc khánh 02/9/2024": "trước" holds across the name of the day.
+                if expr.prefix == Prefix::By && before_a_named_day(&run.trailing) {
+                    expr.prefix = Prefix::Before;
+                }
+                run.items.push(Item {
+                    label: std::mem::take(&mut run.trailing),
+                    expr,
+                    post: Vec::new(),
+                    qualifier: None,
+                })
+            }
             None => {
                 p.i = at + 1;
                 if !toks[at].is_sym(')') {
@@ -285,6 +389,77 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token], plan_year: i32) -> Result<Run<
         }
     }
     Ok(run)
+}
+
+/// Whether `toks` start a purpose or dependent clause: "để ...", "nhằm ...", "phục vụ ...",
+/// "sau khi ...", "kể từ khi ...". "để" is told from "đề" (đề án) by its spelling.
+fn is_dependent(text: &str, toks: &[Token]) -> bool {
+    let word = |k: usize| toks.get(k).and_then(Token::word);
+    match word(0) {
+        Some("de") => toks.first().is_some_and(|t| {
+            let written: String = text
+                .get(t.span.clone())
+                .unwrap_or_default()
+                .nfc()
+                .collect::<String>()
+                .to_lowercase();
+            written == "để"
+        }),
+        Some("nham") => true,
+        Some("phuc") => word(1) == Some("vu"),
+        Some("sau") => word(1) == Some("khi"),
+        Some("ke") => word(1) == Some("tu") && word(2) == Some("khi"),
+        _ => false,
+    }
+}
+
+/// "trước Quốc khánh" right before a date: the last "trước" of the words, followed only by
+/// a few words naming the day.
+fn before_a_named_day(words: &[&Token]) -> bool {
+    let Some(k) = words.iter().rposition(|t| t.is_word("truoc")) else {
+        return false;
+    };
+    let name = &words[k + 1..];
+    !name.is_empty()
+        && name.len() <= 4
+        && name.iter().all(|t| {
+            t.word()
+                .is_some_and(|w| !matches!(w, "khi" | "sau" | "de" | "nham" | "va"))
+        })
+}
+
+/// "báo cáo", "số liệu", "kết quả", "sơ kết", "tổng kết", "tình hình" in a label: the period
+/// after it is what is reported on.
+fn names_a_report(label: &[&Token]) -> bool {
+    let words: Vec<&str> = label.iter().filter_map(|t| t.word()).collect();
+    words.windows(2).any(|w| {
+        matches!(
+            (w[0], w[1]),
+            ("bao", "cao")
+                | ("so", "lieu")
+                | ("ket", "qua")
+                | ("so", "ket")
+                | ("tong", "ket")
+                | ("tinh", "hinh")
+        )
+    })
+}
+
+/// A stage's name: words ending with a colon ("Sở Nội vụ:").
+fn is_stage_label(label: &[&Token]) -> bool {
+    label.last().is_some_and(|t| t.is_sym(':')) && has_meaningful_words(label)
+}
+
+/// Relative years ("năm sau") from the last year written before them, else the plan's; each
+/// year written moves that base.
+fn resolve_relative_years(points: &mut [Point], base: &mut Option<i32>, plan_year: i32) {
+    for p in points.iter_mut() {
+        match (p.year, p.year_offset) {
+            (None, Some(offset)) => p.year = Some(base.unwrap_or(plan_year) + offset),
+            (Some(y), None) => *base = Some(y),
+            _ => {}
+        }
+    }
 }
 
 /// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)").
@@ -384,8 +559,8 @@ struct SegmentParser<'a> {
     text: &'a str,
     toks: &'a [Token],
     i: usize,
-    /// For "năm sau" (the year after the plan's).
-    plan_year: i32,
+    /// A relative year ("năm sau") read for the point being made.
+    year_offset: Option<i32>,
 }
 
 impl<'a> SegmentParser<'a> {
@@ -438,10 +613,16 @@ impl<'a> SegmentParser<'a> {
 
     /// Parses an expression at `self.i`; `None` (with `self.i` unspecified) when there is none.
     fn expr(&mut self) -> Result<Option<Expr>, ParseError> {
+        let start = self.tok(self.i).map_or(0, |t| t.span.start);
         let mut prefix = Prefix::By;
+        let mut horizon = false;
         // Prefix words, in any number ("hoàn thành trước ngày", "chậm nhất đến hết ngày").
         loop {
             let k = self.i;
+            horizon |= matches!(self.word(k), Some("den" | "toi"))
+                || self.words_at(k, &["giai", "doan"])
+                || self.words_at(k, &["tam", "nhin"])
+                || self.words_at(k, &["dinh", "huong"]);
             let (step, p) = match self.word(k) {
                 Some("truoc") => (1, Some(Prefix::Before)),
                 Some("tu") => (1, Some(Prefix::From)),
@@ -458,6 +639,8 @@ impl<'a> SegmentParser<'a> {
                 }
                 Some("hoan") if self.word(k + 1) == Some("thanh") => (2, None),
                 Some("giai") if self.word(k + 1) == Some("doan") => (2, None),
+                Some("tam") if self.word(k + 1) == Some("nhin") => (2, None),
+                Some("dinh") if self.word(k + 1) == Some("huong") => (2, None),
                 Some("thoi") if matches!(self.word(k + 1), Some("han") | Some("gian")) => (2, None),
                 Some("sau") if self.is_after_word(k) => {
                     let t = &self.toks[k];
@@ -510,6 +693,8 @@ impl<'a> SegmentParser<'a> {
         }
         Ok(Some(Expr {
             prefix,
+            horizon,
+            start,
             points,
             links,
         }))
@@ -664,6 +849,12 @@ impl<'a> SegmentParser<'a> {
             Some("t") if next_is_num => Some(Unit::Month),
             Some("q") if next_is_num => Some(Unit::Quarter),
             Some("nam") if !next_is_num => {
+                // "năm nay", "năm sau": a whole year relative to the period or the plan.
+                if let Some((offset, len)) = self.relative_year(k + 1).filter(|(o, _)| *o >= 0) {
+                    self.i = k + 1 + len;
+                    self.year_offset = Some(offset);
+                    return Ok(Some(self.make(Unit::Year, None, 0, None, None, start)));
+                }
                 // "Cả năm", "trong năm": the plan's year.
                 let whole = matches!(
                     k.checked_sub(1).and_then(|j| self.word(j)),
@@ -696,7 +887,7 @@ impl<'a> SegmentParser<'a> {
                         Some((_, 4)) => Unit::Year,
                         // "6/2025": a month.
                         _ if month_year => Unit::Month,
-                        _ if self.date_sep(k + 1) => Unit::Day,
+                        _ if self.date_sep(k + 1) || self.day_month_dash(k + 1) => Unit::Day,
                         _ => return Ok(None),
                     }
                 }
@@ -750,7 +941,7 @@ impl<'a> SegmentParser<'a> {
                 };
                 let mut month = None;
                 let mut year = None;
-                if self.date_sep(self.i) {
+                if self.date_sep(self.i) || self.day_month_dash(self.i) {
                     self.i += 1;
                     month = self.small_number(Unit::Month)?;
                     if month.is_none() {
@@ -780,7 +971,7 @@ impl<'a> SegmentParser<'a> {
     }
 
     fn make(
-        &self,
+        &mut self,
         unit: Unit,
         part: Option<Part>,
         value: u32,
@@ -802,6 +993,7 @@ impl<'a> SegmentParser<'a> {
             year,
             span: start..end,
             weekday: None,
+            year_offset: self.year_offset.take(),
         }
     }
 
@@ -842,6 +1034,24 @@ impl<'a> SegmentParser<'a> {
             return tight(k + 1) && (year_next || (dmy && tight(k + 2) && tight(k + 3)));
         }
         false
+    }
+
+    /// A dash between a day and a month written tight with no year ("31-8", "trước 31-8 năm
+    /// nay"), as opposed to a range of days of a month ("8-15/10").
+    fn day_month_dash(&self, k: usize) -> bool {
+        let tight = |j: usize| self.tok(j).is_some_and(|x| !x.space_before);
+        let month = self
+            .tok(k + 1)
+            .and_then(Token::num)
+            .is_some_and(|(m, digits)| digits <= 2 && (1..=12).contains(&m));
+        let continues = self
+            .tok(k + 2)
+            .is_some_and(|x| !x.space_before && (x.is_sym('/') || x.is_sym('.') || x.is_sym('-')));
+        self.tok(k).is_some_and(|t| t.is_sym('-'))
+            && tight(k)
+            && tight(k + 1)
+            && month
+            && !continues
     }
 
     /// A day, month or quarter number (quarters also in Roman numerals).
@@ -917,15 +1127,38 @@ impl<'a> SegmentParser<'a> {
             self.i += 1;
             return self.year_tail_bare();
         }
-        if matches!(self.word(self.i + 1), Some("sau" | "toi" | "ke")) {
-            // "trước ngày 15/01 năm sau": the year after the plan's.
-            self.i += 2;
-            if self.word(self.i) == Some("tiep") {
-                self.i += 1;
-            }
-            return Ok(Some(self.plan_year + 1));
+        if let Some((offset, len)) = self.relative_year(self.i + 1) {
+            // "trước ngày 15/01 năm sau": resolved against the period or the plan's year.
+            self.i += 1 + len;
+            self.year_offset = Some(offset);
         }
         Ok(None)
+    }
+
+    /// The words after "năm" that name a year relative to another, at `k`: the offset and
+    /// how many words.
+    fn relative_year(&self, k: usize) -> Option<(i32, usize)> {
+        let next = self.word(k + 1);
+        Some(match self.word(k)? {
+            "nay" => (0, 1),
+            "sau" | "toi" => (1, 1),
+            "ke" | "lien" if matches!(next, Some("tiep" | "sau" | "ke")) => (1, 2),
+            "ke" => (1, 1),
+            "tiep" if next == Some("theo") => (1, 2),
+            "lien" if next == Some("truoc") => (-1, 2),
+            // "năm trước" (last year), not "năm, trước ngày ...".
+            "truoc" => {
+                let introduces = self.tok(k + 1).is_some_and(|t| {
+                    t.num().is_some()
+                        || matches!(t.word(), Some("ngay" | "thang" | "quy" | "qui" | "khi"))
+                });
+                if introduces {
+                    return None;
+                }
+                (-1, 1)
+            }
+            _ => return None,
+        })
     }
 
     /// After "năm" in "đầu năm 2022".
