@@ -459,6 +459,28 @@ fn day_of_period_rules() {
             "Trước ngày 25 hằng tháng; riêng tháng 12 trước ngày 20",
             "rrule:FREQ=MONTHLY;BYMONTH=1,2,3,4,5,6,7,8,9,10,11;BYMONTHDAY=24 | FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=19",
         ),
+        (
+            "Chậm nhất vào ngày 10 của tháng đầu quý sau",
+            "rrule:FREQ=YEARLY;BYMONTH=1,4,7,10;BYMONTHDAY=10",
+        ),
+        (
+            "Báo cáo tháng gửi trước ngày 20 của tháng báo cáo",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=19",
+        ),
+        // Each period's report in the month after it, the year's in January.
+        (
+            "Báo cáo định kỳ 6 tháng: trước ngày 15 tháng 7; báo cáo năm: trước ngày 15 tháng 01 năm sau",
+            "rrule:FREQ=YEARLY;BYMONTH=1,7;BYMONTHDAY=14",
+        ),
+        // The days the figures cover are not when the report is due.
+        (
+            "Trước ngày 20 hằng tháng (số liệu tính từ ngày 15 tháng trước đến ngày 14 tháng báo cáo)",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=19",
+        ),
+        (
+            "Ngày 30 hằng tháng, riêng tháng 2 là ngày cuối tháng",
+            "rrule:FREQ=MONTHLY;BYMONTH=1,3,4,5,6,7,8,9,10,11,12;BYMONTHDAY=30 | FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=-1",
+        ),
         // An exception that cannot be read is not dropped.
         (
             "Ngày 27 hằng tháng, riêng dịp lễ thì sớm hơn",
@@ -568,6 +590,10 @@ fn year_words() {
         // A dash between days of one month is still a range.
         ("Ngày 8-15/10", "08/10/2022..15/10/2022"),
         ("Tháng 3-5", "01/03/2022..31/05/2022"),
+        (
+            "Báo cáo năm gửi trước ngày 31/01 của năm liền kề năm báo cáo",
+            "30/01/2023",
+        ),
     ]);
     let p = parse("31-8", &ctx()).unwrap();
     assert!(p
@@ -629,8 +655,20 @@ fn clause_precedence() {
         ignored("Trước 30/6/2025, giai đoạn 2026-2030"),
         ["giai đoạn 2026-2030"]
     );
+    assert_eq!(
+        ignored("Quý III/2024 (trước ngày 20/9/2024 để trình HĐND tỉnh tại kỳ họp cuối năm)"),
+        ["để trình HĐND tỉnh tại kỳ họp cuối năm"]
+    );
     let p = parse("Năm 2024 (trước Quốc khánh 02/9/2024)", &ctx()).unwrap();
     assert!(p.notes.is_empty(), "{:?}", p.notes);
+    // A weekday in parentheses after the date is checked, not skipped.
+    let p = parse("Ngày 10/10/2024 (thứ Năm)", &ctx()).unwrap();
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+    let p = parse("Ngày 12/10/2024 (thứ Năm)", &ctx()).unwrap();
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| matches!(n.kind, NoteKind::WeekdayMismatch { .. })));
 }
 
 /// The words a reading skipped, each as written.

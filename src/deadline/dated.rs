@@ -320,11 +320,7 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token]) -> Result<Run<'a>, ParseError>
         // "... trước 15/8 để vận hành từ ngày 01/9": after a dated action, a purpose or
         // dependent clause says why, and its dates are not this task's milestones.
         let purpose = !toks[at].is_word("sau") && !toks[at].is_word("ke");
-        if !run.items.is_empty()
-            && purpose
-            && is_dependent(text, &toks[at..])
-            && toks[at..].iter().any(|t| t.num().is_some())
-        {
+        if !run.items.is_empty() && purpose && is_dependent(text, &toks[at..]) {
             run.skipped.push(toks[at..].iter().collect());
             break;
         }
@@ -337,6 +333,25 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token]) -> Result<Run<'a>, ParseError>
             p.i = close + 1;
             let inner = read_run(text, inner_toks)?;
             let words: Vec<&Token> = inner_toks.iter().collect();
+            // "ngày 10/10/2024 (thứ Năm)": the weekday of the date just given, checked.
+            let mut weekday_parser = SegmentParser {
+                text,
+                toks: inner_toks,
+                i: 0,
+                year_offset: None,
+            };
+            let weekday = weekday_parser.weekday();
+            let last_day = run
+                .items
+                .last_mut()
+                .and_then(|it| it.expr.points.last_mut())
+                .filter(|pt| pt.unit == Unit::Day && pt.weekday.is_none());
+            if let (Some(w), Some(pt), true) =
+                (weekday, last_day, weekday_parser.i == inner_toks.len())
+            {
+                pt.weekday = Some(w);
+                continue;
+            }
             if inner.items.is_empty() {
                 // A remark about the date just given ("(đối với cấp tỉnh)").
                 match run.items.last_mut() {
@@ -362,6 +377,9 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token]) -> Result<Run<'a>, ParseError>
                     item.qualifier = Some(span.clone());
                     run.items.push(item);
                 }
+                // What it says besides ("... để trình HĐND tỉnh") is still named.
+                run.skipped.extend(inner.skipped);
+                run.skipped.push(inner.trailing);
             } else {
                 run.skipped.push(words);
             }
@@ -1120,6 +1138,10 @@ impl<'a> SegmentParser<'a> {
 
     /// "năm 2022" or "năm sau" (after a date written with numbers), or nothing.
     fn year_words(&mut self) -> Result<Option<i32>, ParseError> {
+        // "ngày 31/01 của năm liền kề".
+        if self.words_at(self.i, &["cua", "nam"]) && self.relative_year(self.i + 2).is_some() {
+            self.i += 1;
+        }
         if self.word(self.i) != Some("nam") {
             return Ok(None);
         }

@@ -19,6 +19,8 @@ const PERIODIC: &[&str] = &[
     "thang cuoi moi quy",
     "thang dau quy",
     "thang dau moi quy",
+    // The reported month itself ("trước ngày 20 của tháng báo cáo").
+    "thang bao cao",
     // The last month of the reporting period ("ngày 18 của tháng cuối kỳ báo cáo").
     "thang cuoi ky",
     "thang cuoi cua ky",
@@ -174,6 +176,8 @@ fn periodic(
         Some(k) => (&toks[..k], exceptions(text, &toks[k..])?),
         None => (toks, Vec::new()),
     };
+    let without_data = without_data_periods(toks);
+    let toks = without_data.as_slice();
     let spec = day_spec(toks)?;
     let next = next_month(text, toks, words);
     let unspecified = |why: &str| Parsed {
@@ -189,7 +193,14 @@ fn periodic(
     if words.has_any(&["hang tuan", "moi tuan"]) {
         freqs.push(Freq::Weekly);
     }
-    if words.has_any(&["hang thang", "moi thang"]) || spec.every_months == Some(1) {
+    // "báo cáo tháng" (a monthly report), not "báo cáo tháng 6".
+    let monthly_report = (0..toks.len()).any(|k| {
+        let w = |j: usize| toks.get(k + j).and_then(Token::word);
+        (w(0), w(1), w(2)) == (Some("bao"), Some("cao"), Some("thang"))
+            && toks.get(k + 3).and_then(Token::num).is_none()
+    });
+    if words.has_any(&["hang thang", "moi thang"]) || spec.every_months == Some(1) || monthly_report
+    {
         freqs.push(Freq::Monthly);
     }
     let generic_quarter = words.has_any(&[
@@ -216,8 +227,8 @@ fn periodic(
         None if !spec.months.is_empty() => Freq::Yearly,
         // A day of the next month, or of the period's last month, without the period: the
         // commonest regime is assumed, and said.
-        None if next || words.has_any(&["thang cuoi ky", "thang cuoi cua ky"]) => {
-            let (freq, name) = if next {
+        None if next || words.has_any(&["thang cuoi ky", "thang cuoi cua ky", "thang bao cao"]) => {
+            let (freq, name) = if next || words.has("thang bao cao") {
                 (Freq::Monthly, "hằng tháng")
             } else {
                 (Freq::Quarterly, "hằng quý")
@@ -237,13 +248,6 @@ fn periodic(
             })
         }
     };
-    // A yearly report due in the next year is still one date a year ("hằng năm, trước ngày
-    // 15/01 năm sau"); other rhythms with a next-year date are not one rule.
-    if words.has_any(NEXT_YEAR) && !(freq == Freq::Yearly && spec.dates.len() <= 1) {
-        return Ok(unspecified(
-            "kỳ hạn rơi vào năm sau: một quy tắc lặp lại không diễn tả được; hãy khai báo recurrence",
-        ));
-    }
     let mut days: Vec<i32> = spec.dates.iter().map(|(d, _)| *d).collect();
     days.sort_unstable();
     days.dedup();
@@ -269,14 +273,30 @@ fn periodic(
         Freq::HalfYearly => &[6, 12],
         _ => &[],
     };
+    // The months after them too ("6 tháng: trước ngày 15/7; năm: trước ngày 15/01 năm sau").
+    let mut after_ends: Vec<u32> = period_ends.iter().map(|m| m % 12 + 1).collect();
+    after_ends.sort_unstable();
+    let mut next = next;
+    let every_month_after = !after_ends.is_empty() && months == after_ends;
     if !months.is_empty() && freq != Freq::Yearly {
         if months.iter().all(|m| period_ends.contains(m)) {
             months.clear();
+        } else if months.iter().all(|m| after_ends.contains(m)) {
+            months.clear();
+            next = true;
         } else {
             return Ok(unspecified(
                 "tháng ghi trong thời gian không khớp với chu kỳ: hãy khai báo recurrence",
             ));
         }
+    }
+    // A report due in the next year is still one date a period when the text says so for
+    // every period ("hằng năm, trước ngày 15/01 năm sau"); one next-year date in a finer
+    // rhythm is not one rule.
+    if words.has_any(NEXT_YEAR) && !(freq == Freq::Yearly || every_month_after) {
+        return Ok(unspecified(
+            "kỳ hạn rơi vào năm sau: một quy tắc lặp lại không diễn tả được; hãy khai báo recurrence",
+        ));
     }
     let when = When {
         day: days.first().copied(),
@@ -300,6 +320,33 @@ fn periodic(
         },
         notes,
     })
+}
+
+/// The tokens without parenthesised data periods ("(số liệu từ ngày 15 tháng trước đến ngày
+/// 14 tháng báo cáo)"): the days the figures cover, not when the report is due.
+fn without_data_periods(toks: &[Token]) -> Vec<Token> {
+    let mut out = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        if toks[i].is_sym('(') {
+            let close = toks[i..]
+                .iter()
+                .position(|t| t.is_sym(')'))
+                .map_or(toks.len(), |k| i + k);
+            let head: Vec<&str> = toks[i + 1..close]
+                .iter()
+                .take(5)
+                .filter_map(Token::word)
+                .collect();
+            if head.windows(2).any(|w| w == ["so", "lieu"]) {
+                i = close + 1;
+                continue;
+            }
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    out
 }
 
 /// "riêng tháng Hai là ngày cuối tháng", "riêng tháng 12 trước ngày 20": each exception's
@@ -606,14 +653,16 @@ fn build_rrule(freq: Freq, when: &When, words: &Words, excluded: &[u32]) -> Stri
     let mut months: Vec<u32> = match freq {
         Freq::Monthly | Freq::Weekly => vec![],
         Freq::Quarterly => {
-            let offset =
-                if words.has_any(&["thang dau quy", "thang dau moi quy", "thang dau cua quy"]) {
-                    2
-                } else if words.has_any(&["thang giua quy", "thang thu hai cua quy"]) {
-                    1
-                } else {
-                    0
-                };
+            // "tháng đầu quý sau" is the month after the period, shifted below.
+            let offset = if when.next {
+                0
+            } else if words.has_any(&["thang dau quy", "thang dau moi quy", "thang dau cua quy"]) {
+                2
+            } else if words.has_any(&["thang giua quy", "thang thu hai cua quy"]) {
+                1
+            } else {
+                0
+            };
             [3, 6, 9, 12].iter().map(|m| m - offset).collect()
         }
         Freq::HalfYearly => vec![6, 12],
@@ -650,7 +699,7 @@ fn build_rrule(freq: Freq, when: &When, words: &Words, excluded: &[u32]) -> Stri
     if day == 31 {
         day = -1;
     }
-    let by_day = if freq == Freq::Monthly && (29..=30).contains(&day) {
+    let by_day = if freq == Freq::Monthly && (29..=30).contains(&day) && !excluded.contains(&2) {
         // The 29th or 30th, or the month's last day when it is shorter.
         let days: Vec<String> = (28..=day).map(|d| d.to_string()).collect();
         format!("BYMONTHDAY={};BYSETPOS=-1", days.join(","))
