@@ -348,10 +348,7 @@ fn agency_deadlines(
     let level = config.agency(agency).map(|a| a.level.as_str());
     let mut out: Vec<NaiveDate> = match &task.deadline {
         Deadline::Dated(ms) => {
-            let own: Vec<&Milestone> = ms
-                .iter()
-                .filter(|m| m.level.is_none() || m.level.as_deref() == level)
-                .collect();
+            let own: Vec<&Milestone> = ms.iter().filter(|m| m.applies_to(agency, level)).collect();
             let chosen: Vec<&Milestone> = if role == Role::Support || own.is_empty() {
                 ms.iter().collect()
             } else {

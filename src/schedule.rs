@@ -460,12 +460,7 @@ pub fn milestones(task: &Task, plan: &Plan, until: NaiveDate) -> Vec<Milestone> 
         recur::occurrences(rule, plan.issued, end, u16::MAX)
             .unwrap_or_default()
             .into_iter()
-            .map(|due| Milestone {
-                level: None,
-                start: None,
-                due,
-                label: None,
-            })
+            .map(Milestone::on)
             .collect()
     };
     match &task.deadline {
@@ -536,7 +531,7 @@ impl Builder<'_> {
             let level = config.agency(agency_id).map(|a| a.level.as_str());
             let own: Vec<&Milestone> = milestones
                 .iter()
-                .filter(|m| m.level.is_none() || m.level.as_deref() == level)
+                .filter(|m| m.applies_to(agency_id, level))
                 .collect();
             let applicable: Vec<&Milestone> = if role == Role::Support || own.is_empty() {
                 milestones.iter().collect()

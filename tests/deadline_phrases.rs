@@ -283,10 +283,8 @@ fn notes_tell_what_was_assumed() {
     assert_eq!(
         p.deadline,
         Deadline::Dated(vec![nhacviec::deadline::Milestone {
-            level: None,
-            start: None,
-            due: d("30/06/2022"),
-            label: Some("sau khi có hướng dẫn".into())
+            label: Some("sau khi có hướng dẫn".into()),
+            ..nhacviec::deadline::Milestone::on(d("30/06/2022"))
         }])
     );
     assert!(p

@@ -1122,7 +1122,10 @@ impl Validator {
             .iter()
             .filter(|d| d.severity == Severity::Error)
             .count();
-        let deadline = self.deadline(src, t, &id, issued, ctx);
+        let mut deadline = self.deadline(src, t, &id, issued, ctx);
+        if let Deadline::Dated(ms) = &mut deadline {
+            self.route_stages(src, t, &id, ms, dir, &lead);
+        }
         let unreadable = self
             .diags
             .iter()
@@ -1235,6 +1238,59 @@ impl Validator {
         }
     }
 
+    /// Staged by agency ("UBND cấp huyện: trước 30/6; Sở Nội vụ: trước 31/7"): each stage's
+    /// name resolved to the agencies it stands for, so a lead is reminded of its own stage
+    /// only. A name that resolves to nothing keeps its stage for everyone, with a warning; so
+    /// does a lead with no stage of its own.
+    fn route_stages(
+        &mut self,
+        src: &Source,
+        t: &raw::Task,
+        id: &str,
+        ms: &mut [Milestone],
+        dir: &Directory,
+        lead: &[String],
+    ) {
+        if !dir.loaded || ms.iter().all(|m| m.stage_of.is_none()) {
+            return;
+        }
+        let span = t.time.as_ref().map_or(t.id.span(), Spanned::span);
+        for m in ms.iter_mut() {
+            let Some(name) = m.stage_of.clone() else {
+                continue;
+            };
+            match dir.resolve(&name) {
+                Some(target) => m.agencies = dir.expand(target),
+                None => self.push(
+                    src.diag(
+                        Severity::Warning,
+                        span.clone(),
+                        format!("nhiệm vụ {id}: mốc của \"{name}\" không ứng với cơ quan hay nhóm nào; mốc này áp dụng cho mọi cơ quan chủ trì"),
+                    )
+                    .with_help("thêm tên này làm bí danh (aliases) của cơ quan hoặc nhóm trong agencies.toml"),
+                ),
+            }
+        }
+        let staged = ms.iter().any(|m| !m.agencies.is_empty());
+        for agency in lead {
+            let level = dir
+                .agencies
+                .iter()
+                .find(|a| a.id == *agency)
+                .map(|a| a.level.as_str());
+            if staged && !ms.iter().any(|m| m.applies_to(agency, level)) {
+                self.push(
+                    src.diag(
+                        Severity::Warning,
+                        span.clone(),
+                        format!("nhiệm vụ {id}: cơ quan chủ trì {agency} không có mốc riêng trong thời gian; cơ quan này sẽ được nhắc theo mọi mốc"),
+                    )
+                    .with_help("ghi mốc cho cơ quan này, hoặc thêm tên mốc làm bí danh của nó"),
+                );
+            }
+        }
+    }
+
     fn deadline(
         &mut self,
         src: &Source,
@@ -1253,12 +1309,7 @@ impl Validator {
         }
         if let Some(due) = &t.due {
             return match self.date(src, due) {
-                Some(d) => Deadline::Dated(vec![Milestone {
-                    level: None,
-                    start: None,
-                    due: d,
-                    label: None,
-                }]),
+                Some(d) => Deadline::Dated(vec![Milestone::on(d)]),
                 None => Deadline::OnRequest,
             };
         }

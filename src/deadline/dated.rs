@@ -240,11 +240,14 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             };
             for (start, due) in dates {
                 for level in &scopes {
+                    let label = label_text.clone().filter(|l| !l.is_empty());
                     milestones.push(Milestone {
                         level: level.clone(),
                         start,
                         due,
-                        label: label_text.clone().filter(|l| !l.is_empty()),
+                        stage_of: label.clone().filter(|_| stage_name),
+                        label,
+                        agencies: Vec::new(),
                     });
                 }
             }

@@ -69,6 +69,35 @@ pub struct Milestone {
     /// The words that introduced it in the text ("Tại Bộ phận một cửa tỉnh", "Đợt 1").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// Staged by agency ("UBND cấp huyện: trước 30/6; Sở Nội vụ: trước 31/7"): the name its
+    /// stage was written under, as the parser read it (resolved by the config check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_of: Option<String>,
+    /// The agencies that name stands for (ids), once resolved: only their lead reminders
+    /// follow this milestone. Empty: everyone's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agencies: Vec<String>,
+}
+
+impl Milestone {
+    /// A milestone due on `due`, for everyone.
+    pub fn on(due: NaiveDate) -> Milestone {
+        Milestone {
+            level: None,
+            start: None,
+            due,
+            label: None,
+            stage_of: None,
+            agencies: Vec::new(),
+        }
+    }
+
+    /// Whether this milestone is the agency's own (as a lead): for its level and, when staged
+    /// by agency, for it.
+    pub fn applies_to(&self, agency: &str, level: Option<&str>) -> bool {
+        (self.level.is_none() || self.level.as_deref() == level)
+            && (self.agencies.is_empty() || self.agencies.iter().any(|a| a == agency))
+    }
 }
 
 impl Deadline {
