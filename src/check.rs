@@ -234,7 +234,7 @@ fn unannounced_tet_by_year(config: &Config, calendar: &Calendar) -> BTreeMap<i32
 fn task_report<'a>(plan: &'a Plan, t: &'a Task) -> TaskReport<'a> {
     let (milestones, rrule): (&[Milestone], Option<&str>) = match &t.deadline {
         Deadline::Dated(ms) => (ms, None),
-        Deadline::Recurring { rrule } => (&[], Some(rrule)),
+        Deadline::Recurring { rrule, .. } => (&[], Some(rrule)),
         _ => (&[], None),
     };
     TaskReport {
@@ -299,7 +299,7 @@ pub fn describe(deadline: &Deadline, plan: &Plan, config: &Config) -> String {
                 format!("các hạn: {}", list.join("; "))
             }
         }
-        Deadline::Recurring { rrule } => {
+        Deadline::Recurring { rrule, window_from } => {
             // The first few occurrences, whatever the plan's year.
             let until = plan.until.unwrap_or_else(|| {
                 NaiveDate::from_ymd_opt(plan.issued.year() + 2, 12, 31).unwrap_or(plan.issued)
@@ -310,7 +310,10 @@ pub fn describe(deadline: &Deadline, plan: &Plan, config: &Config) -> String {
             if shown.is_empty() {
                 format!("định kỳ ({rrule})")
             } else {
-                format!("định kỳ: {}{more} ({rrule})", shown.join(", "))
+                // A window that repeats: said from its first day.
+                let window =
+                    window_from.map_or(String::new(), |d| format!("từ ngày {d} đến hạn mỗi kỳ; "));
+                format!("định kỳ: {window}{}{more} ({rrule})", shown.join(", "))
             }
         }
         Deadline::PeriodicUnspecified => "định kỳ, chưa rõ kỳ hạn: cần khai báo recurrence".into(),

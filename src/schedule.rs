@@ -467,7 +467,16 @@ pub fn milestones(task: &Task, plan: &Plan, until: NaiveDate) -> Vec<Milestone> 
         // All of them, whatever the horizon: which milestone is a lead's own depends on every
         // level's, and dated milestones are few.
         Deadline::Dated(ms) => ms.clone(),
-        Deadline::Recurring { rrule } => from_rule(rrule),
+        Deadline::Recurring { rrule, window_from } => {
+            let mut ms = from_rule(rrule);
+            // A window that repeats starts on its day of each occurrence's month.
+            if let Some(day) = window_from {
+                for m in &mut ms {
+                    m.start = (*day < m.due.day()).then(|| m.due.with_day(*day)).flatten();
+                }
+            }
+            ms
+        }
         Deadline::Continuous => match &task.policy.nudge {
             Some(rule) => from_rule(rule),
             None => vec![],

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDate;
 mod common;
+mod support;
 
 use nhacviec::deadline::{parse, Context, Deadline, NoteKind};
 
@@ -496,12 +497,7 @@ fn day_of_period_rules() {
     ]);
     // The regime is not named: the assumption is said.
     let p = parse("ngày 5 của tháng kế tiếp", &ctx()).unwrap();
-    assert_eq!(
-        p.deadline,
-        Deadline::Recurring {
-            rrule: "FREQ=MONTHLY;BYMONTHDAY=5".into()
-        }
-    );
+    assert_eq!(p.deadline, Deadline::recurring("FREQ=MONTHLY;BYMONTHDAY=5"));
     assert!(p
         .notes
         .iter()
@@ -509,9 +505,7 @@ fn day_of_period_rules() {
     let p = parse("ngày 18 của tháng cuối kỳ báo cáo", &ctx()).unwrap();
     assert_eq!(
         p.deadline,
-        Deadline::Recurring {
-            rrule: "FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=18".into()
-        }
+        Deadline::recurring("FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=18")
     );
     // "tháng sáu" is June, not "the next month".
     assert!(!show("ngày 15 tháng Sáu").starts_with("rrule"));
@@ -522,17 +516,47 @@ fn windows_that_repeat() {
     check_all(&[
         (
             "Từ ngày 2 đến ngày 6 hằng tháng",
-            "rrule:FREQ=MONTHLY;BYMONTHDAY=6",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=6 (from day 2)",
         ),
         (
             "từ ngày 01 - 05 hằng tháng",
-            "rrule:FREQ=MONTHLY;BYMONTHDAY=5",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=5 (from day 1)",
         ),
         (
             "Hằng quý, từ ngày 10 đến hết ngày 15 của tháng cuối quý",
-            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=15",
+            "rrule:FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=15 (from day 10)",
         ),
     ]);
+}
+
+#[test]
+fn a_window_that_repeats_starts_each_occurrence_on_its_first_day() {
+    let dir = tempfile::tempdir().unwrap();
+    support::copy_dir(&support::repo().join("config"), dir.path());
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    // Task 1's time made a window that repeats.
+    let at = text.find("[[task]]\nid = \"1\"").unwrap();
+    let time = at + text[at..].find("time = \"").unwrap();
+    let end = time + text[time..].find('\n').unwrap();
+    let text = format!(
+        "{}time = \"Từ ngày 2 đến ngày 6 hằng tháng\"{}",
+        &text[..time],
+        &text[end..]
+    );
+    std::fs::write(&plan, text).unwrap();
+    let out = assert_cmd::Command::cargo_bin("nhacviec")
+        .unwrap()
+        .arg("--config")
+        .arg(dir.path())
+        .args(["check"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("định kỳ: từ ngày 2 đến hạn mỗi kỳ; 06/04/2022"),
+        "{shown}"
+    );
 }
 
 /// Numbers repeated in words, as legal texts write them.

@@ -1315,9 +1315,7 @@ impl Validator {
         }
         if let Some(rec) = &t.recurrence {
             return match recur::check(rec.get_ref(), issued) {
-                Ok(()) => Deadline::Recurring {
-                    rrule: recur::normalize(rec.get_ref()).to_string(),
-                },
+                Ok(()) => Deadline::recurring(recur::normalize(rec.get_ref())),
                 Err(e) => {
                     self.push(
                         src.diag(Severity::Error, rec.span(), e)

@@ -45,8 +45,13 @@ pub enum Deadline {
     /// One or more dated milestones. Several milestones come from lists ("Quý III, IV/2022"),
     /// phases, or stages by level; a milestone with a level applies to that level's agencies.
     Dated(Vec<Milestone>),
-    /// A recurrence, as an RFC 5545 RRULE body ("FREQ=MONTHLY;BYMONTHDAY=19").
-    Recurring { rrule: String },
+    /// A recurrence, as an RFC 5545 RRULE body ("FREQ=MONTHLY;BYMONTHDAY=19"). A window that
+    /// repeats ("từ ngày 2 đến ngày 6 hằng tháng") is due on its last day and keeps its first
+    /// day of the month in `window_from`.
+    Recurring {
+        rrule: String,
+        window_from: Option<u32>,
+    },
     /// Periodic, but the text does not say when ("Theo định kỳ"): needs an explicit
     /// `recurrence` in the plan.
     PeriodicUnspecified,
@@ -77,6 +82,16 @@ pub struct Milestone {
     /// follow this milestone. Empty: everyone's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agencies: Vec<String>,
+}
+
+impl Deadline {
+    /// A recurrence with no window.
+    pub fn recurring(rrule: impl Into<String>) -> Deadline {
+        Deadline::Recurring {
+            rrule: rrule.into(),
+            window_from: None,
+        }
+    }
 }
 
 impl Milestone {

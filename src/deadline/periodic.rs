@@ -105,9 +105,7 @@ pub(super) fn classify(
     if dated && words.has_any(YEARS_ONWARD) {
         // "Năm 2022 và các năm tiếp theo": every year, by its end.
         return Ok(Some(Parsed {
-            deadline: Deadline::Recurring {
-                rrule: "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31".into(),
-            },
+            deadline: Deadline::recurring("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=31"),
             notes: vec![],
         }));
     }
@@ -317,6 +315,7 @@ fn periodic(
     Ok(Parsed {
         deadline: Deadline::Recurring {
             rrule: rules.join(super::recur::RULE_SEPARATOR),
+            window_from: spec.window_from,
         },
         notes,
     })
@@ -471,6 +470,8 @@ struct DaySpec {
     /// "định kỳ 3 tháng": every so many months.
     every_months: Option<u32>,
     weekday: Option<&'static str>,
+    /// The first day of a window that repeats ("từ ngày 2 đến ngày 6").
+    window_from: Option<u32>,
 }
 
 struct When {
@@ -569,6 +570,7 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
                 ));
             }
             window_end_next = true;
+            spec.window_from = Some(n);
             continue;
         }
         let window_end = std::mem::take(&mut window_end_next);

@@ -206,7 +206,7 @@ pub fn import(bytes: &[u8], config: &Config) -> Result<Import, ImportError> {
                                 .last_due()
                                 .map_or(String::new(), |d| d.format("%d/%m/%Y").to_string())
                         ),
-                        Deadline::Recurring { rrule } => format!("định kỳ ({rrule})"),
+                        Deadline::Recurring { rrule, .. } => format!("định kỳ ({rrule})"),
                         Deadline::PeriodicUnspecified => "định kỳ, cần ghi recurrence".into(),
                         Deadline::Continuous => "thường xuyên".into(),
                         Deadline::OnRequest => "khi có yêu cầu".into(),

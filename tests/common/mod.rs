@@ -40,7 +40,14 @@ pub fn show(text: &str, plan_year: i32) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join(" | "),
-            Deadline::Recurring { rrule } => format!("rrule:{rrule}"),
+            Deadline::Recurring {
+                rrule,
+                window_from: None,
+            } => format!("rrule:{rrule}"),
+            Deadline::Recurring {
+                rrule,
+                window_from: Some(d),
+            } => format!("rrule:{rrule} (from day {d})"),
             Deadline::PeriodicUnspecified => "periodic".into(),
             Deadline::Continuous => "continuous".into(),
             Deadline::OnRequest => "on_request".into(),
