@@ -406,8 +406,10 @@ fn evaluate(
 ) -> anyhow::Result<Evaluated> {
     let started = std::time::Instant::now();
     let today = now.date_naive();
-    let rebuilt = (!engine.covers(today)).then(|| Engine::build(config, today));
+    // A new day's window, or answers from the agencies' pages since the last pass.
+    let rebuilt = engine.rebuild_if_stale(config, store, today)?;
     let engine = rebuilt.as_ref().unwrap_or(engine);
+    let config = engine.config(config);
     // Outside the send hours (or on a day off) the whole pass waits for the next opening:
     // evaluated then, the digests say that day's date and go out at once.
     let opens = engine.next_open(config, now);

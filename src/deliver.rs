@@ -47,6 +47,9 @@ pub struct Engine {
     pub schedule: Schedule,
     /// Deadlines are expanded up to here.
     until: NaiveDate,
+    /// The config with the agencies' answers laid over it, and the store's answers version it
+    /// was built from (`None`: built without them).
+    answered: Option<(Arc<Config>, String)>,
 }
 
 impl Engine {
@@ -73,7 +76,56 @@ impl Engine {
             calendar,
             schedule,
             until,
+            answered: None,
         }
+    }
+
+    /// Builds with the agencies' answers (`store.answers()`) laid over `config`: completions
+    /// stop reminders, extensions move deadlines. `version` is `store.answers_version()`.
+    pub fn build_answered(
+        config: &Config,
+        today: NaiveDate,
+        responses: &[crate::answers::Response],
+        extensions: &[crate::answers::Extension],
+        version: String,
+    ) -> Engine {
+        let mut answered = config.clone();
+        crate::answers::overlay(&mut answered, responses, extensions);
+        let mut engine = Engine::build(&answered, today);
+        engine.answered = Some((Arc::new(answered), version));
+        engine
+    }
+
+    /// Whether this engine is current for `today` and the store's answers `version`.
+    pub fn current(&self, today: NaiveDate, version: &str) -> bool {
+        self.covers(today) && self.answered.as_ref().is_some_and(|(_, v)| v == version)
+    }
+
+    /// The config this engine's schedule was built from: `base` with the answers laid over it.
+    pub fn config<'a>(&'a self, base: &'a Config) -> &'a Config {
+        self.answered.as_ref().map_or(base, |(c, _)| c)
+    }
+
+    /// The engine a pass at `today` works with: this one if current, else one rebuilt from
+    /// the store's answers.
+    pub fn rebuild_if_stale(
+        &self,
+        config: &Config,
+        store: &Store,
+        today: NaiveDate,
+    ) -> Result<Option<Engine>, StoreError> {
+        let version = store.answers_version()?;
+        if self.current(today, &version) {
+            return Ok(None);
+        }
+        let (responses, extensions) = store.answers()?;
+        Ok(Some(Engine::build_answered(
+            config,
+            today,
+            &responses,
+            &extensions,
+            version,
+        )))
     }
 
     /// Whether this engine still covers `today`'s window (and was not built for a later day:

@@ -5,6 +5,7 @@
 //! the edge.
 //! See ARCHITECTURE.md for the map.
 
+pub mod answers;
 pub mod calendar;
 pub mod channels;
 pub mod check;
@@ -15,6 +16,7 @@ pub mod deliver;
 pub mod environment;
 pub mod health;
 pub mod import;
+pub mod links;
 pub mod outbox;
 pub mod policy;
 pub mod render;

@@ -286,14 +286,43 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
                     if filter_agency.is_some_and(|a| a != agency) {
                         continue;
                     }
-                    // A completion dated after `today` has not happened yet.
-                    let done = [task.done, task.done_by.get(agency).copied()]
+                    let planned =
+                        agency_deadlines(config, task, agency, role, plan, year_end.max(today));
+                    // A completion dated after `today` has not happened yet. The TOML's covers
+                    // the task; a report may cover some occurrences only: those leave the list.
+                    let written = [task.done, task.done_by.get(agency).copied()]
                         .into_iter()
                         .flatten()
                         .min()
                         .filter(|d| *d <= today);
-                    let deadlines =
-                        agency_deadlines(config, task, agency, role, plan, year_end.max(today));
+                    let mut done = written;
+                    let mut deadlines = Vec::with_capacity(planned.len());
+                    for d in &planned {
+                        match task.done_for(agency, *d).filter(|on| *on <= today) {
+                            Some(on) if written.is_none() => done = done.max(Some(on)),
+                            Some(_) => {}
+                            None => deadlines.push(task.deadline_for(agency, *d)),
+                        }
+                    }
+                    if planned.is_empty() && written.is_none() {
+                        // No dated deadline (continuous, on request): a report of the whole task.
+                        done = task
+                            .answered
+                            .get(agency.as_str())
+                            .and_then(|a| {
+                                a.iter().filter(|a| a.through.is_none()).map(|a| a.on).min()
+                            })
+                            .filter(|d| *d <= today);
+                    }
+                    if deadlines.is_empty() {
+                        deadlines = planned
+                            .iter()
+                            .map(|d| task.deadline_for(agency, *d))
+                            .collect();
+                    } else if written.is_none() {
+                        done = None;
+                    }
+                    deadlines.sort_unstable();
                     let (deadline, state) = match state_of(&deadlines, done, today) {
                         (d, State::Open | State::OpenOverdue) if plan.is_closed() => {
                             (d, State::Closed)
@@ -337,7 +366,7 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
 }
 
 /// The dated deadlines an agency answers for in a task, sorted.
-fn agency_deadlines(
+pub(crate) fn agency_deadlines(
     config: &Config,
     task: &Task,
     agency: &str,

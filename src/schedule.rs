@@ -529,12 +529,6 @@ impl Builder<'_> {
         }
         let nudge_only = matches!(task.deadline, Deadline::Continuous);
         let policy = &task.policy;
-        let done_of = |agency_id: &str| {
-            [task.done, task.done_by.get(agency_id).copied()]
-                .into_iter()
-                .flatten()
-                .min()
-        };
         // Leads get their own level's milestone; coordinators get every milestone.
         let deadlines_of = |role: Role, agency_id: &str| {
             let level = config.agency(agency_id).map(|a| a.level.as_str());
@@ -552,10 +546,10 @@ impl Builder<'_> {
             deadlines.dedup();
             deadlines
         };
-        let leads: Vec<(Vec<NaiveDate>, Option<NaiveDate>)> = task
+        let leads: Vec<(Vec<NaiveDate>, &str)> = task
             .lead
             .iter()
-            .map(|l| (deadlines_of(Role::Lead, l), done_of(l)))
+            .map(|l| (deadlines_of(Role::Lead, l), l.as_str()))
             .collect();
         // The day every lead of a deadline was done: coordinators are told nothing after it.
         let leads_done = |deadline: NaiveDate| -> Option<NaiveDate> {
@@ -563,7 +557,7 @@ impl Builder<'_> {
                 .iter()
                 .filter(|(ds, _)| ds.contains(&deadline))
                 .peekable();
-            let all: Vec<&(Vec<NaiveDate>, Option<NaiveDate>)> = if responsible.peek().is_some() {
+            let all: Vec<&(Vec<NaiveDate>, &str)> = if responsible.peek().is_some() {
                 responsible.collect()
             } else {
                 leads.iter().collect()
@@ -572,21 +566,23 @@ impl Builder<'_> {
                 return None;
             }
             all.iter()
-                .map(|(_, d)| *d)
+                .map(|(_, lead)| task.done_for(lead, deadline))
                 .collect::<Option<Vec<_>>>()?
                 .into_iter()
                 .max()
         };
         for (role, list) in [(Role::Lead, &task.lead), (Role::Support, &task.support)] {
             for agency_id in list {
-                let own_done = done_of(agency_id);
                 let a = self.agency(agency_id);
-                for deadline in deadlines_of(role, agency_id) {
+                for planned in deadlines_of(role, agency_id) {
+                    let own_done = task.done_for(agency_id, planned);
                     let done = if role == Role::Support && !policy.support_after_lead_done {
-                        [own_done, leads_done(deadline)].into_iter().flatten().min()
+                        [own_done, leads_done(planned)].into_iter().flatten().min()
                     } else {
                         own_done
                     };
+                    // An extension moves this agency's deadline (and so its reminders).
+                    let deadline = task.deadline_for(agency_id, planned);
                     let mut slots = Vec::new();
                     if nudge_only {
                         if role == Role::Lead || policy.support_gets_before(0) {

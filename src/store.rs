@@ -10,6 +10,9 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+mod answers;
+pub use answers::{RecordError, ResponseFilter};
+
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
     // 1: slots handled, deliveries, and a little metadata.
@@ -68,6 +71,39 @@ const MIGRATIONS: &[&str] = &[
     // 7: `retry --dead` gives a dead delivery a fresh give-up budget by restarting
     // `created_at` (what `give_up_after_hours` counts from); the first one is kept here.
     "ALTER TABLE deliveries ADD COLUMN first_created_at TEXT;",
+    // 8: what agencies answer on their pages (an audit trail: rows are never deleted; an undo
+    // sets `undone_at`), and the extensions granted.
+    "CREATE TABLE responses (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        agency TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        task TEXT NOT NULL,
+        deadline TEXT,
+        action TEXT NOT NULL CHECK (action IN ('done', 'progress', 'extension')),
+        done_on TEXT,
+        doc_ref TEXT,
+        note TEXT,
+        percent INTEGER CHECK (percent BETWEEN 0 AND 100),
+        proposed TEXT,
+        created_at TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        client TEXT,
+        user_agent TEXT,
+        nonce TEXT NOT NULL UNIQUE,
+        undone_at TEXT,
+        granted INTEGER REFERENCES extensions(id)
+     );
+     CREATE INDEX responses_agency ON responses (agency, plan, task);
+     CREATE TABLE extensions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        agency TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        task TEXT NOT NULL,
+        from_deadline TEXT NOT NULL,
+        to_deadline TEXT NOT NULL,
+        doc_ref TEXT,
+        granted_at TEXT NOT NULL
+     );",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -1105,7 +1141,7 @@ mod tests {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(version, 7);
+        assert_eq!(version, MIGRATIONS.len() as i64);
         let now = DateTime::parse_from_rfc3339("2022-06-10T02:00:00Z")
             .unwrap()
             .with_timezone(&Utc);

@@ -30,6 +30,7 @@ struct Rule {
 
 const CORE: &[&str] = &[
     "text", "deadline", "calendar", "policy", "schedule", "render", "report", "check", "outbox",
+    "answers", "links",
 ];
 
 const RULES: &[Rule] = &[

@@ -13,6 +13,7 @@ mod raw;
 mod recover;
 pub mod settings;
 mod validate;
+pub mod web;
 
 pub use channels::{EmailSettings, Tls, Transport, WebhookSettings, ZaloSettings};
 pub use diag::{Diagnostic, Severity, Source};

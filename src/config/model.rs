@@ -21,6 +21,10 @@ pub struct Config {
     pub webhook: Option<super::channels::WebhookSettings>,
     /// Where `/healthz` and `/metrics` listen (loopback only), if enabled.
     pub http_listen: Option<std::net::SocketAddr>,
+    /// The agencies' pages (`[web]`), if configured: links go in digests only then.
+    pub web: Option<super::web::WebSettings>,
+    /// How agencies reach the monitoring office (name, phone, email), when there is one.
+    pub monitor_contact: Option<super::web::MonitorContact>,
     /// When reminders go out: a cron expression, seconds first, in `timezone`.
     pub reminders: String,
     /// When the weekly report goes to the monitoring agency (cron, like `reminders`).
@@ -173,11 +177,55 @@ pub struct Task {
     pub support: Vec<String>,
     pub done: Option<NaiveDate>,
     pub done_by: BTreeMap<String, NaiveDate>,
+    /// Completions the agencies reported on their pages (not written in the TOML), by agency:
+    /// laid over the config from the store (`answers::overlay`). The TOML's `done`/`done_by`
+    /// wins over them.
+    pub answered: BTreeMap<String, Vec<Answered>>,
+    /// Deadlines moved for one agency (`nhacviec extend`): agency → (deadline as the plan
+    /// gives it, the new one).
+    pub extended: BTreeMap<String, Vec<(NaiveDate, NaiveDate)>>,
     pub note: Option<String>,
     /// The plan's policy with the task's `policy` applied.
     pub policy: Policy,
     /// The time could not be read (an error says why): `deadline` is only a placeholder.
     pub unreadable: bool,
+}
+
+/// An agency's report that it finished a task, or (for a recurring task) the occurrences up to
+/// `through`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered {
+    pub on: NaiveDate,
+    /// The last deadline it covers; `None`: the whole task.
+    pub through: Option<NaiveDate>,
+}
+
+impl Task {
+    /// When `agency` finished the part of this task due on `deadline` (a deadline as the plan
+    /// gives it, before any extension): the TOML's `done`/`done_by` first, else its report.
+    pub fn done_for(&self, agency: &str, deadline: NaiveDate) -> Option<NaiveDate> {
+        let written = [self.done, self.done_by.get(agency).copied()]
+            .into_iter()
+            .flatten()
+            .min();
+        written.or_else(|| {
+            self.answered
+                .get(agency)?
+                .iter()
+                .filter(|a| a.through.is_none_or(|t| deadline <= t))
+                .map(|a| a.on)
+                .min()
+        })
+    }
+
+    /// The deadline `agency` works to for the plan's `deadline`: moved if an extension was
+    /// granted (the latest grant wins).
+    pub fn deadline_for(&self, agency: &str, deadline: NaiveDate) -> NaiveDate {
+        self.extended
+            .get(agency)
+            .and_then(|moves| moves.iter().rev().find(|(from, _)| *from == deadline))
+            .map_or(deadline, |(_, to)| *to)
+    }
 }
 
 impl Config {

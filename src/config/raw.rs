@@ -18,11 +18,13 @@ pub struct Settings {
     pub agencies: Option<S>,
     #[allow(dead_code)]
     pub plans: Option<S>,
-    pub monitor: Option<S>,
+    /// The monitoring agency's id, or a `[monitor]` table (agency, name, phone, email).
+    pub monitor: Option<Spanned<toml::Value>>,
     /// Where the database and the .eml outbox live (relative: to the config directory).
     pub state_dir: Option<S>,
     pub email: Option<Email>,
     pub http: Option<Http>,
+    pub web: Option<Spanned<Web>>,
     pub webhook: Option<Webhook>,
     pub zalo: Option<Zalo>,
     pub schedule: Option<Schedule>,
@@ -61,6 +63,17 @@ pub struct Webhook {
 #[serde(deny_unknown_fields)]
 pub struct Http {
     pub listen: Option<S>,
+}
+
+/// `[web]`: the agencies' pages.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    pub listen: Option<S>,
+    pub public_url: Option<S>,
+    pub link_days: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub trusted_proxy: Vec<S>,
 }
 
 /// `[email]`: how digests are sent.

@@ -82,7 +82,28 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let mut http_listen = None;
     let mut webhook = None;
     let mut zalo = None;
+    let mut web = None;
+    // `monitor = "id"`, or `[monitor]` with the agency and the office's contact.
+    let mut monitor_id: Option<toml::Spanned<String>> = None;
+    let mut monitor_contact = None;
     if let Some(src) = settings_src {
+        if let Some(m) = &settings.monitor {
+            match m.get_ref() {
+                toml::Value::String(id) => {
+                    monitor_id = Some(toml::Spanned::new(m.span(), id.clone()));
+                }
+                _ => {
+                    if let Some((agency, contact)) = super::web::monitor_table(src, m, &mut v.diags)
+                    {
+                        monitor_id = agency;
+                        monitor_contact = Some(contact);
+                    }
+                }
+            }
+        }
+        if let Some(w) = &settings.web {
+            web = super::web::web(src, w, &mut v.diags);
+        }
         if let Some(listen) = settings.http.as_ref().and_then(|h| h.listen.as_ref()) {
             match listen.get_ref().trim().parse::<std::net::SocketAddr>() {
                 Ok(addr) if addr.ip().is_loopback() => http_listen = Some(addr),
@@ -168,7 +189,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             }
         }
     }
-    let monitor = match (&settings.monitor, &sources.settings) {
+    let monitor = match (&monitor_id, &sources.settings) {
         (Some(m), Some(src)) => {
             match directory.resolve(m.get_ref()) {
                 Some(Target::Agency(id)) => Some(id.clone()),
@@ -282,6 +303,9 @@ pub fn analyze(sources: &Sources) -> Analysis {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
     });
     diagnostics.dedup();
+    let monitor_contact = monitor
+        .as_deref()
+        .and_then(|id| directory_contact(&directory, id, monitor_contact));
     Analysis {
         config: Config {
             timezone,
@@ -291,6 +315,8 @@ pub fn analyze(sources: &Sources) -> Analysis {
             webhook,
             zalo,
             http_listen,
+            web,
+            monitor_contact,
             reminders,
             report,
             catch_up_days,
@@ -1232,6 +1258,8 @@ impl Validator {
             support,
             done,
             done_by,
+            answered: Default::default(),
+            extended: Default::default(),
             note: t.note.as_ref().map(|n| n.get_ref().clone()),
             policy: Policy::default(),
             unreadable,
@@ -1515,4 +1543,22 @@ mod tests {
         assert!(!super::is_plain_email("\"x y\"@b.vn"));
         assert!(!super::is_plain_email("so-tu-phap@"));
     }
+}
+
+/// The monitoring office's contact: what `[monitor]` says, the agency's name and first email
+/// otherwise.
+fn directory_contact(
+    directory: &Directory,
+    id: &str,
+    given: Option<super::web::MonitorContact>,
+) -> Option<super::web::MonitorContact> {
+    let agency = directory.agencies.iter().find(|a| a.id == id)?;
+    let mut c = given.unwrap_or_default();
+    if c.name.is_empty() {
+        c.name = agency.name.clone();
+    }
+    if c.email.is_none() {
+        c.email = agency.email.first().cloned();
+    }
+    Some(c)
 }

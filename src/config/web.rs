@@ -1,0 +1,265 @@
+//! `[web]` (the agencies' pages: where they listen, the public address links use, how long a
+//! link lives, which reverse proxy is trusted) and the monitoring office's contact
+//! (`[monitor]`), checked.
+
+use super::diag::{Diagnostic, Severity, Source};
+use super::raw;
+
+/// Default listen address: loopback, behind a reverse proxy that terminates TLS.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8088";
+pub const DEFAULT_LINK_DAYS: u32 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    pub listen: std::net::SocketAddr,
+    /// Without a trailing slash: links are `{public_url}/a/{token}`.
+    pub public_url: String,
+    pub link_days: u32,
+    /// The reverse proxy whose X-Forwarded-For is believed (the client address it names).
+    pub trusted_proxy: Vec<std::net::IpAddr>,
+}
+
+/// The monitoring office as agencies see it in a reminder: who to call or write to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MonitorContact {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+pub fn web(
+    src: &Source,
+    spanned: &toml::Spanned<raw::Web>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<WebSettings> {
+    let w = spanned.get_ref();
+    let mut ok = true;
+    let listen = match &w.listen {
+        None => DEFAULT_LISTEN.parse().ok()?,
+        Some(l) => match l.get_ref().trim().parse::<std::net::SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                diags.push(
+                    src.diag(
+                        Severity::Error,
+                        l.span(),
+                        format!("địa chỉ \"{}\" không hợp lệ", l.get_ref()),
+                    )
+                    .with_help("ví dụ listen = \"127.0.0.1:8088\" (reverse proxy ở phía trước)"),
+                );
+                ok = false;
+                DEFAULT_LISTEN.parse().ok()?
+            }
+        },
+    };
+    let public_url = match &w.public_url {
+        None => {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    spanned.span(),
+                    "[web] cần public_url: địa chỉ mà cơ quan mở liên kết trong thư nhắc",
+                )
+                .with_help("ví dụ public_url = \"https://nhacviec.haugiang.gov.vn\""),
+            );
+            ok = false;
+            String::new()
+        }
+        Some(u) => match check_public_url(u.get_ref()) {
+            Ok(url) => url,
+            Err(msg) => {
+                diags.push(
+                    src.diag(Severity::Error, u.span(), msg)
+                        .with_help("ví dụ public_url = \"https://nhacviec.haugiang.gov.vn\""),
+                );
+                ok = false;
+                String::new()
+            }
+        },
+    };
+    let link_days = match &w.link_days {
+        None => DEFAULT_LINK_DAYS,
+        Some(d) if (1..=366).contains(d.get_ref()) => *d.get_ref() as u32,
+        Some(d) => {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    d.span(),
+                    format!(
+                        "link_days phải từ 1 đến 366 ngày, không phải {}",
+                        d.get_ref()
+                    ),
+                )
+                .with_help("mặc định 60 ngày"),
+            );
+            ok = false;
+            DEFAULT_LINK_DAYS
+        }
+    };
+    let mut trusted_proxy = Vec::new();
+    for p in &w.trusted_proxy {
+        match p.get_ref().trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => trusted_proxy.push(ip),
+            Err(_) => {
+                diags.push(
+                    src.diag(
+                        Severity::Error,
+                        p.span(),
+                        format!("\"{}\" không phải địa chỉ IP", p.get_ref()),
+                    )
+                    .with_help(
+                        "ghi địa chỉ IP của reverse proxy, ví dụ trusted_proxy = [\"127.0.0.1\"]",
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(WebSettings {
+        listen,
+        public_url,
+        link_days,
+        trusted_proxy,
+    })
+}
+
+/// https anywhere; http only to this machine (a test or a local trial), since a link is a
+/// credential and must not cross a network in clear.
+fn check_public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|_| format!("\"{text}\" không phải một địa chỉ web (URL) hợp lệ"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("public_url không được chứa tên đăng nhập hay mật khẩu".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("public_url không được có phần ?… hay #…".into());
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(format!("\"{text}\" thiếu tên máy")),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "public_url phải dùng https (liên kết trong thư là quyền thao tác của cơ quan), không phải \"{text}\"; http chỉ dùng cho 127.0.0.1 khi thử"
+            ))
+        }
+        other => return Err(format!("public_url phải bắt đầu bằng https://, không phải {other}://")),
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// `[monitor]` as a table: the agency and how to reach its people. Name and email default to
+/// the agency's.
+pub fn monitor_table(
+    src: &Source,
+    value: &toml::Spanned<toml::Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Option<toml::Spanned<String>>, MonitorContact)> {
+    let span = value.span();
+    let toml::Value::Table(t) = value.get_ref() else {
+        diags.push(
+            src.diag(
+                Severity::Error,
+                span,
+                "monitor phải là mã cơ quan (monitor = \"vp-ubnd-tinh\") hoặc bảng [monitor]",
+            )
+            .with_help("[monitor]\nagency = \"vp-ubnd-tinh\"\nname = \"Phòng Tổng hợp, Văn phòng UBND tỉnh\"\nphone = \"0293 3876 543\"\nemail = \"tonghop@haugiang.gov.vn\""),
+        );
+        return None;
+    };
+    let mut contact = MonitorContact::default();
+    let mut agency = None;
+    let mut ok = true;
+    for (key, v) in t {
+        let Some(text) = v.as_str() else {
+            diags.push(src.diag(
+                Severity::Error,
+                span.clone(),
+                format!("[monitor] {key} phải là chuỗi trong ngoặc kép"),
+            ));
+            ok = false;
+            continue;
+        };
+        let text = text.trim().to_string();
+        match key.as_str() {
+            "agency" => agency = Some(toml::Spanned::new(span.clone(), text)),
+            "name" => contact.name = text,
+            "phone" => {
+                let digits = text.chars().filter(char::is_ascii_digit).count();
+                if !(8..=15).contains(&digits)
+                    || !text
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || " .-()+".contains(c))
+                {
+                    diags.push(
+                        src.diag(
+                            Severity::Error,
+                            span.clone(),
+                            format!("[monitor] phone \"{text}\" không phải số điện thoại"),
+                        )
+                        .with_help("ví dụ phone = \"0293 3876 543\""),
+                    );
+                    ok = false;
+                } else {
+                    contact.phone = Some(text);
+                }
+            }
+            "email" => {
+                if text.parse::<email_address::EmailAddress>().is_err() {
+                    diags.push(
+                        src.diag(
+                            Severity::Error,
+                            span.clone(),
+                            format!("[monitor] email \"{text}\" không phải địa chỉ thư hợp lệ"),
+                        )
+                        .with_help("ví dụ email = \"tonghop@haugiang.gov.vn\""),
+                    );
+                    ok = false;
+                } else {
+                    contact.email = Some(text);
+                }
+            }
+            other => {
+                diags.push(
+                    src.diag(
+                        Severity::Error,
+                        span.clone(),
+                        format!("[monitor] không có khóa \"{other}\""),
+                    )
+                    .with_help("các khóa: agency, name, phone, email"),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some((agency, contact))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_rules() {
+        assert_eq!(
+            check_public_url("https://nhacviec.haugiang.gov.vn/").unwrap(),
+            "https://nhacviec.haugiang.gov.vn"
+        );
+        assert_eq!(
+            check_public_url("https://a.gov.vn/nhacviec/").unwrap(),
+            "https://a.gov.vn/nhacviec"
+        );
+        assert!(check_public_url("http://127.0.0.1:8088").is_ok());
+        assert!(check_public_url("http://localhost:8088").is_ok());
+        assert!(check_public_url("http://nhacviec.haugiang.gov.vn").is_err());
+        assert!(check_public_url("ftp://x.vn").is_err());
+        assert!(check_public_url("https://u:p@x.vn").is_err());
+        assert!(check_public_url("https://x.vn/?a=1").is_err());
+        assert!(check_public_url("không phải url").is_err());
+    }
+}

@@ -1,0 +1,292 @@
+//! Signed links to an agency's page: `{public_url}/a/{token}`. No accounts: whoever holds the
+//! link of a reminder acts for that agency until the link expires.
+//!
+//! A token is base64url (no padding) of `version | key id (4) | issued, Unix seconds (8, BE) |
+//! agency id (UTF-8) | HMAC-SHA256 of all that, first 16 bytes`. The key id is derived from the
+//! secret, so a previous secret kept beside the current one still verifies the links it signed
+//! (rotation without breaking links in mailboxes). Pure: the secret and the time are passed in.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+const VERSION: u8 = 1;
+const MAC_LEN: usize = 16;
+const HEADER_LEN: usize = 1 + 4 + 8;
+/// Agency ids are short; anything longer is not a token of ours (and is not worth hashing).
+const MAX_TOKEN_CHARS: usize = 400;
+/// Secrets shorter than this are refused: a link is a credential.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// One signing key: the secret and its id.
+#[derive(Clone)]
+pub struct Key {
+    id: [u8; 4],
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({})", hex::encode(self.id))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("khóa ký liên kết quá ngắn ({0} byte): cần ít nhất {MIN_SECRET_BYTES} ký tự ngẫu nhiên, ví dụ tạo bằng `openssl rand -hex 32`")]
+    TooShort(usize),
+}
+
+impl Key {
+    pub fn new(secret: &str) -> Result<Key, KeyError> {
+        let secret = secret.trim().as_bytes().to_vec();
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(KeyError::TooShort(secret.len()));
+        }
+        let digest = Sha256::new()
+            .chain_update(b"nhacviec link key id\0")
+            .chain_update(&secret)
+            .finalize();
+        let mut id = [0u8; 4];
+        id.copy_from_slice(&digest[..4]);
+        Ok(Key { id, secret })
+    }
+
+    /// The key id in hex, as stored with each response.
+    pub fn id_hex(&self) -> String {
+        hex::encode(self.id)
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        // HMAC takes keys of any length: `new_from_slice` never fails for it (the fallback
+        // only keeps this free of panics).
+        <HmacSha256 as KeyInit>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()))
+    }
+}
+
+/// Signs and verifies links: the current key, the previous one during a rotation, and how long
+/// a link lives.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub current: Key,
+    pub previous: Option<Key>,
+    pub days: u32,
+}
+
+/// A verified link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub agency: String,
+    pub issued: DateTime<Utc>,
+    /// Hex id of the key that signed it.
+    pub key_id: String,
+    /// The MAC, which binds each form's CSRF token to this link.
+    mac: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// Not a token of ours, tampered, truncated, or signed by a key no longer known: the same
+    /// answer for all, so a guesser learns nothing.
+    Invalid,
+    /// Genuine but too old: the page says how to get a fresh one.
+    Expired {
+        agency: String,
+        expired: DateTime<Utc>,
+    },
+}
+
+impl Signer {
+    /// The token for `agency`'s link issued at `issued`.
+    pub fn sign(&self, agency: &str, issued: DateTime<Utc>) -> String {
+        let mut bytes = Vec::with_capacity(HEADER_LEN + agency.len() + MAC_LEN);
+        bytes.push(VERSION);
+        bytes.extend_from_slice(&self.current.id);
+        bytes.extend_from_slice(&issued.timestamp().to_be_bytes());
+        bytes.extend_from_slice(agency.as_bytes());
+        let mut mac = self.current.mac();
+        mac.update(&bytes);
+        let tag = mac.finalize().into_bytes();
+        bytes.extend_from_slice(&tag[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The link a token stands for at `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Link, LinkError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+            return Err(LinkError::Invalid);
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token)
+            .map_err(|_| LinkError::Invalid)?;
+        if bytes.len() < HEADER_LEN + 1 + MAC_LEN || bytes[0] != VERSION {
+            return Err(LinkError::Invalid);
+        }
+        let (body, tag) = bytes.split_at(bytes.len() - MAC_LEN);
+        let key = [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|k| k.id[..] == body[1..5])
+            .ok_or(LinkError::Invalid)?;
+        let mut mac = key.mac();
+        mac.update(body);
+        // Constant time (the `hmac` crate compares with `subtle`).
+        mac.verify_truncated_left(tag)
+            .map_err(|_| LinkError::Invalid)?;
+        let mut secs = [0u8; 8];
+        secs.copy_from_slice(&body[5..13]);
+        let issued =
+            DateTime::from_timestamp(i64::from_be_bytes(secs), 0).ok_or(LinkError::Invalid)?;
+        let agency = std::str::from_utf8(&body[HEADER_LEN..])
+            .map_err(|_| LinkError::Invalid)?
+            .to_string();
+        let expired = issued + chrono::Duration::days(i64::from(self.days));
+        if now >= expired {
+            return Err(LinkError::Expired { agency, expired });
+        }
+        // A link from the future (a clock set back) is not refused: it will simply live longer.
+        Ok(Link {
+            agency,
+            issued,
+            key_id: key.id_hex(),
+            mac: tag.to_vec(),
+        })
+    }
+
+    /// The CSRF token of a form on `link`'s page: bound to the link and the form's name, so
+    /// a form cannot be posted from another page or to another link.
+    pub fn csrf(&self, link: &Link, form: &str) -> String {
+        let mut mac = self.current.mac();
+        mac.update(b"csrf\0");
+        mac.update(&link.mac);
+        mac.update(form.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// Whether `given` is the CSRF token of `form` on `link` (constant time). Tokens made with
+    /// the previous key still count during a rotation.
+    pub fn csrf_ok(&self, link: &Link, form: &str, given: &str) -> bool {
+        let Ok(given) = hex::decode(given.trim()) else {
+            return false;
+        };
+        [Some(&self.current), self.previous.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|key| {
+                let mut mac = key.mac();
+                mac.update(b"csrf\0");
+                mac.update(&link.mac);
+                mac.update(form.as_bytes());
+                mac.verify_truncated_left(&given).is_ok() && given.len() == 16
+            })
+    }
+}
+
+/// What logs say instead of a token: 8 hex digits of its hash (enough to match two log lines,
+/// useless to forge a link).
+pub fn log_id(token: &str) -> String {
+    hex::encode(&Sha256::digest(token.as_bytes())[..4])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn signer() -> Signer {
+        Signer {
+            current: Key::new("0123456789abcdef0123456789abcdef").unwrap(),
+            previous: None,
+            days: 60,
+        }
+    }
+
+    fn t(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, d, 1, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_expiry() {
+        let s = signer();
+        let token = s.sign("so-noi-vu", t(1));
+        let link = s.verify(&token, t(2)).unwrap();
+        assert_eq!(link.agency, "so-noi-vu");
+        assert_eq!(link.issued, t(1));
+        let late = t(1) + chrono::Duration::days(60);
+        assert_eq!(
+            s.verify(&token, late),
+            Err(LinkError::Expired {
+                agency: "so-noi-vu".into(),
+                expired: late
+            })
+        );
+    }
+
+    #[test]
+    fn tampered_truncated_and_foreign_tokens_are_invalid() {
+        let s = signer();
+        let token = s.sign("so-noi-vu", t(1));
+        for bad in [
+            String::new(),
+            token[..token.len() - 1].to_string(),
+            token[..10].to_string(),
+            format!("{token}A"),
+            "not a token!".to_string(),
+            "x".repeat(5000),
+        ] {
+            assert_eq!(s.verify(&bad, t(2)), Err(LinkError::Invalid), "{bad}");
+        }
+        // Every single-character change is caught.
+        let chars: Vec<char> = token.chars().collect();
+        for i in 0..chars.len() {
+            let mut c = chars.clone();
+            c[i] = if c[i] == 'A' { 'B' } else { 'A' };
+            let bad: String = c.into_iter().collect();
+            assert!(s.verify(&bad, t(2)).is_err(), "position {i}");
+        }
+        // Another agency's id spliced in: the MAC no longer matches.
+        let other = Signer {
+            current: Key::new("another secret of enough length").unwrap(),
+            ..signer()
+        };
+        assert_eq!(other.verify(&token, t(2)), Err(LinkError::Invalid));
+    }
+
+    #[test]
+    fn rotation_keeps_old_links_and_short_secrets_are_refused() {
+        let old = signer();
+        let token = old.sign("so-tai-chinh", t(1));
+        let rotated = Signer {
+            current: Key::new("the new secret, long enough!").unwrap(),
+            previous: Some(old.current.clone()),
+            days: 60,
+        };
+        let link = rotated.verify(&token, t(3)).unwrap();
+        assert_eq!(link.key_id, old.current.id_hex());
+        let csrf_old = old.csrf(&link, "done");
+        assert!(rotated.csrf_ok(&link, "done", &csrf_old));
+        assert!(!rotated.csrf_ok(&link, "extend", &csrf_old));
+        assert!(!rotated.csrf_ok(&link, "done", "00"));
+        // Once the previous key is dropped, its links are invalid, not expired.
+        let dropped = Signer {
+            previous: None,
+            ..rotated
+        };
+        assert_eq!(dropped.verify(&token, t(3)), Err(LinkError::Invalid));
+        assert_eq!(Key::new("short").unwrap_err(), KeyError::TooShort(5));
+    }
+
+    #[test]
+    fn log_id_does_not_contain_the_token() {
+        let token = signer().sign("so-noi-vu", t(1));
+        let id = log_id(&token);
+        assert_eq!(id.len(), 8);
+        assert!(!token.contains(&id));
+    }
+}

@@ -1,0 +1,313 @@
+//! The agencies' responses and the extensions granted: recorded with their audit fields, read
+//! back for the schedule's overlay, the pages and `nhacviec responses`.
+
+use super::{Result, Store, StoreError};
+use crate::answers::{Action, Extension, NewResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, OptionalExtension};
+
+/// Why a response was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The same form was posted before (its nonce is taken): nothing new to store.
+    #[error("biểu mẫu này đã được gửi")]
+    Replayed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which responses to list.
+#[derive(Debug, Default, Clone)]
+pub struct ResponseFilter<'a> {
+    pub agency: Option<&'a str>,
+    pub plan: Option<&'a str>,
+    /// Only extension requests not granted and not withdrawn.
+    pub pending_extensions: bool,
+}
+
+fn date(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+fn time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted";
+
+fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
+    let action: String = r.get(5)?;
+    let Some(action) = Action::from_name(&action) else {
+        return Ok(None);
+    };
+    Ok(Some(Response {
+        id: r.get(0)?,
+        agency: r.get(1)?,
+        plan: r.get(2)?,
+        task: r.get(3)?,
+        deadline: date(r.get(4)?),
+        action,
+        done_on: date(r.get(6)?),
+        doc_ref: r.get(7)?,
+        note: r.get(8)?,
+        percent: r
+            .get::<_, Option<i64>>(9)?
+            .and_then(|p| u8::try_from(p).ok()),
+        proposed: date(r.get(10)?),
+        created_at: time(r.get(11)?).unwrap_or_default(),
+        key_id: r.get(12)?,
+        client: r.get(13)?,
+        user_agent: r.get(14)?,
+        undone_at: time(r.get(15)?),
+        granted: r.get(16)?,
+    }))
+}
+
+impl Store {
+    /// Records a response; a form posted twice (same nonce) is refused as `Replayed`.
+    pub fn record_response(
+        &self,
+        r: &NewResponse,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<i64, RecordError> {
+        let res = self.conn.execute(
+            "INSERT INTO responses (agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, nonce)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                r.agency,
+                r.plan,
+                r.task,
+                r.deadline.map(|d| d.to_string()),
+                r.action.name(),
+                r.done_on.map(|d| d.to_string()),
+                r.doc_ref,
+                r.note,
+                r.percent.map(i64::from),
+                r.proposed.map(|d| d.to_string()),
+                now.to_rfc3339(),
+                r.key_id,
+                r.client,
+                r.user_agent,
+                r.nonce,
+            ],
+        );
+        match res {
+            Ok(_) => Ok(self.conn.last_insert_rowid()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                Err(RecordError::Replayed)
+            }
+            Err(e) => Err(RecordError::Store(e.into())),
+        }
+    }
+
+    /// Withdraws `agency`'s response `id` if it is its latest on that task, made after
+    /// `not_before`, and not already withdrawn or granted. Whether it was.
+    pub fn undo_response(
+        &self,
+        id: i64,
+        agency: &str,
+        not_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE responses SET undone_at = ?1
+             WHERE id = ?2 AND agency = ?3 AND undone_at IS NULL AND granted IS NULL AND created_at >= ?4
+               AND id = (SELECT MAX(id) FROM responses r2 WHERE r2.agency = responses.agency
+                         AND r2.plan = responses.plan AND r2.task = responses.task AND r2.undone_at IS NULL)",
+            params![now.to_rfc3339(), id, agency, not_before.to_rfc3339()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn response(&self, id: i64) -> Result<Option<Response>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {RESPONSE_COLUMNS} FROM responses WHERE id = ?1"),
+                params![id],
+                response_row,
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Responses, oldest first.
+    pub fn responses(&self, f: &ResponseFilter<'_>) -> Result<Vec<Response>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses
+             WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR plan = ?2)
+               AND (?3 = 0 OR (action = 'extension' AND undone_at IS NULL AND granted IS NULL))
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(
+            params![f.agency, f.plan, i64::from(f.pending_extensions)],
+            response_row,
+        )?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(r) = r? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Grants an extension: `agency`'s deadline `from` of the task moves to `to`; pending
+    /// requests for that deadline are marked answered. One transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn grant_extension(
+        &mut self,
+        agency: &str,
+        plan: &str,
+        task: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        doc_ref: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO extensions (agency, plan, task, from_deadline, to_deadline, doc_ref, granted_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![agency, plan, task, from.to_string(), to.to_string(), doc_ref, now.to_rfc3339()],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE responses SET granted = ?1
+             WHERE agency = ?2 AND plan = ?3 AND task = ?4 AND action = 'extension'
+               AND undone_at IS NULL AND granted IS NULL AND (deadline IS NULL OR deadline = ?5)",
+            params![id, agency, plan, task, from.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Every extension granted, oldest first.
+    pub fn extensions(&self) -> Result<Vec<Extension>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, agency, plan, task, from_deadline, to_deadline, doc_ref, granted_at FROM extensions ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, agency, plan, task, from, to, doc_ref, at) = row?;
+            if let (Some(from), Some(to)) = (date(from), date(to)) {
+                out.push(Extension {
+                    id,
+                    agency,
+                    plan,
+                    task,
+                    from,
+                    to,
+                    doc_ref,
+                    granted_at: time(at).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Changes whenever a response or an extension is recorded or withdrawn: the service
+    /// rebuilds its schedule when it does.
+    pub fn answers_version(&self) -> Result<String> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT COALESCE(MAX(id), 0) || '.' || COUNT(undone_at) || '.' || COUNT(granted) FROM responses)
+                    || '/' || (SELECT COALESCE(MAX(id), 0) FROM extensions)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The responses and extensions the overlay needs.
+    pub fn answers(&self) -> Result<(Vec<Response>, Vec<Extension>)> {
+        Ok((
+            self.responses(&ResponseFilter::default())?,
+            self.extensions()?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn new(nonce: &str, action: Action) -> NewResponse {
+        NewResponse {
+            agency: "so-noi-vu".into(),
+            plan: "50/KH-UBND".into(),
+            task: "8.6".into(),
+            deadline: NaiveDate::from_ymd_opt(2026, 6, 30),
+            action,
+            done_on: NaiveDate::from_ymd_opt(2026, 6, 1),
+            doc_ref: Some("Báo cáo số 12/BC-SNV".into()),
+            note: Some("<b>xong</b>".into()),
+            percent: None,
+            proposed: NaiveDate::from_ymd_opt(2026, 7, 31),
+            key_id: "abcd1234".into(),
+            client: Some("10.0.0.1".into()),
+            user_agent: Some("test".into()),
+            nonce: nonce.into(),
+        }
+    }
+
+    #[test]
+    fn record_replay_undo_grant() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_writer(&dir.path().join("s.db")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap();
+        let v0 = store.answers_version().unwrap();
+        let id = store.record_response(&new("n1", Action::Done), t0).unwrap();
+        assert!(matches!(
+            store.record_response(&new("n1", Action::Done), t0),
+            Err(RecordError::Replayed)
+        ));
+        let v1 = store.answers_version().unwrap();
+        assert_ne!(v0, v1);
+        let got = store.response(id).unwrap().unwrap();
+        assert_eq!(got.note.as_deref(), Some("<b>xong</b>"));
+        assert_eq!(got.client.as_deref(), Some("10.0.0.1"));
+        // Another agency cannot withdraw it; a withdrawal older than the window is refused.
+        assert!(!store.undo_response(id, "so-tai-chinh", t0, t0).unwrap());
+        assert!(!store
+            .undo_response(id, "so-noi-vu", t0 + chrono::Duration::hours(1), t0)
+            .unwrap());
+        assert!(store.undo_response(id, "so-noi-vu", t0, t0).unwrap());
+        assert!(!store.undo_response(id, "so-noi-vu", t0, t0).unwrap());
+        assert_ne!(store.answers_version().unwrap(), v1);
+
+        let req = store
+            .record_response(&new("n2", Action::Extension), t0)
+            .unwrap();
+        let pending = ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        };
+        assert_eq!(store.responses(&pending).unwrap().len(), 1);
+        let from = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 7, 31).unwrap();
+        let g = store
+            .grant_extension("so-noi-vu", "50/KH-UBND", "8.6", from, to, Some("CV 1"), t0)
+            .unwrap();
+        assert!(store.responses(&pending).unwrap().is_empty());
+        assert_eq!(store.response(req).unwrap().unwrap().granted, Some(g));
+        let ext = store.extensions().unwrap();
+        assert_eq!((ext[0].from, ext[0].to), (from, to));
+        // A granted request cannot be withdrawn.
+        assert!(!store.undo_response(req, "so-noi-vu", t0, t0).unwrap());
+    }
+}
