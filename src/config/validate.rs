@@ -1502,6 +1502,24 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     mobile.then(|| format!("84{national}"))
 }
 
+/// The monitoring office's contact: what `[monitor]` says, the agency's name and first email
+/// otherwise.
+fn directory_contact(
+    directory: &Directory,
+    id: &str,
+    given: Option<super::web::MonitorContact>,
+) -> Option<super::web::MonitorContact> {
+    let agency = directory.agencies.iter().find(|a| a.id == id)?;
+    let mut c = given.unwrap_or_default();
+    if c.name.is_empty() {
+        c.name = agency.name.clone();
+    }
+    if c.email.is_none() {
+        c.email = agency.email.first().cloned();
+    }
+    Some(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::normalize_phone;
@@ -1543,22 +1561,4 @@ mod tests {
         assert!(!super::is_plain_email("\"x y\"@b.vn"));
         assert!(!super::is_plain_email("so-tu-phap@"));
     }
-}
-
-/// The monitoring office's contact: what `[monitor]` says, the agency's name and first email
-/// otherwise.
-fn directory_contact(
-    directory: &Directory,
-    id: &str,
-    given: Option<super::web::MonitorContact>,
-) -> Option<super::web::MonitorContact> {
-    let agency = directory.agencies.iter().find(|a| a.id == id)?;
-    let mut c = given.unwrap_or_default();
-    if c.name.is_empty() {
-        c.name = agency.name.clone();
-    }
-    if c.email.is_none() {
-        c.email = agency.email.first().cloned();
-    }
-    Some(c)
 }
