@@ -41,6 +41,8 @@ struct Live {
     senders: Senders,
     /// The calendar and the schedule, built at load and reload.
     engine: Arc<Engine>,
+    /// The agencies' pages, when served: told of each reloaded config.
+    web: Option<crate::web::Web>,
     /// The scheduler's jobs for the current cron expressions.
     jobs: Vec<uuid::Uuid>,
     /// The state directory in use: a reload may not move it (the store stays open on it).
@@ -384,6 +386,29 @@ fn count_sends(health: &Health, sent: &deliver::Pass) {
     }
 }
 
+/// Serves the agencies' pages when `[web]` is configured and the link secret is set; without
+/// the secret the service runs on, without links or pages, and says so.
+fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web::Server>> {
+    let Some(settings) = live.config.web.clone() else {
+        return Ok(None);
+    };
+    let Some(signer) = crate::web::signer_from_env(settings.link_days)? else {
+        tracing::warn!(
+            "[web] is configured but NHACVIEC_LINK_SECRET (or $CREDENTIALS_DIRECTORY/link-secret) is not set: reminders carry no link and the agencies' pages are off"
+        );
+        return Ok(None);
+    };
+    let store = Store::open_side(&state.join(DB_FILE))?;
+    let web = crate::web::Web::new(live.config.clone(), store, signer, None);
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .with_context(|| format!("listening on {} ([web] listen)", settings.listen))?;
+    let server = crate::web::Server::start(listener, web.clone())
+        .with_context(|| format!("serving on {}", settings.listen))?;
+    tracing::info!(addr = %settings.listen, public_url = %settings.public_url, "agencies' pages listening");
+    live.web = Some(web);
+    Ok(Some(server))
+}
+
 /// What the evaluation of a pass found, before anything is sent.
 struct Evaluated {
     tick: deliver::Pass,
@@ -529,6 +554,7 @@ pub async fn once(
         templates: Arc::new(templates),
         senders,
         engine: Arc::new(engine),
+        web: None,
         jobs: Vec::new(),
         state: state.clone(),
     };
@@ -730,6 +756,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         templates: Arc::new(templates),
         senders,
         engine: Arc::new(engine),
+        web: None,
         jobs,
         state: state.clone(),
     };
@@ -751,6 +778,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let _web = start_web(&mut live, &state)?;
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
     let mut pass_retry: Option<Retry> = None;
     let mut reload_retry: Option<Retry> = None;
@@ -1083,6 +1111,9 @@ async fn reload(
                     }
                     live.engine = Arc::new(engine);
                     live.config = Arc::new(new);
+                    if let Some(web) = &live.web {
+                        web.set_config(live.config.clone());
+                    }
                     live.templates = Arc::new(templates);
                     live.senders = senders;
                     reload_result(health, Ok(()));

@@ -292,11 +292,21 @@ impl Drop for Server {
 }
 
 /// A TCP listener that accepts only while fewer than its permits' count of connections are
-/// open, each wrapped in [`Timed`].
-struct Limited {
+/// open, each wrapped in [`Timed`]. Also serves the agencies' pages (`web`).
+pub(crate) struct Limited {
     inner: tokio::net::TcpListener,
     permits: Arc<Semaphore>,
     idle: Duration,
+}
+
+impl Limited {
+    pub(crate) fn new(inner: tokio::net::TcpListener, max: usize, idle: Duration) -> Limited {
+        Limited {
+            inner,
+            permits: Arc::new(Semaphore::new(max)),
+            idle,
+        }
+    }
 }
 
 impl axum::serve::Listener for Limited {
@@ -327,7 +337,7 @@ impl axum::serve::Listener for Limited {
 
 /// A connection that fails with `TimedOut` once idle for too long or too old, and gives its
 /// permit back when dropped.
-struct Timed {
+pub(crate) struct Timed {
     inner: tokio::net::TcpStream,
     _permit: Option<OwnedSemaphorePermit>,
     idle: Duration,

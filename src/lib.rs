@@ -24,3 +24,4 @@ pub mod report;
 pub mod schedule;
 pub mod store;
 pub mod text;
+pub mod web;

@@ -20,6 +20,16 @@ pub const WEBHOOK_SECRET: Credential = Credential {
     env: "NHACVIEC_WEBHOOK_SECRET",
     file: "webhook-secret",
 };
+/// Signs the agencies' links (`links`).
+pub const LINK_SECRET: Credential = Credential {
+    env: "NHACVIEC_LINK_SECRET",
+    file: "link-secret",
+};
+/// The previous link secret, kept during a rotation so links already sent still open.
+pub const LINK_SECRET_PREVIOUS: Credential = Credential {
+    env: "NHACVIEC_LINK_SECRET_PREVIOUS",
+    file: "link-secret-previous",
+};
 pub const ZALO_SECRET_KEY: Credential = Credential {
     env: "NHACVIEC_ZALO_SECRET_KEY",
     file: "zalo-secret-key",

@@ -1,0 +1,394 @@
+//! The agencies' pages (`[web]`): `GET /a/{token}` shows an agency its tasks; POST forms record
+//! "đã hoàn thành", progress, an extension request, or withdraw its last answer. Edge: reads
+//! the store (its own connection, beside the service's), the clock and the network; what a
+//! page shows is `answers::agency_view`, what an answer does is the schedule's business at the
+//! next pass (the service notices the store's answers changed and rebuilds).
+//!
+//! No accounts: the signed link is the credential. Every form carries a CSRF token bound to the
+//! link and a one-time nonce (a form posted twice is stored once). A bad, tampered or unknown
+//! token gets the same 404 as a missing page; an expired one says how to get a fresh link.
+
+// Handlers return their error page at once; boxing it would only add an allocation.
+#![allow(clippy::result_large_err)]
+
+mod forms;
+mod page;
+
+use crate::answers::{self, Response};
+use crate::config::Config;
+use crate::links::{self, Link, LinkError, Signer};
+use crate::store::{ResponseFilter, Store};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// Request bodies above this are refused (a form is a few hundred bytes; notes are capped at
+/// [`forms::MAX_TEXT`] characters).
+pub const MAX_BODY: usize = 32 * 1024;
+/// Requests a link may make per minute.
+pub const RATE_PER_MINUTE: u32 = 30;
+const MAX_CONNECTIONS: usize = 256;
+
+/// What the pages need: the config (replaced on reload), the store, the signer, the clock.
+#[derive(Clone)]
+pub struct Web {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RwLock<Arc<Config>>,
+    store: Mutex<Store>,
+    signer: Signer,
+    /// A fixed time (`nhacviec web --now`), else the clock.
+    now: Option<DateTime<Utc>>,
+    /// Requests per link in the current minute.
+    rate: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl Web {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        signer: Signer,
+        now: Option<DateTime<Utc>>,
+    ) -> Web {
+        Web {
+            inner: Arc::new(Inner {
+                config: RwLock::new(config),
+                store: Mutex::new(store),
+                signer,
+                now,
+                rate: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// A reloaded config: the next request sees it.
+    pub fn set_config(&self, config: Arc<Config>) {
+        if let Ok(mut c) = self.inner.config.write() {
+            *c = config;
+        }
+    }
+
+    fn config(&self) -> Arc<Config> {
+        match self.inner.config.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.now.unwrap_or_else(Utc::now)
+    }
+
+    /// Counts a request of the link; false once over the limit for this minute.
+    fn allow(&self, log_id: &str, now: DateTime<Utc>) -> bool {
+        let minute = now.timestamp() / 60;
+        let Ok(mut rate) = self.inner.rate.lock() else {
+            return true;
+        };
+        if rate.len() > 10_000 {
+            rate.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = rate.entry(log_id.to_string()).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= RATE_PER_MINUTE
+    }
+
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        match self.inner.store.lock() {
+            Ok(s) => f(&s),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+}
+
+/// The link secret: `NHACVIEC_LINK_SECRET` (or `$CREDENTIALS_DIRECTORY/link-secret`), and the
+/// previous one during a rotation (`NHACVIEC_LINK_SECRET_PREVIOUS`, `link-secret-previous`).
+pub fn signer_from_env(days: u32) -> anyhow::Result<Option<Signer>> {
+    use crate::channels::secret::{LINK_SECRET, LINK_SECRET_PREVIOUS};
+    let Some(current) = LINK_SECRET.read() else {
+        return Ok(None);
+    };
+    let current = links::Key::new(&current)
+        .map_err(|e| anyhow::anyhow!("{} ({}): {e}", LINK_SECRET.env, LINK_SECRET.file))?;
+    let previous = match LINK_SECRET_PREVIOUS.read() {
+        Some(p) => Some(links::Key::new(&p).map_err(|e| {
+            anyhow::anyhow!(
+                "{} ({}): {e}",
+                LINK_SECRET_PREVIOUS.env,
+                LINK_SECRET_PREVIOUS.file
+            )
+        })?),
+        None => None,
+    };
+    Ok(Some(Signer {
+        current,
+        previous,
+        days,
+    }))
+}
+
+pub fn router(web: Web) -> Router {
+    Router::new()
+        .route("/a/{token}", get(show))
+        .route("/a/{token}/{action}", axum::routing::post(forms::post))
+        .route("/style.css", get(style))
+        .fallback(not_found)
+        .with_state(web)
+}
+
+/// Serves the pages on `listener` until the future is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Result<()> {
+    let listener = crate::health::Limited::new(listener, MAX_CONNECTIONS, Duration::from_secs(30));
+    axum::serve(
+        listener,
+        router(web).into_make_service_with_connect_info::<Peer>(),
+    )
+    .await
+}
+
+/// The peer's address, as axum's connection info for our limited listener.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::health::Limited>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::health::Limited>) -> Peer {
+        Peer(*stream.remote_addr())
+    }
+}
+
+/// The pages on a thread and runtime of their own (like `health::Server`). Stops when dropped.
+pub struct Server {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Server> {
+        listener.set_nonblocking(true)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("nhacviec-web".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            tracing::error!(error = %e, "web listener failed");
+                            return;
+                        }
+                    };
+                    tokio::select! {
+                        r = serve(listener, web) => {
+                            if let Err(e) = r {
+                                tracing::error!(error = %e, "web listener stopped");
+                            }
+                        }
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        Ok(Server { stop: Some(stop) })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Headers on every page: no scripts at all, styles from this site only, not framed, not
+/// cached (a page holds a credential in its URL and forms).
+fn secure(mut resp: HttpResponse) -> HttpResponse {
+    let h = resp.headers_mut();
+    let pairs = [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    for (k, v) in pairs {
+        h.insert(k, HeaderValue::from_static(v));
+    }
+    resp
+}
+
+pub(crate) fn html(status: StatusCode, body: String) -> HttpResponse {
+    secure(
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+    )
+}
+
+async fn style() -> HttpResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        page::STYLE,
+    )
+        .into_response()
+}
+
+async fn not_found() -> HttpResponse {
+    html(StatusCode::NOT_FOUND, page::not_found())
+}
+
+/// The link of a request, checked: `Err` is the page to answer with.
+pub(crate) fn open_link(
+    web: &Web,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(Link, Arc<Config>), HttpResponse> {
+    let id = links::log_id(token);
+    if !web.allow(&id, now) {
+        tracing::warn!(link = %id, "web: rate limit");
+        return Err(html(
+            StatusCode::TOO_MANY_REQUESTS,
+            page::error("Quá nhiều yêu cầu", "Liên kết này được dùng quá nhiều lần trong một phút. Vui lòng chờ một phút rồi thử lại."),
+        ));
+    }
+    let config = web.config();
+    match web.inner.signer.verify(token, now) {
+        Ok(link) if config.agency(&link.agency).is_some() => Ok((link, config)),
+        Ok(link) => {
+            tracing::warn!(link = %id, agency = %link.agency, "web: link of an agency no longer configured");
+            Err(not_found_page())
+        }
+        Err(LinkError::Invalid) => {
+            tracing::info!(link = %id, "web: invalid link");
+            Err(not_found_page())
+        }
+        Err(LinkError::Expired { agency, expired }) => {
+            tracing::info!(link = %id, %agency, "web: expired link");
+            Err(html(
+                StatusCode::GONE,
+                page::expired(&config, &agency, expired),
+            ))
+        }
+    }
+}
+
+fn not_found_page() -> HttpResponse {
+    html(StatusCode::NOT_FOUND, page::not_found())
+}
+
+/// Today in the config's timezone.
+pub(crate) fn today(config: &Config, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&config.timezone).date_naive()
+}
+
+/// The config with the store's answers over it, and the agency's responses.
+pub(crate) fn answered(
+    web: &Web,
+    config: &Config,
+    agency: &str,
+) -> Result<(Config, Vec<Response>), HttpResponse> {
+    let loaded = web.with_store(|s| {
+        let (all, ext) = s.answers()?;
+        Ok::<_, crate::store::StoreError>((all, ext))
+    });
+    match loaded {
+        Ok((all, ext)) => {
+            let mut c = config.clone();
+            answers::overlay(&mut c, &all, &ext);
+            let mine = all.into_iter().filter(|r| r.agency == agency).collect();
+            Ok((c, mine))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "web: store read failed");
+            Err(html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                page::error("Tạm thời không xem được", "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi."),
+            ))
+        }
+    }
+}
+
+async fn show(
+    State(web): State<Web>,
+    Path(token): Path<String>,
+    uri: axum::http::Uri,
+) -> HttpResponse {
+    let now = web.now();
+    let (link, config) = match open_link(&web, &token, now) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let (answered, responses) = match answered(&web, &config, &link.agency) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let today = today(&config, now);
+    let views = answers::agency_view(&answered, &link.agency, today, &responses);
+    let notice = uri.query().and_then(page::notice_of);
+    html(
+        StatusCode::OK,
+        page::agency(&page::AgencyPage {
+            config: &answered,
+            signer: &web.inner.signer,
+            link: &link,
+            token: &token,
+            today,
+            now,
+            views: &views,
+            notice,
+        }),
+    )
+}
+
+/// The client's address: the peer, or what a trusted reverse proxy says it forwarded for.
+pub(crate) fn client(config: &Config, peer: Peer, headers: &HeaderMap) -> Option<String> {
+    let peer = peer.0.ip();
+    let trusted = config
+        .web
+        .as_ref()
+        .is_some_and(|w| w.trusted_proxy.contains(&peer));
+    if trusted {
+        if let Some(fwd) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+        {
+            return Some(fwd.to_string());
+        }
+    }
+    Some(peer.to_string())
+}
+
+/// The store's responses of an agency, for tests and the CLI.
+pub fn responses_of(store: &Store, agency: &str) -> crate::store::Result<Vec<Response>> {
+    store.responses(&ResponseFilter {
+        agency: Some(agency),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,355 @@
+//! The agencies' pages over real HTTP: links (valid, tampered, expired), each form and its bad
+//! inputs (each a 4xx with a Vietnamese message, nothing stored), replays, escaping, undo, and
+//! what a completion and an extension do to the schedule.
+
+use chrono::{DateTime, TimeZone, Utc};
+use nhacviec::links::{Key, Signer};
+use nhacviec::store::{ResponseFilter, Store};
+use std::path::Path;
+use std::sync::Arc;
+
+fn signer() -> Signer {
+    Signer {
+        current: Key::new("a test secret that is long enough").unwrap(),
+        previous: None,
+        days: 60,
+    }
+}
+
+/// 08:00 on 01/06/2022 in Hậu Giang.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, 6, 1, 1, 0, 0).unwrap()
+}
+
+struct Site {
+    base: String,
+    db: std::path::PathBuf,
+    _server: nhacviec::web::Server,
+    _dir: tempfile::TempDir,
+    client: reqwest::Client,
+}
+
+async fn site() -> Site {
+    let analysis = nhacviec::config::load(Path::new("config"));
+    assert!(!analysis.has_errors());
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("nhacviec.db");
+    drop(Store::open_writer(&db).unwrap());
+    let store = Store::open_side(&db).unwrap();
+    let web = nhacviec::web::Web::new(Arc::new(analysis.config), store, signer(), Some(now()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = nhacviec::web::Server::start(listener, web).unwrap();
+    Site {
+        base: format!("http://{addr}"),
+        db,
+        _server: server,
+        _dir: dir,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+impl Site {
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, location.unwrap_or(r.text().await.unwrap()))
+    }
+
+    fn stored(&self) -> Vec<nhacviec::answers::Response> {
+        Store::open_reader(&self.db)
+            .unwrap()
+            .responses(&ResponseFilter::default())
+            .unwrap()
+    }
+}
+
+/// The hidden value `name` of the form posting to `action` on the page, for task `task`.
+fn hidden(page: &str, action: &str, task: &str, name: &str) -> String {
+    let forms: Vec<&str> = page.split("<form ").skip(1).collect();
+    let form = forms
+        .iter()
+        .find(|f| {
+            f.contains(&format!("/{action}\""))
+                && (task.is_empty() || f.contains(&format!("name=\"task\" value=\"{task}\"")))
+        })
+        .unwrap_or_else(|| panic!("no {action} form for {task}"));
+    let at = form.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
+    unescape(form[at..].split('"').next().unwrap())
+}
+
+/// What a browser reads from minijinja's HTML escaping.
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn token(agency: &str) -> String {
+    signer().sign(agency, now())
+}
+
+#[tokio::test]
+async fn the_page_lists_the_agencys_tasks_with_strict_headers() {
+    let s = site().await;
+    let r = s
+        .client
+        .get(format!("{}/a/{}", s.base, token("so-noi-vu")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let page = unescape(&r.text().await.unwrap());
+    assert!(page.contains("Sở Nội vụ"), "{page}");
+    assert!(page.contains(
+        "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang về kiểm soát thủ tục hành chính"
+    ));
+    assert!(page.contains("Đã hoàn thành") && page.contains("Đề nghị gia hạn"));
+    assert!(!page.contains("<script"));
+}
+
+#[tokio::test]
+async fn bad_links_get_the_same_404_and_expired_ones_say_how_to_get_a_new_one() {
+    let s = site().await;
+    let (status, missing) = s.get("/nothing-here").await;
+    assert_eq!(status, 404);
+    let good = token("so-noi-vu");
+    let mut tampered: Vec<char> = good.chars().collect();
+    let i = tampered.len() / 2;
+    tampered[i] = if tampered[i] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    for bad in [tampered.as_str(), &good[..good.len() - 3], "x"] {
+        let (status, body) = s.get(&format!("/a/{bad}")).await;
+        assert_eq!(status, 404, "{bad}");
+        assert_eq!(body, missing);
+    }
+    let old = signer().sign("so-noi-vu", now() - chrono::Duration::days(61));
+    let (status, body) = s.get(&format!("/a/{old}")).await;
+    assert_eq!(status, 410);
+    assert!(
+        body.contains("hết hạn") && body.contains("thư nhắc việc tiếp theo"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Văn phòng UBND tỉnh"),
+        "the monitor's contact: {body}"
+    );
+}
+
+#[tokio::test]
+async fn done_is_recorded_once_with_its_audit_fields_and_can_be_undone() {
+    let s = site().await;
+    let t = token("so-noi-vu");
+    let (_, page) = s.get(&format!("/a/{t}")).await;
+    let task = "9.2";
+    let csrf = hidden(&page, "done", task, "csrf");
+    let nonce = hidden(&page, "done", task, "nonce");
+    let deadline = hidden(&page, "done", task, "deadline");
+    let plan = hidden(&page, "done", task, "plan");
+    let form = |done_on: &'static str, note: String| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("nonce".to_string(), nonce.clone()),
+            ("plan".to_string(), plan.clone()),
+            ("task".to_string(), task.to_string()),
+            ("deadline".to_string(), deadline.clone()),
+            ("done_on".to_string(), done_on.to_string()),
+            ("doc_ref".to_string(), "Báo cáo số 12/BC-SNV".to_string()),
+            ("note".to_string(), note),
+        ]
+    };
+    let post = |f: Vec<(String, String)>| {
+        let s = &s;
+        let t = t.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> =
+                f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            s.post(&format!("/a/{t}/done"), &pairs).await
+        }
+    };
+    // Refusals: nothing stored.
+    let (st, body) = post(form("2022-06-02", "x".into())).await;
+    assert_eq!(st, 422, "future date: {body}");
+    assert!(body.contains("ở tương lai"));
+    let (st, body) = post(form("2022-03-01", "x".into())).await;
+    assert_eq!(st, 422, "before the plan: {body}");
+    assert!(body.contains("trước ngày ban hành kế hoạch"));
+    let (st, body) = post(form("2022-05-30", "x".repeat(1 << 20))).await;
+    assert_eq!(st, 413, "{body}");
+    let (st, _) = post(form("2022-05-30", "x".repeat(3000))).await;
+    assert_eq!(st, 422);
+    let mut no_csrf = form("2022-05-30", "x".into());
+    no_csrf[0].1 = "00".into();
+    assert_eq!(post(no_csrf).await.0, 403);
+    let mut other_task = form("2022-05-30", "x".into());
+    other_task[3].1 = "99.9".into();
+    assert_eq!(post(other_task).await.0, 403);
+    assert!(s.stored().is_empty());
+
+    // Accepted, once; the note is kept as text and shown escaped.
+    let (st, loc) = post(form("2022-05-30", "<script>alert(1)</script> xong".into())).await;
+    assert_eq!(st, 303, "{loc}");
+    assert_eq!(loc, format!("/a/{t}?ok=done"));
+    let (st, body) = post(form("2022-05-30", "again".into())).await;
+    assert_eq!(st, 409, "replayed: {body}");
+    let stored = s.stored();
+    assert_eq!(stored.len(), 1);
+    let r = &stored[0];
+    assert_eq!((r.agency.as_str(), r.task.as_str()), ("so-noi-vu", task));
+    assert_eq!(r.done_on.unwrap().to_string(), "2022-05-30");
+    assert_eq!(r.note.as_deref(), Some("<script>alert(1)</script> xong"));
+    assert_eq!(r.client.as_deref(), Some("127.0.0.1"));
+    assert_eq!(r.key_id, signer().current.id_hex());
+    let (_, page) = s.get(&format!("/a/{t}?ok=done")).await;
+    assert!(page.contains("Đã ghi nhận"));
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+        "escaped"
+    );
+    assert!(!page.contains("<script>alert"));
+
+    // Another agency cannot withdraw it; the agency can.
+    let other = token("so-tai-chinh");
+    let (_, other_page) = s.get(&format!("/a/{other}")).await;
+    let other_csrf = other_page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .map(|v| v.split('"').next().unwrap().to_string());
+    let _ = other_csrf;
+    let undo_csrf = hidden(&page, "undo", "", "csrf");
+    let id = r.id.to_string();
+    let (st, _) = s
+        .post(
+            &format!("/a/{other}/undo"),
+            &[("csrf", undo_csrf.as_str()), ("response", id.as_str())],
+        )
+        .await;
+    assert_eq!(st, 403, "CSRF of another link");
+    let (st, loc) = s
+        .post(
+            &format!("/a/{t}/undo"),
+            &[("csrf", undo_csrf.as_str()), ("response", id.as_str())],
+        )
+        .await;
+    assert_eq!(st, 303, "{loc}");
+    assert!(s.stored()[0].undone_at.is_some());
+}
+
+#[tokio::test]
+async fn progress_and_extension_requests_are_checked() {
+    let s = site().await;
+    let t = token("so-noi-vu");
+    let (_, page) = s.get(&format!("/a/{t}")).await;
+    let task = "9.2";
+    let base = |action: &str| {
+        vec![
+            ("csrf", hidden(&page, action, task, "csrf")),
+            ("nonce", hidden(&page, action, task, "nonce")),
+            ("plan", hidden(&page, action, task, "plan")),
+            ("task", task.to_string()),
+            ("deadline", hidden(&page, action, task, "deadline")),
+        ]
+    };
+    let send = |action: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut f = base(action);
+        f.extend(extra);
+        let s = &s;
+        let t = t.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            s.post(&format!("/a/{t}/{action}"), &pairs).await
+        }
+    };
+    assert_eq!(send("progress", vec![]).await.0, 422, "no text");
+    assert_eq!(
+        send(
+            "progress",
+            vec![("note", "đang làm".into()), ("percent", "150".into())]
+        )
+        .await
+        .0,
+        422
+    );
+    let deadline = hidden(&page, "extend", task, "deadline");
+    let (st, body) = send(
+        "extend",
+        vec![
+            ("proposed", deadline.clone()),
+            ("reason", "thiếu kinh phí".into()),
+        ],
+    )
+    .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(body.contains("phải sau hạn hiện tại"));
+    assert_eq!(
+        send("extend", vec![("proposed", "2023-01-31".into())])
+            .await
+            .0,
+        422,
+        "no reason"
+    );
+    assert!(s.stored().is_empty());
+    assert_eq!(
+        send(
+            "progress",
+            vec![("note", "đang làm".into()), ("percent", "40".into())]
+        )
+        .await
+        .0,
+        303
+    );
+    assert_eq!(
+        send(
+            "extend",
+            vec![
+                ("proposed", "31/01/2023".into()),
+                ("reason", "thiếu kinh phí".into())
+            ]
+        )
+        .await
+        .0,
+        303
+    );
+    let stored = s.stored();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].percent, Some(40));
+    assert_eq!(stored[1].proposed.unwrap().to_string(), "2023-01-31");
+    let (_, page) = s.get(&format!("/a/{t}")).await;
+    let page = unescape(&page);
+    assert!(
+        page.contains("đến 31/01/2023, đang chờ cơ quan theo dõi xem xét"),
+        "{page}"
+    );
+}
