@@ -402,7 +402,7 @@ fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web:
     let web = crate::web::Web::new(live.config.clone(), store, signer, None);
     let listener = std::net::TcpListener::bind(settings.listen)
         .with_context(|| format!("listening on {} ([web] listen)", settings.listen))?;
-    let server = crate::web::Server::start(listener, web.clone())
+    let server = crate::web::start(listener, web.clone())
         .with_context(|| format!("serving on {}", settings.listen))?;
     tracing::info!(addr = %settings.listen, public_url = %settings.public_url, "agencies' pages listening");
     live.web = Some(web);

@@ -253,26 +253,41 @@ pub struct Server {
 impl Server {
     /// Starts serving on `listener` (already bound, so a busy address fails the start).
     pub fn start(listener: std::net::TcpListener, health: Health) -> std::io::Result<Server> {
+        Server::spawn("nhacviec-http", listener, move |l| serve(l, health))
+    }
+
+    /// Runs `serve` on `listener` on a thread and runtime of its own until dropped (also the
+    /// agencies' pages, `web::Server`).
+    pub(crate) fn spawn<F, Fut>(
+        name: &str,
+        listener: std::net::TcpListener,
+        serve: F,
+    ) -> std::io::Result<Server>
+    where
+        F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+        Fut: Future<Output = std::io::Result<()>>,
+    {
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = name.to_string();
         std::thread::Builder::new()
-            .name("nhacviec-http".into())
+            .name(thread.clone())
             .spawn(move || {
                 runtime.block_on(async move {
                     let listener = match tokio::net::TcpListener::from_std(listener) {
                         Ok(l) => l,
                         Err(e) => {
-                            tracing::error!(error = %e, "health listener failed");
+                            tracing::error!(error = %e, listener = %thread, "listener failed");
                             return;
                         }
                     };
                     tokio::select! {
-                        r = serve(listener, health) => {
+                        r = serve(listener) => {
                             if let Err(e) = r {
-                                tracing::error!(error = %e, "health listener stopped");
+                                tracing::error!(error = %e, listener = %thread, "listener stopped");
                             }
                         }
                         _ = stopped => {}

@@ -39,7 +39,7 @@ async fn site() -> Site {
     let web = nhacviec::web::Web::new(Arc::new(analysis.config), store, signer(), Some(now()));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = nhacviec::web::Server::start(listener, web).unwrap();
+    let server = nhacviec::web::start(listener, web).unwrap();
     Site {
         base: format!("http://{addr}"),
         db,

@@ -170,49 +170,12 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crat
     }
 }
 
-/// The pages on a thread and runtime of their own (like `health::Server`). Stops when dropped.
-pub struct Server {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
+/// The pages on a thread and runtime of their own (like `/healthz`). Stops when dropped.
+pub type Server = crate::health::Server;
 
-impl Server {
-    pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Server> {
-        listener.set_nonblocking(true)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new()
-            .name("nhacviec-web".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            tracing::error!(error = %e, "web listener failed");
-                            return;
-                        }
-                    };
-                    tokio::select! {
-                        r = serve(listener, web) => {
-                            if let Err(e) = r {
-                                tracing::error!(error = %e, "web listener stopped");
-                            }
-                        }
-                        _ = stopped => {}
-                    }
-                });
-            })?;
-        Ok(Server { stop: Some(stop) })
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+/// Starts serving the pages on `listener` (already bound).
+pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Server> {
+    crate::health::Server::spawn("nhacviec-web", listener, move |l| serve(l, web))
 }
 
 /// Headers on every page: no scripts at all, styles from this site only, not framed, not
