@@ -82,6 +82,14 @@ enum Command {
         #[arg(long, requires = "once")]
         now: Option<String>,
     },
+    /// Chỉ phục vụ trang trả lời của các cơ quan ([web]), không gửi nhắc việc (dịch vụ `run`
+    /// cũng phục vụ các trang này; lệnh này dùng khi chạy riêng hoặc để thử)
+    Web {
+        /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống: thời hạn liên kết và
+        /// "hôm nay" của các trang tính theo thời điểm này
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Nhập kế hoạch từ văn bản (.docx hoặc văn bản thuần) thành bản nháp TOML
     Import {
         /// Tệp kế hoạch (.docx hoặc .txt UTF-8)
@@ -545,6 +553,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime.shutdown_timeout(std::time::Duration::from_millis(200));
             result
         }
+        Command::Web { now } => {
+            let runtime = runtime()?;
+            runtime.block_on(serve_pages(&cli.config, now.as_deref()))
+        }
         Command::Import { file, out } => {
             // A regular file of a sane size: a FIFO would hang, a device or a huge file eat
             // memory before the importer's own limits apply.
@@ -958,6 +970,46 @@ async fn run_service(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `nhacviec web`: the agencies' pages alone, until SIGTERM or ^C.
+async fn serve_pages(dir: &std::path::Path, now: Option<&str>) -> anyhow::Result<ExitCode> {
+    let config = load_valid(dir)?.config;
+    let Some(settings) = config.web.clone() else {
+        anyhow::bail!(
+            "nhacviec.toml chưa có [web] (listen, public_url): không có trang nào để phục vụ"
+        );
+    };
+    let signer = nhacviec::web::signer_from_env(settings.link_days)?.ok_or_else(|| {
+        anyhow::anyhow!("chưa có khóa ký liên kết: đặt biến môi trường NHACVIEC_LINK_SECRET hoặc tệp $CREDENTIALS_DIRECTORY/link-secret (ví dụ tạo bằng `openssl rand -hex 32`)")
+    })?;
+    let fixed = match now {
+        Some(_) => Some(now_in(config.timezone, now)?.with_timezone(&chrono::Utc)),
+        None => None,
+    };
+    let state = nhacviec::deliver::state_dir(dir, &config)?;
+    nhacviec::store::create_private_dir(&state)
+        .with_context(|| format!("tạo thư mục trạng thái {}", state.display()))?;
+    let db = state.join(nhacviec::daemon::DB_FILE);
+    // Created (and migrated) if new; then a side connection, as beside a running service.
+    if !db.exists() {
+        drop(nhacviec::store::Store::open_writer(&db)?);
+    }
+    let store = nhacviec::store::Store::open_side(&db)?;
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .with_context(|| format!("không nghe được trên {} ([web] listen)", settings.listen))?;
+    let web = nhacviec::web::Web::new(std::sync::Arc::new(config), store, signer, fixed);
+    let _server = nhacviec::web::start(listener, web)?;
+    eprintln!(
+        "Trang trả lời nhắc việc: {} (nghe trên {}); dừng bằng Ctrl+C",
+        settings.public_url, settings.listen
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The summary of `run --once`: what this pass recorded, sent and skipped.
