@@ -67,8 +67,10 @@ fn load(dir: &Path) -> Result<(Analysis, Templates), String> {
             .collect();
         return Err(errors.join("; "));
     }
+    let links = crate::web::links_for(&analysis.config).map_err(|e| e.to_string())?;
     let templates = Templates::new(&analysis.templates)
-        .map_err(|e| format!("{}: {}", e.template, e.message))?;
+        .map_err(|e| format!("{}: {}", e.template, e.message))?
+        .with_links(links);
     Ok((analysis, templates))
 }
 

@@ -221,19 +221,88 @@ pub fn withdrawn(config: &Config, d: &Delivery) -> Option<String> {
 }
 
 /// What the templates see of a digest on `today`.
+/// The period a recurring task's occurrence due on `due` reports on ("Quý II/2022"): the
+/// period that ends near it, or the one before when it falls early in a period (a report due
+/// on the 5th of the next month). "" for a task that does not recur.
+pub fn occurrence(deadline: &crate::deadline::Deadline, due: NaiveDate) -> String {
+    use chrono::Datelike;
+    let crate::deadline::Deadline::Recurring { rrule, .. } = deadline else {
+        return String::new();
+    };
+    let first = rrule
+        .split('|')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let part = |k: &str| {
+        first
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix(k).map(str::to_string))
+    };
+    let interval: u32 = part("INTERVAL=").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let months = match part("FREQ=").as_deref() {
+        Some("YEARLY") => 12,
+        Some("MONTHLY") => interval,
+        _ => return String::new(),
+    };
+    let bymonths = part("BYMONTH=").map_or(0, |v| v.split(',').count() as u32);
+    // Listed months (2, 5, 8, 11) stand for a period of 12 / their count months.
+    let months = match bymonths {
+        n if n > 1 && 12 % n == 0 => 12 / n,
+        _ => months,
+    };
+    let (y, m) = (due.year(), due.month());
+    // The period containing the due date, or the previous one when the date falls in the
+    // first part of its period (before its last month, or before the 15th for a month).
+    let roman = ["I", "II", "III", "IV"];
+    match months {
+        1 => {
+            let (y, m) = if due.day() >= 15 {
+                (y, m)
+            } else if m == 1 {
+                (y - 1, 12)
+            } else {
+                (y, m - 1)
+            };
+            format!("Tháng {m}/{y}")
+        }
+        3 => {
+            let q = (m - 1) / 3;
+            let last_month = (m - 1) % 3 == 2;
+            let (y, q) = if last_month || (m - 1) % 3 == 1 && due.day() >= 15 {
+                (y, q)
+            } else if q == 0 {
+                (y - 1, 3)
+            } else {
+                (y, q - 1)
+            };
+            format!("Quý {}/{y}", roman[q as usize])
+        }
+        6 => {
+            let h = (m - 1) / 6;
+            let (y, h) = if (m - 1) % 6 >= 4 {
+                (y, h)
+            } else if h == 0 {
+                (y - 1, 1)
+            } else {
+                (y, 0)
+            };
+            format!("6 tháng {} năm {y}", if h == 0 { "đầu" } else { "cuối" })
+        }
+        12 => format!("Năm {}", if m >= 4 { y } else { y - 1 }),
+        _ => String::new(),
+    }
+}
+
 pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
     let name_of = |id: &str| {
         config
             .agency(id)
             .map_or_else(|| id.to_string(), |a| a.name.clone())
     };
-    let task_of = |plan: &str, id: &str| {
-        config
-            .plans
-            .iter()
-            .find(|p| p.number == plan)
-            .and_then(|p| p.tasks.iter().find(|t| t.id == id))
-    };
+    let plan_of = |plan: &str| config.plans.iter().find(|p| p.number == plan);
+    let task_of =
+        |plan: &str, id: &str| plan_of(plan).and_then(|p| p.tasks.iter().find(|t| t.id == id));
     let mut counts = render::Counts::default();
     let items: Vec<render::ItemCtx> = digest
         .items
@@ -263,6 +332,16 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
                 days_text: render::days_text(i.days),
                 overdue: i.days < 0,
                 about: i.agency.as_deref().map(name_of).unwrap_or_default(),
+                plan_citation: plan_of(&i.plan)
+                    .map(crate::answers::citation)
+                    .unwrap_or_else(|| format!("Kế hoạch số {}", i.plan)),
+                leads: match (i.role, task) {
+                    (Role::Support, Some(t)) => t.lead.iter().map(|l| name_of(l)).collect(),
+                    _ => vec![],
+                },
+                occurrence: task
+                    .map(|t| occurrence(&t.deadline, i.deadline))
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -301,6 +380,16 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
         escalations,
         counts,
         monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
+        link: String::new(),
+        monitor_contact: config
+            .monitor_contact
+            .as_ref()
+            .map(|c| render::ContactCtx {
+                name: c.name.clone(),
+                phone: c.phone.clone().unwrap_or_default(),
+                email: c.email.clone().unwrap_or_default(),
+            })
+            .unwrap_or_default(),
         is_monitor: config.monitor.as_deref() == Some(digest.agency.as_str()),
         today: today.format("%d/%m/%Y").to_string(),
         redirected_to: vec![],
@@ -351,6 +440,16 @@ pub fn digests(
         let digest = &digest;
         let channel = channel_for(config, &digest.agency);
         let mut ctx = context(config, digest, today);
+        // The link is signed as of the tick's day (pure: no clock), so it lives `link_days`
+        // from the reminder that carries it.
+        if let (Some(web), Some(signer)) = (&config.web, &templates.links) {
+            let issued = today.and_time(chrono::NaiveTime::MIN).and_utc();
+            ctx.link = format!(
+                "{}/a/{}",
+                web.public_url,
+                signer.sign(&digest.agency, issued)
+            );
+        }
         let recipients = match channel {
             Channel::Email => {
                 let intended = config

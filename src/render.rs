@@ -152,9 +152,18 @@ pub struct Templates {
     shipped: Option<Environment<'static>>,
     /// Digests sent with the shipped templates since the last `take_fallbacks`, and why.
     fallbacks: std::sync::Mutex<(u64, Option<String>)>,
+    /// Signs the links to the agencies' pages put in digests (`[web]` and the link secret set
+    /// by the edge); none: digests carry no link.
+    pub links: Option<crate::links::Signer>,
 }
 
 impl Templates {
+    /// These templates, with digests linking to the agencies' pages signed by `links`.
+    pub fn with_links(mut self, links: Option<crate::links::Signer>) -> Templates {
+        self.links = links;
+        self
+    }
+
     /// Compiles the three templates; `sources` are (file name, text), missing ones default.
     ///
     /// minijinja's parser recurses once per nesting level (up to its own limit), so a deeply
@@ -219,6 +228,7 @@ impl Templates {
             env,
             shipped,
             fallbacks: std::sync::Mutex::new((0, None)),
+            links: None,
         })
     }
 
@@ -441,6 +451,18 @@ pub struct Context {
     pub today: String,
     /// In trial mode, the addresses the message would have gone to.
     pub redirected_to: Vec<String>,
+    /// The agency's page (`{public_url}/a/{token}`), or "" when `[web]` or the link secret is
+    /// not set.
+    pub link: String,
+    /// How to reach the monitoring office; empty strings when not known.
+    pub monitor_contact: ContactCtx,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ContactCtx {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -466,6 +488,12 @@ pub struct ItemCtx {
     pub overdue: bool,
     /// For an escalation: the late agency's name.
     pub about: String,
+    /// "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang về …".
+    pub plan_citation: String,
+    /// For a coordinator: the lead agencies' names.
+    pub leads: Vec<String>,
+    /// For a recurring task: the occurrence, "Quý II/2022"; "" otherwise.
+    pub occurrence: String,
 }
 
 /// One task whose leads are late, as the monitoring office is told.
@@ -504,7 +532,8 @@ pub fn days_text(days: i64) -> String {
 impl Context {
     /// A context exercising every field, to check templates.
     pub fn sample() -> Context {
-        let item = |kind: &str, days: i64, about: &str| ItemCtx {
+        let item = |kind: &str, days: i64, about: &str| {
+            ItemCtx {
             plan: "50/KH-UBND".into(),
             task: "8.6".into(),
             title: "Thực hiện kết nối <hệ thống> & \"định danh\"".into(),
@@ -516,6 +545,10 @@ impl Context {
             days_text: days_text(days),
             overdue: days < 0,
             about: about.into(),
+            plan_citation: "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang về kiểm soát thủ tục hành chính".into(),
+            leads: vec!["Công an tỉnh".into()],
+            occurrence: "Quý I/2022".into(),
+        }
         };
         let items = vec![
             item("quá hạn", -3, ""),
@@ -549,6 +582,12 @@ impl Context {
             is_monitor: false,
             today: "24/03/2022".into(),
             redirected_to: vec!["a@example.org".into()],
+            link: "https://nhacviec.example/a/token".into(),
+            monitor_contact: ContactCtx {
+                name: "Văn phòng UBND tỉnh".into(),
+                phone: "0293 3876 543".into(),
+                email: "vp@example.org".into(),
+            },
         }
     }
 }

@@ -100,6 +100,9 @@ pub struct EmailSettings {
     pub ca_file: Option<std::path::PathBuf>,
     /// The server certificate accepted, whoever signed it: SHA-256 of its DER, lowercase hex.
     pub tls_pin_sha256: Option<String>,
+    /// Reply-To of the reminders: the monitoring office's address (`[monitor] email`), and
+    /// that office's agency id (its own mail has no Reply-To).
+    pub reply_to: Option<(String, String)>,
 }
 
 impl EmailSettings {
@@ -146,6 +149,7 @@ impl Default for EmailSettings {
             envelope_from: None,
             ca_file: None,
             tls_pin_sha256: None,
+            reply_to: None,
         }
     }
 }

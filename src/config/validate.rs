@@ -306,6 +306,10 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let monitor_contact = monitor
         .as_deref()
         .and_then(|id| directory_contact(&directory, id, monitor_contact));
+    email.reply_to = match (&monitor, &monitor_contact) {
+        (Some(id), Some(c)) => c.email.clone().map(|e| (id.clone(), e)),
+        _ => None,
+    };
     Analysis {
         config: Config {
             timezone,

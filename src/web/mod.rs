@@ -139,6 +139,15 @@ pub fn signer_from_env(days: u32) -> anyhow::Result<Option<Signer>> {
     }))
 }
 
+/// The signer for digests' links: only when `[web]` is configured (else `None`, and a link
+/// secret alone does nothing).
+pub fn links_for(config: &Config) -> anyhow::Result<Option<Signer>> {
+    match &config.web {
+        Some(w) => signer_from_env(w.link_days),
+        None => Ok(None),
+    }
+}
+
 pub fn router(web: Web) -> Router {
     Router::new()
         .route("/a/{token}", get(show))
