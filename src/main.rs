@@ -5,6 +5,7 @@ use anyhow::{bail, Context as _};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use clap::{Parser, Subcommand, ValueEnum};
+use nhacviec::answers::{self, Extension, Response};
 use nhacviec::config::{self, Analysis};
 use nhacviec::report;
 use std::path::PathBuf;
@@ -145,6 +146,45 @@ enum Command {
         plan: Option<String>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Trả lời của các cơ quan: đã hoàn thành, cập nhật tiến độ, đề nghị gia hạn
+    Responses {
+        /// Chỉ một cơ quan (mã, tên hoặc bí danh)
+        #[arg(long)]
+        agency: Option<String>,
+        /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
+        #[arg(long)]
+        plan: Option<String>,
+        /// Chỉ các đề nghị gia hạn đang chờ (chưa gia hạn, chưa rút lại)
+        #[arg(long)]
+        pending: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Gia hạn một nhiệm vụ cho một cơ quan (theo văn bản cho phép); chạy được khi dịch vụ
+    /// đang chạy
+    Extend {
+        /// Cơ quan (mã, tên hoặc bí danh)
+        #[arg(long)]
+        agency: String,
+        /// Nhiệm vụ (số thứ tự, ví dụ 8.6)
+        #[arg(long)]
+        task: String,
+        /// Kế hoạch (số hiệu); cần khi nhiều kế hoạch có nhiệm vụ cùng số thứ tự
+        #[arg(long)]
+        plan: Option<String>,
+        /// Hạn mới (31/07/2022 hoặc 2022-07-31)
+        #[arg(long)]
+        to: String,
+        /// Hạn được gia hạn, theo kế hoạch; mặc định: hạn chưa hoàn thành gần nhất
+        #[arg(long)]
+        from: Option<String>,
+        /// Văn bản cho phép gia hạn, ví dụ "Công văn số 123/UBND-KT ngày 20/6/2022"
+        #[arg(long = "ref")]
+        doc_ref: Option<String>,
+        /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Gửi lại ngay các thư đang chờ thử lại (và với --dead, cả thư đã thất bại); chạy được
     /// khi dịch vụ đang chạy
@@ -460,7 +500,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         } => {
             let analysis = load_valid(&cli.config)?;
-            let config = &analysis.config;
+            // What the service would send: reports and extensions laid over the plans.
+            let (answered, _) = answered_config(&cli.config, &analysis.config)?;
+            let config = &answered;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let now = now_in(config.timezone, now.as_deref())?;
             // From the start of --from, or from now: a tick earlier today has already passed.
@@ -776,7 +818,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         } => {
             let analysis = load_valid(&cli.config)?;
-            let config = &analysis.config;
+            // As the service sees it: the agencies' reports and the extensions laid over.
+            let (answered, responses) = answered_config(&cli.config, &analysis.config)?;
+            let config = &answered;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let today = now_in(config.timezone, now.as_deref())?.date_naive();
             let mut rows = report::status(config, today, agency.as_deref());
@@ -785,8 +829,79 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             match format {
                 Format::Text => print!("{}", report::render_status_text(config, &rows, today)),
-                Format::Json => print_json(&rows)?,
+                Format::Json => {
+                    // The row's own keys, unchanged, and the latest response after them.
+                    #[derive(serde::Serialize)]
+                    struct WithResponse<'a> {
+                        #[serde(flatten)]
+                        row: &'a report::StatusRow,
+                        latest_response: Option<&'a Response>,
+                    }
+                    let rows: Vec<WithResponse<'_>> = rows
+                        .iter()
+                        .map(|row| WithResponse {
+                            row,
+                            latest_response: latest_response(
+                                &responses,
+                                &row.agency,
+                                &row.plan,
+                                &row.task,
+                            ),
+                        })
+                        .collect();
+                    print_json(&rows)?
+                }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Responses {
+            agency,
+            plan,
+            pending,
+            format,
+        } => {
+            // Readable when the config has errors, like `history`.
+            let analysis = config::load(&cli.config);
+            let config = &analysis.config;
+            let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
+            let db = nhacviec::deliver::state_dir(&cli.config, config)?.join(DB_FILE);
+            let rows = if db.exists() {
+                nhacviec::store::Store::open_reader(&db)?.responses(
+                    &nhacviec::store::ResponseFilter {
+                        agency: agency.as_deref(),
+                        plan: plan.as_deref(),
+                        pending_extensions: pending,
+                    },
+                )?
+            } else {
+                Vec::new()
+            };
+            match format {
+                Format::Json => print_json(&rows)?,
+                Format::Text => print!("{}", render_responses(config, &rows, pending)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Extend {
+            agency,
+            task,
+            plan,
+            to,
+            from,
+            doc_ref,
+            now,
+        } => {
+            let analysis = load_valid(&cli.config)?;
+            let request = ExtendRequest {
+                agency: &agency,
+                task: &task,
+                plan: plan.as_deref(),
+                to: date_arg("--to", &to)?,
+                from: from.as_deref().map(|f| date_arg("--from", f)).transpose()?,
+                doc_ref: doc_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()),
+                now: now_in(analysis.config.timezone, now.as_deref())?,
+            };
+            print!("{}", extend(&cli.config, &analysis.config, &request)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Retry {
@@ -882,6 +997,305 @@ fn render_requeued(
 
 use nhacviec::daemon::DB_FILE;
 
+/// The responses and extensions in the service's database; none when it has none yet.
+fn stored_answers(
+    dir: &std::path::Path,
+    config: &config::Config,
+) -> anyhow::Result<(Vec<Response>, Vec<Extension>)> {
+    let db = nhacviec::deliver::state_dir(dir, config)?.join(DB_FILE);
+    if !db.exists() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let store = nhacviec::store::Store::open_reader(&db)?;
+    store
+        .answers()
+        .with_context(|| format!("reading the responses in {}", db.display()))
+}
+
+/// The config with the agencies' reports and the extensions granted laid over it, as the
+/// service schedules from it; and the responses.
+fn answered_config(
+    dir: &std::path::Path,
+    config: &config::Config,
+) -> anyhow::Result<(config::Config, Vec<Response>)> {
+    let (responses, extensions) = stored_answers(dir, config)?;
+    let mut answered = config.clone();
+    answers::overlay(&mut answered, &responses, &extensions);
+    Ok((answered, responses))
+}
+
+/// The latest response (not withdrawn) of an agency about a task.
+fn latest_response<'a>(
+    responses: &'a [Response],
+    agency: &str,
+    plan: &str,
+    task: &str,
+) -> Option<&'a Response> {
+    responses
+        .iter()
+        .filter(|r| r.agency == agency && r.plan == plan && r.task == task)
+        .filter(|r| r.undone_at.is_none())
+        .max_by_key(|r| r.id)
+}
+
+fn dmy(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// At most `max` characters, "…" when cut; on one line, control characters shown escaped.
+fn shorten(s: &str, max: usize) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let printable = nhacviec::text::printable(&one_line);
+    if printable.chars().count() <= max {
+        return printable.into_owned();
+    }
+    let mut out: String = printable.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `responses` as text: one line each, times in the config's zone.
+fn render_responses(config: &config::Config, rows: &[Response], pending: bool) -> String {
+    let tz = config.timezone;
+    let name = |id: &str| {
+        config
+            .agency(id)
+            .map_or_else(|| id.to_string(), |a| format!("{} ({id})", a.name))
+    };
+    let mut out = String::new();
+    for r in rows {
+        let mut values = Vec::new();
+        if let Some(d) = r.deadline {
+            values.push(format!("hạn {}", dmy(d)));
+        }
+        if let Some(d) = r.done_on {
+            values.push(format!("hoàn thành ngày {}", dmy(d)));
+        }
+        if let Some(p) = r.percent {
+            values.push(format!("tiến độ {p}%"));
+        }
+        if let Some(d) = r.proposed {
+            values.push(format!("đề nghị hạn mới {}", dmy(d)));
+        }
+        if let Some(doc) = r.doc_ref.as_deref().filter(|d| !d.trim().is_empty()) {
+            values.push(format!("văn bản: {}", shorten(doc, 60)));
+        }
+        if let Some(note) = r.note.as_deref().filter(|n| !n.trim().is_empty()) {
+            values.push(format!("ghi chú: \"{}\"", shorten(note, 80)));
+        }
+        let mut marks = String::new();
+        if r.undone_at.is_some() {
+            marks.push_str(" (đã rút lại)");
+        }
+        if r.granted.is_some() {
+            marks.push_str(" (đã gia hạn)");
+        }
+        out.push_str(&format!(
+            "#{:<5} {}  {}  KH {}  nhiệm vụ {}: {}{}{marks}\n",
+            r.id,
+            r.created_at.with_timezone(&tz).format("%d/%m/%Y %H:%M"),
+            name(&r.agency),
+            nhacviec::text::printable(&r.plan),
+            nhacviec::text::printable(&r.task),
+            r.action.vi(),
+            if values.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", values.join("; "))
+            },
+        ));
+    }
+    if rows.is_empty() {
+        out.push_str(if pending {
+            "Không có đề nghị gia hạn nào đang chờ.\n"
+        } else {
+            "Chưa có trả lời nào của các cơ quan.\n"
+        });
+    } else if pending {
+        out.push_str("Gia hạn: nhacviec extend --agency <cơ quan> --task <nhiệm vụ> --to <hạn mới> --ref \"Công văn số …\"\n");
+    }
+    out
+}
+
+/// What `extend` was asked.
+struct ExtendRequest<'a> {
+    agency: &'a str,
+    task: &'a str,
+    plan: Option<&'a str>,
+    to: NaiveDate,
+    from: Option<NaiveDate>,
+    doc_ref: Option<&'a str>,
+    now: DateTime<Tz>,
+}
+
+/// `extend`: checks the request against the config and the answers so far, records the grant
+/// beside a running service, and says what moved.
+fn extend(
+    dir: &std::path::Path,
+    config: &config::Config,
+    req: &ExtendRequest<'_>,
+) -> anyhow::Result<String> {
+    let refused = |msg: String| anyhow::Error::from(Refused(msg));
+    let agency = resolve_agency(config, req.agency)?;
+    let agency_name = config
+        .agency(&agency)
+        .map_or_else(|| agency.clone(), |a| a.name.clone());
+    let plan_filter = req.plan.map(|p| resolve_plan(config, p)).transpose()?;
+    let found: Vec<&config::Plan> = config
+        .plans
+        .iter()
+        .filter(|p| plan_filter.as_ref().is_none_or(|n| *n == p.number))
+        .filter(|p| p.tasks.iter().any(|t| t.id == req.task))
+        .collect();
+    let plan = match found.as_slice() {
+        [] => {
+            return Err(refused(match &plan_filter {
+                Some(p) => format!("kế hoạch {p} không có nhiệm vụ \"{}\"", req.task),
+                None => format!("không kế hoạch nào có nhiệm vụ \"{}\"", req.task),
+            }))
+        }
+        [one] => *one,
+        many => {
+            let numbers: Vec<&str> = many.iter().map(|p| p.number.as_str()).collect();
+            return Err(refused(format!(
+                "nhiệm vụ {} có trong {} kế hoạch: {}; chọn một bằng --plan",
+                req.task,
+                numbers.len(),
+                numbers.join(", ")
+            )));
+        }
+    };
+    if let Some(closed) = &plan.closed {
+        return Err(refused(format!(
+            "kế hoạch {} đã kết thúc{}: không gia hạn nhiệm vụ của kế hoạch đã kết thúc",
+            plan.number,
+            closed
+                .on
+                .map(|d| format!(" ngày {}", dmy(d)))
+                .unwrap_or_default()
+        )));
+    }
+    let Some(task) = plan.tasks.iter().find(|t| t.id == req.task) else {
+        return Err(refused(format!("không có nhiệm vụ \"{}\"", req.task)));
+    };
+    if !task.lead.contains(&agency) && !task.support.contains(&agency) {
+        return Err(refused(format!(
+            "{agency_name} không chủ trì cũng không phối hợp nhiệm vụ {} (KH {}): không có hạn nào để gia hạn",
+            task.id, plan.number
+        )));
+    }
+    let today = req.now.date_naive();
+    let (responses, extensions) = stored_answers(dir, config)?;
+    // The agency's deadlines as the plan gives them (reports laid over, extensions not).
+    let mut as_planned = config.clone();
+    answers::overlay(&mut as_planned, &responses, &[]);
+    let view = answers::agency_view(&as_planned, &agency, today, &responses)
+        .into_iter()
+        .find(|v| v.plan == plan.number && v.task == task.id);
+    let planned = view
+        .as_ref()
+        .map(|v| v.deadlines.clone())
+        .unwrap_or_default();
+    let current = view.as_ref().and_then(|v| v.current);
+    let done = view.as_ref().and_then(|v| v.done);
+    let from = match (req.from, current) {
+        (Some(f), _) if planned.contains(&f) => f,
+        (Some(f), _) if planned.is_empty() => {
+            return Err(refused(format!(
+                "nhiệm vụ {} không có hạn cụ thể nào cho {agency_name}: không có hạn {} để gia hạn",
+                task.id,
+                dmy(f)
+            )))
+        }
+        (Some(f), _) => {
+            let list: Vec<String> = planned.iter().map(|d| dmy(*d)).collect();
+            return Err(refused(format!(
+                "{} không phải hạn của {agency_name} trong nhiệm vụ {} theo kế hoạch; các hạn: {}",
+                dmy(f),
+                task.id,
+                list.join(", ")
+            )));
+        }
+        (None, Some(current)) => current,
+        (None, None) if done.is_some() => {
+            return Err(refused(format!(
+                "{agency_name} đã hoàn thành nhiệm vụ {} (ngày {}): không còn hạn nào để gia hạn",
+                task.id,
+                done.map(dmy).unwrap_or_default()
+            )))
+        }
+        (None, _) if planned.is_empty() => {
+            return Err(refused(format!(
+                "nhiệm vụ {} không có hạn cụ thể (\"{}\"): không có hạn nào để gia hạn",
+                task.id,
+                task.time_text.as_deref().unwrap_or_default()
+            )))
+        }
+        (None, _) => {
+            return Err(refused(format!(
+                "{agency_name} không còn hạn nào chưa hoàn thành trong nhiệm vụ {}",
+                task.id
+            )))
+        }
+    };
+    // The deadline the agency works to now (after earlier extensions).
+    let mut effective = config.clone();
+    answers::overlay(&mut effective, &responses, &extensions);
+    let before = effective
+        .plans
+        .iter()
+        .find(|p| p.number == plan.number)
+        .and_then(|p| p.tasks.iter().find(|t| t.id == task.id))
+        .map_or(from, |t| t.deadline_for(&agency, from));
+    if req.to <= before {
+        return Err(refused(format!(
+            "hạn mới {} không sau hạn hiện tại {} của {agency_name} (nhiệm vụ {}): gia hạn phải dời hạn về sau",
+            dmy(req.to),
+            dmy(before),
+            task.id
+        )));
+    }
+    let state = nhacviec::deliver::state_dir(dir, config)?;
+    nhacviec::store::create_private_dir(&state)
+        .with_context(|| format!("tạo thư mục trạng thái {}", state.display()))?;
+    // Beside a running service: one short transaction; the service sees the answers change
+    // and rebuilds its schedule.
+    let mut store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
+    store.grant_extension(
+        &agency,
+        &plan.number,
+        &task.id,
+        from,
+        req.to,
+        req.doc_ref,
+        req.now.with_timezone(&Utc),
+    )?;
+    let mut out = format!(
+        "Đã gia hạn nhiệm vụ {} (KH {}) cho {agency_name}: hạn {} → {}",
+        task.id,
+        plan.number,
+        dmy(before),
+        dmy(req.to)
+    );
+    if before != from {
+        out.push_str(&format!(" (hạn theo kế hoạch: {})", dmy(from)));
+    }
+    if let Some(doc) = req.doc_ref {
+        out.push_str(&format!(" ({doc})"));
+    }
+    out.push_str(". Lời nhắc sẽ được tính lại ở lần chạy tới.\n");
+    if let Some(asked) = view.and_then(|v| v.pending_extension) {
+        out.push_str(&format!(
+            "Đề nghị gia hạn của {agency_name} ngày {} đã được ghi là đã giải quyết.\n",
+            asked
+                .created_at
+                .with_timezone(&config.timezone)
+                .format("%d/%m/%Y")
+        ));
+    }
+    Ok(out)
+}
+
 fn status_vi(s: &str) -> &str {
     match s {
         "pending" => "chờ gửi",
@@ -958,8 +1372,10 @@ async fn run_service(
     }
     let analysis = load_valid(dir)?;
     let config = analysis.config;
+    let links = nhacviec::web::links_for(&config)?;
     let templates = nhacviec::render::Templates::new(&analysis.templates)
-        .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?
+        .with_links(links);
     // `--now` decides what is due; sending and retry times follow the real clock.
     let at = now_in(config.timezone, now)?;
     let (p, state) = nhacviec::daemon::once(dir, config, templates, at).await?;
