@@ -1,0 +1,373 @@
+//! End to end in a real browser (Debian's chromium over WebDriver): a tick writes .eml files,
+//! the link is taken from a real message, opened at 360 px and 1280 px; the agency marks a
+//! task done and asks for more time; the admin grants it with `nhacviec extend`; `status`,
+//! `preview` and the next tick change accordingly. Screenshots go to
+//! `target/screenshots/` (the committed ones in docs/screenshots/ are copies, looked at).
+
+mod support;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::{copy_dir, free_port, repo};
+use webdriver::Driver;
+
+const SECRET: &str = "browser test link secret, 32+ chars";
+const AGENCY: &str = "so-noi-vu";
+
+struct Env {
+    _tmp: tempfile::TempDir,
+    cfg: PathBuf,
+    port: u16,
+}
+
+impl Env {
+    fn new() -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = tmp.path().join("config");
+        copy_dir(&repo().join("config"), &cfg);
+        let port = free_port();
+        let settings = cfg.join("nhacviec.toml");
+        let text = fs::read_to_string(&settings)
+            .unwrap()
+            .replace("state_dir = \"../var\"", "state_dir = \"state\"");
+        let text = format!(
+            "{text}\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
+        );
+        fs::write(settings, text).unwrap();
+        Env {
+            _tmp: tmp,
+            cfg,
+            port,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nhacviec"));
+        c.env("NHACVIEC_LINK_SECRET", SECRET)
+            .env_remove("NHACVIEC_STATE_DIR")
+            .env_remove("RUST_LOG")
+            .arg("--config")
+            .arg(&self.cfg)
+            .args(args);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "nhacviec {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn stdout(&self, args: &[&str]) -> String {
+        String::from_utf8(self.run(args).stdout).unwrap()
+    }
+
+    fn mails(&self) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(self.cfg.join("state/mail")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "eml") {
+                let text = fs::read_to_string(&p).unwrap();
+                out.push((p, text));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// The pages served by `nhacviec web --now`, stopped when dropped.
+struct Pages(Child);
+
+impl Drop for Pages {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(env: &Env, now: &str) -> Pages {
+    let child = env
+        .command(&["web", "--now", now])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", env.port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nhacviec web did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Pages(child)
+}
+
+/// The message to `to`, parsed.
+fn mail_to<'a>(mails: &'a [(PathBuf, String)], to: &str) -> &'a (PathBuf, String) {
+    mails
+        .iter()
+        .find(|(_, m)| {
+            mail_parser::MessageParser::default()
+                .parse(m.as_bytes())
+                .and_then(|p| {
+                    p.to()
+                        .and_then(|t| t.first())
+                        .and_then(|a| a.address())
+                        .map(|a| a == to)
+                })
+                .unwrap_or(false)
+        })
+        .unwrap_or_else(|| panic!("no message to {to}"))
+}
+
+fn screenshots() -> PathBuf {
+    let dir = repo().join("target/screenshots");
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn an_agency_answers_a_reminder_in_a_real_browser() {
+    let env = Env::new();
+    // 1. A tick on 01/06/2022 writes the digests as .eml files.
+    env.run(&["run", "--once", "--now", "2022-06-01T08:00:00+07:00"]);
+    let mails = env.mails();
+    let (_, eml) = mail_to(&mails, "so-noi-vu@haugiang.example");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(eml.as_bytes())
+        .unwrap();
+    let text = parsed.body_text(0).unwrap().to_string();
+    let html = parsed.body_html(0).unwrap().to_string();
+    let prefix = format!("http://127.0.0.1:{}/a/", env.port);
+    let link: String = {
+        let at = text
+            .find(&prefix)
+            .unwrap_or_else(|| panic!("no link in the text part:\n{text}"));
+        text[at..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '>' && *c != ')')
+            .collect()
+    };
+    assert!(
+        html.replace("&#x2f;", "/").contains(&link),
+        "the HTML part links the same page"
+    );
+    assert!(html.contains("Cập nhật kết quả thực hiện"));
+    let shots = screenshots();
+    let digest = shots.join("digest.html");
+    fs::write(&digest, &html).unwrap();
+
+    // 2. The page, as the agency's official opens it.
+    let _pages = serve(&env, "2022-06-01T09:00:00+07:00");
+    let mut b = Driver::start(1280, 900);
+    b.go(&format!("file://{}", digest.display()));
+    b.screenshot(800, &shots.join("digest-800.png"));
+    b.go(&link);
+    let page = b.text();
+    assert!(page.contains("Sở Nội vụ"), "{page}");
+    assert!(
+        page.contains("Kế hoạch số 50/KH-UBND ngày 24/03/2022"),
+        "{page}"
+    );
+    assert!(page.contains("Nhiệm vụ 9.1"), "{page}");
+    b.screenshot(1280, &shots.join("agency-1280.png"));
+    b.resize(360, 800);
+    b.go(&link);
+    b.screenshot(360, &shots.join("agency-360.png"));
+    b.resize(1280, 900);
+    b.go(&link);
+
+    // 3. Task 9.1 (Quý I/2022, overdue) is done: the form opens, the date is today by
+    // default, a document number is given.
+    let article = |task: &str| -> String {
+        // The card of `task`: its index among the articles.
+        let src = b.source();
+        let cards: Vec<&str> = src.split("<article").skip(1).collect();
+        let i = cards
+            .iter()
+            .position(|c| c.contains(&format!("Nhiệm vụ {task}:")))
+            .unwrap_or_else(|| panic!("no card for {task}"));
+        format!("article:nth-of-type({})", i + 1)
+    };
+    let card = article("9.1");
+    b.click(&format!("{card} details:nth-of-type(1) summary"));
+    b.type_into(
+        &format!("{card} form[action$='/done'] input[name=doc_ref]"),
+        "Báo cáo số 45/BC-SNV",
+    );
+    b.click(&format!("{card} form[action$='/done'] button"));
+    assert!(b.url().ends_with("?ok=done"), "{}", b.url());
+    let page = b.text();
+    assert!(
+        page.contains("Đã ghi nhận: nhiệm vụ đã hoàn thành"),
+        "{page}"
+    );
+    assert!(page.contains("Báo cáo số 45/BC-SNV"), "{page}");
+
+    // 4. More time for 9.2 (Năm 2022): asked for 31/01/2023.
+    let card = article("9.2");
+    b.click(&format!("{card} details:nth-of-type(3) summary"));
+    // A date field's typing order follows the browser's locale: set its value as a user's
+    // pick from the date picker does.
+    b.script(&format!(
+        "document.querySelector(\"{card} form[action$='/extend'] input[name=proposed]\").value = '2023-01-31'"
+    ));
+    b.type_into(
+        &format!("{card} form[action$='/extend'] textarea[name=reason]"),
+        "Chờ hướng dẫn của Bộ Nội vụ",
+    );
+    b.click(&format!("{card} form[action$='/extend'] button"));
+    let page = b.text();
+    assert!(
+        page.contains("đến 31/01/2023, đang chờ cơ quan theo dõi xem xét"),
+        "{page}"
+    );
+    b.screenshot(1280, &shots.join("agency-answered-1280.png"));
+
+    // 5. The monitoring office sees the request and grants it.
+    let listed = env.stdout(&["responses", "--agency", AGENCY]);
+    assert!(
+        listed.contains("9.2") && listed.contains("31/01/2023"),
+        "{listed}"
+    );
+    let granted = env.stdout(&[
+        "extend",
+        "--agency",
+        AGENCY,
+        "--task",
+        "9.2",
+        "--to",
+        "31/01/2023",
+        "--ref",
+        "Công văn số 120/VP-KSTT",
+        "--now",
+        "2022-06-02T08:00:00+07:00",
+    ]);
+    assert!(granted.contains("31/01/2023"), "{granted}");
+
+    // 6. status and preview reflect both; the next tick reminds Sở Nội vụ of neither.
+    let status: serde_json::Value = serde_json::from_str(&env.stdout(&[
+        "status",
+        "--agency",
+        AGENCY,
+        "--format",
+        "json",
+        "--now",
+        "2022-06-08T08:00:00+07:00",
+    ]))
+    .unwrap();
+    let rows = status
+        .as_array()
+        .or_else(|| status["rows"].as_array())
+        .unwrap();
+    let row = |task: &str| {
+        rows.iter()
+            .find(|r| r["task"] == task && r["agency"] == AGENCY)
+            .unwrap_or_else(|| panic!("no status row for {task}: {status}"))
+    };
+    assert_eq!(row("9.1")["done"], "2022-06-01", "{}", row("9.1"));
+    assert_eq!(row("9.2")["deadline"], "2023-01-31", "{}", row("9.2"));
+    let preview = env.stdout(&[
+        "preview",
+        "--agency",
+        AGENCY,
+        "--now",
+        "2022-06-08T08:00:00+07:00",
+        "--days",
+        "400",
+    ]);
+    let lines_of = |task: &str| -> Vec<&str> {
+        preview
+            .lines()
+            .filter(|l| l.contains(&format!("50/KH-UBND {task} ")))
+            .collect()
+    };
+    // 9.2 now counts down to 31/01/2023; 9.1 (done) is not reminded again.
+    assert!(!lines_of("9.2").is_empty(), "{preview}");
+    assert!(
+        lines_of("9.2").iter().all(|l| l.contains("hạn 31/01/2023")),
+        "{:?}",
+        lines_of("9.2")
+    );
+    assert!(lines_of("9.1").is_empty(), "{:?}", lines_of("9.1"));
+
+    let before: Vec<PathBuf> = env.mails().into_iter().map(|(p, _)| p).collect();
+    env.run(&["run", "--once", "--now", "2022-06-08T08:00:00+07:00"]);
+    for (p, m) in env.mails() {
+        if before.contains(&p) || !m.contains("so-noi-vu@haugiang.example") {
+            continue;
+        }
+        let parsed = mail_parser::MessageParser::default()
+            .parse(m.as_bytes())
+            .unwrap();
+        let text = parsed.body_text(0).unwrap_or_default().to_string();
+        assert!(!text.contains("9.1"), "9.1 is done: {text}");
+    }
+    copy_to_docs(&shots);
+}
+
+/// With NHACVIEC_SCREENSHOTS=docs the screenshots are copied to docs/screenshots/ (to commit
+/// them after looking at them).
+fn copy_to_docs(shots: &Path) {
+    if std::env::var("NHACVIEC_SCREENSHOTS").as_deref() == Ok("docs") {
+        let docs = repo().join("docs/screenshots");
+        fs::create_dir_all(&docs).unwrap();
+        for name in [
+            "digest-800.png",
+            "agency-360.png",
+            "agency-1280.png",
+            "agency-answered-1280.png",
+        ] {
+            fs::copy(shots.join(name), docs.join(name)).unwrap();
+        }
+    }
+}
+
+/// The agency's page at 360 px: one column, nothing wider than the screen, the forms usable.
+#[test]
+fn the_agencys_page_reads_at_360_px_without_scrolling_sideways() {
+    let env = Env::new();
+    let _pages = serve(&env, "2022-06-01T09:00:00+07:00");
+    let signer = nhacviec::links::Signer {
+        current: nhacviec::links::Key::new(SECRET).unwrap(),
+        previous: None,
+        days: 60,
+    };
+    let issued = chrono::DateTime::parse_from_rfc3339("2022-06-01T08:00:00+07:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    // The monitoring office's page: its own tasks and the longest titles of the plan.
+    let link = format!(
+        "http://127.0.0.1:{}/a/{}",
+        env.port,
+        signer.sign("vp-ubnd-tinh", issued)
+    );
+    let mut b = Driver::start(360, 800);
+    b.go(&link);
+    let text = b.text();
+    assert!(text.contains("Văn phòng UBND tỉnh"), "{text}");
+    let width = b.script("return document.documentElement.scrollWidth");
+    assert!(
+        width.as_u64().unwrap() <= 360,
+        "page is {width} px wide at 360 px"
+    );
+    // A form opens and its fields fit too.
+    b.click("article details summary");
+    let field = b.script(
+        "return document.querySelector('article details[open] input, article details[open] textarea').getBoundingClientRect().right",
+    );
+    assert!(field.as_f64().unwrap() <= 360.0, "field ends at {field}");
+    b.screenshot(360, &screenshots().join("monitor-360.png"));
+}
