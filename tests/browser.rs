@@ -174,6 +174,11 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
     let mut b = Driver::start(1280, 900);
     b.go(&format!("file://{}", digest.display()));
     b.screenshot(800, &shots.join("digest-800.png"));
+    // Below 600 px each task is a card.
+    b.resize(360, 800);
+    b.go(&format!("file://{}", digest.display()));
+    b.screenshot(360, &shots.join("digest-360.png"));
+    b.resize(1280, 900);
     b.go(&link);
     let page = b.text();
     assert!(page.contains("Sở Nội vụ"), "{page}");
@@ -325,6 +330,7 @@ fn copy_to_docs(shots: &Path) {
         let docs = repo().join("docs/screenshots");
         fs::create_dir_all(&docs).unwrap();
         for name in [
+            "digest-360.png",
             "digest-800.png",
             "agency-360.png",
             "agency-1280.png",

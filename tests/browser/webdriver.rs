@@ -85,6 +85,13 @@ impl Driver {
     }
 
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        match self.try_call(method, path, body) {
+            Ok(v) => v,
+            Err(e) => panic!("webdriver {method} {path}: {e}"),
+        }
+    }
+
+    fn try_call(&self, method: &str, path: &str, body: Value) -> Result<Value, String> {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let req = match method {
             "GET" => self.http.get(url),
@@ -93,9 +100,9 @@ impl Driver {
         };
         let r: Value = req.send().expect("webdriver request").json().unwrap();
         if let Some(err) = r["value"].get("error") {
-            panic!("webdriver {method} {path}: {err} {}", r["value"]["message"]);
+            return Err(format!("{err} {}", r["value"]["message"]));
         }
-        r["value"].clone()
+        Ok(r["value"].clone())
     }
 
     pub fn resize(&mut self, width: u32, height: u32) {
@@ -117,13 +124,21 @@ impl Driver {
             .to_string()
     }
 
-    /// The page's visible text.
+    /// The page's visible text, once the page has settled (a form's answer may still be
+    /// loading: the body found may go stale).
     pub fn text(&self) -> String {
-        let body = self.css("body");
-        self.call("GET", &format!("/element/{body}/text"), json!({}))
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        let started = Instant::now();
+        loop {
+            let body = self.css("body");
+            match self.try_call("GET", &format!("/element/{body}/text"), json!({})) {
+                Ok(v) => return v.as_str().unwrap_or_default().to_string(),
+                Err(e) if started.elapsed() < Duration::from_secs(10) => {
+                    let _ = e;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(e) => panic!("webdriver text: {e}"),
+            }
+        }
     }
 
     /// The first element matching `selector` (panics if none).
@@ -176,7 +191,7 @@ impl Driver {
             .script("return document.documentElement.scrollHeight")
             .as_u64()
             .unwrap_or(800) as u32;
-        self.resize(width, height.clamp(400, 6000));
+        self.resize(width, (height + 300).clamp(400, 8000));
         self.script("window.scrollTo(0, 0)");
         let b64 = self.call("GET", "/screenshot", json!({}));
         use base64::Engine;
