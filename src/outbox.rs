@@ -294,6 +294,22 @@ pub fn occurrence(deadline: &crate::deadline::Deadline, due: NaiveDate) -> Strin
     }
 }
 
+/// Lead agencies a coordinator's reminder names: a few, then how many more ("Sở, ban,
+/// ngành tỉnh" expands to dozens).
+const MAX_LEADS_NAMED: usize = 5;
+
+fn lead_names(leads: &[String], name_of: impl Fn(&str) -> String) -> Vec<String> {
+    let mut out: Vec<String> = leads
+        .iter()
+        .take(MAX_LEADS_NAMED)
+        .map(|l| name_of(l))
+        .collect();
+    if leads.len() > MAX_LEADS_NAMED {
+        out.push(format!("và {} cơ quan khác", leads.len() - MAX_LEADS_NAMED));
+    }
+    out
+}
+
 pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
     let name_of = |id: &str| {
         config
@@ -336,7 +352,7 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
                     .map(crate::answers::citation)
                     .unwrap_or_else(|| format!("Kế hoạch số {}", i.plan)),
                 leads: match (i.role, task) {
-                    (Role::Support, Some(t)) => t.lead.iter().map(|l| name_of(l)).collect(),
+                    (Role::Support, Some(t)) => lead_names(&t.lead, name_of),
                     _ => vec![],
                 },
                 occurrence: task
@@ -1355,5 +1371,91 @@ due = 2022-06-01
     #[test]
     fn threads_are_per_agency_and_plan() {
         assert_eq!(thread("so-tttt", "50/KH-UBND"), "so-tttt.50-kh-ubnd");
+    }
+
+    #[test]
+    fn a_digest_links_the_agencys_page_only_with_web_and_a_signer() {
+        let signer = crate::links::Signer {
+            current: crate::links::Key::new("0123456789abcdef0123456789abcdef").unwrap(),
+            previous: None,
+            days: 60,
+        };
+        let web = config("[web]\npublic_url = \"https://nv.tinh.example/\"\n");
+        let linked = templates().with_links(Some(signer.clone()));
+        let out = digests(&web, &linked, &tick(&["hai"]), today()).unwrap();
+        let text = &out[0].body_text;
+        let at = text.find("https://nv.tinh.example/a/").expect(text);
+        let token: String = text[at + 26..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        let issued = today().and_time(chrono::NaiveTime::MIN).and_utc();
+        let link = signer.verify(&token, issued).unwrap();
+        assert_eq!(link.agency, "hai");
+        assert!(out[0].body_html.contains("Cập nhật kết quả thực hiện"));
+        // Without [web], or without the secret, no link and no button.
+        for (c, t) in [(config(""), linked), (web, templates())] {
+            let out = digests(&c, &t, &tick(&["hai"]), today()).unwrap();
+            assert!(!out[0].body_text.contains("/a/"));
+            assert!(!out[0].body_html.contains("Cập nhật kết quả thực hiện"));
+        }
+    }
+
+    #[test]
+    fn coordinators_are_told_a_few_leads_and_how_many_more() {
+        let names = |n: usize| -> Vec<String> { (0..n).map(|i| format!("a{i}")).collect() };
+        assert_eq!(lead_names(&names(2), |s| s.to_uppercase()), ["A0", "A1"]);
+        let many = lead_names(&names(36), |s| s.to_string());
+        assert_eq!(many.len(), MAX_LEADS_NAMED + 1);
+        assert_eq!(many.last().unwrap(), "và 31 cơ quan khác");
+    }
+
+    #[test]
+    fn occurrences_are_labelled_by_the_period_they_report_on() {
+        let rec = |rule: &str| crate::deadline::Deadline::Recurring {
+            rrule: rule.into(),
+            window_from: None,
+        };
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let quarterly = rec("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=-1");
+        assert_eq!(occurrence(&quarterly, d(2022, 6, 30)), "Quý II/2022");
+        // Due on the 5th of the month after the quarter: it reports on the quarter before.
+        assert_eq!(occurrence(&quarterly, d(2022, 7, 5)), "Quý II/2022");
+        assert_eq!(occurrence(&quarterly, d(2023, 1, 5)), "Quý IV/2022");
+        let monthly = rec("FREQ=MONTHLY;BYMONTHDAY=27");
+        assert_eq!(occurrence(&monthly, d(2022, 3, 27)), "Tháng 3/2022");
+        assert_eq!(
+            occurrence(&rec("FREQ=MONTHLY;BYMONTHDAY=5"), d(2022, 1, 5)),
+            "Tháng 12/2021"
+        );
+        assert_eq!(
+            occurrence(
+                &rec("FREQ=MONTHLY;INTERVAL=6;BYMONTHDAY=-1"),
+                d(2022, 6, 30)
+            ),
+            "6 tháng đầu năm 2022"
+        );
+        assert_eq!(
+            occurrence(
+                &rec("FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=15"),
+                d(2022, 12, 15)
+            ),
+            "Năm 2022"
+        );
+        assert_eq!(
+            occurrence(&rec("FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=15"), d(2023, 1, 15)),
+            "Năm 2022"
+        );
+        assert_eq!(
+            occurrence(
+                &rec("FREQ=YEARLY;BYMONTH=2,5,8,11;BYMONTHDAY=25"),
+                d(2022, 5, 25)
+            ),
+            "Quý II/2022"
+        );
+        assert_eq!(
+            occurrence(&crate::deadline::Deadline::Continuous, d(2022, 5, 25)),
+            ""
+        );
     }
 }

@@ -205,7 +205,8 @@ fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
     let text = vp.body_text(0).unwrap();
     assert!(text.contains("Kính gửi: Văn phòng UBND tỉnh"), "{text}");
     assert!(
-        text.contains("Nhiệm vụ 8.8 - Kế hoạch số 50/KH-UBND"),
+        text.contains("Theo Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang về")
+            && text.contains("- Nhiệm vụ 8.8: "),
         "{text}"
     );
     assert!(

@@ -413,6 +413,44 @@ mod tests {
     }
 
     #[test]
+    fn replies_go_to_the_monitoring_office_and_the_plain_part_is_quoted_printable() {
+        let settings = EmailSettings {
+            reply_to: Some(("vp".into(), "tonghop@tinh.example".into())),
+            ..EmailSettings::default()
+        };
+        let d = |agency: &str| Delivery {
+            id: 1,
+            tick_at: String::new(),
+            agency: agency.into(),
+            channel: Channel::Email,
+            recipients: vec!["a@tinh.example".into()],
+            subject: "Nhắc việc".into(),
+            body_text: "Kính gửi: Sở Nội vụ\nHạn: 31/12/2022\n".into(),
+            body_html: "<p>Kính gửi</p>".into(),
+            items: vec![],
+            thread: "t".into(),
+            message_id: "<1@tinh.example>".into(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: None,
+            last_error: None,
+            created_at: String::new(),
+            sent_at: None,
+        };
+        let raw =
+            String::from_utf8(message(&d("so-noi-vu"), &settings).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Reply-To: tonghop@tinh.example"), "{raw}");
+        assert!(
+            raw.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{raw}"
+        );
+        // Lines of the plain part stay lines: readable with `cat`.
+        assert!(raw.contains("H=E1=BA=A1n: 31/12/2022"), "{raw}");
+        let own = String::from_utf8(message(&d("vp"), &settings).unwrap().formatted()).unwrap();
+        assert!(!own.contains("\nReply-To:"), "the office's own mail: {own}");
+    }
+
+    #[test]
     fn line_ends_become_crlf_once() {
         assert_eq!(crlf("a\nb\r\nc\n"), "a\r\nb\r\nc\r\n");
         assert_eq!(crlf("\n\nx"), "\r\n\r\nx");
