@@ -337,3 +337,156 @@ pub fn agency_view(
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{analyze, Source, Sources};
+
+    const AGENCIES: &str = r#"
+[[level]]
+id = "tinh"
+name = "cấp tỉnh"
+
+[[agency]]
+id = "a"
+name = "Sở A"
+level = "tinh"
+email = ["a@tinh.example"]
+
+[[agency]]
+id = "b"
+name = "Sở B"
+level = "tinh"
+email = ["b@tinh.example"]
+"#;
+
+    const PLAN: &str = r#"
+[plan]
+number = "1/KH"
+title = "Kế hoạch Thực hiện việc thử"
+issuer = "UBND tỉnh X"
+issued = 2022-01-01
+
+[[task]]
+id = "1"
+title = "Báo cáo quý"
+lead = ["Sở A"]
+support = ["Sở B"]
+time = "Hằng quý"
+
+[[task]]
+id = "2"
+title = "Một việc"
+lead = ["Sở A", "Sở B"]
+time = "Tháng 6/2022"
+done_by = { b = 2022-05-01 }
+"#;
+
+    fn config() -> Config {
+        let sources = Sources::in_memory(
+            None,
+            Source::new("agencies.toml", AGENCIES),
+            vec![Source::new("plans/1.toml", PLAN)],
+        );
+        let a = analyze(&sources);
+        assert!(!a.has_errors(), "{:?}", a.errors().collect::<Vec<_>>());
+        a.config
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn done(agency: &str, task: &str, deadline: NaiveDate, on: NaiveDate) -> Response {
+        Response {
+            id: 1,
+            agency: agency.into(),
+            plan: "1/KH".into(),
+            task: task.into(),
+            deadline: Some(deadline),
+            action: Action::Done,
+            done_on: Some(on),
+            doc_ref: None,
+            note: None,
+            percent: None,
+            proposed: None,
+            created_at: DateTime::default(),
+            key_id: String::new(),
+            client: None,
+            user_agent: None,
+            undone_at: None,
+            granted: None,
+        }
+    }
+
+    #[test]
+    fn a_recurring_completion_covers_its_occurrence_and_the_tomls_done_wins() {
+        let mut c = config();
+        let q2 = d(2022, 6, 30);
+        let withdrawn = Response {
+            undone_at: Some(DateTime::default()),
+            ..done("a", "2", d(2022, 6, 30), d(2022, 6, 1))
+        };
+        let answers = [
+            done("a", "1", q2, d(2022, 6, 20)),
+            done("b", "2", d(2022, 6, 30), d(2022, 6, 10)),
+            withdrawn,
+        ];
+        overlay(&mut c, &answers, &[]);
+        let t1 = &c.plans[0].tasks[0];
+        assert_eq!(t1.done_for("a", d(2022, 3, 31)), Some(d(2022, 6, 20)));
+        assert_eq!(t1.done_for("a", q2), Some(d(2022, 6, 20)));
+        assert_eq!(t1.done_for("a", d(2022, 9, 30)), None, "Q3 is still open");
+        let t2 = &c.plans[0].tasks[1];
+        assert_eq!(
+            t2.done_for("b", d(2022, 6, 30)),
+            Some(d(2022, 5, 1)),
+            "TOML wins"
+        );
+        assert_eq!(t2.done_for("a", d(2022, 6, 30)), None, "withdrawn");
+        // The page: Sở A's quarterly report is now due for Q3; Sở B coordinates it.
+        let view = agency_view(&c, "a", d(2022, 7, 1), &answers);
+        let v1 = view.iter().find(|v| v.task == "1").unwrap();
+        assert_eq!(v1.current, Some(d(2022, 9, 30)));
+        let vb = agency_view(&c, "b", d(2022, 7, 1), &answers);
+        let b1 = vb.iter().find(|v| v.task == "1").unwrap();
+        assert_eq!(
+            (b1.role, b1.leads.clone()),
+            (Role::Support, vec!["Sở A".to_string()])
+        );
+        assert_eq!(
+            citation(&c.plans[0]),
+            "Kế hoạch số 1/KH ngày 01/01/2022 của UBND tỉnh X về thực hiện việc thử"
+        );
+    }
+
+    #[test]
+    fn an_extension_moves_one_agencys_deadline_and_the_latest_grant_wins() {
+        let mut c = config();
+        let ext = |id, to| Extension {
+            id,
+            agency: "a".into(),
+            plan: "1/KH".into(),
+            task: "2".into(),
+            from: d(2022, 6, 30),
+            to,
+            doc_ref: None,
+            granted_at: DateTime::default(),
+        };
+        overlay(
+            &mut c,
+            &[],
+            &[ext(2, d(2022, 8, 31)), ext(1, d(2022, 7, 31))],
+        );
+        let t2 = &c.plans[0].tasks[1];
+        assert_eq!(t2.deadline_for("a", d(2022, 6, 30)), d(2022, 8, 31));
+        assert_eq!(t2.deadline_for("b", d(2022, 6, 30)), d(2022, 6, 30));
+        let view = agency_view(&c, "a", d(2022, 6, 1), &[]);
+        let v = view.iter().find(|v| v.task == "2").unwrap();
+        assert_eq!(
+            (v.current, v.due),
+            (Some(d(2022, 6, 30)), Some(d(2022, 8, 31)))
+        );
+    }
+}
