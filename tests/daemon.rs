@@ -23,6 +23,10 @@ struct Service {
 
 impl Service {
     fn start(config: &Path, state: &Path, socket: &Path) -> Service {
+        Service::start_with(config, state, socket, &[])
+    }
+
+    fn start_with(config: &Path, state: &Path, socket: &Path, env: &[(&str, &str)]) -> Service {
         let notify = UnixDatagram::bind(socket).unwrap();
         notify
             .set_read_timeout(Some(Duration::from_millis(200)))
@@ -38,6 +42,7 @@ impl Service {
             .env_remove("JOURNAL_STREAM")
             .arg("--config")
             .arg(config)
+            .envs(env.iter().copied())
             .arg("run")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -428,4 +433,74 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
     assert!(local() >= opening, "sent before the opening");
     let (_, body) = http_get(port, "/healthz");
     assert!(body.contains("\"sending_paused_until\": null"), "{body}");
+}
+
+/// With `[web]` and the link secret, the service puts a link in each digest and serves the
+/// page it points to; a bad link is a 404.
+#[test]
+fn the_service_links_each_digest_to_the_agencys_page_and_serves_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let settings = cfg.join("nhacviec.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = fs::read_to_string(&settings)
+        .unwrap()
+        .replace("catch_up_days = 7\n", "")
+        .replace("send_hours = \"07:30-17:00\"\n", "")
+        .replace(
+            "reminders = \"0 0 8 * * Mon-Fri\"",
+            "reminders = \"0 0 8 * * Mon-Fri\"\ncatch_up_days = 366\nsend_hours = \"always\"",
+        )
+        + &format!(
+            "\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
+        );
+    fs::write(&settings, &text).unwrap();
+    let state = tmp.path().join("state");
+    let service = Service::start_with(
+        &cfg,
+        &state,
+        &tmp.path().join("notify.sock"),
+        &[(
+            "NHACVIEC_LINK_SECRET",
+            "a secret for the daemon test, long enough",
+        )],
+    );
+    service.wait_notify("READY=1");
+    service.wait_log("agencies' pages listening");
+    let prefix = format!("http://127.0.0.1:{port}/a/");
+    let mut link = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while link.is_none() && Instant::now() < deadline {
+        if let Ok(dir) = fs::read_dir(state.join("mail")) {
+            for e in dir.flatten() {
+                let raw = fs::read(e.path()).unwrap_or_default();
+                let text = mail_parser::MessageParser::default()
+                    .parse(&raw)
+                    .and_then(|m| m.body_text(0).map(|t| t.to_string()))
+                    .unwrap_or_default();
+                if let Some(at) = text.find(&prefix) {
+                    let path: String = text[at + prefix.len() - 3..]
+                        .chars()
+                        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+                        .collect();
+                    link = Some(path);
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let path = link.expect("a digest with a link to the agency's page");
+    let (code, body) = http_get(port, &path);
+    assert_eq!(code, 200, "{path}: {body}");
+    assert!(body.contains("Kế hoạch số 50"), "{body}");
+    let (code, _) = http_get(port, "/a/not-a-token");
+    assert_eq!(code, 404);
+    let logs = service.drain().join("\n");
+    assert!(!logs.contains(&path[3..]), "the token is never logged");
 }
