@@ -213,7 +213,7 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
         "Báo cáo số 45/BC-SNV",
     );
     b.click(&format!("{card} form[action$='/done'] button"));
-    assert!(b.url().ends_with("?ok=done"), "{}", b.url());
+    b.wait_url("?ok=done");
     let page = b.text();
     assert!(
         page.contains("Đã ghi nhận: nhiệm vụ đã hoàn thành"),
@@ -234,6 +234,7 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
         "Chờ hướng dẫn của Bộ Nội vụ",
     );
     b.click(&format!("{card} form[action$='/extend'] button"));
+    b.wait_url("?ok=extension");
     let page = b.text();
     assert!(
         page.contains("đến 31/01/2023, đang chờ cơ quan theo dõi xem xét"),

@@ -4,110 +4,14 @@
 //! `run --once` says and exits with.
 
 mod support;
-use support::{copy_dir, repo, spawn_ready};
+use support::cli::Env;
+use support::{free_port, spawn_ready};
 
-use assert_cmd::Command;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
-
-/// A copy of the sample config with its state in `<config>/state`.
-struct Env {
-    _tmp: tempfile::TempDir,
-    cfg: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let tmp = tempfile::tempdir().unwrap();
-        let cfg = tmp.path().join("config");
-        copy_dir(&repo().join("config"), &cfg);
-        let settings = cfg.join("nhacviec.toml");
-        let text = fs::read_to_string(&settings)
-            .unwrap()
-            .replace("state_dir = \"../var\"", "state_dir = \"state\"");
-        fs::write(settings, text).unwrap();
-        Env { _tmp: tmp, cfg }
-    }
-
-    fn edit(&self, file: &str, f: impl FnOnce(String) -> String) {
-        let path = self.cfg.join(file);
-        let text = fs::read_to_string(&path).unwrap();
-        fs::write(&path, f(text)).unwrap();
-    }
-
-    /// Email over SMTP to `port` on loopback.
-    fn smtp(&self, port: u16) {
-        self.edit("nhacviec.toml", |t| {
-            t.replace(
-                "\ntransport = \"file\"\n",
-                &format!(
-                    "\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n"
-                ),
-            )
-        });
-    }
-
-    /// Back to .eml files.
-    fn file_transport(&self, port: u16) {
-        self.edit("nhacviec.toml", |t| {
-            t.replace(
-                &format!(
-                    "\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{port}\"\ntls = \"none\"\n"
-                ),
-                "\ntransport = \"file\"\n",
-            )
-        });
-    }
-
-    fn state(&self) -> PathBuf {
-        self.cfg.join("state")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("nhacviec")
-            .unwrap()
-            .env_remove("NHACVIEC_STATE_DIR")
-            .env_remove("NHACVIEC_CONFIG")
-            .env_remove("NHACVIEC_LOG")
-            .env_remove("RUST_LOG")
-            .arg("--config")
-            .arg(&self.cfg)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Runs, expecting `code`; returns stdout.
-    fn expect(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--format", "json"]);
-        serde_json::from_str(&self.expect(0, &all)).unwrap()
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// aiosmtpd (tests/smtp/server.py) on `port`; killed when dropped.
 struct Smtp {

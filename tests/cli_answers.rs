@@ -3,99 +3,15 @@
 //! deadline (and refuses what it cannot move), `status` and `preview` see the answers.
 
 mod support;
-use support::{copy_dir, repo};
+use support::cli::Env;
 
-use assert_cmd::Command;
 use chrono::{DateTime, NaiveDate, Utc};
 use nhacviec::answers::{Action, NewResponse};
 use nhacviec::store::Store;
 use serde_json::Value;
 use std::fs;
-use std::path::PathBuf;
-use std::process::Output;
 
 const NOW: &str = "2022-05-25T08:00:00+07:00";
-
-/// A copy of the sample config with its state in `<config>/state`.
-struct Env {
-    _tmp: tempfile::TempDir,
-    cfg: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        let tmp = tempfile::tempdir().unwrap();
-        let cfg = tmp.path().join("config");
-        copy_dir(&repo().join("config"), &cfg);
-        let settings = cfg.join("nhacviec.toml");
-        let text = fs::read_to_string(&settings)
-            .unwrap()
-            .replace("state_dir = \"../var\"", "state_dir = \"state\"");
-        fs::write(settings, text).unwrap();
-        Env { _tmp: tmp, cfg }
-    }
-
-    fn db(&self) -> PathBuf {
-        self.cfg.join("state").join(nhacviec::daemon::DB_FILE)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::cargo_bin("nhacviec")
-            .unwrap()
-            .env_remove("NHACVIEC_STATE_DIR")
-            .env_remove("NHACVIEC_CONFIG")
-            .env_remove("NHACVIEC_LOG")
-            .env_remove("RUST_LOG")
-            .arg("--config")
-            .arg(&self.cfg)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    /// Runs, expecting `code`; returns stdout.
-    fn expect(&self, code: i32, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// Runs, expecting exit 1; returns stderr.
-    fn refused(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stderr).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = args.to_vec();
-        all.extend(["--format", "json"]);
-        serde_json::from_str(&self.expect(0, &all)).unwrap()
-    }
-
-    /// The status row of one agency and task.
-    fn status_row(&self, agency: &str, task: &str) -> Value {
-        let rows = self.json(&["status", "--now", NOW]);
-        rows.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["agency"] == agency && r["task"] == task)
-            .unwrap_or_else(|| panic!("no status row for {agency} {task}"))
-            .clone()
-    }
-}
 
 /// `extend --now NOW --agency <agency> --task <task>` and `extra`.
 fn extend_args<'a>(agency: &'a str, task: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

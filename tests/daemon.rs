@@ -3,14 +3,14 @@
 //! sends exactly what `preview` predicts.
 
 mod support;
-use support::{copy_dir, repo};
+use support::{copy_dir, free_port, repo};
 
 use assert_cmd::Command;
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -151,29 +151,37 @@ fn eml_count(state: &Path) -> usize {
         .unwrap_or(0)
 }
 
-#[test]
-fn ready_reload_and_stop_under_a_notify_socket() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("config");
+/// The sample config in `dir`/config, ticking on `reminders`, sending at any hour of any day
+/// and catching up a whole year (delivery mechanics, not rollout), with `extra` appended.
+fn sending_always(dir: &Path, reminders: &str, extra: &str) -> PathBuf {
+    let cfg = dir.join("config");
     copy_dir(&repo().join("config"), &cfg);
     let settings = cfg.join("nhacviec.toml");
-    // A tick every second, so the test sees several (and double fires change nothing).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let text = fs::read_to_string(&settings)
         .unwrap()
         .replace("catch_up_days = 7\n", "")
         .replace("send_hours = \"07:30-17:00\"\n", "")
         .replace(
             "reminders = \"0 0 8 * * Mon-Fri\"",
-            // Delivery mechanics, not rollout: the whole catch-up, at any hour of any day.
-            "reminders = \"* * * * * *\"\ncatch_up_days = 366\nsend_hours = \"always\"",
+            &format!("reminders = \"{reminders}\"\ncatch_up_days = 366\nsend_hours = \"always\""),
         )
-        + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
-    fs::write(&settings, &text).unwrap();
+        + extra;
+    fs::write(&settings, text).unwrap();
+    cfg
+}
+
+#[test]
+fn ready_reload_and_stop_under_a_notify_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    // A tick every second, so the test sees several (and double fires change nothing).
+    let cfg = sending_always(
+        tmp.path(),
+        "* * * * * *",
+        &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+    );
+    let settings = cfg.join("nhacviec.toml");
+    let text = fs::read_to_string(&settings).unwrap();
     // An admin's subject template that passes `check` (the sample digest is dated 24/03/2022)
     // but fails on every real digest: they go out with the shipped subject, and health says so.
     let subject = cfg.join("templates/subject.txt.j2");
@@ -440,26 +448,14 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
 #[test]
 fn the_service_links_each_digest_to_the_agencys_page_and_serves_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = tmp.path().join("config");
-    copy_dir(&repo().join("config"), &cfg);
-    let settings = cfg.join("nhacviec.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let text = fs::read_to_string(&settings)
-        .unwrap()
-        .replace("catch_up_days = 7\n", "")
-        .replace("send_hours = \"07:30-17:00\"\n", "")
-        .replace(
-            "reminders = \"0 0 8 * * Mon-Fri\"",
-            "reminders = \"0 0 8 * * Mon-Fri\"\ncatch_up_days = 366\nsend_hours = \"always\"",
-        )
-        + &format!(
+    let port = free_port();
+    let cfg = sending_always(
+        tmp.path(),
+        "0 0 8 * * Mon-Fri",
+        &format!(
             "\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
-        );
-    fs::write(&settings, &text).unwrap();
+        ),
+    );
     let state = tmp.path().join("state");
     let service = Service::start_with(
         &cfg,

@@ -185,6 +185,24 @@ impl Driver {
         )
     }
 
+    /// Waits until the current URL ends with `suffix` (a form's answer loaded), 10 s at most.
+    pub fn wait_url(&self, suffix: &str) {
+        let started = Instant::now();
+        loop {
+            let url = self.url();
+            if url.ends_with(suffix) {
+                // And the page there is the one read next, not the one left.
+                let _ = self.script("return document.readyState");
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "still at {url}, waiting for …{suffix}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// A PNG of the whole page (the window resized to the document's height first).
     pub fn screenshot(&mut self, width: u32, path: &std::path::Path) {
         let height = self
