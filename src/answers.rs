@@ -148,6 +148,27 @@ pub fn overlay(config: &mut Config, responses: &[Response], extensions: &[Extens
     }
 }
 
+/// `config` with the answers laid over it (a copy: the config stays as the admins wrote it).
+pub fn overlaid(config: &Config, responses: &[Response], extensions: &[Extension]) -> Config {
+    let mut answered = config.clone();
+    overlay(&mut answered, responses, extensions);
+    answered
+}
+
+/// The latest answer (not withdrawn) of `agency` about a task.
+pub fn latest<'a>(
+    responses: &'a [Response],
+    agency: &str,
+    plan: &str,
+    task: &str,
+) -> Option<&'a Response> {
+    responses
+        .iter()
+        .filter(|r| r.agency == agency && r.plan == plan && r.task == task)
+        .filter(|r| r.undone_at.is_none())
+        .max_by_key(|r| r.id)
+}
+
 /// "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang về kiểm soát …".
 pub fn citation(plan: &Plan) -> String {
     let title = plan.title.trim();
@@ -245,19 +266,7 @@ pub fn agency_view(
                 _ => None,
             };
             if planned.is_empty() {
-                done = [task.done, task.done_by.get(agency).copied()]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .or_else(|| {
-                        task.answered
-                            .get(agency)?
-                            .iter()
-                            .filter(|a| a.through.is_none())
-                            .map(|a| a.on)
-                            .min()
-                    })
-                    .filter(|d| *d <= today);
+                done = task.done_whole(agency).filter(|d| *d <= today);
             }
             if done.is_some_and(|d| (today - d).num_days() > RECENT_DAYS) {
                 continue;
@@ -273,12 +282,7 @@ pub fn agency_view(
             let due = current.map(|d| task.deadline_for(agency, d));
             let mine =
                 |r: &&Response| r.agency == agency && r.plan == plan.number && r.task == task.id;
-            let latest = responses
-                .iter()
-                .filter(mine)
-                .filter(|r| r.undone_at.is_none())
-                .max_by_key(|r| r.id)
-                .cloned();
+            let latest = latest(responses, agency, &plan.number, &task.id).cloned();
             let pending_extension = responses
                 .iter()
                 .filter(mine)

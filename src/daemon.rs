@@ -394,18 +394,15 @@ fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web:
     let Some(settings) = live.config.web.clone() else {
         return Ok(None);
     };
-    let Some(signer) = crate::web::signer_from_env(settings.link_days)? else {
+    // The signer the digests' links are made with (read once, at load).
+    let Some(signer) = live.templates.links.clone() else {
         tracing::warn!(
             "[web] is configured but NHACVIEC_LINK_SECRET (or $CREDENTIALS_DIRECTORY/link-secret) is not set: reminders carry no link and the agencies' pages are off"
         );
         return Ok(None);
     };
-    let store = Store::open_side(&state.join(DB_FILE))?;
-    let web = crate::web::Web::new(live.config.clone(), store, signer, None);
-    let listener = std::net::TcpListener::bind(settings.listen)
-        .with_context(|| format!("listening on {} ([web] listen)", settings.listen))?;
-    let server = crate::web::start(listener, web.clone())
-        .with_context(|| format!("serving on {}", settings.listen))?;
+    let (web, server) =
+        crate::web::launch(live.config.clone(), &state.join(DB_FILE), signer, None)?;
     tracing::info!(addr = %settings.listen, public_url = %settings.public_url, "agencies' pages listening");
     live.web = Some(web);
     Ok(Some(server))

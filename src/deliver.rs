@@ -89,8 +89,7 @@ impl Engine {
         extensions: &[crate::answers::Extension],
         version: String,
     ) -> Engine {
-        let mut answered = config.clone();
-        crate::answers::overlay(&mut answered, responses, extensions);
+        let answered = crate::answers::overlaid(config, responses, extensions);
         let mut engine = Engine::build(&answered, today);
         engine.answered = Some((Arc::new(answered), version));
         engine

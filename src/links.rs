@@ -162,11 +162,7 @@ impl Signer {
     /// The CSRF token of a form on `link`'s page: bound to the link and the form's name, so
     /// a form cannot be posted from another page or to another link.
     pub fn csrf(&self, link: &Link, form: &str) -> String {
-        let mut mac = self.current.mac();
-        mac.update(b"csrf\0");
-        mac.update(&link.mac);
-        mac.update(form.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        hex::encode(&csrf_mac(&self.current, link, form).finalize().into_bytes()[..16])
     }
 
     /// Whether `given` is the CSRF token of `form` on `link` (constant time). Tokens made with
@@ -175,17 +171,25 @@ impl Signer {
         let Ok(given) = hex::decode(given.trim()) else {
             return false;
         };
-        [Some(&self.current), self.previous.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|key| {
-                let mut mac = key.mac();
-                mac.update(b"csrf\0");
-                mac.update(&link.mac);
-                mac.update(form.as_bytes());
-                mac.verify_truncated_left(&given).is_ok() && given.len() == 16
-            })
+        given.len() == 16
+            && [Some(&self.current), self.previous.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|key| {
+                    csrf_mac(key, link, form)
+                        .verify_truncated_left(&given)
+                        .is_ok()
+                })
     }
+}
+
+/// The MAC a CSRF token is cut from: the link's own MAC and the form's name, under `key`.
+fn csrf_mac(key: &Key, link: &Link, form: &str) -> HmacSha256 {
+    let mut mac = key.mac();
+    mac.update(b"csrf\0");
+    mac.update(&link.mac);
+    mac.update(form.as_bytes());
+    mac
 }
 
 /// What logs say instead of a token: 8 hex digits of its hash (enough to match two log lines,

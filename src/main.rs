@@ -841,7 +841,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .iter()
                         .map(|row| WithResponse {
                             row,
-                            latest_response: latest_response(
+                            latest_response: answers::latest(
                                 &responses,
                                 &row.agency,
                                 &row.plan,
@@ -1019,23 +1019,10 @@ fn answered_config(
     config: &config::Config,
 ) -> anyhow::Result<(config::Config, Vec<Response>)> {
     let (responses, extensions) = stored_answers(dir, config)?;
-    let mut answered = config.clone();
-    answers::overlay(&mut answered, &responses, &extensions);
-    Ok((answered, responses))
-}
-
-/// The latest response (not withdrawn) of an agency about a task.
-fn latest_response<'a>(
-    responses: &'a [Response],
-    agency: &str,
-    plan: &str,
-    task: &str,
-) -> Option<&'a Response> {
-    responses
-        .iter()
-        .filter(|r| r.agency == agency && r.plan == plan && r.task == task)
-        .filter(|r| r.undone_at.is_none())
-        .max_by_key(|r| r.id)
+    Ok((
+        answers::overlaid(config, &responses, &extensions),
+        responses,
+    ))
 }
 
 fn dmy(d: NaiveDate) -> String {
@@ -1411,11 +1398,7 @@ async fn serve_pages(dir: &std::path::Path, now: Option<&str>) -> anyhow::Result
     if !db.exists() {
         drop(nhacviec::store::Store::open_writer(&db)?);
     }
-    let store = nhacviec::store::Store::open_side(&db)?;
-    let listener = std::net::TcpListener::bind(settings.listen)
-        .with_context(|| format!("không nghe được trên {} ([web] listen)", settings.listen))?;
-    let web = nhacviec::web::Web::new(std::sync::Arc::new(config), store, signer, fixed);
-    let _server = nhacviec::web::start(listener, web)?;
+    let _server = nhacviec::web::launch(std::sync::Arc::new(config), &db, signer, fixed)?;
     eprintln!(
         "Trang trả lời nhắc việc: {} (nghe trên {}); dừng bằng Ctrl+C",
         settings.public_url, settings.listen

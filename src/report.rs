@@ -290,11 +290,7 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
                         agency_deadlines(config, task, agency, role, plan, year_end.max(today));
                     // A completion dated after `today` has not happened yet. The TOML's covers
                     // the task; a report may cover some occurrences only: those leave the list.
-                    let written = [task.done, task.done_by.get(agency).copied()]
-                        .into_iter()
-                        .flatten()
-                        .min()
-                        .filter(|d| *d <= today);
+                    let written = task.written_done(agency).filter(|d| *d <= today);
                     let mut done = written;
                     let mut deadlines = Vec::with_capacity(planned.len());
                     for d in &planned {
@@ -306,13 +302,7 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
                     }
                     if planned.is_empty() && written.is_none() {
                         // No dated deadline (continuous, on request): a report of the whole task.
-                        done = task
-                            .answered
-                            .get(agency.as_str())
-                            .and_then(|a| {
-                                a.iter().filter(|a| a.through.is_none()).map(|a| a.on).min()
-                            })
-                            .filter(|d| *d <= today);
+                        done = task.done_whole(agency).filter(|d| *d <= today);
                     }
                     if deadlines.is_empty() {
                         deadlines = planned

@@ -204,11 +204,7 @@ impl Task {
     /// When `agency` finished the part of this task due on `deadline` (a deadline as the plan
     /// gives it, before any extension): the TOML's `done`/`done_by` first, else its report.
     pub fn done_for(&self, agency: &str, deadline: NaiveDate) -> Option<NaiveDate> {
-        let written = [self.done, self.done_by.get(agency).copied()]
-            .into_iter()
-            .flatten()
-            .min();
-        written.or_else(|| {
+        self.written_done(agency).or_else(|| {
             self.answered
                 .get(agency)?
                 .iter()
@@ -216,6 +212,28 @@ impl Task {
                 .map(|a| a.on)
                 .min()
         })
+    }
+
+    /// When `agency` finished the whole task, whatever its deadlines (a task without dated
+    /// deadlines: continuous, on request): the TOML's `done`/`done_by`, else a report of the
+    /// whole task.
+    pub fn done_whole(&self, agency: &str) -> Option<NaiveDate> {
+        self.written_done(agency).or_else(|| {
+            self.answered
+                .get(agency)?
+                .iter()
+                .filter(|a| a.through.is_none())
+                .map(|a| a.on)
+                .min()
+        })
+    }
+
+    /// The completion the TOML writes for `agency` (`done`, or its `done_by`), the earlier.
+    pub fn written_done(&self, agency: &str) -> Option<NaiveDate> {
+        [self.done, self.done_by.get(agency).copied()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The deadline `agency` works to for the plan's `deadline`: moved if an extension was

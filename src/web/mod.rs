@@ -17,7 +17,7 @@ mod page;
 use crate::answers::{self, Response};
 use crate::config::Config;
 use crate::links::{self, Link, LinkError, Signer};
-use crate::store::{ResponseFilter, Store};
+use crate::store::Store;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -187,6 +187,29 @@ pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Serve
     crate::health::Server::spawn("nhacviec-web", listener, move |l| serve(l, web))
 }
 
+/// Serves the pages of `config` (which has `[web]`) on its `listen` address, with a
+/// connection of their own to the database at `db` (beside the service's writer).
+pub fn launch(
+    config: Arc<Config>,
+    db: &std::path::Path,
+    signer: Signer,
+    now: Option<DateTime<Utc>>,
+) -> anyhow::Result<(Web, Server)> {
+    use anyhow::Context as _;
+    let listen = config
+        .web
+        .as_ref()
+        .map(|w| w.listen)
+        .ok_or_else(|| anyhow::anyhow!("nhacviec.toml chưa có [web]"))?;
+    let store = Store::open_side(db)?;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("không nghe được trên {listen} ([web] listen)"))?;
+    let web = Web::new(config, store, signer, now);
+    let server = start(listener, web.clone())
+        .with_context(|| format!("không phục vụ được trên {listen} ([web] listen)"))?;
+    Ok((web, server))
+}
+
 /// Headers on every page: no scripts at all, styles from this site only, not framed, not
 /// cached (a page holds a credential in its URL and forms).
 fn secure(mut resp: HttpResponse) -> HttpResponse {
@@ -289,8 +312,7 @@ pub(crate) fn answered(
     });
     match loaded {
         Ok((all, ext)) => {
-            let mut c = config.clone();
-            answers::overlay(&mut c, &all, &ext);
+            let c = answers::overlaid(config, &all, &ext);
             let mine = all.into_iter().filter(|r| r.agency == agency).collect();
             Ok((c, mine))
         }
@@ -355,12 +377,4 @@ pub(crate) fn client(config: &Config, peer: Peer, headers: &HeaderMap) -> Option
         }
     }
     Some(peer.to_string())
-}
-
-/// The store's responses of an agency, for tests and the CLI.
-pub fn responses_of(store: &Store, agency: &str) -> crate::store::Result<Vec<Response>> {
-    store.responses(&ResponseFilter {
-        agency: Some(agency),
-        ..Default::default()
-    })
 }

@@ -148,7 +148,7 @@ struct TaskCtx {
     nonce: String,
 }
 
-fn describe(r: &Response, tz: chrono_tz::Tz) -> String {
+fn describe(r: &Response) -> String {
     let mut parts = vec![Action::vi(r.action).to_string()];
     match r.action {
         Action::Done => {
@@ -178,7 +178,6 @@ fn describe(r: &Response, tz: chrono_tz::Tz) -> String {
         s.push_str(": ");
         s.push_str(n);
     }
-    let _ = tz;
     s
 }
 
@@ -216,7 +215,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
                 can_extend: open && v.due.is_some() && v.pending_extension.is_none(),
                 latest: v.latest.as_ref().map(|r| ResponseCtx {
                     id: r.id,
-                    what: describe(r, tz),
+                    what: describe(r),
                     when: r
                         .created_at
                         .with_timezone(&tz)
