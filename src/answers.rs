@@ -68,6 +68,9 @@ pub struct Response {
     pub undone_at: Option<DateTime<Utc>>,
     /// For an extension request: the grant that answered it.
     pub granted: Option<i64>,
+    /// For an extension request: when the monitoring office refused it, and why.
+    pub refused_at: Option<DateTime<Utc>>,
+    pub refusal: Option<String>,
 }
 
 /// A response about to be stored.
@@ -290,6 +293,7 @@ pub fn agency_view(
                     r.action == Action::Extension
                         && r.undone_at.is_none()
                         && r.granted.is_none()
+                        && r.refused_at.is_none()
                         && r.deadline == current
                 })
                 .max_by_key(|r| r.id)
@@ -421,6 +425,8 @@ done_by = { b = 2022-05-01 }
             user_agent: None,
             undone_at: None,
             granted: None,
+            refused_at: None,
+            refusal: None,
         }
     }
 

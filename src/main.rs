@@ -147,6 +147,21 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Xuất bảng theo dõi cho cơ quan theo dõi: Excel (.xlsx: sheet tổng hợp, mỗi kế hoạch
+    /// một sheet) hoặc CSV
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Xlsx)]
+        format: ExportFormat,
+        /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
+        #[arg(long)]
+        plan: Option<String>,
+        /// Số liệu tính đến ngày (30/06/2022 hoặc 2022-06-30); mặc định: hôm nay
+        #[arg(long, alias = "now")]
+        as_of: Option<String>,
+        /// Tệp ghi ra; "-" là đầu ra chuẩn; mặc định: tinh-hinh-<ngày>.xlsx (hoặc .csv)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Trả lời của các cơ quan: đã hoàn thành, cập nhật tiến độ, đề nghị gia hạn
     Responses {
         /// Chỉ một cơ quan (mã, tên hoặc bí danh)
@@ -213,6 +228,12 @@ enum ZaloCommand {
     },
     /// Hạn của token, hạn mức còn lại, kênh có đang dừng không
     Status,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Xlsx,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -854,6 +875,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Export {
+            format,
+            plan,
+            as_of,
+            out,
+        } => {
+            let analysis = load_valid(&cli.config)?;
+            let config = &analysis.config;
+            let (_, plan) = resolve_filters(config, None, plan.as_deref())?;
+            let as_of = match as_of {
+                Some(s) => date_arg("--as-of", &s)?,
+                None => Utc::now().with_timezone(&config.timezone).date_naive(),
+            };
+            let overview = overview_at(&cli.config, config, as_of, plan.as_deref())?;
+            let (bytes, ext) = match format {
+                ExportFormat::Xlsx => (nhacviec::workbook::xlsx(config, &overview)?, "xlsx"),
+                ExportFormat::Csv => (nhacviec::workbook::csv(config, &overview)?, "csv"),
+            };
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("tinh-hinh-{as_of}.{ext}")));
+            if out.as_os_str() == "-" {
+                use std::io::Write as _;
+                std::io::stdout().write_all(&bytes)?;
+            } else {
+                write_atomically(&out, &bytes)
+                    .with_context(|| format!("không ghi được {}", out.display()))?;
+                eprintln!(
+                    "Đã ghi {} ({} dòng nhiệm vụ × cơ quan, {} kế hoạch, số liệu đến ngày {}).",
+                    out.display(),
+                    overview.rows.len(),
+                    overview.plans.len(),
+                    dmy(as_of)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Responses {
             agency,
             plan,
@@ -1010,6 +1066,53 @@ fn stored_answers(
     store
         .answers()
         .with_context(|| format!("reading the responses in {}", db.display()))
+}
+
+/// The monitoring office's figures as of `as_of`, from the config and the service's database
+/// (answers, extensions, reminders sent); from the config alone when there is no database.
+fn overview_at(
+    dir: &std::path::Path,
+    config: &config::Config,
+    as_of: NaiveDate,
+    plan: Option<&str>,
+) -> anyhow::Result<nhacviec::overview::Overview> {
+    let db = nhacviec::deliver::state_dir(dir, config)?.join(DB_FILE);
+    let (responses, extensions, last) = if db.exists() {
+        let store = nhacviec::store::Store::open_reader(&db)?;
+        let (r, e) = store
+            .answers()
+            .with_context(|| format!("reading the responses in {}", db.display()))?;
+        (r, e, store.last_reminders()?)
+    } else {
+        Default::default()
+    };
+    let answered = answers::overlaid(config, &responses, &extensions);
+    Ok(nhacviec::overview::compute(
+        &answered, as_of, plan, &responses, &last,
+    ))
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees half a
+/// workbook.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile_in(&dir)?;
+    std::io::Write::write_all(&mut tmp.1, bytes)?;
+    tmp.1.sync_all()?;
+    std::fs::rename(&tmp.0, path)
+}
+
+/// A new file in `dir` with a unique name.
+fn tempfile_in(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let path = dir.join(format!(".nhacviec-{}.tmp", uuid::Uuid::new_v4()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    Ok((path, file))
 }
 
 /// The config with the agencies' reports and the extensions granted laid over it, as the

@@ -245,7 +245,13 @@ pub fn render_preview_text(config: &Config, digests: &[PreviewDigest]) -> String
 #[serde(rename_all = "snake_case")]
 pub enum State {
     OpenOverdue,
+    /// Not done, the deadline not passed, and the agency already reminded of it (the deadline
+    /// is within the task's earliest reminder, `policy.before`).
     Open,
+    /// Not done, the deadline further off than the earliest reminder: not yet on anyone's desk.
+    NotDue,
+    /// No dated deadline ("Thường xuyên", "Khi có yêu cầu"): never "in time" nor late.
+    Undated,
     DoneLate,
     DoneOnTime,
     /// Not done, but its plan is closed: no longer reminded nor counted as late.
@@ -256,7 +262,9 @@ impl State {
     pub fn vi(self) -> &'static str {
         match self {
             State::OpenOverdue => "chưa hoàn thành, quá hạn",
-            State::Open => "chưa hoàn thành (trong hạn)",
+            State::Open => "chưa hoàn thành, trong hạn",
+            State::NotDue => "chưa đến hạn",
+            State::Undated => "không có hạn",
             State::DoneLate => "hoàn thành quá hạn",
             State::DoneOnTime => "hoàn thành đúng hạn",
             State::Closed => "chưa xong, KH đã kết thúc",
@@ -275,10 +283,11 @@ pub struct StatusRow {
     pub done: Option<NaiveDate>,
 }
 
-/// Every task and agency with its deadline and state at `today`, overdue first.
+/// Every task and agency with its deadline and state at `today`, overdue first. Plans issued
+/// after `today` are left out: on that day they did not exist.
 pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) -> Vec<StatusRow> {
     let mut rows = Vec::new();
-    for plan in &config.plans {
+    for plan in config.plans.iter().filter(|p| p.issued <= today) {
         let year_end = NaiveDate::from_ymd_opt(plan.issued.year(), 12, 31).unwrap_or(plan.issued);
         for task in &plan.tasks {
             for (role, list) in [(Role::Lead, &task.lead), (Role::Support, &task.support)] {
@@ -316,6 +325,10 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
                     let (deadline, state) = match state_of(&deadlines, done, today) {
                         (d, State::Open | State::OpenOverdue) if plan.is_closed() => {
                             (d, State::Closed)
+                        }
+                        (None, State::Open) => (None, State::Undated),
+                        (Some(d), State::Open) if not_due(task, d, today) => {
+                            (Some(d), State::NotDue)
                         }
                         other => other,
                     };
@@ -387,6 +400,12 @@ pub(crate) fn agency_deadlines(
     out
 }
 
+/// Whether `deadline` is further off than the task's earliest reminder.
+fn not_due(task: &Task, deadline: NaiveDate, today: NaiveDate) -> bool {
+    let lead = task.policy.before.iter().copied().max().unwrap_or(0);
+    (deadline - today).num_days() > i64::from(lead)
+}
+
 fn state_of(
     deadlines: &[NaiveDate],
     done: Option<NaiveDate>,
@@ -441,9 +460,11 @@ pub fn render_status_text(config: &Config, rows: &[StatusRow], today: NaiveDate)
     }
     let count = |s: State| rows.iter().filter(|r| r.state == s).count();
     out.push_str(&format!(
-        "\nQuá hạn: {}; trong hạn: {}; hoàn thành đúng hạn: {}; hoàn thành quá hạn: {}",
+        "\nQuá hạn: {}; trong hạn: {}; chưa đến hạn: {}; không có hạn: {}; hoàn thành đúng hạn: {}; hoàn thành quá hạn: {}",
         count(State::OpenOverdue),
         count(State::Open),
+        count(State::NotDue),
+        count(State::Undated),
         count(State::DoneOnTime),
         count(State::DoneLate)
     ));

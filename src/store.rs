@@ -104,6 +104,9 @@ const MIGRATIONS: &[&str] = &[
         doc_ref TEXT,
         granted_at TEXT NOT NULL
      );",
+    // 9: an extension request the monitoring office refused: when, and why (told the agency).
+    "ALTER TABLE responses ADD COLUMN refused_at TEXT;
+     ALTER TABLE responses ADD COLUMN refusal TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

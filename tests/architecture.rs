@@ -30,7 +30,7 @@ struct Rule {
 
 const CORE: &[&str] = &[
     "text", "deadline", "calendar", "policy", "schedule", "render", "report", "check", "outbox",
-    "answers", "links",
+    "overview", "workbook", "ics", "answers", "links",
 ];
 
 const RULES: &[Rule] = &[

@@ -34,7 +34,7 @@ fn time(s: Option<String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted";
+const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted, refused_at, refusal";
 
 fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
     let action: String = r.get(5)?;
@@ -61,6 +61,8 @@ fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
         user_agent: r.get(14)?,
         undone_at: time(r.get(15)?),
         granted: r.get(16)?,
+        refused_at: time(r.get(17)?),
+        refusal: r.get(18)?,
     }))
 }
 
@@ -114,7 +116,7 @@ impl Store {
     ) -> Result<bool> {
         let n = self.conn.execute(
             "UPDATE responses SET undone_at = ?1
-             WHERE id = ?2 AND agency = ?3 AND undone_at IS NULL AND granted IS NULL AND created_at >= ?4
+             WHERE id = ?2 AND agency = ?3 AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND created_at >= ?4
                AND id = (SELECT MAX(id) FROM responses r2 WHERE r2.agency = responses.agency
                          AND r2.plan = responses.plan AND r2.task = responses.task AND r2.undone_at IS NULL)",
             params![now.to_rfc3339(), id, agency, not_before.to_rfc3339()],
@@ -139,7 +141,7 @@ impl Store {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {RESPONSE_COLUMNS} FROM responses
              WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR plan = ?2)
-               AND (?3 = 0 OR (action = 'extension' AND undone_at IS NULL AND granted IS NULL))
+               AND (?3 = 0 OR (action = 'extension' AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL))
              ORDER BY id"
         ))?;
         let rows = stmt.query_map(
@@ -178,11 +180,51 @@ impl Store {
         tx.execute(
             "UPDATE responses SET granted = ?1
              WHERE agency = ?2 AND plan = ?3 AND task = ?4 AND action = 'extension'
-               AND undone_at IS NULL AND granted IS NULL AND (deadline IS NULL OR deadline = ?5)",
+               AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND (deadline IS NULL OR deadline = ?5)",
             params![id, agency, plan, task, from.to_string()],
         )?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Refuses a pending extension request, with the reason the agency is told. Whether it was
+    /// pending (not withdrawn, granted or refused already).
+    pub fn refuse_extension(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<bool> {
+        let n = self.conn.execute(
+            "UPDATE responses SET refused_at = ?1, refusal = ?2
+             WHERE id = ?3 AND action = 'extension' AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL",
+            params![now.to_rfc3339(), reason, id],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// When a reminder about each (agency, plan, task) last went out (sent deliveries only).
+    pub fn last_reminders(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, String, String), DateTime<Utc>>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT d.agency, json_extract(i.value, '$.plan'), json_extract(i.value, '$.task'), MAX(d.sent_at)
+             FROM deliveries d, json_each(d.items) i
+             WHERE d.status = 'sent' AND d.sent_at IS NOT NULL
+             GROUP BY 1, 2, 3",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            if let (agency, Some(plan), Some(task), Some(at)) = row? {
+                if let Some(at) = time(Some(at)) {
+                    out.insert((agency, plan, task), at);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every extension granted, oldest first.
@@ -225,7 +267,7 @@ impl Store {
     /// rebuilds its schedule when it does.
     pub fn answers_version(&self) -> Result<String> {
         Ok(self.conn.query_row(
-            "SELECT (SELECT COALESCE(MAX(id), 0) || '.' || COUNT(undone_at) || '.' || COUNT(granted) FROM responses)
+            "SELECT (SELECT COALESCE(MAX(id), 0) || '.' || COUNT(undone_at) || '.' || COUNT(granted) || '.' || COUNT(refused_at) FROM responses)
                     || '/' || (SELECT COALESCE(MAX(id), 0) FROM extensions)",
             [],
             |r| r.get(0),

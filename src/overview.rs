@@ -1,0 +1,367 @@
+//! The monitoring office's figures: per plan, per agency, the overdue list and the extension
+//! requests waiting, as of a date. Pure: one function of the config (answers laid over it),
+//! the date, the responses and the last reminder sent to each agency. The dashboard, `status`,
+//! the workbook and the weekly report all read these, so they cannot disagree.
+//!
+//! Figures count assignments to a lead agency ("cơ quan chủ trì"): a task with two leads is two
+//! assignments, each with its own state. Coordinators' rows are listed (workbook, status) but not
+//! counted: a coordinating agency is not late on its own.
+
+use crate::answers::{citation, Action, Response};
+use crate::config::Config;
+use crate::report::{status, State, StatusRow};
+use crate::schedule::{natural_key, Role};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How many assignments are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Hoàn thành đúng hạn.
+    pub done_on_time: usize,
+    /// Hoàn thành quá hạn.
+    pub done_late: usize,
+    /// Chưa hoàn thành, trong hạn.
+    pub open: usize,
+    /// Chưa hoàn thành, quá hạn.
+    pub overdue: usize,
+    /// Chưa đến hạn.
+    pub not_due: usize,
+    /// Không có hạn.
+    pub undated: usize,
+    /// Chưa xong khi kế hoạch kết thúc.
+    pub closed: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, state: State) {
+        let slot = match state {
+            State::DoneOnTime => &mut self.done_on_time,
+            State::DoneLate => &mut self.done_late,
+            State::Open => &mut self.open,
+            State::OpenOverdue => &mut self.overdue,
+            State::NotDue => &mut self.not_due,
+            State::Undated => &mut self.undated,
+            State::Closed => &mut self.closed,
+        };
+        *slot += 1;
+    }
+
+    pub fn total(&self) -> usize {
+        self.done_on_time
+            + self.done_late
+            + self.open
+            + self.overdue
+            + self.not_due
+            + self.undated
+            + self.closed
+    }
+
+    pub fn done(&self) -> usize {
+        self.done_on_time + self.done_late
+    }
+
+    /// Done on time out of everything whose deadline has come: done (on time or late) or
+    /// overdue. `None` when nothing has come due yet.
+    pub fn on_time_rate(&self) -> Option<f64> {
+        let due = self.done_on_time + self.done_late + self.overdue;
+        (due > 0).then(|| self.done_on_time as f64 / due as f64)
+    }
+
+    /// The rate as a Vietnamese percentage ("66,7%"), or "—".
+    pub fn on_time_vi(&self) -> String {
+        self.on_time_rate().map_or_else(
+            || "—".to_string(),
+            |r| format!("{:.1}%", r * 100.0).replace('.', ","),
+        )
+    }
+}
+
+/// One plan's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanFigures {
+    pub plan: String,
+    pub citation: String,
+    pub issued: NaiveDate,
+    pub closed: bool,
+    /// Tasks in the plan.
+    pub tasks: usize,
+    pub counts: Counts,
+}
+
+/// The latest answer of an agency, short.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub plan: String,
+    pub task: String,
+    pub action: Action,
+    pub at: DateTime<Utc>,
+    pub percent: Option<u8>,
+    pub note: Option<String>,
+}
+
+impl Answer {
+    fn of(r: &Response) -> Answer {
+        Answer {
+            plan: r.plan.clone(),
+            task: r.task.clone(),
+            action: r.action,
+            at: r.created_at,
+            percent: r.percent,
+            note: r.note.clone(),
+        }
+    }
+}
+
+/// One agency's figures (as lead), and how many tasks it coordinates.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgencyFigures {
+    pub agency: String,
+    pub name: String,
+    /// Assignments as lead.
+    pub lead: usize,
+    /// Assignments as coordinator.
+    pub support: usize,
+    pub counts: Counts,
+    pub on_time_rate: Option<f64>,
+    pub latest_response: Option<Answer>,
+}
+
+/// One task × agency, with what a reader needs beside the state.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub status: StatusRow,
+    pub agency_name: String,
+    pub title: String,
+    /// The time as the plan writes it.
+    pub time_text: String,
+    /// Days past the deadline (overdue rows).
+    pub days_overdue: Option<i64>,
+    /// The report's document number ("Báo cáo số …"), from the completion.
+    pub doc_ref: Option<String>,
+    pub latest_response: Option<Answer>,
+    /// When a reminder about this task last went to the agency.
+    pub last_reminder: Option<DateTime<Utc>>,
+}
+
+/// An extension request not answered yet.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingExtension {
+    pub response: Response,
+    pub agency_name: String,
+    pub title: String,
+}
+
+/// Everything the monitoring office sees, as of a date.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    pub as_of: NaiveDate,
+    /// Over every plan listed (lead assignments).
+    pub totals: Counts,
+    /// Plans issued by `as_of`, in the config's order.
+    pub plans: Vec<PlanFigures>,
+    /// Agencies with at least one assignment, most overdue first.
+    pub agencies: Vec<AgencyFigures>,
+    /// Agencies assigned nothing in the plans listed.
+    pub idle_agencies: usize,
+    /// Every task × agency, overdue first (as `status`).
+    pub rows: Vec<Row>,
+    pub pending_extensions: Vec<PendingExtension>,
+}
+
+impl Overview {
+    /// The overdue lead rows, oldest deadline first.
+    pub fn overdue(&self) -> Vec<&Row> {
+        let mut out: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.status.state == State::OpenOverdue && r.status.role == Role::Lead)
+            .collect();
+        out.sort_by(|a, b| {
+            (
+                a.status.deadline,
+                &a.status.plan,
+                natural_key(&a.status.task),
+            )
+                .cmp(&(
+                    b.status.deadline,
+                    &b.status.plan,
+                    natural_key(&b.status.task),
+                ))
+        });
+        out
+    }
+}
+
+/// Which plans a figure covers: one (its exact number) or all.
+pub fn compute(
+    config: &Config,
+    as_of: NaiveDate,
+    plan: Option<&str>,
+    responses: &[Response],
+    last_reminders: &HashMap<(String, String, String), DateTime<Utc>>,
+) -> Overview {
+    let tz = config.timezone;
+    // Answers given after `as_of` had not been given then.
+    let known = |r: &&Response| local_date(r.created_at, tz) <= as_of;
+    let mut latest: HashMap<(&str, &str, &str), &Response> = HashMap::new();
+    let mut latest_of_agency: HashMap<&str, &Response> = HashMap::new();
+    let mut done_refs: HashMap<(&str, &str, &str), &Response> = HashMap::new();
+    for r in responses
+        .iter()
+        .filter(known)
+        .filter(|r| r.undone_at.is_none())
+    {
+        let key = (r.agency.as_str(), r.plan.as_str(), r.task.as_str());
+        keep_latest(latest.entry(key).or_insert(r), r);
+        keep_latest(latest_of_agency.entry(&r.agency).or_insert(r), r);
+        if r.action == Action::Done && r.doc_ref.is_some() {
+            keep_latest(done_refs.entry(key).or_insert(r), r);
+        }
+    }
+
+    let mut rows_in = status(config, as_of, None);
+    if let Some(p) = plan {
+        rows_in.retain(|r| r.plan == p);
+    }
+    let tasks: HashMap<(&str, &str), &crate::config::Task> = config
+        .plans
+        .iter()
+        .flat_map(|p| {
+            p.tasks
+                .iter()
+                .map(move |t| ((p.number.as_str(), t.id.as_str()), t))
+        })
+        .collect();
+    let name_of = |id: &str| {
+        config
+            .agency(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
+
+    let mut per_plan: HashMap<&str, Counts> = HashMap::new();
+    let mut per_agency: HashMap<String, (usize, usize, Counts)> = HashMap::new();
+    let mut totals = Counts::default();
+    let mut rows = Vec::with_capacity(rows_in.len());
+    for s in rows_in {
+        let entry = per_agency.entry(s.agency.clone()).or_default();
+        if s.role == Role::Lead {
+            entry.0 += 1;
+            entry.2.add(s.state);
+            totals.add(s.state);
+            if let Some(p) = config.plans.iter().find(|p| p.number == s.plan) {
+                per_plan.entry(p.number.as_str()).or_default().add(s.state);
+            }
+        } else {
+            entry.1 += 1;
+        }
+        let key = (s.agency.as_str(), s.plan.as_str(), s.task.as_str());
+        let task = tasks.get(&(s.plan.as_str(), s.task.as_str()));
+        let days_overdue = match (s.state, s.deadline) {
+            (State::OpenOverdue, Some(d)) => Some((as_of - d).num_days()),
+            _ => None,
+        };
+        let doc_ref = match s.state {
+            State::DoneLate | State::DoneOnTime => {
+                done_refs.get(&key).and_then(|r| r.doc_ref.clone())
+            }
+            _ => None,
+        };
+        rows.push(Row {
+            agency_name: name_of(&s.agency),
+            title: task.map(|t| t.title.clone()).unwrap_or_default(),
+            time_text: task.and_then(|t| t.time_text.clone()).unwrap_or_default(),
+            days_overdue,
+            doc_ref,
+            latest_response: latest.get(&key).map(|r| Answer::of(r)),
+            last_reminder: last_reminders
+                .get(&(s.agency.clone(), s.plan.clone(), s.task.clone()))
+                .copied()
+                .filter(|t| local_date(*t, tz) <= as_of),
+            status: s,
+        });
+    }
+
+    let plans = config
+        .plans
+        .iter()
+        .filter(|p| p.issued <= as_of && plan.is_none_or(|n| n == p.number))
+        .map(|p| PlanFigures {
+            plan: p.number.clone(),
+            citation: citation(p),
+            issued: p.issued,
+            closed: p.is_closed(),
+            tasks: p.tasks.len(),
+            counts: per_plan.get(p.number.as_str()).copied().unwrap_or_default(),
+        })
+        .collect();
+
+    let mut agencies: Vec<AgencyFigures> = per_agency
+        .into_iter()
+        .map(|(agency, (lead, support, counts))| AgencyFigures {
+            name: name_of(&agency),
+            latest_response: latest_of_agency.get(agency.as_str()).map(|r| Answer::of(r)),
+            on_time_rate: counts.on_time_rate(),
+            agency,
+            lead,
+            support,
+            counts,
+        })
+        .collect();
+    agencies.sort_by(|a, b| {
+        b.counts
+            .overdue
+            .cmp(&a.counts.overdue)
+            .then(b.counts.open.cmp(&a.counts.open))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let idle_agencies = config
+        .agencies
+        .len()
+        .saturating_sub(agencies.len())
+        .min(config.agencies.len());
+
+    let pending_extensions = responses
+        .iter()
+        .filter(known)
+        .filter(|r| {
+            r.action == Action::Extension
+                && r.undone_at.is_none()
+                && r.granted.is_none()
+                && r.refused_at.is_none()
+        })
+        .filter(|r| plan.is_none_or(|p| p == r.plan))
+        .filter(|r| tasks.contains_key(&(r.plan.as_str(), r.task.as_str())))
+        .map(|r| PendingExtension {
+            agency_name: name_of(&r.agency),
+            title: tasks
+                .get(&(r.plan.as_str(), r.task.as_str()))
+                .map(|t| t.title.clone())
+                .unwrap_or_default(),
+            response: r.clone(),
+        })
+        .collect();
+
+    Overview {
+        as_of,
+        totals,
+        plans,
+        agencies,
+        idle_agencies,
+        rows,
+        pending_extensions,
+    }
+}
+
+fn keep_latest<'a>(slot: &mut &'a Response, r: &'a Response) {
+    if r.id > slot.id {
+        *slot = r;
+    }
+}
+
+fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    t.with_timezone(&tz).date_naive()
+}
