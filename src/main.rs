@@ -91,6 +91,13 @@ enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// In liên kết trang theo dõi của cơ quan theo dõi (/theo-doi/…), ký bằng khóa liên kết,
+    /// dùng được link_days ngày
+    AdminLink {
+        /// "Bây giờ" (RFC 3339 hoặc ngày): liên kết tính hạn từ thời điểm này
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Nhập kế hoạch từ văn bản (.docx hoặc văn bản thuần) thành bản nháp TOML
     Import {
         /// Tệp kế hoạch (.docx hoặc .txt UTF-8)
@@ -620,6 +627,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = runtime()?;
             runtime.block_on(serve_pages(&cli.config, now.as_deref()))
         }
+        Command::AdminLink { now } => {
+            let analysis = load_valid(&cli.config)?;
+            let config = &analysis.config;
+            let Some(web) = &config.web else {
+                anyhow::bail!("nhacviec.toml chưa có [web]: trang theo dõi cần public_url");
+            };
+            let Some(signer) = nhacviec::web::links_for(config)? else {
+                anyhow::bail!(
+                    "chưa có khóa ký liên kết: đặt NHACVIEC_LINK_SECRET (hoặc credential link-secret của systemd)"
+                );
+            };
+            let now = now_in(config.timezone, now.as_deref())?.with_timezone(&Utc);
+            let token = signer.sign(nhacviec::links::MONITOR, now);
+            println!("{}/theo-doi/{token}", web.public_url);
+            eprintln!(
+                "Liên kết dùng được đến ngày {}. Ai có liên kết này xem được số liệu và quyết định gia hạn: chỉ gửi cho cán bộ theo dõi.",
+                dmy((now + chrono::Duration::days(i64::from(signer.days))).with_timezone(&config.timezone).date_naive())
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Import { file, out } => {
             // A regular file of a sane size: a FIFO would hang, a device or a huge file eat
             // memory before the importer's own limits apply.
@@ -888,6 +915,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(s) => date_arg("--as-of", &s)?,
                 None => Utc::now().with_timezone(&config.timezone).date_naive(),
             };
+            if let Err(why) = nhacviec::overview::check_as_of(as_of) {
+                anyhow::bail!("--as-of: {why}");
+            }
             let overview = overview_at(&cli.config, config, as_of, plan.as_deref())?;
             let (bytes, ext) = match format {
                 ExportFormat::Xlsx => (nhacviec::workbook::xlsx(config, &overview)?, "xlsx"),

@@ -804,6 +804,129 @@ pub fn zalo_stopped(
     )
 }
 
+/// The monitoring office's answer to an extension request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Granted {
+        to: NaiveDate,
+        doc_ref: Option<String>,
+    },
+    Refused {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct DecisionCtx {
+    agency: String,
+    monitor: String,
+    plan: String,
+    citation: String,
+    task: String,
+    title: String,
+    granted: bool,
+    from: String,
+    to: String,
+    proposed: String,
+    doc_ref: String,
+    reason: String,
+    link: String,
+    redirected_to: Vec<String>,
+}
+
+/// The agency told of the decision on its request `r`: by email to its addresses, or by its
+/// webhook when that is its channel. An agency reached only by Zalo is not messaged (the ZNS
+/// template is a reminder's; its page shows the decision). `link` is its page, if any.
+pub fn decision(
+    config: &Config,
+    r: &crate::answers::Response,
+    decision: &Decision,
+    link: Option<&str>,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let Some(agency) = config.agency(&r.agency) else {
+        return Ok(vec![]);
+    };
+    let plan = config.plans.iter().find(|p| p.number == r.plan);
+    let title = plan
+        .and_then(|p| p.tasks.iter().find(|t| t.id == r.task))
+        .map(|t| t.title.clone())
+        .unwrap_or_default();
+    let dmy = |d: Option<NaiveDate>| {
+        d.map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default()
+    };
+    let monitor = config
+        .monitor_contact
+        .as_ref()
+        .map(|c| c.name.clone())
+        .or_else(|| {
+            config
+                .monitor
+                .as_deref()
+                .and_then(|m| config.agency(m))
+                .map(|a| a.name.clone())
+        })
+        .unwrap_or_else(|| "Cơ quan theo dõi".to_string());
+    let ctx = |redirected_to: Vec<String>| DecisionCtx {
+        agency: agency.name.clone(),
+        monitor: monitor.clone(),
+        plan: r.plan.clone(),
+        citation: plan.map(crate::answers::citation).unwrap_or_default(),
+        task: r.task.clone(),
+        title: title.clone(),
+        granted: matches!(decision, Decision::Granted { .. }),
+        from: dmy(r.deadline),
+        to: match decision {
+            Decision::Granted { to, .. } => dmy(Some(*to)),
+            Decision::Refused { .. } => String::new(),
+        },
+        proposed: dmy(r.proposed),
+        doc_ref: match decision {
+            Decision::Granted { doc_ref, .. } => doc_ref.clone().unwrap_or_default(),
+            Decision::Refused { .. } => String::new(),
+        },
+        reason: match decision {
+            Decision::Refused { reason } => reason.clone(),
+            Decision::Granted { .. } => String::new(),
+        },
+        link: link.unwrap_or_default().to_string(),
+        redirected_to,
+    };
+    let thread = thread(&agency.id, &r.plan);
+    if !agency.email.is_empty() {
+        return builtin_mail(
+            &config.email,
+            Builtin::Decision,
+            &agency.id,
+            &thread,
+            &agency.email,
+            ctx,
+        );
+    }
+    if channel_for(config, &agency.id) == Channel::Webhook {
+        let rendered = render::builtin(Builtin::Decision, &ctx(vec![]))?;
+        let body = serde_json::json!({
+            "agency": {"id": agency.id, "name": agency.name},
+            "subject": rendered.subject,
+            "text": rendered.text,
+            "decision": if matches!(decision, Decision::Granted { .. }) { "granted" } else { "refused" },
+            "plan": r.plan,
+            "task": r.task,
+        });
+        return Ok(vec![NewDelivery {
+            agency: agency.id.clone(),
+            channel: Channel::Webhook,
+            recipients: vec![agency.id.clone()],
+            subject: rendered.subject,
+            body_text: body.to_string(),
+            body_html: String::new(),
+            items: vec![],
+            thread,
+        }]);
+    }
+    Ok(vec![])
+}
+
 /// Why `send-test` cannot make its sample.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SampleError {

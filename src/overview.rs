@@ -196,7 +196,26 @@ impl Overview {
     }
 }
 
-/// Which plans a figure covers: one (its exact number) or all.
+/// The dates figures can be asked for: far enough either way for any plan, near enough that
+/// a recurring task's occurrences stay countable.
+pub const AS_OF_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// Whether figures can be computed as of `d` (else the Vietnamese reason).
+pub fn check_as_of(d: NaiveDate) -> Result<(), String> {
+    use chrono::Datelike;
+    if AS_OF_YEARS.contains(&d.year()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "ngày {} nằm ngoài khoảng tính được (từ năm {} đến năm {})",
+            d.format("%d/%m/%Y"),
+            AS_OF_YEARS.start(),
+            AS_OF_YEARS.end()
+        ))
+    }
+}
+
+/// The figures as of `as_of`, of one plan (its exact number) or all.
 pub fn compute(
     config: &Config,
     as_of: NaiveDate,

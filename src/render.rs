@@ -355,6 +355,8 @@ pub enum Builtin {
     FailureSummary,
     /// The admin's alert that the Zalo channel stopped.
     ZaloStopped,
+    /// The monitoring office's answer to an extension request, to the agency.
+    Decision,
 }
 
 impl Builtin {
@@ -363,11 +365,21 @@ impl Builtin {
             Builtin::WeeklyReport => "weekly",
             Builtin::FailureSummary => "failures",
             Builtin::ZaloStopped => "zalo-stopped",
+            Builtin::Decision => "decision",
         }
     }
 }
 
-const BUILTINS: [(&str, &str); 9] = [
+const BUILTINS: [(&str, &str); 12] = [
+    (
+        "decision.subject.j2",
+        include_str!("templates/decision.subject.j2"),
+    ),
+    ("decision.txt.j2", include_str!("templates/decision.txt.j2")),
+    (
+        "decision.html.j2",
+        include_str!("templates/decision.html.j2"),
+    ),
     (
         "weekly.subject.j2",
         include_str!("templates/weekly.subject.j2"),

@@ -3,9 +3,9 @@
 //! deadline (and refuses what it cannot move), `status` and `preview` see the answers.
 
 mod support;
+use support::answers::{answer, at, date};
 use support::cli::Env;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use nhacviec::answers::{Action, NewResponse};
 use nhacviec::store::Store;
 use serde_json::Value;
@@ -20,33 +20,6 @@ fn extend_args<'a>(agency: &'a str, task: &'a str, extra: &[&'a str]) -> Vec<&'a
     args
 }
 
-fn date(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
-
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn response(agency: &str, task: &str, action: Action, nonce: &str) -> NewResponse {
-    NewResponse {
-        agency: agency.into(),
-        plan: "50/KH-UBND".into(),
-        task: task.into(),
-        deadline: None,
-        action,
-        done_on: None,
-        doc_ref: None,
-        note: None,
-        percent: None,
-        proposed: None,
-        key_id: "k1".into(),
-        client: Some("127.0.0.1".into()),
-        user_agent: None,
-        nonce: nonce.into(),
-    }
-}
-
 /// Sở Nội vụ: 8.8 done (a report), 8.6 progress then withdrawn, 10.1 asks for more time;
 /// Sở Tư pháp: 8.8 progress. Returns the ids in that order.
 fn seed(env: &Env) -> Vec<i64> {
@@ -57,7 +30,7 @@ fn seed(env: &Env) -> Vec<i64> {
         done_on: Some(date("2022-05-20")),
         doc_ref: Some("Báo cáo số 12/BC-SNV".into()),
         note: Some(format!("Đã triển khai xong {}", "rất dài ".repeat(30))),
-        ..response("so-noi-vu", "8.8", Action::Done, "n1")
+        ..answer("so-noi-vu", "8.8", Action::Done, "n1")
     };
     ids.push(
         store
@@ -66,7 +39,7 @@ fn seed(env: &Env) -> Vec<i64> {
     );
     let progress = NewResponse {
         percent: Some(40),
-        ..response("so-noi-vu", "8.6", Action::Progress, "n2")
+        ..answer("so-noi-vu", "8.6", Action::Progress, "n2")
     };
     let id = store
         .record_response(&progress, at("2022-05-21T03:00:00Z"))
@@ -84,7 +57,7 @@ fn seed(env: &Env) -> Vec<i64> {
         deadline: Some(date("2022-06-18")),
         proposed: Some(date("2022-07-31")),
         note: Some("Chờ số liệu của các huyện".into()),
-        ..response("so-noi-vu", "10.1", Action::Extension, "n3")
+        ..answer("so-noi-vu", "10.1", Action::Extension, "n3")
     };
     ids.push(
         store
@@ -93,7 +66,7 @@ fn seed(env: &Env) -> Vec<i64> {
     );
     let other = NewResponse {
         percent: Some(70),
-        ..response("so-tu-phap", "8.8", Action::Progress, "n4")
+        ..answer("so-tu-phap", "8.8", Action::Progress, "n4")
     };
     ids.push(
         store

@@ -74,6 +74,8 @@ pub struct Web {
     pub link_days: Option<Spanned<i64>>,
     #[serde(default)]
     pub trusted_proxy: Vec<S>,
+    /// The monitoring office's dashboard key, as its SHA-256 ("sha256:<hex>").
+    pub admin_token: Option<S>,
 }
 
 /// `[email]`: how digests are sent.

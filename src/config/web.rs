@@ -17,6 +17,9 @@ pub struct WebSettings {
     pub link_days: u32,
     /// The reverse proxy whose X-Forwarded-For is believed (the client address it names).
     pub trusted_proxy: Vec<std::net::IpAddr>,
+    /// SHA-256 of the monitoring office's dashboard key (`admin_token = "sha256:…"`): the key
+    /// itself is never in the config.
+    pub admin_token: Option<[u8; 32]>,
 }
 
 /// The monitoring office as agencies see it in a reminder: who to call or write to.
@@ -115,12 +118,40 @@ pub fn web(
             }
         }
     }
+    let admin_token = match &w.admin_token {
+        None => None,
+        Some(t) => match parse_token_hash(t.get_ref()) {
+            Some(h) => Some(h),
+            None => {
+                diags.push(
+                    src.diag(
+                        Severity::Error,
+                        t.span(),
+                        "admin_token phải là mã băm SHA-256 của khóa trang theo dõi, dạng \"sha256:\" và 64 chữ số hex (không ghi chính khóa vào cấu hình)",
+                    )
+                    .with_help("tạo khóa: openssl rand -hex 32; lấy mã băm: printf %s \"<khóa>\" | sha256sum"),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
     ok.then_some(WebSettings {
         listen,
         public_url,
         link_days,
         trusted_proxy,
+        admin_token,
     })
+}
+
+/// "sha256:<64 hex>" (or the hex alone, as `sha256sum` prints it, with or without its "  -").
+fn parse_token_hash(text: &str) -> Option<[u8; 32]> {
+    let t = text.trim();
+    let t = t.strip_prefix("sha256:").unwrap_or(t);
+    let t = t.strip_suffix('-').unwrap_or(t).trim();
+    let bytes = hex::decode(t).ok()?;
+    bytes.try_into().ok()
 }
 
 /// https anywhere; http only to this machine (a test or a local trial), since a link is a

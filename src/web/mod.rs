@@ -11,8 +11,11 @@
 // Handlers return their error page at once; boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+mod dashboard;
 mod forms;
+mod monitor;
 mod page;
+mod timeline;
 
 use crate::answers::{self, Response};
 use crate::config::Config;
@@ -111,6 +114,13 @@ impl Web {
             Err(poisoned) => f(&poisoned.into_inner()),
         }
     }
+
+    fn with_store_mut<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        match self.inner.store.lock() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
 }
 
 /// The link secret: `NHACVIEC_LINK_SECRET` (or `$CREDENTIALS_DIRECTORY/link-secret`), and the
@@ -152,6 +162,12 @@ pub fn router(web: Web) -> Router {
     Router::new()
         .route("/a/{token}", get(show))
         .route("/a/{token}/{action}", axum::routing::post(forms::post))
+        .route("/theo-doi/{key}", get(monitor::show))
+        .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
+        .route(
+            "/theo-doi/{key}/{action}",
+            axum::routing::post(monitor::decide),
+        )
         .route("/style.css", get(style))
         .fallback(not_found)
         .with_state(web)

@@ -18,6 +18,7 @@ fn env() -> Environment<'static> {
         ("base.html", include_str!("templates/base.html")),
         ("agency.html", include_str!("templates/agency.html")),
         ("message.html", include_str!("templates/message.html")),
+        ("monitor.html", include_str!("templates/monitor.html")),
     ] {
         if let Err(e) = env.add_template(name, src) {
             tracing::error!(error = %e, template = name, "web template does not compile");
@@ -26,7 +27,7 @@ fn env() -> Environment<'static> {
     env
 }
 
-fn render(name: &str, ctx: minijinja::Value) -> String {
+pub(crate) fn render(name: &str, ctx: minijinja::Value) -> String {
     thread_local! {
         static ENV: Environment<'static> = env();
     }
@@ -40,7 +41,7 @@ fn render(name: &str, ctx: minijinja::Value) -> String {
     })
 }
 
-fn vn(d: NaiveDate) -> String {
+pub(crate) fn vn(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
@@ -170,6 +171,9 @@ fn describe(r: &Response) -> String {
             }
             if r.granted.is_some() {
                 parts.push("đã được gia hạn".into());
+            }
+            if let Some(why) = &r.refusal {
+                parts.push(format!("không được đồng ý (lý do: {why})"));
             }
         }
     }

@@ -1,8 +1,10 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod answers;
 pub mod cli;
 pub mod mailserver;
+pub mod site;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,324 @@
+//! The dashboard's HTML: the figures of an [`Overview`] laid out for the monitoring office
+//! (per plan with its timeline, extension requests with their two forms, the overdue list, the
+//! agencies' table sortable by links). Same templates, escaping and stylesheet as the
+//! agencies' pages.
+
+use super::monitor::{notice_of, Query};
+use super::page::{render, vn};
+use super::timeline;
+use crate::config::Config;
+use crate::links::{Link, Signer};
+use crate::overview::{AgencyFigures, Counts, Overview};
+use crate::report::State;
+use chrono::{DateTime, NaiveDate, Utc};
+use minijinja::context;
+use serde::Serialize;
+
+/// Overdue rows listed on the page; the workbook has them all.
+const MAX_OVERDUE: usize = 300;
+/// Plans drawn as timelines when no plan is chosen.
+const MAX_TIMELINES: usize = 3;
+
+pub struct Dashboard<'a> {
+    pub config: &'a Config,
+    pub overview: &'a Overview,
+    pub query: &'a Query,
+    pub key: &'a str,
+    pub today: NaiveDate,
+    pub now: DateTime<Utc>,
+    pub signer: &'a Signer,
+    pub link: &'a Link,
+}
+
+#[derive(Serialize)]
+struct CountsCtx {
+    done_on_time: usize,
+    done_late: usize,
+    open: usize,
+    overdue: usize,
+    not_due: usize,
+    undated: usize,
+    closed: usize,
+    total: usize,
+    rate: String,
+}
+
+impl CountsCtx {
+    fn of(c: &Counts) -> CountsCtx {
+        CountsCtx {
+            done_on_time: c.done_on_time,
+            done_late: c.done_late,
+            open: c.open,
+            overdue: c.overdue,
+            not_due: c.not_due,
+            undated: c.undated,
+            closed: c.closed,
+            total: c.total(),
+            rate: c.on_time_vi(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PlanCtx {
+    number: String,
+    citation: String,
+    closed: bool,
+    tasks: usize,
+    counts: CountsCtx,
+    svg: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AgencyCtx {
+    name: String,
+    lead: usize,
+    support: usize,
+    counts: CountsCtx,
+    /// Not done and not overdue: in time, not yet due, or undated.
+    pending: usize,
+    latest: String,
+    page: String,
+}
+
+#[derive(Serialize)]
+struct OverdueCtx {
+    deadline: String,
+    days: i64,
+    plan: String,
+    task: String,
+    title: String,
+    agency: String,
+    reminded: String,
+    answer: String,
+}
+
+#[derive(Serialize)]
+struct RequestCtx {
+    id: i64,
+    agency: String,
+    plan: String,
+    task: String,
+    title: String,
+    deadline: String,
+    proposed: String,
+    proposed_iso: String,
+    min_iso: String,
+    reason: String,
+    asked: String,
+}
+
+/// The sort keys of the agencies' table, their column names, and whether larger comes first.
+const SORTS: [(&str, &str, bool); 8] = [
+    ("ten", "Cơ quan", false),
+    ("chu-tri", "Chủ trì", true),
+    ("dung-han", "Hoàn thành đúng hạn", true),
+    ("tre-han", "Hoàn thành quá hạn", true),
+    ("dang-lam", "Chưa hoàn thành (chưa quá hạn)", true),
+    ("qua-han", "Quá hạn", true),
+    ("ty-le", "Tỷ lệ đúng hạn", false),
+    ("phoi-hop", "Phối hợp", true),
+];
+
+fn pending(a: &AgencyFigures) -> usize {
+    a.counts.open + a.counts.not_due + a.counts.undated
+}
+
+fn sort_agencies(list: &mut [&AgencyFigures], key: &str) {
+    match key {
+        "ten" => list.sort_by(|a, b| a.name.cmp(&b.name)),
+        "chu-tri" => list.sort_by_key(|a| std::cmp::Reverse(a.lead)),
+        "phoi-hop" => list.sort_by_key(|a| std::cmp::Reverse(a.support)),
+        "dung-han" => list.sort_by_key(|a| std::cmp::Reverse(a.counts.done_on_time)),
+        "tre-han" => list.sort_by_key(|a| std::cmp::Reverse(a.counts.done_late)),
+        "dang-lam" => list.sort_by_key(|a| std::cmp::Reverse(pending(a))),
+        // Lowest rate first: who needs attention; no figure yet goes last.
+        "ty-le" => list.sort_by(|a, b| {
+            let r = |x: &AgencyFigures| x.on_time_rate.unwrap_or(f64::INFINITY);
+            r(a).total_cmp(&r(b))
+        }),
+        _ => {} // "qua-han": the overview's own order (most overdue first).
+    }
+}
+
+fn href(key: &str, q: &Query, as_of: NaiveDate, today: NaiveDate, sort: Option<&str>) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    if as_of != today {
+        s.append_pair("ngay", &as_of.to_string());
+    }
+    if let Some(p) = &q.plan {
+        s.append_pair("ke-hoach", p);
+    }
+    if let Some(f) = &q.find {
+        s.append_pair("tim", f);
+    }
+    if let Some(k) = sort.or(q.sort.as_deref()) {
+        s.append_pair("sap-xep", k);
+    }
+    let qs = s.finish();
+    if qs.is_empty() {
+        format!("/theo-doi/{key}")
+    } else {
+        format!("/theo-doi/{key}?{qs}")
+    }
+}
+
+pub fn render_page(d: &Dashboard<'_>) -> String {
+    let o = d.overview;
+    let tz = d.config.timezone;
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%d/%m/%Y").to_string();
+    let draw = d.query.plan.is_some() || o.plans.len() <= MAX_TIMELINES;
+    let plans: Vec<PlanCtx> = o
+        .plans
+        .iter()
+        .map(|p| PlanCtx {
+            number: p.plan.clone(),
+            citation: p.citation.clone(),
+            closed: p.closed,
+            tasks: p.tasks,
+            counts: CountsCtx::of(&p.counts),
+            svg: draw
+                .then(|| d.config.plans.iter().find(|x| x.number == p.plan))
+                .flatten()
+                .map(|plan| timeline::svg(o, plan)),
+        })
+        .collect();
+
+    let sort = d.query.sort.as_deref().unwrap_or("qua-han");
+    // Found with or without diacritics ("noi vu" finds "Sở Nội vụ").
+    let fold = |s: &str| crate::text::collapse_spaces(&crate::text::ascii_fold(s));
+    let find = d.query.find.as_deref().map(fold);
+    let mut agencies: Vec<&AgencyFigures> = o
+        .agencies
+        .iter()
+        .filter(|a| {
+            find.as_ref()
+                .is_none_or(|f| fold(&a.name).contains(f.as_str()))
+        })
+        .collect();
+    sort_agencies(&mut agencies, sort);
+    let agencies: Vec<AgencyCtx> = agencies
+        .iter()
+        .map(|a| AgencyCtx {
+            name: a.name.clone(),
+            lead: a.lead,
+            support: a.support,
+            counts: CountsCtx::of(&a.counts),
+            pending: pending(a),
+            latest: a
+                .latest_response
+                .as_ref()
+                .map(|l| format!("{} — nhiệm vụ {} ({})", l.action.vi(), l.task, local(l.at)))
+                .unwrap_or_default(),
+            page: format!("/a/{}", d.signer.sign(&a.agency, d.now)),
+        })
+        .collect();
+
+    let overdue_all = o.overdue();
+    let overdue: Vec<OverdueCtx> = overdue_all
+        .iter()
+        .take(MAX_OVERDUE)
+        .map(|r| OverdueCtx {
+            deadline: r.status.deadline.map(vn).unwrap_or_default(),
+            days: r.days_overdue.unwrap_or(0),
+            plan: r.status.plan.clone(),
+            task: r.status.task.clone(),
+            title: r.title.clone(),
+            agency: r.agency_name.clone(),
+            reminded: r.last_reminder.map(local).unwrap_or_default(),
+            answer: crate::workbook::answer_text(r),
+        })
+        .collect();
+
+    let requests: Vec<RequestCtx> = o
+        .pending_extensions
+        .iter()
+        .map(|p| {
+            let r = &p.response;
+            RequestCtx {
+                id: r.id,
+                agency: p.agency_name.clone(),
+                plan: r.plan.clone(),
+                task: r.task.clone(),
+                title: p.title.clone(),
+                deadline: r.deadline.map(vn).unwrap_or_default(),
+                proposed: r.proposed.map(vn).unwrap_or_default(),
+                proposed_iso: r.proposed.map(|x| x.to_string()).unwrap_or_default(),
+                min_iso: r
+                    .deadline
+                    .and_then(|x| x.succ_opt())
+                    .map(|x| x.to_string())
+                    .unwrap_or_default(),
+                reason: r.note.clone().unwrap_or_default(),
+                asked: local(r.created_at),
+            }
+        })
+        .collect();
+
+    let sorts: Vec<(String, String, bool)> = SORTS
+        .iter()
+        .map(|(k, name, _)| {
+            (
+                href(d.key, d.query, o.as_of, d.today, Some(k)),
+                name.to_string(),
+                *k == sort,
+            )
+        })
+        .collect();
+    let legend: Vec<(&str, &str)> = [
+        State::OpenOverdue,
+        State::Open,
+        State::NotDue,
+        State::Undated,
+        State::DoneLate,
+        State::DoneOnTime,
+    ]
+    .into_iter()
+    .map(|s| (timeline::colour(s), s.vi()))
+    .collect();
+    let all_plans: Vec<(String, bool)> = d
+        .config
+        .plans
+        .iter()
+        .map(|p| {
+            (
+                p.number.clone(),
+                d.query.plan.as_deref() == Some(p.number.as_str()),
+            )
+        })
+        .collect();
+    let mut download = url::form_urlencoded::Serializer::new(String::new());
+    download.append_pair("ngay", &o.as_of.to_string());
+    if let Some(p) = &d.query.plan {
+        download.append_pair("ke-hoach", p);
+    }
+    render(
+        "monitor.html",
+        context! {
+            as_of => vn(o.as_of),
+            as_of_iso => o.as_of.to_string(),
+            is_today => o.as_of == d.today,
+            today => vn(d.today),
+            base => format!("/theo-doi/{}", d.key),
+            download => format!("/theo-doi/{}/bang-tinh.xlsx?{}", d.key, download.finish()),
+            notice => d.query.notice.as_deref().and_then(notice_of),
+            find => d.query.find.clone().unwrap_or_default(),
+            sort => sort,
+            all_plans => all_plans,
+            plans => minijinja::Value::from(minijinja::value::Serde(&plans)),
+            totals => minijinja::Value::from(minijinja::value::Serde(CountsCtx::of(&o.totals))),
+            many_plans => o.plans.len() > 1,
+            timelines_hidden => !draw,
+            legend => legend,
+            agencies => minijinja::Value::from(minijinja::value::Serde(&agencies)),
+            idle => o.idle_agencies,
+            sorts => sorts,
+            overdue => minijinja::Value::from(minijinja::value::Serde(&overdue)),
+            overdue_more => overdue_all.len().saturating_sub(MAX_OVERDUE),
+            overdue_total => overdue_all.len(),
+            requests => minijinja::Value::from(minijinja::value::Serde(&requests)),
+            csrf_grant => d.signer.csrf(d.link, "gia-han"),
+            csrf_refuse => d.signer.csrf(d.link, "tu-choi"),
+        },
+    )
+}

@@ -1,0 +1,413 @@
+//! The monitoring office's dashboard: `GET /theo-doi/{key}` (figures as of `?ngay=`, one plan
+//! with `?ke-hoach=`, agencies sorted by `?sap-xep=`, found by `?tim=`), the workbook download,
+//! and the two decisions on an extension request (POST, CSRF-checked, post/redirect/get).
+//!
+//! The key is a signed link for [`links::MONITOR`] (`nhacviec admin-link`) or the key whose
+//! SHA-256 is `[web] admin_token`. Anything else is the same 404 as an unknown page.
+
+use super::{html, page, Web};
+use crate::answers::Action;
+use crate::config::Config;
+use crate::links::{self, Link, LinkError};
+use crate::outbox::{self, Decision};
+use crate::overview::{self, Overview};
+use crate::report::parse_date;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The dashboard's own link checked: `Err` is the page to answer with.
+fn open_monitor(
+    web: &Web,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(Link, Arc<Config>), HttpResponse> {
+    let id = links::log_id(key);
+    if !web.allow(&id, now) {
+        tracing::warn!(link = %id, "web: rate limit (dashboard)");
+        return Err(html(
+            StatusCode::TOO_MANY_REQUESTS,
+            page::error("Quá nhiều yêu cầu", "Vui lòng chờ một phút rồi thử lại."),
+        ));
+    }
+    let config = web.config();
+    if let Some(hash) = config.web.as_ref().and_then(|w| w.admin_token) {
+        let given: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        // Constant time: a guesser learns nothing from how long a refusal takes.
+        let same = given
+            .iter()
+            .zip(hash.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+        if same {
+            return Ok((Link::monitor_key(&hash), config));
+        }
+    }
+    match web.inner.signer.verify(key, now) {
+        Ok(link) if link.agency == links::MONITOR => Ok((link, config)),
+        Err(LinkError::Expired { agency, .. }) if agency == links::MONITOR => {
+            tracing::info!(link = %id, "web: expired dashboard link");
+            Err(html(
+                StatusCode::GONE,
+                page::error(
+                    "Liên kết đã hết hạn",
+                    "Liên kết trang theo dõi này đã hết hạn. Người quản trị tạo liên kết mới bằng lệnh nhacviec admin-link.",
+                ),
+            ))
+        }
+        _ => {
+            tracing::info!(link = %id, "web: invalid dashboard key");
+            Err(html(StatusCode::NOT_FOUND, page::not_found()))
+        }
+    }
+}
+
+/// The query of a dashboard request.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    pub as_of: Option<NaiveDate>,
+    pub plan: Option<String>,
+    pub sort: Option<String>,
+    pub find: Option<String>,
+    pub notice: Option<String>,
+}
+
+fn query(raw: Option<&str>, config: &Config) -> Result<Query, String> {
+    let pairs: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| pairs.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let as_of = match get("ngay") {
+        None => None,
+        Some(s) => {
+            let d = parse_date(s)
+                .ok_or_else(|| format!("Ngày \"{s}\" không hợp lệ: ghi theo dạng 30/06/2022."))?;
+            overview::check_as_of(d).map_err(|e| format!("Không xem được: {e}."))?;
+            Some(d)
+        }
+    };
+    let plan = match get("ke-hoach") {
+        None => None,
+        Some(p) => Some(
+            crate::report::find_plan(config, p)
+                .ok_or_else(|| format!("Không có kế hoạch số \"{p}\"."))?
+                .to_string(),
+        ),
+    };
+    Ok(Query {
+        as_of,
+        plan,
+        sort: get("sap-xep").map(str::to_string),
+        find: get("tim").map(str::to_string),
+        notice: get("ok").map(str::to_string),
+    })
+}
+
+/// The figures a request asks for, computed from the store's answers.
+fn figures(
+    web: &Web,
+    config: &Config,
+    as_of: NaiveDate,
+    plan: Option<&str>,
+) -> Result<Overview, HttpResponse> {
+    let loaded = web.with_store(|s| {
+        let (responses, extensions) = s.answers()?;
+        let last = s.last_reminders()?;
+        Ok::<_, crate::store::StoreError>((responses, extensions, last))
+    });
+    match loaded {
+        Ok((responses, extensions, last)) => {
+            let answered = crate::answers::overlaid(config, &responses, &extensions);
+            Ok(overview::compute(&answered, as_of, plan, &responses, &last))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "web: store read failed (dashboard)");
+            Err(html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                page::error(
+                    "Tạm thời không xem được",
+                    "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút.",
+                ),
+            ))
+        }
+    }
+}
+
+pub async fn show(
+    State(web): State<Web>,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> HttpResponse {
+    let now = web.now();
+    let (link, config) = match open_monitor(&web, &key, now) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let q = match query(raw.as_deref(), &config) {
+        Ok(q) => q,
+        Err(msg) => return html(StatusCode::BAD_REQUEST, page::error("Không xem được", &msg)),
+    };
+    let today = super::today(&config, now);
+    let as_of = q.as_of.unwrap_or(today);
+    let overview = match figures(&web, &config, as_of, q.plan.as_deref()) {
+        Ok(o) => o,
+        Err(resp) => return resp,
+    };
+    html(
+        StatusCode::OK,
+        super::dashboard::render_page(&super::dashboard::Dashboard {
+            config: &config,
+            overview: &overview,
+            query: &q,
+            key: &key,
+            today,
+            now,
+            signer: &web.inner.signer,
+            link: &link,
+        }),
+    )
+}
+
+pub async fn workbook(
+    State(web): State<Web>,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> HttpResponse {
+    let now = web.now();
+    let (_, config) = match open_monitor(&web, &key, now) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let q = match query(raw.as_deref(), &config) {
+        Ok(q) => q,
+        Err(msg) => return html(StatusCode::BAD_REQUEST, page::error("Không tải được", &msg)),
+    };
+    let as_of = q.as_of.unwrap_or_else(|| super::today(&config, now));
+    let overview = match figures(&web, &config, as_of, q.plan.as_deref()) {
+        Ok(o) => o,
+        Err(resp) => return resp,
+    };
+    match crate::workbook::xlsx(&config, &overview) {
+        Ok(bytes) => {
+            let mut resp = (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        ),
+                    ),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                bytes,
+            )
+                .into_response();
+            let name = format!("attachment; filename=\"tinh-hinh-{as_of}.xlsx\"");
+            if let Ok(v) = HeaderValue::from_str(&name) {
+                resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            resp.headers_mut().insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            resp
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "web: workbook failed");
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                page::error(
+                    "Không tạo được bảng tính",
+                    "Vui lòng thử lại sau; nếu vẫn lỗi, dùng lệnh nhacviec export.",
+                ),
+            )
+        }
+    }
+}
+
+fn refuse(status: StatusCode, message: &str) -> HttpResponse {
+    html(status, page::error("Chưa ghi nhận", message))
+}
+
+/// `POST /theo-doi/{key}/gia-han` (grant) and `/tu-choi` (refuse) of one request.
+pub async fn decide(
+    State(web): State<Web>,
+    Path((key, action)): Path<(String, String)>,
+    body: Body,
+) -> HttpResponse {
+    let now = web.now();
+    let (link, config) = match open_monitor(&web, &key, now) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    if !matches!(action.as_str(), "gia-han" | "tu-choi") {
+        return html(StatusCode::NOT_FOUND, page::not_found());
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY).await else {
+        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài.");
+    };
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&bytes).into_owned().collect();
+    let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
+        tracing::warn!(link = %links::log_id(&key), %action, "web: dashboard form without a valid CSRF token");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng tải lại trang theo dõi rồi gửi lại.",
+        );
+    }
+    let Some(id) = field("request").and_then(|v| v.parse::<i64>().ok()) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Thiếu đề nghị gia hạn cần trả lời.",
+        );
+    };
+    let request = match web.with_store(|s| s.response(id)) {
+        Ok(Some(r))
+            if r.action == Action::Extension
+                && r.undone_at.is_none()
+                && r.granted.is_none()
+                && r.refused_at.is_none() =>
+        {
+            r
+        }
+        Ok(_) => {
+            return refuse(
+                StatusCode::CONFLICT,
+                "Đề nghị này đã được trả lời, đã bị cơ quan rút lại, hoặc không còn. Tải lại trang theo dõi để xem tình hình mới.",
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "web: store read failed (decision)");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.");
+        }
+    };
+    let decision = if action == "gia-han" {
+        let Some(to) = field("to").and_then(parse_date) else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Thiếu hạn mới, hoặc ngày không hợp lệ (ghi theo dạng 31/07/2022).",
+            );
+        };
+        let Some(from) = request.deadline else {
+            return refuse(StatusCode::BAD_REQUEST, "Đề nghị này không gắn với một hạn cụ thể nên không gia hạn được; hãy trả lời cơ quan bằng văn bản.");
+        };
+        if to <= from {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "Hạn mới phải sau hạn hiện tại ({}).",
+                    from.format("%d/%m/%Y")
+                ),
+            );
+        }
+        let Some(doc_ref) = field("doc_ref") else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Cần số văn bản cho phép gia hạn (ví dụ: Công văn số 123/UBND-KT ngày 20/6/2022).",
+            );
+        };
+        if doc_ref.chars().count() > super::forms::MAX_REF {
+            return refuse(StatusCode::BAD_REQUEST, "Số văn bản quá dài.");
+        }
+        Decision::Granted {
+            to,
+            doc_ref: Some(doc_ref.to_string()),
+        }
+    } else {
+        let Some(reason) = field("reason") else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "Cần ghi lý do không đồng ý: cơ quan được báo lý do này.",
+            );
+        };
+        if reason.chars().count() > super::forms::MAX_TEXT {
+            return refuse(StatusCode::BAD_REQUEST, "Lý do quá dài.");
+        }
+        Decision::Refused {
+            reason: reason.to_string(),
+        }
+    };
+
+    // The agency's link in the message: signed as of today, like a reminder's.
+    let agency_link = config.web.as_ref().map(|w| {
+        format!(
+            "{}/a/{}",
+            w.public_url,
+            web.inner.signer.sign(&request.agency, now)
+        )
+    });
+    let messages = match outbox::decision(&config, &request, &decision, agency_link.as_deref()) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(error = %e, "web: decision message failed to render");
+            vec![]
+        }
+    };
+    let domain = outbox::domain_of(&config.email.from);
+    let recorded = web.with_store_mut(|s| {
+        match &decision {
+            Decision::Granted { to, doc_ref } => {
+                s.grant_extension(
+                    &request.agency,
+                    &request.plan,
+                    &request.task,
+                    request.deadline.unwrap_or(*to),
+                    *to,
+                    doc_ref.as_deref(),
+                    now,
+                )?;
+            }
+            Decision::Refused { reason } => {
+                if !s.refuse_extension(request.id, reason, now)? {
+                    return Ok(false);
+                }
+            }
+        }
+        // Queued for the service to send (it notices the store changed).
+        s.record_extra(&messages, &[], &[], &domain)?;
+        Ok::<_, crate::store::StoreError>(true)
+    });
+    match recorded {
+        Ok(true) => {
+            tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %action, told = messages.len(), "web: extension request decided");
+            let notice = match (&decision, messages.is_empty()) {
+                (Decision::Granted { .. }, false) => "granted",
+                (Decision::Granted { .. }, true) => "granted-untold",
+                (Decision::Refused { .. }, false) => "refused",
+                (Decision::Refused { .. }, true) => "refused-untold",
+            };
+            (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, format!("/theo-doi/{key}?ok={notice}"))],
+            )
+                .into_response()
+        }
+        Ok(false) => refuse(
+            StatusCode::CONFLICT,
+            "Đề nghị này vừa được trả lời. Tải lại trang theo dõi.",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "web: recording a decision failed");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Máy chủ gặp sự cố lưu trữ; chưa ghi nhận. Vui lòng thử lại sau.",
+            )
+        }
+    }
+}
+
+/// The notice after a decision (`?ok=granted`).
+pub fn notice_of(ok: &str) -> Option<&'static str> {
+    Some(match ok {
+        "granted" => "Đã gia hạn; cơ quan được báo bằng thư (gửi ở lần gửi tới).",
+        "granted-untold" => "Đã gia hạn. Cơ quan không có email hay webhook để báo: vui lòng báo bằng điện thoại hoặc văn bản.",
+        "refused" => "Đã ghi nhận không đồng ý gia hạn; cơ quan được báo lý do bằng thư.",
+        "refused-untold" => "Đã ghi nhận không đồng ý gia hạn. Cơ quan không có email hay webhook để báo: vui lòng báo bằng điện thoại hoặc văn bản.",
+        _ => return None,
+    })
+}

@@ -1,0 +1,363 @@
+//! The monitoring office's dashboard over real HTTP: who gets in (a signed admin link or the
+//! configured key; anything else the same 404), the figures as of a date agree with `status`
+//! and with the workbook it serves, bad dates are refused in Vietnamese, and both decisions on
+//! an extension request are recorded and queue a message to the agency.
+
+mod support;
+use support::answers::{date, seed};
+use support::site::{sample_config, signer, Site};
+
+use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+use chrono::{DateTime, TimeZone, Utc};
+use nhacviec::answers::Action;
+use nhacviec::config::web::WebSettings;
+use nhacviec::links::MONITOR;
+use nhacviec::report::State;
+use nhacviec::store::{ResponseFilter, Store};
+use sha2::{Digest, Sha256};
+
+const ADMIN_KEY: &str = "khoa-trang-theo-doi-cua-van-phong-ubnd";
+
+/// 08:00 on 25/05/2022 in Hậu Giang.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, 5, 25, 1, 0, 0).unwrap()
+}
+
+struct Dashboard {
+    site: Site,
+    config: nhacviec::config::Config,
+}
+
+impl std::ops::Deref for Dashboard {
+    type Target = Site;
+    fn deref(&self) -> &Site {
+        &self.site
+    }
+}
+
+/// The sample config with `[web]` and the admin key, the answers of `seed` in its store.
+async fn site() -> Dashboard {
+    let mut config = sample_config();
+    config.web = Some(WebSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: "https://nhacviec.example".into(),
+        link_days: 60,
+        trusted_proxy: vec![],
+        admin_token: Some(Sha256::digest(ADMIN_KEY.as_bytes()).into()),
+    });
+    Dashboard {
+        site: Site::start(config.clone(), now(), seed),
+        config,
+    }
+}
+
+/// The admin link `nhacviec admin-link` prints, as a path.
+fn admin_path() -> String {
+    format!("/theo-doi/{}", signer().sign(MONITOR, now()))
+}
+
+/// The numbers of the table row whose header starts with `head`.
+fn row_numbers(html: &str, head: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("<th scope=\"row\">{head}"))
+        .unwrap_or_else(|| panic!("no row {head}"));
+    let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+    row.split("<td")
+        .skip(1)
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            text[..text.find("</td>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn csrf(html: &str, form: &str) -> String {
+    let at = html.find(&format!("action=\"{}", form)).unwrap();
+    let rest = &html[at..];
+    let v = rest.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    rest[v..v + rest[v..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn only_the_monitor_gets_in_and_the_rest_is_a_404() {
+    let site = site().await;
+    let (code, page) = site.get(&admin_path()).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Theo dõi thực hiện kế hoạch"));
+    let (code, _) = site.get(&format!("/theo-doi/{ADMIN_KEY}")).await;
+    assert_eq!(code, 200, "the configured key opens it too");
+
+    let (_, unknown) = site.get("/khong-co").await;
+    for wrong in [
+        format!("/theo-doi/{ADMIN_KEY}x"),
+        format!("/theo-doi/{}", signer().sign("so-noi-vu", now())),
+        "/theo-doi/".to_string(),
+    ] {
+        let (code, body) = site.get(&wrong).await;
+        assert_eq!(code, 404, "{wrong}");
+        assert_eq!(body, unknown, "{wrong}: the same page as anything unknown");
+    }
+    // The admin link is no agency's link.
+    let (code, _) = site
+        .get(&format!("/a/{}", signer().sign(MONITOR, now())))
+        .await;
+    assert_eq!(code, 404);
+    let (code, _) = site.get(&format!("/a/{ADMIN_KEY}")).await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn the_figures_agree_with_status_and_the_workbook() {
+    let site = site().await;
+    let (code, page) = site.get(&format!("{}?ngay=25/05/2022", admin_path())).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Số liệu đến ngày <strong>25/05/2022</strong>"));
+
+    // `status`'s rows, with the answers laid over, as `nhacviec status` computes them.
+    let store = Store::open_reader(&site.db).unwrap();
+    let (responses, extensions) = store.answers().unwrap();
+    let answered = nhacviec::answers::overlaid(&site.config, &responses, &extensions);
+    let rows = nhacviec::report::status(&answered, date("2022-05-25"), None);
+    let count = |s: State| {
+        rows.iter()
+            .filter(|r| r.state == s && r.role == nhacviec::schedule::Role::Lead)
+            .count()
+            .to_string()
+    };
+    let expected = vec![
+        count(State::DoneOnTime),
+        count(State::DoneLate),
+        count(State::Open),
+        count(State::OpenOverdue),
+        count(State::NotDue),
+        count(State::Undated),
+    ];
+    let shown = row_numbers(&page, "Kế hoạch số 50/KH-UBND");
+    assert_eq!(shown[..6], expected[..], "the plan's row");
+    assert_eq!(shown[0], "1", "Sở Nội vụ's completion counts");
+    let overdue: usize = expected[3].parse().unwrap();
+    assert!(page.contains(&format!("Nhiệm vụ quá hạn ({overdue})")));
+    // The timeline is drawn, with the as-of line.
+    assert!(
+        page.contains("<svg") && page.contains("Tiến độ kế hoạch 50/KH-UBND đến ngày 25/05/2022")
+    );
+    // The pending request is listed with its reason, escaped.
+    assert!(page.contains("Đề nghị gia hạn chờ xem xét (1)"));
+    assert!(page.contains("Chờ số liệu của các huyện"));
+
+    // The workbook it serves holds the same figures.
+    let (code, kind, bytes) = site
+        .bytes(&format!("{}/bang-tinh.xlsx?ngay=2022-05-25", admin_path()))
+        .await;
+    assert_eq!(code, 200);
+    assert!(kind.starts_with("application/vnd.openxmlformats"), "{kind}");
+    let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let summary = wb.worksheet_range("Tổng hợp").unwrap();
+    let plan = summary
+        .rows()
+        .find(|r| matches!(r.first(), Some(Data::String(s)) if s.starts_with("Kế hoạch số 50")))
+        .unwrap();
+    let cells: Vec<String> = plan[4..10]
+        .iter()
+        .map(|c| match c {
+            Data::Float(f) => f.to_string(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(cells, expected);
+
+    // Per agency: Sở Nội vụ's row and its page link.
+    let snv = row_numbers(&page, "Sở Nội vụ");
+    assert_eq!(snv[2], "1", "done on time");
+    assert!(page.contains("Trang của cơ quan"));
+    // Sorted by name, found by name.
+    let (_, found) = site
+        .get(&format!("{}?tim=noi%20vu&sap-xep=ten", admin_path()))
+        .await;
+    assert!(
+        found.contains("Theo cơ quan (1)"),
+        "found by an unaccented name"
+    );
+}
+
+#[tokio::test]
+async fn bad_dates_and_plans_are_refused_and_an_early_date_is_empty() {
+    let site = site().await;
+    for (q, says) in [
+        ("ngay=31/02/2022", "không hợp lệ"),
+        ("ngay=1990-01-01", "ngoài khoảng"),
+        ("ngay=9999-01-01", "ngoài khoảng"),
+        ("ke-hoach=99/KH-XYZ", "Không có kế hoạch"),
+    ] {
+        let (code, page) = site.get(&format!("{}?{q}", admin_path())).await;
+        assert_eq!(code, 400, "{q}");
+        assert!(page.contains(says), "{q}: {page}");
+    }
+    let (code, page) = site.get(&format!("{}?ngay=2021-01-01", admin_path())).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("Chưa có kế hoạch nào ban hành đến ngày 01/01/2021"));
+    let (code, page) = site.get(&format!("{}?ngay=2030-12-31", admin_path())).await;
+    assert_eq!(code, 200, "the far future is a date like another");
+    assert!(page.contains("31/12/2030"));
+}
+
+#[tokio::test]
+async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
+    let site = site().await;
+    let (_, page) = site.get(&admin_path()).await;
+    let grant = csrf(&page, &format!("{}/gia-han", admin_path()));
+    let refuse_token = csrf(&page, &format!("{}/tu-choi", admin_path()));
+    let store = Store::open_reader(&site.db).unwrap();
+    let request = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(request.len(), 1);
+    let id = request[0].id.to_string();
+    let path = format!("{}/gia-han", admin_path());
+
+    // Refused inputs store nothing.
+    for (form, code, says) in [
+        (
+            vec![
+                ("csrf", "00"),
+                ("request", id.as_str()),
+                ("to", "2022-07-31"),
+                ("doc_ref", "CV 1"),
+            ],
+            403,
+            "Biểu mẫu không hợp lệ",
+        ),
+        (
+            vec![
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-07-31"),
+            ],
+            400,
+            "Cần số văn bản",
+        ),
+        (
+            vec![
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-06-01"),
+                ("doc_ref", "CV 1"),
+            ],
+            400,
+            "Hạn mới phải sau",
+        ),
+        (
+            vec![
+                ("csrf", grant.as_str()),
+                ("request", "999"),
+                ("to", "2022-07-31"),
+                ("doc_ref", "CV 1"),
+            ],
+            409,
+            "đã được trả lời",
+        ),
+    ] {
+        let (status, body) = site.post(&path, &form).await;
+        assert_eq!(status, code, "{form:?}: {body}");
+        assert!(body.contains(says), "{form:?}: {body}");
+    }
+    assert!(store.extensions().unwrap().is_empty());
+
+    let (status, location) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "31/07/2022"),
+                ("doc_ref", "Công văn số 123/UBND-KT"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    assert!(location.ends_with("?ok=granted"), "{location}");
+    let ext = store.extensions().unwrap();
+    assert_eq!(ext.len(), 1);
+    assert_eq!(
+        (ext[0].agency.as_str(), ext[0].task.as_str()),
+        ("so-noi-vu", "10.1")
+    );
+    assert_eq!(
+        (ext[0].from, ext[0].to),
+        (date("2022-06-18"), date("2022-07-31"))
+    );
+    // The agency is told, by email, in its thread.
+    let told = store.history(None, None, 10).unwrap();
+    let mail = told
+        .iter()
+        .find(|d| d.subject.contains("đồng ý gia hạn đến 31/07/2022"))
+        .expect("the decision queued");
+    assert_eq!(mail.agency, "so-noi-vu");
+    // Deciding again is refused.
+    let (status, _) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-08-31"),
+                ("doc_ref", "CV 2"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    // A second request, refused with a reason.
+    drop(store);
+    {
+        let w = Store::open_writer(&site.db).unwrap();
+        let again = nhacviec::answers::NewResponse {
+            deadline: Some(date("2022-05-31")),
+            proposed: Some(date("2022-06-30")),
+            note: Some("Thiếu kinh phí".into()),
+            ..support::answers::answer("so-tu-phap", "8.8", Action::Extension, "d2")
+        };
+        w.record_response(&again, now()).unwrap();
+    }
+    let store = Store::open_reader(&site.db).unwrap();
+    let pending = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let id2 = pending[0].id.to_string();
+    let (status, body) = site
+        .post(
+            &format!("{}/tu-choi", admin_path()),
+            &[("csrf", refuse_token.as_str()), ("request", id2.as_str())],
+        )
+        .await;
+    assert_eq!(status, 400, "a refusal needs a reason: {body}");
+    let (status, location) = site
+        .post(
+            &format!("{}/tu-choi", admin_path()),
+            &[
+                ("csrf", refuse_token.as_str()),
+                ("request", id2.as_str()),
+                ("reason", "Đã quá thời hạn đề nghị"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    let r = store.response(pending[0].id).unwrap().unwrap();
+    assert_eq!(r.refusal.as_deref(), Some("Đã quá thời hạn đề nghị"));
+    assert!(
+        store.extensions().unwrap().len() == 1,
+        "nothing granted by a refusal"
+    );
+    let told = store.history(None, None, 10).unwrap();
+    assert!(told
+        .iter()
+        .any(|d| d.agency == "so-tu-phap" && d.subject.contains("không đồng ý gia hạn")));
+    let (_, page) = site.get(&admin_path()).await;
+    assert!(page.contains("Đề nghị gia hạn chờ xem xét (0)"));
+}

@@ -1,0 +1,105 @@
+//! The web pages served on a loopback port for a test, with a fixed clock, and a client that
+//! does not follow redirects (a form's answer is its 303).
+
+use chrono::{DateTime, Utc};
+use nhacviec::links::{Key, Signer};
+use nhacviec::store::Store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub fn signer() -> Signer {
+    Signer {
+        current: Key::new("a test secret that is long enough").unwrap(),
+        previous: None,
+        days: 60,
+    }
+}
+
+pub struct Site {
+    pub base: String,
+    pub db: PathBuf,
+    _server: nhacviec::web::Server,
+    _dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+/// The sample config, checked.
+pub fn sample_config() -> nhacviec::config::Config {
+    let analysis = nhacviec::config::load(Path::new("config"));
+    assert!(!analysis.has_errors());
+    analysis.config
+}
+
+impl Site {
+    /// Serves `config` at `now`, on a fresh database that `seed` fills first.
+    pub fn start(
+        config: nhacviec::config::Config,
+        now: DateTime<Utc>,
+        seed: impl FnOnce(&Path),
+    ) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("nhacviec.db");
+        drop(Store::open_writer(&db).unwrap());
+        seed(&db);
+        let store = Store::open_side(&db).unwrap();
+        let web = nhacviec::web::Web::new(Arc::new(config), store, signer(), Some(now));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = nhacviec::web::start(listener, web).unwrap();
+        Site {
+            base: format!("http://{addr}"),
+            db,
+            _server: server,
+            _dir: dir,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Status and body; "/" as minijinja escapes it read back as a browser reads it.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap().replace("&#x2f;", "/"))
+    }
+
+    /// Status, content type and the bytes.
+    pub async fn bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (r.status().as_u16(), kind, r.bytes().await.unwrap().to_vec())
+    }
+
+    /// Status, and the redirect's target or else the body.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, location.unwrap_or(r.text().await.unwrap()))
+    }
+}
