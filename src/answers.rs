@@ -251,11 +251,7 @@ pub fn agency_view(
     let mut out = Vec::new();
     for plan in &config.plans {
         for task in &plan.tasks {
-            let role = if task.lead.iter().any(|l| l == agency) {
-                Role::Lead
-            } else if task.support.iter().any(|s| s == agency) {
-                Role::Support
-            } else {
+            let Some(role) = crate::report::role_in(task, agency) else {
                 continue;
             };
             let planned =

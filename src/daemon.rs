@@ -459,7 +459,7 @@ fn evaluate(
         ev.tick.deferred_until = Some(opens);
     } else {
         ev.tick = deliver::tick(engine, config, templates, store, now)?;
-        ev.reports = deliver::reports(engine, config, store, now)?;
+        ev.reports = deliver::reports(engine, config, templates.links.as_ref(), store, now)?;
         let (fallbacks, why) = templates.take_fallbacks();
         if let Some(why) = why {
             health.metrics.template_fallbacks.inc_by(fallbacks);

@@ -285,12 +285,58 @@ pub fn tick(
     })
 }
 
+/// The weekly report of `now`'s day: the monitoring figures from `config` (the answers laid
+/// over it) and the store's answers and reminders, the workbook attached, the dashboard linked
+/// when `[web]` and the link secret are set.
+fn weekly_report(
+    config: &Config,
+    links: Option<&crate::links::Signer>,
+    store: &Store,
+    monitor: &str,
+    now: DateTime<Tz>,
+) -> Result<Vec<outbox::NewDelivery>, DeliverError> {
+    let today = now.date_naive();
+    let (responses, extensions) = store.answers()?;
+    let last = store.last_reminders()?;
+    let overview = crate::overview::compute(config, today, None, &responses, &last);
+    let workbook = match crate::workbook::xlsx(config, &overview) {
+        Ok(bytes) => Some(Box::new(outbox::Attachment {
+            name: format!("tinh-hinh-{today}.xlsx"),
+            content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                .into(),
+            bytes,
+        })),
+        Err(e) => {
+            // The report still goes, without its appendix.
+            tracing::error!(error = %e, "weekly report: the workbook failed");
+            None
+        }
+    };
+    let link = match (&config.web, links) {
+        (Some(web), Some(signer)) => Some(format!(
+            "{}/theo-doi/{}",
+            web.public_url,
+            signer.sign(crate::links::MONITOR, now.with_timezone(&Utc))
+        )),
+        _ => None,
+    };
+    Ok(outbox::weekly_report(
+        config,
+        monitor,
+        &overview,
+        &extensions,
+        link.as_deref(),
+        workbook,
+    )?)
+}
+
 /// The messages that are not reminders, each made once per period (state-based, like ticks):
 /// the weekly report to the monitoring agency, and the daily summary of failed deliveries to
 /// the admin. Returns how many deliveries were queued.
 pub fn reports(
     engine: &Engine,
     config: &Config,
+    links: Option<&crate::links::Signer>,
     store: &mut Store,
     now: DateTime<Tz>,
 ) -> Result<usize, DeliverError> {
@@ -325,8 +371,7 @@ pub fn reports(
             tracing::info!(report_at = %due_key, fresh, "weekly report time passed while stopped: not sent");
             store.set_meta("weekly_report_at", &due_key)?;
         } else {
-            let rows = crate::report::status(config, now.date_naive(), None);
-            let mail = outbox::weekly_report(config, monitor, &rows, now.date_naive())?;
+            let mail = weekly_report(config, links, store, monitor, now)?;
             if !mail.is_empty() {
                 store.record_extra(&mail, &[], &[("weekly_report_at", due_key)], &domain)?;
                 queued += mail.len();
@@ -847,6 +892,7 @@ mod tests {
             body_html: String::new(),
             items: vec![],
             thread: String::new(),
+            attachment: None,
             message_id: String::new(),
             status: "pending".into(),
             attempts: 0,

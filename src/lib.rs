@@ -15,6 +15,7 @@ pub mod deadline;
 pub mod deliver;
 pub mod environment;
 pub mod health;
+pub mod ics;
 pub mod import;
 pub mod links;
 pub mod outbox;

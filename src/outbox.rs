@@ -6,7 +6,7 @@
 
 use crate::config::{Channel, Config, EmailSettings};
 use crate::render::{self, Builtin, Context, TemplateError, Templates};
-use crate::report::{State, StatusRow};
+use crate::report::State;
 use crate::schedule::{Digest, Item, Kind, Role, Tick};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -22,6 +22,16 @@ pub struct NewDelivery {
     pub body_html: String,
     pub items: Vec<Item>,
     pub thread: String,
+    /// A file sent with an email (the weekly report's workbook).
+    pub attachment: Option<Box<Attachment>>,
+}
+
+/// A file attached to an email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A delivery as the store keeps it.
@@ -40,6 +50,8 @@ pub struct Delivery {
     pub items: Vec<Item>,
     #[serde(skip)]
     pub thread: String,
+    #[serde(skip)]
+    pub attachment: Option<Box<Attachment>>,
     pub message_id: String,
     pub status: String,
     pub attempts: i64,
@@ -65,6 +77,7 @@ impl Delivery {
             body_html: d.body_html,
             items: d.items,
             thread: d.thread,
+            attachment: d.attachment,
             message_id: format!("<nhacviec.test.{stamp}@{domain}>"),
             status: "pending".into(),
             attempts: 0,
@@ -507,6 +520,7 @@ pub fn digests(
                 body_html: body_html.clone(),
                 items: digest.items.clone(),
                 thread: thread.clone(),
+                attachment: None,
             });
         }
     }
@@ -588,6 +602,7 @@ pub fn fallback(config: &Config, d: &Delivery) -> Option<NewDelivery> {
         body_html: d.body_html.clone(),
         items: d.items.clone(),
         thread: d.thread.clone(),
+        attachment: None,
     })
 }
 
@@ -617,99 +632,332 @@ fn builtin_mail<T: Serialize>(
             body_html: rendered.html.clone(),
             items: vec![],
             thread: thread.to_string(),
+            attachment: None,
         })
         .collect())
 }
 
-/// What the weekly report's templates see.
-#[derive(Debug, Serialize)]
-struct WeeklyCtx {
-    today: String,
-    counts: WeeklyCounts,
-    rows: Vec<WeeklyRow>,
-    /// Rows left out past [`MAX_REPORT_ROWS`] (the least urgent).
-    omitted: usize,
-    redirected_to: Vec<String>,
-}
-
-/// The weekly report lists at most this many rows (overdue first): a national-scale report
-/// of 100,000 rows was an 18 MB message no one reads; the counts still cover every row.
-pub const MAX_REPORT_ROWS: usize = 2_000;
+/// The weekly report lists at most this many overdue tasks, agencies, and changes of each kind
+/// (the most urgent first); the counts cover everything, and the workbook attached lists all.
+pub const MAX_REPORT_LINES: usize = 60;
+/// How far ahead "due soon" looks: an agency with a deadline this close is listed by name.
+pub const DUE_SOON_DAYS: i64 = 14;
 
 /// A digest lists at most this many items; more go out as several parts ("phần 1/3"), so
 /// every reminder is delivered and no message outgrows the render budget or a mailbox.
 pub const MAX_DIGEST_ITEMS: usize = 100;
 
 #[derive(Debug, Serialize)]
-struct WeeklyCounts {
-    overdue: usize,
-    open: usize,
+struct ReportCounts {
+    done_on_time: usize,
+    done_late: usize,
     done: usize,
+    open: usize,
+    overdue: usize,
+    not_due: usize,
+    undated: usize,
+    total: usize,
+    rate: String,
+}
+
+impl ReportCounts {
+    fn of(c: &crate::overview::Counts) -> ReportCounts {
+        ReportCounts {
+            done_on_time: c.done_on_time,
+            done_late: c.done_late,
+            done: c.done(),
+            open: c.open,
+            overdue: c.overdue,
+            not_due: c.not_due,
+            undated: c.undated,
+            total: c.total(),
+            rate: c.on_time_vi(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
-struct WeeklyRow {
-    state: &'static str,
-    plan: String,
-    task: String,
-    agency: String,
-    role: &'static str,
-    deadline: String,
+struct ReportPlan {
+    citation: String,
+    closed: bool,
+    counts: ReportCounts,
 }
 
-/// The weekly report to the monitoring agency's addresses: every task × agency, overdue first.
+#[derive(Debug, Serialize)]
+struct ReportAgency {
+    name: String,
+    overdue: usize,
+    due_soon: usize,
+    done_on_time: usize,
+    done_late: usize,
+    rate: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ReportOverdue {
+    plan: String,
+    task: String,
+    title: String,
+    deadline: String,
+    days: i64,
+    agencies: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReportChange {
+    plan: String,
+    task: String,
+    title: String,
+    agency: String,
+    /// "hoàn thành đúng hạn ngày 20/05/2022", "quá hạn từ 18/05/2022", "gia hạn 18/06 → 31/07".
+    what: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ReportChanges {
+    completed: Vec<ReportChange>,
+    completed_total: usize,
+    new_overdue: Vec<ReportChange>,
+    new_overdue_total: usize,
+    extended: Vec<ReportChange>,
+    extended_total: usize,
+}
+
+/// What the weekly report's templates see.
+#[derive(Debug, Serialize)]
+struct WeeklyCtx {
+    today: String,
+    since: String,
+    totals: ReportCounts,
+    plans: Vec<ReportPlan>,
+    agencies: Vec<ReportAgency>,
+    /// Agencies with nothing overdue nor due soon: counted, not named.
+    agencies_quiet: usize,
+    overdue: Vec<ReportOverdue>,
+    overdue_tasks: usize,
+    overdue_more: usize,
+    changes: ReportChanges,
+    link: String,
+    attachment: String,
+    redirected_to: Vec<String>,
+}
+
+/// The weekly report to the monitoring agency's addresses: the figures of `overview` (as of
+/// its day; plans not yet issued are not in it), the agencies that need attention, the overdue
+/// tasks grouped by task, and what changed in the seven days before (completions, new overdue,
+/// the `extensions` granted). `workbook` goes attached; `link` is the dashboard.
 pub fn weekly_report(
     config: &Config,
     monitor: &str,
-    rows: &[StatusRow],
-    today: NaiveDate,
+    overview: &crate::overview::Overview,
+    extensions: &[crate::answers::Extension],
+    link: Option<&str>,
+    workbook: Option<Box<Attachment>>,
 ) -> Result<Vec<NewDelivery>, TemplateError> {
     let Some(m) = config.agency(monitor) else {
         return Ok(vec![]);
     };
-    let count = |s: State| rows.iter().filter(|r| r.state == s).count();
-    let name = |id: &str| {
+    let today = overview.as_of;
+    let since = today - Duration::days(7);
+    let dmy = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
+    let soon = today + Duration::days(DUE_SOON_DAYS);
+
+    // Per agency: overdue, and open leads due within the fortnight.
+    let mut due_soon: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in &overview.rows {
+        let s = &r.status;
+        if s.role == Role::Lead
+            && s.done.is_none()
+            && matches!(s.state, State::Open | State::NotDue)
+            && s.deadline.is_some_and(|d| d >= today && d <= soon)
+        {
+            *due_soon.entry(s.agency.as_str()).or_default() += 1;
+        }
+    }
+    let mut agencies: Vec<ReportAgency> = overview
+        .agencies
+        .iter()
+        .filter_map(|a| {
+            let soon = due_soon.get(a.agency.as_str()).copied().unwrap_or(0);
+            (a.counts.overdue > 0 || soon > 0).then(|| ReportAgency {
+                name: a.name.clone(),
+                overdue: a.counts.overdue,
+                due_soon: soon,
+                done_on_time: a.counts.done_on_time,
+                done_late: a.counts.done_late,
+                rate: a.counts.on_time_vi(),
+            })
+        })
+        .collect();
+    let named = agencies.len().min(MAX_REPORT_LINES);
+    let agencies_quiet = overview.agencies.len() - named;
+    agencies.truncate(MAX_REPORT_LINES);
+
+    let groups = overview.overdue_by_task();
+    let overdue: Vec<ReportOverdue> = groups
+        .iter()
+        .take(MAX_REPORT_LINES)
+        .map(|g| ReportOverdue {
+            plan: g.plan.to_string(),
+            task: g.task.to_string(),
+            title: g.title.to_string(),
+            deadline: dmy(g.deadline),
+            days: g.days,
+            agencies: g.rows.iter().map(|r| r.agency_name.clone()).collect(),
+        })
+        .collect();
+
+    let change = |r: &crate::overview::Row, what: String| ReportChange {
+        plan: r.status.plan.clone(),
+        task: r.status.task.clone(),
+        title: r.title.clone(),
+        agency: r.agency_name.clone(),
+        what,
+    };
+    let completed: Vec<ReportChange> = overview
+        .rows
+        .iter()
+        .filter(|r| {
+            r.status.role == Role::Lead && r.status.done.is_some_and(|d| d > since && d <= today)
+        })
+        .map(|r| {
+            let on = r.status.done.map(dmy).unwrap_or_default();
+            change(r, format!("{} ngày {on}", r.status.state.vi()))
+        })
+        .collect();
+    let new_overdue: Vec<ReportChange> = overview
+        .rows
+        .iter()
+        .filter(|r| {
+            r.status.role == Role::Lead
+                && r.status.state == State::OpenOverdue
+                && r.status.deadline.is_some_and(|d| d >= since)
+        })
+        .map(|r| {
+            change(
+                r,
+                format!(
+                    "quá hạn từ sau ngày {}",
+                    r.status.deadline.map(dmy).unwrap_or_default()
+                ),
+            )
+        })
+        .collect();
+    let name_of = |id: &str| {
         config
             .agency(id)
             .map_or_else(|| id.to_string(), |a| a.name.clone())
     };
-    let omitted = rows.len().saturating_sub(MAX_REPORT_ROWS);
-    let table: Vec<WeeklyRow> = rows
+    let title_of = |plan: &str, task: &str| {
+        config
+            .plans
+            .iter()
+            .find(|p| p.number == plan)
+            .and_then(|p| p.tasks.iter().find(|t| t.id == task))
+            .map(|t| t.title.clone())
+            .unwrap_or_default()
+    };
+    let extended: Vec<ReportChange> = extensions
         .iter()
-        .take(MAX_REPORT_ROWS)
-        .map(|r| WeeklyRow {
-            state: r.state.vi(),
-            plan: r.plan.clone(),
-            task: r.task.clone(),
-            agency: name(&r.agency),
-            role: r.role.vi(),
-            deadline: r.deadline.map_or_else(
-                || "không có hạn".to_string(),
-                |d| d.format("%d/%m/%Y").to_string(),
+        .filter(|e| {
+            let on = e.granted_at.with_timezone(&config.timezone).date_naive();
+            on > since && on <= today
+        })
+        .map(|e| ReportChange {
+            plan: e.plan.clone(),
+            task: e.task.clone(),
+            title: title_of(&e.plan, &e.task),
+            agency: name_of(&e.agency),
+            what: format!(
+                "gia hạn từ {} đến {}{}",
+                dmy(e.from),
+                dmy(e.to),
+                e.doc_ref
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
             ),
         })
         .collect();
-    let counts = || WeeklyCounts {
-        overdue: count(State::OpenOverdue),
-        open: count(State::Open),
-        done: count(State::DoneOnTime) + count(State::DoneLate),
+    let cap = |mut v: Vec<ReportChange>| {
+        let total = v.len();
+        v.truncate(MAX_REPORT_LINES);
+        (v, total)
     };
-    // The rows are moved into the one context rendered.
-    let table = std::cell::RefCell::new(Some(table));
-    builtin_mail(
+    let (completed, completed_total) = cap(completed);
+    let (new_overdue, new_overdue_total) = cap(new_overdue);
+    let (extended, extended_total) = cap(extended);
+    let plans: Vec<ReportPlan> = overview
+        .plans
+        .iter()
+        .map(|p| ReportPlan {
+            citation: p.citation.clone(),
+            closed: p.closed,
+            counts: ReportCounts::of(&p.counts),
+        })
+        .collect();
+    let attachment = workbook
+        .as_ref()
+        .map(|w| w.name.clone())
+        .unwrap_or_default();
+    // The parts are moved into the one context rendered.
+    let parts = std::cell::RefCell::new(Some((
+        plans,
+        agencies,
+        overdue,
+        ReportChanges {
+            completed,
+            completed_total,
+            new_overdue,
+            new_overdue_total,
+            extended,
+            extended_total,
+        },
+    )));
+    let mut out = builtin_mail(
         &config.email,
         Builtin::WeeklyReport,
         &m.id,
         &format!("{}.weekly-report", m.id),
         &m.email,
-        |redirected_to| WeeklyCtx {
-            today: today.format("%d/%m/%Y").to_string(),
-            counts: counts(),
-            rows: table.borrow_mut().take().unwrap_or_default(),
-            omitted,
-            redirected_to,
+        |redirected_to| {
+            let (plans, agencies, overdue, changes) =
+                parts.borrow_mut().take().unwrap_or_else(|| {
+                    (
+                        vec![],
+                        vec![],
+                        vec![],
+                        ReportChanges {
+                            completed: vec![],
+                            completed_total: 0,
+                            new_overdue: vec![],
+                            new_overdue_total: 0,
+                            extended: vec![],
+                            extended_total: 0,
+                        },
+                    )
+                });
+            WeeklyCtx {
+                today: dmy(today),
+                since: dmy(since),
+                totals: ReportCounts::of(&overview.totals),
+                plans,
+                agencies,
+                agencies_quiet,
+                overdue,
+                overdue_tasks: groups.len(),
+                overdue_more: groups.len().saturating_sub(MAX_REPORT_LINES),
+                changes,
+                link: link.unwrap_or_default().to_string(),
+                attachment: attachment.clone(),
+                redirected_to,
+            }
         },
-    )
+    )?;
+    for d in &mut out {
+        d.attachment = workbook.clone();
+    }
+    Ok(out)
 }
 
 /// A time the mail server refused every message (mail waited), as the admin reads it.
@@ -922,6 +1170,7 @@ pub fn decision(
             body_html: String::new(),
             items: vec![],
             thread,
+            attachment: None,
         }]);
     }
     Ok(vec![])
@@ -1009,6 +1258,7 @@ pub fn sample(
         body_html,
         items: vec![],
         thread: format!("{}.test", a.id),
+        attachment: None,
     })
 }
 
@@ -1213,7 +1463,7 @@ due = 2022-06-01
         assert!(out[0].body_text.contains("a@tinh.example, b@tinh.example"));
         // Zalo is not email: trial mode does not redirect it.
         assert_eq!(out[1].channel, Channel::Zalo);
-        let weekly = weekly_report(&c, "vp", &[], today()).unwrap();
+        let weekly = weekly_report(&c, "vp", &overview(&c, today()), &[], None, None).unwrap();
         assert_eq!(weekly.len(), 1);
         assert_eq!(weekly[0].recipients, vec!["thu@tinh.example".to_string()]);
         assert!(weekly[0]
@@ -1330,52 +1580,81 @@ due = 2022-06-01
         let short = digests(&c, &templates(), &tick(&["hai"]), today()).unwrap();
         assert!(!short[0].subject.contains("phần"));
 
+        // A national-scale report names the most urgent tasks; the counts cover all.
         let today = NaiveDate::from_ymd_opt(2022, 6, 5).unwrap();
-        let row = crate::report::status(&c, today, None)[0].clone();
-        let rows = vec![row; MAX_REPORT_ROWS + 500];
-        let out = weekly_report(&c, "vp", &rows, today).unwrap();
-        assert!(
-            out[0].body_text.contains("... và 500 dòng khác"),
-            "{}",
-            &out[0].body_text[out[0].body_text.len().saturating_sub(300)..]
-        );
-        assert_eq!(out[0].body_text.matches("\n- ").count(), MAX_REPORT_ROWS);
+        let mut big = overview(&c, today);
+        let late = big
+            .rows
+            .iter()
+            .find(|r| r.status.state == State::OpenOverdue && r.status.role == Role::Lead)
+            .unwrap()
+            .clone();
+        for k in 0..MAX_REPORT_LINES + 500 {
+            let mut r = late.clone();
+            r.status.task = format!("x{k}");
+            big.rows.push(r);
+            big.totals.add(State::OpenOverdue);
+        }
+        let out = weekly_report(&c, "vp", &big, &[], None, None).unwrap();
+        let text = &out[0].body_text;
+        assert!(text.contains("... và 501 nhiệm vụ khác"), "{text}");
         assert!(out[0]
             .subject
-            .contains(&format!("{} việc quá hạn", MAX_REPORT_ROWS + 500)));
+            .contains(&format!("{} quá hạn", big.totals.overdue)));
+    }
+
+    fn overview(c: &Config, today: NaiveDate) -> crate::overview::Overview {
+        crate::overview::compute(c, today, None, &[], &std::collections::HashMap::new())
     }
 
     #[test]
     fn the_weekly_report_goes_to_each_monitor_address_from_a_template() {
         let c = config("");
-        let rows = crate::report::status(&c, NaiveDate::from_ymd_opt(2022, 6, 5).unwrap(), None);
+        let o = overview(&c, NaiveDate::from_ymd_opt(2022, 6, 5).unwrap());
+        let workbook = Attachment {
+            name: "tinh-hinh-2022-06-05.xlsx".into(),
+            content_type: "application/octet-stream".into(),
+            bytes: vec![1, 2, 3],
+        };
         let out = weekly_report(
             &c,
             "vp",
-            &rows,
-            NaiveDate::from_ymd_opt(2022, 6, 5).unwrap(),
+            &o,
+            &[],
+            Some("https://x/theo-doi/k"),
+            Some(Box::new(workbook.clone())),
         )
         .unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].recipients, vec!["vp1@tinh.example".to_string()]);
         assert_eq!(out[1].recipients, vec!["vp2@tinh.example".to_string()]);
-        assert_eq!(
-            out[0].subject,
-            "[Nhắc việc] Báo cáo tuần đến ngày 05/06/2022: 3 việc quá hạn, 0 trong hạn, 0 đã hoàn thành"
-        );
+        assert_eq!(out[0].attachment.as_deref(), Some(&workbook));
+        let text = &out[0].body_text;
         assert!(
             out[0]
-                .body_text
-                .contains("1/KH nhiệm vụ 1 - Sở Zalo (chủ trì), hạn 01/06/2022"),
+                .subject
+                .starts_with("[Nhắc việc] Báo cáo tuần đến ngày 05/06/2022: "),
             "{}",
-            out[0].body_text
+            out[0].subject
+        );
+        assert!(text.contains("hạn 01/06/2022, quá 4 ngày: "), "{text}");
+        assert!(
+            text.contains("tệp đính kèm tinh-hinh-2022-06-05.xlsx"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Trang theo dõi: https://x/theo-doi/k"),
+            "{text}"
         );
         assert!(
             out[0].body_html.contains("<td>Sở Webhook</td>"),
             "{}",
             out[0].body_html
         );
-        assert_eq!(weekly_report(&c, "nobody", &rows, today()).unwrap(), vec![]);
+        assert_eq!(
+            weekly_report(&c, "nobody", &o, &[], None, None).unwrap(),
+            vec![]
+        );
     }
 
     #[test]

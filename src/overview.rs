@@ -196,6 +196,47 @@ impl Overview {
     }
 }
 
+/// An overdue task and its late lead agencies.
+#[derive(Debug, Clone, Serialize)]
+pub struct OverdueTask<'a> {
+    pub plan: &'a str,
+    pub task: &'a str,
+    pub title: &'a str,
+    pub deadline: NaiveDate,
+    pub days: i64,
+    pub rows: Vec<&'a Row>,
+}
+
+impl Overview {
+    /// The overdue lead rows grouped by task and deadline, the oldest deadline first.
+    pub fn overdue_by_task(&self) -> Vec<OverdueTask<'_>> {
+        let mut out: Vec<OverdueTask<'_>> = Vec::new();
+        for r in self.overdue() {
+            let Some(deadline) = r.status.deadline else {
+                continue;
+            };
+            match out.last_mut() {
+                Some(g)
+                    if g.plan == r.status.plan
+                        && g.task == r.status.task
+                        && g.deadline == deadline =>
+                {
+                    g.rows.push(r)
+                }
+                _ => out.push(OverdueTask {
+                    plan: &r.status.plan,
+                    task: &r.status.task,
+                    title: &r.title,
+                    deadline,
+                    days: r.days_overdue.unwrap_or(0),
+                    rows: vec![r],
+                }),
+            }
+        }
+        out
+    }
+}
+
 /// The dates figures can be asked for: far enough either way for any plan, near enough that
 /// a recurring task's occurrences stay countable.
 pub const AS_OF_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;

@@ -368,6 +368,17 @@ pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) ->
     rows
 }
 
+/// Whether `agency` leads or supports `task` (a lead is never also listed as support).
+pub(crate) fn role_in(task: &Task, agency: &str) -> Option<Role> {
+    if task.lead.iter().any(|l| l == agency) {
+        Some(Role::Lead)
+    } else if task.support.iter().any(|s| s == agency) {
+        Some(Role::Support)
+    } else {
+        None
+    }
+}
+
 /// The dated deadlines an agency answers for in a task, sorted.
 pub(crate) fn agency_deadlines(
     config: &Config,

@@ -3,7 +3,7 @@
 //! change in a transaction; this database is the only place state lives.
 
 use crate::config::Channel;
-pub use crate::outbox::{Delivery, NewDelivery};
+pub use crate::outbox::{Attachment, Delivery, NewDelivery};
 use crate::schedule::{Handled, Item, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -107,6 +107,10 @@ const MIGRATIONS: &[&str] = &[
     // 9: an extension request the monitoring office refused: when, and why (told the agency).
     "ALTER TABLE responses ADD COLUMN refused_at TEXT;
      ALTER TABLE responses ADD COLUMN refusal TEXT;",
+    // 10: a file sent with an email (the weekly report's workbook), beside the bodies.
+    "ALTER TABLE delivery_bodies ADD COLUMN attachment_name TEXT;
+     ALTER TABLE delivery_bodies ADD COLUMN attachment_type TEXT;
+     ALTER TABLE delivery_bodies ADD COLUMN attachment BLOB;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -184,9 +188,16 @@ fn insert_delivery(
     )?;
     let id = tx.last_insert_rowid();
     tx.prepare_cached(
-        "INSERT INTO delivery_bodies (id, body_text, body_html) VALUES (?1, ?2, ?3)",
+        "INSERT INTO delivery_bodies (id, body_text, body_html, attachment_name, attachment_type, attachment) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![id, d.body_text, d.body_html])?;
+    .execute(params![
+        id,
+        d.body_text,
+        d.body_html,
+        d.attachment.as_ref().map(|a| a.name.as_str()),
+        d.attachment.as_ref().map(|a| a.content_type.as_str()),
+        d.attachment.as_ref().map(|a| a.bytes.as_slice()),
+    ])?;
     let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
     tx.prepare_cached("UPDATE deliveries SET message_id = ?1 WHERE id = ?2")?
         .execute(params![message_id, id])?;
@@ -830,7 +841,10 @@ impl Store {
             "SELECT id, tick_at, agency, channel, recipients, subject,
                 (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
                 (SELECT body_html FROM delivery_bodies b WHERE b.id = deliveries.id),
-                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at
+                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at,
+                (SELECT attachment_name FROM delivery_bodies b WHERE b.id = deliveries.id),
+                (SELECT attachment_type FROM delivery_bodies b WHERE b.id = deliveries.id),
+                (SELECT attachment FROM delivery_bodies b WHERE b.id = deliveries.id)
              FROM deliveries {clause}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -868,6 +882,18 @@ impl Store {
                 last_error: r.get(14)?,
                 created_at: r.get(15)?,
                 sent_at: r.get(16)?,
+                attachment: match (
+                    r.get::<_, Option<String>>(17)?,
+                    r.get::<_, Option<String>>(18)?,
+                    r.get::<_, Option<Vec<u8>>>(19)?,
+                ) {
+                    (Some(name), Some(content_type), Some(bytes)) => Some(Box::new(Attachment {
+                        name,
+                        content_type,
+                        bytes,
+                    })),
+                    _ => None,
+                },
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)

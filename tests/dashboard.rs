@@ -5,12 +5,11 @@
 
 mod support;
 use support::answers::{date, seed};
-use support::site::{sample_config, signer, Site};
+use support::site::{sample_config, signer, with_web, Site};
 
 use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 use chrono::{DateTime, TimeZone, Utc};
 use nhacviec::answers::Action;
-use nhacviec::config::web::WebSettings;
 use nhacviec::links::MONITOR;
 use nhacviec::report::State;
 use nhacviec::store::{ResponseFilter, Store};
@@ -37,14 +36,10 @@ impl std::ops::Deref for Dashboard {
 
 /// The sample config with `[web]` and the admin key, the answers of `seed` in its store.
 async fn site() -> Dashboard {
-    let mut config = sample_config();
-    config.web = Some(WebSettings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: "https://nhacviec.example".into(),
-        link_days: 60,
-        trusted_proxy: vec![],
-        admin_token: Some(Sha256::digest(ADMIN_KEY.as_bytes()).into()),
-    });
+    let config = with_web(
+        sample_config(),
+        Some(Sha256::digest(ADMIN_KEY.as_bytes()).into()),
+    );
     Dashboard {
         site: Site::start(config.clone(), now(), seed),
         config,
@@ -136,7 +131,7 @@ async fn the_figures_agree_with_status_and_the_workbook() {
     assert_eq!(shown[..6], expected[..], "the plan's row");
     assert_eq!(shown[0], "1", "Sở Nội vụ's completion counts");
     let overdue: usize = expected[3].parse().unwrap();
-    assert!(page.contains(&format!("Nhiệm vụ quá hạn ({overdue})")));
+    assert!(page.contains(&format!("{overdue} lượt cơ quan chủ trì")));
     // The timeline is drawn, with the as-of line.
     assert!(
         page.contains("<svg") && page.contains("Tiến độ kế hoạch 50/KH-UBND đến ngày 25/05/2022")

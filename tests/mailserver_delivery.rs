@@ -439,11 +439,11 @@ fn the_weekly_report_reaches_the_monitors_valid_address_when_the_other_is_refuse
     let engine = Engine::build(&config, at(25, 8).date_naive());
     // A first start only notes the report time; next Monday it is made, once per address.
     assert_eq!(
-        deliver::reports(&engine, &config, &mut store, at(25, 8)).unwrap(),
+        deliver::reports(&engine, &config, None, &mut store, at(25, 8)).unwrap(),
         0
     );
     assert_eq!(
-        deliver::reports(&engine, &config, &mut store, at(30, 8)).unwrap(),
+        deliver::reports(&engine, &config, None, &mut store, at(30, 8)).unwrap(),
         2
     );
     std::env::set_var("NHACVIEC_SMTP_PASSWORD", PASSWORD);

@@ -356,8 +356,9 @@ fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start(
     let (config, _) = shipped(tmp.path());
     let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
     let engine = Engine::build(&config, day(2022, 5, 1));
-    let reports =
-        |store: &mut Store, now| nhacviec::deliver::reports(&engine, &config, store, now).unwrap();
+    let reports = |store: &mut Store, now| {
+        nhacviec::deliver::reports(&engine, &config, None, store, now).unwrap()
+    };
     // A first start on Wednesday: Monday's report is only noted.
     assert_eq!(reports(&mut store, at(2022, 5, 25, 8, 0)), 0);
     assert!(store.meta("weekly_report_at").unwrap().is_some());
@@ -381,8 +382,9 @@ fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start(
     let tmp = tempfile::tempdir().unwrap();
     let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
     let engine = Engine::build(&config, day(2022, 4, 1));
-    let reports =
-        |store: &mut Store, now| nhacviec::deliver::reports(&engine, &config, store, now).unwrap();
+    let reports = |store: &mut Store, now| {
+        nhacviec::deliver::reports(&engine, &config, None, store, now).unwrap()
+    };
     assert_eq!(reports(&mut store, at(2022, 4, 5, 8, 0)), 0);
     assert_eq!(reports(&mut store, at(2022, 4, 12, 8, 0)), 1);
 }

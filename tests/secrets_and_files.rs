@@ -86,6 +86,7 @@ fn delivery(recipients: &[&str], text: String, html: String) -> Delivery {
             body_html: html,
             items: vec![],
             thread: "t".into(),
+            attachment: None,
         },
         Utc::now(),
         "haugiang.example",

@@ -319,19 +319,28 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
         .header(header::References::from(thread));
     // Line ends made CRLF here, in one pass: lettre fixes them by inserting each `\r` into
     // the string, which is quadratic (13 s for a report of 50,000 rows).
-    builder
-        .multipart(
-            // The plain part in quoted-printable: its lines stay lines in the raw message
-            // (lettre would pick base64 for Vietnamese text), so `cat` of an .eml reads.
-            MultiPart::alternative()
-                .singlepart(
-                    SinglePart::builder()
-                        .header(header::ContentType::TEXT_PLAIN)
-                        .header(header::ContentTransferEncoding::QuotedPrintable)
-                        .body(crlf(&d.body_text)),
-                )
-                .singlepart(SinglePart::html(crlf(&d.body_html))),
+    // The plain part in quoted-printable: its lines stay lines in the raw message (lettre
+    // would pick base64 for Vietnamese text), so `cat` of an .eml reads.
+    let body = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(header::ContentType::TEXT_PLAIN)
+                .header(header::ContentTransferEncoding::QuotedPrintable)
+                .body(crlf(&d.body_text)),
         )
+        .singlepart(SinglePart::html(crlf(&d.body_html)));
+    let body = match &d.attachment {
+        None => body,
+        Some(a) => {
+            let kind = header::ContentType::parse(&a.content_type)
+                .map_err(|e| SendError::Permanent(format!("tệp đính kèm {}: kiểu {e}", a.name)))?;
+            MultiPart::mixed().multipart(body).singlepart(
+                lettre::message::Attachment::new(a.name.clone()).body(a.bytes.clone(), kind),
+            )
+        }
+    };
+    builder
+        .multipart(body)
         .map_err(|e| SendError::Permanent(format!("không tạo được thư: {e}")))
 }
 
@@ -429,6 +438,7 @@ mod tests {
             body_html: "<p>Kính gửi</p>".into(),
             items: vec![],
             thread: "t".into(),
+            attachment: None,
             message_id: "<1@tinh.example>".into(),
             status: "pending".into(),
             attempts: 0,

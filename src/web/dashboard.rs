@@ -14,8 +14,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::context;
 use serde::Serialize;
 
-/// Overdue rows listed on the page; the workbook has them all.
-const MAX_OVERDUE: usize = 300;
+/// Overdue tasks listed on the page; the workbook has them all.
+const MAX_OVERDUE: usize = 200;
 /// Plans drawn as timelines when no plan is chosen.
 const MAX_TIMELINES: usize = 3;
 
@@ -82,15 +82,20 @@ struct AgencyCtx {
 }
 
 #[derive(Serialize)]
+struct LateCtx {
+    agency: String,
+    reminded: String,
+    answer: String,
+}
+
+#[derive(Serialize)]
 struct OverdueCtx {
     deadline: String,
     days: i64,
     plan: String,
     task: String,
     title: String,
-    agency: String,
-    reminded: String,
-    answer: String,
+    agencies: Vec<LateCtx>,
 }
 
 #[derive(Serialize)]
@@ -214,21 +219,28 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
         })
         .collect();
 
-    let overdue_all = o.overdue();
+    let overdue_all = o.overdue_by_task();
     let overdue: Vec<OverdueCtx> = overdue_all
         .iter()
         .take(MAX_OVERDUE)
-        .map(|r| OverdueCtx {
-            deadline: r.status.deadline.map(vn).unwrap_or_default(),
-            days: r.days_overdue.unwrap_or(0),
-            plan: r.status.plan.clone(),
-            task: r.status.task.clone(),
-            title: r.title.clone(),
-            agency: r.agency_name.clone(),
-            reminded: r.last_reminder.map(local).unwrap_or_default(),
-            answer: crate::workbook::answer_text(r),
+        .map(|g| OverdueCtx {
+            deadline: vn(g.deadline),
+            days: g.days,
+            plan: g.plan.to_string(),
+            task: g.task.to_string(),
+            title: g.title.to_string(),
+            agencies: g
+                .rows
+                .iter()
+                .map(|r| LateCtx {
+                    agency: r.agency_name.clone(),
+                    reminded: r.last_reminder.map(local).unwrap_or_default(),
+                    answer: crate::workbook::answer_text(r),
+                })
+                .collect(),
         })
         .collect();
+    let overdue_rows: usize = overdue_all.iter().map(|g| g.rows.len()).sum();
 
     let requests: Vec<RequestCtx> = o
         .pending_extensions
@@ -316,6 +328,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             overdue => minijinja::Value::from(minijinja::value::Serde(&overdue)),
             overdue_more => overdue_all.len().saturating_sub(MAX_OVERDUE),
             overdue_total => overdue_all.len(),
+            overdue_rows => overdue_rows,
             requests => minijinja::Value::from(minijinja::value::Serde(&requests)),
             csrf_grant => d.signer.csrf(d.link, "gia-han"),
             csrf_refuse => d.signer.csrf(d.link, "tu-choi"),

@@ -161,7 +161,7 @@ pub fn links_for(config: &Config) -> anyhow::Result<Option<Signer>> {
 pub fn router(web: Web) -> Router {
     Router::new()
         .route("/a/{token}", get(show))
-        .route("/a/{token}/{action}", axum::routing::post(forms::post))
+        .route("/a/{token}/{action}", get(calendar_feed).post(forms::post))
         .route("/theo-doi/{key}", get(monitor::show))
         .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
         .route(
@@ -372,6 +372,68 @@ async fn show(
             notice,
         }),
     )
+}
+
+/// A calendar subscription outlives a link in a mailbox: the feed (deadlines only, nothing
+/// to act on) still opens with a genuine link this long after it expired.
+pub const FEED_GRACE_DAYS: i64 = 366;
+
+/// `GET /a/{token}/lich.ics`: the agency's deadlines as an iCalendar feed.
+async fn calendar_feed(
+    State(web): State<Web>,
+    Path((token, file)): Path<(String, String)>,
+) -> HttpResponse {
+    if file != "lich.ics" {
+        return not_found_page();
+    }
+    let now = web.now();
+    let id = links::log_id(&token);
+    if !web.allow(&id, now) {
+        return html(
+            StatusCode::TOO_MANY_REQUESTS,
+            page::error("Quá nhiều yêu cầu", "Vui lòng chờ một phút rồi thử lại."),
+        );
+    }
+    let config = web.config();
+    let agency = match web.inner.signer.verify(&token, now) {
+        Ok(link) => link.agency,
+        Err(LinkError::Expired { agency, expired })
+            if now < expired + chrono::Duration::days(FEED_GRACE_DAYS) =>
+        {
+            agency
+        }
+        _ => {
+            tracing::info!(link = %id, "web: calendar feed with an invalid or long-expired link");
+            return not_found_page();
+        }
+    };
+    if config.agency(&agency).is_none() {
+        return not_found_page();
+    }
+    let (answered, _) = match answered(&web, &config, &agency) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let body = crate::ics::feed(&answered, &agency, today(&config, now), now);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/calendar; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("inline; filename=\"lich.ics\""),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// The client's address: the peer, or what a trusted reverse proxy says it forwarded for.

@@ -250,6 +250,10 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             overdue => overdue,
             notice => p.notice,
             base => format!("/a/{}", p.token),
+            feed_url => match &p.config.web {
+                Some(w) => format!("{}/a/{}/lich.ics", w.public_url, p.token),
+                None => format!("/a/{}/lich.ics", p.token),
+            },
             csrf_done => csrf("done"),
             csrf_progress => csrf("progress"),
             csrf_extend => csrf("extend"),

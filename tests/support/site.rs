@@ -30,6 +30,22 @@ pub fn sample_config() -> nhacviec::config::Config {
     analysis.config
 }
 
+/// `config` with `[web]` on a public https address, and the dashboard key whose SHA-256 is
+/// `admin_token`, if any.
+pub fn with_web(
+    mut config: nhacviec::config::Config,
+    admin_token: Option<[u8; 32]>,
+) -> nhacviec::config::Config {
+    config.web = Some(nhacviec::config::web::WebSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: "https://nhacviec.example".into(),
+        link_days: 60,
+        trusted_proxy: vec![],
+        admin_token,
+    });
+    config
+}
+
 impl Site {
     /// Serves `config` at `now`, on a fresh database that `seed` fills first.
     pub fn start(
@@ -51,8 +67,11 @@ impl Site {
             db,
             _server: server,
             _dir: dir,
+            // A fresh connection per request: one the server closed (after refusing a body too
+            // large to read) is never reused, which made a later request fail now and then.
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(0)
                 .build()
                 .unwrap(),
         }

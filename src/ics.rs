@@ -1,0 +1,157 @@
+//! An agency's deadlines as an iCalendar feed (RFC 5545, the `icalendar` crate), for Outlook,
+//! Thunderbird or Google Calendar to subscribe to: each deadline an all-day event with the
+//! plan, the task, the time as the plan writes it and the agency's role, and an alarm some days
+//! before. Pure: the config (answers laid over it), the agency and the time are passed in.
+//!
+//! UIDs come from the plan, the task, the agency and the deadline as the plan gives it, so an
+//! extension moves the same event (with a higher SEQUENCE) instead of adding one. All-day
+//! events carry dates, not times: no VTIMEZONE is needed; the calendar names its zone
+//! (X-WR-TIMEZONE) for clients that show it.
+
+use crate::answers::citation;
+use crate::config::Config;
+use crate::deadline::Deadline;
+use crate::schedule::Role;
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use icalendar::{Alarm, Calendar, Component, Event, EventLike, EventStatus};
+use sha2::{Digest, Sha256};
+
+/// The alarm goes off this many days before a deadline.
+pub const ALARM_DAYS: i64 = 3;
+/// Occurrences of recurring tasks are listed up to this many days ahead.
+pub const HORIZON_DAYS: u64 = 400;
+/// Clients are asked to refresh this often.
+const REFRESH: &str = "PT6H";
+
+/// The stable identity of one deadline of one agency.
+fn uid(plan: &str, task: &str, agency: &str, deadline: NaiveDate) -> String {
+    let h = Sha256::new()
+        .chain_update(plan.as_bytes())
+        .chain_update([0])
+        .chain_update(task.as_bytes())
+        .chain_update([0])
+        .chain_update(agency.as_bytes())
+        .chain_update([0])
+        .chain_update(deadline.to_string().as_bytes())
+        .finalize();
+    format!("{}@nhacviec", hex::encode(&h[..16]))
+}
+
+/// The feed of `agency` at `now` (`today` in the config's zone): every deadline of its tasks
+/// in plans not closed, recurring ones up to [`HORIZON_DAYS`] ahead.
+pub fn feed(config: &Config, agency: &str, today: NaiveDate, now: DateTime<Utc>) -> String {
+    let name = config
+        .agency(agency)
+        .map_or_else(|| agency.to_string(), |a| a.name.clone());
+    let mut cal = Calendar::new();
+    cal.name(&format!("Nhắc việc — {name}"))
+        .description(&format!(
+            "Hạn các nhiệm vụ của {name} theo kế hoạch của tỉnh"
+        ))
+        .timezone(config.timezone.name())
+        .append_property(
+            icalendar::Property::new("REFRESH-INTERVAL", REFRESH)
+                .append_parameter(("VALUE", "DURATION"))
+                .done(),
+        )
+        .append_property(icalendar::Property::new("X-PUBLISHED-TTL", REFRESH));
+    let horizon = today
+        .checked_add_days(Days::new(HORIZON_DAYS))
+        .unwrap_or(today);
+    for plan in config.plans.iter().filter(|p| !p.is_closed()) {
+        for task in &plan.tasks {
+            let Some(role) = crate::report::role_in(task, agency) else {
+                continue;
+            };
+            let planned =
+                crate::report::agency_deadlines(config, task, agency, role, plan, horizon);
+            let recurring = matches!(task.deadline, Deadline::Recurring { .. });
+            for d in planned {
+                let due = task.deadline_for(agency, d);
+                // A recurring task's past occurrences that are done add nothing to a calendar.
+                let done = task.done_for(agency, d);
+                if recurring && due < today && done.is_some() {
+                    continue;
+                }
+                let moves = task
+                    .extended
+                    .get(agency)
+                    .map_or(0, |m| m.iter().filter(|(from, _)| *from == d).count());
+                let short: String = task.title.chars().take(80).collect();
+                let ellipsis = if task.title.chars().count() > 80 {
+                    "…"
+                } else {
+                    ""
+                };
+                let mut summary = format!(
+                    "Hạn nhiệm vụ {} ({}): {short}{ellipsis}",
+                    task.id, plan.number
+                );
+                if done.is_some() {
+                    summary = format!("[Đã hoàn thành] {summary}");
+                }
+                let mut description = format!(
+                    "{}\nNhiệm vụ {}: {}\nThời gian: {}\nVai trò: {}",
+                    citation(plan),
+                    task.id,
+                    task.title,
+                    task.time_text.as_deref().unwrap_or("—"),
+                    match role {
+                        Role::Lead => "chủ trì",
+                        _ => "phối hợp",
+                    }
+                );
+                if due != d {
+                    description.push_str(&format!(
+                        "\nĐã gia hạn: từ {} đến {}",
+                        d.format("%d/%m/%Y"),
+                        due.format("%d/%m/%Y")
+                    ));
+                }
+                if let Some(on) = done {
+                    description
+                        .push_str(&format!("\nĐã hoàn thành ngày {}", on.format("%d/%m/%Y")));
+                }
+                let mut event = Event::new();
+                event
+                    .uid(&uid(&plan.number, &task.id, agency, d))
+                    .timestamp(now)
+                    .sequence(moves as u32)
+                    .summary(&summary)
+                    .description(&description)
+                    .starts(due)
+                    .ends(due.checked_add_days(Days::new(1)).unwrap_or(due))
+                    .status(EventStatus::Confirmed)
+                    .append_property(icalendar::Property::new("TRANSP", "TRANSPARENT"));
+                if done.is_none() {
+                    event.alarm(Alarm::display(
+                        &format!("Còn {ALARM_DAYS} ngày đến hạn nhiệm vụ {}", task.id),
+                        -chrono::Duration::days(ALARM_DAYS),
+                    ));
+                }
+                cal.push(event.done());
+            }
+        }
+    }
+    cal.done().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_keeps_its_uid_whatever_it_moves_to() {
+        let d = NaiveDate::from_ymd_opt(2022, 6, 18).unwrap();
+        let a = uid("50/KH-UBND", "10.1", "so-noi-vu", d);
+        assert_eq!(a, uid("50/KH-UBND", "10.1", "so-noi-vu", d));
+        assert_ne!(a, uid("50/KH-UBND", "10.1", "so-tu-phap", d));
+        assert_ne!(
+            a,
+            uid("50/KH-UBND", "10.1", "so-noi-vu", d.succ_opt().unwrap())
+        );
+        // Fields cannot run into each other.
+        assert_ne!(uid("1", "23", "x", d), uid("12", "3", "x", d));
+        assert!(a.ends_with("@nhacviec"));
+    }
+}
