@@ -425,3 +425,259 @@ fn keep_latest<'a>(slot: &mut &'a Response, r: &'a Response) {
 fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
     t.with_timezone(&tz).date_naive()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{analyze, Source, Sources};
+
+    const AGENCIES: &str = r#"
+[[level]]
+id = "tinh"
+name = "cấp tỉnh"
+
+[[agency]]
+id = "a"
+name = "Sở A"
+level = "tinh"
+email = ["a@tinh.example"]
+
+[[agency]]
+id = "b"
+name = "Sở B"
+level = "tinh"
+email = ["b@tinh.example"]
+
+[[agency]]
+id = "c"
+name = "Sở C"
+level = "tinh"
+email = ["c@tinh.example"]
+
+[[agency]]
+id = "d"
+name = "Sở D"
+level = "tinh"
+email = ["d@tinh.example"]
+
+[[agency]]
+id = "e"
+name = "Sở E"
+level = "tinh"
+email = ["e@tinh.example"]
+"#;
+
+    const ISSUED: &str = r#"
+[plan]
+number = "1/KH"
+title = "Kế hoạch thử"
+issuer = "UBND tỉnh X"
+issued = 2022-03-01
+
+[[task]]
+id = "1"
+title = "Việc đã quá hạn"
+lead = ["Sở A"]
+time = "Tháng 4/2022"
+
+[[task]]
+id = "2"
+title = "Việc sắp đến hạn"
+lead = ["Sở A", "Sở B"]
+time = "Tháng 5/2022"
+done_by = { b = 2022-05-20 }
+
+[[task]]
+id = "3"
+title = "Việc thường xuyên"
+lead = ["Sở A"]
+time = "Thường xuyên"
+
+[[task]]
+id = "4"
+title = "Việc cuối năm"
+lead = ["Sở B"]
+time = "Quý IV/2022"
+
+[[task]]
+id = "5"
+title = "Việc xong muộn"
+lead = ["Sở C"]
+support = ["Sở D"]
+time = "Trước ngày 15/4/2022"
+done_by = { c = 2022-04-20 }
+"#;
+
+    const LATER: &str = r#"
+[plan]
+number = "2/KH"
+title = "Kế hoạch ban hành sau"
+issuer = "UBND tỉnh X"
+issued = 2022-09-01
+
+[[task]]
+id = "1"
+title = "Việc của kế hoạch sau"
+lead = ["Sở A"]
+time = "Tháng 10/2022"
+"#;
+
+    fn config() -> Config {
+        let sources = Sources::in_memory(
+            None,
+            Source::new("agencies.toml", AGENCIES),
+            vec![
+                Source::new("plans/1.toml", ISSUED),
+                Source::new("plans/2.toml", LATER),
+            ],
+        );
+        let a = analyze(&sources);
+        assert!(!a.has_errors(), "{:?}", a.errors().collect::<Vec<_>>());
+        a.config
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn progress(id: i64, agency: &str, at: &str) -> Response {
+        Response {
+            id,
+            agency: agency.into(),
+            plan: "1/KH".into(),
+            task: "1".into(),
+            deadline: None,
+            action: Action::Progress,
+            done_on: None,
+            doc_ref: None,
+            note: Some(format!("tiến độ {id}")),
+            percent: Some(50),
+            proposed: None,
+            created_at: DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .with_timezone(&Utc),
+            key_id: String::new(),
+            client: None,
+            user_agent: None,
+            undone_at: None,
+            granted: None,
+            refused_at: None,
+            refusal: None,
+        }
+    }
+
+    fn of<'a>(o: &'a Overview, agency: &str) -> &'a AgencyFigures {
+        o.agencies.iter().find(|a| a.agency == agency).unwrap()
+    }
+
+    #[test]
+    fn each_state_is_counted_apart_and_later_plans_are_left_out() {
+        let c = config();
+        let o = compute(&c, d("2022-05-25"), None, &[], &HashMap::new());
+        assert_eq!(o.plans.len(), 1, "2/KH was not issued on 25/05/2022");
+        assert!(o.rows.iter().all(|r| r.status.plan == "1/KH"));
+        let t = o.totals;
+        assert_eq!(
+            (
+                t.overdue,
+                t.open,
+                t.undated,
+                t.not_due,
+                t.done_on_time,
+                t.done_late
+            ),
+            (1, 1, 1, 1, 1, 1)
+        );
+        assert_eq!(
+            t.total(),
+            6,
+            "lead assignments only: Sở D's support is not counted"
+        );
+        assert_eq!(o.plans[0].counts, t);
+        // Sở A: overdue, in time, undated; Sở B: one done on time, one not due; Sở C: late.
+        let a = of(&o, "a");
+        assert_eq!(
+            (a.lead, a.counts.overdue, a.on_time_rate),
+            (3, 1, Some(0.0))
+        );
+        let b = of(&o, "b");
+        assert_eq!(
+            (b.counts.done_on_time, b.counts.not_due, b.on_time_rate),
+            (1, 1, Some(1.0))
+        );
+        assert_eq!(of(&o, "c").counts.on_time_vi(), "0,0%");
+        let dd = of(&o, "d");
+        assert_eq!((dd.lead, dd.support, dd.on_time_rate), (0, 1, None));
+        assert_eq!(o.idle_agencies, 1, "Sở E has nothing");
+        // The most overdue first.
+        assert_eq!(o.agencies[0].agency, "a");
+        let late = o.overdue_by_task();
+        assert_eq!(late.len(), 1);
+        assert_eq!((late[0].task, late[0].days), ("1", 25));
+        assert_eq!(
+            o.rows
+                .iter()
+                .find(|r| r.status.task == "1")
+                .unwrap()
+                .days_overdue,
+            Some(25)
+        );
+    }
+
+    #[test]
+    fn as_of_a_date_answers_given_later_are_not_seen() {
+        let c = config();
+        let responses = vec![
+            progress(1, "a", "2022-05-10T02:00:00Z"),
+            progress(2, "a", "2022-05-30T02:00:00Z"),
+        ];
+        let reminded = HashMap::from([(
+            ("a".to_string(), "1/KH".to_string(), "1".to_string()),
+            DateTime::parse_from_rfc3339("2022-05-02T01:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        )]);
+        let o = compute(&c, d("2022-05-25"), None, &responses, &reminded);
+        let row = o.rows.iter().find(|r| r.status.task == "1").unwrap();
+        assert_eq!(
+            row.latest_response.as_ref().unwrap().note.as_deref(),
+            Some("tiến độ 1")
+        );
+        assert!(row.last_reminder.is_some());
+        assert_eq!(
+            of(&o, "a")
+                .latest_response
+                .as_ref()
+                .unwrap()
+                .note
+                .as_deref(),
+            Some("tiến độ 1")
+        );
+        let later = compute(&c, d("2022-06-01"), None, &responses, &reminded);
+        let row = later.rows.iter().find(|r| r.status.task == "1").unwrap();
+        assert_eq!(
+            row.latest_response.as_ref().unwrap().note.as_deref(),
+            Some("tiến độ 2")
+        );
+        // Before the reminder went out, no reminder is shown.
+        let early = compute(&c, d("2022-05-01"), None, &responses, &reminded);
+        let row = early.rows.iter().find(|r| r.status.task == "1").unwrap();
+        assert!(row.last_reminder.is_none() && row.latest_response.is_none());
+    }
+
+    #[test]
+    fn before_any_plan_and_far_ahead_the_figures_are_still_figures() {
+        let c = config();
+        let o = compute(&c, d("2021-01-01"), None, &[], &HashMap::new());
+        assert!(o.plans.is_empty() && o.rows.is_empty() && o.agencies.is_empty());
+        assert_eq!(o.idle_agencies, 5);
+        assert_eq!(o.totals.on_time_rate(), None);
+        let far = compute(&c, d("2030-01-01"), Some("2/KH"), &[], &HashMap::new());
+        assert_eq!(far.plans.len(), 1);
+        assert_eq!(far.totals.overdue, 1, "2/KH's task, long overdue");
+        assert!(check_as_of(d("2100-12-31")).is_ok());
+        assert!(check_as_of(d("2101-01-01"))
+            .unwrap_err()
+            .contains("01/01/2101"));
+    }
+}

@@ -196,3 +196,109 @@ fn the_csv_has_the_workbooks_rows_and_an_empty_date_is_not_an_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--as-of \"31/02/2022\" không hợp lệ"), "{err}");
 }
+
+/// 30/05/2022, the Monday of the weekly report, at `h`:`m` in Hậu Giang.
+fn monday(h: u32, m: u32) -> chrono::DateTime<chrono_tz::Tz> {
+    use chrono::TimeZone;
+    chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2022, 5, 30, h, m, 0)
+        .unwrap()
+}
+
+#[test]
+fn the_weekly_report_of_plan_50_is_short_has_the_figures_and_the_workbook() {
+    use nhacviec::deliver::Engine;
+    use nhacviec::store::Store;
+    let analysis = nhacviec::config::load(&support::repo().join("config"));
+    assert!(!analysis.has_errors());
+    let config = analysis.config;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nhacviec.db");
+    drop(Store::open_writer(&db).unwrap());
+    seed(&db);
+    let mut store = Store::open_writer(&db).unwrap();
+    let granted = support::answers::at("2022-05-28T02:00:00Z");
+    store
+        .grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "10.1",
+            date("2022-06-18"),
+            date("2022-07-31"),
+            Some("Công văn số 9/UBND"),
+            granted,
+        )
+        .unwrap();
+    let engine = Engine::build(&config, date("2022-05-01"));
+    // A first start notes the report time; the next Monday's report goes out.
+    nhacviec::deliver::reports(
+        &engine,
+        &config,
+        None,
+        &mut store,
+        monday(7, 0) - chrono::Duration::days(7),
+    )
+    .unwrap();
+    assert_eq!(
+        nhacviec::deliver::reports(&engine, &config, None, &mut store, monday(7, 45)).unwrap(),
+        1
+    );
+    let report = store
+        .history(Some("vp-ubnd-tinh"), None, 1)
+        .unwrap()
+        .remove(0);
+
+    // The subject's figures are the overview's (what the dashboard and the workbook show).
+    let (responses, extensions) = store.answers().unwrap();
+    let answered = nhacviec::answers::overlaid(&config, &responses, &extensions);
+    let o = nhacviec::overview::compute(
+        &answered,
+        date("2022-05-30"),
+        None,
+        &responses,
+        &Default::default(),
+    );
+    assert!(
+        report.subject.contains(&format!(
+            "{} quá hạn, {} đang trong hạn",
+            o.totals.overdue, o.totals.open
+        )),
+        "{}",
+        report.subject
+    );
+    assert!(
+        o.totals.undated > 0,
+        "Plan 50 has continuous tasks, not counted as in time"
+    );
+
+    // As a mail client reads it: under 30 KB of HTML, the workbook attached and readable.
+    let raw = nhacviec::channels::email::message(&report, &config.email)
+        .unwrap()
+        .formatted();
+    let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let html = mail.body_html(0).unwrap();
+    assert!(html.len() < 30_000, "{} bytes of HTML", html.len());
+    let text = mail.body_text(0).unwrap();
+    assert!(text.contains("CƠ QUAN CẦN LƯU Ý"), "{text}");
+    assert!(
+        text.contains("gia hạn từ 18/06/2022 đến 31/07/2022 (Công văn số 9/UBND)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "NHIỆM VỤ QUÁ HẠN ({} nhiệm vụ",
+            o.overdue_by_task().len()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("không có hạn"), "{text}");
+    let attachment = mail.attachment(0).expect("the workbook attached");
+    assert_eq!(
+        mail_parser::MimeHeaders::attachment_name(attachment),
+        Some("tinh-hinh-2022-05-30.xlsx")
+    );
+    let mut wb = book(attachment.contents().to_vec());
+    assert!(wb.worksheet_range("Tổng hợp").is_ok());
+    std::fs::create_dir_all("target/screenshots").unwrap();
+    std::fs::write("target/screenshots/weekly-report.html", html.as_bytes()).unwrap();
+}

@@ -539,4 +539,51 @@ mod tests {
         assert_eq!(*dir.data.synced.lock().unwrap(), 101);
         assert_eq!(*dir.names.synced.lock().unwrap(), 101);
     }
+
+    #[test]
+    fn an_attachment_makes_a_mixed_message_with_the_file() {
+        let d = Delivery {
+            attachment: Some(Box::new(crate::outbox::Attachment {
+                name: "tinh-hinh-2022-05-25.xlsx".into(),
+                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                    .into(),
+                bytes: b"PK\x03\x04 bang tinh".to_vec(),
+            })),
+            ..Delivery::unrecorded(
+                crate::outbox::NewDelivery {
+                    agency: "vp".into(),
+                    channel: Channel::Email,
+                    recipients: vec!["vp@tinh.example".into()],
+                    subject: "Báo cáo tuần".into(),
+                    body_text: "Tình hình".into(),
+                    body_html: "<p>Tình hình</p>".into(),
+                    items: vec![],
+                    thread: "t".into(),
+                    attachment: None,
+                },
+                chrono::Utc::now(),
+                "tinh.example",
+            )
+        };
+        let settings = EmailSettings::default();
+        let raw = String::from_utf8(message(&d, &settings).unwrap().formatted()).unwrap();
+        assert!(raw.contains("multipart/mixed"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(
+            raw.contains("filename=\"tinh-hinh-2022-05-25.xlsx\""),
+            "{raw}"
+        );
+        let bad = Delivery {
+            attachment: Some(Box::new(crate::outbox::Attachment {
+                name: "x".into(),
+                content_type: "không phải kiểu".into(),
+                bytes: vec![],
+            })),
+            ..d
+        };
+        assert!(matches!(
+            message(&bad, &settings),
+            Err(SendError::Permanent(_))
+        ));
+    }
 }

@@ -293,4 +293,31 @@ mod tests {
         assert!(check_public_url("https://x.vn/?a=1").is_err());
         assert!(check_public_url("không phải url").is_err());
     }
+
+    #[test]
+    fn the_admin_token_is_a_sha256_as_admins_paste_it() {
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let want = hex::decode(hex).unwrap();
+        for written in [
+            format!("sha256:{hex}"),
+            hex.to_string(),
+            format!("{hex}  -"),
+            format!(" sha256:{} ", hex.to_uppercase()),
+        ] {
+            assert_eq!(
+                parse_token_hash(&written).map(|h| h.to_vec()),
+                Some(want.clone()),
+                "{written}"
+            );
+        }
+        // The key itself, a short hash, another algorithm: refused.
+        for bad in [
+            "khoa-bi-mat",
+            "sha256:9f86d0",
+            "md5:098f6bcd4621d373cade4e832627b4f6",
+            "",
+        ] {
+            assert_eq!(parse_token_hash(bad), None, "{bad}");
+        }
+    }
 }
