@@ -378,3 +378,163 @@ fn the_agencys_page_reads_at_360_px_without_scrolling_sideways() {
     assert!(field.as_f64().unwrap() <= 360.0, "field ends at {field}");
     b.screenshot(360, &screenshots().join("monitor-360.png"));
 }
+
+/// The monitoring office's day in a real browser: the dashboard from `nhacviec admin-link`,
+/// filtered to a date and an agency, the workbook downloaded from its link, an extension
+/// request granted (the agency's message goes out at the next pass); then Monday's weekly
+/// report as a mail client shows it. Screenshots of the dashboard and the report at 1280 and
+/// 360 px.
+#[test]
+fn the_monitoring_office_follows_up_in_a_real_browser() {
+    let env = Env::new();
+    // Reminders go out on 01/06 (the dashboard shows when each agency was last reminded).
+    env.run(&["run", "--once", "--now", "2022-06-01T08:00:00+07:00"]);
+    let db = env.cfg.join("state").join(nhacviec::daemon::DB_FILE);
+    {
+        let store = nhacviec::store::Store::open_writer(&db).unwrap();
+        let asked = nhacviec::answers::NewResponse {
+            deadline: Some(support::answers::date("2022-12-31")),
+            proposed: Some(support::answers::date("2023-01-31")),
+            note: Some("Chờ hướng dẫn của Bộ Nội vụ".into()),
+            ..support::answers::answer(
+                "so-noi-vu",
+                "9.2",
+                nhacviec::answers::Action::Extension,
+                "b1",
+            )
+        };
+        store
+            .record_response(&asked, support::answers::at("2022-06-01T03:00:00Z"))
+            .unwrap();
+    }
+    let link = env
+        .stdout(&["admin-link", "--now", "2022-06-02T08:00:00+07:00"])
+        .trim()
+        .to_string();
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{}/theo-doi/", env.port)),
+        "{link}"
+    );
+    let _pages = serve(&env, "2022-06-02T09:00:00+07:00");
+    let shots = screenshots();
+
+    let mut b = Driver::start(1280, 900);
+    b.go(&link);
+    let text = b.text();
+    assert!(text.contains("Theo dõi thực hiện kế hoạch"), "{text}");
+    assert!(text.contains("Số liệu đến ngày 02/06/2022"), "{text}");
+    assert!(text.contains("Đề nghị gia hạn chờ xem xét (1)"), "{text}");
+    assert!(text.contains("Chờ hướng dẫn của Bộ Nội vụ"), "{text}");
+    assert!(
+        text.contains("nhắc 01/06/2022"),
+        "the last reminder: {text}"
+    );
+    b.screenshot(1280, &shots.join("dashboard-1280.png"));
+    b.resize(360, 800);
+    b.go(&link);
+    let width = b.script("return document.body.scrollWidth");
+    assert!(
+        width.as_u64().unwrap() <= 360,
+        "dashboard is {width} px wide at 360 px"
+    );
+    b.screenshot(360, &shots.join("dashboard-360.png"));
+    b.resize(1280, 900);
+    b.go(&link);
+
+    // Filtered: as of 30/06/2022, agencies found by an unaccented name.
+    b.script("document.querySelector('input[name=ngay]').value = '2022-06-30'");
+    b.type_into("input[name=tim]", "noi vu");
+    b.click(".filters button");
+    b.wait_url("sap-xep=qua-han");
+    let text = b.text();
+    assert!(text.contains("Số liệu đến ngày 30/06/2022"), "{text}");
+    assert!(text.contains("Theo cơ quan (1)"), "{text}");
+
+    // The workbook, from the page's own link (for the date chosen).
+    let href = b.script("return document.querySelector('a.download').href");
+    let href = href.as_str().unwrap().to_string();
+    assert!(href.contains("ngay=2022-06-30"), "{href}");
+    let bytes = reqwest::blocking::get(&href)
+        .unwrap()
+        .bytes()
+        .unwrap()
+        .to_vec();
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let summary = calamine::Reader::worksheet_range(&mut wb, "Tổng hợp").unwrap();
+    assert!(format!("{:?}", summary.get((0, 0))).contains("30/06/2022"));
+
+    // The request granted, with the document that allows it.
+    b.go(&link);
+    b.click("#gia-han details summary");
+    b.script("document.querySelector('#gia-han input[name=to]').value = '2023-01-31'");
+    b.type_into("#gia-han input[name=doc_ref]", "Công văn số 120/VP-KSTT");
+    b.click("#gia-han form[action$='/gia-han'] button");
+    b.wait_url("?ok=granted");
+    let text = b.text();
+    assert!(text.contains("Đã gia hạn"), "{text}");
+    assert!(text.contains("Đề nghị gia hạn chờ xem xét (0)"), "{text}");
+    let status: serde_json::Value = serde_json::from_str(&env.stdout(&[
+        "status",
+        "--agency",
+        AGENCY,
+        "--format",
+        "json",
+        "--now",
+        "2022-06-02",
+    ]))
+    .unwrap();
+    let row = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["task"] == "9.2")
+        .unwrap();
+    assert_eq!(row["deadline"], "2023-01-31");
+
+    // The next pass tells Sở Nội vụ; Monday's pass sends the weekly report.
+    let before = env.mails().len();
+    env.run(&["run", "--once", "--now", "2022-06-02T08:30:00+07:00"]);
+    let told = env
+        .mails()
+        .into_iter()
+        .any(|(_, m)| m.contains("so-noi-vu@haugiang.example") && m.contains("gia h"));
+    assert!(told && env.mails().len() > before, "the decision's message");
+    env.run(&["run", "--once", "--now", "2022-06-06T08:00:00+07:00"]);
+    let mails = env.mails();
+    let (_, report) = mails
+        .iter()
+        .filter(|(_, m)| m.contains("vp-ubnd-tinh@haugiang.example"))
+        .find(|(_, m)| {
+            mail_parser::MessageParser::default()
+                .parse(m.as_bytes())
+                .and_then(|p| p.subject().map(|s| s.contains("Báo cáo tuần")))
+                .unwrap_or(false)
+        })
+        .expect("the weekly report");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(report.as_bytes())
+        .unwrap();
+    let html = parsed.body_html(0).unwrap().to_string();
+    assert!(html.len() < 30_000, "{} bytes", html.len());
+    assert!(html.contains("Được gia hạn: 1"), "{html}");
+    let file = shots.join("weekly-report.html");
+    fs::write(&file, &html).unwrap();
+    b.go(&format!("file://{}", file.display()));
+    b.screenshot(1280, &shots.join("weekly-1280.png"));
+    b.resize(360, 800);
+    b.go(&format!("file://{}", file.display()));
+    b.screenshot(360, &shots.join("weekly-360.png"));
+    if std::env::var("NHACVIEC_SCREENSHOTS").as_deref() == Ok("docs") {
+        let docs = repo().join("docs/screenshots");
+        fs::create_dir_all(&docs).unwrap();
+        for name in [
+            "dashboard-1280.png",
+            "dashboard-360.png",
+            "weekly-1280.png",
+            "weekly-360.png",
+        ] {
+            fs::copy(shots.join(name), docs.join(name)).unwrap();
+        }
+    }
+}

@@ -198,14 +198,15 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// When a reminder about each (agency, plan, task) last went out (sent deliveries only).
+    /// When a reminder about each (agency, plan, task) last went out: the time of the pass
+    /// that made it (the service's `now`, which `--now` sets), sent deliveries only.
     pub fn last_reminders(
         &self,
     ) -> Result<std::collections::HashMap<(String, String, String), DateTime<Utc>>> {
         let mut stmt = self.conn.prepare(
-            "SELECT d.agency, json_extract(i.value, '$.plan'), json_extract(i.value, '$.task'), MAX(d.sent_at)
+            "SELECT d.agency, json_extract(i.value, '$.plan'), json_extract(i.value, '$.task'), MAX(d.tick_at)
              FROM deliveries d, json_each(d.items) i
-             WHERE d.status = 'sent' AND d.sent_at IS NOT NULL
+             WHERE d.status = 'sent'
              GROUP BY 1, 2, 3",
         )?;
         let rows = stmt.query_map([], |r| {
