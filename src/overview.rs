@@ -9,7 +9,7 @@
 
 use crate::answers::{citation, Action, Response};
 use crate::config::Config;
-use crate::report::{status, State, StatusRow};
+use crate::report::{status_in, State, StatusRow};
 use crate::schedule::{natural_key, Role};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -283,10 +283,7 @@ pub fn compute(
         }
     }
 
-    let mut rows_in = status(config, as_of, None);
-    if let Some(p) = plan {
-        rows_in.retain(|r| r.plan == p);
-    }
+    let rows_in = status_in(config, as_of, None, plan);
     let tasks: HashMap<(&str, &str), &crate::config::Task> = config
         .plans
         .iter()
@@ -302,7 +299,11 @@ pub fn compute(
             .map_or_else(|| id.to_string(), |a| a.name.clone())
     };
 
-    let mut per_plan: HashMap<&str, Counts> = HashMap::new();
+    let mut per_plan: HashMap<&str, Counts> = config
+        .plans
+        .iter()
+        .map(|p| (p.number.as_str(), Counts::default()))
+        .collect();
     let mut per_agency: HashMap<String, (usize, usize, Counts)> = HashMap::new();
     let mut totals = Counts::default();
     let mut rows = Vec::with_capacity(rows_in.len());
@@ -312,8 +313,8 @@ pub fn compute(
             entry.0 += 1;
             entry.2.add(s.state);
             totals.add(s.state);
-            if let Some(p) = config.plans.iter().find(|p| p.number == s.plan) {
-                per_plan.entry(p.number.as_str()).or_default().add(s.state);
+            if let Some(counts) = per_plan.get_mut(s.plan.as_str()) {
+                counts.add(s.state);
             }
         } else {
             entry.1 += 1;

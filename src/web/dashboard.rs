@@ -14,8 +14,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::context;
 use serde::Serialize;
 
-/// Overdue tasks listed on the page; the workbook has them all.
-const MAX_OVERDUE: usize = 200;
+/// Overdue tasks listed on the page, and late agencies named under each; the workbook has
+/// them all.
+const MAX_OVERDUE: usize = 100;
+const MAX_LATE_NAMED: usize = 30;
+/// Extension requests shown with their forms at once, oldest first (the rest as these are
+/// decided).
+const MAX_REQUESTS: usize = 50;
 /// Plans drawn as timelines when no plan is chosen.
 const MAX_TIMELINES: usize = 3;
 
@@ -96,6 +101,8 @@ struct OverdueCtx {
     task: String,
     title: String,
     agencies: Vec<LateCtx>,
+    /// Late agencies past [`MAX_LATE_NAMED`].
+    more: usize,
 }
 
 #[derive(Serialize)]
@@ -229,9 +236,11 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             plan: g.plan.to_string(),
             task: g.task.to_string(),
             title: g.title.to_string(),
+            more: g.rows.len().saturating_sub(MAX_LATE_NAMED),
             agencies: g
                 .rows
                 .iter()
+                .take(MAX_LATE_NAMED)
                 .map(|r| LateCtx {
                     agency: r.agency_name.clone(),
                     reminded: r.last_reminder.map(local).unwrap_or_default(),
@@ -245,6 +254,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
     let requests: Vec<RequestCtx> = o
         .pending_extensions
         .iter()
+        .take(MAX_REQUESTS)
         .map(|p| {
             let r = &p.response;
             RequestCtx {
@@ -330,6 +340,8 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             overdue_total => overdue_all.len(),
             overdue_rows => overdue_rows,
             requests => minijinja::Value::from(minijinja::value::Serde(&requests)),
+            requests_total => o.pending_extensions.len(),
+            requests_more => o.pending_extensions.len().saturating_sub(MAX_REQUESTS),
             csrf_grant => d.signer.csrf(d.link, "gia-han"),
             csrf_refuse => d.signer.csrf(d.link, "tu-choi"),
         },
