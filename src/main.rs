@@ -83,8 +83,8 @@ enum Command {
         #[arg(long, requires = "once")]
         now: Option<String>,
     },
-    /// Chỉ phục vụ trang trả lời của các cơ quan ([web]), không gửi nhắc việc (dịch vụ `run`
-    /// cũng phục vụ các trang này; lệnh này dùng khi chạy riêng hoặc để thử)
+    /// Chỉ phục vụ trang trả lời của các cơ quan và trang theo dõi ([web]), không gửi nhắc
+    /// việc (dịch vụ `run` cũng phục vụ các trang này; lệnh này dùng khi chạy riêng hoặc để thử)
     Web {
         /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống: thời hạn liên kết và
         /// "hôm nay" của các trang tính theo thời điểm này

@@ -302,3 +302,29 @@ fn the_weekly_report_of_plan_50_is_short_has_the_figures_and_the_workbook() {
     std::fs::create_dir_all("target/screenshots").unwrap();
     std::fs::write("target/screenshots/weekly-report.html", html.as_bytes()).unwrap();
 }
+
+#[test]
+fn a_dashboard_key_written_in_clear_is_an_error_at_its_line() {
+    let env = Env::new();
+    env.edit("nhacviec.toml", |t| {
+        format!("{t}\n[web]\npublic_url = \"https://nhacviec.example\"\nadmin_token = \"mat-khau-cua-van-phong\"\n")
+    });
+    let out = env.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("admin_token phải là mã băm SHA-256"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nhacviec.toml:"),
+        "names the file and line: {text}"
+    );
+    assert!(text.contains("sha256sum"), "says how to make one: {text}");
+    // Without [web] there is no dashboard link to print.
+    let plain = Env::new();
+    let out = plain.run(&["admin-link"]);
+    assert_eq!(out.status.code(), Some(2), "the command could not run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chưa có [web]"));
+}
