@@ -300,7 +300,7 @@ fn weekly_report(
     let last = store.last_reminders()?;
     // The store's answers as of now, whether or not `config` was built with them (laying them
     // over twice changes nothing: the earliest completion and the latest grant win).
-    let config = &crate::answers::overlaid(config, &responses, &extensions);
+    let config = &crate::overview::answered_as_of(config, &responses, &extensions, today);
     let overview = crate::overview::compute(config, today, None, &responses, &last);
     let workbook = match crate::workbook::xlsx(config, &overview) {
         Ok(bytes) => Some(Box::new(outbox::Attachment {

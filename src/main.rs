@@ -866,11 +866,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         } => {
             let analysis = load_valid(&cli.config)?;
-            // As the service sees it: the agencies' reports and the extensions laid over.
-            let (answered, responses) = answered_config(&cli.config, &analysis.config)?;
+            let today = now_in(analysis.config.timezone, now.as_deref())?.date_naive();
+            // The agencies' reports and the extensions laid over, as they stood that day (what
+            // the dashboard and `export` show for the same date).
+            let (mut responses, extensions) = stored_answers(&cli.config, &analysis.config)?;
+            let answered = nhacviec::overview::answered_as_of(
+                &analysis.config,
+                &responses,
+                &extensions,
+                today,
+            );
             let config = &answered;
+            let tz = config.timezone;
+            responses.retain(|r| r.created_at.with_timezone(&tz).date_naive() <= today);
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
-            let today = now_in(config.timezone, now.as_deref())?.date_naive();
             let mut rows = report::status(config, today, agency.as_deref());
             if let Some(plan) = &plan {
                 rows.retain(|r| r.plan == *plan);
@@ -1116,7 +1125,7 @@ fn overview_at(
     } else {
         Default::default()
     };
-    let answered = answers::overlaid(config, &responses, &extensions);
+    let answered = nhacviec::overview::answered_as_of(config, &responses, &extensions, as_of);
     Ok(nhacviec::overview::compute(
         &answered, as_of, plan, &responses, &last,
     ))

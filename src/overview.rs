@@ -256,7 +256,30 @@ pub fn check_as_of(d: NaiveDate) -> Result<(), String> {
     }
 }
 
-/// The figures as of `as_of`, of one plan (its exact number) or all.
+/// `config` with the answers laid over it as they stood at the end of `as_of`: answers given
+/// and extensions granted later are left out, so a past date shows what was known then.
+pub fn answered_as_of(
+    config: &Config,
+    responses: &[Response],
+    extensions: &[crate::answers::Extension],
+    as_of: NaiveDate,
+) -> Config {
+    let tz = config.timezone;
+    let known: Vec<Response> = responses
+        .iter()
+        .filter(|r| local_date(r.created_at, tz) <= as_of)
+        .cloned()
+        .collect();
+    let granted: Vec<crate::answers::Extension> = extensions
+        .iter()
+        .filter(|e| local_date(e.granted_at, tz) <= as_of)
+        .cloned()
+        .collect();
+    crate::answers::overlaid(config, &known, &granted)
+}
+
+/// The figures as of `as_of`, of one plan (its exact number) or all. `config` has the answers
+/// laid over it as of that day ([`answered_as_of`]).
 pub fn compute(
     config: &Config,
     as_of: NaiveDate,
@@ -664,6 +687,67 @@ time = "Tháng 10/2022"
         let early = compute(&c, d("2022-05-01"), None, &responses, &reminded);
         let row = early.rows.iter().find(|r| r.status.task == "1").unwrap();
         assert!(row.last_reminder.is_none() && row.latest_response.is_none());
+    }
+
+    #[test]
+    fn a_past_date_shows_what_was_known_then() {
+        let c = config();
+        let mut done = progress(1, "a", "2022-05-28T02:00:00Z");
+        done.action = Action::Done;
+        done.done_on = Some(d("2022-05-20"));
+        done.deadline = Some(d("2022-04-30"));
+        let granted = crate::answers::Extension {
+            id: 1,
+            agency: "a".into(),
+            plan: "1/KH".into(),
+            task: "2".into(),
+            from: d("2022-05-31"),
+            to: d("2022-08-31"),
+            doc_ref: None,
+            granted_at: DateTime::parse_from_rfc3339("2022-05-28T02:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        let row = |o: &Overview, task: &str| {
+            o.rows
+                .iter()
+                .find(|r| r.status.task == task && r.status.agency == "a")
+                .unwrap()
+                .status
+                .clone()
+        };
+        // On 25/05 the report (given on 28/05, dated 20/05) and the grant were not known.
+        let then = answered_as_of(
+            &c,
+            std::slice::from_ref(&done),
+            std::slice::from_ref(&granted),
+            d("2022-05-25"),
+        );
+        let o = compute(
+            &then,
+            d("2022-05-25"),
+            None,
+            std::slice::from_ref(&done),
+            &HashMap::new(),
+        );
+        assert_eq!(row(&o, "1").state, State::OpenOverdue);
+        assert_eq!(row(&o, "2").deadline, Some(d("2022-05-31")));
+        // On 30/05 both were.
+        let now = answered_as_of(
+            &c,
+            std::slice::from_ref(&done),
+            std::slice::from_ref(&granted),
+            d("2022-05-30"),
+        );
+        let o = compute(
+            &now,
+            d("2022-05-30"),
+            None,
+            std::slice::from_ref(&done),
+            &HashMap::new(),
+        );
+        assert_eq!(row(&o, "1").state, State::DoneLate);
+        assert_eq!(row(&o, "2").deadline, Some(d("2022-08-31")));
     }
 
     #[test]

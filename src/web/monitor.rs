@@ -122,7 +122,7 @@ fn figures(
     });
     match loaded {
         Ok((responses, extensions, last)) => {
-            let answered = crate::answers::overlaid(config, &responses, &extensions);
+            let answered = overview::answered_as_of(config, &responses, &extensions, as_of);
             Ok(overview::compute(&answered, as_of, plan, &responses, &last))
         }
         Err(e) => {
