@@ -66,6 +66,33 @@ fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
     }))
 }
 
+/// Inserts a grant and marks the pending requests for that deadline answered.
+#[allow(clippy::too_many_arguments)]
+fn grant_in(
+    tx: &rusqlite::Connection,
+    agency: &str,
+    plan: &str,
+    task: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    doc_ref: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO extensions (agency, plan, task, from_deadline, to_deadline, doc_ref, granted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![agency, plan, task, from.to_string(), to.to_string(), doc_ref, now.to_rfc3339()],
+    )?;
+    let id = tx.last_insert_rowid();
+    tx.execute(
+        "UPDATE responses SET granted = ?1
+         WHERE agency = ?2 AND plan = ?3 AND task = ?4 AND action = 'extension'
+           AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND (deadline IS NULL OR deadline = ?5)",
+        params![id, agency, plan, task, from.to_string()],
+    )?;
+    Ok(id)
+}
+
 impl Store {
     /// Records a response; a form posted twice (same nonce) is refused as `Replayed`.
     pub fn record_response(
@@ -171,31 +198,65 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO extensions (agency, plan, task, from_deadline, to_deadline, doc_ref, granted_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![agency, plan, task, from.to_string(), to.to_string(), doc_ref, now.to_rfc3339()],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "UPDATE responses SET granted = ?1
-             WHERE agency = ?2 AND plan = ?3 AND task = ?4 AND action = 'extension'
-               AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND (deadline IS NULL OR deadline = ?5)",
-            params![id, agency, plan, task, from.to_string()],
-        )?;
+        let id = grant_in(&tx, agency, plan, task, from, to, doc_ref, now)?;
         tx.commit()?;
         Ok(id)
     }
 
-    /// Refuses a pending extension request, with the reason the agency is told. Whether it was
-    /// pending (not withdrawn, granted or refused already).
-    pub fn refuse_extension(&self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<bool> {
-        let n = self.conn.execute(
-            "UPDATE responses SET refused_at = ?1, refusal = ?2
-             WHERE id = ?3 AND action = 'extension' AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL",
-            params![now.to_rfc3339(), reason, id],
+    /// The monitoring office's decision on the extension request `request` and the messages
+    /// telling the agency, in one transaction: both or neither. False (nothing written) when
+    /// the request is no longer pending (withdrawn, or decided meanwhile).
+    pub fn decide_extension(
+        &self,
+        request: &Response,
+        decision: &crate::outbox::Decision,
+        messages: &[crate::outbox::NewDelivery],
+        domain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.full_sync()?;
+        let tx = self.conn.unchecked_transaction()?;
+        let pending: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM responses WHERE id = ?1 AND action = 'extension'
+               AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL",
+            params![request.id],
+            |r| r.get(0),
         )?;
-        Ok(n == 1)
+        if pending != 1 {
+            return Ok(false);
+        }
+        match decision {
+            crate::outbox::Decision::Granted { to, doc_ref } => {
+                let from = request.deadline.unwrap_or(*to);
+                let id = grant_in(
+                    &tx,
+                    &request.agency,
+                    &request.plan,
+                    &request.task,
+                    from,
+                    *to,
+                    doc_ref.as_deref(),
+                    now,
+                )?;
+                // This request too, whatever deadline it named.
+                tx.execute(
+                    "UPDATE responses SET granted = ?1 WHERE id = ?2",
+                    params![id, request.id],
+                )?;
+            }
+            crate::outbox::Decision::Refused { reason } => {
+                tx.execute(
+                    "UPDATE responses SET refused_at = ?1, refusal = ?2 WHERE id = ?3",
+                    params![now.to_rfc3339(), reason, request.id],
+                )?;
+            }
+        }
+        let stamp = super::now_utc();
+        for d in messages {
+            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp)?;
+        }
+        tx.commit()?;
+        Ok(true)
     }
 
     /// When a reminder about each (agency, plan, task) last went out: the time of the pass
@@ -352,5 +413,74 @@ mod tests {
         assert_eq!((ext[0].from, ext[0].to), (from, to));
         // A granted request cannot be withdrawn.
         assert!(!store.undo_response(req, "so-noi-vu", t0, t0).unwrap());
+    }
+
+    #[test]
+    fn a_decision_and_its_message_are_recorded_together_once() {
+        use crate::outbox::{Decision, NewDelivery};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("s.db")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 20, 2, 0, 0).unwrap();
+        let message = NewDelivery {
+            agency: "so-noi-vu".into(),
+            channel: crate::config::Channel::Email,
+            recipients: vec!["snv@tinh.example".into()],
+            subject: "không đồng ý gia hạn".into(),
+            body_text: "Lý do".into(),
+            body_html: String::new(),
+            items: vec![],
+            thread: "t".into(),
+            attachment: None,
+        };
+        let refused = Decision::Refused {
+            reason: "Quá muộn".into(),
+        };
+        let id = store
+            .record_response(&new("d1", Action::Extension), t0)
+            .unwrap();
+        let request = store.response(id).unwrap().unwrap();
+        let v = store.answers_version().unwrap();
+        assert!(store
+            .decide_extension(
+                &request,
+                &refused,
+                std::slice::from_ref(&message),
+                "tinh.example",
+                t0
+            )
+            .unwrap());
+        let r = store.response(id).unwrap().unwrap();
+        assert_eq!(
+            (r.refused_at, r.refusal.as_deref()),
+            (Some(t0), Some("Quá muộn"))
+        );
+        assert_ne!(store.answers_version().unwrap(), v, "the service rebuilds");
+        assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 1);
+        // Decided already: nothing more, no second message.
+        let granted = Decision::Granted {
+            to: NaiveDate::from_ymd_opt(2026, 7, 31).unwrap(),
+            doc_ref: None,
+        };
+        assert!(!store
+            .decide_extension(
+                &request,
+                &granted,
+                std::slice::from_ref(&message),
+                "tinh.example",
+                t0
+            )
+            .unwrap());
+        assert!(store.extensions().unwrap().is_empty());
+        assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 1);
+        // Withdrawn by the agency before the decision: nothing either.
+        let id = store
+            .record_response(&new("d2", Action::Extension), t0)
+            .unwrap();
+        assert!(store.undo_response(id, "so-noi-vu", t0, t0).unwrap());
+        let withdrawn = store.response(id).unwrap().unwrap();
+        assert!(!store
+            .decide_extension(&withdrawn, &granted, &[message], "tinh.example", t0)
+            .unwrap());
+        assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 1);
     }
 }

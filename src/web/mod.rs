@@ -114,13 +114,6 @@ impl Web {
             Err(poisoned) => f(&poisoned.into_inner()),
         }
     }
-
-    fn with_store_mut<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
-        match self.inner.store.lock() {
-            Ok(mut s) => f(&mut s),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
-    }
 }
 
 /// The link secret: `NHACVIEC_LINK_SECRET` (or `$CREDENTIALS_DIRECTORY/link-secret`), and the

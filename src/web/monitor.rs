@@ -349,29 +349,9 @@ pub async fn decide(
         }
     };
     let domain = outbox::domain_of(&config.email.from);
-    let recorded = web.with_store_mut(|s| {
-        match &decision {
-            Decision::Granted { to, doc_ref } => {
-                s.grant_extension(
-                    &request.agency,
-                    &request.plan,
-                    &request.task,
-                    request.deadline.unwrap_or(*to),
-                    *to,
-                    doc_ref.as_deref(),
-                    now,
-                )?;
-            }
-            Decision::Refused { reason } => {
-                if !s.refuse_extension(request.id, reason, now)? {
-                    return Ok(false);
-                }
-            }
-        }
-        // Queued for the service to send (it notices the store changed).
-        s.record_extra(&messages, &[], &[], &domain)?;
-        Ok::<_, crate::store::StoreError>(true)
-    });
+    // The decision and the agency's message together, or neither.
+    let recorded =
+        web.with_store(|s| s.decide_extension(&request, &decision, &messages, &domain, now));
     match recorded {
         Ok(true) => {
             tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %action, told = messages.len(), "web: extension request decided");
