@@ -1082,9 +1082,10 @@ struct DecisionCtx {
     redirected_to: Vec<String>,
 }
 
-/// The agency told of the decision on its request `r`: by email to its addresses, or by its
-/// webhook when that is its channel. An agency reached only by Zalo is not messaged (the ZNS
-/// template is a reminder's; its page shows the decision). `link` is its page, if any.
+/// The agency told of the decision on its request `r`: by email to its addresses; else by
+/// Zalo OA text when it has a Zalo user id, or by its webhook when that is its channel. An
+/// agency reached only by a Zalo phone (ZNS) is not messaged: the ZNS template is a
+/// reminder's. Its page shows the decision either way. `link` is its page, if any.
 pub fn decision(
     config: &Config,
     r: &crate::answers::Response,
@@ -1151,7 +1152,23 @@ pub fn decision(
             ctx,
         );
     }
-    if channel_for(config, &agency.id) == Channel::Webhook {
+    let channel = channel_for(config, &agency.id);
+    if channel == Channel::Zalo && agency.zalo_user_id.is_some() {
+        // OA text (the ZNS template is a reminder's): the text part, as a digest's.
+        let rendered = render::builtin(Builtin::Decision, &ctx(vec![]))?;
+        return Ok(vec![NewDelivery {
+            agency: agency.id.clone(),
+            channel: Channel::Zalo,
+            recipients: vec![agency.id.clone()],
+            subject: rendered.subject,
+            body_text: rendered.text,
+            body_html: String::new(),
+            items: vec![],
+            thread,
+            attachment: None,
+        }]);
+    }
+    if channel == Channel::Webhook {
         let rendered = render::builtin(Builtin::Decision, &ctx(vec![]))?;
         let body = serde_json::json!({
             "agency": {"id": agency.id, "name": agency.name},

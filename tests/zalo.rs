@@ -385,3 +385,76 @@ async fn server_errors_and_rate_limits_are_retried() {
         .all(|d| d.status == "sent"));
     assert_eq!(mock.state()["received"].as_array().unwrap().len(), 4);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mock = Mock::start(&[]);
+    let (mut config, store, _) = setup(tmp.path(), &mock, Some("AT0"), "RT0", true);
+    for a in &mut config.agencies {
+        if a.id == "so-tttt" {
+            a.zalo_user_id = Some("2468458835296197922".into());
+            a.email.clear();
+        }
+    }
+    let senders = Senders::new(&config, &tmp.path().join("state")).unwrap();
+    let request = nhacviec::answers::Response {
+        id: 1,
+        agency: "so-tttt".into(),
+        plan: "50/KH-UBND".into(),
+        task: "8.6".into(),
+        deadline: chrono::NaiveDate::from_ymd_opt(2022, 3, 31),
+        action: nhacviec::answers::Action::Extension,
+        done_on: None,
+        doc_ref: None,
+        note: None,
+        percent: None,
+        proposed: chrono::NaiveDate::from_ymd_opt(2022, 6, 30),
+        created_at: Utc::now(),
+        key_id: String::new(),
+        client: None,
+        user_agent: None,
+        undone_at: None,
+        granted: None,
+        refused_at: None,
+        refusal: None,
+    };
+    let decision = nhacviec::outbox::Decision::Refused {
+        reason: "Đã quá thời hạn đề nghị".into(),
+    };
+    let told = nhacviec::outbox::decision(&config, &request, &decision, None).unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0].channel, nhacviec::config::Channel::Zalo);
+    store
+        .record_extra(&told, &[], &[], "haugiang.example")
+        .unwrap();
+    deliver::send_ready(&store, &senders, &config, Utc::now())
+        .await
+        .unwrap();
+    let st = mock.state();
+    let oa: Vec<_> = st["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == "/v3.0/oa/message/cs")
+        .collect();
+    assert_eq!(
+        oa.len(),
+        1,
+        "OA text, not the reminder's ZNS template: {st}"
+    );
+    let text = oa[0]["body"]["message"]["text"].as_str().unwrap();
+    assert!(text.contains("KHÔNG ĐỒNG Ý gia hạn"), "{text}");
+    assert!(text.contains("Đã quá thời hạn đề nghị"), "{text}");
+    // Without a user id (a ZNS phone only) nothing is queued: the page shows the decision.
+    for a in &mut config.agencies {
+        if a.id == "so-tttt" {
+            a.zalo_user_id = None;
+        }
+    }
+    assert!(
+        nhacviec::outbox::decision(&config, &request, &decision, None)
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -273,7 +273,14 @@ impl Zalo {
             )));
         };
         // ZNS by phone is the main path; OA text needs a user id and recent interaction.
-        let (url, payload) = match (&contact.phone, &self.settings.template_id, &contact.user_id) {
+        // A message that is not a reminder (a decision on an extension request) has nothing to
+        // fill the reminder's ZNS template with: OA text when the agency has a user id.
+        let template = if d.items.is_empty() && contact.user_id.is_some() {
+            &None
+        } else {
+            &self.settings.template_id
+        };
+        let (url, payload) = match (&contact.phone, template, &contact.user_id) {
             (Some(phone), Some(template), _) => (
                 format!(
                     "{}/message/template",

@@ -384,10 +384,10 @@ pub async fn decide(
 /// The notice after a decision (`?ok=granted`).
 pub fn notice_of(ok: &str) -> Option<&'static str> {
     Some(match ok {
-        "granted" => "Đã gia hạn; cơ quan được báo bằng thư (gửi ở lần gửi tới).",
-        "granted-untold" => "Đã gia hạn. Cơ quan không có email hay webhook để báo: vui lòng báo bằng điện thoại hoặc văn bản.",
-        "refused" => "Đã ghi nhận không đồng ý gia hạn; cơ quan được báo lý do bằng thư.",
-        "refused-untold" => "Đã ghi nhận không đồng ý gia hạn. Cơ quan không có email hay webhook để báo: vui lòng báo bằng điện thoại hoặc văn bản.",
+        "granted" => "Đã gia hạn; cơ quan được báo (gửi ở lần gửi tới).",
+        "granted-untold" => "Đã gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
+        "refused" => "Đã ghi nhận không đồng ý gia hạn; cơ quan được báo lý do.",
+        "refused-untold" => "Đã ghi nhận không đồng ý gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
         _ => return None,
     })
 }
