@@ -57,6 +57,19 @@ impl Mock {
     }
 }
 
+impl Mock {
+    /// The OA text messages the mock received.
+    fn oa_texts(&self) -> Vec<serde_json::Value> {
+        self.state()["received"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["path"] == "/v3.0/oa/message/cs")
+            .cloned()
+            .collect()
+    }
+}
+
 impl Drop for Mock {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -326,13 +339,7 @@ async fn oa_messages_and_the_seven_day_rule() {
         }
     }
     tick_and_send(&config).await;
-    let st = mock.state();
-    let oa: Vec<_> = st["received"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["path"] == "/v3.0/oa/message/cs")
-        .collect();
+    let oa = mock.oa_texts();
     assert_eq!(oa.len(), 1);
     assert_eq!(oa[0]["body"]["recipient"]["user_id"], "2468458835296197922");
     let text = oa[0]["body"]["message"]["text"].as_str().unwrap();
@@ -431,18 +438,8 @@ async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_templat
     deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
-    let st = mock.state();
-    let oa: Vec<_> = st["received"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["path"] == "/v3.0/oa/message/cs")
-        .collect();
-    assert_eq!(
-        oa.len(),
-        1,
-        "OA text, not the reminder's ZNS template: {st}"
-    );
+    let oa = mock.oa_texts();
+    assert_eq!(oa.len(), 1, "OA text, not the reminder's ZNS template");
     let text = oa[0]["body"]["message"]["text"].as_str().unwrap();
     assert!(text.contains("KHÔNG ĐỒNG Ý gia hạn"), "{text}");
     assert!(text.contains("Đã quá thời hạn đề nghị"), "{text}");
