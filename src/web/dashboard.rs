@@ -318,7 +318,6 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
         "monitor.html",
         context! {
             as_of => vn(o.as_of),
-            as_of_iso => o.as_of.to_string(),
             is_today => o.as_of == d.today,
             today => vn(d.today),
             base => format!("/theo-doi/{}", d.key),
