@@ -9,6 +9,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long [`Store::open_writer`] waits for a lock held for moments before it says
+/// [`StoreError::Locked`], and how often it looks again.
+const LOCK_PATIENCE: Duration = Duration::from_millis(500);
+const LOCK_POLL: Duration = Duration::from_millis(20);
 
 mod answers;
 pub use answers::{RecordError, ResponseFilter};
@@ -317,18 +323,28 @@ impl Store {
             .open(&lock_path)
             .map_err(open_error)?;
         make_private(&lock_path).map_err(open_error)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked {
-                    path: path.to_path_buf(),
-                })
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(StoreError::Open {
-                    path: path.to_path_buf(),
-                    reason: e.to_string(),
-                })
+        // A lock held for moments is not a second writer: a process that is just exiting, or
+        // a child another thread forked while the lock was open (it holds the descriptor
+        // until its exec), lets go within milliseconds. Wait that long before refusing.
+        let mut waited = Duration::ZERO;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if waited < LOCK_PATIENCE => {
+                    std::thread::sleep(LOCK_POLL);
+                    waited += LOCK_POLL;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked {
+                        path: path.to_path_buf(),
+                    })
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(StoreError::Open {
+                        path: path.to_path_buf(),
+                        reason: e.to_string(),
+                    })
+                }
             }
         }
         // The database is created here, private; SQLite gives its -wal and -shm the mode of
