@@ -733,6 +733,8 @@ struct WeeklyCtx {
     agencies: Vec<ReportAgency>,
     /// Agencies with nothing overdue nor due soon: counted, not named.
     agencies_quiet: usize,
+    /// Agencies needing attention past the named ones (see the workbook).
+    agencies_more: usize,
     overdue: Vec<ReportOverdue>,
     overdue_tasks: usize,
     overdue_more: usize,
@@ -789,8 +791,12 @@ pub fn weekly_report(
             })
         })
         .collect();
-    let named = agencies.len().min(MAX_REPORT_LINES);
-    let agencies_quiet = overview.agencies.len() - named;
+    // The most overdue first; past the cap, those needing attention are counted apart from
+    // the quiet ones, so "nothing overdue" is never said of an agency that has something.
+    // (Stable: ties keep the overview's order.)
+    agencies.sort_by_key(|a| std::cmp::Reverse((a.overdue, a.due_soon)));
+    let agencies_quiet = overview.agencies.len() - agencies.len();
+    let agencies_more = agencies.len().saturating_sub(MAX_REPORT_LINES);
     agencies.truncate(MAX_REPORT_LINES);
 
     let groups = overview.overdue_by_task();
@@ -944,6 +950,7 @@ pub fn weekly_report(
                 plans,
                 agencies,
                 agencies_quiet,
+                agencies_more,
                 overdue,
                 overdue_tasks: groups.len(),
                 overdue_more: groups.len().saturating_sub(MAX_REPORT_LINES),
@@ -1612,9 +1619,39 @@ due = 2022-06-01
             big.rows.push(r);
             big.totals.add(State::OpenOverdue);
         }
+        // Past the cap, agencies needing attention are counted as such, not as quiet ones;
+        // the most overdue are the ones named.
+        let quiet_before = big
+            .agencies
+            .iter()
+            .filter(|a| a.counts.overdue == 0)
+            .count();
+        let model = big.agencies[0].clone();
+        for k in 0..MAX_REPORT_LINES + 5 {
+            let mut a = model.clone();
+            a.agency = format!("a{k}");
+            a.name = format!("Cơ quan {k}");
+            a.counts.overdue = k + 1;
+            big.agencies.push(a);
+        }
         let out = weekly_report(&c, "vp", &big, &[], None, None).unwrap();
         let text = &out[0].body_text;
         assert!(text.contains("... và 501 nhiệm vụ khác"), "{text}");
+        let needing = big.agencies.len() - quiet_before;
+        assert!(
+            text.contains(&format!(
+                "... và {} cơ quan khác có việc quá hạn",
+                needing - MAX_REPORT_LINES
+            )),
+            "{text}"
+        );
+        let first = text.find(&format!("Cơ quan {}:", MAX_REPORT_LINES + 4));
+        let second = text.find(&format!("Cơ quan {}:", MAX_REPORT_LINES + 3));
+        assert!(first.is_some() && first < second, "{text}");
+        assert!(
+            !text.contains("- Cơ quan 0:"),
+            "the least overdue is not named: {text}"
+        );
         assert!(out[0]
             .subject
             .contains(&format!("{} quá hạn", big.totals.overdue)));
