@@ -1,6 +1,7 @@
 //! A plan's timeline as server-rendered SVG (no script): one row per task, its deadlines as
-//! marks coloured by the task's state (the worst of its lead agencies'), and the as-of day as a
-//! vertical line. Hovering a row shows the task's title (`<title>`).
+//! marks coloured by the task's state (the worst of its lead agencies'; a milestone still ahead
+//! of a late task as it stands itself), and the as-of day as a vertical line. Hovering a row
+//! shows the task's title (`<title>`).
 
 use crate::config::Plan;
 use crate::deadline::Deadline;
@@ -162,13 +163,28 @@ pub fn svg(overview: &Overview, plan: &Plan) -> String {
                     out,
                     r#"<line x1="{from:.1}" y1="{y:.1}" x2="{to:.1}" y2="{y:.1}" stroke="{c}" stroke-width="2" stroke-opacity="0.35"/>"#
                 );
+                // A task late on one milestone is not late on those still ahead: each of
+                // those is drawn as it stands (in time, or not yet due).
+                let lead = t.policy.before.iter().copied().max().unwrap_or(0);
                 for d in ds {
+                    let mark = match st {
+                        State::OpenOverdue if *d >= as_of => {
+                            if (*d - as_of).num_days() > i64::from(lead) {
+                                State::NotDue
+                            } else {
+                                State::Open
+                            }
+                        }
+                        other => other,
+                    };
                     let _ = write!(
                         out,
-                        r#"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="{c}"><title>{} — hạn {}</title></circle>"#,
+                        r#"<circle cx="{:.1}" cy="{y:.1}" r="4" fill="{}"><title>{} — hạn {} — {}</title></circle>"#,
                         x(*d),
+                        colour(mark),
                         escape(&t.id),
-                        d.format("%d/%m/%Y")
+                        d.format("%d/%m/%Y"),
+                        mark.vi()
                     );
                 }
             }
@@ -194,4 +210,95 @@ pub fn svg(overview: &Overview, plan: &Plan) -> String {
     );
     out.push_str("</svg>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{analyze, Source, Sources};
+    use std::collections::HashMap;
+
+    const AGENCIES: &str = r#"
+[[level]]
+id = "tinh"
+name = "cấp tỉnh"
+
+[[agency]]
+id = "a"
+name = "Sở A"
+level = "tinh"
+email = ["a@tinh.example"]
+"#;
+
+    const PLAN: &str = r#"
+[plan]
+number = "1/KH"
+title = "Kế hoạch thử"
+issuer = "UBND tỉnh X"
+issued = 2022-03-01
+
+[[task]]
+id = "1"
+title = "Báo cáo hai kỳ"
+lead = ["Sở A"]
+time = "Quý II, IV/2022"
+
+[[task]]
+id = "2"
+title = "Việc đã xong <b>"
+lead = ["Sở A"]
+time = "Tháng 4/2022"
+done_by = { a = 2022-04-20 }
+"#;
+
+    fn circles(svg: &str) -> Vec<(String, String)> {
+        svg.split("<circle ")
+            .skip(1)
+            .map(|c| {
+                let fill = c.split("fill=\"").nth(1).unwrap_or("");
+                let title = c.split("<title>").nth(1).unwrap_or("");
+                (
+                    fill[..fill.find('"').unwrap_or(0)].to_string(),
+                    title[..title.find('<').unwrap_or(0)].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_late_task_draws_its_missed_milestone_red_and_the_next_as_not_yet_due() {
+        let sources = Sources::in_memory(
+            None,
+            Source::new("agencies.toml", AGENCIES),
+            vec![Source::new("plans/1.toml", PLAN)],
+        );
+        let a = analyze(&sources);
+        assert!(!a.has_errors(), "{:?}", a.errors().collect::<Vec<_>>());
+        let config = a.config;
+        let as_of = NaiveDate::from_ymd_opt(2022, 7, 10).unwrap();
+        let o = crate::overview::compute(&config, as_of, None, &[], &HashMap::new());
+        let svg = svg(&o, &config.plans[0]);
+        let marks = circles(&svg);
+        assert_eq!(
+            marks,
+            vec![
+                (
+                    colour(State::OpenOverdue).to_string(),
+                    "1 — hạn 30/06/2022 — chưa hoàn thành, quá hạn".to_string()
+                ),
+                (
+                    colour(State::NotDue).to_string(),
+                    "1 — hạn 31/12/2022 — chưa đến hạn".to_string()
+                ),
+                (
+                    colour(State::DoneOnTime).to_string(),
+                    "2 — hạn 30/04/2022 — hoàn thành đúng hạn".to_string()
+                ),
+            ],
+            "{svg}"
+        );
+        // Titles are escaped; the as-of line is drawn and labelled.
+        assert!(svg.contains("Việc đã xong &lt;b&gt;"), "{svg}");
+        assert!(svg.contains(">10/07/2022</text>"), "{svg}");
+    }
 }
