@@ -322,6 +322,17 @@ fn write_row(
     Ok(())
 }
 
+/// A text cell as a spreadsheet will read it as text: one starting with what Excel or
+/// LibreOffice take for a formula ("=", "+", "-", "@", a tab or a return) gets a leading
+/// apostrophe. Agencies type the answers and report numbers that land here; a CSV opened by
+/// double-click must not run them. (The .xlsx stores strings as strings: no need there.)
+fn inert(s: &str) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.to_string(),
+    }
+}
+
 /// Every task × agency row as CSV (UTF-8 with a byte-order mark, so Excel reads the
 /// diacritics), the workbook's columns, dates dd/mm/yyyy.
 pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookError> {
@@ -338,18 +349,18 @@ pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErro
     for row in &overview.rows {
         let s = &row.status;
         w.write_record([
-            s.plan.clone(),
-            s.task.clone(),
-            row.title.clone(),
-            row.agency_name.clone(),
+            inert(&s.plan),
+            inert(&s.task),
+            inert(&row.title),
+            inert(&row.agency_name),
             s.role.vi().to_string(),
-            row.time_text.clone(),
+            inert(&row.time_text),
             dmy(s.deadline),
             s.state.vi().to_string(),
             row.days_overdue.map(|d| d.to_string()).unwrap_or_default(),
             dmy(s.done),
-            row.doc_ref.clone().unwrap_or_default(),
-            answer_text(row),
+            inert(row.doc_ref.as_deref().unwrap_or_default()),
+            inert(&answer_text(row)),
             dmy(row.latest_response.as_ref().map(|a| local(a.at))),
             dmy(row.last_reminder.map(local)),
         ])
@@ -362,6 +373,17 @@ pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_csv_cell_that_reads_as_a_formula_is_kept_as_text() {
+        assert_eq!(inert("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(inert("+1"), "'+1");
+        assert_eq!(inert("-2+3"), "'-2+3");
+        assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(inert("\t=1"), "'\t=1");
+        assert_eq!(inert("Báo cáo số 12/BC-SNV"), "Báo cáo số 12/BC-SNV");
+        assert_eq!(inert(""), "");
+    }
 
     #[test]
     fn sheet_names_are_what_excel_accepts_and_unique() {
