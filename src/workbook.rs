@@ -172,7 +172,7 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
     ws.write_string(
         1,
         0,
-        "Số liệu tính theo nhiệm vụ của cơ quan chủ trì (một nhiệm vụ có hai cơ quan chủ trì tính hai lần). Tỷ lệ đúng hạn = hoàn thành đúng hạn / (hoàn thành + quá hạn).",
+        "Số liệu tính theo nhiệm vụ của cơ quan chủ trì (một nhiệm vụ có hai cơ quan chủ trì tính hai lần). Tỷ lệ đúng hạn = hoàn thành đúng hạn / (hoàn thành + quá hạn). Chưa hoàn thành, trong hạn: đã đến lúc nhắc (hạn trong số ngày nhắc trước của nhiệm vụ); chưa đến hạn: hạn còn xa hơn lần nhắc đầu tiên; không có hạn: thường xuyên, khi có yêu cầu.",
     )?;
     let mut r = 3u32;
     let plan_head: Vec<&str> = ["Kế hoạch", "Ngày ban hành", "Số nhiệm vụ", "Tổng lượt giao"]
