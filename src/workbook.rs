@@ -376,7 +376,10 @@ mod tests {
 
     #[test]
     fn a_csv_cell_that_reads_as_a_formula_is_kept_as_text() {
-        assert_eq!(inert("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(
+            inert("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
         assert_eq!(inert("+1"), "'+1");
         assert_eq!(inert("-2+3"), "'-2+3");
         assert_eq!(inert("@SUM(A1)"), "'@SUM(A1)");
