@@ -451,11 +451,12 @@ fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::{analyze, Source, Sources};
 
-    const AGENCIES: &str = r#"
+    /// Five departments at one level (also the timeline's tests' agencies).
+    pub(crate) const AGENCIES: &str = r#"
 [[level]]
 id = "tinh"
 name = "cấp tỉnh"

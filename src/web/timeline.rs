@@ -218,17 +218,7 @@ mod tests {
     use crate::config::{analyze, Source, Sources};
     use std::collections::HashMap;
 
-    const AGENCIES: &str = r#"
-[[level]]
-id = "tinh"
-name = "cấp tỉnh"
-
-[[agency]]
-id = "a"
-name = "Sở A"
-level = "tinh"
-email = ["a@tinh.example"]
-"#;
+    use crate::overview::tests::AGENCIES;
 
     const PLAN: &str = r#"
 [plan]
