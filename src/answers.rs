@@ -240,11 +240,7 @@ pub fn agency_view(
     today: NaiveDate,
     responses: &[Response],
 ) -> Vec<TaskView> {
-    let name_of = |id: &str| {
-        config
-            .agency(id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone())
-    };
+    let name_of = |id: &str| config.agency_name(id);
     let horizon = today
         .checked_add_days(chrono::Days::new(400))
         .unwrap_or(today);

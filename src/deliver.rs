@@ -304,9 +304,8 @@ fn weekly_report(
     let overview = crate::overview::compute(config, today, None, &responses, &last);
     let workbook = match crate::workbook::xlsx(config, &overview) {
         Ok(bytes) => Some(Box::new(outbox::Attachment {
-            name: format!("tinh-hinh-{today}.xlsx"),
-            content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                .into(),
+            name: crate::workbook::file_name(today, "xlsx"),
+            content_type: crate::workbook::XLSX_TYPE.into(),
             bytes,
         })),
         Err(e) => {

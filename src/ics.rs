@@ -40,9 +40,7 @@ fn uid(plan: &str, task: &str, agency: &str, deadline: NaiveDate) -> String {
 /// The feed of `agency` at `now` (`today` in the config's zone): every deadline of its tasks
 /// in plans not closed, recurring ones up to [`HORIZON_DAYS`] ahead.
 pub fn feed(config: &Config, agency: &str, today: NaiveDate, now: DateTime<Utc>) -> String {
-    let name = config
-        .agency(agency)
-        .map_or_else(|| agency.to_string(), |a| a.name.clone());
+    let name = config.agency_name(agency);
     let mut cal = Calendar::new();
     cal.name(&format!("Nhắc việc — {name}"))
         .description(&format!(

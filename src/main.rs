@@ -932,7 +932,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExportFormat::Xlsx => (nhacviec::workbook::xlsx(config, &overview)?, "xlsx"),
                 ExportFormat::Csv => (nhacviec::workbook::csv(config, &overview)?, "csv"),
             };
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("tinh-hinh-{as_of}.{ext}")));
+            let out =
+                out.unwrap_or_else(|| PathBuf::from(nhacviec::workbook::file_name(as_of, ext)));
             if out.as_os_str() == "-" {
                 use std::io::Write as _;
                 std::io::stdout().write_all(&bytes)?;
@@ -1266,9 +1267,7 @@ fn extend(
 ) -> anyhow::Result<String> {
     let refused = |msg: String| anyhow::Error::from(Refused(msg));
     let agency = resolve_agency(config, req.agency)?;
-    let agency_name = config
-        .agency(&agency)
-        .map_or_else(|| agency.clone(), |a| a.name.clone());
+    let agency_name = config.agency_name(&agency);
     let plan_filter = req.plan.map(|p| resolve_plan(config, p)).transpose()?;
     let found: Vec<&config::Plan> = config
         .plans

@@ -324,14 +324,9 @@ fn lead_names(leads: &[String], name_of: impl Fn(&str) -> String) -> Vec<String>
 }
 
 pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
-    let name_of = |id: &str| {
-        config
-            .agency(id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone())
-    };
-    let plan_of = |plan: &str| config.plans.iter().find(|p| p.number == plan);
-    let task_of =
-        |plan: &str, id: &str| plan_of(plan).and_then(|p| p.tasks.iter().find(|t| t.id == id));
+    let name_of = |id: &str| config.agency_name(id);
+    let plan_of = |plan: &str| config.plan(plan);
+    let task_of = |plan: &str, id: &str| config.task(plan, id);
     let mut counts = render::Counts::default();
     let items: Vec<render::ItemCtx> = digest
         .items
@@ -849,17 +844,9 @@ pub fn weekly_report(
             )
         })
         .collect();
-    let name_of = |id: &str| {
-        config
-            .agency(id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone())
-    };
     let title_of = |plan: &str, task: &str| {
         config
-            .plans
-            .iter()
-            .find(|p| p.number == plan)
-            .and_then(|p| p.tasks.iter().find(|t| t.id == task))
+            .task(plan, task)
             .map(|t| t.title.clone())
             .unwrap_or_default()
     };
@@ -873,7 +860,7 @@ pub fn weekly_report(
             plan: e.plan.clone(),
             task: e.task.clone(),
             title: title_of(&e.plan, &e.task),
-            agency: name_of(&e.agency),
+            agency: config.agency_name(&e.agency),
             what: format!(
                 "gia hạn từ {} đến {}{}",
                 dmy(e.from),
@@ -1102,9 +1089,9 @@ pub fn decision(
     let Some(agency) = config.agency(&r.agency) else {
         return Ok(vec![]);
     };
-    let plan = config.plans.iter().find(|p| p.number == r.plan);
-    let title = plan
-        .and_then(|p| p.tasks.iter().find(|t| t.id == r.task))
+    let plan = config.plan(&r.plan);
+    let title = config
+        .task(&r.plan, &r.task)
         .map(|t| t.title.clone())
         .unwrap_or_default();
     let dmy = |d: Option<NaiveDate>| {

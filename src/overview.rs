@@ -316,11 +316,7 @@ pub fn compute(
                 .map(move |t| ((p.number.as_str(), t.id.as_str()), t))
         })
         .collect();
-    let name_of = |id: &str| {
-        config
-            .agency(id)
-            .map_or_else(|| id.to_string(), |a| a.name.clone())
-    };
+    let name_of = |id: &str| config.agency_name(id);
 
     let mut per_plan: HashMap<&str, Counts> = config
         .plans
@@ -455,8 +451,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::config::{analyze, Source, Sources};
 
-    /// Five departments at one level (also the timeline's tests' agencies).
-    pub(crate) const AGENCIES: &str = r#"
+    /// Five departments at one level.
+    const AGENCIES: &str = r#"
 [[level]]
 id = "tinh"
 name = "cấp tỉnh"
@@ -547,18 +543,24 @@ lead = ["Sở A"]
 time = "Tháng 10/2022"
 "#;
 
-    fn config() -> Config {
+    /// [`AGENCIES`] and `plans` (TOML texts), checked.
+    pub(crate) fn config_with(plans: &[&str]) -> Config {
         let sources = Sources::in_memory(
             None,
             Source::new("agencies.toml", AGENCIES),
-            vec![
-                Source::new("plans/1.toml", ISSUED),
-                Source::new("plans/2.toml", LATER),
-            ],
+            plans
+                .iter()
+                .enumerate()
+                .map(|(i, text)| Source::new(format!("plans/{}.toml", i + 1), *text))
+                .collect(),
         );
         let a = analyze(&sources);
         assert!(!a.has_errors(), "{:?}", a.errors().collect::<Vec<_>>());
         a.config
+    }
+
+    fn config() -> Config {
+        config_with(&[ISSUED, LATER])
     }
 
     fn d(s: &str) -> NaiveDate {

@@ -20,6 +20,15 @@ pub enum WorkbookError {
     Csv(String),
 }
 
+/// The media type of an .xlsx file.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The file name of the figures as of `as_of`, with extension `ext` ("xlsx", "csv"): the
+/// same for the export, the dashboard's download and the weekly report's attachment.
+pub fn file_name(as_of: NaiveDate, ext: &str) -> String {
+    format!("tinh-hinh-{as_of}.{ext}")
+}
+
 /// The task × agency columns, in order, with their widths.
 const ROW_COLUMNS: [(&str, f64); 14] = [
     ("Kế hoạch", 16.0),

@@ -262,4 +262,21 @@ impl Config {
             _ => self.agencies.iter().find(|a| a.id == id),
         }
     }
+
+    /// The agency's name, or its id when the config no longer has it (an answer or a
+    /// delivery may outlive the agency it was about).
+    pub fn agency_name(&self, id: &str) -> String {
+        self.agency(id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    }
+
+    /// The plan numbered `number`.
+    pub fn plan(&self, number: &str) -> Option<&Plan> {
+        self.plans.iter().find(|p| p.number == number)
+    }
+
+    /// Task `id` of plan `plan`.
+    pub fn task(&self, plan: &str, id: &str) -> Option<&Task> {
+        self.plan(plan)?.tasks.iter().find(|t| t.id == id)
+    }
 }

@@ -190,7 +190,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             tasks: p.tasks,
             counts: CountsCtx::of(&p.counts),
             svg: draw
-                .then(|| d.config.plans.iter().find(|x| x.number == p.plan))
+                .then(|| d.config.plan(&p.plan))
                 .flatten()
                 .map(|plan| timeline::svg(o, plan)),
         })

@@ -112,11 +112,7 @@ pub async fn post(
             "Trang đã cũ (hạn của nhiệm vụ đã thay đổi hoặc đã được báo hoàn thành). Vui lòng tải lại trang rồi gửi lại.",
         );
     }
-    let plan_issued = answered
-        .plans
-        .iter()
-        .find(|p| p.number == plan)
-        .map(|p| p.issued);
+    let plan_issued = answered.plan(plan).map(|p| p.issued);
     let checked = match action.as_str() {
         "done" => done(&form, today, plan_issued),
         "progress" => progress(&form),

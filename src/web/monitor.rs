@@ -198,16 +198,17 @@ pub async fn workbook(
                 [
                     (
                         header::CONTENT_TYPE,
-                        HeaderValue::from_static(
-                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        ),
+                        HeaderValue::from_static(crate::workbook::XLSX_TYPE),
                     ),
                     (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 ],
                 bytes,
             )
                 .into_response();
-            let name = format!("attachment; filename=\"tinh-hinh-{as_of}.xlsx\"");
+            let name = format!(
+                "attachment; filename=\"{}\"",
+                crate::workbook::file_name(as_of, "xlsx")
+            );
             if let Ok(v) = HeaderValue::from_str(&name) {
                 resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
             }

@@ -215,10 +215,8 @@ pub fn svg(overview: &Overview, plan: &Plan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{analyze, Source, Sources};
+    use crate::overview::tests::config_with;
     use std::collections::HashMap;
-
-    use crate::overview::tests::AGENCIES;
 
     const PLAN: &str = r#"
 [plan]
@@ -257,14 +255,7 @@ done_by = { a = 2022-04-20 }
 
     #[test]
     fn a_late_task_draws_its_missed_milestone_red_and_the_next_as_not_yet_due() {
-        let sources = Sources::in_memory(
-            None,
-            Source::new("agencies.toml", AGENCIES),
-            vec![Source::new("plans/1.toml", PLAN)],
-        );
-        let a = analyze(&sources);
-        assert!(!a.has_errors(), "{:?}", a.errors().collect::<Vec<_>>());
-        let config = a.config;
+        let config = config_with(&[PLAN]);
         let as_of = NaiveDate::from_ymd_opt(2022, 7, 10).unwrap();
         let o = crate::overview::compute(&config, as_of, None, &[], &HashMap::new());
         let svg = svg(&o, &config.plans[0]);
