@@ -3,7 +3,7 @@
 //! (`overlay`: data in, data out), and what an agency's page shows (`agency_view`). Pure: the
 //! store reads and writes these rows, the web module takes them from people.
 
-use crate::config::model::Answered;
+use crate::config::model::{Answered, Covers};
 use crate::config::{Config, Plan, Task};
 use crate::deadline::Deadline;
 use crate::schedule::{natural_key, Role};
@@ -71,6 +71,10 @@ pub struct Response {
     /// For an extension request: when the monitoring office refused it, and why.
     pub refused_at: Option<DateTime<Utc>>,
     pub refusal: Option<String>,
+    /// Bound to exactly the occurrence `deadline` names (every answer given since answers
+    /// carried their occurrence); false for an answer stored before, whose completion of a
+    /// recurring task covered the occurrences up to `deadline`.
+    pub exact: bool,
 }
 
 /// A response about to be stored.
@@ -120,7 +124,9 @@ fn task_mut<'a>(config: &'a mut Config, plan: &str, task: &str) -> Option<&'a mu
 
 /// Lays the answers over the config: completions (not undone) into `Task::answered`,
 /// extensions into `Task::extended`. Answers about tasks no longer in the config are left out.
-/// A completion of a recurring task covers its occurrences up to the one it was about.
+/// A completion covers exactly the occurrence it names (a period of a recurring task, one
+/// milestone), or the whole task when it names none; one stored before answers named their
+/// occurrence keeps the meaning it had (a recurring task's occurrences up to it).
 pub fn overlay(config: &mut Config, responses: &[Response], extensions: &[Extension]) {
     for r in responses {
         if r.action != Action::Done || r.undone_at.is_some() {
@@ -130,14 +136,16 @@ pub fn overlay(config: &mut Config, responses: &[Response], extensions: &[Extens
         let Some(task) = task_mut(config, &r.plan, &r.task) else {
             continue;
         };
-        let through = match task.deadline {
-            Deadline::Recurring { .. } => r.deadline,
-            _ => None,
+        let covers = match (r.deadline, r.exact, &task.deadline) {
+            (None, _, _) => Covers::Whole,
+            (Some(d), true, _) => Covers::Exactly(d),
+            (Some(d), false, Deadline::Recurring { .. }) => Covers::Through(d),
+            (Some(_), false, _) => Covers::Whole,
         };
         task.answered
             .entry(r.agency.clone())
             .or_default()
-            .push(Answered { on, through });
+            .push(Answered { on, covers });
     }
     let mut ordered: Vec<&Extension> = extensions.iter().collect();
     ordered.sort_by_key(|e| e.id);
@@ -148,6 +156,50 @@ pub fn overlay(config: &mut Config, responses: &[Response], extensions: &[Extens
                 .or_default()
                 .push((e.from, e.to));
         }
+    }
+}
+
+/// One occurrence of a task: what a reminder names and what an answer binds to (the plan, the
+/// task, and the deadline as the plan gives it: a recurring task's period, one milestone;
+/// none for a task without dated deadlines).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Occurrence {
+    pub plan: String,
+    pub task: String,
+    pub deadline: Option<NaiveDate>,
+}
+
+impl Occurrence {
+    /// How links name it: "50/KH-UBND|8.6|2026-11-24" ("…|-" without a deadline).
+    pub fn id(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.plan,
+            self.task,
+            self.deadline
+                .map_or_else(|| "-".to_string(), |d| d.to_string())
+        )
+    }
+
+    /// An id read back; `None` when it is not one (the plan number may hold a '|', the task id
+    /// and the date may not).
+    pub fn parse(id: &str) -> Option<Occurrence> {
+        let mut parts = id.rsplitn(3, '|');
+        let deadline = parts.next()?;
+        let task = parts.next()?;
+        let plan = parts.next()?;
+        if plan.is_empty() || task.is_empty() || id.len() > 400 {
+            return None;
+        }
+        let deadline = match deadline {
+            "-" => None,
+            d => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?),
+        };
+        Some(Occurrence {
+            plan: plan.to_string(),
+            task: task.to_string(),
+            deadline,
+        })
     }
 }
 
@@ -170,6 +222,79 @@ pub fn latest<'a>(
         .filter(|r| r.agency == agency && r.plan == plan && r.task == task)
         .filter(|r| r.undone_at.is_none())
         .max_by_key(|r| r.id)
+}
+
+/// The period a recurring task's occurrence due on `due` reports on ("Quý II/2022"): the
+/// period that ends near it, or the one before when it falls early in a period (a report due
+/// on the 5th of the next month). "" for a task that does not recur.
+pub fn period_label(deadline: &crate::deadline::Deadline, due: NaiveDate) -> String {
+    use chrono::Datelike;
+    let crate::deadline::Deadline::Recurring { rrule, .. } = deadline else {
+        return String::new();
+    };
+    let first = rrule
+        .split('|')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let part = |k: &str| {
+        first
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix(k).map(str::to_string))
+    };
+    let interval: u32 = part("INTERVAL=").and_then(|v| v.parse().ok()).unwrap_or(1);
+    let months = match part("FREQ=").as_deref() {
+        Some("YEARLY") => 12,
+        Some("MONTHLY") => interval,
+        _ => return String::new(),
+    };
+    let bymonths = part("BYMONTH=").map_or(0, |v| v.split(',').count() as u32);
+    // Listed months (2, 5, 8, 11) stand for a period of 12 / their count months.
+    let months = match bymonths {
+        n if n > 1 && 12 % n == 0 => 12 / n,
+        _ => months,
+    };
+    let (y, m) = (due.year(), due.month());
+    // The period containing the due date, or the previous one when the date falls in the
+    // first part of its period (before its last month, or before the 15th for a month).
+    let roman = ["I", "II", "III", "IV"];
+    match months {
+        1 => {
+            let (y, m) = if due.day() >= 15 {
+                (y, m)
+            } else if m == 1 {
+                (y - 1, 12)
+            } else {
+                (y, m - 1)
+            };
+            format!("Tháng {m}/{y}")
+        }
+        3 => {
+            let q = (m - 1) / 3;
+            let last_month = (m - 1) % 3 == 2;
+            let (y, q) = if last_month || (m - 1) % 3 == 1 && due.day() >= 15 {
+                (y, q)
+            } else if q == 0 {
+                (y - 1, 3)
+            } else {
+                (y, q - 1)
+            };
+            format!("Quý {}/{y}", roman[q as usize])
+        }
+        6 => {
+            let h = (m - 1) / 6;
+            let (y, h) = if (m - 1) % 6 >= 4 {
+                (y, h)
+            } else if h == 0 {
+                (y - 1, 1)
+            } else {
+                (y, 0)
+            };
+            format!("6 tháng {} năm {y}", if h == 0 { "đầu" } else { "cuối" })
+        }
+        12 => format!("Năm {}", if m >= 4 { y } else { y - 1 }),
+        _ => String::new(),
+    }
 }
 
 /// "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang về kiểm soát …".
@@ -196,7 +321,9 @@ pub fn citation(plan: &Plan) -> String {
     )
 }
 
-/// One task as an agency's page shows it.
+/// One occurrence of a task as an agency's page shows it: a card. A recurring task's open
+/// periods are a card each, and so are a task's milestones; a task without dated deadlines is
+/// one card.
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskView {
     pub plan: String,
@@ -208,32 +335,73 @@ pub struct TaskView {
     /// For a coordinator: the lead agencies' names.
     pub leads: Vec<String>,
     pub time_text: String,
-    /// The deadlines this agency answers for (moved ones as moved), dd/mm/yyyy.
+    /// Whether the task recurs (its cards are periods).
+    pub recurring: bool,
+    /// The occurrence this card is about: its deadline as the plan gives it (what an answer
+    /// binds to); `None` for a task without dated deadlines.
+    pub occurrence: Option<NaiveDate>,
+    /// The period it reports on, as reminders label it ("Tháng 11/2026"); "" for a task that
+    /// does not recur.
+    pub period: String,
+    /// Every open deadline of this agency in the task, as the plan gives them, sorted.
     pub deadlines: Vec<NaiveDate>,
-    /// The open deadline a response is about, as the plan gives it; `None` once done, or for
-    /// a task without dated deadlines.
+    /// `occurrence` while it is open (what a form answers); `None` once done.
     pub current: Option<NaiveDate>,
-    /// `current` as this agency must meet it (after an extension).
+    /// `occurrence` as this agency must meet it (after an extension).
     pub due: Option<NaiveDate>,
-    /// Days from today to `due` (negative: overdue).
+    /// Days from today to `due` (negative: overdue), while open.
     pub days: Option<i64>,
     pub done: Option<NaiveDate>,
+    /// The latest answer (not withdrawn) about this occurrence.
     pub latest: Option<Response>,
-    /// An extension request not granted yet.
+    /// An extension request for this occurrence not decided yet.
     pub pending_extension: Option<Response>,
+    /// On the oldest period shown of a recurring task: how many older open periods are not
+    /// shown (past [`MAX_OPEN_PERIODS`]).
+    pub older_open: usize,
 }
 
 impl TaskView {
     pub fn overdue(&self) -> bool {
         self.done.is_none() && self.days.is_some_and(|d| d < 0)
     }
+
+    /// The occurrence this card is about.
+    pub fn occurrence_ref(&self) -> Occurrence {
+        Occurrence {
+            plan: self.plan.clone(),
+            task: self.task.clone(),
+            deadline: self.occurrence,
+        }
+    }
+
+    /// "Tháng 11/2026 — hạn 24/11/2026", "hạn 30/06/2022", or "" (no dated deadline): the
+    /// occurrence as a reminder names it.
+    pub fn label(&self) -> String {
+        let Some(d) = self.occurrence else {
+            return String::new();
+        };
+        let due = format!("hạn {}", d.format("%d/%m/%Y"));
+        if self.period.is_empty() {
+            due
+        } else {
+            format!("{} — {due}", self.period)
+        }
+    }
 }
 
-/// How long a finished task stays on the agency's page.
+/// How long a finished occurrence stays on the agency's page.
 pub const RECENT_DAYS: i64 = 90;
+/// A recurring task's overdue periods shown as cards, the most recent; older ones are counted.
+pub const MAX_OPEN_PERIODS: usize = 12;
+/// A recurring task's finished periods shown (the most recent).
+const MAX_DONE_PERIODS: usize = 3;
 
-/// The agency's open and recently finished tasks across the config's plans (closed plans
-/// included, marked), overdue first, then by deadline. `config` has the answers laid over it.
+/// The agency's open and recently finished occurrences across the config's plans (closed
+/// plans included, marked), overdue first, then by deadline. `config` has the answers laid
+/// over it. A recurring task's periods: every open one already due (the latest
+/// [`MAX_OPEN_PERIODS`]), those within its first reminder, and the next one to come; periods
+/// before the plan's `reminders_from` are not the agency's to answer and are not listed.
 pub fn agency_view(
     config: &Config,
     agency: &str,
@@ -252,69 +420,119 @@ pub fn agency_view(
             };
             let planned =
                 crate::report::agency_deadlines(config, task, agency, role, plan, horizon);
-            let current = planned
+            let is_recurring = matches!(task.deadline, Deadline::Recurring { .. });
+            let done_by = |d: NaiveDate| task.done_for(agency, d).filter(|on| *on <= today);
+            let open: Vec<NaiveDate> = planned
                 .iter()
                 .copied()
-                .find(|d| task.done_for(agency, *d).is_none_or(|on| on > today));
-            let mut done = match (current, planned.last()) {
-                (None, Some(last)) => task.done_for(agency, *last),
-                _ => None,
+                .filter(|d| done_by(*d).is_none())
+                .collect();
+            let card = |occurrence: Option<NaiveDate>, done: Option<NaiveDate>| {
+                let due = occurrence.map(|d| task.deadline_for(agency, d));
+                let about = |r: &&Response| {
+                    r.agency == agency
+                        && r.plan == plan.number
+                        && r.task == task.id
+                        && r.undone_at.is_none()
+                        && (occurrence.is_none() || r.deadline == occurrence)
+                };
+                TaskView {
+                    plan: plan.number.clone(),
+                    plan_citation: citation(plan),
+                    plan_closed: plan.is_closed(),
+                    task: task.id.clone(),
+                    title: task.title.clone(),
+                    role,
+                    leads: if role == Role::Support {
+                        task.lead.iter().map(|l| name_of(l)).collect()
+                    } else {
+                        vec![]
+                    },
+                    time_text: task.time_text.clone().unwrap_or_default(),
+                    recurring: is_recurring,
+                    occurrence,
+                    period: occurrence
+                        .map(|d| period_label(&task.deadline, d))
+                        .unwrap_or_default(),
+                    deadlines: open.clone(),
+                    current: if done.is_some() { None } else { occurrence },
+                    due: if done.is_some() { None } else { due },
+                    days: match (done, due) {
+                        (None, Some(d)) => Some((d - today).num_days()),
+                        _ => None,
+                    },
+                    done,
+                    latest: responses.iter().filter(about).max_by_key(|r| r.id).cloned(),
+                    pending_extension: responses
+                        .iter()
+                        .filter(about)
+                        .filter(|r| {
+                            r.action == Action::Extension
+                                && r.granted.is_none()
+                                && r.refused_at.is_none()
+                                && occurrence.is_some()
+                        })
+                        .max_by_key(|r| r.id)
+                        .cloned(),
+                    older_open: 0,
+                }
             };
+            let recent = |done: NaiveDate| (today - done).num_days() <= RECENT_DAYS;
             if planned.is_empty() {
-                done = task.done_whole(agency).filter(|d| *d <= today);
-            }
-            if done.is_some_and(|d| (today - d).num_days() > RECENT_DAYS) {
+                let done = task.done_whole(agency).filter(|d| *d <= today);
+                if done.is_none_or(recent) {
+                    out.push(card(None, done));
+                }
                 continue;
             }
-            // Far-off occurrences of a recurring task are not listed, only the next ones.
-            let is_recurring = matches!(task.deadline, Deadline::Recurring { .. });
-            let deadlines: Vec<NaiveDate> = planned
+            if !is_recurring {
+                // A few milestones: each open one, and those finished lately.
+                for d in &planned {
+                    let done = done_by(*d);
+                    if done.is_none_or(recent) {
+                        out.push(card(Some(*d), done));
+                    }
+                }
+                continue;
+            }
+            // Periods: the ones already due and open (the latest few), those the first
+            // reminder already reaches, and the next one to come.
+            let reach = today
+                .checked_add_days(chrono::Days::new(u64::from(
+                    task.policy.before.iter().copied().max().unwrap_or(0),
+                )))
+                .unwrap_or(today);
+            let due_open: Vec<NaiveDate> = open.iter().copied().filter(|d| *d < today).collect();
+            let hidden = due_open.len().saturating_sub(MAX_OPEN_PERIODS);
+            let next = open.iter().copied().find(|d| *d >= today);
+            let mut first = true;
+            for d in open.iter().copied() {
+                let shown = if d < today {
+                    due_open
+                        .iter()
+                        .rev()
+                        .take(MAX_OPEN_PERIODS)
+                        .any(|x| *x == d)
+                } else {
+                    d <= reach || Some(d) == next
+                };
+                if shown {
+                    let mut c = card(Some(d), None);
+                    if first {
+                        c.older_open = hidden;
+                        first = false;
+                    }
+                    out.push(c);
+                }
+            }
+            let mut finished: Vec<(NaiveDate, NaiveDate)> = planned
                 .iter()
-                .filter(|d| !is_recurring || Some(**d) >= current)
-                .take(if is_recurring { 2 } else { usize::MAX })
-                .map(|d| task.deadline_for(agency, *d))
+                .filter_map(|d| done_by(*d).filter(|on| recent(*on)).map(|on| (*d, on)))
                 .collect();
-            let due = current.map(|d| task.deadline_for(agency, d));
-            let mine =
-                |r: &&Response| r.agency == agency && r.plan == plan.number && r.task == task.id;
-            let latest = latest(responses, agency, &plan.number, &task.id).cloned();
-            let pending_extension = responses
-                .iter()
-                .filter(mine)
-                .filter(|r| {
-                    r.action == Action::Extension
-                        && r.undone_at.is_none()
-                        && r.granted.is_none()
-                        && r.refused_at.is_none()
-                        && r.deadline == current
-                })
-                .max_by_key(|r| r.id)
-                .cloned();
-            out.push(TaskView {
-                plan: plan.number.clone(),
-                plan_citation: citation(plan),
-                plan_closed: plan.is_closed(),
-                task: task.id.clone(),
-                title: task.title.clone(),
-                role,
-                leads: if role == Role::Support {
-                    task.lead.iter().map(|l| name_of(l)).collect()
-                } else {
-                    vec![]
-                },
-                time_text: task.time_text.clone().unwrap_or_default(),
-                deadlines,
-                current: if done.is_some() { None } else { current },
-                due: if done.is_some() { None } else { due },
-                days: if done.is_some() {
-                    None
-                } else {
-                    due.map(|d| (d - today).num_days())
-                },
-                done,
-                latest,
-                pending_extension,
-            });
+            finished.sort_by_key(|(d, _)| std::cmp::Reverse(*d));
+            for (d, on) in finished.into_iter().take(MAX_DONE_PERIODS) {
+                out.push(card(Some(d), Some(on)));
+            }
         }
     }
     out.sort_by(|a, b| {
@@ -419,11 +637,12 @@ done_by = { b = 2022-05-01 }
             granted: None,
             refused_at: None,
             refusal: None,
+            exact: true,
         }
     }
 
     #[test]
-    fn a_recurring_completion_covers_its_occurrence_and_the_tomls_done_wins() {
+    fn a_completion_binds_to_exactly_its_occurrence_and_the_tomls_done_wins() {
         let mut c = config();
         let q2 = d(2022, 6, 30);
         let withdrawn = Response {
@@ -437,7 +656,7 @@ done_by = { b = 2022-05-01 }
         ];
         overlay(&mut c, &answers, &[]);
         let t1 = &c.plans[0].tasks[0];
-        assert_eq!(t1.done_for("a", d(2022, 3, 31)), Some(d(2022, 6, 20)));
+        assert_eq!(t1.done_for("a", d(2022, 3, 31)), None, "Q1 is not Q2");
         assert_eq!(t1.done_for("a", q2), Some(d(2022, 6, 20)));
         assert_eq!(t1.done_for("a", d(2022, 9, 30)), None, "Q3 is still open");
         let t2 = &c.plans[0].tasks[1];
@@ -447,10 +666,31 @@ done_by = { b = 2022-05-01 }
             "TOML wins"
         );
         assert_eq!(t2.done_for("a", d(2022, 6, 30)), None, "withdrawn");
-        // The page: Sở A's quarterly report is now due for Q3; Sở B coordinates it.
+        // The page: Sở A's quarterly report has a card per period: Q1 still overdue, Q3 to
+        // come, Q2 done; each labelled as reminders label it.
         let view = agency_view(&c, "a", d(2022, 7, 1), &answers);
-        let v1 = view.iter().find(|v| v.task == "1").unwrap();
-        assert_eq!(v1.current, Some(d(2022, 9, 30)));
+        let cards: Vec<(String, Option<NaiveDate>, bool)> = view
+            .iter()
+            .filter(|v| v.task == "1")
+            .map(|v| (v.label(), v.current, v.done.is_some()))
+            .collect();
+        assert_eq!(
+            cards,
+            vec![
+                (
+                    "Quý I/2022 — hạn 31/03/2022".to_string(),
+                    Some(d(2022, 3, 31)),
+                    false
+                ),
+                (
+                    "Quý III/2022 — hạn 30/09/2022".to_string(),
+                    Some(d(2022, 9, 30)),
+                    false
+                ),
+                ("Quý II/2022 — hạn 30/06/2022".to_string(), None, true),
+            ]
+        );
+        assert!(view[0].overdue(), "the overdue period comes first");
         let vb = agency_view(&c, "b", d(2022, 7, 1), &answers);
         let b1 = vb.iter().find(|v| v.task == "1").unwrap();
         assert_eq!(
@@ -461,6 +701,74 @@ done_by = { b = 2022-05-01 }
             citation(&c.plans[0]),
             "Kế hoạch số 1/KH ngày 01/01/2022 của UBND tỉnh X về thực hiện việc thử"
         );
+    }
+
+    #[test]
+    fn an_answer_stored_before_occurrences_keeps_its_meaning() {
+        let mut c = config();
+        let legacy = Response {
+            exact: false,
+            ..done("a", "1", d(2022, 6, 30), d(2022, 6, 20))
+        };
+        overlay(&mut c, &[legacy], &[]);
+        let t1 = &c.plans[0].tasks[0];
+        assert_eq!(t1.done_for("a", d(2022, 3, 31)), Some(d(2022, 6, 20)));
+        assert_eq!(t1.done_for("a", d(2022, 6, 30)), Some(d(2022, 6, 20)));
+        assert_eq!(t1.done_for("a", d(2022, 9, 30)), None);
+    }
+
+    #[test]
+    fn periods_before_reminders_from_are_nobodys_and_old_ones_are_counted_not_listed() {
+        let mut c = config();
+        c.plans[0].reminders_from = Some(d(2022, 9, 1));
+        let view = agency_view(&c, "a", d(2022, 10, 5), &[]);
+        let periods: Vec<String> = view
+            .iter()
+            .filter(|v| v.task == "1")
+            .map(|v| v.label())
+            .collect();
+        assert_eq!(
+            periods,
+            [
+                "Quý III/2022 — hạn 30/09/2022",
+                "Quý IV/2022 — hạn 31/12/2022"
+            ],
+            "Q1 and Q2 ended before reminders_from"
+        );
+        // Without it, years of unanswered periods: the latest MAX_OPEN_PERIODS shown, the
+        // rest counted on the oldest shown.
+        c.plans[0].reminders_from = None;
+        let view = agency_view(&c, "a", d(2026, 12, 7), &[]);
+        let cards: Vec<&TaskView> = view.iter().filter(|v| v.task == "1").collect();
+        assert_eq!(cards.len(), MAX_OPEN_PERIODS + 1, "12 overdue and the next");
+        let older: usize = cards.iter().map(|v| v.older_open).sum();
+        // 2022 Q1 … 2026 Q3 are 19 periods overdue on 07/12/2026.
+        assert_eq!(older, 19 - MAX_OPEN_PERIODS);
+    }
+
+    #[test]
+    fn occurrence_ids_read_back() {
+        let o = Occurrence {
+            plan: "50/KH-UBND".into(),
+            task: "8.6".into(),
+            deadline: Some(d(2026, 11, 24)),
+        };
+        assert_eq!(o.id(), "50/KH-UBND|8.6|2026-11-24");
+        assert_eq!(Occurrence::parse(&o.id()), Some(o.clone()));
+        let undated = Occurrence {
+            deadline: None,
+            ..o
+        };
+        assert_eq!(Occurrence::parse(&undated.id()), Some(undated));
+        for bad in [
+            "",
+            "8.6|2026-11-24",
+            "50|8.6|2026-13-01",
+            "50||2026-11-24",
+            "|8.6|-",
+        ] {
+            assert_eq!(Occurrence::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -233,78 +233,10 @@ pub fn withdrawn(config: &Config, d: &Delivery) -> Option<String> {
     ))
 }
 
-/// What the templates see of a digest on `today`.
-/// The period a recurring task's occurrence due on `due` reports on ("Quý II/2022"): the
-/// period that ends near it, or the one before when it falls early in a period (a report due
-/// on the 5th of the next month). "" for a task that does not recur.
+/// The period a recurring task's occurrence due on `due` reports on ("Quý II/2022"); "" for a
+/// task that does not recur. See [`crate::answers::period_label`].
 pub fn occurrence(deadline: &crate::deadline::Deadline, due: NaiveDate) -> String {
-    use chrono::Datelike;
-    let crate::deadline::Deadline::Recurring { rrule, .. } = deadline else {
-        return String::new();
-    };
-    let first = rrule
-        .split('|')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_uppercase();
-    let part = |k: &str| {
-        first
-            .split(';')
-            .find_map(|p| p.trim().strip_prefix(k).map(str::to_string))
-    };
-    let interval: u32 = part("INTERVAL=").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let months = match part("FREQ=").as_deref() {
-        Some("YEARLY") => 12,
-        Some("MONTHLY") => interval,
-        _ => return String::new(),
-    };
-    let bymonths = part("BYMONTH=").map_or(0, |v| v.split(',').count() as u32);
-    // Listed months (2, 5, 8, 11) stand for a period of 12 / their count months.
-    let months = match bymonths {
-        n if n > 1 && 12 % n == 0 => 12 / n,
-        _ => months,
-    };
-    let (y, m) = (due.year(), due.month());
-    // The period containing the due date, or the previous one when the date falls in the
-    // first part of its period (before its last month, or before the 15th for a month).
-    let roman = ["I", "II", "III", "IV"];
-    match months {
-        1 => {
-            let (y, m) = if due.day() >= 15 {
-                (y, m)
-            } else if m == 1 {
-                (y - 1, 12)
-            } else {
-                (y, m - 1)
-            };
-            format!("Tháng {m}/{y}")
-        }
-        3 => {
-            let q = (m - 1) / 3;
-            let last_month = (m - 1) % 3 == 2;
-            let (y, q) = if last_month || (m - 1) % 3 == 1 && due.day() >= 15 {
-                (y, q)
-            } else if q == 0 {
-                (y - 1, 3)
-            } else {
-                (y, q - 1)
-            };
-            format!("Quý {}/{y}", roman[q as usize])
-        }
-        6 => {
-            let h = (m - 1) / 6;
-            let (y, h) = if (m - 1) % 6 >= 4 {
-                (y, h)
-            } else if h == 0 {
-                (y - 1, 1)
-            } else {
-                (y, 0)
-            };
-            format!("6 tháng {} năm {y}", if h == 0 { "đầu" } else { "cuối" })
-        }
-        12 => format!("Năm {}", if m >= 4 { y } else { y - 1 }),
-        _ => String::new(),
-    }
+    crate::answers::period_label(deadline, due)
 }
 
 /// Lead agencies a coordinator's reminder names: a few, then how many more ("Sở, ban,
@@ -364,8 +296,14 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
                     _ => vec![],
                 },
                 occurrence: task
-                    .map(|t| occurrence(&t.deadline, i.deadline))
+                    .map(|t| occurrence(&t.deadline, i.planned))
                     .unwrap_or_default(),
+                extended_from: if i.planned != i.deadline {
+                    i.planned.format("%d/%m/%Y").to_string()
+                } else {
+                    String::new()
+                },
+                link: String::new(),
             }
         })
         .collect();
@@ -405,6 +343,7 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
         counts,
         monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
         link: String::new(),
+        page_link: String::new(),
         monitor_contact: config
             .monitor_contact
             .as_ref()
@@ -418,6 +357,19 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
         today: today.format("%d/%m/%Y").to_string(),
         redirected_to: vec![],
     }
+}
+
+/// The agency's page at one item's card: `?muc=` names the occurrence (plan, task, the
+/// deadline as the plan gives it), `#muc` scrolls to it.
+pub fn item_link(page: &str, item: &crate::schedule::Item) -> String {
+    let id = crate::answers::Occurrence {
+        plan: item.plan.clone(),
+        task: item.task.clone(),
+        deadline: Some(item.planned),
+    }
+    .id();
+    let q: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    format!("{page}?muc={q}#muc")
 }
 
 /// Whether this installation has configured `channel`.
@@ -468,11 +420,31 @@ pub fn digests(
         // from the reminder that carries it.
         if let (Some(web), Some(signer)) = (&config.web, &templates.links) {
             let issued = today.and_time(chrono::NaiveTime::MIN).and_utc();
-            ctx.link = format!(
+            let page = format!(
                 "{}/a/{}",
                 web.public_url,
                 signer.sign(&digest.agency, issued)
             );
+            // Each of the agency's own items opens the page at its card; the button at the
+            // most urgent one.
+            for (item, c) in digest.items.iter().zip(ctx.items.iter_mut()) {
+                if item.kind != Kind::Escalation {
+                    c.link = item_link(&page, item);
+                }
+            }
+            for (item, c) in digest
+                .items
+                .iter()
+                .filter(|i| i.kind != Kind::Escalation)
+                .zip(ctx.own_items.iter_mut())
+            {
+                c.link = item_link(&page, item);
+            }
+            ctx.link = ctx
+                .own_items
+                .first()
+                .map_or_else(|| page.clone(), |i| i.link.clone());
+            ctx.page_link = page;
         }
         let recipients = match channel {
             Channel::Email => {
@@ -1388,6 +1360,7 @@ due = 2022-06-01
             },
             days,
             deadline: NaiveDate::from_ymd_opt(2022, 6, 1).unwrap(),
+            planned: NaiveDate::from_ymd_opt(2022, 6, 1).unwrap(),
             agency: None,
             key: format!("k{days}"),
         }
@@ -1830,12 +1803,25 @@ due = 2022-06-01
         let at = text.find("https://nv.tinh.example/a/").expect(text);
         let token: String = text[at + 26..]
             .chars()
-            .take_while(|c| !c.is_whitespace())
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect();
         let issued = today().and_time(chrono::NaiveTime::MIN).and_utc();
         let link = signer.verify(&token, issued).unwrap();
         assert_eq!(link.agency, "hai");
         assert!(out[0].body_html.contains("Cập nhật kết quả thực hiện"));
+        // Each item opens the page at its occurrence: plan, task, the deadline as planned.
+        let item = format!("https://nv.tinh.example/a/{token}?muc=1%2FKH%7C1%7C2022-06-01#muc");
+        assert!(text.contains(&format!("Trả lời: {item}")), "{text}");
+        // (HTML escapes the slashes of the address; the query has none.)
+        assert_eq!(
+            out[0]
+                .body_html
+                .matches("?muc=1%2FKH%7C1%7C2022-06-01#muc")
+                .count(),
+            2,
+            "the button and the row's link name the item"
+        );
+        assert!(text.contains(&format!("https://nv.tinh.example/a/{token}\n")));
         // Without [web], or without the secret, no link and no button.
         for (c, t) in [(config(""), linked), (web, templates())] {
             let out = digests(&c, &t, &tick(&["hai"]), today()).unwrap();

@@ -590,6 +590,7 @@ time = "Tháng 10/2022"
             granted: None,
             refused_at: None,
             refusal: None,
+            exact: true,
         }
     }
 

@@ -463,9 +463,11 @@ pub struct Context {
     pub today: String,
     /// In trial mode, the addresses the message would have gone to.
     pub redirected_to: Vec<String>,
-    /// The agency's page (`{public_url}/a/{token}`), or "" when `[web]` or the link secret is
-    /// not set.
+    /// The agency's page at its most urgent item's card (`{public_url}/a/{token}?muc=…#muc`),
+    /// or "" when `[web]` or the link secret is not set.
     pub link: String,
+    /// The agency's page itself (`{public_url}/a/{token}`), or "".
+    pub page_link: String,
     /// How to reach the monitoring office; empty strings when not known.
     pub monitor_contact: ContactCtx,
 }
@@ -506,6 +508,12 @@ pub struct ItemCtx {
     pub leads: Vec<String>,
     /// For a recurring task: the occurrence, "Quý II/2022"; "" otherwise.
     pub occurrence: String,
+    /// When an extension moved the deadline: the deadline as the plan gives it, dd/mm/yyyy;
+    /// "" otherwise.
+    pub extended_from: String,
+    /// The agency's page at this item's card (answer it there); "" without `[web]`, and for
+    /// an escalation.
+    pub link: String,
 }
 
 /// One task whose leads are late, as the monitoring office is told.
@@ -560,6 +568,8 @@ impl Context {
             plan_citation: "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang về kiểm soát thủ tục hành chính".into(),
             leads: vec!["Công an tỉnh".into()],
             occurrence: "Quý I/2022".into(),
+            extended_from: String::new(),
+            link: "https://nhacviec.example/a/token?muc=1%2FKH%7C1%7C2022-03-31#muc".into(),
         }
         };
         let items = vec![
@@ -594,7 +604,8 @@ impl Context {
             is_monitor: false,
             today: "24/03/2022".into(),
             redirected_to: vec!["a@example.org".into()],
-            link: "https://nhacviec.example/a/token".into(),
+            link: "https://nhacviec.example/a/token?muc=1%2FKH%7C1%7C2022-03-31#muc".into(),
+            page_link: "https://nhacviec.example/a/token".into(),
             monitor_contact: ContactCtx {
                 name: "Văn phòng UBND tỉnh".into(),
                 phone: "0293 3876 543".into(),

@@ -405,7 +405,9 @@ pub(crate) fn agency_deadlines(
 }
 
 /// A recurring task's occurrences up to `until` (the schedule's own), the same for every
-/// agency: worked out once per task, not once per agency.
+/// agency: worked out once per task, not once per agency. Periods due before the plan's
+/// `reminders_from` are left out: nobody was asked about them, so they are neither open nor
+/// overdue (a plan entered long after it was issued).
 fn recurring_dates(
     task: &Task,
     plan: &crate::config::Plan,

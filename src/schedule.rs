@@ -66,7 +66,10 @@ type Stream = (u32, NaiveDate, u32, Role, u32);
 pub struct Slot {
     /// The day it becomes due (a working day).
     pub date: NaiveDate,
+    /// The deadline the agency works to (moved by an extension).
     pub deadline: NaiveDate,
+    /// The occurrence it is about: the deadline as the plan gives it (what answers bind to).
+    pub planned: NaiveDate,
     /// Index into [`Schedule::tasks`].
     pub task: u32,
     /// The recipient, index into [`Schedule::agencies`].
@@ -111,6 +114,9 @@ pub struct Item {
     /// Days left (positive) or overdue (negative), counted from the day it is sent.
     pub days: i64,
     pub deadline: NaiveDate,
+    /// The occurrence: the deadline as the plan gives it, before any extension (a recurring
+    /// task's period, one milestone). What the agency's answer binds to.
+    pub planned: NaiveDate,
     /// For an escalation: the agency that is late.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
@@ -345,6 +351,7 @@ impl Schedule {
                 kind: slot.kind,
                 days: (slot.deadline - today).num_days(),
                 deadline: slot.deadline,
+                planned: slot.planned,
                 agency: (slot.kind == Kind::Escalation)
                     .then(|| self.agencies[slot.about as usize].clone()),
                 key,
@@ -450,7 +457,8 @@ pub fn natural_key(id: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// The dated milestones a task of `plan` is reminded of, up to `until`.
+/// The dated milestones a task of `plan` is reminded of, up to `until` (a recurring task's
+/// periods from the plan's `reminders_from`).
 pub fn milestones(task: &Task, plan: &Plan, until: NaiveDate) -> Vec<Milestone> {
     let from_rule = |rule: &str| -> Vec<Milestone> {
         // Periodic duties outlive the plan's year ("Theo định kỳ", "Năm 2022 và các năm tiếp
@@ -469,6 +477,11 @@ pub fn milestones(task: &Task, plan: &Plan, until: NaiveDate) -> Vec<Milestone> 
         Deadline::Dated(ms) => ms.clone(),
         Deadline::Recurring { rrule, window_from } => {
             let mut ms = from_rule(rrule);
+            // Periods due before `reminders_from` were nobody's to answer here (a plan entered
+            // long after it was issued): not reminded, neither open nor overdue.
+            if let Some(from) = plan.reminders_from {
+                ms.retain(|m| m.due >= from);
+            }
             // A window that repeats starts on its day of each occurrence's month.
             if let Some(day) = window_from {
                 for m in &mut ms {
@@ -610,6 +623,7 @@ impl Builder<'_> {
                         self.slots.push(Slot {
                             date,
                             deadline,
+                            planned,
                             task: t,
                             agency: a,
                             about: a,
@@ -637,6 +651,7 @@ impl Builder<'_> {
                                 self.slots.push(Slot {
                                     date,
                                     deadline,
+                                    planned,
                                     task: t,
                                     agency: mi,
                                     about: a,

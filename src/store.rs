@@ -117,6 +117,10 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE delivery_bodies ADD COLUMN attachment_name TEXT;
      ALTER TABLE delivery_bodies ADD COLUMN attachment_type TEXT;
      ALTER TABLE delivery_bodies ADD COLUMN attachment BLOB;",
+    // 11: an answer bound to exactly the occurrence it names (1 for every answer from now on);
+    // 0 for those stored before, whose completion of a recurring task covered the periods up
+    // to it.
+    "ALTER TABLE responses ADD COLUMN exact INTEGER NOT NULL DEFAULT 0;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -1016,6 +1020,9 @@ struct StoredItem {
     kind: crate::schedule::Kind,
     days: i64,
     deadline: NaiveDate,
+    /// Absent in items stored before occurrences were recorded: the deadline then.
+    #[serde(default)]
+    planned: Option<NaiveDate>,
     agency: Option<String>,
 }
 
@@ -1028,6 +1035,7 @@ impl StoredItem {
             kind: self.kind,
             days: self.days,
             deadline: self.deadline,
+            planned: self.planned.unwrap_or(self.deadline),
             agency: self.agency,
             key: String::new(),
         }

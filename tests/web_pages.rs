@@ -159,12 +159,62 @@ async fn done_is_recorded_once_with_its_audit_fields_and_can_be_undone() {
     let mut other_task = form("2022-05-30", "x".into());
     other_task[3].1 = "99.9".into();
     assert_eq!(post(other_task).await.0, 403);
+    // An occurrence that is not one of the agency's open ones, or not a date at all.
+    let mut forged = form("2022-05-30", "x".into());
+    forged[4].1 = "2022-07-15".into();
+    let (st, body) = post(forged).await;
+    let body = unescape(&body);
+    assert_eq!(st, 409, "{body}");
+    assert!(body.contains("không phải một kỳ hạn đang mở"), "{body}");
+    assert!(
+        body.contains("Các kỳ hạn đang mở: hạn 31/12/2022"),
+        "{body}"
+    );
+    let mut garbled = form("2022-05-30", "x".into());
+    garbled[4].1 = "31/12/2022'--".into();
+    assert_eq!(post(garbled).await.0, 400);
+    // Dates as Vietnamese write them; anything else is refused with the form to use.
+    for bad in [
+        "12027-03-10",
+        "05/30/2022",
+        "30.05.2022",
+        "30/05/22",
+        "2022-5-30",
+    ] {
+        let (st, body) = post(form(bad, "x".into())).await;
+        let body = unescape(&body);
+        assert_eq!(st, 422, "{bad}: {body}");
+        assert!(body.contains("ngày/tháng/năm"), "{bad}: {body}");
+    }
     assert!(s.stored().is_empty());
 
-    // Accepted, once; the note is kept as text and shown escaped.
-    let (st, loc) = post(form("2022-05-30", "<script>alert(1)</script> xong".into())).await;
+    // Accepted, once (dd/mm/yyyy); the note is kept as text and shown escaped.
+    let (st, loc) = post(form("30/05/2022", "<script>alert(1)</script> xong".into())).await;
     assert_eq!(st, 303, "{loc}");
-    assert_eq!(loc, format!("/a/{t}?ok=done"));
+    assert_eq!(
+        loc,
+        format!("/a/{t}?ghi-nhan=1&muc=50%2FKH-UBND%7C9.2%7C2022-12-31#muc")
+    );
+    let (_, confirmed) = s.get(&loc).await;
+    let confirmed = unescape(&confirmed);
+    assert!(
+        confirmed.contains("Đã ghi nhận: Nhiệm vụ 9.2 — hạn 31/12/2022 (Kế hoạch số 50/KH-UBND) đã hoàn thành ngày 30/05/2022 (văn bản Báo cáo số 12/BC-SNV)"),
+        "the confirmation names the task and the occurrence: {confirmed}"
+    );
+    assert!(
+        confirmed.contains("id=\"muc\"") && confirmed.contains("Đã hoàn thành ngày 30/05/2022"),
+        "the updated card comes first"
+    );
+    // Answering the same occurrence again is refused: it is done.
+    let mut again = form("2022-05-30", "x".into());
+    again[1].1 = "another-nonce".into();
+    let (st, body) = post(again).await;
+    let body = unescape(&body);
+    assert_eq!(st, 409, "{body}");
+    assert!(
+        body.contains("đã được báo hoàn thành ngày 30/05/2022"),
+        "{body}"
+    );
     let (st, body) = post(form("2022-05-30", "again".into())).await;
     assert_eq!(st, 409, "replayed: {body}");
     let stored = s.stored();
@@ -175,7 +225,7 @@ async fn done_is_recorded_once_with_its_audit_fields_and_can_be_undone() {
     assert_eq!(r.note.as_deref(), Some("<script>alert(1)</script> xong"));
     assert_eq!(r.client.as_deref(), Some("127.0.0.1"));
     assert_eq!(r.key_id, signer().current.id_hex());
-    let (_, page) = s.get(&format!("/a/{t}?ok=done")).await;
+    let (_, page) = s.get(&loc).await;
     assert!(page.contains("Đã ghi nhận"));
     assert!(
         page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),

@@ -425,6 +425,7 @@ async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_templat
         granted: None,
         refused_at: None,
         refusal: None,
+        exact: true,
     };
     let decision = nhacviec::outbox::Decision::Refused {
         reason: "Đã quá thời hạn đề nghị".into(),

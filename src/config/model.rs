@@ -191,13 +191,34 @@ pub struct Task {
     pub unreadable: bool,
 }
 
-/// An agency's report that it finished a task, or (for a recurring task) the occurrences up to
-/// `through`.
+/// An agency's report that it finished a task, or one occurrence of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answered {
     pub on: NaiveDate,
-    /// The last deadline it covers; `None`: the whole task.
-    pub through: Option<NaiveDate>,
+    pub covers: Covers,
+}
+
+/// Which deadlines (as the plan gives them) a report of completion covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covers {
+    /// The whole task (a task without dated deadlines, or an answer that named none).
+    Whole,
+    /// Exactly the occurrence due then: a period of a recurring task or one milestone. Every
+    /// answer given on the page since answers were bound to their occurrence.
+    Exactly(NaiveDate),
+    /// The occurrences up to this deadline: what a recurring task's report meant before
+    /// answers were bound to their occurrence (kept for the answers stored then).
+    Through(NaiveDate),
+}
+
+impl Covers {
+    fn includes(self, deadline: NaiveDate) -> bool {
+        match self {
+            Covers::Whole => true,
+            Covers::Exactly(d) => deadline == d,
+            Covers::Through(t) => deadline <= t,
+        }
+    }
 }
 
 impl Task {
@@ -208,7 +229,7 @@ impl Task {
             self.answered
                 .get(agency)?
                 .iter()
-                .filter(|a| a.through.is_none_or(|t| deadline <= t))
+                .filter(|a| a.covers.includes(deadline))
                 .map(|a| a.on)
                 .min()
         })
@@ -222,7 +243,7 @@ impl Task {
             self.answered
                 .get(agency)?
                 .iter()
-                .filter(|a| a.through.is_none())
+                .filter(|a| a.covers == Covers::Whole)
                 .map(|a| a.on)
                 .min()
         })

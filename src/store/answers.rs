@@ -34,7 +34,7 @@ fn time(s: Option<String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted, refused_at, refusal";
+const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted, refused_at, refusal, exact";
 
 fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
     let action: String = r.get(5)?;
@@ -63,6 +63,7 @@ fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
         granted: r.get(16)?,
         refused_at: time(r.get(17)?),
         refusal: r.get(18)?,
+        exact: r.get::<_, i64>(19)? != 0,
     }))
 }
 
@@ -101,8 +102,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> std::result::Result<i64, RecordError> {
         let res = self.conn.execute(
-            "INSERT INTO responses (agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, nonce)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            "INSERT INTO responses (agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, nonce, exact)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1)",
             params![
                 r.agency,
                 r.plan,
@@ -132,7 +133,8 @@ impl Store {
         }
     }
 
-    /// Withdraws `agency`'s response `id` if it is its latest on that task, made after
+    /// Withdraws `agency`'s response `id` if it is its latest on that occurrence (task and
+    /// deadline), made after
     /// `not_before`, and not already withdrawn or granted. Whether it was.
     pub fn undo_response(
         &self,
@@ -145,7 +147,8 @@ impl Store {
             "UPDATE responses SET undone_at = ?1
              WHERE id = ?2 AND agency = ?3 AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND created_at >= ?4
                AND id = (SELECT MAX(id) FROM responses r2 WHERE r2.agency = responses.agency
-                         AND r2.plan = responses.plan AND r2.task = responses.task AND r2.undone_at IS NULL)",
+                         AND r2.plan = responses.plan AND r2.task = responses.task
+                         AND r2.deadline IS responses.deadline AND r2.undone_at IS NULL)",
             params![now.to_rfc3339(), id, agency, not_before.to_rfc3339()],
         )?;
         Ok(n == 1)

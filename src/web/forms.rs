@@ -4,7 +4,6 @@
 
 use super::{answered, client, html, open_link, page, today, Web};
 use crate::answers::{self, Action, NewResponse, TaskView};
-use crate::report::parse_date;
 use crate::store::RecordError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
@@ -65,12 +64,9 @@ pub async fn post(
     };
     let today = today(&config, now);
     let views = answers::agency_view(&answered, &link.agency, today, &responses);
-    let back = |notice: &str| -> HttpResponse {
-        (
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, format!("/a/{token}?ok={notice}"))],
-        )
-            .into_response()
+    let base = format!("/a/{token}");
+    let back = |location: String| -> HttpResponse {
+        (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
     };
     if action == "undo" {
         let Some(id) = field("response").and_then(|v| v.parse::<i64>().ok()) else {
@@ -80,7 +76,7 @@ pub async fn post(
         return match web.with_store(|s| s.undo_response(id, &link.agency, since, now)) {
             Ok(true) => {
                 tracing::info!(agency = %link.agency, response = id, "web: response withdrawn");
-                back("undo")
+                back(format!("{base}?ok=undo"))
             }
             Ok(false) => refuse(
                 StatusCode::CONFLICT,
@@ -89,29 +85,26 @@ pub async fn post(
             Err(e) => store_failed(e),
         };
     }
-    // Which task: it must be one of this agency's, on an open plan.
+    // Which occurrence: one of this agency's open ones, on an open plan.
     let (Some(plan), Some(task)) = (field("plan"), field("task")) else {
         return refuse(StatusCode::BAD_REQUEST, "Thiếu kế hoạch hoặc nhiệm vụ.");
     };
-    let Some(view) = views.iter().find(|v| v.plan == plan && v.task == task) else {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "Nhiệm vụ này không được giao cho cơ quan của liên kết (hoặc không còn trong kế hoạch).",
-        );
+    let deadline = match field("deadline") {
+        None => None,
+        Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => Some(d),
+            Err(_) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "Biểu mẫu ghi kỳ hạn không hợp lệ. Vui lòng mở lại liên kết trong thư nhắc việc rồi gửi lại.",
+                )
+            }
+        },
     };
-    if view.plan_closed {
-        return refuse(
-            StatusCode::CONFLICT,
-            "Kế hoạch này đã kết thúc: không còn nhận báo cáo qua trang này. Liên hệ cơ quan theo dõi nếu cần.",
-        );
-    }
-    let deadline = field("deadline").and_then(parse_date);
-    if deadline != view.current {
-        return refuse(
-            StatusCode::CONFLICT,
-            "Trang đã cũ (hạn của nhiệm vụ đã thay đổi hoặc đã được báo hoàn thành). Vui lòng tải lại trang rồi gửi lại.",
-        );
-    }
+    let view = match find_open(&views, plan, task, deadline) {
+        Ok(v) => v,
+        Err((status, msg)) => return refuse(status, &msg),
+    };
     let plan_issued = answered.plan(plan).map(|p| p.issued);
     let checked = match action.as_str() {
         "done" => done(&form, today, plan_issued),
@@ -132,6 +125,7 @@ pub async fn post(
     new.plan = plan.to_string();
     new.task = task.to_string();
     new.deadline = view.current;
+    let recorded = view.occurrence_ref();
     new.key_id = link.key_id.clone();
     new.client = client(&config, peer, &headers);
     new.user_agent = headers
@@ -141,8 +135,8 @@ pub async fn post(
     new.nonce = nonce.to_string();
     match web.with_store(|s| s.record_response(&new, now)) {
         Ok(id) => {
-            tracing::info!(agency = %link.agency, plan, task, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "web: response recorded");
-            back(new.action.name())
+            tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "web: response recorded");
+            back(page::after_answer(&base, id, &recorded))
         }
         Err(RecordError::Replayed) => refuse(
             StatusCode::CONFLICT,
@@ -150,6 +144,75 @@ pub async fn post(
         ),
         Err(RecordError::Store(e)) => store_failed(e),
     }
+}
+
+/// The card a form answers: `plan`'s task `task`, its occurrence due `deadline` (as the plan
+/// gives it), open, on an open plan. Else the status and the Vietnamese reason.
+fn find_open<'a>(
+    views: &'a [TaskView],
+    plan: &str,
+    task: &str,
+    deadline: Option<NaiveDate>,
+) -> Result<&'a TaskView, (StatusCode, String)> {
+    let of_task: Vec<&TaskView> = views
+        .iter()
+        .filter(|v| v.plan == plan && v.task == task)
+        .collect();
+    if of_task.is_empty() {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "Nhiệm vụ này không được giao cho cơ quan của liên kết (hoặc không còn trong kế hoạch).".into(),
+        ));
+    }
+    if of_task.iter().any(|v| v.plan_closed) {
+        return Err((
+            StatusCode::CONFLICT,
+            "Kế hoạch này đã kết thúc: không còn nhận báo cáo qua trang này. Liên hệ cơ quan theo dõi nếu cần.".into(),
+        ));
+    }
+    if let Some(v) = of_task
+        .iter()
+        .find(|v| v.occurrence == deadline && v.current.is_some())
+    {
+        return Ok(v);
+    }
+    // A task without dated deadlines has one card, about the whole task.
+    if let Some(v) = of_task
+        .iter()
+        .find(|v| v.occurrence.is_none() && v.done.is_none() && deadline.is_none())
+    {
+        return Ok(v);
+    }
+    let open: Vec<String> = of_task
+        .iter()
+        .filter(|v| v.current.is_some())
+        .map(|v| v.label())
+        .collect();
+    let others = if open.is_empty() {
+        "Nhiệm vụ này không còn kỳ hạn nào đang mở cho cơ quan.".to_string()
+    } else {
+        format!("Các kỳ hạn đang mở: {}.", open.join("; "))
+    };
+    let what = match deadline {
+        Some(d) => format!("Kỳ hạn {} của nhiệm vụ {task}", vn(d)),
+        None => format!("Nhiệm vụ {task}"),
+    };
+    Err(match of_task
+        .iter()
+        .find(|v| v.occurrence == deadline && v.done.is_some())
+    {
+        Some(v) => (
+            StatusCode::CONFLICT,
+            format!(
+                "{what} đã được báo hoàn thành ngày {}: không ghi thêm. Nếu cần sửa, dùng nút \"Rút lại trả lời gần nhất\" trong 24 giờ hoặc liên hệ cơ quan theo dõi. {others}",
+                v.done.map(vn).unwrap_or_default()
+            ),
+        ),
+        None => (
+            StatusCode::CONFLICT,
+            format!("{what} không phải một kỳ hạn đang mở của cơ quan (trang đã cũ, hoặc kỳ hạn đã thay đổi). Vui lòng tải lại trang rồi gửi lại. {others}"),
+        ),
+    })
 }
 
 fn store_failed(e: crate::store::StoreError) -> HttpResponse {
@@ -205,6 +268,25 @@ fn text(
     Ok(Some(v.replace("\r\n", "\n")))
 }
 
+/// A date as Vietnamese write it, dd/mm/yyyy (d/m/yyyy too), or ISO yyyy-mm-dd; a four-digit
+/// year between 2000 and 2100. Anything else is refused with the form to use.
+pub(crate) fn form_date(v: &str) -> Option<NaiveDate> {
+    let v = v.trim();
+    let digits = |s: &str, min: usize, max: usize| {
+        (min..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let (d, m, y) = match (
+        v.split('/').collect::<Vec<_>>().as_slice(),
+        v.split('-').collect::<Vec<_>>().as_slice(),
+    ) {
+        ([d, m, y], _) if digits(d, 1, 2) && digits(m, 1, 2) && digits(y, 4, 4) => (*d, *m, *y),
+        (_, [y, m, d]) if digits(y, 4, 4) && digits(m, 2, 2) && digits(d, 2, 2) => (*d, *m, *y),
+        _ => return None,
+    };
+    let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+    crate::overview::check_as_of(date).ok().map(|_| date)
+}
+
 fn date_field(
     form: &HashMap<String, String>,
     key: &str,
@@ -212,9 +294,12 @@ fn date_field(
 ) -> Result<Option<NaiveDate>, String> {
     match form.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        Some(v) => parse_date(v)
-            .map(Some)
-            .ok_or_else(|| format!("{label} \"{v}\" không phải ngày hợp lệ (ghi dd/mm/yyyy).")),
+        Some(v) => form_date(v).map(Some).ok_or_else(|| {
+            format!(
+                "{label} \"{}\" không phải ngày hợp lệ: ghi theo dạng ngày/tháng/năm, ví dụ 07/12/2026 (năm từ 2000 đến 2100).",
+                v.chars().take(40).collect::<String>()
+            )
+        }),
     }
 }
 

@@ -351,7 +351,7 @@ async fn show(
     };
     let today = today(&config, now);
     let views = answers::agency_view(&answered, &link.agency, today, &responses);
-    let notice = uri.query().and_then(page::notice_of);
+    let query = page::PageQuery::parse(uri.query());
     html(
         StatusCode::OK,
         page::agency(&page::AgencyPage {
@@ -362,7 +362,8 @@ async fn show(
             today,
             now,
             views: &views,
-            notice,
+            responses: &responses,
+            query: &query,
         }),
     )
 }

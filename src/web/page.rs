@@ -1,7 +1,7 @@
 //! The pages' HTML: minijinja templates (`templates/*.html`, every value escaped), one
 //! stylesheet, no scripts. Readable at 360 px (one column, cards) and without CSS.
 
-use crate::answers::{Action, Response, TaskView};
+use crate::answers::{Action, Occurrence, Response, TaskView};
 use crate::config::Config;
 use crate::links::{Link, Signer};
 use crate::schedule::Role;
@@ -93,18 +93,80 @@ pub fn expired(config: &Config, agency: &str, expired: DateTime<Utc>) -> String 
     )
 }
 
-/// The notice after a form (`?ok=done`).
-pub fn notice_of(query: &str) -> Option<&'static str> {
-    let ok = url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "ok")
-        .map(|(_, v)| v.into_owned())?;
-    Some(match ok.as_str() {
-        "done" => "Đã ghi nhận: nhiệm vụ đã hoàn thành. Lời nhắc cho nhiệm vụ này sẽ dừng từ lần gửi tới.",
-        "progress" => "Đã ghi nhận tiến độ.",
-        "extension" => "Đã gửi đề nghị gia hạn; cơ quan theo dõi sẽ xem xét. Hạn hiện tại vẫn giữ cho đến khi được gia hạn.",
-        "undo" => "Đã rút lại câu trả lời.",
-        _ => return None,
-    })
+/// What the agency's page was asked for in its query: the item a reminder named (`muc`), the
+/// answer just recorded (`ghi-nhan`), an undo (`ok=undo`), and the filters (`ke-hoach`,
+/// `tinh-trang`). Unknown keys and malformed values are ignored: a page always shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageQuery {
+    pub focus: Option<Occurrence>,
+    pub recorded: Option<i64>,
+    pub undone: bool,
+    pub plan: Option<String>,
+    pub state: StateFilter,
+}
+
+/// Which cards the page lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StateFilter {
+    /// Open ones (the default), finished ones folded under a count.
+    #[default]
+    Open,
+    Overdue,
+    Done,
+    All,
+}
+
+impl StateFilter {
+    const ALL: [(StateFilter, &'static str, &'static str); 4] = [
+        (StateFilter::Open, "can-lam", "Việc chưa hoàn thành"),
+        (StateFilter::Overdue, "qua-han", "Chỉ việc quá hạn"),
+        (StateFilter::Done, "da-xong", "Việc đã hoàn thành"),
+        (StateFilter::All, "tat-ca", "Tất cả"),
+    ];
+
+    fn key(self) -> &'static str {
+        StateFilter::ALL
+            .iter()
+            .find(|(f, _, _)| *f == self)
+            .map_or("can-lam", |(_, k, _)| k)
+    }
+
+    fn keeps(self, v: &TaskView) -> bool {
+        match self {
+            StateFilter::Open => v.done.is_none(),
+            StateFilter::Overdue => v.overdue(),
+            StateFilter::Done => v.done.is_some(),
+            StateFilter::All => true,
+        }
+    }
+}
+
+impl PageQuery {
+    pub fn parse(query: Option<&str>) -> PageQuery {
+        let mut q = PageQuery::default();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            match k.as_ref() {
+                "muc" => q.focus = Occurrence::parse(&v),
+                "ghi-nhan" => q.recorded = v.parse().ok(),
+                "ok" => q.undone = v == "undo",
+                "ke-hoach" if !v.is_empty() && v.len() <= 200 => q.plan = Some(v.into_owned()),
+                "tinh-trang" => {
+                    q.state = StateFilter::ALL
+                        .iter()
+                        .find(|(_, key, _)| *key == v)
+                        .map_or(StateFilter::Open, |(f, _, _)| *f)
+                }
+                _ => {}
+            }
+        }
+        q
+    }
+}
+
+/// Where the page goes after an answer: the card it recorded, named in the notice.
+pub fn after_answer(base: &str, response: i64, occurrence: &Occurrence) -> String {
+    let q: String = url::form_urlencoded::byte_serialize(occurrence.id().as_bytes()).collect();
+    format!("{base}?ghi-nhan={response}&muc={q}#muc")
 }
 
 pub struct AgencyPage<'a> {
@@ -115,7 +177,9 @@ pub struct AgencyPage<'a> {
     pub today: NaiveDate,
     pub now: DateTime<Utc>,
     pub views: &'a [TaskView],
-    pub notice: Option<&'static str>,
+    /// The agency's own responses (the notice names the one just recorded).
+    pub responses: &'a [Response],
+    pub query: &'a PageQuery,
 }
 
 #[derive(Serialize)]
@@ -129,15 +193,18 @@ struct ResponseCtx {
 #[derive(Serialize)]
 struct TaskCtx {
     plan: String,
-    plan_citation: String,
     plan_closed: bool,
     task: String,
     title: String,
     lead: bool,
     leads: Vec<String>,
     time_text: String,
-    deadlines: Vec<String>,
-    current: String,
+    /// "Tháng 11/2026 — hạn 24/11/2026".
+    label: String,
+    /// The deadline in force when an extension moved it, dd/mm/yyyy.
+    extended_to: String,
+    /// The occurrence's deadline as the plan gives it, ISO (the forms' hidden field).
+    occurrence: String,
     due: String,
     status: String,
     overdue: bool,
@@ -146,7 +213,15 @@ struct TaskCtx {
     can_extend: bool,
     latest: Option<ResponseCtx>,
     pending_extension: Option<String>,
+    older_open: usize,
     nonce: String,
+    focused: bool,
+}
+
+#[derive(Serialize)]
+struct GroupCtx {
+    citation: String,
+    tasks: Vec<TaskCtx>,
 }
 
 fn describe(r: &Response) -> String {
@@ -185,75 +260,218 @@ fn describe(r: &Response) -> String {
     s
 }
 
-pub fn agency(p: &AgencyPage<'_>) -> String {
+/// "Nhiệm vụ 8.6 — Tháng 11/2026 — hạn 24/11/2026 (Kế hoạch số 12/KH-UBND)": an occurrence as
+/// a confirmation names it.
+fn occurrence_name(config: &Config, r: &Response) -> String {
+    let label = match (config.task(&r.plan, &r.task), r.deadline) {
+        (Some(t), Some(d)) => {
+            let period = crate::answers::period_label(&t.deadline, d);
+            let due = format!("hạn {}", vn(d));
+            if period.is_empty() {
+                format!(" — {due}")
+            } else {
+                format!(" — {period} — {due}")
+            }
+        }
+        (None, Some(d)) => format!(" — hạn {}", vn(d)),
+        _ => String::new(),
+    };
+    format!("Nhiệm vụ {}{label} (Kế hoạch số {})", r.task, r.plan)
+}
+
+/// The confirmation of the answer `id`: what was recorded, about which task and period.
+fn confirmation(config: &Config, r: &Response) -> String {
+    let what = occurrence_name(config, r);
+    match r.action {
+        Action::Done => format!(
+            "Đã ghi nhận: {what} đã hoàn thành{}{}. Lời nhắc về kỳ hạn này sẽ dừng từ lần gửi tới; các kỳ hạn khác không thay đổi.",
+            r.done_on.map(|d| format!(" ngày {}", vn(d))).unwrap_or_default(),
+            r.doc_ref.as_deref().map(|d| format!(" (văn bản {d})")).unwrap_or_default(),
+        ),
+        Action::Progress => format!(
+            "Đã ghi nhận tiến độ của {what}{}.",
+            r.percent.map(|p| format!(": {p}%")).unwrap_or_default()
+        ),
+        Action::Extension => format!(
+            "Đã gửi đề nghị gia hạn {what}{}; cơ quan theo dõi sẽ xem xét. Hạn hiện tại vẫn giữ cho đến khi được gia hạn.",
+            r.proposed.map(|d| format!(" đến ngày {}", vn(d))).unwrap_or_default()
+        ),
+    }
+}
+
+fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
     let tz = p.config.timezone;
     let undo_since = p.now - chrono::Duration::hours(super::forms::UNDO_HOURS);
-    let tasks: Vec<TaskCtx> = p
+    let status = match (v.done, v.days) {
+        (Some(d), _) => format!("Đã hoàn thành ngày {}", vn(d)),
+        (None, Some(d)) if d < 0 => format!("Quá hạn {} ngày", -d),
+        (None, Some(0)) => "Đến hạn hôm nay".to_string(),
+        (None, Some(d)) => format!("Còn {d} ngày"),
+        (None, None) => "Không có hạn cụ thể".to_string(),
+    };
+    let open = v.done.is_none() && !v.plan_closed;
+    TaskCtx {
+        plan: v.plan.clone(),
+        plan_closed: v.plan_closed,
+        task: v.task.clone(),
+        title: v.title.clone(),
+        lead: v.role == Role::Lead,
+        leads: v.leads.clone(),
+        time_text: v.time_text.clone(),
+        label: v.label(),
+        extended_to: match (v.due, v.occurrence) {
+            (Some(due), Some(planned)) if due != planned => vn(due),
+            _ => String::new(),
+        },
+        occurrence: v.current.map(|d| d.to_string()).unwrap_or_default(),
+        due: v.due.map(vn).unwrap_or_default(),
+        status,
+        overdue: v.overdue(),
+        done: v.done.is_some(),
+        can_answer: open,
+        can_extend: open && v.due.is_some() && v.pending_extension.is_none(),
+        latest: v.latest.as_ref().map(|r| ResponseCtx {
+            id: r.id,
+            what: describe(r),
+            when: r
+                .created_at
+                .with_timezone(&tz)
+                .format("%H:%M %d/%m/%Y")
+                .to_string(),
+            undoable: r.created_at >= undo_since && r.granted.is_none() && r.refused_at.is_none(),
+        }),
+        pending_extension: v
+            .pending_extension
+            .as_ref()
+            .and_then(|r| r.proposed)
+            .map(vn),
+        older_open: v.older_open,
+        nonce: uuid::Uuid::new_v4().simple().to_string(),
+        focused,
+    }
+}
+
+/// Cards grouped by plan, the plan cited once, groups in the order their first card comes.
+fn groups(p: &AgencyPage<'_>, cards: &[&TaskView]) -> Vec<GroupCtx> {
+    let mut out: Vec<(String, GroupCtx)> = Vec::new();
+    for v in cards {
+        let ctx = task_ctx(p, v, false);
+        match out.iter_mut().find(|(plan, _)| *plan == v.plan) {
+            Some((_, g)) => g.tasks.push(ctx),
+            None => out.push((
+                v.plan.clone(),
+                GroupCtx {
+                    citation: v.plan_citation.clone(),
+                    tasks: vec![ctx],
+                },
+            )),
+        }
+    }
+    out.into_iter().map(|(_, g)| g).collect()
+}
+
+fn same_card(v: &TaskView, o: &Occurrence) -> bool {
+    v.plan == o.plan && v.task == o.task && v.occurrence == o.deadline
+}
+
+pub fn agency(p: &AgencyPage<'_>) -> String {
+    let q = p.query;
+    // The card a reminder named (or the answer just recorded) first, open; a recurring
+    // reminder of a task without dated deadlines finds its one card.
+    let focus = q.focus.as_ref().and_then(|o| {
+        p.views.iter().find(|v| same_card(v, o)).or_else(|| {
+            p.views
+                .iter()
+                .find(|v| v.plan == o.plan && v.task == o.task && v.occurrence.is_none())
+        })
+    });
+    let focus_missing = match (&q.focus, focus) {
+        (Some(o), None) => Some(match (p.config.task(&o.plan, &o.task), o.deadline) {
+            (Some(_), Some(d)) => format!(
+                "Nhiệm vụ {} (Kế hoạch số {}), hạn {}, được nhắc trong thư, không còn trong danh sách việc của cơ quan: kỳ hạn này đã hoàn thành từ lâu, đã thay đổi, hoặc không giao cho cơ quan.",
+                o.task,
+                o.plan,
+                vn(d)
+            ),
+            _ => "Nhiệm vụ được nhắc trong thư không còn trong kế hoạch đang theo dõi. Các việc hiện có của cơ quan ở dưới.".to_string(),
+        }),
+        _ => None,
+    };
+    let notice = if q.undone {
+        Some("Đã rút lại câu trả lời.".to_string())
+    } else {
+        q.recorded
+            .and_then(|id| p.responses.iter().find(|r| r.id == id))
+            .map(|r| confirmation(p.config, r))
+    };
+    // The reminded plan's open cards first, then the other plans'.
+    let lead_plan = focus.map(|f| f.plan.as_str());
+    let mut listed: Vec<&TaskView> = p
         .views
         .iter()
-        .map(|v| {
-            let status = match (v.done, v.days) {
-                (Some(d), _) => format!("Đã hoàn thành ngày {}", vn(d)),
-                (None, Some(d)) if d < 0 => format!("Quá hạn {} ngày", -d),
-                (None, Some(0)) => "Đến hạn hôm nay".to_string(),
-                (None, Some(d)) => format!("Còn {d} ngày"),
-                (None, None) => "Không có hạn cụ thể".to_string(),
-            };
-            let open = v.done.is_none() && !v.plan_closed;
-            TaskCtx {
-                plan: v.plan.clone(),
-                plan_citation: v.plan_citation.clone(),
-                plan_closed: v.plan_closed,
-                task: v.task.clone(),
-                title: v.title.clone(),
-                lead: v.role == Role::Lead,
-                leads: v.leads.clone(),
-                time_text: v.time_text.clone(),
-                deadlines: v.deadlines.iter().map(|d| vn(*d)).collect(),
-                current: v.current.map(|d| d.to_string()).unwrap_or_default(),
-                due: v.due.map(vn).unwrap_or_default(),
-                status,
-                overdue: v.overdue(),
-                done: v.done.is_some(),
-                can_answer: open,
-                can_extend: open && v.due.is_some() && v.pending_extension.is_none(),
-                latest: v.latest.as_ref().map(|r| ResponseCtx {
-                    id: r.id,
-                    what: describe(r),
-                    when: r
-                        .created_at
-                        .with_timezone(&tz)
-                        .format("%H:%M %d/%m/%Y")
-                        .to_string(),
-                    undoable: r.created_at >= undo_since && r.granted.is_none(),
-                }),
-                pending_extension: v
-                    .pending_extension
-                    .as_ref()
-                    .and_then(|r| r.proposed)
-                    .map(vn),
-                nonce: uuid::Uuid::new_v4().simple().to_string(),
-            }
-        })
+        .filter(|v| focus.is_none_or(|f| !std::ptr::eq(*v, f)))
+        .filter(|v| q.plan.as_deref().is_none_or(|n| n == v.plan))
+        .filter(|v| q.state.keeps(v))
         .collect();
+    listed.sort_by_key(|v| lead_plan != Some(v.plan.as_str()));
+    let (closed, active): (Vec<&TaskView>, Vec<&TaskView>) =
+        listed.into_iter().partition(|v| v.plan_closed);
+    let (finished, open): (Vec<&TaskView>, Vec<&TaskView>) =
+        active.into_iter().partition(|v| v.done.is_some());
+    // Finished cards fold under a count unless they are what was asked for.
+    let fold_done = q.state != StateFilter::Done;
+    let mut plans: Vec<(String, String, usize)> = Vec::new();
+    for v in p.views {
+        match plans.iter_mut().find(|(n, _, _)| *n == v.plan) {
+            Some(x) => x.2 += usize::from(v.done.is_none()),
+            None => plans.push((
+                v.plan.clone(),
+                format!("Kế hoạch số {}", v.plan),
+                usize::from(v.done.is_none()),
+            )),
+        }
+    }
+    let open_count = p
+        .views
+        .iter()
+        .filter(|v| v.done.is_none() && !v.plan_closed)
+        .count();
+    let overdue = p
+        .views
+        .iter()
+        .filter(|v| v.overdue() && !v.plan_closed)
+        .count();
     let csrf = |form: &str| p.signer.csrf(p.link, form);
-    let overdue = tasks.iter().filter(|t| t.overdue).count();
-    let open = tasks.iter().filter(|t| !t.done).count();
+    let tz = p.config.timezone;
+    let base = format!("/a/{}", p.token);
     render(
         "agency.html",
         context! {
             agency => p.config.agency(&p.link.agency).map(|a| a.name.clone()).unwrap_or_default(),
             today => vn(p.today),
-            today_iso => p.today.to_string(),
-            tasks => minijinja::Value::from(minijinja::value::Serde(&tasks)),
-            open => open,
+            open => open_count,
             overdue => overdue,
-            notice => p.notice,
-            base => format!("/a/{}", p.token),
+            notice => notice,
+            focus_missing => focus_missing,
+            focus => minijinja::Value::from(minijinja::value::Serde(focus.map(|f| task_ctx(p, f, true)))),
+            focus_citation => focus.map(|f| f.plan_citation.clone()),
+            open_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &open))),
+            done_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &finished))),
+            done_count => finished.len(),
+            fold_done => fold_done,
+            closed_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &closed))),
+            closed_count => closed.len(),
+            nothing => p.views.is_empty(),
+            filtered => q.plan.is_some() || q.state != StateFilter::Open,
+            plans => plans.iter().map(|(n, label, open)| context! { number => n, label => format!("{label} ({open} việc chưa xong)"), selected => q.plan.as_deref() == Some(n.as_str()) }).collect::<Vec<_>>(),
+            states => StateFilter::ALL.iter().map(|(f, key, label)| context! { key => *key, label => *label, selected => *f == q.state }).collect::<Vec<_>>(),
+            state_key => q.state.key(),
+            base => base.clone(),
             feed_url => match &p.config.web {
                 Some(w) => format!("{}/a/{}/lich.ics", w.public_url, p.token),
-                None => format!("/a/{}/lich.ics", p.token),
+                None => format!("{base}/lich.ics"),
             },
+            today_vn => vn(p.today),
             csrf_done => csrf("done"),
             csrf_progress => csrf("progress"),
             csrf_extend => csrf("extend"),
