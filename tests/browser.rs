@@ -196,16 +196,8 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
 
     // 3. Task 9.1 (Quý I/2022, overdue) is done: the form opens, the date is today by
     // default, a document number is given.
-    let article = |task: &str| -> String {
-        // The card of `task`: its index among the articles.
-        let src = b.source();
-        let cards: Vec<&str> = src.split("<article").skip(1).collect();
-        let i = cards
-            .iter()
-            .position(|c| c.contains(&format!("Nhiệm vụ {task}:")))
-            .unwrap_or_else(|| panic!("no card for {task}"));
-        format!("article:nth-of-type({})", i + 1)
-    };
+    // The card of `task` (its first, the most overdue).
+    let article = |task: &str| -> String { format!("article[data-task='{task}']") };
     let card = article("9.1");
     b.click(&format!("{card} details:nth-of-type(1) summary"));
     b.type_into(
@@ -213,10 +205,10 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
         "Báo cáo số 45/BC-SNV",
     );
     b.click(&format!("{card} form[action$='/done'] button"));
-    b.wait_url("?ok=done");
+    b.wait_url("?ghi-nhan=");
     let page = b.text();
     assert!(
-        page.contains("Đã ghi nhận: nhiệm vụ đã hoàn thành"),
+        page.contains("Đã ghi nhận: Nhiệm vụ 9.1 — hạn 31/03/2022 (Kế hoạch số 50/KH-UBND) đã hoàn thành ngày 01/06/2022"),
         "{page}"
     );
     assert!(page.contains("Báo cáo số 45/BC-SNV"), "{page}");
@@ -224,17 +216,17 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
     // 4. More time for 9.2 (Năm 2022): asked for 31/01/2023.
     let card = article("9.2");
     b.click(&format!("{card} details:nth-of-type(3) summary"));
-    // A date field's typing order follows the browser's locale: set its value as a user's
-    // pick from the date picker does.
-    b.script(&format!(
-        "document.querySelector(\"{card} form[action$='/extend'] input[name=proposed]\").value = '2023-01-31'"
-    ));
+    // Typed as Vietnamese write dates, whatever the browser's locale.
+    b.type_into(
+        &format!("{card} form[action$='/extend'] input[name=proposed]"),
+        "31/01/2023",
+    );
     b.type_into(
         &format!("{card} form[action$='/extend'] textarea[name=reason]"),
         "Chờ hướng dẫn của Bộ Nội vụ",
     );
     b.click(&format!("{card} form[action$='/extend'] button"));
-    b.wait_url("?ok=extension");
+    b.wait_url("?ghi-nhan=2");
     let page = b.text();
     assert!(
         page.contains("đến 31/01/2023, đang chờ cơ quan theo dõi xem xét"),

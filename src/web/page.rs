@@ -203,8 +203,11 @@ struct TaskCtx {
     label: String,
     /// The deadline in force when an extension moved it, dd/mm/yyyy.
     extended_to: String,
-    /// The occurrence's deadline as the plan gives it, ISO (the forms' hidden field).
+    /// The occurrence's deadline as the plan gives it, ISO, while open (the forms' hidden
+    /// field).
     occurrence: String,
+    /// The same, whether open or done ("" for a task without dated deadlines).
+    occurrence_iso: String,
     due: String,
     status: String,
     overdue: bool,
@@ -324,6 +327,7 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
             _ => String::new(),
         },
         occurrence: v.current.map(|d| d.to_string()).unwrap_or_default(),
+        occurrence_iso: v.occurrence.map(|d| d.to_string()).unwrap_or_default(),
         due: v.due.map(vn).unwrap_or_default(),
         status,
         overdue: v.overdue(),

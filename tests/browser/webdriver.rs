@@ -190,14 +190,14 @@ impl Driver {
         let started = Instant::now();
         loop {
             let url = self.url();
-            if url.ends_with(suffix) {
+            if url.contains(suffix) {
                 // And the page there is the one read next, not the one left.
                 let _ = self.script("return document.readyState");
                 return;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
-                "still at {url}, waiting for …{suffix}"
+                "still at {url}, waiting for …{suffix}…"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
