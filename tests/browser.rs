@@ -530,3 +530,187 @@ fn the_monitoring_office_follows_up_in_a_real_browser() {
         }
     }
 }
+
+/// The texts of the messages to `to` written since `before` (paths), as a mail client reads
+/// them.
+fn new_texts_to(env: &Env, before: &[PathBuf], to: &str) -> Vec<String> {
+    env.mails()
+        .into_iter()
+        .filter(|(p, m)| !before.contains(p) && m.contains(to))
+        .map(|(_, m)| {
+            let parsed = mail_parser::MessageParser::default()
+                .parse(m.as_bytes())
+                .unwrap();
+            parsed.body_text(0).unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// The answer loop on a monthly task, as a clerk of Sở Nội vụ plays it on 07/12/2026: the
+/// reminder names "Tháng 11/2026"; its button opens the page at that period's card (at 1280 and
+/// 375 px); "done" closes November only; the next ticks leave November alone and remind
+/// December; the following Monday's weekly report lists the completion once.
+#[test]
+fn a_monthly_period_is_answered_from_its_reminder() {
+    let env = Env::new();
+    fs::copy(
+        repo().join("tests/data/plans/12-KH-UBND-2026-hang-thang.toml"),
+        env.cfg.join("plans/12-KH-UBND-2026.toml"),
+    )
+    .unwrap();
+    const MAILBOX: &str = "so-noi-vu@haugiang.example";
+    // 1. Monday 07/12/2026, 08:00: the first pass reminds November (overdue since 24/11).
+    env.run(&["run", "--once", "--now", "2026-12-07T08:00:00+07:00"]);
+    let mails = env.mails();
+    let (_, eml) = mail_to(&mails, MAILBOX);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(eml.as_bytes())
+        .unwrap();
+    let text = parsed.body_text(0).unwrap().to_string();
+    assert!(
+        text.contains("Hạn: Tháng 11/2026 — 24/11/2026 (quá hạn 13 ngày)"),
+        "{text}"
+    );
+    let html = parsed
+        .body_html(0)
+        .unwrap()
+        .to_string()
+        .replace("&#x2f;", "/");
+    // The button: the first link of the HTML part, to the November card.
+    let button: String = {
+        let at = html.find("Cập nhật kết quả thực hiện").expect("the button");
+        let start = html[..at].rfind("href=\"").unwrap() + 6;
+        html[start..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&")
+    };
+    assert!(
+        button.ends_with("?muc=12%2FKH-UBND%7C1%7C2026-11-24#muc"),
+        "{button}"
+    );
+    assert!(
+        text.contains(&format!("Trả lời: {button}")),
+        "the text part links the item too: {text}"
+    );
+
+    let shots = screenshots();
+    let pages = serve(&env, "2026-12-07T09:00:00+07:00");
+    // 2. The button lands on the November card, in view, its "done" form open.
+    let mut b = Driver::start(1280, 900);
+    for (width, height, name) in [(1280, 900, "period-1280.png"), (375, 812, "period-375.png")] {
+        b.resize(width, height);
+        b.go(&button);
+        let landed = b.script(
+            "const c = document.getElementById('muc'); const r = c.getBoundingClientRect(); \
+             return [c.dataset.plan, c.dataset.task, c.dataset.deadline, Math.round(r.top) >= 0 && r.top < window.innerHeight, \
+                     c.querySelector('details').open, c.querySelector('.period').textContent]",
+        );
+        assert_eq!(
+            landed,
+            serde_json::json!([
+                "12/KH-UBND",
+                "1",
+                "2026-11-24",
+                true,
+                true,
+                "Tháng 11/2026 — hạn 24/11/2026"
+            ]),
+            "at {width} px"
+        );
+        b.screenshot_view(&shots.join(name));
+    }
+    // December is its own card, and 2022 tasks wait below.
+    let page = b.text();
+    assert!(page.contains("Tháng 12/2026 — hạn 24/12/2026"), "{page}");
+    assert!(
+        !page.contains("Tháng 10/2026"),
+        "periods before reminders_from are nobody's: {page}"
+    );
+
+    // 3. Done, with the report's number: November only.
+    b.resize(1280, 900);
+    b.go(&button);
+    b.type_into(
+        "#muc form[action$='/done'] input[name=doc_ref]",
+        "Báo cáo số 245/BC-SNV",
+    );
+    b.click("#muc form[action$='/done'] button");
+    b.wait_url("?ghi-nhan=");
+    let page = b.text();
+    assert!(
+        page.contains("Đã ghi nhận: Nhiệm vụ 1 — Tháng 11/2026 — hạn 24/11/2026 (Kế hoạch số 12/KH-UBND) đã hoàn thành ngày 07/12/2026 (văn bản Báo cáo số 245/BC-SNV)"),
+        "{page}"
+    );
+    let in_view = b.script(
+        "const n = document.getElementById('thong-bao').getBoundingClientRect(); \
+         const c = document.getElementById('muc').getBoundingClientRect(); \
+         return Math.round(n.top) >= 0 && c.top < window.innerHeight",
+    );
+    assert_eq!(
+        in_view,
+        serde_json::json!(true),
+        "the notice, the card under it"
+    );
+    let card = b.script(
+        "const c = document.getElementById('muc'); return [c.dataset.deadline, c.querySelector('.status').textContent]",
+    );
+    assert_eq!(
+        card,
+        serde_json::json!(["2026-11-24", "Đã hoàn thành ngày 07/12/2026"])
+    );
+    let december = b.script(
+        "const c = document.querySelector(\"article[data-plan='12/KH-UBND'][data-deadline='2026-12-24']\"); \
+         return c && !c.classList.contains('done') && c.querySelector(\"form[action$='/done']\") !== null",
+    );
+    assert_eq!(december, serde_json::json!(true), "December stays open");
+    b.screenshot_view(&shots.join("period-done-1280.png"));
+    drop(pages);
+
+    // 4. The next ticks: November is not reminded again, December is.
+    let before: Vec<PathBuf> = env.mails().into_iter().map(|(p, _)| p).collect();
+    env.run(&["run", "--once", "--now", "2026-12-14T08:00:00+07:00"]);
+    let monday = new_texts_to(&env, &before, MAILBOX);
+    assert!(
+        monday.iter().all(|t| !t.contains("Tháng 11/2026")),
+        "November is done: {monday:?}"
+    );
+    assert!(
+        monday
+            .iter()
+            .any(|t| t.contains("Hạn: Tháng 12/2026 — 24/12/2026 (còn 10 ngày)")),
+        "December's first reminder (10/12, caught up): {monday:?}"
+    );
+    let before: Vec<PathBuf> = env.mails().into_iter().map(|(p, _)| p).collect();
+    env.run(&["run", "--once", "--now", "2026-12-17T08:00:00+07:00"]);
+    let december = new_texts_to(&env, &before, MAILBOX);
+    assert!(
+        december
+            .iter()
+            .any(|t| t.contains("Hạn: Tháng 12/2026 — 24/12/2026 (còn 7 ngày)")),
+        "{december:?}"
+    );
+    assert!(december.iter().all(|t| !t.contains("Tháng 11/2026")));
+    let preview = env.stdout(&[
+        "preview",
+        "--agency",
+        AGENCY,
+        "--plan",
+        "12/KH-UBND",
+        "--now",
+        "2026-12-17T09:00:00+07:00",
+        "--days",
+        "60",
+    ]);
+    assert!(!preview.contains("hạn 24/11/2026"), "{preview}");
+    assert!(preview.contains("hạn 24/12/2026"), "{preview}");
+
+    if std::env::var("NHACVIEC_SCREENSHOTS").as_deref() == Ok("docs") {
+        let docs = repo().join("docs/screenshots");
+        fs::create_dir_all(&docs).unwrap();
+        for name in ["period-1280.png", "period-375.png", "period-done-1280.png"] {
+            fs::copy(shots.join(name), docs.join(name)).unwrap();
+        }
+    }
+}

@@ -193,7 +193,7 @@ async fn done_is_recorded_once_with_its_audit_fields_and_can_be_undone() {
     assert_eq!(st, 303, "{loc}");
     assert_eq!(
         loc,
-        format!("/a/{t}?ghi-nhan=1&muc=50%2FKH-UBND%7C9.2%7C2022-12-31#muc")
+        format!("/a/{t}?ghi-nhan=1&muc=50%2FKH-UBND%7C9.2%7C2022-12-31#thong-bao")
     );
     let (_, confirmed) = s.get(&loc).await;
     let confirmed = unescape(&confirmed);

@@ -163,10 +163,11 @@ impl PageQuery {
     }
 }
 
-/// Where the page goes after an answer: the card it recorded, named in the notice.
+/// Where the page goes after an answer: the notice naming what was recorded, the card it
+/// recorded (updated) under it.
 pub fn after_answer(base: &str, response: i64, occurrence: &Occurrence) -> String {
     let q: String = url::form_urlencoded::byte_serialize(occurrence.id().as_bytes()).collect();
-    format!("{base}?ghi-nhan={response}&muc={q}#muc")
+    format!("{base}?ghi-nhan={response}&muc={q}#thong-bao")
 }
 
 pub struct AgencyPage<'a> {

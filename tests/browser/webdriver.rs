@@ -203,6 +203,17 @@ impl Driver {
         }
     }
 
+    /// A PNG of what the window shows now, where the page is scrolled to (what a person sees
+    /// on landing).
+    pub fn screenshot_view(&self, path: &std::path::Path) {
+        let b64 = self.call("GET", "/screenshot", json!({}));
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
     /// A PNG of the whole page (the window resized to the document's height first).
     pub fn screenshot(&mut self, width: u32, path: &std::path::Path) {
         let height = self
