@@ -313,6 +313,25 @@ async fn progress_and_extension_requests_are_checked() {
         422,
         "no reason"
     );
+    let (st, body) = send(
+        "extend",
+        vec![
+            ("proposed", "31/12/9999".into()),
+            ("reason", "thiếu kinh phí".into()),
+        ],
+    )
+    .await;
+    assert_eq!(st, 422, "out of range: {body}");
+    let (st, body) = send(
+        "extend",
+        vec![
+            ("proposed", "31/01/2029".into()),
+            ("reason", "thiếu kinh phí".into()),
+        ],
+    )
+    .await;
+    assert_eq!(st, 422, "too far: {body}");
+    assert!(body.contains("tối đa 5 năm"), "{body}");
     assert!(s.stored().is_empty());
     assert_eq!(
         send(
@@ -345,4 +364,81 @@ async fn progress_and_extension_requests_are_checked() {
         page.contains("đến 31/01/2023, đang chờ cơ quan theo dõi xem xét"),
         "{page}"
     );
+}
+
+/// The page an official reads: the card the reminder named first and open, the rest grouped
+/// by plan with the plan cited once, finished cards folded under a count, filters without
+/// scripts, and a reminder's item that is no longer open said so.
+#[tokio::test]
+async fn the_page_opens_at_the_reminded_card_and_groups_the_rest() {
+    let s = site().await;
+    let t = token("so-noi-vu");
+    let (_, page) = s.get(&format!("/a/{t}")).await;
+    let page = unescape(&page);
+    let citation = "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang";
+    assert_eq!(page.matches(citation).count(), 1, "cited once: {page}");
+    assert!(!page.contains("id=\"muc\""), "no focus without a reminder's item");
+    // The reminder's item: 9.2 (Năm 2022) first, open, ahead of the overdue ones.
+    let focus = "50%2FKH-UBND%7C9.2%7C2022-12-31";
+    let (st, page) = s.get(&format!("/a/{t}?muc={focus}")).await;
+    assert_eq!(st, 200);
+    let page = unescape(&page);
+    let first = page.find("<article").unwrap();
+    assert!(
+        page[first..].starts_with("<article class=\"task focused\" id=\"muc\" data-plan=\"50/KH-UBND\" data-task=\"9.2\" data-deadline=\"2022-12-31\">"),
+        "{}",
+        &page[first..first + 200]
+    );
+    assert!(page[first..].contains("<details open>"));
+    assert!(page.contains("Các việc khác chưa hoàn thành"));
+    assert_eq!(page.matches("data-task=\"9.2\"").count(), 1, "not listed twice");
+    // Done: its card folds under a count; asked for, it is listed.
+    let csrf = hidden(&page, "done", "9.2", "csrf");
+    let (st, _) = s
+        .post(
+            &format!("/a/{t}/done"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("nonce", "n-layout"),
+                ("plan", "50/KH-UBND"),
+                ("task", "9.2"),
+                ("deadline", "2022-12-31"),
+                ("done_on", "01/06/2022"),
+            ],
+        )
+        .await;
+    assert_eq!(st, 303);
+    let (_, page) = s.get(&format!("/a/{t}")).await;
+    let page = unescape(&page);
+    assert!(
+        page.contains("<summary>Đã hoàn thành gần đây (1)</summary>"),
+        "{page}"
+    );
+    let (_, done) = s.get(&format!("/a/{t}?tinh-trang=da-xong")).await;
+    let done = unescape(&done);
+    assert_eq!(done.matches("<article").count(), 1, "{done}");
+    assert!(done.contains("data-task=\"9.2\"") && !done.contains("Đã hoàn thành gần đây"));
+    let (_, overdue) = s.get(&format!("/a/{t}?tinh-trang=qua-han")).await;
+    let overdue = unescape(&overdue);
+    assert!(overdue.matches("<article").count() >= 1);
+    assert!(
+        overdue
+            .split("<article")
+            .skip(1)
+            .all(|c| c.starts_with(" class=\"task overdue")),
+        "only overdue cards"
+    );
+    let (_, other_plan) = s.get(&format!("/a/{t}?ke-hoach=99%2FKH")).await;
+    assert!(unescape(&other_plan).contains("Không có việc nào khớp bộ lọc"));
+    // A reminder's item that is not open any more (or forged) is said so; the page still shows.
+    let (st, page) = s
+        .get(&format!("/a/{t}?muc=50%2FKH-UBND%7C9.2%7C2022-07-15"))
+        .await;
+    assert_eq!(st, 200);
+    assert!(
+        unescape(&page).contains("hạn 15/07/2022, được nhắc trong thư, không còn trong danh sách việc"),
+        "{page}"
+    );
+    let (st, _) = s.get(&format!("/a/{t}?muc=%00%7C%7C")).await;
+    assert_eq!(st, 200, "a garbled item is ignored");
 }

@@ -16,6 +16,8 @@ use std::collections::HashMap;
 pub const MAX_TEXT: usize = 2000;
 /// Characters of a document number.
 pub const MAX_REF: usize = 200;
+/// How far past the deadline in force an agency may ask to move it (five years).
+pub const MAX_EXTENSION_DAYS: u64 = 5 * 365 + 1;
 /// How long an agency may withdraw its last answer.
 pub const UNDO_HOURS: i64 = 24;
 
@@ -365,6 +367,16 @@ fn extend(form: &HashMap<String, String>, view: &TaskView) -> Result<NewResponse
             "Ngày đề nghị {} phải sau hạn hiện tại ({}).",
             vn(proposed),
             vn(due)
+        ));
+    }
+    let furthest = due
+        .checked_add_days(chrono::Days::new(MAX_EXTENSION_DAYS))
+        .unwrap_or(due);
+    if proposed > furthest {
+        return Err(format!(
+            "Ngày đề nghị {} quá xa: chỉ đề nghị gia hạn đến tối đa 5 năm sau hạn hiện tại ({}).",
+            vn(proposed),
+            vn(furthest)
         ));
     }
     let reason =
