@@ -242,7 +242,7 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
                 ("doc_ref", "CV 1"),
             ],
             400,
-            "Hạn mới phải sau",
+            "Hạn mới 01/06/2022 không sau hạn hiện tại 18/06/2022 của Sở Nội vụ",
         ),
         (
             vec![
@@ -257,6 +257,8 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
     ] {
         let (status, body) = site.post(&path, &form).await;
         assert_eq!(status, code, "{form:?}: {body}");
+        // minijinja's HTML escaping writes '/' as "&#x2f;".
+        let body = body.replace("&#x2f;", "/");
         assert!(body.contains(says), "{form:?}: {body}");
     }
     assert!(store.extensions().unwrap().is_empty());
@@ -291,6 +293,13 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
         .find(|d| d.subject.contains("đồng ý gia hạn đến 31/07/2022"))
         .expect("the decision queued");
     assert_eq!(mail.agency, "so-noi-vu");
+    // The message says which deadline moved, and by which document.
+    assert!(
+        mail.body_text
+            .contains("ĐỒNG Ý gia hạn: hạn 18/06/2022 được dời đến ngày 31/07/2022.\nVăn bản: Công văn số 123/UBND-KT."),
+        "{}",
+        mail.body_text
+    );
     // Deciding again is refused.
     let (status, _) = site
         .post(
