@@ -1129,7 +1129,12 @@ fn overview_at(
     };
     let answered = nhacviec::overview::answered_as_of(config, &responses, &extensions, as_of);
     Ok(nhacviec::overview::compute(
-        &answered, as_of, plan, &responses, &last,
+        &answered,
+        as_of,
+        plan,
+        &responses,
+        &extensions,
+        &last,
     ))
 }
 

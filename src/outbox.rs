@@ -1687,7 +1687,7 @@ due = 2022-06-01
     }
 
     fn overview(c: &Config, today: NaiveDate) -> crate::overview::Overview {
-        crate::overview::compute(c, today, None, &[], &std::collections::HashMap::new())
+        crate::overview::compute(c, today, None, &[], &[], &std::collections::HashMap::new())
     }
 
     #[test]

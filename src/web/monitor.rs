@@ -124,7 +124,14 @@ fn figures(
     match loaded {
         Ok((responses, extensions, last)) => {
             let answered = overview::answered_as_of(config, &responses, &extensions, as_of);
-            Ok(overview::compute(&answered, as_of, plan, &responses, &last))
+            Ok(overview::compute(
+                &answered,
+                as_of,
+                plan,
+                &responses,
+                &extensions,
+                &last,
+            ))
         }
         Err(e) => {
             tracing::error!(error = %e, "web: store read failed (dashboard)");
