@@ -518,7 +518,7 @@ async fn a_second_grant_must_pass_the_deadline_in_force_and_the_late_list_shows_
     let row = |task: &str| {
         sheet
             .rows()
-            .find(|r| r[1].to_string() == task && r[3].to_string() == "Sở Nội vụ")
+            .find(|r| r[1] == *task && r[3] == *"Sở Nội vụ")
             .unwrap()
     };
     assert_eq!(
