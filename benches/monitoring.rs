@@ -135,8 +135,14 @@ fn benches(c: &mut Criterion) {
     let (responses, extensions) = store.answers().unwrap();
     let answered = nhacviec::answers::overlaid(&config, &responses, &extensions);
     let as_of = NaiveDate::from_ymd_opt(2022, 7, 1).unwrap();
-    let overview =
-        nhacviec::overview::compute(&answered, as_of, None, &responses, &Default::default());
+    let overview = nhacviec::overview::compute(
+        &answered,
+        as_of,
+        None,
+        &responses,
+        &extensions,
+        &Default::default(),
+    );
     eprintln!(
         "fixture: {} agencies, {} plans, {} task × agency rows; page {} bytes, workbook {} bytes",
         config.agencies.len(),
@@ -177,6 +183,7 @@ fn benches(c: &mut Criterion) {
                 as_of,
                 None,
                 &responses,
+                &extensions,
                 &Default::default(),
             ))
         })
@@ -188,6 +195,7 @@ fn benches(c: &mut Criterion) {
                 as_of,
                 None,
                 &responses,
+                &extensions,
                 &Default::default(),
             );
             let bytes = nhacviec::workbook::xlsx(&answered, &o).unwrap();

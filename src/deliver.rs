@@ -301,7 +301,7 @@ fn weekly_report(
     // The store's answers as of now, whether or not `config` was built with them (laying them
     // over twice changes nothing: the earliest completion and the latest grant win).
     let config = &crate::overview::answered_as_of(config, &responses, &extensions, today);
-    let overview = crate::overview::compute(config, today, None, &responses, &last);
+    let overview = crate::overview::compute(config, today, None, &responses, &extensions, &last);
     let workbook = match crate::workbook::xlsx(config, &overview) {
         Ok(bytes) => Some(Box::new(outbox::Attachment {
             name: crate::workbook::file_name(today, "xlsx"),

@@ -201,9 +201,10 @@ enum Command {
         /// Hạn được gia hạn, theo kế hoạch; mặc định: hạn chưa hoàn thành gần nhất
         #[arg(long)]
         from: Option<String>,
-        /// Văn bản cho phép gia hạn, ví dụ "Công văn số 123/UBND-KT ngày 20/6/2022"
+        /// Văn bản quyết định gia hạn (bắt buộc, tối đa 200 ký tự), ví dụ "Công văn số
+        /// 123/UBND-KT ngày 20/6/2022"; cơ quan được báo kèm văn bản này
         #[arg(long = "ref")]
-        doc_ref: Option<String>,
+        doc_ref: String,
         /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống
         #[arg(long)]
         now: Option<String>,
@@ -994,7 +995,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 plan: plan.as_deref(),
                 to: date_arg("--to", &to)?,
                 from: from.as_deref().map(|f| date_arg("--from", f)).transpose()?,
-                doc_ref: doc_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()),
+                doc_ref: &doc_ref,
                 now: now_in(analysis.config.timezone, now.as_deref())?,
             };
             print!("{}", extend(&cli.config, &analysis.config, &request)?);
@@ -1128,7 +1129,12 @@ fn overview_at(
     };
     let answered = nhacviec::overview::answered_as_of(config, &responses, &extensions, as_of);
     Ok(nhacviec::overview::compute(
-        &answered, as_of, plan, &responses, &last,
+        &answered,
+        as_of,
+        plan,
+        &responses,
+        &extensions,
+        &last,
     ))
 }
 
@@ -1254,21 +1260,26 @@ struct ExtendRequest<'a> {
     plan: Option<&'a str>,
     to: NaiveDate,
     from: Option<NaiveDate>,
-    doc_ref: Option<&'a str>,
+    /// The decision's document (`--ref`).
+    doc_ref: &'a str,
     now: DateTime<Tz>,
 }
 
-/// `extend`: checks the request against the config and the answers so far, records the grant
-/// beside a running service, and says what moved.
+/// `extend`: checks the request with the dashboard's rule (`extension::check`) against the
+/// config and the answers so far, records the grant and the message telling the agency
+/// beside a running service (which sends it), and says what moved.
 fn extend(
     dir: &std::path::Path,
     config: &config::Config,
     req: &ExtendRequest<'_>,
 ) -> anyhow::Result<String> {
+    use nhacviec::extension;
+    use nhacviec::outbox::{self, Decision, DecisionAbout};
     let refused = |msg: String| anyhow::Error::from(Refused(msg));
     let agency = resolve_agency(config, req.agency)?;
     let agency_name = config.agency_name(&agency);
     let plan_filter = req.plan.map(|p| resolve_plan(config, p)).transpose()?;
+    // Which plan: the CLI names a task by its number alone.
     let found: Vec<&config::Plan> = config
         .plans
         .iter()
@@ -1293,126 +1304,97 @@ fn extend(
             )));
         }
     };
-    if let Some(closed) = &plan.closed {
-        return Err(refused(format!(
-            "kế hoạch {} đã kết thúc{}: không gia hạn nhiệm vụ của kế hoạch đã kết thúc",
-            plan.number,
-            closed
-                .on
-                .map(|d| format!(" ngày {}", dmy(d)))
-                .unwrap_or_default()
-        )));
-    }
-    let Some(task) = plan.tasks.iter().find(|t| t.id == req.task) else {
-        return Err(refused(format!("không có nhiệm vụ \"{}\"", req.task)));
-    };
-    if !task.lead.contains(&agency) && !task.support.contains(&agency) {
-        return Err(refused(format!(
-            "{agency_name} không chủ trì cũng không phối hợp nhiệm vụ {} (KH {}): không có hạn nào để gia hạn",
-            task.id, plan.number
-        )));
-    }
-    let today = req.now.date_naive();
     let (responses, extensions) = stored_answers(dir, config)?;
-    // The agency's deadlines as the plan gives them (reports laid over, extensions not).
-    let mut as_planned = config.clone();
-    answers::overlay(&mut as_planned, &responses, &[]);
-    let view = answers::agency_view(&as_planned, &agency, today, &responses)
-        .into_iter()
-        .find(|v| v.plan == plan.number && v.task == task.id);
-    let planned = view
-        .as_ref()
-        .map(|v| v.deadlines.clone())
-        .unwrap_or_default();
-    let current = view.as_ref().and_then(|v| v.current);
-    let done = view.as_ref().and_then(|v| v.done);
-    let from = match (req.from, current) {
-        (Some(f), _) if planned.contains(&f) => f,
-        (Some(f), _) if planned.is_empty() => {
-            return Err(refused(format!(
-                "nhiệm vụ {} không có hạn cụ thể nào cho {agency_name}: không có hạn {} để gia hạn",
-                task.id,
-                dmy(f)
-            )))
-        }
-        (Some(f), _) => {
-            let list: Vec<String> = planned.iter().map(|d| dmy(*d)).collect();
-            return Err(refused(format!(
-                "{} không phải hạn của {agency_name} trong nhiệm vụ {} theo kế hoạch; các hạn: {}",
-                dmy(f),
-                task.id,
-                list.join(", ")
-            )));
-        }
-        (None, Some(current)) => current,
-        (None, None) if done.is_some() => {
-            return Err(refused(format!(
-                "{agency_name} đã hoàn thành nhiệm vụ {} (ngày {}): không còn hạn nào để gia hạn",
-                task.id,
-                done.map(dmy).unwrap_or_default()
-            )))
-        }
-        (None, _) if planned.is_empty() => {
-            return Err(refused(format!(
-                "nhiệm vụ {} không có hạn cụ thể (\"{}\"): không có hạn nào để gia hạn",
-                task.id,
-                task.time_text.as_deref().unwrap_or_default()
-            )))
-        }
-        (None, _) => {
-            return Err(refused(format!(
-                "{agency_name} không còn hạn nào chưa hoàn thành trong nhiệm vụ {}",
-                task.id
-            )))
+    let answered = answers::overlaid(config, &responses, &extensions);
+    let grant = extension::check(
+        &answered,
+        &extension::Asked {
+            agency: &agency,
+            plan: &plan.number,
+            task: req.task,
+            from: req.from,
+            to: req.to,
+            doc_ref: Some(req.doc_ref),
+            today: req.now.date_naive(),
+        },
+    )
+    .map_err(|r| refused(r.to_string()))?;
+
+    // The agency's requests for that deadline: the grant answers them (as the store marks).
+    let request = responses
+        .iter()
+        .filter(|r| {
+            r.agency == agency
+                && r.plan == grant.plan
+                && r.task == grant.task
+                && r.action == answers::Action::Extension
+                && r.undone_at.is_none()
+                && r.granted.is_none()
+                && r.refused_at.is_none()
+                && r.deadline.is_none_or(|d| d == grant.from)
+        })
+        .max_by_key(|r| r.id);
+    let now = req.now.with_timezone(&Utc);
+    // The agency is told as the dashboard tells it: the same message, its page linked.
+    let link = match nhacviec::web::links_for(config) {
+        Ok(signer) => config
+            .web
+            .as_ref()
+            .zip(signer)
+            .map(|(w, s)| format!("{}/a/{}", w.public_url, s.sign(&agency, now))),
+        Err(e) => {
+            eprintln!("cảnh báo: thư báo cơ quan không kèm liên kết đến trang của cơ quan: {e:#}");
+            None
         }
     };
-    // The deadline the agency works to now (after earlier extensions).
-    let mut effective = config.clone();
-    answers::overlay(&mut effective, &responses, &extensions);
-    let before = effective
-        .plans
-        .iter()
-        .find(|p| p.number == plan.number)
-        .and_then(|p| p.tasks.iter().find(|t| t.id == task.id))
-        .map_or(from, |t| t.deadline_for(&agency, from));
-    if req.to <= before {
-        return Err(refused(format!(
-            "hạn mới {} không sau hạn hiện tại {} của {agency_name} (nhiệm vụ {}): gia hạn phải dời hạn về sau",
-            dmy(req.to),
-            dmy(before),
-            task.id
-        )));
-    }
+    let about = DecisionAbout {
+        agency: &agency,
+        plan: &grant.plan,
+        task: &grant.task,
+        deadline: Some(grant.from),
+        in_force: Some(grant.before),
+        requested: request.is_some(),
+        proposed: request.and_then(|r| r.proposed),
+    };
+    let decision = Decision::Granted {
+        to: grant.to,
+        doc_ref: Some(grant.doc_ref.clone()),
+    };
+    // As on the dashboard: a message that cannot be made does not stop the grant; the output
+    // says the agency was not told.
+    let messages =
+        outbox::decision(config, about, &decision, link.as_deref()).unwrap_or_else(|e| {
+            eprintln!("cảnh báo: không soạn được thư báo cơ quan: {e}");
+            Vec::new()
+        });
+
     let state = nhacviec::deliver::state_dir(dir, config)?;
     nhacviec::store::create_private_dir(&state)
         .with_context(|| format!("tạo thư mục trạng thái {}", state.display()))?;
-    // Beside a running service: one short transaction; the service sees the answers change
-    // and rebuilds its schedule.
-    let mut store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
-    store.grant_extension(
-        &agency,
-        &plan.number,
-        &task.id,
-        from,
-        req.to,
-        req.doc_ref,
-        req.now.with_timezone(&Utc),
+    // Beside a running service: one short transaction; the service sees the answers change,
+    // rebuilds its schedule and sends the message.
+    let store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
+    store.grant_extension_and_tell(
+        &grant,
+        &messages,
+        &outbox::domain_of(&config.email.from),
+        now,
     )?;
     let mut out = format!(
         "Đã gia hạn nhiệm vụ {} (KH {}) cho {agency_name}: hạn {} → {}",
-        task.id,
-        plan.number,
-        dmy(before),
-        dmy(req.to)
+        grant.task,
+        grant.plan,
+        dmy(grant.before),
+        dmy(grant.to)
     );
-    if before != from {
-        out.push_str(&format!(" (hạn theo kế hoạch: {})", dmy(from)));
+    if grant.before != grant.from {
+        out.push_str(&format!(" (hạn theo kế hoạch: {})", dmy(grant.from)));
     }
-    if let Some(doc) = req.doc_ref {
-        out.push_str(&format!(" ({doc})"));
-    }
-    out.push_str(". Lời nhắc sẽ được tính lại ở lần chạy tới.\n");
-    if let Some(asked) = view.and_then(|v| v.pending_extension) {
+    out.push_str(&format!(
+        " ({}). Lời nhắc sẽ được tính lại ở lần chạy tới.\n",
+        grant.doc_ref
+    ));
+    if let Some(asked) = request {
         out.push_str(&format!(
             "Đề nghị gia hạn của {agency_name} ngày {} đã được ghi là đã giải quyết.\n",
             asked
@@ -1421,7 +1403,25 @@ fn extend(
                 .format("%d/%m/%Y")
         ));
     }
+    out.push_str(&match messages.first().map(|m| m.channel) {
+        Some(channel) => format!(
+            "Đã báo {agency_name} qua {}: thư được gửi ở lần gửi tới của dịch vụ (xem bằng nhacviec history --agency {agency}).\n",
+            channel_vi(channel)
+        ),
+        None => format!(
+            "Không báo được {agency_name} qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.\n"
+        ),
+    });
     Ok(out)
+}
+
+/// A channel's name as the messages say it.
+fn channel_vi(channel: config::Channel) -> &'static str {
+    match channel {
+        config::Channel::Email => "email",
+        config::Channel::Zalo => "Zalo OA",
+        config::Channel::Webhook => "webhook",
+    }
 }
 
 fn status_vi(s: &str) -> &str {

@@ -1030,6 +1030,38 @@ pub enum Decision {
     },
 }
 
+/// What a decision is about: one agency's deadline of a task, and whether the agency asked
+/// (its request on its page) or the monitoring office decided alone (`nhacviec extend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionAbout<'a> {
+    pub agency: &'a str,
+    pub plan: &'a str,
+    pub task: &'a str,
+    /// The deadline as the plan gives it.
+    pub deadline: Option<NaiveDate>,
+    /// The deadline in force before the decision, when an earlier extension moved it.
+    pub in_force: Option<NaiveDate>,
+    /// Whether it answers the agency's request.
+    pub requested: bool,
+    /// The date the agency proposed, if it asked.
+    pub proposed: Option<NaiveDate>,
+}
+
+impl<'a> From<&'a crate::answers::Response> for DecisionAbout<'a> {
+    /// The agency's request as stored (its deadline as the plan gives it).
+    fn from(r: &'a crate::answers::Response) -> DecisionAbout<'a> {
+        DecisionAbout {
+            agency: &r.agency,
+            plan: &r.plan,
+            task: &r.task,
+            deadline: r.deadline,
+            in_force: None,
+            requested: true,
+            proposed: r.proposed,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct DecisionCtx {
     agency: String,
@@ -1039,7 +1071,13 @@ struct DecisionCtx {
     task: String,
     title: String,
     granted: bool,
+    /// Whether the agency asked.
+    requested: bool,
+    /// The plan's deadline.
     from: String,
+    /// The deadline in force before the decision, when an earlier extension moved it (else
+    /// empty).
+    in_force: String,
     to: String,
     proposed: String,
     doc_ref: String,
@@ -1048,22 +1086,24 @@ struct DecisionCtx {
     redirected_to: Vec<String>,
 }
 
-/// The agency told of the decision on its request `r`: by email to its addresses; else by
+/// The agency told of the decision `about` its deadline (its request as stored, or a
+/// [`DecisionAbout`] of a grant nobody asked for): by email to its addresses; else by
 /// Zalo OA text when it has a Zalo user id, or by its webhook when that is its channel. An
 /// agency reached only by a Zalo phone (ZNS) is not messaged: the ZNS template is a
 /// reminder's. Its page shows the decision either way. `link` is its page, if any.
-pub fn decision(
+pub fn decision<'a>(
     config: &Config,
-    r: &crate::answers::Response,
+    about: impl Into<DecisionAbout<'a>>,
     decision: &Decision,
     link: Option<&str>,
 ) -> Result<Vec<NewDelivery>, TemplateError> {
-    let Some(agency) = config.agency(&r.agency) else {
+    let r: DecisionAbout<'a> = about.into();
+    let Some(agency) = config.agency(r.agency) else {
         return Ok(vec![]);
     };
-    let plan = config.plan(&r.plan);
+    let plan = config.plan(r.plan);
     let title = config
-        .task(&r.plan, &r.task)
+        .task(r.plan, r.task)
         .map(|t| t.title.clone())
         .unwrap_or_default();
     let dmy = |d: Option<NaiveDate>| {
@@ -1085,12 +1125,14 @@ pub fn decision(
     let ctx = |redirected_to: Vec<String>| DecisionCtx {
         agency: agency.name.clone(),
         monitor: monitor.clone(),
-        plan: r.plan.clone(),
+        plan: r.plan.to_string(),
         citation: plan.map(crate::answers::citation).unwrap_or_default(),
-        task: r.task.clone(),
+        task: r.task.to_string(),
         title: title.clone(),
         granted: matches!(decision, Decision::Granted { .. }),
+        requested: r.requested,
         from: dmy(r.deadline),
+        in_force: dmy(r.in_force.filter(|d| Some(*d) != r.deadline)),
         to: match decision {
             Decision::Granted { to, .. } => dmy(Some(*to)),
             Decision::Refused { .. } => String::new(),
@@ -1107,7 +1149,7 @@ pub fn decision(
         link: link.unwrap_or_default().to_string(),
         redirected_to,
     };
-    let thread = thread(&agency.id, &r.plan);
+    let thread = thread(&agency.id, r.plan);
     if !agency.email.is_empty() {
         return builtin_mail(
             &config.email,
@@ -1618,7 +1660,7 @@ due = 2022-06-01
     }
 
     fn overview(c: &Config, today: NaiveDate) -> crate::overview::Overview {
-        crate::overview::compute(c, today, None, &[], &std::collections::HashMap::new())
+        crate::overview::compute(c, today, None, &[], &[], &std::collections::HashMap::new())
     }
 
     #[test]
@@ -1885,6 +1927,91 @@ due = 2022-06-01
         assert_eq!(
             occurrence(&crate::deadline::Deadline::Continuous, d(2022, 5, 25)),
             ""
+        );
+    }
+
+    #[test]
+    fn a_decision_says_whether_the_agency_asked_and_which_deadline_moved() {
+        let c = config("");
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let granted = Decision::Granted {
+            to: d("2022-08-15"),
+            doc_ref: Some("Công văn số 9/UBND".into()),
+        };
+        // A grant nobody asked for (`nhacviec extend`), the deadline moved once before.
+        let alone = DecisionAbout {
+            agency: "hai",
+            plan: "1/KH",
+            task: "1",
+            deadline: Some(d("2022-06-01")),
+            in_force: Some(d("2022-07-31")),
+            requested: false,
+            proposed: None,
+        };
+        let told = decision(&c, alone, &granted, Some("https://x.example/a/t")).unwrap();
+        assert_eq!(told.len(), 2, "one per address");
+        let m = &told[0];
+        assert_eq!(
+            m.subject,
+            "[Nhắc việc] Nhiệm vụ 1 (1/KH): gia hạn đến 15/08/2022"
+        );
+        assert!(
+            m.body_text
+                .contains("Văn phòng UBND tỉnh thông báo gia hạn nhiệm vụ 1"),
+            "{}",
+            m.body_text
+        );
+        assert!(
+            m.body_text.contains(
+                "GIA HẠN: hạn 31/07/2022 (theo kế hoạch: 01/06/2022) được dời đến ngày 15/08/2022.\nVăn bản: Công văn số 9/UBND."
+            ),
+            "{}",
+            m.body_text
+        );
+        assert!(!m.body_text.contains("đề nghị"), "{}", m.body_text);
+        // HTML escaping writes '/' as "&#x2f;".
+        let html = m.body_html.replace("&#x2f;", "/");
+        assert!(
+            html.contains("<strong>Gia hạn</strong>: hạn 31/07/2022 (theo kế hoạch: 01/06/2022)"),
+            "{html}"
+        );
+        // The same deadline in force as planned is said once; a request is answered.
+        let asked = DecisionAbout {
+            in_force: Some(d("2022-06-01")),
+            requested: true,
+            proposed: Some(d("2022-08-31")),
+            ..alone
+        };
+        let m = &decision(&c, asked, &granted, None).unwrap()[0];
+        assert_eq!(
+            m.subject,
+            "[Nhắc việc] Nhiệm vụ 1 (1/KH): đồng ý gia hạn đến 15/08/2022"
+        );
+        assert!(
+            m.body_text.contains("trả lời đề nghị gia hạn của cơ quan")
+                && m.body_text
+                    .contains("ĐỒNG Ý gia hạn: hạn 01/06/2022 được dời đến ngày 15/08/2022."),
+            "{}",
+            m.body_text
+        );
+        let refused = Decision::Refused {
+            reason: "Quá muộn".into(),
+        };
+        let m = &decision(
+            &c,
+            DecisionAbout {
+                in_force: Some(d("2022-07-31")),
+                ..asked
+            },
+            &refused,
+            None,
+        )
+        .unwrap()[0];
+        assert!(
+            m.body_text
+                .contains("KHÔNG ĐỒNG Ý gia hạn đến ngày 31/08/2022: hạn vẫn là ngày 31/07/2022."),
+            "{}",
+            m.body_text
         );
     }
 }

@@ -7,7 +7,7 @@
 //! assignments, each with its own state. Coordinators' rows are listed (workbook, status) but not
 //! counted: a coordinating agency is not late on its own.
 
-use crate::answers::{citation, Action, Response};
+use crate::answers::{citation, Action, Extension, Response};
 use crate::config::Config;
 use crate::report::{status_in, State, StatusRow};
 use crate::schedule::{natural_key, Role};
@@ -129,6 +129,19 @@ pub struct AgencyFigures {
     pub latest_response: Option<Answer>,
 }
 
+/// A row's deadline as an extension moved it: where the plan put it and the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extended {
+    /// The deadline as the plan gives it ("Hạn theo kế hoạch").
+    pub planned: NaiveDate,
+    /// Where the latest grant moved it: the row's deadline ("Hạn đã gia hạn").
+    pub to: NaiveDate,
+    /// The decision's document ("Văn bản gia hạn").
+    pub doc_ref: Option<String>,
+    /// The day of the decision, in the configured timezone ("Ngày quyết định").
+    pub decided_on: NaiveDate,
+}
+
 /// One task × agency, with what a reader needs beside the state.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -145,6 +158,8 @@ pub struct Row {
     pub latest_response: Option<Answer>,
     /// When a reminder about this task last went to the agency.
     pub last_reminder: Option<DateTime<Utc>>,
+    /// When the row's deadline is one an extension moved: the plan's date and the decision.
+    pub extension: Option<Extended>,
 }
 
 /// An extension request not answered yet.
@@ -153,6 +168,9 @@ pub struct PendingExtension {
     pub response: Response,
     pub agency_name: String,
     pub title: String,
+    /// The deadline it is about as it stands (moved by an earlier extension, else the
+    /// plan's): a grant must go past it.
+    pub in_force: Option<NaiveDate>,
 }
 
 /// Everything the monitoring office sees, as of a date.
@@ -279,15 +297,33 @@ pub fn answered_as_of(
 }
 
 /// The figures as of `as_of`, of one plan (its exact number) or all. `config` has the answers
-/// laid over it as of that day ([`answered_as_of`]).
+/// laid over it as of that day ([`answered_as_of`]); `extensions` are every grant (those made
+/// after `as_of` are left out), for the rows to show the plan's deadline beside the moved one.
 pub fn compute(
     config: &Config,
     as_of: NaiveDate,
     plan: Option<&str>,
     responses: &[Response],
+    extensions: &[Extension],
     last_reminders: &HashMap<(String, String, String), DateTime<Utc>>,
 ) -> Overview {
     let tz = config.timezone;
+    // Per agency and task, per deadline of the plan, the latest grant known by `as_of`: where
+    // that deadline stands (as `Task::deadline_for` reads the overlay).
+    let mut moved: HashMap<(&str, &str, &str), HashMap<NaiveDate, &Extension>> = HashMap::new();
+    for e in extensions
+        .iter()
+        .filter(|e| local_date(e.granted_at, tz) <= as_of)
+    {
+        let slot = moved
+            .entry((e.agency.as_str(), e.plan.as_str(), e.task.as_str()))
+            .or_default()
+            .entry(e.from)
+            .or_insert(e);
+        if e.id > slot.id {
+            *slot = e;
+        }
+    }
     // Answers given after `as_of` had not been given then.
     let known = |r: &&Response| local_date(r.created_at, tz) <= as_of;
     let mut latest: HashMap<(&str, &str, &str), &Response> = HashMap::new();
@@ -350,7 +386,22 @@ pub fn compute(
             }
             _ => None,
         };
+        // The row's deadline, if a grant put it there (the latest such grant).
+        let extension = s.deadline.and_then(|d| {
+            moved
+                .get(&key)?
+                .values()
+                .filter(|e| e.to == d && e.from != d)
+                .max_by_key(|e| e.id)
+                .map(|e| Extended {
+                    planned: e.from,
+                    to: e.to,
+                    doc_ref: e.doc_ref.clone(),
+                    decided_on: local_date(e.granted_at, tz),
+                })
+        });
         rows.push(Row {
+            extension,
             agency_name: name_of(&s.agency),
             title: task.map(|t| t.title.clone()).unwrap_or_default(),
             time_text: task.and_then(|t| t.time_text.clone()).unwrap_or_default(),
@@ -416,6 +467,11 @@ pub fn compute(
         .filter(|r| plan.is_none_or(|p| p == r.plan))
         .filter(|r| tasks.contains_key(&(r.plan.as_str(), r.task.as_str())))
         .map(|r| PendingExtension {
+            in_force: r.deadline.map(|d| {
+                tasks
+                    .get(&(r.plan.as_str(), r.task.as_str()))
+                    .map_or(d, |t| t.deadline_for(&r.agency, d))
+            }),
             agency_name: name_of(&r.agency),
             title: tasks
                 .get(&(r.plan.as_str(), r.task.as_str()))
@@ -601,7 +657,7 @@ time = "Tháng 10/2022"
     #[test]
     fn each_state_is_counted_apart_and_later_plans_are_left_out() {
         let c = config();
-        let o = compute(&c, d("2022-05-25"), None, &[], &HashMap::new());
+        let o = compute(&c, d("2022-05-25"), None, &[], &[], &HashMap::new());
         assert_eq!(o.plans.len(), 1, "2/KH was not issued on 25/05/2022");
         assert!(o.rows.iter().all(|r| r.status.plan == "1/KH"));
         let t = o.totals;
@@ -665,7 +721,7 @@ time = "Tháng 10/2022"
                 .unwrap()
                 .with_timezone(&Utc),
         )]);
-        let o = compute(&c, d("2022-05-25"), None, &responses, &reminded);
+        let o = compute(&c, d("2022-05-25"), None, &responses, &[], &reminded);
         let row = o.rows.iter().find(|r| r.status.task == "1").unwrap();
         assert_eq!(
             row.latest_response.as_ref().unwrap().note.as_deref(),
@@ -681,14 +737,14 @@ time = "Tháng 10/2022"
                 .as_deref(),
             Some("tiến độ 1")
         );
-        let later = compute(&c, d("2022-06-01"), None, &responses, &reminded);
+        let later = compute(&c, d("2022-06-01"), None, &responses, &[], &reminded);
         let row = later.rows.iter().find(|r| r.status.task == "1").unwrap();
         assert_eq!(
             row.latest_response.as_ref().unwrap().note.as_deref(),
             Some("tiến độ 2")
         );
         // Before the reminder went out, no reminder is shown.
-        let early = compute(&c, d("2022-05-01"), None, &responses, &reminded);
+        let early = compute(&c, d("2022-05-01"), None, &responses, &[], &reminded);
         let row = early.rows.iter().find(|r| r.status.task == "1").unwrap();
         assert!(row.last_reminder.is_none() && row.latest_response.is_none());
     }
@@ -732,10 +788,20 @@ time = "Tháng 10/2022"
             d("2022-05-25"),
             None,
             std::slice::from_ref(&done),
+            std::slice::from_ref(&granted),
             &HashMap::new(),
         );
         assert_eq!(row(&o, "1").state, State::OpenOverdue);
         assert_eq!(row(&o, "2").deadline, Some(d("2022-05-31")));
+        let extension = |o: &Overview| {
+            o.rows
+                .iter()
+                .find(|r| r.status.task == "2" && r.status.agency == "a")
+                .unwrap()
+                .extension
+                .clone()
+        };
+        assert_eq!(extension(&o), None, "not granted yet");
         // On 30/05 both were.
         let now = answered_as_of(
             &c,
@@ -748,20 +814,96 @@ time = "Tháng 10/2022"
             d("2022-05-30"),
             None,
             std::slice::from_ref(&done),
+            std::slice::from_ref(&granted),
             &HashMap::new(),
         );
         assert_eq!(row(&o, "1").state, State::DoneLate);
         assert_eq!(row(&o, "2").deadline, Some(d("2022-08-31")));
+        assert_eq!(
+            extension(&o),
+            Some(Extended {
+                planned: d("2022-05-31"),
+                to: d("2022-08-31"),
+                doc_ref: None,
+                decided_on: d("2022-05-28"),
+            })
+        );
+    }
+
+    #[test]
+    fn a_row_moved_twice_shows_the_plans_deadline_and_the_latest_decision() {
+        let c = config();
+        let grant = |id: i64, to: &str, doc: &str, at: &str| crate::answers::Extension {
+            id,
+            agency: "a".into(),
+            plan: "1/KH".into(),
+            task: "1".into(),
+            from: d("2022-04-30"),
+            to: d(to),
+            doc_ref: Some(doc.into()),
+            // 00:30 on 21/05 in Vietnam is still 20/05 in UTC: the decision's local day counts.
+            granted_at: DateTime::parse_from_rfc3339(at)
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        let grants = [
+            grant(1, "2022-05-31", "CV 1", "2022-05-02T02:00:00Z"),
+            grant(2, "2022-06-30", "CV 2", "2022-05-20T17:30:00Z"),
+        ];
+        let mut asked = progress(3, "a", "2022-05-22T02:00:00Z");
+        asked.action = Action::Extension;
+        asked.deadline = Some(d("2022-04-30"));
+        asked.proposed = Some(d("2022-07-31"));
+        let responses = [asked];
+        let as_of = d("2022-05-25");
+        let answered = answered_as_of(&c, &responses, &grants, as_of);
+        let o = compute(&answered, as_of, None, &responses, &grants, &HashMap::new());
+        let row = o
+            .rows
+            .iter()
+            .find(|r| r.status.task == "1" && r.status.agency == "a")
+            .unwrap();
+        assert_eq!(row.status.deadline, Some(d("2022-06-30")));
+        assert_eq!(
+            row.extension,
+            Some(Extended {
+                planned: d("2022-04-30"),
+                to: d("2022-06-30"),
+                doc_ref: Some("CV 2".into()),
+                decided_on: d("2022-05-21"),
+            })
+        );
+        // The request waiting is about the plan's 30/04, which now stands at 30/06.
+        assert_eq!(o.pending_extensions[0].in_force, Some(d("2022-06-30")));
+        // Other rows were not moved.
+        assert!(o
+            .rows
+            .iter()
+            .filter(|r| r.status.task != "1")
+            .all(|r| r.extension.is_none()));
+        // As of 10/05 only the first grant was known.
+        let then = d("2022-05-10");
+        let answered = answered_as_of(&c, &[], &grants, then);
+        let o = compute(&answered, then, None, &[], &grants, &HashMap::new());
+        let row = o
+            .rows
+            .iter()
+            .find(|r| r.status.task == "1" && r.status.agency == "a")
+            .unwrap();
+        assert_eq!(
+            row.extension.as_ref().map(|e| (e.to, e.doc_ref.as_deref())),
+            Some((d("2022-05-31"), Some("CV 1")))
+        );
     }
 
     #[test]
     fn before_any_plan_and_far_ahead_the_figures_are_still_figures() {
         let c = config();
-        let o = compute(&c, d("2021-01-01"), None, &[], &HashMap::new());
+        let o = compute(&c, d("2021-01-01"), None, &[], &[], &HashMap::new());
         assert!(o.plans.is_empty() && o.rows.is_empty() && o.agencies.is_empty());
         assert_eq!(o.idle_agencies, 5);
         assert_eq!(o.totals.on_time_rate(), None);
-        let far = compute(&c, d("2030-01-01"), Some("2/KH"), &[], &HashMap::new());
+        let far = compute(&c, d("2030-01-01"), Some("2/KH"), &[], &[], &HashMap::new());
         assert_eq!(far.plans.len(), 1);
         assert_eq!(far.totals.overdue, 1, "2/KH's task, long overdue");
         assert!(check_as_of(d("2100-12-31")).is_ok());

@@ -29,8 +29,10 @@ pub fn file_name(as_of: NaiveDate, ext: &str) -> String {
     format!("tinh-hinh-{as_of}.{ext}")
 }
 
-/// The task × agency columns, in order, with their widths.
-const ROW_COLUMNS: [(&str, f64); 14] = [
+/// The task × agency columns, in order, with their widths. "Hạn" is the deadline the state
+/// is about (after any extension); the next four say where the plan put it and the decision
+/// that moved it (empty when no extension did).
+const ROW_COLUMNS: [(&str, f64); 18] = [
     ("Kế hoạch", 16.0),
     ("Số TT", 7.0),
     ("Nhiệm vụ", 48.0),
@@ -38,6 +40,10 @@ const ROW_COLUMNS: [(&str, f64); 14] = [
     ("Vai trò", 10.0),
     ("Thời gian (theo kế hoạch)", 28.0),
     ("Hạn", 12.0),
+    ("Hạn theo kế hoạch", 12.0),
+    ("Hạn đã gia hạn", 12.0),
+    ("Văn bản gia hạn", 26.0),
+    ("Ngày quyết định", 12.0),
     ("Trạng thái", 24.0),
     ("Số ngày quá hạn", 9.0),
     ("Ngày hoàn thành", 12.0),
@@ -307,28 +313,44 @@ fn write_row(
     ws.write_string(r, 4, s.role.vi())?;
     ws.write_string(r, 5, &row.time_text)?;
     date(ws, r, 6, s.deadline, f)?;
-    ws.write_string(r, 7, s.state.vi())?;
-    if let Some(d) = row.days_overdue {
-        ws.write_number(r, 8, d as f64)?;
+    date(ws, r, 7, planned_deadline(row), f)?;
+    if let Some(e) = &row.extension {
+        date(ws, r, 8, Some(e.to), f)?;
+        if let Some(doc) = &e.doc_ref {
+            ws.write_string(r, 9, doc)?;
+        }
+        date(ws, r, 10, Some(e.decided_on), f)?;
     }
-    date(ws, r, 9, s.done, f)?;
+    ws.write_string(r, 11, s.state.vi())?;
+    if let Some(d) = row.days_overdue {
+        ws.write_number(r, 12, d as f64)?;
+    }
+    date(ws, r, 13, s.done, f)?;
     if let Some(d) = &row.doc_ref {
-        ws.write_string(r, 10, d)?;
+        ws.write_string(r, 14, d)?;
     }
     let answer = answer_text(row);
     if !answer.is_empty() {
-        ws.write_string(r, 11, &answer)?;
+        ws.write_string(r, 15, &answer)?;
     }
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).date_naive();
     date(
         ws,
         r,
-        12,
+        16,
         row.latest_response.as_ref().map(|a| local(a.at)),
         f,
     )?;
-    date(ws, r, 13, row.last_reminder.map(local), f)?;
+    date(ws, r, 17, row.last_reminder.map(local), f)?;
     Ok(())
+}
+
+/// The row's deadline as the plan gives it: before the extension that moved it, if any.
+fn planned_deadline(row: &Row) -> Option<NaiveDate> {
+    row.extension
+        .as_ref()
+        .map(|e| e.planned)
+        .or(row.status.deadline)
 }
 
 /// A text cell as a spreadsheet will read it as text: one starting with what Excel or
@@ -365,6 +387,15 @@ pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErro
             s.role.vi().to_string(),
             inert(&row.time_text),
             dmy(s.deadline),
+            dmy(planned_deadline(row)),
+            dmy(row.extension.as_ref().map(|e| e.to)),
+            inert(
+                row.extension
+                    .as_ref()
+                    .and_then(|e| e.doc_ref.as_deref())
+                    .unwrap_or_default(),
+            ),
+            dmy(row.extension.as_ref().map(|e| e.decided_on)),
             s.state.vi().to_string(),
             row.days_overdue.map(|d| d.to_string()).unwrap_or_default(),
             dmy(s.done),

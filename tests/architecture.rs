@@ -29,8 +29,21 @@ struct Rule {
 }
 
 const CORE: &[&str] = &[
-    "text", "deadline", "calendar", "policy", "schedule", "render", "report", "check", "outbox",
-    "overview", "workbook", "ics", "answers", "links",
+    "text",
+    "deadline",
+    "calendar",
+    "policy",
+    "schedule",
+    "render",
+    "report",
+    "check",
+    "outbox",
+    "overview",
+    "workbook",
+    "ics",
+    "answers",
+    "links",
+    "extension",
 ];
 
 const RULES: &[Rule] = &[

@@ -1,6 +1,8 @@
 //! The agencies' answers from the admin's side, end to end: `responses` lists what the store
 //! holds (text and JSON, filters, withdrawn and granted marks), `extend` moves one agency's
-//! deadline (and refuses what it cannot move), `status` and `preview` see the answers.
+//! deadline under the dashboard's rule (the decision's document required; refusals of what it
+//! cannot move) and tells the agency (a delivery queued, sent by the next pass), `status` and
+//! `preview` see the answers.
 
 mod support;
 use support::answers::{answer, at, date};
@@ -230,12 +232,31 @@ fn extend_moves_one_agencys_deadline() {
                 "18/06/2022",
                 "--to",
                 "2022-08-15",
+                "--ref",
+                "Công văn số 130/UBND-KT",
             ],
         ),
     );
     assert!(
-        out.contains("hạn 31/07/2022 → 15/08/2022 (hạn theo kế hoạch: 18/06/2022)"),
+        out.contains(
+            "hạn 31/07/2022 → 15/08/2022 (hạn theo kế hoạch: 18/06/2022) (Công văn số 130/UBND-KT)"
+        ),
         "{out}"
+    );
+    assert_eq!(
+        env.status_row("so-noi-vu", "10.1")["deadline"],
+        "2022-08-15"
+    );
+
+    // A date between the plan's and the one in force is not an extension: the dashboard's rule.
+    let err = env.refused(&extend_args(
+        "so-noi-vu",
+        "10.1",
+        &["--to", "01/08/2022", "--ref", "Công văn số 131/UBND-KT"],
+    ));
+    assert!(
+        err.contains("hạn mới 01/08/2022 không sau hạn hiện tại 15/08/2022 (đã gia hạn từ hạn 18/06/2022 theo kế hoạch) của Sở Nội vụ"),
+        "{err}"
     );
     assert_eq!(
         env.status_row("so-noi-vu", "10.1")["deadline"],
@@ -244,14 +265,78 @@ fn extend_moves_one_agencys_deadline() {
 }
 
 #[test]
+fn extend_tells_the_agency_as_the_dashboard_does() {
+    let env = Env::new();
+    seed(&env);
+    let out = env.expect(
+        0,
+        &extend_args(
+            "so-noi-vu",
+            "10.1",
+            &["--to", "31/07/2022", "--ref", "Công văn số 123/UBND-KT"],
+        ),
+    );
+    assert!(
+        out.contains("Đã báo Sở Nội vụ qua email: thư được gửi ở lần gửi tới"),
+        "{out}"
+    );
+    // Queued in the outbox, in the agency's thread, answering its request.
+    let told = env.json(&["history", "--agency", "so-noi-vu"]);
+    let told = told.as_array().unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["status"], "pending");
+    assert_eq!(
+        told[0]["subject"],
+        "[Nhắc việc] Nhiệm vụ 10.1 (50/KH-UBND): đồng ý gia hạn đến 31/07/2022"
+    );
+    assert_eq!(told[0]["recipients"][0], "so-noi-vu@haugiang.example");
+    assert!(
+        env.json(&["history", "--agency", "so-tu-phap"])
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nobody else"
+    );
+
+    // The next pass sends it: the .eml says what moved, from what, by which document.
+    env.expect(0, &["run", "--once", "--now", NOW]);
+    let id = told[0]["id"].as_i64().unwrap();
+    let eml = fs::read(env.state().join("mail").join(format!("{id:08}.eml"))).unwrap();
+    let mail = mail_parser::MessageParser::default().parse(&eml).unwrap();
+    let text = mail.body_text(0).unwrap();
+    assert!(
+        text.contains("trả lời đề nghị gia hạn của cơ quan về nhiệm vụ 10.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ĐỒNG Ý gia hạn: hạn 18/06/2022 được dời đến ngày 31/07/2022."),
+        "{text}"
+    );
+    assert!(text.contains("Văn bản: Công văn số 123/UBND-KT."), "{text}");
+    assert_eq!(
+        env.json(&["history", "--agency", "so-noi-vu"])[0]["status"],
+        "sent"
+    );
+}
+
+#[test]
 fn extend_without_a_database_creates_it() {
     let env = Env::new();
     assert!(!env.db().exists());
-    let out = env.expect(0, &extend_args("so-noi-vu", "8.8", &["--to", "15/06/2022"]));
-    assert!(out.contains("hạn 31/05/2022 → 15/06/2022"), "{out}");
+    let out = env.expect(
+        0,
+        &extend_args("so-noi-vu", "8.8", &["--to", "15/06/2022", "--ref", "CV 7"]),
+    );
+    assert!(out.contains("hạn 31/05/2022 → 15/06/2022 (CV 7)"), "{out}");
     assert!(!out.contains("Đề nghị gia hạn"), "{out}");
     assert!(env.db().exists());
     assert_eq!(env.status_row("so-noi-vu", "8.8")["deadline"], "2022-06-15");
+    // Nobody asked: the agency is told of a grant, not of an answer.
+    let told = env.json(&["history", "--agency", "so-noi-vu"]);
+    assert_eq!(
+        told[0]["subject"],
+        "[Nhắc việc] Nhiệm vụ 8.8 (50/KH-UBND): gia hạn đến 15/06/2022"
+    );
 }
 
 #[test]
@@ -304,17 +389,71 @@ fn extend_refuses_what_it_cannot_move() {
         ),
     ];
     for (agency, task, extra, says) in cases {
-        let args = extend_args(agency, task, extra);
+        let mut args = extend_args(agency, task, extra);
+        args.extend(["--ref", "Công văn số 123/UBND-KT"]);
+        let err = env.refused(&args);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // The decision's document: required, not blank, at most 200 characters; 5 years at most.
+    let long = "x".repeat(201);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--to", "31/07/2022", "--ref", "  "],
+            "cần số văn bản cho phép gia hạn",
+        ),
+        (
+            &["--to", "31/07/2022", "--ref", &long],
+            "số văn bản cho phép gia hạn quá dài (201 ký tự; tối đa 200)",
+        ),
+        (
+            &["--to", "19/06/2027", "--ref", "CV 1"],
+            "gia hạn không quá 5 năm sau hạn hiện tại 18/06/2022, tức muộn nhất ngày 18/06/2027",
+        ),
+    ];
+    for (extra, says) in cases {
+        let args = extend_args("so-noi-vu", "10.1", extra);
         let err = env.refused(&args);
         assert!(err.contains(says), "{args:?}: {err}");
     }
     // Nothing was written.
     assert!(!env.db().exists());
 
-    // A bad date is an error too (not a refusal of the config's: exit 2).
-    let out = env.run(&extend_args("so-noi-vu", "10.1", &["--to", "31/13/2022"]));
+    // Without --ref, and with a bad date: usage errors (exit 2).
+    let out = env.run(&extend_args("so-noi-vu", "10.1", &["--to", "31/07/2022"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ref"));
+    let out = env.run(&extend_args(
+        "so-noi-vu",
+        "10.1",
+        &["--to", "31/13/2022", "--ref", "CV 1"],
+    ));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--to \"31/13/2022\" không hợp lệ"));
+    assert!(!env.db().exists());
+}
+
+#[test]
+fn extend_refuses_a_deadline_already_met() {
+    let env = Env::new();
+    seed(&env);
+    // Sở Nội vụ reported 8.8 done on 20/05/2022.
+    let err = env.refused(&extend_args(
+        "so-noi-vu",
+        "8.8",
+        &["--to", "30/06/2022", "--ref", "CV 1"],
+    ));
+    assert!(
+        err.contains(
+            "Sở Nội vụ đã hoàn thành nhiệm vụ 8.8 (hạn 31/05/2022, hoàn thành ngày 20/05/2022)"
+        ),
+        "{err}"
+    );
+    let store = Store::open_reader(&env.db()).unwrap();
+    assert!(store.extensions().unwrap().is_empty());
+    assert!(
+        store.history(None, None, 10).unwrap().is_empty(),
+        "nobody told"
+    );
 }
 
 #[test]
@@ -328,7 +467,11 @@ fn extend_asks_for_the_plan_when_two_have_the_task() {
         text.replace("number = \"50/KH-UBND\"", "number = \"51/KH-UBND\""),
     )
     .unwrap();
-    let err = env.refused(&extend_args("so-noi-vu", "10.1", &["--to", "31/07/2022"]));
+    let err = env.refused(&extend_args(
+        "so-noi-vu",
+        "10.1",
+        &["--to", "31/07/2022", "--ref", "CV 1"],
+    ));
     assert!(
         err.contains(
             "nhiệm vụ 10.1 có trong 2 kế hoạch: 50/KH-UBND, 51/KH-UBND; chọn một bằng --plan"
@@ -340,7 +483,14 @@ fn extend_asks_for_the_plan_when_two_have_the_task() {
         &extend_args(
             "so-noi-vu",
             "10.1",
-            &["--plan", "51/KH-UBND", "--to", "31/07/2022"],
+            &[
+                "--plan",
+                "51/KH-UBND",
+                "--to",
+                "31/07/2022",
+                "--ref",
+                "CV 1",
+            ],
         ),
     );
     assert!(out.contains("(KH 51/KH-UBND)"), "{out}");
@@ -422,7 +572,11 @@ fn extend_refuses_a_closed_plan() {
     );
     assert_ne!(text, closed);
     fs::write(&path, closed).unwrap();
-    let err = env.refused(&extend_args("so-noi-vu", "10.1", &["--to", "31/07/2022"]));
+    let err = env.refused(&extend_args(
+        "so-noi-vu",
+        "10.1",
+        &["--to", "31/07/2022", "--ref", "CV 1"],
+    ));
     assert!(
         err.contains("kế hoạch 50/KH-UBND đã kết thúc ngày 01/05/2022"),
         "{err}"

@@ -1,7 +1,9 @@
 //! The monitoring office's dashboard over real HTTP: who gets in (a signed admin link or the
 //! configured key; anything else the same 404), the figures as of a date agree with `status`
-//! and with the workbook it serves, bad dates are refused in Vietnamese, and both decisions on
-//! an extension request are recorded and queue a message to the agency.
+//! and with the workbook it serves, bad dates are refused in Vietnamese, both decisions on an
+//! extension request are recorded and queue a message to the agency, a grant must pass the
+//! deadline in force (the rule of `nhacviec extend`), and a moved deadline is shown beside the
+//! plan's.
 
 mod support;
 use support::answers::{date, seed};
@@ -242,7 +244,7 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
                 ("doc_ref", "CV 1"),
             ],
             400,
-            "Hạn mới phải sau",
+            "Hạn mới 01/06/2022 không sau hạn hiện tại 18/06/2022 của Sở Nội vụ",
         ),
         (
             vec![
@@ -257,6 +259,8 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
     ] {
         let (status, body) = site.post(&path, &form).await;
         assert_eq!(status, code, "{form:?}: {body}");
+        // minijinja's HTML escaping writes '/' as "&#x2f;".
+        let body = body.replace("&#x2f;", "/");
         assert!(body.contains(says), "{form:?}: {body}");
     }
     assert!(store.extensions().unwrap().is_empty());
@@ -291,6 +295,13 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
         .find(|d| d.subject.contains("đồng ý gia hạn đến 31/07/2022"))
         .expect("the decision queued");
     assert_eq!(mail.agency, "so-noi-vu");
+    // The message says which deadline moved, and by which document.
+    assert!(
+        mail.body_text
+            .contains("ĐỒNG Ý gia hạn: hạn 18/06/2022 được dời đến ngày 31/07/2022.\nVăn bản: Công văn số 123/UBND-KT."),
+        "{}",
+        mail.body_text
+    );
     // Deciding again is refused.
     let (status, _) = site
         .post(
@@ -355,4 +366,173 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
         .any(|d| d.agency == "so-tu-phap" && d.subject.contains("không đồng ý gia hạn")));
     let (_, page) = site.get(&admin_path()).await;
     assert!(page.contains("Đề nghị gia hạn chờ xem xét (0)"));
+}
+
+#[tokio::test]
+async fn a_second_grant_must_pass_the_deadline_in_force_and_the_late_list_shows_both() {
+    let site = site().await;
+    {
+        // The request of `seed` granted once already (18/06 → 31/07); the agency asks again
+        // about the same deadline of the plan.
+        let mut w = Store::open_writer(&site.db).unwrap();
+        w.grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "10.1",
+            date("2022-06-18"),
+            date("2022-07-31"),
+            Some("Công văn số 123/UBND-KT"),
+            now(),
+        )
+        .unwrap();
+        let again = nhacviec::answers::NewResponse {
+            deadline: Some(date("2022-06-18")),
+            proposed: Some(date("2022-08-31")),
+            note: Some("Còn thiếu số liệu".into()),
+            ..support::answers::answer("so-noi-vu", "10.1", Action::Extension, "d3")
+        };
+        w.record_response(&again, now()).unwrap();
+    }
+    let (_, page) = site.get(&admin_path()).await;
+    let page = page.replace("&#x2f;", "/");
+    // The request shows where the deadline stands, and the form starts after it.
+    assert!(
+        page.contains(
+            "<dt>Hạn hiện tại</dt><dd>31/07/2022 (đã gia hạn; theo kế hoạch: 18/06/2022)</dd>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("min=\"2022-08-01\""), "{page}");
+    let grant = csrf(&page, &format!("{}/gia-han", admin_path()));
+    let store = Store::open_reader(&site.db).unwrap();
+    let pending = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    let id = pending[0].id.to_string();
+    let path = format!("{}/gia-han", admin_path());
+
+    // After the plan's 18/06 but not after the 31/07 in force: the refusal of `nhacviec extend`.
+    let (status, body) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-07-15"),
+                ("doc_ref", "Công văn số 140/UBND-KT"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let body = body.replace("&#x2f;", "/");
+    assert!(
+        body.contains("Hạn mới 15/07/2022 không sau hạn hiện tại 31/07/2022 (đã gia hạn từ hạn 18/06/2022 theo kế hoạch) của Sở Nội vụ (nhiệm vụ 10.1): gia hạn phải dời hạn về sau."),
+        "{body}"
+    );
+    assert_eq!(store.extensions().unwrap().len(), 1, "nothing granted");
+    assert!(
+        store.history(None, None, 10).unwrap().is_empty(),
+        "nobody told"
+    );
+
+    // Past it: granted, and the message says both dates.
+    let (status, location) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-08-15"),
+                ("doc_ref", "Công văn số 140/UBND-KT"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    let ext = store.extensions().unwrap();
+    assert_eq!(
+        (ext.len(), ext[1].from, ext[1].to),
+        (2, date("2022-06-18"), date("2022-08-15"))
+    );
+    let told = store.history(Some("so-noi-vu"), None, 10).unwrap();
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].body_text.contains(
+            "ĐỒNG Ý gia hạn: hạn 31/07/2022 (theo kế hoạch: 18/06/2022) được dời đến ngày 15/08/2022."
+        ),
+        "{}",
+        told[0].body_text
+    );
+
+    // Sở Nội vụ coordinates 10.1; the overdue list is of leads. It leads 9.1 (31/03/2022):
+    // moved to 30/06 and late after that, the list names the plan's deadline, the new one, the
+    // document and the decision's day beside the agency.
+    drop(store);
+    Store::open_writer(&site.db)
+        .unwrap()
+        .grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "9.1",
+            date("2022-03-31"),
+            date("2022-06-30"),
+            Some("Công văn số 150/UBND-KT"),
+            Utc.with_ymd_and_hms(2022, 5, 26, 2, 0, 0).unwrap(),
+        )
+        .unwrap();
+    let (code, page) = site.get(&format!("{}?ngay=2022-08-20", admin_path())).await;
+    assert_eq!(code, 200);
+    let page = page.replace("&#x2f;", "/");
+    let late = &page[page.find("<strong>9.1</strong>").expect("9.1 is late")..];
+    let late = &late[..late.find("</tr>").unwrap()];
+    assert!(
+        late.contains("Sở Nội vụ <span class=\"when\">(hạn theo kế hoạch 31/03/2022, đã gia hạn đến 30/06/2022 theo Công văn số 150/UBND-KT, quyết định ngày 26/05/2022;"),
+        "{late}"
+    );
+    let row_start = page[..page.find("<strong>9.1</strong>").unwrap()]
+        .rfind("<tr>")
+        .unwrap();
+    assert!(
+        page[row_start..].starts_with("<tr><td>30/06/2022</td><td class=\"late\">51 ngày</td>"),
+        "late by the new date: {}",
+        &page[row_start..row_start + 80]
+    );
+    // The workbook of that day says the same.
+    let (code, _, bytes) = site
+        .bytes(&format!("{}/bang-tinh.xlsx?ngay=2022-08-20", admin_path()))
+        .await;
+    assert_eq!(code, 200);
+    let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
+    let head: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let h = |name: &str| head.iter().position(|x| x == name).unwrap();
+    let row = |task: &str| {
+        sheet
+            .rows()
+            .find(|r| r[1] == *task && r[3] == *"Sở Nội vụ")
+            .unwrap()
+    };
+    assert_eq!(
+        row("10.1")[h("Văn bản gia hạn")].to_string(),
+        "Công văn số 140/UBND-KT"
+    );
+    let row = row("9.1");
+    assert_eq!(
+        row[h("Văn bản gia hạn")].to_string(),
+        "Công văn số 150/UBND-KT"
+    );
+    assert!(
+        matches!(&row[h("Hạn theo kế hoạch")], Data::DateTime(_)),
+        "{:?}",
+        row[h("Hạn theo kế hoạch")]
+    );
 }

@@ -170,11 +170,13 @@ fn the_csv_has_the_workbooks_rows_and_an_empty_date_is_not_an_error() {
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let status = env.json(&["status", "--now", "2022-05-25"]);
     assert_eq!(rows.len(), status.as_array().unwrap().len());
+    let head = reader.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
     let snv = rows
         .iter()
         .find(|r| &r[1] == "8.8" && &r[3] == "Sở Nội vụ")
         .unwrap();
-    assert_eq!(&snv[9], "20/05/2022");
+    assert_eq!(&snv[col("Ngày hoàn thành")], "20/05/2022");
 
     // Before the plan was issued: no plan, no rows, still a workbook.
     let early = env.cfg.join("truoc.xlsx");
@@ -195,6 +197,147 @@ fn the_csv_has_the_workbooks_rows_and_an_empty_date_is_not_an_error() {
     assert_eq!(out.status.code(), Some(2), "a usage error");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--as-of \"31/02/2022\" không hợp lệ"), "{err}");
+}
+
+#[test]
+fn the_workbook_shows_an_extended_deadline_beside_the_plans() {
+    let env = Env::new();
+    seed(&env.db());
+    // Sở Nội vụ's request on 10.1 granted on 24/05: 18/06 → 31/07.
+    env.expect(
+        0,
+        &[
+            "extend",
+            "--now",
+            "2022-05-24T09:00:00+07:00",
+            "--agency",
+            "so-noi-vu",
+            "--task",
+            "10.1",
+            "--to",
+            "31/07/2022",
+            "--ref",
+            "Công văn số 9/UBND-KT",
+        ],
+    );
+    let out = env.cfg.join("bao-cao.xlsx");
+    env.expect(
+        0,
+        &[
+            "export",
+            "--as-of",
+            "25/05/2022",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let mut wb = book(std::fs::read(&out).unwrap());
+    let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
+    let head: Vec<String> = sheet
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| text(Some(c)))
+        .collect();
+    let h = |name: &str| {
+        head.iter()
+            .position(|x| x == name)
+            .unwrap_or_else(|| panic!("no column {name}: {head:?}"))
+    };
+    let row = |task: &str, agency: &str| {
+        sheet
+            .rows()
+            .find(|r| text(r.get(1)) == task && text(r.get(3)) == agency)
+            .unwrap_or_else(|| panic!("no row {task} {agency}"))
+            .to_vec()
+    };
+    let moved = row("10.1", "Sở Nội vụ");
+    assert_eq!(excel_date(moved.get(h("Hạn"))), Some(date("2022-07-31")));
+    assert_eq!(
+        excel_date(moved.get(h("Hạn theo kế hoạch"))),
+        Some(date("2022-06-18"))
+    );
+    assert_eq!(
+        excel_date(moved.get(h("Hạn đã gia hạn"))),
+        Some(date("2022-07-31"))
+    );
+    assert_eq!(
+        text(moved.get(h("Văn bản gia hạn"))),
+        "Công văn số 9/UBND-KT"
+    );
+    assert_eq!(
+        excel_date(moved.get(h("Ngày quyết định"))),
+        Some(date("2022-05-24"))
+    );
+    // Another agency's row of the same task: the plan's deadline, nothing moved.
+    let other = row("10.1", "Sở Tư pháp");
+    assert_eq!(excel_date(other.get(h("Hạn"))), Some(date("2022-06-18")));
+    assert_eq!(
+        excel_date(other.get(h("Hạn theo kế hoạch"))),
+        Some(date("2022-06-18"))
+    );
+    assert_eq!(excel_date(other.get(h("Hạn đã gia hạn"))), None);
+    assert_eq!(text(other.get(h("Văn bản gia hạn"))), "");
+
+    // As of the day before the decision, nothing was moved yet.
+    let before = env.cfg.join("truoc.xlsx");
+    env.expect(
+        0,
+        &[
+            "export",
+            "--as-of",
+            "23/05/2022",
+            "--out",
+            before.to_str().unwrap(),
+        ],
+    );
+    let mut wb = book(std::fs::read(&before).unwrap());
+    let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
+    let then = sheet
+        .rows()
+        .find(|r| text(r.get(1)) == "10.1" && text(r.get(3)) == "Sở Nội vụ")
+        .unwrap();
+    assert_eq!(excel_date(then.get(h("Hạn"))), Some(date("2022-06-18")));
+    assert_eq!(excel_date(then.get(h("Hạn đã gia hạn"))), None);
+
+    // The CSV carries the same.
+    let bytes = env.expect(
+        0,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--as-of",
+            "25/05/2022",
+            "--out",
+            "-",
+        ],
+    );
+    let mut reader = csv::Reader::from_reader(bytes.trim_start_matches('\u{feff}').as_bytes());
+    let head = reader.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let moved = rows
+        .iter()
+        .find(|r| &r[1] == "10.1" && &r[3] == "Sở Nội vụ")
+        .unwrap();
+    assert_eq!(
+        (
+            &moved[col("Hạn")],
+            &moved[col("Hạn theo kế hoạch")],
+            &moved[col("Hạn đã gia hạn")],
+            &moved[col("Văn bản gia hạn")],
+            &moved[col("Ngày quyết định")],
+        ),
+        (
+            "31/07/2022",
+            "18/06/2022",
+            "31/07/2022",
+            "Công văn số 9/UBND-KT",
+            "24/05/2022"
+        )
+    );
 }
 
 /// 30/05/2022, the Monday of the weekly report, at `h`:`m` in Hậu Giang.
@@ -256,6 +399,7 @@ fn the_weekly_report_of_plan_50_is_short_has_the_figures_and_the_workbook() {
         date("2022-05-30"),
         None,
         &responses,
+        &extensions,
         &Default::default(),
     );
     assert!(

@@ -377,7 +377,10 @@ async fn the_page_opens_at_the_reminded_card_and_groups_the_rest() {
     let page = unescape(&page);
     let citation = "Kế hoạch số 50/KH-UBND ngày 24/03/2022 của UBND tỉnh Hậu Giang";
     assert_eq!(page.matches(citation).count(), 1, "cited once: {page}");
-    assert!(!page.contains("id=\"muc\""), "no focus without a reminder's item");
+    assert!(
+        !page.contains("id=\"muc\""),
+        "no focus without a reminder's item"
+    );
     // The reminder's item: 9.2 (Năm 2022) first, open, ahead of the overdue ones.
     let focus = "50%2FKH-UBND%7C9.2%7C2022-12-31";
     let (st, page) = s.get(&format!("/a/{t}?muc={focus}")).await;
@@ -391,7 +394,11 @@ async fn the_page_opens_at_the_reminded_card_and_groups_the_rest() {
     );
     assert!(page[first..].contains("<details open>"));
     assert!(page.contains("Các việc khác chưa hoàn thành"));
-    assert_eq!(page.matches("data-task=\"9.2\"").count(), 1, "not listed twice");
+    assert_eq!(
+        page.matches("data-task=\"9.2\"").count(),
+        1,
+        "not listed twice"
+    );
     // Done: its card folds under a count; asked for, it is listed.
     let csrf = hidden(&page, "done", "9.2", "csrf");
     let (st, _) = s
@@ -436,7 +443,8 @@ async fn the_page_opens_at_the_reminded_card_and_groups_the_rest() {
         .await;
     assert_eq!(st, 200);
     assert!(
-        unescape(&page).contains("hạn 15/07/2022, được nhắc trong thư, không còn trong danh sách việc"),
+        unescape(&page)
+            .contains("hạn 15/07/2022, được nhắc trong thư, không còn trong danh sách việc"),
         "{page}"
     );
     let (st, _) = s.get(&format!("/a/{t}?muc=%00%7C%7C")).await;

@@ -206,6 +206,36 @@ impl Store {
         Ok(id)
     }
 
+    /// Records `grant` (checked by `extension::check`) and the messages telling the agency, in
+    /// one transaction: both or neither. Pending requests for that deadline are marked
+    /// answered, as by [`Store::grant_extension`]. The grant's id.
+    pub fn grant_extension_and_tell(
+        &self,
+        grant: &crate::extension::Grant,
+        messages: &[crate::outbox::NewDelivery],
+        domain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        self.full_sync()?;
+        let tx = self.conn.unchecked_transaction()?;
+        let id = grant_in(
+            &tx,
+            &grant.agency,
+            &grant.plan,
+            &grant.task,
+            grant.from,
+            grant.to,
+            Some(&grant.doc_ref),
+            now,
+        )?;
+        let stamp = super::now_utc();
+        for d in messages {
+            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp)?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
     /// The monitoring office's decision on the extension request `request` and the messages
     /// telling the agency, in one transaction: both or neither. False (nothing written) when
     /// the request is no longer pending (withdrawn, or decided meanwhile).
@@ -416,6 +446,52 @@ mod tests {
         assert_eq!((ext[0].from, ext[0].to), (from, to));
         // A granted request cannot be withdrawn.
         assert!(!store.undo_response(req, "so-noi-vu", t0, t0).unwrap());
+    }
+
+    #[test]
+    fn a_grant_and_its_message_are_recorded_together() {
+        use crate::outbox::NewDelivery;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("s.db")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 20, 2, 0, 0).unwrap();
+        let req = store
+            .record_response(&new("g1", Action::Extension), t0)
+            .unwrap();
+        let v = store.answers_version().unwrap();
+        let grant = crate::extension::Grant {
+            agency: "so-noi-vu".into(),
+            plan: "50/KH-UBND".into(),
+            task: "8.6".into(),
+            from: NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+            before: NaiveDate::from_ymd_opt(2026, 6, 30).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 7, 31).unwrap(),
+            doc_ref: "Công văn số 9/UBND".into(),
+        };
+        let message = NewDelivery {
+            agency: "so-noi-vu".into(),
+            channel: crate::config::Channel::Email,
+            recipients: vec!["snv@tinh.example".into()],
+            subject: "gia hạn đến 31/07/2026".into(),
+            body_text: "Gia hạn".into(),
+            body_html: String::new(),
+            items: vec![],
+            thread: "t".into(),
+            attachment: None,
+        };
+        let id = store
+            .grant_extension_and_tell(&grant, &[message], "tinh.example", t0)
+            .unwrap();
+        let ext = store.extensions().unwrap();
+        assert_eq!(ext.len(), 1);
+        assert_eq!(
+            (ext[0].id, ext[0].to, ext[0].doc_ref.as_deref()),
+            (id, grant.to, Some("Công văn số 9/UBND"))
+        );
+        assert_eq!(store.response(req).unwrap().unwrap().granted, Some(id));
+        assert_ne!(store.answers_version().unwrap(), v, "the service rebuilds");
+        let told = store.history(Some("so-noi-vu"), None, 10).unwrap();
+        assert_eq!(told.len(), 1);
+        assert_eq!(told[0].subject, "gia hạn đến 31/07/2026");
     }
 
     #[test]

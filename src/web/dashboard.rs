@@ -8,7 +8,7 @@ use super::page::{render, vn};
 use super::timeline;
 use crate::config::Config;
 use crate::links::{Link, Signer};
-use crate::overview::{AgencyFigures, Counts, Overview};
+use crate::overview::{AgencyFigures, Counts, Overview, Row};
 use crate::report::State;
 use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::context;
@@ -91,6 +91,30 @@ struct LateCtx {
     agency: String,
     reminded: String,
     answer: String,
+    /// When an extension moved this agency's deadline: the plan's date, the new one, the
+    /// decision's document and day (else empty).
+    planned: String,
+    extended_to: String,
+    extension_doc: String,
+    decided: String,
+}
+
+impl LateCtx {
+    fn of(r: &Row, tz: chrono_tz::Tz) -> LateCtx {
+        let e = r.extension.as_ref();
+        LateCtx {
+            agency: r.agency_name.clone(),
+            reminded: r
+                .last_reminder
+                .map(|t| vn(t.with_timezone(&tz).date_naive()))
+                .unwrap_or_default(),
+            answer: crate::workbook::answer_text(r),
+            planned: e.map(|e| vn(e.planned)).unwrap_or_default(),
+            extended_to: e.map(|e| vn(e.to)).unwrap_or_default(),
+            extension_doc: e.and_then(|e| e.doc_ref.clone()).unwrap_or_default(),
+            decided: e.map(|e| vn(e.decided_on)).unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -112,7 +136,10 @@ struct RequestCtx {
     plan: String,
     task: String,
     title: String,
+    /// The deadline as it stands (after an earlier extension).
     deadline: String,
+    /// The plan's date, when an earlier extension moved it (else empty).
+    planned: String,
     proposed: String,
     proposed_iso: String,
     min_iso: String,
@@ -241,11 +268,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 .rows
                 .iter()
                 .take(MAX_LATE_NAMED)
-                .map(|r| LateCtx {
-                    agency: r.agency_name.clone(),
-                    reminded: r.last_reminder.map(local).unwrap_or_default(),
-                    answer: crate::workbook::answer_text(r),
-                })
+                .map(|r| LateCtx::of(r, tz))
                 .collect(),
         })
         .collect();
@@ -257,17 +280,23 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
         .take(MAX_REQUESTS)
         .map(|p| {
             let r = &p.response;
+            let in_force = p.in_force.or(r.deadline);
             RequestCtx {
                 id: r.id,
                 agency: p.agency_name.clone(),
                 plan: r.plan.clone(),
                 task: r.task.clone(),
                 title: p.title.clone(),
-                deadline: r.deadline.map(vn).unwrap_or_default(),
+                deadline: in_force.map(vn).unwrap_or_default(),
+                planned: r
+                    .deadline
+                    .filter(|d| Some(*d) != in_force)
+                    .map(vn)
+                    .unwrap_or_default(),
                 proposed: r.proposed.map(vn).unwrap_or_default(),
                 proposed_iso: r.proposed.map(|x| x.to_string()).unwrap_or_default(),
-                min_iso: r
-                    .deadline
+                // A grant must go past the deadline in force (`extension::check`).
+                min_iso: in_force
                     .and_then(|x| x.succ_opt())
                     .map(|x| x.to_string())
                     .unwrap_or_default(),

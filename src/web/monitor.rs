@@ -6,10 +6,11 @@
 //! SHA-256 is `[web] admin_token`. Anything else is the same 404 as an unknown page.
 
 use super::{html, page, Web};
-use crate::answers::Action;
+use crate::answers::{self, Action};
 use crate::config::Config;
+use crate::extension;
 use crate::links::{self, Link, LinkError};
-use crate::outbox::{self, Decision};
+use crate::outbox::{self, Decision, DecisionAbout};
 use crate::overview::{self, Overview};
 use crate::report::parse_date;
 use axum::body::Body;
@@ -123,7 +124,14 @@ fn figures(
     match loaded {
         Ok((responses, extensions, last)) => {
             let answered = overview::answered_as_of(config, &responses, &extensions, as_of);
-            Ok(overview::compute(&answered, as_of, plan, &responses, &last))
+            Ok(overview::compute(
+                &answered,
+                as_of,
+                plan,
+                &responses,
+                &extensions,
+                &last,
+            ))
         }
         Err(e) => {
             tracing::error!(error = %e, "web: store read failed (dashboard)");
@@ -231,6 +239,19 @@ pub async fn workbook(
     }
 }
 
+/// A refusal's message as a sentence: capitalised, with a full stop.
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
 fn refuse(status: StatusCode, message: &str) -> HttpResponse {
     html(status, page::error("Chưa ghi nhận", message))
 }
@@ -287,6 +308,23 @@ pub async fn decide(
             return refuse(StatusCode::SERVICE_UNAVAILABLE, "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.");
         }
     };
+    // Where the agency's deadlines stand now: completions and earlier extensions laid over.
+    let answered = match web.with_store(|s| s.answers()) {
+        Ok((responses, extensions)) => answers::overlaid(&config, &responses, &extensions),
+        Err(e) => {
+            tracing::error!(error = %e, "web: store read failed (decision)");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
+            );
+        }
+    };
+    let mut about = DecisionAbout::from(&request);
+    about.in_force = request.deadline.and_then(|d| {
+        answered
+            .task(&request.plan, &request.task)
+            .map(|t| t.deadline_for(&request.agency, d))
+    });
     let decision = if action == "gia-han" {
         let Some(to) = field("to").and_then(parse_date) else {
             return refuse(
@@ -297,27 +335,27 @@ pub async fn decide(
         let Some(from) = request.deadline else {
             return refuse(StatusCode::BAD_REQUEST, "Đề nghị này không gắn với một hạn cụ thể nên không gia hạn được; hãy trả lời cơ quan bằng văn bản.");
         };
-        if to <= from {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "Hạn mới phải sau hạn hiện tại ({}).",
-                    from.format("%d/%m/%Y")
-                ),
-            );
-        }
-        let Some(doc_ref) = field("doc_ref") else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Cần số văn bản cho phép gia hạn (ví dụ: Công văn số 123/UBND-KT ngày 20/6/2022).",
-            );
-        };
-        if doc_ref.chars().count() > super::forms::MAX_REF {
-            return refuse(StatusCode::BAD_REQUEST, "Số văn bản quá dài.");
-        }
-        Decision::Granted {
+        // The rule `nhacviec extend` applies too.
+        let asked = extension::Asked {
+            agency: &request.agency,
+            plan: &request.plan,
+            task: &request.task,
+            from: Some(from),
             to,
-            doc_ref: Some(doc_ref.to_string()),
+            doc_ref: field("doc_ref"),
+            today: super::today(&config, now),
+        };
+        let grant = match extension::check(&answered, &asked) {
+            Ok(g) => g,
+            Err(refusal) => {
+                tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %refusal, "web: extension not granted");
+                return refuse(StatusCode::BAD_REQUEST, &sentence(&refusal.to_string()));
+            }
+        };
+        about.in_force = Some(grant.before);
+        Decision::Granted {
+            to: grant.to,
+            doc_ref: Some(grant.doc_ref),
         }
     } else {
         let Some(reason) = field("reason") else {
@@ -342,7 +380,7 @@ pub async fn decide(
             web.inner.signer.sign(&request.agency, now)
         )
     });
-    let messages = match outbox::decision(&config, &request, &decision, agency_link.as_deref()) {
+    let messages = match outbox::decision(&config, about, &decision, agency_link.as_deref()) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "web: decision message failed to render");

@@ -133,7 +133,8 @@ impl StateFilter {
 
     fn keeps(self, v: &TaskView) -> bool {
         match self {
-            StateFilter::Open => v.done.is_none(),
+            // Finished ones are kept, folded under their count.
+            StateFilter::Open => true,
             StateFilter::Overdue => v.overdue(),
             StateFilter::Done => v.done.is_some(),
             StateFilter::All => true,

@@ -257,7 +257,7 @@ done_by = { a = 2022-04-20 }
     fn a_late_task_draws_its_missed_milestone_red_and_the_next_as_not_yet_due() {
         let config = config_with(&[PLAN]);
         let as_of = NaiveDate::from_ymd_opt(2022, 7, 10).unwrap();
-        let o = crate::overview::compute(&config, as_of, None, &[], &HashMap::new());
+        let o = crate::overview::compute(&config, as_of, None, &[], &[], &HashMap::new());
         let svg = svg(&o, &config.plans[0]);
         let marks = circles(&svg);
         assert_eq!(
