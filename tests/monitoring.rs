@@ -328,3 +328,171 @@ fn a_dashboard_key_written_in_clear_is_an_error_at_its_line() {
     assert_eq!(out.status.code(), Some(2), "the command could not run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("chưa có [web]"));
 }
+
+/// The weekly reports the service wrote as .eml files (file transport), by the date in their
+/// subject ("… đến ngày 30/05/2022"): (subject, plain text).
+fn weekly_reports(state: &std::path::Path) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for entry in std::fs::read_dir(state.join("mail")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "eml") {
+            continue;
+        }
+        let raw = std::fs::read(&path).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let subject = mail.subject().unwrap_or_default().to_string();
+        let Some(rest) = subject.strip_prefix("[Nhắc việc] Báo cáo tuần đến ngày ")
+        else {
+            continue;
+        };
+        let day = rest[..10].to_string();
+        let text = mail.body_text(0).unwrap().replace("\r\n", "\n");
+        out.entry(day).or_default().push((subject, text));
+    }
+    out
+}
+
+#[test]
+fn what_is_recorded_after_a_report_is_in_the_next_one_once() {
+    use nhacviec::answers::{Action, NewResponse};
+    let env = Env::new();
+    let run = |now: &str| {
+        env.expect(0, &["run", "--once", "--now", now]);
+    };
+    // A first start notes Monday 16/05's report time; Monday 23/05's report goes at 08:00.
+    run("2022-05-16T08:00:00+07:00");
+    run("2022-05-23T08:00:00+07:00");
+    // Monday 23/05 at 10:24, after that report: Văn phòng UBND tỉnh reports the first quarter's
+    // report (10.1, due 18/03) done on 20/04, a month before; and Sở Nội vụ's 9.2 is extended.
+    let store = nhacviec::store::Store::open_writer(&env.db()).unwrap();
+    let done = NewResponse {
+        deadline: Some(date("2022-03-18")),
+        done_on: Some(date("2022-04-20")),
+        doc_ref: Some("Báo cáo số 45/BC-VP".into()),
+        ..support::answers::answer("vp-ubnd-tinh", "10.1", Action::Done, "w1")
+    };
+    store
+        .record_response(&done, support::answers::at("2022-05-23T03:24:00Z"))
+        .unwrap();
+    drop(store);
+    env.expect(
+        0,
+        &[
+            "extend",
+            "--agency",
+            "so-noi-vu",
+            "--task",
+            "9.2",
+            "--to",
+            "31/03/2023",
+            "--ref",
+            "Công văn số 77/UBND-KSTT",
+            "--now",
+            "2022-05-23T10:24:00+07:00",
+        ],
+    );
+    run("2022-05-30T08:00:00+07:00");
+    run("2022-06-06T08:00:00+07:00");
+
+    let reports = weekly_reports(&env.state());
+    assert_eq!(
+        reports.keys().collect::<Vec<_>>(),
+        vec!["06/06/2022", "23/05/2022", "30/05/2022"],
+        "one report a Monday, the first start's noted only"
+    );
+    let text = |day: &str| {
+        let made = &reports[day];
+        assert_eq!(made.len(), 1, "one address, one message: {made:?}");
+        made[0].1.clone()
+    };
+    let (before, week, after) = (text("23/05/2022"), text("30/05/2022"), text("06/06/2022"));
+    let completion = "10.1 (50/KH-UBND) Văn phòng UBND tỉnh: hoàn thành quá hạn ngày 20/04/2022 \
+                      (kỳ Quý I/2022, hạn 18/03/2022), Báo cáo số 45/BC-VP, báo ngày 23/05/2022";
+    let extension = "9.2 (50/KH-UBND) Sở Nội vụ: gia hạn từ 31/12/2022 đến 31/03/2023 \
+                     (Công văn số 77/UBND-KSTT)";
+    // Monday 30/05: each once, in the week that says where it starts and ends.
+    assert!(
+        week.contains("ghi nhận từ 07:30 23/05/2022 đến 07:30 30/05/2022"),
+        "{week}"
+    );
+    assert_eq!(week.matches(completion).count(), 1, "{week}");
+    assert_eq!(week.matches(extension).count(), 1, "{week}");
+    assert!(week.contains("- Báo hoàn thành: 1\n"), "{week}");
+    assert!(week.contains("- Được gia hạn: 1\n"), "{week}");
+    // Not in the report made before they were recorded, nor in the one after.
+    assert!(
+        after.contains("ghi nhận từ 07:30 30/05/2022 đến 07:30 06/06/2022"),
+        "{after}"
+    );
+    for other in [&before, &after] {
+        assert!(!other.contains("45/BC-VP"), "{other}");
+        assert!(!other.contains("77/UBND-KSTT"), "{other}");
+        assert!(other.contains("- Báo hoàn thành: 0\n"), "{other}");
+    }
+}
+
+#[test]
+fn a_report_missed_while_stopped_leaves_its_week_to_the_next_report_made() {
+    use nhacviec::deliver::{reports, Engine};
+    use nhacviec::store::Store;
+    let config = support::site::sample_config();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let engine = Engine::build(&config, date("2022-05-01"));
+    let at = |day: &str| {
+        use chrono::TimeZone;
+        let d = date(day);
+        chrono_tz::Asia::Ho_Chi_Minh
+            .from_local_datetime(&d.and_hms_opt(8, 0, 0).unwrap())
+            .unwrap()
+    };
+    // Noted at the first start, made on 23/05.
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-05-16")).unwrap(),
+        0
+    );
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-05-23")).unwrap(),
+        1
+    );
+    // An extension granted on Tuesday 24/05; the service is stopped over Monday 30/05, whose
+    // report is noted on Tuesday, not sent.
+    store
+        .grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "9.2",
+            date("2022-12-31"),
+            date("2023-03-31"),
+            Some("Công văn số 78/UBND-KSTT"),
+            support::answers::at("2022-05-24T02:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-05-31")).unwrap(),
+        0
+    );
+    // The next report made, on 06/06, lists it: its week starts at the last report made.
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-06-06")).unwrap(),
+        1
+    );
+    let made = store.history(Some("vp-ubnd-tinh"), None, 5).unwrap();
+    assert_eq!(made.len(), 2);
+    let text = &made[0].body_text;
+    assert!(
+        made[0].subject.contains("đến ngày 06/06/2022"),
+        "{}",
+        made[0].subject
+    );
+    assert!(
+        text.contains("ghi nhận từ 07:30 23/05/2022 đến 07:30 06/06/2022"),
+        "{text}"
+    );
+    assert!(text.contains("Công văn số 78/UBND-KSTT"), "{text}");
+    assert!(
+        !made[1].body_text.contains("78/UBND"),
+        "{}",
+        made[1].body_text
+    );
+}
