@@ -1861,11 +1861,15 @@ lead = ["hai", "hook"]
 due = 2022-06-01
 "#;
 
+    /// The tests' plan and a second one with a recurring task.
     fn quarterly() -> Config {
         let sources = Sources::in_memory(
             Some(Source::new("nhacviec.toml", SETTINGS)),
             Source::new("agencies.toml", AGENCIES),
-            vec![Source::new("plans/2.toml", QUARTERLY)],
+            vec![
+                Source::new("plans/1.toml", PLAN),
+                Source::new("plans/2.toml", QUARTERLY),
+            ],
         );
         let analysis = analyze(&sources);
         assert!(!analysis.has_errors());
@@ -2091,6 +2095,15 @@ due = 2022-06-01
         for absent in ["2/BC", "3/BC", "6/BC", "9/UBND", "11/UBND", "Để tuần sau"] {
             assert!(!text.contains(absent), "{absent}: {text}");
         }
+        // Two plans: their totals too, what the dashboard's "Tổng cộng" row says.
+        assert!(
+            text.contains(
+                "Tổng cộng 2 kế hoạch (6 lượt giao chủ trì):\n  hoàn thành đúng hạn 0; hoàn \
+                 thành quá hạn 0; chưa hoàn thành, trong hạn 5; chưa hoàn thành, quá hạn 1; \
+                 chưa đến hạn 0; không có hạn 0. Tỷ lệ đúng hạn: 0,0%.\n"
+            ),
+            "{text}"
+        );
         // The HTML part as a browser reads it ("/" is escaped).
         let html = report.body_html.replace("&#x2f;", "/");
         assert!(

@@ -496,3 +496,223 @@ fn a_report_missed_while_stopped_leaves_its_week_to_the_next_report_made() {
         made[1].body_text
     );
 }
+
+/// `seed`, and Sở Nội vụ's 9.2 (due 31/12/2022) extended to 31/03/2023 on 01/06/2022.
+fn seed_with_extension(db: &std::path::Path) {
+    seed(db);
+    nhacviec::store::Store::open_writer(db)
+        .unwrap()
+        .grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "9.2",
+            date("2022-12-31"),
+            date("2023-03-31"),
+            Some("Công văn số 80/UBND-KSTT"),
+            support::answers::at("2022-06-01T02:00:00Z"),
+        )
+        .unwrap();
+}
+
+/// The numbers of the dashboard's table row whose header starts with `head`.
+fn page_row(html: &str, head: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("<th scope=\"row\">{head}"))
+        .unwrap_or_else(|| panic!("no row {head}"));
+    let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+    row.split("<td")
+        .skip(1)
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            text[..text.find("</td>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The on-time rate as the readers print it ("33,3%", "—").
+fn rate_vi(rate: &Value) -> String {
+    rate.as_f64().map_or_else(
+        || "—".to_string(),
+        |r| format!("{:.1}%", r * 100.0).replace('.', ","),
+    )
+}
+
+#[tokio::test]
+async fn status_the_dashboard_the_workbook_and_the_weekly_report_give_the_same_figures() {
+    use nhacviec::deliver::{reports, Engine};
+    use nhacviec::store::Store;
+    use support::site::{sample_config, signer, with_web, Site};
+    let env = Env::new();
+    seed_with_extension(&env.db());
+    let now = support::answers::at("2023-07-01T01:00:00Z");
+    let site = Site::start(with_web(sample_config(), None), now, seed_with_extension);
+    let admin = format!("/theo-doi/{}", signer().sign(nhacviec::links::MONITOR, now));
+    // The weekly report every morning, so one can be made on each date.
+    let mut config = sample_config();
+    config.report = "0 0 7 * * *".into();
+
+    for day in ["2022-06-30", "2022-12-31", "2023-06-30"] {
+        let as_of = date(day);
+        let dmy = as_of.format("%d/%m/%Y").to_string();
+
+        // `status --totals`: lead assignments; the coordinators' rows apart.
+        let status = env.json(&["status", "--now", day, "--totals"]);
+        let t = &status["totals"];
+        let n = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("{k} in {status}")) as usize;
+        let states = [
+            n("done_on_time"),
+            n("done_late"),
+            n("open"),
+            n("overdue"),
+            n("not_due"),
+            n("undated"),
+        ];
+        assert_eq!(n("closed"), 0, "Plan 50 is not closed");
+        let rows = env.json(&["status", "--now", day]);
+        let rows = rows.as_array().unwrap();
+        let counts = lead_counts(&Value::Array(rows.clone()));
+        let of = |state: &str| counts.get(state).copied().unwrap_or(0);
+        assert_eq!(status["lead"], states.iter().sum::<usize>());
+        assert_eq!(
+            status["lead"].as_u64().unwrap() + status["support"].as_u64().unwrap(),
+            rows.len() as u64,
+            "every row counted once, as lead or as coordinator"
+        );
+        assert_eq!(n("overdue"), of("open_overdue"));
+        assert!(
+            rows.iter().filter(|r| r["state"] == "open_overdue").count() > n("overdue"),
+            "{day}: coordinators are late too, and not counted"
+        );
+        let printed = env.expect(0, &["status", "--now", day]);
+        assert!(
+            printed.contains(&format!(
+                "Nhiệm vụ giao chủ trì ({} lượt): quá hạn {}; trong hạn {}; chưa đến hạn {}; \
+                 không có hạn {}; hoàn thành đúng hạn {}; hoàn thành quá hạn {}; tỷ lệ đúng hạn {}.\n\
+                 Phối hợp ({} lượt, không tính vào số liệu).",
+                status["lead"],
+                n("overdue"),
+                n("open"),
+                n("not_due"),
+                n("undated"),
+                n("done_on_time"),
+                n("done_late"),
+                rate_vi(&status["on_time_rate"]),
+                status["support"]
+            )),
+            "{day}: {}",
+            &printed[printed.len().saturating_sub(600)..]
+        );
+
+        // The dashboard, over HTTP: the plan's row (the only plan, so the totals).
+        let (code, page) = site.get(&format!("{admin}?ngay={dmy}")).await;
+        assert_eq!(code, 200, "{page}");
+        let shown = page_row(&page, "Kế hoạch số 50/KH-UBND");
+        let expected: Vec<String> = states
+            .iter()
+            .map(usize::to_string)
+            .chain([rate_vi(&status["on_time_rate"])])
+            .collect();
+        assert_eq!(shown, expected, "{day}: the dashboard");
+
+        // The workbook's summary: its "Tổng cộng" row.
+        let out = env.cfg.join(format!("tinh-hinh-{day}.xlsx"));
+        env.expect(
+            0,
+            &["export", "--as-of", day, "--out", out.to_str().unwrap()],
+        );
+        let mut wb = book(std::fs::read(&out).unwrap());
+        let summary = wb.worksheet_range("Tổng hợp").unwrap();
+        let header = row_of(&summary, "Kế hoạch").expect("the plans' header");
+        let total = row_of(&summary, "Tổng cộng").expect("the totals' row");
+        let cell = |name: &str| {
+            let col = header.iter().position(|h| text(Some(h)) == name).unwrap();
+            text(total.get(col))
+        };
+        assert_eq!(
+            [
+                "Hoàn thành đúng hạn",
+                "Hoàn thành quá hạn",
+                "Chưa hoàn thành, trong hạn",
+                "Chưa hoàn thành, quá hạn",
+                "Chưa đến hạn",
+                "Không có hạn",
+                "Tổng lượt giao",
+            ]
+            .map(cell)
+            .to_vec(),
+            states
+                .iter()
+                .chain([&states.iter().sum::<usize>()])
+                .map(usize::to_string)
+                .collect::<Vec<_>>(),
+            "{day}: the workbook"
+        );
+        // The rate is a number shown as a percentage (empty when nothing has come due).
+        let rate = cell("Tỷ lệ đúng hạn").parse::<f64>().ok();
+        match status["on_time_rate"].as_f64() {
+            Some(r) => assert!(
+                rate.is_some_and(|x| (x - r).abs() < 1e-9),
+                "{day}: {rate:?}"
+            ),
+            None => assert_eq!(rate, None, "{day}"),
+        }
+        assert_eq!(cell("Chưa xong khi KH kết thúc"), "0");
+
+        // The weekly report made that morning: its subject and its plan's line.
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("nhacviec.db");
+        drop(Store::open_writer(&db).unwrap());
+        seed_with_extension(&db);
+        let mut store = Store::open_writer(&db).unwrap();
+        let day_before = (as_of - chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc();
+        store
+            .set_meta("weekly_report_at", &day_before.to_rfc3339())
+            .unwrap();
+        let morning = {
+            use chrono::TimeZone;
+            chrono_tz::Asia::Ho_Chi_Minh
+                .from_local_datetime(&as_of.and_hms_opt(8, 0, 0).unwrap())
+                .unwrap()
+        };
+        let engine = Engine::build(&config, as_of);
+        assert_eq!(
+            reports(&engine, &config, None, &mut store, morning).unwrap(),
+            1
+        );
+        let report = store
+            .history(Some("vp-ubnd-tinh"), None, 1)
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            report.subject,
+            format!(
+                "[Nhắc việc] Báo cáo tuần đến ngày {dmy}: {} quá hạn, {} đang trong hạn, {} đã \
+                 hoàn thành (đúng hạn {})",
+                n("overdue"),
+                n("open"),
+                n("done_on_time") + n("done_late"),
+                rate_vi(&status["on_time_rate"])
+            ),
+            "{day}: the weekly report's subject"
+        );
+        let line = format!(
+            "hoàn thành đúng hạn {}; hoàn thành quá hạn {}; chưa hoàn thành, trong hạn {}; chưa \
+             hoàn thành, quá hạn {}; chưa đến hạn {}; không có hạn {}. Tỷ lệ đúng hạn: {}.",
+            n("done_on_time"),
+            n("done_late"),
+            n("open"),
+            n("overdue"),
+            n("not_due"),
+            n("undated"),
+            rate_vi(&status["on_time_rate"])
+        );
+        assert!(
+            report.body_text.contains(&line),
+            "{day}: {line}\n{}",
+            report.body_text
+        );
+    }
+}
