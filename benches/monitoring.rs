@@ -204,7 +204,12 @@ fn benches(c: &mut Criterion) {
                     &answered,
                     "a0",
                     &o,
-                    &extensions,
+                    &nhacviec::outbox::Week {
+                        from: now - chrono::Duration::days(7),
+                        to: now,
+                        responses: &responses,
+                        extensions: &extensions,
+                    },
                     None,
                     Some(Box::new(nhacviec::outbox::Attachment {
                         name: "x.xlsx".into(),

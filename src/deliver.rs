@@ -286,14 +286,16 @@ pub fn tick(
 }
 
 /// The weekly report of `now`'s day: the monitoring figures from `config` (the answers laid
-/// over it) and the store's answers and reminders, the workbook attached, the dashboard linked
-/// when `[web]` and the link secret are set.
+/// over it) and the store's answers and reminders, what was recorded in `week` (from the
+/// previous report time to this one), the workbook attached, the dashboard linked when `[web]`
+/// and the link secret are set.
 fn weekly_report(
     config: &Config,
     links: Option<&crate::links::Signer>,
     store: &Store,
     monitor: &str,
     now: DateTime<Tz>,
+    week: std::ops::Range<DateTime<Utc>>,
 ) -> Result<Vec<outbox::NewDelivery>, DeliverError> {
     let today = now.date_naive();
     let (responses, extensions) = store.answers()?;
@@ -322,14 +324,34 @@ fn weekly_report(
         )),
         _ => None,
     };
+    let week = outbox::Week {
+        from: week.start,
+        to: week.end,
+        responses: &responses,
+        extensions: &extensions,
+    };
     Ok(outbox::weekly_report(
         config,
         monitor,
         &overview,
-        &extensions,
+        &week,
         link.as_deref(),
         workbook,
     )?)
+}
+
+/// The meta key holding where the next weekly report's week starts: the time of the last
+/// report made. Unlike `weekly_report_at`, a report time noted but not sent (missed while the
+/// service was stopped) does not move it, so what was recorded before goes in the next report
+/// made instead of in none. Absent (a store from before it, or one that made no report yet):
+/// `weekly_report_at` is where the week starts.
+const WEEK_FROM: &str = "weekly_report_week_from";
+
+/// A report time as stored in meta (RFC 3339, whole seconds).
+fn stored_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The messages that are not reminders, each made once per period (state-based, like ticks):
@@ -371,11 +393,31 @@ pub fn reports(
             // Already made for this report time.
         } else if fresh || missed {
             tracing::info!(report_at = %due_key, fresh, "weekly report time passed while stopped: not sent");
+            // What was recorded since the last report made waits for the next one made.
+            if let (Some(last), None) = (&last, store.meta(WEEK_FROM)?) {
+                store.set_meta(WEEK_FROM, last)?;
+            }
             store.set_meta("weekly_report_at", &due_key)?;
         } else {
-            let mail = weekly_report(config, links, store, monitor, now)?;
+            // The week: from the previous report time (included) to this one (excluded), on
+            // the times answers and decisions were recorded; this report time is the cron
+            // occurrence, not `now`, so what comes between them is next week's.
+            let to = stored_time(&due_key).unwrap_or(due.with_timezone(&Utc));
+            let from = store
+                .meta(WEEK_FROM)?
+                .or(last)
+                .as_deref()
+                .and_then(stored_time)
+                .filter(|from| *from < to)
+                .unwrap_or(to - chrono::Duration::days(7));
+            let mail = weekly_report(config, links, store, monitor, now, from..to)?;
             if !mail.is_empty() {
-                store.record_extra(&mail, &[], &[("weekly_report_at", due_key)], &domain)?;
+                store.record_extra(
+                    &mail,
+                    &[],
+                    &[("weekly_report_at", due_key.clone()), (WEEK_FROM, due_key)],
+                    &domain,
+                )?;
                 queued += mail.len();
             }
         }

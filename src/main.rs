@@ -151,6 +151,11 @@ enum Command {
         /// Chỉ một kế hoạch (số hiệu, ví dụ 50/KH-UBND)
         #[arg(long)]
         plan: Option<String>,
+        /// Chỉ in số liệu tổng hợp (như trang theo dõi, bảng tính, báo cáo tuần): với
+        /// --format json là một đối tượng {as_of, plan, agency, lead, support, totals,
+        /// on_time_rate} thay cho mảng các dòng
+        #[arg(long)]
+        totals: bool,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -864,6 +869,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             now,
             agency,
             plan,
+            totals: totals_only,
             format,
         } => {
             let analysis = load_valid(&cli.config)?;
@@ -885,8 +891,66 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(plan) = &plan {
                 rows.retain(|r| r.plan == *plan);
             }
+            // The totals are the overview's, as the dashboard, the workbook and the weekly
+            // report count: lead assignments, the coordinators' rows apart.
+            let overview = nhacviec::overview::compute(
+                config,
+                today,
+                plan.as_deref(),
+                &responses,
+                &extensions,
+                &Default::default(),
+            );
+            let (counts, support) = match &agency {
+                None => (
+                    overview.totals,
+                    overview.agencies.iter().map(|a| a.support).sum(),
+                ),
+                Some(id) => overview
+                    .agencies
+                    .iter()
+                    .find(|a| a.agency == *id)
+                    .map_or_else(Default::default, |a| (a.counts, a.support)),
+            };
+            let totals = report::StatusTotals {
+                agency: agency.as_deref().map(|id| config.agency_name(id)),
+                lead: counts.total(),
+                states: counts.states_vi(),
+                support,
+            };
             match format {
-                Format::Text => print!("{}", report::render_status_text(config, &rows, today)),
+                Format::Text if totals_only => {
+                    print!(
+                        "{}",
+                        report::render_status_text(config, &[], today, &totals)
+                    )
+                }
+                Format::Text => print!(
+                    "{}",
+                    report::render_status_text(config, &rows, today, &totals)
+                ),
+                Format::Json if totals_only => {
+                    // An object of its own: the rows' array stays as it is for its readers.
+                    #[derive(serde::Serialize)]
+                    struct Totals<'a> {
+                        as_of: NaiveDate,
+                        plan: Option<&'a str>,
+                        agency: Option<&'a str>,
+                        lead: usize,
+                        support: usize,
+                        totals: nhacviec::overview::Counts,
+                        on_time_rate: Option<f64>,
+                    }
+                    print_json(&Totals {
+                        as_of: today,
+                        plan: plan.as_deref(),
+                        agency: agency.as_deref(),
+                        lead: totals.lead,
+                        support,
+                        totals: counts,
+                        on_time_rate: counts.on_time_rate(),
+                    })?
+                }
                 Format::Json => {
                     // The row's own keys, unchanged, and the latest response after them.
                     #[derive(serde::Serialize)]

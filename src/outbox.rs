@@ -604,9 +604,14 @@ fn builtin_mail<T: Serialize>(
         .collect())
 }
 
-/// The weekly report lists at most this many overdue tasks, agencies, and changes of each kind
-/// (the most urgent first); the counts cover everything, and the workbook attached lists all.
+/// The weekly report lists at most this many overdue tasks and agencies (the most urgent
+/// first); the counts cover everything, and the workbook attached lists all.
 pub const MAX_REPORT_LINES: usize = 60;
+/// The weekly report names at most this many answers or decisions of each kind recorded in its
+/// week (far more than a province records in one), and says how many more there were: a
+/// completion, a grant or a refusal is listed in the one report whose week it was recorded in,
+/// so a shorter cap would leave some in none.
+pub const MAX_CHANGE_LINES: usize = 500;
 /// How far ahead "due soon" looks: an agency with a deadline this close is listed by name.
 pub const DUE_SOON_DAYS: i64 = 14;
 
@@ -680,7 +685,7 @@ struct ReportChange {
     what: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 struct ReportChanges {
     completed: Vec<ReportChange>,
     completed_total: usize,
@@ -688,13 +693,179 @@ struct ReportChanges {
     new_overdue_total: usize,
     extended: Vec<ReportChange>,
     extended_total: usize,
+    refused: Vec<ReportChange>,
+    refused_total: usize,
+}
+
+/// The weekly report's week: what the agencies and the monitoring office recorded from the
+/// previous report time (included) to this report time (excluded). Consecutive reports have
+/// adjoining weeks, so each completion, grant and refusal is listed in exactly one report,
+/// whatever date the agency says it finished on and whenever in the day it was recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct Week<'a> {
+    /// The previous report's time (a store that made none: this one's minus seven days).
+    pub from: DateTime<Utc>,
+    /// This report's time: the cron occurrence being reported, not the moment it is made.
+    pub to: DateTime<Utc>,
+    /// The responses as stored (completions; extension requests, refused or not).
+    pub responses: &'a [crate::answers::Response],
+    /// The extensions granted.
+    pub extensions: &'a [crate::answers::Extension],
+}
+
+impl Week<'_> {
+    /// Whether something recorded at `t` belongs to this week.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.from <= t && t < self.to
+    }
+
+    /// "từ 07:30 30/11/2026 đến 07:30 07/12/2026", in `tz`.
+    pub fn vi(&self, tz: chrono_tz::Tz) -> String {
+        let at = |t: DateTime<Utc>| t.with_timezone(&tz).format("%H:%M %d/%m/%Y").to_string();
+        format!("từ {} đến {}", at(self.from), at(self.to))
+    }
+}
+
+/// What `week` recorded, each kind sorted by plan, task and agency: completions (not
+/// withdrawn) with the state, the occurrence a recurring task's report closed and the report's
+/// number; extensions granted with their document; refusals with their reason. Answers about
+/// tasks no longer in `config` are left out (as the overlay leaves them).
+fn week_changes(
+    config: &Config,
+    week: &Week<'_>,
+) -> (Vec<ReportChange>, Vec<ReportChange>, Vec<ReportChange>) {
+    use crate::answers::Action;
+    let tz = config.timezone;
+    let dmy = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
+    let local = |t: DateTime<Utc>| t.with_timezone(&tz).date_naive();
+    let change =
+        |plan: &str, task: &crate::config::Task, agency: &str, what: String| ReportChange {
+            plan: plan.to_string(),
+            task: task.id.clone(),
+            title: task.title.clone(),
+            agency: config.agency_name(agency),
+            what,
+        };
+    let mut completed: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
+    let mut refused: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
+    for r in week.responses {
+        let Some(task) = config.task(&r.plan, &r.task) else {
+            continue;
+        };
+        match r.action {
+            Action::Done if r.undone_at.is_none() && week.contains(r.created_at) => {
+                let Some(on) = r.done_on else { continue };
+                // The state against the deadline it closed (moved, if extended), and for a
+                // recurring task the period that occurrence reports on.
+                let mut what = match r.deadline {
+                    Some(planned) => {
+                        let due = task.deadline_for(&r.agency, planned);
+                        let state = if on <= due {
+                            State::DoneOnTime
+                        } else {
+                            State::DoneLate
+                        };
+                        let period = match occurrence(&task.deadline, planned) {
+                            p if p.is_empty() => String::new(),
+                            p => format!("kỳ {p}, "),
+                        };
+                        format!("{} ngày {} ({period}hạn {})", state.vi(), dmy(on), dmy(due))
+                    }
+                    None => format!("hoàn thành ngày {}", dmy(on)),
+                };
+                if let Some(doc) = r.doc_ref.as_deref().filter(|d| !d.trim().is_empty()) {
+                    what.push_str(&format!(", {}", doc.trim()));
+                }
+                if local(r.created_at) != on {
+                    what.push_str(&format!(", báo ngày {}", dmy(local(r.created_at))));
+                }
+                if crate::report::role_in(task, &r.agency) == Some(Role::Support) {
+                    what.push_str(" (cơ quan phối hợp báo)");
+                }
+                completed.push((r.created_at, change(&r.plan, task, &r.agency, what)));
+            }
+            Action::Extension => {
+                let Some(at) = r.refused_at.filter(|t| week.contains(*t)) else {
+                    continue;
+                };
+                let asked = match (r.deadline, r.proposed) {
+                    (Some(from), Some(to)) => format!(" từ {} đến {}", dmy(from), dmy(to)),
+                    (None, Some(to)) => format!(" đến {}", dmy(to)),
+                    _ => String::new(),
+                };
+                let reason = r
+                    .refusal
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!(": {t}"))
+                    .unwrap_or_default();
+                refused.push((
+                    at,
+                    change(
+                        &r.plan,
+                        task,
+                        &r.agency,
+                        format!("không đồng ý gia hạn{asked}{reason}"),
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut extended: Vec<(DateTime<Utc>, ReportChange)> = week
+        .extensions
+        .iter()
+        .filter(|e| week.contains(e.granted_at))
+        .filter_map(|e| {
+            let task = config.task(&e.plan, &e.task)?;
+            let what = format!(
+                "gia hạn từ {} đến {}{}",
+                dmy(e.from),
+                dmy(e.to),
+                e.doc_ref
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            );
+            Some((e.granted_at, change(&e.plan, task, &e.agency, what)))
+        })
+        .collect();
+    let sorted = |v: &mut Vec<(DateTime<Utc>, ReportChange)>| {
+        v.sort_by(|(ta, a), (tb, b)| {
+            (
+                &a.plan,
+                crate::schedule::natural_key(&a.task),
+                &a.agency,
+                ta,
+            )
+                .cmp(&(
+                    &b.plan,
+                    crate::schedule::natural_key(&b.task),
+                    &b.agency,
+                    tb,
+                ))
+        });
+        std::mem::take(v)
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect::<Vec<_>>()
+    };
+    (
+        sorted(&mut completed),
+        sorted(&mut extended),
+        sorted(&mut refused),
+    )
 }
 
 /// What the weekly report's templates see.
 #[derive(Debug, Serialize)]
 struct WeeklyCtx {
     today: String,
+    /// Where "newly overdue" starts: deadlines from this date (seven days before `today`).
     since: String,
+    /// The week of the changes listed: "từ 07:30 30/11/2026 đến 07:30 07/12/2026".
+    window: String,
     totals: ReportCounts,
     plans: Vec<ReportPlan>,
     agencies: Vec<ReportAgency>,
@@ -713,13 +884,14 @@ struct WeeklyCtx {
 
 /// The weekly report to the monitoring agency's addresses: the figures of `overview` (as of
 /// its day; plans not yet issued are not in it), the agencies that need attention, the overdue
-/// tasks grouped by task, and what changed in the seven days before (completions, new overdue,
-/// the `extensions` granted). `workbook` goes attached; `link` is the dashboard.
+/// tasks grouped by task, the tasks newly overdue (deadline in the seven days before), and
+/// what was recorded in `week` (completions, extensions granted, refusals). `workbook` goes
+/// attached; `link` is the dashboard.
 pub fn weekly_report(
     config: &Config,
     monitor: &str,
     overview: &crate::overview::Overview,
-    extensions: &[crate::answers::Extension],
+    week: &Week<'_>,
     link: Option<&str>,
     workbook: Option<Box<Attachment>>,
 ) -> Result<Vec<NewDelivery>, TemplateError> {
@@ -787,17 +959,6 @@ pub fn weekly_report(
         agency: r.agency_name.clone(),
         what,
     };
-    let completed: Vec<ReportChange> = overview
-        .rows
-        .iter()
-        .filter(|r| {
-            r.status.role == Role::Lead && r.status.done.is_some_and(|d| d > since && d <= today)
-        })
-        .map(|r| {
-            let on = r.status.done.map(dmy).unwrap_or_default();
-            change(r, format!("{} ngày {on}", r.status.state.vi()))
-        })
-        .collect();
     let new_overdue: Vec<ReportChange> = overview
         .rows
         .iter()
@@ -816,42 +977,16 @@ pub fn weekly_report(
             )
         })
         .collect();
-    let title_of = |plan: &str, task: &str| {
-        config
-            .task(plan, task)
-            .map(|t| t.title.clone())
-            .unwrap_or_default()
-    };
-    let extended: Vec<ReportChange> = extensions
-        .iter()
-        .filter(|e| {
-            let on = e.granted_at.with_timezone(&config.timezone).date_naive();
-            on > since && on <= today
-        })
-        .map(|e| ReportChange {
-            plan: e.plan.clone(),
-            task: e.task.clone(),
-            title: title_of(&e.plan, &e.task),
-            agency: config.agency_name(&e.agency),
-            what: format!(
-                "gia hạn từ {} đến {}{}",
-                dmy(e.from),
-                dmy(e.to),
-                e.doc_ref
-                    .as_deref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default()
-            ),
-        })
-        .collect();
-    let cap = |mut v: Vec<ReportChange>| {
+    let (completed, extended, refused) = week_changes(config, week);
+    let cap = |mut v: Vec<ReportChange>, lines: usize| {
         let total = v.len();
-        v.truncate(MAX_REPORT_LINES);
+        v.truncate(lines);
         (v, total)
     };
-    let (completed, completed_total) = cap(completed);
-    let (new_overdue, new_overdue_total) = cap(new_overdue);
-    let (extended, extended_total) = cap(extended);
+    let (completed, completed_total) = cap(completed, MAX_CHANGE_LINES);
+    let (new_overdue, new_overdue_total) = cap(new_overdue, MAX_REPORT_LINES);
+    let (extended, extended_total) = cap(extended, MAX_CHANGE_LINES);
+    let (refused, refused_total) = cap(refused, MAX_CHANGE_LINES);
     let plans: Vec<ReportPlan> = overview
         .plans
         .iter()
@@ -877,6 +1012,8 @@ pub fn weekly_report(
             new_overdue_total,
             extended,
             extended_total,
+            refused,
+            refused_total,
         },
     )));
     let mut out = builtin_mail(
@@ -886,25 +1023,11 @@ pub fn weekly_report(
         &format!("{}.weekly-report", m.id),
         &m.email,
         |redirected_to| {
-            let (plans, agencies, overdue, changes) =
-                parts.borrow_mut().take().unwrap_or_else(|| {
-                    (
-                        vec![],
-                        vec![],
-                        vec![],
-                        ReportChanges {
-                            completed: vec![],
-                            completed_total: 0,
-                            new_overdue: vec![],
-                            new_overdue_total: 0,
-                            extended: vec![],
-                            extended_total: 0,
-                        },
-                    )
-                });
+            let (plans, agencies, overdue, changes) = parts.borrow_mut().take().unwrap_or_default();
             WeeklyCtx {
                 today: dmy(today),
                 since: dmy(since),
+                window: week.vi(config.timezone),
                 totals: ReportCounts::of(&overview.totals),
                 plans,
                 agencies,
@@ -1489,7 +1612,8 @@ due = 2022-06-01
         assert!(out[0].body_text.contains("a@tinh.example, b@tinh.example"));
         // Zalo is not email: trial mode does not redirect it.
         assert_eq!(out[1].channel, Channel::Zalo);
-        let weekly = weekly_report(&c, "vp", &overview(&c, today()), &[], None, None).unwrap();
+        let weekly =
+            weekly_report(&c, "vp", &overview(&c, today()), &quiet_week(), None, None).unwrap();
         assert_eq!(weekly.len(), 1);
         assert_eq!(weekly[0].recipients, vec!["thu@tinh.example".to_string()]);
         assert!(weekly[0]
@@ -1636,7 +1760,7 @@ due = 2022-06-01
             a.counts.overdue = k + 1;
             big.agencies.push(a);
         }
-        let out = weekly_report(&c, "vp", &big, &[], None, None).unwrap();
+        let out = weekly_report(&c, "vp", &big, &quiet_week(), None, None).unwrap();
         let text = &out[0].body_text;
         assert!(text.contains("... và 501 nhiệm vụ khác"), "{text}");
         let needing = big.agencies.len() - quiet_before;
@@ -1659,6 +1783,23 @@ due = 2022-06-01
             .contains(&format!("{} quá hạn", big.totals.overdue)));
     }
 
+    /// Monday 07:30 in Hanoi (00:30 UTC) of the week of `day`'s report.
+    fn report_time(day: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("{day}T07:30:00+07:00"))
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    /// A week in which nothing was recorded.
+    fn quiet_week() -> Week<'static> {
+        Week {
+            from: report_time("2022-05-23"),
+            to: report_time("2022-05-30"),
+            responses: &[],
+            extensions: &[],
+        }
+    }
+
     fn overview(c: &Config, today: NaiveDate) -> crate::overview::Overview {
         crate::overview::compute(c, today, None, &[], &[], &std::collections::HashMap::new())
     }
@@ -1676,7 +1817,7 @@ due = 2022-06-01
             &c,
             "vp",
             &o,
-            &[],
+            &quiet_week(),
             Some("https://x/theo-doi/k"),
             Some(Box::new(workbook.clone())),
         )
@@ -1708,9 +1849,301 @@ due = 2022-06-01
             out[0].body_html
         );
         assert_eq!(
-            weekly_report(&c, "nobody", &o, &[], None, None).unwrap(),
+            weekly_report(&c, "nobody", &o, &quiet_week(), None, None).unwrap(),
             vec![]
         );
+    }
+
+    const QUARTERLY: &str = r#"
+[plan]
+number = "2/KH"
+title = "T"
+issuer = "U"
+issued = 2022-01-01
+
+[[task]]
+id = "1"
+title = "Báo cáo quý"
+lead = ["hai"]
+support = ["zalo"]
+time = "Hằng quý"
+recurrence = "FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=18"
+
+[[task]]
+id = "2"
+title = "Việc có hạn"
+lead = ["hai", "hook"]
+due = 2022-06-01
+"#;
+
+    /// The tests' plan and a second one with a recurring task.
+    fn quarterly() -> Config {
+        let sources = Sources::in_memory(
+            Some(Source::new("nhacviec.toml", SETTINGS)),
+            Source::new("agencies.toml", AGENCIES),
+            vec![
+                Source::new("plans/1.toml", PLAN),
+                Source::new("plans/2.toml", QUARTERLY),
+            ],
+        );
+        let analysis = analyze(&sources);
+        assert!(!analysis.has_errors());
+        analysis.config
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn answer(
+        id: i64,
+        agency: &str,
+        task: &str,
+        action: crate::answers::Action,
+        recorded: DateTime<Utc>,
+    ) -> crate::answers::Response {
+        crate::answers::Response {
+            id,
+            agency: agency.into(),
+            plan: "2/KH".into(),
+            task: task.into(),
+            deadline: None,
+            action,
+            done_on: None,
+            doc_ref: None,
+            note: None,
+            percent: None,
+            proposed: None,
+            created_at: recorded,
+            key_id: "k".into(),
+            client: None,
+            user_agent: None,
+            undone_at: None,
+            granted: None,
+            refused_at: None,
+            refusal: None,
+            exact: true,
+        }
+    }
+
+    fn done(
+        id: i64,
+        agency: &str,
+        task: &str,
+        due: &str,
+        on: &str,
+        doc: &str,
+        recorded: DateTime<Utc>,
+    ) -> crate::answers::Response {
+        crate::answers::Response {
+            deadline: Some(d(due)),
+            done_on: Some(d(on)),
+            doc_ref: Some(doc.into()),
+            ..answer(id, agency, task, crate::answers::Action::Done, recorded)
+        }
+    }
+
+    /// The weekly report of `week` to the first monitor address.
+    fn the_weeks_report(c: &Config, week: &Week<'_>) -> NewDelivery {
+        let o = crate::overview::compute(
+            c,
+            week.to.date_naive(),
+            None,
+            week.responses,
+            week.extensions,
+            &Default::default(),
+        );
+        weekly_report(c, "vp", &o, week, None, None)
+            .unwrap()
+            .remove(0)
+    }
+
+    /// The lines listed under one heading of the report's week ("- Báo hoàn thành: 2").
+    fn listed<'t>(text: &'t str, heading: &str) -> Vec<&'t str> {
+        let start = text
+            .find(heading)
+            .unwrap_or_else(|| panic!("no {heading} in {text}"));
+        text[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .collect()
+    }
+
+    #[test]
+    fn the_weeks_changes_are_those_recorded_from_the_last_report_time_to_this_one() {
+        use crate::answers::{Action, Extension};
+        let c = quarterly();
+        let (prev, this) = (report_time("2022-05-23"), report_time("2022-05-30"));
+        let second = chrono::Duration::seconds(1);
+        let responses = vec![
+            // At exactly the previous report time: after that report was made, so this week's.
+            done(
+                1,
+                "hai",
+                "2",
+                "2022-06-01",
+                "2022-05-20",
+                "Báo cáo số 1/BC",
+                prev,
+            ),
+            // A second before it: last week's.
+            done(
+                2,
+                "hook",
+                "2",
+                "2022-06-01",
+                "2022-05-20",
+                "Báo cáo số 2/BC",
+                prev - second,
+            ),
+            // At exactly this report time: next week's.
+            done(
+                3,
+                "hai",
+                "1",
+                "2022-03-18",
+                "2022-03-15",
+                "Báo cáo số 3/BC",
+                this,
+            ),
+            // A second before it, about the first quarter, done long before it was reported;
+            // and a coordinator's completion.
+            done(
+                4,
+                "hai",
+                "1",
+                "2022-03-18",
+                "2022-04-20",
+                "Báo cáo số 4/BC",
+                this - second,
+            ),
+            done(
+                5,
+                "zalo",
+                "1",
+                "2022-03-18",
+                "2022-03-10",
+                "Báo cáo số 5/BC",
+                prev + second,
+            ),
+            // Withdrawn before the report: not listed.
+            crate::answers::Response {
+                undone_at: Some(prev + chrono::Duration::hours(2)),
+                ..done(
+                    6,
+                    "hook",
+                    "1",
+                    "2022-03-18",
+                    "2022-03-10",
+                    "Báo cáo số 6/BC",
+                    prev + second,
+                )
+            },
+            // Refused this week, with its reason; one refused at this report time waits.
+            crate::answers::Response {
+                deadline: Some(d("2022-06-01")),
+                proposed: Some(d("2022-07-31")),
+                refused_at: Some(prev + chrono::Duration::hours(27)),
+                refusal: Some("Không có lý do chính đáng".into()),
+                ..answer(
+                    7,
+                    "hook",
+                    "2",
+                    Action::Extension,
+                    prev - chrono::Duration::days(3),
+                )
+            },
+            crate::answers::Response {
+                proposed: Some(d("2022-08-31")),
+                refused_at: Some(this),
+                refusal: Some("Để tuần sau".into()),
+                ..answer(8, "hai", "2", Action::Extension, prev)
+            },
+        ];
+        let grant = |id: i64, to: &str, doc: &str, granted_at: DateTime<Utc>| Extension {
+            id,
+            agency: "hai".into(),
+            plan: "2/KH".into(),
+            task: "2".into(),
+            from: d("2022-06-01"),
+            to: d(to),
+            doc_ref: Some(doc.into()),
+            granted_at,
+        };
+        let extensions = vec![
+            grant(1, "2022-06-30", "Công văn số 10/UBND", prev),
+            grant(2, "2022-07-15", "Công văn số 11/UBND", this),
+            grant(3, "2022-06-15", "Công văn số 9/UBND", prev - second),
+        ];
+        let week = Week {
+            from: prev,
+            to: this,
+            responses: &responses,
+            extensions: &extensions,
+        };
+        let report = the_weeks_report(&c, &week);
+        let text = report.body_text;
+        assert!(
+            text.contains("TRONG TUẦN (báo cáo, quyết định ghi nhận từ 07:30 23/05/2022 đến 07:30 30/05/2022)"),
+            "{text}"
+        );
+        assert!(text.contains("- Báo hoàn thành: 3\n"), "{text}");
+        let completed = listed(&text, "- Báo hoàn thành:");
+        assert_eq!(
+            completed,
+            vec![
+                "  + 1 (2/KH) Sở Hai Địa Chỉ: hoàn thành quá hạn ngày 20/04/2022 (kỳ Quý I/2022, hạn 18/03/2022), Báo cáo số 4/BC, báo ngày 30/05/2022",
+                "  + 1 (2/KH) Sở Zalo: hoàn thành đúng hạn ngày 10/03/2022 (kỳ Quý I/2022, hạn 18/03/2022), Báo cáo số 5/BC, báo ngày 23/05/2022 (cơ quan phối hợp báo)",
+                "  + 2 (2/KH) Sở Hai Địa Chỉ: hoàn thành đúng hạn ngày 20/05/2022 (hạn 01/06/2022), Báo cáo số 1/BC, báo ngày 23/05/2022",
+            ],
+            "{text}"
+        );
+        assert_eq!(
+            listed(&text, "- Được gia hạn:"),
+            vec!["  + 2 (2/KH) Sở Hai Địa Chỉ: gia hạn từ 01/06/2022 đến 30/06/2022 (Công văn số 10/UBND)"],
+            "{text}"
+        );
+        assert_eq!(
+            listed(&text, "- Không đồng ý gia hạn:"),
+            vec!["  + 2 (2/KH) Sở Webhook: không đồng ý gia hạn từ 01/06/2022 đến 31/07/2022: Không có lý do chính đáng"],
+            "{text}"
+        );
+        for absent in ["2/BC", "3/BC", "6/BC", "9/UBND", "11/UBND", "Để tuần sau"] {
+            assert!(!text.contains(absent), "{absent}: {text}");
+        }
+        // Two plans: their totals too, what the dashboard's "Tổng cộng" row says.
+        assert!(
+            text.contains(
+                "Tổng cộng 2 kế hoạch (6 lượt giao chủ trì):\n  hoàn thành đúng hạn 0; hoàn \
+                 thành quá hạn 0; chưa hoàn thành, trong hạn 5; chưa hoàn thành, quá hạn 1; \
+                 chưa đến hạn 0; không có hạn 0. Tỷ lệ đúng hạn: 0,0%.\n"
+            ),
+            "{text}"
+        );
+        // The HTML part as a browser reads it ("/" is escaped).
+        let html = report.body_html.replace("&#x2f;", "/");
+        assert!(
+            html.contains("Báo cáo, quyết định ghi nhận từ 07:30 23/05/2022 đến 07:30 30/05/2022."),
+            "{html}"
+        );
+        assert!(html.contains("Báo cáo số 4/BC"), "{html}");
+        assert!(!html.contains("Báo cáo số 3/BC"), "{html}");
+
+        // The next week takes what was recorded at this report time, and nothing listed now.
+        let next = Week {
+            from: this,
+            to: this + chrono::Duration::days(7),
+            ..week
+        };
+        let text = the_weeks_report(&c, &next).body_text;
+        assert_eq!(listed(&text, "- Báo hoàn thành:").len(), 1, "{text}");
+        assert!(text.contains("Báo cáo số 3/BC"), "{text}");
+        assert!(text.contains("Công văn số 11/UBND"), "{text}");
+        assert!(text.contains("Để tuần sau"), "{text}");
+        for absent in ["1/BC", "4/BC", "5/BC", "10/UBND", "chính đáng"] {
+            assert!(!text.contains(absent), "{absent}: {text}");
+        }
     }
 
     #[test]

@@ -77,6 +77,24 @@ impl Counts {
             |r| format!("{:.1}%", r * 100.0).replace('.', ","),
         )
     }
+
+    /// Every state on one line, overdue first, then the rate: "quá hạn 3; trong hạn 2; chưa
+    /// đến hạn 0; không có hạn 1; hoàn thành đúng hạn 4; hoàn thành quá hạn 1; tỷ lệ đúng hạn
+    /// 50,0%" (the plans closed with work left, only when there are some).
+    pub fn states_vi(&self) -> String {
+        let mut out = format!(
+            "quá hạn {}; trong hạn {}; chưa đến hạn {}; không có hạn {}; hoàn thành đúng hạn {}; hoàn thành quá hạn {}",
+            self.overdue, self.open, self.not_due, self.undated, self.done_on_time, self.done_late
+        );
+        if self.closed > 0 {
+            out.push_str(&format!(
+                "; chưa xong khi kế hoạch kết thúc {}",
+                self.closed
+            ));
+        }
+        out.push_str(&format!("; tỷ lệ đúng hạn {}", self.on_time_vi()));
+        out
+    }
 }
 
 /// One plan's figures.
@@ -894,6 +912,56 @@ time = "Tháng 10/2022"
             row.extension.as_ref().map(|e| (e.to, e.doc_ref.as_deref())),
             Some((d("2022-05-31"), Some("CV 1")))
         );
+    }
+
+    #[test]
+    fn status_ends_with_these_figures_the_coordinators_counted_apart() {
+        let c = config();
+        let today = d("2022-05-25");
+        let o = compute(&c, today, None, &[], &[], &HashMap::new());
+        let rows = crate::report::status(&c, today, None);
+        let support: usize = o.agencies.iter().map(|a| a.support).sum();
+        assert_eq!((rows.len(), support), (7, 1), "Sở D coordinates task 5");
+        let totals = crate::report::StatusTotals {
+            agency: None,
+            lead: o.totals.total(),
+            states: o.totals.states_vi(),
+            support,
+        };
+        let text = crate::report::render_status_text(&c, &rows, today, &totals);
+        assert!(
+            text.ends_with(
+                "\n\nNhiệm vụ giao chủ trì (6 lượt): quá hạn 1; trong hạn 1; chưa đến hạn 1; \
+                 không có hạn 1; hoàn thành đúng hạn 1; hoàn thành quá hạn 1; tỷ lệ đúng hạn \
+                 33,3%.\nPhối hợp (1 lượt, không tính vào số liệu).\n"
+            ),
+            "{text}"
+        );
+        // One agency's: its lead figures, named.
+        let a = of(&o, "a");
+        let one = crate::report::StatusTotals {
+            agency: Some("Sở A".into()),
+            lead: a.counts.total(),
+            states: a.counts.states_vi(),
+            support: a.support,
+        };
+        let text = crate::report::render_status_text(&c, &[], today, &one);
+        assert_eq!(
+            text,
+            "Tình hình thực hiện đến ngày 25/05/2022:\nNhiệm vụ giao Sở A chủ trì (3 lượt): \
+             quá hạn 1; trong hạn 1; chưa đến hạn 0; không có hạn 1; hoàn thành đúng hạn 0; \
+             hoàn thành quá hạn 0; tỷ lệ đúng hạn 0,0%.\nPhối hợp (0 lượt, không tính vào số \
+             liệu).\n"
+        );
+        // Plans closed with work left are said only when there are some.
+        let closed = Counts {
+            closed: 2,
+            ..Counts::default()
+        };
+        assert!(closed
+            .states_vi()
+            .ends_with("; chưa xong khi kế hoạch kết thúc 2; tỷ lệ đúng hạn —"));
+        assert!(!o.totals.states_vi().contains("kết thúc"));
     }
 
     #[test]

@@ -487,7 +487,28 @@ fn state_of(
     }
 }
 
-pub fn render_status_text(config: &Config, rows: &[StatusRow], today: NaiveDate) -> String {
+/// The figures `status` ends with: those of `overview::compute`, which the dashboard, the
+/// workbook and the weekly report show too (passed in: the overview is computed from this
+/// module's rows, so it cannot be called from here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusTotals {
+    /// The agency they are about (its name, with `--agency`), or `None` for every agency.
+    pub agency: Option<String>,
+    /// Lead assignments counted: a task with two lead agencies is two.
+    pub lead: usize,
+    /// Their states and on-time rate, as `overview::Counts::states_vi` says them.
+    pub states: String,
+    /// Coordinators' rows: listed, not counted.
+    pub support: usize,
+}
+
+/// The rows of `status` as text, then `totals`.
+pub fn render_status_text(
+    config: &Config,
+    rows: &[StatusRow],
+    today: NaiveDate,
+    totals: &StatusTotals,
+) -> String {
     let mut out = format!("Tình hình thực hiện đến ngày {}:\n", dmy(today));
     for r in rows {
         let deadline = r
@@ -507,20 +528,18 @@ pub fn render_status_text(config: &Config, rows: &[StatusRow], today: NaiveDate)
             agency_name(config, &r.agency)
         ));
     }
-    let count = |s: State| rows.iter().filter(|r| r.state == s).count();
-    out.push_str(&format!(
-        "\nQuá hạn: {}; trong hạn: {}; chưa đến hạn: {}; không có hạn: {}; hoàn thành đúng hạn: {}; hoàn thành quá hạn: {}",
-        count(State::OpenOverdue),
-        count(State::Open),
-        count(State::NotDue),
-        count(State::Undated),
-        count(State::DoneOnTime),
-        count(State::DoneLate)
-    ));
-    match count(State::Closed) {
-        0 => out.push_str(".\n"),
-        n => out.push_str(&format!("; chưa xong khi kế hoạch kết thúc: {n}.\n")),
+    let who = totals
+        .agency
+        .as_deref()
+        .map(|name| format!("{} ", crate::text::printable(name)))
+        .unwrap_or_default();
+    if !rows.is_empty() {
+        out.push('\n');
     }
+    out.push_str(&format!(
+        "Nhiệm vụ giao {who}chủ trì ({} lượt): {}.\nPhối hợp ({} lượt, không tính vào số liệu).\n",
+        totals.lead, totals.states, totals.support
+    ));
     out
 }
 

@@ -472,3 +472,391 @@ fn a_dashboard_key_written_in_clear_is_an_error_at_its_line() {
     assert_eq!(out.status.code(), Some(2), "the command could not run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("chưa có [web]"));
 }
+
+/// The weekly reports the service wrote as .eml files (file transport), by the date in their
+/// subject ("… đến ngày 30/05/2022"): (subject, plain text).
+fn weekly_reports(state: &std::path::Path) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for entry in std::fs::read_dir(state.join("mail")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "eml") {
+            continue;
+        }
+        let raw = std::fs::read(&path).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let subject = mail.subject().unwrap_or_default().to_string();
+        let Some(rest) = subject.strip_prefix("[Nhắc việc] Báo cáo tuần đến ngày ")
+        else {
+            continue;
+        };
+        let day = rest[..10].to_string();
+        let text = mail.body_text(0).unwrap().replace("\r\n", "\n");
+        out.entry(day).or_default().push((subject, text));
+    }
+    out
+}
+
+#[test]
+fn what_is_recorded_after_a_report_is_in_the_next_one_once() {
+    use nhacviec::answers::{Action, NewResponse};
+    let env = Env::new();
+    let run = |now: &str| {
+        env.expect(0, &["run", "--once", "--now", now]);
+    };
+    // A first start notes Monday 16/05's report time; Monday 23/05's report goes at 08:00.
+    run("2022-05-16T08:00:00+07:00");
+    run("2022-05-23T08:00:00+07:00");
+    // Monday 23/05 at 10:24, after that report: Văn phòng UBND tỉnh reports the first quarter's
+    // report (10.1, due 18/03) done on 20/04, a month before; and Sở Nội vụ's 9.2 is extended.
+    let store = nhacviec::store::Store::open_writer(&env.db()).unwrap();
+    let done = NewResponse {
+        deadline: Some(date("2022-03-18")),
+        done_on: Some(date("2022-04-20")),
+        doc_ref: Some("Báo cáo số 45/BC-VP".into()),
+        ..support::answers::answer("vp-ubnd-tinh", "10.1", Action::Done, "w1")
+    };
+    store
+        .record_response(&done, support::answers::at("2022-05-23T03:24:00Z"))
+        .unwrap();
+    drop(store);
+    env.expect(
+        0,
+        &[
+            "extend",
+            "--agency",
+            "so-noi-vu",
+            "--task",
+            "9.2",
+            "--to",
+            "31/03/2023",
+            "--ref",
+            "Công văn số 77/UBND-KSTT",
+            "--now",
+            "2022-05-23T10:24:00+07:00",
+        ],
+    );
+    run("2022-05-30T08:00:00+07:00");
+    run("2022-06-06T08:00:00+07:00");
+
+    let reports = weekly_reports(&env.state());
+    assert_eq!(
+        reports.keys().collect::<Vec<_>>(),
+        vec!["06/06/2022", "23/05/2022", "30/05/2022"],
+        "one report a Monday, the first start's noted only"
+    );
+    let text = |day: &str| {
+        let made = &reports[day];
+        assert_eq!(made.len(), 1, "one address, one message: {made:?}");
+        made[0].1.clone()
+    };
+    let (before, week, after) = (text("23/05/2022"), text("30/05/2022"), text("06/06/2022"));
+    let completion = "10.1 (50/KH-UBND) Văn phòng UBND tỉnh: hoàn thành quá hạn ngày 20/04/2022 \
+                      (kỳ Quý I/2022, hạn 18/03/2022), Báo cáo số 45/BC-VP, báo ngày 23/05/2022";
+    let extension = "9.2 (50/KH-UBND) Sở Nội vụ: gia hạn từ 31/12/2022 đến 31/03/2023 \
+                     (Công văn số 77/UBND-KSTT)";
+    // Monday 30/05: each once, in the week that says where it starts and ends.
+    assert!(
+        week.contains("ghi nhận từ 07:30 23/05/2022 đến 07:30 30/05/2022"),
+        "{week}"
+    );
+    assert_eq!(week.matches(completion).count(), 1, "{week}");
+    assert_eq!(week.matches(extension).count(), 1, "{week}");
+    assert!(week.contains("- Báo hoàn thành: 1\n"), "{week}");
+    assert!(week.contains("- Được gia hạn: 1\n"), "{week}");
+    // Not in the report made before they were recorded, nor in the one after.
+    assert!(
+        after.contains("ghi nhận từ 07:30 30/05/2022 đến 07:30 06/06/2022"),
+        "{after}"
+    );
+    for other in [&before, &after] {
+        assert!(!other.contains("45/BC-VP"), "{other}");
+        assert!(!other.contains("77/UBND-KSTT"), "{other}");
+        assert!(other.contains("- Báo hoàn thành: 0\n"), "{other}");
+    }
+}
+
+#[test]
+fn a_report_missed_while_stopped_leaves_its_week_to_the_next_report_made() {
+    use nhacviec::deliver::{reports, Engine};
+    use nhacviec::store::Store;
+    let config = support::site::sample_config();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let engine = Engine::build(&config, date("2022-05-01"));
+    let at = |day: &str| {
+        use chrono::TimeZone;
+        let d = date(day);
+        chrono_tz::Asia::Ho_Chi_Minh
+            .from_local_datetime(&d.and_hms_opt(8, 0, 0).unwrap())
+            .unwrap()
+    };
+    // Noted at the first start, made on 23/05.
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-05-16")).unwrap(),
+        0
+    );
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-05-23")).unwrap(),
+        1
+    );
+    // An extension granted on Tuesday 24/05; the service is stopped over Monday 30/05, whose
+    // report is noted on Tuesday, not sent.
+    store
+        .grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "9.2",
+            date("2022-12-31"),
+            date("2023-03-31"),
+            Some("Công văn số 78/UBND-KSTT"),
+            support::answers::at("2022-05-24T02:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-05-31")).unwrap(),
+        0
+    );
+    // The next report made, on 06/06, lists it: its week starts at the last report made.
+    assert_eq!(
+        reports(&engine, &config, None, &mut store, at("2022-06-06")).unwrap(),
+        1
+    );
+    let made = store.history(Some("vp-ubnd-tinh"), None, 5).unwrap();
+    assert_eq!(made.len(), 2);
+    let text = &made[0].body_text;
+    assert!(
+        made[0].subject.contains("đến ngày 06/06/2022"),
+        "{}",
+        made[0].subject
+    );
+    assert!(
+        text.contains("ghi nhận từ 07:30 23/05/2022 đến 07:30 06/06/2022"),
+        "{text}"
+    );
+    assert!(text.contains("Công văn số 78/UBND-KSTT"), "{text}");
+    assert!(
+        !made[1].body_text.contains("78/UBND"),
+        "{}",
+        made[1].body_text
+    );
+}
+
+/// `seed`, and Sở Nội vụ's 9.2 (due 31/12/2022) extended to 31/03/2023 on 01/06/2022.
+fn seed_with_extension(db: &std::path::Path) {
+    seed(db);
+    nhacviec::store::Store::open_writer(db)
+        .unwrap()
+        .grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "9.2",
+            date("2022-12-31"),
+            date("2023-03-31"),
+            Some("Công văn số 80/UBND-KSTT"),
+            support::answers::at("2022-06-01T02:00:00Z"),
+        )
+        .unwrap();
+}
+
+/// The numbers of the dashboard's table row whose header starts with `head`.
+fn page_row(html: &str, head: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("<th scope=\"row\">{head}"))
+        .unwrap_or_else(|| panic!("no row {head}"));
+    let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+    row.split("<td")
+        .skip(1)
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            text[..text.find("</td>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The on-time rate as the readers print it ("33,3%", "—").
+fn rate_vi(rate: &Value) -> String {
+    rate.as_f64().map_or_else(
+        || "—".to_string(),
+        |r| format!("{:.1}%", r * 100.0).replace('.', ","),
+    )
+}
+
+#[tokio::test]
+async fn status_the_dashboard_the_workbook_and_the_weekly_report_give_the_same_figures() {
+    use nhacviec::deliver::{reports, Engine};
+    use nhacviec::store::Store;
+    use support::site::{sample_config, signer, with_web, Site};
+    let env = Env::new();
+    seed_with_extension(&env.db());
+    let now = support::answers::at("2023-07-01T01:00:00Z");
+    let site = Site::start(with_web(sample_config(), None), now, seed_with_extension);
+    let admin = format!("/theo-doi/{}", signer().sign(nhacviec::links::MONITOR, now));
+    // The weekly report every morning, so one can be made on each date.
+    let mut config = sample_config();
+    config.report = "0 0 7 * * *".into();
+
+    for day in ["2022-06-30", "2022-12-31", "2023-06-30"] {
+        let as_of = date(day);
+        let dmy = as_of.format("%d/%m/%Y").to_string();
+
+        // `status --totals`: lead assignments; the coordinators' rows apart.
+        let status = env.json(&["status", "--now", day, "--totals"]);
+        let t = &status["totals"];
+        let n = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("{k} in {status}")) as usize;
+        let states = [
+            n("done_on_time"),
+            n("done_late"),
+            n("open"),
+            n("overdue"),
+            n("not_due"),
+            n("undated"),
+        ];
+        assert_eq!(n("closed"), 0, "Plan 50 is not closed");
+        let rows = env.json(&["status", "--now", day]);
+        let rows = rows.as_array().unwrap();
+        let counts = lead_counts(&Value::Array(rows.clone()));
+        let of = |state: &str| counts.get(state).copied().unwrap_or(0);
+        assert_eq!(status["lead"], states.iter().sum::<usize>());
+        assert_eq!(
+            status["lead"].as_u64().unwrap() + status["support"].as_u64().unwrap(),
+            rows.len() as u64,
+            "every row counted once, as lead or as coordinator"
+        );
+        assert_eq!(n("overdue"), of("open_overdue"));
+        assert!(
+            rows.iter().filter(|r| r["state"] == "open_overdue").count() > n("overdue"),
+            "{day}: coordinators are late too, and not counted"
+        );
+        let printed = env.expect(0, &["status", "--now", day]);
+        assert!(
+            printed.contains(&format!(
+                "Nhiệm vụ giao chủ trì ({} lượt): quá hạn {}; trong hạn {}; chưa đến hạn {}; \
+                 không có hạn {}; hoàn thành đúng hạn {}; hoàn thành quá hạn {}; tỷ lệ đúng hạn {}.\n\
+                 Phối hợp ({} lượt, không tính vào số liệu).",
+                status["lead"],
+                n("overdue"),
+                n("open"),
+                n("not_due"),
+                n("undated"),
+                n("done_on_time"),
+                n("done_late"),
+                rate_vi(&status["on_time_rate"]),
+                status["support"]
+            )),
+            "{day}: {}",
+            &printed[printed.len().saturating_sub(600)..]
+        );
+
+        // The dashboard, over HTTP: the plan's row (the only plan, so the totals).
+        let (code, page) = site.get(&format!("{admin}?ngay={dmy}")).await;
+        assert_eq!(code, 200, "{page}");
+        let shown = page_row(&page, "Kế hoạch số 50/KH-UBND");
+        let expected: Vec<String> = states
+            .iter()
+            .map(usize::to_string)
+            .chain([rate_vi(&status["on_time_rate"])])
+            .collect();
+        assert_eq!(shown, expected, "{day}: the dashboard");
+
+        // The workbook's summary: its "Tổng cộng" row.
+        let out = env.cfg.join(format!("tinh-hinh-{day}.xlsx"));
+        env.expect(
+            0,
+            &["export", "--as-of", day, "--out", out.to_str().unwrap()],
+        );
+        let mut wb = book(std::fs::read(&out).unwrap());
+        let summary = wb.worksheet_range("Tổng hợp").unwrap();
+        let header = row_of(&summary, "Kế hoạch").expect("the plans' header");
+        let total = row_of(&summary, "Tổng cộng").expect("the totals' row");
+        let cell = |name: &str| {
+            let col = header.iter().position(|h| text(Some(h)) == name).unwrap();
+            text(total.get(col))
+        };
+        assert_eq!(
+            [
+                "Hoàn thành đúng hạn",
+                "Hoàn thành quá hạn",
+                "Chưa hoàn thành, trong hạn",
+                "Chưa hoàn thành, quá hạn",
+                "Chưa đến hạn",
+                "Không có hạn",
+                "Tổng lượt giao",
+            ]
+            .map(cell)
+            .to_vec(),
+            states
+                .iter()
+                .chain([&states.iter().sum::<usize>()])
+                .map(usize::to_string)
+                .collect::<Vec<_>>(),
+            "{day}: the workbook"
+        );
+        // The rate is a number shown as a percentage (empty when nothing has come due).
+        let rate = cell("Tỷ lệ đúng hạn").parse::<f64>().ok();
+        match status["on_time_rate"].as_f64() {
+            Some(r) => assert!(
+                rate.is_some_and(|x| (x - r).abs() < 1e-9),
+                "{day}: {rate:?}"
+            ),
+            None => assert_eq!(rate, None, "{day}"),
+        }
+        assert_eq!(cell("Chưa xong khi KH kết thúc"), "0");
+
+        // The weekly report made that morning: its subject and its plan's line.
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("nhacviec.db");
+        drop(Store::open_writer(&db).unwrap());
+        seed_with_extension(&db);
+        let mut store = Store::open_writer(&db).unwrap();
+        let day_before = (as_of - chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc();
+        store
+            .set_meta("weekly_report_at", &day_before.to_rfc3339())
+            .unwrap();
+        let morning = {
+            use chrono::TimeZone;
+            chrono_tz::Asia::Ho_Chi_Minh
+                .from_local_datetime(&as_of.and_hms_opt(8, 0, 0).unwrap())
+                .unwrap()
+        };
+        let engine = Engine::build(&config, as_of);
+        assert_eq!(
+            reports(&engine, &config, None, &mut store, morning).unwrap(),
+            1
+        );
+        let report = store
+            .history(Some("vp-ubnd-tinh"), None, 1)
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            report.subject,
+            format!(
+                "[Nhắc việc] Báo cáo tuần đến ngày {dmy}: {} quá hạn, {} đang trong hạn, {} đã \
+                 hoàn thành (đúng hạn {})",
+                n("overdue"),
+                n("open"),
+                n("done_on_time") + n("done_late"),
+                rate_vi(&status["on_time_rate"])
+            ),
+            "{day}: the weekly report's subject"
+        );
+        let line = format!(
+            "hoàn thành đúng hạn {}; hoàn thành quá hạn {}; chưa hoàn thành, trong hạn {}; chưa \
+             hoàn thành, quá hạn {}; chưa đến hạn {}; không có hạn {}. Tỷ lệ đúng hạn: {}.",
+            n("done_on_time"),
+            n("done_late"),
+            n("open"),
+            n("overdue"),
+            n("not_due"),
+            n("undated"),
+            rate_vi(&status["on_time_rate"])
+        );
+        assert!(
+            report.body_text.contains(&line),
+            "{day}: {line}\n{}",
+            report.body_text
+        );
+    }
+}

@@ -117,13 +117,6 @@ impl Driver {
         self.call("POST", "/url", json!({ "url": url }));
     }
 
-    pub fn source(&self) -> String {
-        self.call("GET", "/source", json!({}))
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
     /// The page's visible text, once the page has settled (a form's answer may still be
     /// loading: the body found may go stale).
     pub fn text(&self) -> String {
