@@ -963,12 +963,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .iter()
                         .map(|row| WithResponse {
                             row,
-                            latest_response: answers::latest(
-                                &responses,
-                                &row.agency,
-                                &row.plan,
-                                &row.task,
-                            ),
+                            // A period's row: the latest answer about that period.
+                            latest_response: match row.occurrence {
+                                Some(d) => responses
+                                    .iter()
+                                    .filter(|r| {
+                                        r.agency == row.agency
+                                            && r.plan == row.plan
+                                            && r.task == row.task
+                                            && r.deadline == Some(d)
+                                            && r.undone_at.is_none()
+                                    })
+                                    .max_by_key(|r| r.id),
+                                None => {
+                                    answers::latest(&responses, &row.agency, &row.plan, &row.task)
+                                }
+                            },
                         })
                         .collect();
                     print_json(&rows)?

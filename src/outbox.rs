@@ -2112,12 +2112,13 @@ due = 2022-06-01
         for absent in ["2/BC", "3/BC", "6/BC", "9/UBND", "11/UBND", "Để tuần sau"] {
             assert!(!text.contains(absent), "{absent}: {text}");
         }
-        // Two plans: their totals too, what the dashboard's "Tổng cộng" row says.
+        // Two plans: their totals too, what the dashboard's "Tổng cộng" row says (the
+        // quarterly task's periods each an assignment: Quý I overdue, Quý II not yet due).
         assert!(
             text.contains(
-                "Tổng cộng 2 kế hoạch (6 lượt giao chủ trì):\n  hoàn thành đúng hạn 0; hoàn \
+                "Tổng cộng 2 kế hoạch (7 lượt giao chủ trì):\n  hoàn thành đúng hạn 0; hoàn \
                  thành quá hạn 0; chưa hoàn thành, trong hạn 5; chưa hoàn thành, quá hạn 1; \
-                 chưa đến hạn 0; không có hạn 0. Tỷ lệ đúng hạn: 0,0%.\n"
+                 chưa đến hạn 1; không có hạn 0. Tỷ lệ đúng hạn: 0,0%.\n"
             ),
             "{text}"
         );

@@ -118,10 +118,25 @@ pub struct Answer {
     pub at: DateTime<Utc>,
     pub percent: Option<u8>,
     pub note: Option<String>,
+    /// The occurrence it is about, as reminders name it ("Tháng 11/2026", "hạn 30/06/2022");
+    /// "" for a task without dated deadlines.
+    pub occurrence: String,
 }
 
 impl Answer {
-    fn of(r: &Response) -> Answer {
+    fn of(config: &Config, r: &Response) -> Answer {
+        let occurrence = match (r.deadline, config.task(&r.plan, &r.task)) {
+            (Some(d), Some(t)) => {
+                let period = crate::answers::period_label(&t.deadline, d);
+                if period.is_empty() {
+                    format!("hạn {}", d.format("%d/%m/%Y"))
+                } else {
+                    period
+                }
+            }
+            (Some(d), None) => format!("hạn {}", d.format("%d/%m/%Y")),
+            (None, _) => String::new(),
+        };
         Answer {
             plan: r.plan.clone(),
             task: r.task.clone(),
@@ -129,6 +144,7 @@ impl Answer {
             at: r.created_at,
             percent: r.percent,
             note: r.note.clone(),
+            occurrence,
         }
     }
 }
@@ -347,6 +363,10 @@ pub fn compute(
     let mut latest: HashMap<(&str, &str, &str), &Response> = HashMap::new();
     let mut latest_of_agency: HashMap<&str, &Response> = HashMap::new();
     let mut done_refs: HashMap<(&str, &str, &str), &Response> = HashMap::new();
+    // A recurring task's rows are its periods: their answers are those about that period.
+    type PeriodKey<'a> = (&'a str, &'a str, &'a str, NaiveDate);
+    let mut latest_of_period: HashMap<PeriodKey<'_>, &Response> = HashMap::new();
+    let mut done_ref_of_period: HashMap<PeriodKey<'_>, &Response> = HashMap::new();
     for r in responses
         .iter()
         .filter(known)
@@ -355,8 +375,16 @@ pub fn compute(
         let key = (r.agency.as_str(), r.plan.as_str(), r.task.as_str());
         keep_latest(latest.entry(key).or_insert(r), r);
         keep_latest(latest_of_agency.entry(&r.agency).or_insert(r), r);
-        if r.action == Action::Done && r.doc_ref.is_some() {
+        let done_ref = r.action == Action::Done && r.doc_ref.is_some();
+        if done_ref {
             keep_latest(done_refs.entry(key).or_insert(r), r);
+        }
+        if let Some(d) = r.deadline {
+            let pk = (key.0, key.1, key.2, d);
+            keep_latest(latest_of_period.entry(pk).or_insert(r), r);
+            if done_ref {
+                keep_latest(done_ref_of_period.entry(pk).or_insert(r), r);
+            }
         }
     }
 
@@ -398,12 +426,20 @@ pub fn compute(
             (State::OpenOverdue, Some(d)) => Some((as_of - d).num_days()),
             _ => None,
         };
+        let period = s.occurrence.map(|d| (key.0, key.1, key.2, d));
         let doc_ref = match s.state {
-            State::DoneLate | State::DoneOnTime => {
-                done_refs.get(&key).and_then(|r| r.doc_ref.clone())
+            State::DoneLate | State::DoneOnTime => match &period {
+                Some(pk) => done_ref_of_period.get(pk),
+                None => done_refs.get(&key),
             }
+            .and_then(|r| r.doc_ref.clone()),
             _ => None,
         };
+        let latest_response = match &period {
+            Some(pk) => latest_of_period.get(pk),
+            None => latest.get(&key),
+        }
+        .map(|r| Answer::of(config, r));
         // The row's deadline, if a grant put it there (the latest such grant).
         let extension = s.deadline.and_then(|d| {
             moved
@@ -425,7 +461,7 @@ pub fn compute(
             time_text: task.and_then(|t| t.time_text.clone()).unwrap_or_default(),
             days_overdue,
             doc_ref,
-            latest_response: latest.get(&key).map(|r| Answer::of(r)),
+            latest_response,
             last_reminder: last_reminders
                 .get(&(s.agency.clone(), s.plan.clone(), s.task.clone()))
                 .copied()
@@ -452,7 +488,9 @@ pub fn compute(
         .into_iter()
         .map(|(agency, (lead, support, counts))| AgencyFigures {
             name: name_of(&agency),
-            latest_response: latest_of_agency.get(agency.as_str()).map(|r| Answer::of(r)),
+            latest_response: latest_of_agency
+                .get(agency.as_str())
+                .map(|r| Answer::of(config, r)),
             on_time_rate: counts.on_time_rate(),
             agency,
             lead,
@@ -666,6 +704,72 @@ time = "Tháng 10/2022"
             refusal: None,
             exact: true,
         }
+    }
+
+    /// A monthly report entered in November 2026: each period that has come due, and the
+    /// next, is an assignment; November done (late, with its document) counts as done while
+    /// December is open; October, before `reminders_from`, is nobody's.
+    #[test]
+    fn a_recurring_tasks_periods_are_assignments_of_their_own() {
+        const MONTHLY: &str = r#"
+[plan]
+number = "12/KH"
+title = "Kế hoạch Báo cáo hằng tháng"
+issuer = "UBND tỉnh X"
+issued = 2026-01-20
+reminders_from = 2026-11-01
+
+[[task]]
+id = "1"
+title = "Báo cáo tháng"
+lead = ["Sở A"]
+time = "Chậm nhất ngày 24 hằng tháng"
+"#;
+        let base = config_with(&[MONTHLY]);
+        let november = Response {
+            plan: "12/KH".into(),
+            deadline: Some(d("2026-11-24")),
+            action: Action::Done,
+            done_on: Some(d("2026-12-07")),
+            doc_ref: Some("Báo cáo số 245/BC-SA".into()),
+            note: None,
+            percent: None,
+            agency: "a".into(),
+            ..progress(1, "a", "2026-12-07T02:00:00Z")
+        };
+        let answers = [november];
+        let today = d("2026-12-14");
+        let c = answered_as_of(&base, &answers, &[], today);
+        let o = compute(&c, today, None, &answers, &[], &HashMap::new());
+        let rows: Vec<(Option<NaiveDate>, State, Option<String>)> = o
+            .rows
+            .iter()
+            .filter(|r| r.status.agency == "a")
+            .map(|r| (r.status.occurrence, r.status.state, r.doc_ref.clone()))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (Some(d("2026-12-24")), State::Open, None),
+                (
+                    Some(d("2026-11-24")),
+                    State::DoneLate,
+                    Some("Báo cáo số 245/BC-SA".into())
+                ),
+            ]
+        );
+        assert_eq!(
+            (o.totals.done_late, o.totals.open, o.totals.total()),
+            (1, 1, 2)
+        );
+        let dec = o
+            .rows
+            .iter()
+            .find(|r| r.status.occurrence == Some(d("2026-12-24")));
+        assert!(
+            dec.unwrap().latest_response.is_none(),
+            "November's answer is not December's"
+        );
     }
 
     fn of<'a>(o: &'a Overview, agency: &str) -> &'a AgencyFigures {

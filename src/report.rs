@@ -281,9 +281,14 @@ pub struct StatusRow {
     pub deadline: Option<NaiveDate>,
     pub state: State,
     pub done: Option<NaiveDate>,
+    /// For a recurring task, the period this row is about (its deadline as the plan gives
+    /// it): each period that has come due, and the next one, is a row of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<NaiveDate>,
 }
 
-/// Every task and agency with its deadline and state at `today`, overdue first. Plans issued
+/// Every task and agency with its deadline and state at `today`, overdue first; a recurring
+/// task's periods are rows of their own (each that has come due, and the next). Plans issued
 /// after `today` are left out: on that day they did not exist.
 pub fn status(config: &Config, today: NaiveDate, filter_agency: Option<&str>) -> Vec<StatusRow> {
     status_in(config, today, filter_agency, None)
@@ -314,6 +319,34 @@ pub fn status_in(
                     // A completion dated after `today` has not happened yet. The TOML's covers
                     // the task; a report may cover some occurrences only: those leave the list.
                     let written = task.written_done(agency).filter(|d| *d <= today);
+                    if occurrences.is_some() && written.is_none() && !planned.is_empty() {
+                        // A recurring task: each period an assignment of its own, every one
+                        // that has come due and the next one.
+                        let next = planned.iter().copied().find(|d| *d >= today);
+                        for d in planned.iter().copied().filter(|d| *d < today).chain(next) {
+                            let due = task.deadline_for(agency, d);
+                            let done = task.done_for(agency, d).filter(|on| *on <= today);
+                            let state = match done {
+                                Some(on) if on > due => State::DoneLate,
+                                Some(_) => State::DoneOnTime,
+                                None if plan.is_closed() => State::Closed,
+                                None if due < today => State::OpenOverdue,
+                                None if not_due(task, due, today) => State::NotDue,
+                                None => State::Open,
+                            };
+                            rows.push(StatusRow {
+                                plan: plan.number.clone(),
+                                task: task.id.clone(),
+                                agency: agency.clone(),
+                                role,
+                                deadline: Some(due),
+                                state,
+                                done,
+                                occurrence: Some(d),
+                            });
+                        }
+                        continue;
+                    }
                     let mut done = written;
                     let mut deadlines = Vec::with_capacity(planned.len());
                     for d in &planned {
@@ -354,6 +387,7 @@ pub fn status_in(
                         deadline,
                         state,
                         done,
+                        occurrence: None,
                     });
                 }
             }

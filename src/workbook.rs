@@ -81,6 +81,9 @@ fn count_values(c: &Counts) -> [usize; 7] {
 pub fn answer_text(row: &Row) -> String {
     row.latest_response.as_ref().map_or_else(String::new, |a| {
         let mut s = capitalise(a.action.vi());
+        if !a.occurrence.is_empty() {
+            s.push_str(&format!(" ({})", a.occurrence));
+        }
         if let Some(p) = a.percent {
             s.push_str(&format!(" ({p}%)"));
         }

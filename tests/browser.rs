@@ -706,6 +706,57 @@ fn a_monthly_period_is_answered_from_its_reminder() {
     assert!(!preview.contains("hạn 24/11/2026"), "{preview}");
     assert!(preview.contains("hạn 24/12/2026"), "{preview}");
 
+    // 5. Monday 14/12's weekly report lists the completion, once; the next one does not.
+    env.run(&["run", "--once", "--now", "2026-12-21T08:00:00+07:00"]);
+    let reports: Vec<(String, String)> =
+        env.mails()
+            .into_iter()
+            .filter_map(|(_, m)| {
+                let p = mail_parser::MessageParser::default().parse(m.as_bytes())?;
+                let subject = p.subject()?.to_string();
+                (m.contains("vp-ubnd-tinh@haugiang.example") && subject.contains("Báo cáo tuần"))
+                    .then(|| {
+                        let text = p.body_text(0).unwrap_or_default().replace("\r\n", "\n");
+                        (subject, text)
+                    })
+            })
+            .collect();
+    assert_eq!(reports.len(), 2, "14/12 and 21/12: {reports:?}");
+    let listed = |text: &str| text.matches("Báo cáo số 245/BC-SNV").count();
+    let (first, second) = (&reports[0].1, &reports[1].1);
+    let (first, second) = if first.contains("đến 07:30 14/12/2026") {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(listed(first), 1, "{first}");
+    assert!(
+        first.contains(
+            "Sở Nội vụ: hoàn thành quá hạn ngày 07/12/2026 (kỳ Tháng 11/2026, hạn 24/11/2026)"
+        ),
+        "{first}"
+    );
+    assert_eq!(listed(second), 0, "{second}");
+    // The report's figures are status's (as of its day).
+    let status: serde_json::Value = serde_json::from_str(&env.stdout(&[
+        "status",
+        "--totals",
+        "--format",
+        "json",
+        "--now",
+        "2026-12-14T08:00:00+07:00",
+    ]))
+    .unwrap();
+    let t = &status["totals"];
+    let line = format!(
+        "hoàn thành đúng hạn {}; hoàn thành quá hạn {}; chưa hoàn thành, trong hạn {}; chưa hoàn thành, quá hạn {}; chưa đến hạn {}; không có hạn {}.",
+        t["done_on_time"], t["done_late"], t["open"], t["overdue"], t["not_due"], t["undated"]
+    );
+    assert!(
+        first.contains(&format!("lượt giao chủ trì):\n  {line}")),
+        "{line}\n{first}"
+    );
+
     if std::env::var("NHACVIEC_SCREENSHOTS").as_deref() == Ok("docs") {
         let docs = repo().join("docs/screenshots");
         fs::create_dir_all(&docs).unwrap();

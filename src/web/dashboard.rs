@@ -247,7 +247,19 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             latest: a
                 .latest_response
                 .as_ref()
-                .map(|l| format!("{} — nhiệm vụ {} ({})", l.action.vi(), l.task, local(l.at)))
+                .map(|l| {
+                    let about = if l.occurrence.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", l.occurrence)
+                    };
+                    format!(
+                        "{} — nhiệm vụ {}{about} ({})",
+                        l.action.vi(),
+                        l.task,
+                        local(l.at)
+                    )
+                })
                 .unwrap_or_default(),
             page: format!("/a/{}", d.signer.sign(&a.agency, d.now)),
         })
