@@ -1201,9 +1201,8 @@ fn overview_at(
     } else {
         Default::default()
     };
-    let answered = nhacviec::overview::answered_as_of(config, &responses, &extensions, as_of);
-    Ok(nhacviec::overview::compute(
-        &answered,
+    Ok(nhacviec::overview::compute_as_of(
+        config,
         as_of,
         plan,
         &responses,

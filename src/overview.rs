@@ -330,6 +330,27 @@ pub fn answered_as_of(
     crate::answers::overlaid(config, &known, &granted)
 }
 
+/// [`compute`] from the config as the admins wrote it: the answers and extensions laid over
+/// it as they stood at the end of `as_of` first (what the dashboard and `export` show).
+pub fn compute_as_of(
+    config: &Config,
+    as_of: NaiveDate,
+    plan: Option<&str>,
+    responses: &[Response],
+    extensions: &[crate::answers::Extension],
+    last_reminders: &HashMap<(String, String, String), DateTime<Utc>>,
+) -> Overview {
+    let answered = answered_as_of(config, responses, extensions, as_of);
+    compute(
+        &answered,
+        as_of,
+        plan,
+        responses,
+        extensions,
+        last_reminders,
+    )
+}
+
 /// The figures as of `as_of`, of one plan (its exact number) or all. `config` has the answers
 /// laid over it as of that day ([`answered_as_of`]); `extensions` are every grant (those made
 /// after `as_of` are left out), for the rows to show the plan's deadline beside the moved one.

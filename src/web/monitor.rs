@@ -122,17 +122,14 @@ fn figures(
         Ok::<_, crate::store::StoreError>((responses, extensions, last))
     });
     match loaded {
-        Ok((responses, extensions, last)) => {
-            let answered = overview::answered_as_of(config, &responses, &extensions, as_of);
-            Ok(overview::compute(
-                &answered,
-                as_of,
-                plan,
-                &responses,
-                &extensions,
-                &last,
-            ))
-        }
+        Ok((responses, extensions, last)) => Ok(overview::compute_as_of(
+            config,
+            as_of,
+            plan,
+            &responses,
+            &extensions,
+            &last,
+        )),
         Err(e) => {
             tracing::error!(error = %e, "web: store read failed (dashboard)");
             Err(html(
