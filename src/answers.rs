@@ -408,13 +408,45 @@ pub fn agency_view(
     today: NaiveDate,
     responses: &[Response],
 ) -> Vec<TaskView> {
+    cards(config, agency, today, responses, None)
+}
+
+/// The card of one occurrence of `agency`, whether or not the page lists it (a period past
+/// the ones listed, which a reminder or a form may still name): `None` when it is not one of
+/// the agency's deadlines as the plan gives them (or not its task at all).
+pub fn occurrence_card(
+    config: &Config,
+    agency: &str,
+    today: NaiveDate,
+    responses: &[Response],
+    occurrence: &Occurrence,
+) -> Option<TaskView> {
+    cards(config, agency, today, responses, Some(occurrence))
+        .into_iter()
+        .find(|v| v.occurrence == occurrence.deadline)
+}
+
+/// [`agency_view`], or with `only` the cards of that occurrence's task with that occurrence
+/// among them whatever the page's window.
+fn cards(
+    config: &Config,
+    agency: &str,
+    today: NaiveDate,
+    responses: &[Response],
+    only: Option<&Occurrence>,
+) -> Vec<TaskView> {
     let name_of = |id: &str| config.agency_name(id);
     let horizon = today
         .checked_add_days(chrono::Days::new(400))
         .unwrap_or(today);
     let mut out = Vec::new();
+    let wanted = |plan: &str, task: &str| only.is_none_or(|o| o.plan == plan && o.task == task);
+    let named = |d: NaiveDate| only.is_some_and(|o| o.deadline == Some(d));
     for plan in &config.plans {
         for task in &plan.tasks {
+            if !wanted(&plan.number, &task.id) {
+                continue;
+            }
             let Some(role) = crate::report::role_in(task, agency) else {
                 continue;
             };
@@ -489,34 +521,39 @@ pub fn agency_view(
                 // A few milestones: each open one, and those finished lately.
                 for d in &planned {
                     let done = done_by(*d);
-                    if done.is_none_or(recent) {
+                    if done.is_none_or(recent) || named(*d) {
                         out.push(card(Some(*d), done));
                     }
                 }
                 continue;
             }
-            // Periods: the ones already due and open (the latest few), those the first
-            // reminder already reaches, and the next one to come.
+            // Periods: the ones already due and open (the latest few, by the deadline in
+            // force), those a reminder may already reach, and the next one to come. A reminder
+            // goes out up to the policy's longest lead, earlier when that day is off and
+            // further in working days: the window is generous, so every period reminded has
+            // its card.
+            let lead = u64::from(task.policy.before.iter().copied().max().unwrap_or(0));
             let reach = today
-                .checked_add_days(chrono::Days::new(u64::from(
-                    task.policy.before.iter().copied().max().unwrap_or(0),
-                )))
+                .checked_add_days(chrono::Days::new(lead * 7 / 5 + 10))
                 .unwrap_or(today);
-            let due_open: Vec<NaiveDate> = open.iter().copied().filter(|d| *d < today).collect();
+            let in_force = |d: NaiveDate| task.deadline_for(agency, d);
+            let mut due_open: Vec<NaiveDate> = open
+                .iter()
+                .copied()
+                .filter(|d| in_force(*d) < today)
+                .collect();
+            due_open.sort_by_key(|d| in_force(*d));
             let hidden = due_open.len().saturating_sub(MAX_OPEN_PERIODS);
-            let next = open.iter().copied().find(|d| *d >= today);
+            let listed_due = &due_open[hidden..];
+            let next = open.iter().copied().find(|d| in_force(*d) >= today);
             let mut first = true;
             for d in open.iter().copied() {
-                let shown = if d < today {
-                    due_open
-                        .iter()
-                        .rev()
-                        .take(MAX_OPEN_PERIODS)
-                        .any(|x| *x == d)
+                let shown = if in_force(d) < today {
+                    listed_due.contains(&d)
                 } else {
-                    d <= reach || Some(d) == next
+                    d <= reach || in_force(d) <= reach || Some(d) == next
                 };
-                if shown {
+                if shown || named(d) {
                     let mut c = card(Some(d), None);
                     if first {
                         c.older_open = hidden;
@@ -527,11 +564,18 @@ pub fn agency_view(
             }
             let mut finished: Vec<(NaiveDate, NaiveDate)> = planned
                 .iter()
-                .filter_map(|d| done_by(*d).filter(|on| recent(*on)).map(|on| (*d, on)))
+                .filter_map(|d| {
+                    done_by(*d)
+                        .filter(|on| recent(*on) || named(*d))
+                        .map(|on| (*d, on))
+                })
                 .collect();
             finished.sort_by_key(|(d, _)| std::cmp::Reverse(*d));
-            for (d, on) in finished.into_iter().take(MAX_DONE_PERIODS) {
-                out.push(card(Some(d), Some(on)));
+            let kept = finished.len().min(MAX_DONE_PERIODS);
+            for (i, (d, on)) in finished.into_iter().enumerate() {
+                if i < kept || named(d) {
+                    out.push(card(Some(d), Some(on)));
+                }
             }
         }
     }

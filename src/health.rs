@@ -215,15 +215,24 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// A connection that neither sends nor takes a byte for this long is closed: a request's
 /// headers must arrive within it, and an idle keep-alive connection ends after it.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// No connection lives longer than this, however slowly it trickles bytes: a probe or a
+/// No request takes longer than this to arrive, however slowly it trickles bytes: a probe or a
 /// scrape takes milliseconds, and clients trickling a byte at a time (slowloris) hold a
-/// slot this long at most.
+/// slot this long at most. Counted from the first byte of each request on a connection, so a
+/// kept-alive connection (a browser, a scraper) is never cut between or in the middle of its
+/// requests' answers; a slow answer is bounded by [`IDLE_TIMEOUT`] instead.
 pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(15);
 
 /// Serves `/healthz` and `/metrics` on `listener` until the task is dropped, with
 /// [`MAX_CONNECTIONS`], [`IDLE_TIMEOUT`] and [`MAX_CONNECTION_AGE`].
 pub async fn serve(listener: tokio::net::TcpListener, health: Health) -> std::io::Result<()> {
-    serve_limited(listener, health, MAX_CONNECTIONS, IDLE_TIMEOUT).await
+    serve_limited(
+        listener,
+        health,
+        MAX_CONNECTIONS,
+        IDLE_TIMEOUT,
+        MAX_CONNECTION_AGE,
+    )
+    .await
 }
 
 async fn serve_limited(
@@ -231,6 +240,7 @@ async fn serve_limited(
     health: Health,
     max: usize,
     idle: Duration,
+    age: Duration,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -240,6 +250,7 @@ async fn serve_limited(
         inner: listener,
         permits: Arc::new(Semaphore::new(max)),
         idle,
+        age,
     };
     axum::serve(listener, app).await
 }
@@ -312,6 +323,8 @@ pub(crate) struct Limited {
     inner: tokio::net::TcpListener,
     permits: Arc<Semaphore>,
     idle: Duration,
+    /// How long one request may take to arrive ([`MAX_CONNECTION_AGE`]).
+    age: Duration,
 }
 
 impl Limited {
@@ -320,6 +333,7 @@ impl Limited {
             inner,
             permits: Arc::new(Semaphore::new(max)),
             idle,
+            age: MAX_CONNECTION_AGE,
         }
     }
 }
@@ -334,7 +348,9 @@ impl axum::serve::Listener for Limited {
             // rather than spinning.
             let permit = self.permits.clone().acquire_owned().await.ok();
             match self.inner.accept().await {
-                Ok((stream, addr)) => return (Timed::new(stream, permit, self.idle), addr),
+                Ok((stream, addr)) => {
+                    return (Timed::new(stream, permit, self.idle, self.age), addr)
+                }
                 Err(e) => {
                     // Out of descriptors or a connection reset before accept: wait a little
                     // rather than spin, as axum's own listener does.
@@ -350,13 +366,18 @@ impl axum::serve::Listener for Limited {
     }
 }
 
-/// A connection that fails with `TimedOut` once idle for too long or too old, and gives its
-/// permit back when dropped.
+/// A connection that fails with `TimedOut` once idle for too long, or when a request has been
+/// arriving for too long, and gives its permit back when dropped.
 pub(crate) struct Timed {
     inner: tokio::net::TcpStream,
     _permit: Option<OwnedSemaphorePermit>,
     idle: Duration,
+    age: Duration,
+    /// When the request being read began to arrive (the connection's start, or the first
+    /// byte read after an answer was written).
     born: tokio::time::Instant,
+    /// Whether the last progress was a write: the next read starts a new request.
+    answered: bool,
     deadline: Pin<Box<tokio::time::Sleep>>,
 }
 
@@ -365,22 +386,34 @@ impl Timed {
         inner: tokio::net::TcpStream,
         permit: Option<OwnedSemaphorePermit>,
         idle: Duration,
+        age: Duration,
     ) -> Timed {
         let born = tokio::time::Instant::now();
         Timed {
             inner,
             _permit: permit,
             idle,
+            age,
             born,
-            deadline: Box::pin(tokio::time::sleep_until(
-                born + idle.min(MAX_CONNECTION_AGE),
-            )),
+            answered: false,
+            deadline: Box::pin(tokio::time::sleep_until(born + idle.min(age))),
         }
     }
 
-    /// Progress was made: the idle clock starts again (never past the connection's age limit).
-    fn touched(&mut self) {
-        let at = (tokio::time::Instant::now() + self.idle).min(self.born + MAX_CONNECTION_AGE);
+    /// Progress was made: the idle clock starts again; while a request arrives, never past its
+    /// age limit. A read after a write is the next request on a kept-alive connection.
+    fn touched(&mut self, read: bool) {
+        let now = tokio::time::Instant::now();
+        if read && self.answered {
+            self.born = now;
+        }
+        self.answered = !read;
+        let idle = now + self.idle;
+        let at = if read {
+            idle.min(self.born + self.age)
+        } else {
+            idle
+        };
         self.deadline.as_mut().reset(at);
     }
 
@@ -404,7 +437,7 @@ impl AsyncRead for Timed {
     ) -> Poll<std::io::Result<()>> {
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
             Poll::Ready(r) => {
-                self.touched();
+                self.touched(true);
                 Poll::Ready(r)
             }
             Poll::Pending => self.expired(cx),
@@ -420,7 +453,7 @@ impl AsyncWrite for Timed {
     ) -> Poll<std::io::Result<usize>> {
         match Pin::new(&mut self.inner).poll_write(cx, buf) {
             Poll::Ready(r) => {
-                self.touched();
+                self.touched(false);
                 Poll::Ready(r)
             }
             Poll::Pending => self.expired(cx),
@@ -448,7 +481,7 @@ impl AsyncWrite for Timed {
     ) -> Poll<std::io::Result<usize>> {
         match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
             Poll::Ready(r) => {
-                self.touched();
+                self.touched(false);
                 Poll::Ready(r)
             }
             Poll::Pending => self.expired(cx),
@@ -480,7 +513,13 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let idle = Duration::from_millis(400);
-        tokio::spawn(serve_limited(listener, Health::default(), 2, idle));
+        tokio::spawn(serve_limited(
+            listener,
+            Health::default(),
+            2,
+            idle,
+            MAX_CONNECTION_AGE,
+        ));
         // Two idle connections (no request) take every slot.
         let mut a = tokio::net::TcpStream::connect(addr).await.unwrap();
         let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -505,5 +544,73 @@ mod tests {
             .expect("closed by the server")
             .unwrap_or(0);
         assert_eq!(n, 0);
+    }
+
+    /// One request's bytes on a kept-alive connection, and its answer read whole.
+    async fn ask(s: &mut tokio::net::TcpStream) -> String {
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&out));
+            out.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&out);
+            if let Some(head) = text.find("\r\n\r\n") {
+                let len: usize = text[..head]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if out.len() >= head + 4 + len {
+                    return text.into_owned();
+                }
+            }
+        }
+    }
+
+    /// The age limit is per request: a kept-alive client asking again and again outlives it
+    /// (a browser, the benchmark), a client trickling one request does not (slowloris).
+    #[tokio::test]
+    async fn the_age_limit_bounds_a_request_not_a_kept_alive_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (idle, age) = (Duration::from_millis(400), Duration::from_millis(600));
+        tokio::spawn(serve_limited(listener, Health::default(), 4, idle, age));
+        let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let mut answers = 0;
+        while started.elapsed() < age * 3 {
+            assert!(ask(&mut kept).await.contains("HTTP/1.1"), "answered");
+            answers += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(answers >= 10, "{answers}");
+        // One request trickled a byte every 200 ms: cut by the age limit.
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let mut cut = false;
+        for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa" {
+            if slow.write_all(&[*b]).await.is_err() {
+                cut = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if started.elapsed() > age * 4 {
+                break;
+            }
+        }
+        let mut buf = [0u8; 16];
+        let closed = matches!(
+            tokio::time::timeout(Duration::from_secs(1), slow.read(&mut buf)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        );
+        assert!(cut || closed, "the trickling request was not cut");
+        assert!(started.elapsed() < age * 5, "{:?}", started.elapsed());
     }
 }

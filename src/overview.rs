@@ -462,11 +462,16 @@ pub fn compute(
         }
         .map(|r| Answer::of(config, r));
         // The row's deadline, if a grant put it there (the latest such grant).
+        // A period's row: the grant of that period; another row: the grant that put its
+        // deadline where it is.
         let extension = s.deadline.and_then(|d| {
             moved
                 .get(&key)?
                 .values()
-                .filter(|e| e.to == d && e.from != d)
+                .filter(|e| match s.occurrence {
+                    Some(o) => e.from == o && e.to == d && o != d,
+                    None => e.to == d && e.from != d,
+                })
                 .max_by_key(|e| e.id)
                 .map(|e| Extended {
                     planned: e.from,
@@ -483,10 +488,13 @@ pub fn compute(
             days_overdue,
             doc_ref,
             latest_response,
+            // Reminders are known per task: a finished period's row shows none (the latest
+            // may be about the next period).
             last_reminder: last_reminders
                 .get(&(s.agency.clone(), s.plan.clone(), s.task.clone()))
                 .copied()
-                .filter(|t| local_date(*t, tz) <= as_of),
+                .filter(|t| local_date(*t, tz) <= as_of)
+                .filter(|_| s.occurrence.is_none() || s.done.is_none()),
             status: s,
         });
     }
@@ -791,6 +799,101 @@ time = "Chậm nhất ngày 24 hằng tháng"
             dec.unwrap().latest_response.is_none(),
             "November's answer is not December's"
         );
+
+        // Past the plan's first year the next period is still a row (due 24/01/2027).
+        let jan = d("2027-01-10");
+        let o = compute(&c, jan, None, &answers, &[], &HashMap::new());
+        let next: Vec<(Option<NaiveDate>, State)> = o
+            .rows
+            .iter()
+            .filter(|r| r.status.state != State::DoneLate)
+            .map(|r| (r.status.occurrence, r.status.state))
+            .collect();
+        assert_eq!(
+            next,
+            vec![
+                (Some(d("2026-12-24")), State::OpenOverdue),
+                (Some(d("2027-01-24")), State::Open)
+            ]
+        );
+
+        // An extension of November is November's: December's row (due 24/12) is not
+        // "extended" though November's new deadline is that day too.
+        let grant = crate::answers::Extension {
+            id: 1,
+            agency: "a".into(),
+            plan: "12/KH".into(),
+            task: "1".into(),
+            from: d("2026-11-24"),
+            to: d("2026-12-24"),
+            doc_ref: Some("CV 5".into()),
+            granted_at: DateTime::parse_from_rfc3339("2026-11-20T02:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        };
+        let c = answered_as_of(&base, &[], std::slice::from_ref(&grant), today);
+        let o = compute(&c, today, None, &[], &[grant], &HashMap::new());
+        let ext: Vec<(Option<NaiveDate>, Option<NaiveDate>)> = o
+            .rows
+            .iter()
+            .map(|r| (r.status.occurrence, r.extension.as_ref().map(|e| e.planned)))
+            .collect();
+        assert!(
+            ext.contains(&(Some(d("2026-11-24")), Some(d("2026-11-24")))),
+            "{ext:?}"
+        );
+        assert!(ext.contains(&(Some(d("2026-12-24")), None)), "{ext:?}");
+
+        // A closed plan's periods end the day it closed: no row after, no next one.
+        let closed = MONTHLY.replace(
+            "reminders_from = 2026-11-01",
+            "reminders_from = 2026-11-01\nstatus = \"closed\"\nclosed = 2026-12-01",
+        );
+        let o = compute(
+            &config_with(&[&closed]),
+            jan,
+            None,
+            &[],
+            &[],
+            &HashMap::new(),
+        );
+        let rows: Vec<(Option<NaiveDate>, State)> = o
+            .rows
+            .iter()
+            .map(|r| (r.status.occurrence, r.status.state))
+            .collect();
+        assert_eq!(rows, vec![(Some(d("2026-11-24")), State::Closed)]);
+    }
+
+    /// A period past the ones the page lists still has its card for a reminder or a form that
+    /// names it; one that is not the agency's has none.
+    #[test]
+    fn an_unlisted_period_has_its_card_when_named() {
+        let c = config_with(&[r#"
+[plan]
+number = "12/KH"
+title = "Kế hoạch Báo cáo hằng tháng"
+issuer = "UBND tỉnh X"
+issued = 2026-01-20
+
+[[task]]
+id = "1"
+title = "Báo cáo tháng"
+lead = ["Sở A"]
+time = "Chậm nhất ngày 24 hằng tháng"
+"#]);
+        let today = d("2026-12-07");
+        let listed = crate::answers::agency_view(&c, "a", today, &[]);
+        assert!(!listed.iter().any(|v| v.occurrence == Some(d("2027-03-24"))));
+        let o = |day: &str| crate::answers::Occurrence {
+            plan: "12/KH".into(),
+            task: "1".into(),
+            deadline: Some(d(day)),
+        };
+        let card = crate::answers::occurrence_card(&c, "a", today, &[], &o("2027-03-24"));
+        assert_eq!(card.and_then(|v| v.current), Some(d("2027-03-24")));
+        assert!(crate::answers::occurrence_card(&c, "a", today, &[], &o("2027-03-25")).is_none());
+        assert!(crate::answers::occurrence_card(&c, "b", today, &[], &o("2027-03-24")).is_none());
     }
 
     fn of<'a>(o: &'a Overview, agency: &str) -> &'a AgencyFigures {

@@ -308,8 +308,18 @@ pub fn status_in(
         .filter(|p| p.issued <= today && filter_plan.is_none_or(|n| n == p.number));
     for plan in plans {
         let year_end = NaiveDate::from_ymd_opt(plan.issued.year(), 12, 31).unwrap_or(plan.issued);
+        // A recurring task's periods are looked for up to the next one to come, whenever it is.
+        let ahead = today.checked_add_days(Days::new(400)).unwrap_or(today);
         for task in &plan.tasks {
-            let occurrences = recurring_dates(task, plan, year_end.max(today));
+            let periods = recurring_dates(task, plan, year_end.max(ahead));
+            // The task as a whole (a completion the TOML writes): its periods to the end of
+            // the plan's first year, or to today.
+            let occurrences: Option<Vec<NaiveDate>> = periods.as_ref().map(|ps| {
+                ps.iter()
+                    .copied()
+                    .filter(|d| *d <= year_end.max(today))
+                    .collect()
+            });
             for (role, list) in [(Role::Lead, &task.lead), (Role::Support, &task.support)] {
                 for agency in list {
                     if filter_agency.is_some_and(|a| a != agency) {
@@ -319,11 +329,24 @@ pub fn status_in(
                     // A completion dated after `today` has not happened yet. The TOML's covers
                     // the task; a report may cover some occurrences only: those leave the list.
                     let written = task.written_done(agency).filter(|d| *d <= today);
-                    if occurrences.is_some() && written.is_none() && !planned.is_empty() {
+                    let periods_of = periods
+                        .as_deref()
+                        .map(|ps| deadlines_of(config, task, agency, role, Some(ps)))
+                        .unwrap_or_default();
+                    if written.is_none() && !periods_of.is_empty() {
                         // A recurring task: each period an assignment of its own, every one
-                        // that has come due and the next one.
-                        let next = planned.iter().copied().find(|d| *d >= today);
-                        for d in planned.iter().copied().filter(|d| *d < today).chain(next) {
+                        // that has come due and the next one (none once the plan is closed).
+                        let next = periods_of
+                            .iter()
+                            .copied()
+                            .find(|d| *d >= today)
+                            .filter(|_| !plan.is_closed());
+                        for d in periods_of
+                            .iter()
+                            .copied()
+                            .filter(|d| *d < today)
+                            .chain(next)
+                        {
                             let due = task.deadline_for(agency, d);
                             let done = task.done_for(agency, d).filter(|on| *on <= today);
                             let state = match done {
@@ -438,8 +461,9 @@ pub(crate) fn agency_deadlines(
     )
 }
 
-/// A recurring task's occurrences up to `until` (the schedule's own), the same for every
-/// agency: worked out once per task, not once per agency. Periods due before the plan's
+/// A recurring task's occurrences up to `until` (the schedule's own; a closed plan's up to the
+/// day it was closed), the same for every agency: worked out once per task, not once per
+/// agency. Periods due before the plan's
 /// `reminders_from` are left out: nobody was asked about them, so they are neither open nor
 /// overdue (a plan entered long after it was issued).
 fn recurring_dates(
@@ -447,6 +471,11 @@ fn recurring_dates(
     plan: &crate::config::Plan,
     until: NaiveDate,
 ) -> Option<Vec<NaiveDate>> {
+    // A closed plan's periods end on the day it was closed.
+    let until = match plan.closed.and_then(|c| c.on) {
+        Some(on) => until.min(on),
+        None => until,
+    };
     matches!(task.deadline, Deadline::Recurring { .. }).then(|| {
         crate::schedule::milestones(task, plan, until)
             .into_iter()

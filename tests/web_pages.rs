@@ -444,7 +444,7 @@ async fn the_page_opens_at_the_reminded_card_and_groups_the_rest() {
     assert_eq!(st, 200);
     assert!(
         unescape(&page)
-            .contains("hạn 15/07/2022, được nhắc trong thư, không còn trong danh sách việc"),
+            .contains("hạn 15/07/2022, được nêu trong liên kết, không phải một kỳ hạn của cơ quan"),
         "{page}"
     );
     let (st, _) = s.get(&format!("/a/{t}?muc=%00%7C%7C")).await;

@@ -16,8 +16,6 @@ use std::collections::HashMap;
 pub const MAX_TEXT: usize = 2000;
 /// Characters of a document number.
 pub const MAX_REF: usize = 200;
-/// How far past the deadline in force an agency may ask to move it (five years).
-pub const MAX_EXTENSION_DAYS: u64 = 5 * 365 + 1;
 /// How long an agency may withdraw its last answer.
 pub const UNDO_HOURS: i64 = 24;
 
@@ -103,9 +101,24 @@ pub async fn post(
             }
         },
     };
-    let view = match find_open(&views, plan, task, deadline) {
-        Ok(v) => v,
-        Err((status, msg)) => return refuse(status, &msg),
+    // A card the page lists, or an open occurrence past the ones it lists (a reminder may
+    // still name it).
+    let unlisted = answers::occurrence_card(
+        &answered,
+        &link.agency,
+        today,
+        &responses,
+        &answers::Occurrence {
+            plan: plan.to_string(),
+            task: task.to_string(),
+            deadline,
+        },
+    )
+    .filter(|v| v.current.is_some() && !v.plan_closed);
+    let view = match (find_open(&views, plan, task, deadline), &unlisted) {
+        (Ok(v), _) => v,
+        (Err(_), Some(v)) => v,
+        (Err((status, msg)), None) => return refuse(status, &msg),
     };
     let plan_issued = answered.plan(plan).map(|p| p.issued);
     let checked = match action.as_str() {
@@ -370,7 +383,7 @@ fn extend(form: &HashMap<String, String>, view: &TaskView) -> Result<NewResponse
         ));
     }
     let furthest = due
-        .checked_add_days(chrono::Days::new(MAX_EXTENSION_DAYS))
+        .checked_add_months(chrono::Months::new(12 * crate::extension::MAX_YEARS))
         .unwrap_or(due);
     if proposed > furthest {
         return Err(format!(

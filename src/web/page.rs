@@ -384,17 +384,28 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
     let q = p.query;
     // The card a reminder named (or the answer just recorded) first, open; a recurring
     // reminder of a task without dated deadlines finds its one card.
+    // A period past the ones listed (a reminder may still name it) is shown too.
+    let unlisted = q.focus.as_ref().and_then(|o| {
+        if p.views.iter().any(|v| same_card(v, o)) {
+            return None;
+        }
+        crate::answers::occurrence_card(p.config, &p.link.agency, p.today, p.responses, o)
+    });
     let focus = q.focus.as_ref().and_then(|o| {
-        p.views.iter().find(|v| same_card(v, o)).or_else(|| {
-            p.views
-                .iter()
-                .find(|v| v.plan == o.plan && v.task == o.task && v.occurrence.is_none())
-        })
+        p.views
+            .iter()
+            .find(|v| same_card(v, o))
+            .or(unlisted.as_ref())
+            .or_else(|| {
+                p.views
+                    .iter()
+                    .find(|v| v.plan == o.plan && v.task == o.task && v.occurrence.is_none())
+            })
     });
     let focus_missing = match (&q.focus, focus) {
         (Some(o), None) => Some(match (p.config.task(&o.plan, &o.task), o.deadline) {
             (Some(_), Some(d)) => format!(
-                "Nhiệm vụ {} (Kế hoạch số {}), hạn {}, được nhắc trong thư, không còn trong danh sách việc của cơ quan: kỳ hạn này đã hoàn thành từ lâu, đã thay đổi, hoặc không giao cho cơ quan.",
+                "Nhiệm vụ {} (Kế hoạch số {}), hạn {}, được nêu trong liên kết, không phải một kỳ hạn của cơ quan theo kế hoạch hiện hành (kế hoạch có thể đã được sửa). Các việc hiện có của cơ quan ở dưới.",
                 o.task,
                 o.plan,
                 vn(d)
