@@ -236,6 +236,17 @@ pub async fn workbook(
     }
 }
 
+/// `GET /theo-doi/{key}/tep/{sha256}`: a file attached to any agency's answer.
+pub async fn evidence(
+    State(web): State<Web>,
+    Path((key, sha256)): Path<(String, String)>,
+) -> HttpResponse {
+    if let Err(resp) = open_monitor(&web, &key, web.now()) {
+        return resp;
+    }
+    super::upload::download(&web, &sha256, None).await
+}
+
 /// A refusal's message as a sentence: capitalised, with a full stop.
 fn sentence(message: &str) -> String {
     let mut chars = message.chars();
