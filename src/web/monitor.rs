@@ -174,6 +174,7 @@ pub async fn show(
             now,
             signer: &web.inner.signer,
             link: &link,
+            evidence: &super::upload::attached(&web),
         }),
     )
 }
