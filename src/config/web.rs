@@ -354,6 +354,47 @@ mod tests {
         assert!(check_public_url("không phải url").is_err());
     }
 
+    fn settings(text: &str) -> (Option<WebSettings>, Vec<Diagnostic>) {
+        #[derive(serde::Deserialize)]
+        struct File {
+            web: toml::Spanned<raw::Web>,
+        }
+        let src = Source::new("nhacviec.toml", text);
+        let file: File = toml::from_str(text).unwrap();
+        let mut diags = Vec::new();
+        (web(&src, &file.web, &mut diags), diags)
+    }
+
+    #[test]
+    fn upload_limits_default_and_are_checked_at_their_line() {
+        let head = "[web]\npublic_url = \"https://nhacviec.example\"\n";
+        let (w, diags) = settings(head);
+        assert!(diags.is_empty());
+        let w = w.unwrap();
+        assert_eq!((w.max_upload_mb, w.upload_quota_mb), (10, 2048));
+        assert_eq!(w.max_upload_bytes(), 10 * 1024 * 1024);
+        let (w, _) = settings(&format!(
+            "{head}max_upload_mb = 100\nupload_quota_mb = 50\n"
+        ));
+        let w = w.unwrap();
+        assert_eq!((w.max_upload_mb, w.upload_quota_mb), (100, 50));
+        for bad in [
+            "max_upload_mb = 0",
+            "max_upload_mb = 101",
+            "upload_quota_mb = 0",
+        ] {
+            let (w, diags) = settings(&format!("{head}{bad}\n"));
+            assert!(w.is_none(), "{bad}");
+            assert_eq!(diags.len(), 1, "{bad}");
+            assert_eq!(diags[0].line, 3, "{bad}");
+            assert!(
+                diags[0].message.contains("phải từ 1 đến"),
+                "{}",
+                diags[0].message
+            );
+        }
+    }
+
     #[test]
     fn the_admin_token_is_a_sha256_as_admins_paste_it() {
         let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

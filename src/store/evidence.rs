@@ -177,12 +177,10 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                &format!(
-                    "SELECT e.response_id, e.sha256, e.name, e.media_type, e.size, e.stored_at
-                     FROM evidence e JOIN responses r ON r.id = e.response_id
-                     WHERE e.sha256 = ?1 AND (?2 IS NULL OR r.agency = ?2)
-                     ORDER BY e.id DESC LIMIT 1"
-                ),
+                "SELECT e.response_id, e.sha256, e.name, e.media_type, e.size, e.stored_at
+                 FROM evidence e JOIN responses r ON r.id = e.response_id
+                 WHERE e.sha256 = ?1 AND (?2 IS NULL OR r.agency = ?2)
+                 ORDER BY e.id DESC LIMIT 1",
                 params![sha256, agency],
                 evidence_row,
             )
