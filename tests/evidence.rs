@@ -446,3 +446,37 @@ async fn an_upload_over_the_quota_is_refused_with_the_reason_and_nothing_stored(
     assert_eq!(st, 303, "{to}");
     assert_eq!(stored(&s), (2, 2));
 }
+
+#[test]
+fn nhacviec_responses_lists_the_attached_file() {
+    use nhacviec::answers::Action;
+    use support::answers::{answer, at};
+    let env = support::cli::Env::new();
+    let bytes = pdf(1000);
+    let sha = hex::encode(Sha256::digest(&bytes));
+    {
+        let store = Store::open_writer(&env.db()).unwrap();
+        let file = nhacviec::store::NewEvidence {
+            name: "bao-cao.pdf",
+            kind: nhacviec::evidence::Kind::Pdf,
+            sha256: &sha,
+            bytes: &bytes,
+        };
+        let r = nhacviec::answers::NewResponse {
+            note: Some("Đang làm".into()),
+            ..answer(AGENCY, "8.8", Action::Progress, "n1")
+        };
+        store
+            .record_response_with_evidence(&r, Some(&file), 1 << 30, at("2022-05-20T02:30:00Z"))
+            .unwrap();
+    }
+    let out = env.expect(0, &["responses"]);
+    assert!(out.contains("tệp kèm: bao-cao.pdf (1000 byte)"), "{out}");
+    let json = env.json(&["responses"]);
+    assert_eq!(json[0]["evidence"]["sha256"], sha.as_str(), "{json}");
+    assert_eq!(json[0]["evidence"]["media_type"], "application/pdf");
+    assert_eq!(
+        json[0]["task"], "8.8",
+        "the response's own fields stay: {json}"
+    );
+}
