@@ -1036,20 +1036,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = &analysis.config;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let db = nhacviec::deliver::state_dir(&cli.config, config)?.join(DB_FILE);
-            let rows = if db.exists() {
-                nhacviec::store::Store::open_reader(&db)?.responses(
-                    &nhacviec::store::ResponseFilter {
-                        agency: agency.as_deref(),
-                        plan: plan.as_deref(),
-                        pending_extensions: pending,
-                    },
-                )?
+            let (rows, evidence) = if db.exists() {
+                let store = nhacviec::store::Store::open_reader(&db)?;
+                let rows = store.responses(&nhacviec::store::ResponseFilter {
+                    agency: agency.as_deref(),
+                    plan: plan.as_deref(),
+                    pending_extensions: pending,
+                })?;
+                (rows, store.evidence()?)
             } else {
-                Vec::new()
+                (Vec::new(), Default::default())
             };
             match format {
-                Format::Json => print_json(&rows)?,
-                Format::Text => print!("{}", render_responses(config, &rows, pending)),
+                Format::Json => {
+                    /// A response with its attached file (`null` when none).
+                    #[derive(serde::Serialize)]
+                    struct WithEvidence<'a> {
+                        #[serde(flatten)]
+                        response: &'a Response,
+                        evidence: Option<&'a nhacviec::evidence::Evidence>,
+                    }
+                    let rows: Vec<WithEvidence<'_>> = rows
+                        .iter()
+                        .map(|r| WithEvidence {
+                            response: r,
+                            evidence: evidence.get(&r.id),
+                        })
+                        .collect();
+                    print_json(&rows)?
+                }
+                Format::Text => print!("{}", render_responses(config, &rows, &evidence, pending)),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -1264,7 +1280,12 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 /// `responses` as text: one line each, times in the config's zone.
-fn render_responses(config: &config::Config, rows: &[Response], pending: bool) -> String {
+fn render_responses(
+    config: &config::Config,
+    rows: &[Response],
+    evidence: &std::collections::HashMap<i64, nhacviec::evidence::Evidence>,
+    pending: bool,
+) -> String {
     let tz = config.timezone;
     let name = |id: &str| {
         config
@@ -1291,6 +1312,12 @@ fn render_responses(config: &config::Config, rows: &[Response], pending: bool) -
         }
         if let Some(note) = r.note.as_deref().filter(|n| !n.trim().is_empty()) {
             values.push(format!("ghi chú: \"{}\"", shorten(note, 80)));
+        }
+        if let Some(e) = evidence.get(&r.id) {
+            values.push(format!(
+                "tệp kèm: {}",
+                nhacviec::text::printable(&e.label())
+            ));
         }
         let mut marks = String::new();
         if r.undone_at.is_some() {

@@ -112,6 +112,8 @@ pub struct PlanFigures {
 /// The latest answer of an agency, short.
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
+    /// The response's id (its attached file, if any, is found by it).
+    pub id: i64,
     pub plan: String,
     pub task: String,
     pub action: Action,
@@ -138,6 +140,7 @@ impl Answer {
             (None, _) => String::new(),
         };
         Answer {
+            id: r.id,
             plan: r.plan.clone(),
             task: r.task.clone(),
             action: r.action,

@@ -12,6 +12,12 @@ pub enum RecordError {
     /// The same form was posted before (its nonce is taken): nothing new to store.
     #[error("biểu mẫu này đã được gửi")]
     Replayed,
+    /// The attached file would take the evidence files past `[web] upload_quota_mb`.
+    #[error("tệp kèm {size} byte vượt hạn mức lưu trữ tệp kèm ({used} / {quota} byte đã dùng)")]
+    Quota { size: u64, used: u64, quota: u64 },
+    /// The attached file could not be written (nothing recorded).
+    #[error("không ghi được tệp kèm: {0}")]
+    File(#[source] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

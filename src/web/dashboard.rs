@@ -4,7 +4,7 @@
 //! agencies' pages.
 
 use super::monitor::{notice_of, Query};
-use super::page::{render, vn};
+use super::page::{render, vn, FileCtx};
 use super::timeline;
 use crate::config::Config;
 use crate::links::{Link, Signer};
@@ -33,6 +33,8 @@ pub struct Dashboard<'a> {
     pub now: DateTime<Utc>,
     pub signer: &'a Signer,
     pub link: &'a Link,
+    /// Files attached to answers, by response id.
+    pub evidence: &'a std::collections::HashMap<i64, crate::evidence::Evidence>,
 }
 
 #[derive(Serialize)]
@@ -97,10 +99,12 @@ struct LateCtx {
     extended_to: String,
     extension_doc: String,
     decided: String,
+    /// The file attached to the latest answer.
+    file: Option<FileCtx>,
 }
 
 impl LateCtx {
-    fn of(r: &Row, tz: chrono_tz::Tz) -> LateCtx {
+    fn of(r: &Row, tz: chrono_tz::Tz, d: &Dashboard<'_>) -> LateCtx {
         let e = r.extension.as_ref();
         LateCtx {
             agency: r.agency_name.clone(),
@@ -113,6 +117,11 @@ impl LateCtx {
             extended_to: e.map(|e| vn(e.to)).unwrap_or_default(),
             extension_doc: e.and_then(|e| e.doc_ref.clone()).unwrap_or_default(),
             decided: e.map(|e| vn(e.decided_on)).unwrap_or_default(),
+            file: r
+                .latest_response
+                .as_ref()
+                .and_then(|a| d.evidence.get(&a.id))
+                .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
         }
     }
 }
@@ -145,6 +154,7 @@ struct RequestCtx {
     min_iso: String,
     reason: String,
     asked: String,
+    file: Option<FileCtx>,
 }
 
 /// The sort keys of the agencies' table, their column names, and whether larger comes first.
@@ -280,7 +290,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 .rows
                 .iter()
                 .take(MAX_LATE_NAMED)
-                .map(|r| LateCtx::of(r, tz))
+                .map(|r| LateCtx::of(r, tz, d))
                 .collect(),
         })
         .collect();
@@ -314,6 +324,10 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                     .unwrap_or_default(),
                 reason: r.note.clone().unwrap_or_default(),
                 asked: local(r.created_at),
+                file: d
+                    .evidence
+                    .get(&r.id)
+                    .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
             }
         })
         .collect();

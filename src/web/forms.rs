@@ -5,7 +5,6 @@
 use super::{answered, client, html, open_link, page, today, Web};
 use crate::answers::{self, Action, NewResponse, TaskView};
 use crate::store::RecordError;
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -28,7 +27,7 @@ pub async fn post(
     Path((token, action)): Path<(String, String)>,
     ConnectInfo(peer): ConnectInfo<super::Peer>,
     headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> HttpResponse {
     let now = web.now();
     let (link, config) = match open_link(&web, &token, now) {
@@ -38,18 +37,11 @@ pub async fn post(
     if !matches!(action.as_str(), "done" | "progress" | "extend" | "undo") {
         return html(StatusCode::NOT_FOUND, page::not_found());
     }
-    let bytes = match axum::body::to_bytes(body, super::MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "Nội dung gửi quá dài. Ghi chú, tiến độ và lý do tối đa {MAX_TEXT} ký tự."
-                ),
-            )
-        }
+    // Urlencoded, or multipart with an attached file (`upload`).
+    let (form, file) = match super::upload::read_form(&config, request).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&bytes).into_owned().collect();
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
         tracing::warn!(link = %crate::links::log_id(&token), %action, "web: form without a valid CSRF token");
@@ -130,6 +122,10 @@ pub async fn post(
         Ok(n) => n,
         Err(msg) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &msg),
     };
+    let upload = match super::upload::check(file) {
+        Ok(u) => u,
+        Err(resp) => return resp,
+    };
     let Some(nonce) = field("nonce").filter(|n| n.len() <= 64) else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -148,7 +144,7 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(300).collect());
     new.nonce = nonce.to_string();
-    match web.with_store(|s| s.record_response(&new, now)) {
+    match super::upload::record(&web, &config, &new, upload.as_ref(), now) {
         Ok(id) => {
             tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "web: response recorded");
             back(page::after_answer(&base, id, &recorded))
@@ -158,6 +154,7 @@ pub async fn post(
             "Biểu mẫu này đã được gửi trước đó và đã được ghi nhận một lần; không ghi lại lần nữa.",
         ),
         Err(RecordError::Store(e)) => store_failed(e),
+        Err(e) => super::upload::not_stored(&e),
     }
 }
 

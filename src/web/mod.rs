@@ -16,6 +16,7 @@ mod forms;
 mod monitor;
 mod page;
 mod timeline;
+mod upload;
 
 use crate::answers::{self, Response};
 use crate::config::Config;
@@ -154,9 +155,18 @@ pub fn links_for(config: &Config) -> anyhow::Result<Option<Signer>> {
 pub fn router(web: Web) -> Router {
     Router::new()
         .route("/a/{token}", get(show))
-        .route("/a/{token}/{action}", get(calendar_feed).post(forms::post))
+        // The forms' bodies are bounded by `forms::post` itself (`upload::read_form`: a
+        // multipart body up to `[web] max_upload_mb`), not by axum's default 2 MB.
+        .route(
+            "/a/{token}/{action}",
+            get(calendar_feed)
+                .post(forms::post)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/a/{token}/tep/{sha256}", get(upload::agency_download))
         .route("/theo-doi/{key}", get(monitor::show))
         .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
+        .route("/theo-doi/{key}/tep/{sha256}", get(monitor::evidence))
         .route(
             "/theo-doi/{key}/{action}",
             axum::routing::post(monitor::decide),
@@ -363,6 +373,7 @@ async fn show(
             now,
             views: &views,
             responses: &responses,
+            evidence: &upload::attached(&web),
             query: &query,
         }),
     )

@@ -174,6 +174,7 @@ pub async fn show(
             now,
             signer: &web.inner.signer,
             link: &link,
+            evidence: &super::upload::attached(&web),
         }),
     )
 }
@@ -234,6 +235,17 @@ pub async fn workbook(
             )
         }
     }
+}
+
+/// `GET /theo-doi/{key}/tep/{sha256}`: a file attached to any agency's answer.
+pub async fn evidence(
+    State(web): State<Web>,
+    Path((key, sha256)): Path<(String, String)>,
+) -> HttpResponse {
+    if let Err(resp) = open_monitor(&web, &key, web.now()) {
+        return resp;
+    }
+    super::upload::download(&web, &sha256, None).await
 }
 
 /// A refusal's message as a sentence: capitalised, with a full stop.

@@ -181,6 +181,8 @@ pub struct AgencyPage<'a> {
     pub views: &'a [TaskView],
     /// The agency's own responses (the notice names the one just recorded).
     pub responses: &'a [Response],
+    /// Files attached to answers, by response id.
+    pub evidence: &'a std::collections::HashMap<i64, crate::evidence::Evidence>,
     pub query: &'a PageQuery,
 }
 
@@ -190,6 +192,24 @@ struct ResponseCtx {
     what: String,
     when: String,
     undoable: bool,
+    file: Option<FileCtx>,
+}
+
+/// A file attached to an answer: "bao-cao.pdf (245 KB)" and where to download it.
+#[derive(Serialize)]
+pub(crate) struct FileCtx {
+    pub label: String,
+    pub href: String,
+}
+
+impl FileCtx {
+    /// The file `e`, downloaded under `base` (`/a/{token}` or `/theo-doi/{key}`).
+    pub(crate) fn of(e: &crate::evidence::Evidence, base: &str) -> FileCtx {
+        FileCtx {
+            label: e.label(),
+            href: format!("{base}/tep/{}", e.sha256),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -345,6 +365,10 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
                 .format("%H:%M %d/%m/%Y")
                 .to_string(),
             undoable: r.created_at >= undo_since && r.granted.is_none() && r.refused_at.is_none(),
+            file: p
+                .evidence
+                .get(&r.id)
+                .map(|e| FileCtx::of(e, &format!("/a/{}", p.token))),
         }),
         pending_extension: v
             .pending_extension
@@ -489,6 +513,8 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
                 None => format!("{base}/lich.ics"),
             },
             today_vn => vn(p.today),
+            accept => crate::evidence::ACCEPT,
+            max_upload_mb => p.config.web.as_ref().map_or(crate::config::web::DEFAULT_MAX_UPLOAD_MB, |w| w.max_upload_mb),
             csrf_done => csrf("done"),
             csrf_progress => csrf("progress"),
             csrf_extend => csrf("extend"),
