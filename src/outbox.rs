@@ -1923,6 +1923,8 @@ due = 2022-06-01
             refused_at: None,
             refusal: None,
             exact: true,
+            who: crate::answers::Who::default(),
+            review: None,
         }
     }
 

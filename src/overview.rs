@@ -735,6 +735,8 @@ time = "Tháng 10/2022"
             refused_at: None,
             refusal: None,
             exact: true,
+            who: crate::answers::Who::default(),
+            review: None,
         }
     }
 

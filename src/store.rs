@@ -136,6 +136,13 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX evidence_response ON evidence (response_id);
      CREATE INDEX evidence_sha256 ON evidence (sha256);",
+    // 13: who answered (name and position, asked on every answer from now on), and the
+    // monitoring office's review of a completion: confirmed, or returned with its reason.
+    "ALTER TABLE responses ADD COLUMN person TEXT;
+     ALTER TABLE responses ADD COLUMN position TEXT;
+     ALTER TABLE responses ADD COLUMN reviewed_at TEXT;
+     ALTER TABLE responses ADD COLUMN review TEXT CHECK (review IN ('confirmed', 'returned'));
+     ALTER TABLE responses ADD COLUMN review_reason TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -209,6 +209,7 @@ mod tests {
             client: None,
             user_agent: None,
             nonce: nonce.into(),
+            who: Default::default(),
         }
     }
 

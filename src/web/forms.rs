@@ -254,6 +254,7 @@ fn blank(action: Action) -> NewResponse {
         client: None,
         user_agent: None,
         nonce: String::new(),
+        who: Default::default(),
     }
 }
 
