@@ -305,8 +305,9 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
         builder = builder.to(to);
     }
     // Answers go to the monitoring office, not to the service's unattended mailbox.
-    if let Some((monitor, address)) = &email.reply_to {
-        if d.agency != *monitor {
+    // A plan with its own office (`[plan] monitor`): that office's address.
+    if let Some((monitor, address)) = email.reply_to_of(d.items.iter().map(|i| i.plan.as_str())) {
+        if d.agency != monitor {
             if let Ok(mb) = address.parse::<Mailbox>() {
                 builder = builder.reply_to(mb);
             }
