@@ -987,4 +987,50 @@ due = 2022-05-09
         .meta("weekly_report_at")
         .unwrap()
         .is_some_and(|t| t.starts_with("2022-05-23")));
+
+    // `admin-link --agency` (by alias): a link signed for that office's plans only.
+    env.edit("nhacviec.toml", |t| {
+        format!("{t}\n[web]\npublic_url = \"https://nhacviec.example\"\n")
+    });
+    let secret = "a test secret that is long enough";
+    let admin_link = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("nhacviec")
+            .unwrap()
+            .env("NHACVIEC_LINK_SECRET", secret)
+            .env_remove("NHACVIEC_CONFIG")
+            .arg("--config")
+            .arg(&env.cfg)
+            .arg("admin-link")
+            .args(args)
+            .args(["--now", "2022-05-23T09:00:00+07:00"])
+            .output()
+            .unwrap()
+    };
+    let out = admin_link(&["--agency", "Sở TT&TT"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let url = String::from_utf8(out.stdout).unwrap();
+    let token = url
+        .trim()
+        .strip_prefix("https://nhacviec.example/theo-doi/")
+        .unwrap();
+    let signer = nhacviec::links::Signer {
+        current: nhacviec::links::Key::new(secret).unwrap(),
+        previous: None,
+        days: 60,
+    };
+    let now = chrono::DateTime::parse_from_rfc3339("2022-05-23T10:00:00+07:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        signer.verify(token, now).unwrap().agency,
+        nhacviec::links::monitor_scope("so-tttt")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("60/KH-UBND"));
+    // An office that monitors no plan gets no link.
+    let out = admin_link(&["--agency", "so-tai-chinh"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("không theo dõi kế hoạch nào"),
+        "{out:?}"
+    );
 }
