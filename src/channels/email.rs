@@ -15,7 +15,8 @@ use std::time::Duration;
 
 /// The email sender: the settings a message is built with, and the transport.
 pub struct Mailer {
-    settings: EmailSettings,
+    /// Shared (cloned into each blocking write), and kept off the `Sender` enum's size.
+    settings: std::sync::Arc<EmailSettings>,
     /// Where the Date header's time is said (the province's, not UTC).
     tz: chrono_tz::Tz,
     transport: MailTransport,
@@ -62,7 +63,7 @@ impl Mailer {
             }
         };
         Ok(Mailer {
-            settings: settings.clone(),
+            settings: std::sync::Arc::new(settings.clone()),
             tz,
             transport,
         })
