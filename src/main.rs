@@ -97,6 +97,10 @@ enum Command {
         /// "Bây giờ" (RFC 3339 hoặc ngày): liên kết tính hạn từ thời điểm này
         #[arg(long)]
         now: Option<String>,
+        /// Chỉ các kế hoạch cơ quan này theo dõi ([plan] monitor; mã, tên hoặc bí danh):
+        /// liên kết chỉ xem và quyết định gia hạn cho các kế hoạch đó
+        #[arg(long)]
+        agency: Option<String>,
     },
     /// Nhập kế hoạch từ văn bản (.docx hoặc văn bản thuần) thành bản nháp TOML
     Import {
@@ -633,7 +637,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = runtime()?;
             runtime.block_on(serve_pages(&cli.config, now.as_deref()))
         }
-        Command::AdminLink { now } => {
+        Command::AdminLink { now, agency } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
             let Some(web) = &config.web else {
@@ -645,7 +649,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             };
             let now = now_in(config.timezone, now.as_deref())?.with_timezone(&Utc);
-            let token = signer.sign(nhacviec::links::MONITOR, now);
+            // `--agency`: a link to the plans that office monitors only.
+            let scope = match agency.as_deref() {
+                None => nhacviec::links::MONITOR.to_string(),
+                Some(reference) => {
+                    let id = resolve_agency(config, reference)?;
+                    let plans: Vec<&str> = config
+                        .plans
+                        .iter()
+                        .filter(|p| config.monitor_of(p) == Some(id.as_str()))
+                        .map(|p| p.number.as_str())
+                        .collect();
+                    if plans.is_empty() {
+                        return Err(Refused(format!(
+                            "{} không theo dõi kế hoạch nào (ghi monitor = \"{id}\" trong [plan] của kế hoạch)",
+                            config.agency_name(&id)
+                        ))
+                        .into());
+                    }
+                    eprintln!(
+                        "Liên kết chỉ mở các kế hoạch {} theo dõi: {}.",
+                        config.agency_name(&id),
+                        plans.join(", ")
+                    );
+                    nhacviec::links::monitor_scope(&id)
+                }
+            };
+            let token = signer.sign(&scope, now);
             println!("{}/theo-doi/{token}", web.public_url);
             eprintln!(
                 "Liên kết dùng được đến ngày {}. Ai có liên kết này xem được số liệu và quyết định gia hạn: chỉ gửi cho cán bộ theo dõi.",

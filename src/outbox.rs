@@ -255,10 +255,47 @@ fn lead_names(leads: &[String], name_of: impl Fn(&str) -> String) -> Vec<String>
     out
 }
 
+/// The monitoring office of a digest about `plans` (its items' plans): the one they all report
+/// to (`Config::monitor_of`), else the settings' monitor; and whether they differ.
+fn digest_monitor<'a>(
+    config: &'a Config,
+    plans: impl IntoIterator<Item = &'a str>,
+) -> (Option<&'a str>, bool) {
+    let mut office: Option<Option<&str>> = None;
+    for plan in plans {
+        let m = config
+            .plan(plan)
+            .map_or(config.monitor.as_deref(), |p| config.monitor_of(p));
+        match office {
+            None => office = Some(m),
+            Some(prev) if prev != m => return (config.monitor.as_deref(), true),
+            Some(_) => {}
+        }
+    }
+    (office.unwrap_or(config.monitor.as_deref()), false)
+}
+
 pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
     let name_of = |id: &str| config.agency_name(id);
     let plan_of = |plan: &str| config.plan(plan);
     let task_of = |plan: &str, id: &str| config.task(plan, id);
+    // Each item names the office its plan reports to; the footer and "báo cáo kết quả về"
+    // name the digest's office (the plans' one, or the settings' when they differ).
+    let (monitor, monitors_differ) = digest_monitor(
+        config,
+        digest
+            .items
+            .iter()
+            .filter(|i| i.kind != Kind::Escalation)
+            .map(|i| i.plan.as_str()),
+    );
+    let item_monitor = |plan: &str| -> String {
+        let m = plan_of(plan).map_or(config.monitor.as_deref(), |p| config.monitor_of(p));
+        match m {
+            Some(m) if m != digest.agency => name_of(m),
+            _ => String::new(),
+        }
+    };
     let mut counts = render::Counts::default();
     let items: Vec<render::ItemCtx> = digest
         .items
@@ -304,6 +341,7 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
                     String::new()
                 },
                 link: String::new(),
+                monitor: item_monitor(&i.plan),
             }
         })
         .collect();
@@ -341,22 +379,38 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
         own_items,
         escalations,
         counts,
-        monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
+        monitor: monitor.map(name_of).unwrap_or_default(),
+        monitors_differ,
         link: String::new(),
         page_link: String::new(),
-        monitor_contact: config
-            .monitor_contact
-            .as_ref()
+        monitor_contact: monitor_contact(config, monitor)
             .map(|c| render::ContactCtx {
-                name: c.name.clone(),
-                phone: c.phone.clone().unwrap_or_default(),
-                email: c.email.clone().unwrap_or_default(),
+                name: c.name,
+                phone: c.phone.unwrap_or_default(),
+                email: c.email.unwrap_or_default(),
             })
             .unwrap_or_default(),
-        is_monitor: config.monitor.as_deref() == Some(digest.agency.as_str()),
+        is_monitor: monitor == Some(digest.agency.as_str()),
         today: today.format("%d/%m/%Y").to_string(),
         redirected_to: vec![],
     }
+}
+
+/// How agencies reach the monitoring office `monitor`: the settings' `[monitor]` contact for
+/// the settings' monitor, a plan's own office's name and first email otherwise.
+fn monitor_contact(
+    config: &Config,
+    monitor: Option<&str>,
+) -> Option<crate::config::web::MonitorContact> {
+    let id = monitor?;
+    if Some(id) == config.monitor.as_deref() {
+        return config.monitor_contact.clone();
+    }
+    config.plans.iter().find_map(|p| {
+        (p.monitor.as_deref() == Some(id))
+            .then(|| config.monitor_contact_of(p))
+            .flatten()
+    })
 }
 
 /// The agency's page at one item's card: `?muc=` names the occurrence (plan, task, the
@@ -1233,10 +1287,11 @@ pub fn decision<'a>(
         d.map(|d| d.format("%d/%m/%Y").to_string())
             .unwrap_or_default()
     };
-    let monitor = config
-        .monitor_contact
-        .as_ref()
-        .map(|c| c.name.clone())
+    // The plan's office (`[plan] monitor`), else the settings' one.
+    let monitor = plan
+        .and_then(|p| config.monitor_contact_of(p))
+        .or_else(|| config.monitor_contact.clone())
+        .map(|c| c.name)
         .or_else(|| {
             config
                 .monitor
@@ -1554,6 +1609,95 @@ due = 2022-06-01
         d.attempts = attempts;
         d.created_at = created.into();
         d
+    }
+
+    /// A digest of two plans reporting to different offices names each plan's office under
+    /// its tasks, and the settings' office in the footer and Reply-To; a digest of the second
+    /// plan alone names its office throughout.
+    #[test]
+    fn each_plans_items_say_which_office_to_report_to() {
+        let second = PLAN
+            .replace(
+                "number = \"1/KH\"",
+                "number = \"2/KH\"\nmonitor = \"Sở Zalo\"",
+            )
+            .replace("title = \"T\"", "title = \"Chuyển đổi số\"");
+        let sources = Sources::in_memory(
+            Some(Source::new("nhacviec.toml", SETTINGS)),
+            Source::new("agencies.toml", AGENCIES),
+            vec![
+                Source::new("plans/1.toml", PLAN),
+                Source::new("plans/2.toml", second),
+            ],
+        );
+        let analysis = analyze(&sources);
+        assert!(
+            !analysis.has_errors(),
+            "{:?}",
+            analysis.errors().collect::<Vec<_>>()
+        );
+        let c = analysis.config;
+        let of_plan = |plan: &str| Item {
+            plan: plan.into(),
+            ..item(3)
+        };
+        let both = Digest {
+            agency: "hai".into(),
+            items: vec![of_plan("1/KH"), of_plan("2/KH")],
+        };
+        let ctx = context(&c, &both, today());
+        assert!(ctx.monitors_differ);
+        assert_eq!(ctx.monitor, "Văn phòng UBND tỉnh");
+        assert_eq!(ctx.own_items[0].monitor, "Văn phòng UBND tỉnh");
+        assert_eq!(ctx.own_items[1].monitor, "Sở Zalo");
+        let r = templates().render_context(&ctx).unwrap();
+        assert!(
+            r.text
+                .contains("Báo cáo kết quả các nhiệm vụ trên về Sở Zalo."),
+            "{}",
+            r.text
+        );
+        assert!(r
+            .text
+            .contains("Báo cáo kết quả các nhiệm vụ trên về Văn phòng UBND tỉnh."));
+        assert!(r
+            .text
+            .contains("báo cáo kết quả về cơ quan theo dõi của từng kế hoạch"));
+        assert!(r.html.contains("về <strong>Sở Zalo</strong>"), "{}", r.html);
+        assert_eq!(
+            c.email.reply_to_of(["1/KH", "2/KH"]),
+            Some(("vp", "vp1@tinh.example"))
+        );
+
+        let alone = Digest {
+            agency: "hai".into(),
+            items: vec![of_plan("2/KH")],
+        };
+        let ctx = context(&c, &alone, today());
+        assert!(!ctx.monitors_differ);
+        assert_eq!(ctx.monitor, "Sở Zalo");
+        assert_eq!(
+            (
+                ctx.monitor_contact.name.as_str(),
+                ctx.monitor_contact.email.as_str()
+            ),
+            ("Sở Zalo", "z@tinh.example")
+        );
+        let r = templates().render_context(&ctx).unwrap();
+        assert!(r.text.contains("báo cáo kết quả về Sở Zalo."), "{}", r.text);
+        assert!(!r.text.contains("Văn phòng UBND tỉnh"), "{}", r.text);
+        assert_eq!(
+            c.email.reply_to_of(["2/KH"]),
+            Some(("zalo", "z@tinh.example"))
+        );
+        // Sở Zalo is plan 2's office: not asked to report to itself.
+        let own = Digest {
+            agency: "zalo".into(),
+            items: vec![of_plan("2/KH")],
+        };
+        let ctx = context(&c, &own, today());
+        assert!(ctx.is_monitor);
+        assert_eq!(ctx.own_items[0].monitor, "");
     }
 
     #[test]

@@ -224,6 +224,9 @@ pub struct PlanHeader {
     pub reminders_from: Option<Spanned<Datetime>>,
     /// Recurring tasks stop here (e.g. the end of "giai đoạn 2021-2025").
     pub until: Option<Spanned<Datetime>>,
+    /// The office this plan's agencies report to (an agency id, name or alias); default: the
+    /// settings' `monitor`.
+    pub monitor: Option<S>,
 }
 
 #[derive(Debug, Deserialize)]
