@@ -743,6 +743,10 @@ struct ReportChange {
 struct ReportChanges {
     completed: Vec<ReportChange>,
     completed_total: usize,
+    confirmed: Vec<ReportChange>,
+    confirmed_total: usize,
+    returned: Vec<ReportChange>,
+    returned_total: usize,
     new_overdue: Vec<ReportChange>,
     new_overdue_total: usize,
     extended: Vec<ReportChange>,
@@ -784,10 +788,17 @@ impl Week<'_> {
 /// withdrawn) with the state, the occurrence a recurring task's report closed and the report's
 /// number; extensions granted with their document; refusals with their reason. Answers about
 /// tasks no longer in `config` are left out (as the overlay leaves them).
-fn week_changes(
-    config: &Config,
-    week: &Week<'_>,
-) -> (Vec<ReportChange>, Vec<ReportChange>, Vec<ReportChange>) {
+/// The week's changes: completions, extensions granted, refusals, and the office's reviews
+/// (confirmed, returned).
+struct WeekChanges {
+    completed: Vec<ReportChange>,
+    extended: Vec<ReportChange>,
+    refused: Vec<ReportChange>,
+    confirmed: Vec<ReportChange>,
+    returned: Vec<ReportChange>,
+}
+
+fn week_changes(config: &Config, week: &Week<'_>) -> WeekChanges {
     use crate::answers::Action;
     let tz = config.timezone;
     let dmy = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
@@ -802,10 +813,51 @@ fn week_changes(
         };
     let mut completed: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
     let mut refused: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
+    let mut confirmed: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
+    let mut returned: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
     for r in week.responses {
         let Some(task) = config.task(&r.plan, &r.task) else {
             continue;
         };
+        // The office's review of a completion, in the week it was made.
+        if let Some(review) = r.review.as_ref().filter(|v| week.contains(v.at)) {
+            let period = match r.deadline.map(|d| occurrence(&task.deadline, d)) {
+                Some(p) if !p.is_empty() => format!("kỳ {p}, "),
+                _ => String::new(),
+            };
+            let reported = format!(
+                "{period}báo hoàn thành ngày {}{}",
+                r.done_on.map(dmy).unwrap_or_default(),
+                r.doc_ref
+                    .as_deref()
+                    .map(|d| format!(", {}", d.trim()))
+                    .unwrap_or_default()
+            );
+            if review.confirmed {
+                confirmed.push((
+                    review.at,
+                    change(
+                        &r.plan,
+                        task,
+                        &r.agency,
+                        format!("đã xác nhận ({reported})"),
+                    ),
+                ));
+            } else {
+                returned.push((
+                    review.at,
+                    change(
+                        &r.plan,
+                        task,
+                        &r.agency,
+                        format!(
+                            "trả lại ({reported}): {}",
+                            review.reason.as_deref().unwrap_or("không ghi lý do")
+                        ),
+                    ),
+                ));
+            }
+        }
         match r.action {
             Action::Done if r.undone_at.is_none() && week.contains(r.created_at) => {
                 let Some(on) = r.done_on else { continue };
@@ -835,6 +887,10 @@ fn week_changes(
                 }
                 if crate::report::role_in(task, &r.agency) == Some(Role::Support) {
                     what.push_str(" (cơ quan phối hợp báo)");
+                }
+                let who = r.who.vi();
+                if !who.is_empty() {
+                    what.push_str(&format!("; người báo: {who}"));
                 }
                 completed.push((r.created_at, change(&r.plan, task, &r.agency, what)));
             }
@@ -905,11 +961,13 @@ fn week_changes(
             .map(|(_, c)| c)
             .collect::<Vec<_>>()
     };
-    (
-        sorted(&mut completed),
-        sorted(&mut extended),
-        sorted(&mut refused),
-    )
+    WeekChanges {
+        completed: sorted(&mut completed),
+        extended: sorted(&mut extended),
+        refused: sorted(&mut refused),
+        confirmed: sorted(&mut confirmed),
+        returned: sorted(&mut returned),
+    }
 }
 
 /// What the weekly report's templates see.
@@ -1031,7 +1089,13 @@ pub fn weekly_report(
             )
         })
         .collect();
-    let (completed, extended, refused) = week_changes(config, week);
+    let WeekChanges {
+        completed,
+        extended,
+        refused,
+        confirmed,
+        returned,
+    } = week_changes(config, week);
     let cap = |mut v: Vec<ReportChange>, lines: usize| {
         let total = v.len();
         v.truncate(lines);
@@ -1041,6 +1105,8 @@ pub fn weekly_report(
     let (new_overdue, new_overdue_total) = cap(new_overdue, MAX_REPORT_LINES);
     let (extended, extended_total) = cap(extended, MAX_CHANGE_LINES);
     let (refused, refused_total) = cap(refused, MAX_CHANGE_LINES);
+    let (confirmed, confirmed_total) = cap(confirmed, MAX_CHANGE_LINES);
+    let (returned, returned_total) = cap(returned, MAX_CHANGE_LINES);
     let plans: Vec<ReportPlan> = overview
         .plans
         .iter()
@@ -1062,6 +1128,10 @@ pub fn weekly_report(
         ReportChanges {
             completed,
             completed_total,
+            confirmed,
+            confirmed_total,
+            returned,
+            returned_total,
             new_overdue,
             new_overdue_total,
             extended,
@@ -1327,11 +1397,39 @@ pub fn decision<'a>(
         link: link.unwrap_or_default().to_string(),
         redirected_to,
     };
-    let thread = thread(&agency.id, r.plan);
+    let kind = if matches!(decision, Decision::Granted { .. }) {
+        "granted"
+    } else {
+        "refused"
+    };
+    to_agency(
+        config,
+        agency,
+        r.plan,
+        r.task,
+        Builtin::Decision,
+        ("decision", kind),
+        ctx,
+    )
+}
+
+/// A message to one agency that is not a reminder (a decision, a returned completion): by
+/// email, else as Zalo OA text (an agency with a user id: the ZNS template is a reminder's),
+/// else by its webhook (JSON with `kind` = `value`); none when it cannot be reached.
+fn to_agency<T: Serialize>(
+    config: &Config,
+    agency: &crate::config::Agency,
+    plan: &str,
+    task: &str,
+    which: Builtin,
+    (kind, value): (&str, &str),
+    ctx: impl Fn(Vec<String>) -> T,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let thread = thread(&agency.id, plan);
     if !agency.email.is_empty() {
         return builtin_mail(
             &config.email,
-            Builtin::Decision,
+            which,
             &agency.id,
             &thread,
             &agency.email,
@@ -1339,44 +1437,107 @@ pub fn decision<'a>(
         );
     }
     let channel = channel_for(config, &agency.id);
+    let one = |channel: Channel, subject: String, body_text: String| NewDelivery {
+        agency: agency.id.clone(),
+        channel,
+        recipients: vec![agency.id.clone()],
+        subject,
+        body_text,
+        body_html: String::new(),
+        items: vec![],
+        thread: thread.clone(),
+        attachment: None,
+    };
     if channel == Channel::Zalo && agency.zalo_user_id.is_some() {
-        // OA text (the ZNS template is a reminder's): the text part, as a digest's.
-        let rendered = render::builtin(Builtin::Decision, &ctx(vec![]))?;
-        return Ok(vec![NewDelivery {
-            agency: agency.id.clone(),
-            channel: Channel::Zalo,
-            recipients: vec![agency.id.clone()],
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: String::new(),
-            items: vec![],
-            thread,
-            attachment: None,
-        }]);
+        let rendered = render::builtin(which, &ctx(vec![]))?;
+        return Ok(vec![one(Channel::Zalo, rendered.subject, rendered.text)]);
     }
     if channel == Channel::Webhook {
-        let rendered = render::builtin(Builtin::Decision, &ctx(vec![]))?;
-        let body = serde_json::json!({
+        let rendered = render::builtin(which, &ctx(vec![]))?;
+        let mut body = serde_json::json!({
             "agency": {"id": agency.id, "name": agency.name},
             "subject": rendered.subject,
             "text": rendered.text,
-            "decision": if matches!(decision, Decision::Granted { .. }) { "granted" } else { "refused" },
-            "plan": r.plan,
-            "task": r.task,
+            "plan": plan,
+            "task": task,
         });
-        return Ok(vec![NewDelivery {
-            agency: agency.id.clone(),
-            channel: Channel::Webhook,
-            recipients: vec![agency.id.clone()],
-            subject: rendered.subject,
-            body_text: body.to_string(),
-            body_html: String::new(),
-            items: vec![],
-            thread,
-            attachment: None,
-        }]);
+        body[kind] = serde_json::Value::from(value);
+        return Ok(vec![one(
+            Channel::Webhook,
+            rendered.subject,
+            body.to_string(),
+        )]);
     }
     Ok(vec![])
+}
+
+#[derive(Debug, Serialize)]
+struct ReviewCtx {
+    agency: String,
+    monitor: String,
+    plan: String,
+    citation: String,
+    task: String,
+    title: String,
+    /// "Tháng 11/2026 — hạn 24/11/2026", "hạn 30/06/2022", or "".
+    occurrence: String,
+    done_on: String,
+    doc_ref: String,
+    reason: String,
+    link: String,
+    redirected_to: Vec<String>,
+}
+
+/// The monitoring office returned `r` (a completion) with `reason`: the agency is told, by
+/// its channel, that the task is open again and why. `link` is its page, if any.
+pub fn returned_notice(
+    config: &Config,
+    r: &crate::answers::Response,
+    reason: &str,
+    link: Option<&str>,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let Some(agency) = config.agency(&r.agency) else {
+        return Ok(vec![]);
+    };
+    let plan = config.plan(&r.plan);
+    let task = config.task(&r.plan, &r.task);
+    let dmy = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
+    let monitor = plan
+        .and_then(|p| config.monitor_contact_of(p))
+        .or_else(|| config.monitor_contact.clone())
+        .map(|c| c.name)
+        .unwrap_or_else(|| "Cơ quan theo dõi".to_string());
+    let occurrence = match (task, r.deadline) {
+        (Some(t), Some(d)) => match crate::answers::period_label(&t.deadline, d) {
+            p if p.is_empty() => format!("hạn {}", dmy(d)),
+            p => format!("{p} — hạn {}", dmy(d)),
+        },
+        (None, Some(d)) => format!("hạn {}", dmy(d)),
+        _ => String::new(),
+    };
+    let ctx = |redirected_to: Vec<String>| ReviewCtx {
+        agency: agency.name.clone(),
+        monitor: monitor.clone(),
+        plan: r.plan.clone(),
+        citation: plan.map(crate::answers::citation).unwrap_or_default(),
+        task: r.task.clone(),
+        title: task.map(|t| t.title.clone()).unwrap_or_default(),
+        occurrence: occurrence.clone(),
+        done_on: r.done_on.map(dmy).unwrap_or_default(),
+        doc_ref: r.doc_ref.clone().unwrap_or_default(),
+        reason: reason.to_string(),
+        link: link.unwrap_or_default().to_string(),
+        redirected_to,
+    };
+    to_agency(
+        config,
+        agency,
+        &r.plan,
+        &r.task,
+        Builtin::Returned,
+        ("review", "returned"),
+        ctx,
+    )
 }
 
 /// Why `send-test` cannot make its sample.

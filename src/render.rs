@@ -364,6 +364,8 @@ pub enum Builtin {
     ZaloStopped,
     /// The monitoring office's answer to an extension request, to the agency.
     Decision,
+    /// A reported completion the monitoring office returned, to the agency.
+    Returned,
 }
 
 impl Builtin {
@@ -373,11 +375,21 @@ impl Builtin {
             Builtin::FailureSummary => "failures",
             Builtin::ZaloStopped => "zalo-stopped",
             Builtin::Decision => "decision",
+            Builtin::Returned => "returned",
         }
     }
 }
 
-const BUILTINS: [(&str, &str); 12] = [
+const BUILTINS: [(&str, &str); 15] = [
+    (
+        "returned.subject.j2",
+        include_str!("templates/returned.subject.j2"),
+    ),
+    ("returned.txt.j2", include_str!("templates/returned.txt.j2")),
+    (
+        "returned.html.j2",
+        include_str!("templates/returned.html.j2"),
+    ),
     (
         "decision.subject.j2",
         include_str!("templates/decision.subject.j2"),

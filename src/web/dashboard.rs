@@ -30,7 +30,6 @@ pub struct Dashboard<'a> {
     pub query: &'a Query,
     pub key: &'a str,
     pub today: NaiveDate,
-    pub now: DateTime<Utc>,
     pub signer: &'a Signer,
     pub link: &'a Link,
     /// Files attached to answers, by response id.
@@ -48,6 +47,7 @@ struct CountsCtx {
     closed: usize,
     total: usize,
     rate: String,
+    confirmed: usize,
 }
 
 impl CountsCtx {
@@ -62,6 +62,7 @@ impl CountsCtx {
             closed: c.closed,
             total: c.total(),
             rate: c.on_time_vi(),
+            confirmed: c.confirmed,
         }
     }
 }
@@ -136,6 +137,23 @@ struct OverdueCtx {
     agencies: Vec<LateCtx>,
     /// Late agencies past [`MAX_LATE_NAMED`].
     more: usize,
+}
+
+/// A completion waiting for the office's review, as the dashboard lists it.
+#[derive(Serialize)]
+struct PendingReviewCtx {
+    id: i64,
+    agency: String,
+    plan: String,
+    task: String,
+    title: String,
+    occurrence: String,
+    done_on: String,
+    doc_ref: String,
+    who: String,
+    note: String,
+    reported: String,
+    file: Option<FileCtx>,
 }
 
 #[derive(Serialize)]
@@ -271,7 +289,12 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                     )
                 })
                 .unwrap_or_default(),
-            page: format!("/a/{}", d.signer.sign(&a.agency, d.now)),
+            // The office reads the agency's page; it never acts as the agency.
+            page: format!(
+                "/theo-doi/{}/co-quan/{}",
+                d.key,
+                url::form_urlencoded::byte_serialize(a.agency.as_bytes()).collect::<String>()
+            ),
         })
         .collect();
 
@@ -296,6 +319,35 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
         .collect();
     let overdue_rows: usize = overdue_all.iter().map(|g| g.rows.len()).sum();
 
+    let reviews: Vec<PendingReviewCtx> = o
+        .awaiting_review
+        .iter()
+        .take(MAX_REQUESTS)
+        .map(|p| {
+            let r = &p.response;
+            PendingReviewCtx {
+                id: r.id,
+                agency: p.agency_name.clone(),
+                plan: r.plan.clone(),
+                task: r.task.clone(),
+                title: p.title.clone(),
+                occurrence: p.occurrence.clone(),
+                done_on: r.done_on.map(vn).unwrap_or_default(),
+                doc_ref: r.doc_ref.clone().unwrap_or_default(),
+                who: r.who.vi(),
+                note: r.note.clone().unwrap_or_default(),
+                reported: r
+                    .created_at
+                    .with_timezone(&d.config.timezone)
+                    .format("%H:%M %d/%m/%Y")
+                    .to_string(),
+                file: d
+                    .evidence
+                    .get(&r.id)
+                    .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
+            }
+        })
+        .collect();
     let requests: Vec<RequestCtx> = o
         .pending_extensions
         .iter()
@@ -398,6 +450,11 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             requests_more => o.pending_extensions.len().saturating_sub(MAX_REQUESTS),
             csrf_grant => d.signer.csrf(d.link, "gia-han"),
             csrf_refuse => d.signer.csrf(d.link, "tu-choi"),
+            reviews => minijinja::Value::from(minijinja::value::Serde(&reviews)),
+            reviews_total => o.awaiting_review.len(),
+            reviews_more => o.awaiting_review.len().saturating_sub(MAX_REQUESTS),
+            csrf_confirm => d.signer.csrf(d.link, "xac-nhan"),
+            csrf_return => d.signer.csrf(d.link, "tra-lai"),
         },
     )
 }

@@ -122,6 +122,10 @@ pub async fn post(
         Ok(n) => n,
         Err(msg) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &msg),
     };
+    new.who = match who(&form) {
+        Ok(w) => w,
+        Err(msg) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &msg),
+    };
     let upload = match super::upload::check(file) {
         Ok(u) => u,
         Err(resp) => return resp,
@@ -147,7 +151,19 @@ pub async fn post(
     match super::upload::record(&web, &config, &new, upload.as_ref(), now) {
         Ok(id) => {
             tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "web: response recorded");
-            back(page::after_answer(&base, id, &recorded))
+            // The official is remembered for this link: the next answer is prefilled.
+            let secure = config
+                .web
+                .as_ref()
+                .is_some_and(|w| w.public_url.starts_with("https://"));
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, page::after_answer(&base, id, &recorded)),
+                    (header::SET_COOKIE, who_cookie(&base, &new.who, secure)),
+                ],
+            )
+                .into_response()
         }
         Err(RecordError::Replayed) => refuse(
             StatusCode::CONFLICT,
@@ -225,6 +241,76 @@ fn find_open<'a>(
             format!("{what} không phải một kỳ hạn đang mở của cơ quan (trang đã cũ, hoặc kỳ hạn đã thay đổi). Vui lòng tải lại trang rồi gửi lại. {others}"),
         ),
     })
+}
+
+/// Characters of a name or a position.
+pub const MAX_WHO: usize = 100;
+/// The cookie that remembers who answers with a link.
+pub const WHO_COOKIE: &str = "nv_nguoi";
+
+/// Who answers: "họ tên" and "chức vụ", both required.
+fn who(form: &HashMap<String, String>) -> Result<answers::Who, String> {
+    let name = text(form, "ho_ten", "Họ tên", MAX_WHO)?;
+    let position = text(form, "chuc_vu", "Chức vụ", MAX_WHO)?;
+    match (name, position) {
+        (Some(name), Some(position)) if !name.contains('\n') && !position.contains('\n') => {
+            Ok(answers::Who { name, position })
+        }
+        (Some(_), Some(_)) => Err("Họ tên và chức vụ ghi trên một dòng.".into()),
+        _ => Err(
+            "Vui lòng ghi họ tên và chức vụ của người trả lời (ví dụ: Nguyễn Văn A, Chuyên viên Phòng Cải cách hành chính): câu trả lời được lưu cùng người trả lời."
+                .into(),
+        ),
+    }
+}
+
+/// `Set-Cookie` remembering `who` for the link's pages only (its path), 60 days.
+fn who_cookie(base: &str, who: &answers::Who, secure: bool) -> String {
+    let value: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("t", &who.name)
+        .append_pair("c", &who.position)
+        .finish();
+    let value: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    format!(
+        "{WHO_COOKIE}={value}; Path={base}; Max-Age=5184000; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Who answered last with this link, from its cookie (empty when none or unreadable).
+pub fn remembered(headers: &HeaderMap) -> answers::Who {
+    let raw = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(WHO_COOKIE)?
+                .strip_prefix('=')
+                .map(str::to_string)
+        });
+    let Some(raw) = raw else {
+        return answers::Who::default();
+    };
+    let decoded: String = url::form_urlencoded::parse(format!("x={raw}").as_bytes())
+        .map(|(_, v)| v.into_owned())
+        .next()
+        .unwrap_or_default();
+    let mut who = answers::Who::default();
+    for (k, v) in url::form_urlencoded::parse(decoded.as_bytes()) {
+        let v: String = v
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_WHO)
+            .collect();
+        match k.as_ref() {
+            "t" => who.name = v,
+            "c" => who.position = v,
+            _ => {}
+        }
+    }
+    who
 }
 
 fn store_failed(e: crate::store::StoreError) -> HttpResponse {

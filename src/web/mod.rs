@@ -15,6 +15,7 @@ mod dashboard;
 mod forms;
 mod monitor;
 mod page;
+mod review;
 mod timeline;
 mod upload;
 
@@ -167,6 +168,12 @@ pub fn router(web: Web) -> Router {
         .route("/theo-doi/{key}", get(monitor::show))
         .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
         .route("/theo-doi/{key}/tep/{sha256}", get(monitor::evidence))
+        .route(
+            "/theo-doi/{key}/xac-nhan",
+            axum::routing::post(review::post),
+        )
+        .route("/theo-doi/{key}/tra-lai", axum::routing::post(review::post))
+        .route("/theo-doi/{key}/co-quan/{agency}", get(review::agency))
         .route(
             "/theo-doi/{key}/{action}",
             axum::routing::post(monitor::decide),
@@ -349,6 +356,7 @@ async fn show(
     State(web): State<Web>,
     Path(token): Path<String>,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
 ) -> HttpResponse {
     let now = web.now();
     let (link, config) = match open_link(&web, &token, now) {
@@ -368,13 +376,21 @@ async fn show(
             config: &answered,
             signer: &web.inner.signer,
             link: &link,
-            token: &token,
+            agency: &link.agency,
+            base: format!("/a/{token}"),
+            files: format!("/a/{token}"),
+            feed: Some(match &config.web {
+                Some(w) => format!("{}/a/{token}/lich.ics", w.public_url),
+                None => format!("/a/{token}/lich.ics"),
+            }),
             today,
             now,
             views: &views,
             responses: &responses,
             evidence: &upload::attached(&web),
             query: &query,
+            who: forms::remembered(&headers),
+            read_only: false,
         }),
     )
 }

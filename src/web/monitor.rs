@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The dashboard's own link checked: `Err` is the page to answer with.
-fn open_monitor(
+pub(super) fn open_monitor(
     web: &Web,
     key: &str,
     now: DateTime<Utc>,
@@ -184,7 +184,6 @@ pub async fn show(
             query: &q,
             key: &key,
             today,
-            now,
             signer: &web.inner.signer,
             link: &link,
             evidence: &super::upload::attached(&web),
@@ -274,7 +273,7 @@ fn sentence(message: &str) -> String {
     out
 }
 
-fn refuse(status: StatusCode, message: &str) -> HttpResponse {
+pub(super) fn refuse(status: StatusCode, message: &str) -> HttpResponse {
     html(status, page::error("Chưa ghi nhận", message))
 }
 
@@ -462,6 +461,9 @@ pub fn notice_of(ok: &str) -> Option<&'static str> {
         "granted-untold" => "Đã gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
         "refused" => "Đã ghi nhận không đồng ý gia hạn; cơ quan được báo lý do.",
         "refused-untold" => "Đã ghi nhận không đồng ý gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
+        "confirmed" => "Đã xác nhận hoàn thành.",
+        "returned" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại và cơ quan được báo lý do (gửi ở lần gửi tới).",
+        "returned-untold" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
         _ => return None,
     })
 }
