@@ -1349,12 +1349,25 @@ fn render_responses(
                 nhacviec::text::printable(&e.label())
             ));
         }
+        let who = r.who.vi();
+        if !who.is_empty() {
+            values.push(format!("người trả lời: {}", shorten(&who, 80)));
+        }
         let mut marks = String::new();
         if r.undone_at.is_some() {
             marks.push_str(" (đã rút lại)");
         }
         if r.granted.is_some() {
             marks.push_str(" (đã gia hạn)");
+        }
+        match &r.review {
+            Some(v) if v.confirmed => marks.push_str(" (đã xác nhận)"),
+            Some(v) => marks.push_str(&format!(
+                " (bị trả lại: {})",
+                shorten(v.reason.as_deref().unwrap_or_default(), 60)
+            )),
+            None if r.awaiting_review() => marks.push_str(" (chờ xác nhận)"),
+            None => {}
         }
         out.push_str(&format!(
             "#{:<5} {}  {}  KH {}  nhiệm vụ {}: {}{}{marks}\n",

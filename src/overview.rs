@@ -127,6 +127,8 @@ pub struct Answer {
     /// The occurrence it is about, as reminders name it ("Tháng 11/2026", "hạn 30/06/2022");
     /// "" for a task without dated deadlines.
     pub occurrence: String,
+    /// Who gave it ("Nguyễn Văn A, Chuyên viên"), or "".
+    pub who: String,
 }
 
 impl Answer {
@@ -152,6 +154,7 @@ impl Answer {
             percent: r.percent,
             note: r.note.clone(),
             occurrence,
+            who: r.who.vi(),
         }
     }
 }

@@ -53,11 +53,24 @@ struct Contact {
 }
 
 fn contact(config: &Config) -> Option<Contact> {
-    config.monitor_contact.as_ref().map(|c| Contact {
+    config.monitor_contact.as_ref().map(contact_of)
+}
+
+fn contact_of(c: &crate::config::web::MonitorContact) -> Contact {
+    Contact {
         name: c.name.clone(),
         phone: c.phone.clone().unwrap_or_default(),
         email: c.email.clone().unwrap_or_default(),
-    })
+    }
+}
+
+/// The office an agency's page names: the one of the plan the reminder was about (`[plan]
+/// monitor`), else the settings' one.
+fn contact_for(config: &Config, plan: Option<&str>) -> Option<Contact> {
+    plan.and_then(|n| config.plan(n))
+        .and_then(|p| config.monitor_contact_of(p))
+        .map(|c| contact_of(&c))
+        .or_else(|| contact(config))
 }
 
 pub fn not_found() -> String {
@@ -559,7 +572,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             csrf_progress => csrf("progress"),
             csrf_extend => csrf("extend"),
             csrf_undo => csrf("undo"),
-            contact => minijinja::Value::from(minijinja::value::Serde(contact(p.config))),
+            contact => minijinja::Value::from(minijinja::value::Serde(contact_for(p.config, focus.map(|f| f.plan.as_str())))),
             expires => vn((p.link.issued + chrono::Duration::days(i64::from(p.signer.days))).with_timezone(&tz).date_naive()),
         },
     )
