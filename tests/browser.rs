@@ -607,6 +607,28 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         text.contains(&format!("Trả lời: {button}")),
         "the text part links the item too: {text}"
     );
+    assert!(
+        text.contains("Sở Thông tin và Truyền thông"),
+        "the plan's own office is named: {text}"
+    );
+    // Sở Nội vụ is 13 days late on November: the plan's office is told, not the settings' one.
+    let body = |eml: &str| {
+        mail_parser::MessageParser::default()
+            .parse(eml.as_bytes())
+            .and_then(|p| p.body_text(0).map(|t| t.to_string()))
+            .unwrap_or_default()
+    };
+    let (_, escalation) = mail_to(&mails, "so-tttt@haugiang.example");
+    let escalation = body(escalation);
+    assert!(
+        escalation.contains("12/KH-UBND") && escalation.contains("Sở Nội vụ"),
+        "{escalation}"
+    );
+    let (_, office) = mail_to(&mails, "vp-ubnd-tinh@haugiang.example");
+    assert!(
+        !body(office).contains("12/KH-UBND"),
+        "no escalation of 12/KH-UBND to Văn phòng UBND tỉnh"
+    );
 
     let shots = screenshots();
     let pages = serve(&env, "2026-12-07T09:00:00+07:00");
@@ -823,22 +845,39 @@ fn a_monthly_period_is_answered_from_its_reminder() {
     assert!(!preview.contains("hạn 24/11/2026"), "{preview}");
     assert!(preview.contains("hạn 24/12/2026"), "{preview}");
 
-    // 5. Monday 14/12's weekly report lists the completion, once; the next one does not.
+    // 5. Monday 14/12's weekly report lists the completion, once; the next one does not. The
+    //    plan has its own monitoring office (Sở TT&TT): its report goes there, and the settings'
+    //    office's report leaves the plan out.
     env.run(&["run", "--once", "--now", "2026-12-21T08:00:00+07:00"]);
-    let reports: Vec<(String, String)> =
+    let reports_to = |mailbox: &str| -> Vec<(String, String)> {
         env.mails()
             .into_iter()
             .filter_map(|(_, m)| {
                 let p = mail_parser::MessageParser::default().parse(m.as_bytes())?;
                 let subject = p.subject()?.to_string();
-                (m.contains("vp-ubnd-tinh@haugiang.example") && subject.contains("Báo cáo tuần"))
-                    .then(|| {
-                        let text = p.body_text(0).unwrap_or_default().replace("\r\n", "\n");
-                        (subject, text)
-                    })
+                let to = p
+                    .to()
+                    .and_then(|t| t.first())
+                    .and_then(|a| a.address())
+                    .map(str::to_string);
+                (to.as_deref() == Some(mailbox) && subject.contains("Báo cáo tuần")).then(|| {
+                    let text = p.body_text(0).unwrap_or_default().replace("\r\n", "\n");
+                    (subject, text)
+                })
             })
-            .collect();
+            .collect()
+    };
+    let reports = reports_to("so-tttt@haugiang.example");
     assert_eq!(reports.len(), 2, "14/12 and 21/12: {reports:?}");
+    let office = reports_to("vp-ubnd-tinh@haugiang.example");
+    assert!(!office.is_empty());
+    for (_, t) in &office {
+        let line = t.lines().find(|l| l.contains("12/KH-UBND"));
+        assert!(
+            line.is_none(),
+            "the settings' office's report leaves Sở TT&TT's plan out: {line:?}"
+        );
+    }
     let listed = |text: &str| {
         text.lines()
             .filter(|l| {
@@ -871,10 +910,12 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         first.contains("người báo: Trần Thị B, Chuyên viên Phòng CCHC"),
         "{first}"
     );
-    // The report's figures are status's (as of its day).
+    // The report's figures are status's for its plan (as of its day).
     let status: serde_json::Value = serde_json::from_str(&env.stdout(&[
         "status",
         "--totals",
+        "--plan",
+        "12/KH-UBND",
         "--format",
         "json",
         "--now",
@@ -887,7 +928,7 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         t["done_on_time"], t["done_late"], t["open"], t["overdue"], t["not_due"], t["undated"]
     );
     assert!(
-        first.contains(&format!("lượt giao chủ trì):\n  {line}")),
+        first.contains(&format!("năm 2026:\n  {line}")),
         "{line}\n{first}"
     );
 

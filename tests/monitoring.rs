@@ -754,10 +754,7 @@ async fn status_the_dashboard_the_workbook_and_the_weekly_report_give_the_same_f
         let expected: Vec<String> = states
             .iter()
             .map(usize::to_string)
-            .chain([
-                rate_vi(&status["on_time_rate"]),
-                n("confirmed").to_string(),
-            ])
+            .chain([rate_vi(&status["on_time_rate"]), n("confirmed").to_string()])
             .collect();
         assert_eq!(shown, expected, "{day}: the dashboard");
 
