@@ -94,6 +94,7 @@ fn answers(store: &Store) {
             client: None,
             user_agent: None,
             nonce: format!("n{i}"),
+            who: Default::default(),
         };
         store
             .record_response(&r, at("2022-06-25T02:00:00Z"))

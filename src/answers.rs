@@ -75,6 +75,49 @@ pub struct Response {
     /// carried their occurrence); false for an answer stored before, whose completion of a
     /// recurring task covered the occurrences up to `deadline`.
     pub exact: bool,
+    /// Who gave it (empty on answers stored before names were asked for).
+    pub who: Who,
+    /// For a completion: the monitoring office's review, once made.
+    pub review: Option<Review>,
+}
+
+impl Response {
+    /// A completion the monitoring office returned: it counts for nothing.
+    pub fn returned(&self) -> bool {
+        self.review.as_ref().is_some_and(|r| !r.confirmed)
+    }
+
+    /// A completion waiting for the monitoring office's review.
+    pub fn awaiting_review(&self) -> bool {
+        self.action == Action::Done && self.undone_at.is_none() && self.review.is_none()
+    }
+}
+
+/// Who answered: the official's full name and position ("họ tên", "chức vụ").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Who {
+    pub name: String,
+    pub position: String,
+}
+
+impl Who {
+    /// "Nguyễn Văn A, Chuyên viên Phòng CCHC", or "" when not known.
+    pub fn vi(&self) -> String {
+        match (self.name.trim(), self.position.trim()) {
+            ("", _) => String::new(),
+            (n, "") => n.to_string(),
+            (n, p) => format!("{n}, {p}"),
+        }
+    }
+}
+
+/// The monitoring office's review of a reported completion: confirmed ("đã xác nhận"), or
+/// returned ("trả lại") with its reason, which reopens it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Review {
+    pub at: DateTime<Utc>,
+    pub confirmed: bool,
+    pub reason: Option<String>,
 }
 
 /// A response about to be stored.
@@ -95,6 +138,7 @@ pub struct NewResponse {
     pub user_agent: Option<String>,
     /// The form's one-time value: a form posted twice is stored once.
     pub nonce: String,
+    pub who: Who,
 }
 
 /// A deadline moved for one agency.
@@ -129,7 +173,7 @@ fn task_mut<'a>(config: &'a mut Config, plan: &str, task: &str) -> Option<&'a mu
 /// occurrence keeps the meaning it had (a recurring task's occurrences up to it).
 pub fn overlay(config: &mut Config, responses: &[Response], extensions: &[Extension]) {
     for r in responses {
-        if r.action != Action::Done || r.undone_at.is_some() {
+        if r.action != Action::Done || r.undone_at.is_some() || r.returned() {
             continue;
         }
         let Some(on) = r.done_on else { continue };
@@ -682,6 +726,8 @@ done_by = { b = 2022-05-01 }
             refused_at: None,
             refusal: None,
             exact: true,
+            who: Who::default(),
+            review: None,
         }
     }
 

@@ -31,6 +31,9 @@ pub struct PlanReport<'a> {
     pub closed: Option<NaiveDate>,
     pub reminders_from: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
+    /// The plan's own monitoring office (`[plan] monitor`, an agency id), when it names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +78,7 @@ pub fn report(analysis: &Analysis) -> Report<'_> {
             closed: p.closed.and_then(|c| c.on),
             reminders_from: p.reminders_from,
             until: p.until,
+            monitor: p.monitor.as_deref(),
         })
         .collect();
     let calendar_warnings = unannounced_tet(&analysis.config, &plan_calendar(&analysis.config));
@@ -363,6 +367,17 @@ pub fn render_text(analysis: &Analysis) -> String {
         ));
         if let Some(lifecycle) = lifecycle(plan) {
             out.push_str(&format!("  {lifecycle}\n"));
+        }
+        // The plan's own office, when it is not the settings' one.
+        if let Some(m) = config
+            .monitor_of(plan)
+            .filter(|m| Some(*m) != config.monitor.as_deref())
+        {
+            out.push_str(&format!(
+                "  Cơ quan theo dõi: {} ({})\n",
+                printable(&config.agency_name(m)),
+                printable(m)
+            ));
         }
         let id_width = plan
             .tasks

@@ -285,7 +285,8 @@ pub fn tick(
     })
 }
 
-/// The weekly report of `now`'s day: the monitoring figures from `config` (the answers laid
+/// The weekly report of `now`'s day to `monitor`: the monitoring figures from `config` (with
+/// only the plans `monitor` monitors, `Config::monitored_by`; the answers laid
 /// over it) and the store's answers and reminders, what was recorded in `week` (from the
 /// previous report time to this one), the workbook attached, the dashboard linked when `[web]`
 /// and the link secret are set.
@@ -316,11 +317,17 @@ fn weekly_report(
             None
         }
     };
+    // The settings' office opens every plan; a plan's own office, the plans it monitors.
+    let scope = if Some(monitor) == config.monitor.as_deref() {
+        crate::links::MONITOR.to_string()
+    } else {
+        crate::links::monitor_scope(monitor)
+    };
     let link = match (&config.web, links) {
         (Some(web), Some(signer)) => Some(format!(
             "{}/theo-doi/{}",
             web.public_url,
-            signer.sign(crate::links::MONITOR, now.with_timezone(&Utc))
+            signer.sign(&scope, now.with_timezone(&Utc))
         )),
         _ => None,
     };
@@ -338,6 +345,95 @@ fn weekly_report(
         link.as_deref(),
         workbook,
     )?)
+}
+
+/// The meta key holding the latest report time made (or noted) for the settings' monitor;
+/// a plan's own office has its own, suffixed `:<agency>` ([`report_key`]).
+const REPORT_AT: &str = "weekly_report_at";
+
+/// A weekly report's meta key for `monitor`: `key` itself for the settings' monitor (the
+/// state stores kept before plans had offices of their own), `key:<agency>` for another.
+fn report_key(config: &Config, key: &str, monitor: &str) -> String {
+    if Some(monitor) == config.monitor.as_deref() {
+        key.to_string()
+    } else {
+        format!("{key}:{monitor}")
+    }
+}
+
+/// The weekly report to `monitor` for the report time `due`, if not made yet: made (queued),
+/// or noted as passed while stopped. Returns how many deliveries were queued.
+#[allow(clippy::too_many_arguments)]
+fn weekly_report_of(
+    engine: &Engine,
+    config: &Config,
+    links: Option<&crate::links::Signer>,
+    store: &mut Store,
+    now: DateTime<Tz>,
+    due: DateTime<Tz>,
+    monitor: &str,
+    global_last: Option<&str>,
+) -> Result<usize, DeliverError> {
+    let domain = outbox::domain_of(&config.email.from);
+    let at_key = report_key(config, REPORT_AT, monitor);
+    let from_key = report_key(config, WEEK_FROM, monitor);
+    let own_last = store.meta(&at_key)?;
+    let last = own_last.clone().or_else(|| global_last.map(str::to_string));
+    // Whole seconds: croner keeps the sub-second part of `now`, which would make every
+    // pass look like a new report time.
+    let due_key = due
+        .with_timezone(&Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // The report goes out for its own time, not as a side effect of a start: a fresh store
+    // only notes the latest report time, and one missed for more than its day is noted
+    // as skipped, not sent.
+    let fresh = last.is_none();
+    // Missed: the day it could first go out (its time, or the next opening of the send
+    // hours: a report due on a day off goes the next working morning) has passed.
+    let could_go = config
+        .send_hours
+        .next_open(&engine.calendar, due.naive_local());
+    let missed = could_go.date() < now.date_naive();
+    let made = own_last.as_deref().is_some_and(|l| l >= due_key.as_str());
+    if made {
+        // Already made for this report time.
+        return Ok(0);
+    }
+    if fresh || missed {
+        tracing::info!(report_at = %due_key, %monitor, fresh, "weekly report time passed while stopped: not sent");
+        // What was recorded since the last report made waits for the next one made.
+        if let (Some(last), None) = (&last, store.meta(&from_key)?) {
+            store.set_meta(&from_key, last)?;
+        }
+        store.set_meta(&at_key, &due_key)?;
+        return Ok(0);
+    }
+    // The week: from the previous report time (included) to this one (excluded), on the
+    // times answers and decisions were recorded; this report time is the cron occurrence,
+    // not `now`, so what comes between them is next week's.
+    let to = stored_time(&due_key).unwrap_or(due.with_timezone(&Utc));
+    let from = store
+        .meta(&from_key)?
+        .or(last)
+        .as_deref()
+        .and_then(stored_time)
+        .filter(|from| *from < to)
+        .unwrap_or(to - chrono::Duration::days(7));
+    let scoped = config.monitored_by(monitor);
+    let mail = weekly_report(&scoped, links, store, monitor, now, from..to)?;
+    if mail.is_empty() {
+        return Ok(0);
+    }
+    store.record_extra(
+        &mail,
+        &[],
+        &[
+            (at_key.as_str(), due_key.clone()),
+            (from_key.as_str(), due_key),
+        ],
+        &domain,
+    )?;
+    Ok(mail.len())
 }
 
 /// The meta key holding where the next weekly report's week starts: the time of the last
@@ -366,60 +462,24 @@ pub fn reports(
 ) -> Result<usize, DeliverError> {
     let domain = outbox::domain_of(&config.email.from);
     let mut queued = 0;
-    // Weekly report: the latest report time at or before now, if not made yet.
+    // Weekly report: the latest report time at or before now, if not made yet; one to each
+    // monitoring office (`Config::monitors`), of the plans it monitors.
     let cron = crate::config::parse_cron(&config.report).map_err(DeliverError::ReportCron)?;
-    if let (Ok(due), Some(monitor)) = (
-        cron.find_previous_occurrence(&now, true),
-        config.monitor.as_deref(),
-    ) {
-        let last = store.meta("weekly_report_at")?;
-        // Whole seconds: croner keeps the sub-second part of `now`, which would make every
-        // pass look like a new report time.
-        let due_key = due
-            .with_timezone(&Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        // The report goes out for its own time, not as a side effect of a start: a fresh store
-        // only notes the latest report time, and one missed for more than its day is noted
-        // as skipped, not sent.
-        let fresh = last.is_none();
-        // Missed: the day it could first go out (its time, or the next opening of the send
-        // hours: a report due on a day off goes the next working morning) has passed.
-        let could_go = config
-            .send_hours
-            .next_open(&engine.calendar, due.naive_local());
-        let missed = could_go.date() < now.date_naive();
-        let made = last.as_deref().is_some_and(|l| l >= due_key.as_str());
-        if made {
-            // Already made for this report time.
-        } else if fresh || missed {
-            tracing::info!(report_at = %due_key, fresh, "weekly report time passed while stopped: not sent");
-            // What was recorded since the last report made waits for the next one made.
-            if let (Some(last), None) = (&last, store.meta(WEEK_FROM)?) {
-                store.set_meta(WEEK_FROM, last)?;
-            }
-            store.set_meta("weekly_report_at", &due_key)?;
-        } else {
-            // The week: from the previous report time (included) to this one (excluded), on
-            // the times answers and decisions were recorded; this report time is the cron
-            // occurrence, not `now`, so what comes between them is next week's.
-            let to = stored_time(&due_key).unwrap_or(due.with_timezone(&Utc));
-            let from = store
-                .meta(WEEK_FROM)?
-                .or(last)
-                .as_deref()
-                .and_then(stored_time)
-                .filter(|from| *from < to)
-                .unwrap_or(to - chrono::Duration::days(7));
-            let mail = weekly_report(config, links, store, monitor, now, from..to)?;
-            if !mail.is_empty() {
-                store.record_extra(
-                    &mail,
-                    &[],
-                    &[("weekly_report_at", due_key.clone()), (WEEK_FROM, due_key)],
-                    &domain,
-                )?;
-                queued += mail.len();
-            }
+    if let Ok(due) = cron.find_previous_occurrence(&now, true) {
+        // A plan's own office added to a running service starts from the settings' office's
+        // state, not as a fresh store (which would only note its first report time).
+        let global_last = store.meta(REPORT_AT)?;
+        for monitor in config.monitors() {
+            queued += weekly_report_of(
+                engine,
+                config,
+                links,
+                store,
+                now,
+                due,
+                monitor,
+                global_last.as_deref(),
+            )?;
         }
     }
     // Daily failure summary to the admin.

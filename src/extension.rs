@@ -369,6 +369,8 @@ time = "Tháng 6/2022"
             refused_at: None,
             refusal: None,
             exact: true,
+            who: crate::answers::Who::default(),
+            review: None,
         };
         let granted = Extension {
             id: 1,

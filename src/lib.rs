@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod deadline;
 pub mod deliver;
 pub mod environment;
+pub mod evidence;
 pub mod extension;
 pub mod health;
 pub mod ics;

@@ -83,6 +83,25 @@ pub struct Signer {
 /// "@", so it is never an agency's link, nor an agency's link this.
 pub const MONITOR: &str = "@theo-doi";
 
+/// Whom a dashboard link scoped to the plans `agency` monitors (`[plan] monitor`) is for:
+/// `@theo-doi:<agency>` (`nhacviec admin-link --agency`).
+pub fn monitor_scope(agency: &str) -> String {
+    format!("{MONITOR}:{agency}")
+}
+
+/// Whether a link's signed agency is a dashboard's: `Some(None)` for every plan
+/// ([`MONITOR`]), `Some(Some(agency))` for the plans `agency` monitors, `None` otherwise.
+pub fn dashboard_scope(signed: &str) -> Option<Option<&str>> {
+    if signed == MONITOR {
+        return Some(None);
+    }
+    signed
+        .strip_prefix(MONITOR)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .filter(|a| !a.is_empty())
+        .map(Some)
+}
+
 /// A verified link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -219,6 +238,18 @@ pub fn log_id(token: &str) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_scoped_dashboard_link_names_its_office() {
+        assert_eq!(dashboard_scope(MONITOR), Some(None));
+        assert_eq!(
+            dashboard_scope(&monitor_scope("so-tttt")),
+            Some(Some("so-tttt"))
+        );
+        assert_eq!(dashboard_scope("@theo-doi:"), None);
+        assert_eq!(dashboard_scope("@theo-doix"), None);
+        assert_eq!(dashboard_scope("so-tttt"), None);
+    }
 
     fn signer() -> Signer {
         Signer {

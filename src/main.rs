@@ -97,6 +97,10 @@ enum Command {
         /// "Bây giờ" (RFC 3339 hoặc ngày): liên kết tính hạn từ thời điểm này
         #[arg(long)]
         now: Option<String>,
+        /// Chỉ các kế hoạch cơ quan này theo dõi ([plan] monitor; mã, tên hoặc bí danh):
+        /// liên kết chỉ xem và quyết định gia hạn cho các kế hoạch đó
+        #[arg(long)]
+        agency: Option<String>,
     },
     /// Nhập kế hoạch từ văn bản (.docx hoặc văn bản thuần) thành bản nháp TOML
     Import {
@@ -633,7 +637,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = runtime()?;
             runtime.block_on(serve_pages(&cli.config, now.as_deref()))
         }
-        Command::AdminLink { now } => {
+        Command::AdminLink { now, agency } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
             let Some(web) = &config.web else {
@@ -645,7 +649,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             };
             let now = now_in(config.timezone, now.as_deref())?.with_timezone(&Utc);
-            let token = signer.sign(nhacviec::links::MONITOR, now);
+            // `--agency`: a link to the plans that office monitors only.
+            let scope = match agency.as_deref() {
+                None => nhacviec::links::MONITOR.to_string(),
+                Some(reference) => {
+                    let id = resolve_agency(config, reference)?;
+                    let plans: Vec<&str> = config
+                        .plans
+                        .iter()
+                        .filter(|p| config.monitor_of(p) == Some(id.as_str()))
+                        .map(|p| p.number.as_str())
+                        .collect();
+                    if plans.is_empty() {
+                        return Err(Refused(format!(
+                            "{} không theo dõi kế hoạch nào (ghi monitor = \"{id}\" trong [plan] của kế hoạch)",
+                            config.agency_name(&id)
+                        ))
+                        .into());
+                    }
+                    eprintln!(
+                        "Liên kết chỉ mở các kế hoạch {} theo dõi: {}.",
+                        config.agency_name(&id),
+                        plans.join(", ")
+                    );
+                    nhacviec::links::monitor_scope(&id)
+                }
+            };
+            let token = signer.sign(&scope, now);
             println!("{}/theo-doi/{token}", web.public_url);
             eprintln!(
                 "Liên kết dùng được đến ngày {}. Ai có liên kết này xem được số liệu và quyết định gia hạn: chỉ gửi cho cán bộ theo dõi.",
@@ -1036,20 +1066,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = &analysis.config;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let db = nhacviec::deliver::state_dir(&cli.config, config)?.join(DB_FILE);
-            let rows = if db.exists() {
-                nhacviec::store::Store::open_reader(&db)?.responses(
-                    &nhacviec::store::ResponseFilter {
-                        agency: agency.as_deref(),
-                        plan: plan.as_deref(),
-                        pending_extensions: pending,
-                    },
-                )?
+            let (rows, evidence) = if db.exists() {
+                let store = nhacviec::store::Store::open_reader(&db)?;
+                let rows = store.responses(&nhacviec::store::ResponseFilter {
+                    agency: agency.as_deref(),
+                    plan: plan.as_deref(),
+                    pending_extensions: pending,
+                })?;
+                (rows, store.evidence()?)
             } else {
-                Vec::new()
+                (Vec::new(), Default::default())
             };
             match format {
-                Format::Json => print_json(&rows)?,
-                Format::Text => print!("{}", render_responses(config, &rows, pending)),
+                Format::Json => {
+                    /// A response with its attached file (`null` when none).
+                    #[derive(serde::Serialize)]
+                    struct WithEvidence<'a> {
+                        #[serde(flatten)]
+                        response: &'a Response,
+                        evidence: Option<&'a nhacviec::evidence::Evidence>,
+                    }
+                    let rows: Vec<WithEvidence<'_>> = rows
+                        .iter()
+                        .map(|r| WithEvidence {
+                            response: r,
+                            evidence: evidence.get(&r.id),
+                        })
+                        .collect();
+                    print_json(&rows)?
+                }
+                Format::Text => print!("{}", render_responses(config, &rows, &evidence, pending)),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -1264,7 +1310,12 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 /// `responses` as text: one line each, times in the config's zone.
-fn render_responses(config: &config::Config, rows: &[Response], pending: bool) -> String {
+fn render_responses(
+    config: &config::Config,
+    rows: &[Response],
+    evidence: &std::collections::HashMap<i64, nhacviec::evidence::Evidence>,
+    pending: bool,
+) -> String {
     let tz = config.timezone;
     let name = |id: &str| {
         config
@@ -1292,12 +1343,31 @@ fn render_responses(config: &config::Config, rows: &[Response], pending: bool) -
         if let Some(note) = r.note.as_deref().filter(|n| !n.trim().is_empty()) {
             values.push(format!("ghi chú: \"{}\"", shorten(note, 80)));
         }
+        if let Some(e) = evidence.get(&r.id) {
+            values.push(format!(
+                "tệp kèm: {}",
+                nhacviec::text::printable(&e.label())
+            ));
+        }
+        let who = r.who.vi();
+        if !who.is_empty() {
+            values.push(format!("người trả lời: {}", shorten(&who, 80)));
+        }
         let mut marks = String::new();
         if r.undone_at.is_some() {
             marks.push_str(" (đã rút lại)");
         }
         if r.granted.is_some() {
             marks.push_str(" (đã gia hạn)");
+        }
+        match &r.review {
+            Some(v) if v.confirmed => marks.push_str(" (đã xác nhận)"),
+            Some(v) => marks.push_str(&format!(
+                " (bị trả lại: {})",
+                shorten(v.reason.as_deref().unwrap_or_default(), 60)
+            )),
+            None if r.awaiting_review() => marks.push_str(" (chờ xác nhận)"),
+            None => {}
         }
         out.push_str(&format!(
             "#{:<5} {}  {}  KH {}  nhiệm vụ {}: {}{}{marks}\n",

@@ -255,10 +255,47 @@ fn lead_names(leads: &[String], name_of: impl Fn(&str) -> String) -> Vec<String>
     out
 }
 
+/// The monitoring office of a digest about `plans` (its items' plans): the one they all report
+/// to (`Config::monitor_of`), else the settings' monitor; and whether they differ.
+fn digest_monitor<'a>(
+    config: &'a Config,
+    plans: impl IntoIterator<Item = &'a str>,
+) -> (Option<&'a str>, bool) {
+    let mut office: Option<Option<&str>> = None;
+    for plan in plans {
+        let m = config
+            .plan(plan)
+            .map_or(config.monitor.as_deref(), |p| config.monitor_of(p));
+        match office {
+            None => office = Some(m),
+            Some(prev) if prev != m => return (config.monitor.as_deref(), true),
+            Some(_) => {}
+        }
+    }
+    (office.unwrap_or(config.monitor.as_deref()), false)
+}
+
 pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
     let name_of = |id: &str| config.agency_name(id);
     let plan_of = |plan: &str| config.plan(plan);
     let task_of = |plan: &str, id: &str| config.task(plan, id);
+    // Each item names the office its plan reports to; the footer and "báo cáo kết quả về"
+    // name the digest's office (the plans' one, or the settings' when they differ).
+    let (monitor, monitors_differ) = digest_monitor(
+        config,
+        digest
+            .items
+            .iter()
+            .filter(|i| i.kind != Kind::Escalation)
+            .map(|i| i.plan.as_str()),
+    );
+    let item_monitor = |plan: &str| -> String {
+        let m = plan_of(plan).map_or(config.monitor.as_deref(), |p| config.monitor_of(p));
+        match m {
+            Some(m) if m != digest.agency => name_of(m),
+            _ => String::new(),
+        }
+    };
     let mut counts = render::Counts::default();
     let items: Vec<render::ItemCtx> = digest
         .items
@@ -304,6 +341,7 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
                     String::new()
                 },
                 link: String::new(),
+                monitor: item_monitor(&i.plan),
             }
         })
         .collect();
@@ -341,22 +379,38 @@ pub fn context(config: &Config, digest: &Digest, today: NaiveDate) -> Context {
         own_items,
         escalations,
         counts,
-        monitor: config.monitor.as_deref().map(name_of).unwrap_or_default(),
+        monitor: monitor.map(name_of).unwrap_or_default(),
+        monitors_differ,
         link: String::new(),
         page_link: String::new(),
-        monitor_contact: config
-            .monitor_contact
-            .as_ref()
+        monitor_contact: monitor_contact(config, monitor)
             .map(|c| render::ContactCtx {
-                name: c.name.clone(),
-                phone: c.phone.clone().unwrap_or_default(),
-                email: c.email.clone().unwrap_or_default(),
+                name: c.name,
+                phone: c.phone.unwrap_or_default(),
+                email: c.email.unwrap_or_default(),
             })
             .unwrap_or_default(),
-        is_monitor: config.monitor.as_deref() == Some(digest.agency.as_str()),
+        is_monitor: monitor == Some(digest.agency.as_str()),
         today: today.format("%d/%m/%Y").to_string(),
         redirected_to: vec![],
     }
+}
+
+/// How agencies reach the monitoring office `monitor`: the settings' `[monitor]` contact for
+/// the settings' monitor, a plan's own office's name and first email otherwise.
+fn monitor_contact(
+    config: &Config,
+    monitor: Option<&str>,
+) -> Option<crate::config::web::MonitorContact> {
+    let id = monitor?;
+    if Some(id) == config.monitor.as_deref() {
+        return config.monitor_contact.clone();
+    }
+    config.plans.iter().find_map(|p| {
+        (p.monitor.as_deref() == Some(id))
+            .then(|| config.monitor_contact_of(p))
+            .flatten()
+    })
 }
 
 /// The agency's page at one item's card: `?muc=` names the occurrence (plan, task, the
@@ -689,6 +743,10 @@ struct ReportChange {
 struct ReportChanges {
     completed: Vec<ReportChange>,
     completed_total: usize,
+    confirmed: Vec<ReportChange>,
+    confirmed_total: usize,
+    returned: Vec<ReportChange>,
+    returned_total: usize,
     new_overdue: Vec<ReportChange>,
     new_overdue_total: usize,
     extended: Vec<ReportChange>,
@@ -730,10 +788,17 @@ impl Week<'_> {
 /// withdrawn) with the state, the occurrence a recurring task's report closed and the report's
 /// number; extensions granted with their document; refusals with their reason. Answers about
 /// tasks no longer in `config` are left out (as the overlay leaves them).
-fn week_changes(
-    config: &Config,
-    week: &Week<'_>,
-) -> (Vec<ReportChange>, Vec<ReportChange>, Vec<ReportChange>) {
+/// The week's changes: completions, extensions granted, refusals, and the office's reviews
+/// (confirmed, returned).
+struct WeekChanges {
+    completed: Vec<ReportChange>,
+    extended: Vec<ReportChange>,
+    refused: Vec<ReportChange>,
+    confirmed: Vec<ReportChange>,
+    returned: Vec<ReportChange>,
+}
+
+fn week_changes(config: &Config, week: &Week<'_>) -> WeekChanges {
     use crate::answers::Action;
     let tz = config.timezone;
     let dmy = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
@@ -748,10 +813,51 @@ fn week_changes(
         };
     let mut completed: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
     let mut refused: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
+    let mut confirmed: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
+    let mut returned: Vec<(DateTime<Utc>, ReportChange)> = Vec::new();
     for r in week.responses {
         let Some(task) = config.task(&r.plan, &r.task) else {
             continue;
         };
+        // The office's review of a completion, in the week it was made.
+        if let Some(review) = r.review.as_ref().filter(|v| week.contains(v.at)) {
+            let period = match r.deadline.map(|d| occurrence(&task.deadline, d)) {
+                Some(p) if !p.is_empty() => format!("kỳ {p}, "),
+                _ => String::new(),
+            };
+            let reported = format!(
+                "{period}báo hoàn thành ngày {}{}",
+                r.done_on.map(dmy).unwrap_or_default(),
+                r.doc_ref
+                    .as_deref()
+                    .map(|d| format!(", {}", d.trim()))
+                    .unwrap_or_default()
+            );
+            if review.confirmed {
+                confirmed.push((
+                    review.at,
+                    change(
+                        &r.plan,
+                        task,
+                        &r.agency,
+                        format!("đã xác nhận ({reported})"),
+                    ),
+                ));
+            } else {
+                returned.push((
+                    review.at,
+                    change(
+                        &r.plan,
+                        task,
+                        &r.agency,
+                        format!(
+                            "trả lại ({reported}): {}",
+                            review.reason.as_deref().unwrap_or("không ghi lý do")
+                        ),
+                    ),
+                ));
+            }
+        }
         match r.action {
             Action::Done if r.undone_at.is_none() && week.contains(r.created_at) => {
                 let Some(on) = r.done_on else { continue };
@@ -781,6 +887,10 @@ fn week_changes(
                 }
                 if crate::report::role_in(task, &r.agency) == Some(Role::Support) {
                     what.push_str(" (cơ quan phối hợp báo)");
+                }
+                let who = r.who.vi();
+                if !who.is_empty() {
+                    what.push_str(&format!("; người báo: {who}"));
                 }
                 completed.push((r.created_at, change(&r.plan, task, &r.agency, what)));
             }
@@ -851,11 +961,13 @@ fn week_changes(
             .map(|(_, c)| c)
             .collect::<Vec<_>>()
     };
-    (
-        sorted(&mut completed),
-        sorted(&mut extended),
-        sorted(&mut refused),
-    )
+    WeekChanges {
+        completed: sorted(&mut completed),
+        extended: sorted(&mut extended),
+        refused: sorted(&mut refused),
+        confirmed: sorted(&mut confirmed),
+        returned: sorted(&mut returned),
+    }
 }
 
 /// What the weekly report's templates see.
@@ -977,7 +1089,13 @@ pub fn weekly_report(
             )
         })
         .collect();
-    let (completed, extended, refused) = week_changes(config, week);
+    let WeekChanges {
+        completed,
+        extended,
+        refused,
+        confirmed,
+        returned,
+    } = week_changes(config, week);
     let cap = |mut v: Vec<ReportChange>, lines: usize| {
         let total = v.len();
         v.truncate(lines);
@@ -987,6 +1105,8 @@ pub fn weekly_report(
     let (new_overdue, new_overdue_total) = cap(new_overdue, MAX_REPORT_LINES);
     let (extended, extended_total) = cap(extended, MAX_CHANGE_LINES);
     let (refused, refused_total) = cap(refused, MAX_CHANGE_LINES);
+    let (confirmed, confirmed_total) = cap(confirmed, MAX_CHANGE_LINES);
+    let (returned, returned_total) = cap(returned, MAX_CHANGE_LINES);
     let plans: Vec<ReportPlan> = overview
         .plans
         .iter()
@@ -1008,6 +1128,10 @@ pub fn weekly_report(
         ReportChanges {
             completed,
             completed_total,
+            confirmed,
+            confirmed_total,
+            returned,
+            returned_total,
             new_overdue,
             new_overdue_total,
             extended,
@@ -1233,10 +1357,11 @@ pub fn decision<'a>(
         d.map(|d| d.format("%d/%m/%Y").to_string())
             .unwrap_or_default()
     };
-    let monitor = config
-        .monitor_contact
-        .as_ref()
-        .map(|c| c.name.clone())
+    // The plan's office (`[plan] monitor`), else the settings' one.
+    let monitor = plan
+        .and_then(|p| config.monitor_contact_of(p))
+        .or_else(|| config.monitor_contact.clone())
+        .map(|c| c.name)
         .or_else(|| {
             config
                 .monitor
@@ -1272,11 +1397,39 @@ pub fn decision<'a>(
         link: link.unwrap_or_default().to_string(),
         redirected_to,
     };
-    let thread = thread(&agency.id, r.plan);
+    let kind = if matches!(decision, Decision::Granted { .. }) {
+        "granted"
+    } else {
+        "refused"
+    };
+    to_agency(
+        config,
+        agency,
+        r.plan,
+        r.task,
+        Builtin::Decision,
+        ("decision", kind),
+        ctx,
+    )
+}
+
+/// A message to one agency that is not a reminder (a decision, a returned completion): by
+/// email, else as Zalo OA text (an agency with a user id: the ZNS template is a reminder's),
+/// else by its webhook (JSON with `kind` = `value`); none when it cannot be reached.
+fn to_agency<T: Serialize>(
+    config: &Config,
+    agency: &crate::config::Agency,
+    plan: &str,
+    task: &str,
+    which: Builtin,
+    (kind, value): (&str, &str),
+    ctx: impl Fn(Vec<String>) -> T,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let thread = thread(&agency.id, plan);
     if !agency.email.is_empty() {
         return builtin_mail(
             &config.email,
-            Builtin::Decision,
+            which,
             &agency.id,
             &thread,
             &agency.email,
@@ -1284,44 +1437,107 @@ pub fn decision<'a>(
         );
     }
     let channel = channel_for(config, &agency.id);
+    let one = |channel: Channel, subject: String, body_text: String| NewDelivery {
+        agency: agency.id.clone(),
+        channel,
+        recipients: vec![agency.id.clone()],
+        subject,
+        body_text,
+        body_html: String::new(),
+        items: vec![],
+        thread: thread.clone(),
+        attachment: None,
+    };
     if channel == Channel::Zalo && agency.zalo_user_id.is_some() {
-        // OA text (the ZNS template is a reminder's): the text part, as a digest's.
-        let rendered = render::builtin(Builtin::Decision, &ctx(vec![]))?;
-        return Ok(vec![NewDelivery {
-            agency: agency.id.clone(),
-            channel: Channel::Zalo,
-            recipients: vec![agency.id.clone()],
-            subject: rendered.subject,
-            body_text: rendered.text,
-            body_html: String::new(),
-            items: vec![],
-            thread,
-            attachment: None,
-        }]);
+        let rendered = render::builtin(which, &ctx(vec![]))?;
+        return Ok(vec![one(Channel::Zalo, rendered.subject, rendered.text)]);
     }
     if channel == Channel::Webhook {
-        let rendered = render::builtin(Builtin::Decision, &ctx(vec![]))?;
-        let body = serde_json::json!({
+        let rendered = render::builtin(which, &ctx(vec![]))?;
+        let mut body = serde_json::json!({
             "agency": {"id": agency.id, "name": agency.name},
             "subject": rendered.subject,
             "text": rendered.text,
-            "decision": if matches!(decision, Decision::Granted { .. }) { "granted" } else { "refused" },
-            "plan": r.plan,
-            "task": r.task,
+            "plan": plan,
+            "task": task,
         });
-        return Ok(vec![NewDelivery {
-            agency: agency.id.clone(),
-            channel: Channel::Webhook,
-            recipients: vec![agency.id.clone()],
-            subject: rendered.subject,
-            body_text: body.to_string(),
-            body_html: String::new(),
-            items: vec![],
-            thread,
-            attachment: None,
-        }]);
+        body[kind] = serde_json::Value::from(value);
+        return Ok(vec![one(
+            Channel::Webhook,
+            rendered.subject,
+            body.to_string(),
+        )]);
     }
     Ok(vec![])
+}
+
+#[derive(Debug, Serialize)]
+struct ReviewCtx {
+    agency: String,
+    monitor: String,
+    plan: String,
+    citation: String,
+    task: String,
+    title: String,
+    /// "Tháng 11/2026 — hạn 24/11/2026", "hạn 30/06/2022", or "".
+    occurrence: String,
+    done_on: String,
+    doc_ref: String,
+    reason: String,
+    link: String,
+    redirected_to: Vec<String>,
+}
+
+/// The monitoring office returned `r` (a completion) with `reason`: the agency is told, by
+/// its channel, that the task is open again and why. `link` is its page, if any.
+pub fn returned_notice(
+    config: &Config,
+    r: &crate::answers::Response,
+    reason: &str,
+    link: Option<&str>,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let Some(agency) = config.agency(&r.agency) else {
+        return Ok(vec![]);
+    };
+    let plan = config.plan(&r.plan);
+    let task = config.task(&r.plan, &r.task);
+    let dmy = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
+    let monitor = plan
+        .and_then(|p| config.monitor_contact_of(p))
+        .or_else(|| config.monitor_contact.clone())
+        .map(|c| c.name)
+        .unwrap_or_else(|| "Cơ quan theo dõi".to_string());
+    let occurrence = match (task, r.deadline) {
+        (Some(t), Some(d)) => match crate::answers::period_label(&t.deadline, d) {
+            p if p.is_empty() => format!("hạn {}", dmy(d)),
+            p => format!("{p} — hạn {}", dmy(d)),
+        },
+        (None, Some(d)) => format!("hạn {}", dmy(d)),
+        _ => String::new(),
+    };
+    let ctx = |redirected_to: Vec<String>| ReviewCtx {
+        agency: agency.name.clone(),
+        monitor: monitor.clone(),
+        plan: r.plan.clone(),
+        citation: plan.map(crate::answers::citation).unwrap_or_default(),
+        task: r.task.clone(),
+        title: task.map(|t| t.title.clone()).unwrap_or_default(),
+        occurrence: occurrence.clone(),
+        done_on: r.done_on.map(dmy).unwrap_or_default(),
+        doc_ref: r.doc_ref.clone().unwrap_or_default(),
+        reason: reason.to_string(),
+        link: link.unwrap_or_default().to_string(),
+        redirected_to,
+    };
+    to_agency(
+        config,
+        agency,
+        &r.plan,
+        &r.task,
+        Builtin::Returned,
+        ("review", "returned"),
+        ctx,
+    )
 }
 
 /// Why `send-test` cannot make its sample.
@@ -1554,6 +1770,95 @@ due = 2022-06-01
         d.attempts = attempts;
         d.created_at = created.into();
         d
+    }
+
+    /// A digest of two plans reporting to different offices names each plan's office under
+    /// its tasks, and the settings' office in the footer and Reply-To; a digest of the second
+    /// plan alone names its office throughout.
+    #[test]
+    fn each_plans_items_say_which_office_to_report_to() {
+        let second = PLAN
+            .replace(
+                "number = \"1/KH\"",
+                "number = \"2/KH\"\nmonitor = \"Sở Zalo\"",
+            )
+            .replace("title = \"T\"", "title = \"Chuyển đổi số\"");
+        let sources = Sources::in_memory(
+            Some(Source::new("nhacviec.toml", SETTINGS)),
+            Source::new("agencies.toml", AGENCIES),
+            vec![
+                Source::new("plans/1.toml", PLAN),
+                Source::new("plans/2.toml", second),
+            ],
+        );
+        let analysis = analyze(&sources);
+        assert!(
+            !analysis.has_errors(),
+            "{:?}",
+            analysis.errors().collect::<Vec<_>>()
+        );
+        let c = analysis.config;
+        let of_plan = |plan: &str| Item {
+            plan: plan.into(),
+            ..item(3)
+        };
+        let both = Digest {
+            agency: "hai".into(),
+            items: vec![of_plan("1/KH"), of_plan("2/KH")],
+        };
+        let ctx = context(&c, &both, today());
+        assert!(ctx.monitors_differ);
+        assert_eq!(ctx.monitor, "Văn phòng UBND tỉnh");
+        assert_eq!(ctx.own_items[0].monitor, "Văn phòng UBND tỉnh");
+        assert_eq!(ctx.own_items[1].monitor, "Sở Zalo");
+        let r = templates().render_context(&ctx).unwrap();
+        assert!(
+            r.text
+                .contains("Báo cáo kết quả các nhiệm vụ trên về Sở Zalo."),
+            "{}",
+            r.text
+        );
+        assert!(r
+            .text
+            .contains("Báo cáo kết quả các nhiệm vụ trên về Văn phòng UBND tỉnh."));
+        assert!(r
+            .text
+            .contains("báo cáo kết quả về cơ quan theo dõi của từng kế hoạch"));
+        assert!(r.html.contains("về <strong>Sở Zalo</strong>"), "{}", r.html);
+        assert_eq!(
+            c.email.reply_to_of(["1/KH", "2/KH"]),
+            Some(("vp", "vp1@tinh.example"))
+        );
+
+        let alone = Digest {
+            agency: "hai".into(),
+            items: vec![of_plan("2/KH")],
+        };
+        let ctx = context(&c, &alone, today());
+        assert!(!ctx.monitors_differ);
+        assert_eq!(ctx.monitor, "Sở Zalo");
+        assert_eq!(
+            (
+                ctx.monitor_contact.name.as_str(),
+                ctx.monitor_contact.email.as_str()
+            ),
+            ("Sở Zalo", "z@tinh.example")
+        );
+        let r = templates().render_context(&ctx).unwrap();
+        assert!(r.text.contains("báo cáo kết quả về Sở Zalo."), "{}", r.text);
+        assert!(!r.text.contains("Văn phòng UBND tỉnh"), "{}", r.text);
+        assert_eq!(
+            c.email.reply_to_of(["2/KH"]),
+            Some(("zalo", "z@tinh.example"))
+        );
+        // Sở Zalo is plan 2's office: not asked to report to itself.
+        let own = Digest {
+            agency: "zalo".into(),
+            items: vec![of_plan("2/KH")],
+        };
+        let ctx = context(&c, &own, today());
+        assert!(ctx.is_monitor);
+        assert_eq!(ctx.own_items[0].monitor, "");
     }
 
     #[test]
@@ -1923,6 +2228,8 @@ due = 2022-06-01
             refused_at: None,
             refusal: None,
             exact: true,
+            who: crate::answers::Who::default(),
+            review: None,
         }
     }
 

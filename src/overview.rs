@@ -33,6 +33,10 @@ pub struct Counts {
     pub undated: usize,
     /// Chưa xong khi kế hoạch kết thúc.
     pub closed: usize,
+    /// Of those done (on time or late), how many the monitoring office confirmed (a
+    /// completion the plan's TOML writes counts as confirmed); the rest are reported only.
+    #[serde(default)]
+    pub confirmed: usize,
 }
 
 impl Counts {
@@ -112,6 +116,8 @@ pub struct PlanFigures {
 /// The latest answer of an agency, short.
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
+    /// The response's id (its attached file, if any, is found by it).
+    pub id: i64,
     pub plan: String,
     pub task: String,
     pub action: Action,
@@ -121,6 +127,8 @@ pub struct Answer {
     /// The occurrence it is about, as reminders name it ("Tháng 11/2026", "hạn 30/06/2022");
     /// "" for a task without dated deadlines.
     pub occurrence: String,
+    /// Who gave it ("Nguyễn Văn A, Chuyên viên"), or "".
+    pub who: String,
 }
 
 impl Answer {
@@ -138,6 +146,7 @@ impl Answer {
             (None, _) => String::new(),
         };
         Answer {
+            id: r.id,
             plan: r.plan.clone(),
             task: r.task.clone(),
             action: r.action,
@@ -145,6 +154,7 @@ impl Answer {
             percent: r.percent,
             note: r.note.clone(),
             occurrence,
+            who: r.who.vi(),
         }
     }
 }
@@ -194,6 +204,19 @@ pub struct Row {
     pub last_reminder: Option<DateTime<Utc>>,
     /// When the row's deadline is one an extension moved: the plan's date and the decision.
     pub extension: Option<Extended>,
+    /// Done, and confirmed by the monitoring office (or written done in the plan's TOML);
+    /// false for a completion only reported, and for a row not done.
+    pub confirmed: bool,
+}
+
+/// A reported completion waiting for the monitoring office's review.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingReview {
+    pub response: Response,
+    pub agency_name: String,
+    pub title: String,
+    /// The occurrence it closes, as reminders name it ("Tháng 11/2026", "hạn 30/06/2022").
+    pub occurrence: String,
 }
 
 /// An extension request not answered yet.
@@ -222,6 +245,8 @@ pub struct Overview {
     /// Every task × agency, overdue first (as `status`).
     pub rows: Vec<Row>,
     pub pending_extensions: Vec<PendingExtension>,
+    /// Completions reported and not yet confirmed or returned, oldest first.
+    pub awaiting_review: Vec<PendingReview>,
 }
 
 impl Overview {
@@ -320,7 +345,17 @@ pub fn answered_as_of(
     let known: Vec<Response> = responses
         .iter()
         .filter(|r| local_date(r.created_at, tz) <= as_of)
-        .cloned()
+        .map(|r| {
+            let mut r = r.clone();
+            // A review made later was not made then: the completion counted.
+            if r.review
+                .as_ref()
+                .is_some_and(|v| local_date(v.at, tz) > as_of)
+            {
+                r.review = None;
+            }
+            r
+        })
         .collect();
     let granted: Vec<crate::answers::Extension> = extensions
         .iter()
@@ -409,6 +444,28 @@ pub fn compute(
         }
     }
 
+    // Each row's completion (the latest not withdrawn nor returned), for its confirmation.
+    let reviewed = |r: &Response| {
+        r.review
+            .as_ref()
+            .filter(|v| local_date(v.at, tz) <= as_of)
+            .cloned()
+    };
+    let mut done_of_task: HashMap<(&str, &str, &str), &Response> = HashMap::new();
+    let mut done_of_period: HashMap<PeriodKey<'_>, &Response> = HashMap::new();
+    for r in responses.iter().filter(known).filter(|r| {
+        r.action == Action::Done && r.undone_at.is_none() && reviewed(r).is_none_or(|v| v.confirmed)
+    }) {
+        let key = (r.agency.as_str(), r.plan.as_str(), r.task.as_str());
+        keep_latest(done_of_task.entry(key).or_insert(r), r);
+        if let Some(d) = r.deadline {
+            keep_latest(
+                done_of_period.entry((key.0, key.1, key.2, d)).or_insert(r),
+                r,
+            );
+        }
+    }
+
     let rows_in = status_in(config, as_of, None, plan);
     let tasks: HashMap<(&str, &str), &crate::config::Task> = config
         .plans
@@ -430,18 +487,31 @@ pub fn compute(
     let mut totals = Counts::default();
     let mut rows = Vec::with_capacity(rows_in.len());
     for s in rows_in {
+        let key = (s.agency.as_str(), s.plan.as_str(), s.task.as_str());
+        let confirmed = matches!(s.state, State::DoneOnTime | State::DoneLate)
+            && match s.occurrence {
+                Some(o) => done_of_period.get(&(key.0, key.1, key.2, o)),
+                None => done_of_task.get(&key),
+            }
+            // No report: the plan's TOML writes it done.
+            .is_none_or(|r| reviewed(r).is_some_and(|v| v.confirmed));
         let entry = per_agency.entry(s.agency.clone()).or_default();
         if s.role == Role::Lead {
             entry.0 += 1;
             entry.2.add(s.state);
             totals.add(s.state);
-            if let Some(counts) = per_plan.get_mut(s.plan.as_str()) {
+            let plan_counts = per_plan.get_mut(s.plan.as_str());
+            if confirmed {
+                entry.2.confirmed += 1;
+                totals.confirmed += 1;
+            }
+            if let Some(counts) = plan_counts {
                 counts.add(s.state);
+                counts.confirmed += usize::from(confirmed);
             }
         } else {
             entry.1 += 1;
         }
-        let key = (s.agency.as_str(), s.plan.as_str(), s.task.as_str());
         let task = tasks.get(&(s.plan.as_str(), s.task.as_str()));
         let days_overdue = match (s.state, s.deadline) {
             (State::OpenOverdue, Some(d)) => Some((as_of - d).num_days()),
@@ -481,6 +551,7 @@ pub fn compute(
                 })
         });
         rows.push(Row {
+            confirmed,
             extension,
             agency_name: name_of(&s.agency),
             title: task.map(|t| t.title.clone()).unwrap_or_default(),
@@ -566,6 +637,30 @@ pub fn compute(
         })
         .collect();
 
+    let mut awaiting_review: Vec<PendingReview> = responses
+        .iter()
+        .filter(known)
+        .filter(|r| r.action == Action::Done && r.undone_at.is_none() && reviewed(r).is_none())
+        .filter(|r| plan.is_none_or(|p| p == r.plan))
+        .filter_map(|r| {
+            let task = tasks.get(&(r.plan.as_str(), r.task.as_str()))?;
+            Some(PendingReview {
+                agency_name: name_of(&r.agency),
+                title: task.title.clone(),
+                occurrence: r.deadline.map_or_else(String::new, |d| {
+                    let period = crate::answers::period_label(&task.deadline, d);
+                    if period.is_empty() {
+                        format!("hạn {}", d.format("%d/%m/%Y"))
+                    } else {
+                        format!("{period} — hạn {}", d.format("%d/%m/%Y"))
+                    }
+                }),
+                response: r.clone(),
+            })
+        })
+        .collect();
+    awaiting_review.sort_by_key(|p| p.response.id);
+
     Overview {
         as_of,
         totals,
@@ -574,6 +669,7 @@ pub fn compute(
         idle_agencies,
         rows,
         pending_extensions,
+        awaiting_review,
     }
 }
 
@@ -732,6 +828,8 @@ time = "Tháng 10/2022"
             refused_at: None,
             refusal: None,
             exact: true,
+            who: crate::answers::Who::default(),
+            review: None,
         }
     }
 

@@ -207,12 +207,19 @@ impl Templates {
         };
         full.is_monitor = true;
         render_with(&env, &full)?;
+        let mut mixed = Context::sample();
+        mixed.monitors_differ = true;
+        if let Some(first) = mixed.own_items.first_mut() {
+            first.monitor = "Sở Thông tin và Truyền thông".into();
+        }
+        render_with(&env, &mixed)?;
         let mut empty = Context::sample();
         empty.counts = Counts::default();
         empty.monitor = String::new();
         empty.redirected_to = vec![];
-        for item in &mut empty.items {
+        for item in empty.items.iter_mut().chain(empty.own_items.iter_mut()) {
             item.about = String::new();
+            item.monitor = String::new();
         }
         empty.escalations = vec![];
         render_with(&env, &empty)?;
@@ -357,6 +364,8 @@ pub enum Builtin {
     ZaloStopped,
     /// The monitoring office's answer to an extension request, to the agency.
     Decision,
+    /// A reported completion the monitoring office returned, to the agency.
+    Returned,
 }
 
 impl Builtin {
@@ -366,11 +375,21 @@ impl Builtin {
             Builtin::FailureSummary => "failures",
             Builtin::ZaloStopped => "zalo-stopped",
             Builtin::Decision => "decision",
+            Builtin::Returned => "returned",
         }
     }
 }
 
-const BUILTINS: [(&str, &str); 12] = [
+const BUILTINS: [(&str, &str); 15] = [
+    (
+        "returned.subject.j2",
+        include_str!("templates/returned.subject.j2"),
+    ),
+    ("returned.txt.j2", include_str!("templates/returned.txt.j2")),
+    (
+        "returned.html.j2",
+        include_str!("templates/returned.html.j2"),
+    ),
     (
         "decision.subject.j2",
         include_str!("templates/decision.subject.j2"),
@@ -455,8 +474,12 @@ pub struct Context {
     /// Escalations grouped per task and deadline: one line a task, with every late agency.
     pub escalations: Vec<EscalationCtx>,
     pub counts: Counts,
-    /// The monitoring office's name, or "".
+    /// The monitoring office's name, or "": the office the digest's plans report to
+    /// (`[plan] monitor`, else the settings' `monitor`); the settings' one when they differ.
     pub monitor: String,
+    /// Whether the digest's own items belong to plans reporting to different offices: each
+    /// item's `monitor` names its own then.
+    pub monitors_differ: bool,
     /// Whether the recipient is the monitoring office itself (it reports to no one here).
     pub is_monitor: bool,
     /// The day of the tick, dd/mm/yyyy.
@@ -514,6 +537,9 @@ pub struct ItemCtx {
     /// The agency's page at this item's card (answer it there); "" without `[web]`, and for
     /// an escalation.
     pub link: String,
+    /// The office this item's plan reports to (`[plan] monitor`, else the settings'
+    /// `monitor`); "" when there is none or the recipient is that office.
+    pub monitor: String,
 }
 
 /// One task whose leads are late, as the monitoring office is told.
@@ -570,6 +596,7 @@ impl Context {
             occurrence: "Quý I/2022".into(),
             extended_from: String::new(),
             link: "https://nhacviec.example/a/token?muc=1%2FKH%7C1%7C2022-03-31#muc".into(),
+            monitor: "Văn phòng UBND tỉnh".into(),
         }
         };
         let items = vec![
@@ -601,6 +628,7 @@ impl Context {
                 escalated_tasks: 1,
             },
             monitor: "Văn phòng UBND tỉnh".into(),
+            monitors_differ: false,
             is_monitor: false,
             today: "24/03/2022".into(),
             redirected_to: vec!["a@example.org".into()],

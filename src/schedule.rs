@@ -179,9 +179,10 @@ impl Schedule {
             slots: Vec::new(),
             from,
         };
-        let monitor = config.monitor.as_deref();
         let mut tasks = Vec::new();
         for plan in &config.plans {
+            // Escalations go to the plan's own office (`[plan] monitor`), else the settings'.
+            let monitor = config.monitor_of(plan);
             for task in &plan.tasks {
                 let t = tasks.len() as u32;
                 tasks.push(TaskRef {

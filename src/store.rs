@@ -17,7 +17,9 @@ const LOCK_PATIENCE: Duration = Duration::from_millis(500);
 const LOCK_POLL: Duration = Duration::from_millis(20);
 
 mod answers;
+mod evidence;
 pub use answers::{RecordError, ResponseFilter};
+pub use evidence::NewEvidence;
 
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -121,6 +123,26 @@ const MIGRATIONS: &[&str] = &[
     // 0 for those stored before, whose completion of a recurring task covered the periods up
     // to it.
     "ALTER TABLE responses ADD COLUMN exact INTEGER NOT NULL DEFAULT 0;",
+    // 12: a file attached to an answer (evidence), stored once by its SHA-256 under
+    // `<state>/evidence/`; one row per answer that carried it.
+    "CREATE TABLE evidence (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        response_id INTEGER NOT NULL REFERENCES responses(id),
+        sha256 TEXT NOT NULL,
+        name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size > 0),
+        stored_at TEXT NOT NULL
+     );
+     CREATE INDEX evidence_response ON evidence (response_id);
+     CREATE INDEX evidence_sha256 ON evidence (sha256);",
+    // 13: who answered (name and position, asked on every answer from now on), and the
+    // monitoring office's review of a completion: confirmed, or returned with its reason.
+    "ALTER TABLE responses ADD COLUMN person TEXT;
+     ALTER TABLE responses ADD COLUMN position TEXT;
+     ALTER TABLE responses ADD COLUMN reviewed_at TEXT;
+     ALTER TABLE responses ADD COLUMN review TEXT CHECK (review IN ('confirmed', 'returned'));
+     ALTER TABLE responses ADD COLUMN review_reason TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,7 @@ pub fn file_name(as_of: NaiveDate, ext: &str) -> String {
 /// The task × agency columns, in order, with their widths. "Hạn" is the deadline the state
 /// is about (after any extension); the next four say where the plan put it and the decision
 /// that moved it (empty when no extension did).
-const ROW_COLUMNS: [(&str, f64); 18] = [
+const ROW_COLUMNS: [(&str, f64); 19] = [
     ("Kế hoạch", 16.0),
     ("Số TT", 7.0),
     ("Nhiệm vụ", 48.0),
@@ -51,6 +51,7 @@ const ROW_COLUMNS: [(&str, f64); 18] = [
     ("Trả lời gần nhất", 36.0),
     ("Ngày trả lời", 12.0),
     ("Lần nhắc gần nhất", 12.0),
+    ("Xác nhận hoàn thành", 14.0),
 ];
 
 /// The state columns of the summaries, in the order the Government office reports them.
@@ -83,6 +84,9 @@ pub fn answer_text(row: &Row) -> String {
         let mut s = capitalise(a.action.vi());
         if !a.occurrence.is_empty() {
             s.push_str(&format!(" ({})", a.occurrence));
+        }
+        if !a.who.is_empty() {
+            s.push_str(&format!(", {}", a.who));
         }
         if let Some(p) = a.percent {
             s.push_str(&format!(" ({p}%)"));
@@ -196,6 +200,7 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
     let plan_head: Vec<&str> = ["Kế hoạch", "Ngày ban hành", "Số nhiệm vụ", "Tổng lượt giao"]
         .into_iter()
         .chain(COUNT_HEADERS)
+        .chain(["Đã xác nhận hoàn thành"])
         .collect();
     headers(ws, r, &plan_head, &f)?;
     for p in &overview.plans {
@@ -205,11 +210,13 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
         ws.write_number(r, 2, p.tasks as f64)?;
         ws.write_number(r, 3, p.counts.total() as f64)?;
         write_counts(ws, r, 4, &p.counts, &f)?;
+        ws.write_number(r, 12, p.counts.confirmed as f64)?;
     }
     r += 1;
     ws.write_string_with_format(r, 0, "Tổng cộng", &f.header)?;
     ws.write_number(r, 3, overview.totals.total() as f64)?;
     write_counts(ws, r, 4, &overview.totals, &f)?;
+    ws.write_number(r, 12, overview.totals.confirmed as f64)?;
 
     r += 3;
     let agency_head: Vec<&str> = ["Cơ quan", "Chủ trì", "Phối hợp"]
@@ -345,7 +352,20 @@ fn write_row(
         f,
     )?;
     date(ws, r, 17, row.last_reminder.map(local), f)?;
+    let confirmation = confirmation_text(row);
+    if !confirmation.is_empty() {
+        ws.write_string(r, 18, confirmation)?;
+    }
     Ok(())
+}
+
+/// Whether the monitoring office confirmed a done row ("" for a row not done).
+fn confirmation_text(row: &Row) -> &'static str {
+    match (row.status.done, row.confirmed) {
+        (None, _) => "",
+        (Some(_), true) => "đã xác nhận",
+        (Some(_), false) => "chờ xác nhận",
+    }
 }
 
 /// The row's deadline as the plan gives it: before the extension that moved it, if any.
@@ -406,6 +426,7 @@ pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErro
             inert(&answer_text(row)),
             dmy(row.latest_response.as_ref().map(|a| local(a.at))),
             dmy(row.last_reminder.map(local)),
+            confirmation_text(row).to_string(),
         ])
         .map_err(err)?;
     }

@@ -44,6 +44,7 @@ const CORE: &[&str] = &[
     "answers",
     "links",
     "extension",
+    "evidence",
 ];
 
 const RULES: &[Rule] = &[

@@ -204,6 +204,14 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
         &format!("{card} form[action$='/done'] input[name=doc_ref]"),
         "Báo cáo số 45/BC-SNV",
     );
+    b.type_into(
+        &format!("{card} form[action$='/done'] input[name=ho_ten]"),
+        "Nguyễn Văn A",
+    );
+    b.type_into(
+        &format!("{card} form[action$='/done'] input[name=chuc_vu]"),
+        "Chuyên viên",
+    );
     b.click(&format!("{card} form[action$='/done'] button"));
     b.wait_url("?ghi-nhan=");
     let page = b.text();
@@ -225,6 +233,11 @@ fn an_agency_answers_a_reminder_in_a_real_browser() {
         &format!("{card} form[action$='/extend'] textarea[name=reason]"),
         "Chờ hướng dẫn của Bộ Nội vụ",
     );
+    // The name given with the first answer is remembered for this link.
+    let remembered = b.script(&format!(
+        "return document.querySelector(\"{card} form[action$='/extend'] input[name=ho_ten]\").value"
+    ));
+    assert_eq!(remembered, serde_json::json!("Nguyễn Văn A"));
     b.click(&format!("{card} form[action$='/extend'] button"));
     b.wait_url("?ghi-nhan=2");
     let page = b.text();
@@ -594,6 +607,28 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         text.contains(&format!("Trả lời: {button}")),
         "the text part links the item too: {text}"
     );
+    assert!(
+        text.contains("Sở Thông tin và Truyền thông"),
+        "the plan's own office is named: {text}"
+    );
+    // Sở Nội vụ is 13 days late on November: the plan's office is told, not the settings' one.
+    let body = |eml: &str| {
+        mail_parser::MessageParser::default()
+            .parse(eml.as_bytes())
+            .and_then(|p| p.body_text(0).map(|t| t.to_string()))
+            .unwrap_or_default()
+    };
+    let (_, escalation) = mail_to(&mails, "so-tttt@haugiang.example");
+    let escalation = body(escalation);
+    assert!(
+        escalation.contains("12/KH-UBND") && escalation.contains("Sở Nội vụ"),
+        "{escalation}"
+    );
+    let (_, office) = mail_to(&mails, "vp-ubnd-tinh@haugiang.example");
+    assert!(
+        !body(office).contains("12/KH-UBND"),
+        "no escalation of 12/KH-UBND to Văn phòng UBND tỉnh"
+    );
 
     let shots = screenshots();
     let pages = serve(&env, "2026-12-07T09:00:00+07:00");
@@ -629,15 +664,76 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         "periods before reminders_from are nobody's: {page}"
     );
 
-    // 3. Done, with the report's number: November only.
+    // 3. Done, with a name, the report's number and the report itself (a PDF): November only.
+    //    The office returns it (a missing annex); the clerk reads why and answers again; the
+    //    office confirms.
+    let pdf = env.cfg.join("bao-cao-thang-11.pdf");
+    fs::write(&pdf, b"%PDF-1.4\n% monthly report\n%%EOF\n").unwrap();
+    let done_form = |b: &Driver, doc: &str| {
+        b.type_into("#muc form[action$='/done'] input[name=doc_ref]", doc);
+        // Filled in from the link's cookie after the first answer: typed only when empty.
+        let filled = b.script(
+            "return document.querySelector(\"#muc form[action$='/done'] input[name=ho_ten]\").value",
+        );
+        if filled == serde_json::json!("") {
+            b.type_into(
+                "#muc form[action$='/done'] input[name=ho_ten]",
+                "Trần Thị B",
+            );
+            b.type_into(
+                "#muc form[action$='/done'] input[name=chuc_vu]",
+                "Chuyên viên Phòng CCHC",
+            );
+        } else {
+            assert_eq!(filled, serde_json::json!("Trần Thị B"), "remembered");
+        }
+        b.type_into(
+            "#muc form[action$='/done'] input[name=tep]",
+            pdf.to_str().unwrap(),
+        );
+        b.click("#muc form[action$='/done'] button");
+    };
     b.resize(1280, 900);
     b.go(&button);
-    b.type_into(
-        "#muc form[action$='/done'] input[name=doc_ref]",
-        "Báo cáo số 245/BC-SNV",
+    done_form(&b, "Báo cáo số 240/BC-SNV");
+    b.wait_url("?ghi-nhan=1");
+    let admin = env
+        .stdout(&["admin-link", "--now", "2026-12-07T10:00:00+07:00"])
+        .trim()
+        .to_string();
+    b.go(&format!("{admin}#xac-nhan"));
+    let review = b.text();
+    assert!(
+        review.contains("Báo hoàn thành chờ xác nhận (1)")
+            && review.contains("Sở Nội vụ: nhiệm vụ 1 — Tháng 11/2026 — hạn 24/11/2026")
+            && review.contains("Trần Thị B, Chuyên viên Phòng CCHC")
+            && review.contains("bao-cao-thang-11.pdf"),
+        "{review}"
     );
-    b.click("#muc form[action$='/done'] button");
-    b.wait_url("?ghi-nhan=");
+    b.screenshot_view(&shots.join("review-1280.png"));
+    b.resize(375, 812);
+    b.go(&format!("{admin}#xac-nhan"));
+    b.screenshot_view(&shots.join("review-375.png"));
+    b.resize(1280, 900);
+    b.go(&format!("{admin}#xac-nhan"));
+    b.click("#xac-nhan details summary");
+    b.type_into(
+        "#xac-nhan form[action$='/tra-lai'] textarea[name=reason]",
+        "Thiếu phụ lục số liệu của cấp huyện",
+    );
+    b.click("#xac-nhan form[action$='/tra-lai'] button");
+    b.wait_url("?ok=returned");
+    assert!(b.text().contains("Đã trả lại báo cáo hoàn thành"));
+    // The clerk's page: November open again, with the reason.
+    b.go(&button);
+    let reopened = b.text();
+    assert!(
+        reopened.contains("đã trả lại báo cáo hoàn thành")
+            && reopened.contains("Thiếu phụ lục số liệu của cấp huyện"),
+        "{reopened}"
+    );
+    done_form(&b, "Báo cáo số 245/BC-SNV");
+    b.wait_url("?ghi-nhan=2");
     let page = b.text();
     assert!(
         page.contains("Đã ghi nhận: Nhiệm vụ 1 — Tháng 11/2026 — hạn 24/11/2026 (Kế hoạch số 12/KH-UBND) đã hoàn thành ngày 07/12/2026 (văn bản Báo cáo số 245/BC-SNV)"),
@@ -666,12 +762,55 @@ fn a_monthly_period_is_answered_from_its_reminder() {
     );
     assert_eq!(december, serde_json::json!(true), "December stays open");
     b.screenshot_view(&shots.join("period-done-1280.png"));
+    // The office confirms the second report, then reads the agency's page as it stands,
+    // without its forms.
+    b.go(&format!("{admin}#xac-nhan"));
+    b.click("#xac-nhan form[action$='/xac-nhan'] button");
+    b.wait_url("?ok=confirmed");
+    assert!(b.text().contains("Báo hoàn thành chờ xác nhận (0)"));
+    let view = b.script(
+        "return Array.from(document.querySelectorAll('#co-quan a')).map(a => a.getAttribute('href')).find(h => h.endsWith('/co-quan/so-noi-vu'))",
+    );
+    // At the card the office asks about.
+    let view = format!(
+        "http://127.0.0.1:{}{}?muc=12%2FKH-UBND%7C1%7C2026-11-24#muc",
+        env.port,
+        view.as_str()
+            .expect("the agencies' table links a read-only view")
+    );
+    for (width, height, name) in [
+        (1280, 900, "readonly-1280.png"),
+        (375, 812, "readonly-375.png"),
+    ] {
+        b.resize(width, height);
+        b.go(&view);
+        let ro = b.text();
+        assert!(
+            ro.contains("Cơ quan theo dõi đang xem trang của cơ quan này")
+                && ro.contains("Cơ quan theo dõi đã xác nhận hoàn thành"),
+            "{ro}"
+        );
+        let forms = b.script("return document.querySelectorAll('form[method=post]').length");
+        assert_eq!(forms, serde_json::json!(0), "no form in the office's view");
+        b.screenshot_view(&shots.join(name));
+    }
     drop(pages);
 
     // 4. The next ticks: November is not reminded again, December is.
     let before: Vec<PathBuf> = env.mails().into_iter().map(|(p, _)| p).collect();
     env.run(&["run", "--once", "--now", "2026-12-14T08:00:00+07:00"]);
     let monday = new_texts_to(&env, &before, MAILBOX);
+    // The return went out at this pass, its reason with it.
+    assert!(
+        monday
+            .iter()
+            .any(|t| t.contains("TRẢ LẠI") && t.contains("Thiếu phụ lục số liệu của cấp huyện")),
+        "{monday:?}"
+    );
+    let monday: Vec<String> = monday
+        .into_iter()
+        .filter(|t| t.contains("xin nhắc"))
+        .collect();
     assert!(
         monday.iter().all(|t| !t.contains("Tháng 11/2026")),
         "November is done: {monday:?}"
@@ -706,23 +845,47 @@ fn a_monthly_period_is_answered_from_its_reminder() {
     assert!(!preview.contains("hạn 24/11/2026"), "{preview}");
     assert!(preview.contains("hạn 24/12/2026"), "{preview}");
 
-    // 5. Monday 14/12's weekly report lists the completion, once; the next one does not.
+    // 5. Monday 14/12's weekly report lists the completion, once; the next one does not. The
+    //    plan has its own monitoring office (Sở TT&TT): its report goes there, and the settings'
+    //    office's report leaves the plan out.
     env.run(&["run", "--once", "--now", "2026-12-21T08:00:00+07:00"]);
-    let reports: Vec<(String, String)> =
+    let reports_to = |mailbox: &str| -> Vec<(String, String)> {
         env.mails()
             .into_iter()
             .filter_map(|(_, m)| {
                 let p = mail_parser::MessageParser::default().parse(m.as_bytes())?;
                 let subject = p.subject()?.to_string();
-                (m.contains("vp-ubnd-tinh@haugiang.example") && subject.contains("Báo cáo tuần"))
-                    .then(|| {
-                        let text = p.body_text(0).unwrap_or_default().replace("\r\n", "\n");
-                        (subject, text)
-                    })
+                let to = p
+                    .to()
+                    .and_then(|t| t.first())
+                    .and_then(|a| a.address())
+                    .map(str::to_string);
+                (to.as_deref() == Some(mailbox) && subject.contains("Báo cáo tuần")).then(|| {
+                    let text = p.body_text(0).unwrap_or_default().replace("\r\n", "\n");
+                    (subject, text)
+                })
             })
-            .collect();
+            .collect()
+    };
+    let reports = reports_to("so-tttt@haugiang.example");
     assert_eq!(reports.len(), 2, "14/12 and 21/12: {reports:?}");
-    let listed = |text: &str| text.matches("Báo cáo số 245/BC-SNV").count();
+    let office = reports_to("vp-ubnd-tinh@haugiang.example");
+    assert!(!office.is_empty());
+    for (_, t) in &office {
+        let line = t.lines().find(|l| l.contains("12/KH-UBND"));
+        assert!(
+            line.is_none(),
+            "the settings' office's report leaves Sở TT&TT's plan out: {line:?}"
+        );
+    }
+    let listed = |text: &str| {
+        text.lines()
+            .filter(|l| {
+                l.contains("hoàn thành quá hạn ngày 07/12/2026")
+                    && l.contains("Báo cáo số 245/BC-SNV")
+            })
+            .count()
+    };
     let (first, second) = (&reports[0].1, &reports[1].1);
     let (first, second) = if first.contains("đến 07:30 14/12/2026") {
         (first, second)
@@ -737,10 +900,22 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         "{first}"
     );
     assert_eq!(listed(second), 0, "{second}");
-    // The report's figures are status's (as of its day).
+    assert!(
+        first.contains("- Trả lại báo cáo hoàn thành: 1\n")
+            && first.contains("Thiếu phụ lục số liệu của cấp huyện")
+            && first.contains("- Xác nhận hoàn thành: 1\n"),
+        "the return and the confirmation: {first}"
+    );
+    assert!(
+        first.contains("người báo: Trần Thị B, Chuyên viên Phòng CCHC"),
+        "{first}"
+    );
+    // The report's figures are status's for its plan (as of its day).
     let status: serde_json::Value = serde_json::from_str(&env.stdout(&[
         "status",
         "--totals",
+        "--plan",
+        "12/KH-UBND",
         "--format",
         "json",
         "--now",
@@ -753,14 +928,22 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         t["done_on_time"], t["done_late"], t["open"], t["overdue"], t["not_due"], t["undated"]
     );
     assert!(
-        first.contains(&format!("lượt giao chủ trì):\n  {line}")),
+        first.contains(&format!("năm 2026:\n  {line}")),
         "{line}\n{first}"
     );
 
     if std::env::var("NHACVIEC_SCREENSHOTS").as_deref() == Ok("docs") {
         let docs = repo().join("docs/screenshots");
         fs::create_dir_all(&docs).unwrap();
-        for name in ["period-1280.png", "period-375.png", "period-done-1280.png"] {
+        for name in [
+            "period-1280.png",
+            "period-375.png",
+            "period-done-1280.png",
+            "review-1280.png",
+            "review-375.png",
+            "readonly-1280.png",
+            "readonly-375.png",
+        ] {
             fs::copy(shots.join(name), docs.join(name)).unwrap();
         }
     }

@@ -536,3 +536,81 @@ async fn a_second_grant_must_pass_the_deadline_in_force_and_the_late_list_shows_
         row[h("Hạn theo kế hoạch")]
     );
 }
+
+/// `nhacviec admin-link --agency so-tttt`: a link to the plans Sở TT&TT monitors
+/// (`[plan] monitor`) shows those only, in the page and the workbook, and refuses a decision on
+/// another plan's request; the all-plans link still shows every plan.
+#[tokio::test]
+async fn a_link_scoped_to_one_office_shows_and_decides_for_its_plans_only() {
+    let mut config = with_web(sample_config(), None);
+    let mut own = config.plans[0].clone();
+    own.number = "60/KH-UBND".into();
+    own.title = "Kế hoạch chuyển đổi số của tỉnh".into();
+    own.tasks.truncate(3);
+    own.monitor = Some("so-tttt".into());
+    config.plans.push(own);
+    let site = Site::start(config, now(), seed);
+    let scoped = format!(
+        "/theo-doi/{}",
+        signer().sign(&nhacviec::links::monitor_scope("so-tttt"), now())
+    );
+    let (code, page) = site.get(&scoped).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("60/KH-UBND"), "{page}");
+    assert!(!page.contains("50/KH-UBND"), "another office's plan shown");
+    // Its own plan by number, not the other.
+    let (code, _) = site.get(&format!("{scoped}?ke-hoach=60/KH-UBND")).await;
+    assert_eq!(code, 200);
+    let (code, body) = site.get(&format!("{scoped}?ke-hoach=50/KH-UBND")).await;
+    assert_eq!(code, 400, "{body}");
+    // The workbook: the summary and its plan's sheet.
+    let (code, _, bytes) = site.bytes(&format!("{scoped}/bang-tinh.xlsx")).await;
+    assert_eq!(code, 200);
+    let wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheets = wb.sheet_names();
+    assert_eq!(sheets.len(), 2, "{sheets:?}");
+    assert!(sheets.iter().all(|s| !s.contains("50")), "{sheets:?}");
+    // The all-plans link shows both.
+    let (_, all) = site.get(&admin_path()).await;
+    assert!(all.contains("50/KH-UBND") && all.contains("60/KH-UBND"));
+
+    // Sở Nội vụ's pending request is on plan 50: the scoped link may not decide it.
+    let store = Store::open_reader(&site.db).unwrap();
+    let request = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(request[0].plan, "50/KH-UBND");
+    let id = request[0].id.to_string();
+    let key = &scoped["/theo-doi/".len()..];
+    let link = signer().verify(key, now()).unwrap();
+    for (action, form) in [
+        (
+            "gia-han",
+            vec![("to", "31/07/2022"), ("doc_ref", "Công văn số 5/STTTT")],
+        ),
+        ("tu-choi", vec![("reason", "Không có căn cứ")]),
+    ] {
+        let path = format!("{scoped}/{action}");
+        let csrf = signer().csrf(&link, action);
+        let mut fields = vec![("csrf", csrf.as_str()), ("request", id.as_str())];
+        fields.extend(form);
+        let (status, body) = site.post(&path, &fields).await;
+        assert_eq!(status, 403, "{action}: {body}");
+        let body = body.replace("&#x2f;", "/");
+        assert!(
+            body.contains("thuộc Kế hoạch số 50/KH-UBND, không do cơ quan của quý vị theo dõi"),
+            "{body}"
+        );
+    }
+    assert!(store.extensions().unwrap().is_empty());
+    let still = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(still.len(), 1, "nothing decided");
+}

@@ -754,7 +754,7 @@ async fn status_the_dashboard_the_workbook_and_the_weekly_report_give_the_same_f
         let expected: Vec<String> = states
             .iter()
             .map(usize::to_string)
-            .chain([rate_vi(&status["on_time_rate"])])
+            .chain([rate_vi(&status["on_time_rate"]), n("confirmed").to_string()])
             .collect();
         assert_eq!(shown, expected, "{day}: the dashboard");
 
@@ -859,4 +859,178 @@ async fn status_the_dashboard_the_workbook_and_the_weekly_report_give_the_same_f
             report.body_text
         );
     }
+}
+
+/// Every .eml the service wrote: (To addresses, subject, plain text).
+fn mails(state: &std::path::Path) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(state.join("mail")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "eml") {
+            continue;
+        }
+        let raw = std::fs::read(&path).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let to: Vec<String> = mail
+            .to()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.address().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push((
+            to.join(", "),
+            mail.subject().unwrap_or_default().to_string(),
+            mail.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
+        ));
+    }
+    out
+}
+
+/// A plan that names its own monitoring office (`[plan] monitor`): its escalations and its
+/// weekly report go there, the reminders of its tasks tell agencies to report there, and the
+/// settings' office's report leaves it out.
+#[test]
+fn a_plan_with_its_own_monitor_sends_its_escalations_and_weekly_report_there() {
+    let env = Env::new();
+    std::fs::write(
+        env.cfg.join("plans/60-KH-UBND-2022.toml"),
+        r#"
+[plan]
+number = "60/KH-UBND"
+title = "Kế hoạch chuyển đổi số năm 2022"
+issuer = "UBND tỉnh Hậu Giang"
+issued = 2022-04-01
+monitor = "Sở TT&TT"
+
+[[task]]
+id = "1"
+title = "Số hóa hồ sơ lưu trữ của Sở Tài chính"
+lead = ["so-tai-chinh"]
+due = 2022-05-09
+"#,
+    )
+    .unwrap();
+    let check = env.expect(0, &["check"]);
+    assert!(
+        check.contains("Sở Thông tin và Truyền thông"),
+        "check names the plan's office: {check}"
+    );
+    // Monday 16/05: Sở Tài chính is 7 days late (escalation); the first start notes the
+    // report times. Monday 23/05: the reports go.
+    env.expect(0, &["run", "--once", "--now", "2022-05-16T08:00:00+07:00"]);
+    env.expect(0, &["run", "--once", "--now", "2022-05-23T08:00:00+07:00"]);
+    let all = mails(&env.state());
+    let to = |addr: &str| -> Vec<&(String, String, String)> {
+        all.iter().filter(|m| m.0.contains(addr)).collect()
+    };
+    let report_to = |addr: &str| -> String {
+        let r: Vec<_> = to(addr)
+            .into_iter()
+            .filter(|m| {
+                m.1.starts_with("[Nhắc việc] Báo cáo tuần đến ngày 23/05/2022")
+            })
+            .collect();
+        assert_eq!(r.len(), 1, "one weekly report to {addr}: {r:?}");
+        r[0].2.clone()
+    };
+    let tttt = report_to("so-tttt@haugiang.example");
+    assert!(tttt.contains("60/KH-UBND"), "{tttt}");
+    assert!(tttt.contains("Sở Tài chính"), "{tttt}");
+    assert!(!tttt.contains("50/KH-UBND"), "only its plan: {tttt}");
+    let vp = report_to("vp-ubnd-tinh@haugiang.example");
+    assert!(vp.contains("50/KH-UBND"), "{vp}");
+    assert!(
+        !vp.contains("60/KH-UBND"),
+        "not the other office's plan: {vp}"
+    );
+    assert!(!vp.contains("Số hóa hồ sơ lưu trữ"), "{vp}");
+
+    // The escalation about Sở Tài chính goes to Sở TT&TT, not to the Văn phòng.
+    let escalated = |addr: &str| {
+        to(addr).into_iter().any(|m| {
+            m.2.contains("Các nhiệm vụ có cơ quan chủ trì chưa hoàn thành")
+                && m.2.contains("Kế hoạch số 60/KH-UBND")
+        })
+    };
+    assert!(escalated("so-tttt@haugiang.example"), "{all:?}");
+    assert!(!escalated("vp-ubnd-tinh@haugiang.example"));
+    // Sở Tài chính's reminder of that task says where to report (its digest holds a task of
+    // each plan: each plan's tasks name their office).
+    let reminder = to("so-tai-chinh@haugiang.example")
+        .into_iter()
+        .find(|m| m.2.contains("Số hóa hồ sơ lưu trữ"))
+        .expect("a reminder of plan 60's task");
+    assert!(
+        reminder
+            .2
+            .contains("Báo cáo kết quả các nhiệm vụ trên về Sở Thông tin và Truyền thông."),
+        "{}",
+        reminder.2
+    );
+    // Made once each: a second pass that day makes neither again.
+    env.expect(0, &["run", "--once", "--now", "2022-05-23T09:00:00+07:00"]);
+    let again = mails(&env.state());
+    let reports = |m: &Vec<(String, String, String)>| {
+        m.iter()
+            .filter(|x| x.1.starts_with("[Nhắc việc] Báo cáo tuần"))
+            .count()
+    };
+    assert_eq!(reports(&again), reports(&all));
+    let meta = nhacviec::store::Store::open_writer(&env.db()).unwrap();
+    assert!(meta
+        .meta("weekly_report_at:so-tttt")
+        .unwrap()
+        .is_some_and(|t| t.starts_with("2022-05-23")));
+    assert!(meta
+        .meta("weekly_report_at")
+        .unwrap()
+        .is_some_and(|t| t.starts_with("2022-05-23")));
+
+    // `admin-link --agency` (by alias): a link signed for that office's plans only.
+    env.edit("nhacviec.toml", |t| {
+        format!("{t}\n[web]\npublic_url = \"https://nhacviec.example\"\n")
+    });
+    let secret = "a test secret that is long enough";
+    let admin_link = |args: &[&str]| {
+        assert_cmd::Command::cargo_bin("nhacviec")
+            .unwrap()
+            .env("NHACVIEC_LINK_SECRET", secret)
+            .env_remove("NHACVIEC_CONFIG")
+            .arg("--config")
+            .arg(&env.cfg)
+            .arg("admin-link")
+            .args(args)
+            .args(["--now", "2022-05-23T09:00:00+07:00"])
+            .output()
+            .unwrap()
+    };
+    let out = admin_link(&["--agency", "Sở TT&TT"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let url = String::from_utf8(out.stdout).unwrap();
+    let token = url
+        .trim()
+        .strip_prefix("https://nhacviec.example/theo-doi/")
+        .unwrap();
+    let signer = nhacviec::links::Signer {
+        current: nhacviec::links::Key::new(secret).unwrap(),
+        previous: None,
+        days: 60,
+    };
+    let now = chrono::DateTime::parse_from_rfc3339("2022-05-23T10:00:00+07:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        signer.verify(token, now).unwrap().agency,
+        nhacviec::links::monitor_scope("so-tttt")
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("60/KH-UBND"));
+    // An office that monitors no plan gets no link.
+    let out = admin_link(&["--agency", "so-tai-chinh"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("không theo dõi kế hoạch nào"),
+        "{out:?}"
+    );
 }

@@ -269,3 +269,67 @@ fn the_kept_engine_is_rebuilt_only_when_its_window_must_move() {
     let last = engine.schedule.slots().last().unwrap().deadline;
     assert!(last >= d(2023, 8, 7), "{last}");
 }
+
+/// A plan naming its own monitoring office escalates there, and that office is never
+/// escalated about itself; a plan without one escalates to the settings' monitor.
+#[test]
+fn escalations_go_to_the_plans_own_monitor() {
+    let plan = |number: &str, monitor: &str, lead: &str| {
+        format!(
+            "[plan]\nnumber = \"{number}\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\n{monitor}\n\n[[task]]\nid = \"1\"\ntitle = \"T\"\nlead = [{lead}]\ndue = 2022-06-01\n"
+        )
+    };
+    let sources = Sources::in_memory(
+        Some(Source::new(
+            "nhacviec.toml",
+            "[policy]\nbefore = [0]\nescalate_after = 10\n",
+        )),
+        Source::new("agencies.toml", AGENCIES),
+        vec![
+            Source::new("plans/1.toml", plan("1/KH", "", "\"a\"")),
+            // By name, as other agency references.
+            Source::new(
+                "plans/2.toml",
+                plan("2/KH", "monitor = \"Sở B\"", "\"a\", \"b\""),
+            ),
+        ],
+    );
+    let analysis = analyze(&sources);
+    assert!(
+        !analysis.has_errors(),
+        "{:?}",
+        analysis.errors().collect::<Vec<_>>()
+    );
+    let config = analysis.config;
+    assert_eq!(config.plans[1].monitor.as_deref(), Some("b"));
+    assert_eq!(config.monitor_of(&config.plans[0]), Some("vp"));
+    assert_eq!(config.monitor_of(&config.plans[1]), Some("b"));
+    assert_eq!(config.monitors(), vec!["vp", "b"]);
+    let contact = config.monitor_contact_of(&config.plans[1]).unwrap();
+    assert_eq!(
+        (contact.name.as_str(), contact.email.as_deref()),
+        ("Sở B", Some("b@tinh.example"))
+    );
+    let calendar = Calendar::new(config.calendar.clone(), 2021..=2023);
+    let schedule = Schedule::build(&config, &calendar, d(2023, 12, 31));
+    let escalations: Vec<(String, String, String)> = schedule
+        .slots()
+        .iter()
+        .filter(|s| s.kind == Kind::Escalation)
+        .map(|s| {
+            (
+                schedule.tasks[s.task as usize].plan.clone(),
+                schedule.agencies[s.agency as usize].clone(),
+                schedule.agencies[s.about as usize].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        escalations,
+        vec![
+            ("1/KH".to_string(), "vp".to_string(), "a".to_string()),
+            // Sở B is plan 2's office: told about Sở A, never about itself.
+            ("2/KH".to_string(), "b".to_string(), "a".to_string()),
+        ]
+    );
+}

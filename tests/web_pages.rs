@@ -131,6 +131,8 @@ async fn done_is_recorded_once_with_its_audit_fields_and_can_be_undone() {
             ("done_on".to_string(), done_on.to_string()),
             ("doc_ref".to_string(), "Báo cáo số 12/BC-SNV".to_string()),
             ("note".to_string(), note),
+            ("ho_ten".to_string(), "Nguyễn Văn A".to_string()),
+            ("chuc_vu".to_string(), "Chuyên viên Phòng CCHC".to_string()),
         ]
     };
     let post = |f: Vec<(String, String)>| {
@@ -273,6 +275,8 @@ async fn progress_and_extension_requests_are_checked() {
             ("plan", hidden(&page, action, task, "plan")),
             ("task", task.to_string()),
             ("deadline", hidden(&page, action, task, "deadline")),
+            ("ho_ten", "Nguyễn Văn A".to_string()),
+            ("chuc_vu", "Chuyên viên".to_string()),
         ]
     };
     let send = |action: &'static str, extra: Vec<(&'static str, String)>| {
@@ -411,6 +415,8 @@ async fn the_page_opens_at_the_reminded_card_and_groups_the_rest() {
                 ("task", "9.2"),
                 ("deadline", "2022-12-31"),
                 ("done_on", "01/06/2022"),
+                ("ho_ten", "Nguyễn Văn A"),
+                ("chuc_vu", "Chuyên viên"),
             ],
         )
         .await;

@@ -426,6 +426,8 @@ async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_templat
         refused_at: None,
         refusal: None,
         exact: true,
+        who: nhacviec::answers::Who::default(),
+        review: None,
     };
     let decision = nhacviec::outbox::Decision::Refused {
         reason: "Đã quá thời hạn đề nghị".into(),

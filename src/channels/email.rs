@@ -15,7 +15,8 @@ use std::time::Duration;
 
 /// The email sender: the settings a message is built with, and the transport.
 pub struct Mailer {
-    settings: EmailSettings,
+    /// Shared (cloned into each blocking write), and kept off the `Sender` enum's size.
+    settings: std::sync::Arc<EmailSettings>,
     /// Where the Date header's time is said (the province's, not UTC).
     tz: chrono_tz::Tz,
     transport: MailTransport,
@@ -62,7 +63,7 @@ impl Mailer {
             }
         };
         Ok(Mailer {
-            settings: settings.clone(),
+            settings: std::sync::Arc::new(settings.clone()),
             tz,
             transport,
         })
@@ -305,8 +306,9 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
         builder = builder.to(to);
     }
     // Answers go to the monitoring office, not to the service's unattended mailbox.
-    if let Some((monitor, address)) = &email.reply_to {
-        if d.agency != *monitor {
+    // A plan with its own office (`[plan] monitor`): that office's address.
+    if let Some((monitor, address)) = email.reply_to_of(d.items.iter().map(|i| i.plan.as_str())) {
+        if d.agency != monitor {
             if let Ok(mb) = address.parse::<Mailbox>() {
                 builder = builder.reply_to(mb);
             }

@@ -103,9 +103,45 @@ pub struct EmailSettings {
     /// Reply-To of the reminders: the monitoring office's address (`[monitor] email`), and
     /// that office's agency id (its own mail has no Reply-To).
     pub reply_to: Option<(String, String)>,
+    /// The plans whose own monitoring office (`[plan] monitor`) is not the settings' one: plan
+    /// number → (that office's agency id, its first email, if any).
+    pub plan_reply_to: std::collections::BTreeMap<String, (String, Option<String>)>,
 }
 
 impl EmailSettings {
+    /// The Reply-To of a message about `plans` (its items' plans), with the office's agency
+    /// id: the plans' office when they all report to the same one, else the settings'
+    /// monitor. `None` when that office has no address.
+    pub fn reply_to_of<'a>(
+        &'a self,
+        plans: impl IntoIterator<Item = &'a str>,
+    ) -> Option<(&'a str, &'a str)> {
+        let global = self
+            .reply_to
+            .as_ref()
+            .map(|(id, e)| (Some(id.as_str()), Some(e.as_str())));
+        let office_of = |plan: &str| match self.plan_reply_to.get(plan) {
+            Some((id, e)) => Some((Some(id.as_str()), e.as_deref())),
+            None => global,
+        };
+        let mut office = None;
+        for plan in plans {
+            let o = office_of(plan);
+            match office {
+                None => office = Some(o),
+                Some(prev) if prev.map(|p| p.0) != o.map(|p| p.0) => {
+                    office = Some(global);
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+        match office.unwrap_or(global)? {
+            (Some(id), Some(email)) => Some((id, email)),
+            _ => None,
+        }
+    }
+
     /// The EHLO name: `helo_name`, else the From address's domain when it is a fully
     /// qualified name (servers with `reject_non_fqdn_helo_hostname` refuse a bare host name
     /// such as the machine's "vm"), else `None` (the machine's own name).
@@ -150,6 +186,7 @@ impl Default for EmailSettings {
             ca_file: None,
             tls_pin_sha256: None,
             reply_to: None,
+            plan_reply_to: Default::default(),
         }
     }
 }

@@ -143,6 +143,9 @@ pub struct Plan {
     pub reminders_from: Option<NaiveDate>,
     /// Recurring tasks stop here; without it a rule without its own end runs on.
     pub until: Option<NaiveDate>,
+    /// The office this plan's agencies report to, when the plan names one (`[plan] monitor`,
+    /// resolved to an agency id); `None`: the settings' `monitor` ([`Config::monitor_of`]).
+    pub monitor: Option<String>,
 }
 
 /// A closed plan, and when it was closed if the file says.
@@ -294,6 +297,52 @@ impl Config {
     /// The plan numbered `number`.
     pub fn plan(&self, number: &str) -> Option<&Plan> {
         self.plans.iter().find(|p| p.number == number)
+    }
+
+    /// The office that monitors `plan`: its own `monitor`, else the settings' one.
+    pub fn monitor_of<'a>(&'a self, plan: &'a Plan) -> Option<&'a str> {
+        plan.monitor.as_deref().or(self.monitor.as_deref())
+    }
+
+    /// How `plan`'s agencies reach its monitoring office: the settings' `[monitor]` contact
+    /// for the settings' monitor; for a plan's own office, the agency's name and first email.
+    pub fn monitor_contact_of(&self, plan: &Plan) -> Option<super::web::MonitorContact> {
+        let id = self.monitor_of(plan)?;
+        if Some(id) == self.monitor.as_deref() {
+            return self.monitor_contact.clone();
+        }
+        let agency = self.agency(id)?;
+        Some(super::web::MonitorContact {
+            name: agency.name.clone(),
+            phone: None,
+            email: agency.email.first().cloned(),
+        })
+    }
+
+    /// Every monitoring office with a plan to monitor, each once: the settings' monitor first
+    /// (when a plan reports to it), then the plans' own in the plans' order.
+    pub fn monitors(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for p in &self.plans {
+            if let Some(m) = self.monitor_of(p) {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        if let Some(i) = out.iter().position(|m| Some(*m) == self.monitor.as_deref()) {
+            let global = out.remove(i);
+            out.insert(0, global);
+        }
+        out
+    }
+
+    /// This config with only the plans `agency` monitors (`monitor_of`): what its weekly
+    /// report and its scoped dashboard show.
+    pub fn monitored_by(&self, agency: &str) -> Config {
+        let mut scoped = self.clone();
+        scoped.plans.retain(|p| self.monitor_of(p) == Some(agency));
+        scoped
     }
 
     /// Task `id` of plan `plan`.

@@ -76,6 +76,10 @@ pub struct Web {
     pub trusted_proxy: Vec<S>,
     /// The monitoring office's dashboard key, as its SHA-256 ("sha256:<hex>").
     pub admin_token: Option<S>,
+    /// The largest file an answer may carry, in MB (1–100).
+    pub max_upload_mb: Option<Spanned<i64>>,
+    /// All the files kept together, in MB.
+    pub upload_quota_mb: Option<Spanned<i64>>,
 }
 
 /// `[email]`: how digests are sent.
@@ -220,6 +224,9 @@ pub struct PlanHeader {
     pub reminders_from: Option<Spanned<Datetime>>,
     /// Recurring tasks stop here (e.g. the end of "giai đoạn 2021-2025").
     pub until: Option<Spanned<Datetime>>,
+    /// The office this plan's agencies report to (an agency id, name or alias); default: the
+    /// settings' `monitor`.
+    pub monitor: Option<S>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -310,6 +310,21 @@ pub fn analyze(sources: &Sources) -> Analysis {
         (Some(id), Some(c)) => c.email.clone().map(|e| (id.clone(), e)),
         _ => None,
     };
+    email.plan_reply_to = plans
+        .iter()
+        .filter_map(|p| {
+            let id = p
+                .monitor
+                .as_ref()
+                .filter(|m| Some(*m) != monitor.as_ref())?;
+            let first = directory
+                .agencies
+                .iter()
+                .find(|a| a.id == *id)
+                .and_then(|a| a.email.first().cloned());
+            Some((p.number.clone(), (id.clone(), first)))
+        })
+        .collect();
     Analysis {
         config: Config {
             timezone,
@@ -946,6 +961,10 @@ impl Validator {
             tasks.push(task);
         }
         self.not_too_long(src, &header.title, "tiêu đề kế hoạch", MAX_TITLE_CHARS);
+        let monitor = header
+            .monitor
+            .as_ref()
+            .and_then(|m| self.plan_monitor(src, m, dir));
         Some(Plan {
             number: header.number.get_ref().trim().to_string(),
             title: header.title.get_ref().clone(),
@@ -957,7 +976,39 @@ impl Validator {
             closed,
             reminders_from,
             until,
+            monitor,
         })
+    }
+
+    /// `[plan] monitor`: one agency (an id, a name or an alias), not a group.
+    fn plan_monitor(&mut self, src: &Source, m: &raw::S, dir: &mut Directory) -> Option<String> {
+        match dir.resolve(m.get_ref()) {
+            Some(Target::Agency(id)) => {
+                let id = id.clone();
+                dir.mentioned.insert(id.clone());
+                Some(id)
+            }
+            Some(Target::Group(_)) => {
+                self.push(
+                    src.diag(
+                        Severity::Error,
+                        m.span(),
+                        format!(
+                            "cơ quan theo dõi kế hoạch (monitor) phải là một cơ quan, \"{}\" là một nhóm",
+                            m.get_ref()
+                        ),
+                    )
+                    .with_help("ghi mã, tên hoặc bí danh của một cơ quan, ví dụ monitor = \"so-tttt\""),
+                );
+                None
+            }
+            None => {
+                if let Some(d) = dir.unknown(src, m, "cơ quan theo dõi kế hoạch (monitor)") {
+                    self.push(d);
+                }
+                None
+            }
+        }
     }
 
     /// `status`, `closed`, `reminders_from` and `until` of a plan header.
@@ -1554,6 +1605,50 @@ mod tests {
             normalize_phone("+84 (0) 912 345 678").as_deref(),
             Some("84912345678")
         );
+    }
+
+    /// `[plan] monitor` naming no agency, or a group: an error at the value, with the nearest
+    /// name for a misspelling.
+    #[test]
+    fn a_plans_monitor_is_one_known_agency() {
+        use crate::config::{analyze, Source, Sources};
+        let agencies = "[[level]]\nid = \"tinh\"\nname = \"cấp tỉnh\"\n\n[[agency]]\nid = \"so-tttt\"\nname = \"Sở Thông tin và Truyền thông\"\nlevel = \"tinh\"\nemail = [\"tttt@tinh.example\"]\n\n[[group]]\nid = \"cac-so\"\nname = \"Các sở\"\nmembers = [\"so-tttt\"]\n";
+        let analyze_with = |monitor: &str| {
+            let plan = format!("[plan]\nnumber = \"1/KH\"\ntitle = \"T\"\nissuer = \"U\"\nissued = 2022-01-01\nmonitor = \"{monitor}\"\n\n[[task]]\nid = \"1\"\ntitle = \"T\"\nlead = [\"so-tttt\"]\ndue = 2022-06-01\n");
+            analyze(&Sources::in_memory(
+                None,
+                Source::new("agencies.toml", agencies),
+                vec![Source::new("plans/1.toml", plan)],
+            ))
+        };
+        let ok = analyze_with("Sở Thông tin và Truyền thông");
+        assert!(!ok.has_errors(), "{:?}", ok.errors().collect::<Vec<_>>());
+        assert_eq!(ok.config.plans[0].monitor.as_deref(), Some("so-tttt"));
+
+        let unknown = analyze_with("Sở Thông tin và Truyền thong");
+        let e: Vec<_> = unknown.errors().collect();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(
+            (e[0].file.as_str(), e[0].line, e[0].column),
+            ("plans/1.toml", 6, 11)
+        );
+        assert!(
+            e[0].message
+                .contains("không tìm thấy cơ quan theo dõi kế hoạch (monitor)"),
+            "{}",
+            e[0].message
+        );
+        assert_eq!(
+            e[0].help.as_deref(),
+            Some("có phải là \"Sở Thông tin và Truyền thông\"?")
+        );
+        assert_eq!(unknown.config.plans[0].monitor, None);
+
+        let group = analyze_with("Các sở");
+        let e: Vec<_> = group.errors().collect();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].line, e[0].column), (6, 11));
+        assert!(e[0].message.contains("là một nhóm"), "{}", e[0].message);
     }
 
     #[test]

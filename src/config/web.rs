@@ -8,6 +8,12 @@ use super::raw;
 /// Default listen address: loopback, behind a reverse proxy that terminates TLS.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8088";
 pub const DEFAULT_LINK_DAYS: u32 = 60;
+/// The largest file attached to an answer, in MB, unless `max_upload_mb` says otherwise.
+pub const DEFAULT_MAX_UPLOAD_MB: u32 = 10;
+pub const MAX_UPLOAD_MB_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
+/// All the attached files together, in MB, unless `upload_quota_mb` says otherwise.
+pub const DEFAULT_UPLOAD_QUOTA_MB: u32 = 2048;
+pub const UPLOAD_QUOTA_MB_RANGE: std::ops::RangeInclusive<i64> = 1..=1_048_576;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSettings {
@@ -20,6 +26,22 @@ pub struct WebSettings {
     /// SHA-256 of the monitoring office's dashboard key (`admin_token = "sha256:…"`): the key
     /// itself is never in the config.
     pub admin_token: Option<[u8; 32]>,
+    /// The largest file an answer may carry, in MB (`max_upload_mb`, 1–100).
+    pub max_upload_mb: u32,
+    /// All the attached files together, in MB (`upload_quota_mb`).
+    pub upload_quota_mb: u32,
+}
+
+impl WebSettings {
+    /// The largest attached file, in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        u64::from(self.max_upload_mb) * 1024 * 1024
+    }
+
+    /// All attached files together, in bytes.
+    pub fn upload_quota_bytes(&self) -> u64 {
+        u64::from(self.upload_quota_mb) * 1024 * 1024
+    }
 }
 
 /// The monitoring office as agencies see it in a reminder: who to call or write to.
@@ -136,12 +158,50 @@ pub fn web(
             }
         },
     };
+    let mut megabytes = |value: &Option<toml::Spanned<i64>>,
+                         key: &str,
+                         range: std::ops::RangeInclusive<i64>,
+                         default: u32| match value {
+        None => default,
+        Some(v) if range.contains(v.get_ref()) => u32::try_from(*v.get_ref()).unwrap_or(default),
+        Some(v) => {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    v.span(),
+                    format!(
+                        "{key} phải từ {} đến {} MB, không phải {}",
+                        range.start(),
+                        range.end(),
+                        v.get_ref()
+                    ),
+                )
+                .with_help(format!("mặc định {default} MB")),
+            );
+            ok = false;
+            default
+        }
+    };
+    let max_upload_mb = megabytes(
+        &w.max_upload_mb,
+        "max_upload_mb",
+        MAX_UPLOAD_MB_RANGE,
+        DEFAULT_MAX_UPLOAD_MB,
+    );
+    let upload_quota_mb = megabytes(
+        &w.upload_quota_mb,
+        "upload_quota_mb",
+        UPLOAD_QUOTA_MB_RANGE,
+        DEFAULT_UPLOAD_QUOTA_MB,
+    );
     ok.then_some(WebSettings {
         listen,
         public_url,
         link_days,
         trusted_proxy,
         admin_token,
+        max_upload_mb,
+        upload_quota_mb,
     })
 }
 
@@ -292,6 +352,47 @@ mod tests {
         assert!(check_public_url("https://u:p@x.vn").is_err());
         assert!(check_public_url("https://x.vn/?a=1").is_err());
         assert!(check_public_url("không phải url").is_err());
+    }
+
+    fn settings(text: &str) -> (Option<WebSettings>, Vec<Diagnostic>) {
+        #[derive(serde::Deserialize)]
+        struct File {
+            web: toml::Spanned<raw::Web>,
+        }
+        let src = Source::new("nhacviec.toml", text);
+        let file: File = toml::from_str(text).unwrap();
+        let mut diags = Vec::new();
+        (web(&src, &file.web, &mut diags), diags)
+    }
+
+    #[test]
+    fn upload_limits_default_and_are_checked_at_their_line() {
+        let head = "[web]\npublic_url = \"https://nhacviec.example\"\n";
+        let (w, diags) = settings(head);
+        assert!(diags.is_empty());
+        let w = w.unwrap();
+        assert_eq!((w.max_upload_mb, w.upload_quota_mb), (10, 2048));
+        assert_eq!(w.max_upload_bytes(), 10 * 1024 * 1024);
+        let (w, _) = settings(&format!(
+            "{head}max_upload_mb = 100\nupload_quota_mb = 50\n"
+        ));
+        let w = w.unwrap();
+        assert_eq!((w.max_upload_mb, w.upload_quota_mb), (100, 50));
+        for bad in [
+            "max_upload_mb = 0",
+            "max_upload_mb = 101",
+            "upload_quota_mb = 0",
+        ] {
+            let (w, diags) = settings(&format!("{head}{bad}\n"));
+            assert!(w.is_none(), "{bad}");
+            assert_eq!(diags.len(), 1, "{bad}");
+            assert_eq!(diags[0].line, 3, "{bad}");
+            assert!(
+                diags[0].message.contains("phải từ 1 đến"),
+                "{}",
+                diags[0].message
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,12 @@ pub enum RecordError {
     /// The same form was posted before (its nonce is taken): nothing new to store.
     #[error("biểu mẫu này đã được gửi")]
     Replayed,
+    /// The attached file would take the evidence files past `[web] upload_quota_mb`.
+    #[error("tệp kèm {size} byte vượt hạn mức lưu trữ tệp kèm ({used} / {quota} byte đã dùng)")]
+    Quota { size: u64, used: u64, quota: u64 },
+    /// The attached file could not be written (nothing recorded).
+    #[error("không ghi được tệp kèm: {0}")]
+    File(#[source] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -34,7 +40,7 @@ fn time(s: Option<String>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted, refused_at, refusal, exact";
+const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted, refused_at, refusal, exact, person, position, reviewed_at, review, review_reason";
 
 fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
     let action: String = r.get(5)?;
@@ -64,6 +70,18 @@ fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
         refused_at: time(r.get(17)?),
         refusal: r.get(18)?,
         exact: r.get::<_, i64>(19)? != 0,
+        who: crate::answers::Who {
+            name: r.get::<_, Option<String>>(20)?.unwrap_or_default(),
+            position: r.get::<_, Option<String>>(21)?.unwrap_or_default(),
+        },
+        review: match (time(r.get(22)?), r.get::<_, Option<String>>(23)?) {
+            (Some(at), Some(kind)) => Some(crate::answers::Review {
+                at,
+                confirmed: kind == "confirmed",
+                reason: r.get(24)?,
+            }),
+            _ => None,
+        },
     }))
 }
 
@@ -102,8 +120,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> std::result::Result<i64, RecordError> {
         let res = self.conn.execute(
-            "INSERT INTO responses (agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, nonce, exact)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1)",
+            "INSERT INTO responses (agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, nonce, exact, person, position)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17)",
             params![
                 r.agency,
                 r.plan,
@@ -120,6 +138,8 @@ impl Store {
                 r.client,
                 r.user_agent,
                 r.nonce,
+                Some(r.who.name.as_str()).filter(|n| !n.is_empty()),
+                Some(r.who.position.as_str()).filter(|p| !p.is_empty()),
             ],
         );
         match res {
@@ -145,7 +165,7 @@ impl Store {
     ) -> Result<bool> {
         let n = self.conn.execute(
             "UPDATE responses SET undone_at = ?1
-             WHERE id = ?2 AND agency = ?3 AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND created_at >= ?4
+             WHERE id = ?2 AND agency = ?3 AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND review IS NULL AND created_at >= ?4
                AND id = (SELECT MAX(id) FROM responses r2 WHERE r2.agency = responses.agency
                          AND r2.plan = responses.plan AND r2.task = responses.task
                          AND r2.deadline IS responses.deadline AND r2.undone_at IS NULL)",
@@ -292,6 +312,42 @@ impl Store {
         Ok(true)
     }
 
+    /// The monitoring office's review of the completion `id`: confirmed, or returned with its
+    /// reason (it then counts for nothing), and the messages telling the agency, in one
+    /// transaction. False (nothing written) when it is not a completion waiting for review
+    /// (withdrawn, reviewed already, or not a completion).
+    pub fn review_completion(
+        &self,
+        id: i64,
+        confirmed: bool,
+        reason: Option<&str>,
+        messages: &[crate::outbox::NewDelivery],
+        domain: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.full_sync()?;
+        let tx = self.conn.unchecked_transaction()?;
+        let n = tx.execute(
+            "UPDATE responses SET reviewed_at = ?1, review = ?2, review_reason = ?3
+             WHERE id = ?4 AND action = 'done' AND undone_at IS NULL AND review IS NULL",
+            params![
+                now.to_rfc3339(),
+                if confirmed { "confirmed" } else { "returned" },
+                reason,
+                id
+            ],
+        )?;
+        if n != 1 {
+            return Ok(false);
+        }
+        let stamp = super::now_utc();
+        for d in messages {
+            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp)?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// When a reminder about each (agency, plan, task) last went out: the time of the pass
     /// that made it (the service's `now`, which `--now` sets), sent deliveries only.
     pub fn last_reminders(
@@ -362,7 +418,7 @@ impl Store {
     /// rebuilds its schedule when it does.
     pub fn answers_version(&self) -> Result<String> {
         Ok(self.conn.query_row(
-            "SELECT (SELECT COALESCE(MAX(id), 0) || '.' || COUNT(undone_at) || '.' || COUNT(granted) || '.' || COUNT(refused_at) FROM responses)
+            "SELECT (SELECT COALESCE(MAX(id), 0) || '.' || COUNT(undone_at) || '.' || COUNT(granted) || '.' || COUNT(refused_at) || '.' || COUNT(review) FROM responses)
                     || '/' || (SELECT COALESCE(MAX(id), 0) FROM extensions)",
             [],
             |r| r.get(0),
@@ -399,6 +455,7 @@ mod tests {
             client: Some("10.0.0.1".into()),
             user_agent: Some("test".into()),
             nonce: nonce.into(),
+            who: Default::default(),
         }
     }
 

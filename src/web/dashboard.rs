@@ -4,7 +4,7 @@
 //! agencies' pages.
 
 use super::monitor::{notice_of, Query};
-use super::page::{render, vn};
+use super::page::{render, vn, FileCtx};
 use super::timeline;
 use crate::config::Config;
 use crate::links::{Link, Signer};
@@ -30,9 +30,10 @@ pub struct Dashboard<'a> {
     pub query: &'a Query,
     pub key: &'a str,
     pub today: NaiveDate,
-    pub now: DateTime<Utc>,
     pub signer: &'a Signer,
     pub link: &'a Link,
+    /// Files attached to answers, by response id.
+    pub evidence: &'a std::collections::HashMap<i64, crate::evidence::Evidence>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +47,7 @@ struct CountsCtx {
     closed: usize,
     total: usize,
     rate: String,
+    confirmed: usize,
 }
 
 impl CountsCtx {
@@ -60,6 +62,7 @@ impl CountsCtx {
             closed: c.closed,
             total: c.total(),
             rate: c.on_time_vi(),
+            confirmed: c.confirmed,
         }
     }
 }
@@ -97,10 +100,12 @@ struct LateCtx {
     extended_to: String,
     extension_doc: String,
     decided: String,
+    /// The file attached to the latest answer.
+    file: Option<FileCtx>,
 }
 
 impl LateCtx {
-    fn of(r: &Row, tz: chrono_tz::Tz) -> LateCtx {
+    fn of(r: &Row, tz: chrono_tz::Tz, d: &Dashboard<'_>) -> LateCtx {
         let e = r.extension.as_ref();
         LateCtx {
             agency: r.agency_name.clone(),
@@ -113,6 +118,11 @@ impl LateCtx {
             extended_to: e.map(|e| vn(e.to)).unwrap_or_default(),
             extension_doc: e.and_then(|e| e.doc_ref.clone()).unwrap_or_default(),
             decided: e.map(|e| vn(e.decided_on)).unwrap_or_default(),
+            file: r
+                .latest_response
+                .as_ref()
+                .and_then(|a| d.evidence.get(&a.id))
+                .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
         }
     }
 }
@@ -127,6 +137,23 @@ struct OverdueCtx {
     agencies: Vec<LateCtx>,
     /// Late agencies past [`MAX_LATE_NAMED`].
     more: usize,
+}
+
+/// A completion waiting for the office's review, as the dashboard lists it.
+#[derive(Serialize)]
+struct PendingReviewCtx {
+    id: i64,
+    agency: String,
+    plan: String,
+    task: String,
+    title: String,
+    occurrence: String,
+    done_on: String,
+    doc_ref: String,
+    who: String,
+    note: String,
+    reported: String,
+    file: Option<FileCtx>,
 }
 
 #[derive(Serialize)]
@@ -145,6 +172,7 @@ struct RequestCtx {
     min_iso: String,
     reason: String,
     asked: String,
+    file: Option<FileCtx>,
 }
 
 /// The sort keys of the agencies' table, their column names, and whether larger comes first.
@@ -261,7 +289,12 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                     )
                 })
                 .unwrap_or_default(),
-            page: format!("/a/{}", d.signer.sign(&a.agency, d.now)),
+            // The office reads the agency's page; it never acts as the agency.
+            page: format!(
+                "/theo-doi/{}/co-quan/{}",
+                d.key,
+                url::form_urlencoded::byte_serialize(a.agency.as_bytes()).collect::<String>()
+            ),
         })
         .collect();
 
@@ -280,12 +313,41 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 .rows
                 .iter()
                 .take(MAX_LATE_NAMED)
-                .map(|r| LateCtx::of(r, tz))
+                .map(|r| LateCtx::of(r, tz, d))
                 .collect(),
         })
         .collect();
     let overdue_rows: usize = overdue_all.iter().map(|g| g.rows.len()).sum();
 
+    let reviews: Vec<PendingReviewCtx> = o
+        .awaiting_review
+        .iter()
+        .take(MAX_REQUESTS)
+        .map(|p| {
+            let r = &p.response;
+            PendingReviewCtx {
+                id: r.id,
+                agency: p.agency_name.clone(),
+                plan: r.plan.clone(),
+                task: r.task.clone(),
+                title: p.title.clone(),
+                occurrence: p.occurrence.clone(),
+                done_on: r.done_on.map(vn).unwrap_or_default(),
+                doc_ref: r.doc_ref.clone().unwrap_or_default(),
+                who: r.who.vi(),
+                note: r.note.clone().unwrap_or_default(),
+                reported: r
+                    .created_at
+                    .with_timezone(&d.config.timezone)
+                    .format("%H:%M %d/%m/%Y")
+                    .to_string(),
+                file: d
+                    .evidence
+                    .get(&r.id)
+                    .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
+            }
+        })
+        .collect();
     let requests: Vec<RequestCtx> = o
         .pending_extensions
         .iter()
@@ -314,6 +376,10 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                     .unwrap_or_default(),
                 reason: r.note.clone().unwrap_or_default(),
                 asked: local(r.created_at),
+                file: d
+                    .evidence
+                    .get(&r.id)
+                    .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
             }
         })
         .collect();
@@ -384,6 +450,11 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             requests_more => o.pending_extensions.len().saturating_sub(MAX_REQUESTS),
             csrf_grant => d.signer.csrf(d.link, "gia-han"),
             csrf_refuse => d.signer.csrf(d.link, "tu-choi"),
+            reviews => minijinja::Value::from(minijinja::value::Serde(&reviews)),
+            reviews_total => o.awaiting_review.len(),
+            reviews_more => o.awaiting_review.len().saturating_sub(MAX_REQUESTS),
+            csrf_confirm => d.signer.csrf(d.link, "xac-nhan"),
+            csrf_return => d.signer.csrf(d.link, "tra-lai"),
         },
     )
 }

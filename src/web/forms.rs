@@ -5,7 +5,6 @@
 use super::{answered, client, html, open_link, page, today, Web};
 use crate::answers::{self, Action, NewResponse, TaskView};
 use crate::store::RecordError;
-use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -28,7 +27,7 @@ pub async fn post(
     Path((token, action)): Path<(String, String)>,
     ConnectInfo(peer): ConnectInfo<super::Peer>,
     headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> HttpResponse {
     let now = web.now();
     let (link, config) = match open_link(&web, &token, now) {
@@ -38,18 +37,11 @@ pub async fn post(
     if !matches!(action.as_str(), "done" | "progress" | "extend" | "undo") {
         return html(StatusCode::NOT_FOUND, page::not_found());
     }
-    let bytes = match axum::body::to_bytes(body, super::MAX_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!(
-                    "Nội dung gửi quá dài. Ghi chú, tiến độ và lý do tối đa {MAX_TEXT} ký tự."
-                ),
-            )
-        }
+    // Urlencoded, or multipart with an attached file (`upload`).
+    let (form, file) = match super::upload::read_form(&config, request).await {
+        Ok(x) => x,
+        Err(resp) => return resp,
     };
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&bytes).into_owned().collect();
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
         tracing::warn!(link = %crate::links::log_id(&token), %action, "web: form without a valid CSRF token");
@@ -130,6 +122,14 @@ pub async fn post(
         Ok(n) => n,
         Err(msg) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &msg),
     };
+    new.who = match who(&form) {
+        Ok(w) => w,
+        Err(msg) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &msg),
+    };
+    let upload = match super::upload::check(file) {
+        Ok(u) => u,
+        Err(resp) => return resp,
+    };
     let Some(nonce) = field("nonce").filter(|n| n.len() <= 64) else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -148,16 +148,29 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(300).collect());
     new.nonce = nonce.to_string();
-    match web.with_store(|s| s.record_response(&new, now)) {
+    match super::upload::record(&web, &config, &new, upload.as_ref(), now) {
         Ok(id) => {
             tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "web: response recorded");
-            back(page::after_answer(&base, id, &recorded))
+            // The official is remembered for this link: the next answer is prefilled.
+            let secure = config
+                .web
+                .as_ref()
+                .is_some_and(|w| w.public_url.starts_with("https://"));
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, page::after_answer(&base, id, &recorded)),
+                    (header::SET_COOKIE, who_cookie(&base, &new.who, secure)),
+                ],
+            )
+                .into_response()
         }
         Err(RecordError::Replayed) => refuse(
             StatusCode::CONFLICT,
             "Biểu mẫu này đã được gửi trước đó và đã được ghi nhận một lần; không ghi lại lần nữa.",
         ),
         Err(RecordError::Store(e)) => store_failed(e),
+        Err(e) => super::upload::not_stored(&e),
     }
 }
 
@@ -230,6 +243,76 @@ fn find_open<'a>(
     })
 }
 
+/// Characters of a name or a position.
+pub const MAX_WHO: usize = 100;
+/// The cookie that remembers who answers with a link.
+pub const WHO_COOKIE: &str = "nv_nguoi";
+
+/// Who answers: "họ tên" and "chức vụ", both required.
+fn who(form: &HashMap<String, String>) -> Result<answers::Who, String> {
+    let name = text(form, "ho_ten", "Họ tên", MAX_WHO)?;
+    let position = text(form, "chuc_vu", "Chức vụ", MAX_WHO)?;
+    match (name, position) {
+        (Some(name), Some(position)) if !name.contains('\n') && !position.contains('\n') => {
+            Ok(answers::Who { name, position })
+        }
+        (Some(_), Some(_)) => Err("Họ tên và chức vụ ghi trên một dòng.".into()),
+        _ => Err(
+            "Vui lòng ghi họ tên và chức vụ của người trả lời (ví dụ: Nguyễn Văn A, Chuyên viên Phòng Cải cách hành chính): câu trả lời được lưu cùng người trả lời."
+                .into(),
+        ),
+    }
+}
+
+/// `Set-Cookie` remembering `who` for the link's pages only (its path), 60 days.
+fn who_cookie(base: &str, who: &answers::Who, secure: bool) -> String {
+    let value: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("t", &who.name)
+        .append_pair("c", &who.position)
+        .finish();
+    let value: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    format!(
+        "{WHO_COOKIE}={value}; Path={base}; Max-Age=5184000; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Who answered last with this link, from its cookie (empty when none or unreadable).
+pub fn remembered(headers: &HeaderMap) -> answers::Who {
+    let raw = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(WHO_COOKIE)?
+                .strip_prefix('=')
+                .map(str::to_string)
+        });
+    let Some(raw) = raw else {
+        return answers::Who::default();
+    };
+    let decoded: String = url::form_urlencoded::parse(format!("x={raw}").as_bytes())
+        .map(|(_, v)| v.into_owned())
+        .next()
+        .unwrap_or_default();
+    let mut who = answers::Who::default();
+    for (k, v) in url::form_urlencoded::parse(decoded.as_bytes()) {
+        let v: String = v
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_WHO)
+            .collect();
+        match k.as_ref() {
+            "t" => who.name = v,
+            "c" => who.position = v,
+            _ => {}
+        }
+    }
+    who
+}
+
 fn store_failed(e: crate::store::StoreError) -> HttpResponse {
     tracing::error!(error = %e, "web: store write failed");
     html(
@@ -257,6 +340,7 @@ fn blank(action: Action) -> NewResponse {
         client: None,
         user_agent: None,
         nonce: String::new(),
+        who: Default::default(),
     }
 }
 

@@ -15,7 +15,9 @@ mod dashboard;
 mod forms;
 mod monitor;
 mod page;
+mod review;
 mod timeline;
+mod upload;
 
 use crate::answers::{self, Response};
 use crate::config::Config;
@@ -154,9 +156,24 @@ pub fn links_for(config: &Config) -> anyhow::Result<Option<Signer>> {
 pub fn router(web: Web) -> Router {
     Router::new()
         .route("/a/{token}", get(show))
-        .route("/a/{token}/{action}", get(calendar_feed).post(forms::post))
+        // The forms' bodies are bounded by `forms::post` itself (`upload::read_form`: a
+        // multipart body up to `[web] max_upload_mb`), not by axum's default 2 MB.
+        .route(
+            "/a/{token}/{action}",
+            get(calendar_feed)
+                .post(forms::post)
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/a/{token}/tep/{sha256}", get(upload::agency_download))
         .route("/theo-doi/{key}", get(monitor::show))
         .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
+        .route("/theo-doi/{key}/tep/{sha256}", get(monitor::evidence))
+        .route(
+            "/theo-doi/{key}/xac-nhan",
+            axum::routing::post(review::post),
+        )
+        .route("/theo-doi/{key}/tra-lai", axum::routing::post(review::post))
+        .route("/theo-doi/{key}/co-quan/{agency}", get(review::agency))
         .route(
             "/theo-doi/{key}/{action}",
             axum::routing::post(monitor::decide),
@@ -339,6 +356,7 @@ async fn show(
     State(web): State<Web>,
     Path(token): Path<String>,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
 ) -> HttpResponse {
     let now = web.now();
     let (link, config) = match open_link(&web, &token, now) {
@@ -358,12 +376,21 @@ async fn show(
             config: &answered,
             signer: &web.inner.signer,
             link: &link,
-            token: &token,
+            agency: &link.agency,
+            base: format!("/a/{token}"),
+            files: format!("/a/{token}"),
+            feed: Some(match &config.web {
+                Some(w) => format!("{}/a/{token}/lich.ics", w.public_url),
+                None => format!("/a/{token}/lich.ics"),
+            }),
             today,
             now,
             views: &views,
             responses: &responses,
+            evidence: &upload::attached(&web),
             query: &query,
+            who: forms::remembered(&headers),
+            read_only: false,
         }),
     )
 }

@@ -3,7 +3,9 @@
 //! and the two decisions on an extension request (POST, CSRF-checked, post/redirect/get).
 //!
 //! The key is a signed link for [`links::MONITOR`] (`nhacviec admin-link`) or the key whose
-//! SHA-256 is `[web] admin_token`. Anything else is the same 404 as an unknown page.
+//! SHA-256 is `[web] admin_token`: every plan. A link signed for `links::monitor_scope(a)`
+//! (`admin-link --agency a`) shows and decides for only the plans `a` monitors
+//! (`Config::monitored_by`). Anything else is the same 404 as an unknown page.
 
 use super::{html, page, Web};
 use crate::answers::{self, Action};
@@ -23,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The dashboard's own link checked: `Err` is the page to answer with.
-fn open_monitor(
+pub(super) fn open_monitor(
     web: &Web,
     key: &str,
     now: DateTime<Utc>,
@@ -50,8 +52,19 @@ fn open_monitor(
         }
     }
     match web.inner.signer.verify(key, now) {
-        Ok(link) if link.agency == links::MONITOR => Ok((link, config)),
-        Err(LinkError::Expired { agency, .. }) if agency == links::MONITOR => {
+        Ok(link) => match links::dashboard_scope(&link.agency) {
+            Some(None) => Ok((link, config)),
+            // A link for one office (`admin-link --agency`): only the plans it monitors.
+            Some(Some(agency)) => {
+                let scoped = Arc::new(config.monitored_by(agency));
+                Ok((link, scoped))
+            }
+            None => {
+                tracing::info!(link = %id, "web: invalid dashboard key");
+                Err(html(StatusCode::NOT_FOUND, page::not_found()))
+            }
+        },
+        Err(LinkError::Expired { agency, .. }) if links::dashboard_scope(&agency).is_some() => {
             tracing::info!(link = %id, "web: expired dashboard link");
             Err(html(
                 StatusCode::GONE,
@@ -171,9 +184,9 @@ pub async fn show(
             query: &q,
             key: &key,
             today,
-            now,
             signer: &web.inner.signer,
             link: &link,
+            evidence: &super::upload::attached(&web),
         }),
     )
 }
@@ -236,6 +249,17 @@ pub async fn workbook(
     }
 }
 
+/// `GET /theo-doi/{key}/tep/{sha256}`: a file attached to any agency's answer.
+pub async fn evidence(
+    State(web): State<Web>,
+    Path((key, sha256)): Path<(String, String)>,
+) -> HttpResponse {
+    if let Err(resp) = open_monitor(&web, &key, web.now()) {
+        return resp;
+    }
+    super::upload::download(&web, &sha256, None).await
+}
+
 /// A refusal's message as a sentence: capitalised, with a full stop.
 fn sentence(message: &str) -> String {
     let mut chars = message.chars();
@@ -249,7 +273,7 @@ fn sentence(message: &str) -> String {
     out
 }
 
-fn refuse(status: StatusCode, message: &str) -> HttpResponse {
+pub(super) fn refuse(status: StatusCode, message: &str) -> HttpResponse {
     html(status, page::error("Chưa ghi nhận", message))
 }
 
@@ -305,6 +329,19 @@ pub async fn decide(
             return refuse(StatusCode::SERVICE_UNAVAILABLE, "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.");
         }
     };
+    // A link scoped to one office decides only for the plans it monitors.
+    if links::dashboard_scope(&link.agency).is_some_and(|scope| scope.is_some())
+        && config.plan(&request.plan).is_none()
+    {
+        tracing::warn!(link = %links::log_id(&key), plan = %request.plan, "web: decision on a plan outside the link's scope");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "Đề nghị này thuộc Kế hoạch số {}, không do cơ quan của quý vị theo dõi: quý vị không quyết định gia hạn được.",
+                request.plan
+            ),
+        );
+    }
     // Where the agency's deadlines stand now: completions and earlier extensions laid over.
     let answered = match web.with_store(|s| s.answers()) {
         Ok((responses, extensions)) => answers::overlaid(&config, &responses, &extensions),
@@ -424,6 +461,9 @@ pub fn notice_of(ok: &str) -> Option<&'static str> {
         "granted-untold" => "Đã gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
         "refused" => "Đã ghi nhận không đồng ý gia hạn; cơ quan được báo lý do.",
         "refused-untold" => "Đã ghi nhận không đồng ý gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
+        "confirmed" => "Đã xác nhận hoàn thành.",
+        "returned" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại và cơ quan được báo lý do (gửi ở lần gửi tới).",
+        "returned-untold" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
         _ => return None,
     })
 }

@@ -53,11 +53,24 @@ struct Contact {
 }
 
 fn contact(config: &Config) -> Option<Contact> {
-    config.monitor_contact.as_ref().map(|c| Contact {
+    config.monitor_contact.as_ref().map(contact_of)
+}
+
+fn contact_of(c: &crate::config::web::MonitorContact) -> Contact {
+    Contact {
         name: c.name.clone(),
         phone: c.phone.clone().unwrap_or_default(),
         email: c.email.clone().unwrap_or_default(),
-    })
+    }
+}
+
+/// The office an agency's page names: the one of the plan the reminder was about (`[plan]
+/// monitor`), else the settings' one.
+fn contact_for(config: &Config, plan: Option<&str>) -> Option<Contact> {
+    plan.and_then(|n| config.plan(n))
+        .and_then(|p| config.monitor_contact_of(p))
+        .map(|c| contact_of(&c))
+        .or_else(|| contact(config))
 }
 
 pub fn not_found() -> String {
@@ -174,14 +187,29 @@ pub fn after_answer(base: &str, response: i64, occurrence: &Occurrence) -> Strin
 pub struct AgencyPage<'a> {
     pub config: &'a Config,
     pub signer: &'a Signer,
+    /// The link the page was opened with (its forms' CSRF tokens are bound to it): the
+    /// agency's, or the monitoring office's for its read-only view.
     pub link: &'a Link,
-    pub token: &'a str,
+    /// The agency whose page it is.
+    pub agency: &'a str,
+    /// The page's own path (its filters' action, its forms' base).
+    pub base: String,
+    /// Where attached files are downloaded from (`{files}/tep/{sha256}`).
+    pub files: String,
+    /// The agency's calendar feed, when the page is the agency's.
+    pub feed: Option<String>,
     pub today: NaiveDate,
     pub now: DateTime<Utc>,
     pub views: &'a [TaskView],
     /// The agency's own responses (the notice names the one just recorded).
     pub responses: &'a [Response],
+    /// Files attached to answers, by response id.
+    pub evidence: &'a std::collections::HashMap<i64, crate::evidence::Evidence>,
     pub query: &'a PageQuery,
+    /// Who answered last with this link (the forms' name and position, prefilled).
+    pub who: crate::answers::Who,
+    /// The monitoring office's view of the page: no form, nothing done as the agency.
+    pub read_only: bool,
 }
 
 #[derive(Serialize)]
@@ -190,6 +218,27 @@ struct ResponseCtx {
     what: String,
     when: String,
     undoable: bool,
+    file: Option<FileCtx>,
+    /// The office's confirmation or return of this completion.
+    review: Option<String>,
+    returned: bool,
+}
+
+/// A file attached to an answer: "bao-cao.pdf (245 KB)" and where to download it.
+#[derive(Serialize)]
+pub(crate) struct FileCtx {
+    pub label: String,
+    pub href: String,
+}
+
+impl FileCtx {
+    /// The file `e`, downloaded under `base` (`/a/{token}` or `/theo-doi/{key}`).
+    pub(crate) fn of(e: &crate::evidence::Evidence, base: &str) -> FileCtx {
+        FileCtx {
+            label: e.label(),
+            href: format!("{base}/tep/{}", e.sha256),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -262,7 +311,28 @@ fn describe(r: &Response) -> String {
         s.push_str(": ");
         s.push_str(n);
     }
+    let who = r.who.vi();
+    if !who.is_empty() {
+        s.push_str(&format!(" — {who}"));
+    }
     s
+}
+
+/// The monitoring office's review of a completion, as the agency's page says it.
+fn review_text(r: &Response) -> Option<String> {
+    let review = r.review.as_ref()?;
+    Some(if review.confirmed {
+        format!(
+            "Cơ quan theo dõi đã xác nhận hoàn thành ngày {}.",
+            vn(review.at.date_naive())
+        )
+    } else {
+        format!(
+            "Cơ quan theo dõi đã trả lại báo cáo hoàn thành ngày {}, lý do: {}. Nhiệm vụ được mở lại: vui lòng hoàn thiện và báo lại.",
+            vn(review.at.date_naive()),
+            review.reason.as_deref().unwrap_or("không ghi")
+        )
+    })
 }
 
 /// "Nhiệm vụ 8.6 — Tháng 11/2026 — hạn 24/11/2026 (Kế hoạch số 12/KH-UBND)": an occurrence as
@@ -314,7 +384,7 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
         (None, Some(d)) => format!("Còn {d} ngày"),
         (None, None) => "Không có hạn cụ thể".to_string(),
     };
-    let open = v.done.is_none() && !v.plan_closed;
+    let open = v.done.is_none() && !v.plan_closed && !p.read_only;
     TaskCtx {
         plan: v.plan.clone(),
         plan_closed: v.plan_closed,
@@ -344,7 +414,14 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
                 .with_timezone(&tz)
                 .format("%H:%M %d/%m/%Y")
                 .to_string(),
-            undoable: r.created_at >= undo_since && r.granted.is_none() && r.refused_at.is_none(),
+            undoable: !p.read_only
+                && r.created_at >= undo_since
+                && r.granted.is_none()
+                && r.refused_at.is_none()
+                && r.review.is_none(),
+            review: review_text(r),
+            returned: r.returned(),
+            file: p.evidence.get(&r.id).map(|e| FileCtx::of(e, &p.files)),
         }),
         pending_extension: v
             .pending_extension
@@ -389,7 +466,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
         if p.views.iter().any(|v| same_card(v, o)) {
             return None;
         }
-        crate::answers::occurrence_card(p.config, &p.link.agency, p.today, p.responses, o)
+        crate::answers::occurrence_card(p.config, p.agency, p.today, p.responses, o)
     });
     let focus = q.focus.as_ref().and_then(|o| {
         p.views
@@ -460,11 +537,11 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
         .count();
     let csrf = |form: &str| p.signer.csrf(p.link, form);
     let tz = p.config.timezone;
-    let base = format!("/a/{}", p.token);
+    let base = p.base.clone();
     render(
         "agency.html",
         context! {
-            agency => p.config.agency(&p.link.agency).map(|a| a.name.clone()).unwrap_or_default(),
+            agency => p.config.agency(p.agency).map(|a| a.name.clone()).unwrap_or_default(),
             today => vn(p.today),
             open => open_count,
             overdue => overdue,
@@ -484,16 +561,18 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             states => StateFilter::ALL.iter().map(|(f, key, label)| context! { key => *key, label => *label, selected => *f == q.state }).collect::<Vec<_>>(),
             state_key => q.state.key(),
             base => base.clone(),
-            feed_url => match &p.config.web {
-                Some(w) => format!("{}/a/{}/lich.ics", w.public_url, p.token),
-                None => format!("{base}/lich.ics"),
-            },
+            feed_url => p.feed.clone().unwrap_or_default(),
+            read_only => p.read_only,
+            who_name => p.who.name.clone(),
+            who_position => p.who.position.clone(),
             today_vn => vn(p.today),
+            accept => crate::evidence::ACCEPT,
+            max_upload_mb => p.config.web.as_ref().map_or(crate::config::web::DEFAULT_MAX_UPLOAD_MB, |w| w.max_upload_mb),
             csrf_done => csrf("done"),
             csrf_progress => csrf("progress"),
             csrf_extend => csrf("extend"),
             csrf_undo => csrf("undo"),
-            contact => minijinja::Value::from(minijinja::value::Serde(contact(p.config))),
+            contact => minijinja::Value::from(minijinja::value::Serde(contact_for(p.config, focus.map(|f| f.plan.as_str())))),
             expires => vn((p.link.issued + chrono::Duration::days(i64::from(p.signer.days))).with_timezone(&tz).date_naive()),
         },
     )

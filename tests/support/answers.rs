@@ -30,6 +30,7 @@ pub fn answer(agency: &str, task: &str, action: Action, nonce: &str) -> NewRespo
         client: None,
         user_agent: None,
         nonce: nonce.into(),
+        who: Default::default(),
     }
 }
 

@@ -42,6 +42,8 @@ pub fn with_web(
         link_days: 60,
         trusted_proxy: vec![],
         admin_token,
+        max_upload_mb: nhacviec::config::web::DEFAULT_MAX_UPLOAD_MB,
+        upload_quota_mb: nhacviec::config::web::DEFAULT_UPLOAD_QUOTA_MB,
     });
     config
 }
