@@ -285,7 +285,7 @@ fn header(config: &Config) -> Table {
         ))
         .width(left_w, WidthType::Dxa);
     let right = TableCell::new()
-        .add_paragraph(centered("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 26, true))
+        .add_paragraph(centered("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 24, true))
         .add_paragraph(centered("Độc lập - Tự do - Hạnh phúc", SIZE, true))
         .add_paragraph(rule(1250))
         .add_paragraph(Paragraph::new())
@@ -394,7 +394,7 @@ fn review_vi(r: &Response, config: &Config) -> String {
 }
 
 /// Overdue lead rows grouped by agency (agencies by name), each group oldest deadline first.
-fn overdue_by_agency<'a>(overview: &'a Overview) -> Vec<(&'a str, Vec<&'a Row>)> {
+fn overdue_by_agency(overview: &Overview) -> Vec<(&str, Vec<&Row>)> {
     let mut rows = overview.overdue();
     rows.sort_by(|a, b| {
         (a.agency_name.as_str(), a.status.deadline)
@@ -517,20 +517,28 @@ pub fn docx(input: &Input<'_>) -> Result<Vec<u8>, ReportDocError> {
         s = s.add_paragraph(body("Không có nhiệm vụ quá hạn."));
     }
     for (name, rows) in late {
-        s = s.add_paragraph(body(&format!("{name} ({} nhiệm vụ quá hạn):", rows.len())).bold());
-        for r in rows {
-            s = s.add_paragraph(body(&format!(
-                "- Nhiệm vụ {} ({}): hạn {}, quá hạn {} ngày; nhắc gần nhất: {}.",
-                r.status.task,
-                short(&r.title),
-                r.status.deadline.map_or_else(|| "—".to_string(), dmy),
-                r.days_overdue.unwrap_or(0),
-                r.last_reminder
-                    .map_or_else(|| "chưa nhắc".to_string(), |t| dmy(local(t, config)))
-            )));
-        }
+        // One paragraph per agency: its overdue tasks, days late, and the last reminder.
+        let items: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "nhiệm vụ {} (hạn {}, quá {} ngày)",
+                    r.status.task,
+                    r.status.deadline.map_or_else(|| "—".to_string(), dmy),
+                    r.days_overdue.unwrap_or(0)
+                )
+            })
+            .collect();
+        let last = rows
+            .iter()
+            .filter_map(|r| r.last_reminder)
+            .max()
+            .map_or_else(|| "chưa nhắc".to_string(), |t| dmy(local(t, config)));
+        s = s.add_paragraph(body(&format!(
+            "- {name}: {}; nhắc gần nhất: {last}.",
+            items.join("; ")
+        )));
     }
-
     // IV.
     s = s.add_paragraph(heading("IV. GIA HẠN"));
     let plans: Vec<&str> = overview.plans.iter().map(|p| p.plan.as_str()).collect();
@@ -670,16 +678,6 @@ pub fn docx(input: &Input<'_>) -> Result<Vec<u8>, ReportDocError> {
         .pack(&mut out)
         .map_err(|e| ReportDocError::Pack(e.to_string()))?;
     Ok(out.into_inner())
-}
-
-/// A title cut to 80 characters (the appendix has it whole).
-fn short(title: &str) -> String {
-    if title.chars().count() <= 80 {
-        title.to_string()
-    } else {
-        let cut: String = title.chars().take(79).collect();
-        format!("{}…", cut.trim_end())
-    }
 }
 
 fn margins() -> PageMargin {
