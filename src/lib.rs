@@ -25,6 +25,7 @@ pub mod overview;
 pub mod policy;
 pub mod render;
 pub mod report;
+pub mod report_doc;
 pub mod schedule;
 pub mod store;
 pub mod text;

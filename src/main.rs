@@ -174,9 +174,20 @@ enum Command {
         /// Số liệu tính đến ngày (30/06/2022 hoặc 2022-06-30); mặc định: hôm nay
         #[arg(long, alias = "now")]
         as_of: Option<String>,
-        /// Tệp ghi ra; "-" là đầu ra chuẩn; mặc định: tinh-hinh-<ngày>.xlsx (hoặc .csv)
+        /// Báo cáo (.docx): đầu kỳ báo cáo (mặc định: ngày ban hành kế hoạch)
+        #[arg(long)]
+        from: Option<String>,
+        /// Báo cáo (.docx): kỳ báo cáo theo Nghị định 09/2019/NĐ-CP (thang, quy, 6thang, nam),
+        /// kỳ chứa ngày --as-of; số liệu từ ngày 15 tháng trước kỳ đến ngày 14 tháng cuối kỳ
+        #[arg(long)]
+        ky: Option<String>,
+        /// Tệp ghi ra; "-" là đầu ra chuẩn; mặc định: tinh-hinh-<ngày>.xlsx (hoặc .csv),
+        /// bao-cao-<ngày>.docx
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Báo cáo (.docx): ghi đè tệp đã có
+        #[arg(long)]
+        force: bool,
     },
     /// Trả lời của các cơ quan: đã hoàn thành, cập nhật tiến độ, đề nghị gia hạn
     Responses {
@@ -251,6 +262,7 @@ enum ZaloCommand {
 enum ExportFormat {
     Xlsx,
     Csv,
+    Docx,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -1020,7 +1032,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             plan,
             as_of,
+            from,
+            ky,
             out,
+            force,
         } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
@@ -1032,10 +1047,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Err(why) = nhacviec::overview::check_as_of(as_of) {
                 anyhow::bail!("--as-of: {why}");
             }
+            if let ExportFormat::Docx = format {
+                return export_docx(
+                    &cli.config,
+                    config,
+                    plan.as_deref(),
+                    as_of,
+                    from,
+                    ky,
+                    out,
+                    force,
+                );
+            }
+            if from.is_some() || ky.is_some() {
+                anyhow::bail!("--from và --ky chỉ dùng với --format docx");
+            }
             let overview = overview_at(&cli.config, config, as_of, plan.as_deref())?;
             let (bytes, ext) = match format {
                 ExportFormat::Xlsx => (nhacviec::workbook::xlsx(config, &overview)?, "xlsx"),
                 ExportFormat::Csv => (nhacviec::workbook::csv(config, &overview)?, "csv"),
+                ExportFormat::Docx => unreachable!("handled above"),
             };
             let out =
                 out.unwrap_or_else(|| PathBuf::from(nhacviec::workbook::file_name(as_of, ext)));
@@ -1265,9 +1296,142 @@ fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
         _ => PathBuf::from("."),
     };
     let mut tmp = tempfile_in(&dir)?;
-    std::io::Write::write_all(&mut tmp.1, bytes)?;
-    tmp.1.sync_all()?;
-    std::fs::rename(&tmp.0, path)
+    let written = std::io::Write::write_all(&mut tmp.1, bytes)
+        .and_then(|()| tmp.1.sync_all())
+        .and_then(|()| std::fs::rename(&tmp.0, path));
+    if written.is_err() {
+        // No partial file left behind.
+        let _ = std::fs::remove_file(&tmp.0);
+    }
+    written
+}
+
+/// `export --format docx`: the report to sign, for the period asked.
+#[allow(clippy::too_many_arguments)]
+fn export_docx(
+    dir: &std::path::Path,
+    config: &config::Config,
+    plan: Option<&str>,
+    as_of: NaiveDate,
+    from: Option<String>,
+    ky: Option<String>,
+    out: Option<PathBuf>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    use nhacviec::report_doc::{Ky, Period};
+    // Bad input is the admin's to fix: exit 1, as an unknown plan.
+    macro_rules! refuse {
+        ($($t:tt)*) => {
+            return Err(Refused(format!($($t)*)).into())
+        };
+    }
+    let today = Utc::now().with_timezone(&config.timezone).date_naive();
+    let mut period = match (&ky, &from) {
+        (Some(_), Some(_)) => refuse!("--ky và --from không dùng cùng nhau"),
+        (Some(k), None) => {
+            let Some(k) = Ky::parse(k) else {
+                refuse!("--ky: kỳ báo cáo \"{k}\" không có; dùng thang, quy, 6thang hoặc nam");
+            };
+            nhacviec::report_doc::period(k, as_of)
+        }
+        (None, Some(f)) => Period::between(date_arg("--from", f)?, as_of),
+        (None, None) => {
+            let issued = config
+                .plans
+                .iter()
+                .filter(|p| plan.is_none_or(|n| p.number == n))
+                .map(|p| p.issued)
+                .min()
+                .unwrap_or(as_of);
+            Period::between(issued.min(as_of), as_of)
+        }
+    };
+    if period.from > period.to {
+        refuse!(
+            "kỳ báo cáo không hợp lệ: ngày bắt đầu {} sau ngày kết thúc {}",
+            dmy(period.from),
+            dmy(period.to)
+        );
+    }
+    if period.from > today {
+        refuse!(
+            "kỳ báo cáo ({}) bắt đầu ngày {}, chưa đến (hôm nay là {})",
+            period.label,
+            dmy(period.from),
+            dmy(today)
+        );
+    }
+    if period.to > today {
+        // The period has begun: the figures stand as of today, and the document says so.
+        period.to = today;
+    }
+    let first_issued = config
+        .plans
+        .iter()
+        .filter(|p| plan.is_none_or(|n| p.number == n))
+        .map(|p| p.issued)
+        .min();
+    if let Some(issued) = first_issued {
+        if period.to < issued {
+            refuse!(
+                "kỳ báo cáo kết thúc ngày {}, trước khi kế hoạch được ban hành (ngày {})",
+                dmy(period.to),
+                dmy(issued)
+            );
+        }
+    }
+    let out = out.unwrap_or_else(|| PathBuf::from(nhacviec::report_doc::file_name(period.to)));
+    let to_stdout = out.as_os_str() == "-";
+    if !to_stdout {
+        if out.is_dir() {
+            refuse!(
+                "{} là một thư mục; hãy ghi tên tệp, ví dụ --out bao-cao.docx",
+                out.display()
+            );
+        }
+        if out.exists() && !force {
+            refuse!(
+                "tệp {} đã có; thêm --force để ghi đè, hoặc chọn tên khác bằng --out",
+                out.display()
+            );
+        }
+    }
+    let db = nhacviec::deliver::state_dir(dir, config)?.join(DB_FILE);
+    let (responses, extensions, last) = if db.exists() {
+        let store = nhacviec::store::Store::open_reader(&db)?;
+        let (r, e) = store
+            .answers()
+            .with_context(|| format!("reading the responses in {}", db.display()))?;
+        (r, e, store.last_reminders()?)
+    } else {
+        Default::default()
+    };
+    let overview =
+        nhacviec::overview::compute_as_of(config, period.to, plan, &responses, &extensions, &last);
+    let bytes = nhacviec::report_doc::docx(&nhacviec::report_doc::Input {
+        config,
+        overview: &overview,
+        period: period.clone(),
+        responses: &responses,
+        extensions: &extensions,
+    })?;
+    if to_stdout {
+        use std::io::Write as _;
+        std::io::stdout().write_all(&bytes)?;
+    } else {
+        if let Err(e) = write_atomically(&out, &bytes) {
+            refuse!("không ghi được {}: {e}", out.display());
+        }
+        eprintln!(
+            "Đã ghi {} (báo cáo {}, số liệu từ ngày {} đến ngày {}, {} kế hoạch).",
+            out.display(),
+            period.label,
+            dmy(period.from),
+            dmy(period.to),
+            overview.plans.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A new file in `dir` with a unique name.

@@ -45,6 +45,7 @@ const CORE: &[&str] = &[
     "links",
     "extension",
     "evidence",
+    "report_doc",
 ];
 
 const RULES: &[Rule] = &[

@@ -41,10 +41,29 @@ pub struct Config {
     pub agencies: Vec<Agency>,
     pub groups: Vec<Group>,
     pub plans: Vec<Plan>,
+    /// `[report]`: the signed report's header, recipients and signature.
+    pub report_doc: ReportDoc,
     /// Agency id → its first position in `agencies`, built on the first lookup: a tick looks
     /// up every digest's agency, and a linear search made a 10,000-agency tick quadratic.
     /// The count is that of `agencies` when it was built.
     pub agency_index: std::sync::OnceLock<(usize, std::collections::HashMap<String, usize>)>,
+}
+
+/// `[report]`: what the .docx report (Nghị định 30/2020/NĐ-CP, Phụ lục I) says of its issuer,
+/// recipients and signer. Empty strings are left as dots to fill by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportDoc {
+    /// The issuing body: the governing body, then the office (bold).
+    pub issuer: [String; 2],
+    /// "BC-VPUBND" in "Số: …/BC-VPUBND".
+    pub number_prefix: String,
+    /// "Hậu Giang" in "Hậu Giang, ngày … tháng … năm 20…".
+    pub place: String,
+    pub recipients: Vec<String>,
+    /// One or two lines ("KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG").
+    pub signer_title: Vec<String>,
+    /// Attach the .docx to the weekly report.
+    pub attach_docx: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -30,6 +30,26 @@ pub struct Settings {
     pub schedule: Option<Schedule>,
     pub policy: Option<Policy>,
     pub calendar: Option<Calendar>,
+    /// `[report]`: the signed report (.docx).
+    pub report: Option<Report>,
+}
+
+/// `[report]`: what the .docx report's header, recipients and signature say.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// The issuing body in two lines ("UBND TỈNH HẬU GIANG", "VĂN PHÒNG").
+    pub issuer: Option<Spanned<Vec<S>>>,
+    /// What follows "Số: …/" ("BC-VPUBND").
+    pub number_prefix: Option<S>,
+    /// The place of the date line ("Hậu Giang").
+    pub place: Option<S>,
+    #[serde(default)]
+    pub recipients: Vec<S>,
+    /// The signer's title, one or two lines ("KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG").
+    pub signer_title: Option<Spanned<Vec<S>>>,
+    /// Attach the .docx to the weekly report.
+    pub attach_docx: Option<Spanned<bool>>,
 }
 
 /// `[zalo]`: the Zalo app and template.

@@ -422,3 +422,102 @@ pub fn cron_coverage(
         }
     }
 }
+
+/// The longest line `[report]` accepts (a header line, a recipient).
+const REPORT_LINE_MAX: usize = 200;
+
+/// `[report]`, checked: the issuer in two lines, one or two lines of the signer's title, no
+/// line longer than 200 characters or with a line break, the prefix without "/".
+pub fn report_doc(
+    src: &Source,
+    raw: &raw::Report,
+    diags: &mut Vec<Diagnostic>,
+) -> super::model::ReportDoc {
+    let mut out = super::model::ReportDoc::default();
+    let line = |s: &raw::S, what: &str, diags: &mut Vec<Diagnostic>| -> String {
+        let v = s.get_ref().trim();
+        if v.chars().count() > REPORT_LINE_MAX {
+            diags.push(src.diag(
+                Severity::Error,
+                s.span(),
+                format!("{what} dài quá {REPORT_LINE_MAX} ký tự"),
+            ));
+        } else if v.contains(['\n', '\r']) {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    s.span(),
+                    format!("{what} không được xuống dòng"),
+                )
+                .with_help("mỗi dòng là một phần tử của mảng"),
+            );
+        }
+        v.to_string()
+    };
+    if let Some(issuer) = &raw.issuer {
+        let lines = issuer.get_ref();
+        if lines.len() != 2 {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    issuer.span(),
+                    format!(
+                        "issuer cần đúng 2 dòng (cơ quan chủ quản, cơ quan ban hành), ở đây có {}",
+                        lines.len()
+                    ),
+                )
+                .with_help("ví dụ issuer = [\"UBND TỈNH HẬU GIANG\", \"VĂN PHÒNG\"]"),
+            );
+        }
+        for (i, l) in lines.iter().take(2).enumerate() {
+            out.issuer[i] = line(l, "dòng tên cơ quan", diags);
+        }
+    }
+    if let Some(p) = &raw.number_prefix {
+        let v = line(p, "number_prefix", diags);
+        if v.contains('/') {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    p.span(),
+                    format!("number_prefix \"{v}\" không được chứa \"/\""),
+                )
+                .with_help("chỉ phần sau \"Số: …/\", ví dụ number_prefix = \"BC-VPUBND\""),
+            );
+        }
+        out.number_prefix = v;
+    }
+    if let Some(p) = &raw.place {
+        out.place = line(p, "place", diags);
+    }
+    for r in &raw.recipients {
+        let v = line(r, "nơi nhận", diags);
+        if v.is_empty() {
+            diags.push(src.diag(Severity::Error, r.span(), "nơi nhận trống"));
+        } else {
+            out.recipients.push(v);
+        }
+    }
+    if let Some(t) = &raw.signer_title {
+        let lines = t.get_ref();
+        if lines.is_empty() || lines.len() > 2 {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    t.span(),
+                    format!("signer_title cần 1 hoặc 2 dòng, ở đây có {}", lines.len()),
+                )
+                .with_help(
+                    "ví dụ signer_title = [\"KT. CHÁNH VĂN PHÒNG\", \"PHÓ CHÁNH VĂN PHÒNG\"]",
+                ),
+            );
+        }
+        out.signer_title = lines
+            .iter()
+            .take(2)
+            .map(|l| line(l, "chức danh người ký", diags))
+            .collect();
+    }
+    out.attach_docx = raw.attach_docx.as_ref().is_some_and(|b| *b.get_ref());
+    out
+}

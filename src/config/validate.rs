@@ -83,6 +83,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
     let mut webhook = None;
     let mut zalo = None;
     let mut web = None;
+    let mut report_doc = super::model::ReportDoc::default();
     // `monitor = "id"`, or `[monitor]` with the agency and the office's contact.
     let mut monitor_id: Option<toml::Spanned<String>> = None;
     let mut monitor_contact = None;
@@ -145,6 +146,9 @@ pub fn analyze(sources: &Sources) -> Analysis {
         }
         if let Some(p) = &settings.policy {
             policy = super::settings::policy(src, p, &policy, &mut v.diags);
+        }
+        if let Some(r) = &settings.report {
+            report_doc = super::settings::report_doc(src, r, &mut v.diags);
         }
         if let Some(c) = &settings.calendar {
             calendar = super::settings::calendar(src, c, &mut v.diags);
@@ -346,6 +350,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             agencies: directory.agencies,
             groups: directory.groups,
             plans,
+            report_doc,
             agency_index: Default::default(),
         },
         diagnostics,
