@@ -731,3 +731,103 @@ fn staged_by_agency() {
         ["Sở Nội vụ chủ trì:"]
     );
 }
+
+// Issue 32: forms that were misread silently.
+
+#[test]
+fn numeric_weekdays_in_weekly_rules() {
+    check_all(&[
+        (
+            "họp giao ban vào thứ 3 hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=TU",
+        ),
+        (
+            "Họp giao ban sáng thứ 2 hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=MO",
+        ),
+        ("Báo cáo vào thứ 6 hàng tuần", "rrule:FREQ=WEEKLY;BYDAY=FR"),
+        ("Thứ 7 hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=SA"),
+        ("họp vào Chủ nhật hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=SU"),
+        ("trực vào CN hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=SU"),
+        // The textual forms read the same.
+        (
+            "họp giao ban vào thứ Ba hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=TU",
+        ),
+        ("Thứ Năm mỗi tuần", "rrule:FREQ=WEEKLY;BYDAY=TH"),
+    ]);
+}
+
+#[test]
+fn several_days_in_one_rule() {
+    check_all(&[
+        (
+            "chiều thứ Hai và thứ Tư hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=MO,WE",
+        ),
+        (
+            "thứ 2, thứ 4 và thứ 6 hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=MO,WE,FR",
+        ),
+        (
+            "Thứ Ba và Chủ nhật hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=TU,SU",
+        ),
+        (
+            "vào ngày 10 và ngày 25 hằng tháng",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=10,25",
+        ),
+        (
+            "ngày 5, ngày 15 và ngày 25 hằng tháng",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=5,15,25",
+        ),
+        (
+            "Hằng tháng, vào ngày 1 và ngày 15",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=1,15",
+        ),
+    ]);
+}
+
+#[test]
+fn a_weekly_rule_without_its_day_is_warned() {
+    let p = parse("Báo cáo hằng tuần", &ctx()).unwrap();
+    assert_eq!(p.deadline, Deadline::recurring("FREQ=WEEKLY;BYDAY=FR"));
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.kind.to_string().contains("không ghi thứ")),
+        "{:?}",
+        p.notes
+    );
+    let p = parse("họp giao ban vào thứ 3 hằng tuần", &ctx()).unwrap();
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+}
+
+#[test]
+fn rules_with_several_days_give_every_day() {
+    use nhacviec::deadline::recur::occurrences;
+    let dates = occurrences(
+        "FREQ=MONTHLY;BYMONTHDAY=10,25",
+        d("01/03/2022"),
+        d("30/04/2022"),
+        10,
+    )
+    .unwrap();
+    assert_eq!(
+        dates,
+        [
+            d("10/03/2022"),
+            d("25/03/2022"),
+            d("10/04/2022"),
+            d("25/04/2022")
+        ]
+    );
+    let dates = occurrences(
+        "FREQ=WEEKLY;BYDAY=MO,WE",
+        d("07/03/2022"),
+        d("12/03/2022"),
+        10,
+    )
+    .unwrap();
+    assert_eq!(dates, [d("07/03/2022"), d("09/03/2022")]);
+}
