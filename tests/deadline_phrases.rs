@@ -831,3 +831,33 @@ fn rules_with_several_days_give_every_day() {
     .unwrap();
     assert_eq!(dates, [d("07/03/2022"), d("09/03/2022")]);
 }
+
+#[test]
+fn a_date_near_request_words_is_a_deadline() {
+    check_all(&[
+        (
+            "UBND tỉnh yêu cầu các sở hoàn thành trước ngày 15-8",
+            "14/08/2022",
+        ),
+        ("Theo yêu cầu, trước ngày 15/8", "14/08/2022"),
+        ("yêu cầu hoàn thành trước 30-9", "29/09/2022"),
+        ("khi phát sinh, chậm nhất ngày 20/11/2022", "20/11/2022"),
+        // No date: still on request.
+        ("Khi có yêu cầu", "on_request"),
+        ("Khi có phát sinh", "on_request"),
+        // "tháng sau tháng phát sinh": the month after, not six months.
+        (
+            "nộp chậm nhất ngày 10 của tháng sau tháng phát sinh",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=10",
+        ),
+        (
+            "Chậm nhất ngày 20 của tháng sau tháng phát sinh nghĩa vụ",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=20",
+        ),
+        // Still six months when written so.
+        (
+            "Định kỳ sáu tháng",
+            "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1",
+        ),
+    ]);
+}

@@ -109,7 +109,8 @@ pub(super) fn classify(
             notes: vec![],
         }));
     }
-    if !dated && words.has_any(EVENT) {
+    // A date near "yêu cầu" or "phát sinh" is a deadline, not "khi có yêu cầu".
+    if !dated && !has_dash_date(toks) && words.has_any(EVENT) {
         let mut notes = vec![];
         if words.has("ngay lam viec") || words.has("ke tu") {
             notes.push(Note {
@@ -148,6 +149,23 @@ fn next_month(text: &str, toks: &[Token], words: &Words) -> bool {
 fn has_day(toks: &[Token]) -> bool {
     toks.windows(2)
         .any(|w| w[0].is_word("ngay") && w[1].num().is_some())
+}
+
+/// "ngày 15-8", "trước 30-9": a day and month joined by a dash (not a range of days, which
+/// the month follows: "ngày 8-15/10").
+fn has_dash_date(toks: &[Token]) -> bool {
+    toks.windows(4).enumerate().any(|(i, w)| {
+        let day = w[1].num().is_some_and(|(d, _)| (1..=31).contains(&d));
+        let month = w[3].num().is_some_and(|(m, _)| (1..=12).contains(&m));
+        let after = toks.get(i + 4);
+        (w[0].is_word("ngay") || w[0].is_word("truoc"))
+            && day
+            && w[2].is_sym('-')
+            && !w[2].space_before
+            && !w[3].space_before
+            && month
+            && !after.is_some_and(|t| t.is_sym('/') || t.is_sym('-') || t.is_sym('.'))
+    })
 }
 
 /// A year (four digits) or a day/month pair written with a separator.
