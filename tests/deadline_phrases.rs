@@ -861,3 +861,146 @@ fn a_date_near_request_words_is_a_deadline() {
         ),
     ]);
 }
+
+/// Each text reads as expected, and one of its notes contains the given words ("" for none).
+fn check_noted(cases: &[(&str, &str, &str)]) {
+    let mut failures = Vec::new();
+    for (text, expected, noted) in cases {
+        let got = show(text);
+        let notes: Vec<String> = parse(text, &ctx())
+            .map(|p| p.notes.iter().map(|n| n.kind.to_string()).collect())
+            .unwrap_or_default();
+        let note_ok = if noted.is_empty() {
+            notes.is_empty()
+        } else {
+            notes.iter().any(|n| n.contains(noted))
+        };
+        if got != *expected || !note_ok {
+            failures.push(format!(
+                "{text:?}\n    expected {expected} [{noted}]\n    got      {got} {notes:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn document_numbers_and_dates_are_not_deadlines() {
+    check_noted(&[
+        (
+            "theo mẫu tại Thông tư 12/2019/TT-BTC, trước ngày 30/6/2022",
+            "29/06/2022",
+            "văn bản: \"theo mẫu tại Thông tư 12/2019/TT-BTC\"",
+        ),
+        (
+            "Công văn số 45/UBND-KT, hoàn thành trước 30/9/2022",
+            "29/09/2022",
+            "\"Công văn số 45/UBND-KT\"",
+        ),
+        (
+            "Thông báo số 45 ngày 3/7 của UBND tỉnh, hoàn thành trước 30/9",
+            "29/09/2022",
+            "\"Thông báo số 45 ngày 3/7\"",
+        ),
+        (
+            "Thực hiện Kế hoạch số 120/KH-UBND ngày 15 tháng 3 năm 2022, hoàn thành trước ngày 31/5/2022",
+            "30/05/2022",
+            "ngày 15 tháng 3 năm 2022\"",
+        ),
+        (
+            "Nghị quyết 80-NQ/TW, trước 30/6/2022",
+            "29/06/2022",
+            "\"Nghị quyết 80-NQ/TW\"",
+        ),
+        (
+            "Quyết định số 1291/QĐ-TTg ngày 07/10/2019; chậm nhất ngày 15/12/2022",
+            "15/12/2022",
+            "ngày 07/10/2019\"",
+        ),
+    ]);
+}
+
+#[test]
+fn counts_and_hours_are_not_dates() {
+    check_noted(&[
+        (
+            "20 xã, phường hoàn thành trước 30/9/2022",
+            "29/09/2022",
+            "số lượng: \"20 xã\"",
+        ),
+        (
+            "1.500 hồ sơ trước 30/9/2022",
+            "29/09/2022",
+            "số lượng: \"1.500 hồ sơ\"",
+        ),
+        (
+            "Số hóa 12.000 hồ sơ, hoàn thành trong Quý III/2022",
+            "30/09/2022",
+            "\"12.000 hồ sơ\"",
+        ),
+        // An hour before a date: due on that day, not the day before.
+        (
+            "trước 16 giờ ngày 5/10/2022",
+            "05/10/2022",
+            "giờ (hạn tính theo ngày): \"trước 16 giờ\"",
+        ),
+        (
+            "trước 16h30 ngày 5/10/2022",
+            "05/10/2022",
+            "\"trước 16h30\"",
+        ),
+        (
+            "lúc 8 giờ 30 phút sáng ngày 12/11/2022",
+            "12/11/2022",
+            "\"lúc 8 giờ 30 phút sáng\"",
+        ),
+        // A date with its day and month: not a count.
+        ("ngày 15.12.2022", "15/12/2022", ""),
+    ]);
+    assert!(show("1.500 hồ sơ").starts_with("error: không có thời hạn"));
+}
+
+#[test]
+fn tet_words_and_glosses() {
+    check_noted(&[
+        ("Tết Dương lịch 2023", "01/01/2023", ""),
+        ("trước Tết Dương lịch năm 2023", "31/12/2022", ""),
+        // No year: the one after the plan's, said.
+        ("Tết Dương lịch", "01/01/2023", "coi là ngày 01/01/2023"),
+        (
+            "ngày 27/1/2025 (28 tháng Chạp)",
+            "27/01/2025",
+            "âm lịch ghi kèm: \"(28 tháng Chạp)\"",
+        ),
+        (
+            "ngày 3/2/2025 (tức mùng 6 Tết)",
+            "03/02/2025",
+            "âm lịch ghi kèm: \"(tức mùng 6 Tết)\"",
+        ),
+        (
+            "ngày 3/2/2025, tức mùng 6 Tết",
+            "03/02/2025",
+            "\"tức mùng 6 Tết\"",
+        ),
+        // A weekday before a date does not break a range, in words or as a number.
+        (
+            "từ thứ Sáu, ngày 14/3/2025 đến ngày 20/3/2025",
+            "14/03/2025..20/03/2025",
+            "",
+        ),
+        (
+            "từ ngày 10/3/2025 đến thứ Sáu, ngày 14/3/2025",
+            "10/03/2025..14/03/2025",
+            "",
+        ),
+        (
+            "từ thứ 6, ngày 14/3/2025 đến thứ 5, ngày 20/3/2025",
+            "14/03/2025..20/03/2025",
+            "",
+        ),
+        // A numeric weekday that does not match is said.
+        ("thứ 2, ngày 14/3/2025", "14/03/2025", "không khớp"),
+    ]);
+    // The lunar Tết itself still needs the calendar.
+    assert!(show("Trước Tết Nguyên đán 2023").starts_with("error: chưa tính được hạn theo Tết"));
+}

@@ -743,6 +743,16 @@ impl<'a> SegmentParser<'a> {
             (Some("thu"), Some("sau")) => Fri,
             (Some("thu"), Some("bay")) => Sat,
             (Some("chu"), Some("nhat")) => Sun,
+            // "thứ 6, ngày 14/3": the weekday as a number (2 is Monday).
+            (Some("thu"), None) => match self.tok(k + 1).and_then(Token::num) {
+                Some((2, 1)) => Mon,
+                Some((3, 1)) => Tue,
+                Some((4, 1)) => Wed,
+                Some((5, 1)) => Thu,
+                Some((6, 1)) => Fri,
+                Some((7, 1)) => Sat,
+                _ => return None,
+            },
             _ => return None,
         };
         let span = self.toks[k].span.start..self.toks[k + 1].span.end;
