@@ -1004,3 +1004,51 @@ fn tet_words_and_glosses() {
     // The lunar Tết itself still needs the calendar.
     assert!(show("Trước Tết Nguyên đán 2023").starts_with("error: chưa tính được hạn theo Tết"));
 }
+
+#[test]
+fn an_event_with_its_expected_date_is_due_the_day_before_warned() {
+    check_noted(&[
+        (
+            "trước khi khai giảng năm học mới (dự kiến 5/9)",
+            "04/09/2022",
+            "hạn phụ thuộc sự kiện \"khai giảng năm học mới\": đã tính theo thời điểm dự kiến 5/9",
+        ),
+        (
+            "Trước khi khai giảng năm học mới, dự kiến ngày 05/9/2022",
+            "04/09/2022",
+            "sự kiện \"khai giảng năm học mới\"",
+        ),
+        (
+            "trước khi tổ chức Đại hội (dự kiến tháng 10/2022)",
+            "30/09/2022",
+            "sự kiện \"tổ chức Đại hội\"",
+        ),
+    ]);
+    // Without an expected date there is nothing to compute from.
+    assert!(show("trước khi khai giảng năm học mới").starts_with("error"));
+}
+
+#[test]
+fn relative_words_take_the_plans_year() {
+    check_noted(&[
+        ("trong tháng 8 này", "31/08/2022", "năm của kế hoạch (2022)"),
+        ("ngày 20/10 tới", "20/10/2022", "năm của kế hoạch (2022)"),
+        ("trước 30-9", "29/09/2022", "năm của kế hoạch (2022)"),
+        (
+            "trong tháng 11 sắp tới",
+            "30/11/2022",
+            "năm của kế hoạch (2022)",
+        ),
+    ]);
+    // Read, not skipped.
+    for text in ["trong tháng 8 này", "ngày 20/10 tới"] {
+        let p = parse(text, &ctx()).unwrap();
+        assert!(
+            p.notes
+                .iter()
+                .all(|n| !matches!(n.kind, NoteKind::Ignored(_))),
+            "{text}: {:?}",
+            p.notes
+        );
+    }
+}

@@ -93,6 +93,8 @@ const FILLER: &[&str] = &[
     "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc", "bao", "cao", "gui", "nop",
     // A named day before its date ("trước Quốc khánh 02/9/2024").
     "quoc", "khanh",
+    // The date ahead in the plan's year: "trong tháng 8 này", "ngày 20/10 tới", "sắp tới".
+    "nay", "toi", "sap",
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {

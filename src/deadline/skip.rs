@@ -123,6 +123,38 @@ pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Toke
                 continue;
             }
         }
+        // "trước khi khai giảng năm học mới (dự kiến 5/9)": before the expected date, said.
+        if let Some((end, event, date)) = expected_event(toks, i) {
+            let event_text = match (event.first(), event.last()) {
+                (Some(a), Some(b)) => text.get(a.span.start..b.span.end).unwrap_or_default(),
+                _ => "",
+            };
+            let date_text = match (date.first(), date.last()) {
+                (Some(a), Some(b)) => text.get(a.span.start..b.span.end).unwrap_or_default(),
+                _ => "",
+            };
+            notes.push(Note {
+                span: toks[i].span.start..toks[end - 1].span.end,
+                kind: NoteKind::Assumed(format!(
+                    "hạn phụ thuộc sự kiện \"{event_text}\": đã tính theo thời điểm dự kiến {date_text}; sửa thời gian hoặc ghi `due` nếu sự kiện đổi ngày"
+                )),
+            });
+            out.push(toks[i].clone());
+            // "dự kiến tháng 10/2025": before that month; else before that day.
+            let unit = match date.first().map(|t| t.span.start).and_then(|at| {
+                toks.iter()
+                    .rposition(|t| t.span.end <= at && t.word().is_some())
+            }) {
+                Some(k) if toks[k].is_word("thang") => "thang",
+                _ => "ngay",
+            };
+            let mut day_word = toks[i + 1].clone();
+            day_word.tok = Tok::Word(unit.into());
+            out.push(day_word);
+            out.extend(date.iter().cloned());
+            i = end;
+            continue;
+        }
         // "Tết Dương lịch" is 1 January: of the year written, else of the year after the plan's.
         if toks[i].is_word("tet")
             && toks.get(i + 1).is_some_and(|t| t.is_word("duong"))
@@ -188,6 +220,54 @@ fn skipped(text: &str, toks: &[Token], from: usize, to: usize, what: &'static st
 /// Whether the token before `i` joins it to a number ("30/6", "II/2022", "8-15").
 fn joined(toks: &[Token], i: usize) -> bool {
     i > 0 && (toks[i - 1].is_sym('/') || toks[i - 1].is_sym('-') || toks[i - 1].is_sym('.'))
+}
+
+/// "trước khi <event> (dự kiến [ngày] <date>)" at `i` (also with a comma instead of the
+/// parentheses): where it ends, the event's tokens and the date's.
+fn expected_event(toks: &[Token], i: usize) -> Option<(usize, &[Token], &[Token])> {
+    if !(toks[i].is_word("truoc") && toks.get(i + 1)?.is_word("khi")) {
+        return None;
+    }
+    let stop = toks[i..]
+        .iter()
+        .position(|t| t.is_sym(';'))
+        .map_or(toks.len(), |k| i + k);
+    let du = (i + 2..stop.saturating_sub(1))
+        .find(|&k| toks[k].is_word("du") && toks[k + 1].is_word("kien"))?;
+    let mut event_end = du;
+    while event_end > i + 2 && (toks[event_end - 1].is_sym('(') || toks[event_end - 1].is_sym(','))
+    {
+        event_end -= 1;
+    }
+    let event = &toks[i + 2..event_end];
+    if event.is_empty() {
+        return None;
+    }
+    let mut from = du + 2;
+    if toks.get(from).is_some_and(|t| t.is_sym(':')) {
+        from += 1;
+    }
+    if toks
+        .get(from)
+        .is_some_and(|t| t.is_word("ngay") || t.is_word("thang"))
+    {
+        from += 1;
+    }
+    let to = toks[from..stop]
+        .iter()
+        .position(|t| t.is_sym(')') || t.is_sym(',') || t.word().is_some())
+        .map_or(stop, |k| from + k);
+    let date = &toks[from..to];
+    // A day and a month at least ("5/9"), only numbers and separators.
+    if date.iter().filter(|t| t.num().is_some()).count() < 2 {
+        return None;
+    }
+    let end = if toks.get(to).is_some_and(|t| t.is_sym(')')) {
+        to + 1
+    } else {
+        to
+    };
+    Some((end, event, date))
 }
 
 /// Whether a token is written with a capital letter in the text ("TT", "UBND").
