@@ -921,6 +921,29 @@ fn document_numbers_and_dates_are_not_deadlines() {
 }
 
 #[test]
+fn words_around_a_single_level_are_named() {
+    check_noted(&[
+        (
+            "UBND tỉnh yêu cầu các sở hoàn thành trước ngày 15-8",
+            "14/08/2022",
+            "đã bỏ qua phần không hiểu: \"UBND tỉnh yêu cầu các sở\"",
+        ),
+        (
+            "Trình UBND tỉnh trước ngày 30/6/2022",
+            "29/06/2022",
+            "\"Trình UBND tỉnh\"",
+        ),
+    ]);
+    // Stages by level are read, not skipped.
+    let p = parse(
+        "Cấp tỉnh từ ngày 01/6/2022; cấp huyện từ ngày 01/12/2022",
+        &ctx(),
+    )
+    .unwrap();
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+}
+
+#[test]
 fn counts_and_hours_are_not_dates() {
     check_noted(&[
         (
