@@ -949,7 +949,7 @@ fn counts_and_hours_are_not_dates() {
         (
             "20 xã, phường hoàn thành trước 30/9/2022",
             "29/09/2022",
-            "số lượng: \"20 xã\"",
+            "số lượng: \"20 xã, phường\"",
         ),
         (
             "1.500 hồ sơ trước 30/9/2022",
@@ -1074,4 +1074,46 @@ fn relative_words_take_the_plans_year() {
             p.notes
         );
     }
+}
+
+/// The readings of issue 32's forms, with every note, as a golden file: a change in how any of
+/// them is read or warned shows in review.
+#[test]
+fn issue_32_readings_golden() {
+    let texts = [
+        "họp giao ban vào thứ 3 hằng tuần",
+        "chiều thứ Hai và thứ Tư hằng tuần",
+        "thứ 2, thứ 4 và thứ 6 hằng tuần",
+        "trực vào CN hằng tuần",
+        "Báo cáo hằng tuần",
+        "vào ngày 10 và ngày 25 hằng tháng",
+        "UBND tỉnh yêu cầu các sở hoàn thành trước ngày 15-8",
+        "nộp chậm nhất ngày 10 của tháng sau tháng phát sinh",
+        "Khi có yêu cầu",
+        "theo mẫu tại Thông tư 12/2019/TT-BTC, trước ngày 30/6/2022",
+        "Công văn số 45/UBND-KT, hoàn thành trước 30/9/2022",
+        "Thông báo số 45 ngày 3/7 của UBND tỉnh, hoàn thành trước 30/9",
+        "20 xã, phường hoàn thành trước 30/9/2022",
+        "1.500 hồ sơ trước 30/9/2022",
+        "1.500 hồ sơ",
+        "trước 16 giờ ngày 5/10",
+        "Tết Dương lịch",
+        "trước Tết Dương lịch 2023",
+        "ngày 27/1/2025 (28 tháng Chạp)",
+        "ngày 3/2/2025 (tức mùng 6 Tết)",
+        "từ thứ 6, ngày 14/3/2025 đến ngày 20/3/2025",
+        "trong tháng 8 này",
+        "ngày 20/10 tới",
+        "trước khi khai giảng năm học mới (dự kiến 5/9)",
+    ];
+    let mut lines = Vec::new();
+    for text in texts {
+        lines.push(format!("{text}\n  => {}", show(text)));
+        if let Ok(p) = parse(text, &ctx()) {
+            for n in p.notes {
+                lines.push(format!("  ! {}", n.kind));
+            }
+        }
+    }
+    insta::assert_snapshot!("issue_32_readings", lines.join("\n"));
 }

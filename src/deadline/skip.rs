@@ -373,13 +373,30 @@ fn count(toks: &[Token], i: usize) -> Option<usize> {
     {
         return None;
     }
-    let noun = COUNTED.iter().find(|noun| {
-        noun.iter()
-            .enumerate()
-            .all(|(j, w)| toks.get(k + j).is_some_and(|t| t.is_word(w)))
-    });
-    match noun {
-        Some(noun) => Some(k + noun.len()),
+    let noun_at = |k: usize| {
+        COUNTED
+            .iter()
+            .find(|noun| {
+                noun.iter()
+                    .enumerate()
+                    .all(|(j, w)| toks.get(k + j).is_some_and(|t| t.is_word(w)))
+            })
+            .map(|noun| k + noun.len())
+    };
+    match noun_at(k) {
+        Some(mut end) => {
+            // "20 xã, phường", "20 xã và phường": the nouns counted together.
+            while toks
+                .get(end)
+                .is_some_and(|t| t.is_sym(',') || t.is_word("va"))
+            {
+                match noun_at(end + 1) {
+                    Some(next) => end = next,
+                    None => break,
+                }
+            }
+            Some(end)
+        }
         None if grouped => Some(k),
         None => None,
     }
