@@ -562,10 +562,11 @@ fn day_spec(text: &str, toks: &[Token]) -> Result<DaySpec, ParseError> {
                     }
                 }
                 // "Chủ nhật", "CN".
-                "chu" | "cn" if w == "cn" || word(i + 1) == Some("nhat") => {
-                    if !spec.weekdays.contains(&"SU") {
-                        spec.weekdays.push("SU");
-                    }
+                "chu" | "cn"
+                    if (w == "cn" || word(i + 1) == Some("nhat"))
+                        && !spec.weekdays.contains(&"SU") =>
+                {
+                    spec.weekdays.push("SU");
                 }
                 "quy" | "qui" => {
                     let mut k = i + 1;
