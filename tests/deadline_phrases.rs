@@ -1117,3 +1117,22 @@ fn issue_32_readings_golden() {
     }
     insta::assert_snapshot!("issue_32_readings", lines.join("\n"));
 }
+
+#[test]
+fn a_term_of_office_is_not_a_milestone() {
+    check_noted(&[
+        (
+            "Đại hội nhiệm kỳ 2025 - 2030, trước 30/6/2025",
+            "29/06/2025",
+            "nhiệm kỳ (tên, không phải thời hạn): \"nhiệm kỳ 2025 - 2030\"",
+        ),
+        (
+            "Chuẩn bị Đại hội Đảng bộ tỉnh nhiệm kỳ 2025-2030 trong Quý III/2025",
+            "30/09/2025",
+            "\"nhiệm kỳ 2025-2030\"",
+        ),
+    ]);
+    assert!(show("nhiệm kỳ 2021-2026").starts_with("error: không có thời hạn"));
+    // A period of work is still one.
+    assert_eq!(show("Giai đoạn 2021-2025"), "01/01/2021..31/12/2025");
+}

@@ -66,6 +66,19 @@ pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Toke
             i = end;
             continue;
         }
+        // A term of office names a body, it is not a period of work: "Đại hội nhiệm kỳ
+        // 2025 - 2030".
+        if let Some(end) = term_of_office(toks, i) {
+            notes.push(skipped(
+                text,
+                toks,
+                i,
+                end,
+                "nhiệm kỳ (tên, không phải thời hạn)",
+            ));
+            i = end;
+            continue;
+        }
         // A count: "1.500 hồ sơ", "20 xã".
         if let Some(end) = count(toks, i) {
             notes.push(skipped(text, toks, i, end, "số lượng"));
@@ -335,6 +348,27 @@ fn doc_date(toks: &[Token], i: usize) -> Option<usize> {
         return Some(k);
     }
     None
+}
+
+/// "nhiệm kỳ 2025 - 2030", "nhiệm kỳ 2025-2030", "nhiệm kỳ 2025 đến 2030" at `i`: where it
+/// ends.
+fn term_of_office(toks: &[Token], i: usize) -> Option<usize> {
+    if !(toks[i].is_word("nhiem")
+        && toks
+            .get(i + 1)
+            .is_some_and(|t| t.is_word("ky") || t.is_word("ki")))
+    {
+        return None;
+    }
+    let year = |k: usize| {
+        toks.get(k)
+            .and_then(Token::num)
+            .is_some_and(|(_, d)| d == 4)
+    };
+    let sep = toks
+        .get(i + 3)
+        .is_some_and(|t| t.is_sym('-') || t.is_word("den"));
+    (year(i + 2) && sep && year(i + 4)).then_some(i + 5)
 }
 
 /// A count at `i` ("1.500 hồ sơ", "20 xã"), and where its noun ends.
