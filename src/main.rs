@@ -32,8 +32,9 @@ enum Command {
         /// Định dạng kết quả
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Coi cảnh báo là lỗi (mã thoát 1)
-        #[arg(long)]
+        /// Coi cảnh báo là lỗi (mã thoát 1), kể cả phần thời gian đã bỏ qua hay đã chọn một
+        /// cách hiểu (--strict)
+        #[arg(long, visible_alias = "strict")]
         deny_warnings: bool,
         /// Sau đó thử kết nối tới từng dịch vụ đã cấu hình (máy chủ thư, Zalo, webhook) mà
         /// không gửi gì; mã thoát 1 nếu có dịch vụ không dùng được

@@ -726,3 +726,41 @@ fn every_error_of_every_file_is_located_in_the_text_report() {
         "{json:#}"
     );
 }
+
+#[test]
+fn strict_turns_skipped_words_into_errors() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    // A document's number and date beside the deadline: read, skipped, said.
+    edit(
+        &plan,
+        "time = \"Tháng 6/2022\"",
+        "time = \"Thông báo số 45 ngày 3/5/2022, hoàn thành trước 30/6/2022\"",
+    );
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 0);
+    let w = json["warnings"].as_array().unwrap();
+    assert!(
+        w.iter()
+            .any(|w| w["message"].as_str().unwrap().contains(
+                "đã bỏ qua số hiệu, ngày của văn bản: \"Thông báo số 45 ngày 3/5/2022\""
+            )),
+        "{w:?}"
+    );
+    let task = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "8.7")
+        .unwrap();
+    assert_eq!(task["deadline"]["due"], "2022-06-29");
+    for flag in ["--strict", "--deny-warnings"] {
+        let out = nhacviec()
+            .arg("--config")
+            .arg(dir.path())
+            .args(["check", flag])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+    }
+}

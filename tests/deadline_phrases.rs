@@ -731,3 +731,408 @@ fn staged_by_agency() {
         ["Sở Nội vụ chủ trì:"]
     );
 }
+
+// Issue 32: forms that were misread silently.
+
+#[test]
+fn numeric_weekdays_in_weekly_rules() {
+    check_all(&[
+        (
+            "họp giao ban vào thứ 3 hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=TU",
+        ),
+        (
+            "Họp giao ban sáng thứ 2 hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=MO",
+        ),
+        ("Báo cáo vào thứ 6 hàng tuần", "rrule:FREQ=WEEKLY;BYDAY=FR"),
+        ("Thứ 7 hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=SA"),
+        ("họp vào Chủ nhật hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=SU"),
+        ("trực vào CN hằng tuần", "rrule:FREQ=WEEKLY;BYDAY=SU"),
+        // The textual forms read the same.
+        (
+            "họp giao ban vào thứ Ba hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=TU",
+        ),
+        ("Thứ Năm mỗi tuần", "rrule:FREQ=WEEKLY;BYDAY=TH"),
+    ]);
+}
+
+#[test]
+fn several_days_in_one_rule() {
+    check_all(&[
+        (
+            "chiều thứ Hai và thứ Tư hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=MO,WE",
+        ),
+        (
+            "thứ 2, thứ 4 và thứ 6 hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=MO,WE,FR",
+        ),
+        (
+            "Thứ Ba và Chủ nhật hằng tuần",
+            "rrule:FREQ=WEEKLY;BYDAY=TU,SU",
+        ),
+        (
+            "vào ngày 10 và ngày 25 hằng tháng",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=10,25",
+        ),
+        (
+            "ngày 5, ngày 15 và ngày 25 hằng tháng",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=5,15,25",
+        ),
+        (
+            "Hằng tháng, vào ngày 1 và ngày 15",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=1,15",
+        ),
+    ]);
+}
+
+#[test]
+fn a_weekly_rule_without_its_day_is_warned() {
+    let p = parse("Báo cáo hằng tuần", &ctx()).unwrap();
+    assert_eq!(p.deadline, Deadline::recurring("FREQ=WEEKLY;BYDAY=FR"));
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.kind.to_string().contains("không ghi thứ")),
+        "{:?}",
+        p.notes
+    );
+    let p = parse("họp giao ban vào thứ 3 hằng tuần", &ctx()).unwrap();
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+}
+
+#[test]
+fn rules_with_several_days_give_every_day() {
+    use nhacviec::deadline::recur::occurrences;
+    let dates = occurrences(
+        "FREQ=MONTHLY;BYMONTHDAY=10,25",
+        d("01/03/2022"),
+        d("30/04/2022"),
+        10,
+    )
+    .unwrap();
+    assert_eq!(
+        dates,
+        [
+            d("10/03/2022"),
+            d("25/03/2022"),
+            d("10/04/2022"),
+            d("25/04/2022")
+        ]
+    );
+    let dates = occurrences(
+        "FREQ=WEEKLY;BYDAY=MO,WE",
+        d("07/03/2022"),
+        d("12/03/2022"),
+        10,
+    )
+    .unwrap();
+    assert_eq!(dates, [d("07/03/2022"), d("09/03/2022")]);
+}
+
+#[test]
+fn a_date_near_request_words_is_a_deadline() {
+    check_all(&[
+        (
+            "UBND tỉnh yêu cầu các sở hoàn thành trước ngày 15-8",
+            "14/08/2022",
+        ),
+        ("Theo yêu cầu, trước ngày 15/8", "14/08/2022"),
+        ("yêu cầu hoàn thành trước 30-9", "29/09/2022"),
+        ("khi phát sinh, chậm nhất ngày 20/11/2022", "20/11/2022"),
+        // No date: still on request.
+        ("Khi có yêu cầu", "on_request"),
+        ("Khi có phát sinh", "on_request"),
+        // "tháng sau tháng phát sinh": the month after, not six months.
+        (
+            "nộp chậm nhất ngày 10 của tháng sau tháng phát sinh",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=10",
+        ),
+        (
+            "Chậm nhất ngày 20 của tháng sau tháng phát sinh nghĩa vụ",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=20",
+        ),
+        // Still six months when written so.
+        (
+            "Định kỳ sáu tháng",
+            "rrule:FREQ=YEARLY;BYMONTH=6,12;BYMONTHDAY=-1",
+        ),
+    ]);
+}
+
+/// Each text reads as expected, and one of its notes contains the given words ("" for none).
+fn check_noted(cases: &[(&str, &str, &str)]) {
+    let mut failures = Vec::new();
+    for (text, expected, noted) in cases {
+        let got = show(text);
+        let notes: Vec<String> = parse(text, &ctx())
+            .map(|p| p.notes.iter().map(|n| n.kind.to_string()).collect())
+            .unwrap_or_default();
+        let note_ok = if noted.is_empty() {
+            notes.is_empty()
+        } else {
+            notes.iter().any(|n| n.contains(noted))
+        };
+        if got != *expected || !note_ok {
+            failures.push(format!(
+                "{text:?}\n    expected {expected} [{noted}]\n    got      {got} {notes:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn document_numbers_and_dates_are_not_deadlines() {
+    check_noted(&[
+        (
+            "theo mẫu tại Thông tư 12/2019/TT-BTC, trước ngày 30/6/2022",
+            "29/06/2022",
+            "văn bản: \"theo mẫu tại Thông tư 12/2019/TT-BTC\"",
+        ),
+        (
+            "Công văn số 45/UBND-KT, hoàn thành trước 30/9/2022",
+            "29/09/2022",
+            "\"Công văn số 45/UBND-KT\"",
+        ),
+        (
+            "Thông báo số 45 ngày 3/7 của UBND tỉnh, hoàn thành trước 30/9",
+            "29/09/2022",
+            "\"Thông báo số 45 ngày 3/7\"",
+        ),
+        (
+            "Thực hiện Kế hoạch số 120/KH-UBND ngày 15 tháng 3 năm 2022, hoàn thành trước ngày 31/5/2022",
+            "30/05/2022",
+            "ngày 15 tháng 3 năm 2022\"",
+        ),
+        (
+            "Nghị quyết 80-NQ/TW, trước 30/6/2022",
+            "29/06/2022",
+            "\"Nghị quyết 80-NQ/TW\"",
+        ),
+        (
+            "Quyết định số 1291/QĐ-TTg ngày 07/10/2019; chậm nhất ngày 15/12/2022",
+            "15/12/2022",
+            "ngày 07/10/2019\"",
+        ),
+    ]);
+}
+
+#[test]
+fn words_around_a_single_level_are_named() {
+    check_noted(&[
+        (
+            "UBND tỉnh yêu cầu các sở hoàn thành trước ngày 15-8",
+            "14/08/2022",
+            "đã bỏ qua phần không hiểu: \"UBND tỉnh yêu cầu các sở\"",
+        ),
+        (
+            "Trình UBND tỉnh trước ngày 30/6/2022",
+            "29/06/2022",
+            "\"Trình UBND tỉnh\"",
+        ),
+    ]);
+    // Stages by level are read, not skipped.
+    let p = parse(
+        "Cấp tỉnh từ ngày 01/6/2022; cấp huyện từ ngày 01/12/2022",
+        &ctx(),
+    )
+    .unwrap();
+    assert!(p.notes.is_empty(), "{:?}", p.notes);
+}
+
+#[test]
+fn counts_and_hours_are_not_dates() {
+    check_noted(&[
+        (
+            "20 xã, phường hoàn thành trước 30/9/2022",
+            "29/09/2022",
+            "số lượng: \"20 xã, phường\"",
+        ),
+        (
+            "1.500 hồ sơ trước 30/9/2022",
+            "29/09/2022",
+            "số lượng: \"1.500 hồ sơ\"",
+        ),
+        (
+            "Số hóa 12.000 hồ sơ, hoàn thành trong Quý III/2022",
+            "30/09/2022",
+            "\"12.000 hồ sơ\"",
+        ),
+        // An hour before a date: due on that day, not the day before.
+        (
+            "trước 16 giờ ngày 5/10/2022",
+            "05/10/2022",
+            "giờ (hạn tính theo ngày): \"trước 16 giờ\"",
+        ),
+        (
+            "trước 16h30 ngày 5/10/2022",
+            "05/10/2022",
+            "\"trước 16h30\"",
+        ),
+        (
+            "lúc 8 giờ 30 phút sáng ngày 12/11/2022",
+            "12/11/2022",
+            "\"lúc 8 giờ 30 phút sáng\"",
+        ),
+        // A date with its day and month: not a count.
+        ("ngày 15.12.2022", "15/12/2022", ""),
+    ]);
+    assert!(show("1.500 hồ sơ").starts_with("error: không có thời hạn"));
+}
+
+#[test]
+fn tet_words_and_glosses() {
+    check_noted(&[
+        ("Tết Dương lịch 2023", "01/01/2023", ""),
+        ("trước Tết Dương lịch năm 2023", "31/12/2022", ""),
+        // No year: the one after the plan's, said.
+        ("Tết Dương lịch", "01/01/2023", "coi là ngày 01/01/2023"),
+        (
+            "ngày 27/1/2025 (28 tháng Chạp)",
+            "27/01/2025",
+            "âm lịch ghi kèm: \"(28 tháng Chạp)\"",
+        ),
+        (
+            "ngày 3/2/2025 (tức mùng 6 Tết)",
+            "03/02/2025",
+            "âm lịch ghi kèm: \"(tức mùng 6 Tết)\"",
+        ),
+        (
+            "ngày 3/2/2025, tức mùng 6 Tết",
+            "03/02/2025",
+            "\"tức mùng 6 Tết\"",
+        ),
+        // A weekday before a date does not break a range, in words or as a number.
+        (
+            "từ thứ Sáu, ngày 14/3/2025 đến ngày 20/3/2025",
+            "14/03/2025..20/03/2025",
+            "",
+        ),
+        (
+            "từ ngày 10/3/2025 đến thứ Sáu, ngày 14/3/2025",
+            "10/03/2025..14/03/2025",
+            "",
+        ),
+        (
+            "từ thứ 6, ngày 14/3/2025 đến thứ 5, ngày 20/3/2025",
+            "14/03/2025..20/03/2025",
+            "",
+        ),
+        // A numeric weekday that does not match is said.
+        ("thứ 2, ngày 14/3/2025", "14/03/2025", "không khớp"),
+    ]);
+    // The lunar Tết itself still needs the calendar.
+    assert!(show("Trước Tết Nguyên đán 2023").starts_with("error: chưa tính được hạn theo Tết"));
+}
+
+#[test]
+fn an_event_with_its_expected_date_is_due_the_day_before_warned() {
+    check_noted(&[
+        (
+            "trước khi khai giảng năm học mới (dự kiến 5/9)",
+            "04/09/2022",
+            "hạn phụ thuộc sự kiện \"khai giảng năm học mới\": đã tính theo thời điểm dự kiến 5/9",
+        ),
+        (
+            "Trước khi khai giảng năm học mới, dự kiến ngày 05/9/2022",
+            "04/09/2022",
+            "sự kiện \"khai giảng năm học mới\"",
+        ),
+        (
+            "trước khi tổ chức Đại hội (dự kiến tháng 10/2022)",
+            "30/09/2022",
+            "sự kiện \"tổ chức Đại hội\"",
+        ),
+    ]);
+    // Without an expected date there is nothing to compute from.
+    assert!(show("trước khi khai giảng năm học mới").starts_with("error"));
+}
+
+#[test]
+fn relative_words_take_the_plans_year() {
+    check_noted(&[
+        ("trong tháng 8 này", "31/08/2022", "năm của kế hoạch (2022)"),
+        ("ngày 20/10 tới", "20/10/2022", "năm của kế hoạch (2022)"),
+        ("trước 30-9", "29/09/2022", "năm của kế hoạch (2022)"),
+        (
+            "trong tháng 11 sắp tới",
+            "30/11/2022",
+            "năm của kế hoạch (2022)",
+        ),
+    ]);
+    // Read, not skipped.
+    for text in ["trong tháng 8 này", "ngày 20/10 tới"] {
+        let p = parse(text, &ctx()).unwrap();
+        assert!(
+            p.notes
+                .iter()
+                .all(|n| !matches!(n.kind, NoteKind::Ignored(_))),
+            "{text}: {:?}",
+            p.notes
+        );
+    }
+}
+
+/// The readings of issue 32's forms, with every note, as a golden file: a change in how any of
+/// them is read or warned shows in review.
+#[test]
+fn issue_32_readings_golden() {
+    let texts = [
+        "họp giao ban vào thứ 3 hằng tuần",
+        "chiều thứ Hai và thứ Tư hằng tuần",
+        "thứ 2, thứ 4 và thứ 6 hằng tuần",
+        "trực vào CN hằng tuần",
+        "Báo cáo hằng tuần",
+        "vào ngày 10 và ngày 25 hằng tháng",
+        "UBND tỉnh yêu cầu các sở hoàn thành trước ngày 15-8",
+        "nộp chậm nhất ngày 10 của tháng sau tháng phát sinh",
+        "Khi có yêu cầu",
+        "theo mẫu tại Thông tư 12/2019/TT-BTC, trước ngày 30/6/2022",
+        "Công văn số 45/UBND-KT, hoàn thành trước 30/9/2022",
+        "Thông báo số 45 ngày 3/7 của UBND tỉnh, hoàn thành trước 30/9",
+        "20 xã, phường hoàn thành trước 30/9/2022",
+        "1.500 hồ sơ trước 30/9/2022",
+        "1.500 hồ sơ",
+        "trước 16 giờ ngày 5/10",
+        "Tết Dương lịch",
+        "trước Tết Dương lịch 2023",
+        "ngày 27/1/2025 (28 tháng Chạp)",
+        "ngày 3/2/2025 (tức mùng 6 Tết)",
+        "từ thứ 6, ngày 14/3/2025 đến ngày 20/3/2025",
+        "trong tháng 8 này",
+        "ngày 20/10 tới",
+        "trước khi khai giảng năm học mới (dự kiến 5/9)",
+    ];
+    let mut lines = Vec::new();
+    for text in texts {
+        lines.push(format!("{text}\n  => {}", show(text)));
+        if let Ok(p) = parse(text, &ctx()) {
+            for n in p.notes {
+                lines.push(format!("  ! {}", n.kind));
+            }
+        }
+    }
+    insta::assert_snapshot!("issue_32_readings", lines.join("\n"));
+}
+
+#[test]
+fn a_term_of_office_is_not_a_milestone() {
+    check_noted(&[
+        (
+            "Đại hội nhiệm kỳ 2025 - 2030, trước 30/6/2025",
+            "29/06/2025",
+            "nhiệm kỳ (tên, không phải thời hạn): \"nhiệm kỳ 2025 - 2030\"",
+        ),
+        (
+            "Chuẩn bị Đại hội Đảng bộ tỉnh nhiệm kỳ 2025-2030 trong Quý III/2025",
+            "30/09/2025",
+            "\"nhiệm kỳ 2025-2030\"",
+        ),
+    ]);
+    assert!(show("nhiệm kỳ 2021-2026").starts_with("error: không có thời hạn"));
+    // A period of work is still one.
+    assert_eq!(show("Giai đoạn 2021-2025"), "01/01/2021..31/12/2025");
+}

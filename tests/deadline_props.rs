@@ -157,6 +157,55 @@ proptest! {
         check_invariants(&text);
     }
 
+    /// What is not a date (a document's number and date, a count, an hour, a lunar gloss) is
+    /// skipped without changing the deadline, and named in a note.
+    #[test]
+    fn what_is_not_a_date_does_not_move_the_deadline(
+        y in 2000i32..2100,
+        m in 1u32..=12,
+        d in 1u32..=28,
+        number in 1u32..2000,
+        doc_day in 1u32..=28,
+        doc_month in 1u32..=12,
+        hour in 0u32..=23,
+        count in 1u32..100,
+        kind in 0usize..5,
+    ) {
+        let date = format!("{d}/{m}/{y}");
+        let text = match kind {
+            0 => format!("Công văn số {number}/UBND-VP, chậm nhất ngày {date}"),
+            1 => format!("Thông báo số {number} ngày {doc_day}/{doc_month} của UBND tỉnh, chậm nhất ngày {date}"),
+            2 => format!("{count}.500 hồ sơ, chậm nhất ngày {date}"),
+            3 => format!("trước {hour} giờ ngày {date}"),
+            _ => format!("ngày {date} (tức {doc_day} tháng Chạp)"),
+        };
+        let p = parse(&text, &ctx());
+        let want = chrono::NaiveDate::from_ymd_opt(y, m, d);
+        prop_assert!(p.is_ok(), "{}: {:?}", text, p);
+        let p = p.unwrap();
+        prop_assert_eq!(p.deadline.last_due(), want, "{}", text);
+        prop_assert!(
+            p.notes.iter().any(|n| n.kind.to_string().starts_with("đã bỏ qua")),
+            "{}: {:?}", text, p.notes
+        );
+    }
+
+    /// Numeric and written weekdays give the same weekly rule, alone or in a list.
+    #[test]
+    fn numeric_weekdays_agree_with_words(a in 2u32..=7, b in 2u32..=7) {
+        const WORDS: [&str; 6] = ["Hai", "Ba", "Tư", "Năm", "Sáu", "Bảy"];
+        let word = |n: u32| WORDS[(n - 2) as usize];
+        let numeric = parse(&format!("thứ {a} và thứ {b} hằng tuần"), &ctx()).unwrap();
+        let written = parse(&format!("thứ {} và thứ {} hằng tuần", word(a), word(b)), &ctx()).unwrap();
+        prop_assert_eq!(&numeric.deadline, &written.deadline);
+        let Deadline::Recurring { rrule, .. } = &numeric.deadline else {
+            return Err(TestCaseError::fail(format!("{:?}", numeric.deadline)));
+        };
+        prop_assert!(rrule.starts_with("FREQ=WEEKLY;BYDAY="), "{}", rrule);
+        let days = rrule.trim_start_matches("FREQ=WEEKLY;BYDAY=").split(',').count();
+        prop_assert_eq!(days, if a == b { 1 } else { 2 });
+    }
+
     #[test]
     fn every_valid_date_reads_back(y in 1900i32..2200, m in 1u32..=12, d in 1u32..=31) {
         let text = format!("Chậm nhất ngày {d}/{m}/{y}");

@@ -93,6 +93,8 @@ const FILLER: &[&str] = &[
     "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc", "bao", "cao", "gui", "nop",
     // A named day before its date ("trước Quốc khánh 02/9/2024").
     "quoc", "khanh",
+    // The date ahead in the plan's year: "trong tháng 8 này", "ngày 20/10 tới", "sắp tới".
+    "nay", "toi", "sap",
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
@@ -121,6 +123,9 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
         .filter(|it| is_stage_label(&it.label))
         .count()
         >= 2;
+    // Labels read as a level with other words ("UBND tỉnh yêu cầu các sở"): when the level
+    // turns out not to be a stage, those words were not read.
+    let mut level_labels: Vec<Range<usize>> = Vec::new();
     // The last year written, for the relative years after it ("năm 2023 ... năm liền kề").
     let mut base_year: Option<i32> = None;
     for mut run in runs {
@@ -216,6 +221,13 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
                 continue;
             }
             let stage_name = staged_by_name && is_stage_label(&label);
+            if !levels.is_empty()
+                && !stage_name
+                && !is_phase_label(&label)
+                && has_words_besides_levels(&words, ctx)
+            {
+                level_labels.push(span_of(&words));
+            }
             if levels.is_empty()
                 && !is_phase_label(&label)
                 && !stage_name
@@ -271,6 +283,12 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
     if levels.len() < 2 {
         for m in &mut milestones {
             m.level = None;
+        }
+        for span in level_labels {
+            notes.push(Note {
+                kind: NoteKind::Ignored(text[span.clone()].to_string()),
+                span,
+            });
         }
     }
     milestones.dedup();
@@ -534,6 +552,30 @@ fn is_phase_label(label: &[&Token]) -> bool {
 /// The levels whose names or aliases occur, as whole words, in the label ("cấp huyện, cấp
 /// xã" names two). Longer names are matched first and their words are not reused, so "cấp
 /// huyện" is not also read as a second mention of "huyện".
+/// Whether a label has words other than level names, agency words and filler ("UBND tỉnh
+/// yêu cầu các sở": "yêu cầu").
+fn has_words_besides_levels(label: &[&Token], ctx: &Context) -> bool {
+    const AGENCY: &[&str] = &[
+        "ubnd", "uy", "ban", "nhan", "dan", "hdnd", "hoi", "dong", "so", "nganh", "cac", "bo",
+        "phan", "mot", "cap", "don", "vi", "co", "quan", "lien", "thong",
+    ];
+    let level_words: Vec<String> = ctx
+        .levels
+        .iter()
+        .flat_map(|l| &l.names)
+        .flat_map(|n| {
+            ascii_fold(n)
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    label.iter().filter_map(|t| t.word()).any(|w| {
+        !FILLER.contains(&w) && !AGENCY.contains(&w) && !level_words.iter().any(|l| l == w)
+    })
+}
+
 fn match_levels(label: &[&Token], ctx: &Context) -> Vec<String> {
     let mut words: Vec<Option<&str>> = label.iter().filter_map(|t| t.word()).map(Some).collect();
     let mut names: Vec<(Vec<String>, &str)> = ctx
@@ -743,6 +785,16 @@ impl<'a> SegmentParser<'a> {
             (Some("thu"), Some("sau")) => Fri,
             (Some("thu"), Some("bay")) => Sat,
             (Some("chu"), Some("nhat")) => Sun,
+            // "thứ 6, ngày 14/3": the weekday as a number (2 is Monday).
+            (Some("thu"), None) => match self.tok(k + 1).and_then(Token::num) {
+                Some((2, 1)) => Mon,
+                Some((3, 1)) => Tue,
+                Some((4, 1)) => Wed,
+                Some((5, 1)) => Thu,
+                Some((6, 1)) => Fri,
+                Some((7, 1)) => Sat,
+                _ => return None,
+            },
             _ => return None,
         };
         let span = self.toks[k].span.start..self.toks[k + 1].span.end;

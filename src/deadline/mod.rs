@@ -14,6 +14,7 @@ mod lex;
 mod numbers;
 mod periodic;
 pub mod recur;
+mod skip;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -153,6 +154,11 @@ pub enum NoteKind {
     WeekdayMismatch { written: String, date: NaiveDate },
     /// Periodic text with a part the parser did not use for the rule.
     Periodic(String),
+    /// Numbers or words that look like dates but are not the deadline: a document's number
+    /// and date, a count, an hour, a lunar gloss ("đã bỏ qua số lượng: \"1.500 hồ sơ\"").
+    NotADate { what: &'static str, text: String },
+    /// The text could be read more than one way; the message says which reading was chosen.
+    Assumed(String),
 }
 
 impl fmt::Display for NoteKind {
@@ -168,7 +174,8 @@ impl fmt::Display for NoteKind {
                 date.format("%d/%m/%Y"),
                 weekday_vi(*date)
             ),
-            NoteKind::Periodic(t) => write!(f, "{t}"),
+            NoteKind::Periodic(t) | NoteKind::Assumed(t) => write!(f, "{t}"),
+            NoteKind::NotADate { what, text } => write!(f, "đã bỏ qua {what}: \"{text}\""),
         }
     }
 }
@@ -228,23 +235,36 @@ pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
     }
     let toks = lex::tokenize(text);
     let toks = numbers::drop_spelled(text, &toks)?;
+    let (toks, skipped) = skip::non_dates(text, &toks, ctx.plan_year);
     if toks.is_empty() {
+        let message = match skipped.first() {
+            Some(note) => format!("không có thời hạn: {}", note.kind),
+            None => "thời gian để trống".into(),
+        };
         return Err(ParseError {
             span: 0..text.len(),
-            message: "thời gian để trống".into(),
+            message,
             suggestions: EXAMPLES[..4].to_vec(),
         });
     }
     let words = Words::new(&toks);
+    let with_skipped = |mut parsed: Parsed| {
+        let mut notes = skipped.clone();
+        notes.append(&mut parsed.notes);
+        parsed.notes = notes;
+        parsed
+    };
     if let Some(parsed) = periodic::classify(text, &toks, &words)? {
-        return Ok(parsed);
+        return Ok(with_skipped(parsed));
     }
-    dated::parse(text, &toks, ctx).map_err(|mut e| {
-        if e.suggestions.is_empty() {
-            e.suggestions = nearest_examples(text);
-        }
-        e
-    })
+    dated::parse(text, &toks, ctx)
+        .map(with_skipped)
+        .map_err(|mut e| {
+            if e.suggestions.is_empty() {
+                e.suggestions = nearest_examples(text);
+            }
+            e
+        })
 }
 
 /// The folded words of a text as one string, for phrase search ("khi co yeu cau").

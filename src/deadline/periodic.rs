@@ -109,7 +109,8 @@ pub(super) fn classify(
             notes: vec![],
         }));
     }
-    if !dated && words.has_any(EVENT) {
+    // A date near "yêu cầu" or "phát sinh" is a deadline, not "khi có yêu cầu".
+    if !dated && !has_dash_date(toks) && words.has_any(EVENT) {
         let mut notes = vec![];
         if words.has("ngay lam viec") || words.has("ke tu") {
             notes.push(Note {
@@ -150,6 +151,23 @@ fn has_day(toks: &[Token]) -> bool {
         .any(|w| w[0].is_word("ngay") && w[1].num().is_some())
 }
 
+/// "ngày 15-8", "trước 30-9": a day and month joined by a dash (not a range of days, which
+/// the month follows: "ngày 8-15/10").
+fn has_dash_date(toks: &[Token]) -> bool {
+    toks.windows(4).enumerate().any(|(i, w)| {
+        let day = w[1].num().is_some_and(|(d, _)| (1..=31).contains(&d));
+        let month = w[3].num().is_some_and(|(m, _)| (1..=12).contains(&m));
+        let after = toks.get(i + 4);
+        (w[0].is_word("ngay") || w[0].is_word("truoc"))
+            && day
+            && w[2].is_sym('-')
+            && !w[2].space_before
+            && !w[3].space_before
+            && month
+            && !after.is_some_and(|t| t.is_sym('/') || t.is_sym('-') || t.is_sym('.'))
+    })
+}
+
 /// A year (four digits) or a day/month pair written with a separator.
 fn has_date_numbers(toks: &[Token]) -> bool {
     toks.iter().enumerate().any(|(i, t)| match t.num() {
@@ -176,7 +194,7 @@ fn periodic(
     };
     let without_data = without_data_periods(toks);
     let toks = without_data.as_slice();
-    let spec = day_spec(toks)?;
+    let spec = day_spec(text, toks)?;
     let next = next_month(text, toks, words);
     let unspecified = |why: &str| Parsed {
         deadline: Deadline::PeriodicUnspecified,
@@ -249,7 +267,17 @@ fn periodic(
     let mut days: Vec<i32> = spec.dates.iter().map(|(d, _)| *d).collect();
     days.sort_unstable();
     days.dedup();
-    if days.len() > 1 {
+    // Several days of every month ("vào ngày 10 và ngày 25 hằng tháng"): one rule with a list.
+    let monthly_days = freq == Freq::Monthly
+        && !next
+        && spec.window_from.is_none()
+        && spec.months.is_empty()
+        && spec.quarters.is_empty()
+        && spec
+            .dates
+            .iter()
+            .all(|(d, m)| m.is_none() && (1..=28).contains(d));
+    if days.len() > 1 && !monthly_days {
         return Ok(unspecified(
             "các kỳ có hạn vào những ngày khác nhau: hãy khai báo recurrence cho nhiệm vụ này",
         ));
@@ -296,10 +324,20 @@ fn periodic(
             "kỳ hạn rơi vào năm sau: một quy tắc lặp lại không diễn tả được; hãy khai báo recurrence",
         ));
     }
+    if freq == Freq::Weekly && spec.weekdays.is_empty() {
+        notes.push(Note {
+            span: whole.clone(),
+            kind: NoteKind::Periodic(
+                "thời gian không ghi thứ mấy trong tuần: coi là thứ Sáu; khai báo recurrence nếu khác"
+                    .into(),
+            ),
+        });
+    }
     let when = When {
         day: days.first().copied(),
+        days: days.clone(),
         months,
-        weekday: spec.weekday,
+        weekdays: spec.weekdays.clone(),
         next,
     };
     let excluded: Vec<u32> = exceptions.iter().flat_map(|(ms, _)| ms.clone()).collect();
@@ -469,20 +507,28 @@ struct DaySpec {
     quarters: Vec<u32>,
     /// "định kỳ 3 tháng": every so many months.
     every_months: Option<u32>,
-    weekday: Option<&'static str>,
+    /// The weekdays of a weekly rule, in the order written ("thứ Hai và thứ Tư", "thứ 3").
+    weekdays: Vec<&'static str>,
     /// The first day of a window that repeats ("từ ngày 2 đến ngày 6").
     window_from: Option<u32>,
 }
 
 struct When {
     day: Option<i32>,
+    /// Every day written, when there are several of each month ("ngày 10 và ngày 25").
+    days: Vec<i32>,
     months: Vec<u32>,
-    weekday: Option<&'static str>,
+    weekdays: Vec<&'static str>,
     /// The deadline falls in the month after each period ("tháng kế tiếp").
     next: bool,
 }
 
-fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
+/// Whether the token is written without diacritics ("sau", after, not "sáu", six).
+fn is_unaccented(text: &str, t: &Token) -> bool {
+    text.get(t.span.clone()).is_some_and(str::is_ascii)
+}
+
+fn day_spec(text: &str, toks: &[Token]) -> Result<DaySpec, ParseError> {
     let mut spec = DaySpec::default();
     let word = |k: usize| toks.get(k).and_then(Token::word);
     // Numbers already read as the month or year of a date ("15/12/2022").
@@ -501,10 +547,26 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
             .is_some_and(|j| toks[j].is_sym(',') || toks[j].is_word("va"));
         if let Some(w) = t.word() {
             match w {
-                "thu" => {
-                    if let Some(day) = word(i + 1).and_then(weekday_code) {
-                        spec.weekday = Some(day);
+                // "thứ Ba", "thứ 3" (not "ngày thứ 5 của tháng", the fifth day).
+                "thu" if prev != Some("ngay") => {
+                    let day = word(i + 1).and_then(weekday_code).or_else(|| {
+                        toks.get(i + 1)
+                            .and_then(Token::num)
+                            .and_then(|(n, _)| numeric_weekday(n))
+                    });
+                    if let Some(day) = day {
+                        consumed.push(i + 1);
+                        if !spec.weekdays.contains(&day) {
+                            spec.weekdays.push(day);
+                        }
                     }
+                }
+                // "Chủ nhật", "CN".
+                "chu" | "cn"
+                    if (w == "cn" || word(i + 1) == Some("nhat"))
+                        && !spec.weekdays.contains(&"SU") =>
+                {
+                    spec.weekdays.push("SU");
                 }
                 "quy" | "qui" => {
                     let mut k = i + 1;
@@ -532,7 +594,11 @@ fn day_spec(toks: &[Token]) -> Result<DaySpec, ParseError> {
                         }
                     }
                 }
-                "sau" | "ba" if word(i + 1) == Some("thang") && prev != Some("ngay") => {
+                "sau" | "ba"
+                    if word(i + 1) == Some("thang")
+                        && prev != Some("ngay")
+                        && !(w == "sau" && prev == Some("thang") && is_unaccented(text, t)) =>
+                {
                     spec.every_months = Some(if w == "sau" { 6 } else { 3 });
                 }
                 _ => {}
@@ -633,6 +699,19 @@ fn bad(t: &Token, message: String) -> ParseError {
     }
 }
 
+/// "thứ 2" … "thứ 7": Monday … Saturday (Sunday is "Chủ nhật", never "thứ 1" or "thứ 8").
+fn numeric_weekday(n: u32) -> Option<&'static str> {
+    Some(match n {
+        2 => "MO",
+        3 => "TU",
+        4 => "WE",
+        5 => "TH",
+        6 => "FR",
+        7 => "SA",
+        _ => return None,
+    })
+}
+
 fn weekday_code(w: &str) -> Option<&'static str> {
     Some(match w {
         "hai" => "MO",
@@ -649,7 +728,12 @@ fn weekday_code(w: &str) -> Option<&'static str> {
 /// month is left.
 fn build_rrule(freq: Freq, when: &When, words: &Words, excluded: &[u32]) -> String {
     if freq == Freq::Weekly {
-        return format!("FREQ=WEEKLY;BYDAY={}", when.weekday.unwrap_or("FR"));
+        let days = if when.weekdays.is_empty() {
+            "FR".to_string()
+        } else {
+            when.weekdays.join(",")
+        };
+        return format!("FREQ=WEEKLY;BYDAY={days}");
     }
     // Which months of the year the deadlines fall in.
     let mut months: Vec<u32> = match freq {
@@ -688,6 +772,10 @@ fn build_rrule(freq: Freq, when: &When, words: &Words, excluded: &[u32]) -> Stri
         if months.is_empty() {
             return String::new();
         }
+    }
+    if freq == Freq::Monthly && months.is_empty() && when.days.len() > 1 {
+        let list: Vec<String> = when.days.iter().map(i32::to_string).collect();
+        return format!("FREQ=MONTHLY;BYMONTHDAY={}", list.join(","));
     }
     let mut day = when.day.unwrap_or(-1);
     if day == 0 {
