@@ -326,31 +326,47 @@ async fn a_file_over_the_limit_is_refused_with_413_and_nothing_stored() {
     // The server answers 413 as soon as the body passes the limit and closes the connection:
     // a client still writing may see the close before the answer. A browser shows the answer;
     // this client asks again until it reads it.
+    // The server answers 413 as soon as the body passes the limit and closes the connection:
+    // a client that reads only once it has written everything (reqwest) may see the close
+    // first. This one reads while it writes, as a browser does.
+    let t = token(AGENCY);
+    let (_, page) = s.get(&format!("/a/{t}")).await;
     let mut answer = None;
     for attempt in 0..5 {
-        let t = token(AGENCY);
-        let (_, page) = s.get(&format!("/a/{t}")).await;
-        let mut form = reqwest::multipart::Form::new();
-        for (k, v) in hidden_fields(&page, "progress") {
+        let mut body = Vec::new();
+        let mut fields = hidden_fields(&page, "progress");
+        fields.push(("note".into(), "x".into()));
+        for (k, v) in fields {
             let v = if k == "nonce" {
                 format!("n-big-{attempt}")
             } else {
                 v
             };
-            form = form.text(k, v);
+            body.extend_from_slice(
+                format!("--XYZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                    .as_bytes(),
+            );
         }
-        form = form.text("note", "x").part(
-            "tep",
-            reqwest::multipart::Part::bytes(pdf(2 * 1024 * 1024)).file_name("lon.pdf"),
+        body.extend_from_slice(
+            b"--XYZ\r\nContent-Disposition: form-data; name=\"tep\"; filename=\"lon.pdf\"\r\nContent-Type: application/pdf\r\n\r\n",
         );
-        if let Ok(r) = s
-            .client
-            .post(format!("{}/a/{t}/progress", s.base))
-            .multipart(form)
-            .send()
+        body.extend_from_slice(&pdf(2 * 1024 * 1024));
+        body.extend_from_slice(b"\r\n--XYZ--\r\n");
+        let head = format!(
+            "POST /a/{t}/progress HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let base = s.base.clone();
+        let got = tokio::task::spawn_blocking(move || raw_answer(&base, &head, body))
             .await
+            .unwrap();
+        if let Some(status) = got
+            .lines()
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|c| c.parse::<u16>().ok())
         {
-            answer = Some((r.status().as_u16(), r.text().await.unwrap_or_default()));
+            answer = Some((status, got));
             break;
         }
     }
@@ -363,6 +379,35 @@ async fn a_file_over_the_limit_is_refused_with_413_and_nothing_stored() {
 
 /// Sends a request's head (and `body_chunks` of body, chunked when `chunked`) on a raw
 /// connection and reads the answer's status line, while the client is still sending.
+/// Like [`raw_status`], the whole answer (head and body) as read until the server closes.
+fn raw_answer(base: &str, head: &str, body: Vec<u8>) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut writer = conn.try_clone().unwrap();
+    let head = head.to_string();
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(head.as_bytes());
+        for chunk in body.chunks(64 * 1024) {
+            if writer.write_all(chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    drop(conn);
+    let _ = sender.join();
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 fn raw_status(base: &str, head: &str, body: Vec<u8>) -> String {
     let addr = base.trim_start_matches("http://");
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
