@@ -507,10 +507,11 @@ async fn a_second_grant_must_pass_the_deadline_in_force_and_the_late_list_shows_
     assert_eq!(code, 200);
     let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
+    // The header row is found by its first cell: a title row is above it.
     let head: Vec<String> = sheet
         .rows()
-        .next()
-        .unwrap()
+        .find(|r| r[0] == *"Kế hoạch")
+        .expect("the header row")
         .iter()
         .map(|c| c.to_string())
         .collect();

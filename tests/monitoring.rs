@@ -37,6 +37,27 @@ fn excel_date(c: Option<&Data>) -> Option<NaiveDate> {
     }
 }
 
+/// A plan sheet's column names: the row whose first cell is exactly "Kế hoạch" (below the
+/// sheet's title row).
+fn header_of(sheet: &Range<Data>) -> Vec<String> {
+    sheet
+        .rows()
+        .find(|r| text(r.first()) == "Kế hoạch")
+        .expect("the header row")
+        .iter()
+        .map(|c| text(Some(c)))
+        .collect()
+}
+
+/// How many rows a plan sheet has below its header row.
+fn rows_below_header(sheet: &Range<Data>) -> usize {
+    sheet
+        .rows()
+        .skip_while(|r| text(r.first()) != "Kế hoạch")
+        .skip(1)
+        .count()
+}
+
 fn row_of<'a>(range: &'a Range<Data>, first: &str) -> Option<&'a [Data]> {
     range
         .rows()
@@ -105,16 +126,16 @@ fn the_workbook_reads_back_with_the_figures_of_status() {
 
     // The plan's sheet: every status row of the plan, the answer's fields on its row.
     let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
-    let head: Vec<String> = sheet
-        .rows()
-        .next()
-        .unwrap()
-        .iter()
-        .map(|c| text(Some(c)))
-        .collect();
+    // Its title row names the plan and the date; the header row follows.
+    let title = text(sheet.get((0, 0)));
+    assert!(
+        title.contains("Kế hoạch số 50") && title.contains("25/05/2022"),
+        "{title}"
+    );
+    let head = header_of(&sheet);
     assert_eq!(head[0], "Kế hoạch");
     assert!(head.contains(&"Số văn bản báo cáo".to_string()));
-    assert_eq!(sheet.rows().count() - 1, status.as_array().unwrap().len());
+    assert_eq!(rows_below_header(&sheet), status.as_array().unwrap().len());
     let h = |name: &str| head.iter().position(|x| x == name).unwrap();
     let row = sheet
         .rows()
@@ -233,13 +254,7 @@ fn the_workbook_shows_an_extended_deadline_beside_the_plans() {
     );
     let mut wb = book(std::fs::read(&out).unwrap());
     let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
-    let head: Vec<String> = sheet
-        .rows()
-        .next()
-        .unwrap()
-        .iter()
-        .map(|c| text(Some(c)))
-        .collect();
+    let head = header_of(&sheet);
     let h = |name: &str| {
         head.iter()
             .position(|x| x == name)

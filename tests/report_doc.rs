@@ -216,3 +216,67 @@ fn bad_input_is_refused_in_vietnamese_and_leaves_no_file() {
     // Nothing but the file itself was left in the directory.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn every_sheet_of_the_workbook_prints_landscape_a4_one_page_wide_with_its_titles() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tinh-hinh.xlsx");
+    let run = nhacviec()
+        .args(["export", "--plan", "50/KH-UBND", "--as-of", "30/06/2022"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let script = r#"
+import openpyxl, json, sys
+wb = openpyxl.load_workbook(sys.argv[1])
+out = []
+for ws in wb.worksheets:
+    out.append(dict(name=ws.title, orientation=ws.page_setup.orientation,
+        paper=int(ws.page_setup.paperSize), fit=bool(ws.sheet_properties.pageSetUpPr.fitToPage),
+        width=ws.page_setup.fitToWidth, height=ws.page_setup.fitToHeight,
+        titles=ws.print_title_rows, footer=ws.oddFooter.center.text,
+        title=ws.cell(row=1, column=1).value, header=ws.cell(row=2, column=1).value))
+print(json.dumps(out))
+"#;
+    let py = Command::new("python3")
+        .args(["-c", script])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    let sheets = v.as_array().unwrap();
+    assert_eq!(sheets.len(), 2, "{v}");
+    for s in sheets {
+        assert_eq!(s["orientation"], "landscape", "{s}");
+        assert_eq!(s["paper"], 9, "{s}");
+        assert_eq!(s["fit"], true, "{s}");
+        // fitToWidth is 1 when absent (ECMA-376): rust_xlsxwriter writes it only otherwise.
+        assert_eq!(s["width"].as_i64().unwrap_or(1), 1, "{s}");
+        assert_eq!(s["height"], 0, "{s}");
+        assert_eq!(s["footer"], "Trang &P/&N", "{s}");
+        let title = s["title"].as_str().unwrap();
+        assert!(title.contains("30/06/2022"), "{s}");
+    }
+    let (summary, plan) = (&sheets[0], &sheets[1]);
+    assert_eq!(summary["name"], "Tổng hợp");
+    assert!(summary["title"].as_str().unwrap().starts_with("Tổng hợp"));
+    assert_eq!(summary["titles"], "$1:$1");
+    assert_eq!(plan["name"], "KH 50-KH-UBND");
+    assert!(
+        plan["title"].as_str().unwrap().contains("Kế hoạch số 50"),
+        "{plan}"
+    );
+    assert_eq!(plan["header"], "Kế hoạch");
+    assert_eq!(plan["titles"], "$1:$2");
+}
