@@ -280,3 +280,69 @@ print(json.dumps(out))
     assert_eq!(plan["header"], "Kế hoạch");
     assert_eq!(plan["titles"], "$1:$2");
 }
+
+/// LibreOffice (Debian `libreoffice-writer-nogui`, installed by scripts/test) converts the
+/// report of Plan 50 as of 30/06/2022 to PDF; poppler's `pdfinfo` finds a two- to four-page
+/// portrait A4 body, then the landscape appendix.
+#[test]
+fn libreoffice_prints_plan_50_as_a_two_to_four_page_body_and_a_landscape_appendix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bao-cao.docx");
+    let run = nhacviec()
+        .args(["export", "--format", "docx", "--plan", "50/KH-UBND"])
+        .args(["--as-of", "30/06/2022", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // A profile of its own: a LibreOffice already running elsewhere is not disturbed.
+    let profile = format!("-env:UserInstallation=file://{}/lo", dir.path().display());
+    let convert = Command::new("soffice")
+        .arg(&profile)
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(dir.path())
+        .arg(&out)
+        .output()
+        .expect("soffice (libreoffice-writer-nogui; scripts/test installs it)");
+    let pdf = dir.path().join("bao-cao.pdf");
+    assert!(
+        convert.status.success() && pdf.exists(),
+        "{}{}",
+        String::from_utf8_lossy(&convert.stdout),
+        String::from_utf8_lossy(&convert.stderr)
+    );
+    let info = Command::new("pdfinfo")
+        .args(["-f", "1", "-l", "10000"])
+        .arg(&pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils; scripts/test installs it)");
+    assert!(info.status.success());
+    let info = String::from_utf8_lossy(&info.stdout);
+    // "Page    1 size:  595.304 x 841.89 pts (A4)": portrait when narrower than tall.
+    let portrait: Vec<bool> = info
+        .lines()
+        .filter(|l| l.starts_with("Page ") && l.contains(" size: "))
+        .map(|l| {
+            let dims: Vec<f64> = l
+                .split_once(" size: ")
+                .unwrap()
+                .1
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            assert!(l.contains("(A4)"), "{l}");
+            dims[0] < dims[1]
+        })
+        .collect();
+    let body = portrait.iter().take_while(|p| **p).count();
+    assert!((2..=4).contains(&body), "{body} body pages:\n{info}");
+    let appendix = &portrait[body..];
+    assert!(
+        !appendix.is_empty() && appendix.iter().all(|p| !p),
+        "the appendix is landscape to the end:\n{info}"
+    );
+}
