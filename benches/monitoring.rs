@@ -212,11 +212,11 @@ fn benches(c: &mut Criterion) {
                         extensions: &extensions,
                     },
                     None,
-                    Some(Box::new(nhacviec::outbox::Attachment {
+                    vec![nhacviec::outbox::Attachment {
                         name: "x.xlsx".into(),
-                        content_type: "application/octet-stream".into(),
+                        content_type: nhacviec::workbook::XLSX_TYPE.into(),
                         bytes,
-                    })),
+                    }],
                 )
                 .unwrap(),
             )

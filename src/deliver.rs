@@ -288,8 +288,9 @@ pub fn tick(
 /// The weekly report of `now`'s day to `monitor`: the monitoring figures from `config` (with
 /// only the plans `monitor` monitors, `Config::monitored_by`; the answers laid
 /// over it) and the store's answers and reminders, what was recorded in `week` (from the
-/// previous report time to this one), the workbook attached, the dashboard linked when `[web]`
-/// and the link secret are set.
+/// previous report time to this one), the workbook attached (and the report to sign, its period
+/// the week's, when `[report] attach_docx`), the dashboard linked when `[web]` and the link
+/// secret are set.
 fn weekly_report(
     config: &Config,
     links: Option<&crate::links::Signer>,
@@ -305,18 +306,35 @@ fn weekly_report(
     // over twice changes nothing: the earliest completion and the latest grant win).
     let config = &crate::overview::answered_as_of(config, &responses, &extensions, today);
     let overview = crate::overview::compute(config, today, None, &responses, &extensions, &last);
-    let workbook = match crate::workbook::xlsx(config, &overview) {
-        Ok(bytes) => Some(Box::new(outbox::Attachment {
+    let mut attachments = Vec::new();
+    match crate::workbook::xlsx(config, &overview) {
+        Ok(bytes) => attachments.push(outbox::Attachment {
             name: crate::workbook::file_name(today, "xlsx"),
             content_type: crate::workbook::XLSX_TYPE.into(),
             bytes,
-        })),
-        Err(e) => {
-            // The report still goes, without its appendix.
-            tracing::error!(error = %e, "weekly report: the workbook failed");
-            None
+        }),
+        // The report still goes, without its appendix.
+        Err(e) => tracing::error!(error = %e, "weekly report: the workbook failed"),
+    }
+    if config.report_doc.attach_docx {
+        // The report to sign, its period the week's window (its completions, its extensions).
+        let from = week.start.with_timezone(&config.timezone).date_naive();
+        let made = crate::report_doc::docx(&crate::report_doc::Input {
+            config,
+            overview: &overview,
+            period: crate::report_doc::Period::between(from.min(today), today),
+            responses: &responses,
+            extensions: &extensions,
+        });
+        match made {
+            Ok(bytes) => attachments.push(outbox::Attachment {
+                name: crate::report_doc::file_name(today),
+                content_type: crate::report_doc::DOCX_TYPE.into(),
+                bytes,
+            }),
+            Err(e) => tracing::error!(error = %e, "weekly report: the report document failed"),
         }
-    };
+    }
     // The settings' office opens every plan; a plan's own office, the plans it monitors.
     let scope = if Some(monitor) == config.monitor.as_deref() {
         crate::links::MONITOR.to_string()
@@ -343,7 +361,7 @@ fn weekly_report(
         &overview,
         &week,
         link.as_deref(),
-        workbook,
+        attachments,
     )?)
 }
 
@@ -996,7 +1014,7 @@ mod tests {
             body_html: String::new(),
             items: vec![],
             thread: String::new(),
-            attachment: None,
+            attachments: vec![],
             message_id: String::new(),
             status: "pending".into(),
             attempts: 0,

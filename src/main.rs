@@ -1336,16 +1336,7 @@ fn export_docx(
             nhacviec::report_doc::period(k, as_of)
         }
         (None, Some(f)) => Period::between(date_arg("--from", f)?, as_of),
-        (None, None) => {
-            let issued = config
-                .plans
-                .iter()
-                .filter(|p| plan.is_none_or(|n| p.number == n))
-                .map(|p| p.issued)
-                .min()
-                .unwrap_or(as_of);
-            Period::between(issued.min(as_of), as_of)
-        }
+        (None, None) => nhacviec::report_doc::since_issue(config, plan, as_of),
     };
     if period.from > period.to {
         refuse!(

@@ -22,8 +22,8 @@ pub struct NewDelivery {
     pub body_html: String,
     pub items: Vec<Item>,
     pub thread: String,
-    /// A file sent with an email (the weekly report's workbook).
-    pub attachment: Option<Box<Attachment>>,
+    /// Files sent with an email (the weekly report's workbook and report), in order.
+    pub attachments: Vec<Attachment>,
 }
 
 /// A file attached to an email.
@@ -51,7 +51,7 @@ pub struct Delivery {
     #[serde(skip)]
     pub thread: String,
     #[serde(skip)]
-    pub attachment: Option<Box<Attachment>>,
+    pub attachments: Vec<Attachment>,
     pub message_id: String,
     pub status: String,
     pub attempts: i64,
@@ -77,7 +77,7 @@ impl Delivery {
             body_html: d.body_html,
             items: d.items,
             thread: d.thread,
-            attachment: d.attachment,
+            attachments: d.attachments,
             message_id: format!("<nhacviec.test.{stamp}@{domain}>"),
             status: "pending".into(),
             attempts: 0,
@@ -541,7 +541,7 @@ pub fn digests(
                 body_html: body_html.clone(),
                 items: digest.items.clone(),
                 thread: thread.clone(),
-                attachment: None,
+                attachments: vec![],
             });
         }
     }
@@ -623,7 +623,7 @@ pub fn fallback(config: &Config, d: &Delivery) -> Option<NewDelivery> {
         body_html: d.body_html.clone(),
         items: d.items.clone(),
         thread: d.thread.clone(),
-        attachment: None,
+        attachments: vec![],
     })
 }
 
@@ -653,7 +653,7 @@ fn builtin_mail<T: Serialize>(
             body_html: rendered.html.clone(),
             items: vec![],
             thread: thread.to_string(),
-            attachment: None,
+            attachments: vec![],
         })
         .collect())
 }
@@ -991,21 +991,23 @@ struct WeeklyCtx {
     changes: ReportChanges,
     link: String,
     attachment: String,
+    document: String,
     redirected_to: Vec<String>,
 }
 
 /// The weekly report to the monitoring agency's addresses: the figures of `overview` (as of
 /// its day; plans not yet issued are not in it), the agencies that need attention, the overdue
 /// tasks grouped by task, the tasks newly overdue (deadline in the seven days before), and
-/// what was recorded in `week` (completions, extensions granted, refusals). `workbook` goes
-/// attached; `link` is the dashboard.
+/// what was recorded in `week` (completions, extensions granted, refusals). `attachments` go
+/// with it (the workbook, and the report to sign when `[report] attach_docx`; the text names
+/// each by its type); `link` is the dashboard.
 pub fn weekly_report(
     config: &Config,
     monitor: &str,
     overview: &crate::overview::Overview,
     week: &Week<'_>,
     link: Option<&str>,
-    workbook: Option<Box<Attachment>>,
+    attachments: Vec<Attachment>,
 ) -> Result<Vec<NewDelivery>, TemplateError> {
     let Some(m) = config.agency(monitor) else {
         return Ok(vec![]);
@@ -1116,10 +1118,15 @@ pub fn weekly_report(
             counts: ReportCounts::of(&p.counts),
         })
         .collect();
-    let attachment = workbook
-        .as_ref()
-        .map(|w| w.name.clone())
-        .unwrap_or_default();
+    let named = |kind: &str| {
+        attachments
+            .iter()
+            .find(|a| a.content_type == kind)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    };
+    let attachment = named(crate::workbook::XLSX_TYPE);
+    let document = named(crate::report_doc::DOCX_TYPE);
     // The parts are moved into the one context rendered.
     let parts = std::cell::RefCell::new(Some((
         plans,
@@ -1163,12 +1170,13 @@ pub fn weekly_report(
                 changes,
                 link: link.unwrap_or_default().to_string(),
                 attachment: attachment.clone(),
+                document: document.clone(),
                 redirected_to,
             }
         },
     )?;
     for d in &mut out {
-        d.attachment = workbook.clone();
+        d.attachments = attachments.clone();
     }
     Ok(out)
 }
@@ -1446,7 +1454,7 @@ fn to_agency<T: Serialize>(
         body_html: String::new(),
         items: vec![],
         thread: thread.clone(),
-        attachment: None,
+        attachments: vec![],
     };
     if channel == Channel::Zalo && agency.zalo_user_id.is_some() {
         let rendered = render::builtin(which, &ctx(vec![]))?;
@@ -1622,7 +1630,7 @@ pub fn sample(
         body_html,
         items: vec![],
         thread: format!("{}.test", a.id),
-        attachment: None,
+        attachments: vec![],
     })
 }
 
@@ -1917,8 +1925,15 @@ due = 2022-06-01
         assert!(out[0].body_text.contains("a@tinh.example, b@tinh.example"));
         // Zalo is not email: trial mode does not redirect it.
         assert_eq!(out[1].channel, Channel::Zalo);
-        let weekly =
-            weekly_report(&c, "vp", &overview(&c, today()), &quiet_week(), None, None).unwrap();
+        let weekly = weekly_report(
+            &c,
+            "vp",
+            &overview(&c, today()),
+            &quiet_week(),
+            None,
+            vec![],
+        )
+        .unwrap();
         assert_eq!(weekly.len(), 1);
         assert_eq!(weekly[0].recipients, vec!["thu@tinh.example".to_string()]);
         assert!(weekly[0]
@@ -2065,7 +2080,7 @@ due = 2022-06-01
             a.counts.overdue = k + 1;
             big.agencies.push(a);
         }
-        let out = weekly_report(&c, "vp", &big, &quiet_week(), None, None).unwrap();
+        let out = weekly_report(&c, "vp", &big, &quiet_week(), None, vec![]).unwrap();
         let text = &out[0].body_text;
         assert!(text.contains("... và 501 nhiệm vụ khác"), "{text}");
         let needing = big.agencies.len() - quiet_before;
@@ -2115,8 +2130,13 @@ due = 2022-06-01
         let o = overview(&c, NaiveDate::from_ymd_opt(2022, 6, 5).unwrap());
         let workbook = Attachment {
             name: "tinh-hinh-2022-06-05.xlsx".into(),
-            content_type: "application/octet-stream".into(),
+            content_type: crate::workbook::XLSX_TYPE.into(),
             bytes: vec![1, 2, 3],
+        };
+        let document = Attachment {
+            name: "bao-cao-2022-06-05.docx".into(),
+            content_type: crate::report_doc::DOCX_TYPE.into(),
+            bytes: vec![4, 5],
         };
         let out = weekly_report(
             &c,
@@ -2124,13 +2144,13 @@ due = 2022-06-01
             &o,
             &quiet_week(),
             Some("https://x/theo-doi/k"),
-            Some(Box::new(workbook.clone())),
+            vec![workbook.clone(), document.clone()],
         )
         .unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].recipients, vec!["vp1@tinh.example".to_string()]);
         assert_eq!(out[1].recipients, vec!["vp2@tinh.example".to_string()]);
-        assert_eq!(out[0].attachment.as_deref(), Some(&workbook));
+        assert_eq!(out[0].attachments, vec![workbook.clone(), document.clone()]);
         let text = &out[0].body_text;
         assert!(
             out[0]
@@ -2145,6 +2165,17 @@ due = 2022-06-01
             "{text}"
         );
         assert!(
+            text.contains(
+                "Dự thảo báo cáo (Word) để trình ký: tệp đính kèm bao-cao-2022-06-05.docx"
+            ),
+            "{text}"
+        );
+        assert!(
+            out[0].body_html.contains("<b>bao-cao-2022-06-05.docx</b>"),
+            "{}",
+            out[0].body_html
+        );
+        assert!(
             text.contains("Trang theo dõi: https://x/theo-doi/k"),
             "{text}"
         );
@@ -2154,7 +2185,7 @@ due = 2022-06-01
             out[0].body_html
         );
         assert_eq!(
-            weekly_report(&c, "nobody", &o, &quiet_week(), None, None).unwrap(),
+            weekly_report(&c, "nobody", &o, &quiet_week(), None, vec![]).unwrap(),
             vec![]
         );
     }
@@ -2260,7 +2291,7 @@ due = 2022-06-01
             week.extensions,
             &Default::default(),
         );
-        weekly_report(c, "vp", &o, week, None, None)
+        weekly_report(c, "vp", &o, week, None, vec![])
             .unwrap()
             .remove(0)
     }

@@ -703,6 +703,23 @@ fn figures_row(name: &str, c: &Counts) -> Vec<String> {
     ]
 }
 
+/// The media type of a .docx file.
+pub const DOCX_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+/// The period when none is asked (`export` without `--ky`/`--from`, the dashboard's button):
+/// from the earliest issue date of the plans reported (`plan`, or every plan) to `as_of`.
+pub fn since_issue(config: &Config, plan: Option<&str>, as_of: NaiveDate) -> Period {
+    let issued = config
+        .plans
+        .iter()
+        .filter(|p| plan.is_none_or(|n| p.number == n))
+        .map(|p| p.issued)
+        .min()
+        .unwrap_or(as_of);
+    Period::between(issued.min(as_of), as_of)
+}
+
 /// The file name `export` writes by default: "bao-cao-<yyyy-mm-dd>.docx".
 pub fn file_name(as_of: NaiveDate) -> String {
     format!("bao-cao-{}.docx", as_of.format("%Y-%m-%d"))

@@ -143,6 +143,22 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE responses ADD COLUMN reviewed_at TEXT;
      ALTER TABLE responses ADD COLUMN review TEXT CHECK (review IN ('confirmed', 'returned'));
      ALTER TABLE responses ADD COLUMN review_reason TEXT;",
+    // 14: the files sent with an email, any number, in order (the weekly report's workbook and
+    // the report to sign). Migration 10's one file per delivery moves here as its first; its
+    // columns are left empty.
+    "CREATE TABLE delivery_attachments (
+        delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+        seq INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        media_type TEXT NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (delivery_id, seq)
+     );
+     INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes)
+        SELECT id, 0, attachment_name, attachment_type, attachment FROM delivery_bodies
+        WHERE attachment_name IS NOT NULL AND attachment_type IS NOT NULL AND attachment IS NOT NULL;
+     UPDATE delivery_bodies SET attachment_name = NULL, attachment_type = NULL, attachment = NULL
+        WHERE attachment IS NOT NULL;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -220,16 +236,15 @@ fn insert_delivery(
     )?;
     let id = tx.last_insert_rowid();
     tx.prepare_cached(
-        "INSERT INTO delivery_bodies (id, body_text, body_html, attachment_name, attachment_type, attachment) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO delivery_bodies (id, body_text, body_html) VALUES (?1, ?2, ?3)",
     )?
-    .execute(params![
-        id,
-        d.body_text,
-        d.body_html,
-        d.attachment.as_ref().map(|a| a.name.as_str()),
-        d.attachment.as_ref().map(|a| a.content_type.as_str()),
-        d.attachment.as_ref().map(|a| a.bytes.as_slice()),
-    ])?;
+    .execute(params![id, d.body_text, d.body_html])?;
+    for (seq, a) in d.attachments.iter().enumerate() {
+        tx.prepare_cached(
+            "INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id, seq as i64, a.name, a.content_type, a.bytes])?;
+    }
     let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
     tx.prepare_cached("UPDATE deliveries SET message_id = ?1 WHERE id = ?2")?
         .execute(params![message_id, id])?;
@@ -883,10 +898,7 @@ impl Store {
             "SELECT id, tick_at, agency, channel, recipients, subject,
                 (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
                 (SELECT body_html FROM delivery_bodies b WHERE b.id = deliveries.id),
-                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at,
-                (SELECT attachment_name FROM delivery_bodies b WHERE b.id = deliveries.id),
-                (SELECT attachment_type FROM delivery_bodies b WHERE b.id = deliveries.id),
-                (SELECT attachment FROM delivery_bodies b WHERE b.id = deliveries.id)
+                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at
              FROM deliveries {clause}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -924,21 +936,25 @@ impl Store {
                 last_error: r.get(14)?,
                 created_at: r.get(15)?,
                 sent_at: r.get(16)?,
-                attachment: match (
-                    r.get::<_, Option<String>>(17)?,
-                    r.get::<_, Option<String>>(18)?,
-                    r.get::<_, Option<Vec<u8>>>(19)?,
-                ) {
-                    (Some(name), Some(content_type), Some(bytes)) => Some(Box::new(Attachment {
-                        name,
-                        content_type,
-                        bytes,
-                    })),
-                    _ => None,
-                },
+                attachments: vec![],
             })
         })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        let mut out: Vec<Delivery> = rows.collect::<std::result::Result<_, _>>()?;
+        let mut files = self.conn.prepare_cached(
+            "SELECT name, media_type, bytes FROM delivery_attachments WHERE delivery_id = ?1 ORDER BY seq",
+        )?;
+        for d in &mut out {
+            d.attachments = files
+                .query_map([d.id], |r| {
+                    Ok(Attachment {
+                        name: r.get(0)?,
+                        content_type: r.get(1)?,
+                        bytes: r.get(2)?,
+                    })
+                })?
+                .collect::<std::result::Result<_, _>>()?;
+        }
+        Ok(out)
     }
 
     /// Deliveries, newest first, filtered by plan and task (the same item must match both),
@@ -1163,6 +1179,71 @@ mod tests {
             .query_row("SELECT body_text FROM deliveries", [], |r| r.get(0))
             .unwrap();
         assert_eq!(inline, "");
+    }
+
+    #[test]
+    fn a_version_13_attachment_is_kept_and_a_delivery_carries_its_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..13] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 13).unwrap();
+            conn.execute(
+                "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at)
+                 VALUES ('t', 'vp', 'email', '[\"vp@x\"]', 'S', '', '', '[]', 'th', '<m1@x>', 'pending', 0, '2022-05-25T01:00:00+00:00')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO delivery_bodies (id, body_text, body_html, attachment_name, attachment_type, attachment)
+                 VALUES (1, 'T', '<p>T</p>', 'tinh-hinh.xlsx', 'application/x', X'504B0304')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open_writer(&path).unwrap();
+        let file = |name: &str, bytes: &[u8]| Attachment {
+            name: name.into(),
+            content_type: "application/octet-stream".into(),
+            bytes: bytes.to_vec(),
+        };
+        let old = &store.history(None, None, 10).unwrap()[0];
+        assert_eq!(
+            old.attachments,
+            vec![Attachment {
+                name: "tinh-hinh.xlsx".into(),
+                content_type: "application/x".into(),
+                bytes: b"PK\x03\x04".to_vec(),
+            }]
+        );
+        let two = NewDelivery {
+            agency: "vp".into(),
+            channel: Channel::Email,
+            recipients: vec!["vp@x".into()],
+            subject: "Báo cáo tuần".into(),
+            body_text: "T".into(),
+            body_html: "<p>T</p>".into(),
+            items: vec![],
+            thread: "th2".into(),
+            attachments: vec![file("a.xlsx", b"1"), file("b.docx", b"22")],
+        };
+        let none = NewDelivery {
+            attachments: vec![],
+            thread: "th3".into(),
+            ..two.clone()
+        };
+        let ids = store.record_extra(&[two, none], &[], &[], "x").unwrap();
+        let all = store.history(None, None, 10).unwrap();
+        let by_id = |id: i64| all.iter().find(|d| d.id == id).unwrap();
+        assert_eq!(
+            by_id(ids[0]).attachments,
+            vec![file("a.xlsx", b"1"), file("b.docx", b"22")]
+        );
+        assert!(by_id(ids[1]).attachments.is_empty());
+        assert_eq!(by_id(1).attachments.len(), 1, "the old file still there");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!
 //! Sheets: "Tổng hợp" (per plan, then per agency), then one per plan with every task × agency
 //! row. Vietnamese headers, dates as Excel dates shown dd/mm/yyyy, header row frozen, filters
-//! on, columns sized.
+//! on, columns sized. Every sheet prints on landscape A4, one page wide, its title row (the
+//! plan, or "Tổng hợp", and the as-of date) and header row repeated on each page, "Trang n/N"
+//! in the footer.
 
 use crate::config::Config;
 use crate::overview::{Counts, Overview, Row};
@@ -153,6 +155,25 @@ impl Formats {
     }
 }
 
+/// The print setup of every sheet: landscape A4, one page wide (as many long as it takes),
+/// rows `first..=last` repeated at the top of each page, the page number in the footer.
+fn print_setup(ws: &mut Worksheet, first: u32, last: u32) -> Result<(), XlsxError> {
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(first, last)?;
+    ws.set_footer("&CTrang &P/&N");
+    Ok(())
+}
+
+/// A plan sheet's title row: the plan and the date of the figures.
+pub fn plan_title(citation: &str, as_of: NaiveDate) -> String {
+    format!(
+        "Tình hình thực hiện {citation} đến ngày {}",
+        as_of.format("%d/%m/%Y")
+    )
+}
+
 fn headers(ws: &mut Worksheet, row: u32, names: &[&str], f: &Formats) -> Result<(), XlsxError> {
     for (col, name) in names.iter().enumerate() {
         ws.write_string_with_format(row, col as u16, *name, &f.header)?;
@@ -186,7 +207,7 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
         0,
         0,
         format!(
-            "Tình hình thực hiện kế hoạch đến ngày {}",
+            "Tổng hợp tình hình thực hiện kế hoạch đến ngày {}",
             overview.as_of.format("%d/%m/%Y")
         ),
         &f.title,
@@ -256,6 +277,7 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
     ws.set_column_width(11, 36)?;
     ws.set_row_height(3, 45)?;
     ws.set_row_height(first, 45)?;
+    print_setup(ws, 0, 0)?;
 
     // One sheet per plan.
     let mut taken = vec!["Tổng hợp".to_string()];
@@ -263,8 +285,9 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
         let ws = book.add_worksheet();
         ws.set_name(sheet_name(&p.plan, &mut taken))?;
         let names: Vec<&str> = ROW_COLUMNS.iter().map(|(n, _)| *n).collect();
-        headers(ws, 0, &names, &f)?;
-        let mut r = 0u32;
+        ws.write_string_with_format(0, 0, plan_title(&p.citation, overview.as_of), &f.title)?;
+        headers(ws, 1, &names, &f)?;
+        let mut r = 1u32;
         // In the plan's order: leaders read it beside the plan; the filter sorts by state.
         let mut rows: Vec<&Row> = overview
             .rows
@@ -285,9 +308,10 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
         for (c, (_, w)) in ROW_COLUMNS.iter().enumerate() {
             ws.set_column_width(c as u16, *w)?;
         }
-        ws.set_row_height(0, 30)?;
-        ws.set_freeze_panes(1, 0)?;
-        ws.autofilter(0, 0, r.max(1), (ROW_COLUMNS.len() - 1) as u16)?;
+        ws.set_row_height(1, 30)?;
+        ws.set_freeze_panes(2, 0)?;
+        ws.autofilter(1, 0, r.max(2), (ROW_COLUMNS.len() - 1) as u16)?;
+        print_setup(ws, 0, 1)?;
     }
     Ok(book.save_to_buffer()?)
 }

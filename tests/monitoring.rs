@@ -37,6 +37,27 @@ fn excel_date(c: Option<&Data>) -> Option<NaiveDate> {
     }
 }
 
+/// A plan sheet's column names: the row whose first cell is exactly "Kế hoạch" (below the
+/// sheet's title row).
+fn header_of(sheet: &Range<Data>) -> Vec<String> {
+    sheet
+        .rows()
+        .find(|r| text(r.first()) == "Kế hoạch")
+        .expect("the header row")
+        .iter()
+        .map(|c| text(Some(c)))
+        .collect()
+}
+
+/// How many rows a plan sheet has below its header row.
+fn rows_below_header(sheet: &Range<Data>) -> usize {
+    sheet
+        .rows()
+        .skip_while(|r| text(r.first()) != "Kế hoạch")
+        .skip(1)
+        .count()
+}
+
 fn row_of<'a>(range: &'a Range<Data>, first: &str) -> Option<&'a [Data]> {
     range
         .rows()
@@ -105,16 +126,16 @@ fn the_workbook_reads_back_with_the_figures_of_status() {
 
     // The plan's sheet: every status row of the plan, the answer's fields on its row.
     let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
-    let head: Vec<String> = sheet
-        .rows()
-        .next()
-        .unwrap()
-        .iter()
-        .map(|c| text(Some(c)))
-        .collect();
+    // Its title row names the plan and the date; the header row follows.
+    let title = text(sheet.get((0, 0)));
+    assert!(
+        title.contains("Kế hoạch số 50") && title.contains("25/05/2022"),
+        "{title}"
+    );
+    let head = header_of(&sheet);
     assert_eq!(head[0], "Kế hoạch");
     assert!(head.contains(&"Số văn bản báo cáo".to_string()));
-    assert_eq!(sheet.rows().count() - 1, status.as_array().unwrap().len());
+    assert_eq!(rows_below_header(&sheet), status.as_array().unwrap().len());
     let h = |name: &str| head.iter().position(|x| x == name).unwrap();
     let row = sheet
         .rows()
@@ -233,13 +254,7 @@ fn the_workbook_shows_an_extended_deadline_beside_the_plans() {
     );
     let mut wb = book(std::fs::read(&out).unwrap());
     let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
-    let head: Vec<String> = sheet
-        .rows()
-        .next()
-        .unwrap()
-        .iter()
-        .map(|c| text(Some(c)))
-        .collect();
+    let head = header_of(&sheet);
     let h = |name: &str| {
         head.iter()
             .position(|x| x == name)
@@ -494,6 +509,84 @@ fn weekly_reports(state: &std::path::Path) -> BTreeMap<String, Vec<(String, Stri
         out.entry(day).or_default().push((subject, text));
     }
     out
+}
+
+/// `[report] attach_docx = true`: the weekly report's .eml carries the workbook and the report
+/// to sign, its period the week's, each readable.
+#[test]
+fn the_weekly_report_carries_the_workbook_and_the_docx_when_asked() {
+    let env = Env::new();
+    env.edit("nhacviec.toml", |t| {
+        assert!(t.contains("attach_docx = false"));
+        t.replace("attach_docx = false", "attach_docx = true")
+    });
+    env.expect(0, &["run", "--once", "--now", "2022-05-16T08:00:00+07:00"]);
+    env.expect(0, &["run", "--once", "--now", "2022-05-23T08:00:00+07:00"]);
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(env.state().join("mail")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "eml") {
+            continue;
+        }
+        let raw = std::fs::read(&path).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        if !mail
+            .subject()
+            .unwrap_or_default()
+            .starts_with("[Nhắc việc] Báo cáo tuần đến ngày 23/05/2022")
+        {
+            continue;
+        }
+        let files: Vec<(String, Vec<u8>)> = mail
+            .attachments()
+            .map(|a| {
+                (
+                    mail_parser::MimeHeaders::attachment_name(a)
+                        .unwrap_or_default()
+                        .to_string(),
+                    a.contents().to_vec(),
+                )
+            })
+            .collect();
+        let text = mail.body_text(0).unwrap().to_string();
+        found.push((files, text));
+    }
+    assert_eq!(found.len(), 1, "one weekly report on 23/05");
+    let (files, text) = &found[0];
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["tinh-hinh-2022-05-23.xlsx", "bao-cao-2022-05-23.docx"]
+    );
+    assert!(
+        text.contains("tệp đính kèm bao-cao-2022-05-23.docx"),
+        "{text}"
+    );
+    let mut wb = book(files[0].1.clone());
+    assert!(wb.worksheet_range("Tổng hợp").is_ok());
+    // The document opens with python-docx and states the week as its period.
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("bao-cao.docx");
+    std::fs::write(&doc, &files[1].1).unwrap();
+    let py = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import docx, sys; print('\\n'.join(p.text for p in docx.Document(sys.argv[1]).paragraphs))",
+        ])
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let body = String::from_utf8_lossy(&py.stdout);
+    assert!(body.contains("BÁO CÁO"), "{body}");
+    assert!(
+        body.contains("Thời gian chốt số liệu: từ ngày 16/05/2022 đến ngày 23/05/2022."),
+        "{body}"
+    );
 }
 
 #[test]

@@ -216,3 +216,133 @@ fn bad_input_is_refused_in_vietnamese_and_leaves_no_file() {
     // Nothing but the file itself was left in the directory.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn every_sheet_of_the_workbook_prints_landscape_a4_one_page_wide_with_its_titles() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tinh-hinh.xlsx");
+    let run = nhacviec()
+        .args(["export", "--plan", "50/KH-UBND", "--as-of", "30/06/2022"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let script = r#"
+import openpyxl, json, sys
+wb = openpyxl.load_workbook(sys.argv[1])
+out = []
+for ws in wb.worksheets:
+    out.append(dict(name=ws.title, orientation=ws.page_setup.orientation,
+        paper=int(ws.page_setup.paperSize), fit=bool(ws.sheet_properties.pageSetUpPr.fitToPage),
+        width=ws.page_setup.fitToWidth, height=ws.page_setup.fitToHeight,
+        titles=ws.print_title_rows, footer=ws.oddFooter.center.text,
+        title=ws.cell(row=1, column=1).value, header=ws.cell(row=2, column=1).value))
+print(json.dumps(out))
+"#;
+    let py = Command::new("python3")
+        .args(["-c", script])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    let sheets = v.as_array().unwrap();
+    assert_eq!(sheets.len(), 2, "{v}");
+    for s in sheets {
+        assert_eq!(s["orientation"], "landscape", "{s}");
+        assert_eq!(s["paper"], 9, "{s}");
+        assert_eq!(s["fit"], true, "{s}");
+        // fitToWidth is 1 when absent (ECMA-376): rust_xlsxwriter writes it only otherwise.
+        assert_eq!(s["width"].as_i64().unwrap_or(1), 1, "{s}");
+        assert_eq!(s["height"], 0, "{s}");
+        assert_eq!(s["footer"], "Trang &P/&N", "{s}");
+        let title = s["title"].as_str().unwrap();
+        assert!(title.contains("30/06/2022"), "{s}");
+    }
+    let (summary, plan) = (&sheets[0], &sheets[1]);
+    assert_eq!(summary["name"], "Tổng hợp");
+    assert!(summary["title"].as_str().unwrap().starts_with("Tổng hợp"));
+    assert_eq!(summary["titles"], "$1:$1");
+    assert_eq!(plan["name"], "KH 50-KH-UBND");
+    assert!(
+        plan["title"].as_str().unwrap().contains("Kế hoạch số 50"),
+        "{plan}"
+    );
+    assert_eq!(plan["header"], "Kế hoạch");
+    assert_eq!(plan["titles"], "$1:$2");
+}
+
+/// LibreOffice (Debian `libreoffice-writer-nogui`, installed by scripts/test) converts the
+/// report of Plan 50 as of 30/06/2022 to PDF; poppler's `pdfinfo` finds a two- to four-page
+/// portrait A4 body, then the landscape appendix.
+#[test]
+fn libreoffice_prints_plan_50_as_a_two_to_four_page_body_and_a_landscape_appendix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bao-cao.docx");
+    let run = nhacviec()
+        .args(["export", "--format", "docx", "--plan", "50/KH-UBND"])
+        .args(["--as-of", "30/06/2022", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // A profile of its own: a LibreOffice already running elsewhere is not disturbed.
+    let profile = format!("-env:UserInstallation=file://{}/lo", dir.path().display());
+    let convert = Command::new("soffice")
+        .arg(&profile)
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(dir.path())
+        .arg(&out)
+        .output()
+        .expect("soffice (libreoffice-writer-nogui; scripts/test installs it)");
+    let pdf = dir.path().join("bao-cao.pdf");
+    assert!(
+        convert.status.success() && pdf.exists(),
+        "{}{}",
+        String::from_utf8_lossy(&convert.stdout),
+        String::from_utf8_lossy(&convert.stderr)
+    );
+    let info = Command::new("pdfinfo")
+        .args(["-f", "1", "-l", "10000"])
+        .arg(&pdf)
+        .output()
+        .expect("pdfinfo (poppler-utils; scripts/test installs it)");
+    assert!(info.status.success());
+    let info = String::from_utf8_lossy(&info.stdout);
+    // "Page    1 size:  595.304 x 841.89 pts (A4)": portrait when narrower than tall.
+    let portrait: Vec<bool> = info
+        .lines()
+        .filter(|l| l.starts_with("Page ") && l.contains(" size: "))
+        .map(|l| {
+            let dims: Vec<f64> = l
+                .split_once(" size: ")
+                .unwrap()
+                .1
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            assert!(l.contains("(A4)"), "{l}");
+            dims[0] < dims[1]
+        })
+        .collect();
+    let body = portrait.iter().take_while(|p| **p).count();
+    assert!((2..=4).contains(&body), "{body} body pages:\n{info}");
+    let appendix = &portrait[body..];
+    assert!(
+        !appendix.is_empty() && appendix.iter().all(|p| !p),
+        "the appendix is landscape to the end:\n{info}"
+    );
+}

@@ -86,7 +86,7 @@ fn delivery(recipients: &[&str], text: String, html: String) -> Delivery {
             body_html: html,
             items: vec![],
             thread: "t".into(),
-            attachment: None,
+            attachments: vec![],
         },
         Utc::now(),
         "haugiang.example",

@@ -331,15 +331,18 @@ pub fn message(d: &Delivery, email: &EmailSettings) -> Result<Message, SendError
                 .body(crlf(&d.body_text)),
         )
         .singlepart(SinglePart::html(crlf(&d.body_html)));
-    let body = match &d.attachment {
-        None => body,
-        Some(a) => {
+    let body = if d.attachments.is_empty() {
+        body
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for a in &d.attachments {
             let kind = header::ContentType::parse(&a.content_type)
                 .map_err(|e| SendError::Permanent(format!("tệp đính kèm {}: kiểu {e}", a.name)))?;
-            MultiPart::mixed().multipart(body).singlepart(
+            mixed = mixed.singlepart(
                 lettre::message::Attachment::new(a.name.clone()).body(a.bytes.clone(), kind),
-            )
+            );
         }
+        mixed
     };
     builder
         .multipart(body)
@@ -440,7 +443,7 @@ mod tests {
             body_html: "<p>Kính gửi</p>".into(),
             items: vec![],
             thread: "t".into(),
-            attachment: None,
+            attachments: vec![],
             message_id: "<1@tinh.example>".into(),
             status: "pending".into(),
             attempts: 0,
@@ -545,12 +548,19 @@ mod tests {
     #[test]
     fn an_attachment_makes_a_mixed_message_with_the_file() {
         let d = Delivery {
-            attachment: Some(Box::new(crate::outbox::Attachment {
-                name: "tinh-hinh-2022-05-25.xlsx".into(),
-                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                    .into(),
-                bytes: b"PK\x03\x04 bang tinh".to_vec(),
-            })),
+            attachments: vec![
+                crate::outbox::Attachment {
+                    name: "tinh-hinh-2022-05-25.xlsx".into(),
+                    content_type:
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+                    bytes: b"PK\x03\x04 bang tinh".to_vec(),
+                },
+                crate::outbox::Attachment {
+                    name: "bao-cao-2022-05-25.docx".into(),
+                    content_type: crate::report_doc::DOCX_TYPE.into(),
+                    bytes: b"PK\x03\x04 bao cao".to_vec(),
+                },
+            ],
             ..Delivery::unrecorded(
                 crate::outbox::NewDelivery {
                     agency: "vp".into(),
@@ -561,7 +571,7 @@ mod tests {
                     body_html: "<p>Tình hình</p>".into(),
                     items: vec![],
                     thread: "t".into(),
-                    attachment: None,
+                    attachments: vec![],
                 },
                 chrono::Utc::now(),
                 "tinh.example",
@@ -575,12 +585,16 @@ mod tests {
             raw.contains("filename=\"tinh-hinh-2022-05-25.xlsx\""),
             "{raw}"
         );
+        assert!(
+            raw.contains("filename=\"bao-cao-2022-05-25.docx\""),
+            "{raw}"
+        );
         let bad = Delivery {
-            attachment: Some(Box::new(crate::outbox::Attachment {
+            attachments: vec![crate::outbox::Attachment {
                 name: "x".into(),
                 content_type: "không phải kiểu".into(),
                 bytes: vec![],
-            })),
+            }],
             ..d
         };
         assert!(matches!(

@@ -533,7 +533,7 @@ mod tests {
             body_html: String::new(),
             items: vec![],
             thread: "t".into(),
-            attachment: None,
+            attachments: vec![],
         };
         let id = store
             .grant_extension_and_tell(&grant, &[message], "tinh.example", t0)
@@ -566,7 +566,7 @@ mod tests {
             body_html: String::new(),
             items: vec![],
             thread: "t".into(),
-            attachment: None,
+            attachments: vec![],
         };
         let refused = Decision::Refused {
             reason: "Quá muộn".into(),

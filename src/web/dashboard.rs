@@ -421,6 +421,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
     if let Some(p) = &d.query.plan {
         download.append_pair("ke-hoach", p);
     }
+    let query = download.finish();
     render(
         "monitor.html",
         context! {
@@ -428,7 +429,8 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             is_today => o.as_of == d.today,
             today => vn(d.today),
             base => format!("/theo-doi/{}", d.key),
-            download => format!("/theo-doi/{}/bang-tinh.xlsx?{}", d.key, download.finish()),
+            report => format!("/theo-doi/{}/bao-cao.docx?{}", d.key, query),
+            download => format!("/theo-doi/{}/bang-tinh.xlsx?{}", d.key, query),
             notice => d.query.notice.as_deref().and_then(notice_of),
             find => d.query.find.clone().unwrap_or_default(),
             sort => sort,

@@ -167,6 +167,7 @@ pub fn router(web: Web) -> Router {
         .route("/a/{token}/tep/{sha256}", get(upload::agency_download))
         .route("/theo-doi/{key}", get(monitor::show))
         .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
+        .route("/theo-doi/{key}/bao-cao.docx", get(monitor::report))
         .route("/theo-doi/{key}/tep/{sha256}", get(monitor::evidence))
         .route(
             "/theo-doi/{key}/xac-nhan",

@@ -211,31 +211,11 @@ pub async fn workbook(
         Err(resp) => return resp,
     };
     match crate::workbook::xlsx(&config, &overview) {
-        Ok(bytes) => {
-            let mut resp = (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static(crate::workbook::XLSX_TYPE),
-                    ),
-                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                ],
-                bytes,
-            )
-                .into_response();
-            let name = format!(
-                "attachment; filename=\"{}\"",
-                crate::workbook::file_name(as_of, "xlsx")
-            );
-            if let Ok(v) = HeaderValue::from_str(&name) {
-                resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-            }
-            resp.headers_mut().insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            resp
-        }
+        Ok(bytes) => download(
+            bytes,
+            crate::workbook::XLSX_TYPE,
+            &crate::workbook::file_name(as_of, "xlsx"),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "web: workbook failed");
             html(
@@ -243,6 +223,90 @@ pub async fn workbook(
                 page::error(
                     "Không tạo được bảng tính",
                     "Vui lòng thử lại sau; nếu vẫn lỗi, dùng lệnh nhacviec export.",
+                ),
+            )
+        }
+    }
+}
+
+/// A file to download: its type, `attachment` with its name, never cached or sniffed.
+fn download(bytes: Vec<u8>, kind: &'static str, name: &str) -> HttpResponse {
+    let mut resp = (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// `GET /theo-doi/{key}/bao-cao.docx[?ngay=&ke-hoach=]`: the report the Chánh Văn phòng signs
+/// (`report_doc`, as `nhacviec export --format docx` without `--ky`), for the dashboard's date
+/// and plan; a scoped link's plans only (its config is scoped).
+pub async fn report(
+    State(web): State<Web>,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> HttpResponse {
+    let now = web.now();
+    let (_, config) = match open_monitor(&web, &key, now) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let q = match query(raw.as_deref(), &config) {
+        Ok(q) => q,
+        Err(msg) => return html(StatusCode::BAD_REQUEST, page::error("Không tải được", &msg)),
+    };
+    let as_of = q.as_of.unwrap_or_else(|| super::today(&config, now));
+    let loaded = web.with_store(|s| {
+        let (responses, extensions) = s.answers()?;
+        let last = s.last_reminders()?;
+        Ok::<_, crate::store::StoreError>((responses, extensions, last))
+    });
+    let (responses, extensions, last) = match loaded {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::error!(error = %e, "web: store read failed (report)");
+            return html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                page::error(
+                    "Tạm thời không tải được",
+                    "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút.",
+                ),
+            );
+        }
+    };
+    let plan = q.plan.as_deref();
+    let overview = overview::compute_as_of(&config, as_of, plan, &responses, &extensions, &last);
+    let made = crate::report_doc::docx(&crate::report_doc::Input {
+        config: &config,
+        overview: &overview,
+        period: crate::report_doc::since_issue(&config, plan, as_of),
+        responses: &responses,
+        extensions: &extensions,
+    });
+    match made {
+        Ok(bytes) => download(
+            bytes,
+            crate::report_doc::DOCX_TYPE,
+            &crate::report_doc::file_name(as_of),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "web: report failed");
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                page::error(
+                    "Không tạo được báo cáo",
+                    "Vui lòng thử lại sau; nếu vẫn lỗi, dùng lệnh nhacviec export --format docx.",
                 ),
             )
         }

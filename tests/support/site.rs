@@ -107,6 +107,29 @@ impl Site {
         (r.status().as_u16(), kind, r.bytes().await.unwrap().to_vec())
     }
 
+    /// Status, content type, content disposition and body of a download.
+    pub async fn download(&self, path: &str) -> (u16, String, String, Vec<u8>) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let (kind, disposition) = (header("content-type"), header("content-disposition"));
+        (
+            r.status().as_u16(),
+            kind,
+            disposition,
+            r.bytes().await.unwrap().to_vec(),
+        )
+    }
+
     /// Status, and the redirect's target or else the body.
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
         let r = self
