@@ -631,7 +631,8 @@ pub fn docx(input: &Input<'_>) -> Result<Vec<u8>, ReportDocError> {
             false,
         ))
         .add_paragraph(Paragraph::new());
-    let widths = [900, 4203, 2900, 1300, 2100, 2600];
+    // "Hạn" holds dd/mm/yyyy on one line.
+    let widths = [900, 3903, 2900, 1600, 2100, 2600];
     for p in &overview.plans {
         doc = doc.add_paragraph(
             Paragraph::new().add_run(run(&format!("Kế hoạch số {}", p.plan)).bold()),
