@@ -87,7 +87,7 @@ struct Expr {
 }
 
 /// Words skipped without comment when they stand outside an expression.
-const FILLER: &[&str] = &[
+pub(super) const FILLER: &[&str] = &[
     "hoan", "thanh", "thuc", "hien", "xong", "trien", "khai", "thoi", "gian", "han", "chot", "va",
     "hoac", "cua", "truoc", "het", "ca", "trong", "tu", "den", "ke", "vao", "nam", "thang", "ngay",
     "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc", "bao", "cao", "gui", "nop",
@@ -98,6 +98,37 @@ const FILLER: &[&str] = &[
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
+    parse_reading(text, toks, ctx).map(|(parsed, _)| parsed)
+}
+
+/// The words of `toks` the reading did not use: outside every expression that gave (or
+/// refined) a milestone and every label read as a level, phase or stage, and not filler.
+/// Each is a token's byte span. Named or not in a note: the caller checks.
+pub(super) fn unread(text: &str, toks: &[Token], ctx: &Context) -> Vec<Range<usize>> {
+    let Ok((_, read)) = parse_reading(text, toks, ctx) else {
+        return Vec::new();
+    };
+    toks.iter()
+        .filter(|t| match t.word() {
+            Some(w) => !FILLER.contains(&w),
+            None => t.num().is_some(),
+        })
+        .filter(|t| {
+            !read
+                .iter()
+                .any(|r| r.start <= t.span.start && t.span.end <= r.end)
+        })
+        .map(|t| t.span.clone())
+        .collect()
+}
+
+/// Reads the text, and says which spans of it the reading used.
+fn parse_reading(
+    text: &str,
+    toks: &[Token],
+    ctx: &Context,
+) -> Result<(Parsed, Vec<Range<usize>>), ParseError> {
+    let mut read: Vec<Range<usize>> = Vec::new();
     if let Some(t) = toks.iter().find(|t| t.is_word("tet")) {
         // Lunar-calendar anchors need the calendar (a later module): never guess them.
         return Err(ParseError {
@@ -137,7 +168,7 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             }
         }
         run.skipped.push(run.trailing);
-        for skipped in run.skipped.iter().filter(|l| has_meaningful_words(l)) {
+        for skipped in run.skipped.iter().filter(|l| has_unread_words(l)) {
             let span = span_of(skipped);
             first_unknown.get_or_insert(span.clone());
             notes.push(Note {
@@ -221,6 +252,15 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
                 continue;
             }
             let stage_name = staged_by_name && is_stage_label(&label);
+            if !levels.is_empty() || is_phase_label(&label) || stage_name {
+                read.push(span_of(&words));
+            }
+            read.push(expr.start..expr.points.last().map_or(expr.start, |p| p.span.end));
+            read.extend(
+                expr.points
+                    .iter()
+                    .filter_map(|p| p.weekday.clone().map(|w| w.1)),
+            );
             if !levels.is_empty()
                 && !stage_name
                 && !is_phase_label(&label)
@@ -231,7 +271,7 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             if levels.is_empty()
                 && !is_phase_label(&label)
                 && !stage_name
-                && has_meaningful_words(&words)
+                && has_unread_words(&words)
             {
                 let span = span_of(&words);
                 notes.push(Note {
@@ -299,10 +339,13 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
         _ => true,
     });
     notes.dedup();
-    Ok(Parsed {
-        deadline: Deadline::Dated(milestones),
-        notes,
-    })
+    Ok((
+        Parsed {
+            deadline: Deadline::Dated(milestones),
+            notes,
+        },
+        read,
+    ))
 }
 
 /// An expression with the words before it and, in parentheses, right after it.
@@ -536,6 +579,12 @@ fn has_meaningful_words(label: &[&Token]) -> bool {
         .iter()
         .filter_map(|t| t.word())
         .any(|w| !FILLER.contains(&w))
+}
+
+/// Words or numbers that are not filler: what a label may not drop without naming it ("(báo
+/// cáo 6 tháng)").
+fn has_unread_words(label: &[&Token]) -> bool {
+    has_meaningful_words(label) || label.iter().any(|t| t.num().is_some())
 }
 
 /// "Đợt 1", "Giai đoạn 2", "Lần 3": a phase of the work, not a level.

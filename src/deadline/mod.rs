@@ -267,6 +267,39 @@ pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
         })
 }
 
+/// The words and numbers of a text that its dated reading did not use (byte spans): words
+/// outside every expression that gave a milestone and every label read as a level, phase or
+/// stage. Filler words ([`FILLER_WORDS`]: "trước", "ngày", "hoàn thành", ...) and punctuation
+/// are not counted; numbers and words taken out as not dates (document numbers, counts, hours)
+/// are named by their own notes and not counted either. Empty when the text is not read as
+/// dates (periodic, continuous, on request) or cannot be read.
+///
+/// The rule the corpora are checked against: every span returned here lies inside a note of
+/// the reading ("đã bỏ qua phần không hiểu: ...").
+pub fn unread(text: &str, ctx: &Context) -> Vec<Range<usize>> {
+    if text.chars().count() > MAX_TIME_CHARS {
+        return Vec::new();
+    }
+    let toks = lex::tokenize(text);
+    let Ok(toks) = numbers::drop_spelled(text, &toks) else {
+        return Vec::new();
+    };
+    let (toks, _) = skip::non_dates(text, &toks, ctx.plan_year);
+    if toks.is_empty() {
+        return Vec::new();
+    }
+    match parse(text, ctx) {
+        Ok(Parsed {
+            deadline: Deadline::Dated(_),
+            ..
+        }) => dated::unread(text, &toks, ctx),
+        _ => Vec::new(),
+    }
+}
+
+/// Words a dated text may hold without being read ("hoàn thành trước ngày ...").
+pub const FILLER_WORDS: &[&str] = dated::FILLER;
+
 /// The folded words of a text as one string, for phrase search ("khi co yeu cau").
 pub(crate) struct Words {
     joined: String,
