@@ -1105,6 +1105,9 @@ fn issue_32_readings_golden() {
         "trong tháng 8 này",
         "ngày 20/10 tới",
         "trước khi khai giảng năm học mới (dự kiến 5/9)",
+        "Báo cáo tình hình quý III và 9 tháng năm 2024",
+        "Khai giảng khóa XV ngày 10/9/2025",
+        "báo cáo quý III gửi trước ngày 10/10/2024",
     ];
     let mut lines = Vec::new();
     for text in texts {
@@ -1135,4 +1138,56 @@ fn a_term_of_office_is_not_a_milestone() {
     assert!(show("nhiệm kỳ 2021-2026").starts_with("error: không có thời hạn"));
     // A period of work is still one.
     assert_eq!(show("Giai đoạn 2021-2025"), "01/01/2021..31/12/2025");
+}
+
+#[test]
+fn cumulative_months_after_a_quarter_are_the_reports_frame() {
+    check_noted(&[
+        (
+            "Quý III và 9 tháng năm 2024",
+            "30/09/2024",
+            "kỳ báo cáo cộng dồn (khung của báo cáo; hạn là của quý): \"9 tháng\"",
+        ),
+        (
+            "Báo cáo tình hình quý II và 6 tháng năm 2023",
+            "30/06/2023",
+            "\"6 tháng\"",
+        ),
+        ("quý 1 và 3 tháng năm 2025", "31/03/2025", "\"3 tháng\""),
+    ]);
+    // A period of its own is still one.
+    assert_eq!(
+        show("Quý I và 6 tháng đầu năm 2023"),
+        "31/03/2023 | 30/06/2023"
+    );
+}
+
+#[test]
+fn a_class_or_course_number_is_not_a_date() {
+    check_noted(&[
+        (
+            "Khai giảng khóa XV ngày 10/9/2025",
+            "10/09/2025",
+            "tên lớp, khóa (không phải ngày): \"khóa XV\"",
+        ),
+        (
+            "Tuyển sinh lớp 10, ngày 5-6/6/2025",
+            "05/06/2025..06/06/2025",
+            "\"lớp 10\"",
+        ),
+        (
+            "Bồi dưỡng khoá 15 trước 30/11/2024",
+            "29/11/2024",
+            "\"khoá 15\"",
+        ),
+    ]);
+}
+
+#[test]
+fn a_period_only_reported_on_is_named() {
+    check_noted(&[(
+        "báo cáo quý III gửi trước ngày 10/10/2024",
+        "09/10/2024",
+        "đã coi \"quý III\" là kỳ được báo cáo, không phải thời hạn",
+    )]);
 }

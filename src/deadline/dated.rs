@@ -195,6 +195,15 @@ fn parse_reading(
             // day is the deadline.
             if has_day && names_a_report(&label) && expr.points.iter().all(|p| p.unit != Unit::Day)
             {
+                let end = expr.points.last().map_or(expr.start, |p| p.span.end);
+                let span = expr.start..end.max(expr.start);
+                notes.push(Note {
+                    kind: NoteKind::Assumed(format!(
+                        "đã coi \"{}\" là kỳ được báo cáo, không phải thời hạn",
+                        &text[span.clone()]
+                    )),
+                    span,
+                });
                 continue;
             }
             fill_missing(&mut expr.points, ctx.plan_year, &mut notes);

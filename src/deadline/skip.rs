@@ -79,6 +79,31 @@ pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Toke
             i = end;
             continue;
         }
+        // "tình hình quý III và 9 tháng năm 2024": the months since January are the report's
+        // frame, the deadline is the quarter's.
+        if let Some(end) = cumulative_months(toks, i, &out) {
+            notes.push(skipped(
+                text,
+                toks,
+                i + 1,
+                end,
+                "kỳ báo cáo cộng dồn (khung của báo cáo; hạn là của quý)",
+            ));
+            i = end;
+            continue;
+        }
+        // A class, a course or a school's name: "lớp 10", "khóa XV", "khoá 15".
+        if let Some(end) = class_name(toks, i) {
+            notes.push(skipped(
+                text,
+                toks,
+                i,
+                end,
+                "tên lớp, khóa (không phải ngày)",
+            ));
+            i = end;
+            continue;
+        }
         // A count: "1.500 hồ sơ", "20 xã".
         if let Some(end) = count(toks, i) {
             notes.push(skipped(text, toks, i, end, "số lượng"));
@@ -369,6 +394,55 @@ fn term_of_office(toks: &[Token], i: usize) -> Option<usize> {
         .get(i + 3)
         .is_some_and(|t| t.is_sym('-') || t.is_word("den"));
     (year(i + 2) && sep && year(i + 4)).then_some(i + 5)
+}
+
+/// "và 9 tháng" (also ", 6 tháng") right after a quarter ("Quý III", "quý 2") at `i`: where
+/// it ends. Not "6 tháng đầu năm" (a period of its own) nor "9 tháng/2024".
+fn cumulative_months(toks: &[Token], i: usize, out: &[Token]) -> Option<usize> {
+    if !(toks[i].is_word("va") || toks[i].is_sym(',')) {
+        return None;
+    }
+    let months = toks.get(i + 1).and_then(Token::num);
+    if !matches!(months, Some((3 | 6 | 9, 1 | 2))) || !toks.get(i + 2)?.is_word("thang") {
+        return None;
+    }
+    let next = toks.get(i + 3);
+    if next.is_some_and(|t| {
+        t.is_word("dau") || t.is_word("cuoi") || t.is_sym('/') || t.is_sym('-') || t.is_sym('.')
+    }) {
+        return None;
+    }
+    let n = out.len();
+    let quarter = n >= 2
+        && (out[n - 2].is_word("quy") || out[n - 2].is_word("qui"))
+        && (out[n - 1]
+            .word()
+            .is_some_and(|w| super::lex::roman(w).is_some())
+            || out[n - 1]
+                .num()
+                .is_some_and(|(q, d)| d == 1 && (1..=4).contains(&q)));
+    quarter.then_some(i + 3)
+}
+
+/// A class or a course named by its number at `i` ("lớp 10", "khóa XV", "khoá 15"): where it
+/// ends.
+fn class_name(toks: &[Token], i: usize) -> Option<usize> {
+    if !(toks[i].is_word("lop") || toks[i].is_word("khoa")) {
+        return None;
+    }
+    let next = toks.get(i + 1)?;
+    if !next.space_before {
+        return None;
+    }
+    let numbered = next.num().is_some_and(|(_, d)| d <= 2)
+        || next
+            .word()
+            .is_some_and(|w| w.len() <= 5 && w.chars().all(|c| "ivxlc".contains(c)));
+    // "khóa 15/2024" would be a date: only a number standing alone.
+    let joined_after = toks
+        .get(i + 2)
+        .is_some_and(|t| !t.space_before && (t.is_sym('/') || t.is_sym('-')));
+    (numbered && !joined_after).then_some(i + 2)
 }
 
 /// A count at `i` ("1.500 hồ sơ", "20 xã"), and where its noun ends.
