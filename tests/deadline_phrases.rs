@@ -1108,6 +1108,8 @@ fn issue_32_readings_golden() {
         "Báo cáo tình hình quý III và 9 tháng năm 2024",
         "Khai giảng khóa XV ngày 10/9/2025",
         "báo cáo quý III gửi trước ngày 10/10/2024",
+        "Kỳ thi tuyển sinh lớp 10 năm 2025 diễn ra ngày 5-6/6",
+        "Đại hội nhiệm kỳ 2025 - 2030 của tỉnh, trước ngày 30/9/2025",
     ];
     let mut lines = Vec::new();
     for text in texts {
@@ -1190,4 +1192,54 @@ fn a_period_only_reported_on_is_named() {
         "09/10/2024",
         "đã coi \"quý III\" là kỳ được báo cáo, không phải thời hạn",
     )]);
+}
+
+#[test]
+fn the_year_of_a_class_name_dates_the_events_days() {
+    check_noted(&[
+        (
+            "Kỳ thi tuyển sinh lớp 10 năm 2025 diễn ra ngày 5-6/6",
+            "05/06/2025..06/06/2025",
+            "ngày không ghi năm: đã lấy năm 2025 ghi trong tên \"lớp 10 năm 2025\"",
+        ),
+        (
+            "Thi tuyển sinh lớp 10 năm học 2026-2027 vào ngày 2-3/6",
+            "02/06/2026..03/06/2026",
+            "\"lớp 10 năm học 2026-2027\"",
+        ),
+        (
+            "Tuyển sinh lớp 10 năm 2025, ngày 5-6/6/2025",
+            "05/06/2025..06/06/2025",
+            "tên lớp, khóa (không phải ngày): \"lớp 10 năm 2025\"",
+        ),
+    ]);
+}
+
+#[test]
+fn a_skipped_name_inside_unread_words_is_named_once() {
+    for (text, expected) in [
+        (
+            "Đại hội nhiệm kỳ 2025 - 2030 của tỉnh, trước ngày 30/9/2025",
+            "đã bỏ qua phần không hiểu: \"Đại hội … của tỉnh\"",
+        ),
+        (
+            "Kỳ thi tuyển sinh lớp 10 năm 2025 diễn ra ngày 5-6/6",
+            "đã bỏ qua phần không hiểu: \"Kỳ thi tuyển sinh … diễn ra\"",
+        ),
+        (
+            "Chuẩn bị Đại hội nhiệm kỳ 2025-2030 ở cơ sở trong Quý III/2025",
+            "đã bỏ qua phần không hiểu: \"Chuẩn bị Đại hội … ở cơ sở\"",
+        ),
+    ] {
+        let notes: Vec<String> = parse(text, &ctx())
+            .expect(text)
+            .notes
+            .iter()
+            .map(|n| n.kind.to_string())
+            .collect();
+        assert!(notes.iter().any(|n| n == expected), "{text}: {notes:?}");
+        // The name is quoted by its own note only.
+        let quoted = notes.iter().filter(|n| n.contains("2025")).count();
+        assert!(quoted <= 2, "{text}: {notes:?}");
+    }
 }

@@ -250,6 +250,7 @@ pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
     let words = Words::new(&toks);
     let with_skipped = |mut parsed: Parsed| {
         let mut notes = skipped.clone();
+        parsed.notes = name_once(text, &skipped, std::mem::take(&mut parsed.notes));
         notes.append(&mut parsed.notes);
         parsed.notes = notes;
         parsed
@@ -299,6 +300,47 @@ pub fn unread(text: &str, ctx: &Context) -> Vec<Range<usize>> {
 
 /// Words a dated text may hold without being read ("hoàn thành trước ngày ...").
 pub const FILLER_WORDS: &[&str] = dated::FILLER;
+
+/// Words left unread that hold a part already named as not a date ("Đại hội nhiệm kỳ 2025 -
+/// 2030 của tỉnh"): the unread words are quoted without that part, joined by "…", so each
+/// thing is named once; a note left with nothing to quote is dropped.
+fn name_once(text: &str, skipped: &[Note], notes: Vec<Note>) -> Vec<Note> {
+    notes
+        .into_iter()
+        .filter_map(|note| {
+            let NoteKind::Ignored(_) = note.kind else {
+                return Some(note);
+            };
+            let inside: Vec<&Range<usize>> = skipped
+                .iter()
+                .map(|s| &s.span)
+                .filter(|s| note.span.start <= s.start && s.end <= note.span.end && s.start < s.end)
+                .collect();
+            if inside.is_empty() {
+                return Some(note);
+            }
+            let mut pieces = Vec::new();
+            let mut at = note.span.start;
+            let cuts = inside.iter().map(|s| (s.start, s.end));
+            for (start, end) in cuts.chain(std::iter::once((note.span.end, note.span.end))) {
+                if start >= at {
+                    let piece = text
+                        .get(at..start)
+                        .unwrap_or_default()
+                        .trim_matches(|c: char| !c.is_alphanumeric());
+                    if !piece.is_empty() {
+                        pieces.push(piece);
+                    }
+                    at = end;
+                }
+            }
+            (!pieces.is_empty()).then(|| Note {
+                kind: NoteKind::Ignored(pieces.join(" … ")),
+                span: note.span,
+            })
+        })
+        .collect()
+}
 
 /// The folded words of a text as one string, for phrase search ("khi co yeu cau").
 pub(crate) struct Words {

@@ -43,6 +43,8 @@ const LUNAR: &[&str] = &["tuc", "nham", "am", "al", "chap", "gieng", "mung", "te
 pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Token>, Vec<Note>) {
     let mut out: Vec<Token> = Vec::with_capacity(toks.len());
     let mut notes = Vec::new();
+    // The year written in a name ("lớp 10 năm 2025"), for the next date without one.
+    let mut pending_year: Option<(u32, std::ops::Range<usize>)> = None;
     let mut i = 0;
     while i < toks.len() {
         // A document's number: "12/2019/TT-BTC", "45/UBND-KT", "80-NQ/TW", "số 45".
@@ -94,13 +96,17 @@ pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Toke
         }
         // A class, a course or a school's name: "lớp 10", "khóa XV", "khoá 15".
         if let Some(end) = class_name(toks, i) {
-            notes.push(skipped(
-                text,
-                toks,
-                i,
-                end,
-                "tên lớp, khóa (không phải ngày)",
-            ));
+            // "lớp 10 năm 2025", "lớp 10 năm học 2025-2026": the year belongs to the name and
+            // dates the event's days written without one ("ngày 5-6/6").
+            let (end, year) = match name_year(toks, end) {
+                Some((after, year)) => (after, Some(year)),
+                None => (end, None),
+            };
+            let note = skipped(text, toks, i, end, "tên lớp, khóa (không phải ngày)");
+            if let Some(year) = year {
+                pending_year = Some((year, note.span.clone()));
+            }
+            notes.push(note);
             i = end;
             continue;
         }
@@ -238,6 +244,35 @@ pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Toke
             continue;
         }
         out.push(toks[i].clone());
+        // A day and month without a year after a name with its year: that year, said.
+        let n = out.len();
+        let day_month = toks[i].num().is_some_and(|(_, d)| d <= 2)
+            && n >= 3
+            && out[n - 2].is_sym('/')
+            && out[n - 3].num().is_some()
+            && !toks
+                .get(i + 1)
+                .is_some_and(|t| !t.space_before && (t.is_sym('/') || t.is_sym('.')));
+        if day_month {
+            if let Some((year, span)) = pending_year.take() {
+                // Empty spans right after the month: read with the date, quoted nowhere.
+                let at = toks[i].span.end;
+                let synth = |tok: Tok| Token {
+                    tok,
+                    span: at..at,
+                    space_before: false,
+                };
+                out.push(synth(Tok::Sym('/')));
+                out.push(synth(Tok::Num(year, 4)));
+                notes.push(Note {
+                    span: span.clone(),
+                    kind: NoteKind::Assumed(format!(
+                        "ngày không ghi năm: đã lấy năm {year} ghi trong tên \"{}\"",
+                        text.get(span.clone()).unwrap_or_default()
+                    )),
+                });
+            }
+        }
         i += 1;
     }
     (out, notes)
@@ -443,6 +478,28 @@ fn class_name(toks: &[Token], i: usize) -> Option<usize> {
         .get(i + 2)
         .is_some_and(|t| !t.space_before && (t.is_sym('/') || t.is_sym('-')));
     (numbered && !joined_after).then_some(i + 2)
+}
+
+/// "năm 2025" or "năm học 2025-2026" at `k`, right after a name: where it ends, and the
+/// (first) year.
+fn name_year(toks: &[Token], k: usize) -> Option<(usize, u32)> {
+    if !toks.get(k)?.is_word("nam") {
+        return None;
+    }
+    let mut at = k + 1;
+    if toks.get(at).is_some_and(|t| t.is_word("hoc")) {
+        at += 1;
+    }
+    let (year, _) = toks.get(at)?.num().filter(|&(_, d)| d == 4)?;
+    let mut end = at + 1;
+    let second = toks
+        .get(end + 1)
+        .and_then(Token::num)
+        .filter(|&(_, d)| d == 4);
+    if toks.get(end).is_some_and(|t| t.is_sym('-')) && second.is_some() {
+        end += 2;
+    }
+    Some((end, year))
 }
 
 /// A count at `i` ("1.500 hồ sơ", "20 xã"), and where its noun ends.
