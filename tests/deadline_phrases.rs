@@ -1110,6 +1110,8 @@ fn issue_32_readings_golden() {
         "báo cáo quý III gửi trước ngày 10/10/2024",
         "Kỳ thi tuyển sinh lớp 10 năm 2025 diễn ra ngày 5-6/6",
         "Đại hội nhiệm kỳ 2025 - 2030 của tỉnh, trước ngày 30/9/2025",
+        "ngày thứ 15 của tháng liền sau",
+        "ngày làm việc thứ 5 của tháng sau",
     ];
     let mut lines = Vec::new();
     for text in texts {
@@ -1242,4 +1244,78 @@ fn a_skipped_name_inside_unread_words_is_named_once() {
         let quoted = notes.iter().filter(|n| n.contains("2025")).count();
         assert!(quoted <= 2, "{text}: {notes:?}");
     }
+}
+
+#[test]
+fn the_nth_day_of_the_next_month_is_a_monthly_rule() {
+    check_all(&[
+        (
+            "ngày thứ 15 của tháng liền sau",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=15",
+        ),
+        (
+            "nộp vào ngày thứ 10 của tháng tiếp theo",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=10",
+        ),
+        (
+            "Hằng tháng, trước ngày thứ 20",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=19",
+        ),
+        (
+            "Báo cáo tháng gửi chậm nhất ngày 8 của tháng liền sau",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=8",
+        ),
+    ]);
+}
+
+#[test]
+fn the_nth_working_day_of_the_next_month_is_a_monthly_rule_warned() {
+    let cases = [
+        (
+            "ngày làm việc thứ 5 của tháng sau",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=5",
+        ),
+        (
+            "trước ngày làm việc thứ 3 của tháng kế tiếp",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2",
+        ),
+        (
+            "Hằng tháng, ngày làm việc thứ 2",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2",
+        ),
+        (
+            "trước ngày làm việc thứ 1 của tháng tiếp theo",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+        ),
+    ];
+    check_all(&cases);
+    for (text, shown) in cases {
+        let p = parse(text, &ctx()).expect(text);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.kind.to_string().contains("chưa trừ ngày nghỉ lễ")),
+            "{text}: {:?}",
+            p.notes
+        );
+        let rule = shown.trim_start_matches("rrule:");
+        let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        nhacviec::deadline::recur::check(rule, start).expect(rule);
+    }
+    // The fifth working day of January 2025 (Wed 1 .. Tue 7): the 7th.
+    let days = nhacviec::deadline::recur::occurrences(
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=5",
+        NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2025, 2, 28).unwrap(),
+        10,
+    )
+    .expect("rule");
+    // The fifth working day of January 2025 (Wed 1 .. Tue 7), of February (Mon 3 .. Fri 7).
+    assert_eq!(
+        days,
+        [
+            NaiveDate::from_ymd_opt(2025, 1, 7).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 2, 7).unwrap()
+        ]
+    );
 }
