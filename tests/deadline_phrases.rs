@@ -307,6 +307,12 @@ fn check_all(cases: &[(&str, &str)]) {
         let got = show(text);
         // "error: ..." expects an error whose message starts so; "error" any error.
         let ok = got == *expected || (expected.starts_with("error") && got.starts_with(expected));
+        let dropped = common::silently_dropped(text, 2022);
+        if !dropped.is_empty() {
+            failures.push(format!(
+                "{text:?}: not read and named by no warning: {dropped:?}"
+            ));
+        }
         if !ok {
             failures.push(format!(
                 "{text:?}\n    expected {expected}\n    got      {got}"
@@ -875,6 +881,12 @@ fn check_noted(cases: &[(&str, &str, &str)]) {
         } else {
             notes.iter().any(|n| n.contains(noted))
         };
+        let dropped = common::silently_dropped(text, 2022);
+        if !dropped.is_empty() {
+            failures.push(format!(
+                "{text:?}: not read and named by no warning: {dropped:?}"
+            ));
+        }
         if got != *expected || !note_ok {
             failures.push(format!(
                 "{text:?}\n    expected {expected} [{noted}]\n    got      {got} {notes:?}"
@@ -1115,6 +1127,11 @@ fn issue_32_readings_golden() {
     ];
     let mut lines = Vec::new();
     for text in texts {
+        let dropped = common::silently_dropped(text, 2022);
+        assert!(
+            dropped.is_empty(),
+            "{text:?}: not read and named by no warning: {dropped:?}"
+        );
         lines.push(format!("{text}\n  => {}", show(text)));
         if let Ok(p) = parse(text, &ctx()) {
             for n in p.notes {

@@ -196,7 +196,12 @@ fn parse_reading(
             if has_day && names_a_report(&label) && expr.points.iter().all(|p| p.unit != Unit::Day)
             {
                 let end = expr.points.last().map_or(expr.start, |p| p.span.end);
-                let span = expr.start..end.max(expr.start);
+                // "Báo cáo kết quả thực hiện 6 tháng đầu năm": what is reported, quoted whole.
+                let start = match label.first() {
+                    Some(t) if has_meaningful_words(&label) => t.span.start.min(expr.start),
+                    _ => expr.start,
+                };
+                let span = start..end.max(start);
                 notes.push(Note {
                     kind: NoteKind::Assumed(format!(
                         "đã coi \"{}\" là kỳ được báo cáo, không phải thời hạn",
