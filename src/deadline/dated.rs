@@ -138,8 +138,7 @@ fn parse_reading(
             suggestions: vec!["Trước ngày 15/01/2023"],
         });
     }
-    let toks = drop_lunar_notes(toks);
-    let mut notes = Vec::new();
+    let (toks, mut notes) = drop_lunar_notes(text, toks);
     let mut milestones: Vec<Milestone> = Vec::new();
     let mut first_unknown: Option<Range<usize>> = None;
     let runs = toks
@@ -441,8 +440,8 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token]) -> Result<Run<'a>, ParseError>
             } else if inner
                 .items
                 .iter()
-                .all(|it| !has_meaningful_words(&it.label) && !has_meaningful_words(&it.post))
-                && !has_meaningful_words(&inner.trailing)
+                .all(|it| !has_unread_words(&it.label) && !has_unread_words(&it.post))
+                && !has_unread_words(&inner.trailing)
                 && inner.skipped.is_empty()
             {
                 // A date in parentheses, with nothing else: part of the text.
@@ -558,8 +557,10 @@ fn resolve_relative_years(points: &mut [Point], base: &mut Option<i32>, plan_yea
     }
 }
 
-/// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)").
-fn drop_lunar_notes(toks: &[Token]) -> Vec<Token> {
+/// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)") that the skip pass
+/// left (not after a date), each named in a note.
+fn drop_lunar_notes(text: &str, toks: &[Token]) -> (Vec<Token>, Vec<Note>) {
+    let mut notes = Vec::new();
     let mut out = Vec::with_capacity(toks.len());
     let mut i = 0;
     while i < toks.len() {
@@ -570,16 +571,26 @@ fn drop_lunar_notes(toks: &[Token]) -> Vec<Token> {
                 .and_then(Token::word)
                 .is_some_and(|w| matches!(w, "tuc" | "nham" | "am" | "al"));
         if lunar {
+            let from = i;
             while i < toks.len() && !toks[i].is_sym(')') {
                 i += 1;
             }
+            let last = &toks[i.min(toks.len() - 1)];
+            let span = toks[from].span.start..last.span.end;
+            notes.push(Note {
+                kind: NoteKind::NotADate {
+                    what: "ngày âm lịch ghi kèm",
+                    text: text.get(span.clone()).unwrap_or_default().to_string(),
+                },
+                span,
+            });
             i += 1;
             continue;
         }
         out.push(t.clone());
         i += 1;
     }
-    out
+    (out, notes)
 }
 
 fn span_of(toks: &[&Token]) -> Range<usize> {

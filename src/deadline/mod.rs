@@ -255,7 +255,13 @@ pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
         parsed.notes = notes;
         parsed
     };
-    if let Some(parsed) = periodic::classify(text, &toks, &words)? {
+    if let Some(mut parsed) = periodic::classify(text, &toks, &words)? {
+        if matches!(
+            parsed.deadline,
+            Deadline::Recurring { .. } | Deadline::PeriodicUnspecified
+        ) {
+            parsed.notes.extend(rule_words_unread(text, &toks));
+        }
         return Ok(with_skipped(parsed));
     }
     dated::parse(text, &toks, ctx)
@@ -294,8 +300,53 @@ pub fn unread(text: &str, ctx: &Context) -> Vec<Range<usize>> {
             deadline: Deadline::Dated(_),
             ..
         }) => dated::unread(text, &toks, ctx),
-        _ => Vec::new(),
+        // Rules are read by the phrases they hold: a word outside every phrase was not read.
+        // (Continuous and event-triggered texts have no deadline: their words describe it.)
+        Ok(Parsed {
+            deadline: Deadline::Recurring { .. } | Deadline::PeriodicUnspecified,
+            ..
+        }) => toks
+            .iter()
+            .filter(|t| is_rule_word_unread(t))
+            .map(|t| t.span.clone())
+            .collect(),
+        Ok(_) | Err(_) => Vec::new(),
     }
+}
+
+/// A word of a rule that no phrase of the rule readers holds, nor the filler.
+fn is_rule_word_unread(t: &lex::Token) -> bool {
+    t.word()
+        .is_some_and(|w| !dated::FILLER.contains(&w) && !periodic::VOCABULARY.contains(&w))
+}
+
+/// Notes naming the words of a rule the readers did not use ("họp giao ban vào thứ 3 hằng
+/// tuần": "họp giao ban"), a run of words at a time (read words between two unread ones are
+/// quoted with them).
+fn rule_words_unread(text: &str, toks: &[lex::Token]) -> Vec<Note> {
+    let unread: Vec<usize> = (0..toks.len())
+        .filter(|&k| is_rule_word_unread(&toks[k]))
+        .collect();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for k in unread {
+        match runs.last_mut() {
+            Some((_, last))
+                if k - *last <= 2 && toks[*last + 1..k].iter().all(|t| t.word().is_some()) =>
+            {
+                *last = k;
+            }
+            _ => runs.push((k, k)),
+        }
+    }
+    runs.into_iter()
+        .map(|(a, b)| {
+            let span = toks[a].span.start..toks[b].span.end;
+            Note {
+                kind: NoteKind::Ignored(text.get(span.clone()).unwrap_or_default().to_string()),
+                span,
+            }
+        })
+        .collect()
 }
 
 /// Words a dated text may hold without being read ("hoàn thành trước ngày ...").

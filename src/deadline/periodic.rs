@@ -81,6 +81,19 @@ const YEARS_ONWARD: &[&str] = &[
     "tro di",
 ];
 
+/// Every word the readers of this module look for (folded): a word of a periodic, continuous
+/// or on-request text outside this list (and outside the filler words) was not read.
+pub(super) const VOCABULARY: &[&str] = &[
+    "ba", "bao", "bay", "bon", "cac", "can", "cao", "cau", "chap", "chi", "chin", "chu", "cn",
+    "co", "con", "cua", "cuoi", "dan", "dao", "dau", "den", "di", "dinh", "do", "dot", "gieng",
+    "giua", "hai", "hang", "hanh", "hoach", "huong", "ke", "khi", "ki", "ky", "la", "lam", "lien",
+    "lieu", "lo", "moi", "mot", "muoi", "nam", "ngay", "nhan", "nhat", "nhung", "nua", "phat",
+    "qui", "quy", "rieng", "sau", "sinh", "so", "tam", "thang", "theo", "thi", "thiet", "thong",
+    "thu", "thuong", "tien", "tiep", "toi", "trinh", "tro", "truoc", "tu", "tuan", "tuc", "va",
+    "vao", "viec", "xuat", "xuyen", "yeu", "tuong", "ii", "iii", "iv", "i", "dinh", "che", "cham",
+    "tinh",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Freq {
     Weekly,

@@ -64,11 +64,13 @@ pub fn silently_dropped(text: &str, plan_year: i32) -> Vec<String> {
     };
     nhacviec::deadline::unread(text, &ctx)
         .into_iter()
+        // Named: inside a note's span, and quoted by its message.
         .filter(|span| {
-            !parsed
-                .notes
-                .iter()
-                .any(|n| n.span.start <= span.start && span.end <= n.span.end)
+            !parsed.notes.iter().any(|n| {
+                n.span.start <= span.start
+                    && span.end <= n.span.end
+                    && n.kind.to_string().contains(&text[span.clone()])
+            })
         })
         .map(|span| text[span].to_string())
         .collect()
