@@ -307,6 +307,12 @@ fn check_all(cases: &[(&str, &str)]) {
         let got = show(text);
         // "error: ..." expects an error whose message starts so; "error" any error.
         let ok = got == *expected || (expected.starts_with("error") && got.starts_with(expected));
+        let dropped = common::silently_dropped(text, 2022);
+        if !dropped.is_empty() {
+            failures.push(format!(
+                "{text:?}: not read and named by no warning: {dropped:?}"
+            ));
+        }
         if !ok {
             failures.push(format!(
                 "{text:?}\n    expected {expected}\n    got      {got}"
@@ -799,8 +805,15 @@ fn a_weekly_rule_without_its_day_is_warned() {
         "{:?}",
         p.notes
     );
+    // With its day, no such warning; the words of the activity are named (issue 32's rule).
     let p = parse("họp giao ban vào thứ 3 hằng tuần", &ctx()).unwrap();
-    assert!(p.notes.is_empty(), "{:?}", p.notes);
+    let notes: Vec<String> = p.notes.iter().map(|n| n.kind.to_string()).collect();
+    assert_eq!(
+        notes,
+        ["đã bỏ qua phần không hiểu: \"họp giao ban\""],
+        "{:?}",
+        p.notes
+    );
 }
 
 #[test]
@@ -875,6 +888,12 @@ fn check_noted(cases: &[(&str, &str, &str)]) {
         } else {
             notes.iter().any(|n| n.contains(noted))
         };
+        let dropped = common::silently_dropped(text, 2022);
+        if !dropped.is_empty() {
+            failures.push(format!(
+                "{text:?}: not read and named by no warning: {dropped:?}"
+            ));
+        }
         if got != *expected || !note_ok {
             failures.push(format!(
                 "{text:?}\n    expected {expected} [{noted}]\n    got      {got} {notes:?}"
@@ -1105,9 +1124,21 @@ fn issue_32_readings_golden() {
         "trong tháng 8 này",
         "ngày 20/10 tới",
         "trước khi khai giảng năm học mới (dự kiến 5/9)",
+        "Báo cáo tình hình quý III và 9 tháng năm 2024",
+        "Khai giảng khóa XV ngày 10/9/2025",
+        "báo cáo quý III gửi trước ngày 10/10/2024",
+        "Kỳ thi tuyển sinh lớp 10 năm 2025 diễn ra ngày 5-6/6",
+        "Đại hội nhiệm kỳ 2025 - 2030 của tỉnh, trước ngày 30/9/2025",
+        "ngày thứ 15 của tháng liền sau",
+        "ngày làm việc thứ 5 của tháng sau",
     ];
     let mut lines = Vec::new();
     for text in texts {
+        let dropped = common::silently_dropped(text, 2022);
+        assert!(
+            dropped.is_empty(),
+            "{text:?}: not read and named by no warning: {dropped:?}"
+        );
         lines.push(format!("{text}\n  => {}", show(text)));
         if let Ok(p) = parse(text, &ctx()) {
             for n in p.notes {
@@ -1135,4 +1166,180 @@ fn a_term_of_office_is_not_a_milestone() {
     assert!(show("nhiệm kỳ 2021-2026").starts_with("error: không có thời hạn"));
     // A period of work is still one.
     assert_eq!(show("Giai đoạn 2021-2025"), "01/01/2021..31/12/2025");
+}
+
+#[test]
+fn cumulative_months_after_a_quarter_are_the_reports_frame() {
+    check_noted(&[
+        (
+            "Quý III và 9 tháng năm 2024",
+            "30/09/2024",
+            "kỳ báo cáo cộng dồn (khung của báo cáo; hạn là của quý): \"9 tháng\"",
+        ),
+        (
+            "Báo cáo tình hình quý II và 6 tháng năm 2023",
+            "30/06/2023",
+            "\"6 tháng\"",
+        ),
+        ("quý 1 và 3 tháng năm 2025", "31/03/2025", "\"3 tháng\""),
+    ]);
+    // A period of its own is still one.
+    assert_eq!(
+        show("Quý I và 6 tháng đầu năm 2023"),
+        "31/03/2023 | 30/06/2023"
+    );
+}
+
+#[test]
+fn a_class_or_course_number_is_not_a_date() {
+    check_noted(&[
+        (
+            "Khai giảng khóa XV ngày 10/9/2025",
+            "10/09/2025",
+            "tên lớp, khóa (không phải ngày): \"khóa XV\"",
+        ),
+        (
+            "Tuyển sinh lớp 10, ngày 5-6/6/2025",
+            "05/06/2025..06/06/2025",
+            "\"lớp 10\"",
+        ),
+        (
+            "Bồi dưỡng khoá 15 trước 30/11/2024",
+            "29/11/2024",
+            "\"khoá 15\"",
+        ),
+    ]);
+}
+
+#[test]
+fn a_period_only_reported_on_is_named() {
+    check_noted(&[(
+        "báo cáo quý III gửi trước ngày 10/10/2024",
+        "09/10/2024",
+        "đã coi \"quý III\" là kỳ được báo cáo, không phải thời hạn",
+    )]);
+}
+
+#[test]
+fn the_year_of_a_class_name_dates_the_events_days() {
+    check_noted(&[
+        (
+            "Kỳ thi tuyển sinh lớp 10 năm 2025 diễn ra ngày 5-6/6",
+            "05/06/2025..06/06/2025",
+            "ngày không ghi năm: đã lấy năm 2025 ghi trong tên \"lớp 10 năm 2025\"",
+        ),
+        (
+            "Thi tuyển sinh lớp 10 năm học 2026-2027 vào ngày 2-3/6",
+            "02/06/2026..03/06/2026",
+            "\"lớp 10 năm học 2026-2027\"",
+        ),
+        (
+            "Tuyển sinh lớp 10 năm 2025, ngày 5-6/6/2025",
+            "05/06/2025..06/06/2025",
+            "tên lớp, khóa (không phải ngày): \"lớp 10 năm 2025\"",
+        ),
+    ]);
+}
+
+#[test]
+fn a_skipped_name_inside_unread_words_is_named_once() {
+    for (text, expected) in [
+        (
+            "Đại hội nhiệm kỳ 2025 - 2030 của tỉnh, trước ngày 30/9/2025",
+            "đã bỏ qua phần không hiểu: \"Đại hội … của tỉnh\"",
+        ),
+        (
+            "Kỳ thi tuyển sinh lớp 10 năm 2025 diễn ra ngày 5-6/6",
+            "đã bỏ qua phần không hiểu: \"Kỳ thi tuyển sinh … diễn ra\"",
+        ),
+        (
+            "Chuẩn bị Đại hội nhiệm kỳ 2025-2030 ở cơ sở trong Quý III/2025",
+            "đã bỏ qua phần không hiểu: \"Chuẩn bị Đại hội … ở cơ sở\"",
+        ),
+    ] {
+        let notes: Vec<String> = parse(text, &ctx())
+            .expect(text)
+            .notes
+            .iter()
+            .map(|n| n.kind.to_string())
+            .collect();
+        assert!(notes.iter().any(|n| n == expected), "{text}: {notes:?}");
+        // The name is quoted by its own note only.
+        let quoted = notes.iter().filter(|n| n.contains("2025")).count();
+        assert!(quoted <= 2, "{text}: {notes:?}");
+    }
+}
+
+#[test]
+fn the_nth_day_of_the_next_month_is_a_monthly_rule() {
+    check_all(&[
+        (
+            "ngày thứ 15 của tháng liền sau",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=15",
+        ),
+        (
+            "nộp vào ngày thứ 10 của tháng tiếp theo",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=10",
+        ),
+        (
+            "Hằng tháng, trước ngày thứ 20",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=19",
+        ),
+        (
+            "Báo cáo tháng gửi chậm nhất ngày 8 của tháng liền sau",
+            "rrule:FREQ=MONTHLY;BYMONTHDAY=8",
+        ),
+    ]);
+}
+
+#[test]
+fn the_nth_working_day_of_the_next_month_is_a_monthly_rule_warned() {
+    let cases = [
+        (
+            "ngày làm việc thứ 5 của tháng sau",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=5",
+        ),
+        (
+            "trước ngày làm việc thứ 3 của tháng kế tiếp",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2",
+        ),
+        (
+            "Hằng tháng, ngày làm việc thứ 2",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2",
+        ),
+        (
+            "trước ngày làm việc thứ 1 của tháng tiếp theo",
+            "rrule:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+        ),
+    ];
+    check_all(&cases);
+    for (text, shown) in cases {
+        let p = parse(text, &ctx()).expect(text);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.kind.to_string().contains("chưa trừ ngày nghỉ lễ")),
+            "{text}: {:?}",
+            p.notes
+        );
+        let rule = shown.trim_start_matches("rrule:");
+        let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
+        nhacviec::deadline::recur::check(rule, start).expect(rule);
+    }
+    // The fifth working day of January 2025 (Wed 1 .. Tue 7): the 7th.
+    let days = nhacviec::deadline::recur::occurrences(
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=5",
+        NaiveDate::from_ymd_opt(2025, 1, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2025, 2, 28).unwrap(),
+        10,
+    )
+    .expect("rule");
+    // The fifth working day of January 2025 (Wed 1 .. Tue 7), of February (Mon 3 .. Fri 7).
+    assert_eq!(
+        days,
+        [
+            NaiveDate::from_ymd_opt(2025, 1, 7).unwrap(),
+            NaiveDate::from_ymd_opt(2025, 2, 7).unwrap()
+        ]
+    );
 }

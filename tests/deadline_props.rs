@@ -132,6 +132,14 @@ fn check_invariants(text: &str) {
                     note.span
                 );
             }
+            // The words left unread are spans of the text. (That each is named by a warning
+            // is checked over the corpus and the phrase tables, not over random text.)
+            for span in nhacviec::deadline::unread(text, &ctx()) {
+                assert!(
+                    text.get(span.clone()).is_some(),
+                    "{text:?}: unread span {span:?}"
+                );
+            }
         }
         Err(e) => {
             assert!(

@@ -87,7 +87,7 @@ struct Expr {
 }
 
 /// Words skipped without comment when they stand outside an expression.
-const FILLER: &[&str] = &[
+pub(super) const FILLER: &[&str] = &[
     "hoan", "thanh", "thuc", "hien", "xong", "trien", "khai", "thoi", "gian", "han", "chot", "va",
     "hoac", "cua", "truoc", "het", "ca", "trong", "tu", "den", "ke", "vao", "nam", "thang", "ngay",
     "quy", "qui", "chinh", "thuc", "ap", "dung", "tai", "la", "luc", "bao", "cao", "gui", "nop",
@@ -98,6 +98,37 @@ const FILLER: &[&str] = &[
 ];
 
 pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed, ParseError> {
+    parse_reading(text, toks, ctx).map(|(parsed, _)| parsed)
+}
+
+/// The words of `toks` the reading did not use: outside every expression that gave (or
+/// refined) a milestone and every label read as a level, phase or stage, and not filler.
+/// Each is a token's byte span. Named or not in a note: the caller checks.
+pub(super) fn unread(text: &str, toks: &[Token], ctx: &Context) -> Vec<Range<usize>> {
+    let Ok((_, read)) = parse_reading(text, toks, ctx) else {
+        return Vec::new();
+    };
+    toks.iter()
+        .filter(|t| match t.word() {
+            Some(w) => !FILLER.contains(&w),
+            None => t.num().is_some(),
+        })
+        .filter(|t| {
+            !read
+                .iter()
+                .any(|r| r.start <= t.span.start && t.span.end <= r.end)
+        })
+        .map(|t| t.span.clone())
+        .collect()
+}
+
+/// Reads the text, and says which spans of it the reading used.
+fn parse_reading(
+    text: &str,
+    toks: &[Token],
+    ctx: &Context,
+) -> Result<(Parsed, Vec<Range<usize>>), ParseError> {
+    let mut read: Vec<Range<usize>> = Vec::new();
     if let Some(t) = toks.iter().find(|t| t.is_word("tet")) {
         // Lunar-calendar anchors need the calendar (a later module): never guess them.
         return Err(ParseError {
@@ -107,8 +138,7 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             suggestions: vec!["Trước ngày 15/01/2023"],
         });
     }
-    let toks = drop_lunar_notes(toks);
-    let mut notes = Vec::new();
+    let (toks, mut notes) = drop_lunar_notes(text, toks);
     let mut milestones: Vec<Milestone> = Vec::new();
     let mut first_unknown: Option<Range<usize>> = None;
     let runs = toks
@@ -137,7 +167,7 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             }
         }
         run.skipped.push(run.trailing);
-        for skipped in run.skipped.iter().filter(|l| has_meaningful_words(l)) {
+        for skipped in run.skipped.iter().filter(|l| has_unread_words(l)) {
             let span = span_of(skipped);
             first_unknown.get_or_insert(span.clone());
             notes.push(Note {
@@ -164,6 +194,20 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             // day is the deadline.
             if has_day && names_a_report(&label) && expr.points.iter().all(|p| p.unit != Unit::Day)
             {
+                let end = expr.points.last().map_or(expr.start, |p| p.span.end);
+                // "Báo cáo kết quả thực hiện 6 tháng đầu năm": what is reported, quoted whole.
+                let start = match label.first() {
+                    Some(t) if has_meaningful_words(&label) => t.span.start.min(expr.start),
+                    _ => expr.start,
+                };
+                let span = start..end.max(start);
+                notes.push(Note {
+                    kind: NoteKind::Assumed(format!(
+                        "đã coi \"{}\" là kỳ được báo cáo, không phải thời hạn",
+                        &text[span.clone()]
+                    )),
+                    span,
+                });
                 continue;
             }
             fill_missing(&mut expr.points, ctx.plan_year, &mut notes);
@@ -221,6 +265,15 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
                 continue;
             }
             let stage_name = staged_by_name && is_stage_label(&label);
+            if !levels.is_empty() || is_phase_label(&label) || stage_name {
+                read.push(span_of(&words));
+            }
+            read.push(expr.start..expr.points.last().map_or(expr.start, |p| p.span.end));
+            read.extend(
+                expr.points
+                    .iter()
+                    .filter_map(|p| p.weekday.clone().map(|w| w.1)),
+            );
             if !levels.is_empty()
                 && !stage_name
                 && !is_phase_label(&label)
@@ -231,7 +284,7 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
             if levels.is_empty()
                 && !is_phase_label(&label)
                 && !stage_name
-                && has_meaningful_words(&words)
+                && has_unread_words(&words)
             {
                 let span = span_of(&words);
                 notes.push(Note {
@@ -299,10 +352,13 @@ pub(super) fn parse(text: &str, toks: &[Token], ctx: &Context) -> Result<Parsed,
         _ => true,
     });
     notes.dedup();
-    Ok(Parsed {
-        deadline: Deadline::Dated(milestones),
-        notes,
-    })
+    Ok((
+        Parsed {
+            deadline: Deadline::Dated(milestones),
+            notes,
+        },
+        read,
+    ))
 }
 
 /// An expression with the words before it and, in parentheses, right after it.
@@ -384,8 +440,8 @@ fn read_run<'a>(text: &'a str, toks: &'a [Token]) -> Result<Run<'a>, ParseError>
             } else if inner
                 .items
                 .iter()
-                .all(|it| !has_meaningful_words(&it.label) && !has_meaningful_words(&it.post))
-                && !has_meaningful_words(&inner.trailing)
+                .all(|it| !has_unread_words(&it.label) && !has_unread_words(&it.post))
+                && !has_unread_words(&inner.trailing)
                 && inner.skipped.is_empty()
             {
                 // A date in parentheses, with nothing else: part of the text.
@@ -501,8 +557,10 @@ fn resolve_relative_years(points: &mut [Point], base: &mut Option<i32>, plan_yea
     }
 }
 
-/// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)").
-fn drop_lunar_notes(toks: &[Token]) -> Vec<Token> {
+/// Drops parenthesised notes of the lunar date ("(tức 27 tháng Chạp)") that the skip pass
+/// left (not after a date), each named in a note.
+fn drop_lunar_notes(text: &str, toks: &[Token]) -> (Vec<Token>, Vec<Note>) {
+    let mut notes = Vec::new();
     let mut out = Vec::with_capacity(toks.len());
     let mut i = 0;
     while i < toks.len() {
@@ -513,16 +571,26 @@ fn drop_lunar_notes(toks: &[Token]) -> Vec<Token> {
                 .and_then(Token::word)
                 .is_some_and(|w| matches!(w, "tuc" | "nham" | "am" | "al"));
         if lunar {
+            let from = i;
             while i < toks.len() && !toks[i].is_sym(')') {
                 i += 1;
             }
+            let last = &toks[i.min(toks.len() - 1)];
+            let span = toks[from].span.start..last.span.end;
+            notes.push(Note {
+                kind: NoteKind::NotADate {
+                    what: "ngày âm lịch ghi kèm",
+                    text: text.get(span.clone()).unwrap_or_default().to_string(),
+                },
+                span,
+            });
             i += 1;
             continue;
         }
         out.push(t.clone());
         i += 1;
     }
-    out
+    (out, notes)
 }
 
 fn span_of(toks: &[&Token]) -> Range<usize> {
@@ -536,6 +604,12 @@ fn has_meaningful_words(label: &[&Token]) -> bool {
         .iter()
         .filter_map(|t| t.word())
         .any(|w| !FILLER.contains(&w))
+}
+
+/// Words or numbers that are not filler: what a label may not drop without naming it ("(báo
+/// cáo 6 tháng)").
+fn has_unread_words(label: &[&Token]) -> bool {
+    has_meaningful_words(label) || label.iter().any(|t| t.num().is_some())
 }
 
 /// "Đợt 1", "Giai đoạn 2", "Lần 3": a phase of the work, not a level.

@@ -250,11 +250,18 @@ pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
     let words = Words::new(&toks);
     let with_skipped = |mut parsed: Parsed| {
         let mut notes = skipped.clone();
+        parsed.notes = name_once(text, &skipped, std::mem::take(&mut parsed.notes));
         notes.append(&mut parsed.notes);
         parsed.notes = notes;
         parsed
     };
-    if let Some(parsed) = periodic::classify(text, &toks, &words)? {
+    if let Some(mut parsed) = periodic::classify(text, &toks, &words)? {
+        if matches!(
+            parsed.deadline,
+            Deadline::Recurring { .. } | Deadline::PeriodicUnspecified
+        ) {
+            parsed.notes.extend(rule_words_unread(text, &toks));
+        }
         return Ok(with_skipped(parsed));
     }
     dated::parse(text, &toks, ctx)
@@ -265,6 +272,125 @@ pub fn parse(text: &str, ctx: &Context) -> Result<Parsed, ParseError> {
             }
             e
         })
+}
+
+/// The words and numbers of a text that its dated reading did not use (byte spans): words
+/// outside every expression that gave a milestone and every label read as a level, phase or
+/// stage. Filler words ([`FILLER_WORDS`]: "trước", "ngày", "hoàn thành", ...) and punctuation
+/// are not counted; numbers and words taken out as not dates (document numbers, counts, hours)
+/// are named by their own notes and not counted either. Empty when the text is not read as
+/// dates (periodic, continuous, on request) or cannot be read.
+///
+/// The rule the corpora are checked against: every span returned here lies inside a note of
+/// the reading ("đã bỏ qua phần không hiểu: ...").
+pub fn unread(text: &str, ctx: &Context) -> Vec<Range<usize>> {
+    if text.chars().count() > MAX_TIME_CHARS {
+        return Vec::new();
+    }
+    let toks = lex::tokenize(text);
+    let Ok(toks) = numbers::drop_spelled(text, &toks) else {
+        return Vec::new();
+    };
+    let (toks, _) = skip::non_dates(text, &toks, ctx.plan_year);
+    if toks.is_empty() {
+        return Vec::new();
+    }
+    match parse(text, ctx) {
+        Ok(Parsed {
+            deadline: Deadline::Dated(_),
+            ..
+        }) => dated::unread(text, &toks, ctx),
+        // Rules are read by the phrases they hold: a word outside every phrase was not read.
+        // (Continuous and event-triggered texts have no deadline: their words describe it.)
+        Ok(Parsed {
+            deadline: Deadline::Recurring { .. } | Deadline::PeriodicUnspecified,
+            ..
+        }) => toks
+            .iter()
+            .filter(|t| is_rule_word_unread(t))
+            .map(|t| t.span.clone())
+            .collect(),
+        Ok(_) | Err(_) => Vec::new(),
+    }
+}
+
+/// A word of a rule that no phrase of the rule readers holds, nor the filler.
+fn is_rule_word_unread(t: &lex::Token) -> bool {
+    t.word()
+        .is_some_and(|w| !dated::FILLER.contains(&w) && !periodic::VOCABULARY.contains(&w))
+}
+
+/// Notes naming the words of a rule the readers did not use ("họp giao ban vào thứ 3 hằng
+/// tuần": "họp giao ban"), a run of words at a time (read words between two unread ones are
+/// quoted with them).
+fn rule_words_unread(text: &str, toks: &[lex::Token]) -> Vec<Note> {
+    let unread: Vec<usize> = (0..toks.len())
+        .filter(|&k| is_rule_word_unread(&toks[k]))
+        .collect();
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for k in unread {
+        match runs.last_mut() {
+            Some((_, last))
+                if k - *last <= 2 && toks[*last + 1..k].iter().all(|t| t.word().is_some()) =>
+            {
+                *last = k;
+            }
+            _ => runs.push((k, k)),
+        }
+    }
+    runs.into_iter()
+        .map(|(a, b)| {
+            let span = toks[a].span.start..toks[b].span.end;
+            Note {
+                kind: NoteKind::Ignored(text.get(span.clone()).unwrap_or_default().to_string()),
+                span,
+            }
+        })
+        .collect()
+}
+
+/// Words a dated text may hold without being read ("hoàn thành trước ngày ...").
+pub const FILLER_WORDS: &[&str] = dated::FILLER;
+
+/// Words left unread that hold a part already named as not a date ("Đại hội nhiệm kỳ 2025 -
+/// 2030 của tỉnh"): the unread words are quoted without that part, joined by "…", so each
+/// thing is named once; a note left with nothing to quote is dropped.
+fn name_once(text: &str, skipped: &[Note], notes: Vec<Note>) -> Vec<Note> {
+    notes
+        .into_iter()
+        .filter_map(|note| {
+            let NoteKind::Ignored(_) = note.kind else {
+                return Some(note);
+            };
+            let inside: Vec<&Range<usize>> = skipped
+                .iter()
+                .map(|s| &s.span)
+                .filter(|s| note.span.start <= s.start && s.end <= note.span.end && s.start < s.end)
+                .collect();
+            if inside.is_empty() {
+                return Some(note);
+            }
+            let mut pieces = Vec::new();
+            let mut at = note.span.start;
+            let cuts = inside.iter().map(|s| (s.start, s.end));
+            for (start, end) in cuts.chain(std::iter::once((note.span.end, note.span.end))) {
+                if start >= at {
+                    let piece = text
+                        .get(at..start)
+                        .unwrap_or_default()
+                        .trim_matches(|c: char| !c.is_alphanumeric());
+                    if !piece.is_empty() {
+                        pieces.push(piece);
+                    }
+                    at = end;
+                }
+            }
+            (!pieces.is_empty()).then(|| Note {
+                kind: NoteKind::Ignored(pieces.join(" … ")),
+                span: note.span,
+            })
+        })
+        .collect()
 }
 
 /// The folded words of a text as one string, for phrase search ("khi co yeu cau").

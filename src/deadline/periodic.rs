@@ -32,6 +32,7 @@ const NEXT_MONTH: &[&str] = &[
     "thang ke tiep",
     "thang tiep theo",
     "thang lien ke",
+    "thang lien sau",
     "thang sau ky",
     "thang sau cua ky",
     "thang ke tiep ky",
@@ -80,6 +81,19 @@ const YEARS_ONWARD: &[&str] = &[
     "tro di",
 ];
 
+/// Every word the readers of this module look for (folded): a word of a periodic, continuous
+/// or on-request text outside this list (and outside the filler words) was not read.
+pub(super) const VOCABULARY: &[&str] = &[
+    "ba", "bao", "bay", "bon", "cac", "can", "cao", "cau", "chap", "chi", "chin", "chu", "cn",
+    "co", "con", "cua", "cuoi", "dan", "dao", "dau", "den", "di", "dinh", "do", "dot", "gieng",
+    "giua", "hai", "hang", "hanh", "hoach", "huong", "ke", "khi", "ki", "ky", "la", "lam", "lien",
+    "lieu", "lo", "moi", "mot", "muoi", "nam", "ngay", "nhan", "nhat", "nhung", "nua", "phat",
+    "qui", "quy", "rieng", "sau", "sinh", "so", "tam", "thang", "theo", "thi", "thiet", "thong",
+    "thu", "thuong", "tien", "tiep", "toi", "trinh", "tro", "truoc", "tu", "tuan", "tuc", "va",
+    "vao", "viec", "xuat", "xuyen", "yeu", "tuong", "ii", "iii", "iv", "i", "dinh", "che", "cham",
+    "tinh",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Freq {
     Weekly,
@@ -99,6 +113,9 @@ pub(super) fn classify(
     let whole = 0..text.len();
     // A day "of the next month" or "of the months 2, 5, 8, 11" with no year is a rule.
     let rule_words = next_month(text, toks, words) || words.has("cac thang");
+    if let Some(parsed) = nth_working_day(text, toks, words) {
+        return Ok(Some(parsed));
+    }
     if words.has_any(PERIODIC) || (!dated && rule_words && has_day(toks)) {
         return periodic(text, toks, words, whole).map(Some);
     }
@@ -134,6 +151,41 @@ pub(super) fn classify(
     Ok(None)
 }
 
+/// "ngày làm việc thứ 5 của tháng sau" (each month, the fifth working day of the month after
+/// the one reported): a monthly rule on the n-th weekday from Monday to Friday; "trước" the
+/// day before, the working day before. Holidays are not known: said in a note.
+fn nth_working_day(text: &str, toks: &[Token], words: &Words) -> Option<Parsed> {
+    let monthly = next_month(text, toks, words) || words.has_any(&["hang thang", "moi thang"]);
+    if !monthly || words.has_any(&["quy", "qui", "hang nam", "moi nam"]) {
+        return None;
+    }
+    let at = toks.windows(4).position(|w| {
+        w[0].is_word("ngay") && w[1].is_word("lam") && w[2].is_word("viec") && w[3].is_word("thu")
+    })?;
+    let (n, _) = toks
+        .get(at + 4)?
+        .num()
+        .filter(|&(n, d)| (1..=23).contains(&n) && d <= 2)?;
+    let before = at > 0 && toks[at - 1].is_word("truoc");
+    let pos = match (before, n) {
+        (true, 1) => -1,
+        (true, n) => n as i32 - 1,
+        (false, n) => n as i32,
+    };
+    let span = toks[at.saturating_sub(usize::from(before))].span.start..toks[at + 4].span.end;
+    Some(Parsed {
+        deadline: Deadline::recurring(format!(
+            "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS={pos}"
+        )),
+        notes: vec![Note {
+            span,
+            kind: NoteKind::Assumed(
+                "ngày làm việc tính từ thứ Hai đến thứ Sáu, chưa trừ ngày nghỉ lễ; ghi `due` hoặc `recurrence` nếu cần chính xác".into(),
+            ),
+        }],
+    })
+}
+
 /// Whether the text names the month after the period ("tháng kế tiếp", "tháng sau" but not
 /// "tháng sáu": the original spelling tells them apart).
 fn next_month(text: &str, toks: &[Token], words: &Words) -> bool {
@@ -149,6 +201,10 @@ fn next_month(text: &str, toks: &[Token], words: &Words) -> bool {
 fn has_day(toks: &[Token]) -> bool {
     toks.windows(2)
         .any(|w| w[0].is_word("ngay") && w[1].num().is_some())
+        // "ngày thứ 15 của tháng liền sau": the fifteenth day.
+        || toks
+            .windows(3)
+            .any(|w| w[0].is_word("ngay") && w[1].is_word("thu") && w[2].num().is_some())
 }
 
 /// "ngày 15-8", "trước 30-9": a day and month joined by a dash (not a range of days, which
@@ -640,12 +696,16 @@ fn day_spec(text: &str, toks: &[Token]) -> Result<DaySpec, ParseError> {
             continue;
         }
         let window_end = std::mem::take(&mut window_end_next);
-        let before = prev == Some("truoc") || (prev == Some("ngay") && prev2 == Some("truoc"));
+        let nth_day = prev == Some("thu") && prev2 == Some("ngay");
+        let before = prev == Some("truoc")
+            || (prev == Some("ngay") && prev2 == Some("truoc"))
+            || (nth_day && i.checked_sub(3).and_then(word) == Some("truoc"));
         // A day after "ngày"/"trước", or written as a date ("15/6 và 15/12").
         let listed =
             matches!(prev, Some("va")) || i.checked_sub(1).is_some_and(|j| toks[j].is_sym(','));
         let dated_pair = toks.get(i + 1).is_some_and(|s| s.is_sym('/'));
-        if !(before || prev == Some("ngay") || dated_pair || window_end) {
+        // "ngày thứ 15": the fifteenth day.
+        if !(before || prev == Some("ngay") || nth_day || dated_pair || window_end) {
             continue;
         }
         if !(1..=31).contains(&n) {

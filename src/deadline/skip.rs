@@ -43,6 +43,8 @@ const LUNAR: &[&str] = &["tuc", "nham", "am", "al", "chap", "gieng", "mung", "te
 pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Token>, Vec<Note>) {
     let mut out: Vec<Token> = Vec::with_capacity(toks.len());
     let mut notes = Vec::new();
+    // The year written in a name ("lớp 10 năm 2025"), for the next date without one.
+    let mut pending_year: Option<(u32, std::ops::Range<usize>)> = None;
     let mut i = 0;
     while i < toks.len() {
         // A document's number: "12/2019/TT-BTC", "45/UBND-KT", "80-NQ/TW", "số 45".
@@ -76,6 +78,35 @@ pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Toke
                 end,
                 "nhiệm kỳ (tên, không phải thời hạn)",
             ));
+            i = end;
+            continue;
+        }
+        // "tình hình quý III và 9 tháng năm 2024": the months since January are the report's
+        // frame, the deadline is the quarter's.
+        if let Some(end) = cumulative_months(toks, i, &out) {
+            notes.push(skipped(
+                text,
+                toks,
+                i + 1,
+                end,
+                "kỳ báo cáo cộng dồn (khung của báo cáo; hạn là của quý)",
+            ));
+            i = end;
+            continue;
+        }
+        // A class, a course or a school's name: "lớp 10", "khóa XV", "khoá 15".
+        if let Some(end) = class_name(toks, i) {
+            // "lớp 10 năm 2025", "lớp 10 năm học 2025-2026": the year belongs to the name and
+            // dates the event's days written without one ("ngày 5-6/6").
+            let (end, year) = match name_year(toks, end) {
+                Some((after, year)) => (after, Some(year)),
+                None => (end, None),
+            };
+            let note = skipped(text, toks, i, end, "tên lớp, khóa (không phải ngày)");
+            if let Some(year) = year {
+                pending_year = Some((year, note.span.clone()));
+            }
+            notes.push(note);
             i = end;
             continue;
         }
@@ -213,6 +244,35 @@ pub(super) fn non_dates(text: &str, toks: &[Token], plan_year: i32) -> (Vec<Toke
             continue;
         }
         out.push(toks[i].clone());
+        // A day and month without a year after a name with its year: that year, said.
+        let n = out.len();
+        let day_month = toks[i].num().is_some_and(|(_, d)| d <= 2)
+            && n >= 3
+            && out[n - 2].is_sym('/')
+            && out[n - 3].num().is_some()
+            && !toks
+                .get(i + 1)
+                .is_some_and(|t| !t.space_before && (t.is_sym('/') || t.is_sym('.')));
+        if day_month {
+            if let Some((year, span)) = pending_year.take() {
+                // Empty spans right after the month: read with the date, quoted nowhere.
+                let at = toks[i].span.end;
+                let synth = |tok: Tok| Token {
+                    tok,
+                    span: at..at,
+                    space_before: false,
+                };
+                out.push(synth(Tok::Sym('/')));
+                out.push(synth(Tok::Num(year, 4)));
+                notes.push(Note {
+                    span: span.clone(),
+                    kind: NoteKind::Assumed(format!(
+                        "ngày không ghi năm: đã lấy năm {year} ghi trong tên \"{}\"",
+                        text.get(span.clone()).unwrap_or_default()
+                    )),
+                });
+            }
+        }
         i += 1;
     }
     (out, notes)
@@ -369,6 +429,77 @@ fn term_of_office(toks: &[Token], i: usize) -> Option<usize> {
         .get(i + 3)
         .is_some_and(|t| t.is_sym('-') || t.is_word("den"));
     (year(i + 2) && sep && year(i + 4)).then_some(i + 5)
+}
+
+/// "và 9 tháng" (also ", 6 tháng") right after a quarter ("Quý III", "quý 2") at `i`: where
+/// it ends. Not "6 tháng đầu năm" (a period of its own) nor "9 tháng/2024".
+fn cumulative_months(toks: &[Token], i: usize, out: &[Token]) -> Option<usize> {
+    if !(toks[i].is_word("va") || toks[i].is_sym(',')) {
+        return None;
+    }
+    let months = toks.get(i + 1).and_then(Token::num);
+    if !matches!(months, Some((3 | 6 | 9, 1 | 2))) || !toks.get(i + 2)?.is_word("thang") {
+        return None;
+    }
+    let next = toks.get(i + 3);
+    if next.is_some_and(|t| {
+        t.is_word("dau") || t.is_word("cuoi") || t.is_sym('/') || t.is_sym('-') || t.is_sym('.')
+    }) {
+        return None;
+    }
+    let n = out.len();
+    let quarter = n >= 2
+        && (out[n - 2].is_word("quy") || out[n - 2].is_word("qui"))
+        && (out[n - 1]
+            .word()
+            .is_some_and(|w| super::lex::roman(w).is_some())
+            || out[n - 1]
+                .num()
+                .is_some_and(|(q, d)| d == 1 && (1..=4).contains(&q)));
+    quarter.then_some(i + 3)
+}
+
+/// A class or a course named by its number at `i` ("lớp 10", "khóa XV", "khoá 15"): where it
+/// ends.
+fn class_name(toks: &[Token], i: usize) -> Option<usize> {
+    if !(toks[i].is_word("lop") || toks[i].is_word("khoa")) {
+        return None;
+    }
+    let next = toks.get(i + 1)?;
+    if !next.space_before {
+        return None;
+    }
+    let numbered = next.num().is_some_and(|(_, d)| d <= 2)
+        || next
+            .word()
+            .is_some_and(|w| w.len() <= 5 && w.chars().all(|c| "ivxlc".contains(c)));
+    // "khóa 15/2024" would be a date: only a number standing alone.
+    let joined_after = toks
+        .get(i + 2)
+        .is_some_and(|t| !t.space_before && (t.is_sym('/') || t.is_sym('-')));
+    (numbered && !joined_after).then_some(i + 2)
+}
+
+/// "năm 2025" or "năm học 2025-2026" at `k`, right after a name: where it ends, and the
+/// (first) year.
+fn name_year(toks: &[Token], k: usize) -> Option<(usize, u32)> {
+    if !toks.get(k)?.is_word("nam") {
+        return None;
+    }
+    let mut at = k + 1;
+    if toks.get(at).is_some_and(|t| t.is_word("hoc")) {
+        at += 1;
+    }
+    let (year, _) = toks.get(at)?.num().filter(|&(_, d)| d == 4)?;
+    let mut end = at + 1;
+    let second = toks
+        .get(end + 1)
+        .and_then(Token::num)
+        .filter(|&(_, d)| d == 4);
+    if toks.get(end).is_some_and(|t| t.is_sym('-')) && second.is_some() {
+        end += 2;
+    }
+    Some((end, year))
 }
 
 /// A count at `i` ("1.500 hồ sơ", "20 xã"), and where its noun ends.

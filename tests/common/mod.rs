@@ -54,3 +54,24 @@ pub fn show(text: &str, plan_year: i32) -> String {
         },
     }
 }
+
+/// The words of `text` the reading did not use and no warning names (the rule of issue 32:
+/// every word is read or named). Empty when the text is not read as dates.
+pub fn silently_dropped(text: &str, plan_year: i32) -> Vec<String> {
+    let ctx = ctx(plan_year);
+    let Ok(parsed) = parse(text, &ctx) else {
+        return Vec::new();
+    };
+    nhacviec::deadline::unread(text, &ctx)
+        .into_iter()
+        // Named: inside a note's span, and quoted by its message.
+        .filter(|span| {
+            !parsed.notes.iter().any(|n| {
+                n.span.start <= span.start
+                    && span.end <= n.span.end
+                    && n.kind.to_string().contains(&text[span.clone()])
+            })
+        })
+        .map(|span| text[span].to_string())
+        .collect()
+}
