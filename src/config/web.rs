@@ -143,6 +143,18 @@ pub fn web(
     let admin_token = match &w.admin_token {
         None => None,
         Some(t) => match parse_token_hash(t.get_ref()) {
+            Some(h) if is_known_example(&h) => {
+                diags.push(
+                    src.diag(
+                        Severity::Error,
+                        t.span(),
+                        "admin_token là mã băm của một khóa ví dụ ai cũng đoán được (như \"test\", \"admin\", \"password\"): ai biết khóa đó sẽ mở được trang theo dõi cùng mọi liên kết của các cơ quan",
+                    )
+                    .with_help("tạo khóa riêng: openssl rand -hex 32; lấy mã băm: printf %s \"<khóa>\" | sha256sum; hoặc dùng liên kết từ nhacviec admin-link"),
+                );
+                ok = false;
+                None
+            }
             Some(h) => Some(h),
             None => {
                 diags.push(
@@ -203,6 +215,20 @@ pub fn web(
         max_upload_mb,
         upload_quota_mb,
     })
+}
+
+/// Keys that appear in examples and guides, the README's own among them ("test"): their
+/// hashes are public, so a dashboard opened by one is open to anyone.
+pub const KNOWN_EXAMPLE_KEYS: &[&str] = &[
+    "test", "admin", "password", "123456", "nhacviec", "changeme", "secret", "12345678",
+];
+
+/// Whether `hash` is the SHA-256 of one of [`KNOWN_EXAMPLE_KEYS`].
+fn is_known_example(hash: &[u8; 32]) -> bool {
+    use sha2::Digest;
+    KNOWN_EXAMPLE_KEYS
+        .iter()
+        .any(|k| sha2::Sha256::digest(k.as_bytes()).as_slice() == hash.as_slice())
 }
 
 /// "sha256:<64 hex>" (or the hex alone, as `sha256sum` prints it, with or without its "  -").
@@ -393,6 +419,47 @@ mod tests {
                 diags[0].message
             );
         }
+    }
+
+    #[test]
+    fn the_hash_of_an_example_key_is_refused_at_its_line() {
+        let head = "[web]\npublic_url = \"https://nhacviec.example\"\n";
+        for (key, hash) in [
+            (
+                "test",
+                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            ),
+            (
+                "admin",
+                "8c6976e5b5410415bde908bd4dee15dfb167a9c873fc4bb8a81f6f2ab448a918",
+            ),
+            (
+                "changeme",
+                "057ba03d6c44104863dc7361fe4578965d1887360f90a0895882e58a6248fc86",
+            ),
+        ] {
+            let (w, diags) = settings(&format!("{head}admin_token = \"sha256:{hash}\"\n"));
+            assert!(w.is_none(), "{key}");
+            assert_eq!(diags.len(), 1, "{key}");
+            assert_eq!(diags[0].line, 3, "{key}");
+            assert!(
+                diags[0].message.contains("khóa ví dụ"),
+                "{}",
+                diags[0].message
+            );
+            let help = diags[0].help.as_deref().unwrap_or_default();
+            assert!(help.contains("openssl rand -hex 32"), "{help}");
+        }
+        for key in KNOWN_EXAMPLE_KEYS {
+            use sha2::Digest;
+            let h: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
+            assert!(is_known_example(&h), "{key}");
+        }
+        // A key of its own (sha256 of 32 random bytes' hex) is accepted.
+        let own = "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c";
+        let (w, diags) = settings(&format!("{head}admin_token = \"sha256:{own}\"\n"));
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(w.unwrap().admin_token.is_some());
     }
 
     #[test]
