@@ -90,6 +90,8 @@ pub struct Http {
 #[serde(deny_unknown_fields)]
 pub struct Web {
     pub listen: Option<S>,
+    /// Listening on an address other than loopback, written out (no reverse proxy in front).
+    pub public_listen: Option<Spanned<bool>>,
     pub public_url: Option<S>,
     pub link_days: Option<Spanned<i64>>,
     #[serde(default)]

@@ -62,7 +62,23 @@ pub fn web(
     let listen = match &w.listen {
         None => DEFAULT_LISTEN.parse().ok()?,
         Some(l) => match l.get_ref().trim().parse::<std::net::SocketAddr>() {
-            Ok(a) => a,
+            Ok(a) if a.ip().is_loopback() => a,
+            Ok(a) if w.public_listen.as_ref().is_some_and(|p| *p.get_ref()) => a,
+            Ok(a) => {
+                diags.push(
+                    src.diag(
+                        Severity::Error,
+                        l.span(),
+                        format!(
+                            "[web] chỉ nghe trên địa chỉ nội bộ (127.0.0.1 hoặc ::1), không phải {}: các trang mở thẳng ra mạng, không có TLS của reverse proxy",
+                            a.ip()
+                        ),
+                    )
+                    .with_help("ví dụ listen = \"127.0.0.1:8088\" với nginx ở phía trước; nếu thật sự cần nghe trên địa chỉ này, ghi thêm public_listen = true"),
+                );
+                ok = false;
+                a
+            }
             Err(_) => {
                 diags.push(
                     src.diag(
@@ -418,6 +434,38 @@ mod tests {
                 "{}",
                 diags[0].message
             );
+        }
+    }
+
+    #[test]
+    fn a_listen_address_off_loopback_needs_public_listen() {
+        let head = "[web]\npublic_url = \"https://nhacviec.example\"\n";
+        for addr in ["127.0.0.1:8088", "[::1]:8088"] {
+            let (w, diags) = settings(&format!("{head}listen = \"{addr}\"\n"));
+            assert!(diags.is_empty(), "{addr}: {diags:?}");
+            assert_eq!(w.unwrap().listen.to_string(), addr);
+        }
+        for addr in ["0.0.0.0:8088", "[::]:8088", "192.168.1.10:8088"] {
+            let (w, diags) = settings(&format!("{head}listen = \"{addr}\"\n"));
+            assert!(w.is_none(), "{addr}");
+            assert_eq!(diags.len(), 1, "{addr}");
+            assert_eq!(diags[0].line, 3, "{addr}");
+            assert!(
+                diags[0].message.contains("chỉ nghe trên địa chỉ nội bộ"),
+                "{}",
+                diags[0].message
+            );
+            let help = diags[0].help.as_deref().unwrap_or_default();
+            assert!(help.contains("public_listen = true"), "{help}");
+            let (w, diags) = settings(&format!(
+                "{head}listen = \"{addr}\"\npublic_listen = false\n"
+            ));
+            assert!(w.is_none() && diags.len() == 1, "{addr}");
+            let (w, diags) = settings(&format!(
+                "{head}listen = \"{addr}\"\npublic_listen = true\n"
+            ));
+            assert!(diags.is_empty(), "{addr}: {diags:?}");
+            assert_eq!(w.unwrap().listen.to_string(), addr);
         }
     }
 
