@@ -30,7 +30,7 @@ pub enum DeliverError {
     Lookup,
     #[error("[schedule] report: {0}")]
     ReportCron(String),
-    #[error("NHACVIEC_STATE_DIR để trống: đặt đường dẫn thư mục trạng thái, hoặc bỏ biến này để dùng khóa state_dir trong nhacviec.toml")]
+    #[error("NHACVIEC_STATE_DIR để trống (hoặc chỉ có khoảng trắng): đặt đường dẫn thư mục trạng thái, hoặc bỏ biến này để dùng khóa state_dir trong nhacviec.toml")]
     EmptyStateDir,
 }
 
@@ -187,13 +187,22 @@ pub fn state_dir(config_dir: &Path, config: &Config) -> Result<PathBuf, DeliverE
     state_dir_from(std::env::var_os("NHACVIEC_STATE_DIR"), config_dir, config)
 }
 
+/// Empty, or only white space: a value left by a template or a stray `export X=" "`, never
+/// a directory anyone meant.
+fn is_blank(value: &std::ffi::OsStr) -> bool {
+    value
+        .as_encoded_bytes()
+        .iter()
+        .all(|b| b.is_ascii_whitespace())
+}
+
 fn state_dir_from(
     var: Option<std::ffi::OsString>,
     config_dir: &Path,
     config: &Config,
 ) -> Result<PathBuf, DeliverError> {
     match var {
-        Some(dir) if dir.is_empty() => Err(DeliverError::EmptyStateDir),
+        Some(dir) if is_blank(&dir) => Err(DeliverError::EmptyStateDir),
         Some(dir) => Ok(PathBuf::from(dir)),
         None => Ok(config_dir.join(config.state_dir.as_deref().unwrap_or("var"))),
     }
@@ -987,11 +996,13 @@ mod tests {
     fn an_empty_state_dir_variable_is_an_error_not_the_current_directory() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         let config = crate::config::load(&dir).config;
-        let err = state_dir_from(Some("".into()), &dir, &config).unwrap_err();
-        assert!(
-            err.to_string().starts_with("NHACVIEC_STATE_DIR để trống"),
-            "{err}"
-        );
+        for blank in ["", "   ", "\t", " \n "] {
+            let err = state_dir_from(Some(blank.into()), &dir, &config).unwrap_err();
+            assert!(
+                err.to_string().starts_with("NHACVIEC_STATE_DIR để trống"),
+                "{blank:?}: {err}"
+            );
+        }
         assert_eq!(
             state_dir_from(Some("/srv/nv".into()), &dir, &config).unwrap(),
             PathBuf::from("/srv/nv")

@@ -343,25 +343,27 @@ fn a_failed_tick_is_retried_with_backoff_and_health_recovers_on_its_own() {
 
 #[test]
 fn an_empty_state_dir_variable_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::cargo_bin("nhacviec")
-        .unwrap()
-        .current_dir(tmp.path())
-        .env("NHACVIEC_STATE_DIR", "")
-        .env("NHACVIEC_LOG", "warn")
-        .arg("--config")
-        .arg(repo().join("config"))
-        .args(["run", "--once"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("NHACVIEC_STATE_DIR để trống"), "{stderr}");
-    assert_eq!(
-        fs::read_dir(tmp.path()).unwrap().count(),
-        0,
-        "nothing written here"
-    );
+    for blank in ["", "   "] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = assert_cmd::Command::cargo_bin("nhacviec")
+            .unwrap()
+            .current_dir(tmp.path())
+            .env("NHACVIEC_STATE_DIR", blank)
+            .env("NHACVIEC_LOG", "warn")
+            .arg("--config")
+            .arg(repo().join("config"))
+            .args(["run", "--once"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{blank:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("NHACVIEC_STATE_DIR để trống"), "{stderr}");
+        assert_eq!(
+            fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "{blank:?}: nothing written here (no directory named by the spaces)"
+        );
+    }
 }
 
 #[test]
