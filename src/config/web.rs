@@ -510,6 +510,26 @@ mod tests {
         assert!(w.unwrap().admin_token.is_some());
     }
 
+    /// The README: no admin_token line whose hash opens a dashboard, and the nginx example keeps
+    /// the token URLs out of its access log.
+    #[test]
+    fn the_readme_has_no_working_example_key_and_logs_no_token_url() {
+        let readme = include_str!("../../README.md");
+        for line in readme.lines().filter(|l| l.contains("admin_token =")) {
+            let value = line.split('"').nth(1).unwrap_or_default();
+            assert!(
+                parse_token_hash(value).is_none(),
+                "README gives a working admin_token: {line}"
+            );
+        }
+        let start = readme
+            .find("location /a/ {")
+            .expect("README's nginx example has a location /a/ block");
+        let block = &readme[start..];
+        let block = &block[..block.find('}').unwrap_or(block.len())];
+        assert!(block.contains("access_log off;"), "{block}");
+    }
+
     #[test]
     fn the_admin_token_is_a_sha256_as_admins_paste_it() {
         let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
