@@ -3,7 +3,7 @@
 //! what a completion and an extension do to the schedule.
 
 mod support;
-use support::site::{sample_config, signer, Site};
+use support::site::{sample_config, signer, with_web, Site};
 
 use chrono::{DateTime, TimeZone, Utc};
 use nhacviec::store::{ResponseFilter, Store};
@@ -326,16 +326,19 @@ async fn progress_and_extension_requests_are_checked() {
     )
     .await;
     assert_eq!(st, 422, "out of range: {body}");
+    // One day past the default bound ([web] max_extension_days = 365).
+    let due = chrono::NaiveDate::parse_from_str(&deadline, "%Y-%m-%d").unwrap();
+    let too_far = due + chrono::Duration::days(366);
     let (st, body) = send(
         "extend",
         vec![
-            ("proposed", "31/01/2029".into()),
+            ("proposed", too_far.format("%d/%m/%Y").to_string()),
             ("reason", "thiếu kinh phí".into()),
         ],
     )
     .await;
     assert_eq!(st, 422, "too far: {body}");
-    assert!(body.contains("tối đa 5 năm"), "{body}");
+    assert!(body.contains("tối đa 365 ngày sau hạn hiện tại"), "{body}");
     assert!(s.stored().is_empty());
     assert_eq!(
         send(
@@ -455,4 +458,49 @@ async fn the_page_opens_at_the_reminded_card_and_groups_the_rest() {
     );
     let (st, _) = s.get(&format!("/a/{t}?muc=%00%7C%7C")).await;
     assert_eq!(st, 200, "a garbled item is ignored");
+}
+
+#[tokio::test]
+async fn extension_requests_are_bounded_by_max_extension_days() {
+    let mut config = with_web(sample_config(), None);
+    if let Some(w) = config.web.as_mut() {
+        w.max_extension_days = 30;
+    }
+    let s = Site::start(config, now(), |_| {});
+    let t = token("so-noi-vu");
+    let (_, page) = s.get(&format!("/a/{t}")).await;
+    let task = "9.2";
+    let deadline = hidden(&page, "extend", task, "deadline");
+    let due = chrono::NaiveDate::parse_from_str(&deadline, "%Y-%m-%d").unwrap();
+    let send = |proposed: chrono::NaiveDate| {
+        let f = vec![
+            ("csrf", hidden(&page, "extend", task, "csrf")),
+            ("nonce", hidden(&page, "extend", task, "nonce")),
+            ("plan", hidden(&page, "extend", task, "plan")),
+            ("task", task.to_string()),
+            ("deadline", deadline.clone()),
+            ("ho_ten", "Nguyễn Văn A".to_string()),
+            ("chuc_vu", "Chuyên viên".to_string()),
+            ("proposed", proposed.format("%d/%m/%Y").to_string()),
+            ("reason", "thiếu kinh phí".to_string()),
+        ];
+        let s = &s;
+        let t = t.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            s.post(&format!("/a/{t}/extend"), &pairs).await
+        }
+    };
+    let (st, body) = send(due + chrono::Duration::days(31)).await;
+    assert_eq!(st, 422, "{body}");
+    let body = unescape(&body);
+    assert!(body.contains("tối đa 30 ngày sau hạn hiện tại"), "{body}");
+    let last = (due + chrono::Duration::days(30))
+        .format("%d/%m/%Y")
+        .to_string();
+    assert!(body.contains(&format!("muộn nhất ngày {last}")), "{body}");
+    assert!(s.stored().is_empty());
+    let (st, body) = send(due + chrono::Duration::days(30)).await;
+    assert_eq!(st, 303, "{body}");
+    assert_eq!(s.stored().len(), 1);
 }

@@ -102,6 +102,8 @@ pub struct Web {
     pub max_upload_mb: Option<Spanned<i64>>,
     /// All the files kept together, in MB.
     pub upload_quota_mb: Option<Spanned<i64>>,
+    /// How far past the current deadline an agency may ask to extend it, in days.
+    pub max_extension_days: Option<Spanned<i64>>,
 }
 
 /// `[email]`: how digests are sent.

@@ -14,6 +14,12 @@ pub const MAX_UPLOAD_MB_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
 /// All the attached files together, in MB, unless `upload_quota_mb` says otherwise.
 pub const DEFAULT_UPLOAD_QUOTA_MB: u32 = 2048;
 pub const UPLOAD_QUOTA_MB_RANGE: std::ops::RangeInclusive<i64> = 1..=1_048_576;
+/// How far past the current deadline an agency may ask for, in days, unless
+/// `max_extension_days` says otherwise.
+pub const DEFAULT_MAX_EXTENSION_DAYS: u32 = 365;
+/// At most five years: the office's own bound on a granted extension
+/// (`crate::extension::MAX_YEARS`).
+pub const MAX_EXTENSION_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=1826;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSettings {
@@ -30,6 +36,9 @@ pub struct WebSettings {
     pub max_upload_mb: u32,
     /// All the attached files together, in MB (`upload_quota_mb`).
     pub upload_quota_mb: u32,
+    /// The latest date an agency may propose: this many days after the current deadline
+    /// (`max_extension_days`, 1–1826).
+    pub max_extension_days: u32,
 }
 
 impl WebSettings {
@@ -222,6 +231,31 @@ pub fn web(
         UPLOAD_QUOTA_MB_RANGE,
         DEFAULT_UPLOAD_QUOTA_MB,
     );
+    let max_extension_days = match &w.max_extension_days {
+        None => DEFAULT_MAX_EXTENSION_DAYS,
+        Some(d) if MAX_EXTENSION_DAYS_RANGE.contains(d.get_ref()) => {
+            u32::try_from(*d.get_ref()).unwrap_or(DEFAULT_MAX_EXTENSION_DAYS)
+        }
+        Some(d) => {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    d.span(),
+                    format!(
+                        "max_extension_days phải từ {} đến {} ngày (5 năm), không phải {}",
+                        MAX_EXTENSION_DAYS_RANGE.start(),
+                        MAX_EXTENSION_DAYS_RANGE.end(),
+                        d.get_ref()
+                    ),
+                )
+                .with_help(format!(
+                    "mặc định {DEFAULT_MAX_EXTENSION_DAYS} ngày sau hạn hiện tại"
+                )),
+            );
+            ok = false;
+            DEFAULT_MAX_EXTENSION_DAYS
+        }
+    };
     ok.then_some(WebSettings {
         listen,
         public_url,
@@ -230,6 +264,7 @@ pub fn web(
         admin_token,
         max_upload_mb,
         upload_quota_mb,
+        max_extension_days,
     })
 }
 
@@ -414,6 +449,22 @@ mod tests {
         assert!(diags.is_empty());
         let w = w.unwrap();
         assert_eq!((w.max_upload_mb, w.upload_quota_mb), (10, 2048));
+        assert_eq!(w.max_extension_days, 365);
+        let (thirty, _) = settings(&format!("{head}max_extension_days = 30\n"));
+        assert_eq!(thirty.map(|t| t.max_extension_days), Some(30));
+        for bad in ["max_extension_days = 0", "max_extension_days = 3650"] {
+            let (refused, diags) = settings(&format!("{head}{bad}\n"));
+            assert!(refused.is_none(), "{bad}");
+            assert_eq!(diags.len(), 1, "{bad}");
+            assert_eq!(diags[0].line, 3, "{bad}");
+            assert!(
+                diags[0]
+                    .message
+                    .contains("max_extension_days phải từ 1 đến 1826 ngày"),
+                "{}",
+                diags[0].message
+            );
+        }
         assert_eq!(w.max_upload_bytes(), 10 * 1024 * 1024);
         let (w, _) = settings(&format!(
             "{head}max_upload_mb = 100\nupload_quota_mb = 50\n"

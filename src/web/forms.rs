@@ -116,7 +116,16 @@ pub async fn post(
     let checked = match action.as_str() {
         "done" => done(&form, today, plan_issued),
         "progress" => progress(&form),
-        _ => extend(&form, view),
+        _ => extend(
+            &form,
+            view,
+            config
+                .web
+                .as_ref()
+                .map_or(crate::config::web::DEFAULT_MAX_EXTENSION_DAYS, |w| {
+                    w.max_extension_days
+                }),
+        ),
     };
     let mut new = match checked {
         Ok(n) => n,
@@ -453,7 +462,13 @@ fn progress(form: &HashMap<String, String>) -> Result<NewResponse, String> {
     Ok(r)
 }
 
-fn extend(form: &HashMap<String, String>, view: &TaskView) -> Result<NewResponse, String> {
+/// An extension request: a date after the current deadline and at most `max_days` days past
+/// it (`[web] max_extension_days`).
+fn extend(
+    form: &HashMap<String, String>,
+    view: &TaskView,
+    max_days: u32,
+) -> Result<NewResponse, String> {
     let Some(due) = view.due else {
         return Err("Nhiệm vụ này không có hạn để gia hạn.".into());
     };
@@ -467,12 +482,13 @@ fn extend(form: &HashMap<String, String>, view: &TaskView) -> Result<NewResponse
         ));
     }
     let furthest = due
-        .checked_add_months(chrono::Months::new(12 * crate::extension::MAX_YEARS))
+        .checked_add_days(chrono::Days::new(u64::from(max_days)))
         .unwrap_or(due);
     if proposed > furthest {
         return Err(format!(
-            "Ngày đề nghị {} quá xa: chỉ đề nghị gia hạn đến tối đa 5 năm sau hạn hiện tại ({}).",
+            "Ngày đề nghị {} quá xa: chỉ đề nghị gia hạn tối đa {max_days} ngày sau hạn hiện tại ({}), tức muộn nhất ngày {}.",
             vn(proposed),
+            vn(due),
             vn(furthest)
         ));
     }

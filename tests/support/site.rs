@@ -44,6 +44,7 @@ pub fn with_web(
         admin_token,
         max_upload_mb: nhacviec::config::web::DEFAULT_MAX_UPLOAD_MB,
         upload_quota_mb: nhacviec::config::web::DEFAULT_UPLOAD_QUOTA_MB,
+        max_extension_days: nhacviec::config::web::DEFAULT_MAX_EXTENSION_DAYS,
     });
     config
 }
