@@ -377,10 +377,10 @@ async fn a_file_over_the_limit_is_refused_with_413_and_nothing_stored() {
     assert!(evidence_files(&s).is_empty());
 }
 
-/// Sends a request's head (and `body_chunks` of body, chunked when `chunked`) on a raw
-/// connection and reads the answer's status line, while the client is still sending.
-/// Like [`raw_status`], the whole answer (head and body) as read until the server closes.
-fn raw_answer(base: &str, head: &str, body: Vec<u8>) -> String {
+/// Sends a request's head and body on a raw connection while reading the answer, as a browser
+/// does (a client reading only once it has written everything may see the server's close
+/// first), until `enough` says the answer read so far will do or the server closes.
+fn raw_read(base: &str, head: &str, body: Vec<u8>, enough: fn(&[u8]) -> bool) -> String {
     let addr = base.trim_start_matches("http://");
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
     conn.set_read_timeout(Some(std::time::Duration::from_secs(20)))
@@ -397,7 +397,7 @@ fn raw_answer(base: &str, head: &str, body: Vec<u8>) -> String {
     });
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    loop {
+    while !enough(&got) {
         match conn.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
@@ -408,32 +408,14 @@ fn raw_answer(base: &str, head: &str, body: Vec<u8>) -> String {
     String::from_utf8_lossy(&got).into_owned()
 }
 
+/// The whole answer (head and body), read until the server closes.
+fn raw_answer(base: &str, head: &str, body: Vec<u8>) -> String {
+    raw_read(base, head, body, |_| false)
+}
+
+/// The answer's status line.
 fn raw_status(base: &str, head: &str, body: Vec<u8>) -> String {
-    let addr = base.trim_start_matches("http://");
-    let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    conn.set_read_timeout(Some(std::time::Duration::from_secs(20)))
-        .unwrap();
-    let mut writer = conn.try_clone().unwrap();
-    let head = head.to_string();
-    let sender = std::thread::spawn(move || {
-        let _ = writer.write_all(head.as_bytes());
-        for chunk in body.chunks(64 * 1024) {
-            if writer.write_all(chunk).is_err() {
-                break;
-            }
-        }
-    });
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !got.windows(2).any(|w| w == b"\r\n") {
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-    drop(conn);
-    let _ = sender.join();
-    String::from_utf8_lossy(&got)
+    raw_read(base, head, body, |got| got.windows(2).any(|w| w == b"\r\n"))
         .lines()
         .next()
         .unwrap_or("")
