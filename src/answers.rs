@@ -422,15 +422,24 @@ impl TaskView {
     /// "Tháng 11/2026 — hạn 24/11/2026", "hạn 30/06/2022", or "" (no dated deadline): the
     /// occurrence as a reminder names it.
     pub fn label(&self) -> String {
-        let Some(d) = self.occurrence else {
-            return String::new();
-        };
-        let due = format!("hạn {}", d.format("%d/%m/%Y"));
-        if self.period.is_empty() {
-            due
-        } else {
-            format!("{} — {due}", self.period)
-        }
+        self.occurrence
+            .map_or_else(String::new, |d| labelled(&self.period, d))
+    }
+}
+
+/// An occurrence as reminders and pages name it: "Tháng 11/2026 — hạn 24/11/2026", or
+/// "hạn 30/06/2022" for a task that does not recur (or is no longer in the config).
+pub fn occurrence_label(task: Option<&Task>, due: NaiveDate) -> String {
+    let period = task.map_or_else(String::new, |t| period_label(&t.deadline, due));
+    labelled(&period, due)
+}
+
+fn labelled(period: &str, due: NaiveDate) -> String {
+    let due = format!("hạn {}", due.format("%d/%m/%Y"));
+    if period.is_empty() {
+        due
+    } else {
+        format!("{period} — {due}")
     }
 }
 

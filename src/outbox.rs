@@ -1515,14 +1515,9 @@ pub fn returned_notice(
         .or_else(|| config.monitor_contact.clone())
         .map(|c| c.name)
         .unwrap_or_else(|| "Cơ quan theo dõi".to_string());
-    let occurrence = match (task, r.deadline) {
-        (Some(t), Some(d)) => match crate::answers::period_label(&t.deadline, d) {
-            p if p.is_empty() => format!("hạn {}", dmy(d)),
-            p => format!("{p} — hạn {}", dmy(d)),
-        },
-        (None, Some(d)) => format!("hạn {}", dmy(d)),
-        _ => String::new(),
-    };
+    let occurrence = r
+        .deadline
+        .map_or_else(String::new, |d| crate::answers::occurrence_label(task, d));
     let ctx = |redirected_to: Vec<String>| ReviewCtx {
         agency: agency.name.clone(),
         monitor: monitor.clone(),

@@ -648,12 +648,7 @@ pub fn compute(
                 agency_name: name_of(&r.agency),
                 title: task.title.clone(),
                 occurrence: r.deadline.map_or_else(String::new, |d| {
-                    let period = crate::answers::period_label(&task.deadline, d);
-                    if period.is_empty() {
-                        format!("hạn {}", d.format("%d/%m/%Y"))
-                    } else {
-                        format!("{period} — hạn {}", d.format("%d/%m/%Y"))
-                    }
+                    crate::answers::occurrence_label(Some(task), d)
                 }),
                 response: r.clone(),
             })

@@ -196,16 +196,10 @@ pub async fn workbook(
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> HttpResponse {
-    let now = web.now();
-    let (_, config) = match open_monitor(&web, &key, now) {
+    let (config, q, as_of) = match download_request(&web, &key, raw.as_deref()) {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let q = match query(raw.as_deref(), &config) {
-        Ok(q) => q,
-        Err(msg) => return html(StatusCode::BAD_REQUEST, page::error("Không tải được", &msg)),
-    };
-    let as_of = q.as_of.unwrap_or_else(|| super::today(&config, now));
     let overview = match figures(&web, &config, as_of, q.plan.as_deref()) {
         Ok(o) => o,
         Err(resp) => return resp,
@@ -227,6 +221,21 @@ pub async fn workbook(
             )
         }
     }
+}
+
+/// A download's link and query checked (the workbook's, the report's): the config (scoped
+/// for a scoped link), the query and the date asked for (default today).
+fn download_request(
+    web: &Web,
+    key: &str,
+    raw: Option<&str>,
+) -> Result<(Arc<Config>, Query, NaiveDate), HttpResponse> {
+    let now = web.now();
+    let (_, config) = open_monitor(web, key, now)?;
+    let q = query(raw, &config)
+        .map_err(|msg| html(StatusCode::BAD_REQUEST, page::error("Không tải được", &msg)))?;
+    let as_of = q.as_of.unwrap_or_else(|| super::today(&config, now));
+    Ok((config, q, as_of))
 }
 
 /// A file to download: its type, `attachment` with its name, never cached or sniffed.
@@ -257,16 +266,10 @@ pub async fn report(
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> HttpResponse {
-    let now = web.now();
-    let (_, config) = match open_monitor(&web, &key, now) {
+    let (config, q, as_of) = match download_request(&web, &key, raw.as_deref()) {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let q = match query(raw.as_deref(), &config) {
-        Ok(q) => q,
-        Err(msg) => return html(StatusCode::BAD_REQUEST, page::error("Không tải được", &msg)),
-    };
-    let as_of = q.as_of.unwrap_or_else(|| super::today(&config, now));
     let loaded = web.with_store(|s| {
         let (responses, extensions) = s.answers()?;
         let last = s.last_reminders()?;

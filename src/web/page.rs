@@ -338,19 +338,12 @@ fn review_text(r: &Response) -> Option<String> {
 /// "Nhiệm vụ 8.6 — Tháng 11/2026 — hạn 24/11/2026 (Kế hoạch số 12/KH-UBND)": an occurrence as
 /// a confirmation names it.
 fn occurrence_name(config: &Config, r: &Response) -> String {
-    let label = match (config.task(&r.plan, &r.task), r.deadline) {
-        (Some(t), Some(d)) => {
-            let period = crate::answers::period_label(&t.deadline, d);
-            let due = format!("hạn {}", vn(d));
-            if period.is_empty() {
-                format!(" — {due}")
-            } else {
-                format!(" — {period} — {due}")
-            }
-        }
-        (None, Some(d)) => format!(" — hạn {}", vn(d)),
-        _ => String::new(),
-    };
+    let label = r.deadline.map_or_else(String::new, |d| {
+        format!(
+            " — {}",
+            crate::answers::occurrence_label(config.task(&r.plan, &r.task), d)
+        )
+    });
     format!("Nhiệm vụ {}{label} (Kế hoạch số {})", r.task, r.plan)
 }
 
