@@ -240,7 +240,7 @@ fn ready_reload_and_stop_under_a_notify_socket() {
     service.signal("-HUP");
     let seen = service.wait_notify("RELOADING=1");
     assert!(seen.last().unwrap().contains("MONOTONIC_USEC="), "{seen:?}");
-    let line = service.wait_log("config reload failed");
+    let line = service.wait_log("nạp lại cấu hình thất bại");
     assert!(
         line.contains("nhacviec.toml:") && line.contains("bogus"),
         "{line}"
@@ -261,7 +261,7 @@ fn ready_reload_and_stop_under_a_notify_socket() {
     let mut p = fs::read_to_string(&plan).unwrap();
     p.push_str("\n[[task]]\nid = \"11\"\ntitle = \"Nhiệm vụ thêm\"\nlead = [\"Sở Tư pháp\"]\ntime = \"Năm 2022\"\n");
     fs::write(&plan, p).unwrap();
-    let line = service.wait_log("config reloaded");
+    let line = service.wait_log("đã nạp lại cấu hình");
     assert!(line.contains("tasks +1"), "{line}");
 
     // SIGTERM: STOPPING=1 and exit 0.
@@ -428,7 +428,7 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
         with_hours(&format!("{}-24:00", opening.format("%H:%M"))),
     )
     .unwrap();
-    service.wait_log("config reloaded");
+    service.wait_log("đã nạp lại cấu hình");
     let deadline = Instant::now() + Duration::from_secs(120);
     while eml_count(&state) == 0 {
         assert!(
@@ -467,7 +467,7 @@ fn the_service_links_each_digest_to_the_agencys_page_and_serves_it() {
         )],
     );
     service.wait_notify("READY=1");
-    service.wait_log("agencies' pages listening");
+    service.wait_log("trang trả lời của các cơ quan đang phục vụ");
     let prefix = format!("http://127.0.0.1:{port}/a/");
     let mut link = None;
     let deadline = Instant::now() + Duration::from_secs(30);
