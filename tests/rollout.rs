@@ -233,8 +233,17 @@ fn a_closed_plan_sends_nothing_and_recurrences_run_past_the_plan_year() {
 }
 
 #[test]
-fn plan_50_reminds_of_10_1_in_2023() {
-    let analysis = nhacviec::config::load(Path::new("config"));
+fn plan_50_reminds_of_10_1_in_2023_unless_it_ended() {
+    let mut analysis = nhacviec::config::load(Path::new("config"));
+    let s = schedule(&analysis.config, day(2023, 1, 1));
+    assert!(
+        s.slots()
+            .iter()
+            .all(|x| s.tasks[x.task as usize].id != "10.1" || x.deadline.year() <= 2022),
+        "the shipped plan's periods end with 2022"
+    );
+    // A plan still in force (no `until`): 10.1 every quarter.
+    analysis.config.plans[0].until = None;
     let s = schedule(&analysis.config, day(2023, 1, 1));
     let deadlines: std::collections::BTreeSet<NaiveDate> = s
         .slots()
@@ -410,10 +419,39 @@ fn nhacviec_in(config: &Path, state: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
+/// The sample config in `dir`/config with its plan running on past 2022 (`until` removed, as
+/// an admin would for a plan still in force).
+fn running_on(dir: &Path) -> std::path::PathBuf {
+    let cfg = dir.join("config");
+    std::fs::create_dir_all(cfg.join("plans")).unwrap();
+    for f in ["nhacviec.toml", "agencies.toml"] {
+        std::fs::copy(Path::new("config").join(f), cfg.join(f)).unwrap();
+    }
+    let plan = "plans/50-KH-UBND-2022.toml";
+    let text = std::fs::read_to_string(Path::new("config").join(plan)).unwrap();
+    assert!(text.contains("\nuntil = 2022-12-31\n"));
+    std::fs::write(cfg.join(plan), text.replace("\nuntil = 2022-12-31\n", "\n")).unwrap();
+    cfg
+}
+
 #[test]
-fn preview_over_2023_shows_10_1s_reports_and_what_the_horizon_skips() {
+fn the_shipped_plan_ends_with_2022() {
     let (ok, out) = nhacviec(
         Path::new("config"),
+        &["preview", "--from", "2024-01-01", "--to", "2026-12-31"],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Không có lời nhắc nào trong khoảng thời gian này."),
+        "{out}"
+    );
+}
+
+#[test]
+fn preview_over_2023_shows_10_1s_reports_and_what_the_horizon_skips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ok, out) = nhacviec(
+        &running_on(tmp.path()),
         &["preview", "--from", "2023-01-01", "--to", "2023-12-31"],
     );
     assert!(ok, "{out}");
@@ -502,7 +540,8 @@ async fn reminders_waiting_when_their_plan_is_closed_are_set_aside_not_sent() {
 #[test]
 fn preview_after_the_service_has_run_does_not_promise_what_it_already_sent() {
     let state = tempfile::tempdir().unwrap();
-    let config = Path::new("config");
+    let tmp = tempfile::tempdir().unwrap();
+    let config = &running_on(tmp.path());
     let args = [
         "preview",
         "--now",
