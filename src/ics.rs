@@ -40,9 +40,12 @@ fn uid(plan: &str, task: &str, agency: &str, deadline: NaiveDate) -> String {
 /// The feed of `agency` at `now` (`today` in the config's zone): every deadline of its tasks
 /// in plans not closed, recurring ones up to [`HORIZON_DAYS`] ahead.
 pub fn feed(config: &Config, agency: &str, today: NaiveDate, now: DateTime<Utc>) -> String {
-    let name = config.agency_name(agency);
+    let name = one_line(&config.agency_name(agency));
+    let title = escape(&format!("Nhắc việc — {name}"));
     let mut cal = Calendar::new();
-    cal.name(&format!("Nhắc việc — {name}"))
+    // NAME as the crate writes it is not escaped: both names are written here.
+    cal.append_property(icalendar::Property::new("NAME", &title))
+        .append_property(icalendar::Property::new("X-WR-CALNAME", &title))
         .description(&format!(
             "Hạn các nhiệm vụ của {name} theo kế hoạch của tỉnh"
         ))
@@ -75,25 +78,27 @@ pub fn feed(config: &Config, agency: &str, today: NaiveDate, now: DateTime<Utc>)
                     .extended
                     .get(agency)
                     .map_or(0, |m| m.iter().filter(|(from, _)| *from == d).count());
-                let short: String = task.title.chars().take(80).collect();
-                let ellipsis = if task.title.chars().count() > 80 {
+                let title = one_line(&task.title);
+                let short: String = title.chars().take(80).collect();
+                let ellipsis = if title.chars().count() > 80 {
                     "…"
                 } else {
                     ""
                 };
                 let mut summary = format!(
                     "Hạn nhiệm vụ {} ({}): {short}{ellipsis}",
-                    task.id, plan.number
+                    one_line(&task.id),
+                    one_line(&plan.number)
                 );
                 if done.is_some() {
                     summary = format!("[Đã hoàn thành] {summary}");
                 }
                 let mut description = format!(
                     "{}\nNhiệm vụ {}: {}\nThời gian: {}\nVai trò: {}",
-                    citation(plan),
-                    task.id,
-                    task.title,
-                    task.time_text.as_deref().unwrap_or("—"),
+                    one_line(&citation(plan)),
+                    one_line(&task.id),
+                    title,
+                    one_line(task.time_text.as_deref().unwrap_or("—")),
                     match role {
                         Role::Lead => "chủ trì",
                         _ => "phối hợp",
@@ -123,7 +128,10 @@ pub fn feed(config: &Config, agency: &str, today: NaiveDate, now: DateTime<Utc>)
                     .append_property(icalendar::Property::new("TRANSP", "TRANSPARENT"));
                 if done.is_none() {
                     event.alarm(Alarm::display(
-                        &format!("Còn {ALARM_DAYS} ngày đến hạn nhiệm vụ {}", task.id),
+                        &format!(
+                            "Còn {ALARM_DAYS} ngày đến hạn nhiệm vụ {}",
+                            one_line(&task.id)
+                        ),
                         -chrono::Duration::days(ALARM_DAYS),
                     ));
                 }
@@ -131,7 +139,61 @@ pub fn feed(config: &Config, agency: &str, today: NaiveDate, now: DateTime<Utc>)
             }
         }
     }
-    cal.done().to_string()
+    fold(&cal.done().to_string())
+}
+
+/// Config text as one line of an iCalendar value: line breaks become spaces, other control
+/// characters and bidirectional overrides are dropped, so a name or a title can neither start
+/// a property of its own nor reorder what a client shows.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if matches!(c, '\r' | '\n') { ' ' } else { c })
+        .filter(|c| !crate::text::is_unprintable(*c))
+        .collect()
+}
+
+/// RFC 5545 TEXT escaping (3.3.11), for values written with `Property::new`, which the crate
+/// writes as given.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every content line folded at 75 octets (RFC 5545 3.1), between characters: the crate's own
+/// folding undone first, so the rule holds whatever it does.
+fn fold(ics: &str) -> String {
+    const MAX: usize = 75;
+    let mut logical: Vec<String> = Vec::new();
+    for line in ics.split("\r\n") {
+        match (line.strip_prefix([' ', '\t']), logical.last_mut()) {
+            (Some(rest), Some(last)) => last.push_str(rest),
+            _ if line.is_empty() => {}
+            _ => logical.push(line.to_string()),
+        }
+    }
+    let mut out = String::with_capacity(ics.len() + ics.len() / 64);
+    for line in &logical {
+        let mut width = 0;
+        for c in line.chars() {
+            if width + c.len_utf8() > MAX {
+                out.push_str("\r\n ");
+                width = 1;
+            }
+            out.push(c);
+            width += c.len_utf8();
+        }
+        out.push_str("\r\n");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -151,5 +213,51 @@ mod tests {
         // Fields cannot run into each other.
         assert_ne!(uid("1", "23", "x", d), uid("12", "3", "x", d));
         assert!(a.ends_with("@nhacviec"));
+    }
+
+    #[test]
+    fn config_text_cannot_add_a_property_and_lines_fold_at_75_octets() {
+        let text = "[[level]]\nid = \"tinh\"\nname = \"cấp tỉnh\"\n[[agency]]\nid = \"snv\"\nlevel = \"tinh\"\nname = \"Sở Nội vụ\\r\\nX-EVIL:1; a, b \\\\ c \\u202E\"\nemail = [\"a@b.vn\"]\n";
+        let plan = format!(
+            "[plan]\nnumber = \"1/KH\"\ntitle = \"K\"\nissuer = \"UBND\"\nissued = 2026-01-05\n[[task]]\nid = \"1\"\ntitle = \"{}\\r\\nBEGIN:VALARM\\u001b[31m\"\nlead = [\"snv\"]\ntime = \"Tháng 12/2026\"\n",
+            "Hạn nhiệm vụ rất dài ".repeat(12)
+        );
+        use crate::config::diag::Source;
+        let a = crate::config::analyze(&crate::config::Sources::in_memory(
+            None,
+            Source::new("a.toml", text),
+            vec![Source::new("plans/k.toml", plan)],
+        ));
+        assert!(!a.has_errors(), "{:?}", a.diagnostics);
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let out = feed(&a.config, "snv", today, Utc::now());
+        let lines: Vec<&str> = out.split("\r\n").collect();
+        assert!(lines.iter().all(|l| l.len() <= 75), "{out}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(' ')),
+            "a long title is folded"
+        );
+        for l in &lines {
+            assert!(
+                !l.starts_with("X-EVIL") && !l.starts_with("BEGIN:VALARM\u{1b}"),
+                "{out}"
+            );
+            assert!(!l.contains('\r') && !l.contains('\u{1b}') && !l.contains('\u{202E}'));
+        }
+        let unfolded = out.replace("\r\n ", "");
+        assert!(
+            unfolded.contains("NAME:Nhắc việc — Sở Nội vụ  X-EVIL:1\\; a\\, b \\\\ c "),
+            "{unfolded}"
+        );
+        assert_eq!(
+            unfolded
+                .split("\r\n")
+                .filter(|l| *l == "BEGIN:VALARM")
+                .count(),
+            1,
+            "the task's own alarm only"
+        );
+        // Folding only splits between characters: unfolded, the text is whole.
+        assert!(unfolded.contains(&"Hạn nhiệm vụ rất dài ".repeat(3)));
     }
 }

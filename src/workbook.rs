@@ -412,10 +412,15 @@ fn inert(s: &str) -> String {
 }
 
 /// Every task × agency row as CSV (UTF-8 with a byte-order mark, so Excel reads the
-/// diacritics), the workbook's columns, dates dd/mm/yyyy.
+/// diacritics), the workbook's columns, dates dd/mm/yyyy. Every cell is quoted (RFC 4180, CRLF
+/// lines): Vietnamese Windows lists with `;`, which the csv crate would leave unquoted, and a
+/// cell split there could start a formula.
 pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookError> {
     let tz = config.timezone;
-    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(b"\xEF\xBB\xBF".to_vec());
     let err = |e: csv::Error| WorkbookError::Csv(e.to_string());
     w.write_record(ROW_COLUMNS.iter().map(|(n, _)| *n))
         .map_err(err)?;

@@ -187,6 +187,13 @@ fn the_csv_has_the_workbooks_rows_and_an_empty_date_is_not_an_error() {
     );
     let bytes = std::fs::read(&out).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "a BOM for Excel");
+    // RFC 4180 with every cell quoted: no list separator (`,` or Vietnamese Windows' `;`) can
+    // split one.
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    assert!(text.ends_with("\r\n"));
+    for line in text.split_terminator("\r\n").filter(|l| !l.is_empty()) {
+        assert!(line.starts_with('"') && line.ends_with('"'), "{line}");
+    }
     let mut reader = csv::Reader::from_reader(&bytes[3..]);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let status = env.json(&["status", "--now", "2022-05-25"]);
