@@ -44,6 +44,18 @@ pub fn push_printable(out: &mut String, c: char) -> usize {
     }
 }
 
+/// Text typed into a web form as it is stored: NFC (one spelling of each letter, as the config
+/// has), line breaks as LF, a tab as a space, and every other control character and bidi
+/// override dropped (they could rewrite a terminal line or reverse what the dashboard shows).
+pub fn clean_form_text(s: &str) -> String {
+    let unified = s.replace("\r\n", "\n").replace('\r', "\n");
+    unified
+        .nfc()
+        .map(|c| if c == '\t' { ' ' } else { c })
+        .filter(|c| *c == '\n' || !is_unprintable(*c))
+        .collect()
+}
+
 /// Folds one character to lowercase ASCII-ish form: diacritics dropped, đ → d.
 /// Returns `None` for a combining mark (it belongs to the previous base character).
 pub fn fold_char(c: char) -> Option<char> {
@@ -240,5 +252,16 @@ mod tests {
         );
         let nfd: String = "Sở Tư pháp".nfd().collect();
         assert_eq!(name_key(&nfd), name_key("Sở Tư pháp"));
+    }
+
+    #[test]
+    fn form_text_is_nfc_with_lf_line_breaks_and_nothing_invisible() {
+        // "Nội" typed with combining marks, CR LF and a lone CR, ESC, NUL, U+202E, a tab.
+        let typed = "No\u{323}\u{302}i vu\u{323}\r\ndo\u{300}ng 2\rdo\u{300}ng 3\u{1b}[31m\u{0}\u{202e}x\ty";
+        assert_eq!(clean_form_text(typed), "Nội vụ\ndòng 2\ndòng 3[31mx y");
+        assert_eq!(
+            clean_form_text("Báo cáo số 12/BC-SNV"),
+            "Báo cáo số 12/BC-SNV"
+        );
     }
 }

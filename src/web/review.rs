@@ -29,7 +29,7 @@ pub async fn post(
     let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY).await else {
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài.");
     };
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&bytes).into_owned().collect();
+    let form: HashMap<String, String> = super::upload::urlencoded(&bytes);
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, action, c)) {
         tracing::warn!(link = %crate::links::log_id(&key), action, "web: dashboard form without a valid CSRF token");

@@ -97,8 +97,7 @@ pub(crate) async fn read_form(
                     ),
                 )
             })?;
-        let form = url::form_urlencoded::parse(&bytes).into_owned().collect();
-        return Ok((form, None));
+        return Ok((urlencoded(&bytes), None));
     }
     let (max_file, _) = limits(config);
     let max_body = max_file + MULTIPART_SLACK;
@@ -175,10 +174,17 @@ pub(crate) async fn read_form(
                 bytes.extend_from_slice(&chunk);
             }
             let text = String::from_utf8(bytes).map_err(|_| unreadable())?;
-            form.insert(key, text);
+            form.insert(key, crate::text::clean_form_text(&text));
         }
     }
     Ok((form, file))
+}
+
+/// A urlencoded form's fields, each value cleaned as stored ([`crate::text::clean_form_text`]).
+pub(crate) fn urlencoded(bytes: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), crate::text::clean_form_text(&v)))
+        .collect()
 }
 
 /// The posted file checked: its content must be what its name says. `Err` is the 422 page.
