@@ -1121,6 +1121,58 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_trial_tick_keeps_what_goes_out_for_real_in_the_real_ledger() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut config = crate::config::load(&dir).config;
+        config.email.redirect_all_to = Some("thu@x.example".into());
+        config.webhook = Some(crate::config::WebhookSettings {
+            url: "https://hook.example/nv".into(),
+            headers: vec![],
+            body: None,
+            timeout_seconds: 10,
+        });
+        let hooked = config
+            .agencies
+            .iter_mut()
+            .find(|a| a.id == "so-tu-phap")
+            .unwrap();
+        hooked.channels = vec![Channel::Webhook, Channel::Email];
+        let made = |agency: &str, channel: Channel| outbox::NewDelivery {
+            agency: agency.into(),
+            channel,
+            recipients: vec![],
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            items: vec![],
+            thread: String::new(),
+            attachments: vec![],
+        };
+        let key = |agency: &str| format!("50/KH-UBND|8.6|2022-03-31|{agency}|lead|overdue1|{agency}");
+        let tick = Tick {
+            digests: vec![],
+            skipped: vec![key("so-tu-phap"), key("so-noi-vu")],
+            stale: vec![key("so-noi-vu")],
+            suppressed: vec![key("so-tu-phap")],
+        };
+        let deliveries = [
+            made("so-tu-phap", Channel::Webhook),
+            made("so-noi-vu", Channel::Email),
+        ];
+        let ((real, real_tick), (trial, trial_tick)) = split_trial(&config, &deliveries, &tick);
+        assert_eq!(real.len(), 1);
+        assert_eq!(real[0].channel, Channel::Webhook);
+        assert_eq!(trial.len(), 1);
+        assert_eq!(trial[0].agency, "so-noi-vu");
+        assert_eq!(real_tick.skipped, [key("so-tu-phap")]);
+        assert!(real_tick.stale.is_empty());
+        assert_eq!(real_tick.suppressed, [key("so-tu-phap")]);
+        assert_eq!(trial_tick.skipped, [key("so-noi-vu")]);
+        assert_eq!(trial_tick.stale, [key("so-noi-vu")]);
+        assert!(trial_tick.suppressed.is_empty());
+    }
+
     fn email(id: i64) -> Arc<outbox::Delivery> {
         Arc::new(outbox::Delivery {
             id,

@@ -1421,6 +1421,131 @@ mod tests {
     }
 
     #[test]
+    fn a_trial_pass_counts_both_ledgers_a_real_pass_only_its_own_and_watermarks_stay_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        let day = |d: u32| NaiveDate::from_ymd_opt(2022, 5, d).unwrap();
+        let mail = |agency: &str, channel: Channel, key: &str| NewDelivery {
+            agency: agency.into(),
+            channel,
+            recipients: vec![format!("{agency}@x")],
+            subject: "Nhắc việc".into(),
+            body_text: String::new(),
+            body_html: String::new(),
+            items: vec![Item {
+                plan: "1/KH".into(),
+                task: "1".into(),
+                role: crate::schedule::Role::Lead,
+                kind: crate::schedule::Kind::Due,
+                days: 0,
+                deadline: day(25),
+                planned: day(25),
+                agency: None,
+                key: key.into(),
+            }],
+            thread: format!("{agency}.1"),
+            attachments: vec![],
+        };
+        // A real pass on the 24th.
+        let real_tick = Tick {
+            skipped: vec!["real-skipped".into()],
+            ..Tick::default()
+        };
+        let real_mail = [mail("a", Channel::Email, "real-sent")];
+        store
+            .record_tick(
+                Ledger::Real,
+                Utc::now(),
+                &[Share {
+                    ledger: Ledger::Real,
+                    deliveries: &real_mail,
+                    tick: &real_tick,
+                }],
+                day(24),
+                "fp-real",
+                "x",
+            )
+            .unwrap();
+        // A trial pass on the 25th: its email to the trial ledger, a Zalo message (a real
+        // send in trial mode) to the real one.
+        let trial_tick = Tick {
+            stale: vec!["trial-stale".into()],
+            ..Tick::default()
+        };
+        let trial_mail = [mail("b", Channel::Email, "trial-sent")];
+        let zalo = [mail("c", Channel::Zalo, "zalo-sent")];
+        let ids = store
+            .record_tick(
+                Ledger::Trial,
+                Utc::now(),
+                &[
+                    Share {
+                        ledger: Ledger::Real,
+                        deliveries: &zalo,
+                        tick: &Tick::default(),
+                    },
+                    Share {
+                        ledger: Ledger::Trial,
+                        deliveries: &trial_mail,
+                        tick: &trial_tick,
+                    },
+                ],
+                day(25),
+                "fp-trial",
+                "x",
+            )
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        let real = store.ledger(Ledger::Real);
+        let trial = store.ledger(Ledger::Trial);
+        for key in ["real-sent", "real-skipped", "zalo-sent"] {
+            assert!(real.is_handled(key) && trial.is_handled(key), "{key}");
+        }
+        for key in ["trial-sent", "trial-stale"] {
+            assert!(!real.is_handled(key), "{key}: real mode sends it");
+            assert!(trial.is_handled(key), "{key}");
+        }
+        assert!(!trial.is_handled("never"));
+        assert_eq!(real.watermark().unwrap(), Some(day(24)));
+        assert_eq!(real.fingerprint().unwrap().as_deref(), Some("fp-real"));
+        assert_eq!(trial.watermark().unwrap(), Some(day(25)));
+        assert_eq!(trial.fingerprint().unwrap().as_deref(), Some("fp-trial"));
+        assert_eq!(store.watermark().unwrap(), Some(day(24)));
+        // Only the email of the trial pass went to the trial address; the dashboard's last
+        // reminders ignore it once sent.
+        let all = store.history(None, None, 10).unwrap();
+        let flag = |agency: &str| all.iter().find(|d| d.agency == agency).unwrap().trial;
+        assert!(!flag("a") && flag("b") && !flag("c"));
+        assert_eq!(store.trial_deliveries().unwrap(), 1);
+        for d in &all {
+            store.mark_sent(d.id, Utc::now()).unwrap();
+        }
+        let last = store.last_reminders().unwrap();
+        let has = |a: &str| last.contains_key(&(a.to_string(), "1/KH".into(), "1".into()));
+        assert!(has("a") && !has("b") && has("c"));
+        // History by ledger.
+        let filter = |ledger| HistoryFilter {
+            limit: 10,
+            ledger,
+            ..HistoryFilter::default()
+        };
+        let agencies = |ledger| -> Vec<String> {
+            store
+                .history_filtered(&filter(ledger))
+                .unwrap()
+                .into_iter()
+                .map(|d| d.agency)
+                .collect()
+        };
+        assert_eq!(agencies(Ledger::Real), ["c", "a"]);
+        assert_eq!(agencies(Ledger::Trial), ["b"]);
+        let skipped = |ledger| store.skipped_slots(ledger, 10, &|_, _, _| true).unwrap();
+        assert_eq!(skipped(Ledger::Real)[0].0, "real-skipped");
+        assert_eq!(skipped(Ledger::Trial)[0].0, "trial-stale");
+        assert_eq!(skipped(Ledger::Trial)[0].1.as_deref(), Some("horizon"));
+    }
+
+    #[test]
     fn a_second_writer_is_refused_and_a_newer_schema_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/nhacviec.db");
