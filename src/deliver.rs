@@ -68,10 +68,8 @@ impl Engine {
             config.calendar.clone(),
             first_year.min(today.year()) - 1..=until.year() + 1,
         );
-        // Nothing dated before the catch-up horizon can be sent: the kept schedule starts
-        // there (a month earlier, so the stale ones of the last month are still recorded).
-        let from = today.checked_sub_days(Days::new(u64::from(config.catch_up_days) + SLACK_DAYS));
-        let schedule = Schedule::build_from(config, &calendar, from, until);
+        let schedule =
+            Schedule::build_from(config, &calendar, first_slot_date(config, today), until);
         Engine {
             calendar,
             schedule,
@@ -178,6 +176,15 @@ impl Engine {
             *self = Engine::build(config, today);
         }
     }
+}
+
+/// The earliest slot date a pass on `today` looks at. Nothing dated before the catch-up
+/// horizon can be sent: the kept schedule starts there (a month earlier, so the stale ones of
+/// the last month are still recorded as skipped). Slots before this date are neither sent nor
+/// recorded: what counts skipped reminders to agree with the passes (`history --status
+/// skipped`, `run --once`) starts here too.
+pub fn first_slot_date(config: &Config, today: NaiveDate) -> Option<NaiveDate> {
+    today.checked_sub_days(Days::new(u64::from(config.catch_up_days) + SLACK_DAYS))
 }
 
 /// The state directory: `NHACVIEC_STATE_DIR`, else `state_dir` (relative to the config
@@ -333,7 +340,10 @@ fn split_trial(
     config: &Config,
     deliveries: &[outbox::NewDelivery],
     tick: &Tick,
-) -> ((Vec<outbox::NewDelivery>, Tick), (Vec<outbox::NewDelivery>, Tick)) {
+) -> (
+    (Vec<outbox::NewDelivery>, Tick),
+    (Vec<outbox::NewDelivery>, Tick),
+) {
     let (trial_deliveries, real_deliveries): (Vec<_>, Vec<_>) = deliveries
         .iter()
         .cloned()
@@ -615,8 +625,7 @@ pub fn reports(
     // wait for the real summary.
     let today = now.date_naive().to_string();
     let ledger = store.ledger(mode);
-    if config.email.admin.is_some()
-        && ledger.meta(SUMMARY_DAY)?.as_deref() != Some(today.as_str())
+    if config.email.admin.is_some() && ledger.meta(SUMMARY_DAY)?.as_deref() != Some(today.as_str())
     {
         let (dead, stuck) = ledger.failures_to_report()?;
         let refused = match mode {
@@ -1149,7 +1158,8 @@ mod tests {
             thread: String::new(),
             attachments: vec![],
         };
-        let key = |agency: &str| format!("50/KH-UBND|8.6|2022-03-31|{agency}|lead|overdue1|{agency}");
+        let key =
+            |agency: &str| format!("50/KH-UBND|8.6|2022-03-31|{agency}|lead|overdue1|{agency}");
         let tick = Tick {
             digests: vec![],
             skipped: vec![key("so-tu-phap"), key("so-noi-vu")],

@@ -919,7 +919,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match format {
                 Format::Json => print_json(&rows)?,
                 Format::Text => {
-                    print!("{}", render_history(config, &rows, status.as_deref(), trial));
+                    print!(
+                        "{}",
+                        render_history(config, &rows, status.as_deref(), trial)
+                    );
                     let trial_made = store.trial_deliveries()?;
                     if !trial && trial_made > 0 {
                         println!(

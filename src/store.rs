@@ -1270,7 +1270,6 @@ pub struct HistoryFilter<'a> {
     pub ledger: Ledger,
 }
 
-
 /// What `retry` requeued.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Requeued {

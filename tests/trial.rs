@@ -127,15 +127,17 @@ fn a_trial_pass_consumes_no_real_reminder_and_the_next_real_pass_sends_each_once
     let config = nhacviec::config::load(&env.cfg).config;
     assert!(!config.trial());
     let mut expected: BTreeMap<String, usize> = BTreeMap::new();
-    let agencies: BTreeSet<&str> = trial.iter().map(|d| d["agency"].as_str().unwrap()).collect();
+    let agencies: BTreeSet<&str> = trial
+        .iter()
+        .map(|d| d["agency"].as_str().unwrap())
+        .collect();
     for id in &agencies {
         for address in &config.agency(id).unwrap().email {
             *expected.entry(address.clone()).or_default() += 1;
         }
     }
     let out = env.expect(0, &["run", "--once", "--now", "2022-05-25T08:01:00+07:00"]);
-    let real_files: BTreeSet<PathBuf> =
-        eml_files(&env).difference(&trial_files).cloned().collect();
+    let real_files: BTreeSet<PathBuf> = eml_files(&env).difference(&trial_files).cloned().collect();
     let mut got: BTreeMap<String, usize> = BTreeMap::new();
     for f in &real_files {
         for address in to_of(f) {
@@ -171,7 +173,10 @@ fn history_lists_every_skipped_slot_run_once_counted_for_both_reasons() {
     let text = env.expect(0, &["history", "--status", "skipped", "--limit", "2"]);
     assert!(text.contains("bỏ qua: bị thay bằng lời nhắc sau"), "{text}");
     let all = env.expect(0, &["history", "--status", "skipped", "--limit", "100000"]);
-    assert!(all.contains("bỏ qua: cũ hơn catch_up_days = 7 ngày"), "{all}");
+    assert!(
+        all.contains("bỏ qua: cũ hơn catch_up_days = 7 ngày"),
+        "{all}"
+    );
     assert!(
         text.contains(&format!(
             "Tổng cộng {} lời nhắc bị bỏ qua: {superseded} bị thay bằng lời nhắc sau, {horizon} cũ hơn catch_up_days = 7 ngày.",
@@ -219,7 +224,11 @@ fn a_trial_weekly_report_leaves_the_real_one_to_go_out_that_week() {
     let made = store.history(Some("vp-ubnd-tinh"), None, 5).unwrap();
     assert_eq!(made.len(), 1);
     assert!(made[0].trial && made[0].recipients == [TRIAL.to_string()]);
-    assert!(made[0].subject.contains("Báo cáo tuần"), "{}", made[0].subject);
+    assert!(
+        made[0].subject.contains("Báo cáo tuần"),
+        "{}",
+        made[0].subject
+    );
     // Real mode the same morning: the real report still goes, to the monitor, once.
     assert_eq!(reports(&real, &mut store, at(2022, 5, 30, 9, 0)), 1);
     assert_eq!(reports(&real, &mut store, at(2022, 5, 30, 10, 0)), 0);
