@@ -245,3 +245,55 @@ fn a_trial_weekly_report_leaves_the_real_one_to_go_out_that_week() {
 fn real_day(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
+
+#[test]
+fn a_trial_failure_summary_tells_the_trial_failures_and_leaves_the_real_summary() {
+    use nhacviec::store::{Ledger, NewDelivery, Store};
+    let tmp = tempfile::tempdir().unwrap();
+    let real = nhacviec::config::load(Path::new("config")).config;
+    let admin = real.email.admin.clone().unwrap();
+    let mut trial = real.clone();
+    trial.email.redirect_all_to = Some(TRIAL.into());
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let engine = nhacviec::deliver::Engine::build(&real, real_day(2022, 5, 1));
+    let mail = |agency: &str| NewDelivery {
+        agency: agency.into(),
+        channel: nhacviec::config::Channel::Email,
+        recipients: vec![format!("{agency}@haugiang.example")],
+        subject: "Nhắc việc".into(),
+        body_text: "x".into(),
+        body_html: "<p>x</p>".into(),
+        items: vec![],
+        thread: format!("{agency}.t"),
+        attachments: vec![],
+    };
+    for (ledger, agency) in [(Ledger::Trial, "so-noi-vu"), (Ledger::Real, "so-tu-phap")] {
+        let ids = store
+            .record_extra(ledger, &[mail(agency)], &[], &[], "haugiang.example")
+            .unwrap();
+        store.mark_dead(ids[0], "550 không có hộp thư").unwrap();
+    }
+    let reports = |config: &nhacviec::config::Config, store: &mut Store, now| {
+        nhacviec::deliver::reports(&engine, config, None, store, now).unwrap()
+    };
+    // Trial mode: the summary of the trial failure, to the trial address, once that day.
+    assert_eq!(reports(&trial, &mut store, at(2022, 5, 25, 8, 0)), 1);
+    assert_eq!(reports(&trial, &mut store, at(2022, 5, 25, 9, 0)), 0);
+    let told = &store.history(None, None, 1).unwrap()[0];
+    assert!(told.trial && told.recipients == [TRIAL.to_string()]);
+    assert!(
+        told.body_text.contains("so-noi-vu") && !told.body_text.contains("so-tu-phap"),
+        "{}",
+        told.body_text
+    );
+    let (dead, _) = store.ledger(Ledger::Trial).failures_to_report().unwrap();
+    assert!(dead.is_empty());
+    // The real failure is still the real summary's, that same day.
+    assert_eq!(store.failures_to_report().unwrap().0.len(), 1);
+    assert_eq!(reports(&real, &mut store, at(2022, 5, 25, 9, 0)), 1);
+    let told = &store.history(None, None, 1).unwrap()[0];
+    assert!(!told.trial);
+    assert_eq!(told.recipients, [admin]);
+    assert!(told.body_text.contains("so-tu-phap"), "{}", told.body_text);
+    assert_eq!(reports(&real, &mut store, at(2022, 5, 25, 10, 0)), 0);
+}
