@@ -218,8 +218,8 @@ def config_edits(tmp, edits):
     log.flush()
     with open(log_path, encoding="utf-8") as f:
         lines = f.read().splitlines()
-    ok = sum("config reloaded" in l for l in lines)
-    failed = [l for l in lines if "config reload failed" in l]
+    ok = sum("đã nạp lại cấu hình" in l for l in lines)
+    failed = [l for l in lines if "nạp lại cấu hình thất bại" in l]
     located = [l for l in failed if "50-KH-UBND-2022.toml:" in l]
     alive = p.poll() is None
     p.terminate()

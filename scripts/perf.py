@@ -157,7 +157,7 @@ def zalo(tmp, n):
 
 
 def tick_log(cfg, env, now):
-    """`run --once` at `now` with JSON logs: (wall seconds, the pass's "tick" log fields)."""
+    """`run --once` at `now` with JSON logs: (wall seconds, the pass's log fields (event "pass"))."""
     env = dict(env, NHACVIEC_LOG="info", NHACVIEC_LOG_FORMAT="json")
     start = time.monotonic()
     out = subprocess.run([BIN, "--config", cfg, "run", "--once", "--now", now], env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -168,7 +168,7 @@ def tick_log(cfg, env, now):
             rec = json.loads(line)
         except ValueError:
             continue
-        if rec.get("fields", {}).get("message") == "tick":
+        if rec.get("fields", {}).get("event") == "pass":
             fields = rec["fields"]
     return wall, fields
 

@@ -253,11 +253,11 @@ impl Control {
             tokio::select! {
                 biased;
                 _ = self.term.recv() => {
-                    tracing::info!("SIGTERM: stopping");
+                    tracing::info!(event = "stopping", "nhận SIGTERM: đang dừng");
                     break;
                 }
                 _ = self.int.recv() => {
-                    tracing::info!("SIGINT: stopping");
+                    tracing::info!(event = "stopping", "nhận SIGINT: đang dừng");
                     break;
                 }
                 _ = self.watchdog_timer.tick(), if self.watchdog.is_some() => {
@@ -270,9 +270,7 @@ impl Control {
         self.stop.store(true, Ordering::SeqCst);
         notify(&[NotifyState::Stopping]);
         if tokio::time::timeout(STOP_GRACE, work).await.is_err() {
-            tracing::info!(
-                "stopping during a pass: what it had not recorded is redone at the next start"
-            );
+            tracing::info!("dừng giữa lượt gửi: phần chưa ghi sẽ làm lại ở lần khởi động sau");
         }
         None
     }
@@ -332,7 +330,7 @@ async fn pass(
             true
         }
         Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "tick failed; trying again after a backoff");
+            tracing::error!(event = "pass_failed", error = %format!("{e:#}"), "lượt gửi thất bại; sẽ thử lại sau một khoảng chờ");
             health.update(|s| s.store_error = Some(format!("{e:#}")));
             false
         }
@@ -397,13 +395,13 @@ fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web:
     // The signer the digests' links are made with (read once, at load).
     let Some(signer) = live.templates.links.clone() else {
         tracing::warn!(
-            "[web] is configured but NHACVIEC_LINK_SECRET (or $CREDENTIALS_DIRECTORY/link-secret) is not set: reminders carry no link and the agencies' pages are off"
+            event = "web_off", "có [web] nhưng chưa đặt khóa liên kết NHACVIEC_LINK_SECRET (hoặc $CREDENTIALS_DIRECTORY/link-secret): thư nhắc không có liên kết trả lời, trang của các cơ quan tắt"
         );
         return Ok(None);
     };
     let (web, server) =
         crate::web::launch(live.config.clone(), &state.join(DB_FILE), signer, None)?;
-    tracing::info!(addr = %settings.listen, public_url = %settings.public_url, "agencies' pages listening");
+    tracing::info!(addr = %settings.listen, public_url = %settings.public_url, event = "web_listening", "trang trả lời của các cơ quan đang phục vụ");
     live.web = Some(web);
     Ok(Some(server))
 }
@@ -454,7 +452,7 @@ fn evaluate(
         tracing::info!(
             opens = %opens.to_rfc3339(),
             send_hours = %config.send_hours.describe(),
-            "outside send hours: the pass waits for the next opening"
+            event = "deferred", "ngoài giờ gửi: lượt gửi đợi đến giờ mở"
         );
         ev.tick.deferred_until = Some(opens);
     } else {
@@ -504,7 +502,8 @@ async fn finish(
         evaluate_millis = ev.evaluated.as_millis() as u64,
         send_millis = started.elapsed().as_millis() as u64,
         millis = (ev.evaluated + started.elapsed()).as_millis() as u64,
-        "tick"
+        event = "pass",
+        "lượt gửi xong"
     );
     p.queued += ev.reports;
     p.sent = sent.sent;
@@ -680,7 +679,7 @@ async fn guarded_pass(
         tracing::warn!(
             failures = r.failures,
             retry_in_secs = retry_after(r.failures).as_secs(),
-            "the pass will be tried again"
+            "lượt gửi sẽ được thử lại"
         );
     }
     Ok(Some(store))
@@ -699,9 +698,10 @@ async fn guarded_reload(
     health: &Health,
     why: &str,
     retry: &mut Option<Retry>,
+    store: &Store,
 ) -> anyhow::Result<bool> {
     let Some(result) = ctl
-        .guard(reload(dir, worker, live, sched, tx, health, why))
+        .guard(reload(dir, worker, live, sched, tx, health, why, store))
         .await
     else {
         return Ok(false);
@@ -712,7 +712,7 @@ async fn guarded_reload(
         tracing::warn!(
             failures = r.failures,
             retry_in_secs = retry_after(r.failures).as_secs(),
-            "the reload failed reading files: it will be tried again"
+            "nạp lại cấu hình không đọc được tệp: sẽ thử lại"
         );
     }
     Ok(true)
@@ -737,7 +737,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         }))
         .await;
     let Some(loaded) = loaded else {
-        tracing::info!("stopped");
+        tracing::info!(event = "stopped", "nhacviec đã dừng");
         return Ok(());
     };
     let (config, templates, engine) =
@@ -772,13 +772,13 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 .with_context(|| format!("listening on {addr}"))?;
             let server = crate::health::Server::start(listener, health.clone())
                 .with_context(|| format!("serving on {addr}"))?;
-            tracing::info!(%addr, "health and metrics listening");
+            tracing::info!(event = "health_listening", %addr, "/healthz và /metrics đang phục vụ");
             Some(server)
         }
         None => None,
     };
     let _web = start_web(&mut live, &state)?;
-    tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
+    tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, event = "start", "nhacviec khởi động");
     let mut pass_retry: Option<Retry> = None;
     let mut reload_retry: Option<Retry> = None;
     // Catch up at once: whatever was missed while down goes out now.
@@ -868,11 +868,11 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
             tokio::select! {
                 biased;
                 _ = ctl.term.recv() => {
-                    tracing::info!("SIGTERM: stopping");
+                    tracing::info!(event = "stopping", "nhận SIGTERM: đang dừng");
                     Wake::Stop
                 }
                 _ = ctl.int.recv() => {
-                    tracing::info!("SIGINT: stopping");
+                    tracing::info!(event = "stopping", "nhận SIGINT: đang dừng");
                     Wake::Stop
                 }
                 _ = ctl.watchdog_timer.tick(), if ctl.watchdog.is_some() => Wake::Watchdog,
@@ -907,6 +907,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                     &health,
                     why,
                     &mut reload_retry,
+                    &store,
                 )
                 .await?
                 {
@@ -948,6 +949,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                     &health,
                     "retry",
                     &mut reload_retry,
+                    &store,
                 )
                 .await?
                 {
@@ -991,7 +993,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                             health.update(|s| s.store_error = None);
                         }
                         Some(Err(e)) => {
-                            tracing::error!(error = %e, "retrying deliveries failed; pausing sends for a minute");
+                            tracing::error!(error = %e, event = "retry_failed", "gửi lại thất bại; tạm dừng gửi một phút");
                             health.update(|s| s.store_error = Some(e.to_string()));
                         }
                     }
@@ -1017,7 +1019,7 @@ async fn stopped(sched: JobScheduler) -> anyhow::Result<()> {
     notify(&[NotifyState::Stopping]);
     let mut sched = sched;
     let _ = tokio::time::timeout(Duration::from_millis(500), sched.shutdown()).await;
-    tracing::info!("stopped");
+    tracing::info!(event = "stopped", "nhacviec đã dừng");
     Ok(())
 }
 
@@ -1030,6 +1032,7 @@ fn io_failure(errors: &str) -> bool {
 /// Reloads the config. `Ok(true)`: it failed in a way worth trying again (I/O). A config with
 /// errors, or one that moves the state directory (that needs a restart), never replaces the
 /// running one.
+#[allow(clippy::too_many_arguments)]
 async fn reload(
     dir: &Path,
     worker: &Worker,
@@ -1038,6 +1041,7 @@ async fn reload(
     tx: &mpsc::Sender<Event>,
     health: &Health,
     why: &str,
+    store: &Store,
 ) -> anyhow::Result<bool> {
     let mono = sd_notify::NotifyState::monotonic_usec_now().ok();
     let mut states = vec![NotifyState::Reloading];
@@ -1058,14 +1062,14 @@ async fn reload(
         .await?;
     let retry = match loaded {
         Err(e) => {
-            tracing::error!(trigger = why, errors = %e, "config reload failed; keeping the running config");
+            tracing::error!(trigger = why, errors = %e, event = "reload_failed", "nạp lại cấu hình thất bại; vẫn dùng cấu hình đang chạy");
             let retry = io_failure(&e);
             reload_result(health, Err(e));
             retry
         }
         Ok((new, templates, engine)) => match deliver::state_dir(dir, &new) {
             Err(e) => {
-                tracing::error!(trigger = why, error = %e, "config reload failed; keeping the running config");
+                tracing::error!(trigger = why, error = %e, event = "reload_failed", "nạp lại cấu hình thất bại; vẫn dùng cấu hình đang chạy");
                 reload_result(health, Err(e.to_string()));
                 false
             }
@@ -1074,7 +1078,7 @@ async fn reload(
                     trigger = why,
                     running = %live.state.display(),
                     configured = %state.display(),
-                    "config reload refused: state_dir changed, which needs a restart; keeping the running config"
+                    event = "reload_failed", "không nạp lại: state_dir đã đổi, cần khởi động lại dịch vụ; vẫn dùng cấu hình đang chạy"
                 );
                 reload_result(
                     health,
@@ -1088,7 +1092,7 @@ async fn reload(
             }
             Ok(state) => match Senders::new(&new, &state) {
                 Err(e) => {
-                    tracing::error!(trigger = why, error = %e, "config reload failed; keeping the running config");
+                    tracing::error!(trigger = why, error = %e, event = "reload_failed", "nạp lại cấu hình thất bại; vẫn dùng cấu hình đang chạy");
                     reload_result(health, Err(e.to_string()));
                     true
                 }
@@ -1104,7 +1108,7 @@ async fn reload(
                         match add_jobs(sched, &new, tx).await {
                             Ok(ids) => live.jobs = ids,
                             Err(e) => {
-                                tracing::error!(error = %e, "could not schedule the new cron")
+                                tracing::error!(error = %e, "không đặt được lịch cron mới")
                             }
                         }
                     }
@@ -1116,9 +1120,15 @@ async fn reload(
                     live.templates = Arc::new(templates);
                     live.senders = senders;
                     reload_result(health, Ok(()));
-                    tracing::info!(trigger = why, changes = %summary, "config reloaded");
-                    // New or moved deadlines may be due already.
-                    let _ = tx.try_send(Event::Tick);
+                    // Nothing is sent now: what the new config makes due goes out at the next
+                    // regular tick, which `preview` announces (a save never mails at once).
+                    tracing::info!(
+                        trigger = why,
+                        changes = %summary,
+                        event = "reloaded",
+                        "đã nạp lại cấu hình; thay đổi có hiệu lực từ lần nhắc theo lịch tới"
+                    );
+                    log_late_entries(live, store);
                     false
                 }
             },
@@ -1126,6 +1136,41 @@ async fn reload(
     };
     notify(&[NotifyState::Ready]);
     Ok(retry)
+}
+
+/// After a reload: what the next regular tick would send about deadlines that passed before
+/// today and nobody was reminded of (a plan entered late), as `check` warns it.
+fn log_late_entries(live: &Live, store: &Store) {
+    let now = Utc::now().with_timezone(&live.config.timezone);
+    let (watermark, fingerprint) = match (store.watermark(), store.meta("slots_fingerprint")) {
+        (Ok(w), Ok(f)) => (w, f),
+        _ => return,
+    };
+    let ledger = crate::forecast::Ledger {
+        handled: store,
+        watermark,
+        fingerprint,
+    };
+    let late = crate::forecast::late_entries_from(
+        &live.config,
+        &live.engine.calendar,
+        &live.engine.schedule,
+        &ledger,
+        now,
+        false,
+    );
+    for e in late {
+        tracing::warn!(
+            event = "late_plan",
+            plan = %e.plan,
+            notices = e.notices,
+            agencies = e.agencies.len(),
+            at = %e.at.to_rfc3339(),
+            "{}; {}",
+            e.message_vi(&live.config, now.date_naive()),
+            e.help_vi(now.date_naive())
+        );
+    }
 }
 
 fn reload_result(health: &Health, result: Result<(), String>) {

@@ -37,7 +37,7 @@ pub enum DeliverError {
 /// How far ahead deadlines are expanded: reminders come at most this long before a deadline.
 const WINDOW_DAYS: u64 = 400;
 /// Built this much further, so the schedule is rebuilt about monthly, not every day.
-const SLACK_DAYS: u64 = 31;
+const SLACK_DAYS: u64 = crate::forecast::SLACK_DAYS;
 
 /// What ticks evaluate against: the calendar and every reminder slot of a config, built when
 /// the config is loaded and kept until it changes or the window must move forward. A tick
@@ -68,8 +68,10 @@ impl Engine {
             config.calendar.clone(),
             first_year.min(today.year()) - 1..=until.year() + 1,
         );
-        let schedule =
-            Schedule::build_from(config, &calendar, first_slot_date(config, today), until);
+        // Nothing dated before the catch-up horizon can be sent: the kept schedule starts
+        // there (a month earlier, so the stale ones of the last month are still recorded).
+        let from = crate::forecast::schedule_from(config, today);
+        let schedule = Schedule::build_from(config, &calendar, from, until);
         Engine {
             calendar,
             schedule,
@@ -178,15 +180,6 @@ impl Engine {
     }
 }
 
-/// The earliest slot date a pass on `today` looks at. Nothing dated before the catch-up
-/// horizon can be sent: the kept schedule starts there (a month earlier, so the stale ones of
-/// the last month are still recorded as skipped). Slots before this date are neither sent nor
-/// recorded: what counts skipped reminders to agree with the passes (`history --status
-/// skipped`, `run --once`) starts here too.
-pub fn first_slot_date(config: &Config, today: NaiveDate) -> Option<NaiveDate> {
-    today.checked_sub_days(Days::new(u64::from(config.catch_up_days) + SLACK_DAYS))
-}
-
 /// The state directory: `NHACVIEC_STATE_DIR`, else `state_dir` (relative to the config
 /// directory), else `var` in the config directory. The variable set but empty is an error:
 /// it would put the database, its lock and the mail in the current directory.
@@ -267,12 +260,10 @@ pub fn tick(
     // A watermark after today means the clock went back, and a changed schedule may have new
     // slots at or before the watermark: in both cases look at everything again.
     let recorded = ledger.fingerprint()?;
-    let since = watermark.filter(|w| {
-        *w <= today && recorded.as_deref() == Some(schedule.fingerprint_through(*w).as_str())
-    });
+    let since = crate::forecast::since(schedule, watermark, recorded.as_deref(), today);
     // Nothing older than the catch-up horizon goes out (a first start, downtime, a config
     // change bringing back old slots): it is recorded as skipped.
-    let horizon = today.checked_sub_days(Days::new(u64::from(config.catch_up_days)));
+    let horizon = crate::forecast::horizon(config, today);
     let result = schedule.due_within(&ledger, today, since, horizon);
     if store.take_lookup_failure() {
         return Err(DeliverError::Lookup);

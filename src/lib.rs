@@ -16,6 +16,7 @@ pub mod deliver;
 pub mod environment;
 pub mod evidence;
 pub mod extension;
+pub mod forecast;
 pub mod health;
 pub mod ics;
 pub mod import;

@@ -40,6 +40,10 @@ enum Command {
         /// không gửi gì; mã thoát 1 nếu có dịch vụ không dùng được
         #[arg(long)]
         environment: bool,
+        /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống: cảnh báo kế hoạch nhập
+        /// muộn tính lần gửi tới từ thời điểm này
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Lịch nghỉ lễ, nghỉ bù và làm bù của một năm
     Calendar {
@@ -467,8 +471,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             deny_warnings,
             environment,
+            now,
         } => {
-            let analysis = config::load(&cli.config);
+            let mut analysis = config::load(&cli.config);
+            if !analysis.has_errors() {
+                let now = now_in(analysis.config.timezone, now.as_deref())?;
+                let late = late_plan_warnings(&cli.config, &analysis.config, now)?;
+                analysis.diagnostics.extend(late);
+            }
             // Services are asked only of a config the service would run with.
             let probed = (environment && !analysis.has_errors())
                 .then(|| {
@@ -561,6 +571,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let now = now_in(config.timezone, now.as_deref())?;
             // From the start of --from, or from now: a tick earlier today has already passed.
+            let from_given = from.clone();
             let (from, start) = match from {
                 Some(s) => {
                     let d = date_arg("--from", &s)?;
@@ -585,6 +596,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // it left off (a preview of the past simulates from an empty history).
             let db =
                 nhacviec::deliver::state_dir(&cli.config, config)?.join(nhacviec::daemon::DB_FILE);
+            let running = nhacviec::store::writer_active(&db);
             let store = db
                 .exists()
                 .then(|| nhacviec::store::Store::open_reader(&db).ok())
@@ -595,19 +607,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .flatten()
                         .is_some_and(|w| start.date_naive() >= w)
                 });
-            let empty = std::collections::HashSet::<String>::new();
-            let prior: &dyn nhacviec::schedule::Handled = match &store {
-                Some(s) => s,
-                None => &empty,
+            let ledger = match &store {
+                Some(s) => nhacviec::forecast::Ledger {
+                    handled: s,
+                    watermark: s.watermark()?,
+                    fingerprint: s.meta("slots_fingerprint")?,
+                },
+                None => nhacviec::forecast::Ledger::empty(),
             };
+            // From now, the service not running: what its start sends comes first. A preview
+            // of given dates shows the regular ticks.
+            let starts = from_given.is_none() && !running;
             let (mut digests, stale) = report::preview_with_skipped(
                 config,
                 &cron,
-                start,
+                &report::Preview {
+                    start,
+                    starts,
+                    ledger: &ledger,
+                },
                 to,
                 agency.as_deref(),
                 task.as_deref(),
-                prior,
             );
             if let Some(plan) = &plan {
                 report::retain_plan(&mut digests, plan);
@@ -624,6 +645,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .count();
             match format {
                 Format::Text => {
+                    if from_given.is_none() {
+                        println!("{}", preview_intro(config, running, start));
+                    }
                     print!("{}", report::render_preview_text(config, &digests));
                     if store.is_some() {
                         println!(
@@ -1226,6 +1250,93 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// What `retry` did, per status.
+/// `check`'s warnings about plans entered late: what the service's next pass (its start pass
+/// when it is not running) would send about deadlines that passed before `now` and nobody was
+/// reminded of, on the state directory's ledger (`forecast::late_entries_from`), one warning
+/// per plan at its `[plan]` line.
+fn late_plan_warnings(
+    dir: &std::path::Path,
+    config: &config::Config,
+    now: DateTime<Tz>,
+) -> anyhow::Result<Vec<config::Diagnostic>> {
+    let db = nhacviec::deliver::state_dir(dir, config)?.join(nhacviec::daemon::DB_FILE);
+    let running = nhacviec::store::writer_active(&db);
+    let store = db
+        .exists()
+        .then(|| nhacviec::store::Store::open_reader(&db).ok())
+        .flatten();
+    let ledger = match &store {
+        Some(s) => nhacviec::forecast::Ledger {
+            handled: s,
+            watermark: s.watermark()?,
+            fingerprint: s.meta("slots_fingerprint")?,
+        },
+        None => nhacviec::forecast::Ledger::empty(),
+    };
+    let (answered, _) = answered_config(dir, config)?;
+    let engine = nhacviec::deliver::Engine::build(&answered, now.date_naive());
+    let today = now.date_naive();
+    let late = nhacviec::forecast::late_entries_from(
+        &answered,
+        &engine.calendar,
+        &engine.schedule,
+        &ledger,
+        now,
+        !running,
+    );
+    Ok(late
+        .into_iter()
+        .map(|e| {
+            let file = config
+                .plans
+                .iter()
+                .find(|p| p.number == e.plan)
+                .map_or_else(String::new, |p| p.file.clone());
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let at = text
+                .match_indices("[plan]")
+                .map(|(i, _)| i)
+                .find(|&i| i == 0 || text[..i].ends_with('\n'))
+                .unwrap_or(0);
+            let message = e.message_vi(config, today);
+            let d = if text.is_empty() {
+                config::Diagnostic::file(config::Severity::Warning, file, message)
+            } else {
+                config::diag::Source::new(file, text).diag(
+                    config::Severity::Warning,
+                    at..at + "[plan]".len(),
+                    message,
+                )
+            };
+            d.with_help(e.help_vi(today))
+        })
+        .collect())
+}
+
+/// What a preview from now starts with: the service running (its next regular tick) or not
+/// (a start now sends at once what is due, then the ticks).
+fn preview_intro(config: &config::Config, running: bool, now: DateTime<Tz>) -> String {
+    let when = format!(
+        "{} {} {}",
+        now.format("%H:%M"),
+        nhacviec::deadline::weekday_vi(now.date_naive()),
+        dmy(now.date_naive())
+    );
+    if running {
+        format!(
+            "Dịch vụ đang chạy: lời nhắc đi ở các lần kiểm tra theo lịch [schedule] reminders = \"{}\" (trong giờ gửi {}).\n",
+            config.reminders,
+            config.send_hours.describe()
+        )
+    } else {
+        format!(
+            "Dịch vụ chưa chạy: nếu khởi động lúc {when}, lần gửi đánh dấu [khi khởi động] đi ngay (ngoài giờ gửi {} thì đợi đến giờ mở), sau đó theo lịch [schedule] reminders = \"{}\".\n",
+            config.send_hours.describe(),
+            config.reminders
+        )
+    }
+}
+
 fn render_requeued(
     done: &nhacviec::store::Requeued,
     dead: bool,

@@ -4,11 +4,11 @@
 use crate::calendar::{Calendar, CalendarDay, DayKind};
 use crate::config::{Config, Task};
 use crate::deadline::{weekday_vi, Deadline, Milestone};
-use crate::schedule::{natural_key, Digest, Handled, Role, Schedule};
+use crate::forecast::{self, Ledger, Trigger};
+use crate::schedule::{natural_key, Digest, Role, Schedule};
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
-use std::collections::HashSet;
 
 /// Parses a date as admins write it: `2022-06-01` or `01/06/2022` (also `1/6/2022`).
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
@@ -47,13 +47,15 @@ pub struct PreviewDigest {
     pub at: String,
     #[serde(skip)]
     pub time: DateTime<Tz>,
+    /// Why that pass runs: the service's start, or a regular tick.
+    pub trigger: Trigger,
     #[serde(flatten)]
     pub digest: Digest,
 }
 
-/// Simulates the cron ticks from `from` to `to` (inclusive, local dates) starting with an
-/// empty history, so the first tick shows the catch-up. Ticks are the scheduler's own
-/// (`cron`, croner), so this is what the daemon would send.
+/// Simulates the cron ticks from `start` to `to` (inclusive, local dates) from an empty
+/// history, the service started at `start` (so the first pass shows the catch-up). Ticks are
+/// the scheduler's own (`cron`, croner), so this is what the daemon would send.
 pub fn preview(
     config: &Config,
     cron: &croner::Cron,
@@ -62,40 +64,31 @@ pub fn preview(
     filter_agency: Option<&str>,
     filter_task: Option<&str>,
 ) -> Vec<PreviewDigest> {
-    preview_with_skipped(
-        config,
-        cron,
+    let from = Preview {
         start,
-        to,
-        filter_agency,
-        filter_task,
-        &HashSet::new(),
-    )
-    .0
+        starts: true,
+        ledger: &Ledger::empty(),
+    };
+    preview_with_skipped(config, cron, &from, to, filter_agency, filter_task).0
 }
 
-/// What the service has already handled, then what the preview's own ticks handle.
-struct Seen<'a> {
-    prior: &'a dyn Handled,
-    now: HashSet<String>,
+/// Where a preview starts: the instant, whether the service starts then (its start pass comes
+/// first) and what its ledger already handled.
+pub struct Preview<'a> {
+    pub start: DateTime<Tz>,
+    pub starts: bool,
+    pub ledger: &'a Ledger<'a>,
 }
 
-impl Handled for Seen<'_> {
-    fn is_handled(&self, key: &str) -> bool {
-        self.now.contains(key) || self.prior.is_handled(key)
-    }
-}
-
-/// [`preview`] on top of what the service already handled (`prior`: its store, or an empty
-/// set to simulate from scratch), and the keys it skipped as older than the catch-up horizon.
+/// [`preview`] from `from` (`forecast`'s passes: the service's rules), and the keys it skipped
+/// as older than the catch-up horizon.
 pub fn preview_with_skipped(
     config: &Config,
     cron: &croner::Cron,
-    start: DateTime<Tz>,
+    from: &Preview<'_>,
     to: NaiveDate,
     filter_agency: Option<&str>,
     filter_task: Option<&str>,
-    prior: &dyn Handled,
 ) -> (Vec<PreviewDigest>, Vec<String>) {
     let max_before = config
         .plans
@@ -107,59 +100,20 @@ pub fn preview_with_skipped(
     let until = to
         .checked_add_days(Days::new(u64::from(max_before) * 2 + 31))
         .unwrap_or(to);
-    let calendar = calendar_for(config, start.date_naive(), until);
-    let schedule = Schedule::build(config, &calendar, until);
-    let mut handled = Seen {
-        prior,
-        now: HashSet::new(),
-    };
-    let mut since: Option<NaiveDate> = None;
+    let first = from.start.date_naive();
+    let calendar = calendar_for(config, first, until);
+    let schedule = Schedule::build_from(
+        config,
+        &calendar,
+        forecast::schedule_from(config, first),
+        until,
+    );
+    let times = forecast::pass_times(config, &calendar, cron, from.start, from.starts, to);
     let mut out = Vec::new();
     let mut stale = Vec::new();
-    for tick in cron.iter_from(start, croner::Direction::Forward) {
-        // A tick outside the send hours runs at their next opening (or at the first tick of
-        // that opening's day), as the service does.
-        let local = tick.naive_local();
-        let tz = tick.timezone();
-        let opens = if config.send_hours.is_open(&calendar, local) {
-            local
-        } else {
-            let deferred = config.send_hours.deferred_to(&calendar, local, |opens| {
-                let opens = tz.from_local_datetime(&opens).earliest()?;
-                cron.find_next_occurrence(&opens, true)
-                    .ok()
-                    .map(|t| t.naive_local())
-            });
-            if deferred != config.send_hours.next_open(&calendar, local) {
-                // Deferred to a later tick: that one is the pass.
-                continue;
-            }
-            deferred
-        };
-        let tick = if opens == local {
-            tick
-        } else {
-            match tick.timezone().from_local_datetime(&opens).earliest() {
-                Some(t) => t,
-                None => tick,
-            }
-        };
-        let today = tick.date_naive();
-        if today > to {
-            break;
-        }
-        // The service's own decision: nothing older than the catch-up horizon goes out.
-        let horizon = today.checked_sub_days(Days::new(u64::from(config.catch_up_days)));
-        let result = schedule.due_within(&handled, today, since, horizon);
-        since = Some(today);
-        handled.now.extend(result.skipped);
-        handled.now.extend(result.stale.iter().cloned());
-        stale.extend(result.stale);
-        handled.now.extend(result.suppressed);
-        for mut digest in result.digests {
-            handled
-                .now
-                .extend(digest.items.iter().map(|i| i.key.clone()));
+    for pass in forecast::passes(config, &schedule, from.ledger, &times) {
+        stale.extend(pass.tick.stale);
+        for mut digest in pass.tick.digests {
             if filter_agency.is_some_and(|a| a != digest.agency) {
                 continue;
             }
@@ -170,8 +124,9 @@ pub fn preview_with_skipped(
                 }
             }
             out.push(PreviewDigest {
-                at: tick.to_rfc3339(),
-                time: tick,
+                at: pass.at.to_rfc3339(),
+                time: pass.at,
+                trigger: pass.trigger,
                 digest,
             });
         }
@@ -203,12 +158,16 @@ pub fn render_preview_text(config: &Config, digests: &[PreviewDigest]) -> String
     for p in digests {
         let date = p.time.date_naive();
         out.push_str(&format!(
-            "{} {} {}  →  {} ({})\n",
+            "{} {} {}  →  {} ({}){}\n",
             p.time.format("%H:%M"),
             weekday_vi(date),
             dmy(date),
             agency_name(config, &p.digest.agency),
-            crate::text::printable(&p.digest.agency)
+            crate::text::printable(&p.digest.agency),
+            match p.trigger {
+                Trigger::Start => "  [khi khởi động]",
+                Trigger::Tick => "",
+            }
         ));
         for i in &p.digest.items {
             let about = i

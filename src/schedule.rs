@@ -262,6 +262,33 @@ impl Schedule {
     }
 
     /// The stable key of a slot: a moved deadline gives new keys, so fresh reminders.
+    /// Of `keys` (slots of this schedule), those whose stream (task, deadline, agency, role,
+    /// about) has no slot dated through `through` in `handled`: the first reminders of their
+    /// deadline, as far as the ledger knows.
+    pub fn first_of_streams<'k>(
+        &self,
+        handled: &dyn Handled,
+        keys: &HashSet<&'k str>,
+        through: NaiveDate,
+    ) -> HashSet<&'k str> {
+        let end = self.slots.partition_point(|x| x.date <= through);
+        let stream = |s: &Slot| (s.task, s.deadline, s.agency, s.role, s.about);
+        let mut wanted: HashMap<Stream, Vec<&'k str>> = HashMap::new();
+        let window = self.slots.get(..end).unwrap_or_default();
+        for slot in window {
+            let key = self.key(slot);
+            if let Some(k) = keys.get(key.as_str()) {
+                wanted.entry(stream(slot)).or_default().push(k);
+            }
+        }
+        for slot in window {
+            if wanted.contains_key(&stream(slot)) && handled.is_handled(&self.key(slot)) {
+                wanted.remove(&stream(slot));
+            }
+        }
+        wanted.into_values().flatten().collect()
+    }
+
     pub fn key(&self, s: &Slot) -> String {
         let t = &self.tasks[s.task as usize];
         let kind = match s.kind {

@@ -484,6 +484,18 @@ fn now_utc() -> String {
     Utc::now().to_rfc3339()
 }
 
+/// Whether a process holds the database at `path` as its writer (the service, or a `run
+/// --once`): its lock file is locked. Nothing is created; the lock is let go at once.
+pub fn writer_active(path: &Path) -> bool {
+    let Ok(lock) = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.with_extension("lock"))
+    else {
+        return false;
+    };
+    matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 impl Store {
     /// Opens (creating if needed) the database for the process that ticks and delivers. Only
     /// one such process at a time: a second gets [`StoreError::Locked`].

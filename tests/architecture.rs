@@ -36,6 +36,7 @@ const CORE: &[&str] = &[
     "schedule",
     "render",
     "report",
+    "forecast",
     "check",
     "outbox",
     "overview",

@@ -624,9 +624,22 @@ fn a_monthly_period_is_answered_from_its_reminder() {
         escalation.contains("12/KH-UBND") && escalation.contains("Sở Nội vụ"),
         "{escalation}"
     );
-    let (_, office) = mail_to(&mails, "vp-ubnd-tinh@haugiang.example");
+    // The sample plan ended with 2022: the office gets nothing, in particular no escalation.
+    let to_office = mails.iter().filter(|(_, m)| {
+        mail_parser::MessageParser::default()
+            .parse(m.as_bytes())
+            .and_then(|p| {
+                p.to()
+                    .and_then(|t| t.first())
+                    .and_then(|a| a.address())
+                    .map(|a| a == "vp-ubnd-tinh@haugiang.example")
+            })
+            .unwrap_or(false)
+    });
     assert!(
-        !body(office).contains("12/KH-UBND"),
+        to_office
+            .clone()
+            .all(|(_, m)| !body(m).contains("12/KH-UBND")),
         "no escalation of 12/KH-UBND to Văn phòng UBND tỉnh"
     );
 

@@ -500,7 +500,7 @@ fn logs_have_local_offsets_and_no_colours_off_a_terminal() {
     );
     let line = stderr
         .lines()
-        .find(|l| l.contains(" tick "))
+        .find(|l| l.contains("lượt gửi xong"))
         .unwrap_or_else(|| panic!("no tick line: {stderr}"));
     let stamp = line.split_whitespace().next().unwrap();
     // RFC 3339 with the offset written out (+hh:mm), not "Z".
@@ -561,10 +561,10 @@ fn retry_beside_a_running_service_is_sent_at_once() {
             let _ = tx.send(line);
         }
     });
-    // The start-up pass is done when its "tick" line is logged.
+    // The start-up pass is done when its line (event "pass") is logged.
     let until = Instant::now() + Duration::from_secs(30);
     let mut log = String::new();
-    while !log.contains(" tick ") {
+    while !log.contains("lượt gửi xong") {
         let line = rx
             .recv_timeout(until.saturating_duration_since(Instant::now()))
             .unwrap_or_else(|_| panic!("the service did not start: {log}"));

@@ -96,6 +96,30 @@ impl Service {
         );
     }
 
+    /// Waits until `n` log lines contain `needle`.
+    fn wait_log_count(&self, needle: &str, n: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if self.log_count(needle) >= n {
+                return;
+            }
+            self.drain();
+        }
+        panic!(
+            "not {n} log lines with {needle:?}: {:?}",
+            self.log.lock().unwrap()
+        );
+    }
+
+    fn log_count(&self, needle: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
     /// Reads the service's notifications for up to 200 ms.
     fn drain(&self) -> Vec<String> {
         let mut buf = [0u8; 4096];
@@ -151,11 +175,22 @@ fn eml_count(state: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// The sample config copied to `cfg`, its plan running on past 2022 (`until` removed): the
+/// real clock finds 10.1's quarters due.
+fn running_on(cfg: &Path) {
+    copy_dir(&repo().join("config"), cfg);
+    let plan = cfg.join("plans/50-KH-UBND-2022.toml");
+    let text = fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("\nuntil = 2022-12-31\n"));
+    fs::write(&plan, text.replace("\nuntil = 2022-12-31\n", "\n")).unwrap();
+}
+
 /// The sample config in `dir`/config, ticking on `reminders`, sending at any hour of any day
-/// and catching up a whole year (delivery mechanics, not rollout), with `extra` appended.
+/// and catching up a whole year (delivery mechanics, not rollout), with `extra` appended; its
+/// plan [`running_on`].
 fn sending_always(dir: &Path, reminders: &str, extra: &str) -> PathBuf {
     let cfg = dir.join("config");
-    copy_dir(&repo().join("config"), &cfg);
+    running_on(&cfg);
     let settings = cfg.join("nhacviec.toml");
     let text = fs::read_to_string(&settings)
         .unwrap()
@@ -240,7 +275,7 @@ fn ready_reload_and_stop_under_a_notify_socket() {
     service.signal("-HUP");
     let seen = service.wait_notify("RELOADING=1");
     assert!(seen.last().unwrap().contains("MONOTONIC_USEC="), "{seen:?}");
-    let line = service.wait_log("config reload failed");
+    let line = service.wait_log("nạp lại cấu hình thất bại");
     assert!(
         line.contains("nhacviec.toml:") && line.contains("bogus"),
         "{line}"
@@ -261,7 +296,7 @@ fn ready_reload_and_stop_under_a_notify_socket() {
     let mut p = fs::read_to_string(&plan).unwrap();
     p.push_str("\n[[task]]\nid = \"11\"\ntitle = \"Nhiệm vụ thêm\"\nlead = [\"Sở Tư pháp\"]\ntime = \"Năm 2022\"\n");
     fs::write(&plan, p).unwrap();
-    let line = service.wait_log("config reloaded");
+    let line = service.wait_log("đã nạp lại cấu hình");
     assert!(line.contains("tasks +1"), "{line}");
 
     // SIGTERM: STOPPING=1 and exit 0.
@@ -357,6 +392,339 @@ fn run_once_tick_by_tick_sends_what_preview_predicts() {
     assert_eq!(count, predicted.len());
 }
 
+/// `preview --now T` from a state, its start pass (what a start at T sends, at T or at the
+/// send hours' next opening), against what `run --once` at that instant records, item for
+/// item: a fresh state, a pass outside the hours, days of downtime, a plan added late and an
+/// agency's answer in between.
+#[test]
+fn preview_at_an_instant_is_what_run_once_records_then() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let state = tmp.path().join("state");
+    let nhacviec = |args: &[&str]| {
+        let out = Command::cargo_bin("nhacviec")
+            .unwrap()
+            .env("NHACVIEC_STATE_DIR", &state)
+            .env("NHACVIEC_LOG", "warn")
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let item = |agency: &str, i: &serde_json::Value| {
+        format!(
+            "{agency} {} {} {} {} {} {} {}",
+            i["plan"], i["task"], i["role"], i["kind"], i["days"], i["deadline"], i["agency"]
+        )
+    };
+    // What the start pass of `preview --now at` sends, and when.
+    let predicted = |at: &str| -> (Option<String>, BTreeSet<String>) {
+        let json: serde_json::Value = serde_json::from_slice(&nhacviec(&[
+            "preview", "--now", at, "--days", "5", "--format", "json",
+        ]))
+        .unwrap();
+        let mut when = None;
+        let mut items = BTreeSet::new();
+        for d in json.as_array().unwrap() {
+            if d["trigger"] != "start" {
+                continue;
+            }
+            when = Some(d["at"].as_str().unwrap().to_string());
+            for i in d["items"].as_array().unwrap() {
+                items.insert(item(d["agency"].as_str().unwrap(), i));
+            }
+        }
+        (when, items)
+    };
+    // Every delivery's items so far (one delivery per address: the same items once).
+    let recorded = || -> BTreeSet<String> {
+        let json: serde_json::Value = serde_json::from_slice(&nhacviec(&[
+            "history", "--limit", "100000", "--format", "json",
+        ]))
+        .unwrap();
+        json.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| {
+                d["items"]
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .map(|i| item(d["agency"].as_str().unwrap(), i))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let mut compared = 0;
+    let mut check = |at: &str, expect_at: &str| {
+        let (when, predicted) = predicted(at);
+        let before = recorded();
+        nhacviec(&["run", "--once", "--now", at]);
+        if at != expect_at {
+            assert_eq!(
+                recorded(),
+                before,
+                "{at} is outside the send hours: nothing yet"
+            );
+            nhacviec(&["run", "--once", "--now", expect_at]);
+        }
+        if !predicted.is_empty() {
+            let when = when.unwrap();
+            assert_eq!(
+                chrono::DateTime::parse_from_rfc3339(&when).unwrap(),
+                chrono::DateTime::parse_from_rfc3339(expect_at).unwrap(),
+                "the start pass at {at} runs at {expect_at}"
+            );
+        }
+        let sent: BTreeSet<String> = recorded().difference(&before).cloned().collect();
+        let missing: Vec<_> = predicted.difference(&sent).take(5).collect();
+        let extra: Vec<_> = sent.difference(&predicted).take(5).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{at}: missing {missing:#?}\nextra {extra:#?}"
+        );
+        compared += sent.len();
+    };
+    // A first start, in the hours.
+    check("2022-05-25T10:19:00+07:00", "2022-05-25T10:19:00+07:00");
+    // Wednesday evening: waits for Thursday's 08:00 tick.
+    check("2022-05-25T19:30:00+07:00", "2022-05-26T08:00:00+07:00");
+    // Down over a week: the catch-up within catch_up_days.
+    check("2022-06-06T09:00:00+07:00", "2022-06-06T09:00:00+07:00");
+    // A plan added late, and an agency that reported done meanwhile.
+    fs::write(
+        cfg.join("plans/late.toml"),
+        "[plan]\nnumber = \"7/KH-UBND\"\ntitle = \"Kế hoạch nhập muộn\"\nissuer = \"UBND tỉnh Hậu Giang\"\nissued = 2022-04-01\n\n[[task]]\nid = \"1\"\ntitle = \"Báo cáo tháng\"\nlead = [\"Sở Nội vụ\", \"Sở Tư pháp\"]\ntime = \"Ngày 25 hằng tháng\"\n",
+    )
+    .unwrap();
+    {
+        use nhacviec::answers::{Action, NewResponse};
+        use support::answers::{answer, at, date};
+        let store = nhacviec::store::Store::open_writer(&state.join("nhacviec.db")).unwrap();
+        let done = NewResponse {
+            deadline: Some(date("2022-06-01")),
+            done_on: Some(date("2022-06-07")),
+            ..answer("so-tu-phap", "8.8", Action::Done, "p1")
+        };
+        store
+            .record_response(&done, at("2022-06-07T02:00:00Z"))
+            .unwrap();
+    }
+    check("2022-06-08T08:00:00+07:00", "2022-06-08T08:00:00+07:00");
+    // Saturday: waits for Monday's opening tick.
+    check("2022-06-11T08:00:00+07:00", "2022-06-13T08:00:00+07:00");
+    assert!(compared > 50, "a comparison of something: {compared} items");
+}
+
+/// The operator's first day, on the real clock: the shipped config (a finished plan) sends
+/// nothing at start; a plan entered late is announced by the reload's log, `check` and
+/// `preview`, and goes out at the next regular tick, not at the save; in trial mode to the
+/// tester only, then, redirection removed, every reminder once to its agency.
+#[test]
+fn go_live_start_reload_trial_then_real() {
+    use chrono::{Days, Utc};
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    const TESTER: &str = "thu-nghiem@haugiang.example";
+    let settings = cfg.join("nhacviec.toml");
+    let shipped = fs::read_to_string(&settings).unwrap();
+    // Ticks every 20 s at any hour (the test runs whenever CI does); trial mode on.
+    let real = shipped
+        .replace("send_hours = \"07:30-17:00\"\n", "")
+        .replace(
+            "reminders = \"0 0 8 * * Mon-Fri\"",
+            "reminders = \"*/20 * * * * *\"\nsend_hours = \"always\"",
+        );
+    let trial = real.replace(
+        &format!("# redirect_all_to = \"{TESTER}\""),
+        &format!("redirect_all_to = \"{TESTER}\""),
+    );
+    assert_ne!(trial, real, "the sample names the trial address");
+    fs::write(&settings, &trial).unwrap();
+    let state = tmp.path().join("state");
+    let service = Service::start(&cfg, &state, &tmp.path().join("notify.sock"));
+    service.wait_notify("READY=1");
+    const PASS: &str = "lượt gửi xong";
+    service.wait_log_count(PASS, 1, Duration::from_secs(30));
+    assert_eq!(eml_count(&state), 0, "the shipped plan ended with 2022");
+
+    let nhacviec = |args: &[&str]| {
+        let out = Command::cargo_bin("nhacviec")
+            .unwrap()
+            .env("NHACVIEC_STATE_DIR", &state)
+            .env("NHACVIEC_LOG", "warn")
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // A plan entered today, one deadline three days ago and one in five days.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
+    let dmy = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    let past = today.checked_sub_days(Days::new(3)).unwrap();
+    let soon = today.checked_add_days(Days::new(5)).unwrap();
+    let issued = today.checked_sub_days(Days::new(60)).unwrap();
+    // Right after a pass: the next tick is about 20 s away.
+    let passes = service.log_count(PASS);
+    service.wait_log_count(PASS, passes + 1, Duration::from_secs(30));
+    let passes = passes + 1;
+    fs::write(
+        cfg.join("plans/9-KH-UBND.toml"),
+        format!(
+            "[plan]\nnumber = \"9/KH-UBND\"\ntitle = \"Kế hoạch thử\"\nissuer = \"UBND tỉnh Hậu Giang\"\nissued = {issued}\n\n[[task]]\nid = \"1\"\ntitle = \"Báo cáo đã quá hạn\"\nlead = [\"Sở Nội vụ\"]\ntime = \"Trước ngày {}\"\n\n[[task]]\nid = \"2\"\ntitle = \"Báo cáo sắp đến hạn\"\nlead = [\"Sở Tư pháp\"]\nsupport = [\"Sở Tài chính\"]\ntime = \"Trước ngày {}\"\n",
+            dmy(past.checked_add_days(Days::new(1)).unwrap()),
+            dmy(soon.checked_add_days(Days::new(1)).unwrap()),
+        ),
+    )
+    .unwrap();
+    let reloaded = service.wait_log("đã nạp lại cấu hình");
+    assert!(
+        reloaded.contains("plans +1") || reloaded.contains("9/KH-UBND"),
+        "{reloaded}"
+    );
+    let late = service.wait_log("late_plan");
+    assert!(
+        late.contains("9/KH-UBND") && late.contains("reminders_from"),
+        "{late}"
+    );
+    assert_eq!(eml_count(&state), 0, "a reload never mails at once");
+    let check = nhacviec(&["check"]);
+    assert!(
+        check.contains("kế hoạch 9/KH-UBND: lần gửi theo lịch")
+            && check.contains("thông báo quá hạn")
+            && check.contains(&format!("reminders_from = {today}")),
+        "{check}"
+    );
+    let preview: serde_json::Value =
+        serde_json::from_str(&nhacviec(&["preview", "--days", "0", "--format", "json"])).unwrap();
+    let first_at = preview[0]["at"]
+        .as_str()
+        .expect("a pass is coming")
+        .to_string();
+    let item = |agency: &str, i: &serde_json::Value| {
+        format!(
+            "{agency} {} {} {} {} {} {}",
+            i["plan"], i["task"], i["role"], i["kind"], i["deadline"], i["agency"]
+        )
+    };
+    let predicted: BTreeSet<String> = preview
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["at"] == first_at.as_str())
+        .inspect(|d| assert_eq!(d["trigger"], "tick", "the service runs: no start pass"))
+        .flat_map(|d| {
+            d["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| item(d["agency"].as_str().unwrap(), i))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        predicted
+            .iter()
+            .any(|i| i.contains("so-noi-vu") && i.contains("overdue")),
+        "{predicted:#?}"
+    );
+    assert_eq!(eml_count(&state), 0, "still nothing before the tick");
+
+    let items_of = |json: &str| -> BTreeSet<String> {
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|d| {
+                d["items"]
+                    .as_array()
+                    .map(|items| {
+                        items
+                            .iter()
+                            .map(|i| item(d["agency"].as_str().unwrap(), i))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let recipients = |state: &Path| -> Vec<String> {
+        let mut to = Vec::new();
+        for e in fs::read_dir(state.join("mail"))
+            .unwrap()
+            .filter_map(Result::ok)
+        {
+            let bytes = fs::read(e.path()).unwrap();
+            let m = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            for a in m.to().unwrap().iter() {
+                to.push(a.address().unwrap().to_string());
+            }
+        }
+        to.sort();
+        to
+    };
+    // The tick: in trial mode, everything to the tester, in the trial ledger.
+    service.wait_log_count(PASS, passes + 1, Duration::from_secs(40));
+    let trial_to = recipients(&state);
+    assert!(
+        !trial_to.is_empty() && trial_to.iter().all(|t| t == TESTER),
+        "{trial_to:?}"
+    );
+    let in_trial = items_of(&nhacviec(&["history", "--trial", "--format", "json"]));
+    assert_eq!(in_trial, predicted, "preview equals what was sent");
+    assert!(items_of(&nhacviec(&["history", "--format", "json"])).is_empty());
+
+    // Redirection off: at the next tick, every reminder once to its agency.
+    let sent_in_trial = eml_count(&state);
+    let passes = service.log_count(PASS);
+    fs::write(&settings, &real).unwrap();
+    service.wait_log_count("đã nạp lại cấu hình", 2, Duration::from_secs(30));
+    assert_eq!(
+        eml_count(&state),
+        sent_in_trial,
+        "a reload never mails at once"
+    );
+    service.wait_log_count(PASS, passes + 1, Duration::from_secs(40));
+    let real_items = items_of(&nhacviec(&["history", "--format", "json"]));
+    assert_eq!(
+        real_items, predicted,
+        "every reminder of the trial, for real"
+    );
+    let all_to = recipients(&state);
+    let real_to: Vec<&String> = all_to.iter().filter(|t| *t != TESTER).collect();
+    for agency in ["so-noi-vu", "so-tu-phap", "so-tai-chinh"] {
+        assert!(
+            real_to.iter().any(|t| t.starts_with(agency)),
+            "{agency} got its own: {real_to:?}"
+        );
+    }
+    // And nothing twice.
+    let total = eml_count(&state);
+    service.wait_log_count(PASS, passes + 2, Duration::from_secs(40));
+    assert_eq!(eml_count(&state), total, "nothing twice");
+}
+
 #[test]
 fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
     use chrono::{Duration as Minutes, Timelike, Utc};
@@ -367,7 +735,7 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("config");
-    copy_dir(&repo().join("config"), &cfg);
+    running_on(&cfg);
     let settings = cfg.join("nhacviec.toml");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -428,7 +796,7 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
         with_hours(&format!("{}-24:00", opening.format("%H:%M"))),
     )
     .unwrap();
-    service.wait_log("config reloaded");
+    service.wait_log("đã nạp lại cấu hình");
     let deadline = Instant::now() + Duration::from_secs(120);
     while eml_count(&state) == 0 {
         assert!(
@@ -467,7 +835,7 @@ fn the_service_links_each_digest_to_the_agencys_page_and_serves_it() {
         )],
     );
     service.wait_notify("READY=1");
-    service.wait_log("agencies' pages listening");
+    service.wait_log("trang trả lời của các cơ quan đang phục vụ");
     let prefix = format!("http://127.0.0.1:{port}/a/");
     let mut link = None;
     let deadline = Instant::now() + Duration::from_secs(30);

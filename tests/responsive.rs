@@ -193,7 +193,10 @@ fn health_answers_and_sigterm_stops_within_2_s_during_a_long_tick() {
     let port = free_port();
     big_config(&cfg, AGENCIES, port);
     let mut service = Service::start(&cfg, &state, |_| {});
-    service.wait_log("health and metrics listening", Duration::from_secs(120));
+    service.wait_log(
+        "/healthz và /metrics đang phục vụ",
+        Duration::from_secs(120),
+    );
     // While the catch-up tick evaluates, records and sends, probes are answered at once.
     let mut probes = Vec::new();
     while !service.logged("queued=") && eml_count(&state) < AGENCIES / 3 {
@@ -302,7 +305,7 @@ fn a_failed_tick_is_retried_with_backoff_and_health_recovers_on_its_own() {
             });
         }
     });
-    service.wait_log("tick failed", Duration::from_secs(60));
+    service.wait_log("lượt gửi thất bại", Duration::from_secs(60));
     let (code, body, _) = http_get(port, "/healthz");
     assert_eq!(code, 503, "{body}");
     assert!(!body.contains("\"store_error\": null"), "{body}");
@@ -376,11 +379,11 @@ fn a_reload_that_moves_the_state_dir_is_refused_until_a_restart() {
     let service = Service::start(&cfg, &tmp.path().join("unused"), |cmd| {
         cmd.env_remove("NHACVIEC_STATE_DIR");
     });
-    service.wait_log("nhacviec starting", Duration::from_secs(60));
+    service.wait_log("nhacviec khởi động", Duration::from_secs(60));
     let moved = text.replace("state_dir = \"../var\"", "state_dir = \"../var2\"");
     assert_ne!(moved, text);
     fs::write(&settings, moved).unwrap();
-    service.wait_log("config reload refused", Duration::from_secs(30));
+    service.wait_log("không nạp lại: state_dir đã đổi", Duration::from_secs(30));
     let (_, body, _) = http_get(port, "/healthz");
     assert!(
         body.contains("\"last_reload_ok\": false") && body.contains("cần khởi động lại"),
@@ -423,7 +426,7 @@ fn idle_connections_do_not_stop_health() {
     std::thread::sleep(Duration::from_millis(500));
     // A reload reads files: it works while the idle connections are held.
     service.signal("-HUP");
-    service.wait_log("config reloaded", Duration::from_secs(30));
+    service.wait_log("đã nạp lại cấu hình", Duration::from_secs(30));
     drop(idle);
     // And health answers again at once once they are gone, or within the idle timeout.
     let started = Instant::now();
