@@ -896,7 +896,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = &analysis.config;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let dir = nhacviec::deliver::state_dir(&cli.config, config)?;
-            let store = nhacviec::store::Store::open_reader(&dir.join(DB_FILE))?;
+            let db = dir.join(DB_FILE);
+            if !db.exists() {
+                // No pass yet: nothing sent or skipped (the state directory is not created).
+                match format {
+                    Format::Json => println!("[]"),
+                    Format::Text => println!(
+                        "Chưa có lần gửi nào: dịch vụ chưa chạy lần nào ({}).",
+                        db.display()
+                    ),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let store = nhacviec::store::Store::open_reader(&db)?;
             let ledger = if trial {
                 nhacviec::store::Ledger::Trial
             } else {

@@ -159,6 +159,16 @@ fn a_trial_pass_consumes_no_real_reminder_and_the_next_real_pass_sends_each_once
 #[test]
 fn history_lists_every_skipped_slot_run_once_counted_for_both_reasons() {
     let env = Env::new();
+    // Before any pass: nothing, said so, and no state directory made.
+    assert_eq!(env.json(&["history"]), Value::Array(vec![]));
+    assert_eq!(
+        env.json(&["history", "--status", "skipped", "--trial"]),
+        Value::Array(vec![])
+    );
+    assert!(env
+        .expect(0, &["history"])
+        .starts_with("Chưa có lần gửi nào: dịch vụ chưa chạy lần nào"));
+    assert!(!env.state().exists());
     let out = env.expect(0, &["run", "--once", "--now", T]);
     let (superseded, horizon) = skipped_counts(&out);
     assert!(superseded > 0 && horizon > 0, "{out}");
