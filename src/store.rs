@@ -257,6 +257,17 @@ impl LedgerView<'_> {
         self.meta("slots_fingerprint")
     }
 
+    /// This ledger as `forecast` reads it (`preview`, `check`, the reload log): what it
+    /// handled, its watermark and fingerprint. In trial mode a preview then shows what the
+    /// trial passes will still send.
+    pub fn forecast(&self) -> Result<crate::forecast::Ledger<'_>> {
+        Ok(crate::forecast::Ledger {
+            handled: self,
+            watermark: self.watermark()?,
+            fingerprint: self.fingerprint()?,
+        })
+    }
+
     /// This ledger's value of the meta `key` (see [`Ledger::key`]).
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         self.store.meta(&self.ledger.key(key))
@@ -1522,6 +1533,9 @@ mod tests {
         assert_eq!(trial.watermark().unwrap(), Some(day(25)));
         assert_eq!(trial.fingerprint().unwrap().as_deref(), Some("fp-trial"));
         assert_eq!(store.watermark().unwrap(), Some(day(24)));
+        let seen = trial.forecast().unwrap();
+        assert_eq!(seen.watermark, Some(day(25)));
+        assert!(seen.handled.is_handled("trial-sent") && seen.handled.is_handled("real-sent"));
         // Only the email of the trial pass went to the trial address; the dashboard's last
         // reminders ignore it once sent.
         let all = store.history(None, None, 10).unwrap();
