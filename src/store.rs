@@ -721,6 +721,16 @@ impl Store {
         self.ledger(Ledger::Real).watermark()
     }
 
+    /// Forgets both ledgers' watermarks (after a config change: moved deadlines may add past
+    /// slots).
+    pub fn reset_watermark(&self) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM meta WHERE key IN ('watermark', 'trial:watermark')",
+            [],
+        )?;
+        Ok(())
+    }
+
     /// How many deliveries trial mode made (`history` points at them).
     pub fn trial_deliveries(&self) -> Result<usize> {
         let n: i64 =
@@ -770,8 +780,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records one tick in one transaction: each delivery (pending), the slots it carries,
-    /// the skipped slots, and the new watermark. Before anything is sent.
     /// The next commit reaches the disk before it returns (see `configure`).
     fn full_sync(&self) -> Result<()> {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
