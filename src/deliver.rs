@@ -10,8 +10,8 @@ use crate::channels::Senders;
 use crate::config::{Channel, Config};
 use crate::outbox::{self, Next, SendError};
 use crate::render::{TemplateError, Templates};
-use crate::schedule::Schedule;
-use crate::store::{Store, StoreError};
+use crate::schedule::{Schedule, Tick};
+use crate::store::{Ledger, Share, Store, StoreError};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, BTreeSet};
@@ -241,7 +241,9 @@ impl Pass {
     }
 }
 
-/// One tick: evaluates `now` against the store and records the digests (not yet sent).
+/// One tick: evaluates `now` against the store and records the digests (not yet sent). In
+/// trial mode against the trial ledger ([`Ledger`]), so that a rehearsal consumes no real
+/// reminder.
 pub fn tick(
     engine: &Engine,
     config: &Config,
@@ -252,15 +254,17 @@ pub fn tick(
     let started = std::time::Instant::now();
     let today = now.date_naive();
     let schedule = &engine.schedule;
-    let watermark = store.watermark()?;
+    let mode = Ledger::of(config);
+    let ledger = store.ledger(mode);
+    let watermark = ledger.watermark()?;
     // A watermark after today means the clock went back, and a changed schedule may have new
     // slots at or before the watermark: in both cases look at everything again.
-    let recorded = store.meta("slots_fingerprint")?;
+    let recorded = ledger.fingerprint()?;
     let since = crate::forecast::since(schedule, watermark, recorded.as_deref(), today);
     // Nothing older than the catch-up horizon goes out (a first start, downtime, a config
     // change bringing back old slots): it is recorded as skipped.
     let horizon = crate::forecast::horizon(config, today);
-    let result = schedule.due_within(&*store, today, since, horizon);
+    let result = schedule.due_within(&ledger, today, since, horizon);
     if store.take_lookup_failure() {
         return Err(DeliverError::Lookup);
     }
@@ -268,10 +272,34 @@ pub fn tick(
     let deliveries = outbox::digests(config, templates, &result, today)?;
     let rendered = started.elapsed();
     let new_watermark = watermark.map_or(today, |w| w.max(today));
+    let split;
+    let shares = match mode {
+        Ledger::Real => vec![Share {
+            ledger: Ledger::Real,
+            deliveries: &deliveries,
+            tick: &result,
+        }],
+        Ledger::Trial => {
+            split = split_trial(config, &deliveries, &result);
+            let ((real, real_tick), (trial, trial_tick)) = &split;
+            vec![
+                Share {
+                    ledger: Ledger::Real,
+                    deliveries: real,
+                    tick: real_tick,
+                },
+                Share {
+                    ledger: Ledger::Trial,
+                    deliveries: trial,
+                    tick: trial_tick,
+                },
+            ]
+        }
+    };
     let ids = store.record_tick(
+        mode,
         now.with_timezone(&Utc),
-        &deliveries,
-        &result,
+        &shares,
         new_watermark,
         &schedule.fingerprint_through(new_watermark),
         &outbox::domain_of(&config.email.from),
@@ -281,6 +309,7 @@ pub fn tick(
         render_millis = (rendered - evaluated).as_millis() as u64,
         record_millis = (started.elapsed() - rendered).as_millis() as u64,
         full = since.is_none(),
+        trial = mode == Ledger::Trial,
         "tick phases"
     );
     Ok(Pass {
@@ -290,6 +319,60 @@ pub fn tick(
         suppressed: result.suppressed.len(),
         ..Pass::default()
     })
+}
+
+/// A trial tick's deliveries and slots in two shares: (real, trial). Trial mode redirects
+/// email only ([`Ledger::redirects`]): an agency reached by Zalo or a webhook gets its
+/// reminders for real, so they and that agency's skipped and suppressed slots are the real
+/// ledger's (else its next real pass would send them again, or bring back a slot superseded
+/// here as the latest of its stream).
+#[allow(clippy::type_complexity)]
+fn split_trial(
+    config: &Config,
+    deliveries: &[outbox::NewDelivery],
+    tick: &Tick,
+) -> (
+    (Vec<outbox::NewDelivery>, Tick),
+    (Vec<outbox::NewDelivery>, Tick),
+) {
+    let (trial_deliveries, real_deliveries): (Vec<_>, Vec<_>) = deliveries
+        .iter()
+        .cloned()
+        .partition(|d| Ledger::Trial.redirects(d.channel));
+    // A slot key ends with agency|role|kindN|about (`Schedule::key`); the agency is its
+    // recipient.
+    let redirected = |key: &String| {
+        key.rsplit('|')
+            .nth(3)
+            .is_none_or(|agency| Ledger::Trial.redirects(outbox::channel_for(config, agency)))
+    };
+    let part = |keys: &[String]| -> (Vec<String>, Vec<String>) {
+        let (trial, real): (Vec<String>, Vec<String>) = keys.iter().cloned().partition(redirected);
+        (real, trial)
+    };
+    let (real_skipped, trial_skipped) = part(&tick.skipped);
+    let (real_stale, trial_stale) = part(&tick.stale);
+    let (real_suppressed, trial_suppressed) = part(&tick.suppressed);
+    (
+        (
+            real_deliveries,
+            Tick {
+                digests: Vec::new(),
+                skipped: real_skipped,
+                stale: real_stale,
+                suppressed: real_suppressed,
+            },
+        ),
+        (
+            trial_deliveries,
+            Tick {
+                digests: Vec::new(),
+                skipped: trial_skipped,
+                stale: trial_stale,
+                suppressed: trial_suppressed,
+            },
+        ),
+    )
 }
 
 /// The weekly report of `now`'s day to `monitor`: the monitoring figures from `config` (with
@@ -400,10 +483,21 @@ fn weekly_report_of(
     global_last: Option<&str>,
 ) -> Result<usize, DeliverError> {
     let domain = outbox::domain_of(&config.email.from);
-    let at_key = report_key(config, REPORT_AT, monitor);
-    let from_key = report_key(config, WEEK_FROM, monitor);
+    let mode = Ledger::of(config);
+    let real_at = report_key(config, REPORT_AT, monitor);
+    let real_from = report_key(config, WEEK_FROM, monitor);
+    // Trial mode keeps its own report times (a rehearsal must not consume the real report),
+    // starting from the real ones: a trial of an established service is not a fresh store.
+    let (at_key, from_key) = (mode.key(&real_at), mode.key(&real_from));
     let own_last = store.meta(&at_key)?;
-    let last = own_last.clone().or_else(|| global_last.map(str::to_string));
+    let real_last = match mode {
+        Ledger::Real => None,
+        Ledger::Trial => store.meta(&real_at)?.or(store.meta(REPORT_AT)?),
+    };
+    let last = own_last
+        .clone()
+        .or_else(|| global_last.map(str::to_string))
+        .or(real_last);
     // Whole seconds: croner keeps the sub-second part of `now`, which would make every
     // pass look like a new report time.
     let due_key = due
@@ -437,8 +531,13 @@ fn weekly_report_of(
     // times answers and decisions were recorded; this report time is the cron occurrence,
     // not `now`, so what comes between them is next week's.
     let to = stored_time(&due_key).unwrap_or(due.with_timezone(&Utc));
+    let real_from = match mode {
+        Ledger::Real => None,
+        Ledger::Trial => store.meta(&real_from)?,
+    };
     let from = store
         .meta(&from_key)?
+        .or(real_from)
         .or(last)
         .as_deref()
         .and_then(stored_time)
@@ -450,6 +549,7 @@ fn weekly_report_of(
         return Ok(0);
     }
     store.record_extra(
+        mode,
         &mail,
         &[],
         &[
@@ -460,6 +560,9 @@ fn weekly_report_of(
     )?;
     Ok(mail.len())
 }
+
+/// The meta key holding the day of the admin's last daily summary.
+const SUMMARY_DAY: &str = "admin_summary_day";
 
 /// The meta key holding where the next weekly report's week starts: the time of the last
 /// report made. Unlike `weekly_report_at`, a report time noted but not sent (missed while the
@@ -486,6 +589,7 @@ pub fn reports(
     now: DateTime<Tz>,
 ) -> Result<usize, DeliverError> {
     let domain = outbox::domain_of(&config.email.from);
+    let mode = Ledger::of(config);
     let mut queued = 0;
     // Weekly report: the latest report time at or before now, if not made yet; one to each
     // monitoring office (`Config::monitors`), of the plans it monitors.
@@ -493,7 +597,7 @@ pub fn reports(
     if let Ok(due) = cron.find_previous_occurrence(&now, true) {
         // A plan's own office added to a running service starts from the settings' office's
         // state, not as a fresh store (which would only note its first report time).
-        let global_last = store.meta(REPORT_AT)?;
+        let global_last = store.ledger(mode).meta(REPORT_AT)?;
         for monitor in config.monitors() {
             queued += weekly_report_of(
                 engine,
@@ -507,26 +611,28 @@ pub fn reports(
             )?;
         }
     }
-    // Daily failure summary to the admin.
+    // Daily failure summary to the admin. Trial mode's tells the trial deliveries' failures
+    // only, on a day of its own: the real failures and the mail server's spells of refusal
+    // wait for the real summary.
     let today = now.date_naive().to_string();
-    if config.email.admin.is_some()
-        && store.meta("admin_summary_day")?.as_deref() != Some(today.as_str())
+    let ledger = store.ledger(mode);
+    if config.email.admin.is_some() && ledger.meta(SUMMARY_DAY)?.as_deref() != Some(today.as_str())
     {
-        let (dead, stuck) = store.failures_to_report()?;
-        let refused = refusal_spells(store, config.timezone)?;
+        let (dead, stuck) = ledger.failures_to_report()?;
+        let refused = match mode {
+            Ledger::Real => refusal_spells(store, config.timezone)?,
+            Ledger::Trial => Vec::new(),
+        };
         if !dead.is_empty() || !stuck.is_empty() || !refused.is_empty() {
             let mail =
                 outbox::failure_summary(&config.email, &dead, &stuck, &refused, now.date_naive())?;
             let ids: Vec<i64> = dead.iter().map(|d| d.id).collect();
-            store.record_extra(
-                &mail,
-                &ids,
-                &[
-                    ("admin_summary_day", today),
-                    (EMAIL_REFUSED_SPELLS, "[]".into()),
-                ],
-                &domain,
-            )?;
+            let day_key = mode.key(SUMMARY_DAY);
+            let mut meta = vec![(day_key.as_str(), today)];
+            if mode == Ledger::Real {
+                meta.push((EMAIL_REFUSED_SPELLS, "[]".into()));
+            }
+            store.record_extra(mode, &mail, &ids, &meta, &domain)?;
             queued += mail.len();
         }
     }
@@ -558,6 +664,7 @@ pub async fn send_ready_until(
     // Each channel bounds its own deliveries in flight (the SMTP pool, more for files).
     let pool = senders.parallelism();
     let domain = outbox::domain_of(&config.email.from);
+    let mode = Ledger::of(config);
     let mut pass = Pass::default();
     // Where a pass's time goes (debug log): reading the outbox, marking outcomes.
     let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
@@ -631,7 +738,7 @@ pub async fn send_ready_until(
                     decided.push((d, next));
                 }
             }
-            apply(store, &domain, &mut pass, decided, now)?;
+            apply(store, mode, &domain, &mut pass, decided, now)?;
             marking += t.elapsed();
         }
         // A channel whose server refuses every message: the rest of its deliveries wait with
@@ -653,7 +760,7 @@ pub async fn send_ready_until(
             (d, next)
         })
         .collect();
-    apply(store, &domain, &mut pass, rest, now)?;
+    apply(store, mode, &domain, &mut pass, rest, now)?;
     note_server_refusal(store, &refusals, now)?;
     senders.close_idle().await;
     if pass.sent + pass.retrying + pass.dead > 0 {
@@ -674,6 +781,7 @@ pub async fn send_ready_until(
 /// Marks the decided outcomes: in one transaction, then each fallback in its own.
 fn apply(
     store: &Store,
+    mode: Ledger,
     domain: &str,
     pass: &mut Pass,
     decided: Vec<(Arc<outbox::Delivery>, Next)>,
@@ -687,12 +795,12 @@ fn apply(
         .partition(|(_, next)| matches!(next, Next::Fallback { .. }));
     store.batch(|| {
         for (d, next) in marks {
-            mark(store, domain, pass, &d, next, now)?;
+            mark(store, mode, domain, pass, &d, next, now)?;
         }
         Ok(())
     })?;
     for (d, next) in fallbacks {
-        mark(store, domain, pass, &d, next, now)?;
+        mark(store, mode, domain, pass, &d, next, now)?;
     }
     Ok(())
 }
@@ -932,6 +1040,7 @@ fn refusal_spells(store: &Store, tz: Tz) -> Result<Vec<outbox::RefusalSpell>, St
 /// Records what follows an attempt, as `outbox::after_attempt` decided.
 fn mark(
     store: &Store,
+    mode: Ledger,
     domain: &str,
     pass: &mut Pass,
     d: &outbox::Delivery,
@@ -954,7 +1063,7 @@ fn mark(
             pass.dead += 1;
         }
         Next::Fallback { instead, error } => {
-            let id = store.record_extra(&[instead], &[], &[], domain)?;
+            let id = store.record_extra(mode, &[instead], &[], &[], domain)?;
             let id = id.first().copied().unwrap_or_default();
             store.make_ready(id, now)?;
             tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), fallback = id, %error, "falling back to email");
@@ -977,6 +1086,7 @@ fn zalo_stop_alert(store: &Store, config: &Config) -> Result<(), DeliverError> {
         store.set_meta("zalo_stop_alert", "no-admin")?;
     } else {
         store.record_extra(
+            Ledger::of(config),
             &mail,
             &[],
             &[("zalo_stop_alert", "sent".into())],
@@ -1011,6 +1121,59 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_trial_tick_keeps_what_goes_out_for_real_in_the_real_ledger() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut config = crate::config::load(&dir).config;
+        config.email.redirect_all_to = Some("thu@x.example".into());
+        config.webhook = Some(crate::config::WebhookSettings {
+            url: "https://hook.example/nv".into(),
+            headers: vec![],
+            body: None,
+            timeout_seconds: 10,
+        });
+        let hooked = config
+            .agencies
+            .iter_mut()
+            .find(|a| a.id == "so-tu-phap")
+            .unwrap();
+        hooked.channels = vec![Channel::Webhook, Channel::Email];
+        let made = |agency: &str, channel: Channel| outbox::NewDelivery {
+            agency: agency.into(),
+            channel,
+            recipients: vec![],
+            subject: String::new(),
+            body_text: String::new(),
+            body_html: String::new(),
+            items: vec![],
+            thread: String::new(),
+            attachments: vec![],
+        };
+        let key =
+            |agency: &str| format!("50/KH-UBND|8.6|2022-03-31|{agency}|lead|overdue1|{agency}");
+        let tick = Tick {
+            digests: vec![],
+            skipped: vec![key("so-tu-phap"), key("so-noi-vu")],
+            stale: vec![key("so-noi-vu")],
+            suppressed: vec![key("so-tu-phap")],
+        };
+        let deliveries = [
+            made("so-tu-phap", Channel::Webhook),
+            made("so-noi-vu", Channel::Email),
+        ];
+        let ((real, real_tick), (trial, trial_tick)) = split_trial(&config, &deliveries, &tick);
+        assert_eq!(real.len(), 1);
+        assert_eq!(real[0].channel, Channel::Webhook);
+        assert_eq!(trial.len(), 1);
+        assert_eq!(trial[0].agency, "so-noi-vu");
+        assert_eq!(real_tick.skipped, [key("so-tu-phap")]);
+        assert!(real_tick.stale.is_empty());
+        assert_eq!(real_tick.suppressed, [key("so-tu-phap")]);
+        assert_eq!(trial_tick.skipped, [key("so-noi-vu")]);
+        assert_eq!(trial_tick.stale, [key("so-noi-vu")]);
+        assert!(trial_tick.suppressed.is_empty());
+    }
+
     fn email(id: i64) -> Arc<outbox::Delivery> {
         Arc::new(outbox::Delivery {
             id,
@@ -1031,6 +1194,7 @@ mod tests {
             last_error: None,
             created_at: String::new(),
             sent_at: None,
+            trial: false,
         })
     }
 

@@ -143,6 +143,10 @@ enum Command {
         /// Chỉ một trạng thái: pending, sent, retrying, dead; skipped: lời nhắc bị bỏ qua
         #[arg(long, value_parser = ["pending", "sent", "retrying", "dead", "skipped"])]
         status: Option<String>,
+        /// Chỉ những gì chế độ chạy thử ([email] redirect_all_to) đã gửi (đến địa chỉ thử)
+        /// hoặc bỏ qua; mặc định: chỉ việc gửi thật
+        #[arg(long)]
+        trial: bool,
         /// Số dòng tối đa
         #[arg(long, default_value_t = 200)]
         limit: usize,
@@ -898,6 +902,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             agency,
             plan,
             status,
+            trial,
             limit,
             format,
         } => {
@@ -907,7 +912,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = &analysis.config;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let dir = nhacviec::deliver::state_dir(&cli.config, config)?;
-            let store = nhacviec::store::Store::open_reader(&dir.join(DB_FILE))?;
+            let db = dir.join(DB_FILE);
+            if !db.exists() {
+                // No pass yet: nothing sent or skipped (the state directory is not created).
+                match format {
+                    Format::Json => println!("[]"),
+                    Format::Text => println!(
+                        "Chưa có lần gửi nào: dịch vụ chưa chạy lần nào ({}).",
+                        db.display()
+                    ),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let store = nhacviec::store::Store::open_reader(&db)?;
+            let ledger = if trial {
+                nhacviec::store::Ledger::Trial
+            } else {
+                nhacviec::store::Ledger::Real
+            };
             if status.as_deref() == Some("skipped") {
                 let keep = |key: &str, _: Option<&str>, _: &str| {
                     report::SkippedSlot::parse(key, report::SkipReason::Superseded, "").is_some_and(
@@ -918,8 +940,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         },
                     )
                 };
-                let rows: Vec<report::SkippedSlot> = store
-                    .skipped_slots(limit, &keep)?
+                // Every one the passes recorded, counted by reason (what `run --once` said),
+                // then the newest `limit` listed.
+                let all: Vec<report::SkippedSlot> = store
+                    .skipped_slots(ledger, usize::MAX, &keep)?
                     .into_iter()
                     .filter_map(|(key, reason, at)| {
                         report::SkippedSlot::parse(
@@ -929,9 +953,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         )
                     })
                     .collect();
+                let rows = &all[..all.len().min(limit)];
                 match format {
                     Format::Json => print_json(&rows)?,
-                    Format::Text => print!("{}", report::render_skipped_text(config, &rows)),
+                    Format::Text => print!("{}", render_skipped(config, rows, &all, trial)),
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -941,10 +966,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 agency: agency.as_deref(),
                 status: status.as_deref(),
                 limit,
+                ledger,
             })?;
             match format {
                 Format::Json => print_json(&rows)?,
-                Format::Text => print!("{}", render_history(config, &rows, status.as_deref())),
+                Format::Text => {
+                    print!(
+                        "{}",
+                        render_history(config, &rows, status.as_deref(), trial)
+                    );
+                    let trial_made = store.trial_deliveries()?;
+                    if !trial && trial_made > 0 {
+                        println!(
+                            "Có {trial_made} thư gửi ở chế độ chạy thử (đến địa chỉ thử [email] redirect_all_to), không liệt kê ở đây: xem bằng `nhacviec history --trial`."
+                        );
+                    }
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -1865,6 +1902,7 @@ fn render_history(
     config: &config::Config,
     rows: &[nhacviec::store::Delivery],
     status: Option<&str>,
+    trial: bool,
 ) -> String {
     let tz = config.timezone;
     let name = |id: &str| {
@@ -1905,10 +1943,91 @@ fn render_history(
         }
     }
     if rows.is_empty() {
+        let what = if trial { "thư gửi thử" } else { "thư" };
         out.push_str(&match status {
-            Some(s) => format!("Không có thư nào ở trạng thái {}.\n", status_vi(s)),
+            Some(s) => format!("Không có {what} nào ở trạng thái {}.\n", status_vi(s)),
+            None if trial => "Chưa có thư gửi thử nào.\n".to_string(),
             None => "Chưa có lần gửi nào.\n".to_string(),
         });
+    }
+    out
+}
+
+/// `history --status skipped` as text: `rows` (the newest of `all`), each with its reason,
+/// then how many `all` holds by reason, as `run --once` counts them.
+fn render_skipped(
+    config: &config::Config,
+    rows: &[report::SkippedSlot],
+    all: &[report::SkippedSlot],
+    trial: bool,
+) -> String {
+    use nhacviec::schedule::{Kind, Role};
+    let horizon = format!("cũ hơn catch_up_days = {} ngày", config.catch_up_days);
+    let reason_vi = |r: report::SkipReason| match r {
+        report::SkipReason::Superseded => "bị thay bằng lời nhắc sau",
+        report::SkipReason::Horizon => horizon.as_str(),
+    };
+    let name = |id: &str| {
+        nhacviec::text::printable(config.agency(id).map_or(id, |a| a.name.as_str())).into_owned()
+    };
+    let mut out = String::new();
+    for s in rows {
+        let role = match s.role.as_str() {
+            "lead" => Role::Lead.vi(),
+            "support" => Role::Support.vi(),
+            "monitor" => Role::Monitor.vi(),
+            other => other,
+        };
+        let kind = match (s.kind.as_str(), s.n) {
+            ("before", Some(d)) => format!("{} {d} ngày", Kind::Before.vi()),
+            ("before", None) => Kind::Before.vi().to_string(),
+            ("due", _) => Kind::Due.vi().to_string(),
+            ("overdue", Some(k)) => format!("{} (lần {k})", Kind::Overdue.vi()),
+            ("overdue", None) => Kind::Overdue.vi().to_string(),
+            ("escalation", _) => Kind::Escalation.vi().to_string(),
+            (other, _) => other.to_string(),
+        };
+        let deadline = s.deadline.map_or_else(|| "?".to_string(), dmy);
+        let about = if s.about != s.agency {
+            format!("  [{}]", name(&s.about))
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{}  {} {:<6} {} ({}) {role:<9} {kind:<17} hạn {deadline}{about}\n        bỏ qua: {}\n",
+            report::local_time(&s.recorded_at, config.timezone),
+            nhacviec::text::printable(&s.plan),
+            nhacviec::text::printable(&s.task),
+            name(&s.agency),
+            nhacviec::text::printable(&s.agency),
+            reason_vi(s.reason)
+        ));
+    }
+    if all.is_empty() {
+        out.push_str(if trial {
+            "Chế độ chạy thử không bỏ qua lời nhắc nào.\n"
+        } else {
+            "Không có lời nhắc nào bị bỏ qua.\n"
+        });
+        return out;
+    }
+    let superseded = all
+        .iter()
+        .filter(|s| s.reason == report::SkipReason::Superseded)
+        .count();
+    out.push_str(&format!(
+        "Tổng cộng {} lời nhắc bị bỏ qua: {superseded} {}, {} {}.\n",
+        all.len(),
+        reason_vi(report::SkipReason::Superseded),
+        all.len() - superseded,
+        reason_vi(report::SkipReason::Horizon),
+    ));
+    if rows.len() < all.len() {
+        out.push_str(&format!(
+            "Chỉ liệt kê {} lời nhắc ghi gần nhất: xem hết bằng --limit {}.\n",
+            rows.len(),
+            all.len()
+        ));
     }
     out
 }

@@ -59,6 +59,8 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// Made in trial mode and sent to the trial address (`store::Ledger::redirects`).
+    pub trial: bool,
 }
 
 impl Delivery {
@@ -85,6 +87,7 @@ impl Delivery {
             last_error: None,
             created_at: now.to_rfc3339(),
             sent_at: None,
+            trial: false,
         }
     }
 }

@@ -159,7 +159,159 @@ const MIGRATIONS: &[&str] = &[
         WHERE attachment_name IS NOT NULL AND attachment_type IS NOT NULL AND attachment IS NOT NULL;
      UPDATE delivery_bodies SET attachment_name = NULL, attachment_type = NULL, attachment = NULL
         WHERE attachment IS NOT NULL;",
+    // 15: trial mode's own ledger (`Ledger::Trial`): the slots a trial pass handled, apart
+    // from the real ones so that a rehearsal never consumes a real reminder; and which
+    // deliveries went to the trial address.
+    "ALTER TABLE deliveries ADD COLUMN trial INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE trial_slots (
+        key TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'skipped', 'suppressed')),
+        delivery_id INTEGER REFERENCES deliveries(id),
+        recorded_at TEXT NOT NULL,
+        reason TEXT
+     );",
 ];
+
+/// Which record of what was handled a pass reads and writes. Trial mode ([`Config::trial`]:
+/// `[email] redirect_all_to`) is a rehearsal with a ledger of its own: its slot keys in
+/// `trial_slots`, its meta (watermark, schedule fingerprint, weekly report and daily summary
+/// times) under keys prefixed `trial:`, its deliveries flagged `trial`. A trial pass counts a
+/// slot as handled when either ledger has it (it shows what is still to send); a real pass
+/// counts only the real ledger, so switching trial mode off leaves every real reminder and
+/// report to go out as usual.
+///
+/// [`Config::trial`]: crate::config::Config::trial
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ledger {
+    #[default]
+    Real,
+    Trial,
+}
+
+impl Ledger {
+    /// The ledger a pass under `config` uses.
+    pub fn of(config: &crate::config::Config) -> Ledger {
+        if config.trial() {
+            Ledger::Trial
+        } else {
+            Ledger::Real
+        }
+    }
+
+    /// The meta key `key` is kept under in this ledger.
+    pub fn key(self, key: &str) -> String {
+        match self {
+            Ledger::Real => key.to_string(),
+            Ledger::Trial => format!("trial:{key}"),
+        }
+    }
+
+    /// Whether a delivery over `channel` recorded in this ledger goes to the trial address:
+    /// trial mode redirects email only (`outbox::digests`, `outbox::fallback`); Zalo and
+    /// webhook messages reach the agencies all the same, so they are real deliveries.
+    pub fn redirects(self, channel: Channel) -> bool {
+        self == Ledger::Trial && channel == Channel::Email
+    }
+
+    fn slots_table(self) -> &'static str {
+        match self {
+            Ledger::Real => "slots",
+            Ledger::Trial => "trial_slots",
+        }
+    }
+}
+
+/// One ledger's share of a tick: the deliveries made, the slots they carry, and the slots
+/// skipped and suppressed (`Tick::digests` is not read: the deliveries carry the items).
+#[derive(Debug, Clone, Copy)]
+pub struct Share<'a> {
+    pub ledger: Ledger,
+    pub deliveries: &'a [NewDelivery],
+    pub tick: &'a Tick,
+}
+
+/// The store seen through one [`Ledger`] ([`Store::ledger`]): what it counts as handled
+/// (`schedule::Handled`), its watermark and schedule fingerprint, its meta. What a pass, and a
+/// preview that starts where the service left off, evaluate against.
+pub struct LedgerView<'a> {
+    store: &'a Store,
+    ledger: Ledger,
+}
+
+impl LedgerView<'_> {
+    pub fn kind(&self) -> Ledger {
+        self.ledger
+    }
+
+    /// The last day whose ticks this ledger fully recorded: slots dated up to it are all
+    /// handled in it (in trial mode, in it or in the real one).
+    pub fn watermark(&self) -> Result<Option<NaiveDate>> {
+        Ok(self
+            .meta("watermark")?
+            .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+    }
+
+    /// The schedule's fingerprint through the watermark when it was recorded
+    /// (`Schedule::fingerprint_through`).
+    pub fn fingerprint(&self) -> Result<Option<String>> {
+        self.meta("slots_fingerprint")
+    }
+
+    /// This ledger as `forecast` reads it (`preview`, `check`, the reload log): what it
+    /// handled, its watermark and fingerprint. In trial mode a preview then shows what the
+    /// trial passes will still send.
+    pub fn forecast(&self) -> Result<crate::forecast::Ledger<'_>> {
+        Ok(crate::forecast::Ledger {
+            handled: self,
+            watermark: self.watermark()?,
+            fingerprint: self.fingerprint()?,
+        })
+    }
+
+    /// This ledger's value of the meta `key` (see [`Ledger::key`]).
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.store.meta(&self.ledger.key(key))
+    }
+
+    /// The failures this ledger's daily summary has not told: dead deliveries not yet
+    /// reported, and deliveries still retrying after three attempts. Trial mode's summary
+    /// tells the trial deliveries' only, leaving the real ones to the real summary.
+    pub fn failures_to_report(&self) -> Result<(Vec<Delivery>, Vec<Delivery>)> {
+        let trial = self.ledger == Ledger::Trial;
+        let dead = self.store.select(
+            "WHERE status = 'dead' AND reported = 0 AND trial = ?1 ORDER BY id",
+            params![trial],
+        )?;
+        let stuck = self.store.select(
+            "WHERE status = 'retrying' AND attempts >= 3 AND trial = ?1 ORDER BY id",
+            params![trial],
+        )?;
+        Ok((dead, stuck))
+    }
+}
+
+impl Handled for LedgerView<'_> {
+    fn is_handled(&self, key: &str) -> bool {
+        let sql = match self.ledger {
+            Ledger::Real => "SELECT 1 FROM slots WHERE key = ?1",
+            Ledger::Trial => {
+                "SELECT 1 WHERE EXISTS (SELECT 1 FROM slots WHERE key = ?1) OR EXISTS (SELECT 1 FROM trial_slots WHERE key = ?1)"
+            }
+        };
+        let found = self
+            .store
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.exists(params![key]));
+        // If the store cannot answer, treat the slot as handled for now, and remember: the
+        // tick must then fail rather than record (and advance the watermark past) a slot it
+        // never looked at.
+        found.unwrap_or_else(|_| {
+            self.store.lookup_failed.set(true);
+            true
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -210,6 +362,7 @@ pub struct Store {
 
 /// Inserts a pending delivery and gives it its Message-ID, derived from the row so that a
 /// resend after a crash carries the same one.
+#[allow(clippy::too_many_arguments)]
 fn insert_delivery(
     tx: &rusqlite::Connection,
     instance: &str,
@@ -218,10 +371,11 @@ fn insert_delivery(
     tick_at: &str,
     items: &str,
     now: &str,
+    trial: bool,
 ) -> Result<i64> {
     tx.prepare_cached(
-        "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', 'pending', ?8, ?8)",
+        "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
+         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', 'pending', ?8, ?8, ?9)",
     )?
     .execute(params![
             tick_at,
@@ -232,6 +386,7 @@ fn insert_delivery(
             items,
             d.thread,
             now,
+            trial,
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -552,22 +707,38 @@ impl Store {
         Ok(id)
     }
 
-    /// The last day whose ticks were fully recorded: slots dated up to it are all handled.
-    pub fn watermark(&self) -> Result<Option<NaiveDate>> {
-        let v: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'watermark'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        Ok(v.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+    /// The store seen through `ledger`: what a pass in that mode counts as handled, its
+    /// watermark and fingerprint. `store.ledger(Ledger::of(config))` is what a pass uses.
+    pub fn ledger(&self, ledger: Ledger) -> LedgerView<'_> {
+        LedgerView {
+            store: self,
+            ledger,
+        }
     }
 
-    /// Forgets the watermark (after a config change: moved deadlines may add past slots).
+    /// The real ledger's watermark (see [`LedgerView::watermark`]).
+    pub fn watermark(&self) -> Result<Option<NaiveDate>> {
+        self.ledger(Ledger::Real).watermark()
+    }
+
+    /// Forgets both ledgers' watermarks (after a config change: moved deadlines may add past
+    /// slots).
     pub fn reset_watermark(&self) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM meta WHERE key = 'watermark'", [])?;
+        self.conn.execute(
+            "DELETE FROM meta WHERE key IN ('watermark', 'trial:watermark')",
+            [],
+        )?;
         Ok(())
+    }
+
+    /// How many deliveries trial mode made (`history` points at them).
+    pub fn trial_deliveries(&self) -> Result<usize> {
+        let n: i64 =
+            self.conn
+                .query_row("SELECT COUNT(*) FROM deliveries WHERE trial = 1", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(n as usize)
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -609,8 +780,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records one tick in one transaction: each delivery (pending), the slots it carries,
-    /// the skipped slots, and the new watermark. Before anything is sent.
     /// The next commit reaches the disk before it returns (see `configure`).
     fn full_sync(&self) -> Result<()> {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
@@ -623,11 +792,16 @@ impl Store {
         Ok(())
     }
 
+    /// Records one tick in one transaction, before anything is sent: each share in its
+    /// ledger (its deliveries, pending, and the slots they carry, the skipped and the
+    /// suppressed slots; a delivery flagged `trial` when [`Ledger::redirects`] its channel),
+    /// then `mode`'s watermark and schedule fingerprint. A real pass has one share, its own; a
+    /// trial pass has the trial share and the real one of what goes out for real all the same.
     pub fn record_tick(
         &mut self,
+        mode: Ledger,
         tick_at: DateTime<Utc>,
-        deliveries: &[NewDelivery],
-        tick: &Tick,
+        shares: &[Share<'_>],
         watermark: NaiveDate,
         fingerprint: &str,
         domain: &str,
@@ -635,56 +809,69 @@ impl Store {
         let now = now_utc();
         self.full_sync()?;
         let tx = self.conn.transaction()?;
-        let mut ids = Vec::with_capacity(deliveries.len());
+        let mut ids = Vec::new();
         let tick_text = tick_at.to_rfc3339();
-        // Every slot this tick handles, inserted in key order: in the order they come, a
-        // catch-up's hundreds of thousands of keys land all over the index, and each insert
-        // reads and rewrites pages at random.
-        let mut slots: Vec<(&str, &str, Option<i64>, Option<&str>)> =
-            Vec::with_capacity(tick.skipped.len() + tick.stale.len() + tick.suppressed.len());
-        for d in deliveries {
-            let items = serde_json::to_string(&d.items).unwrap_or_default();
-            let id = insert_delivery(&tx, &self.instance, domain, d, &tick_text, &items, &now)?;
+        for share in shares {
+            let tick = share.tick;
+            // Every slot this tick handles, inserted in key order: in the order they come, a
+            // catch-up's hundreds of thousands of keys land all over the index, and each
+            // insert reads and rewrites pages at random.
+            let mut slots: Vec<(&str, &str, Option<i64>, Option<&str>)> =
+                Vec::with_capacity(tick.skipped.len() + tick.stale.len() + tick.suppressed.len());
+            for d in share.deliveries {
+                let items = serde_json::to_string(&d.items).unwrap_or_default();
+                let trial = share.ledger.redirects(d.channel);
+                let id = insert_delivery(
+                    &tx,
+                    &self.instance,
+                    domain,
+                    d,
+                    &tick_text,
+                    &items,
+                    &now,
+                    trial,
+                )?;
+                slots.extend(
+                    d.items
+                        .iter()
+                        .map(|i| (i.key.as_str(), "queued", Some(id), None)),
+                );
+                ids.push(id);
+            }
             slots.extend(
-                d.items
+                tick.skipped
                     .iter()
-                    .map(|i| (i.key.as_str(), "queued", Some(id), None)),
+                    .map(|k| (k.as_str(), "skipped", None, Some("superseded"))),
             );
-            ids.push(id);
-        }
-        slots.extend(
-            tick.skipped
-                .iter()
-                .map(|k| (k.as_str(), "skipped", None, Some("superseded"))),
-        );
-        slots.extend(
-            tick.stale
-                .iter()
-                .map(|k| (k.as_str(), "skipped", None, Some("horizon"))),
-        );
-        slots.extend(
-            tick.suppressed
-                .iter()
-                .map(|k| (k.as_str(), "suppressed", None, None)),
-        );
-        slots.sort_by(|a, b| a.0.cmp(b.0));
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO slots (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
+            slots.extend(
+                tick.stale
+                    .iter()
+                    .map(|k| (k.as_str(), "skipped", None, Some("horizon"))),
+            );
+            slots.extend(
+                tick.suppressed
+                    .iter()
+                    .map(|k| (k.as_str(), "suppressed", None, None)),
+            );
+            slots.sort_by(|a, b| a.0.cmp(b.0));
+            let mut insert = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO {} (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                share.ledger.slots_table()
+            ))?;
             for (key, status, id, reason) in slots {
                 insert.execute(params![key, status, id, now, reason])?;
             }
         }
+        let set = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('watermark', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![watermark.format("%Y-%m-%d").to_string()],
+            set,
+            params![
+                mode.key("watermark"),
+                watermark.format("%Y-%m-%d").to_string()
+            ],
         )?;
         // The schedule the watermark was computed against (see `Schedule::fingerprint_through`).
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('slots_fingerprint', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![fingerprint],
-        )?;
+        tx.execute(set, params![mode.key("slots_fingerprint"), fingerprint])?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(ids)
@@ -692,8 +879,10 @@ impl Store {
 
     /// Records deliveries that are not part of a tick (a report, one per address), the
     /// failures they report, and the metadata saying they were made, in one transaction.
+    /// `ledger` is the pass's: in trial mode an email is a trial delivery.
     pub fn record_extra(
         &self,
+        ledger: Ledger,
         deliveries: &[NewDelivery],
         reported: &[i64],
         meta: &[(&str, String)],
@@ -713,6 +902,7 @@ impl Store {
                 &now,
                 "[]",
                 &now,
+                ledger.redirects(d.channel),
             )?);
         }
         for r in reported {
@@ -775,13 +965,9 @@ impl Store {
 
     /// Failures the admin has not been told of: dead deliveries not yet reported, and
     /// deliveries still retrying after three attempts (reported again each day until settled).
+    /// The real ledger's (see [`LedgerView::failures_to_report`]).
     pub fn failures_to_report(&self) -> Result<(Vec<Delivery>, Vec<Delivery>)> {
-        let dead = self.select("WHERE status = 'dead' AND reported = 0 ORDER BY id", [])?;
-        let stuck = self.select(
-            "WHERE status = 'retrying' AND attempts >= 3 ORDER BY id",
-            [],
-        )?;
-        Ok((dead, stuck))
+        self.ledger(Ledger::Real).failures_to_report()
     }
 
     /// Deliveries to attempt now: pending, or retrying whose next attempt has come.
@@ -910,7 +1096,7 @@ impl Store {
             "SELECT id, tick_at, agency, channel, recipients, subject,
                 (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
                 (SELECT body_html FROM delivery_bodies b WHERE b.id = deliveries.id),
-                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at
+                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial
              FROM deliveries {clause}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -948,6 +1134,7 @@ impl Store {
                 last_error: r.get(14)?,
                 created_at: r.get(15)?,
                 sent_at: r.get(16)?,
+                trial: r.get(17)?,
                 attachments: vec![],
             })
         })?;
@@ -973,26 +1160,36 @@ impl Store {
     /// agency and status, in SQL before the limit.
     pub fn history_filtered(&self, f: &HistoryFilter<'_>) -> Result<Vec<Delivery>> {
         self.select(
-            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2)
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND trial = ?6
                AND ((?4 IS NULL AND ?5 IS NULL) OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i
                     WHERE (?4 IS NULL OR json_extract(i.value, '$.plan') = ?4)
                       AND (?5 IS NULL OR json_extract(i.value, '$.task') = ?5)))
              ORDER BY id DESC LIMIT ?3",
-            params![f.agency, f.status, f.limit as i64, f.plan, f.task],
+            params![
+                f.agency,
+                f.status,
+                f.limit as i64,
+                f.plan,
+                f.task,
+                f.ledger == Ledger::Trial
+            ],
         )
     }
 
-    /// Slots recorded as skipped, newest first: (key, reason, recorded_at), up to `limit` of
-    /// those `keep` accepts (the key is parsed by the caller, so filtering happens there).
+    /// Slots `ledger` recorded as skipped (superseded and older than the horizon alike),
+    /// newest first: (key, reason, recorded_at), up to `limit` of those `keep` accepts (the
+    /// key is parsed by the caller, so filtering happens there).
     #[allow(clippy::type_complexity)]
     pub fn skipped_slots(
         &self,
+        ledger: Ledger,
         limit: usize,
         keep: &dyn Fn(&str, Option<&str>, &str) -> bool,
     ) -> Result<Vec<(String, Option<String>, String)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT key, reason, recorded_at FROM slots WHERE status = 'skipped' ORDER BY recorded_at DESC, key",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT key, reason, recorded_at FROM {} WHERE status = 'skipped' ORDER BY recorded_at DESC, key",
+            ledger.slots_table()
+        ))?;
         let mut rows = stmt.query([])?;
         let mut out = Vec::new();
         while out.len() < limit {
@@ -1100,6 +1297,8 @@ pub struct HistoryFilter<'a> {
     pub agency: Option<&'a str>,
     pub status: Option<&'a str>,
     pub limit: usize,
+    /// Whose deliveries: the real ones, or trial mode's.
+    pub ledger: Ledger,
 }
 
 /// What `retry` requeued.
@@ -1122,19 +1321,10 @@ impl Requeued {
 /// How `deliver` marks a delivery handed over to email ("chuyển sang email (#id): ...").
 const HANDED_OVER: &str = "chuyển sang email (#%";
 
+/// The real ledger's: mode-aware callers use [`Store::ledger`].
 impl Handled for Store {
     fn is_handled(&self, key: &str) -> bool {
-        let found = self
-            .conn
-            .prepare_cached("SELECT 1 FROM slots WHERE key = ?1")
-            .and_then(|mut s| s.exists(params![key]));
-        // If the store cannot answer, treat the slot as handled for now, and remember: the
-        // tick must then fail rather than record (and advance the watermark past) a slot it
-        // never looked at.
-        found.unwrap_or_else(|_| {
-            self.lookup_failed.set(true);
-            true
-        })
+        self.ledger(Ledger::Real).is_handled(key)
     }
 }
 
@@ -1247,7 +1437,9 @@ mod tests {
             thread: "th3".into(),
             ..two.clone()
         };
-        let ids = store.record_extra(&[two, none], &[], &[], "x").unwrap();
+        let ids = store
+            .record_extra(Ledger::Real, &[two, none], &[], &[], "x")
+            .unwrap();
         let all = store.history(None, None, 10).unwrap();
         let by_id = |id: i64| all.iter().find(|d| d.id == id).unwrap();
         assert_eq!(
@@ -1256,6 +1448,134 @@ mod tests {
         );
         assert!(by_id(ids[1]).attachments.is_empty());
         assert_eq!(by_id(1).attachments.len(), 1, "the old file still there");
+    }
+
+    #[test]
+    fn a_trial_pass_counts_both_ledgers_a_real_pass_only_its_own_and_watermarks_stay_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        let day = |d: u32| NaiveDate::from_ymd_opt(2022, 5, d).unwrap();
+        let mail = |agency: &str, channel: Channel, key: &str| NewDelivery {
+            agency: agency.into(),
+            channel,
+            recipients: vec![format!("{agency}@x")],
+            subject: "Nhắc việc".into(),
+            body_text: String::new(),
+            body_html: String::new(),
+            items: vec![Item {
+                plan: "1/KH".into(),
+                task: "1".into(),
+                role: crate::schedule::Role::Lead,
+                kind: crate::schedule::Kind::Due,
+                days: 0,
+                deadline: day(25),
+                planned: day(25),
+                agency: None,
+                key: key.into(),
+            }],
+            thread: format!("{agency}.1"),
+            attachments: vec![],
+        };
+        // A real pass on the 24th.
+        let real_tick = Tick {
+            skipped: vec!["real-skipped".into()],
+            ..Tick::default()
+        };
+        let real_mail = [mail("a", Channel::Email, "real-sent")];
+        store
+            .record_tick(
+                Ledger::Real,
+                Utc::now(),
+                &[Share {
+                    ledger: Ledger::Real,
+                    deliveries: &real_mail,
+                    tick: &real_tick,
+                }],
+                day(24),
+                "fp-real",
+                "x",
+            )
+            .unwrap();
+        // A trial pass on the 25th: its email to the trial ledger, a Zalo message (a real
+        // send in trial mode) to the real one.
+        let trial_tick = Tick {
+            stale: vec!["trial-stale".into()],
+            ..Tick::default()
+        };
+        let trial_mail = [mail("b", Channel::Email, "trial-sent")];
+        let zalo = [mail("c", Channel::Zalo, "zalo-sent")];
+        let ids = store
+            .record_tick(
+                Ledger::Trial,
+                Utc::now(),
+                &[
+                    Share {
+                        ledger: Ledger::Real,
+                        deliveries: &zalo,
+                        tick: &Tick::default(),
+                    },
+                    Share {
+                        ledger: Ledger::Trial,
+                        deliveries: &trial_mail,
+                        tick: &trial_tick,
+                    },
+                ],
+                day(25),
+                "fp-trial",
+                "x",
+            )
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        let real = store.ledger(Ledger::Real);
+        let trial = store.ledger(Ledger::Trial);
+        for key in ["real-sent", "real-skipped", "zalo-sent"] {
+            assert!(real.is_handled(key) && trial.is_handled(key), "{key}");
+        }
+        for key in ["trial-sent", "trial-stale"] {
+            assert!(!real.is_handled(key), "{key}: real mode sends it");
+            assert!(trial.is_handled(key), "{key}");
+        }
+        assert!(!trial.is_handled("never"));
+        assert_eq!(real.watermark().unwrap(), Some(day(24)));
+        assert_eq!(real.fingerprint().unwrap().as_deref(), Some("fp-real"));
+        assert_eq!(trial.watermark().unwrap(), Some(day(25)));
+        assert_eq!(trial.fingerprint().unwrap().as_deref(), Some("fp-trial"));
+        assert_eq!(store.watermark().unwrap(), Some(day(24)));
+        let seen = trial.forecast().unwrap();
+        assert_eq!(seen.watermark, Some(day(25)));
+        assert!(seen.handled.is_handled("trial-sent") && seen.handled.is_handled("real-sent"));
+        // Only the email of the trial pass went to the trial address; the dashboard's last
+        // reminders ignore it once sent.
+        let all = store.history(None, None, 10).unwrap();
+        let flag = |agency: &str| all.iter().find(|d| d.agency == agency).unwrap().trial;
+        assert!(!flag("a") && flag("b") && !flag("c"));
+        assert_eq!(store.trial_deliveries().unwrap(), 1);
+        for d in &all {
+            store.mark_sent(d.id, Utc::now()).unwrap();
+        }
+        let last = store.last_reminders().unwrap();
+        let has = |a: &str| last.contains_key(&(a.to_string(), "1/KH".into(), "1".into()));
+        assert!(has("a") && !has("b") && has("c"));
+        // History by ledger.
+        let filter = |ledger| HistoryFilter {
+            limit: 10,
+            ledger,
+            ..HistoryFilter::default()
+        };
+        let agencies = |ledger| -> Vec<String> {
+            store
+                .history_filtered(&filter(ledger))
+                .unwrap()
+                .into_iter()
+                .map(|d| d.agency)
+                .collect()
+        };
+        assert_eq!(agencies(Ledger::Real), ["c", "a"]);
+        assert_eq!(agencies(Ledger::Trial), ["b"]);
+        let skipped = |ledger| store.skipped_slots(ledger, 10, &|_, _, _| true).unwrap();
+        assert_eq!(skipped(Ledger::Real)[0].0, "real-skipped");
+        assert_eq!(skipped(Ledger::Trial)[0].0, "trial-stale");
+        assert_eq!(skipped(Ledger::Trial)[0].1.as_deref(), Some("horizon"));
     }
 
     #[test]

@@ -456,9 +456,9 @@ fn history_lists_skipped_slots_with_their_reason() {
         assert!(key.starts_with(&format!("50/KH-UBND|{}|", r["task"].as_str().unwrap())));
     }
     let text = env.expect(0, &["history", "--status", "skipped", "--limit", "100000"]);
-    assert!(text.contains("bỏ qua: đã có lời nhắc mới hơn"), "{text}");
+    assert!(text.contains("bỏ qua: bị thay bằng lời nhắc sau"), "{text}");
     assert!(
-        text.contains("bỏ qua: cũ hơn hạn gửi bù (catch_up_days)"),
+        text.contains("bỏ qua: cũ hơn catch_up_days = 7 ngày"),
         "{text}"
     );
     assert!(text.contains("(+07:00)  50/KH-UBND 8.6 "), "{text}");

@@ -436,7 +436,13 @@ async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_templat
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].channel, nhacviec::config::Channel::Zalo);
     store
-        .record_extra(&told, &[], &[], "haugiang.example")
+        .record_extra(
+            nhacviec::store::Ledger::Real,
+            &told,
+            &[],
+            &[],
+            "haugiang.example",
+        )
         .unwrap();
     deliver::send_ready(&store, &senders, &config, Utc::now())
         .await

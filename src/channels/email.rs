@@ -451,6 +451,7 @@ mod tests {
             last_error: None,
             created_at: String::new(),
             sent_at: None,
+            trial: false,
         };
         let raw =
             String::from_utf8(message(&d("so-noi-vu"), &settings).unwrap().formatted()).unwrap();

@@ -290,6 +290,13 @@ impl Task {
 }
 
 impl Config {
+    /// Trial mode: `[email] redirect_all_to` is set. Email goes to the trial address, and a
+    /// pass records what it handled in the trial ledger (`store::Ledger::Trial`), apart from
+    /// the real one.
+    pub fn trial(&self) -> bool {
+        self.email.redirect_all_to.is_some()
+    }
+
     pub fn agency(&self, id: &str) -> Option<&Agency> {
         let (built_from, index) = self.agency_index.get_or_init(|| {
             let mut index = std::collections::HashMap::with_capacity(self.agencies.len());

@@ -250,7 +250,7 @@ impl Store {
         )?;
         let stamp = super::now_utc();
         for d in messages {
-            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp)?;
+            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp, false)?;
         }
         tx.commit()?;
         Ok(id)
@@ -306,7 +306,7 @@ impl Store {
         }
         let stamp = super::now_utc();
         for d in messages {
-            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp)?;
+            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp, false)?;
         }
         tx.commit()?;
         Ok(true)
@@ -342,21 +342,22 @@ impl Store {
         }
         let stamp = super::now_utc();
         for d in messages {
-            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp)?;
+            super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp, false)?;
         }
         tx.commit()?;
         Ok(true)
     }
 
     /// When a reminder about each (agency, plan, task) last went out: the time of the pass
-    /// that made it (the service's `now`, which `--now` sets), sent deliveries only.
+    /// that made it (the service's `now`, which `--now` sets), sent deliveries only; trial
+    /// mode's (to the trial address) reached no agency and are left out.
     pub fn last_reminders(
         &self,
     ) -> Result<std::collections::HashMap<(String, String, String), DateTime<Utc>>> {
         let mut stmt = self.conn.prepare(
             "SELECT d.agency, json_extract(i.value, '$.plan'), json_extract(i.value, '$.task'), MAX(d.tick_at)
              FROM deliveries d, json_each(d.items) i
-             WHERE d.status = 'sent'
+             WHERE d.status = 'sent' AND d.trial = 0
              GROUP BY 1, 2, 3",
         )?;
         let rows = stmt.query_map([], |r| {
