@@ -1142,14 +1142,9 @@ async fn reload(
 /// today and nobody was reminded of (a plan entered late), as `check` warns it.
 fn log_late_entries(live: &Live, store: &Store) {
     let now = Utc::now().with_timezone(&live.config.timezone);
-    let (watermark, fingerprint) = match (store.watermark(), store.meta("slots_fingerprint")) {
-        (Ok(w), Ok(f)) => (w, f),
-        _ => return,
-    };
-    let ledger = crate::forecast::Ledger {
-        handled: store,
-        watermark,
-        fingerprint,
+    let view = store.ledger(crate::store::Ledger::of(&live.config));
+    let Ok(ledger) = view.forecast() else {
+        return;
     };
     let late = crate::forecast::late_entries_from(
         &live.config,

@@ -6,7 +6,7 @@
 
 use crate::calendar::Calendar;
 use crate::config::Config;
-use crate::schedule::{Digest, Handled, Kind, Schedule, Tick};
+use crate::schedule::{Digest, Handled, Schedule, Tick};
 use chrono::{DateTime, Days, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -288,7 +288,7 @@ pub struct LateEntry {
     /// The pass that would send them.
     pub at: DateTime<Tz>,
     pub trigger: Trigger,
-    /// Overdue notices and escalations about those deadlines.
+    /// Reminders about those deadlines (overdue notices, escalations, late "due" ones).
     pub notices: usize,
     /// The agencies they go to, in the schedule's order.
     pub agencies: Vec<String>,
@@ -297,8 +297,8 @@ pub struct LateEntry {
     pub last_deadline: NaiveDate,
 }
 
-/// Per plan, what `pass` would send late: overdue notices and escalations about deadlines
-/// before `today` whose reminders the ledger has never seen (no slot of theirs through `today`
+/// Per plan, what `pass` would send late: reminders (of any kind: a "due" one sent days late
+/// too) about deadlines before `today` whose reminders the ledger has never seen (no slot of theirs through `today`
 /// handled), so nobody was told before.
 pub fn late_entries(
     schedule: &Schedule,
@@ -311,7 +311,7 @@ pub fn late_entries(
         .digests
         .iter()
         .flat_map(|d| d.items.iter().map(move |i| (d, i)))
-        .filter(|(_, i)| matches!(i.kind, Kind::Overdue | Kind::Escalation) && i.deadline < today)
+        .filter(|(_, i)| i.deadline < today)
         .collect();
     if late.is_empty() {
         return Vec::new();

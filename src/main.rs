@@ -618,17 +618,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .then(|| nhacviec::store::Store::open_reader(&db).ok())
                 .flatten()
                 .filter(|s| {
-                    s.watermark()
+                    s.ledger(nhacviec::store::Ledger::of(config))
+                        .watermark()
                         .ok()
                         .flatten()
                         .is_some_and(|w| start.date_naive() >= w)
                 });
-            let ledger = match &store {
-                Some(s) => nhacviec::forecast::Ledger {
-                    handled: s,
-                    watermark: s.watermark()?,
-                    fingerprint: s.meta("slots_fingerprint")?,
-                },
+            // The trial ledger in trial mode: a rehearsal shows what its passes still send.
+            let view = store
+                .as_ref()
+                .map(|s| s.ledger(nhacviec::store::Ledger::of(config)));
+            let ledger = match &view {
+                Some(v) => v.forecast()?,
                 None => nhacviec::forecast::Ledger::empty(),
             };
             // From now, the service not running: what its start sends comes first. A preview
@@ -1293,12 +1294,11 @@ fn late_plan_warnings(
         .exists()
         .then(|| nhacviec::store::Store::open_reader(&db).ok())
         .flatten();
-    let ledger = match &store {
-        Some(s) => nhacviec::forecast::Ledger {
-            handled: s,
-            watermark: s.watermark()?,
-            fingerprint: s.meta("slots_fingerprint")?,
-        },
+    let view = store
+        .as_ref()
+        .map(|s| s.ledger(nhacviec::store::Ledger::of(config)));
+    let ledger = match &view {
+        Some(v) => v.forecast()?,
         None => nhacviec::forecast::Ledger::empty(),
     };
     let (answered, _) = answered_config(dir, config)?;
