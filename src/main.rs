@@ -111,7 +111,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Gửi thử một thư mẫu cho một cơ quan qua kênh đã cấu hình
+    /// Gửi thử một thư mẫu (ghi rõ "THƯ THỬ") cho một cơ quan qua kênh đã cấu hình: các
+    /// nhiệm vụ đang mở thật của cơ quan, mẫu thư và liên hệ như thư nhắc thật
     SendTest {
         /// Cơ quan (mã, tên hoặc bí danh)
         #[arg(long)]
@@ -119,6 +120,12 @@ enum Command {
         /// Kênh gửi
         #[arg(long, value_parser = ["email", "zalo", "webhook"], default_value = "email")]
         channel: String,
+        /// Gửi đến địa chỉ email này thay cho cơ quan (thư vẫn là mẫu của cơ quan đó)
+        #[arg(long)]
+        to: Option<String>,
+        /// "Bây giờ" (RFC 3339 hoặc ngày): các nhiệm vụ đang mở tính đến thời điểm này
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Zalo: lưu token đăng nhập, xem trạng thái
     Zalo {
@@ -750,26 +757,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::SendTest { agency, channel } => {
+        Command::SendTest {
+            agency,
+            channel,
+            to,
+            now,
+        } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
+            // Links signed as a real digest's, when [web] and the link secret are there.
+            let links = nhacviec::web::links_for(config)?;
             let templates = nhacviec::render::Templates::new(&analysis.templates)
-                .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?
+                .with_links(links);
             let channel = nhacviec::config::Channel::from_name(&channel)
                 .with_context(|| format!("kênh \"{channel}\" không có"))?;
             let agency = resolve_agency(config, &agency)?;
-            let now = Utc::now();
+            let at = now_in(config.timezone, now.as_deref())?;
+            // The agencies' answers count: a task reported done is not in the sample.
+            let (answered, _) = answered_config(&cli.config, config)?;
             let sample = match nhacviec::outbox::sample(
-                config,
+                &answered,
                 &templates,
                 &agency,
                 channel,
-                now.with_timezone(&config.timezone).date_naive(),
+                to.as_deref(),
+                at.date_naive(),
             ) {
                 Ok(s) => s,
                 Err(e) => return Ok(send_test_outcome(Err(e.to_string()))),
             };
+            let agency_name = config.agency_name(&agency);
             let to = sample.recipients.join(", ");
+            let items = sample.items.len();
+            let now = Utc::now();
             let d = nhacviec::outbox::Delivery::unrecorded(
                 sample,
                 now,
@@ -783,15 +804,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Zalo's tokens live in the store, used exactly as the service does.
             let store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
             let outcome = runtime.block_on(sender.send(&store, &d, now));
+            let what = format!(
+                "thư thử (mẫu thư nhắc của {agency_name}, {items} mục, \"{}\")",
+                shorten(&d.subject, 120)
+            );
             Ok(send_test_outcome(
                 outcome
                     .map(|()| match channel {
-                        nhacviec::config::Channel::Email => format!("Đã gửi thư thử đến {to}"),
+                        nhacviec::config::Channel::Email => {
+                            let redirected = if config.email.redirect_all_to.is_some() {
+                                " (chế độ thử: redirect_all_to)"
+                            } else {
+                                ""
+                            };
+                            let how = match &config.email.transport {
+                                nhacviec::config::Transport::File => format!(
+                                    "ghi thành tệp {}",
+                                    nhacviec::channels::email::eml_path(&state, d.id).display()
+                                ),
+                                nhacviec::config::Transport::Smtp { host, port, .. } => {
+                                    format!("qua máy chủ SMTP {host}:{port}")
+                                }
+                            };
+                            format!("Đã gửi {what} đến {to}{redirected}, kênh email, {how}")
+                        }
                         nhacviec::config::Channel::Zalo => {
-                            format!("Đã gửi thử qua Zalo đến {}", d.agency)
+                            format!("Đã gửi {what} qua Zalo đến {}", d.agency)
                         }
                         nhacviec::config::Channel::Webhook => format!(
-                            "Đã gửi thử đến webhook {}",
+                            "Đã gửi {what} đến webhook {}",
                             config.webhook.as_ref().map_or(String::new(), |w| {
                                 nhacviec::channels::redact_url(&w.url)
                             })

@@ -1506,7 +1506,7 @@ fn shorten_chain(chain: &[&str]) -> String {
 
 /// An address mail servers everywhere accept: ASCII, no quoted local part, a domain name
 /// (not an IP literal) with a top-level domain of at least two letters.
-fn is_plain_email(addr: &str) -> bool {
+pub fn is_plain_email(addr: &str) -> bool {
     let Some((local, domain)) = addr.rsplit_once('@') else {
         return false;
     };
