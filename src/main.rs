@@ -1846,8 +1846,9 @@ async fn run_service(
         .with_links(links);
     // `--now` decides what is due; sending and retry times follow the real clock.
     let at = now_in(config.timezone, now)?;
+    let file_transport = config.email.transport == nhacviec::config::Transport::File;
     let (p, state) = nhacviec::daemon::once(dir, config, templates, at).await?;
-    print!("{}", render_pass(&p, &state));
+    print!("{}", render_pass(&p, &state, file_transport));
     // A script or a timer unit sees that something did not go out.
     Ok(if p.dead > 0 || p.retrying > 0 {
         ExitCode::from(1)
@@ -1892,8 +1893,13 @@ async fn serve_pages(dir: &std::path::Path, now: Option<&str>) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-/// The summary of `run --once`: what this pass recorded, sent and skipped.
-fn render_pass(p: &nhacviec::deliver::Pass, state: &std::path::Path) -> String {
+/// The summary of `run --once`: what this pass recorded, sent and skipped; with the file
+/// transport, where the messages are.
+fn render_pass(
+    p: &nhacviec::deliver::Pass,
+    state: &std::path::Path,
+    file_transport: bool,
+) -> String {
     if let Some(at) = p.deferred_until {
         return format!(
             "Ngoài giờ gửi; lần gửi tới: {}\nTrạng thái: {}\n",
@@ -1913,6 +1919,12 @@ fn render_pass(p: &nhacviec::deliver::Pass, state: &std::path::Path) -> String {
     }
     if p.dead > 0 || p.retrying > 0 {
         out.push_str("Có thư chưa gửi được: xem `nhacviec history --status dead` và `--status retrying`; gửi lại bằng `nhacviec retry`.\n");
+    }
+    if file_transport {
+        out.push_str(&format!(
+            "Thư email ghi thành tệp .eml (transport = \"file\", chưa gửi đi đâu) trong thư mục {}\n",
+            nhacviec::channels::email::mail_dir(state).display()
+        ));
     }
     out.push_str(&format!("Trạng thái: {}\n", state.display()));
     out

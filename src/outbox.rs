@@ -1616,8 +1616,8 @@ pub fn sample(
     let mut ctx = context(config, &digest, today);
     if fictitious {
         for c in ctx.items.iter_mut().chain(ctx.own_items.iter_mut()) {
-            c.title = "Nhiệm vụ ví dụ, không có thật: cơ quan hiện không có nhiệm vụ nào đang mở"
-                .into();
+            c.title =
+                "Nhiệm vụ ví dụ, không có thật: cơ quan hiện không có nhiệm vụ nào đang mở".into();
             c.plan_citation = "Kế hoạch ví dụ (không có thật)".into();
             c.plan = "ví dụ".into();
         }
@@ -2690,7 +2690,11 @@ due = 2022-06-01
         let t = templates();
         let email = sample(&c, &t, "hai", Channel::Email, None, today()).unwrap();
         assert!(email.subject.starts_with(SAMPLE_MARK), "{}", email.subject);
-        assert!(email.body_text.starts_with(SAMPLE_MARK), "{}", email.body_text);
+        assert!(
+            email.body_text.starts_with(SAMPLE_MARK),
+            "{}",
+            email.body_text
+        );
         assert!(email.body_html.contains(SAMPLE_MARK));
         assert_eq!(email.recipients.len(), 2);
         let hook = sample(&c, &t, "hook", Channel::Webhook, None, today()).unwrap();
@@ -2715,16 +2719,37 @@ due = 2022-06-01
         let s = sample(&trial, &t, "hai", Channel::Email, None, today()).unwrap();
         assert_eq!(s.recipients, vec!["thu@tinh.example".to_string()]);
         // --to: that address only (trial mode still redirects), a bad one refused.
-        let to = sample(&c, &t, "hook", Channel::Email, Some("ai@khac.example"), today());
+        let to = sample(
+            &c,
+            &t,
+            "hook",
+            Channel::Email,
+            Some("ai@khac.example"),
+            today(),
+        );
         assert_eq!(to.unwrap().recipients, vec!["ai@khac.example".to_string()]);
-        let s = sample(&trial, &t, "hai", Channel::Email, Some("ai@khac.example"), today());
+        let s = sample(
+            &trial,
+            &t,
+            "hai",
+            Channel::Email,
+            Some("ai@khac.example"),
+            today(),
+        );
         assert_eq!(s.unwrap().recipients, vec!["thu@tinh.example".to_string()]);
         assert_eq!(
             sample(&c, &t, "hai", Channel::Email, Some("không@"), today()),
             Err(SampleError::BadAddress("không@".into()))
         );
         assert_eq!(
-            sample(&c, &t, "hook", Channel::Webhook, Some("a@b.example"), today()),
+            sample(
+                &c,
+                &t,
+                "hook",
+                Channel::Webhook,
+                Some("a@b.example"),
+                today()
+            ),
             Err(SampleError::ToNeedsEmail)
         );
     }

@@ -322,6 +322,33 @@ fn run_once_summary_and_exit_code_and_retrying_deliveries_requeued() {
 }
 
 #[test]
+fn with_the_file_transport_the_pass_names_the_folder_of_the_eml_files() {
+    let env = Env::new();
+    let out = env.run(&["run", "--once", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = env.state().join("mail");
+    assert!(fs::read_dir(&dir).unwrap().count() > 0);
+    let line = format!(
+        "ghi thành tệp .eml (transport = \"file\", chưa gửi đi đâu) trong thư mục {}",
+        dir.display()
+    );
+    assert!(stdout.contains(&line), "{stdout}");
+    // The log says it too, with the number of files.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let logged = stderr
+        .lines()
+        .find(|l| l.contains("messages written as .eml files"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(logged.contains(&dir.display().to_string()), "{logged}");
+    // Over SMTP, no such line.
+    let env = Env::new();
+    env.smtp(free_port());
+    let out = env.run(&["run", "--once", "--now", NOW]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(".eml"));
+}
+
+#[test]
 fn run_once_outside_send_hours_says_when_it_will_send() {
     let env = Env::new();
     let out = env.expect(0, &["run", "--once", "--now", "2022-05-25T05:00:00+07:00"]);

@@ -133,7 +133,10 @@ fn the_sample_is_marked_and_carries_the_agencys_real_open_tasks() {
             "{l}"
         );
     }
-    assert!(lines.contains(&"Hạn: 30/04/2022 (quá hạn 25 ngày)"), "{lines:?}");
+    assert!(
+        lines.contains(&"Hạn: 30/04/2022 (quá hạn 25 ngày)"),
+        "{lines:?}"
+    );
     assert!(lines.contains(&"Hạn: 31/05/2022 (còn 6 ngày)"), "{lines:?}");
     // The configured contact, not a made-up one; no escalation section for a lead agency;
     // no link without [web].
@@ -158,7 +161,11 @@ fn the_monitoring_office_gets_the_escalation_section() {
         "{}",
         m.text
     );
-    assert!(m.text.contains("1 cơ quan chưa hoàn thành: Sở Nội vụ"), "{}", m.text);
+    assert!(
+        m.text.contains("1 cơ quan chưa hoàn thành: Sở Nội vụ"),
+        "{}",
+        m.text
+    );
 }
 
 #[test]
@@ -178,13 +185,23 @@ fn to_sends_the_agencys_sample_to_that_address_only() {
     let env = env(false);
     let out = send(
         &env,
-        &["--agency", "Sở Tư pháp", "--to", "thu@khac.example", "--now", NOW],
+        &[
+            "--agency",
+            "Sở Tư pháp",
+            "--to",
+            "thu@khac.example",
+            "--now",
+            NOW,
+        ],
     );
     let m = only_mail(&env);
     assert_eq!(m.to, vec!["thu@khac.example".to_string()]);
     assert!(m.text.contains("gửi cho Sở Tư pháp"), "{}", m.text);
     assert!(m.text.contains("Nhiệm vụ IV.1"), "{}", m.text);
-    assert!(out.contains("thu@khac.example") && !out.contains("so-tu-phap@"), "{out}");
+    assert!(
+        out.contains("thu@khac.example") && !out.contains("so-tu-phap@"),
+        "{out}"
+    );
     clear(&env);
     // Not an address: refused in Vietnamese, nothing written.
     let bad = env.refused(&["send-test", "--agency", "so-tu-phap", "--to", "thu khác"]);
@@ -197,7 +214,17 @@ fn to_sends_the_agencys_sample_to_that_address_only() {
             "\n[email]\nredirect_all_to = \"thu-nghiem@haugiang.example\"\n",
         )
     });
-    send(&env, &["--agency", "so-tu-phap", "--to", "thu@khac.example", "--now", NOW]);
+    send(
+        &env,
+        &[
+            "--agency",
+            "so-tu-phap",
+            "--to",
+            "thu@khac.example",
+            "--now",
+            NOW,
+        ],
+    );
     let m = only_mail(&env);
     assert_eq!(m.to, vec!["thu-nghiem@haugiang.example".to_string()]);
     assert!(m.text.contains("thu@khac.example"), "{}", m.text);

@@ -91,9 +91,7 @@ impl Mailer {
         match &self.transport {
             MailTransport::Smtp(s) => s.close_idle().await,
             MailTransport::File(dir) => {
-                let files = dir
-                    .written
-                    .swap(0, std::sync::atomic::Ordering::SeqCst);
+                let files = dir.written.swap(0, std::sync::atomic::Ordering::SeqCst);
                 if files > 0 {
                     tracing::info!(
                         files,
