@@ -391,6 +391,42 @@ fn bad_timezone_and_wrong_types() {
 }
 
 #[test]
+fn a_date_in_quotes_says_how_to_write_it_and_hides_nothing_else() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(&plan, "issued = 2022-03-24", "issued = \"24/3/2022\"");
+    // Another type error, and a semantic one, further down the same file.
+    edit(
+        &plan,
+        "lead = [\"Văn phòng UBND tỉnh\"]",
+        "lead = \"Văn phòng UBND tỉnh\"",
+    );
+    edit(&plan, "lead = [\"Sở Nội vụ\"]", "lead = [\"Sở Nội vụu\"]");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let errors = json["errors"].as_array().unwrap();
+    let help = |needle: &str| {
+        errors
+            .iter()
+            .find(|e| e["message"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("{needle}: {errors:?}"))["help"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        help("chuỗi \"24/3/2022\""),
+        "ngày viết dạng 2026-06-15 (không có dấu ngoặc kép); ở đây: 2022-03-24"
+    );
+    assert!(help("cần danh sách").contains("[\"Sở Nội vụ\", \"Sở Tư pháp\"]"));
+    assert!(!help("Sở Nội vụu").is_empty());
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    // The plan is read with the date meant, and counted.
+    assert_eq!(json["plans"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["plans"][0]["issued"], "2022-03-24", "{json}");
+}
+
+#[test]
 fn a_broken_agencies_file_is_one_error_not_a_flood() {
     let dir = sample_copy();
     edit(
