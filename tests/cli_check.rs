@@ -427,6 +427,44 @@ fn a_date_in_quotes_says_how_to_write_it_and_hides_nothing_else() {
 }
 
 #[test]
+fn a_plan_saved_decomposed_reads_as_composed() {
+    use unicode_normalization::UnicodeNormalization;
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    let nfd: String = fs::read_to_string(&plan).unwrap().nfd().collect();
+    assert!(nfd.contains("Sở Nội vụ".nfd().collect::<String>().as_str()));
+    assert!(!nfd.contains("Sở Nội vụ"));
+    fs::write(&plan, nfd).unwrap();
+    // Every lead and support name resolves as before: no error, no warning.
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 0, "{json}");
+    assert!(messages_of(&json, "warnings").is_empty(), "{json}");
+    let title = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "9.1")
+        .unwrap()["title"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        title.starts_with("Xây dựng, ban hành Kế hoạch tuyên truyền"),
+        "{title}"
+    );
+    let out = nhacviec()
+        .arg("--config")
+        .arg(dir.path())
+        .args(["status", "--now", "2022-05-25", "--agency", "Sở Nội vụ"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("9.1"), "{text}");
+    assert_eq!(text.nfc().collect::<String>(), text, "output in NFC");
+}
+
+#[test]
 fn a_broken_agencies_file_is_one_error_not_a_flood() {
     let dir = sample_copy();
     edit(

@@ -92,10 +92,19 @@ pub struct Source {
 }
 
 impl Source {
+    /// The text is put in NFC: a file saved decomposed (NFD: "ộ" as o + two marks, as some
+    /// editors and macOS do) means the same names, titles and times as one that is not, and
+    /// everything read from it (and shown, and sent) is in one form.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+        let text = text.into();
+        let text = match is_nfc_quick(text.chars()) {
+            IsNormalized::Yes => text,
+            _ => text.nfc().collect(),
+        };
         Source {
             name: name.into(),
-            text: text.into(),
+            text,
         }
     }
 
