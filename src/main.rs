@@ -329,6 +329,16 @@ fn resolve_agency(config: &config::Config, reference: &str) -> anyhow::Result<St
             .into())
         }
         None => {
+            // Without diacritics or case, as the dashboard's search finds them.
+            match config.search_agencies(reference).as_slice() {
+                [one] => return Ok(one.id.clone()),
+                [] => {}
+                many => bail!(
+                    "\"{reference}\" có thể là {} cơ quan: {}; ghi rõ hơn (tên đầy đủ hoặc mã)",
+                    many.len(),
+                    candidates(many.iter().map(|a| format!("{} ({})", a.name, a.id)))
+                ),
+            }
             let near = config.nearest_agencies(reference, 5);
             let hint = if near.is_empty() {
                 "chưa có cơ quan nào trong danh sách cơ quan".to_string()
@@ -345,9 +355,17 @@ fn resolve_agency(config: &config::Config, reference: &str) -> anyhow::Result<St
 
 /// `--plan`: a plan number as written (trimmed, any case) → the number as the plan file has it.
 fn resolve_plan(config: &config::Config, number: &str) -> anyhow::Result<String> {
-    match report::find_plan(config, number) {
-        Some(n) => Ok(n.to_string()),
-        None => {
+    if let Some(n) = report::find_plan(config, number) {
+        return Ok(n.to_string());
+    }
+    match config.search_plans(number).as_slice() {
+        [one] => Ok(one.number.clone()),
+        many @ [_, _, ..] => bail!(
+            "\"{number}\" có thể là {} kế hoạch: {}; ghi đúng số hiệu",
+            many.len(),
+            candidates(many.iter().map(|p| p.number.clone()))
+        ),
+        [] => {
             let known: Vec<&str> = config.plans.iter().map(|p| p.number.as_str()).collect();
             Err(Refused(if known.is_empty() {
                 format!("không có kế hoạch \"{number}\": cấu hình chưa có kế hoạch nào")
@@ -360,6 +378,16 @@ fn resolve_plan(config: &config::Config, number: &str) -> anyhow::Result<String>
             .into())
         }
     }
+}
+
+/// The candidates of an ambiguous argument: the first ten, then how many more.
+fn candidates(all: impl ExactSizeIterator<Item = String>) -> String {
+    let n = all.len();
+    let mut shown: Vec<String> = all.take(10).collect();
+    if n > 10 {
+        shown.push(format!("và {} nữa", n - 10));
+    }
+    shown.join("; ")
 }
 
 /// Resolves an optional `--agency` and `--plan`.
