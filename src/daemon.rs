@@ -390,7 +390,11 @@ fn count_sends(health: &Health, sent: &deliver::Pass) {
 
 /// Serves the agencies' pages when `[web]` is configured and the link secret is set; without
 /// the secret the service runs on, without links or pages, and says so.
-fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web::Server>> {
+fn start_web(
+    live: &mut Live,
+    state: &Path,
+    health: &Health,
+) -> anyhow::Result<Option<crate::web::Server>> {
     let Some(settings) = live.config.web.clone() else {
         return Ok(None);
     };
@@ -399,8 +403,11 @@ fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web:
         tracing::warn!(
             "[web] is configured but NHACVIEC_LINK_SECRET (or $CREDENTIALS_DIRECTORY/link-secret) is not set: reminders carry no link and the agencies' pages are off"
         );
+        let off = crate::check::web_links_off(&live.config, Ok(false));
+        health.update(|s| (s.web_links, s.web_links_off) = (Some(false), off));
         return Ok(None);
     };
+    health.update(|s| (s.web_links, s.web_links_off) = (Some(true), None));
     let (web, server) =
         crate::web::launch(live.config.clone(), &state.join(DB_FILE), signer, None)?;
     tracing::info!(addr = %settings.listen, public_url = %settings.public_url, "agencies' pages listening");
@@ -777,7 +784,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let _web = start_web(&mut live, &state)?;
+    let _web = start_web(&mut live, &state, &health)?;
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, "nhacviec starting");
     let mut pass_retry: Option<Retry> = None;
     let mut reload_retry: Option<Retry> = None;

@@ -499,7 +499,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             deny_warnings,
             environment,
         } => {
-            let analysis = config::load(&cli.config);
+            let mut analysis = config::load(&cli.config);
+            // [web] without the link secret: no links, no pages (the secret is read here, at
+            // the edge, as the service reads it).
+            let secret = nhacviec::web::links_for(&analysis.config)
+                .map(|s| s.is_some())
+                .map_err(|e| format!("{e:#}"));
+            if let Some(reason) = nhacviec::check::web_links_off(&analysis.config, secret) {
+                let file = cli.config.join(config::SETTINGS_FILE);
+                analysis
+                    .diagnostics
+                    .push(nhacviec::check::web_links_warning(
+                        &file.display().to_string(),
+                        reason,
+                    ));
+            }
             // Services are asked only of a config the service would run with.
             let probed = (environment && !analysis.has_errors())
                 .then(|| {

@@ -580,7 +580,7 @@ impl Context {
     /// check templates; never sent (`send-test` renders the agency's real items). Each
     /// item's deadline agrees with its days from `today`.
     pub fn sample() -> Context {
-        let today = chrono::NaiveDate::from_ymd_opt(2022, 4, 7).unwrap_or_default();
+        let today = chrono::NaiveDate::from_ymd_opt(2022, 3, 24).unwrap_or_default();
         let item = |kind: &str, days: i64, about: &str| {
             let deadline = today + chrono::Duration::days(days);
             ItemCtx {
@@ -713,7 +713,7 @@ mod tests {
         );
         // The monitoring office gets one line a task, with every late agency.
         assert!(r.text.contains(
-            "Nhiệm vụ 8.6 - Kế hoạch số 50/KH-UBND, hạn 31/03/2022 (quá hạn 7 ngày) — 2 cơ quan chưa hoàn thành: Công an tỉnh, Sở Nội vụ"
+            "Nhiệm vụ 8.6 - Kế hoạch số 50/KH-UBND, hạn 17/03/2022 (quá hạn 7 ngày) — 2 cơ quan chưa hoàn thành: Công an tỉnh, Sở Nội vụ"
         ), "{}", r.text);
         assert!(r.text.contains("báo cáo kết quả về Văn phòng UBND tỉnh"));
         // ... and is never asked to report to itself.

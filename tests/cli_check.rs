@@ -465,6 +465,63 @@ fn a_plan_saved_decomposed_reads_as_composed() {
 }
 
 #[test]
+fn web_without_the_link_secret_is_a_warning() {
+    let dir = sample_copy();
+    let settings = dir.path().join("nhacviec.toml");
+    let text = fs::read_to_string(&settings).unwrap()
+        + "\n[web]\nlisten = \"127.0.0.1:8088\"\npublic_url = \"https://nhacviec.example.vn\"\n";
+    fs::write(&settings, text).unwrap();
+    let check = |secret: Option<&str>| {
+        let mut cmd = nhacviec();
+        cmd.env_remove("NHACVIEC_LINK_SECRET")
+            .env_remove("CREDENTIALS_DIRECTORY");
+        if let Some(s) = secret {
+            cmd.env("NHACVIEC_LINK_SECRET", s);
+        }
+        let out = cmd
+            .arg("--config")
+            .arg(dir.path())
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), json)
+    };
+    let (code, json) = check(None);
+    assert_eq!(code, 0, "a warning: {json}");
+    let warnings = json["warnings"].as_array().unwrap();
+    let w = warnings
+        .iter()
+        .find(|w| {
+            w["message"]
+                .as_str()
+                .unwrap()
+                .contains("chưa có khóa ký liên kết")
+        })
+        .unwrap_or_else(|| panic!("{warnings:?}"));
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("không kèm liên kết"),
+        "{w}"
+    );
+    assert!(
+        w["file"].as_str().unwrap().ends_with("nhacviec.toml"),
+        "{w}"
+    );
+    assert!(
+        w["help"].as_str().unwrap().contains("openssl rand -hex 32"),
+        "{w}"
+    );
+    let (_, json) = check(Some("0123456789abcdef0123456789abcdef"));
+    assert!(
+        !json["warnings"].to_string().contains("khóa ký liên kết"),
+        "{json}"
+    );
+}
+
+#[test]
 fn a_broken_agencies_file_is_one_error_not_a_flood() {
     let dir = sample_copy();
     edit(
