@@ -94,6 +94,30 @@ pub fn report(analysis: &Analysis) -> Report<'_> {
     }
 }
 
+/// Why the agencies' pages and the reminders' links are off although `[web]` is configured:
+/// the link secret is absent (`secret` Ok(false)) or unusable (Err, its reason); `None` when
+/// they are on or `[web]` is not configured. `check` warns with it, `/healthz` shows it.
+pub fn web_links_off(config: &Config, secret: Result<bool, String>) -> Option<String> {
+    config.web.as_ref()?;
+    let consequence = "thư nhắc không kèm liên kết đến trang của cơ quan, trang trả lời và trang theo dõi không chạy";
+    match secret {
+        Ok(true) => None,
+        Ok(false) => Some(format!(
+            "đã cấu hình [web] nhưng chưa có khóa ký liên kết (biến môi trường NHACVIEC_LINK_SECRET hoặc tệp $CREDENTIALS_DIRECTORY/link-secret): {consequence}"
+        )),
+        Err(e) => Some(format!(
+            "đã cấu hình [web] nhưng khóa ký liên kết không dùng được ({e}): {consequence}"
+        )),
+    }
+}
+
+/// [`web_links_off`] as a warning of the settings file, with how to fix it.
+pub fn web_links_warning(settings_file: &str, reason: String) -> Diagnostic {
+    Diagnostic::file(Severity::Warning, settings_file, reason).with_help(
+        "tạo khóa bằng `openssl rand -hex 32`, đặt vào NHACVIEC_LINK_SECRET hoặc credential link-secret của systemd (LoadCredential), rồi khởi động lại dịch vụ",
+    )
+}
+
 /// Days either side of an unannounced Tết within which deadlines and reminders are flagged.
 pub const TET_MARGIN_DAYS: u64 = 10;
 

@@ -388,7 +388,11 @@ fn count_sends(health: &Health, sent: &deliver::Pass) {
 
 /// Serves the agencies' pages when `[web]` is configured and the link secret is set; without
 /// the secret the service runs on, without links or pages, and says so.
-fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web::Server>> {
+fn start_web(
+    live: &mut Live,
+    state: &Path,
+    health: &Health,
+) -> anyhow::Result<Option<crate::web::Server>> {
     let Some(settings) = live.config.web.clone() else {
         return Ok(None);
     };
@@ -397,8 +401,11 @@ fn start_web(live: &mut Live, state: &Path) -> anyhow::Result<Option<crate::web:
         tracing::warn!(
             event = "web_off", "có [web] nhưng chưa đặt khóa liên kết NHACVIEC_LINK_SECRET (hoặc $CREDENTIALS_DIRECTORY/link-secret): thư nhắc không có liên kết trả lời, trang của các cơ quan tắt"
         );
+        let off = crate::check::web_links_off(&live.config, Ok(false));
+        health.update(|s| (s.web_links, s.web_links_off) = (Some(false), off));
         return Ok(None);
     };
+    health.update(|s| (s.web_links, s.web_links_off) = (Some(true), None));
     let (web, server) =
         crate::web::launch(live.config.clone(), &state.join(DB_FILE), signer, None)?;
     tracing::info!(addr = %settings.listen, public_url = %settings.public_url, event = "web_listening", "trang trả lời của các cơ quan đang phục vụ");
@@ -777,7 +784,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let _web = start_web(&mut live, &state)?;
+    let _web = start_web(&mut live, &state, &health)?;
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, event = "start", "nhacviec khởi động");
     let mut pass_retry: Option<Retry> = None;
     let mut reload_retry: Option<Retry> = None;

@@ -142,6 +142,11 @@ pub struct Status {
     /// Set while the mail server refuses every message: since when, and its reply. Mail
     /// waits (nothing is given up); the service stays healthy, the admin must act.
     pub email_refused: Option<serde_json::Value>,
+    /// With `[web]`: whether reminders carry links and the agencies' pages run (false
+    /// without the link secret); `None` without `[web]`.
+    pub web_links: Option<bool>,
+    /// Why `web_links` is false (Vietnamese, for the admin).
+    pub web_links_off: Option<String>,
 }
 
 /// Shared between the service loop and the HTTP handlers.

@@ -115,7 +115,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Gửi thử một thư mẫu cho một cơ quan qua kênh đã cấu hình
+    /// Gửi thử một thư mẫu (ghi rõ "THƯ THỬ") cho một cơ quan qua kênh đã cấu hình: các
+    /// nhiệm vụ đang mở thật của cơ quan, mẫu thư và liên hệ như thư nhắc thật
     SendTest {
         /// Cơ quan (mã, tên hoặc bí danh)
         #[arg(long)]
@@ -123,6 +124,12 @@ enum Command {
         /// Kênh gửi
         #[arg(long, value_parser = ["email", "zalo", "webhook"], default_value = "email")]
         channel: String,
+        /// Gửi đến địa chỉ email này thay cho cơ quan (thư vẫn là mẫu của cơ quan đó)
+        #[arg(long)]
+        to: Option<String>,
+        /// "Bây giờ" (RFC 3339 hoặc ngày): các nhiệm vụ đang mở tính đến thời điểm này
+        #[arg(long)]
+        now: Option<String>,
     },
     /// Zalo: lưu token đăng nhập, xem trạng thái
     Zalo {
@@ -330,6 +337,16 @@ fn resolve_agency(config: &config::Config, reference: &str) -> anyhow::Result<St
             .into())
         }
         None => {
+            // Without diacritics or case, as the dashboard's search finds them.
+            match config.search_agencies(reference).as_slice() {
+                [one] => return Ok(one.id.clone()),
+                [] => {}
+                many => bail!(
+                    "\"{reference}\" có thể là {} cơ quan: {}; ghi rõ hơn (tên đầy đủ hoặc mã)",
+                    many.len(),
+                    candidates(many.iter().map(|a| format!("{} ({})", a.name, a.id)))
+                ),
+            }
             let near = config.nearest_agencies(reference, 5);
             let hint = if near.is_empty() {
                 "chưa có cơ quan nào trong danh sách cơ quan".to_string()
@@ -346,9 +363,17 @@ fn resolve_agency(config: &config::Config, reference: &str) -> anyhow::Result<St
 
 /// `--plan`: a plan number as written (trimmed, any case) → the number as the plan file has it.
 fn resolve_plan(config: &config::Config, number: &str) -> anyhow::Result<String> {
-    match report::find_plan(config, number) {
-        Some(n) => Ok(n.to_string()),
-        None => {
+    if let Some(n) = report::find_plan(config, number) {
+        return Ok(n.to_string());
+    }
+    match config.search_plans(number).as_slice() {
+        [one] => Ok(one.number.clone()),
+        many @ [_, _, ..] => bail!(
+            "\"{number}\" có thể là {} kế hoạch: {}; ghi đúng số hiệu",
+            many.len(),
+            candidates(many.iter().map(|p| p.number.clone()))
+        ),
+        [] => {
             let known: Vec<&str> = config.plans.iter().map(|p| p.number.as_str()).collect();
             Err(Refused(if known.is_empty() {
                 format!("không có kế hoạch \"{number}\": cấu hình chưa có kế hoạch nào")
@@ -361,6 +386,16 @@ fn resolve_plan(config: &config::Config, number: &str) -> anyhow::Result<String>
             .into())
         }
     }
+}
+
+/// The candidates of an ambiguous argument: the first ten, then how many more.
+fn candidates(all: impl ExactSizeIterator<Item = String>) -> String {
+    let n = all.len();
+    let mut shown: Vec<String> = all.take(10).collect();
+    if n > 10 {
+        shown.push(format!("và {} nữa", n - 10));
+    }
+    shown.join("; ")
 }
 
 /// Resolves an optional `--agency` and `--plan`.
@@ -490,6 +525,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             now,
         } => {
             let mut analysis = config::load(&cli.config);
+            // [web] without the link secret: no links, no pages (the secret is read here, at
+            // the edge, as the service reads it).
+            let secret = nhacviec::web::links_for(&analysis.config)
+                .map(|s| s.is_some())
+                .map_err(|e| format!("{e:#}"));
+            if let Some(reason) = nhacviec::check::web_links_off(&analysis.config, secret) {
+                let file = cli.config.join(config::SETTINGS_FILE);
+                analysis
+                    .diagnostics
+                    .push(nhacviec::check::web_links_warning(
+                        &file.display().to_string(),
+                        reason,
+                    ));
+            }
             if !analysis.has_errors() {
                 let now = now_in(analysis.config.timezone, now.as_deref())?;
                 let late = late_plan_warnings(&cli.config, &analysis.config, now)?;
@@ -795,26 +844,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::SendTest { agency, channel } => {
+        Command::SendTest {
+            agency,
+            channel,
+            to,
+            now,
+        } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
+            // Links signed as a real digest's, when [web] and the link secret are there.
+            let links = nhacviec::web::links_for(config)?;
             let templates = nhacviec::render::Templates::new(&analysis.templates)
-                .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?;
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.template, e.message))?
+                .with_links(links);
             let channel = nhacviec::config::Channel::from_name(&channel)
                 .with_context(|| format!("kênh \"{channel}\" không có"))?;
             let agency = resolve_agency(config, &agency)?;
-            let now = Utc::now();
+            let at = now_in(config.timezone, now.as_deref())?;
+            // The agencies' answers count: a task reported done is not in the sample.
+            let (answered, _) = answered_config(&cli.config, config)?;
             let sample = match nhacviec::outbox::sample(
-                config,
+                &answered,
                 &templates,
                 &agency,
                 channel,
-                now.with_timezone(&config.timezone).date_naive(),
+                to.as_deref(),
+                at.date_naive(),
             ) {
                 Ok(s) => s,
                 Err(e) => return Ok(send_test_outcome(Err(e.to_string()))),
             };
+            let agency_name = config.agency_name(&agency);
             let to = sample.recipients.join(", ");
+            let items = sample.items.len();
+            let now = Utc::now();
             let d = nhacviec::outbox::Delivery::unrecorded(
                 sample,
                 now,
@@ -828,15 +891,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Zalo's tokens live in the store, used exactly as the service does.
             let store = nhacviec::store::Store::open_side(&state.join(DB_FILE))?;
             let outcome = runtime.block_on(sender.send(&store, &d, now));
+            let what = format!(
+                "thư thử (mẫu thư nhắc của {agency_name}, {items} mục, \"{}\")",
+                shorten(&d.subject, 120)
+            );
             Ok(send_test_outcome(
                 outcome
                     .map(|()| match channel {
-                        nhacviec::config::Channel::Email => format!("Đã gửi thư thử đến {to}"),
+                        nhacviec::config::Channel::Email => {
+                            let redirected = if config.email.redirect_all_to.is_some() {
+                                " (chế độ thử: redirect_all_to)"
+                            } else {
+                                ""
+                            };
+                            let how = match &config.email.transport {
+                                nhacviec::config::Transport::File => format!(
+                                    "ghi thành tệp {}",
+                                    nhacviec::channels::email::eml_path(&state, d.id).display()
+                                ),
+                                nhacviec::config::Transport::Smtp { host, port, .. } => {
+                                    format!("qua máy chủ SMTP {host}:{port}")
+                                }
+                            };
+                            format!("Đã gửi {what} đến {to}{redirected}, kênh email, {how}")
+                        }
                         nhacviec::config::Channel::Zalo => {
-                            format!("Đã gửi thử qua Zalo đến {}", d.agency)
+                            format!("Đã gửi {what} qua Zalo đến {}", d.agency)
                         }
                         nhacviec::config::Channel::Webhook => format!(
-                            "Đã gửi thử đến webhook {}",
+                            "Đã gửi {what} đến webhook {}",
                             config.webhook.as_ref().map_or(String::new(), |w| {
                                 nhacviec::channels::redact_url(&w.url)
                             })
@@ -2051,8 +2134,9 @@ async fn run_service(
         .with_links(links);
     // `--now` decides what is due; sending and retry times follow the real clock.
     let at = now_in(config.timezone, now)?;
+    let file_transport = config.email.transport == nhacviec::config::Transport::File;
     let (p, state) = nhacviec::daemon::once(dir, config, templates, at).await?;
-    print!("{}", render_pass(&p, &state));
+    print!("{}", render_pass(&p, &state, file_transport));
     // A script or a timer unit sees that something did not go out.
     Ok(if p.dead > 0 || p.retrying > 0 {
         ExitCode::from(1)
@@ -2097,8 +2181,13 @@ async fn serve_pages(dir: &std::path::Path, now: Option<&str>) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-/// The summary of `run --once`: what this pass recorded, sent and skipped.
-fn render_pass(p: &nhacviec::deliver::Pass, state: &std::path::Path) -> String {
+/// The summary of `run --once`: what this pass recorded, sent and skipped; with the file
+/// transport, where the messages are.
+fn render_pass(
+    p: &nhacviec::deliver::Pass,
+    state: &std::path::Path,
+    file_transport: bool,
+) -> String {
     if let Some(at) = p.deferred_until {
         return format!(
             "Ngoài giờ gửi; lần gửi tới: {}\nTrạng thái: {}\n",
@@ -2118,6 +2207,12 @@ fn render_pass(p: &nhacviec::deliver::Pass, state: &std::path::Path) -> String {
     }
     if p.dead > 0 || p.retrying > 0 {
         out.push_str("Có thư chưa gửi được: xem `nhacviec history --status dead` và `--status retrying`; gửi lại bằng `nhacviec retry`.\n");
+    }
+    if file_transport {
+        out.push_str(&format!(
+            "Thư email ghi thành tệp .eml (transport = \"file\", chưa gửi đi đâu) trong thư mục {}\n",
+            nhacviec::channels::email::mail_dir(state).display()
+        ));
     }
     out.push_str(&format!("Trạng thái: {}\n", state.display()));
     out

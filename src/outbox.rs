@@ -473,36 +473,7 @@ pub fn digests(
         let digest = &digest;
         let channel = channel_for(config, &digest.agency);
         let mut ctx = context(config, digest, today);
-        // The link is signed as of the tick's day (pure: no clock), so it lives `link_days`
-        // from the reminder that carries it.
-        if let (Some(web), Some(signer)) = (&config.web, &templates.links) {
-            let issued = today.and_time(chrono::NaiveTime::MIN).and_utc();
-            let page = format!(
-                "{}/a/{}",
-                web.public_url,
-                signer.sign(&digest.agency, issued)
-            );
-            // Each of the agency's own items opens the page at its card; the button at the
-            // most urgent one.
-            for (item, c) in digest.items.iter().zip(ctx.items.iter_mut()) {
-                if item.kind != Kind::Escalation {
-                    c.link = item_link(&page, item);
-                }
-            }
-            for (item, c) in digest
-                .items
-                .iter()
-                .filter(|i| i.kind != Kind::Escalation)
-                .zip(ctx.own_items.iter_mut())
-            {
-                c.link = item_link(&page, item);
-            }
-            ctx.link = ctx
-                .own_items
-                .first()
-                .map_or_else(|| page.clone(), |i| i.link.clone());
-            ctx.page_link = page;
-        }
+        add_links(config, templates, digest, &mut ctx, today);
         let recipients = match channel {
             Channel::Email => {
                 let intended = config
@@ -549,6 +520,47 @@ pub fn digests(
         }
     }
     Ok(out)
+}
+
+/// Links to the agency's page in a digest's context, when `[web]` and the link secret are
+/// there. The link is signed as of the tick's day (pure: no clock), so it lives `link_days`
+/// from the reminder that carries it.
+fn add_links(
+    config: &Config,
+    templates: &Templates,
+    digest: &Digest,
+    ctx: &mut Context,
+    today: NaiveDate,
+) {
+    let (Some(web), Some(signer)) = (&config.web, &templates.links) else {
+        return;
+    };
+    let issued = today.and_time(chrono::NaiveTime::MIN).and_utc();
+    let page = format!(
+        "{}/a/{}",
+        web.public_url,
+        signer.sign(&digest.agency, issued)
+    );
+    // Each of the agency's own items opens the page at its card; the button at the most
+    // urgent one.
+    for (item, c) in digest.items.iter().zip(ctx.items.iter_mut()) {
+        if item.kind != Kind::Escalation {
+            c.link = item_link(&page, item);
+        }
+    }
+    for (item, c) in digest
+        .items
+        .iter()
+        .filter(|i| i.kind != Kind::Escalation)
+        .zip(ctx.own_items.iter_mut())
+    {
+        c.link = item_link(&page, item);
+    }
+    ctx.link = ctx
+        .own_items
+        .first()
+        .map_or_else(|| page.clone(), |i| i.link.clone());
+    ctx.page_link = page;
 }
 
 /// A webhook's body: its JSON, rendered from the admins' body template. As with the email
@@ -1555,18 +1567,29 @@ pub enum SampleError {
     NotConfigured(&'static str),
     #[error("cơ quan {0} không có địa chỉ email")]
     NoAddress(String),
+    #[error("--to chỉ dùng với kênh email")]
+    ToNeedsEmail,
+    #[error("--to \"{0}\" không phải một địa chỉ email hợp lệ (ví dụ vanthu@tinh.gov.vn)")]
+    BadAddress(String),
     #[error("{0}")]
     Template(String),
 }
 
-/// `send-test`'s message for `agency` on `channel`: the sample digest rendered with the
-/// admins' templates (with the body template for a webhook), marked as a test, addressed as
-/// the service would address it (trial mode included).
+/// What every `send-test` message says first, in its subject and at the top of its body.
+pub const SAMPLE_MARK: &str = "THƯ THỬ — không cần thực hiện";
+
+/// `send-test`'s message for `agency` on `channel`: the digest the agency would get with its
+/// open assignments as of `today` (`config` has the answers laid over it), or one item
+/// plainly fictitious when it has none; rendered with the admins' templates, the configured
+/// monitoring contact and links as a real digest has them; the escalation section only for
+/// an office that monitors a plan. Marked as a test in its subject and at the top of its
+/// body, addressed as the service would address it (trial mode included), or to `to`.
 pub fn sample(
     config: &Config,
     templates: &Templates,
     agency: &str,
     channel: Channel,
+    to: Option<&str>,
     today: NaiveDate,
 ) -> Result<NewDelivery, SampleError> {
     let a = config
@@ -1575,28 +1598,48 @@ pub fn sample(
     if !configured(config, channel) {
         return Err(SampleError::NotConfigured(channel.name()));
     }
-    let mut ctx = Context::sample();
-    ctx.agency.id = a.id.clone();
-    ctx.agency.name = a.name.clone();
-    ctx.today = today.format("%d/%m/%Y").to_string();
-    ctx.monitor = config
-        .monitor
-        .as_deref()
-        .and_then(|m| config.agency(m))
-        .map(|m| m.name.clone())
-        .unwrap_or_default();
-    ctx.redirected_to = vec![];
+    if let Some(to) = to {
+        if channel != Channel::Email {
+            return Err(SampleError::ToNeedsEmail);
+        }
+        if !crate::config::is_plain_email(to) {
+            return Err(SampleError::BadAddress(to.to_string()));
+        }
+    }
+    let mut items = open_items(config, &a.id, today);
+    items.truncate(MAX_DIGEST_ITEMS);
+    let fictitious = items.is_empty();
+    if fictitious {
+        items.push(example_item(today));
+    }
+    let digest = Digest {
+        agency: a.id.clone(),
+        items,
+    };
+    let mut ctx = context(config, &digest, today);
+    if fictitious {
+        for c in ctx.items.iter_mut().chain(ctx.own_items.iter_mut()) {
+            c.title =
+                "Nhiệm vụ ví dụ, không có thật: cơ quan hiện không có nhiệm vụ nào đang mở".into();
+            c.plan_citation = "Kế hoạch ví dụ (không có thật)".into();
+            c.plan = "ví dụ".into();
+        }
+    } else {
+        add_links(config, templates, &digest, &mut ctx, today);
+    }
     let recipients = match channel {
         Channel::Email => {
-            if a.email.is_empty() {
-                return Err(SampleError::NoAddress(a.id.clone()));
-            }
-            match &config.email.redirect_all_to {
-                Some(to) => {
-                    ctx.redirected_to = a.email.clone();
-                    vec![to.clone()]
-                }
+            let intended = match to {
+                Some(to) => vec![to.to_string()],
+                None if a.email.is_empty() => return Err(SampleError::NoAddress(a.id.clone())),
                 None => a.email.clone(),
+            };
+            match &config.email.redirect_all_to {
+                Some(redirect) => {
+                    ctx.redirected_to = intended;
+                    vec![redirect.clone()]
+                }
+                None => intended,
             }
         }
         _ => vec![a.id.clone()],
@@ -1604,20 +1647,28 @@ pub fn sample(
     let rendered = templates
         .render_context(&ctx)
         .map_err(|e| SampleError::Template(e.to_string()))?;
-    let subject = format!("[THỬ] {}", rendered.subject);
+    let notice = sample_notice(&a.name, today, fictitious);
+    let subject = format!("{SAMPLE_MARK}: {}", rendered.subject);
+    let text = format!("{notice}\n\n{}", rendered.text);
+    let html = if rendered.html.is_empty() {
+        String::new()
+    } else {
+        with_html_notice(&rendered.html, &notice)
+    };
     let (body_text, body_html) = match channel {
         Channel::Webhook => {
-            let renamed = render::Rendered {
+            let marked = render::Rendered {
                 subject: subject.clone(),
-                ..rendered
+                text,
+                html,
             };
             (
-                webhook_body(config, &ctx, &renamed)
+                webhook_body(config, &ctx, &marked)
                     .map_err(|e| SampleError::Template(e.to_string()))?,
                 String::new(),
             )
         }
-        _ => (rendered.text, rendered.html),
+        _ => (text, html),
     };
     Ok(NewDelivery {
         agency: a.id.clone(),
@@ -1626,10 +1677,127 @@ pub fn sample(
         subject,
         body_text,
         body_html,
-        items: vec![],
+        items: digest.items,
         thread: format!("{}.test", a.id),
         attachments: vec![],
     })
+}
+
+/// The agency's open dated assignments as of `today` as a digest would carry them (what its
+/// page lists, the closed plans' aside): its own overdue or within their task's earliest
+/// reminder (the nearest one when none is), and for an office that monitors plans the lead
+/// agencies overdue in them. Most urgent first.
+fn open_items(config: &Config, agency: &str, today: NaiveDate) -> Vec<Item> {
+    let mut open: Vec<Item> = crate::answers::agency_view(config, agency, today, &[])
+        .into_iter()
+        .filter(|v| !v.plan_closed)
+        .filter_map(|v| {
+            let (planned, due, days) = (v.current?, v.due?, v.days?);
+            Some(Item {
+                kind: match days {
+                    d if d < 0 => Kind::Overdue,
+                    0 => Kind::Due,
+                    _ => Kind::Before,
+                },
+                plan: v.plan,
+                task: v.task,
+                role: v.role,
+                days,
+                deadline: due,
+                planned,
+                agency: None,
+                key: String::new(),
+            })
+        })
+        .collect();
+    open.sort_by_key(|i| i.days);
+    let reminded = |i: &Item| {
+        let lead = config
+            .task(&i.plan, &i.task)
+            .and_then(|t| t.policy.before.iter().copied().max())
+            .unwrap_or(0);
+        i.days <= i64::from(lead)
+    };
+    let mut items: Vec<Item> = if open.iter().any(reminded) {
+        open.into_iter().filter(reminded).collect()
+    } else {
+        open.into_iter().take(1).collect()
+    };
+    let monitored = config.monitored_by(agency);
+    for row in crate::report::status(&monitored, today, None) {
+        if row.state != State::OpenOverdue || row.role != Role::Lead || row.agency == agency {
+            continue;
+        }
+        let Some(deadline) = row.deadline else {
+            continue;
+        };
+        items.push(Item {
+            kind: Kind::Escalation,
+            days: (deadline - today).num_days(),
+            planned: row.occurrence.unwrap_or(deadline),
+            plan: row.plan,
+            task: row.task,
+            role: Role::Monitor,
+            deadline,
+            agency: Some(row.agency),
+            key: String::new(),
+        });
+    }
+    items.sort_by_key(|i| (i.kind == Kind::Escalation, i.days));
+    items
+}
+
+/// The item of a sample for an agency with nothing open: a week ahead, named as an example.
+fn example_item(today: NaiveDate) -> Item {
+    let deadline = today
+        .checked_add_days(chrono::Days::new(7))
+        .unwrap_or(today);
+    Item {
+        plan: String::new(),
+        task: "1".into(),
+        role: Role::Lead,
+        kind: Kind::Before,
+        days: (deadline - today).num_days(),
+        deadline,
+        planned: deadline,
+        agency: None,
+        key: String::new(),
+    }
+}
+
+fn sample_notice(agency: &str, today: NaiveDate, fictitious: bool) -> String {
+    let content = if fictitious {
+        "cơ quan hiện không có nhiệm vụ nào đang mở nên thư chỉ có một nhiệm vụ ví dụ, không có thật".to_string()
+    } else {
+        format!(
+            "các nhiệm vụ bên dưới là nhiệm vụ đang mở của cơ quan tính đến ngày {}",
+            today.format("%d/%m/%Y")
+        )
+    };
+    format!(
+        "{SAMPLE_MARK}. Đây là thư thử của hệ thống nhắc việc, mẫu thư nhắc gửi cho {agency}, để kiểm tra cách thư hiển thị; {content}. Không cần trả lời hay thực hiện gì theo thư này."
+    )
+}
+
+/// `html` with the notice as the first thing in its body.
+fn with_html_notice(html: &str, notice: &str) -> String {
+    let block = format!(
+        "<div style=\"border:2px solid #b00;padding:8px;margin:0 0 12px 0;color:#b00;font-weight:bold\">{}</div>",
+        escape_html(notice)
+    );
+    let at = html
+        .to_ascii_lowercase()
+        .find("<body")
+        .and_then(|b| html[b..].find('>').map(|e| b + e + 1))
+        .unwrap_or(0);
+    format!("{}{block}{}", &html[..at], &html[at..])
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The domain of a `From:` mailbox ("Name <user@domain>" or "user@domain"), for Message-IDs.
@@ -2523,30 +2691,98 @@ due = 2022-06-01
     fn send_test_samples_are_marked_and_addressed_like_the_service() {
         let c = config("");
         let t = templates();
-        let email = sample(&c, &t, "hai", Channel::Email, today()).unwrap();
-        assert!(email.subject.starts_with("[THỬ] "), "{}", email.subject);
+        let email = sample(&c, &t, "hai", Channel::Email, None, today()).unwrap();
+        assert!(email.subject.starts_with(SAMPLE_MARK), "{}", email.subject);
+        assert!(
+            email.body_text.starts_with(SAMPLE_MARK),
+            "{}",
+            email.body_text
+        );
+        assert!(email.body_html.contains(SAMPLE_MARK));
         assert_eq!(email.recipients.len(), 2);
-        let hook = sample(&c, &t, "hook", Channel::Webhook, today()).unwrap();
+        let hook = sample(&c, &t, "hook", Channel::Webhook, None, today()).unwrap();
         let json: serde_json::Value = serde_json::from_str(&hook.body_text).unwrap();
         assert_eq!(json["agency"], "hook");
-        assert!(json["subject"].as_str().unwrap().starts_with("[THỬ] "));
+        assert!(json["subject"].as_str().unwrap().starts_with(SAMPLE_MARK));
         assert_eq!(
-            sample(&c, &t, "hook", Channel::Email, today()),
+            sample(&c, &t, "hook", Channel::Email, None, today()),
             Err(SampleError::NoAddress("hook".into()))
         );
         assert_eq!(
-            sample(&c, &t, "x", Channel::Email, today()),
+            sample(&c, &t, "x", Channel::Email, None, today()),
             Err(SampleError::UnknownAgency("x".into()))
         );
         let mut no_hook = c.clone();
         no_hook.webhook = None;
         assert_eq!(
-            sample(&no_hook, &t, "hook", Channel::Webhook, today()),
+            sample(&no_hook, &t, "hook", Channel::Webhook, None, today()),
             Err(SampleError::NotConfigured("webhook"))
         );
         let trial = with_trial("thu@tinh.example");
-        let s = sample(&trial, &t, "hai", Channel::Email, today()).unwrap();
+        let s = sample(&trial, &t, "hai", Channel::Email, None, today()).unwrap();
         assert_eq!(s.recipients, vec!["thu@tinh.example".to_string()]);
+        // --to: that address only (trial mode still redirects), a bad one refused.
+        let to = sample(
+            &c,
+            &t,
+            "hook",
+            Channel::Email,
+            Some("ai@khac.example"),
+            today(),
+        );
+        assert_eq!(to.unwrap().recipients, vec!["ai@khac.example".to_string()]);
+        let s = sample(
+            &trial,
+            &t,
+            "hai",
+            Channel::Email,
+            Some("ai@khac.example"),
+            today(),
+        );
+        assert_eq!(s.unwrap().recipients, vec!["thu@tinh.example".to_string()]);
+        assert_eq!(
+            sample(&c, &t, "hai", Channel::Email, Some("không@"), today()),
+            Err(SampleError::BadAddress("không@".into()))
+        );
+        assert_eq!(
+            sample(
+                &c,
+                &t,
+                "hook",
+                Channel::Webhook,
+                Some("a@b.example"),
+                today()
+            ),
+            Err(SampleError::ToNeedsEmail)
+        );
+    }
+
+    #[test]
+    fn a_sample_carries_the_agencys_open_items_and_escalations_only_for_the_monitor() {
+        let c = config("");
+        let t = templates();
+        // 29/05: task 1 (due 01/06) is three days off for "hai".
+        let s = sample(&c, &t, "hai", Channel::Email, None, today()).unwrap();
+        assert_eq!(s.items.len(), 1);
+        assert_eq!((s.items[0].task.as_str(), s.items[0].days), ("1", 3));
+        assert!(s.body_text.contains("còn 3 ngày"), "{}", s.body_text);
+        assert!(!s.body_text.contains("quá hạn"), "{}", s.body_text);
+        // 10/06: overdue for every lead; the office monitoring the plan is told who is late.
+        let later = NaiveDate::from_ymd_opt(2022, 6, 10).unwrap();
+        let s = sample(&c, &t, "hai", Channel::Email, None, later).unwrap();
+        assert!(s.body_text.contains("quá hạn 9 ngày"), "{}", s.body_text);
+        assert!(!s.body_text.contains("chưa hoàn thành:"), "{}", s.body_text);
+        let vp = sample(&c, &t, "vp", Channel::Email, None, later).unwrap();
+        assert!(vp.items.iter().all(|i| i.kind == Kind::Escalation));
+        assert!(vp.body_text.contains("Sở Hai Địa Chỉ"), "{}", vp.body_text);
+        // Nothing open: one item, and it says it is an example.
+        let done = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+        let mut none = c.clone();
+        none.plans.clear();
+        let s = sample(&none, &t, "hai", Channel::Email, None, done).unwrap();
+        assert_eq!(s.items.len(), 1);
+        assert!(s.body_text.contains("không có thật"), "{}", s.body_text);
+        assert!(s.body_text.contains("còn 7 ngày"), "{}", s.body_text);
     }
 
     #[test]

@@ -576,9 +576,13 @@ pub fn days_text(days: i64) -> String {
 }
 
 impl Context {
-    /// A context exercising every field, to check templates.
+    /// A context exercising every field (and the escaping: the title has `<`, `&`, `"`), to
+    /// check templates; never sent (`send-test` renders the agency's real items). Each
+    /// item's deadline agrees with its days from `today`.
     pub fn sample() -> Context {
+        let today = chrono::NaiveDate::from_ymd_opt(2022, 3, 24).unwrap_or_default();
         let item = |kind: &str, days: i64, about: &str| {
+            let deadline = today + chrono::Duration::days(days);
             ItemCtx {
             plan: "50/KH-UBND".into(),
             task: "8.6".into(),
@@ -586,7 +590,7 @@ impl Context {
             role: "chủ trì".into(),
             kind: kind.into(),
             time_text: "Tháng 3/2022".into(),
-            deadline: "31/03/2022".into(),
+            deadline: deadline.format("%d/%m/%Y").to_string(),
             days,
             days_text: days_text(days),
             overdue: days < 0,
@@ -615,7 +619,9 @@ impl Context {
                 task: "8.6".into(),
                 title: "Kết nối, tích hợp hệ thống xác thực định danh điện tử".into(),
                 time_text: "Tháng 3/2022".into(),
-                deadline: "31/03/2022".into(),
+                deadline: (today - chrono::Duration::days(7))
+                    .format("%d/%m/%Y")
+                    .to_string(),
                 days_text: days_text(-7),
                 late: vec!["Công an tỉnh".into(), "Sở Nội vụ".into()],
             }],
@@ -630,7 +636,7 @@ impl Context {
             monitor: "Văn phòng UBND tỉnh".into(),
             monitors_differ: false,
             is_monitor: false,
-            today: "24/03/2022".into(),
+            today: today.format("%d/%m/%Y").to_string(),
             redirected_to: vec!["a@example.org".into()],
             link: "https://nhacviec.example/a/token?muc=1%2FKH%7C1%7C2022-03-31#muc".into(),
             page_link: "https://nhacviec.example/a/token".into(),
@@ -707,7 +713,7 @@ mod tests {
         );
         // The monitoring office gets one line a task, with every late agency.
         assert!(r.text.contains(
-            "Nhiệm vụ 8.6 - Kế hoạch số 50/KH-UBND, hạn 31/03/2022 (quá hạn 7 ngày) — 2 cơ quan chưa hoàn thành: Công an tỉnh, Sở Nội vụ"
+            "Nhiệm vụ 8.6 - Kế hoạch số 50/KH-UBND, hạn 17/03/2022 (quá hạn 7 ngày) — 2 cơ quan chưa hoàn thành: Công an tỉnh, Sở Nội vụ"
         ), "{}", r.text);
         assert!(r.text.contains("báo cáo kết quả về Văn phòng UBND tỉnh"));
         // ... and is never asked to report to itself.

@@ -121,6 +121,17 @@ pub fn ascii_fold(s: &str) -> String {
     collapse_spaces(&chars.into_iter().collect::<String>())
 }
 
+/// What free-text search compares: [`ascii_fold`] ("Sở Nội vụ" and "so  noi VU" agree). The
+/// dashboard's `tim` filter and the CLI's `--agency`/`--plan` use this and [`search_hit`].
+pub fn search_key(s: &str) -> String {
+    ascii_fold(s)
+}
+
+/// Whether `text` is found by a search for `key` (a [`search_key`]): it contains it.
+pub fn search_hit(text: &str, key: &str) -> bool {
+    search_key(text).contains(key)
+}
+
 /// Collapses runs of whitespace to one space and trims the ends.
 pub fn collapse_spaces(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")

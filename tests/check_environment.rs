@@ -203,6 +203,53 @@ fn smtp_with_the_right_password_logs_in_and_delivers_nothing() {
     );
 }
 
+/// A plain server (aiosmtpd offers no STARTTLS) under each TLS setting that expects
+/// encryption: the fix named is the one that matches what the server does, never smtps://
+/// for a port that greets in plain text.
+#[test]
+fn a_plain_server_without_starttls_gets_the_right_tls_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let inbox = tmp.path().join("inbox");
+    let _server = smtp_server(port, &inbox);
+    let with_url = |url: &str| {
+        let dir = tmp.path().join(url.replace([':', '/'], "_"));
+        fs::create_dir_all(&dir).unwrap();
+        config(
+            &dir,
+            &[(
+                "\ntransport = \"file\"\n",
+                &format!(
+                    "\ntransport = \"smtp\"\nurl = \"{url}\"\nuser = \"nv\"\ntimeout_seconds = 5\n"
+                ),
+            )],
+            "",
+        )
+    };
+    let env = [("NHACVIEC_SMTP_PASSWORD", "right")];
+    let fix = format!("url = \"smtp://127.0.0.1:{port}\" và tls = \"none\"");
+    // smtp:// (STARTTLS required) to a plain port.
+    let out = check(&with_url(&format!("smtp://127.0.0.1:{port}")), &[], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let line = line_of(&out, "email");
+    assert!(line.contains("không có STARTTLS ở cổng này"), "{line}");
+    assert!(line.contains(&fix), "{line}");
+    assert!(
+        !line.contains(&format!("smtps://127.0.0.1:{port}")),
+        "{line}"
+    );
+    // smtps:// (TLS from the start) to the same plain port: not STARTTLS either.
+    let out = check(&with_url(&format!("smtps://127.0.0.1:{port}")), &[], &env);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let line = line_of(&out, "email");
+    assert!(line.contains("không dùng TLS ngay từ đầu"), "{line}");
+    assert!(
+        line.contains("không có STARTTLS") && line.contains(&fix),
+        "{line}"
+    );
+    assert!(files_in(&inbox).is_empty());
+}
+
 #[test]
 fn smtp_with_a_wrong_password_names_the_refused_login() {
     let tmp = tempfile::tempdir().unwrap();

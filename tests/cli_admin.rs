@@ -111,6 +111,75 @@ fn an_unknown_agency_is_exit_1_with_the_nearest_names() {
 }
 
 #[test]
+fn agency_and_plan_are_found_without_diacritics_or_case_and_an_ambiguous_one_lists_the_candidates()
+{
+    let env = Env::new();
+    add_second_plan(&env);
+    let rows = |args: &[&str]| {
+        let mut all = vec!["status", "--now", "2022-05-25"];
+        all.extend_from_slice(args);
+        env.json(&all)
+    };
+    let agencies = |v: &Value| -> Vec<String> {
+        let mut a: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["agency"].as_str().unwrap().to_string())
+            .collect();
+        a.dedup();
+        a
+    };
+    assert_eq!(agencies(&rows(&["--agency", "so noi vu"])), ["so-noi-vu"]);
+    assert_eq!(agencies(&rows(&["--agency", "SỞ NỘI VỤ"])), ["so-noi-vu"]);
+    // The dashboard's search: a part of the name, when it is one agency's.
+    assert_eq!(agencies(&rows(&["--agency", "tu phap"])), ["so-tu-phap"]);
+    // Several: exit 2, the candidates named.
+    let out = env.run(&["status", "--now", "2022-05-25", "--agency", "so t"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("có thể là") && err.contains("Sở Tư pháp (so-tu-phap)"),
+        "{err}"
+    );
+    assert!(err.contains("Sở Tài chính (so-tai-chinh)"), "{err}");
+    assert!(out.stdout.is_empty());
+    // An exact id, name or alias is taken as it is, before any search.
+    // ("chau thanh" is in two names; the exact name is one of them.)
+    assert_eq!(
+        agencies(&rows(&["--agency", "UBND huyện Châu Thành"])),
+        ["ubnd-h-chau-thanh"]
+    );
+    assert_eq!(
+        agencies(&rows(&["--agency", "ubnd huyen chau thanh"])),
+        ["ubnd-h-chau-thanh"]
+    );
+    let out = env.run(&["status", "--now", "2022-05-25", "--agency", "chau thanh"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Plans: any case, without diacritics, or a part of one number or title.
+    let plans = |v: &Value| -> Vec<String> {
+        let mut p: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["plan"].as_str().unwrap().to_string())
+            .collect();
+        p.sort();
+        p.dedup();
+        p
+    };
+    assert_eq!(plans(&rows(&["--plan", "50/kh-ubnd"])), ["50/KH-UBND"]);
+    assert_eq!(plans(&rows(&["--plan", "Kế hoạch thử"])), ["12/KH-UBND"]);
+    let out = env.run(&["status", "--now", "2022-05-25", "--plan", "kh-ubnd"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("12/KH-UBND") && err.contains("50/KH-UBND"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_agency_is_named_by_id_name_or_alias() {
     let env = Env::new();
     let preview = |agency: &str| {
@@ -319,6 +388,33 @@ fn run_once_summary_and_exit_code_and_retrying_deliveries_requeued() {
         )),
         "{out}"
     );
+}
+
+#[test]
+fn with_the_file_transport_the_pass_names_the_folder_of_the_eml_files() {
+    let env = Env::new();
+    let out = env.run(&["run", "--once", "--now", NOW]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = env.state().join("mail");
+    assert!(fs::read_dir(&dir).unwrap().count() > 0);
+    let line = format!(
+        "ghi thành tệp .eml (transport = \"file\", chưa gửi đi đâu) trong thư mục {}",
+        dir.display()
+    );
+    assert!(stdout.contains(&line), "{stdout}");
+    // The log says it too, with the number of files.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let logged = stderr
+        .lines()
+        .find(|l| l.contains("messages written as .eml files"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(logged.contains(&dir.display().to_string()), "{logged}");
+    // Over SMTP, no such line.
+    let env = Env::new();
+    env.smtp(free_port());
+    let out = env.run(&["run", "--once", "--now", NOW]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(".eml"));
 }
 
 #[test]

@@ -391,6 +391,137 @@ fn bad_timezone_and_wrong_types() {
 }
 
 #[test]
+fn a_date_in_quotes_says_how_to_write_it_and_hides_nothing_else() {
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    edit(&plan, "issued = 2022-03-24", "issued = \"24/3/2022\"");
+    // Another type error, and a semantic one, further down the same file.
+    edit(
+        &plan,
+        "lead = [\"Văn phòng UBND tỉnh\"]",
+        "lead = \"Văn phòng UBND tỉnh\"",
+    );
+    edit(&plan, "lead = [\"Sở Nội vụ\"]", "lead = [\"Sở Nội vụu\"]");
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 1);
+    let errors = json["errors"].as_array().unwrap();
+    let help = |needle: &str| {
+        errors
+            .iter()
+            .find(|e| e["message"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("{needle}: {errors:?}"))["help"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        help("chuỗi \"24/3/2022\""),
+        "ngày viết dạng 2026-06-15 (không có dấu ngoặc kép); ở đây: 2022-03-24"
+    );
+    assert!(help("cần danh sách").contains("[\"Sở Nội vụ\", \"Sở Tư pháp\"]"));
+    assert!(!help("Sở Nội vụu").is_empty());
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    // The plan is read with the date meant, and counted.
+    assert_eq!(json["plans"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["plans"][0]["issued"], "2022-03-24", "{json}");
+}
+
+#[test]
+fn a_plan_saved_decomposed_reads_as_composed() {
+    use unicode_normalization::UnicodeNormalization;
+    let dir = sample_copy();
+    let plan = dir.path().join("plans/50-KH-UBND-2022.toml");
+    let nfd: String = fs::read_to_string(&plan).unwrap().nfd().collect();
+    assert!(nfd.contains("Sở Nội vụ".nfd().collect::<String>().as_str()));
+    assert!(!nfd.contains("Sở Nội vụ"));
+    fs::write(&plan, nfd).unwrap();
+    // Every lead and support name resolves as before: no error, no warning.
+    let (code, json) = check_json(dir.path());
+    assert_eq!(code, 0, "{json}");
+    assert!(messages_of(&json, "warnings").is_empty(), "{json}");
+    let title = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "9.1")
+        .unwrap()["title"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        title.starts_with("Xây dựng, ban hành Kế hoạch tuyên truyền"),
+        "{title}"
+    );
+    let out = nhacviec()
+        .arg("--config")
+        .arg(dir.path())
+        .args(["status", "--now", "2022-05-25", "--agency", "Sở Nội vụ"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("9.1"), "{text}");
+    assert_eq!(text.nfc().collect::<String>(), text, "output in NFC");
+}
+
+#[test]
+fn web_without_the_link_secret_is_a_warning() {
+    let dir = sample_copy();
+    let settings = dir.path().join("nhacviec.toml");
+    let text = fs::read_to_string(&settings).unwrap()
+        + "\n[web]\nlisten = \"127.0.0.1:8088\"\npublic_url = \"https://nhacviec.example.vn\"\n";
+    fs::write(&settings, text).unwrap();
+    let check = |secret: Option<&str>| {
+        let mut cmd = nhacviec();
+        cmd.env_remove("NHACVIEC_LINK_SECRET")
+            .env_remove("CREDENTIALS_DIRECTORY");
+        if let Some(s) = secret {
+            cmd.env("NHACVIEC_LINK_SECRET", s);
+        }
+        let out = cmd
+            .arg("--config")
+            .arg(dir.path())
+            .args(["check", "--format", "json"])
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), json)
+    };
+    let (code, json) = check(None);
+    assert_eq!(code, 0, "a warning: {json}");
+    let warnings = json["warnings"].as_array().unwrap();
+    let w = warnings
+        .iter()
+        .find(|w| {
+            w["message"]
+                .as_str()
+                .unwrap()
+                .contains("chưa có khóa ký liên kết")
+        })
+        .unwrap_or_else(|| panic!("{warnings:?}"));
+    assert!(
+        w["message"]
+            .as_str()
+            .unwrap()
+            .contains("không kèm liên kết"),
+        "{w}"
+    );
+    assert!(
+        w["file"].as_str().unwrap().ends_with("nhacviec.toml"),
+        "{w}"
+    );
+    assert!(
+        w["help"].as_str().unwrap().contains("openssl rand -hex 32"),
+        "{w}"
+    );
+    let (_, json) = check(Some("0123456789abcdef0123456789abcdef"));
+    assert!(
+        !json["warnings"].to_string().contains("khóa ký liên kết"),
+        "{json}"
+    );
+}
+
+#[test]
 fn a_broken_agencies_file_is_one_error_not_a_flood() {
     let dir = sample_copy();
     edit(

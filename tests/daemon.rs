@@ -40,6 +40,8 @@ impl Service {
             .env("NHACVIEC_LOG", "info")
             .env("NO_COLOR", "1")
             .env_remove("JOURNAL_STREAM")
+            .env_remove("NHACVIEC_LINK_SECRET")
+            .env_remove("CREDENTIALS_DIRECTORY")
             .arg("--config")
             .arg(config)
             .envs(env.iter().copied())
@@ -241,6 +243,8 @@ fn ready_reload_and_stop_under_a_notify_socket() {
         "no reload has failed yet: {body}"
     );
     assert!(body.contains("\"ok\": true"), "{body}");
+    // No [web]: nothing to say about links.
+    assert!(body.contains("\"web_links\": null"), "{body}");
     let (code, metrics) = http_get(port, "/metrics");
     assert_eq!(code, 200);
     assert!(
@@ -814,6 +818,29 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
     assert!(local() >= opening, "sent before the opening");
     let (_, body) = http_get(port, "/healthz");
     assert!(body.contains("\"sending_paused_until\": null"), "{body}");
+}
+
+/// `[web]` without the link secret: the service runs, and `/healthz` says the links and the
+/// pages are off, and why.
+#[test]
+fn web_without_the_link_secret_is_shown_in_health() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (port, web_port) = (free_port(), free_port());
+    let cfg = sending_always(
+        tmp.path(),
+        "0 0 8 * * Mon-Fri",
+        &format!(
+            "\n[http]\nlisten = \"127.0.0.1:{port}\"\n[web]\nlisten = \"127.0.0.1:{web_port}\"\npublic_url = \"http://127.0.0.1:{web_port}\"\n"
+        ),
+    );
+    let state = tmp.path().join("state");
+    let service = Service::start(&cfg, &state, &tmp.path().join("notify.sock"));
+    service.wait_notify("READY=1");
+    let (code, body) = http_get(port, "/healthz");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"web_links\": false"), "{body}");
+    assert!(body.contains("chưa có khóa ký liên kết"), "{body}");
+    assert!(body.contains("NHACVIEC_LINK_SECRET"), "{body}");
 }
 
 /// With `[web]` and the link secret, the service puts a link in each digest and serves the

@@ -37,7 +37,7 @@ impl Mailer {
     ) -> Result<Mailer, SetupError> {
         let transport = match &settings.transport {
             Transport::File => {
-                MailTransport::File(std::sync::Arc::new(MailDir::new(state_dir.join("mail"))))
+                MailTransport::File(std::sync::Arc::new(MailDir::new(mail_dir(state_dir))))
             }
             Transport::Smtp { host, port, tls } => {
                 let credentials = match &settings.user {
@@ -85,10 +85,21 @@ impl Mailer {
         }
     }
 
-    /// Ends the kept SMTP connections with QUIT (after a pass; at shutdown).
+    /// Ends the kept SMTP connections with QUIT (after a pass; at shutdown). For the file
+    /// transport, says in the log where this pass's messages were written.
     pub async fn close_idle(&self) {
-        if let MailTransport::Smtp(s) = &self.transport {
-            s.close_idle().await;
+        match &self.transport {
+            MailTransport::Smtp(s) => s.close_idle().await,
+            MailTransport::File(dir) => {
+                let files = dir.written.swap(0, std::sync::atomic::Ordering::SeqCst);
+                if files > 0 {
+                    tracing::info!(
+                        files,
+                        dir = %dir.dir.display(),
+                        "email transport \"file\": messages written as .eml files"
+                    );
+                }
+            }
         }
     }
 
@@ -150,9 +161,25 @@ impl Mailer {
 /// for a shared sync).
 const FILE_WRITERS: usize = 64;
 
+/// Where the file transport writes: `mail` in the state directory.
+pub fn mail_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("mail")
+}
+
+/// The file the file transport writes delivery `id` to.
+pub fn eml_path(state_dir: &Path, id: i64) -> PathBuf {
+    mail_dir(state_dir).join(eml_name(id))
+}
+
+fn eml_name(id: i64) -> String {
+    format!("{id:08}.eml")
+}
+
 /// The mail directory of the file transport. Concurrent writers share their syncs.
 struct MailDir {
     dir: PathBuf,
+    /// Files written since the log last said so (after a pass).
+    written: std::sync::atomic::AtomicU64,
     /// Message data written, not yet known durable: the next data sync covers them.
     data: GroupSync,
     /// Renames done: the next directory sync covers them.
@@ -198,6 +225,7 @@ impl MailDir {
     fn new(dir: PathBuf) -> MailDir {
         MailDir {
             dir,
+            written: std::sync::atomic::AtomicU64::new(0),
             data: GroupSync::new(),
             names: GroupSync::new(),
         }
@@ -216,7 +244,7 @@ impl MailDir {
         use std::io::Write;
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         crate::store::create_private_dir(&self.dir)?;
-        let path = self.dir.join(format!("{id:08}.eml"));
+        let path = self.dir.join(eml_name(id));
         let tmp = self.dir.join(format!(".{id:08}.eml.tmp"));
         // Private whatever the umask: a message names people and their tasks.
         let mut f = std::fs::OpenOptions::new()
@@ -236,7 +264,10 @@ impl MailDir {
         }
         std::fs::rename(&tmp, &path)?;
         self.names
-            .after(|| std::fs::File::open(&self.dir)?.sync_all())
+            .after(|| std::fs::File::open(&self.dir)?.sync_all())?;
+        self.written
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 }
 

@@ -267,8 +267,10 @@ impl Smtp {
                 };
                 if self.tls == Tls::StartTls {
                     if !conn.can_starttls() {
+                        // It greeted in plain text: not a TLS port, so smtps:// is not the fix.
                         return Err(Refused::Session(format!(
-                            "máy chủ thư {server} không nhận STARTTLS: nếu cổng này dùng TLS ngay từ đầu, đổi url thành \"smtps://{server}\""
+                            "máy chủ thư {server} không có STARTTLS ở cổng này (chào bằng văn bản thường, không mã hóa): {}",
+                            self.no_starttls_fix()
                         )));
                     }
                     if let Err(e) = conn.starttls(self.params.clone(), &self.hello).await {
@@ -374,6 +376,42 @@ impl Smtp {
         }
     }
 
+    /// Whether the server, spoken to in plain text on this port, offers STARTTLS (`None`: it
+    /// could not be asked).
+    async fn offers_starttls(&self) -> Option<bool> {
+        let attempt = AsyncSmtpConnection::connect_tokio1(
+            (self.host.as_str(), self.port),
+            Some(Duration::from_secs(5)),
+            &self.hello,
+            None,
+            None,
+        );
+        match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+            Ok(Ok(mut c)) => {
+                let offered = c.can_starttls();
+                let _ = c.quit().await;
+                Some(offered)
+            }
+            _ => None,
+        }
+    }
+
+    /// What to do about a port that speaks plain text without STARTTLS: accept plain text
+    /// (`tls = "none"`, only for a server on this machine), or the server's encrypted ports.
+    fn no_starttls_fix(&self) -> String {
+        let host = &self.host;
+        if crate::config::channels::is_loopback(host) {
+            format!(
+                "nếu chấp nhận gửi không mã hóa đến máy chủ trên chính máy này, đặt [email] url = \"smtp://{}\" và tls = \"none\"; nếu không, dùng cổng có STARTTLS (thường 587) hoặc cổng TLS (smtps://, thường 465) của máy chủ",
+                self.server()
+            )
+        } else {
+            format!(
+                "dùng cổng có STARTTLS (url = \"smtp://{host}:587\") hoặc cổng TLS (url = \"smtps://{host}:465\") của máy chủ, hoặc nhờ quản trị máy chủ thư bật STARTTLS ở cổng này; không mã hóa (tls = \"none\") chỉ dùng được với máy chủ trên chính máy này"
+            )
+        }
+    }
+
     /// The first bytes a plain connection receives, within a few seconds.
     async fn first_bytes(&self) -> Vec<u8> {
         use tokio::io::AsyncReadExt;
@@ -426,10 +464,16 @@ impl Smtp {
         if problem == CertProblem::NotTls && self.tls == Tls::Implicit {
             let first = self.first_bytes().await;
             if first.starts_with(b"220") {
-                return format!(
-                    "cổng {} của máy chủ thư {} không dùng TLS ngay từ đầu (máy chủ chào bằng văn bản thường): đổi url thành \"smtp://{server}\" (STARTTLS)",
+                let head = format!(
+                    "cổng {} của máy chủ thư {} không dùng TLS ngay từ đầu (máy chủ chào bằng văn bản thường)",
                     self.port, self.host
                 );
+                return match self.offers_starttls().await {
+                    Some(false) => {
+                        format!("{head} và không có STARTTLS: {}", self.no_starttls_fix())
+                    }
+                    _ => format!("{head}: đổi url thành \"smtp://{server}\" (STARTTLS)"),
+                };
             }
         }
         let leaf = match problem {

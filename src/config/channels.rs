@@ -238,7 +238,8 @@ fn userinfo_error(u: &url::Url, instead: &str) -> String {
     )
 }
 
-fn is_loopback(host: &str) -> bool {
+/// A host on this machine: the only one `tls = "none"` may name.
+pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_matches(|c| c == '[' || c == ']');
     h.eq_ignore_ascii_case("localhost")
         || h.parse::<std::net::IpAddr>()

@@ -92,10 +92,19 @@ pub struct Source {
 }
 
 impl Source {
+    /// The text is put in NFC: a file saved decomposed (NFD: "ộ" as o + two marks, as some
+    /// editors and macOS do) means the same names, titles and times as one that is not, and
+    /// everything read from it (and shown, and sent) is in one form.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+        let text = text.into();
+        let text = match is_nfc_quick(text.chars()) {
+            IsNormalized::Yes => text,
+            _ => text.nfc().collect(),
+        };
         Source {
             name: name.into(),
-            text: text.into(),
+            text,
         }
     }
 
@@ -498,15 +507,50 @@ fn translate_toml_message(raw: &str) -> (String, Option<String>) {
                 type_vi(expected),
                 type_vi(found)
             ),
-            expected
-                .contains("string")
-                .then(|| "viết giá trị trong dấu ngoặc kép, ví dụ id = \"8.6\"".to_string()),
+            expected_form(found, expected),
         );
     }
     if let Some((_, vi, help)) = SYNTAX.iter().find(|(en, _, _)| raw.starts_with(en)) {
         return (vi.to_string(), help.map(str::to_string));
     }
     (format!("lỗi cú pháp TOML ({raw})"), None)
+}
+
+/// How a value of the type serde expected is written, for a value of the wrong type.
+fn expected_form(found: &str, expected: &str) -> Option<String> {
+    let words: Vec<&str> = expected.split_whitespace().collect();
+    let has = |w: &[&str]| words.iter().any(|x| w.contains(x));
+    let form = if has(&["datetime", "date"]) {
+        // "15/6/2026" written in quotes: the date it means, as TOML writes it.
+        let meant = found
+            .strip_prefix("string ")
+            .and_then(|s| super::recover::date_meant(s.trim_matches('"')));
+        match meant {
+            Some(d) => format!(
+                "ngày viết dạng 2026-06-15 (không có dấu ngoặc kép); ở đây: {}",
+                d.format("%Y-%m-%d")
+            ),
+            None => "ngày viết dạng 2026-06-15 (không có dấu ngoặc kép)".into(),
+        }
+    } else if has(&["sequence"]) {
+        "danh sách viết trong ngoặc vuông, mỗi phần tử trong dấu ngoặc kép, ví dụ [\"Sở Nội vụ\", \"Sở Tư pháp\"]".into()
+    } else if has(&["string"]) {
+        "viết giá trị trong dấu ngoặc kép, ví dụ id = \"8.6\"".into()
+    } else if has(&["boolean", "bool"]) {
+        "viết true hoặc false (không có dấu ngoặc kép)".into()
+    } else if has(&[
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "integer",
+    ]) {
+        "số nguyên viết không có dấu ngoặc kép, ví dụ 7".into()
+    } else if has(&["f32", "f64", "float", "floating"]) {
+        "số viết không có dấu ngoặc kép, dấu chấm thập phân, ví dụ 1.5".into()
+    } else if has(&["map", "table", "struct"]) {
+        "một bảng: [tên] trên dòng riêng rồi các dòng khóa = giá trị, hoặc { khóa = giá trị }"
+            .into()
+    } else {
+        return None;
+    };
+    Some(form)
 }
 
 fn type_vi(t: &str) -> String {
@@ -627,5 +671,34 @@ mod tests {
             msg,
             "sai kiểu giá trị: cần ngày tháng, nhưng đây là chuỗi \"2022-06-01\""
         );
+    }
+
+    #[test]
+    fn every_type_error_says_how_the_expected_value_is_written() {
+        let help = |raw: &str| translate_toml_message(raw).1.unwrap_or_default();
+        assert_eq!(
+            help("invalid type: string \"15/6/2026\", expected a TOML datetime"),
+            "ngày viết dạng 2026-06-15 (không có dấu ngoặc kép); ở đây: 2026-06-15"
+        );
+        assert_eq!(
+            help("invalid type: string \"hôm nay\", expected a TOML datetime"),
+            "ngày viết dạng 2026-06-15 (không có dấu ngoặc kép)"
+        );
+        assert!(help("invalid type: string \"7\", expected u32").contains("số nguyên"));
+        assert!(help("invalid type: string \"a\", expected a sequence").contains("[\""));
+        assert!(help("invalid type: string \"có\", expected a boolean").contains("true hoặc false"));
+        assert!(help("invalid type: integer `5`, expected a string").contains("ngoặc kép"));
+        assert!(help("invalid type: string \"x\", expected struct Policy").contains("bảng"));
+    }
+
+    #[test]
+    fn dates_written_as_strings_are_read_day_first() {
+        let d = |s: &str| super::super::recover::date_meant(s).map(|d| d.to_string());
+        assert_eq!(d("15/6/2026").as_deref(), Some("2026-06-15"));
+        assert_eq!(d("15-06-2026").as_deref(), Some("2026-06-15"));
+        assert_eq!(d("2026-06-15").as_deref(), Some("2026-06-15"));
+        assert_eq!(d("31/2/2026"), None);
+        assert_eq!(d("15/6/26"), None);
+        assert_eq!(d("hôm nay"), None);
     }
 }

@@ -21,7 +21,8 @@ pub use model::{Agency, Channel, Config, Group, Level, Plan, Task};
 pub use names::Named;
 pub use settings::{parse_cron, DEFAULT_REMINDERS};
 pub use validate::{
-    analyze, normalize_phone, Analysis, DEFAULT_TIMEZONE, MAX_GROUP_DEPTH, MAX_TITLE_CHARS,
+    analyze, is_plain_email, normalize_phone, Analysis, DEFAULT_TIMEZONE, MAX_GROUP_DEPTH,
+    MAX_TITLE_CHARS,
 };
 
 use std::path::{Path, PathBuf};

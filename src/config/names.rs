@@ -3,8 +3,8 @@
 //! spaces, tone-mark placement, "UBND" spelled out). The validator's own table is built while
 //! checking for clashes and not kept; this looks the same keys up in the checked config.
 
-use super::model::{Agency, Config, Group};
-use crate::text::{ascii_fold, name_key};
+use super::model::{Agency, Config, Group, Plan};
+use crate::text::{ascii_fold, name_key, search_hit, search_key};
 
 /// What a reference names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,57 @@ impl Config {
                     .find(|g| matches(&g.id, &g.name, &g.aliases))
                     .map(Named::Group)
             })
+    }
+
+    /// The agencies a reference that names none exactly ([`Config::resolve_name`] first) may
+    /// mean, as the dashboard's search finds them ([`search_key`], no diacritics nor case):
+    /// those whose id, name or alias is the reference, else those containing it. One is the
+    /// agency meant; several are for the admin to choose from.
+    pub fn search_agencies(&self, reference: &str) -> Vec<&Agency> {
+        let key = search_key(reference);
+        if key.is_empty() {
+            return Vec::new();
+        }
+        let texts = |a: &'_ Agency| -> Vec<String> {
+            std::iter::once(&a.id)
+                .chain(std::iter::once(&a.name))
+                .chain(a.aliases.iter())
+                .cloned()
+                .collect()
+        };
+        let equal: Vec<&Agency> = self
+            .agencies
+            .iter()
+            .filter(|a| texts(a).iter().any(|t| search_key(t) == key))
+            .collect();
+        if !equal.is_empty() {
+            return equal;
+        }
+        self.agencies
+            .iter()
+            .filter(|a| texts(a).iter().any(|t| search_hit(t, &key)))
+            .collect()
+    }
+
+    /// The plans a `--plan` that is not exactly a number may mean, the same way: the number
+    /// without diacritics nor case ("12/kh-hdnd"), else the numbers and titles containing it.
+    pub fn search_plans(&self, reference: &str) -> Vec<&Plan> {
+        let key = search_key(reference);
+        if key.is_empty() {
+            return Vec::new();
+        }
+        let equal: Vec<&Plan> = self
+            .plans
+            .iter()
+            .filter(|p| search_key(&p.number) == key)
+            .collect();
+        if !equal.is_empty() {
+            return equal;
+        }
+        self.plans
+            .iter()
+            .filter(|p| search_hit(&p.number, &key) || search_hit(&p.title, &key))
+            .collect()
     }
 
     /// The `n` agencies nearest to `reference`, as "name (id)": those whose id, name or alias

@@ -27,9 +27,21 @@ use toml::Spanned;
 /// Parses per file; a file with more mistakes than this gets the first ones.
 const MAX_ROUNDS: usize = 64;
 
+/// A file's errors, and its value when nothing was blanked on the way: the errors were
+/// unknown keys (dropped) and values of the wrong type, replaced in place by a stand-in of the
+/// right type (a date written as a string, "15/6/2026", by the date it means). The rest of
+/// the file is then still read, checked and counted; `stand_ins` are the spans of the values
+/// that are not the admin's, so that what validation says about them can be left out.
+#[derive(Debug)]
+pub(super) struct Failed<T> {
+    pub errors: Vec<toml::de::Error>,
+    pub value: Option<T>,
+    pub stand_ins: Vec<Range<usize>>,
+}
+
 /// Parses `text` as a `T`; on failure, every error found, in the file's order, each with its
 /// span in `text`.
-pub(super) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Vec<toml::de::Error>> {
+pub(super) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Failed<T>> {
     let first = match toml::from_str::<T>(text) {
         Ok(v) => return Ok(v),
         Err(e) => e,
@@ -40,11 +52,34 @@ pub(super) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Vec<toml::de::
         seen: HashSet::new(),
         syntax_blanked: Vec::new(),
         removed: HashSet::new(),
+        stand_ins: Vec::new(),
+        lossy: false,
     };
-    r.run::<T>(first);
+    let value = r.run::<T>(first);
     r.errors
         .sort_by_key(|e| e.span().map_or((usize::MAX, 0), |s| (s.start, s.end)));
-    Err(r.errors)
+    Err(Failed {
+        errors: r.errors,
+        value: value.filter(|_| !r.lossy),
+        stand_ins: r.stand_ins,
+    })
+}
+
+/// The date a string given for a date field means: "15/6/2026", "15-06-2026", "15.6.2026"
+/// (day first, as Vietnamese writes it) or "2026-06-15".
+pub(super) fn date_meant(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let num = |x: &str| x.trim().parse::<u32>().ok();
+    let (a, b, c) = (num(a)?, num(b)?, num(c)?);
+    let (y, m, d) = if a >= 1000 { (a, b, c) } else { (c, b, a) };
+    if !(1000..=9999).contains(&y) {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
 }
 
 struct Recovery {
@@ -58,10 +93,15 @@ struct Recovery {
     /// (table span, key) of the entries dropped for semantic errors: that key missing from that
     /// table afterwards is a consequence, not a new error.
     removed: HashSet<((usize, usize), String)>,
+    /// Values of the wrong type replaced in place by a stand-in that is not the admin's.
+    stand_ins: Vec<Range<usize>>,
+    /// Something was blanked: the repaired text lost part of what the admin wrote.
+    lossy: bool,
 }
 
 impl Recovery {
-    fn run<T: DeserializeOwned>(&mut self, first: toml::de::Error) {
+    /// The value of the repaired text, once it parses.
+    fn run<T: DeserializeOwned>(&mut self, first: toml::de::Error) -> Option<T> {
         let mut err = first;
         for _ in 0..MAX_ROUNDS {
             let before = self.text.clone();
@@ -70,13 +110,16 @@ impl Recovery {
                 Ok(doc) => self.semantic(err, &before, doc.get_ref()),
             };
             if !go_on || self.text == before {
-                return;
+                self.lossy = true;
+                return None;
             }
             match toml::from_str::<T>(&self.text) {
-                Ok(_) => return,
+                Ok(v) => return Some(v),
                 Err(e) => err = e,
             }
         }
+        self.lossy = true;
+        None
     }
 
     fn report(&mut self, e: toml::de::Error) {
@@ -97,6 +140,7 @@ impl Recovery {
         let bytes = lines.bytes(&range, self.text.len());
         self.syntax_blanked.push(bytes.clone());
         blank(&mut self.text, bytes);
+        self.lossy = true;
         true
     }
 
@@ -145,21 +189,32 @@ impl Recovery {
                 .insert(((hit.table.start, hit.table.end), meant));
         }
         if hit.key_span.is_some() && hit.headers.is_empty() && message.starts_with("invalid type") {
-            if let Some(p) = placeholder(&message) {
-                if let Some(at) = fits(text, &hit.value, p) {
+            if let Some((p, meant)) = placeholder(&message) {
+                if let Some(at) = fits(text, &hit.value, &p) {
                     blank(&mut self.text, hit.value.clone());
-                    self.text.replace_range(at..at + p.len(), p);
+                    self.text.replace_range(at..at + p.len(), &p);
+                    // A date read as meant is the admin's value; any other stand-in is not,
+                    // and what validation says about it is left out.
+                    if !meant {
+                        self.stand_ins.push(hit.value.clone());
+                    }
                     return true;
                 }
             }
         }
+        // An unknown key dropped leaves the value as meant; anything else dropped does not.
+        let lossy = self.lossy;
         self.remove(text, &lines, &hit);
+        if unknown {
+            self.lossy = lossy;
+        }
         true
     }
 
     /// Blanks an entry: its tables (written with headers), its `key = value` inside braces or
     /// its element inside brackets (with a comma), or its statement.
     fn remove(&mut self, text: &str, lines: &Lines, hit: &Hit) {
+        self.lossy = true;
         self.removed
             .insert(((hit.table.start, hit.table.end), hit.key.clone()));
         if !hit.headers.is_empty() {
@@ -478,28 +533,40 @@ impl Walk<'_> {
 
 /// A short value of the type a "invalid type" error expected, when it is a scalar or a list
 /// (a table put in place would be missing its own required keys).
-fn placeholder(message: &str) -> Option<&'static str> {
-    let (_, expected) = message.rsplit_once(", expected ")?;
+/// A stand-in of the expected type for a value of the wrong type, and whether it is the value
+/// meant (a date written as a string).
+fn placeholder(message: &str) -> Option<(String, bool)> {
+    let (found, expected) = message.rsplit_once(", expected ")?;
     let words: Vec<&str> = expected.split_whitespace().collect();
     let has = |w: &[&str]| words.iter().any(|x| w.contains(x));
-    if has(&["string"]) {
-        Some("\"\"")
+    let p = if has(&["string"]) {
+        "\"\""
     } else if has(&["sequence"]) {
-        Some("[]")
+        "[]"
     } else if has(&["datetime"]) {
-        // A local time: the shortest TOML datetime.
-        Some("00:00")
+        // A date written as a string ("15/6/2026"): the date meant, so the file reads on as
+        // the admin meant it. Otherwise a local time, the shortest TOML datetime.
+        return Some(
+            found
+                .strip_prefix("invalid type: string ")
+                .and_then(|s| date_meant(s.trim_matches('"')))
+                .map_or_else(
+                    || ("00:00".into(), false),
+                    |d| (d.format("%Y-%m-%d").to_string(), true),
+                ),
+        );
     } else if has(&["boolean", "bool"]) {
-        Some("true")
+        "true"
     } else if has(&[
         "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "integer",
     ]) {
-        Some("0")
+        "0"
     } else if has(&["f32", "f64", "float"]) {
-        Some("0.0")
+        "0.0"
     } else {
-        None
-    }
+        return None;
+    };
+    Some((p.into(), false))
 }
 
 /// Where `p` can be written in place of the value (on its first line, using the spaces
@@ -579,7 +646,8 @@ mod tests {
         let src = Source::new("plans/p.toml", text);
         match parse::<raw::PlanFile>(text) {
             Ok(_) => Vec::new(),
-            Err(errors) => errors
+            Err(failed) => failed
+                .errors
                 .iter()
                 .map(|e| {
                     let d = from_toml_error(&src, e);
@@ -812,7 +880,7 @@ mod tests {
     #[test]
     fn garbage_is_bounded_and_never_panics() {
         let text = "=\n\"\nổ = [\n{{\n'''\n".repeat(200);
-        let errors = parse::<raw::PlanFile>(&text).unwrap_err();
+        let errors = parse::<raw::PlanFile>(&text).unwrap_err().errors;
         assert!(!errors.is_empty() && errors.len() <= MAX_ROUNDS);
         for t in [
             "",

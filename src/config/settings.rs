@@ -107,7 +107,7 @@ pub fn send_rules(
         match SendHours::parse(text.get_ref()) {
             Ok(h) => hours = h,
             Err(e) => diags.push(src.diag(Severity::Error, text.span(), e).with_help(format!(
-                "ví dụ send_hours = \"{DEFAULT_SEND_HOURS}\" (giờ địa phương, các ngày làm việc), hoặc \"always\" (mọi lúc)"
+                "ví dụ send_hours = \"{DEFAULT_SEND_HOURS}\" (giờ địa phương, các ngày làm việc), \"07:30-11:30, 13:30-17:00\" (nghỉ trưa), hoặc \"always\" (mọi lúc)"
             ))),
         }
     }
@@ -342,10 +342,12 @@ pub fn cron_in_send_hours(
         else {
             return false;
         };
-        let opens = chrono::Utc.from_utc_datetime(&day.and_time(hours.start));
-        let closes = chrono::Utc.from_utc_datetime(&day.and_time(hours.end));
-        cron.find_next_occurrence(&opens, true)
-            .is_ok_and(|t| t < closes)
+        hours.ranges().iter().any(|(start, end)| {
+            let opens = chrono::Utc.from_utc_datetime(&day.and_time(*start));
+            let closes = chrono::Utc.from_utc_datetime(&day.and_time(*end));
+            cron.find_next_occurrence(&opens, true)
+                .is_ok_and(|t| t < closes)
+        })
     });
     if !inside {
         let msg = format!(

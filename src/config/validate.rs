@@ -47,6 +47,7 @@ pub const DEFAULT_MONITOR: &str = "Văn phòng UBND tỉnh";
 pub fn analyze(sources: &Sources) -> Analysis {
     let mut v = Validator {
         diags: sources.problems.clone(),
+        stand_ins: Vec::new(),
         today: None,
     };
     let settings = sources
@@ -302,6 +303,17 @@ pub fn analyze(sources: &Sources) -> Analysis {
         v.push(d.with_help("sửa mẫu thư; xóa tệp này để dùng mẫu mặc định"));
     }
     let mut diagnostics = v.diags;
+    // What validation said about a stand-in follows from the type error reported there.
+    for (file, mark, places) in &v.stand_ins {
+        let mut i = 0;
+        diagnostics.retain(|d| {
+            i += 1;
+            let at = (d.line, d.column);
+            i <= *mark
+                || d.file != *file
+                || !places.iter().any(|(from, to)| at >= *from && at < *to)
+        });
+    }
     // Errors first, then by file and place; stable so the output is the same every run.
     diagnostics.sort_by(|a, b| {
         (a.severity, &a.file, a.line, a.column).cmp(&(b.severity, &b.file, b.line, b.column))
@@ -437,8 +449,14 @@ impl Directory {
     }
 }
 
+/// The (line, column) range of a value read as a stand-in.
+type Place = ((usize, usize), (usize, usize));
+
 struct Validator {
     diags: Vec<Diagnostic>,
+    /// Files read with stand-ins for values of the wrong type: the file, how many diagnostics
+    /// there were once its TOML errors were pushed, and the stand-ins' places.
+    stand_ins: Vec<(String, usize, Vec<Place>)>,
     /// Today in the config's timezone, when the files were read from disk (a closing date in
     /// the future is an error); `None` for in-memory sources.
     today: Option<NaiveDate>,
@@ -457,11 +475,24 @@ impl Validator {
         // Every TOML error of the file, not only the first (issue 13).
         match super::recover::parse::<T>(&src.text) {
             Ok(v) => Some(v),
-            Err(errors) => {
-                for e in &errors {
+            Err(failed) => {
+                for e in &failed.errors {
                     self.push(from_toml_error(src, e));
                 }
-                None
+                if failed.value.is_some() && !failed.stand_ins.is_empty() {
+                    let at = |i: usize| {
+                        let d = src.diag(Severity::Error, i..i, "");
+                        (d.line, d.column)
+                    };
+                    let places = failed
+                        .stand_ins
+                        .iter()
+                        .map(|r| (at(r.start), at(r.end.max(r.start + 1))))
+                        .collect();
+                    self.stand_ins
+                        .push((src.name.clone(), self.diags.len(), places));
+                }
+                failed.value
             }
         }
     }
@@ -1506,7 +1537,7 @@ fn shorten_chain(chain: &[&str]) -> String {
 
 /// An address mail servers everywhere accept: ASCII, no quoted local part, a domain name
 /// (not an IP literal) with a top-level domain of at least two letters.
-fn is_plain_email(addr: &str) -> bool {
+pub fn is_plain_email(addr: &str) -> bool {
     let Some((local, domain)) = addr.rsplit_once('@') else {
         return false;
     };

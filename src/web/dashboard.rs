@@ -252,15 +252,14 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
         .collect();
 
     let sort = d.query.sort.as_deref().unwrap_or("qua-han");
-    // Found with or without diacritics ("noi vu" finds "Sở Nội vụ").
-    let fold = |s: &str| crate::text::collapse_spaces(&crate::text::ascii_fold(s));
-    let find = d.query.find.as_deref().map(fold);
+    // Found with or without diacritics ("noi vu" finds "Sở Nội vụ"), as `--agency` is.
+    let find = d.query.find.as_deref().map(crate::text::search_key);
     let mut agencies: Vec<&AgencyFigures> = o
         .agencies
         .iter()
         .filter(|a| {
             find.as_ref()
-                .is_none_or(|f| fold(&a.name).contains(f.as_str()))
+                .is_none_or(|f| crate::text::search_hit(&a.name, f))
         })
         .collect();
     sort_agencies(&mut agencies, sort);
