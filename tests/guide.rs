@@ -93,7 +93,9 @@ fn blocks(guide: &str) -> Vec<Block> {
             }
             "text" => out.push(Block::Text(n, body)),
             "toml" => out.push(Block::Toml(n, body.join("\n"))),
-            other => panic!("{GUIDE}:{n}: a ```{other} block: the test runs sh, text and toml only"),
+            other => {
+                panic!("{GUIDE}:{n}: a ```{other} block: the test runs sh, text and toml only")
+            }
         }
     }
     out
@@ -152,8 +154,7 @@ impl Machine {
     /// This machine's paths → the server's, in outputs.
     fn unmap(&self, text: &str) -> String {
         let r = self.root.display().to_string();
-        text.replace(&format!("{r}/home/"), "")
-            .replace(&r, "")
+        text.replace(&format!("{r}/home/"), "").replace(&r, "")
     }
 }
 
@@ -251,13 +252,19 @@ impl Run {
     /// scheduled tick). Then every message the test's mail server got since the last pass went
     /// to the trial address when trial mode is on, and to none of it otherwise.
     fn pass(&mut self, where_: &str) -> String {
-        let now = self.now.clone().unwrap_or_else(|| panic!("{where_}: no instant set"));
+        let now = self
+            .now
+            .clone()
+            .unwrap_or_else(|| panic!("{where_}: no instant set"));
         let out = self
             .service(&["run", "--once", "--now", &now])
             .output()
             .unwrap();
         let shown = self.m().unmap(&text(&out));
-        assert!(out.status.success(), "{where_}: the service's pass at {now} failed:\n{shown}");
+        assert!(
+            out.status.success(),
+            "{where_}: the service's pass at {now} failed:\n{shown}"
+        );
         let settings = fs::read_to_string(self.m().etc().join("nhacviec.toml")).unwrap();
         let trial = settings
             .lines()
@@ -285,8 +292,10 @@ impl Run {
     /// Whether the machine's config says `state_dir = "/var/lib/nhacviec"` (then commands
     /// typed on it use that directory: this machine's).
     fn state_dir_set(&self) -> bool {
-        fs::read_to_string(self.m().etc().join("nhacviec.toml"))
-            .is_ok_and(|t| t.lines().any(|l| l.trim().starts_with("state_dir = \"/var/lib/nhacviec\"")))
+        fs::read_to_string(self.m().etc().join("nhacviec.toml")).is_ok_and(|t| {
+            t.lines()
+                .any(|l| l.trim().starts_with("state_dir = \"/var/lib/nhacviec\""))
+        })
     }
 
     fn sh(&self, cmd: &str, state: bool) -> Output {
@@ -337,8 +346,14 @@ impl Run {
                 assert_eq!(words[1], "-R", "{at}");
                 assert!(postinst.contains("--group") && postinst.contains(" nhacviec\n"));
                 assert_eq!(words[2], "nhacviec:nhacviec", "{at}: the package's user");
-                assert_eq!(words[3], "/var/lib/nhacviec", "{at}: the unit's StateDirectory");
-                assert!(self.m().state().join("nhacviec.db").is_file(), "{at}: no state");
+                assert_eq!(
+                    words[3], "/var/lib/nhacviec",
+                    "{at}: the unit's StateDirectory"
+                );
+                assert!(
+                    self.m().state().join("nhacviec.db").is_file(),
+                    "{at}: no state"
+                );
                 String::new()
             }
             "scp" => {
@@ -367,9 +382,20 @@ impl Run {
     /// A command the shell runs for real: nhacviec (at the instant) and common tools.
     fn shell(&mut self, at: &str, cmd: &str) -> String {
         const TOOLS: &[&str] = &[
-            "nhacviec", "sqlite3", "tar", "cp", "ls", "openssl", "tee", "env", "sha256sum",
+            "nhacviec",
+            "sqlite3",
+            "tar",
+            "cp",
+            "ls",
+            "openssl",
+            "tee",
+            "env",
+            "sha256sum",
         ];
-        assert!(!cmd.contains("&&") && !cmd.contains(';'), "{at}: one command a line");
+        assert!(
+            !cmd.contains("&&") && !cmd.contains(';'),
+            "{at}: one command a line"
+        );
         let mut mapped = String::new();
         for (i, segment) in cmd.split(" | ").enumerate() {
             let mut words: Vec<String> = segment.split_whitespace().map(String::from).collect();
@@ -414,7 +440,10 @@ impl Run {
         } else {
             panic!("{at}: this sqlite3 command is not covered by the mapping")
         };
-        let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+        let out = Command::new("python3")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{at}: {}", text(&out));
         text(&out)
     }
@@ -429,7 +458,10 @@ impl Run {
             r#"unit-name = "nhacviec""#,
             "enable = true, start = true, restart-after-upgrade = true",
         ] {
-            assert!(cargo.contains(needed), "{at}: the package no longer has {needed}");
+            assert!(
+                cargo.contains(needed),
+                "{at}: the package no longer has {needed}"
+            );
         }
         let m = self.m();
         let upgrade = m.etc().exists();
@@ -461,7 +493,11 @@ impl Run {
 
     fn systemctl(&mut self, at: &str, words: &[&str]) -> String {
         let unit = fs::read_to_string(repo().join("deploy/nhacviec.service")).unwrap();
-        assert_eq!(words.get(2), Some(&"nhacviec"), "{at}: the unit is nhacviec");
+        assert_eq!(
+            words.get(2),
+            Some(&"nhacviec"),
+            "{at}: the unit is nhacviec"
+        );
         assert_eq!(words.len(), 3, "{at}");
         assert!(unit.contains("ExecStart=/usr/bin/nhacviec --config /etc/nhacviec run\n"));
         assert!(unit.contains("StateDirectory=nhacviec\n"));
@@ -472,7 +508,10 @@ impl Run {
             }
             // A reload never mails at once: the next scheduled tick applies it.
             "reload" => {
-                assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID\n"), "{at}");
+                assert!(
+                    unit.contains("ExecReload=/bin/kill -HUP $MAINPID\n"),
+                    "{at}"
+                );
                 let out = self.service(&["check"]).output().unwrap();
                 assert!(out.status.success(), "{at}: the reload would be refused");
             }
@@ -492,11 +531,12 @@ impl Run {
             Command::new(&self.bin)
                 .env_clear()
                 .env("NHACVIEC_STATE_DIR", copy.join("state"))
+                .env("CREDENTIALS_DIRECTORY", self.m().etc().join("credentials"))
                 .arg("--config")
                 .arg(copy.join("etc"))
                 .arg("run")
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(fs::File::create(copy.join("log")).unwrap())
                 .spawn()
                 .unwrap(),
         );
@@ -510,7 +550,8 @@ impl Run {
             }
             assert!(
                 start.elapsed() < Duration::from_secs(20) && daemon.0.try_wait().unwrap().is_none(),
-                "{at}: the service did not answer"
+                "{at}: the service did not answer:\n{}",
+                fs::read_to_string(copy.join("log")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -541,13 +582,18 @@ impl Run {
                 continue;
             }
             let line = line
-                .replace("smtp://mail.haugiang.gov.vn:587", &format!("smtp://127.0.0.1:{}", self.smtp_port))
+                .replace(
+                    "smtp://mail.haugiang.gov.vn:587",
+                    &format!("smtp://127.0.0.1:{}", self.smtp_port),
+                )
                 .replace("127.0.0.1:9187", &format!("127.0.0.1:{}", self.health_port));
             let key_of = |l: &str| {
                 let l = l.trim().trim_start_matches('#').trim();
                 l.split_once('=')
                     .map(|(k, _)| k.trim().to_string())
-                    .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .filter(|k| {
+                        !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    })
             };
             let Some(key) = key_of(&line) else { continue };
             let comment_out = line.trim().starts_with('#');
@@ -586,7 +632,8 @@ fn set(doc: &mut Vec<String>, section: &str, key: &str, line: &str, comment_out:
         } else {
             t
         };
-        t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
+        t.strip_prefix(key)
+            .is_some_and(|r| r.trim_start().starts_with('='))
     };
     if let Some(i) = (start..end).find(|&i| is_key(&doc[i], false)) {
         doc[i] = if comment_out {
@@ -624,13 +671,20 @@ fn now_arg(words: &mut Vec<String>, k: usize, now: Option<&str>, at: &str) {
     } else if sub == "export" {
         words.insert(i + 1, format!("--as-of {}", &now[..10]));
     } else if sub == "run" {
-        assert!(words.iter().any(|w| w == "--once"), "{at}: `run` is the service: use systemctl");
+        assert!(
+            words.iter().any(|w| w == "--once"),
+            "{at}: `run` is the service: use systemctl"
+        );
         words.insert(i + 1, format!("--now {now}"));
     }
 }
 
 fn journalctl(at: &str, words: &[&str]) {
-    assert_eq!(words[1..3], ["-u", "nhacviec"], "{at}: the unit is nhacviec");
+    assert_eq!(
+        words[1..3],
+        ["-u", "nhacviec"],
+        "{at}: the unit is nhacviec"
+    );
     let daemon = fs::read_to_string(repo().join("src/daemon.rs")).unwrap();
     let lock = fs::read_to_string(repo().join("Cargo.lock")).unwrap();
     let mut rest = words[3..].iter();
@@ -638,11 +692,15 @@ fn journalctl(at: &str, words: &[&str]) {
         match *w {
             "-f" | "-e" | "--no-pager" => {}
             "--since" | "-p" | "-n" => {
-                rest.next().unwrap_or_else(|| panic!("{at}: {w} needs a value"));
+                rest.next()
+                    .unwrap_or_else(|| panic!("{at}: {w} needs a value"));
             }
             w if w.starts_with("F_EVENT=") => {
                 // tracing-journald 0.3 prefixes fields with F_ and upper-cases them.
-                assert!(lock.contains("name = \"tracing-journald\"\nversion = \"0.3"), "{at}");
+                assert!(
+                    lock.contains("name = \"tracing-journald\"\nversion = \"0.3"),
+                    "{at}"
+                );
                 let event = &w["F_EVENT=".len()..];
                 assert!(
                     daemon.contains(&format!("event = \"{event}\"")),
@@ -721,7 +779,10 @@ fn every_command_of_the_operators_guide_runs_and_prints_what_it_says() {
                     run.now = Some(t.trim().to_string());
                     run.pass(&at);
                 } else if let Some(host) = d.strip_prefix("trên máy ") {
-                    assert!(run.machines.contains_key(host.trim()), "{at}: no machine {host}");
+                    assert!(
+                        run.machines.contains_key(host.trim()),
+                        "{at}: no machine {host}"
+                    );
                     run.current = host.trim().to_string();
                 } else {
                     panic!("{at}: unknown directive `{d}`");
@@ -734,12 +795,16 @@ fn every_command_of_the_operators_guide_runs_and_prints_what_it_says() {
                     all.push_str(&run.command(n, c));
                     commands += 1;
                 }
+                // NHACVIEC_GUIDE_SHOW=1 prints every output: what to quote when writing the guide.
+                if std::env::var_os("NHACVIEC_GUIDE_SHOW").is_some() {
+                    eprintln!("=== {GUIDE}:{n}\n{all}");
+                }
                 last = Some((n, all));
             }
             Block::Text(n, lines) => {
-                let (at, out) = last
-                    .take()
-                    .unwrap_or_else(|| panic!("{GUIDE}:{n}: a ```text block not after a ```sh block"));
+                let (at, out) = last.take().unwrap_or_else(|| {
+                    panic!("{GUIDE}:{n}: a ```text block not after a ```sh block")
+                });
                 assert!(
                     matches(&lines, &out),
                     "{GUIDE}:{n}: the output quoted does not match what the commands of line {at} print.\n--- quoted:\n{}\n--- printed:\n{out}",
@@ -761,8 +826,14 @@ fn the_output_matcher_takes_dots_for_anything_and_nothing_else() {
     assert!(matches(&e("a\n...\nd"), "a\nb\nc\nd\n"));
     assert!(matches(&e("a\n...\nd"), "  a  \nd"));
     assert!(!matches(&e("a\nd"), "a\nb\nd"));
-    assert!(matches(&e("#1 đã gửi ... Sở Nội vụ"), "#1 đã gửi 08:00 25/05/2022 Sở Nội vụ"));
-    assert!(!matches(&e("#1 đã gửi ... Sở Nội vụ"), "#1 thất bại 08:00 Sở Nội vụ"));
+    assert!(matches(
+        &e("#1 đã gửi ... Sở Nội vụ"),
+        "#1 đã gửi 08:00 25/05/2022 Sở Nội vụ"
+    ));
+    assert!(!matches(
+        &e("#1 đã gửi ... Sở Nội vụ"),
+        "#1 thất bại 08:00 Sở Nội vụ"
+    ));
     assert!(!matches(&e("a"), "a\nb"));
 }
 
@@ -772,8 +843,20 @@ fn a_toml_edit_sets_a_key_uncomments_a_sample_and_comments_one_out() {
         .lines()
         .map(String::from)
         .collect();
-    set(&mut doc, "", "state_dir", "state_dir = \"/var/lib/nhacviec\"", false);
-    set(&mut doc, "[email]", "redirect_all_to", "redirect_all_to = \"t@h\"", false);
+    set(
+        &mut doc,
+        "",
+        "state_dir",
+        "state_dir = \"/var/lib/nhacviec\"",
+        false,
+    );
+    set(
+        &mut doc,
+        "[email]",
+        "redirect_all_to",
+        "redirect_all_to = \"t@h\"",
+        false,
+    );
     set(&mut doc, "[email]", "url", "url = \"smtp://m\"", false);
     set(&mut doc, "[email]", "transport", "", true);
     assert_eq!(
