@@ -404,7 +404,9 @@ fn weekly_report(
             bytes,
         }),
         // The report still goes, without its appendix.
-        Err(e) => tracing::error!(error = %e, "weekly report: the workbook failed"),
+        Err(e) => {
+            tracing::error!(error = %e, event = "report_failed", "báo cáo tuần: không tạo được bảng tính")
+        }
     }
     if config.report_doc.attach_docx {
         // The report to sign, its period the week's window (its completions, its extensions).
@@ -422,7 +424,9 @@ fn weekly_report(
                 content_type: crate::report_doc::DOCX_TYPE.into(),
                 bytes,
             }),
-            Err(e) => tracing::error!(error = %e, "weekly report: the report document failed"),
+            Err(e) => {
+                tracing::error!(error = %e, event = "report_failed", "báo cáo tuần: không tạo được văn bản báo cáo")
+            }
         }
     }
     // The settings' office opens every plan; a plan's own office, the plans it monitors.
@@ -519,7 +523,7 @@ fn weekly_report_of(
         return Ok(0);
     }
     if fresh || missed {
-        tracing::info!(report_at = %due_key, %monitor, fresh, "weekly report time passed while stopped: not sent");
+        tracing::info!(report_at = %due_key, %monitor, fresh, event = "report_missed", "giờ gửi báo cáo tuần đã qua khi dịch vụ dừng: không gửi bù");
         // What was recorded since the last report made waits for the next one made.
         if let (Some(last), None) = (&last, store.meta(&from_key)?) {
             store.set_meta(&from_key, last)?;
@@ -677,7 +681,7 @@ pub async fn send_ready_until(
     let refusals = Refusals::default();
     loop {
         if stopping() {
-            tracing::info!("stopping: deliveries not yet attempted stay queued");
+            tracing::info!("đang dừng: thư chưa gửi vẫn chờ trong hộp thư đi");
             break;
         }
         let t = std::time::Instant::now();
@@ -746,7 +750,7 @@ pub async fn send_ready_until(
         for (channel, at, why) in refusals.stopped() {
             let held = store.postpone_channel(channel, now, at, &format!("chưa gửi: {why}"))?;
             if held > 0 {
-                tracing::info!(channel = channel.name(), held, retry_at = %at, "server refuses every message: the rest of the pass waits");
+                tracing::info!(channel = channel.name(), held, retry_at = %at, event = "server_refuses", "máy chủ từ chối mọi thư: phần còn lại của lượt gửi chờ");
             }
         }
     }
@@ -982,7 +986,7 @@ fn note_server_refusal(
         .and_then(|v| v["since"].as_str().map(str::to_string));
     if let Some(why) = refusals.email_refused() {
         if since.is_none() {
-            tracing::error!(error = %why, "the mail server refuses every message: mail waits, nothing is given up; fix the server or the settings, then run `nhacviec retry`");
+            tracing::error!(error = %why, event = "server_refuses", "máy chủ thư từ chối mọi thư: thư chờ, không thư nào bị bỏ; sửa máy chủ hoặc cấu hình rồi chạy `nhacviec retry`");
         }
         let value = serde_json::json!({
             "since": since.unwrap_or_else(|| now.to_rfc3339()),
@@ -991,7 +995,7 @@ fn note_server_refusal(
         store.set_meta(EMAIL_REFUSED, &value.to_string())?;
     } else if refusals.email_delivered() {
         if let (Some(json), Some(since)) = (current, since) {
-            tracing::info!(%since, "the mail server accepts mail again");
+            tracing::info!(%since, event = "server_accepts", "máy chủ thư nhận thư trở lại");
             let error = serde_json::from_str::<serde_json::Value>(&json)
                 .ok()
                 .and_then(|v| v["error"].as_str().map(str::to_string))
@@ -1053,12 +1057,12 @@ fn mark(
             pass.sent += 1;
         }
         Next::Retry { at, error } => {
-            tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, retry_at = %at, "delivery will be retried");
+            tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, retry_at = %at, event = "retry", "gửi chưa được: sẽ thử lại");
             store.mark_retry(d.id, at, &error)?;
             pass.retrying += 1;
         }
         Next::Dead { error } => {
-            tracing::error!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, "delivery failed for good");
+            tracing::error!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), %error, event = "dead", "gửi thất bại hẳn: xem `nhacviec history --status dead`");
             store.mark_dead(d.id, &error)?;
             pass.dead += 1;
         }
@@ -1066,7 +1070,7 @@ fn mark(
             let id = store.record_extra(mode, &[instead], &[], &[], domain)?;
             let id = id.first().copied().unwrap_or_default();
             store.make_ready(id, now)?;
-            tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), fallback = id, %error, "falling back to email");
+            tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), fallback = id, %error, event = "fallback", "chuyển sang gửi email");
             store.mark_dead(d.id, &format!("chuyển sang email (#{id}): {error}"))?;
             store.mark_reported(d.id)?;
             pass.dead += 1;

@@ -296,14 +296,14 @@ impl Server {
                     let listener = match tokio::net::TcpListener::from_std(listener) {
                         Ok(l) => l,
                         Err(e) => {
-                            tracing::error!(error = %e, listener = %thread, "listener failed");
+                            tracing::error!(error = %e, listener = %thread, "máy nghe /healthz gặp lỗi");
                             return;
                         }
                     };
                     tokio::select! {
                         r = serve(listener) => {
                             if let Err(e) = r {
-                                tracing::error!(error = %e, listener = %thread, "listener stopped");
+                                tracing::error!(error = %e, listener = %thread, "máy nghe /healthz dừng");
                             }
                         }
                         _ = stopped => {}
@@ -359,7 +359,7 @@ impl axum::serve::Listener for Limited {
                 Err(e) => {
                     // Out of descriptors or a connection reset before accept: wait a little
                     // rather than spin, as axum's own listener does.
-                    tracing::warn!(error = %e, "health listener: accept failed");
+                    tracing::warn!(error = %e, "máy nghe /healthz: không nhận được kết nối");
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }

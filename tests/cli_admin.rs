@@ -407,7 +407,7 @@ fn with_the_file_transport_the_pass_names_the_folder_of_the_eml_files() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let logged = stderr
         .lines()
-        .find(|l| l.contains("messages written as .eml files"))
+        .find(|l| l.contains("thư được ghi thành tệp .eml trong thư mục này"))
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(logged.contains(&dir.display().to_string()), "{logged}");
     // Over SMTP, no such line.

@@ -895,3 +895,37 @@ fn strict_turns_skipped_words_into_errors() {
         assert_eq!(out.status.code(), Some(1), "{flag}");
     }
 }
+
+/// The settings the .deb installs are the sample's but for the state directory, which is the
+/// service's (`/var/lib/nhacviec`, as its unit's NHACVIEC_STATE_DIR), so commands typed by hand
+/// read the service's database.
+#[test]
+fn the_packaged_settings_are_the_samples_but_the_state_dir() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let sample = std::fs::read_to_string(format!("{root}/config/nhacviec.toml")).unwrap();
+    let packaged = std::fs::read_to_string(format!("{root}/deploy/nhacviec.toml")).unwrap();
+    let cargo = std::fs::read_to_string(format!("{root}/Cargo.toml")).unwrap();
+    assert!(cargo.contains(r#"["deploy/nhacviec.toml", "etc/nhacviec/", "644"]"#));
+    let unit = std::fs::read_to_string(format!("{root}/deploy/nhacviec.service")).unwrap();
+    assert!(unit.contains("Environment=NHACVIEC_STATE_DIR=%S/nhacviec"));
+    let keys = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (sample, packaged) = (keys(&sample), keys(&packaged));
+    let differ: Vec<(&String, &String)> = sample
+        .iter()
+        .zip(&packaged)
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(sample.len(), packaged.len());
+    assert_eq!(
+        differ,
+        vec![(
+            &"state_dir = \"../var\"".to_string(),
+            &"state_dir = \"/var/lib/nhacviec\"".to_string()
+        )]
+    );
+}

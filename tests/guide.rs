@@ -453,7 +453,7 @@ impl Run {
         for needed in [
             "[package.metadata.deb]",
             r#"["target/release/nhacviec", "usr/bin/", "755"]"#,
-            r#"["config/nhacviec.toml", "etc/nhacviec/", "644"]"#,
+            r#"["deploy/nhacviec.toml", "etc/nhacviec/", "644"]"#,
             r#"["config/plans/*.toml", "etc/nhacviec/plans/", "644"]"#,
             r#"unit-name = "nhacviec""#,
             "enable = true, start = true, restart-after-upgrade = true",
@@ -468,6 +468,11 @@ impl Run {
         if !upgrade {
             // conffiles: an upgrade keeps the admin's config.
             copy_dir(&repo().join("config"), &m.etc());
+            fs::copy(
+                repo().join("deploy/nhacviec.toml"),
+                m.etc().join("nhacviec.toml"),
+            )
+            .unwrap();
         }
         // postinst: the credential files the unit's LoadCredential= reads.
         let postinst = fs::read_to_string(repo().join("deploy/debian/postinst")).unwrap();

@@ -96,7 +96,7 @@ impl Mailer {
                     tracing::info!(
                         files,
                         dir = %dir.dir.display(),
-                        "email transport \"file\": messages written as .eml files"
+                        event = "eml_written", "chưa cấu hình máy chủ thư (transport = \"file\"): thư được ghi thành tệp .eml trong thư mục này"
                     );
                 }
             }

@@ -208,7 +208,7 @@ impl Zalo {
                 store
                     .set_zalo_token(Some(a), r, Some(now + Duration::seconds(secs)))
                     .map_err(|e| e.to_string())?;
-                tracing::info!(expires_in = secs, "zalo token refreshed");
+                tracing::info!(expires_in = secs, "đã làm mới token Zalo");
                 Ok(a.to_string())
             }
             _ => {
@@ -218,7 +218,7 @@ impl Zalo {
                     body.chars().take(200).collect()
                 };
                 let reason = format!("làm mới token Zalo thất bại ({detail}): cần đăng nhập lại bằng `nhacviec zalo login`");
-                tracing::error!(reason = %reason, "zalo channel stopped");
+                tracing::error!(reason = %reason, event = "zalo_stopped", "kênh Zalo dừng");
                 store
                     .set_meta("zalo_stopped", &reason)
                     .map_err(|e| e.to_string())?;

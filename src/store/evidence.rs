@@ -150,7 +150,7 @@ impl Store {
         })();
         if recorded.is_err() && !self.evidence_referenced(file.sha256).unwrap_or(true) {
             if let Err(e) = std::fs::remove_file(&path) {
-                tracing::warn!(error = %e, path = %path.display(), "evidence file left after a failed record");
+                tracing::warn!(error = %e, path = %path.display(), "tệp kèm còn lại sau khi ghi thất bại");
             }
         }
         recorded

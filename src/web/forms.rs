@@ -44,7 +44,7 @@ pub async fn post(
     };
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
-        tracing::warn!(link = %crate::links::log_id(&token), %action, "web: form without a valid CSRF token");
+        tracing::warn!(link = %crate::links::log_id(&token), %action, "trang: biểu mẫu không có mã CSRF hợp lệ");
         return refuse(
             StatusCode::FORBIDDEN,
             "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng mở lại liên kết trong thư nhắc việc rồi gửi lại.",
@@ -67,7 +67,7 @@ pub async fn post(
         let since = now - chrono::Duration::hours(UNDO_HOURS);
         return match web.with_store(|s| s.undo_response(id, &link.agency, since, now)) {
             Ok(true) => {
-                tracing::info!(agency = %link.agency, response = id, "web: response withdrawn");
+                tracing::info!(agency = %link.agency, response = id, "trang: cơ quan rút lại câu trả lời");
                 back(format!("{base}?ok=undo"))
             }
             Ok(false) => refuse(
@@ -159,7 +159,7 @@ pub async fn post(
     new.nonce = nonce.to_string();
     match super::upload::record(&web, &config, &new, upload.as_ref(), now) {
         Ok(id) => {
-            tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "web: response recorded");
+            tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "trang: đã ghi câu trả lời của cơ quan");
             // The official is remembered for this link: the next answer is prefilled.
             let secure = config
                 .web
@@ -323,7 +323,7 @@ pub fn remembered(headers: &HeaderMap) -> answers::Who {
 }
 
 fn store_failed(e: crate::store::StoreError) -> HttpResponse {
-    tracing::error!(error = %e, "web: store write failed");
+    tracing::error!(error = %e, event = "store_error", "trang: không ghi được cơ sở dữ liệu");
     html(
         StatusCode::SERVICE_UNAVAILABLE,
         page::error(

@@ -291,7 +291,7 @@ pub(crate) fn open_link(
 ) -> Result<(Link, Arc<Config>), HttpResponse> {
     let id = links::log_id(token);
     if !web.allow(&id, now) {
-        tracing::warn!(link = %id, "web: rate limit");
+        tracing::warn!(link = %id, "trang: quá nhiều yêu cầu trên một liên kết");
         return Err(html(
             StatusCode::TOO_MANY_REQUESTS,
             page::error("Quá nhiều yêu cầu", "Liên kết này được dùng quá nhiều lần trong một phút. Vui lòng chờ một phút rồi thử lại."),
@@ -301,15 +301,15 @@ pub(crate) fn open_link(
     match web.inner.signer.verify(token, now) {
         Ok(link) if config.agency(&link.agency).is_some() => Ok((link, config)),
         Ok(link) => {
-            tracing::warn!(link = %id, agency = %link.agency, "web: link of an agency no longer configured");
+            tracing::warn!(link = %id, agency = %link.agency, "trang: liên kết của cơ quan không còn trong cấu hình");
             Err(not_found_page())
         }
         Err(LinkError::Invalid) => {
-            tracing::info!(link = %id, "web: invalid link");
+            tracing::info!(link = %id, "trang: liên kết không hợp lệ");
             Err(not_found_page())
         }
         Err(LinkError::Expired { agency, expired }) => {
-            tracing::info!(link = %id, %agency, "web: expired link");
+            tracing::info!(link = %id, %agency, "trang: liên kết hết hạn");
             Err(html(
                 StatusCode::GONE,
                 page::expired(&config, &agency, expired),
@@ -344,7 +344,7 @@ pub(crate) fn answered(
             Ok((c, mine))
         }
         Err(e) => {
-            tracing::error!(error = %e, "web: store read failed");
+            tracing::error!(error = %e, event = "store_error", "trang: không đọc được cơ sở dữ liệu");
             Err(html(
                 StatusCode::SERVICE_UNAVAILABLE,
                 page::error("Tạm thời không xem được", "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi."),
@@ -425,7 +425,7 @@ async fn calendar_feed(
             agency
         }
         _ => {
-            tracing::info!(link = %id, "web: calendar feed with an invalid or long-expired link");
+            tracing::info!(link = %id, "trang: lịch với liên kết không hợp lệ hoặc hết hạn lâu");
             return not_found_page();
         }
     };

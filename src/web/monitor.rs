@@ -32,7 +32,7 @@ pub(super) fn open_monitor(
 ) -> Result<(Link, Arc<Config>), HttpResponse> {
     let id = links::log_id(key);
     if !web.allow(&id, now) {
-        tracing::warn!(link = %id, "web: rate limit (dashboard)");
+        tracing::warn!(link = %id, "trang theo dõi: quá nhiều yêu cầu");
         return Err(html(
             StatusCode::TOO_MANY_REQUESTS,
             page::error("Quá nhiều yêu cầu", "Vui lòng chờ một phút rồi thử lại."),
@@ -60,12 +60,12 @@ pub(super) fn open_monitor(
                 Ok((link, scoped))
             }
             None => {
-                tracing::info!(link = %id, "web: invalid dashboard key");
+                tracing::info!(link = %id, "trang theo dõi: khóa không hợp lệ");
                 Err(html(StatusCode::NOT_FOUND, page::not_found()))
             }
         },
         Err(LinkError::Expired { agency, .. }) if links::dashboard_scope(&agency).is_some() => {
-            tracing::info!(link = %id, "web: expired dashboard link");
+            tracing::info!(link = %id, "trang theo dõi: liên kết hết hạn");
             Err(html(
                 StatusCode::GONE,
                 page::error(
@@ -75,7 +75,7 @@ pub(super) fn open_monitor(
             ))
         }
         _ => {
-            tracing::info!(link = %id, "web: invalid dashboard key");
+            tracing::info!(link = %id, "trang theo dõi: khóa không hợp lệ");
             Err(html(StatusCode::NOT_FOUND, page::not_found()))
         }
     }
@@ -144,7 +144,7 @@ fn figures(
             &last,
         )),
         Err(e) => {
-            tracing::error!(error = %e, "web: store read failed (dashboard)");
+            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu");
             Err(html(
                 StatusCode::SERVICE_UNAVAILABLE,
                 page::error(
@@ -211,7 +211,7 @@ pub async fn workbook(
             &crate::workbook::file_name(as_of, "xlsx"),
         ),
         Err(e) => {
-            tracing::error!(error = %e, "web: workbook failed");
+            tracing::error!(error = %e, "trang theo dõi: không tạo được bảng tính");
             html(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 page::error(
@@ -278,7 +278,7 @@ pub async fn report(
     let (responses, extensions, last) = match loaded {
         Ok(x) => x,
         Err(e) => {
-            tracing::error!(error = %e, "web: store read failed (report)");
+            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (báo cáo)");
             return html(
                 StatusCode::SERVICE_UNAVAILABLE,
                 page::error(
@@ -304,7 +304,7 @@ pub async fn report(
             &crate::report_doc::file_name(as_of),
         ),
         Err(e) => {
-            tracing::error!(error = %e, "web: report failed");
+            tracing::error!(error = %e, "trang theo dõi: không tạo được văn bản báo cáo");
             html(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 page::error(
@@ -364,7 +364,7 @@ pub async fn decide(
     let form: HashMap<String, String> = super::upload::urlencoded(&bytes);
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
-        tracing::warn!(link = %links::log_id(&key), %action, "web: dashboard form without a valid CSRF token");
+        tracing::warn!(link = %links::log_id(&key), %action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
         return refuse(
             StatusCode::FORBIDDEN,
             "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng tải lại trang theo dõi rồi gửi lại.",
@@ -392,7 +392,7 @@ pub async fn decide(
             )
         }
         Err(e) => {
-            tracing::error!(error = %e, "web: store read failed (decision)");
+            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (quyết định gia hạn)");
             return refuse(StatusCode::SERVICE_UNAVAILABLE, "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.");
         }
     };
@@ -400,7 +400,7 @@ pub async fn decide(
     if links::dashboard_scope(&link.agency).is_some_and(|scope| scope.is_some())
         && config.plan(&request.plan).is_none()
     {
-        tracing::warn!(link = %links::log_id(&key), plan = %request.plan, "web: decision on a plan outside the link's scope");
+        tracing::warn!(link = %links::log_id(&key), plan = %request.plan, "trang theo dõi: quyết định về kế hoạch ngoài phạm vi của liên kết");
         return refuse(
             StatusCode::FORBIDDEN,
             &format!(
@@ -413,7 +413,7 @@ pub async fn decide(
     let answered = match web.with_store(|s| s.answers()) {
         Ok((responses, extensions)) => answers::overlaid(&config, &responses, &extensions),
         Err(e) => {
-            tracing::error!(error = %e, "web: store read failed (decision)");
+            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (quyết định gia hạn)");
             return refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
@@ -449,7 +449,7 @@ pub async fn decide(
         let grant = match extension::check(&answered, &asked) {
             Ok(g) => g,
             Err(refusal) => {
-                tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %refusal, "web: extension not granted");
+                tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %refusal, "trang theo dõi: không chấp nhận được đề nghị gia hạn");
                 return refuse(StatusCode::BAD_REQUEST, &sentence(&refusal.to_string()));
             }
         };
@@ -484,7 +484,7 @@ pub async fn decide(
     let messages = match outbox::decision(&config, about, &decision, agency_link.as_deref()) {
         Ok(m) => m,
         Err(e) => {
-            tracing::error!(error = %e, "web: decision message failed to render");
+            tracing::error!(error = %e, "trang theo dõi: không tạo được thư báo quyết định");
             vec![]
         }
     };
@@ -494,7 +494,7 @@ pub async fn decide(
         web.with_store(|s| s.decide_extension(&request, &decision, &messages, &domain, now));
     match recorded {
         Ok(true) => {
-            tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %action, told = messages.len(), "web: extension request decided");
+            tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %action, told = messages.len(), "trang theo dõi: đã quyết định đề nghị gia hạn");
             let notice = match (&decision, messages.is_empty()) {
                 (Decision::Granted { .. }, false) => "granted",
                 (Decision::Granted { .. }, true) => "granted-untold",
@@ -512,7 +512,7 @@ pub async fn decide(
             "Đề nghị này vừa được trả lời. Tải lại trang theo dõi.",
         ),
         Err(e) => {
-            tracing::error!(error = %e, "web: recording a decision failed");
+            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không ghi được quyết định");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Máy chủ gặp sự cố lưu trữ; chưa ghi nhận. Vui lòng thử lại sau.",

@@ -21,7 +21,7 @@ fn env() -> Environment<'static> {
         ("monitor.html", include_str!("templates/monitor.html")),
     ] {
         if let Err(e) = env.add_template(name, src) {
-            tracing::error!(error = %e, template = name, "web template does not compile");
+            tracing::error!(error = %e, template = name, "trang: mẫu trang có lỗi");
         }
     }
     env
@@ -35,7 +35,7 @@ pub(crate) fn render(name: &str, ctx: minijinja::Value) -> String {
         env.get_template(name)
             .and_then(|t| t.render(ctx))
             .unwrap_or_else(|e| {
-                tracing::error!(error = %e, template = name, "web page failed to render");
+                tracing::error!(error = %e, template = name, "trang: không dựng được trang");
                 "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>Trang tạm thời không hiển thị được. Vui lòng thử lại sau.</p>".to_string()
             })
     })

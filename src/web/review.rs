@@ -32,7 +32,7 @@ pub async fn post(
     let form: HashMap<String, String> = super::upload::urlencoded(&bytes);
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, action, c)) {
-        tracing::warn!(link = %crate::links::log_id(&key), action, "web: dashboard form without a valid CSRF token");
+        tracing::warn!(link = %crate::links::log_id(&key), action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
         return refuse(
             StatusCode::FORBIDDEN,
             "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng tải lại trang theo dõi rồi gửi lại.",
@@ -64,7 +64,7 @@ pub async fn post(
         Ok(Some(r)) if r.action == Action::Done => r,
         Ok(_) => return refuse(StatusCode::NOT_FOUND, "Không có báo cáo hoàn thành này."),
         Err(e) => {
-            tracing::error!(error = %e, "web: store read failed (review)");
+            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (xác nhận)");
             return refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
@@ -105,7 +105,7 @@ pub async fn post(
             {
                 Ok(m) => m,
                 Err(e) => {
-                    tracing::error!(error = %e, "web: the return's message failed to render");
+                    tracing::error!(error = %e, "trang theo dõi: không tạo được thư trả lại");
                     vec![]
                 }
             }
@@ -118,7 +118,7 @@ pub async fn post(
     });
     match recorded {
         Ok(true) => {
-            tracing::info!(agency = %completion.agency, plan = %completion.plan, task = %completion.task, response = id, action, told = messages.len(), "web: completion reviewed");
+            tracing::info!(agency = %completion.agency, plan = %completion.plan, task = %completion.task, response = id, action, told = messages.len(), "trang theo dõi: đã xem xét báo cáo hoàn thành");
             let notice = match (confirm, messages.is_empty()) {
                 (true, _) => "confirmed",
                 (false, false) => "returned",
@@ -138,7 +138,7 @@ pub async fn post(
             "Báo cáo này vừa được xem xét hoặc vừa bị cơ quan rút lại. Tải lại trang theo dõi.",
         ),
         Err(e) => {
-            tracing::error!(error = %e, "web: recording a review failed");
+            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không ghi được việc xem xét");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Máy chủ gặp sự cố lưu trữ; chưa ghi nhận. Vui lòng thử lại sau.",

@@ -200,7 +200,7 @@ pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, HttpResponse
             bytes: file.bytes,
         })),
         Err(refusal) => {
-            tracing::info!(%refusal, "web: attached file refused");
+            tracing::info!(%refusal, "trang: tệp kèm bị từ chối");
             Err(refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &refusal.to_string(),
@@ -233,14 +233,14 @@ pub(crate) fn record(
 pub(crate) fn not_stored(e: &RecordError) -> HttpResponse {
     match e {
         RecordError::Quota { .. } => {
-            tracing::warn!(error = %e, "web: evidence quota reached");
+            tracing::warn!(error = %e, event = "upload_quota", "trang: đã hết dung lượng tệp kèm ([web] upload_quota_mb)");
             refuse(
                 StatusCode::INSUFFICIENT_STORAGE,
                 "Máy chủ đã dùng hết dung lượng dành cho tệp kèm ([web] upload_quota_mb), nên câu trả lời chưa được ghi. Vui lòng gửi lại không kèm tệp (ghi số văn bản) và báo cơ quan theo dõi.",
             )
         }
         _ => {
-            tracing::error!(error = %e, "web: evidence not written");
+            tracing::error!(error = %e, "trang: không ghi được tệp kèm");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Máy chủ gặp sự cố lưu trữ; câu trả lời và tệp kèm chưa được ghi. Vui lòng thử lại sau ít phút.",
@@ -290,7 +290,7 @@ pub(crate) async fn download(web: &Web, sha256: &str, agency: Option<&str>) -> H
         Ok(Some(x)) => x,
         Ok(None) => return not_found(),
         Err(e) => {
-            tracing::error!(error = %e, "web: store read failed (evidence)");
+            tracing::error!(error = %e, event = "store_error", "trang: không đọc được cơ sở dữ liệu (tệp kèm)");
             return refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
@@ -301,7 +301,7 @@ pub(crate) async fn download(web: &Web, sha256: &str, agency: Option<&str>) -> H
     let bytes = match read {
         Ok(Ok(b)) => b,
         other => {
-            tracing::error!(sha256, result = ?other.map(|r| r.map(|b| b.len())), "web: evidence file missing or unreadable");
+            tracing::error!(sha256, result = ?other.map(|r| r.map(|b| b.len())), "trang: tệp kèm mất hoặc không đọc được");
             return not_found();
         }
     };
