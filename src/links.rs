@@ -40,13 +40,35 @@ impl std::fmt::Debug for Key {
 pub enum KeyError {
     #[error("khóa ký liên kết quá ngắn ({0} byte): cần ít nhất {MIN_SECRET_BYTES} ký tự ngẫu nhiên, ví dụ tạo bằng `openssl rand -hex 32`")]
     TooShort(usize),
+    #[error("khóa ký liên kết quá dễ đoán (chỉ {distinct} ký tự khác nhau, khoảng {bits} bit): cần một chuỗi ngẫu nhiên, ví dụ tạo bằng `openssl rand -hex 32`")]
+    Guessable { distinct: usize, bits: u32 },
 }
+
+/// A secret's strength as a guesser sees it at best: its length times the bits of its
+/// alphabet (the characters it uses). `openssl rand -hex 32` gives 256.
+fn estimated_bits(secret: &[u8]) -> (usize, u32) {
+    let distinct = secret
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let bits = secret.len() as f64 * (distinct.max(1) as f64).log2();
+    (distinct, bits as u32)
+}
+
+/// A secret below this many estimated bits, or of fewer distinct characters, is refused: 16
+/// copies of one letter pass any length rule.
+pub const MIN_SECRET_BITS: u32 = 100;
+const MIN_DISTINCT: usize = 8;
 
 impl Key {
     pub fn new(secret: &str) -> Result<Key, KeyError> {
         let secret = secret.trim().as_bytes().to_vec();
         if secret.len() < MIN_SECRET_BYTES {
             return Err(KeyError::TooShort(secret.len()));
+        }
+        let (distinct, bits) = estimated_bits(&secret);
+        if distinct < MIN_DISTINCT || bits < MIN_SECRET_BITS {
+            return Err(KeyError::Guessable { distinct, bits });
         }
         let digest = Sha256::new()
             .chain_update(b"nhacviec link key id\0")
@@ -340,5 +362,25 @@ mod tests {
         let id = log_id(&token);
         assert_eq!(id.len(), 8);
         assert!(!token.contains(&id));
+    }
+
+    #[test]
+    fn a_secret_of_few_characters_is_refused_whatever_its_length() {
+        assert!(matches!(
+            Key::new(&"a".repeat(64)),
+            Err(KeyError::Guessable { distinct: 1, .. })
+        ));
+        assert!(matches!(
+            Key::new(&"ab".repeat(40)),
+            Err(KeyError::Guessable { .. })
+        ));
+        // 16 random letters and digits: about 62 bits.
+        assert!(matches!(
+            Key::new("k3Jq9xZ2mP7wR4tL"),
+            Err(KeyError::Guessable { .. })
+        ));
+        // What the README says to use, and a long phrase.
+        assert!(Key::new(&"0123456789abcdef".repeat(4)).is_ok());
+        assert!(Key::new("the new secret, long enough and then some").is_ok());
     }
 }

@@ -106,6 +106,10 @@ enum Command {
         /// liên kết chỉ xem và quyết định gia hạn cho các kế hoạch đó
         #[arg(long)]
         agency: Option<String>,
+        /// Thay vì liên kết: tạo một khóa trang theo dõi mới (ngẫu nhiên) và in dòng
+        /// admin_token để chép vào [web]; khóa chỉ in một lần, không lưu ở đâu
+        #[arg(long, conflicts_with_all = ["agency", "now"])]
+        new_token: bool,
     },
     /// Nhập kế hoạch từ văn bản (.docx hoặc văn bản thuần) thành bản nháp TOML
     Import {
@@ -114,6 +118,9 @@ enum Command {
         /// Ghi bản nháp vào tệp này (mặc định: in ra màn hình)
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Quyền của tệp --out, dạng bát phân (mặc định 600: chỉ người chạy lệnh đọc được)
+        #[arg(long, value_parser = parse_mode, default_value = "600")]
+        mode: u32,
     },
     /// Gửi thử một thư mẫu (ghi rõ "THƯ THỬ") cho một cơ quan qua kênh đã cấu hình: các
     /// nhiệm vụ đang mở thật của cơ quan, mẫu thư và liên hệ như thư nhắc thật
@@ -201,6 +208,10 @@ enum Command {
         /// bao-cao-<ngày>.docx
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Quyền của tệp ghi ra, dạng bát phân (mặc định 600: chỉ người chạy lệnh đọc được;
+        /// 640 cho cả nhóm)
+        #[arg(long, value_parser = parse_mode, default_value = "600")]
+        mode: u32,
         /// Báo cáo (.docx): ghi đè tệp đã có
         #[arg(long)]
         force: bool,
@@ -744,7 +755,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = runtime()?;
             runtime.block_on(serve_pages(&cli.config, now.as_deref()))
         }
-        Command::AdminLink { now, agency } => {
+        Command::AdminLink {
+            now,
+            agency,
+            new_token,
+        } => {
+            if new_token {
+                print!("{}", new_admin_token());
+                return Ok(ExitCode::SUCCESS);
+            }
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
             let Some(web) = &config.web else {
@@ -790,7 +809,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import { file, out } => {
+        Command::Import { file, out, mode } => {
             // A regular file of a sane size: a FIFO would hang, a device or a huge file eat
             // memory before the importer's own limits apply.
             let meta = std::fs::metadata(&file)
@@ -827,10 +846,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match &out {
                 Some(path) => {
                     // Write whole or not at all.
-                    let tmp = path.with_extension("toml.tmp");
-                    std::fs::write(&tmp, &toml)
-                        .with_context(|| format!("không ghi được {}", tmp.display()))?;
-                    std::fs::rename(&tmp, path)
+                    write_atomically(path, toml.as_bytes(), mode)
                         .with_context(|| format!("không ghi được {}", path.display()))?;
                 }
                 None => print!("{toml}"),
@@ -1198,6 +1214,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ky,
             out,
             force,
+            mode,
         } => {
             let analysis = load_valid(&cli.config)?;
             let config = &analysis.config;
@@ -1217,7 +1234,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     as_of,
                     from,
                     ky,
-                    out,
+                    (out, mode),
                     force,
                 );
             }
@@ -1236,7 +1253,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 use std::io::Write as _;
                 std::io::stdout().write_all(&bytes)?;
             } else {
-                write_atomically(&out, &bytes)
+                write_atomically(&out, &bytes, mode)
                     .with_context(|| format!("không ghi được {}", out.display()))?;
                 eprintln!(
                     "Đã ghi {} ({} dòng nhiệm vụ × cơ quan, {} kế hoạch, số liệu đến ngày {}).",
@@ -1538,12 +1555,12 @@ fn overview_at(
 
 /// Writes `bytes` to `path` through a temporary file beside it, so a reader never sees half a
 /// workbook.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_atomically(path: &std::path::Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile_in(&dir)?;
+    let mut tmp = tempfile_in(&dir, mode)?;
     let written = std::io::Write::write_all(&mut tmp.1, bytes)
         .and_then(|()| tmp.1.sync_all())
         .and_then(|()| std::fs::rename(&tmp.0, path));
@@ -1563,7 +1580,7 @@ fn export_docx(
     as_of: NaiveDate,
     from: Option<String>,
     ky: Option<String>,
-    out: Option<PathBuf>,
+    (out, mode): (Option<PathBuf>, u32),
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     use nhacviec::report_doc::{Ky, Period};
@@ -1658,7 +1675,7 @@ fn export_docx(
         use std::io::Write as _;
         std::io::stdout().write_all(&bytes)?;
     } else {
-        if let Err(e) = write_atomically(&out, &bytes) {
+        if let Err(e) = write_atomically(&out, &bytes, mode) {
             refuse!("không ghi được {}: {e}", out.display());
         }
         eprintln!(
@@ -1674,13 +1691,41 @@ fn export_docx(
 }
 
 /// A new file in `dir` with a unique name.
-fn tempfile_in(dir: &std::path::Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+/// A new temporary file in `dir` with exactly `mode` (set again after creation: the umask
+/// may only have narrowed it, and a report or a draft is the office's, not the world's).
+fn tempfile_in(dir: &std::path::Path, mode: u32) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let path = dir.join(format!(".nhacviec-{}.tmp", uuid::Uuid::new_v4()));
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(mode)
         .open(&path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     Ok((path, file))
+}
+
+/// `admin-link --new-token`: a dashboard key of 244 random bits (two random UUIDs, 64 hex
+/// digits) and the `admin_token` line holding its hash; the key itself is stored nowhere.
+fn new_admin_token() -> String {
+    use sha2::Digest;
+    let key = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let hash = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    format!(
+        "Khóa trang theo dõi (giữ kín, ví dụ trong trình quản lý mật khẩu; chỉ in lần này):\n  {key}\nDòng ghi vào [web] của nhacviec.toml:\n  admin_token = \"sha256:{hash}\"\nTrang theo dõi: {{public_url}}/theo-doi/{key}\n"
+    )
+}
+
+/// `--mode`: octal permissions of a file written, at most 777.
+fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim().trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("\"{s}\" không phải quyền tệp dạng bát phân (ví dụ 600, 640)"))
 }
 
 /// The config with the agencies' reports and the extensions granted laid over it, as the

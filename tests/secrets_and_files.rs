@@ -643,3 +643,112 @@ fn mail_parser_check(raw: &str) -> (String, String) {
         m.body_html(0).unwrap().into_owned(),
     )
 }
+
+/// `export` and `import` write the office's reports and drafts 0600 whatever the umask (0666
+/// under umask 000 before), or exactly the `--mode` asked.
+#[test]
+fn files_written_by_export_and_import_are_private_unless_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = config_with(tmp.path(), "", false);
+    let sh = |cmd: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask 000; {cmd}"))
+            .env("NHACVIEC", env!("CARGO_BIN_EXE_nhacviec"))
+            .env("CFG", &dir)
+            .env("T", tmp.path())
+            .env(
+                "PLAN",
+                repo().join("tests/data/ke-hoach-50-KH-UBND-2022-hau-giang.txt"),
+            )
+            .env_remove("NHACVIEC_STATE_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    sh("\"$NHACVIEC\" --config \"$CFG\" export --format csv --as-of 2022-05-25 --out \"$T/a.csv\"");
+    assert_eq!(mode(&tmp.path().join("a.csv")), 0o600);
+    sh("\"$NHACVIEC\" --config \"$CFG\" export --as-of 2022-05-25 --out \"$T/b.xlsx\" --mode 640");
+    assert_eq!(mode(&tmp.path().join("b.xlsx")), 0o640);
+    sh("\"$NHACVIEC\" --config \"$CFG\" import \"$PLAN\" --out \"$T/draft.toml\"");
+    assert_eq!(mode(&tmp.path().join("draft.toml")), 0o600);
+    let bad = bin()
+        .args(["--config"])
+        .arg(&dir)
+        .args(["export", "--mode", "999"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bát phân"));
+}
+
+/// A credential file that is a FIFO or a device is refused at once, naming why; a secret of
+/// one repeated letter is refused, however long.
+#[test]
+fn a_credential_fifo_hangs_nothing_and_a_guessable_secret_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = config_with(
+        tmp.path(),
+        "\n[web]\nlisten = \"127.0.0.1:8088\"\npublic_url = \"https://nhacviec.example.vn\"\n",
+        false,
+    );
+    let creds = tmp.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    let fifo = creds.join("link-secret");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path the CString owns.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let started = std::time::Instant::now();
+    let out = bin()
+        .env_remove("NHACVIEC_LINK_SECRET")
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .arg("--config")
+        .arg(&dir)
+        .args(["admin-link", "--now", "2022-05-25"])
+        .output()
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("không phải tệp thường"), "{err}");
+    let out = bin()
+        .env("NHACVIEC_LINK_SECRET", "a".repeat(64))
+        .arg("--config")
+        .arg(&dir)
+        .args(["admin-link", "--now", "2022-05-25"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("quá dễ đoán"), "{err}");
+}
+
+/// `admin-link --new-token`: a key of 64 hex digits, printed once, and the `admin_token` line
+/// with its SHA-256; two calls never give the same key.
+#[test]
+fn a_new_dashboard_key_is_random_and_its_hash_is_the_line_to_paste() {
+    use sha2::Digest;
+    let run = || {
+        let out = bin().args(["admin-link", "--new-token"]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (a, b) = (run(), run());
+    let key = |out: &str| {
+        out.lines()
+            .map(str::trim)
+            .find(|l| l.len() == 64 && l.bytes().all(|c| c.is_ascii_hexdigit()))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(key(&a), key(&b));
+    let hash = hex::encode(sha2::Sha256::digest(key(&a).as_bytes()));
+    assert!(
+        a.contains(&format!("admin_token = \"sha256:{hash}\"")),
+        "{a}"
+    );
+}

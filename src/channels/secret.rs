@@ -36,25 +36,107 @@ pub const ZALO_SECRET_KEY: Credential = Credential {
 };
 
 impl Credential {
-    /// The value, if set.
+    /// The value, if set (a credential file that is there but unusable counts as unset: see
+    /// [`Credential::read_checked`] to tell the admin why).
     pub fn read(self) -> Option<String> {
+        self.read_checked().ok().flatten()
+    }
+
+    /// The value, if set; `Err` with the reason (Vietnamese) when the credential file is there
+    /// but refused: not a regular file, too large, not UTF-8.
+    pub fn read_checked(self) -> Result<Option<String>, String> {
         let from_env = std::env::var(self.env).ok();
         let value = match from_env.as_deref().map(str::trim) {
             Some(v) if !v.is_empty() => v.to_string(),
             _ => {
-                let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-                std::fs::read_to_string(Path::new(&dir).join(self.file)).ok()?
+                let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") else {
+                    return Ok(None);
+                };
+                let path = Path::new(&dir).join(self.file);
+                if std::fs::symlink_metadata(&path).is_err() {
+                    return Ok(None);
+                }
+                read_file(&path).map_err(|why| format!("{}: {why}", path.display()))?
             }
         };
         let value = value.trim();
-        (!value.is_empty()).then(|| value.to_string())
+        Ok((!value.is_empty()).then(|| value.to_string()))
     }
 
-    /// How an admin provides it, for error messages.
+    /// How an admin provides it, for error messages; why the credential file present was not
+    /// used, when it was not.
     pub fn how(self) -> String {
-        format!(
+        let how = format!(
             "đặt biến môi trường {} hoặc tệp $CREDENTIALS_DIRECTORY/{}",
             self.env, self.file
-        )
+        );
+        let refused = std::env::var_os("CREDENTIALS_DIRECTORY")
+            .map(|dir| Path::new(&dir).join(self.file))
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .and_then(|p| read_file(&p).err());
+        match refused {
+            Some(why) => format!("{how} (tệp hiện có không dùng được: {why})"),
+            None => how,
+        }
+    }
+}
+
+/// A credential file is a few hundred bytes at most.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
+
+/// A credential file's text: a regular file (never a FIFO, which would block, or a device such
+/// as /dev/zero, which never ends) of at most [`MAX_FILE_BYTES`], in UTF-8. Opened without
+/// blocking and checked on the open handle, so it cannot be swapped in between.
+fn read_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("không mở được ({e})"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("không đọc được ({e})"))?;
+    if !meta.is_file() {
+        return Err("không phải tệp thường (FIFO, thiết bị hay thư mục)".into());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "quá lớn ({} byte, tối đa {MAX_FILE_BYTES})",
+            meta.len()
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("không đọc được dạng UTF-8 ({e})"))?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_file_must_be_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok");
+        std::fs::write(&ok, "0123456789abcdef\n").unwrap();
+        assert_eq!(read_file(&ok).unwrap(), "0123456789abcdef\n");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; MAX_FILE_BYTES as usize + 1]).unwrap();
+        assert!(read_file(&big).unwrap_err().contains("quá lớn"));
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path the CString owns.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Returns at once (no writer would ever come): refused, not read.
+        assert!(read_file(&fifo)
+            .unwrap_err()
+            .contains("không phải tệp thường"));
+        assert!(read_file(Path::new("/dev/zero"))
+            .unwrap_err()
+            .contains("không phải tệp thường"));
     }
 }

@@ -41,7 +41,28 @@ pub struct WebSettings {
     pub max_extension_days: u32,
 }
 
+/// A dashboard key shorter than this is never accepted, whatever its hash: 22 characters of
+/// base64 or 32 hex digits are 128 bits, and `admin-link --new-token` makes 64 hex digits.
+pub const MIN_ADMIN_KEY_CHARS: usize = 22;
+
 impl WebSettings {
+    /// Whether `key` opens the dashboard as the configured `admin_token`: long enough
+    /// ([`MIN_ADMIN_KEY_CHARS`]) and its SHA-256 that hash, compared in constant time (a guesser
+    /// learns nothing from how long a refusal takes).
+    pub fn admin_key_matches(&self, key: &str) -> bool {
+        use sha2::Digest;
+        let Some(hash) = self.admin_token else {
+            return false;
+        };
+        let given: [u8; 32] = sha2::Sha256::digest(key.as_bytes()).into();
+        let same = given
+            .iter()
+            .zip(hash.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+        same && key.chars().count() >= MIN_ADMIN_KEY_CHARS
+    }
+
     /// The largest attached file, in bytes.
     pub fn max_upload_bytes(&self) -> u64 {
         u64::from(self.max_upload_mb) * 1024 * 1024
@@ -606,5 +627,25 @@ mod tests {
         ] {
             assert_eq!(parse_token_hash(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_short_dashboard_key_never_opens_whatever_its_hash() {
+        use sha2::Digest;
+        let with = |key: &str| WebSettings {
+            listen: "127.0.0.1:8088".parse().unwrap(),
+            public_url: "https://x.vn".into(),
+            link_days: 60,
+            trusted_proxy: vec![],
+            admin_token: Some(sha2::Sha256::digest(key.as_bytes()).into()),
+            max_upload_mb: 10,
+            upload_quota_mb: 100,
+            max_extension_days: 365,
+        };
+        let short = "k3Jq9xZ2mP7wR4tL"; // 16 characters: about 95 bits at best
+        assert!(!with(short).admin_key_matches(short));
+        let long = "0123456789abcdef0123456789abcdef";
+        assert!(with(long).admin_key_matches(long));
+        assert!(!with(long).admin_key_matches("0123456789abcdef0123456789abcdee"));
     }
 }

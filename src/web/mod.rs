@@ -122,7 +122,7 @@ impl Web {
 /// previous one during a rotation (`NHACVIEC_LINK_SECRET_PREVIOUS`, `link-secret-previous`).
 pub fn signer_from_env(days: u32) -> anyhow::Result<Option<Signer>> {
     use crate::channels::secret::{LINK_SECRET, LINK_SECRET_PREVIOUS};
-    let Some(current) = LINK_SECRET.read() else {
+    let Some(current) = LINK_SECRET.read_checked().map_err(anyhow::Error::msg)? else {
         return Ok(None);
     };
     let current = links::Key::new(&current)
