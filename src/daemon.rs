@@ -553,7 +553,7 @@ pub async fn once(
     let state = deliver::state_dir(dir, &config)?;
     let mut store = Store::open_writer(&state.join(DB_FILE))?;
     let senders = Senders::new(&config, &state)?;
-    let engine = Engine::build(&config, now.date_naive());
+    let engine = Engine::build_with_store(&config, &store, now.date_naive())?;
     let mut live = Live {
         config: Arc::new(config),
         templates: Arc::new(templates),
@@ -734,23 +734,31 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     // with SIGTERM answered meanwhile.
     let d = dir.to_path_buf();
     let loaded = ctl
-        .guard(worker.run(move || {
-            load(&d).map(|(analysis, templates)| {
-                let config = analysis.config;
-                let today = Utc::now().with_timezone(&config.timezone).date_naive();
-                let engine = Engine::build(&config, today);
-                (config, templates, engine)
-            })
-        }))
+        .guard(
+            worker.run(move || load(&d).map(|(analysis, templates)| (analysis.config, templates))),
+        )
         .await;
     let Some(loaded) = loaded else {
         tracing::info!(event = "stopped", "nhacviec đã dừng");
         return Ok(());
     };
-    let (config, templates, engine) =
-        loaded?.map_err(|e| anyhow::anyhow!("cấu hình có lỗi: {e}"))?;
+    let (config, templates) = loaded?.map_err(|e| anyhow::anyhow!("cấu hình có lỗi: {e}"))?;
     let state: PathBuf = deliver::state_dir(dir, &config)?;
-    let mut store = Store::open_writer(&state.join(DB_FILE))?;
+    let store = Store::open_writer(&state.join(DB_FILE))?;
+    // The schedule built once, with the store's answers: the first pass uses it as it is.
+    let built = ctl
+        .guard(worker.run(move || {
+            let today = Utc::now().with_timezone(&config.timezone).date_naive();
+            let engine = Engine::build_with_store(&config, &store, today);
+            (config, store, engine)
+        }))
+        .await;
+    let Some(built) = built else {
+        tracing::info!(event = "stopped", "nhacviec đã dừng");
+        return Ok(());
+    };
+    let (config, mut store, engine) = built?;
+    let engine = engine?;
     let senders = Senders::new(&config, &state)?;
     let (tx, mut rx) = mpsc::channel::<Event>(4);
     let sched = JobScheduler::new()
@@ -1057,12 +1065,23 @@ async fn reload(
     }
     notify(&states);
     let d = dir.to_path_buf();
+    // The answers read here (the store stays on this thread), the engine built with them: the
+    // next pass uses it as it is.
+    let answers = store
+        .answers_version()
+        .and_then(|v| store.answers().map(|(r, e)| (v, r, e)))
+        .ok();
     let loaded = worker
         .run(move || {
             load(&d).map(|(analysis, templates)| {
                 let config = analysis.config;
                 let today = Utc::now().with_timezone(&config.timezone).date_naive();
-                let engine = Engine::build(&config, today);
+                let engine = match answers {
+                    Some((version, responses, extensions)) => {
+                        Engine::build_answered(&config, today, &responses, &extensions, version)
+                    }
+                    None => Engine::build(&config, today),
+                };
                 (config, templates, engine)
             })
         })

@@ -95,6 +95,25 @@ impl Engine {
         engine
     }
 
+    /// [`Engine::build_answered`] with the store's answers as they are now: the engine a pass
+    /// on `today` uses as it is, so a start or a `run --once` builds the schedule once, not
+    /// once without the answers and again at its first pass.
+    pub fn build_with_store(
+        config: &Config,
+        store: &Store,
+        today: NaiveDate,
+    ) -> Result<Engine, StoreError> {
+        let version = store.answers_version()?;
+        let (responses, extensions) = store.answers()?;
+        Ok(Engine::build_answered(
+            config,
+            today,
+            &responses,
+            &extensions,
+            version,
+        ))
+    }
+
     /// Whether this engine is current for `today` and the store's answers `version`.
     pub fn current(&self, today: NaiveDate, version: &str) -> bool {
         self.covers(today) && self.answered.as_ref().is_some_and(|(_, v)| v == version)
@@ -1281,5 +1300,21 @@ mod tests {
         let out = r.sort(&email(1), Err(SendError::Server("535".into())), now);
         assert_eq!(kinds(&out), ["server"]);
         assert!(r.is_stopped(Channel::Email));
+    }
+
+    /// A start builds its schedule once: the engine built with the store's answers is current
+    /// for the first pass (which would otherwise build it again with them).
+    #[test]
+    fn the_engine_a_start_builds_is_the_one_its_first_pass_uses() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let config = crate::config::load(&dir).config;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+        let today = NaiveDate::from_ymd_opt(2022, 5, 25).unwrap();
+        let engine = Engine::build_with_store(&config, &store, today).unwrap();
+        assert!(engine.rebuild_if_stale(&config, &store, today).unwrap().is_none());
+        // Without the answers, the first pass had to build again.
+        let bare = Engine::build(&config, today);
+        assert!(bare.rebuild_if_stale(&config, &store, today).unwrap().is_some());
     }
 }
