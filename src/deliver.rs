@@ -1312,9 +1312,15 @@ mod tests {
         let store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
         let today = NaiveDate::from_ymd_opt(2022, 5, 25).unwrap();
         let engine = Engine::build_with_store(&config, &store, today).unwrap();
-        assert!(engine.rebuild_if_stale(&config, &store, today).unwrap().is_none());
+        assert!(engine
+            .rebuild_if_stale(&config, &store, today)
+            .unwrap()
+            .is_none());
         // Without the answers, the first pass had to build again.
         let bare = Engine::build(&config, today);
-        assert!(bare.rebuild_if_stale(&config, &store, today).unwrap().is_some());
+        assert!(bare
+            .rebuild_if_stale(&config, &store, today)
+            .unwrap()
+            .is_some());
     }
 }

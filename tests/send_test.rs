@@ -119,6 +119,12 @@ fn the_sample_is_marked_and_carries_the_agencys_real_open_tasks() {
     assert!(out.contains("so-tu-phap@haugiang.example"), "{out}");
     assert!(out.contains("kênh email"), "{out}");
     assert!(out.contains(&m.path.display().to_string()), "{out}");
+    // Named apart from the deliveries' numbered files.
+    let name = m.path.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        name.starts_with("thu-thu-") && name.ends_with(".eml"),
+        "{name}"
+    );
     // The tasks are the plan's, as status shows them open for Sở Tư pháp on that day: IV.1
     // (overdue since 30/04) and 8.8 (due 31/05), each with one consistent day count.
     assert!(m.text.contains("Nhiệm vụ IV.1"), "{}", m.text);

@@ -171,8 +171,14 @@ pub fn eml_path(state_dir: &Path, id: i64) -> PathBuf {
     mail_dir(state_dir).join(eml_name(id))
 }
 
+/// `00000042.eml`; a test message (`send-test`, never recorded: a negative id) is
+/// `thu-thu-<its time in ms>.eml`, apart from the deliveries.
 fn eml_name(id: i64) -> String {
-    format!("{id:08}.eml")
+    if id < 0 {
+        format!("thu-thu-{}.eml", id.unsigned_abs())
+    } else {
+        format!("{id:08}.eml")
+    }
 }
 
 /// The mail directory of the file transport. Concurrent writers share their syncs.
