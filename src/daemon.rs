@@ -30,7 +30,11 @@ const RETRY_POLL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
+    /// A `[schedule] reminders` tick: reminders and reports.
     Tick,
+    /// A `[schedule] report` tick: the reports only, so reminders go out at their own times,
+    /// the ones `preview` announces.
+    Report,
     ConfigChanged,
 }
 
@@ -80,16 +84,17 @@ async fn add_jobs(
     tx: &mpsc::Sender<Event>,
 ) -> anyhow::Result<Vec<uuid::Uuid>> {
     let mut ids = Vec::new();
-    let exprs: BTreeSet<&str> = [config.reminders.as_str(), config.report.as_str()]
-        .into_iter()
-        .collect();
-    for expr in exprs {
+    let mut jobs = vec![(config.reminders.as_str(), Event::Tick)];
+    if config.report != config.reminders {
+        jobs.push((config.report.as_str(), Event::Report));
+    }
+    for (expr, event) in jobs {
         let tx = tx.clone();
         let job = Job::new_async_tz(expr, config.timezone, move |_id, _lock| {
             let tx = tx.clone();
             Box::pin(async move {
                 // A full channel means a tick is already waiting: merging them is fine.
-                let _ = tx.try_send(Event::Tick);
+                let _ = tx.try_send(event);
             })
         })
         .with_context(|| format!("cron \"{expr}\""))?;
@@ -286,6 +291,7 @@ async fn pass(
     store: Store,
     health: &Health,
     stop: &AtomicBool,
+    reminders: bool,
 ) -> anyhow::Result<(Store, bool)> {
     let started = std::time::Instant::now();
     let now = Utc::now().with_timezone(&live.config.timezone);
@@ -298,7 +304,7 @@ async fn pass(
     let (store, evaluated) = worker
         .run(move || {
             let mut store = store;
-            let result = evaluate(&config, &templates, &engine, &mut store, &h, now);
+            let result = evaluate(&config, &templates, &engine, &mut store, &h, now, reminders);
             (store, result)
         })
         .await?;
@@ -337,6 +343,15 @@ async fn pass(
     };
     update_counts(&store, health);
     Ok((store, ok))
+}
+
+/// Whether the last pass waits for the send hours' opening.
+fn paused(health: &Health) -> bool {
+    health
+        .status
+        .lock()
+        .map(|s| s.sending_paused_until.is_some())
+        .unwrap_or(false)
 }
 
 /// Between events the service sleeps for hours: it hands back what a pass left in caches and
@@ -432,6 +447,7 @@ fn evaluate(
     store: &mut Store,
     health: &Health,
     now: DateTime<Tz>,
+    reminders: bool,
 ) -> anyhow::Result<Evaluated> {
     let started = std::time::Instant::now();
     let today = now.date_naive();
@@ -463,7 +479,10 @@ fn evaluate(
         );
         ev.tick.deferred_until = Some(opens);
     } else {
-        ev.tick = deliver::tick(engine, config, templates, store, now)?;
+        // A report tick makes the reports only: reminders keep to their own ticks.
+        if reminders {
+            ev.tick = deliver::tick(engine, config, templates, store, now)?;
+        }
         ev.reports = deliver::reports(engine, config, templates.links.as_ref(), store, now)?;
         let (fallbacks, why) = templates.take_fallbacks();
         if let Some(why) = why {
@@ -535,6 +554,7 @@ async fn try_pass(
         store,
         health,
         now,
+        true,
     )?;
     if let Some(engine) = ev.rebuilt.take() {
         live.engine = Arc::new(engine);
@@ -675,9 +695,13 @@ async fn guarded_pass(
     store: Store,
     health: &Health,
     retry: &mut Option<Retry>,
+    reminders: bool,
 ) -> anyhow::Result<Option<Store>> {
     let stop = ctl.stop.clone();
-    let Some(result) = ctl.guard(pass(worker, live, store, health, &stop)).await else {
+    let Some(result) = ctl
+        .guard(pass(worker, live, store, health, &stop, reminders))
+        .await
+    else {
         return Ok(None);
     };
     let (store, ok) = result?;
@@ -804,12 +828,16 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         store,
         &health,
         &mut pass_retry,
+        true,
     )
     .await?
     {
         Some(store) => store,
         None => return stopped(sched).await,
     };
+    // Whether the pass waiting for the send hours' opening includes reminders (a report tick
+    // outside the hours defers the reports only, and reminders keep to their own ticks).
+    let mut deferred_reminders = paused(&health);
     idle(&store);
     let next_tick = |live: &Live| {
         config::parse_cron(&live.config.reminders)
@@ -929,7 +957,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                     break;
                 }
             }
-            Wake::Event(Some(Event::Tick)) => {
+            Wake::Event(Some(event @ (Event::Tick | Event::Report))) => {
+                let full = event == Event::Tick;
                 store = match guarded_pass(
                     &mut ctl,
                     &worker,
@@ -937,12 +966,16 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                     store,
                     &health,
                     &mut pass_retry,
+                    full,
                 )
                 .await?
                 {
                     Some(store) => store,
                     None => return stopped(sched).await,
                 };
+                if full {
+                    deferred_reminders = paused(&health);
+                }
             }
             Wake::Poll => {
                 // Another process committed (a `retry`): look at the outbox again at once.
@@ -979,7 +1012,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                     || opens > now
                 {
                     // A failed pass tried again, the pass deferred by the send hours (or a
-                    // retry woken too early).
+                    // retry woken too early): with reminders if the deferred pass had them.
+                    let full = deferred_reminders || Retry::due(pass_retry);
                     store = match guarded_pass(
                         &mut ctl,
                         &worker,
@@ -987,12 +1021,16 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                         store,
                         &health,
                         &mut pass_retry,
+                        full,
                     )
                     .await?
                     {
                         Some(store) => store,
                         None => return stopped(sched).await,
                     };
+                    if full {
+                        deferred_reminders = paused(&health);
+                    }
                 } else {
                     let sending = deliver::send_ready_until(
                         &store,
@@ -1172,11 +1210,14 @@ fn log_late_entries(live: &Live, store: &Store) {
     let Ok(ledger) = view.forecast() else {
         return;
     };
+    // Told already: in either ledger (a reminder rehearsed in trial mode is not news).
+    let known = store.ledger(crate::store::Ledger::Trial);
     let late = crate::forecast::late_entries_from(
         &live.config,
         &live.engine.calendar,
         &live.engine.schedule,
         &ledger,
+        &known,
         now,
         false,
     );
@@ -1225,5 +1266,58 @@ mod tests {
             "plans: không đọc được thư mục kế hoạch: lỗi hệ thống (Too many open files (os error 24))"
         ));
         assert!(!io_failure("nhacviec.toml:3:1: khóa không hợp lệ `bogus`"));
+    }
+
+    /// A `[schedule] report` tick makes the weekly report and sends no reminder: reminders go
+    /// at their own ticks, the times `preview` announces.
+    #[test]
+    fn a_report_tick_makes_the_report_and_no_reminder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let (analysis, templates) = load(&dir).unwrap();
+        let config = analysis.config;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open_writer(&tmp.path().join(DB_FILE)).unwrap();
+        let at = |s: &str| crate::report::parse_now(s, config.timezone).unwrap();
+        let engine = Engine::build_with_store(&config, &store, at("2022-05-27").date_naive())
+            .unwrap();
+        let health = Health::default();
+        // Friday: a full pass (reminders; the first report time only noted).
+        let friday = evaluate(
+            &config,
+            &templates,
+            &engine,
+            &mut store,
+            &health,
+            at("2022-05-27T08:00:00+07:00"),
+            true,
+        )
+        .unwrap();
+        assert!(friday.tick.queued > 0);
+        // Monday 07:30, the report tick: the report, and none of Monday's reminders.
+        let monday = evaluate(
+            &config,
+            &templates,
+            &engine,
+            &mut store,
+            &health,
+            at("2022-05-30T07:30:00+07:00"),
+            false,
+        )
+        .unwrap();
+        assert_eq!(monday.reports, 1);
+        assert_eq!(monday.tick.queued, 0);
+        // Monday 08:00, the reminders' tick: Monday's reminders.
+        let monday = evaluate(
+            &config,
+            &templates,
+            &engine,
+            &mut store,
+            &health,
+            at("2022-05-30T08:00:00+07:00"),
+            true,
+        )
+        .unwrap();
+        assert!(monday.tick.queued > 0);
+        assert_eq!(monday.reports, 0);
     }
 }

@@ -514,7 +514,9 @@ fn weekly_report_of(
     let (at_key, from_key) = (mode.key(&real_at), mode.key(&real_from));
     let own_last = store.meta(&at_key)?;
     let real_last = match mode {
-        Ledger::Real => None,
+        // A service run in trial mode so far is not a fresh store: the trial's report times
+        // say the service was up, so this morning's real report goes.
+        Ledger::Real => store.meta(&Ledger::Trial.key(&real_at))?,
         Ledger::Trial => store.meta(&real_at)?.or(store.meta(REPORT_AT)?),
     };
     let last = own_last
@@ -542,7 +544,11 @@ fn weekly_report_of(
         return Ok(0);
     }
     if fresh || missed {
-        tracing::info!(report_at = %due_key, %monitor, fresh, event = "report_missed", "giờ gửi báo cáo tuần đã qua khi dịch vụ dừng: không gửi bù");
+        if fresh {
+            tracing::info!(report_at = %due.to_rfc3339(), %monitor, fresh, event = "report_missed", "lần chạy đầu: báo cáo tuần đầu tiên gửi vào giờ báo cáo tới, không gửi bù giờ đã qua");
+        } else {
+            tracing::info!(report_at = %due.to_rfc3339(), %monitor, fresh, event = "report_missed", "giờ gửi báo cáo tuần đã qua khi dịch vụ dừng: không gửi bù");
+        }
         // What was recorded since the last report made waits for the next one made.
         if let (Some(last), None) = (&last, store.meta(&from_key)?) {
             store.set_meta(&from_key, last)?;
@@ -571,7 +577,7 @@ fn weekly_report_of(
     if mail.is_empty() {
         return Ok(0);
     }
-    store.record_extra(
+    store.record_extra_at(
         mode,
         &mail,
         &[],
@@ -580,6 +586,7 @@ fn weekly_report_of(
             (from_key.as_str(), due_key),
         ],
         &domain,
+        now.with_timezone(&Utc),
     )?;
     Ok(mail.len())
 }
@@ -655,7 +662,7 @@ pub fn reports(
             if mode == Ledger::Real {
                 meta.push((EMAIL_REFUSED_SPELLS, "[]".into()));
             }
-            store.record_extra(mode, &mail, &ids, &meta, &domain)?;
+            store.record_extra_at(mode, &mail, &ids, &meta, &domain, now.with_timezone(&Utc))?;
             queued += mail.len();
         }
     }

@@ -46,6 +46,9 @@ pub struct Ledger<'a> {
     pub handled: &'a dyn Handled,
     pub watermark: Option<NaiveDate>,
     pub fingerprint: Option<String>,
+    /// The latest weekly report time made or noted (`None`: no report ever: the first pass
+    /// only notes the latest report time, as `deliver::reports` does).
+    pub last_report: Option<DateTime<chrono::Utc>>,
 }
 
 impl Ledger<'_> {
@@ -56,6 +59,7 @@ impl Ledger<'_> {
             handled: NONE.get_or_init(HashSet::new),
             watermark: None,
             fingerprint: None,
+            last_report: None,
         }
     }
 }
@@ -69,6 +73,9 @@ pub enum Trigger {
     Start,
     /// A regular `[schedule] reminders` tick (deferred to the opening when outside the hours).
     Tick,
+    /// A weekly report to a monitoring office, at its `[schedule] report` time (or at the
+    /// start pass when that time passed earlier the same day and the report was not made).
+    Report,
 }
 
 impl Trigger {
@@ -76,6 +83,7 @@ impl Trigger {
         match self {
             Trigger::Start => "khi khởi động",
             Trigger::Tick => "theo lịch",
+            Trigger::Report => "báo cáo tuần",
         }
     }
 }
@@ -168,11 +176,14 @@ pub fn first_pass_time(
 
 /// What the first pass from `now` would send late ([`late_entries`]), on the service's
 /// schedule and ledger.
+/// `known`: what counts as already told, for "nobody was reminded" (in real mode the trial
+/// ledger too: a rehearsed reminder is not news to the operator switching trial mode off).
 pub fn late_entries_from(
     config: &Config,
     calendar: &Calendar,
     schedule: &Schedule,
     ledger: &Ledger<'_>,
+    known: &dyn Handled,
     now: DateTime<Tz>,
     starts: bool,
 ) -> Vec<LateEntry> {
@@ -184,7 +195,7 @@ pub fn late_entries_from(
     };
     let ps = passes(config, schedule, ledger, &[first]);
     ps.first()
-        .map(|p| late_entries(schedule, ledger, p, now.date_naive()))
+        .map(|p| late_entries(schedule, known, p, now.date_naive()))
         .unwrap_or_default()
 }
 
@@ -212,7 +223,7 @@ impl LateEntry {
             )
         };
         format!(
-            "kế hoạch {}: lần gửi {} lúc {} {} {} sẽ gửi {} thông báo quá hạn cho {} cơ quan ({}) về {period}, đã qua trước {} mà chưa cơ quan nào được nhắc",
+            "kế hoạch {}: lần gửi {} lúc {} {} {} sẽ gửi {} thông báo quá hạn cho {} cơ quan ({}) về {period}, đã qua trước {} mà chưa được nhắc về hạn này",
             self.plan,
             self.trigger.vi(),
             self.at.format("%H:%M"),
@@ -228,10 +239,51 @@ impl LateEntry {
     /// What the admin can do about it.
     pub fn help_vi(&self, today: NaiveDate) -> String {
         format!(
-            "nếu kế hoạch được nhập muộn và các kỳ đã qua không cần nhắc, thêm reminders_from = {} vào [plan] (các kỳ định kỳ có hạn trước ngày đó không được nhắc nữa); việc đã xong thì để cơ quan báo hoàn thành trên trang trả lời",
+            "nếu kế hoạch được nhập muộn và các kỳ đã qua không cần nhắc, thêm reminders_from = {} vào [plan] (không nhắc gì về các hạn trước ngày đó); việc đã xong thì để cơ quan báo hoàn thành trên trang trả lời",
             today.format("%Y-%m-%d")
         )
     }
+}
+
+/// When the weekly reports go out from `start` to the end of `to`, as `deliver::reports`
+/// decides at each pass: at each `report` time after `start` (moved by the send hours), and
+/// at the start pass (`starts`) when the latest report time passed earlier that day, the
+/// ledger has made reports before and not that one. A ledger that never made one only notes
+/// the report time a first pass finds.
+pub fn report_times(
+    config: &Config,
+    calendar: &Calendar,
+    start: DateTime<Tz>,
+    starts: bool,
+    to: NaiveDate,
+    last_report: Option<DateTime<chrono::Utc>>,
+) -> Vec<DateTime<Tz>> {
+    let (Ok(report), Ok(reminders)) = (
+        crate::config::parse_cron(&config.report),
+        crate::config::parse_cron(&config.reminders),
+    ) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if starts {
+        if let (Some(last), Ok(due)) = (last_report, report.find_previous_occurrence(&start, true))
+        {
+            let could_go = config.send_hours.next_open(calendar, due.naive_local());
+            if last < due.with_timezone(&chrono::Utc) && could_go.date() >= start.date_naive() {
+                out.push(runs_at(config, calendar, &reminders, start));
+            }
+        }
+    }
+    for due in report.iter_after(start) {
+        if due.date_naive() > to {
+            break;
+        }
+        let at = runs_at(config, calendar, &reminders, due);
+        if at.date_naive() <= to {
+            out.push(at);
+        }
+    }
+    out
 }
 
 /// What the slots already decided during the simulation add to the ledger's.
@@ -302,7 +354,7 @@ pub struct LateEntry {
 /// handled), so nobody was told before.
 pub fn late_entries(
     schedule: &Schedule,
-    ledger: &Ledger<'_>,
+    known: &dyn Handled,
     pass: &Pass,
     today: NaiveDate,
 ) -> Vec<LateEntry> {
@@ -317,7 +369,7 @@ pub fn late_entries(
         return Vec::new();
     }
     let keys: HashSet<&str> = late.iter().map(|(_, i)| i.key.as_str()).collect();
-    let first = schedule.first_of_streams(ledger.handled, &keys, today);
+    let first = schedule.first_of_streams(known, &keys, today);
     let mut by_plan: BTreeMap<&str, LateEntry> = BTreeMap::new();
     let mut agencies: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (d, i) in late {
@@ -364,7 +416,7 @@ mod tests {
             "timezone = \"Asia/Ho_Chi_Minh\"\nagencies = \"a.toml\"\nplans = \"plans\"\nmonitor = \"vp\"\n[schedule]\nreminders = \"{reminders}\"\nsend_hours = \"07:30-17:00\"\n"
         );
         let agencies = "[[level]]\nid = \"tinh\"\nname = \"cấp tỉnh\"\n[[agency]]\nlevel = \"tinh\"\nid = \"vp\"\nname = \"Văn phòng UBND tỉnh\"\nemail = [\"vp@x.vn\"]\n[[agency]]\nlevel = \"tinh\"\nid = \"snv\"\nname = \"Sở Nội vụ\"\nemail = [\"snv@x.vn\"]\n";
-        let plan = format!("[plan]\nnumber = \"1/KH-UBND\"\ntitle = \"K\"\nissuer = \"UBND tỉnh\"\nissued = 2026-01-05\n{extra_plan}\n[[task]]\nid = \"1\"\ntitle = \"Báo cáo\"\nlead = [\"Sở Nội vụ\"]\ntime = \"Ngày 25 hằng tháng\"\n[[task]]\nid = \"2\"\ntitle = \"Tổng kết\"\nlead = [\"Sở Nội vụ\"]\ntime = \"Tháng 1/2027\"\n");
+        let plan = format!("[plan]\nnumber = \"1/KH-UBND\"\ntitle = \"K\"\nissuer = \"UBND tỉnh\"\nissued = 2026-01-05\n{extra_plan}\n[[task]]\nid = \"1\"\ntitle = \"Báo cáo\"\nlead = [\"Sở Nội vụ\"]\ntime = \"Ngày 25 hằng tháng\"\n[[task]]\nid = \"2\"\ntitle = \"Tổng kết\"\nlead = [\"Sở Nội vụ\"]\ntime = \"Tháng 1/2027\"\n[[task]]\nid = \"3\"\ntitle = \"Rà soát\"\nlead = [\"Sở Nội vụ\"]\ntime = \"Trước ngày 01/12/2026\"\n");
         let sources = Sources::in_memory(
             Some(Source::new("nhacviec.toml", settings)),
             Source::new("a.toml", agencies),
@@ -424,7 +476,7 @@ mod tests {
         let times = pass_times(&c, &cal, &cron, now, true, today);
         let empty = Ledger::empty();
         let ps = passes(&c, &s, &empty, &times);
-        let late = late_entries(&s, &empty, &ps[0], today);
+        let late = late_entries(&s, empty.handled, &ps[0], today);
         assert_eq!(late.len(), 1, "{late:?}");
         assert_eq!(late[0].plan, "1/KH-UBND");
         assert_eq!(
@@ -447,6 +499,7 @@ mod tests {
             handled: &handled,
             watermark: Some(today),
             fingerprint: Some(s.fingerprint_through(today)),
+            last_report: None,
         };
         let times = pass_times(
             &c,
@@ -460,12 +513,18 @@ mod tests {
         assert!(!ps.is_empty());
         assert!(ps
             .iter()
-            .all(|p| late_entries(&s, &ledger, p, later.date_naive()).is_empty()));
+            .all(|p| late_entries(&s, ledger.handled, p, later.date_naive()).is_empty()));
         // reminders_from today: nothing about the old periods goes out.
         let c = config("reminders_from = 2026-12-07", "0 0 8 * * *");
         let (_, s) = build(&c, today);
         let times = pass_times(&c, &cal, &cron, now, true, today);
         let ps = passes(&c, &s, &empty, &times);
-        assert!(late_entries(&s, &empty, &ps[0], today).is_empty());
+        assert!(late_entries(&s, empty.handled, &ps[0], today).is_empty());
+        // Nor about the one-off deadline of 30/11, whose weekly overdue notice falls today.
+        assert!(ps[0]
+            .tick
+            .digests
+            .iter()
+            .all(|d| d.items.iter().all(|i| i.deadline >= today)));
     }
 }

@@ -673,10 +673,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db =
                 nhacviec::deliver::state_dir(&cli.config, config)?.join(nhacviec::daemon::DB_FILE);
             let running = nhacviec::store::writer_active(&db);
-            let store = db
-                .exists()
-                .then(|| nhacviec::store::Store::open_reader(&db).ok())
-                .flatten()
+            // A database that is there but unreadable is an error, not a fresh state.
+            let store = nhacviec::store::exists(&db)?
+                .then(|| nhacviec::store::Store::open_reader(&db))
+                .transpose()?
                 .filter(|s| {
                     s.ledger(nhacviec::store::Ledger::of(config))
                         .watermark()
@@ -708,7 +708,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 task.as_deref(),
             );
             if let Some(plan) = &plan {
-                report::retain_plan(&mut digests, plan);
+                report::retain_plan(config, &mut digests, plan);
             }
             // The skipped keys under the same filters: plan|task|deadline|agency|...
             let stale = stale
@@ -1013,7 +1013,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let dir = nhacviec::deliver::state_dir(&cli.config, config)?;
             let db = dir.join(DB_FILE);
-            if !db.exists() {
+            if !nhacviec::store::exists(&db)? {
                 // No pass yet: nothing sent or skipped (the state directory is not created).
                 match format {
                     Format::Json => println!("[]"),
@@ -1276,7 +1276,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = &analysis.config;
             let (agency, plan) = resolve_filters(config, agency.as_deref(), plan.as_deref())?;
             let db = nhacviec::deliver::state_dir(&cli.config, config)?.join(DB_FILE);
-            let (rows, evidence) = if db.exists() {
+            let (rows, evidence) = if nhacviec::store::exists(&db)? {
                 let store = nhacviec::store::Store::open_reader(&db)?;
                 let rows = store.responses(&nhacviec::store::ResponseFilter {
                     agency: agency.as_deref(),
@@ -1390,10 +1390,9 @@ fn late_plan_warnings(
 ) -> anyhow::Result<Vec<config::Diagnostic>> {
     let db = nhacviec::deliver::state_dir(dir, config)?.join(nhacviec::daemon::DB_FILE);
     let running = nhacviec::store::writer_active(&db);
-    let store = db
-        .exists()
-        .then(|| nhacviec::store::Store::open_reader(&db).ok())
-        .flatten();
+    let store = nhacviec::store::exists(&db)?
+        .then(|| nhacviec::store::Store::open_reader(&db))
+        .transpose()?;
     let view = store
         .as_ref()
         .map(|s| s.ledger(nhacviec::store::Ledger::of(config)));
@@ -1404,11 +1403,20 @@ fn late_plan_warnings(
     let (answered, _) = answered_config(dir, config)?;
     let engine = nhacviec::deliver::Engine::build(&answered, now.date_naive());
     let today = now.date_naive();
+    // Told already: in either ledger (a reminder rehearsed in trial mode is not news).
+    let rehearsed = store
+        .as_ref()
+        .map(|s| s.ledger(nhacviec::store::Ledger::Trial));
+    let known: &dyn nhacviec::schedule::Handled = match &rehearsed {
+        Some(v) => v,
+        None => ledger.handled,
+    };
     let late = nhacviec::forecast::late_entries_from(
         &answered,
         &engine.calendar,
         &engine.schedule,
         &ledger,
+        known,
         now,
         !running,
     );
@@ -1516,7 +1524,7 @@ fn stored_answers(
     config: &config::Config,
 ) -> anyhow::Result<(Vec<Response>, Vec<Extension>)> {
     let db = nhacviec::deliver::state_dir(dir, config)?.join(DB_FILE);
-    if !db.exists() {
+    if !nhacviec::store::exists(&db)? {
         return Ok((Vec::new(), Vec::new()));
     }
     let store = nhacviec::store::Store::open_reader(&db)?;
@@ -1534,7 +1542,7 @@ fn overview_at(
     plan: Option<&str>,
 ) -> anyhow::Result<nhacviec::overview::Overview> {
     let db = nhacviec::deliver::state_dir(dir, config)?.join(DB_FILE);
-    let (responses, extensions, last) = if db.exists() {
+    let (responses, extensions, last) = if nhacviec::store::exists(&db)? {
         let store = nhacviec::store::Store::open_reader(&db)?;
         let (r, e) = store
             .answers()
@@ -1653,7 +1661,7 @@ fn export_docx(
         }
     }
     let db = nhacviec::deliver::state_dir(dir, config)?.join(DB_FILE);
-    let (responses, extensions, last) = if db.exists() {
+    let (responses, extensions, last) = if nhacviec::store::exists(&db)? {
         let store = nhacviec::store::Store::open_reader(&db)?;
         let (r, e) = store
             .answers()
@@ -2210,7 +2218,7 @@ async fn serve_pages(dir: &std::path::Path, now: Option<&str>) -> anyhow::Result
         .with_context(|| format!("tạo thư mục trạng thái {}", state.display()))?;
     let db = state.join(nhacviec::daemon::DB_FILE);
     // Created (and migrated) if new; then a side connection, as beside a running service.
-    if !db.exists() {
+    if !nhacviec::store::exists(&db)? {
         drop(nhacviec::store::Store::open_writer(&db)?);
     }
     let _server = nhacviec::web::launch(std::sync::Arc::new(config), &db, signer, fixed)?;

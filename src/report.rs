@@ -131,6 +131,35 @@ pub fn preview_with_skipped(
             });
         }
     }
+    // The weekly reports, to each monitoring office (of the plan filtered, if any); not under
+    // a task filter (a report is about every task).
+    if filter_task.is_none() {
+        let at = forecast::report_times(
+            config,
+            &calendar,
+            from.start,
+            from.starts,
+            to,
+            from.ledger.last_report,
+        );
+        for time in at {
+            for monitor in config.monitors() {
+                if filter_agency.is_some_and(|a| a != monitor) {
+                    continue;
+                }
+                out.push(PreviewDigest {
+                    at: time.to_rfc3339(),
+                    time,
+                    trigger: Trigger::Report,
+                    digest: Digest {
+                        agency: monitor.to_string(),
+                        items: Vec::new(),
+                    },
+                });
+            }
+        }
+        out.sort_by_key(|p| p.time);
+    }
     (out, stale)
 }
 
@@ -167,6 +196,7 @@ pub fn render_preview_text(config: &Config, digests: &[PreviewDigest]) -> String
             match p.trigger {
                 Trigger::Start => "  [khi khởi động]",
                 Trigger::Tick => "",
+                Trigger::Report => "  [báo cáo tuần]",
             }
         ));
         for i in &p.digest.items {
@@ -620,11 +650,20 @@ pub fn find_plan<'a>(config: &'a Config, number: &str) -> Option<&'a str> {
 }
 
 /// Keeps only the items of `plan` (an exact number, see [`find_plan`]); digests left empty go.
-pub fn retain_plan(digests: &mut Vec<PreviewDigest>, plan: &str) {
+pub fn retain_plan(config: &Config, digests: &mut Vec<PreviewDigest>, plan: &str) {
+    let monitor = config
+        .plans
+        .iter()
+        .find(|p| p.number == plan)
+        .and_then(|p| config.monitor_of(p));
     for p in digests.iter_mut() {
         p.digest.items.retain(|i| i.plan == plan);
     }
-    digests.retain(|p| !p.digest.items.is_empty());
+    // A weekly report stays when its office monitors that plan.
+    digests.retain(|p| match p.trigger {
+        Trigger::Report => monitor == Some(p.digest.agency.as_str()),
+        _ => !p.digest.items.is_empty(),
+    });
 }
 
 /// An RFC 3339 time from the store, in the config's zone: "08:00 03/12/2026 (+07:00)". Text

@@ -624,6 +624,11 @@ impl Builder<'_> {
                     };
                     // An extension moves this agency's deadline (and so its reminders).
                     let deadline = task.deadline_for(agency_id, planned);
+                    // A deadline before `reminders_from` passed before the plan was entered:
+                    // nobody is reminded of it (what `check` suggests for a plan entered late).
+                    if dates.from.is_some_and(|f| deadline < f) {
+                        continue;
+                    }
                     let mut slots = Vec::new();
                     if nudge_only {
                         if role == Role::Lead || policy.support_gets_before(0) {

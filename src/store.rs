@@ -261,10 +261,22 @@ impl LedgerView<'_> {
     /// handled, its watermark and fingerprint. In trial mode a preview then shows what the
     /// trial passes will still send.
     pub fn forecast(&self) -> Result<crate::forecast::Ledger<'_>> {
+        // The settings' monitor's report times (a plan's own office keeps its own, alike); a
+        // real ledger after a trial one counts the trial's (`deliver::weekly_report_of`).
+        let last_report = match self.meta("weekly_report_at")? {
+            Some(at) => Some(at),
+            None if self.ledger == Ledger::Real => {
+                self.store.meta(&Ledger::Trial.key("weekly_report_at"))?
+            }
+            None => self.store.meta("weekly_report_at")?,
+        };
         Ok(crate::forecast::Ledger {
             handled: self,
             watermark: self.watermark()?,
             fingerprint: self.fingerprint()?,
+            last_report: last_report
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
         })
     }
 
@@ -495,6 +507,20 @@ fn now_utc() -> String {
     Utc::now().to_rfc3339()
 }
 
+/// Whether the database at `path` exists: `Err` when that cannot be told (a state directory
+/// this user may not enter), so a reader never mistakes a database it cannot see for none at
+/// all (and reports "nothing sent yet" or warns of a first start that is not one).
+pub fn exists(path: &Path) -> Result<bool> {
+    path.try_exists().map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: if e.kind() == std::io::ErrorKind::PermissionDenied {
+            "không có quyền đọc thư mục trạng thái: chạy lệnh bằng người dùng của dịch vụ (sudo -u nhacviec nhacviec ...)".into()
+        } else {
+            e.to_string()
+        },
+    })
+}
+
 /// Whether a process holds the database at `path` as its writer (the service, or a `run
 /// --once`): its lock file is locked. Nothing is created; the lock is let go at once.
 pub fn writer_active(path: &Path) -> bool {
@@ -618,7 +644,7 @@ impl Store {
     /// in a directory this user cannot write is readable; with one, it joins the writer's WAL
     /// read-only.
     pub fn open_reader(path: &Path) -> Result<Store> {
-        if !path.exists() {
+        if !exists(path)? {
             return Err(StoreError::Open {
                 path: path.to_path_buf(),
                 reason: "chưa có (chưa chạy lần nào)".into(),
@@ -888,7 +914,22 @@ impl Store {
         meta: &[(&str, String)],
         domain: &str,
     ) -> Result<Vec<i64>> {
-        let now = now_utc();
+        self.record_extra_at(ledger, deliveries, reported, meta, domain, Utc::now())
+    }
+
+    /// [`Store::record_extra`] made by the pass at `at` (a report under `run --once --now`
+    /// says the time of its pass, as reminders do).
+    pub fn record_extra_at(
+        &self,
+        ledger: Ledger,
+        deliveries: &[NewDelivery],
+        reported: &[i64],
+        meta: &[(&str, String)],
+        domain: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<i64>> {
+        // The pass's time; the row's creation is the clock's (retries count from it).
+        let (tick_at, now) = (at.to_rfc3339(), now_utc());
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
         self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
@@ -899,7 +940,7 @@ impl Store {
                 &self.instance,
                 domain,
                 d,
-                &now,
+                &tick_at,
                 "[]",
                 &now,
                 ledger.redirects(d.channel),

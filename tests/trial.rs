@@ -252,6 +252,33 @@ fn a_trial_weekly_report_leaves_the_real_one_to_go_out_that_week() {
     assert_ne!(made[0].recipients, [TRIAL.to_string()]);
 }
 
+/// A service run in trial mode from its first start, switched off on a report morning: the
+/// real ledger has no report time yet, but the store is not a fresh one, and the real report
+/// of that morning still goes.
+#[test]
+fn trial_mode_from_the_first_start_leaves_the_first_real_report_to_go() {
+    use nhacviec::store::Store;
+    let tmp = tempfile::tempdir().unwrap();
+    let real = nhacviec::config::load(Path::new("config")).config;
+    let mut trial = real.clone();
+    trial.email.redirect_all_to = Some(TRIAL.into());
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let engine = nhacviec::deliver::Engine::build(&real, real_day(2022, 5, 1));
+    let reports = |config: &nhacviec::config::Config, store: &mut Store, now| {
+        nhacviec::deliver::reports(&engine, config, None, store, now).unwrap()
+    };
+    assert_eq!(reports(&trial, &mut store, at(2022, 5, 27, 8, 0)), 0);
+    assert_eq!(reports(&trial, &mut store, at(2022, 5, 30, 7, 30)), 1);
+    assert_eq!(reports(&real, &mut store, at(2022, 5, 30, 8, 0)), 1);
+    assert_eq!(reports(&real, &mut store, at(2022, 5, 30, 9, 0)), 0);
+    let made = store.history(Some("vp-ubnd-tinh"), None, 5).unwrap();
+    assert!(!made[0].trial, "the real report, to the monitor");
+    assert_eq!(
+        made[0].recipients,
+        real.agency("vp-ubnd-tinh").unwrap().email
+    );
+}
+
 fn real_day(y: i32, m: u32, d: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }

@@ -158,7 +158,7 @@ pub struct Plan {
     pub tasks: Vec<Task>,
     /// Closed plans send nothing (`status = "closed"`); the date, when given.
     pub closed: Option<Closed>,
-    /// No reminder slot before this date (a plan added long after it was issued).
+    /// No reminder slot before this date, and none about a deadline before it (a plan entered late).
     pub reminders_from: Option<NaiveDate>,
     /// Recurring tasks stop here; without it a rule without its own end runs on.
     pub until: Option<NaiveDate>,
