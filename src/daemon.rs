@@ -817,7 +817,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         None => None,
     };
     let _web = start_web(&mut live, &state, &health)?;
-    tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, event = "start", "nhacviec khởi động");
+    tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, trial = ?live.config.email.redirect_all_to, event = "start", "nhacviec khởi động");
     let mut pass_retry: Option<Retry> = None;
     let mut reload_retry: Option<Retry> = None;
     // Catch up at once: whatever was missed while down goes out now.
@@ -1278,8 +1278,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut store = Store::open_writer(&tmp.path().join(DB_FILE)).unwrap();
         let at = |s: &str| crate::report::parse_now(s, config.timezone).unwrap();
-        let engine = Engine::build_with_store(&config, &store, at("2022-05-27").date_naive())
-            .unwrap();
+        let engine =
+            Engine::build_with_store(&config, &store, at("2022-05-27").date_naive()).unwrap();
         let health = Health::default();
         // Friday: a full pass (reminders; the first report time only noted).
         let friday = evaluate(

@@ -104,6 +104,9 @@ pub fn runs_at(
     cron: &croner::Cron,
     at: DateTime<Tz>,
 ) -> DateTime<Tz> {
+    use chrono::Timelike;
+    // Whole seconds: croner keeps the sub-second part of the instant it starts from.
+    let at = at.with_nanosecond(0).unwrap_or(at);
     let local = at.naive_local();
     if config.send_hours.is_open(calendar, local) {
         return at;

@@ -1458,19 +1458,23 @@ fn preview_intro(config: &config::Config, running: bool, now: DateTime<Tz>) -> S
         nhacviec::deadline::weekday_vi(now.date_naive()),
         dmy(now.date_naive())
     );
-    if running {
+    let (hours, reminders) = (config.send_hours.describe(), &config.reminders);
+    let mut out = match &config.email.redirect_all_to {
+        Some(to) => format!(
+            "Đang chạy thử ([email] redirect_all_to): mọi thư email gửi về {to}, ghi vào sổ chạy thử (history --trial).\n"
+        ),
+        None => String::new(),
+    };
+    out.push_str(&if running {
         format!(
-            "Dịch vụ đang chạy: lời nhắc đi ở các lần kiểm tra theo lịch [schedule] reminders = \"{}\" (trong giờ gửi {}).\n",
-            config.reminders,
-            config.send_hours.describe()
+            "Dịch vụ đang chạy: lời nhắc đi ở các lần kiểm tra theo lịch [schedule] reminders = \"{reminders}\" (trong giờ gửi {hours}).\n"
         )
     } else {
         format!(
-            "Dịch vụ chưa chạy: nếu khởi động lúc {when}, lần gửi đánh dấu [khi khởi động] đi ngay (ngoài giờ gửi {} thì đợi đến giờ mở), sau đó theo lịch [schedule] reminders = \"{}\".\n",
-            config.send_hours.describe(),
-            config.reminders
+            "Dịch vụ chưa chạy: nếu khởi động lúc {when}, lần gửi đánh dấu [khi khởi động] đi ngay (ngoài giờ gửi {hours} thì đợi đến giờ mở), sau đó theo lịch [schedule] reminders = \"{reminders}\".\n"
         )
-    }
+    });
+    out
 }
 
 fn render_requeued(

@@ -1624,7 +1624,9 @@ pub fn sample(
             c.plan_citation = "Kế hoạch ví dụ (không có thật)".into();
             c.plan = "ví dụ".into();
         }
-    } else {
+    } else if to.is_none() {
+        // Links only to the agency itself: a signed link answers for it, and a sample sent
+        // elsewhere (`--to`) must not let its reader answer.
         add_links(config, templates, &digest, &mut ctx, today);
     }
     let recipients = match channel {
@@ -1711,17 +1713,22 @@ fn open_items(config: &Config, agency: &str, today: NaiveDate) -> Vec<Item> {
         })
         .collect();
     open.sort_by_key(|i| i.days);
+    // What a digest could carry now: within the task's earliest reminder, and not later than
+    // its last overdue reminder (a deadline years past is no longer reminded: showing it
+    // would be a sample of what the service never sends).
     let reminded = |i: &Item| {
-        let lead = config
-            .task(&i.plan, &i.task)
-            .and_then(|t| t.policy.before.iter().copied().max())
-            .unwrap_or(0);
-        i.days <= i64::from(lead)
+        let Some(policy) = config.task(&i.plan, &i.task).map(|t| &t.policy) else {
+            return false;
+        };
+        let lead = policy.before.iter().copied().max().unwrap_or(0);
+        let last_overdue = i64::from(policy.overdue_every) * i64::from(policy.overdue_times);
+        i.days <= i64::from(lead) && -i.days <= last_overdue.max(1)
     };
     let mut items: Vec<Item> = if open.iter().any(reminded) {
         open.into_iter().filter(reminded).collect()
     } else {
-        open.into_iter().take(1).collect()
+        // Else the next deadline to come, if any (never one long past).
+        open.into_iter().filter(|i| i.days >= 0).take(1).collect()
     };
     let monitored = config.monitored_by(agency);
     for row in crate::report::status(&monitored, today, None) {
@@ -1731,6 +1738,21 @@ fn open_items(config: &Config, agency: &str, today: NaiveDate) -> Vec<Item> {
         let Some(deadline) = row.deadline else {
             continue;
         };
+        // Only lateness the service still tells the office of (not a deadline years past).
+        let window = config
+            .task(&row.plan, &row.task)
+            .map_or(0, |t| {
+                i64::from(t.policy.overdue_every) * i64::from(t.policy.overdue_times)
+            })
+            .max(i64::from(
+                config
+                    .task(&row.plan, &row.task)
+                    .and_then(|t| t.policy.escalate_after)
+                    .unwrap_or(0),
+            ));
+        if (today - deadline).num_days() > window {
+            continue;
+        }
         items.push(Item {
             kind: Kind::Escalation,
             days: (deadline - today).num_days(),

@@ -36,6 +36,7 @@ const TAKES_NOW: &[&str] = &[
     "admin-link",
     "retry",
     "send-test",
+    "extend",
     "web",
 ];
 
@@ -549,7 +550,11 @@ impl Run {
         let start = Instant::now();
         loop {
             let out = self.sh(&mapped, false);
-            if out.status.success() && !out.stdout.is_empty() {
+            // Answered, and after the start pass (which may send: a report due today).
+            if out.status.success()
+                && !out.stdout.is_empty()
+                && !String::from_utf8_lossy(&out.stdout).contains("\"last_tick\": null")
+            {
                 let _ = daemon.0.kill();
                 return text(&out);
             }

@@ -168,7 +168,9 @@ fn the_monitoring_office_gets_the_escalation_section() {
         m.text
     );
     assert!(
-        m.text.contains("1 cơ quan chưa hoàn thành: Sở Nội vụ"),
+        // IV.1, 25 days late (within the overdue reminders: 4 × 7 days); lateness of earlier
+        // deadlines, no longer told, is left out.
+        m.text.contains("Nhiệm vụ IV.1 - Kế hoạch số 50/KH-UBND, hạn 30/04/2022 (quá hạn 25 ngày) — 27 cơ quan chưa hoàn thành"),
         "{}",
         m.text
     );
@@ -184,6 +186,41 @@ fn with_web_and_the_secret_the_items_link_to_the_agencys_page() {
     // minijinja's HTML escaping writes "/" as "&#x2f;".
     assert!(m.html.replace("&#x2f;", "/").contains(page), "{}", m.html);
     assert!(m.text.contains("?muc="), "{}", m.text);
+    // Sent to someone else (`--to`): no signed link that could answer for the agency.
+    clear(&env);
+    send(
+        &env,
+        &[
+            "--agency",
+            "so-tu-phap",
+            "--to",
+            "thu@khac.example",
+            "--now",
+            NOW,
+        ],
+    );
+    let m = only_mail(&env);
+    assert!(!m.text.contains("/a/"), "{}", m.text);
+    assert!(!m.html.replace("&#x2f;", "/").contains("/a/"), "{}", m.html);
+}
+
+/// Years after the shipped plan ended, the sample shows nothing the service would not send:
+/// no deadline long past, but the example item.
+#[test]
+fn a_sample_never_shows_what_the_service_no_longer_reminds() {
+    let env = env(false);
+    send(
+        &env,
+        &[
+            "--agency",
+            "so-noi-vu",
+            "--now",
+            "2026-12-07T09:00:00+07:00",
+        ],
+    );
+    let m = only_mail(&env);
+    assert!(!m.text.contains("quá hạn 1"), "{}", m.text);
+    assert!(m.text.contains("không có thật"), "{}", m.text);
 }
 
 #[test]
