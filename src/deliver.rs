@@ -543,6 +543,11 @@ fn weekly_report_of(
         // Already made for this report time.
         return Ok(0);
     }
+    // No plan of this office in force: no report (noted, so it is not made late either).
+    if !config.reports_to(monitor, due.date_naive()) {
+        store.set_meta(&at_key, &due_key)?;
+        return Ok(0);
+    }
     if fresh || missed {
         if fresh {
             tracing::info!(report_at = %due.to_rfc3339(), %monitor, fresh, event = "report_missed", "lần chạy đầu: báo cáo tuần đầu tiên gửi vào giờ báo cáo tới, không gửi bù giờ đã qua");

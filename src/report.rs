@@ -144,7 +144,9 @@ pub fn preview_with_skipped(
         );
         for time in at {
             for monitor in config.monitors() {
-                if filter_agency.is_some_and(|a| a != monitor) {
+                if filter_agency.is_some_and(|a| a != monitor)
+                    || !config.reports_to(monitor, time.date_naive())
+                {
                     continue;
                 }
                 out.push(PreviewDigest {

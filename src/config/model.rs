@@ -178,6 +178,16 @@ impl Plan {
         self.closed.is_some()
     }
 
+    /// Not closed, and not past its `until` by more than a month (its last periods' reports
+    /// are still followed up): the plans the weekly report is about.
+    pub fn in_force(&self, date: NaiveDate) -> bool {
+        !self.is_closed()
+            && self.until.is_none_or(|u| {
+                u.checked_add_days(chrono::Days::new(31))
+                    .is_none_or(|end| date <= end)
+            })
+    }
+
     /// The first day a reminder of this plan may be dated: its issue date, or
     /// `reminders_from` if later.
     pub fn reminders_start(&self) -> NaiveDate {
@@ -369,6 +379,14 @@ impl Config {
         let mut scoped = self.clone();
         scoped.plans.retain(|p| self.monitor_of(p) == Some(agency));
         scoped
+    }
+
+    /// Whether `agency` gets a weekly report on `date`: one of the plans it monitors is in
+    /// force then ([`Plan::in_force`]). A finished plan's office is not mailed every week.
+    pub fn reports_to(&self, agency: &str, date: NaiveDate) -> bool {
+        self.plans
+            .iter()
+            .any(|p| self.monitor_of(p) == Some(agency) && p.in_force(date))
     }
 
     /// Task `id` of plan `plan`.
