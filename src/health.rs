@@ -34,6 +34,12 @@ pub struct ResultLabel {
     pub result: String,
 }
 
+/// Why the pages refused a request (`web::guard::Reason::label`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
 /// Counters and gauges, registered once.
 pub struct Metrics {
     pub registry: Registry,
@@ -47,6 +53,9 @@ pub struct Metrics {
     pub template_fallbacks: Counter,
     /// 1 while the mail server refuses every message (login, certificate, sender).
     pub email_refused: Gauge,
+    /// Requests the agencies' pages and the dashboard refused, by reason (invalid, expired,
+    /// rate_limited, …): counted rather than logged one by one.
+    pub web_rejected: Family<ReasonLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -61,6 +70,12 @@ impl Default for Metrics {
         let reloads = Family::<ResultLabel, Counter>::default();
         let template_fallbacks = Counter::default();
         let email_refused = Gauge::default();
+        let web_rejected = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "web_rejected",
+            "Requests the agencies' pages and the dashboard refused, by reason",
+            web_rejected.clone(),
+        );
         registry.register(
             "email_server_refusing",
             "1 while the mail server refuses every message (login, certificate, sender); mail waits",
@@ -117,6 +132,7 @@ impl Default for Metrics {
             reloads,
             template_fallbacks,
             email_refused,
+            web_rejected,
         }
     }
 }
