@@ -150,6 +150,14 @@ impl RejectLog {
     }
 }
 
+impl RejectLog {
+    /// The current minute's summary, if some of its rejections went unlogged (at shutdown).
+    pub fn finish(&mut self) -> Option<Summary> {
+        let current = std::mem::take(&mut self.current);
+        (current.unlogged() > 0).then_some(current)
+    }
+}
+
 /// Failed dashboard keys from everyone together: a guesser trying many keys is slowed
 /// whatever keys it tries.
 #[derive(Debug, Default)]

@@ -277,34 +277,42 @@ pub fn router(web: Web) -> Router {
         .with_state(web)
 }
 
-/// Serves the pages on `listener` until the future is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Result<()> {
+/// Serves the pages on `listener` until `stop`, then lets the requests in flight finish for
+/// up to `health::DRAIN`; writes the minute's summary of refused requests each minute.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    web: Web,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let listener = crate::health::Limited::new(listener, MAX_CONNECTIONS, Duration::from_secs(30));
-    axum::serve(
-        listener,
-        router(web).into_make_service_with_connect_info::<Peer>(),
-    )
-    .await
+    let summaries = {
+        let web = web.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                web.flush_log();
+            }
+        })
+    };
+    crate::health::serve_app(listener, router(web.clone()), Peer, stop).await;
+    summaries.abort();
+    if let Some(summary) = web.guards(|g| g.log.finish()) {
+        log_summary(&summary);
+    }
+    Ok(())
 }
 
-/// The peer's address, as axum's connection info for our limited listener.
+/// The peer's address, as axum's connection info.
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::health::Limited>>
-    for Peer
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::health::Limited>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
 
 /// The pages on a thread and runtime of their own (like `/healthz`). Stops when dropped.
 pub type Server = crate::health::Server;
 
 /// Starts serving the pages on `listener` (already bound).
 pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Server> {
-    crate::health::Server::spawn("nhacviec-web", listener, move |l| serve(l, web))
+    crate::health::Server::spawn("nhacviec-web", listener, move |l, stop| serve(l, web, stop))
 }
 
 /// Serves the pages of `config` (which has `[web]`) on its `listen` address, with a
