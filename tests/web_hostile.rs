@@ -331,7 +331,7 @@ fn sigterm_lets_a_request_in_flight_finish() {
     std::thread::sleep(Duration::from_millis(500));
     // The listener is closed: a new client is refused at once.
     assert!(std::net::TcpStream::connect(("127.0.0.1", pages.port)).is_err());
-    s.write_all(body[10..].as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[10..]).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut answer = Vec::new();
     let _ = s.read_to_end(&mut answer);
