@@ -553,6 +553,12 @@ async fn calendar_feed(
         }
     };
     if config.agency(&agency).is_none() {
+        web.reject(
+            Reason::UnknownAgency,
+            &id,
+            Some(&agency),
+            "trang: lịch của cơ quan không còn trong cấu hình",
+        );
         return not_found_page();
     }
     let (answered, _) = match answered(&web, &config, &agency) {
