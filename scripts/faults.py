@@ -14,6 +14,10 @@
     scripts/faults.py config-edits [--edits 100]
         random valid and invalid edits of the plan file while the service runs: it must never
         stop, always run the last valid config, and report every invalid one with its line.
+    scripts/faults.py junk-flood [--seconds 20] [--clients 8]
+        `nhacviec web` flooded with GETs of junk links (/a/{junk}) from kept-alive connections:
+        prints the requests a second and the log lines they made (target: under 100), then
+        SIGTERM: the exit's time (target: under 2.5 s).
 
 Uses the test SMTP server (tests/smtp/server.py, aiosmtpd) on loopback and a release build.
 """
@@ -229,9 +233,91 @@ def config_edits(tmp, edits):
     return 0 if alive and code == 0 and len(located) == len(failed) and failed else 1
 
 
+def junk_flood(tmp, seconds, clients):
+    import http.client
+    import secrets
+    import signal
+    import threading
+    cfg = os.path.join(tmp, "cfg")
+    shutil.copytree(os.path.join(ROOT, "config"), cfg)
+    port = free_port()
+    settings = os.path.join(cfg, "nhacviec.toml")
+    with open(settings, encoding="utf-8") as f:
+        text = f.read().replace('state_dir = "../var"', 'state_dir = "state"')
+    with open(settings, "w", encoding="utf-8") as f:
+        f.write(text + f'\n[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n')
+    env = dict(os.environ, NHACVIEC_LOG="info", NO_COLOR="1", NHACVIEC_LINK_SECRET=secrets.token_hex(32))
+    for k in ("NHACVIEC_STATE_DIR", "JOURNAL_STREAM", "NHACVIEC_LOG_FORMAT", "RUST_LOG"):
+        env.pop(k, None)
+    log_path = os.path.join(tmp, "log")
+    log = open(log_path, "w")
+    p = subprocess.Popen([BIN, "--config", cfg, "web"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                socket_ok = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                socket_ok.connect()
+                socket_ok.close()
+                break
+            except OSError:
+                if p.poll() is not None or time.monotonic() - started > 30:
+                    print("nhacviec web did not start:", open(log_path, encoding="utf-8").read()[-800:])
+                    return 1
+                time.sleep(0.05)
+        log.flush()
+        lines_before = len(open(log_path, encoding="utf-8").read().splitlines())
+        counts = [0] * clients
+        codes = {}
+        end = time.monotonic() + seconds
+
+        def client(i):
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            n = 0
+            while time.monotonic() < end:
+                try:
+                    c.request("GET", f"/a/{secrets.token_urlsafe(24)}")
+                    r = c.getresponse()
+                    r.read()
+                    codes[r.status] = codes.get(r.status, 0) + 1
+                    n += 1
+                except (OSError, http.client.HTTPException):
+                    c.close()
+                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            counts[i] = n
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        took = time.monotonic() - t0
+        t = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        try:
+            code = p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            code = p.wait()
+        stop = time.monotonic() - t
+        log.close()
+        with open(log_path, "rb") as f:
+            data = f.read()
+        lines = len(data.decode("utf-8", "replace").splitlines()) - lines_before
+        total = sum(counts)
+        print(f"junk flood: {total} requests in {took:.1f} s ({total / took:.0f} req/s, {clients} clients; answers {codes}); "
+              f"log: {lines} lines ({len(data)} bytes); SIGTERM: exit {code} in {stop * 1000:.0f} ms")
+        return 0 if lines < 100 and code == 0 and stop < 2.5 and codes.get(404, 0) > 0 else 1
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full", "responsive"])
+    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full", "responsive", "junk-flood"])
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--edits", type=int, default=100)
     ap.add_argument("--digests", type=int, default=None)
     ap.add_argument("--kills", type=int, default=20)
@@ -243,6 +329,8 @@ def main():
         port = free_port()
         out = os.path.join(tmp, "inbox")
         cfg = os.path.join(tmp, "cfg")
+        if a.fault == "junk-flood":
+            sys.exit(junk_flood(tmp, a.seconds, a.clients))
         if a.fault == "config-edits":
             sys.exit(config_edits(tmp, a.edits))
         if a.fault == "responsive":

@@ -421,8 +421,13 @@ fn start_web(
         return Ok(None);
     };
     health.update(|s| (s.web_links, s.web_links_off) = (Some(true), None));
-    let (web, server) =
-        crate::web::launch(live.config.clone(), &state.join(DB_FILE), signer, None)?;
+    let (web, server) = crate::web::launch_counted(
+        live.config.clone(),
+        &state.join(DB_FILE),
+        signer,
+        None,
+        health.metrics.web_rejected.clone(),
+    )?;
     tracing::info!(addr = %settings.listen, public_url = %settings.public_url, event = "web_listening", "trang trả lời của các cơ quan đang phục vụ");
     live.web = Some(web);
     Ok(Some(server))

@@ -34,6 +34,12 @@ pub struct ResultLabel {
     pub result: String,
 }
 
+/// Why the pages refused a request (`web::guard::Reason::label`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
 /// Counters and gauges, registered once.
 pub struct Metrics {
     pub registry: Registry,
@@ -47,6 +53,9 @@ pub struct Metrics {
     pub template_fallbacks: Counter,
     /// 1 while the mail server refuses every message (login, certificate, sender).
     pub email_refused: Gauge,
+    /// Requests the agencies' pages and the dashboard refused, by reason (invalid, expired,
+    /// rate_limited, …): counted rather than logged one by one.
+    pub web_rejected: Family<ReasonLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -61,6 +70,12 @@ impl Default for Metrics {
         let reloads = Family::<ResultLabel, Counter>::default();
         let template_fallbacks = Counter::default();
         let email_refused = Gauge::default();
+        let web_rejected = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "web_rejected",
+            "Requests the agencies' pages and the dashboard refused, by reason",
+            web_rejected.clone(),
+        );
         registry.register(
             "email_server_refusing",
             "1 while the mail server refuses every message (login, certificate, sender); mail waits",
@@ -117,6 +132,7 @@ impl Default for Metrics {
             reloads,
             template_fallbacks,
             email_refused,
+            web_rejected,
         }
     }
 }
@@ -226,16 +242,30 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// kept-alive connection (a browser, a scraper) is never cut between or in the middle of its
 /// requests' answers; a slow answer is bounded by [`IDLE_TIMEOUT`] instead.
 pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(15);
+/// A request's headers must all arrive within this, counted from when the connection waits for
+/// them (a client sending half a request line is cut; an idle kept-alive connection too).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// When a server stops (SIGTERM), it accepts no more connections and lets the requests in flight
+/// finish for up to this long; then the rest are cut.
+pub const DRAIN: Duration = Duration::from_secs(2);
 
-/// Serves `/healthz` and `/metrics` on `listener` until the task is dropped, with
-/// [`MAX_CONNECTIONS`], [`IDLE_TIMEOUT`] and [`MAX_CONNECTION_AGE`].
-pub async fn serve(listener: tokio::net::TcpListener, health: Health) -> std::io::Result<()> {
+/// What ends a server's accepting: the [`Server`] dropped.
+pub(crate) type Stop = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Serves `/healthz` and `/metrics` on `listener` until `stop`, with [`MAX_CONNECTIONS`],
+/// [`IDLE_TIMEOUT`], [`MAX_CONNECTION_AGE`] and [`HEADER_READ_TIMEOUT`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    health: Health,
+    stop: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     serve_limited(
         listener,
         health,
         MAX_CONNECTIONS,
         IDLE_TIMEOUT,
         MAX_CONNECTION_AGE,
+        stop,
     )
     .await
 }
@@ -246,6 +276,7 @@ async fn serve_limited(
     max: usize,
     idle: Duration,
     age: Duration,
+    stop: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -257,30 +288,80 @@ async fn serve_limited(
         idle,
         age,
     };
-    axum::serve(listener, app).await
+    serve_app(listener, app, |addr| addr, stop).await;
+    Ok(())
+}
+
+/// Serves `app` on `listener` (HTTP/1.1) until `stop`: then accepts no more and lets the
+/// requests in flight finish for up to [`DRAIN`]. Each request carries
+/// `ConnectInfo(info(peer))`. Our own loop rather than `axum::serve`, which has neither a
+/// header-read timeout nor a bounded drain.
+pub(crate) async fn serve_app<C>(
+    mut listener: Limited,
+    app: Router,
+    info: fn(std::net::SocketAddr) -> C,
+    stop: impl Future<Output = ()> + Send,
+) where
+    C: Clone + Send + Sync + 'static,
+{
+    use axum::serve::Listener as _;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (io, addr) = tokio::select! {
+            conn = listener.accept() => conn,
+            () = &mut stop => break,
+        };
+        let app = app.clone();
+        let peer = info(addr);
+        let service = hyper::service::service_fn(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer.clone()));
+                tower::ServiceExt::oneshot(app.clone(), req)
+            },
+        );
+        let conn =
+            graceful.watch(builder.serve_connection(hyper_util::rt::TokioIo::new(io), service));
+        tokio::spawn(async move {
+            // A connection's errors (reset, timed out, malformed) are the client's business.
+            let _ = conn.await;
+        });
+    }
+    // No more accepting: new connections are refused by the kernel from here.
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
 }
 
 /// The HTTP listener on a thread and runtime of its own, so that it answers whatever the
-/// service loop is doing (a long tick, a reload). Stops when dropped.
+/// service loop is doing (a long tick, a reload). When dropped it stops accepting and waits
+/// for the requests in flight, up to [`DRAIN`].
 pub struct Server {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: std::sync::mpsc::Receiver<()>,
 }
 
 impl Server {
     /// Starts serving on `listener` (already bound, so a busy address fails the start).
     pub fn start(listener: std::net::TcpListener, health: Health) -> std::io::Result<Server> {
-        Server::spawn("nhacviec-http", listener, move |l| serve(l, health))
+        Server::spawn("nhacviec-http", listener, move |l, stop| {
+            serve(l, health, stop)
+        })
     }
 
     /// Runs `serve` on `listener` on a thread and runtime of its own until dropped (also the
-    /// agencies' pages, `web::Server`).
+    /// agencies' pages, `web::Server`); `serve` stops accepting when its [`Stop`] completes.
     pub(crate) fn spawn<F, Fut>(
         name: &str,
         listener: std::net::TcpListener,
         serve: F,
     ) -> std::io::Result<Server>
     where
-        F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+        F: FnOnce(tokio::net::TcpListener, Stop) -> Fut + Send + 'static,
         Fut: Future<Output = std::io::Result<()>>,
     {
         listener.set_nonblocking(true)?;
@@ -288,6 +369,7 @@ impl Server {
             .enable_all()
             .build()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (finished, done) = std::sync::mpsc::channel::<()>();
         let thread = name.to_string();
         std::thread::Builder::new()
             .name(thread.clone())
@@ -296,21 +378,26 @@ impl Server {
                     let listener = match tokio::net::TcpListener::from_std(listener) {
                         Ok(l) => l,
                         Err(e) => {
-                            tracing::error!(error = %e, listener = %thread, "máy nghe /healthz gặp lỗi");
+                            tracing::error!(error = %e, listener = %thread, "máy nghe HTTP gặp lỗi");
                             return;
                         }
                     };
-                    tokio::select! {
-                        r = serve(listener) => {
-                            if let Err(e) = r {
-                                tracing::error!(error = %e, listener = %thread, "máy nghe /healthz dừng");
-                            }
-                        }
-                        _ = stopped => {}
+                    // A sender dropped without a word stops the server too.
+                    let stop: Stop = Box::pin(async move {
+                        let _ = stopped.await;
+                    });
+                    if let Err(e) = serve(listener, stop).await {
+                        tracing::error!(error = %e, listener = %thread, "máy nghe HTTP dừng");
                     }
                 });
+                // The connections still open past the drain are cut with the runtime.
+                drop(runtime);
+                let _ = finished.send(());
             })?;
-        Ok(Server { stop: Some(stop) })
+        Ok(Server {
+            stop: Some(stop),
+            done,
+        })
     }
 }
 
@@ -318,6 +405,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+            // The drain, and a little for the thread to end; never longer (an exit must not
+            // hang on a client).
+            let _ = self.done.recv_timeout(DRAIN + Duration::from_millis(300));
         }
     }
 }
@@ -524,6 +614,7 @@ mod tests {
             2,
             idle,
             MAX_CONNECTION_AGE,
+            std::future::pending(),
         ));
         // Two idle connections (no request) take every slot.
         let mut a = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -588,7 +679,14 @@ mod tests {
         // Generous against a loaded machine: a request answered within the idle time, a
         // trickle that outlives the age limit several times over.
         let (idle, age) = (Duration::from_millis(1000), Duration::from_millis(1500));
-        tokio::spawn(serve_limited(listener, Health::default(), 4, idle, age));
+        tokio::spawn(serve_limited(
+            listener,
+            Health::default(),
+            4,
+            idle,
+            age,
+            std::future::pending(),
+        ));
         let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
         let started = tokio::time::Instant::now();
         let mut answers = 0;

@@ -5,6 +5,11 @@
 //! agency id (UTF-8) | HMAC-SHA256 of all that, first 16 bytes`. The key id is derived from the
 //! secret, so a previous secret kept beside the current one still verifies the links it signed
 //! (rotation without breaking links in mailboxes). Pure: the secret and the time are passed in.
+//!
+//! A calendar feed's token ([`Signer::sign_feed`]) has the same layout with version
+//! [`FEED_VERSION`] and its MAC taken over a "feed" prefix as well: it reads the agency's deadlines
+//! for [`FEED_DAYS`] and never verifies as an answer link, nor an answer link as a feed's, so
+//! the URL pasted into a calendar provider cannot answer for the agency.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -16,6 +21,12 @@ use sha2::{Digest, Sha256};
 type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: u8 = 1;
+/// The first byte of a calendar feed's token (read-only).
+pub const FEED_VERSION: u8 = 2;
+/// How long a feed's token lives: a calendar subscription is made once and kept, so longer
+/// than a reminder's link (`[web] link_days`), a little over a year; the page shows a fresh
+/// one each time it is opened.
+pub const FEED_DAYS: u32 = 400;
 const MAC_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + 4 + 8;
 /// Agency ids are short; anything longer is not a token of ours (and is not worth hashing).
@@ -163,27 +174,52 @@ pub enum LinkError {
 impl Signer {
     /// The token for `agency`'s link issued at `issued`.
     pub fn sign(&self, agency: &str, issued: DateTime<Utc>) -> String {
+        self.sign_as(VERSION, agency, issued)
+    }
+
+    /// The read-only token of `agency`'s calendar feed issued at `issued` (lives [`FEED_DAYS`]).
+    pub fn sign_feed(&self, agency: &str, issued: DateTime<Utc>) -> String {
+        self.sign_as(FEED_VERSION, agency, issued)
+    }
+
+    fn sign_as(&self, version: u8, agency: &str, issued: DateTime<Utc>) -> String {
         let mut bytes = Vec::with_capacity(HEADER_LEN + agency.len() + MAC_LEN);
-        bytes.push(VERSION);
+        bytes.push(version);
         bytes.extend_from_slice(&self.current.id);
         bytes.extend_from_slice(&issued.timestamp().to_be_bytes());
         bytes.extend_from_slice(agency.as_bytes());
-        let mut mac = self.current.mac();
-        mac.update(&bytes);
-        let tag = mac.finalize().into_bytes();
+        let tag = purpose_mac(&self.current, version, &bytes)
+            .finalize()
+            .into_bytes();
         bytes.extend_from_slice(&tag[..MAC_LEN]);
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
     /// The link a token stands for at `now`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Link, LinkError> {
+        self.verify_as(VERSION, self.days, token, now)
+    }
+
+    /// The agency a calendar feed's token is for at `now`. An answer link is not a feed's token
+    /// (`Invalid`), so the feed's URL is the only one to share with a calendar.
+    pub fn verify_feed(&self, token: &str, now: DateTime<Utc>) -> Result<Link, LinkError> {
+        self.verify_as(FEED_VERSION, FEED_DAYS, token, now)
+    }
+
+    fn verify_as(
+        &self,
+        version: u8,
+        days: u32,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Link, LinkError> {
         if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
             return Err(LinkError::Invalid);
         }
         let bytes = URL_SAFE_NO_PAD
             .decode(token)
             .map_err(|_| LinkError::Invalid)?;
-        if bytes.len() < HEADER_LEN + 1 + MAC_LEN || bytes[0] != VERSION {
+        if bytes.len() < HEADER_LEN + 1 + MAC_LEN || bytes[0] != version {
             return Err(LinkError::Invalid);
         }
         let (body, tag) = bytes.split_at(bytes.len() - MAC_LEN);
@@ -192,10 +228,9 @@ impl Signer {
             .flatten()
             .find(|k| k.id[..] == body[1..5])
             .ok_or(LinkError::Invalid)?;
-        let mut mac = key.mac();
-        mac.update(body);
         // Constant time (the `hmac` crate compares with `subtle`).
-        mac.verify_truncated_left(tag)
+        purpose_mac(key, version, body)
+            .verify_truncated_left(tag)
             .map_err(|_| LinkError::Invalid)?;
         let mut secs = [0u8; 8];
         secs.copy_from_slice(&body[5..13]);
@@ -204,7 +239,7 @@ impl Signer {
         let agency = std::str::from_utf8(&body[HEADER_LEN..])
             .map_err(|_| LinkError::Invalid)?
             .to_string();
-        let expired = issued + chrono::Duration::days(i64::from(self.days));
+        let expired = issued + chrono::Duration::days(i64::from(days));
         if now >= expired {
             return Err(LinkError::Expired { agency, expired });
         }
@@ -239,6 +274,18 @@ impl Signer {
                         .is_ok()
                 })
     }
+}
+
+/// The MAC of a token's body: an answer link's over the body alone (the links already in
+/// mailboxes), a feed's over a "feed" prefix too, so that one purpose's MAC is never the other's
+/// even were the version byte not checked.
+fn purpose_mac(key: &Key, version: u8, body: &[u8]) -> HmacSha256 {
+    let mut mac = key.mac();
+    if version == FEED_VERSION {
+        mac.update(b"nhacviec feed\0");
+    }
+    mac.update(body);
+    mac
 }
 
 /// The MAC a CSRF token is cut from: the link's own MAC and the form's name, under `key`.
@@ -354,6 +401,36 @@ mod tests {
         };
         assert_eq!(dropped.verify(&token, t(3)), Err(LinkError::Invalid));
         assert_eq!(Key::new("short").unwrap_err(), KeyError::TooShort(5));
+    }
+
+    #[test]
+    fn a_feed_token_is_not_an_answer_link_nor_the_reverse() {
+        let s = signer();
+        let feed = s.sign_feed("so-noi-vu", t(1));
+        let answer = s.sign("so-noi-vu", t(1));
+        assert_ne!(feed, answer);
+        assert_eq!(s.verify_feed(&feed, t(2)).unwrap().agency, "so-noi-vu");
+        assert_eq!(s.verify(&feed, t(2)), Err(LinkError::Invalid));
+        assert_eq!(s.verify_feed(&answer, t(2)), Err(LinkError::Invalid));
+        // The version byte swapped in: the MAC (with its purpose) no longer matches.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&answer).unwrap();
+        bytes[0] = FEED_VERSION;
+        let relabelled = URL_SAFE_NO_PAD.encode(&bytes);
+        assert_eq!(s.verify_feed(&relabelled, t(2)), Err(LinkError::Invalid));
+        let mut bytes = URL_SAFE_NO_PAD.decode(&feed).unwrap();
+        bytes[0] = VERSION;
+        assert_eq!(
+            s.verify(&URL_SAFE_NO_PAD.encode(&bytes), t(2)),
+            Err(LinkError::Invalid)
+        );
+        // A feed lives FEED_DAYS, longer than the link's 60 days.
+        let later = t(1) + chrono::Duration::days(i64::from(FEED_DAYS) - 1);
+        assert!(s.verify_feed(&feed, later).is_ok());
+        let end = t(1) + chrono::Duration::days(i64::from(FEED_DAYS));
+        assert!(matches!(
+            s.verify_feed(&feed, end),
+            Err(LinkError::Expired { .. })
+        ));
     }
 
     #[test]

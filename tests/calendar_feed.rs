@@ -1,4 +1,4 @@
-//! The agencies' calendar feeds (`/a/{token}/lich.ics`) read by an independent parser
+//! The agencies' calendar feeds (`/a/{feed token}/lich.ics`) read by an independent parser
 //! (Python's `icalendar`): one all-day event per deadline, the dates of `check --format json`,
 //! an alarm before each open one, and an extension moving the same event (same UID, a higher
 //! SEQUENCE) rather than adding one.
@@ -73,7 +73,7 @@ fn check() -> Value {
 #[tokio::test]
 async fn the_feed_has_each_deadline_of_check_as_an_all_day_event() {
     let site = site(|_| {});
-    let token = signer().sign("so-noi-vu", now());
+    let token = signer().sign_feed("so-noi-vu", now());
     let (code, kind, bytes) = site.bytes(&format!("/a/{token}/lich.ics")).await;
     assert_eq!(code, 200);
     assert!(kind.starts_with("text/calendar"), "{kind}");
@@ -127,7 +127,7 @@ async fn the_feed_has_each_deadline_of_check_as_an_all_day_event() {
 #[tokio::test]
 async fn an_extension_moves_the_same_event() {
     let before = site(|_| {});
-    let token = signer().sign("so-noi-vu", now());
+    let token = signer().sign_feed("so-noi-vu", now());
     let (_, _, bytes) = before.bytes(&format!("/a/{token}/lich.ics")).await;
     let old = parse(&String::from_utf8(bytes).unwrap());
     let (uid, event) = old
@@ -167,26 +167,33 @@ async fn an_extension_moves_the_same_event() {
 }
 
 #[tokio::test]
-async fn only_a_genuine_link_opens_a_feed_even_long_after_it_expired() {
+async fn only_a_feed_token_opens_a_feed_for_400_days_and_the_page_shares_no_answer_link() {
     let site = site(|_| {});
     let (_, unknown) = site.get("/khong-co").await;
-    let token = signer().sign("so-noi-vu", now());
+    let token = signer().sign_feed("so-noi-vu", now());
     let (code, body) = site.get(&format!("/a/{token}x/lich.ics")).await;
     assert_eq!((code, body), (404, unknown.clone()));
     let (code, _) = site.get(&format!("/a/{token}/lich.txt")).await;
     assert_eq!(code, 404);
-    // A subscription outlives the link's 60 days (up to a year more)...
-    let old = signer().sign("so-noi-vu", now() - chrono::Duration::days(200));
+    // A subscription outlives a reminder's link (60 days): the feed's token lives 400 days...
+    let old = signer().sign_feed("so-noi-vu", now() - chrono::Duration::days(399));
     let (code, _) = site.get(&format!("/a/{old}/lich.ics")).await;
     assert_eq!(code, 200);
     // ... not forever.
-    let ancient = signer().sign("so-noi-vu", now() - chrono::Duration::days(60 + 367));
-    let (code, _) = site.get(&format!("/a/{ancient}/lich.ics")).await;
-    assert_eq!(code, 404);
-    // The agency's page offers the feed.
-    let (_, page) = site.get(&format!("/a/{token}")).await;
+    let ancient = signer().sign_feed("so-noi-vu", now() - chrono::Duration::days(400));
+    let (code, body) = site.get(&format!("/a/{ancient}/lich.ics")).await;
+    assert_eq!((code, body), (404, unknown.clone()));
+    // The reminder's link, which answers, is not a feed's token.
+    let answer = signer().sign("so-noi-vu", now());
+    let (code, body) = site.get(&format!("/a/{answer}/lich.ics")).await;
+    assert_eq!((code, body), (404, unknown.clone()));
+    // The agency's page offers the feed with its own token, and no URL to share carries the
+    // answer link.
+    let (_, page) = site.get(&format!("/a/{answer}")).await;
     assert!(
         page.contains(&format!("https://nhacviec.example/a/{token}/lich.ics")),
         "{page}"
     );
+    assert!(!page.contains(&format!("{answer}/lich.ics")), "{page}");
+    assert!(!page.contains(&format!("https://nhacviec.example/a/{answer}")));
 }

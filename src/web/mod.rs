@@ -13,6 +13,7 @@
 
 mod dashboard;
 mod forms;
+pub mod guard;
 mod monitor;
 mod page;
 mod review;
@@ -29,7 +30,9 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::HashMap;
+use guard::Reason;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -37,8 +40,7 @@ use std::time::Duration;
 /// Request bodies above this are refused (a form is a few hundred bytes; notes are capped at
 /// [`forms::MAX_TEXT`] characters).
 pub const MAX_BODY: usize = 32 * 1024;
-/// Requests a link may make per minute.
-pub const RATE_PER_MINUTE: u32 = 30;
+pub use guard::RATE_PER_MINUTE;
 const MAX_CONNECTIONS: usize = 256;
 
 /// What the pages need: the config (replaced on reload), the store, the signer, the clock.
@@ -53,8 +55,18 @@ struct Inner {
     signer: Signer,
     /// A fixed time (`nhacviec web --now`), else the clock.
     now: Option<DateTime<Utc>>,
-    /// Requests per link in the current minute.
-    rate: Mutex<HashMap<String, (i64, u32)>>,
+    /// The limits' clock: monotonic, advancing under `--now` too.
+    started: std::time::Instant,
+    guards: Mutex<Guards>,
+    /// `nhacviec_web_rejected_total{reason}` (registered with `/metrics` by the service).
+    rejected: Family<crate::health::ReasonLabel, Counter>,
+}
+
+#[derive(Default)]
+struct Guards {
+    rate: guard::RateLimiter,
+    log: guard::RejectLog,
+    keys: guard::KeyGuard,
 }
 
 impl Web {
@@ -64,13 +76,26 @@ impl Web {
         signer: Signer,
         now: Option<DateTime<Utc>>,
     ) -> Web {
+        Web::counted(config, store, signer, now, Family::default())
+    }
+
+    /// The pages, counting refused requests in `rejected` (the service's metrics).
+    pub fn counted(
+        config: Arc<Config>,
+        store: Store,
+        signer: Signer,
+        now: Option<DateTime<Utc>>,
+        rejected: Family<crate::health::ReasonLabel, Counter>,
+    ) -> Web {
         Web {
             inner: Arc::new(Inner {
                 config: RwLock::new(config),
                 store: Mutex::new(store),
                 signer,
                 now,
-                rate: Mutex::new(HashMap::new()),
+                started: std::time::Instant::now(),
+                guards: Mutex::new(Guards::default()),
+                rejected,
             }),
         }
     }
@@ -93,21 +118,61 @@ impl Web {
         self.inner.now.unwrap_or_else(Utc::now)
     }
 
-    /// Counts a request of the link; false once over the limit for this minute.
-    fn allow(&self, log_id: &str, now: DateTime<Utc>) -> bool {
-        let minute = now.timestamp() / 60;
-        let Ok(mut rate) = self.inner.rate.lock() else {
-            return true;
-        };
-        if rate.len() > 10_000 {
-            rate.retain(|_, (m, _)| *m == minute);
+    /// Seconds of the limits' clock.
+    fn secs(&self) -> u64 {
+        self.inner.started.elapsed().as_secs()
+    }
+
+    fn guards<T>(&self, f: impl FnOnce(&mut Guards) -> T) -> T {
+        match self.inner.guards.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
         }
-        let entry = rate.entry(log_id.to_string()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+    }
+
+    /// Counts a request of the link; false once over the limit for this minute (counted in
+    /// the metrics and the minute's summary, not logged one by one).
+    fn allow(&self, log_id: &str) -> bool {
+        let secs = self.secs();
+        let allowed = self.guards(|g| g.rate.allow(log_id, secs));
+        if !allowed {
+            self.reject(Reason::RateLimited, log_id, None, "");
         }
-        entry.1 += 1;
-        entry.1 <= RATE_PER_MINUTE
+        allowed
+    }
+
+    /// A refused request: counted by reason; logged in full only among the first few of the
+    /// minute, the rest in one line a minute ([`Web::flush_log`]).
+    fn reject(&self, reason: Reason, log_id: &str, agency: Option<&str>, message: &str) {
+        self.inner
+            .rejected
+            .get_or_create(&crate::health::ReasonLabel {
+                reason: reason.label().to_string(),
+            })
+            .inc();
+        let secs = self.secs();
+        let (full, ended) = self.guards(|g| g.log.note(reason, secs));
+        if let Some(summary) = ended {
+            log_summary(&summary);
+        }
+        if full {
+            match reason {
+                Reason::UnknownAgency => {
+                    tracing::warn!(link = %log_id, agency = agency.unwrap_or(""), reason = reason.label(), "{message}")
+                }
+                _ => {
+                    tracing::info!(link = %log_id, agency = agency.unwrap_or(""), reason = reason.label(), "{message}")
+                }
+            }
+        }
+    }
+
+    /// The summary line of the minute that ended, if it had rejections not logged in full.
+    pub fn flush_log(&self) {
+        let secs = self.secs();
+        if let Some(summary) = self.guards(|g| g.log.flush(secs)) {
+            log_summary(&summary);
+        }
     }
 
     fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
@@ -153,6 +218,34 @@ pub fn links_for(config: &Config) -> anyhow::Result<Option<Signer>> {
     }
 }
 
+fn log_summary(summary: &guard::Summary) {
+    tracing::warn!(
+        event = "web_rejected",
+        total = summary.total(),
+        unlogged = summary.unlogged(),
+        invalid = summary.count(Reason::Invalid),
+        expired = summary.count(Reason::Expired),
+        unknown_agency = summary.count(Reason::UnknownAgency),
+        rate_limited = summary.count(Reason::RateLimited),
+        dashboard_key = summary.count(Reason::DashboardKey),
+        dashboard_blocked = summary.count(Reason::DashboardBlocked),
+        "trang: {} yêu cầu bị từ chối trong phút qua (liên kết hoặc khóa sai, hết hạn, quá nhiều yêu cầu), {} yêu cầu không ghi chi tiết; nhiều bất thường là dấu hiệu có người dò liên kết",
+        summary.total(),
+        summary.unlogged()
+    );
+}
+
+/// The 429 page of a link used too often.
+fn too_many(message: &str) -> HttpResponse {
+    let mut resp = html(
+        StatusCode::TOO_MANY_REQUESTS,
+        page::error("Quá nhiều yêu cầu", message),
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    resp
+}
+
 pub fn router(web: Web) -> Router {
     Router::new()
         .route("/a/{token}", get(show))
@@ -184,34 +277,42 @@ pub fn router(web: Web) -> Router {
         .with_state(web)
 }
 
-/// Serves the pages on `listener` until the future is dropped.
-pub async fn serve(listener: tokio::net::TcpListener, web: Web) -> std::io::Result<()> {
+/// Serves the pages on `listener` until `stop`, then lets the requests in flight finish for
+/// up to `health::DRAIN`; writes the minute's summary of refused requests each minute.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    web: Web,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let listener = crate::health::Limited::new(listener, MAX_CONNECTIONS, Duration::from_secs(30));
-    axum::serve(
-        listener,
-        router(web).into_make_service_with_connect_info::<Peer>(),
-    )
-    .await
+    let summaries = {
+        let web = web.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                web.flush_log();
+            }
+        })
+    };
+    crate::health::serve_app(listener, router(web.clone()), Peer, stop).await;
+    summaries.abort();
+    if let Some(summary) = web.guards(|g| g.log.finish()) {
+        log_summary(&summary);
+    }
+    Ok(())
 }
 
-/// The peer's address, as axum's connection info for our limited listener.
+/// The peer's address, as axum's connection info.
 #[derive(Clone, Copy, Debug)]
 pub struct Peer(pub SocketAddr);
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::health::Limited>>
-    for Peer
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::health::Limited>) -> Peer {
-        Peer(*stream.remote_addr())
-    }
-}
 
 /// The pages on a thread and runtime of their own (like `/healthz`). Stops when dropped.
 pub type Server = crate::health::Server;
 
 /// Starts serving the pages on `listener` (already bound).
 pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Server> {
-    crate::health::Server::spawn("nhacviec-web", listener, move |l| serve(l, web))
+    crate::health::Server::spawn("nhacviec-web", listener, move |l, stop| serve(l, web, stop))
 }
 
 /// Serves the pages of `config` (which has `[web]`) on its `listen` address, with a
@@ -222,6 +323,17 @@ pub fn launch(
     signer: Signer,
     now: Option<DateTime<Utc>>,
 ) -> anyhow::Result<(Web, Server)> {
+    launch_counted(config, db, signer, now, Family::default())
+}
+
+/// [`launch`], counting refused requests in the service's metrics.
+pub fn launch_counted(
+    config: Arc<Config>,
+    db: &std::path::Path,
+    signer: Signer,
+    now: Option<DateTime<Utc>>,
+    rejected: Family<crate::health::ReasonLabel, Counter>,
+) -> anyhow::Result<(Web, Server)> {
     use anyhow::Context as _;
     let listen = config
         .web
@@ -231,7 +343,7 @@ pub fn launch(
     let store = Store::open_side(db)?;
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("không nghe được trên {listen} ([web] listen)"))?;
-    let web = Web::new(config, store, signer, now);
+    let web = Web::counted(config, store, signer, now, rejected);
     let server = start(listener, web.clone())
         .with_context(|| format!("không phục vụ được trên {listen} ([web] listen)"))?;
     Ok((web, server))
@@ -290,26 +402,32 @@ pub(crate) fn open_link(
     now: DateTime<Utc>,
 ) -> Result<(Link, Arc<Config>), HttpResponse> {
     let id = links::log_id(token);
-    if !web.allow(&id, now) {
-        tracing::warn!(link = %id, "trang: quá nhiều yêu cầu trên một liên kết");
-        return Err(html(
-            StatusCode::TOO_MANY_REQUESTS,
-            page::error("Quá nhiều yêu cầu", "Liên kết này được dùng quá nhiều lần trong một phút. Vui lòng chờ một phút rồi thử lại."),
-        ));
+    if !web.allow(&id) {
+        return Err(too_many("Liên kết này được dùng quá nhiều lần trong một phút. Vui lòng chờ một phút rồi thử lại."));
     }
     let config = web.config();
     match web.inner.signer.verify(token, now) {
         Ok(link) if config.agency(&link.agency).is_some() => Ok((link, config)),
         Ok(link) => {
-            tracing::warn!(link = %id, agency = %link.agency, "trang: liên kết của cơ quan không còn trong cấu hình");
+            web.reject(
+                Reason::UnknownAgency,
+                &id,
+                Some(&link.agency),
+                "trang: liên kết của cơ quan không còn trong cấu hình",
+            );
             Err(not_found_page())
         }
         Err(LinkError::Invalid) => {
-            tracing::info!(link = %id, "trang: liên kết không hợp lệ");
+            web.reject(Reason::Invalid, &id, None, "trang: liên kết không hợp lệ");
             Err(not_found_page())
         }
         Err(LinkError::Expired { agency, expired }) => {
-            tracing::info!(link = %id, %agency, "trang: liên kết hết hạn");
+            web.reject(
+                Reason::Expired,
+                &id,
+                Some(&agency),
+                "trang: liên kết hết hạn",
+            );
             Err(html(
                 StatusCode::GONE,
                 page::expired(&config, &agency, expired),
@@ -380,10 +498,11 @@ async fn show(
             agency: &link.agency,
             base: format!("/a/{token}"),
             files: format!("/a/{token}"),
-            feed: Some(match &config.web {
-                Some(w) => format!("{}/a/{token}/lich.ics", w.public_url),
-                None => format!("/a/{token}/lich.ics"),
-            }),
+            // The feed's own read-only token: a calendar provider holding it cannot answer.
+            feed: Some(format!(
+                "/a/{}/lich.ics",
+                web.inner.signer.sign_feed(&link.agency, now)
+            )),
             today,
             now,
             views: &views,
@@ -396,11 +515,9 @@ async fn show(
     )
 }
 
-/// A calendar subscription outlives a link in a mailbox: the feed (deadlines only, nothing
-/// to act on) still opens with a genuine link this long after it expired.
-pub const FEED_GRACE_DAYS: i64 = 366;
-
-/// `GET /a/{token}/lich.ics`: the agency's deadlines as an iCalendar feed.
+/// `GET /a/{feed token}/lich.ics`: the agency's deadlines as an iCalendar feed. Only a feed's
+/// token opens it (`links::Signer::verify_feed`, [`links::FEED_DAYS`]); an answer link is the
+/// same 404 as a forged one, so the URL in a calendar is never one that answers.
 async fn calendar_feed(
     State(web): State<Web>,
     Path((token, file)): Path<(String, String)>,
@@ -410,26 +527,38 @@ async fn calendar_feed(
     }
     let now = web.now();
     let id = links::log_id(&token);
-    if !web.allow(&id, now) {
-        return html(
-            StatusCode::TOO_MANY_REQUESTS,
-            page::error("Quá nhiều yêu cầu", "Vui lòng chờ một phút rồi thử lại."),
-        );
+    if !web.allow(&id) {
+        return too_many("Vui lòng chờ một phút rồi thử lại.");
     }
     let config = web.config();
-    let agency = match web.inner.signer.verify(&token, now) {
+    let agency = match web.inner.signer.verify_feed(&token, now) {
         Ok(link) => link.agency,
-        Err(LinkError::Expired { agency, expired })
-            if now < expired + chrono::Duration::days(FEED_GRACE_DAYS) =>
-        {
-            agency
+        Err(LinkError::Expired { agency, .. }) => {
+            web.reject(
+                Reason::Expired,
+                &id,
+                Some(&agency),
+                "trang: lịch với địa chỉ hết hạn",
+            );
+            return not_found_page();
         }
-        _ => {
-            tracing::info!(link = %id, "trang: lịch với liên kết không hợp lệ hoặc hết hạn lâu");
+        Err(LinkError::Invalid) => {
+            web.reject(
+                Reason::Invalid,
+                &id,
+                None,
+                "trang: lịch với địa chỉ không hợp lệ",
+            );
             return not_found_page();
         }
     };
     if config.agency(&agency).is_none() {
+        web.reject(
+            Reason::UnknownAgency,
+            &id,
+            Some(&agency),
+            "trang: lịch của cơ quan không còn trong cấu hình",
+        );
         return not_found_page();
     }
     let (answered, _) = match answered(&web, &config, &agency) {

@@ -7,6 +7,7 @@
 //! (`admin-link --agency a`) shows and decides for only the plans `a` monitors
 //! (`Config::monitored_by`). Anything else is the same 404 as an unknown page.
 
+use super::guard::{self, Reason};
 use super::{html, page, Web};
 use crate::answers::{self, Action};
 use crate::config::Config;
@@ -30,13 +31,57 @@ pub(super) fn open_monitor(
     now: DateTime<Utc>,
 ) -> Result<(Link, Arc<Config>), HttpResponse> {
     let id = links::log_id(key);
-    if !web.allow(&id, now) {
-        tracing::warn!(link = %id, "trang theo dõi: quá nhiều yêu cầu");
-        return Err(html(
-            StatusCode::TOO_MANY_REQUESTS,
-            page::error("Quá nhiều yêu cầu", "Vui lòng chờ một phút rồi thử lại."),
-        ));
+    if !web.allow(&id) {
+        return Err(super::too_many("Vui lòng chờ một phút rồi thử lại."));
     }
+    // While too many wrong keys are being tried, only a key already seen to work is checked:
+    // a guesser gets the same 429 for every key, right or wrong.
+    let secs = web.secs();
+    if let Some(wait) = web.guards(|g| g.keys.blocked(&id, secs)) {
+        web.reject(Reason::DashboardBlocked, &id, None, "");
+        return Err(blocked(wait));
+    }
+    let opened = check_key(web, key, &id, now);
+    match &opened {
+        Ok(_) => web.guards(|g| g.keys.succeeded(&id)),
+        Err(_) => {
+            if let Some(wait) = web.guards(|g| g.keys.failed(secs)) {
+                tracing::warn!(
+                    event = "dashboard_keys_blocked",
+                    seconds = wait,
+                    "trang theo dõi: quá {} khóa sai trong một phút, tạm ngừng kiểm tra khóa mới trong {} giây (có người dò khóa?)",
+                    guard::FAILED_KEYS_PER_MINUTE,
+                    wait
+                );
+            }
+        }
+    }
+    opened
+}
+
+/// The 429 of a blocked dashboard key, with the wait.
+fn blocked(wait: u64) -> HttpResponse {
+    let minutes = wait.div_ceil(60);
+    let mut resp = html(
+        StatusCode::TOO_MANY_REQUESTS,
+        page::error(
+            "Quá nhiều lần thử khóa sai",
+            &format!("Trang theo dõi vừa bị thử quá nhiều khóa sai. Vui lòng thử lại sau {minutes} phút."),
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// The key checked: the configured key's hash or a dashboard's signed link.
+fn check_key(
+    web: &Web,
+    key: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(Link, Arc<Config>), HttpResponse> {
     let config = web.config();
     if let Some(w) = config.web.as_ref().filter(|w| w.admin_key_matches(key)) {
         if let Some(hash) = w.admin_token {
@@ -52,12 +97,22 @@ pub(super) fn open_monitor(
                 Ok((link, scoped))
             }
             None => {
-                tracing::info!(link = %id, "trang theo dõi: khóa không hợp lệ");
+                web.reject(
+                    Reason::DashboardKey,
+                    id,
+                    None,
+                    "trang theo dõi: khóa không hợp lệ",
+                );
                 Err(html(StatusCode::NOT_FOUND, page::not_found()))
             }
         },
         Err(LinkError::Expired { agency, .. }) if links::dashboard_scope(&agency).is_some() => {
-            tracing::info!(link = %id, "trang theo dõi: liên kết hết hạn");
+            web.reject(
+                Reason::Expired,
+                id,
+                None,
+                "trang theo dõi: liên kết hết hạn",
+            );
             Err(html(
                 StatusCode::GONE,
                 page::error(
@@ -67,7 +122,12 @@ pub(super) fn open_monitor(
             ))
         }
         _ => {
-            tracing::info!(link = %id, "trang theo dõi: khóa không hợp lệ");
+            web.reject(
+                Reason::DashboardKey,
+                id,
+                None,
+                "trang theo dõi: khóa không hợp lệ",
+            );
             Err(html(StatusCode::NOT_FOUND, page::not_found()))
         }
     }

@@ -196,7 +196,8 @@ pub struct AgencyPage<'a> {
     pub base: String,
     /// Where attached files are downloaded from (`{files}/tep/{sha256}`).
     pub files: String,
-    /// The agency's calendar feed, when the page is the agency's.
+    /// The path of the agency's calendar feed (`/a/{feed token}/lich.ics`, read-only), when
+    /// the page is the agency's: the answer link never goes into a calendar.
     pub feed: Option<String>,
     pub today: NaiveDate,
     pub now: DateTime<Utc>,
@@ -554,7 +555,9 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             states => StateFilter::ALL.iter().map(|(f, key, label)| context! { key => *key, label => *label, selected => *f == q.state }).collect::<Vec<_>>(),
             state_key => q.state.key(),
             base => base.clone(),
-            feed_url => p.feed.clone().unwrap_or_default(),
+            feed_path => p.feed.clone(),
+            feed_url => p.feed.as_ref().map(|path| format!("{}{path}", p.config.web.as_ref().map_or("", |w| w.public_url.as_str()))),
+            feed_expires => vn((p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS))).with_timezone(&tz).date_naive()),
             read_only => p.read_only,
             who_name => p.who.name.clone(),
             who_position => p.who.position.clone(),
