@@ -443,6 +443,46 @@ fn labelled(period: &str, due: NaiveDate) -> String {
     }
 }
 
+/// The instant the local day `day` begins in `tz`, in UTC (the earlier one when clocks go back;
+/// the first instant after a gap). `None` only past chrono's range.
+pub fn day_start(tz: chrono_tz::Tz, day: NaiveDate) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0)?;
+    let local = tz.from_local_datetime(&midnight).earliest().or_else(|| {
+        // Midnight skipped by a change of offset: the day starts an hour later at most.
+        tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()
+    })?;
+    Some(local.with_timezone(&Utc))
+}
+
+/// Whether `occurrence` is still one `agency` may answer in `config` (the config in force when
+/// the answer is stored, answers not laid over): its plan open, the task the agency's, the
+/// deadline one of the agency's as the plan gives it, not written done in the TOML. Else the
+/// Vietnamese reason.
+pub fn still_answerable(
+    config: &Config,
+    agency: &str,
+    today: NaiveDate,
+    occurrence: &Occurrence,
+) -> Result<(), String> {
+    let gone = || {
+        format!(
+            "Nhiệm vụ {} (Kế hoạch số {}) vừa được thay đổi hoặc bỏ khỏi kế hoạch đang theo dõi trong lúc gửi: câu trả lời chưa được ghi. Vui lòng tải lại trang để xem các việc hiện có.",
+            occurrence.task, occurrence.plan
+        )
+    };
+    match occurrence_card(config, agency, today, &[], occurrence) {
+        None => Err(gone()),
+        Some(v) if v.plan_closed => Err(format!(
+            "Kế hoạch số {} vừa được đánh dấu kết thúc: câu trả lời chưa được ghi.",
+            occurrence.plan
+        )),
+        Some(v) if v.current.is_none() => Err(gone()),
+        Some(_) => Ok(()),
+    }
+}
+
 /// How long a finished occurrence stays on the agency's page.
 pub const RECENT_DAYS: i64 = 90;
 /// A recurring task's overdue periods shown as cards, the most recent; older ones are counted.

@@ -433,6 +433,74 @@ impl Store {
             self.extensions()?,
         ))
     }
+
+    /// What the pages show, without reading every answer ever given: every completion not
+    /// withdrawn (of every agency: the overlay reads them), and of `agency` (every agency when
+    /// `None`) the latest answer not withdrawn of each occurrence and the pending extension
+    /// requests; every grant. Laid over a config, and read for the latest answer of an
+    /// occurrence, a task or an agency, a completion, a pending request, it gives what
+    /// [`Store::answers`] gives. `before`: answers made from then on are not known (the
+    /// dashboard's past dates), so each occurrence's latest is the latest made before it.
+    pub fn shown_answers(
+        &self,
+        agency: Option<&str>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<(Vec<Response>, Vec<Extension>)> {
+        let before = before.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+        // An occurrence's head made after `before`: the latest known then is an earlier one,
+        // found by the index of each occurrence's answers (rare: a past date asked for).
+        let later: bool = match &before {
+            None => false,
+            Some(b) => self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM response_heads h JOIN responses r ON r.id = h.response_id
+                   WHERE (?1 IS NULL OR h.agency = ?1) AND r.created_at >= ?2)",
+                params![agency, b],
+                |r| r.get(0),
+            )?,
+        };
+        let heads = if later {
+            "SELECT MAX(id) FROM responses WHERE undone_at IS NULL AND (?1 IS NULL OR agency = ?1)
+               AND created_at < ?2 GROUP BY agency, plan, task, deadline"
+        } else {
+            "SELECT response_id FROM response_heads WHERE (?1 IS NULL OR agency = ?1) AND ?2 IS ?2"
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE id IN (
+                {heads}
+                UNION SELECT id FROM responses WHERE action = 'done' AND undone_at IS NULL
+                UNION SELECT id FROM responses WHERE action = 'extension' AND undone_at IS NULL
+                  AND granted IS NULL AND refused_at IS NULL AND (?1 IS NULL OR agency = ?1))
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![agency, before], response_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(r) = r? {
+                out.push(r);
+            }
+        }
+        Ok((out, self.extensions()?))
+    }
+
+    /// How many answers `agency` gave from `from` until before `to` (a day's, for `[web]
+    /// max_answers_per_day`): withdrawn ones count, they were stored.
+    pub fn answers_between(
+        &self,
+        agency: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u32> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM responses WHERE agency = ?1 AND created_at >= ?2 AND created_at < ?3",
+            params![
+                agency,
+                from.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                to.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
 }
 
 #[cfg(test)]

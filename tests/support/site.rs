@@ -45,6 +45,7 @@ pub fn with_web(
         max_upload_mb: nhacviec::config::web::DEFAULT_MAX_UPLOAD_MB,
         upload_quota_mb: nhacviec::config::web::DEFAULT_UPLOAD_QUOTA_MB,
         max_extension_days: nhacviec::config::web::DEFAULT_MAX_EXTENSION_DAYS,
+        max_answers_per_day: nhacviec::config::web::DEFAULT_MAX_ANSWERS_PER_DAY,
     });
     config
 }
