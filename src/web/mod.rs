@@ -374,7 +374,10 @@ async fn show(
     let views = answers::agency_view(&answered, &link.agency, today, &responses);
     let query = page::PageQuery::parse(uri.query());
     // The answer the notice names, when a later one of its occurrence took its place.
-    if let Some(id) = query.recorded.filter(|id| !responses.iter().any(|r| r.id == *id)) {
+    if let Some(id) = query
+        .recorded
+        .filter(|id| !responses.iter().any(|r| r.id == *id))
+    {
         if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
             if r.agency == link.agency {
                 responses.push(r);
