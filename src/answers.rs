@@ -781,6 +781,36 @@ done_by = { b = 2022-05-01 }
     }
 
     #[test]
+    fn an_answer_is_checked_against_the_config_in_force() {
+        let c = config();
+        let today = d(2022, 6, 1);
+        let occ = |task: &str, deadline: Option<NaiveDate>| Occurrence {
+            plan: "1/KH".into(),
+            task: task.into(),
+            deadline,
+        };
+        let june = Some(d(2022, 6, 30));
+        assert_eq!(still_answerable(&c, "a", today, &occ("2", june)), Ok(()));
+        // The TOML writes it done for b; a task or a deadline no longer there.
+        assert!(still_answerable(&c, "b", today, &occ("2", june)).is_err());
+        let gone = still_answerable(&c, "a", today, &occ("9", june)).unwrap_err();
+        assert!(gone.contains("Nhiệm vụ 9 (Kế hoạch số 1/KH)"), "{gone}");
+        assert!(still_answerable(&c, "a", today, &occ("2", Some(d(2022, 7, 15)))).is_err());
+        let mut reloaded = c.clone();
+        reloaded.plans[0].tasks.retain(|t| t.id != "2");
+        assert!(still_answerable(&reloaded, "a", today, &occ("2", june)).is_err());
+    }
+
+    #[test]
+    fn a_local_day_starts_at_its_midnight_in_utc() {
+        let tz: chrono_tz::Tz = "Asia/Ho_Chi_Minh".parse().unwrap();
+        assert_eq!(
+            day_start(tz, d(2022, 6, 1)).map(|t| t.to_rfc3339()),
+            Some("2022-05-31T17:00:00+00:00".to_string())
+        );
+    }
+
+    #[test]
     fn a_completion_binds_to_exactly_its_occurrence_and_the_tomls_done_wins() {
         let mut c = config();
         let q2 = d(2022, 6, 30);
