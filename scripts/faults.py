@@ -11,6 +11,10 @@
     scripts/faults.py responsive [--digests 10000]
         a catch-up tick of N digests (SMTP to the test server): /healthz must answer within 1 s
         throughout, and SIGTERM mid-tick must stop the service within 2 s, the rest queued.
+    scripts/faults.py answers [--answers 100000]
+        N answers stored (60% by one agency, the rest spread; progress notes of 200 characters,
+        undone and superseded ones among them): the agency's page and the dashboard, 50
+        requests each (median and p95), 8 in parallel, the service's RSS and the database's size.
     scripts/faults.py config-edits [--edits 100]
         random valid and invalid edits of the plan file while the service runs: it must never
         stop, always run the last valid config, and report every invalid one with its line.
@@ -183,6 +187,120 @@ def responsive(tmp, n):
         log.close()
 
 
+def link(secret, agency, issued):
+    """A signed link's token, as links::Signer::sign makes it (version 1, key id, issue time,
+    agency, 128-bit HMAC-SHA256): fresh tokens, so the per-link rate limit is not what is measured."""
+    import base64
+    import hashlib
+    import hmac
+    key = secret.encode()
+    kid = hashlib.sha256(b"nhacviec link key id\0" + key).digest()[:4]
+    body = b"\x01" + kid + int(issued).to_bytes(8, "big", signed=True) + agency.encode()
+    tag = hmac.new(key, body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(body + tag).rstrip(b"=").decode()
+
+
+def answers_case(tmp, n):
+    import concurrent.futures
+    import sqlite3
+    import urllib.error
+    import urllib.request
+    port = free_port()
+    cfg = os.path.join(tmp, "cfg")
+    shutil.copytree(os.path.join(ROOT, "config"), cfg)
+    with open(os.path.join(cfg, "nhacviec.toml"), "a", encoding="utf-8") as f:
+        f.write(f'\n[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n')
+    state = os.path.join(tmp, "state")
+    secret = "faults-answers-" + os.urandom(16).hex()
+    env = dict(os.environ, NHACVIEC_STATE_DIR=state, NHACVIEC_LINK_SECRET=secret, NHACVIEC_LOG="warn", NO_COLOR="1")
+    # The database, migrated: `web` opens it; then the answers go in straight (one
+    # transaction: the store's triggers keep each occurrence's latest as they would).
+    p = subprocess.Popen([BIN, "--config", cfg, "web"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    def get(path, timeout=30):
+        t = time.monotonic()
+        with urllib.request.urlopen(base + path, timeout=timeout) as r:
+            r.read()
+            return r.status, time.monotonic() - t
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                get("/a/x", 1)
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if p.poll() is not None or time.monotonic() - started > 30:
+                    print("the pages did not start")
+                    return 1
+                time.sleep(0.1)
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+    db_path = os.path.join(state, "nhacviec.db")
+    db = sqlite3.connect(db_path)
+    agencies = [r for r in open(os.path.join(cfg, "agencies.toml"), encoding="utf-8").read().split("[[agency]]")[1:]]
+    ids = [a.split('id = "', 1)[1].split('"', 1)[0] for a in agencies]
+    tasks = [t.split('id = "', 1)[1].split('"', 1)[0] for t in open(os.path.join(cfg, "plans", "50-KH-UBND-2022.toml"), encoding="utf-8").read().split("[[task]]")[1:]]
+    now = int(time.time())
+    rows = []
+    for i in range(n):
+        agency = "so-noi-vu" if i % 10 < 6 else ids[i % len(ids)]
+        task = tasks[i % len(tasks)]
+        action = "extension" if i % 50 == 0 else "progress"
+        at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(now - (n - i) * 2))
+        undone = at if i % 20 == 1 else None
+        rows.append((agency, "50/KH-UBND", task, "2022-12-31", action, "tiến độ " + "x" * 190, 30, "2023-01-31" if action == "extension" else None, at, "k", f"seed-{i}", undone))
+    t = time.monotonic()
+    with db:
+        db.executemany("INSERT INTO responses (agency, plan, task, deadline, action, note, percent, proposed, created_at, key_id, nonce, undone_at, exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)", rows)
+    seeded = time.monotonic() - t
+    db.close()
+    size = os.path.getsize(db_path) + (os.path.getsize(db_path + "-wal") if os.path.exists(db_path + "-wal") else 0)
+    p = subprocess.Popen([BIN, "--config", cfg, "web"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        while True:
+            try:
+                get("/a/x", 1)
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        counter = iter(range(10**9))
+        page = lambda: f"/a/{link(secret, 'so-noi-vu', now - next(counter))}"
+        dashboard = lambda: f"/theo-doi/{link(secret, '@theo-doi', now - next(counter))}"
+        def measure(path_of, k=50):
+            times = []
+            for _ in range(k):
+                code, took = get(path_of())
+                assert code == 200, code
+                times.append(took)
+            times.sort()
+            return times[len(times) // 2], times[int(len(times) * 0.95) - 1]
+        get(page())
+        get(dashboard())
+        pm, p95 = measure(page)
+        dm, d95 = measure(dashboard)
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            paths = [page() for _ in range(8)]
+            t = time.monotonic()
+            done = list(ex.map(get, paths))
+            parallel = time.monotonic() - t
+        assert all(c == 200 for c, _ in done)
+        status = open(f"/proc/{p.pid}/status").read()
+        rss = lambda k: int(status.split(k + ":", 1)[1].split()[0]) // 1024
+        print(f"{n} answers stored ({seeded:.1f} s to seed), database {size / 1e6:.0f} MB")
+        print(f"agency page (so-noi-vu, {n * 6 // 10} of them): median {pm * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms; "
+              f"8 in parallel: {parallel * 1000:.0f} ms for all")
+        print(f"dashboard: median {dm * 1000:.1f} ms, p95 {d95 * 1000:.1f} ms")
+        print(f"RSS {rss('VmRSS')} MB (peak {rss('VmHWM')} MB)")
+        return 0 if p95 < 0.020 and d95 < 0.020 else 1
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
 def config_edits(tmp, edits):
     cfg = os.path.join(tmp, "cfg")
     shutil.copytree(os.path.join(ROOT, "config"), cfg)
@@ -315,12 +433,13 @@ def junk_flood(tmp, seconds, clients):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full", "responsive", "junk-flood"])
+    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full", "responsive", "junk-flood", "answers"])
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--edits", type=int, default=100)
     ap.add_argument("--digests", type=int, default=None)
     ap.add_argument("--kills", type=int, default=20)
+    ap.add_argument("--answers", type=int, default=100000)
     a = ap.parse_args()
     if "NHACVIEC_BIN" not in os.environ:
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
@@ -333,6 +452,8 @@ def main():
             sys.exit(junk_flood(tmp, a.seconds, a.clients))
         if a.fault == "config-edits":
             sys.exit(config_edits(tmp, a.edits))
+        if a.fault == "answers":
+            sys.exit(answers_case(tmp, a.answers))
         if a.fault == "responsive":
             sys.exit(responsive(tmp, a.digests or 10000))
         if a.fault == "disk-full":

@@ -443,6 +443,46 @@ fn labelled(period: &str, due: NaiveDate) -> String {
     }
 }
 
+/// The instant the local day `day` begins in `tz`, in UTC (the earlier one when clocks go back;
+/// the first instant after a gap). `None` only past chrono's range.
+pub fn day_start(tz: chrono_tz::Tz, day: NaiveDate) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0)?;
+    let local = tz.from_local_datetime(&midnight).earliest().or_else(|| {
+        // Midnight skipped by a change of offset: the day starts an hour later at most.
+        tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+            .earliest()
+    })?;
+    Some(local.with_timezone(&Utc))
+}
+
+/// Whether `occurrence` is still one `agency` may answer in `config` (the config in force when
+/// the answer is stored, answers not laid over): its plan open, the task the agency's, the
+/// deadline one of the agency's as the plan gives it, not written done in the TOML. Else the
+/// Vietnamese reason.
+pub fn still_answerable(
+    config: &Config,
+    agency: &str,
+    today: NaiveDate,
+    occurrence: &Occurrence,
+) -> Result<(), String> {
+    let gone = || {
+        format!(
+            "Nhiệm vụ {} (Kế hoạch số {}) vừa được thay đổi hoặc bỏ khỏi kế hoạch đang theo dõi trong lúc gửi: câu trả lời chưa được ghi. Vui lòng tải lại trang để xem các việc hiện có.",
+            occurrence.task, occurrence.plan
+        )
+    };
+    match occurrence_card(config, agency, today, &[], occurrence) {
+        None => Err(gone()),
+        Some(v) if v.plan_closed => Err(format!(
+            "Kế hoạch số {} vừa được đánh dấu kết thúc: câu trả lời chưa được ghi.",
+            occurrence.plan
+        )),
+        Some(v) if v.current.is_none() => Err(gone()),
+        Some(_) => Ok(()),
+    }
+}
+
 /// How long a finished occurrence stays on the agency's page.
 pub const RECENT_DAYS: i64 = 90;
 /// A recurring task's overdue periods shown as cards, the most recent; older ones are counted.
@@ -738,6 +778,36 @@ done_by = { b = 2022-05-01 }
             who: Who::default(),
             review: None,
         }
+    }
+
+    #[test]
+    fn an_answer_is_checked_against_the_config_in_force() {
+        let c = config();
+        let today = d(2022, 6, 1);
+        let occ = |task: &str, deadline: Option<NaiveDate>| Occurrence {
+            plan: "1/KH".into(),
+            task: task.into(),
+            deadline,
+        };
+        let june = Some(d(2022, 6, 30));
+        assert_eq!(still_answerable(&c, "a", today, &occ("2", june)), Ok(()));
+        // The TOML writes it done for b; a task or a deadline no longer there.
+        assert!(still_answerable(&c, "b", today, &occ("2", june)).is_err());
+        let gone = still_answerable(&c, "a", today, &occ("9", june)).unwrap_err();
+        assert!(gone.contains("Nhiệm vụ 9 (Kế hoạch số 1/KH)"), "{gone}");
+        assert!(still_answerable(&c, "a", today, &occ("2", Some(d(2022, 7, 15)))).is_err());
+        let mut reloaded = c.clone();
+        reloaded.plans[0].tasks.retain(|t| t.id != "2");
+        assert!(still_answerable(&reloaded, "a", today, &occ("2", june)).is_err());
+    }
+
+    #[test]
+    fn a_local_day_starts_at_its_midnight_in_utc() {
+        let tz: chrono_tz::Tz = "Asia/Ho_Chi_Minh".parse().unwrap();
+        assert_eq!(
+            day_start(tz, d(2022, 6, 1)).map(|t| t.to_rfc3339()),
+            Some("2022-05-31T17:00:00+00:00".to_string())
+        );
     }
 
     #[test]

@@ -136,7 +136,8 @@ impl Engine {
         if self.current(today, &version) {
             return Ok(None);
         }
-        let (responses, extensions) = store.answers()?;
+        // The overlay reads completions and grants only: not every progress note.
+        let (responses, extensions) = store.shown_answers(None, None)?;
         Ok(Some(Engine::build_answered(
             config,
             today,

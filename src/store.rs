@@ -170,6 +170,65 @@ const MIGRATIONS: &[&str] = &[
         recorded_at TEXT NOT NULL,
         reason TEXT
      );",
+    // 16: bounded answers (issue 30). An agency has one pending extension request per
+    // occurrence: a new one supersedes the pending ones (`superseded_by`, and `undone_at` so
+    // every reader already leaves them out; rows are kept). The latest answer (not withdrawn)
+    // of each occurrence kept in `response_heads` by triggers, so that pages read the answers
+    // they show, not all of them; indexes for the daily cap and the completions.
+    "ALTER TABLE responses ADD COLUMN superseded_by INTEGER REFERENCES responses(id);
+     UPDATE responses SET superseded_by = (
+            SELECT MAX(r2.id) FROM responses r2
+            WHERE r2.agency = responses.agency AND r2.plan = responses.plan
+              AND r2.task = responses.task AND r2.deadline IS responses.deadline
+              AND r2.action = 'extension' AND r2.undone_at IS NULL
+              AND r2.granted IS NULL AND r2.refused_at IS NULL),
+          undone_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')
+        WHERE action = 'extension' AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL
+          AND id < (SELECT MAX(r2.id) FROM responses r2
+            WHERE r2.agency = responses.agency AND r2.plan = responses.plan
+              AND r2.task = responses.task AND r2.deadline IS responses.deadline
+              AND r2.action = 'extension' AND r2.undone_at IS NULL
+              AND r2.granted IS NULL AND r2.refused_at IS NULL);
+     CREATE INDEX responses_occurrence ON responses (agency, plan, task, deadline, id)
+        WHERE undone_at IS NULL;
+     CREATE INDEX responses_day ON responses (agency, created_at);
+     CREATE INDEX responses_done ON responses (id) WHERE action = 'done' AND undone_at IS NULL;
+     CREATE INDEX responses_pending ON responses (id)
+        WHERE action = 'extension' AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL;
+     CREATE TABLE response_heads (
+        agency TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        task TEXT NOT NULL,
+        deadline TEXT NOT NULL,
+        response_id INTEGER NOT NULL,
+        PRIMARY KEY (agency, plan, task, deadline)
+     ) WITHOUT ROWID;
+     INSERT INTO response_heads
+        SELECT agency, plan, task, COALESCE(deadline, ''), MAX(id) FROM responses
+        WHERE undone_at IS NULL GROUP BY agency, plan, task, COALESCE(deadline, '');
+     CREATE TRIGGER responses_supersede AFTER INSERT ON responses
+        WHEN NEW.action = 'extension' AND NEW.undone_at IS NULL
+     BEGIN
+        UPDATE responses SET undone_at = NEW.created_at, superseded_by = NEW.id
+        WHERE agency = NEW.agency AND plan = NEW.plan AND task = NEW.task
+          AND deadline IS NEW.deadline AND action = 'extension' AND id < NEW.id
+          AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL;
+     END;
+     CREATE TRIGGER response_heads_insert AFTER INSERT ON responses WHEN NEW.undone_at IS NULL
+     BEGIN
+        INSERT OR REPLACE INTO response_heads
+        VALUES (NEW.agency, NEW.plan, NEW.task, COALESCE(NEW.deadline, ''), NEW.id);
+     END;
+     CREATE TRIGGER response_heads_undo AFTER UPDATE OF undone_at ON responses
+     BEGIN
+        DELETE FROM response_heads WHERE agency = NEW.agency AND plan = NEW.plan
+          AND task = NEW.task AND deadline = COALESCE(NEW.deadline, '');
+        INSERT INTO response_heads
+          SELECT agency, plan, task, COALESCE(deadline, ''), MAX(id) FROM responses
+          WHERE agency = NEW.agency AND plan = NEW.plan AND task = NEW.task
+            AND deadline IS NEW.deadline AND undone_at IS NULL
+          GROUP BY agency, plan, task, COALESCE(deadline, '');
+     END;",
 ];
 
 /// Which record of what was handled a pass reads and writes. Trial mode ([`Config::trial`]:

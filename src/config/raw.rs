@@ -104,6 +104,8 @@ pub struct Web {
     pub upload_quota_mb: Option<Spanned<i64>>,
     /// How far past the current deadline an agency may ask to extend it, in days.
     pub max_extension_days: Option<Spanned<i64>>,
+    /// How many answers one agency may give in a day on its page.
+    pub max_answers_per_day: Option<Spanned<i64>>,
 }
 
 /// `[email]`: how digests are sent.

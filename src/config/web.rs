@@ -20,6 +20,10 @@ pub const DEFAULT_MAX_EXTENSION_DAYS: u32 = 365;
 /// At most five years: the office's own bound on a granted extension
 /// (`crate::extension::MAX_YEARS`).
 pub const MAX_EXTENSION_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=1826;
+/// Answers one agency may give in a local day, unless `max_answers_per_day` says otherwise:
+/// far more than a real day's work, few enough that a script cannot fill the disk.
+pub const DEFAULT_MAX_ANSWERS_PER_DAY: u32 = 50;
+pub const MAX_ANSWERS_PER_DAY_RANGE: std::ops::RangeInclusive<i64> = 1..=10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSettings {
@@ -39,6 +43,9 @@ pub struct WebSettings {
     /// The latest date an agency may propose: this many days after the current deadline
     /// (`max_extension_days`, 1–1826).
     pub max_extension_days: u32,
+    /// Answers one agency may give in a day (`max_answers_per_day`, 1–10,000): past it the
+    /// page refuses (429), nothing stored.
+    pub max_answers_per_day: u32,
 }
 
 /// A dashboard key shorter than this is never accepted, whatever its hash: 22 characters of
@@ -277,6 +284,31 @@ pub fn web(
             DEFAULT_MAX_EXTENSION_DAYS
         }
     };
+    let max_answers_per_day = match &w.max_answers_per_day {
+        None => DEFAULT_MAX_ANSWERS_PER_DAY,
+        Some(n) if MAX_ANSWERS_PER_DAY_RANGE.contains(n.get_ref()) => {
+            u32::try_from(*n.get_ref()).unwrap_or(DEFAULT_MAX_ANSWERS_PER_DAY)
+        }
+        Some(n) => {
+            diags.push(
+                src.diag(
+                    Severity::Error,
+                    n.span(),
+                    format!(
+                        "max_answers_per_day phải từ {} đến {}, không phải {}",
+                        MAX_ANSWERS_PER_DAY_RANGE.start(),
+                        MAX_ANSWERS_PER_DAY_RANGE.end(),
+                        n.get_ref()
+                    ),
+                )
+                .with_help(format!(
+                    "mặc định {DEFAULT_MAX_ANSWERS_PER_DAY} câu trả lời mỗi ngày cho một cơ quan"
+                )),
+            );
+            ok = false;
+            DEFAULT_MAX_ANSWERS_PER_DAY
+        }
+    };
     ok.then_some(WebSettings {
         listen,
         public_url,
@@ -286,6 +318,7 @@ pub fn web(
         max_upload_mb,
         upload_quota_mb,
         max_extension_days,
+        max_answers_per_day,
     })
 }
 
@@ -471,6 +504,17 @@ mod tests {
         let w = w.unwrap();
         assert_eq!((w.max_upload_mb, w.upload_quota_mb), (10, 2048));
         assert_eq!(w.max_extension_days, 365);
+        assert_eq!(w.max_answers_per_day, 50);
+        let (ten, _) = settings(&format!("{head}max_answers_per_day = 10\n"));
+        assert_eq!(ten.map(|t| t.max_answers_per_day), Some(10));
+        for bad in ["max_answers_per_day = 0", "max_answers_per_day = 100000"] {
+            let (refused, diags) = settings(&format!("{head}{bad}\n"));
+            assert!(refused.is_none(), "{bad}");
+            assert_eq!((diags.len(), diags[0].line), (1, 3), "{bad}");
+            assert!(diags[0]
+                .message
+                .contains("max_answers_per_day phải từ 1 đến 10000"));
+        }
         let (thirty, _) = settings(&format!("{head}max_extension_days = 30\n"));
         assert_eq!(thirty.map(|t| t.max_extension_days), Some(30));
         for bad in ["max_extension_days = 0", "max_extension_days = 3650"] {

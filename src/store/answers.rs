@@ -433,6 +433,74 @@ impl Store {
             self.extensions()?,
         ))
     }
+
+    /// What the pages show, without reading every answer ever given: every completion not
+    /// withdrawn (of every agency: the overlay reads them), and of `agency` (every agency when
+    /// `None`) the latest answer not withdrawn of each occurrence and the pending extension
+    /// requests; every grant. Laid over a config, and read for the latest answer of an
+    /// occurrence, a task or an agency, a completion, a pending request, it gives what
+    /// [`Store::answers`] gives. `before`: answers made from then on are not known (the
+    /// dashboard's past dates), so each occurrence's latest is the latest made before it.
+    pub fn shown_answers(
+        &self,
+        agency: Option<&str>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<(Vec<Response>, Vec<Extension>)> {
+        let before = before.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+        // An occurrence's head made after `before`: the latest known then is an earlier one,
+        // found by the index of each occurrence's answers (rare: a past date asked for).
+        let later: bool = match &before {
+            None => false,
+            Some(b) => self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM response_heads h JOIN responses r ON r.id = h.response_id
+                   WHERE (?1 IS NULL OR h.agency = ?1) AND r.created_at >= ?2)",
+                params![agency, b],
+                |r| r.get(0),
+            )?,
+        };
+        let heads = if later {
+            "SELECT MAX(id) FROM responses WHERE undone_at IS NULL AND (?1 IS NULL OR agency = ?1)
+               AND created_at < ?2 GROUP BY agency, plan, task, deadline"
+        } else {
+            "SELECT response_id FROM response_heads WHERE (?1 IS NULL OR agency = ?1) AND ?2 IS ?2"
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE id IN (
+                {heads}
+                UNION SELECT id FROM responses WHERE action = 'done' AND undone_at IS NULL
+                UNION SELECT id FROM responses WHERE action = 'extension' AND undone_at IS NULL
+                  AND granted IS NULL AND refused_at IS NULL AND (?1 IS NULL OR agency = ?1))
+             ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![agency, before], response_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            if let Some(r) = r? {
+                out.push(r);
+            }
+        }
+        Ok((out, self.extensions()?))
+    }
+
+    /// How many answers `agency` gave from `from` until before `to` (a day's, for `[web]
+    /// max_answers_per_day`): withdrawn ones count, they were stored.
+    pub fn answers_between(
+        &self,
+        agency: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u32> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM responses WHERE agency = ?1 AND created_at >= ?2 AND created_at < ?3",
+            params![
+                agency,
+                from.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                to.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
 }
 
 #[cfg(test)]
@@ -619,5 +687,179 @@ mod tests {
             .decide_extension(&withdrawn, &granted, &[message], "tinh.example", t0)
             .unwrap());
         assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 1);
+    }
+
+    fn ids(rs: &[Response]) -> Vec<i64> {
+        rs.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn a_new_extension_request_supersedes_the_pending_one_of_its_occurrence_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_writer(&dir.path().join("s.db")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap();
+        let t1 = t0 + chrono::Duration::hours(1);
+        let first = store
+            .record_response(&new("e1", Action::Extension), t0)
+            .unwrap();
+        let other = NewResponse {
+            deadline: NaiveDate::from_ymd_opt(2026, 9, 30),
+            ..new("e2", Action::Extension)
+        };
+        let other = store.record_response(&other, t0).unwrap();
+        let v = store.answers_version().unwrap();
+        let second = store
+            .record_response(&new("e3", Action::Extension), t1)
+            .unwrap();
+        assert_ne!(store.answers_version().unwrap(), v, "the service rebuilds");
+        let pending = ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(&store.responses(&pending).unwrap()),
+            vec![other, second]
+        );
+        let old = store.response(first).unwrap().unwrap();
+        assert_eq!(old.undone_at, Some(t1), "kept, marked when replaced");
+        let by: Option<i64> = store
+            .conn
+            .query_row(
+                "SELECT superseded_by FROM responses WHERE id = ?1",
+                [first],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(by, Some(second));
+        // A decided request stays as decided: a later one does not touch it.
+        let from = NaiveDate::from_ymd_opt(2026, 6, 30).unwrap();
+        let to = NaiveDate::from_ymd_opt(2026, 7, 31).unwrap();
+        let g = store
+            .grant_extension("so-noi-vu", "50/KH-UBND", "8.6", from, to, None, t1)
+            .unwrap();
+        let third = store
+            .record_response(&new("e4", Action::Extension), t1)
+            .unwrap();
+        let granted = store.response(second).unwrap().unwrap();
+        assert_eq!((granted.granted, granted.undone_at), (Some(g), None));
+        assert_eq!(ids(&store.responses(&pending).unwrap()), vec![other, third]);
+        // Progress notes are never superseded.
+        let p1 = store
+            .record_response(&new("p1", Action::Progress), t1)
+            .unwrap();
+        store
+            .record_response(&new("p2", Action::Progress), t1)
+            .unwrap();
+        assert!(store.response(p1).unwrap().unwrap().undone_at.is_none());
+    }
+
+    #[test]
+    fn the_latest_answer_of_an_occurrence_follows_records_and_withdrawals() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("s.db")).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap();
+        let day = chrono::Duration::days(1);
+        let a = store
+            .record_response(&new("a", Action::Progress), t0)
+            .unwrap();
+        let b = store
+            .record_response(&new("b", Action::Progress), t0 + day)
+            .unwrap();
+        let c = store
+            .record_response(&new("c", Action::Progress), t0 + day * 2)
+            .unwrap();
+        let whole = NewResponse {
+            deadline: None,
+            ..new("w", Action::Progress)
+        };
+        let w = store.record_response(&whole, t0).unwrap();
+        let elsewhere = NewResponse {
+            agency: "so-tai-chinh".into(),
+            ..new("x", Action::Progress)
+        };
+        let x = store.record_response(&elsewhere, t0).unwrap();
+        let shown = |agency: Option<&str>, before: Option<DateTime<Utc>>| {
+            ids(&store.shown_answers(agency, before).unwrap().0)
+        };
+        assert_eq!(shown(None, None), vec![c, w, x]);
+        assert_eq!(shown(Some("so-noi-vu"), None), vec![c, w]);
+        // As known before the third: the second (and a past date costs a scan, not a wrong answer).
+        assert_eq!(shown(None, Some(t0 + day * 2)), vec![b, w, x]);
+        assert_eq!(shown(None, Some(t0 + day)), vec![a, w, x]);
+        // Withdrawn: the one before is the latest again.
+        assert!(store
+            .undo_response(c, "so-noi-vu", t0, t0 + day * 2)
+            .unwrap());
+        assert_eq!(shown(Some("so-noi-vu"), None), vec![b, w]);
+        // Completions of every agency are read, for the overlay.
+        let mut done = new("d", Action::Done);
+        done.agency = "so-tai-chinh".into();
+        let d = store.record_response(&done, t0 + day).unwrap();
+        store
+            .record_response(
+                &NewResponse {
+                    agency: "so-tai-chinh".into(),
+                    ..new("d2", Action::Progress)
+                },
+                t0 + day * 3,
+            )
+            .unwrap();
+        assert_eq!(shown(Some("so-noi-vu"), None), vec![b, w, d]);
+        assert_eq!(
+            store
+                .answers_between("so-noi-vu", t0, t0 + day * 2)
+                .unwrap(),
+            3,
+            "a, w and b; withdrawn ones count"
+        );
+    }
+
+    #[test]
+    fn migration_16_keeps_the_latest_of_several_pending_requests_and_the_latest_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &super::super::MIGRATIONS[..15] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 15).unwrap();
+            for (i, action) in ["extension", "extension", "progress", "extension"]
+                .iter()
+                .enumerate()
+            {
+                conn.execute(
+                    "INSERT INTO responses (agency, plan, task, deadline, action, created_at, key_id, nonce, exact)
+                     VALUES ('a', 'p', 't', '2026-06-30', ?1, '2026-06-01T02:00:00+00:00', 'k', ?2, 1)",
+                    params![action, format!("n{i}")],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open_writer(&path).unwrap();
+        let pending = ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        };
+        assert_eq!(ids(&store.responses(&pending).unwrap()), vec![4]);
+        assert_eq!(
+            ids(&store.responses(&ResponseFilter::default()).unwrap()),
+            vec![1, 2, 3, 4],
+            "nothing deleted"
+        );
+        let by: Vec<Option<i64>> = (1..=4)
+            .map(|id| {
+                store
+                    .conn
+                    .query_row(
+                        "SELECT superseded_by FROM responses WHERE id = ?1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(by, vec![Some(4), Some(4), None, None]);
+        assert_eq!(ids(&store.shown_answers(None, None).unwrap().0), vec![4]);
     }
 }

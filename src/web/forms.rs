@@ -157,7 +157,26 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(300).collect());
     new.nonce = nonce.to_string();
-    match super::upload::record(&web, &config, &new, upload.as_ref(), now) {
+    let cap = config
+        .web
+        .as_ref()
+        .map_or(crate::config::web::DEFAULT_MAX_ANSWERS_PER_DAY, |w| {
+            w.max_answers_per_day
+        });
+    let day = (
+        answers::day_start(config.timezone, today),
+        today
+            .succ_opt()
+            .and_then(|d| answers::day_start(config.timezone, d)),
+    );
+    let stored = super::upload::record(&web, &config, &new, upload.as_ref(), now, |store| {
+        bounds(&web, store, &link.agency, today, &recorded, day, cap)
+    });
+    let stored = match stored {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    match stored {
         Ok(id) => {
             tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "trang: đã ghi câu trả lời của cơ quan");
             // The official is remembered for this link: the next answer is prefilled.
@@ -181,6 +200,45 @@ pub async fn post(
         Err(RecordError::Store(e)) => store_failed(e),
         Err(e) => super::upload::not_stored(&e),
     }
+}
+
+/// What is checked as the answer is stored, in the store's hold: the agency's answers of the
+/// day under `[web] max_answers_per_day` (429 past it), and the occurrence still one it may
+/// answer in the config in force now (a reload while the request ran may have removed it:
+/// 409). Else the page refusing it.
+fn bounds(
+    web: &Web,
+    store: &crate::store::Store,
+    agency: &str,
+    today: NaiveDate,
+    occurrence: &answers::Occurrence,
+    day: (
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ),
+    cap: u32,
+) -> Result<(), HttpResponse> {
+    if let (Some(from), Some(to)) = day {
+        let given = store
+            .answers_between(agency, from, to)
+            .map_err(store_failed)?;
+        if given >= cap {
+            tracing::warn!(%agency, given, cap, event = "answers_per_day", "trang: cơ quan đã gửi quá số câu trả lời cho phép trong ngày");
+            return Err(html(
+                StatusCode::TOO_MANY_REQUESTS,
+                page::error(
+                    "Chưa ghi nhận",
+                    &format!("Đã ghi nhận quá nhiều câu trả lời hôm nay ({given} câu trả lời, tối đa {cap} mỗi ngày cho một cơ quan): câu trả lời này chưa được ghi. Vui lòng gửi lại vào ngày mai, hoặc liên hệ cơ quan theo dõi nếu cần báo ngay."),
+                ),
+            ));
+        }
+    }
+    let current = web.config();
+    if let Err(reason) = answers::still_answerable(&current, agency, today, occurrence) {
+        tracing::warn!(%agency, plan = %occurrence.plan, task = %occurrence.task, event = "answer_stale_config", "trang: nhiệm vụ không còn trong cấu hình khi ghi câu trả lời");
+        return Err(refuse(StatusCode::CONFLICT, &reason));
+    }
+    Ok(())
 }
 
 /// The card a form answers: `plan`'s task `task`, its occurrence due `deadline` (as the plan

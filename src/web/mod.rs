@@ -451,8 +451,10 @@ pub(crate) fn answered(
     config: &Config,
     agency: &str,
 ) -> Result<(Config, Vec<Response>), HttpResponse> {
+    // What the page shows: every completion (the overlay), this agency's latest answer of
+    // each occurrence and its pending requests; not every answer ever given.
     let loaded = web.with_store(|s| {
-        let (all, ext) = s.answers()?;
+        let (all, ext) = s.shown_answers(Some(agency), None)?;
         Ok::<_, crate::store::StoreError>((all, ext))
     });
     match loaded {
@@ -482,13 +484,24 @@ async fn show(
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let (answered, responses) = match answered(&web, &config, &link.agency) {
+    let (answered, mut responses) = match answered(&web, &config, &link.agency) {
         Ok(x) => x,
         Err(resp) => return resp,
     };
     let today = today(&config, now);
     let views = answers::agency_view(&answered, &link.agency, today, &responses);
     let query = page::PageQuery::parse(uri.query());
+    // The answer the notice names, when a later one of its occurrence took its place.
+    if let Some(id) = query
+        .recorded
+        .filter(|id| !responses.iter().any(|r| r.id == *id))
+    {
+        if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
+            if r.agency == link.agency {
+                responses.push(r);
+            }
+        }
+    }
     html(
         StatusCode::OK,
         page::agency(&page::AgencyPage {

@@ -181,8 +181,13 @@ fn figures(
     as_of: NaiveDate,
     plan: Option<&str>,
 ) -> Result<Overview, HttpResponse> {
+    // The answers the figures read (latest per occurrence, completions, pending requests),
+    // as known at the end of `as_of`: not every answer ever given.
+    let before = as_of
+        .succ_opt()
+        .and_then(|d| answers::day_start(config.timezone, d));
     let loaded = web.with_store(|s| {
-        let (responses, extensions) = s.answers()?;
+        let (responses, extensions) = s.shown_answers(None, before)?;
         let last = s.last_reminders()?;
         Ok::<_, crate::store::StoreError>((responses, extensions, last))
     });
@@ -462,7 +467,7 @@ pub async fn decide(
         );
     }
     // Where the agency's deadlines stand now: completions and earlier extensions laid over.
-    let answered = match web.with_store(|s| s.answers()) {
+    let answered = match web.with_store(|s| s.shown_answers(None, None)) {
         Ok((responses, extensions)) => answers::overlaid(&config, &responses, &extensions),
         Err(e) => {
             tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (quyết định gia hạn)");

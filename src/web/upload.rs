@@ -211,13 +211,16 @@ pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, HttpResponse
 
 /// Records the answer with its file (one transaction; the file removed again if the answer
 /// is not recorded).
+/// `guard` runs first, in the same hold of the store (nothing is recorded between its check
+/// and the answer): a page it returns refuses the answer, nothing stored.
 pub(crate) fn record(
     web: &Web,
     config: &Config,
     new: &NewResponse,
     upload: Option<&Upload>,
     now: DateTime<Utc>,
-) -> Result<i64, RecordError> {
+    guard: impl FnOnce(&crate::store::Store) -> Result<(), HttpResponse>,
+) -> Result<Result<i64, RecordError>, HttpResponse> {
     let (_, quota) = limits(config);
     let file = upload.map(|u| NewEvidence {
         name: &u.name,
@@ -225,7 +228,10 @@ pub(crate) fn record(
         sha256: &u.sha256,
         bytes: &u.bytes,
     });
-    web.with_store(|s| s.record_response_with_evidence(new, file.as_ref(), quota, now))
+    web.with_store(|s| {
+        guard(s)?;
+        Ok(s.record_response_with_evidence(new, file.as_ref(), quota, now))
+    })
 }
 
 /// The page for an answer not recorded because of its file: over the quota (507, with the

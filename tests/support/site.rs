@@ -18,6 +18,8 @@ pub fn signer() -> Signer {
 pub struct Site {
     pub base: String,
     pub db: PathBuf,
+    /// The pages' state: a test reloads the config with `web.set_config`.
+    pub web: nhacviec::web::Web,
     _server: nhacviec::web::Server,
     _dir: tempfile::TempDir,
     pub client: reqwest::Client,
@@ -45,6 +47,7 @@ pub fn with_web(
         max_upload_mb: nhacviec::config::web::DEFAULT_MAX_UPLOAD_MB,
         upload_quota_mb: nhacviec::config::web::DEFAULT_UPLOAD_QUOTA_MB,
         max_extension_days: nhacviec::config::web::DEFAULT_MAX_EXTENSION_DAYS,
+        max_answers_per_day: nhacviec::config::web::DEFAULT_MAX_ANSWERS_PER_DAY,
     });
     config
 }
@@ -64,10 +67,11 @@ impl Site {
         let web = nhacviec::web::Web::new(Arc::new(config), store, signer(), Some(now));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = nhacviec::web::start(listener, web).unwrap();
+        let server = nhacviec::web::start(listener, web.clone()).unwrap();
         Site {
             base: format!("http://{addr}"),
             db,
+            web,
             _server: server,
             _dir: dir,
             // A fresh connection per request: one the server closed (after refusing a body too
