@@ -685,6 +685,7 @@ mod tests {
             max_upload_mb: 10,
             upload_quota_mb: 100,
             max_extension_days: 365,
+            max_answers_per_day: 50,
         };
         let short = "k3Jq9xZ2mP7wR4tL"; // 16 characters: about 95 bits at best
         assert!(!with(short).admin_key_matches(short));
