@@ -22,6 +22,10 @@
         `nhacviec web` flooded with GETs of junk links (/a/{junk}) from kept-alive connections:
         prints the requests a second and the log lines they made (target: under 100), then
         SIGTERM: the exit's time (target: under 2.5 s).
+    scripts/faults.py connections [--connections 2000]
+        N connections to `nhacviec web` at once, half of them sending half a request line:
+        real requests meanwhile must be answered, and the header-read timeout must cut the
+        rest within seconds.
 
 Uses the test SMTP server (tests/smtp/server.py, aiosmtpd) on loopback and a release build.
 """
@@ -431,11 +435,98 @@ def junk_flood(tmp, seconds, clients):
             p.kill()
 
 
+def connections(tmp, n):
+    """2,000 connections to the pages at once (idle, or half a request line: slowloris):
+    real requests made meanwhile are answered, and the header-read timeout cuts the idle ones."""
+    import http.client
+    import resource
+    import secrets
+    import socket
+    import statistics
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 1024)), hard))
+    cfg = os.path.join(tmp, "cfg")
+    shutil.copytree(os.path.join(ROOT, "config"), cfg)
+    port = free_port()
+    settings = os.path.join(cfg, "nhacviec.toml")
+    with open(settings, encoding="utf-8") as f:
+        text = f.read().replace('state_dir = "../var"', 'state_dir = "state"')
+    with open(settings, "w", encoding="utf-8") as f:
+        f.write(text + f'\n[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\n')
+    env = dict(os.environ, NHACVIEC_LOG="warn", NO_COLOR="1", NHACVIEC_LINK_SECRET=secrets.token_hex(32))
+    env.pop("NHACVIEC_STATE_DIR", None)
+    p = subprocess.Popen([BIN, "--config", cfg, "web"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    socks = []
+    try:
+        started = time.monotonic()
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if p.poll() is not None or time.monotonic() - started > 30:
+                    print("nhacviec web did not start")
+                    return 1
+                time.sleep(0.05)
+        opened = 0
+        for i in range(n):
+            try:
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                if i % 2:
+                    c.sendall(b"GET /a/x HTTP/1.1\r\nHo")  # half a request: slowloris
+                socks.append(c)
+                opened += 1
+            except OSError:
+                pass
+        # Real requests while they are open.
+        took = []
+        answered = 0
+        for _ in range(20):
+            t = time.monotonic()
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                c.request("GET", f"/a/{secrets.token_urlsafe(24)}")
+                r = c.getresponse()
+                r.read()
+                answered += r.status in (404, 410)
+                c.close()
+            except (OSError, http.client.HTTPException):
+                pass
+            took.append((time.monotonic() - t) * 1000)
+        # The header-read timeout (5 s) cuts the idle and the half-sent ones.
+        time.sleep(6.5)
+        cut = 0
+        for c in socks:
+            try:
+                c.settimeout(0.01)
+                if c.recv(1) == b"":
+                    cut += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                cut += 1
+        rss = 0
+        with open(f"/proc/{p.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1]) // 1024
+        print(f"connections: {opened} opened at once (half of them sending half a request line)")
+        print(f"  real requests meanwhile: {answered}/20 answered, median {statistics.median(took):.1f} ms, max {max(took):.1f} ms")
+        print(f"  after 6.5 s: {cut}/{opened} cut by the server (header-read timeout 5 s, idle 5 s); RSS {rss} MB")
+        return 0 if answered == 20 and cut >= opened * 0.95 else 1
+    finally:
+        for c in socks:
+            c.close()
+        p.terminate()
+        p.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full", "responsive", "junk-flood", "answers"])
+    ap.add_argument("fault", choices=["kill9", "sink-down", "config-edits", "disk-full", "responsive", "junk-flood", "answers", "connections"])
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--connections", type=int, default=2000)
     ap.add_argument("--edits", type=int, default=100)
     ap.add_argument("--digests", type=int, default=None)
     ap.add_argument("--kills", type=int, default=20)
@@ -450,6 +541,8 @@ def main():
         cfg = os.path.join(tmp, "cfg")
         if a.fault == "junk-flood":
             sys.exit(junk_flood(tmp, a.seconds, a.clients))
+        if a.fault == "connections":
+            sys.exit(connections(tmp, a.connections))
         if a.fault == "config-edits":
             sys.exit(config_edits(tmp, a.edits))
         if a.fault == "answers":
