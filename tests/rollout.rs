@@ -623,3 +623,22 @@ fn a_reminders_cron_never_inside_the_send_hours_is_a_warning() {
         );
     }
 }
+
+/// A plan ends at its last deadline, or its `until` for recurring tasks; the weekly report is
+/// about plans in force (up to a month after their end).
+#[test]
+fn a_plan_ends_at_its_last_deadline_or_its_until() {
+    let config = nhacviec::config::load(Path::new("config")).config;
+    let plan = &config.plans[0];
+    // 8.8's commune-level start, 31/05/2023, is after `until` (31/12/2022).
+    assert_eq!(plan.end(), Some(day(2023, 5, 31)));
+    assert!(plan.in_force(day(2023, 6, 30)));
+    assert!(!plan.in_force(day(2023, 7, 2)));
+    assert!(config.reports_to("vp-ubnd-tinh", day(2023, 6, 30)));
+    assert!(!config.reports_to("vp-ubnd-tinh", day(2026, 12, 7)));
+    // Recurring without `until`: no end.
+    let mut open = plan.clone();
+    open.until = None;
+    assert_eq!(open.end(), None);
+    assert!(open.in_force(day(2030, 1, 1)));
+}

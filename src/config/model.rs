@@ -178,14 +178,38 @@ impl Plan {
         self.closed.is_some()
     }
 
-    /// Not closed, and not past its `until` by more than a month (its last periods' reports
-    /// are still followed up): the plans the weekly report is about.
+    /// Not closed, and not ended more than a month before `date` (its last deadlines are still
+    /// followed up): the plans the weekly report is about. A plan ends at its last deadline
+    /// (its `until` for recurring tasks, which without one never end); a plan of undated
+    /// tasks only has no end.
     pub fn in_force(&self, date: NaiveDate) -> bool {
         !self.is_closed()
-            && self.until.is_none_or(|u| {
-                u.checked_add_days(chrono::Days::new(31))
+            && self.end().is_none_or(|end| {
+                end.checked_add_days(chrono::Days::new(31))
                     .is_none_or(|end| date <= end)
             })
+    }
+
+    /// The last day of this plan's work, if it has one (see [`Plan::in_force`]).
+    pub fn end(&self) -> Option<NaiveDate> {
+        use crate::deadline::Deadline;
+        let mut last: Option<NaiveDate> = None;
+        let mut dated = false;
+        for t in &self.tasks {
+            match &t.deadline {
+                Deadline::Dated(ms) => {
+                    dated = true;
+                    last = last.max(ms.iter().map(|m| m.due).max());
+                }
+                Deadline::Recurring { .. } => {
+                    dated = true;
+                    // Runs to the plan's `until`; without one, on.
+                    last = last.max(Some(self.until?));
+                }
+                _ => {}
+            }
+        }
+        dated.then_some(last).flatten()
     }
 
     /// The first day a reminder of this plan may be dated: its issue date, or
