@@ -247,9 +247,14 @@ fn health_answers_and_sigterm_stops_within_2_s_during_a_long_tick() {
 }
 
 /// The sample config with catch-up of everything, at any hour, the reminders' cron once a
-/// year (so only the backoff can bring a failed tick back soon), and the HTTP listener.
+/// year (so only the backoff can bring a failed tick back soon), and the HTTP listener; its
+/// plan running on past 2022 (`until` removed), so the real clock finds 10.1's quarters due.
 fn sample_config(cfg: &Path, port: u16) -> String {
     copy_dir(&repo().join("config"), cfg);
+    let plan = cfg.join("plans/50-KH-UBND-2022.toml");
+    let p = fs::read_to_string(&plan).unwrap();
+    assert!(p.contains("\nuntil = 2022-12-31\n"));
+    fs::write(&plan, p.replace("\nuntil = 2022-12-31\n", "\n")).unwrap();
     let settings = cfg.join("nhacviec.toml");
     let text = fs::read_to_string(&settings)
         .unwrap()
