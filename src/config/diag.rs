@@ -273,7 +273,7 @@ fn unclosed_above(
     let line_end = text[line_start..]
         .find('\n')
         .map_or(text.len(), |i| line_start + i);
-    if line_start == 0 || !super::recover::looks_like_statement(&text[line_start..line_end]) {
+    if line_start == 0 || !looks_like_statement(&text[line_start..line_end]) {
         return None;
     }
     // The end of the last line above with something on it besides a comment.
@@ -405,6 +405,41 @@ fn unknown_field(raw: &str) -> Option<(&str, Vec<&str>)> {
     Some((key, allowed))
 }
 
+/// The date a string given for a date field means: "15/6/2026", "15-06-2026", "15.6.2026"
+/// (day first, as Vietnamese writes it) or "2026-06-15".
+pub(super) fn date_meant(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let num = |x: &str| x.trim().parse::<u32>().ok();
+    let (a, b, c) = (num(a)?, num(b)?, num(c)?);
+    let (y, m, d) = if a >= 1000 { (a, b, c) } else { (c, b, a) };
+    if !(1000..=9999).contains(&y) {
+        return None;
+    }
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
+
+/// `key = ...` (bare, quoted or dotted key) or a `[header]`.
+pub(super) fn looks_like_statement(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with('[') {
+        return true;
+    }
+    match t.find('=') {
+        Some(i) if i > 0 => {
+            !t[i + 1..].starts_with('=')
+                && t[..i]
+                    .trim_end()
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '"' | '\''))
+        }
+        _ => false,
+    }
+}
+
 /// The key an "unknown field" error most likely meant, if any (so a key misspelt is not also
 /// reported missing).
 pub(super) fn meant_key(raw: &str) -> Option<String> {
@@ -524,7 +559,7 @@ fn expected_form(found: &str, expected: &str) -> Option<String> {
         // "15/6/2026" written in quotes: the date it means, as TOML writes it.
         let meant = found
             .strip_prefix("string ")
-            .and_then(|s| super::recover::date_meant(s.trim_matches('"')));
+            .and_then(|s| date_meant(s.trim_matches('"')));
         match meant {
             Some(d) => format!(
                 "ngày viết dạng 2026-06-15 (không có dấu ngoặc kép); ở đây: {}",
@@ -693,7 +728,7 @@ mod tests {
 
     #[test]
     fn dates_written_as_strings_are_read_day_first() {
-        let d = |s: &str| super::super::recover::date_meant(s).map(|d| d.to_string());
+        let d = |s: &str| super::date_meant(s).map(|d| d.to_string());
         assert_eq!(d("15/6/2026").as_deref(), Some("2026-06-15"));
         assert_eq!(d("15-06-2026").as_deref(), Some("2026-06-15"));
         assert_eq!(d("2026-06-15").as_deref(), Some("2026-06-15"));

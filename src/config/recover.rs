@@ -65,23 +65,6 @@ pub(super) fn parse<T: DeserializeOwned>(text: &str) -> Result<T, Failed<T>> {
     })
 }
 
-/// The date a string given for a date field means: "15/6/2026", "15-06-2026", "15.6.2026"
-/// (day first, as Vietnamese writes it) or "2026-06-15".
-pub(super) fn date_meant(s: &str) -> Option<chrono::NaiveDate> {
-    let s = s.trim();
-    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
-    let [a, b, c] = parts.as_slice() else {
-        return None;
-    };
-    let num = |x: &str| x.trim().parse::<u32>().ok();
-    let (a, b, c) = (num(a)?, num(b)?, num(c)?);
-    let (y, m, d) = if a >= 1000 { (a, b, c) } else { (c, b, a) };
-    if !(1000..=9999).contains(&y) {
-        return None;
-    }
-    chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
-}
-
 struct Recovery {
     /// The admin's text with the parts already reported blanked out.
     text: String,
@@ -312,7 +295,7 @@ impl Lines {
             // An unclosed bracket or string swallowed the rest of the file: the statement
             // ends where a line looks like the next one, as the admin meant.
             None if self.open_at_end => (s + 1..n)
-                .find(|&i| looks_like_statement(self.line(text, i)))
+                .find(|&i| super::diag::looks_like_statement(self.line(text, i)))
                 .unwrap_or(n),
             None => n,
         };
@@ -369,24 +352,6 @@ fn scan_line(line: &[u8], depth: &mut usize, multiline: &mut Option<&'static [u8
             _ => {}
         }
         j += 1;
-    }
-}
-
-/// `key = ...` (bare, quoted or dotted key) or a `[header]`.
-pub(super) fn looks_like_statement(line: &str) -> bool {
-    let t = line.trim_start();
-    if t.starts_with('[') {
-        return true;
-    }
-    match t.find('=') {
-        Some(i) if i > 0 => {
-            !t[i + 1..].starts_with('=')
-                && t[..i]
-                    .trim_end()
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '"' | '\''))
-        }
-        _ => false,
     }
 }
 
@@ -549,7 +514,7 @@ fn placeholder(message: &str) -> Option<(String, bool)> {
         return Some(
             found
                 .strip_prefix("invalid type: string ")
-                .and_then(|s| date_meant(s.trim_matches('"')))
+                .and_then(|s| super::diag::date_meant(s.trim_matches('"')))
                 .map_or_else(
                     || ("00:00".into(), false),
                     |d| (d.format("%Y-%m-%d").to_string(), true),

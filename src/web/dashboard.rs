@@ -3,7 +3,6 @@
 //! agencies' table sortable by links). Same templates, escaping and stylesheet as the
 //! agencies' pages.
 
-use super::monitor::{notice_of, Query};
 use super::page::{render, vn, FileCtx};
 use super::timeline;
 use crate::config::Config;
@@ -458,4 +457,28 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             csrf_return => d.signer.csrf(d.link, "tra-lai"),
         },
     )
+}
+
+/// The query of a dashboard request.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    pub as_of: Option<NaiveDate>,
+    pub plan: Option<String>,
+    pub sort: Option<String>,
+    pub find: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// The notice after a decision (`?ok=granted`).
+pub fn notice_of(ok: &str) -> Option<&'static str> {
+    Some(match ok {
+        "granted" => "Đã gia hạn; cơ quan được báo (gửi ở lần gửi tới).",
+        "granted-untold" => "Đã gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
+        "refused" => "Đã ghi nhận không đồng ý gia hạn; cơ quan được báo lý do.",
+        "refused-untold" => "Đã ghi nhận không đồng ý gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
+        "confirmed" => "Đã xác nhận hoàn thành.",
+        "returned" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại và cơ quan được báo lý do (gửi ở lần gửi tới).",
+        "returned-untold" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
+        _ => return None,
+    })
 }

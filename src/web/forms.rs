@@ -2,6 +2,7 @@
 //! message and a 4xx, nothing stored), then recorded; success redirects back to the page
 //! (post/redirect/get, so a reload does not post again).
 
+use super::page::{MAX_REF, MAX_TEXT, UNDO_HOURS};
 use super::{answered, client, html, open_link, page, today, Web};
 use crate::answers::{self, Action, NewResponse, TaskView};
 use crate::store::RecordError;
@@ -10,13 +11,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use chrono::NaiveDate;
 use std::collections::HashMap;
-
-/// Characters a note, a progress text or a reason may have.
-pub const MAX_TEXT: usize = 2000;
-/// Characters of a document number.
-pub const MAX_REF: usize = 200;
-/// How long an agency may withdraw its last answer.
-pub const UNDO_HOURS: i64 = 24;
 
 fn refuse(status: StatusCode, message: &str) -> HttpResponse {
     html(status, page::error("Chưa ghi nhận", message))

@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// Request bodies above this are refused (a form is a few hundred bytes; notes are capped at
-/// [`forms::MAX_TEXT`] characters).
+/// [`page::MAX_TEXT`] characters).
 pub const MAX_BODY: usize = 32 * 1024;
 pub use guard::RATE_PER_MINUTE;
 const MAX_CONNECTIONS: usize = 256;

@@ -7,6 +7,7 @@
 //! (`admin-link --agency a`) shows and decides for only the plans `a` monitors
 //! (`Config::monitored_by`). Anything else is the same 404 as an unknown page.
 
+use super::dashboard::Query;
 use super::guard::{self, Reason};
 use super::{html, page, Web};
 use crate::answers::{self, Action};
@@ -131,16 +132,6 @@ fn check_key(
             Err(html(StatusCode::NOT_FOUND, page::not_found()))
         }
     }
-}
-
-/// The query of a dashboard request.
-#[derive(Debug, Default, Clone)]
-pub struct Query {
-    pub as_of: Option<NaiveDate>,
-    pub plan: Option<String>,
-    pub sort: Option<String>,
-    pub find: Option<String>,
-    pub notice: Option<String>,
 }
 
 fn query(raw: Option<&str>, config: &Config) -> Result<Query, String> {
@@ -522,7 +513,7 @@ pub async fn decide(
                 "Cần ghi lý do không đồng ý: cơ quan được báo lý do này.",
             );
         };
-        if reason.chars().count() > super::forms::MAX_TEXT {
+        if reason.chars().count() > super::page::MAX_TEXT {
             return refuse(StatusCode::BAD_REQUEST, "Lý do quá dài.");
         }
         Decision::Refused {
@@ -576,18 +567,4 @@ pub async fn decide(
             )
         }
     }
-}
-
-/// The notice after a decision (`?ok=granted`).
-pub fn notice_of(ok: &str) -> Option<&'static str> {
-    Some(match ok {
-        "granted" => "Đã gia hạn; cơ quan được báo (gửi ở lần gửi tới).",
-        "granted-untold" => "Đã gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
-        "refused" => "Đã ghi nhận không đồng ý gia hạn; cơ quan được báo lý do.",
-        "refused-untold" => "Đã ghi nhận không đồng ý gia hạn. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
-        "confirmed" => "Đã xác nhận hoàn thành.",
-        "returned" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại và cơ quan được báo lý do (gửi ở lần gửi tới).",
-        "returned-untold" => "Đã trả lại báo cáo hoàn thành; nhiệm vụ được mở lại. Không báo được cơ quan qua email, Zalo OA hay webhook: vui lòng báo bằng điện thoại hoặc văn bản.",
-        _ => return None,
-    })
 }

@@ -11,6 +11,14 @@ use serde::Serialize;
 
 pub const STYLE: &str = include_str!("templates/style.css");
 
+/// What the pages' forms accept (checked by `forms`, shown by the pages).
+/// Characters a note, a progress text or a reason may have.
+pub const MAX_TEXT: usize = 2000;
+/// Characters of a document number.
+pub const MAX_REF: usize = 200;
+/// How long an agency may withdraw its last answer.
+pub const UNDO_HOURS: i64 = 24;
+
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
@@ -370,7 +378,7 @@ fn confirmation(config: &Config, r: &Response) -> String {
 
 fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
     let tz = p.config.timezone;
-    let undo_since = p.now - chrono::Duration::hours(super::forms::UNDO_HOURS);
+    let undo_since = p.now - chrono::Duration::hours(UNDO_HOURS);
     let status = match (v.done, v.days) {
         (Some(d), _) => format!("Đã hoàn thành ngày {}", vn(d)),
         (None, Some(d)) if d < 0 => format!("Quá hạn {} ngày", -d),

@@ -46,7 +46,7 @@ pub async fn post(
     };
     let reason = match (confirm, field("reason")) {
         (true, _) => None,
-        (false, Some(r)) if r.chars().count() <= super::forms::MAX_TEXT => Some(r.to_string()),
+        (false, Some(r)) if r.chars().count() <= super::page::MAX_TEXT => Some(r.to_string()),
         (false, Some(_)) => {
             return refuse(
                 StatusCode::BAD_REQUEST,

@@ -93,7 +93,7 @@ pub(crate) async fn read_form(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     &format!(
                         "Nội dung gửi quá dài. Ghi chú, tiến độ và lý do tối đa {} ký tự.",
-                        super::forms::MAX_TEXT
+                        super::page::MAX_TEXT
                     ),
                 )
             })?;
@@ -167,7 +167,7 @@ pub(crate) async fn read_form(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         &format!(
                             "Nội dung gửi quá dài. Ghi chú, tiến độ và lý do tối đa {} ký tự.",
-                            super::forms::MAX_TEXT
+                            super::page::MAX_TEXT
                         ),
                     ));
                 }
