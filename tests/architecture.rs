@@ -582,6 +582,93 @@ fn scan(src: &str, module: &[&str]) -> Vec<Ref> {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
+/// The paths of `src` resolved to absolute module paths (`super::page::X` in `web::forms` →
+/// `["web", "page", "X"]`), with their lines: what the file-level cycle check reads.
+fn absolute_paths(src: &str, module: &[&str]) -> Vec<(Vec<String>, usize)> {
+    let toks = drop_test_modules(tokenize(&strip(src)));
+    let file_module: Vec<String> = module.iter().map(|s| s.to_string()).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let prev = i.checked_sub(1).map(|p| &toks[p]);
+        if !t.ident || prev.is_some_and(|p| p.is("::")) {
+            i += 1;
+            continue;
+        }
+        let (paths, next) = parse_tree(&toks, i, Vec::new());
+        for p in &paths {
+            let segs: Vec<&str> = p.iter().map(|(s, _)| s.as_str()).collect();
+            let line = p.first().map_or(0, |(_, l)| *l);
+            let abs: Option<Vec<String>> = match segs.first() {
+                Some(&"crate") | Some(&"nhacviec") => {
+                    Some(segs[1..].iter().map(|s| s.to_string()).collect())
+                }
+                Some(&"super") => {
+                    let ups = segs.iter().take_while(|s| **s == "super").count();
+                    let mut base: Vec<String> =
+                        file_module[..file_module.len().saturating_sub(ups)].to_vec();
+                    base.extend(segs[ups..].iter().map(|s| s.to_string()));
+                    Some(base)
+                }
+                _ => None,
+            };
+            if let Some(abs) = abs {
+                out.push((abs, line));
+            }
+        }
+        i = next.max(i + 1);
+    }
+    out
+}
+
+/// Cycles between the files of one directory module (`web::forms` ↔ `web::page`): the
+/// module graph sees a directory as one node, so these are checked apart.
+fn file_cycles(files: &[(String, String)]) -> Vec<String> {
+    let modules: BTreeSet<Vec<String>> = files.iter().map(|(p, _)| module_path(p)).collect();
+    let mut graph: BTreeMap<String, BTreeMap<String, (String, usize)>> = BTreeMap::new();
+    for (path, text) in files {
+        let module = module_path(path);
+        if module.len() < 2 {
+            continue; // a top-level file or a directory's mod.rs: the module graph's
+        }
+        let parts: Vec<&str> = module.iter().map(String::as_str).collect();
+        let from = module.join("::");
+        graph.entry(from.clone()).or_default();
+        for (abs, line) in absolute_paths(text, &parts) {
+            // The longest prefix naming a file of the same directory, not this one.
+            let target = (2..=abs.len())
+                .rev()
+                .map(|n| abs[..n].to_vec())
+                .find(|m| modules.contains(m));
+            if let Some(t) = target.filter(|t| t[0] == module[0] && *t != module) {
+                graph
+                    .entry(from.clone())
+                    .or_default()
+                    .entry(t.join("::"))
+                    .or_insert_with(|| (path.clone(), line));
+            }
+        }
+    }
+    find_cycles(&graph)
+        .into_iter()
+        .map(|cycle| {
+            let evidence: Vec<String> = cycle
+                .windows(2)
+                .map(|w| {
+                    let (file, line) = &graph[&w[0]][&w[1]];
+                    format!("{file}:{line} ({} → {})", w[0], w[1])
+                })
+                .collect();
+            format!(
+                "import cycle between files {}: {} (rule {CYCLE_REASON})",
+                cycle.join(" → "),
+                evidence.join(", ")
+            )
+        })
+        .collect()
+}
+
 /// Checks a set of files (path relative to the crate, text) against `RULES` and the no-cycle
 /// rule. Returns one line per violation, sorted.
 fn check(files: &[(String, String)]) -> Vec<String> {
@@ -731,7 +818,8 @@ fn real_tree_obeys_the_rules() {
         "no src/lib.rs under {}",
         root.display()
     );
-    let violations = check(&files);
+    let mut violations = check(&files);
+    violations.extend(file_cycles(&files));
     assert!(
         violations.is_empty(),
         "{} module dependency violation(s):\n{}",
@@ -753,6 +841,40 @@ fn targets(src: &str, module: &[&str]) -> Vec<Target> {
 
 fn file(path: &str, text: &str) -> (String, String) {
     (path.to_string(), text.to_string())
+}
+
+#[test]
+fn file_cycles_inside_a_directory_are_found() {
+    let files = [
+        file(
+            "src/web/forms.rs",
+            "use super::page::{error, MAX};\nfn f() { super::upload::read(); }",
+        ),
+        file("src/web/page.rs", "fn g() -> i64 { super::forms::UNDO }"),
+        file("src/web/upload.rs", "use crate::web::page::error;"),
+        file(
+            "src/web/mod.rs",
+            "mod forms; mod page; mod upload; use page::error;",
+        ),
+    ];
+    let found = file_cycles(&files);
+    // forms ↔ page, and forms → upload → page → forms.
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].contains("web::forms → web::page → web::forms")
+            && found[0].contains("src/web/page.rs:1"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].contains("web::forms → web::upload → web::page → web::forms"),
+        "{found:?}"
+    );
+    // One direction only: none.
+    let files = [
+        file("src/web/forms.rs", "use super::page::error;"),
+        file("src/web/page.rs", "fn g() {}"),
+    ];
+    assert!(file_cycles(&files).is_empty());
 }
 
 #[test]
