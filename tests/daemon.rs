@@ -396,6 +396,25 @@ fn run_once_tick_by_tick_sends_what_preview_predicts() {
     assert_eq!(count, predicted.len());
 }
 
+/// `nhacviec --config cfg ARGS` on the state directory `state`: its output, asserting success.
+fn cli(cfg: &Path, state: &Path, args: &[&str]) -> String {
+    let out = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .env("NHACVIEC_STATE_DIR", state)
+        .env("NHACVIEC_LOG", "warn")
+        .arg("--config")
+        .arg(cfg)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// `preview --now T` from a state, its start pass (what a start at T sends, at T or at the
 /// send hours' next opening), against what `run --once` at that instant records, item for
 /// item: a fresh state, a pass outside the hours, days of downtime, a plan added late and an
@@ -406,23 +425,7 @@ fn preview_at_an_instant_is_what_run_once_records_then() {
     let cfg = tmp.path().join("config");
     copy_dir(&repo().join("config"), &cfg);
     let state = tmp.path().join("state");
-    let nhacviec = |args: &[&str]| {
-        let out = Command::cargo_bin("nhacviec")
-            .unwrap()
-            .env("NHACVIEC_STATE_DIR", &state)
-            .env("NHACVIEC_LOG", "warn")
-            .arg("--config")
-            .arg(&cfg)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let nhacviec = |args: &[&str]| cli(&cfg, &state, args).into_bytes();
     let item = |agency: &str, i: &serde_json::Value| {
         format!(
             "{agency} {} {} {} {} {} {} {}",
@@ -590,23 +593,7 @@ fn go_live_start_reload_trial_then_real() {
     service.wait_log_count(PASS, 1, Duration::from_secs(30));
     assert_eq!(eml_count(&state), 0, "the shipped plan ended with 2022");
 
-    let nhacviec = |args: &[&str]| {
-        let out = Command::cargo_bin("nhacviec")
-            .unwrap()
-            .env("NHACVIEC_STATE_DIR", &state)
-            .env("NHACVIEC_LOG", "warn")
-            .arg("--config")
-            .arg(&cfg)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let nhacviec = |args: &[&str]| cli(&cfg, &state, args);
     // A plan entered today, one deadline three days ago and one in five days.
     let today = Utc::now()
         .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
