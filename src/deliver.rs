@@ -174,22 +174,13 @@ impl Engine {
     }
 
     /// When a pass at `now`, outside the send hours, should run: the next opening, or the
-    /// reminders' next cron tick if it falls in that opening's day and hours.
+    /// reminders' next cron tick if it falls in that opening's day and hours
+    /// (`forecast::runs_at`, the rule `preview` simulates).
     pub fn deferred_to(&self, config: &Config, now: DateTime<Tz>) -> DateTime<Tz> {
-        use chrono::TimeZone;
-        let tz = now.timezone();
-        let cron = crate::config::parse_cron(&config.reminders).ok();
-        let first_tick_from = |opens: chrono::NaiveDateTime| {
-            let opens = tz.from_local_datetime(&opens).earliest()?;
-            cron.as_ref()?
-                .find_next_occurrence(&opens, true)
-                .ok()
-                .map(|t| t.naive_local())
-        };
-        let at = config
-            .send_hours
-            .deferred_to(&self.calendar, now.naive_local(), first_tick_from);
-        tz.from_local_datetime(&at).earliest().unwrap_or(now)
+        match crate::config::parse_cron(&config.reminders) {
+            Ok(cron) => crate::forecast::runs_at(config, &self.calendar, &cron, now),
+            Err(_) => self.next_open(config, now),
+        }
     }
 
     /// This engine if it covers `today`, else a new one.

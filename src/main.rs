@@ -670,20 +670,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("[schedule] reminders: {e}"))?;
             // On top of what the service has already handled, when the preview starts where
             // it left off (a preview of the past simulates from an empty history).
-            let db =
-                nhacviec::deliver::state_dir(&cli.config, config)?.join(nhacviec::daemon::DB_FILE);
-            let running = nhacviec::store::writer_active(&db);
-            // A database that is there but unreadable is an error, not a fresh state.
-            let store = nhacviec::store::exists(&db)?
-                .then(|| nhacviec::store::Store::open_reader(&db))
-                .transpose()?
-                .filter(|s| {
-                    s.ledger(nhacviec::store::Ledger::of(config))
-                        .watermark()
-                        .ok()
-                        .flatten()
-                        .is_some_and(|w| start.date_naive() >= w)
-                });
+            let (db, running, store) = service_state(&cli.config, config)?;
+            let store = store.filter(|s| {
+                s.ledger(nhacviec::store::Ledger::of(config))
+                    .watermark()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|w| start.date_naive() >= w)
+            });
             // The trial ledger in trial mode: a rehearsal shows what its passes still send.
             let view = store
                 .as_ref()
@@ -1379,6 +1373,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// What `retry` did, per status.
+/// The service's state as a reader sees it: its database, whether a service holds it, and
+/// the database opened read-only if there is one (there but unreadable is an error, not a
+/// fresh state).
+fn service_state(
+    dir: &std::path::Path,
+    config: &config::Config,
+) -> anyhow::Result<(PathBuf, bool, Option<nhacviec::store::Store>)> {
+    let db = nhacviec::deliver::state_dir(dir, config)?.join(nhacviec::daemon::DB_FILE);
+    let running = nhacviec::store::writer_active(&db);
+    let store = nhacviec::store::exists(&db)?
+        .then(|| nhacviec::store::Store::open_reader(&db))
+        .transpose()?;
+    Ok((db, running, store))
+}
+
 /// `check`'s warnings about plans entered late: what the service's next pass (its start pass
 /// when it is not running) would send about deadlines that passed before `now` and nobody was
 /// reminded of, on the state directory's ledger (`forecast::late_entries_from`), one warning
@@ -1388,11 +1397,7 @@ fn late_plan_warnings(
     config: &config::Config,
     now: DateTime<Tz>,
 ) -> anyhow::Result<Vec<config::Diagnostic>> {
-    let db = nhacviec::deliver::state_dir(dir, config)?.join(nhacviec::daemon::DB_FILE);
-    let running = nhacviec::store::writer_active(&db);
-    let store = nhacviec::store::exists(&db)?
-        .then(|| nhacviec::store::Store::open_reader(&db))
-        .transpose()?;
+    let (_, running, store) = service_state(dir, config)?;
     let view = store
         .as_ref()
         .map(|s| s.ledger(nhacviec::store::Ledger::of(config)));
@@ -1400,9 +1405,13 @@ fn late_plan_warnings(
         Some(v) => v.forecast()?,
         None => nhacviec::forecast::Ledger::empty(),
     };
-    let (answered, _) = answered_config(dir, config)?;
-    let engine = nhacviec::deliver::Engine::build(&answered, now.date_naive());
     let today = now.date_naive();
+    // The service's engine: the plans with the stored answers laid over them.
+    let engine = match &store {
+        Some(s) => nhacviec::deliver::Engine::build_with_store(config, s, today)?,
+        None => nhacviec::deliver::Engine::build(config, today),
+    };
+    let answered = engine.config(config);
     // Told already: in either ledger (a reminder rehearsed in trial mode is not news).
     let rehearsed = store
         .as_ref()
@@ -1412,7 +1421,7 @@ fn late_plan_warnings(
         None => ledger.handled,
     };
     let late = nhacviec::forecast::late_entries_from(
-        &answered,
+        answered,
         &engine.calendar,
         &engine.schedule,
         &ledger,
