@@ -3,7 +3,9 @@
 
     scripts/gen-config.py digests DIR N PORT   # N agencies, one task due for all on 1/6/2022,
                                                # sent by SMTP to 127.0.0.1:PORT
-    scripts/gen-config.py national DIR         # 34 provinces x 30 tasks, 12,002 agencies
+    scripts/gen-config.py national DIR [YEAR]  # 34 provinces x 30 tasks, 12,002 agencies; dated
+                                               # times in YEAR (default 2022), plans issued
+                                               # 24/3/2022 and in force until 31/12/YEAR
 """
 import os
 import sys
@@ -25,8 +27,11 @@ def digests(d, n, port):
     write(f"{d}/plans/p.toml", '[plan]\nnumber = "1/KH"\ntitle = "T"\nissuer = "U"\nissued = 2022-01-01\n\n[[task]]\nid = "1"\ntitle = "Việc"\nlead = ["all"]\ndue = 2022-06-01\n')
 
 
-def national(d):
-    times = ["Quý II/2022", "Quý III, IV/2022", "tỉnh từ ngày 01/6/2022; cấp xã từ ngày 01/12/2022", "Hằng quý", "Hằng tháng", "Trước ngày 15/12/2022", "Tháng 5, 8, 11/2022"]
+def national(d, year=2022):
+    y = year
+    times = [f"Quý II/{y}", f"Quý III, IV/{y}", f"tỉnh từ ngày 01/6/{y}; cấp xã từ ngày 01/12/{y}", "Hằng quý", "Hằng tháng", f"Trước ngày 15/12/{y}", f"Tháng 5, 8, 11/{y}"]
+    # A plan "đến năm 2030" runs until its last year; the default keeps the first fixture.
+    until = "" if year == 2022 else f"until = {y}-12-31\n"
     write(f"{d}/nhacviec.toml", 'state_dir = "state"\n')
     parts = ['[[level]]\nid = "tinh"\nname = "cấp tỉnh"\naliases = ["tỉnh"]\n', '[[level]]\nid = "xa"\nname = "cấp xã"\naliases = ["xã"]\n']
     for p in range(34):
@@ -38,7 +43,7 @@ def national(d):
             (depts if i < 30 else communes).append(f'"{aid}"')
         parts.append(f'[[group]]\nid = "p{p}-so"\nname = "Sở, ngành tỉnh {p}"\nmembers = [{", ".join(depts)}]\n')
         parts.append(f'[[group]]\nid = "p{p}-xa"\nname = "UBND cấp xã tỉnh {p}"\nmembers = [{", ".join(communes)}]\n')
-        tasks = [f'[plan]\nnumber = "{p}/KH-UBND"\ntitle = "Kế hoạch {p}"\nissuer = "UBND tỉnh {p}"\nissued = 2022-03-24\n']
+        tasks = [f'[plan]\nnumber = "{p}/KH-UBND"\ntitle = "Kế hoạch {p}"\nissuer = "UBND tỉnh {p}"\nissued = 2022-03-24\n{until}']
         for t in range(30):
             tasks.append(f'[[task]]\nid = "{t}"\ntitle = "Nhiệm vụ {t}"\nlead = ["p{p}-so"]\nsupport = ["p{p}-xa"]\ntime = "{times[t % len(times)]}"\n')
         write(f"{d}/plans/{p}.toml", "\n".join(tasks))
@@ -50,4 +55,4 @@ if __name__ == "__main__":
     if kind == "digests":
         digests(d, int(sys.argv[3]), int(sys.argv[4]))
     else:
-        national(d)
+        national(d, int(sys.argv[3]) if len(sys.argv) > 3 else 2022)

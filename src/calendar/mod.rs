@@ -16,6 +16,7 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::RangeInclusive;
+use std::sync::{Arc, Mutex};
 
 /// Days the admin adds to the computed calendar from the year's official announcement.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -267,50 +268,86 @@ fn is_weekend(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
-/// The working-day calendar for a range of years, with the announced overrides applied.
-#[derive(Debug, Clone)]
-pub struct Calendar {
-    years: RangeInclusive<i32>,
-    overrides: Overrides,
-    /// Non-working weekdays and worked weekend days, within `years`.
+/// One year's exceptions to "Monday–Friday": its days off on weekdays, its worked weekend
+/// days, and the listing `year` shows.
+#[derive(Debug)]
+struct YearDays {
     off: HashSet<NaiveDate>,
     worked: HashSet<NaiveDate>,
-    listing: HashMap<i32, Vec<CalendarDay>>,
+    listing: Vec<CalendarDay>,
+}
+
+impl YearDays {
+    fn from_listing(listing: Vec<CalendarDay>) -> YearDays {
+        let mut off = HashSet::new();
+        let mut worked = HashSet::new();
+        for d in &listing {
+            match d.kind {
+                DayKind::Holiday | DayKind::DayOff => off.insert(d.date),
+                DayKind::Workday => worked.insert(d.date),
+            };
+        }
+        YearDays {
+            off,
+            worked,
+            listing,
+        }
+    }
+
+    fn is_working_day(&self, date: NaiveDate) -> bool {
+        self.worked.contains(&date) || (!is_weekend(date) && !self.off.contains(&date))
+    }
+}
+
+/// The working-day calendar, with the announced overrides applied. Each year is computed
+/// once: the years given to [`Calendar::new`] at once, any other the first time a date in it
+/// is asked about (a plan "đến năm 2030" reaches years past the span a caller foresaw, and
+/// computing a year is thousands of times slower than looking a day up).
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    overrides: Overrides,
+    years: HashMap<i32, Arc<YearDays>>,
+    /// Years computed on demand, shared by the clones of this calendar (same overrides).
+    more: Arc<Mutex<HashMap<i32, Arc<YearDays>>>>,
 }
 
 impl Calendar {
-    /// Precomputes `years`; dates outside them are computed on demand (slower, still right).
+    /// Computes `years` now; other years are computed when first needed, then kept.
     pub fn new(overrides: Overrides, years: RangeInclusive<i32>) -> Self {
         let mut cal = Calendar {
-            years: years.clone(),
             overrides,
-            off: HashSet::new(),
-            worked: HashSet::new(),
-            listing: HashMap::new(),
+            years: HashMap::new(),
+            more: Arc::default(),
         };
         for year in years {
-            let days = cal.compute_year(year);
-            for d in &days {
-                match d.kind {
-                    DayKind::Holiday | DayKind::DayOff => {
-                        cal.off.insert(d.date);
-                    }
-                    DayKind::Workday => {
-                        cal.worked.insert(d.date);
-                    }
-                }
-            }
-            cal.listing.insert(year, days);
+            let days = YearDays::from_listing(cal.compute_year(year));
+            cal.years.insert(year, Arc::new(days));
         }
         cal
     }
 
+    fn days(&self, year: i32) -> Arc<YearDays> {
+        if let Some(days) = self.years.get(&year) {
+            return Arc::clone(days);
+        }
+        // A poisoned lock only means another thread panicked mid-insert of a whole value:
+        // the map itself is still sound.
+        let mut more = self.more.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(
+            more.entry(year)
+                .or_insert_with(|| Arc::new(YearDays::from_listing(self.compute_year(year)))),
+        )
+    }
+
+    /// How many years this calendar has computed (those given to `new` and those asked
+    /// about since).
+    pub fn computed_years(&self) -> usize {
+        self.years.len() + self.more.lock().map_or_else(|e| e.into_inner().len(), |m| m.len())
+    }
+
     /// Every holiday, compensatory day off and make-up working day of `year`, by date.
     pub fn year(&self, year: i32) -> Vec<CalendarDay> {
-        match self.listing.get(&year) {
-            Some(days) => days.clone(),
-            None => self.compute_year(year),
-        }
+        self.days(year).listing.clone()
     }
 
     fn compute_year(&self, year: i32) -> Vec<CalendarDay> {
@@ -415,19 +452,9 @@ impl Calendar {
 
     /// Whether `date` is a working day.
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
-        if self.years.contains(&date.year()) {
-            if self.worked.contains(&date) {
-                return true;
-            }
-            return !is_weekend(date) && !self.off.contains(&date);
-        }
-        match self
-            .compute_year(date.year())
-            .iter()
-            .find(|d| d.date == date)
-        {
-            Some(d) => d.kind == DayKind::Workday,
-            None => !is_weekend(date),
+        match self.years.get(&date.year()) {
+            Some(days) => days.is_working_day(date),
+            None => self.days(date.year()).is_working_day(date),
         }
     }
 
@@ -552,6 +579,24 @@ mod tests {
         // Outside the precomputed years, the same answers.
         let other = Calendar::new(Overrides::default(), 2030..=2030);
         assert_eq!(other.on_or_before(d(2022, 4, 11)), d(2022, 4, 8));
+    }
+
+    #[test]
+    fn a_year_outside_the_span_is_computed_once_and_shared_by_clones() {
+        let cal = Calendar::new(Overrides::default(), 2026..=2027);
+        assert_eq!(cal.computed_years(), 2);
+        let copy = cal.clone();
+        let days: Vec<NaiveDate> = (1..=365)
+            .filter_map(|n| d(2031, 1, 1).checked_add_days(chrono::Days::new(n - 1)))
+            .collect();
+        let working = days.iter().filter(|x| cal.is_working_day(**x)).count();
+        assert_eq!(cal.computed_years(), 3, "2031 computed once for 365 lookups");
+        assert_eq!(copy.computed_years(), 3, "and kept for the clone");
+        // The same answers as a calendar that computed 2031 up front.
+        let direct = Calendar::new(Overrides::default(), 2031..=2031);
+        let expected = days.iter().filter(|x| direct.is_working_day(**x)).count();
+        assert_eq!(working, expected);
+        assert_eq!(copy.year(2031), direct.year(2031));
     }
 
     #[test]
