@@ -342,7 +342,11 @@ impl Calendar {
     /// How many years this calendar has computed (those given to `new` and those asked
     /// about since).
     pub fn computed_years(&self) -> usize {
-        self.years.len() + self.more.lock().map_or_else(|e| e.into_inner().len(), |m| m.len())
+        self.years.len()
+            + self
+                .more
+                .lock()
+                .map_or_else(|e| e.into_inner().len(), |m| m.len())
     }
 
     /// Every holiday, compensatory day off and make-up working day of `year`, by date.
@@ -590,7 +594,11 @@ mod tests {
             .filter_map(|n| d(2031, 1, 1).checked_add_days(chrono::Days::new(n - 1)))
             .collect();
         let working = days.iter().filter(|x| cal.is_working_day(**x)).count();
-        assert_eq!(cal.computed_years(), 3, "2031 computed once for 365 lookups");
+        assert_eq!(
+            cal.computed_years(),
+            3,
+            "2031 computed once for 365 lookups"
+        );
         assert_eq!(copy.computed_years(), 3, "and kept for the clone");
         // The same answers as a calendar that computed 2031 up front.
         let direct = Calendar::new(Overrides::default(), 2031..=2031);

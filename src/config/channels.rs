@@ -247,7 +247,13 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 /// Checks `[email]`.
-pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> EmailSettings {
+/// `certificates`: the files `ca_file` may name, as read with the config (see `read_dir`).
+pub fn email(
+    src: &Source,
+    raw: &raw::Email,
+    certificates: &std::collections::BTreeMap<std::path::PathBuf, Result<usize, String>>,
+    diags: &mut Vec<Diagnostic>,
+) -> EmailSettings {
     let mut out = EmailSettings::default();
     let mut err = |span: std::ops::Range<usize>, msg: String, help: &str| {
         let d = src.diag(Severity::Error, span, msg);
@@ -326,11 +332,11 @@ pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> Ema
         }
     }
     if let Some(f) = &raw.ca_file {
-        let path = std::path::Path::new(&src.name)
-            .parent()
-            .unwrap_or(std::path::Path::new(""))
-            .join(f.get_ref().trim());
-        match read_certificates(&path) {
+        let path = ca_path(&src.name, f.get_ref());
+        let read = certificates.get(&path).cloned().unwrap_or_else(|| {
+            Err("không đọc được tệp: cấu hình không được đọc từ đĩa".to_string())
+        });
+        match read {
             Ok(_) => out.ca_file = Some(path),
             Err(why) => err(
                 f.span(),
@@ -397,21 +403,13 @@ pub fn email(src: &Source, raw: &raw::Email, diags: &mut Vec<Diagnostic>) -> Ema
     out
 }
 
-/// The certificates in a PEM file: at least one, or why not.
-pub fn read_certificates(path: &std::path::Path) -> Result<usize, String> {
-    use rustls::pki_types::pem::PemObject;
-    let meta = std::fs::metadata(path).map_err(|e| format!("không đọc được tệp: {e}"))?;
-    if !meta.is_file() || meta.len() > 1024 * 1024 {
-        return Err("không phải tệp chứng chỉ (thư mục, tệp đặc biệt hay lớn hơn 1 MB)".into());
-    }
-    let pem = std::fs::read(path).map_err(|e| format!("không đọc được tệp: {e}"))?;
-    let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("tệp PEM hỏng: {e}"))?;
-    if certs.is_empty() {
-        return Err("không có chứng chỉ nào (-----BEGIN CERTIFICATE-----) trong tệp".into());
-    }
-    Ok(certs.len())
+/// Where `ca_file = "<written>"` in the settings file `settings_name` points: relative to the
+/// settings file's directory.
+pub fn ca_path(settings_name: &str, written: &str) -> std::path::PathBuf {
+    std::path::Path::new(settings_name)
+        .parent()
+        .unwrap_or(std::path::Path::new(""))
+        .join(written.trim())
 }
 
 /// A SHA-256 fingerprint as written ("AB:CD:…" or "abcd…"), normalised to lowercase hex.

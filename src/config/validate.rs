@@ -139,7 +139,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
             webhook = super::channels::webhook(src, w, &mut v.diags);
         }
         if let Some(e) = &settings.email {
-            email = super::channels::email(src, e, &mut v.diags);
+            email = super::channels::email(src, e, &sources.certificates, &mut v.diags);
         }
         if let Some(s) = &settings.schedule {
             (reminders, report) = super::settings::schedule(src, s, &mut v.diags);
