@@ -62,18 +62,47 @@ fn notify(states: &[NotifyState]) {
     }
 }
 
-fn load(dir: &Path) -> Result<(Analysis, Templates), String> {
+/// Why a config could not be loaded (at start or reload).
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    /// The config's errors, each as "file:line:column: message".
+    #[error("{}", .0.join("; "))]
+    Config(Vec<String>),
+    #[error("{0}")]
+    Links(String),
+    #[error("{template}: {message}")]
+    Template { template: String, message: String },
+}
+
+impl LoadError {
+    /// A file that could not be read (a save in progress, a mount coming back) is worth
+    /// another try; a config with mistakes in it is not.
+    fn worth_retrying(&self) -> bool {
+        match self {
+            LoadError::Config(errors) => errors
+                .iter()
+                .any(|e| e.contains("không đọc được") || e.contains("lỗi hệ thống")),
+            LoadError::Links(_) | LoadError::Template { .. } => false,
+        }
+    }
+}
+
+fn load(dir: &Path) -> Result<(Analysis, Templates), LoadError> {
     let analysis = config::load(dir);
     if analysis.has_errors() {
         let errors: Vec<String> = analysis
             .errors()
             .map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message))
             .collect();
-        return Err(errors.join("; "));
+        return Err(LoadError::Config(errors));
     }
-    let links = crate::web::links_for(&analysis.config).map_err(|e| e.to_string())?;
+    let links =
+        crate::web::links_for(&analysis.config).map_err(|e| LoadError::Links(e.to_string()))?;
     let templates = Templates::new(&analysis.templates)
-        .map_err(|e| format!("{}: {}", e.template, e.message))?
+        .map_err(|e| LoadError::Template {
+            template: e.template,
+            message: e.message,
+        })?
         .with_links(links);
     Ok((analysis, templates))
 }
@@ -1083,10 +1112,6 @@ async fn stopped(sched: JobScheduler) -> anyhow::Result<()> {
 
 /// Whether a reload's failure may be an I/O one (a file or directory unreadable, e.g. out of
 /// descriptors, or a channel that could not be set up): worth trying again.
-fn io_failure(errors: &str) -> bool {
-    errors.contains("không đọc được") || errors.contains("lỗi hệ thống")
-}
-
 /// Reloads the config. `Ok(true)`: it failed in a way worth trying again (I/O). A config with
 /// errors, or one that moves the state directory (that needs a restart), never replaces the
 /// running one.
@@ -1132,14 +1157,14 @@ async fn reload(
     let retry = match loaded {
         Err(e) => {
             tracing::error!(trigger = why, errors = %e, event = "reload_failed", "nạp lại cấu hình thất bại; vẫn dùng cấu hình đang chạy");
-            let retry = io_failure(&e);
-            reload_result(health, Err(e));
+            let retry = e.worth_retrying();
+            reload_result(health, Some(e.to_string()));
             retry
         }
         Ok((new, templates, engine)) => match deliver::state_dir(dir, &new) {
             Err(e) => {
                 tracing::error!(trigger = why, error = %e, event = "reload_failed", "nạp lại cấu hình thất bại; vẫn dùng cấu hình đang chạy");
-                reload_result(health, Err(e.to_string()));
+                reload_result(health, Some(e.to_string()));
                 false
             }
             Ok(state) if state != live.state => {
@@ -1151,7 +1176,7 @@ async fn reload(
                 );
                 reload_result(
                     health,
-                    Err(format!(
+                    Some(format!(
                         "state_dir đã đổi ({} → {}): cần khởi động lại dịch vụ để dùng thư mục trạng thái mới; đang dùng cấu hình cũ",
                         live.state.display(),
                         state.display()
@@ -1162,7 +1187,7 @@ async fn reload(
             Ok(state) => match Senders::new(&new, &state) {
                 Err(e) => {
                     tracing::error!(trigger = why, error = %e, event = "reload_failed", "nạp lại cấu hình thất bại; vẫn dùng cấu hình đang chạy");
-                    reload_result(health, Err(e.to_string()));
+                    reload_result(health, Some(e.to_string()));
                     true
                 }
                 Ok(senders) => {
@@ -1188,7 +1213,7 @@ async fn reload(
                     }
                     live.templates = Arc::new(templates);
                     live.senders = senders;
-                    reload_result(health, Ok(()));
+                    reload_result(health, None);
                     // Nothing is sent now: what the new config makes due goes out at the next
                     // regular tick, which `preview` announces (a save never mails at once).
                     tracing::info!(
@@ -1240,17 +1265,15 @@ fn log_late_entries(live: &Live, store: &Store) {
     }
 }
 
-fn reload_result(health: &Health, result: Result<(), String>) {
+/// Records a reload's outcome: `error` is why it failed, `None` when it took effect.
+fn reload_result(health: &Health, error: Option<String>) {
     let label = ResultLabel {
-        result: if result.is_ok() { "ok" } else { "error" }.into(),
+        result: if error.is_none() { "ok" } else { "error" }.into(),
     };
     health.metrics.reloads.get_or_create(&label).inc();
     health.update(|s| {
-        s.last_reload_ok = result.is_ok();
-        s.last_reload = Some(match result {
-            Ok(()) => format!("ok {}", Utc::now().to_rfc3339()),
-            Err(e) => e,
-        });
+        s.last_reload_ok = error.is_none();
+        s.last_reload = Some(error.unwrap_or_else(|| format!("ok {}", Utc::now().to_rfc3339())));
     });
 }
 
@@ -1267,10 +1290,13 @@ mod tests {
 
     #[test]
     fn reload_failures_reading_files_are_worth_retrying() {
-        assert!(io_failure(
+        let config = |e: &str| LoadError::Config(vec![e.to_string()]);
+        assert!(config(
             "plans: không đọc được thư mục kế hoạch: lỗi hệ thống (Too many open files (os error 24))"
-        ));
-        assert!(!io_failure("nhacviec.toml:3:1: khóa không hợp lệ `bogus`"));
+        )
+        .worth_retrying());
+        assert!(!config("nhacviec.toml:3:1: khóa không hợp lệ `bogus`").worth_retrying());
+        assert!(!LoadError::Links("bí mật quá ngắn".into()).worth_retrying());
     }
 
     /// A `[schedule] report` tick makes the weekly report and sends no reminder: reminders go

@@ -319,7 +319,7 @@ impl Overview {
 pub const AS_OF_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// Whether figures can be computed as of `d` (else the Vietnamese reason).
-pub fn check_as_of(d: NaiveDate) -> Result<(), String> {
+pub fn check_as_of(d: NaiveDate) -> Result<(), crate::text::Invalid> {
     use chrono::Datelike;
     if AS_OF_YEARS.contains(&d.year()) {
         Ok(())
@@ -329,7 +329,8 @@ pub fn check_as_of(d: NaiveDate) -> Result<(), String> {
             d.format("%d/%m/%Y"),
             AS_OF_YEARS.start(),
             AS_OF_YEARS.end()
-        ))
+        )
+        .into())
     }
 }
 
@@ -1298,6 +1299,7 @@ time = "Chậm nhất ngày 24 hằng tháng"
         assert!(check_as_of(d("2100-12-31")).is_ok());
         assert!(check_as_of(d("2101-01-01"))
             .unwrap_err()
+            .0
             .contains("01/01/2101"));
     }
 }

@@ -49,21 +49,24 @@ fn time_of_day(s: &str) -> Option<NaiveTime> {
 }
 
 /// One range, "07:30-11:30"; the error names it.
-fn range(t: &str) -> Result<(NaiveTime, NaiveTime), String> {
+fn range(t: &str) -> Result<(NaiveTime, NaiveTime), crate::text::Invalid> {
     let Some((a, b)) = t.split_once(['-', '–', '—']) else {
         return Err(format!(
             "giờ gửi \"{t}\" không đúng dạng: cần giờ bắt đầu và giờ kết thúc, cách nhau bằng dấu -"
-        ));
+        )
+        .into());
     };
     let (Some(start), Some(end)) = (time_of_day(a), time_of_day(b)) else {
         return Err(format!(
             "giờ gửi \"{t}\" không đúng dạng: giờ viết như 07:30, từ 00:00 đến 24:00"
-        ));
+        )
+        .into());
     };
     if start >= end {
         return Err(format!(
             "giờ gửi \"{t}\": giờ bắt đầu phải trước giờ kết thúc (trong cùng một ngày)"
-        ));
+        )
+        .into());
     }
     Ok((start, end))
 }
@@ -76,7 +79,7 @@ impl SendHours {
     /// "07:30-17:00" (also "7h30 - 17h", "7:30–17:00"), or several ranges separated by commas
     /// or semicolons: "07:30-11:30, 13:30-17:00". The error is shown to the admin and names the
     /// range at fault (reversed, or overlapping another).
-    pub fn parse(text: &str) -> Result<SendHours, String> {
+    pub fn parse(text: &str) -> Result<SendHours, crate::text::Invalid> {
         let t = text.trim();
         if t.is_empty() {
             return Err("giờ gửi để trống".into());
@@ -91,9 +94,9 @@ impl SendHours {
         for part in t.split([',', ';']) {
             let part = part.trim();
             if part.is_empty() {
-                return Err(format!(
-                    "giờ gửi \"{t}\" có một khoảng để trống giữa hai dấu phẩy"
-                ));
+                return Err(
+                    format!("giờ gửi \"{t}\" có một khoảng để trống giữa hai dấu phẩy").into(),
+                );
             }
             ranges.push((range(part)?, part));
         }
@@ -104,7 +107,7 @@ impl SendHours {
             if start < end {
                 return Err(format!(
                     "giờ gửi \"{b}\" chồng lên khoảng \"{a}\": các khoảng giờ gửi không được chồng nhau"
-                ));
+                ).into());
             }
         }
         Ok(SendHours {
@@ -217,12 +220,12 @@ mod tests {
         assert_eq!(SendHours::parse("07:30-11:30, 13:30-17:00"), Ok(two));
         // Touching ranges are allowed; overlapping or reversed ones are named.
         assert!(SendHours::parse("07:30-11:30, 11:30-17:00").is_ok());
-        let e = SendHours::parse("07:30-12:00, 11:30-17:00").unwrap_err();
+        let e = SendHours::parse("07:30-12:00, 11:30-17:00").unwrap_err().0;
         assert!(
             e.contains("\"11:30-17:00\"") && e.contains("\"07:30-12:00\""),
             "{e}"
         );
-        let e = SendHours::parse("07:30-11:30, 17:00-13:30").unwrap_err();
+        let e = SendHours::parse("07:30-11:30, 17:00-13:30").unwrap_err().0;
         assert!(
             e.contains("\"17:00-13:30\"") && e.contains("trước giờ kết thúc"),
             "{e}"

@@ -251,7 +251,7 @@ pub fn is_loopback(host: &str) -> bool {
 pub fn email(
     src: &Source,
     raw: &raw::Email,
-    certificates: &std::collections::BTreeMap<std::path::PathBuf, Result<usize, String>>,
+    certificates: &std::collections::BTreeMap<std::path::PathBuf, Result<usize, super::FileError>>,
     diags: &mut Vec<Diagnostic>,
 ) -> EmailSettings {
     let mut out = EmailSettings::default();
@@ -333,9 +333,10 @@ pub fn email(
     }
     if let Some(f) = &raw.ca_file {
         let path = ca_path(&src.name, f.get_ref());
-        let read = certificates.get(&path).cloned().unwrap_or_else(|| {
-            Err("không đọc được tệp: cấu hình không được đọc từ đĩa".to_string())
-        });
+        let read = certificates
+            .get(&path)
+            .cloned()
+            .unwrap_or(Err(super::FileError::NotRead));
         match read {
             Ok(_) => out.ca_file = Some(path),
             Err(why) => err(
@@ -388,7 +389,7 @@ pub fn email(
             };
             match parse_smtp_url(url.get_ref(), raw.tls.as_ref().map(|t| t.get_ref().as_str())) {
                 Ok(t) => out.transport = t,
-                Err(e) => err(url.span(), e, "ví dụ \"smtp://mail.example.org:587\" (STARTTLS) hoặc \"smtps://mail.example.org:465\""),
+                Err(e) => err(url.span(), e.into(), "ví dụ \"smtp://mail.example.org:587\" (STARTTLS) hoặc \"smtps://mail.example.org:465\""),
             }
         }
         other => {
@@ -428,7 +429,7 @@ pub fn pin_of(text: &str) -> Option<String> {
 }
 
 /// `smtp://host:port` or `smtps://host:port`, with `tls` ("starttls", "tls", "none").
-pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, String> {
+pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, crate::text::Invalid> {
     let (scheme, rest) = url
         .trim()
         .split_once("://")
@@ -437,9 +438,9 @@ pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, String>
         "smtp" => false,
         "smtps" => true,
         other => {
-            return Err(format!(
-                "giao thức \"{other}\" không dùng được: chỉ smtp:// hoặc smtps://"
-            ))
+            return Err(
+                format!("giao thức \"{other}\" không dùng được: chỉ smtp:// hoặc smtps://").into(),
+            )
         }
     };
     let authority = rest.split(['/', '?']).next().unwrap_or("");
@@ -455,7 +456,7 @@ pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, String>
         _ => (authority.to_string(), if implicit { 465 } else { 587 }),
     };
     if host.is_empty() {
-        return Err(format!("url \"{url}\" thiếu tên máy chủ"));
+        return Err(format!("url \"{url}\" thiếu tên máy chủ").into());
     }
     let tls = match (tls.map(str::trim), implicit) {
         (None, true) | (Some("tls"), _) => Tls::Implicit,
@@ -465,12 +466,14 @@ pub fn parse_smtp_url(url: &str, tls: Option<&str>) -> Result<Transport, String>
         (Some("none"), _) => {
             return Err(format!(
             "tls = \"none\" chỉ dùng được với máy chủ trên chính máy này, không phải \"{host}\""
-        ))
+        )
+            .into())
         }
         (Some(other), _) => {
             return Err(format!(
                 "tls = \"{other}\" không có: dùng \"starttls\", \"tls\" hoặc \"none\""
-            ))
+            )
+            .into())
         }
     };
     Ok(Transport::Smtp {

@@ -26,7 +26,7 @@ pub use validate::{
     MAX_TITLE_CHARS,
 };
 
-pub use read::{read_dir, MAX_FILE_BYTES};
+pub use read::{read_dir, FileError, MAX_FILE_BYTES};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -52,7 +52,7 @@ pub struct Sources {
     pub now: Option<chrono::DateTime<chrono::Utc>>,
     /// The certificate files the settings name (`[email] ca_file`), read with the rest, as
     /// the number of certificates in each or why it is unusable: analysis reads no disk.
-    pub certificates: BTreeMap<PathBuf, Result<usize, String>>,
+    pub certificates: BTreeMap<PathBuf, Result<usize, read::FileError>>,
 }
 
 impl Sources {

@@ -124,14 +124,43 @@ pub fn read_dir(dir: &Path) -> Sources {
     sources
 }
 
+/// Why a file named by the config could not be used; the text is what `check` shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("tệp quá lớn ({mb} MB): tệp cấu hình tối đa {max_mb} MB")]
+    TooBig { mb: u64, max_mb: u64 },
+    #[error("đây là thư mục, không phải tệp")]
+    Directory,
+    /// A FIFO, a device, a socket: never opened.
+    #[error("không phải tệp thường ({0}): chỉ đọc tệp văn bản thường")]
+    Special(&'static str),
+    #[error("liên kết vòng tròn: liên kết tượng trưng chỉ tới chính nó (qua các liên kết khác)")]
+    LinkLoop,
+    /// With the link's target in parentheses, when it can be read.
+    #[error("liên kết tới tệp không tồn tại{0}")]
+    DanglingLink(String),
+    /// The operating system's reason, in words.
+    #[error("không đọc được tệp: {0}")]
+    Unreadable(String),
+    #[error("không phải tệp chứng chỉ (thư mục, tệp đặc biệt hay lớn hơn 1 MB)")]
+    NotCertificates,
+    #[error("tệp PEM hỏng: {0}")]
+    BadPem(String),
+    #[error("không có chứng chỉ nào (-----BEGIN CERTIFICATE-----) trong tệp")]
+    NoCertificate,
+    /// Sources held in memory: the file was never read.
+    #[error("không đọc được tệp: cấu hình không được đọc từ đĩa")]
+    NotRead,
+}
+
 /// The most a config file may hold: beyond it, the file is refused unread.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 fn read_file(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Source> {
     let shown = path.display().to_string();
     match read_regular(path) {
-        Err(message) => {
-            problems.push(Diagnostic::file(Severity::Error, shown, message));
+        Err(e) => {
+            problems.push(Diagnostic::file(Severity::Error, shown, e.to_string()));
             None
         }
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -152,7 +181,7 @@ fn read_file(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Source> {
 /// else (a directory, a FIFO, a device, a dangling or looping link, a file too big) is a
 /// Vietnamese message naming what it is. A FIFO or a device is never opened for reading: it
 /// could block `check` forever or feed it without end.
-fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+fn read_regular(path: &Path) -> Result<Vec<u8>, FileError> {
     use std::io::Read;
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -170,45 +199,41 @@ fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
     }
     let file = options
         .open(path)
-        .map_err(|e| format!("không đọc được tệp: {}", io_vi(&e)))?;
+        .map_err(|e| FileError::Unreadable(io_vi(&e)))?;
     // What was opened, not what the path named a moment ago.
     let opened = file
         .metadata()
-        .map_err(|e| format!("không đọc được tệp: {}", io_vi(&e)))?;
+        .map_err(|e| FileError::Unreadable(io_vi(&e)))?;
     not_regular(&opened)?;
     let mut bytes =
         Vec::with_capacity(usize::try_from(opened.len().min(MAX_FILE_BYTES)).unwrap_or(0));
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("không đọc được tệp: {}", io_vi(&e)))?;
+        .map_err(|e| FileError::Unreadable(io_vi(&e)))?;
     too_big(bytes.len() as u64)?;
     Ok(bytes)
 }
 
-fn too_big(len: u64) -> Result<(), String> {
+fn too_big(len: u64) -> Result<(), FileError> {
     if len > MAX_FILE_BYTES {
-        return Err(format!(
-            "tệp quá lớn ({} MB): tệp cấu hình tối đa {} MB",
-            len.div_ceil(1024 * 1024),
-            MAX_FILE_BYTES / (1024 * 1024)
-        ));
+        return Err(FileError::TooBig {
+            mb: len.div_ceil(1024 * 1024),
+            max_mb: MAX_FILE_BYTES / (1024 * 1024),
+        });
     }
     Ok(())
 }
 
 /// What a path that is not a regular file is, in words.
-fn not_regular(meta: &std::fs::Metadata) -> Result<(), String> {
+fn not_regular(meta: &std::fs::Metadata) -> Result<(), FileError> {
     let t = meta.file_type();
     if t.is_file() {
         return Ok(());
     }
     if t.is_dir() {
-        return Err("đây là thư mục, không phải tệp".into());
+        return Err(FileError::Directory);
     }
-    let kind = special_kind(&t);
-    Err(format!(
-        "không phải tệp thường ({kind}): chỉ đọc tệp văn bản thường"
-    ))
+    Err(FileError::Special(special_kind(&t)))
 }
 
 #[cfg(unix)]
@@ -233,22 +258,21 @@ fn special_kind(_: &std::fs::FileType) -> &'static str {
 }
 
 /// Why `metadata` failed: a link to nothing, a loop of links, or the system's reason.
-fn unreachable_file(path: &Path, e: &std::io::Error) -> String {
+fn unreachable_file(path: &Path, e: &std::io::Error) -> FileError {
     let is_link = path
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink());
     #[cfg(unix)]
     if e.raw_os_error() == Some(libc::ELOOP) {
-        return "liên kết vòng tròn: liên kết tượng trưng chỉ tới chính nó (qua các liên kết khác)"
-            .into();
+        return FileError::LinkLoop;
     }
     if is_link && e.kind() == std::io::ErrorKind::NotFound {
         let target = std::fs::read_link(path)
             .map(|t| format!(" ({})", t.display()))
             .unwrap_or_default();
-        return format!("liên kết tới tệp không tồn tại{target}");
+        return FileError::DanglingLink(target);
     }
-    format!("không đọc được tệp: {}", io_vi(e))
+    FileError::Unreadable(io_vi(e))
 }
 
 /// A file that is not UTF-8: where, and what it probably is.
@@ -298,18 +322,18 @@ fn ca_files(settings: &Source) -> Vec<PathBuf> {
 }
 
 /// The certificates in a PEM file: at least one, or why not.
-pub fn read_certificates(path: &std::path::Path) -> Result<usize, String> {
+pub fn read_certificates(path: &std::path::Path) -> Result<usize, FileError> {
     use rustls::pki_types::pem::PemObject;
-    let meta = std::fs::metadata(path).map_err(|e| format!("không đọc được tệp: {e}"))?;
+    let meta = std::fs::metadata(path).map_err(|e| FileError::Unreadable(e.to_string()))?;
     if !meta.is_file() || meta.len() > 1024 * 1024 {
-        return Err("không phải tệp chứng chỉ (thư mục, tệp đặc biệt hay lớn hơn 1 MB)".into());
+        return Err(FileError::NotCertificates);
     }
-    let pem = std::fs::read(path).map_err(|e| format!("không đọc được tệp: {e}"))?;
+    let pem = std::fs::read(path).map_err(|e| FileError::Unreadable(e.to_string()))?;
     let certs = rustls::pki_types::CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("tệp PEM hỏng: {e}"))?;
+        .map_err(|e| FileError::BadPem(e.to_string()))?;
     if certs.is_empty() {
-        return Err("không có chứng chỉ nào (-----BEGIN CERTIFICATE-----) trong tệp".into());
+        return Err(FileError::NoCertificate);
     }
     Ok(certs.len())
 }

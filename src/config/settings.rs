@@ -238,7 +238,7 @@ pub fn policy(
             Ok(()) => p.nudge = Some(recur::normalize(nudge.get_ref()).to_string()),
             Err(e) => err(
                 nudge.span(),
-                e,
+                e.into(),
                 Some("ví dụ \"FREQ=MONTHLY;BYMONTHDAY=-1\": nhắc vào ngày cuối mỗi tháng"),
             ),
         }

@@ -347,7 +347,7 @@ fn parse_token_hash(text: &str) -> Option<[u8; 32]> {
 
 /// https anywhere; http only to this machine (a test or a local trial), since a link is a
 /// credential and must not cross a network in clear.
-fn check_public_url(text: &str) -> Result<String, String> {
+fn check_public_url(text: &str) -> Result<String, crate::text::Invalid> {
     let url = url::Url::parse(text.trim())
         .map_err(|_| format!("\"{text}\" không phải một địa chỉ web (URL) hợp lệ"))?;
     if !url.username().is_empty() || url.password().is_some() {
@@ -360,7 +360,7 @@ fn check_public_url(text: &str) -> Result<String, String> {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(format!("\"{text}\" thiếu tên máy")),
+        None => return Err(format!("\"{text}\" thiếu tên máy").into()),
     };
     match url.scheme() {
         "https" => {}
@@ -368,9 +368,9 @@ fn check_public_url(text: &str) -> Result<String, String> {
         "http" => {
             return Err(format!(
                 "public_url phải dùng https (liên kết trong thư là quyền thao tác của cơ quan), không phải \"{text}\"; http chỉ dùng cho 127.0.0.1 khi thử"
-            ))
+            ).into())
         }
-        other => return Err(format!("public_url phải bắt đầu bằng https://, không phải {other}://")),
+        other => return Err(format!("public_url phải bắt đầu bằng https://, không phải {other}://").into()),
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }

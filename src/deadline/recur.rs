@@ -22,7 +22,7 @@ pub fn occurrences(
     start: NaiveDate,
     until: NaiveDate,
     limit: u16,
-) -> Result<Vec<NaiveDate>, String> {
+) -> Result<Vec<NaiveDate>, crate::text::Invalid> {
     let mut lines = Vec::new();
     for part in rule.split(RULE_SEPARATOR.trim()) {
         lines.push(format!("RRULE:{}", utc_until(checked(part)?)));
@@ -48,7 +48,7 @@ pub fn occurrences(
 
 /// One rule, without its "RRULE:" prefix, refused when it is a mistake the crate would accept
 /// or explain badly.
-fn checked(rule: &str) -> Result<&str, String> {
+fn checked(rule: &str) -> Result<&str, crate::text::Invalid> {
     let rule = normalize(rule);
     if rule.is_empty() {
         return Err("quy tắc lặp lại để trống".into());
@@ -75,7 +75,7 @@ fn checked(rule: &str) -> Result<&str, String> {
 
 /// Checks a rule an admin wrote: valid, and giving at least one deadline within two years of
 /// `start` (a rule that never fires would silently send nothing).
-pub fn check(rule: &str, start: NaiveDate) -> Result<(), String> {
+pub fn check(rule: &str, start: NaiveDate) -> Result<(), crate::text::Invalid> {
     let end = start
         .checked_add_days(chrono::Days::new(731))
         .unwrap_or(start);
@@ -84,7 +84,8 @@ pub fn check(rule: &str, start: NaiveDate) -> Result<(), String> {
             "quy tắc lặp lại không cho ngày nào từ {} đến {}",
             start.format("%d/%m/%Y"),
             end.format("%d/%m/%Y")
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -183,7 +184,7 @@ mod tests {
             d(2022, 12, 31),
             5,
         );
-        assert!(quarterly.unwrap_err().contains("BYMONTH=3,6,9,12"));
+        assert!(quarterly.unwrap_err().0.contains("BYMONTH=3,6,9,12"));
         assert!(occurrences(
             "FREQ=DAILY\nDTSTART:2020",
             d(2022, 1, 1),
