@@ -268,6 +268,25 @@ pub fn latest<'a>(
         .max_by_key(|r| r.id)
 }
 
+/// The latest answer (not withdrawn) of `agency` about one occurrence: a recurring task's
+/// period (`Some(its deadline)`: answers about that period only), or the task (`None`).
+pub fn latest_about<'a>(
+    responses: &'a [Response],
+    agency: &str,
+    plan: &str,
+    task: &str,
+    occurrence: Option<NaiveDate>,
+) -> Option<&'a Response> {
+    let Some(d) = occurrence else {
+        return latest(responses, agency, plan, task);
+    };
+    responses
+        .iter()
+        .filter(|r| r.agency == agency && r.plan == plan && r.task == task)
+        .filter(|r| r.deadline == Some(d) && r.undone_at.is_none())
+        .max_by_key(|r| r.id)
+}
+
 /// The period a recurring task's occurrence due on `due` reports on ("Quý II/2022"): the
 /// period that ends near it, or the one before when it falls early in a period (a report due
 /// on the 5th of the next month). "" for a task that does not recur.
