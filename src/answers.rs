@@ -800,6 +800,26 @@ done_by = { b = 2022-05-01 }
     }
 
     #[test]
+    fn the_latest_answer_about_a_period_is_about_that_period() {
+        let nov = done("a", "1", d(2022, 11, 30), d(2022, 11, 29));
+        let dec = Response {
+            id: 2,
+            ..done("a", "1", d(2022, 12, 31), d(2022, 12, 30))
+        };
+        let withdrawn = Response {
+            id: 3,
+            undone_at: Some(DateTime::default()),
+            ..done("a", "1", d(2022, 11, 30), d(2022, 11, 30))
+        };
+        let all = [nov, dec, withdrawn];
+        let id = |o| latest_about(&all, "a", "1/KH", "1", o).map(|r| r.id);
+        assert_eq!(id(Some(d(2022, 11, 30))), Some(1));
+        assert_eq!(id(Some(d(2022, 12, 31))), Some(2));
+        assert_eq!(id(Some(d(2023, 1, 31))), None);
+        assert_eq!(id(None), Some(2), "the task's latest, any period");
+    }
+
+    #[test]
     fn an_answer_is_checked_against_the_config_in_force() {
         let c = config();
         let today = d(2022, 6, 1);

@@ -7,6 +7,12 @@ use chrono_tz::Tz;
 use clap::ValueEnum;
 use nhacviec::report;
 
+/// An argument that names nothing in the config, or asks what cannot be (exit code 1, not 2:
+/// the command worked; the admin has to fix the argument).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
     Text,

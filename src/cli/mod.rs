@@ -29,11 +29,7 @@ use chrono::NaiveDate;
 use nhacviec::config::{self, Analysis};
 use std::path::Path;
 
-/// An argument that names nothing in the config, or asks what cannot be (exit code 1, not 2:
-/// the command worked; the admin has to fix the argument).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(pub String);
+pub use args::Refused;
 
 /// Loads the config, refusing to go on with errors (they are printed as `check` would).
 pub fn load_valid(dir: &Path, out: &output::Out) -> anyhow::Result<Analysis> {

@@ -43,7 +43,7 @@ impl Out {
         use std::io::IsTerminal;
         let mut stdout = std::io::stdout().lock();
         if stdout.is_terminal() {
-            return Err(super::Refused(
+            return Err(super::args::Refused(
                 "không in tệp ra màn hình: ghi vào tệp bằng --out <tệp>, hoặc chuyển sang chương trình khác (| hoặc >)"
                     .into(),
             )
