@@ -268,6 +268,25 @@ pub fn latest<'a>(
         .max_by_key(|r| r.id)
 }
 
+/// The latest answer (not withdrawn) of `agency` about one occurrence: a recurring task's
+/// period (`Some(its deadline)`: answers about that period only), or the task (`None`).
+pub fn latest_about<'a>(
+    responses: &'a [Response],
+    agency: &str,
+    plan: &str,
+    task: &str,
+    occurrence: Option<NaiveDate>,
+) -> Option<&'a Response> {
+    let Some(d) = occurrence else {
+        return latest(responses, agency, plan, task);
+    };
+    responses
+        .iter()
+        .filter(|r| r.agency == agency && r.plan == plan && r.task == task)
+        .filter(|r| r.deadline == Some(d) && r.undone_at.is_none())
+        .max_by_key(|r| r.id)
+}
+
 /// The period a recurring task's occurrence due on `due` reports on ("Quý II/2022"): the
 /// period that ends near it, or the one before when it falls early in a period (a report due
 /// on the 5th of the next month). "" for a task that does not recur.
@@ -778,6 +797,26 @@ done_by = { b = 2022-05-01 }
             who: Who::default(),
             review: None,
         }
+    }
+
+    #[test]
+    fn the_latest_answer_about_a_period_is_about_that_period() {
+        let nov = done("a", "1", d(2022, 11, 30), d(2022, 11, 29));
+        let dec = Response {
+            id: 2,
+            ..done("a", "1", d(2022, 12, 31), d(2022, 12, 30))
+        };
+        let withdrawn = Response {
+            id: 3,
+            undone_at: Some(DateTime::default()),
+            ..done("a", "1", d(2022, 11, 30), d(2022, 11, 30))
+        };
+        let all = [nov, dec, withdrawn];
+        let id = |o| latest_about(&all, "a", "1/KH", "1", o).map(|r| r.id);
+        assert_eq!(id(Some(d(2022, 11, 30))), Some(1));
+        assert_eq!(id(Some(d(2022, 12, 31))), Some(2));
+        assert_eq!(id(Some(d(2023, 1, 31))), None);
+        assert_eq!(id(None), Some(2), "the task's latest, any period");
     }
 
     #[test]

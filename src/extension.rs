@@ -8,7 +8,8 @@
 //! extensions of that deadline (`Task::deadline_for`), and within [`MAX_YEARS`] of it; the
 //! decision's document (the "công văn" that allows it) is required.
 
-use crate::config::{Config, Task};
+use crate::answers::{Action, Response};
+use crate::config::{Config, Plan, Task};
 use crate::report::{agency_deadlines, role_in};
 use chrono::{Months, NaiveDate};
 
@@ -286,6 +287,35 @@ fn nearest(deadlines: &[NaiveDate], to: NaiveDate) -> (Vec<NaiveDate>, usize) {
     (near, more)
 }
 
+/// The plans having a task numbered `task` (the CLI names a task by its number alone), only
+/// plan `plan` when given.
+pub fn plans_with_task<'a>(config: &'a Config, plan: Option<&str>, task: &str) -> Vec<&'a Plan> {
+    config
+        .plans
+        .iter()
+        .filter(|p| plan.is_none_or(|n| n == p.number))
+        .filter(|p| p.tasks.iter().any(|t| t.id == task))
+        .collect()
+}
+
+/// The agency's request a grant answers (the store marks it granted with it): its latest one
+/// still pending about that task and deadline, or about the task without naming a deadline.
+pub fn request_answered<'a>(responses: &'a [Response], grant: &Grant) -> Option<&'a Response> {
+    responses
+        .iter()
+        .filter(|r| {
+            r.agency == grant.agency
+                && r.plan == grant.plan
+                && r.task == grant.task
+                && r.action == Action::Extension
+                && r.undone_at.is_none()
+                && r.granted.is_none()
+                && r.refused_at.is_none()
+                && r.deadline.is_none_or(|d| d == grant.from)
+        })
+        .max_by_key(|r| r.id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,6 +456,64 @@ time = "Tháng 6/2022"
         assert_eq!(g.from, d("2022-06-30"));
         // The latest possible day is allowed.
         assert!(check(&c, &asked("a", "1/KH", "1", "2027-07-31")).is_ok());
+    }
+
+    #[test]
+    fn a_grant_answers_the_latest_pending_request_for_its_deadline() {
+        let c = config();
+        let g = check(&c, &asked("a", "1/KH", "1", "2022-08-15")).unwrap();
+        let request = |id, deadline: &str| Response {
+            id,
+            task: "1".into(),
+            deadline: Some(d(deadline)),
+            action: Action::Extension,
+            done_on: None,
+            ..config_response()
+        };
+        let mut withdrawn = request(4, "2022-06-30");
+        withdrawn.undone_at = Some(at("2022-06-02T02:00:00Z"));
+        let rows = [
+            request(2, "2022-06-30"),
+            request(3, "2022-12-31"),
+            withdrawn,
+        ];
+        assert_eq!(request_answered(&rows, &g).map(|r| r.id), Some(2));
+        assert!(request_answered(&rows[1..], &g).is_none());
+        assert_eq!(
+            plans_with_task(&c, None, "1")
+                .iter()
+                .map(|p| p.number.as_str())
+                .collect::<Vec<_>>(),
+            ["1/KH", "2/KH"]
+        );
+        assert!(plans_with_task(&c, Some("1/KH"), "9").is_empty());
+    }
+
+    fn config_response() -> Response {
+        Response {
+            id: 1,
+            agency: "a".into(),
+            plan: "1/KH".into(),
+            task: "3".into(),
+            deadline: None,
+            action: Action::Done,
+            done_on: None,
+            doc_ref: None,
+            note: None,
+            percent: None,
+            proposed: None,
+            created_at: at("2022-06-01T02:00:00Z"),
+            key_id: String::new(),
+            client: None,
+            user_agent: None,
+            undone_at: None,
+            granted: None,
+            refused_at: None,
+            refusal: None,
+            exact: true,
+            who: crate::answers::Who::default(),
+            review: None,
+        }
     }
 
     #[test]

@@ -1128,3 +1128,67 @@ let s = crate::store::Store::open();
     assert_eq!(v.len(), 1, "{v:#?}");
     assert!(v[0].starts_with("import cycle a → b → a: src/a/mod.rs:1 (a → b), src/b.rs:1 (b → a)"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The command line prints through its one escaping writer
+
+/// Files of the binary (`src/main.rs`, `src/cli/`) that print other than through
+/// `cli::output::Out` (which escapes what config, store and servers say): `print!` and its
+/// kin, or stdout/stderr taken directly. `cli/output.rs` is the writer; `cli/logs.rs` hands
+/// stderr to the log subscriber.
+fn unescaped_prints(files: &[(String, String)]) -> Vec<String> {
+    const PRINTS: &[&str] = &[
+        "print!",
+        "println!",
+        "eprint!",
+        "eprintln!",
+        "stdout(",
+        "stderr(",
+    ];
+    let mut found = Vec::new();
+    for (path, text) in files {
+        let binary = path == "src/main.rs" || path.starts_with("src/cli/");
+        if !binary || path == "src/cli/output.rs" || path == "src/cli/logs.rs" {
+            continue;
+        }
+        for (n, line) in strip(text).lines().enumerate() {
+            let line: String = line.split_whitespace().collect();
+            for p in PRINTS.iter().filter(|p| line.contains(*p)) {
+                found.push(format!(
+                    "{path}:{}: `{p}` prints around the escaping writer (use cli::output::Out)",
+                    n + 1
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_commands_print_only_through_the_escaping_writer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    read_tree(&root.join("src"), root, &mut files);
+    assert!(files.iter().any(|(p, _)| p == "src/cli/output.rs"));
+    let found = unescaped_prints(&files);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    // The checker, checked: a print in a command is found, one in a comment or a string not.
+    let snippet = [
+        file(
+            "src/cli/history.rs",
+            "// println!(\"x\")\nfn f() {\n    let s = \"print!(\";\n    println! (\"{}\", s);\n    std::io::stdout ().lock();\n}\n",
+        ),
+        file("src/cli/output.rs", "fn p() { print!(\"x\") }"),
+        file("src/report.rs", "fn p() { println!(\"x\") }"),
+    ];
+    let found = unescaped_prints(&snippet);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].starts_with("src/cli/history.rs:4: `println!`"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].starts_with("src/cli/history.rs:5: `stdout(`"),
+        "{found:#?}"
+    );
+}
