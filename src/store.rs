@@ -483,6 +483,43 @@ pub const FILE_MODE: u32 = 0o600;
 /// Directories it creates, likewise.
 pub const DIR_MODE: u32 = 0o700;
 
+/// Writes `bytes` at `path` whole or not at all, and durably: a temporary file beside it with
+/// exactly `mode` (set again after creation: the umask may only have narrowed it), its data
+/// synced, renamed over `path`, the directory synced. A reader never sees half a file; a
+/// crash leaves the old file or the new one; a failure leaves no temporary file behind.
+/// (Delivery's .eml files share their syncs across a pass instead: `channels::email`.)
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("nhacviec"),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Creates `dir` and its missing parents, each new one [`DIR_MODE`]; an existing directory
 /// keeps its mode.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -1444,6 +1481,28 @@ fn rand_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_atomically_replaces_whole_with_the_mode_and_leaves_nothing_on_failure() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bao-cao.xlsx");
+        write_atomically(&path, b"old", 0o644).unwrap();
+        write_atomically(&path, b"new whole", 0o600).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new whole");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A directory where the file should be: the rename fails, no temporary file stays.
+        let blocked = dir.path().join("thu-muc");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("x"), b"x").unwrap();
+        assert!(write_atomically(&blocked, b"y", 0o600).is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
 
     #[test]
     fn a_version_3_database_keeps_its_bodies_when_they_move_to_their_own_table() {

@@ -2,13 +2,13 @@
 //! (.docx), to a file written whole or to standard output.
 
 use super::args::{date_arg, parse_mode, ExportFormat};
-use super::files::write_atomically;
 use super::output::Out;
 use super::state::State;
 use super::{dmy, load_valid, resolve, Refused};
 use anyhow::Context as _;
 use chrono::{NaiveDate, Utc};
 use nhacviec::config::Config;
+use nhacviec::store::write_atomically;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

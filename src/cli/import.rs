@@ -1,10 +1,10 @@
 //! `nhacviec import`: a plan document (.docx or text) read into a TOML draft.
 
 use super::args::parse_mode;
-use super::files::write_atomically;
 use super::output::Out;
 use anyhow::Context as _;
 use nhacviec::config;
+use nhacviec::store::write_atomically;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

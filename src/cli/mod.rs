@@ -9,7 +9,6 @@ pub mod calendar;
 pub mod check;
 pub mod export;
 pub mod extend;
-pub mod files;
 pub mod history;
 pub mod import;
 pub mod logs;

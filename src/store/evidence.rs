@@ -10,8 +10,7 @@ use crate::evidence::{Evidence, Kind};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A file checked by [`crate::evidence::check`], about to be stored with its answer.
 pub struct NewEvidence<'a> {
@@ -37,36 +36,6 @@ fn evidence_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Evidence> {
 }
 
 const EVIDENCE_COLUMNS: &str = "response_id, sha256, name, media_type, size, stored_at";
-
-/// Writes `bytes` at `path` durably: a temporary file beside it (0600), synced, renamed over,
-/// the directory synced.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("evidence path without a directory"))?;
-    create_private_dir(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("tep"),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(FILE_MODE)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
 
 impl Store {
     /// Where attached files lie: `evidence/` beside the database.
@@ -124,7 +93,10 @@ impl Store {
         }
         let path = self.evidence_path(file.sha256, file.kind);
         if !path.is_file() {
-            write_atomically(&path, file.bytes).map_err(RecordError::File)?;
+            if let Some(dir) = path.parent() {
+                create_private_dir(dir).map_err(RecordError::File)?;
+            }
+            super::write_atomically(&path, file.bytes, FILE_MODE).map_err(RecordError::File)?;
         }
         let recorded = (|| {
             let tx = self
