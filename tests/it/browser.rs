@@ -4,13 +4,12 @@
 //! `preview` and the next tick change accordingly. Screenshots go to
 //! `target/screenshots/` (the committed ones in docs/screenshots/ are copies, looked at).
 
-
+use crate::support::webdriver::Driver;
+use crate::support::{copy_dir, free_port, repo};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::{copy_dir, free_port, repo};
-use crate::support::webdriver::Driver;
 
 const SECRET: &str = "browser test link secret, 32+ chars";
 const AGENCY: &str = "so-noi-vu";

@@ -1,9 +1,8 @@
 //! The config checker never panics, whatever an admin (or a broken editor) writes.
 
+use crate::support::fixtures::AGENCIES;
 use nhacviec::config::{analyze, Source, Sources};
 use proptest::prelude::*;
-use crate::support::fixtures::AGENCIES;
-
 
 fn sources(plan: String) -> Sources {
     Sources::in_memory(

@@ -541,8 +541,8 @@ fn preview_at_an_instant_is_what_run_once_records_then() {
     )
     .unwrap();
     {
-        use nhacviec::answers::{Action, NewResponse};
         use crate::support::answers::{answer, at, date};
+        use nhacviec::answers::{Action, NewResponse};
         let store = nhacviec::store::Store::open_writer(&state.join("nhacviec.db")).unwrap();
         let done = NewResponse {
             deadline: Some(date("2022-06-01")),
@@ -755,11 +755,7 @@ fn outside_send_hours_the_service_waits_says_so_and_sends_at_the_opening() {
     let cfg = tmp.path().join("config");
     running_on(&cfg);
     let settings = cfg.join("nhacviec.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let now = local();
     // A window certainly closed now, hours away; and today a working day whatever it is.
     let far = (now.hour() + 6) % 24;

@@ -334,7 +334,7 @@ fn a_precise_date_inside_the_period_replaces_it() {
     ]);
 }
 
-/// Forms from other provinces' and ministries' plans (see tests/deadline_corpus.rs for more).
+/// Forms from other provinces' and ministries' plans (see tests/it/deadline_corpus.rs for more).
 #[test]
 fn other_provinces_forms() {
     check_all(&[

@@ -504,8 +504,8 @@ async fn an_upload_over_the_quota_is_refused_with_the_reason_and_nothing_stored(
 
 #[test]
 fn nhacviec_responses_lists_the_attached_file() {
-    use nhacviec::answers::Action;
     use crate::support::answers::{answer, at};
+    use nhacviec::answers::Action;
     let env = crate::support::cli::Env::new();
     let bytes = pdf(1000);
     let sha = hex::encode(Sha256::digest(&bytes));

@@ -16,14 +16,13 @@
 //! its `[section]` (replacing the key, or its commented-out sample line), each `# key = ...`
 //! comments the key out.
 
-
+use crate::support::smtp::Smtp;
+use crate::support::{copy_dir, free_port, repo, Running};
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use crate::support::smtp::Smtp;
-use crate::support::{copy_dir, free_port, repo, Running};
 
 const GUIDE: &str = "docs/HUONG-DAN-VAN-HANH.md";
 /// The SMTP password the guide's `nano .../smtp-password` step stands for.

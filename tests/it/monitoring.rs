@@ -782,9 +782,9 @@ fn rate_vi(rate: &Value) -> String {
 
 #[tokio::test]
 async fn status_the_dashboard_the_workbook_and_the_weekly_report_give_the_same_figures() {
+    use crate::support::site::{sample_config, signer, with_web, Site};
     use nhacviec::deliver::{reports, Engine};
     use nhacviec::store::Store;
-    use crate::support::site::{sample_config, signer, with_web, Site};
     let env = Env::new();
     seed_with_extension(&env.db());
     let now = crate::support::answers::at("2023-07-01T01:00:00Z");

@@ -2,6 +2,7 @@
 //! plan lifecycle and who is reminded once the leads are done, on the shipped config and on
 //! small plans.
 
+use crate::support::fixtures::AGENCIES;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use nhacviec::config::{analyze, Config, Source, Sources};
@@ -10,7 +11,6 @@ use nhacviec::render::Templates;
 use nhacviec::schedule::{Role, Schedule};
 use nhacviec::store::Store;
 use std::path::Path;
-use crate::support::fixtures::AGENCIES;
 
 fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Tz> {
     chrono_tz::Asia::Ho_Chi_Minh
@@ -113,7 +113,6 @@ async fn a_first_start_in_the_morning_sends_nothing_older_than_the_horizon() {
     }
     assert_eq!(mail_files(&state), sent.len());
 }
-
 
 fn analysis_with(
     header: &str,

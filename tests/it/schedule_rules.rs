@@ -1,16 +1,15 @@
 //! The reminder rules on small configs written inline: working-day counting, moving to the
 //! working day before, overdue repeats, escalation, default monitor and nudges.
 
+use crate::support::fixtures::AGENCIES;
 use chrono::NaiveDate;
 use nhacviec::calendar::Calendar;
 use nhacviec::config::{analyze, Source, Sources};
 use nhacviec::schedule::{Kind, Role, Schedule};
-use crate::support::fixtures::AGENCIES;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
-
 
 /// Slots (date, recipient, kind, role) of a one-task plan under `settings`.
 fn slots(settings: &str, task: &str) -> Vec<(NaiveDate, String, Kind, Role)> {

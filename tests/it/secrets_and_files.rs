@@ -4,7 +4,7 @@
 //! the umask; a database this program cannot use is refused untouched and a reader writes
 //! nothing; a refused message is tried once; large messages are built in one pass.
 
-use crate::support::{copy_dir, repo};
+use crate::support::{copy_dir, free_port, repo};
 
 use chrono::Utc;
 use nhacviec::config::{Channel, EmailSettings, Tls, Transport, WebhookSettings};
@@ -94,12 +94,6 @@ fn delivery(recipients: &[&str], text: String, html: String) -> Delivery {
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
-}
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 #[test]
@@ -216,10 +210,13 @@ fn urls_are_redacted_to_scheme_host_port_and_path() {
 
 #[test]
 fn a_webhook_error_carries_no_query_token() {
-    if crate::support::isolated("secrets_and_files::a_webhook_error_carries_no_query_token", &[("NHACVIEC_WEBHOOK_SECRET", "khoa")]) {
+    if crate::support::isolated(
+        "secrets_and_files::a_webhook_error_carries_no_query_token",
+        &[("NHACVIEC_WEBHOOK_SECRET", "khoa")],
+    ) {
         return;
     }
-    let port = closed_port();
+    let port = free_port();
     let hook = nhacviec::channels::webhook::Webhook::new(&WebhookSettings {
         url: format!("http://127.0.0.1:{port}/hook?token={SECRET}"),
         headers: vec![],
@@ -296,7 +293,7 @@ fn send_test_and_the_database_show_the_webhook_url_redacted() {
 
     // Failure: neither send-test, the log, the database nor history carries the token.
     let tmp = tempfile::tempdir().unwrap();
-    let port = closed_port();
+    let port = free_port();
     let dir = config_with(
         tmp.path(),
         &format!("[webhook]\nurl = \"http://127.0.0.1:{port}/hook?token={SECRET}\"\n"),
@@ -375,7 +372,10 @@ fn a_missing_webhook_secret_names_the_webhook() {
 
 #[test]
 fn files_are_private_and_directories_too_under_umask_022() {
-    if crate::support::isolated("secrets_and_files::files_are_private_and_directories_too_under_umask_022", &[]) {
+    if crate::support::isolated(
+        "secrets_and_files::files_are_private_and_directories_too_under_umask_022",
+        &[],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -61,7 +61,7 @@ fn run_once_delivers_every_digest_as_parsable_vietnamese_mail() {
     );
     let received = server.received();
     // The 38 digests; not the weekly report of Monday 23/05: a first start never sends it
-    // (tests/rollout.rs shows it going out at its own time).
+    // (tests/it/rollout.rs shows it going out at its own time).
     assert_eq!(
         received.len(),
         38,

@@ -2,13 +2,12 @@
 //! seen (the fingerprint through the watermark changes), and a tick with nothing new records
 //! nothing.
 
+use crate::support::fixtures::AGENCIES;
 use chrono::{NaiveDate, TimeZone};
 use nhacviec::config::{analyze, Config, Source, Sources};
 use nhacviec::deliver::{self, Engine};
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
-use crate::support::fixtures::AGENCIES;
-
 
 fn config(tasks: &str) -> Config {
     let plan = format!(

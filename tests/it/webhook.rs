@@ -2,7 +2,7 @@
 //! JSON with the digest, the configured headers are sent, the HMAC-SHA256 signature verifies;
 //! 5xx and 429 (with Retry-After) retry, 400 is permanent.
 
-use crate::support::{free_port, repo};
+use crate::support::{free_port, repo, Running};
 
 use chrono::{TimeZone, Utc};
 use nhacviec::channels::Senders;
@@ -12,12 +12,11 @@ use nhacviec::deliver;
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
 use std::path::{Path, PathBuf};
-use std::process::Child;
 
 const SECRET: &str = "bí-mật-chung";
 
 struct Receiver {
-    child: Child,
+    _server: Running,
     out: PathBuf,
 }
 
@@ -29,9 +28,9 @@ impl Receiver {
             .collect();
         all.push(out.display().to_string());
         all.extend(args.iter().map(|s| s.to_string()));
-        let child = crate::support::spawn_ready("webhook/server.py", &all);
+        let server = Running(crate::support::spawn_ready("webhook/server.py", &all));
         Receiver {
-            child,
+            _server: server,
             out: out.to_path_buf(),
         }
     }
@@ -42,13 +41,6 @@ impl Receiver {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -90,7 +82,10 @@ fn webhook_rows(store: &Store) -> Vec<nhacviec::store::Delivery> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_signed_json_digest_is_posted() {
-    if crate::support::isolated("webhook::a_signed_json_digest_is_posted", &[("NHACVIEC_WEBHOOK_SECRET", SECRET)]) {
+    if crate::support::isolated(
+        "webhook::a_signed_json_digest_is_posted",
+        &[("NHACVIEC_WEBHOOK_SECRET", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -128,7 +123,10 @@ async fn a_signed_json_digest_is_posted() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
-    if crate::support::isolated("webhook::server_errors_and_rate_limits_retry_bad_requests_do_not", &[("NHACVIEC_WEBHOOK_SECRET", SECRET)]) {
+    if crate::support::isolated(
+        "webhook::server_errors_and_rate_limits_retry_bad_requests_do_not",
+        &[("NHACVIEC_WEBHOOK_SECRET", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! refresh token (channel stops, admin alerted, nothing lost: email takes over), fallback on
 //! -118 and -230, quota exhaustion deferred to the next day.
 
-use crate::support::repo;
+use crate::support::{free_port, repo, Running};
 
 use chrono::{TimeZone, Utc};
 use nhacviec::channels::Senders;
@@ -12,22 +12,17 @@ use nhacviec::deliver;
 use nhacviec::render::Templates;
 use nhacviec::store::Store;
 use std::path::Path;
-use std::process::Child;
 
 const SECRET: &str = "app-secret";
 
 struct Mock {
-    child: Child,
+    _server: Running,
     port: u16,
 }
 
 impl Mock {
     fn start(args: &[&str]) -> Mock {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let mut all: Vec<String> = [
             "--port",
             &port.to_string(),
@@ -42,8 +37,11 @@ impl Mock {
         .map(|s| s.to_string())
         .collect();
         all.extend(args.iter().map(|s| s.to_string()));
-        let child = crate::support::spawn_ready("zalo/mock.py", &all);
-        Mock { child, port }
+        let server = Running(crate::support::spawn_ready("zalo/mock.py", &all));
+        Mock {
+            _server: server,
+            port,
+        }
     }
 
     fn state(&self) -> serde_json::Value {
@@ -66,13 +64,6 @@ impl Mock {
             .filter(|r| r["path"] == "/v3.0/oa/message/cs")
             .cloned()
             .collect()
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -170,7 +161,10 @@ async fn tick_and_send(config: &nhacviec::config::Config) -> (tempfile::TempDir,
 
 #[tokio::test(flavor = "current_thread")]
 async fn zns_happy_path_and_a_token_expiring_mid_run() {
-    if crate::support::isolated("zalo::zns_happy_path_and_a_token_expiring_mid_run", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::zns_happy_path_and_a_token_expiring_mid_run",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -209,7 +203,10 @@ async fn zns_happy_path_and_a_token_expiring_mid_run() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_reused_refresh_token_stops_the_channel_without_losing_anything() {
-    if crate::support::isolated("zalo::a_reused_refresh_token_stops_the_channel_without_losing_anything", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::a_reused_refresh_token_stops_the_channel_without_losing_anything",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -260,7 +257,10 @@ async fn a_reused_refresh_token_stops_the_channel_without_losing_anything() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_empty_oauth_answer_also_stops_the_channel() {
-    if crate::support::isolated("zalo::an_empty_oauth_answer_also_stops_the_channel", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::an_empty_oauth_answer_also_stops_the_channel",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -281,7 +281,10 @@ async fn an_empty_oauth_answer_also_stops_the_channel() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_zalo_account_falls_back_to_email() {
-    if crate::support::isolated("zalo::no_zalo_account_falls_back_to_email", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::no_zalo_account_falls_back_to_email",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -305,7 +308,10 @@ async fn no_zalo_account_falls_back_to_email() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn quota_exhaustion_defers_to_the_next_day() {
-    if crate::support::isolated("zalo::quota_exhaustion_defers_to_the_next_day", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::quota_exhaustion_defers_to_the_next_day",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -342,7 +348,10 @@ async fn quota_exhaustion_defers_to_the_next_day() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn oa_messages_and_the_seven_day_rule() {
-    if crate::support::isolated("zalo::oa_messages_and_the_seven_day_rule", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::oa_messages_and_the_seven_day_rule",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -379,7 +388,10 @@ async fn oa_messages_and_the_seven_day_rule() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn server_errors_and_rate_limits_are_retried() {
-    if crate::support::isolated("zalo::server_errors_and_rate_limits_are_retried", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::server_errors_and_rate_limits_are_retried",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -414,7 +426,10 @@ async fn server_errors_and_rate_limits_are_retried() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_template() {
-    if crate::support::isolated("zalo::a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_template", &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)]) {
+    if crate::support::isolated(
+        "zalo::a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_template",
+        &[("NHACVIEC_ZALO_SECRET_KEY", SECRET)],
+    ) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

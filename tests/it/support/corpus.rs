@@ -1,4 +1,4 @@
-//! The corpus of "Thời gian" texts read by `tests/deadline_corpus.rs`: each with its plan year
+//! The corpus of "Thời gian" texts read by `tests/it/deadline_corpus.rs`: each with its plan year
 //! and the deadline a careful reader expects (see that file for the semantics and the form of
 //! an expected value). Shared by the test of the readings and the test of the rule that no word
 //! is dropped silently.

@@ -9,7 +9,6 @@ use nhacviec::render::{Templates, TEXT};
 use super::deadline::ctx;
 use super::fixtures::AGENCIES;
 
-
 /// The deadline parser never panics and its spans lie on character boundaries inside the text.
 pub fn deadline_parse(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
