@@ -100,3 +100,24 @@ pub fn isolated(test: &str, vars: &[(&str, &str)]) -> bool {
     );
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::isolated;
+
+    #[test]
+    fn an_isolated_tests_variables_are_set_in_its_process_only() {
+        const VAR: &str = "NHACVIEC_TEST_ISOLATION_PROBE";
+        if isolated(
+            "support::tests::an_isolated_tests_variables_are_set_in_its_process_only",
+            &[(VAR, "1")],
+        ) {
+            assert!(
+                std::env::var_os(VAR).is_none(),
+                "{VAR} leaked into the suite"
+            );
+            return;
+        }
+        assert_eq!(std::env::var(VAR).as_deref(), Ok("1"));
+    }
+}
