@@ -1,0 +1,703 @@
+//! The monitoring office's dashboard over real HTTP: who gets in (a signed admin link or the
+//! configured key; anything else the same 404), the figures as of a date agree with `status`
+//! and with the workbook it serves, bad dates are refused in Vietnamese, both decisions on an
+//! extension request are recorded and queue a message to the agency, a grant must pass the
+//! deadline in force (the rule of `nhacviec extend`), and a moved deadline is shown beside the
+//! plan's.
+
+use crate::support::answers::{date, seed};
+use crate::support::site::{sample_config, signer, with_web, Site};
+
+use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
+use chrono::{DateTime, TimeZone, Utc};
+use nhacviec::answers::Action;
+use nhacviec::links::MONITOR;
+use nhacviec::report::State;
+use nhacviec::store::{ResponseFilter, Store};
+use sha2::{Digest, Sha256};
+
+const ADMIN_KEY: &str = "khoa-trang-theo-doi-cua-van-phong-ubnd";
+
+/// 08:00 on 25/05/2022 in Hậu Giang.
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2022, 5, 25, 1, 0, 0).unwrap()
+}
+
+struct Dashboard {
+    site: Site,
+    config: nhacviec::config::Config,
+}
+
+impl std::ops::Deref for Dashboard {
+    type Target = Site;
+    fn deref(&self) -> &Site {
+        &self.site
+    }
+}
+
+/// The sample config with `[web]` and the admin key, the answers of `seed` in its store.
+async fn site() -> Dashboard {
+    let config = with_web(
+        sample_config(),
+        Some(Sha256::digest(ADMIN_KEY.as_bytes()).into()),
+    );
+    Dashboard {
+        site: Site::start(config.clone(), now(), seed),
+        config,
+    }
+}
+
+/// The admin link `nhacviec admin-link` prints, as a path.
+fn admin_path() -> String {
+    format!("/theo-doi/{}", signer().sign(MONITOR, now()))
+}
+
+/// The numbers of the table row whose header starts with `head`.
+fn row_numbers(html: &str, head: &str) -> Vec<String> {
+    let start = html
+        .find(&format!("<th scope=\"row\">{head}"))
+        .unwrap_or_else(|| panic!("no row {head}"));
+    let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+    row.split("<td")
+        .skip(1)
+        .map(|cell| {
+            let text = &cell[cell.find('>').unwrap() + 1..];
+            text[..text.find("</td>").unwrap()].to_string()
+        })
+        .collect()
+}
+
+fn csrf(html: &str, form: &str) -> String {
+    let at = html.find(&format!("action=\"{}", form)).unwrap();
+    let rest = &html[at..];
+    let v = rest.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    rest[v..v + rest[v..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn only_the_monitor_gets_in_and_the_rest_is_a_404() {
+    let site = site().await;
+    let (code, page) = site.get(&admin_path()).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Theo dõi thực hiện kế hoạch"));
+    let (code, _) = site.get(&format!("/theo-doi/{ADMIN_KEY}")).await;
+    assert_eq!(code, 200, "the configured key opens it too");
+
+    let (_, unknown) = site.get("/khong-co").await;
+    for wrong in [
+        format!("/theo-doi/{ADMIN_KEY}x"),
+        format!("/theo-doi/{}", signer().sign("so-noi-vu", now())),
+        "/theo-doi/".to_string(),
+    ] {
+        let (code, body) = site.get(&wrong).await;
+        assert_eq!(code, 404, "{wrong}");
+        assert_eq!(body, unknown, "{wrong}: the same page as anything unknown");
+    }
+    // The admin link is no agency's link.
+    let (code, _) = site
+        .get(&format!("/a/{}", signer().sign(MONITOR, now())))
+        .await;
+    assert_eq!(code, 404);
+    let (code, _) = site.get(&format!("/a/{ADMIN_KEY}")).await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn the_figures_agree_with_status_and_the_workbook() {
+    let site = site().await;
+    let (code, page) = site.get(&format!("{}?ngay=25/05/2022", admin_path())).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Số liệu đến ngày <strong>25/05/2022</strong>"));
+
+    // `status`'s rows, with the answers laid over, as `nhacviec status` computes them.
+    let store = Store::open_reader(&site.db).unwrap();
+    let (responses, extensions) = store.answers().unwrap();
+    let answered = nhacviec::answers::overlaid(&site.config, &responses, &extensions);
+    let rows = nhacviec::report::status(&answered, date("2022-05-25"), None);
+    let count = |s: State| {
+        rows.iter()
+            .filter(|r| r.state == s && r.role == nhacviec::schedule::Role::Lead)
+            .count()
+            .to_string()
+    };
+    let expected = vec![
+        count(State::DoneOnTime),
+        count(State::DoneLate),
+        count(State::Open),
+        count(State::OpenOverdue),
+        count(State::NotDue),
+        count(State::Undated),
+    ];
+    let shown = row_numbers(&page, "Kế hoạch số 50/KH-UBND");
+    assert_eq!(shown[..6], expected[..], "the plan's row");
+    assert_eq!(shown[0], "1", "Sở Nội vụ's completion counts");
+    let overdue: usize = expected[3].parse().unwrap();
+    assert!(page.contains(&format!("{overdue} lượt cơ quan chủ trì")));
+    // The timeline is drawn, with the as-of line.
+    assert!(
+        page.contains("<svg") && page.contains("Tiến độ kế hoạch 50/KH-UBND đến ngày 25/05/2022")
+    );
+    // The pending request is listed with its reason, escaped.
+    assert!(page.contains("Đề nghị gia hạn chờ xem xét (1)"));
+    assert!(page.contains("Chờ số liệu của các huyện"));
+
+    // The workbook it serves holds the same figures.
+    let (code, kind, bytes) = site
+        .bytes(&format!("{}/bang-tinh.xlsx?ngay=2022-05-25", admin_path()))
+        .await;
+    assert_eq!(code, 200);
+    assert!(kind.starts_with("application/vnd.openxmlformats"), "{kind}");
+    let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let summary = wb.worksheet_range("Tổng hợp").unwrap();
+    let plan = summary
+        .rows()
+        .find(|r| matches!(r.first(), Some(Data::String(s)) if s.starts_with("Kế hoạch số 50")))
+        .unwrap();
+    let cells: Vec<String> = plan[4..10]
+        .iter()
+        .map(|c| match c {
+            Data::Float(f) => f.to_string(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(cells, expected);
+
+    // Per agency: Sở Nội vụ's row and its page link.
+    let snv = row_numbers(&page, "Sở Nội vụ");
+    assert_eq!(snv[2], "1", "done on time");
+    assert!(page.contains("Trang của cơ quan"));
+    // Sorted by name, found by name.
+    let (_, found) = site
+        .get(&format!("{}?tim=noi%20vu&sap-xep=ten", admin_path()))
+        .await;
+    assert!(
+        found.contains("Theo cơ quan (1)"),
+        "found by an unaccented name"
+    );
+}
+
+/// The paragraphs and table cells of a .docx, read with python-docx.
+fn docx_text(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bao-cao.docx");
+    std::fs::write(&path, bytes).unwrap();
+    let script = r#"
+import docx, sys
+d = docx.Document(sys.argv[1])
+parts = [p.text for p in d.paragraphs]
+parts += [c.text for t in d.tables for row in t.rows for c in row.cells]
+print("\n".join(parts))
+"#;
+    let py = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    String::from_utf8(py.stdout).unwrap()
+}
+
+/// The dashboard's "Tải báo cáo (Word)": the report for the page's date and plan, as an
+/// attachment python-docx opens, its figures as of that date.
+#[tokio::test]
+async fn the_report_button_serves_the_docx_of_the_pages_date_and_plan() {
+    let site = site().await;
+    let (code, page) = site
+        .get(&format!(
+            "{}?ngay=25/05/2022&ke-hoach=50/KH-UBND",
+            admin_path()
+        ))
+        .await;
+    assert_eq!(code, 200, "{page}");
+    let link = page
+        .split("href=\"")
+        .map(|s| &s[..s.find('"').unwrap_or(0)])
+        .find(|h| h.contains("/bao-cao.docx?"))
+        .expect("the report link")
+        .replace("&amp;", "&");
+    assert!(page.contains("Tải báo cáo (Word)"));
+    assert!(
+        link.contains("ngay=2022-05-25") && link.contains("ke-hoach=50"),
+        "{link}"
+    );
+
+    let (code, kind, disposition, bytes) = site.download(&link).await;
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&bytes));
+    assert_eq!(
+        kind,
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"bao-cao-2022-05-25.docx\""
+    );
+    assert!(bytes.starts_with(b"PK\x03\x04"));
+    let text = docx_text(&bytes);
+    assert!(text.contains("BÁO CÁO"), "{text}");
+    assert!(text.contains("50/KH-UBND"), "{text}");
+    assert!(text.contains("25/05/2022"), "{text}");
+    // Sở Nội vụ's completion of 8.8 (seeded, 20/05/2022) is in the period's results.
+    assert!(text.contains("Sở Nội vụ"), "{text}");
+
+    // A bad date is refused in Vietnamese, no file.
+    let (code, kind, _, _) = site
+        .download(&format!("{}/bao-cao.docx?ngay=31/02/2022", admin_path()))
+        .await;
+    assert_eq!(code, 400);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    // Without a valid link: the same 404 as any unknown page.
+    let (code, _, _, _) = site.download("/theo-doi/khong-dung/bao-cao.docx").await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn bad_dates_and_plans_are_refused_and_an_early_date_is_empty() {
+    let site = site().await;
+    for (q, says) in [
+        ("ngay=31/02/2022", "không hợp lệ"),
+        ("ngay=1990-01-01", "ngoài khoảng"),
+        ("ngay=9999-01-01", "ngoài khoảng"),
+        ("ke-hoach=99/KH-XYZ", "Không có kế hoạch"),
+    ] {
+        let (code, page) = site.get(&format!("{}?{q}", admin_path())).await;
+        assert_eq!(code, 400, "{q}");
+        assert!(page.contains(says), "{q}: {page}");
+    }
+    let (code, page) = site.get(&format!("{}?ngay=2021-01-01", admin_path())).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("Chưa có kế hoạch nào ban hành đến ngày 01/01/2021"));
+    let (code, page) = site.get(&format!("{}?ngay=2030-12-31", admin_path())).await;
+    assert_eq!(code, 200, "the far future is a date like another");
+    assert!(page.contains("31/12/2030"));
+}
+
+#[tokio::test]
+async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
+    let site = site().await;
+    let (_, page) = site.get(&admin_path()).await;
+    let grant = csrf(&page, &format!("{}/gia-han", admin_path()));
+    let refuse_token = csrf(&page, &format!("{}/tu-choi", admin_path()));
+    let store = Store::open_reader(&site.db).unwrap();
+    let request = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(request.len(), 1);
+    let id = request[0].id.to_string();
+    let path = format!("{}/gia-han", admin_path());
+
+    // Refused inputs store nothing.
+    for (form, code, says) in [
+        (
+            vec![
+                ("csrf", "00"),
+                ("request", id.as_str()),
+                ("to", "2022-07-31"),
+                ("doc_ref", "CV 1"),
+            ],
+            403,
+            "Biểu mẫu không hợp lệ",
+        ),
+        (
+            vec![
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-07-31"),
+            ],
+            400,
+            "Cần số văn bản",
+        ),
+        (
+            vec![
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-06-01"),
+                ("doc_ref", "CV 1"),
+            ],
+            400,
+            "Hạn mới 01/06/2022 không sau hạn hiện tại 18/06/2022 của Sở Nội vụ",
+        ),
+        (
+            vec![
+                ("csrf", grant.as_str()),
+                ("request", "999"),
+                ("to", "2022-07-31"),
+                ("doc_ref", "CV 1"),
+            ],
+            409,
+            "đã được trả lời",
+        ),
+    ] {
+        let (status, body) = site.post(&path, &form).await;
+        assert_eq!(status, code, "{form:?}: {body}");
+        // minijinja's HTML escaping writes '/' as "&#x2f;".
+        let body = body.replace("&#x2f;", "/");
+        assert!(body.contains(says), "{form:?}: {body}");
+    }
+    assert!(store.extensions().unwrap().is_empty());
+
+    let (status, location) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "31/07/2022"),
+                ("doc_ref", "Công văn số 123/UBND-KT"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    assert!(location.ends_with("?ok=granted"), "{location}");
+    let ext = store.extensions().unwrap();
+    assert_eq!(ext.len(), 1);
+    assert_eq!(
+        (ext[0].agency.as_str(), ext[0].task.as_str()),
+        ("so-noi-vu", "10.1")
+    );
+    assert_eq!(
+        (ext[0].from, ext[0].to),
+        (date("2022-06-18"), date("2022-07-31"))
+    );
+    // The agency is told, by email, in its thread.
+    let told = store.history(None, None, 10).unwrap();
+    let mail = told
+        .iter()
+        .find(|d| d.subject.contains("đồng ý gia hạn đến 31/07/2022"))
+        .expect("the decision queued");
+    assert_eq!(mail.agency, "so-noi-vu");
+    // The message says which deadline moved, and by which document.
+    assert!(
+        mail.body_text
+            .contains("ĐỒNG Ý gia hạn: hạn 18/06/2022 được dời đến ngày 31/07/2022.\nVăn bản: Công văn số 123/UBND-KT."),
+        "{}",
+        mail.body_text
+    );
+    // Deciding again is refused.
+    let (status, _) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-08-31"),
+                ("doc_ref", "CV 2"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    // A second request, refused with a reason.
+    drop(store);
+    {
+        let w = Store::open_writer(&site.db).unwrap();
+        let again = nhacviec::answers::NewResponse {
+            deadline: Some(date("2022-05-31")),
+            proposed: Some(date("2022-06-30")),
+            note: Some("Thiếu kinh phí".into()),
+            ..crate::support::answers::answer("so-tu-phap", "8.8", Action::Extension, "d2")
+        };
+        w.record_response(&again, now()).unwrap();
+    }
+    let store = Store::open_reader(&site.db).unwrap();
+    let pending = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let id2 = pending[0].id.to_string();
+    let (status, body) = site
+        .post(
+            &format!("{}/tu-choi", admin_path()),
+            &[("csrf", refuse_token.as_str()), ("request", id2.as_str())],
+        )
+        .await;
+    assert_eq!(status, 400, "a refusal needs a reason: {body}");
+    let (status, location) = site
+        .post(
+            &format!("{}/tu-choi", admin_path()),
+            &[
+                ("csrf", refuse_token.as_str()),
+                ("request", id2.as_str()),
+                ("reason", "Đã quá thời hạn đề nghị"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    let r = store.response(pending[0].id).unwrap().unwrap();
+    assert_eq!(r.refusal.as_deref(), Some("Đã quá thời hạn đề nghị"));
+    assert!(
+        store.extensions().unwrap().len() == 1,
+        "nothing granted by a refusal"
+    );
+    let told = store.history(None, None, 10).unwrap();
+    assert!(told
+        .iter()
+        .any(|d| d.agency == "so-tu-phap" && d.subject.contains("không đồng ý gia hạn")));
+    let (_, page) = site.get(&admin_path()).await;
+    assert!(page.contains("Đề nghị gia hạn chờ xem xét (0)"));
+}
+
+#[tokio::test]
+async fn a_second_grant_must_pass_the_deadline_in_force_and_the_late_list_shows_both() {
+    let site = site().await;
+    {
+        // The request of `seed` granted once already (18/06 → 31/07); the agency asks again
+        // about the same deadline of the plan.
+        let mut w = Store::open_writer(&site.db).unwrap();
+        w.grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "10.1",
+            date("2022-06-18"),
+            date("2022-07-31"),
+            Some("Công văn số 123/UBND-KT"),
+            now(),
+        )
+        .unwrap();
+        let again = nhacviec::answers::NewResponse {
+            deadline: Some(date("2022-06-18")),
+            proposed: Some(date("2022-08-31")),
+            note: Some("Còn thiếu số liệu".into()),
+            ..crate::support::answers::answer("so-noi-vu", "10.1", Action::Extension, "d3")
+        };
+        w.record_response(&again, now()).unwrap();
+    }
+    let (_, page) = site.get(&admin_path()).await;
+    let page = page.replace("&#x2f;", "/");
+    // The request shows where the deadline stands, and the form starts after it.
+    assert!(
+        page.contains(
+            "<dt>Hạn hiện tại</dt><dd>31/07/2022 (đã gia hạn; theo kế hoạch: 18/06/2022)</dd>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("min=\"2022-08-01\""), "{page}");
+    let grant = csrf(&page, &format!("{}/gia-han", admin_path()));
+    let store = Store::open_reader(&site.db).unwrap();
+    let pending = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    let id = pending[0].id.to_string();
+    let path = format!("{}/gia-han", admin_path());
+
+    // After the plan's 18/06 but not after the 31/07 in force: the refusal of `nhacviec extend`.
+    let (status, body) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-07-15"),
+                ("doc_ref", "Công văn số 140/UBND-KT"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let body = body.replace("&#x2f;", "/");
+    assert!(
+        body.contains("Hạn mới 15/07/2022 không sau hạn hiện tại 31/07/2022 (đã gia hạn từ hạn 18/06/2022 theo kế hoạch) của Sở Nội vụ (nhiệm vụ 10.1): gia hạn phải dời hạn về sau."),
+        "{body}"
+    );
+    assert_eq!(store.extensions().unwrap().len(), 1, "nothing granted");
+    assert!(
+        store.history(None, None, 10).unwrap().is_empty(),
+        "nobody told"
+    );
+
+    // Past it: granted, and the message says both dates.
+    let (status, location) = site
+        .post(
+            &path,
+            &[
+                ("csrf", grant.as_str()),
+                ("request", id.as_str()),
+                ("to", "2022-08-15"),
+                ("doc_ref", "Công văn số 140/UBND-KT"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "{location}");
+    let ext = store.extensions().unwrap();
+    assert_eq!(
+        (ext.len(), ext[1].from, ext[1].to),
+        (2, date("2022-06-18"), date("2022-08-15"))
+    );
+    let told = store.history(Some("so-noi-vu"), None, 10).unwrap();
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].body_text.contains(
+            "ĐỒNG Ý gia hạn: hạn 31/07/2022 (theo kế hoạch: 18/06/2022) được dời đến ngày 15/08/2022."
+        ),
+        "{}",
+        told[0].body_text
+    );
+
+    // Sở Nội vụ coordinates 10.1; the overdue list is of leads. It leads 9.1 (31/03/2022):
+    // moved to 30/06 and late after that, the list names the plan's deadline, the new one, the
+    // document and the decision's day beside the agency.
+    drop(store);
+    Store::open_writer(&site.db)
+        .unwrap()
+        .grant_extension(
+            "so-noi-vu",
+            "50/KH-UBND",
+            "9.1",
+            date("2022-03-31"),
+            date("2022-06-30"),
+            Some("Công văn số 150/UBND-KT"),
+            Utc.with_ymd_and_hms(2022, 5, 26, 2, 0, 0).unwrap(),
+        )
+        .unwrap();
+    let (code, page) = site.get(&format!("{}?ngay=2022-08-20", admin_path())).await;
+    assert_eq!(code, 200);
+    let page = page.replace("&#x2f;", "/");
+    let late = &page[page.find("<strong>9.1</strong>").expect("9.1 is late")..];
+    let late = &late[..late.find("</tr>").unwrap()];
+    assert!(
+        late.contains("Sở Nội vụ <span class=\"when\">(hạn theo kế hoạch 31/03/2022, đã gia hạn đến 30/06/2022 theo Công văn số 150/UBND-KT, quyết định ngày 26/05/2022;"),
+        "{late}"
+    );
+    let row_start = page[..page.find("<strong>9.1</strong>").unwrap()]
+        .rfind("<tr>")
+        .unwrap();
+    assert!(
+        page[row_start..].starts_with("<tr><td>30/06/2022</td><td class=\"late\">51 ngày</td>"),
+        "late by the new date: {}",
+        &page[row_start..row_start + 80]
+    );
+    // The workbook of that day says the same.
+    let (code, _, bytes) = site
+        .bytes(&format!("{}/bang-tinh.xlsx?ngay=2022-08-20", admin_path()))
+        .await;
+    assert_eq!(code, 200);
+    let mut wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = wb.worksheet_range("KH 50-KH-UBND").unwrap();
+    // The header row is found by its first cell: a title row is above it.
+    let head: Vec<String> = sheet
+        .rows()
+        .find(|r| r[0] == *"Kế hoạch")
+        .expect("the header row")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let h = |name: &str| head.iter().position(|x| x == name).unwrap();
+    let row = |task: &str| {
+        sheet
+            .rows()
+            .find(|r| r[1] == *task && r[3] == *"Sở Nội vụ")
+            .unwrap()
+    };
+    assert_eq!(
+        row("10.1")[h("Văn bản gia hạn")].to_string(),
+        "Công văn số 140/UBND-KT"
+    );
+    let row = row("9.1");
+    assert_eq!(
+        row[h("Văn bản gia hạn")].to_string(),
+        "Công văn số 150/UBND-KT"
+    );
+    assert!(
+        matches!(&row[h("Hạn theo kế hoạch")], Data::DateTime(_)),
+        "{:?}",
+        row[h("Hạn theo kế hoạch")]
+    );
+}
+
+/// `nhacviec admin-link --agency so-tttt`: a link to the plans Sở TT&TT monitors
+/// (`[plan] monitor`) shows those only, in the page and the workbook, and refuses a decision on
+/// another plan's request; the all-plans link still shows every plan.
+#[tokio::test]
+async fn a_link_scoped_to_one_office_shows_and_decides_for_its_plans_only() {
+    let mut config = with_web(sample_config(), None);
+    let mut own = config.plans[0].clone();
+    own.number = "60/KH-UBND".into();
+    own.title = "Kế hoạch chuyển đổi số của tỉnh".into();
+    own.tasks.truncate(3);
+    own.monitor = Some("so-tttt".into());
+    config.plans.push(own);
+    let site = Site::start(config, now(), seed);
+    let scoped = format!(
+        "/theo-doi/{}",
+        signer().sign(&nhacviec::links::monitor_scope("so-tttt"), now())
+    );
+    let (code, page) = site.get(&scoped).await;
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("60/KH-UBND"), "{page}");
+    assert!(!page.contains("50/KH-UBND"), "another office's plan shown");
+    // Its own plan by number, not the other.
+    let (code, _) = site.get(&format!("{scoped}?ke-hoach=60/KH-UBND")).await;
+    assert_eq!(code, 200);
+    let (code, body) = site.get(&format!("{scoped}?ke-hoach=50/KH-UBND")).await;
+    assert_eq!(code, 400, "{body}");
+    // The workbook: the summary and its plan's sheet.
+    let (code, _, bytes) = site.bytes(&format!("{scoped}/bang-tinh.xlsx")).await;
+    assert_eq!(code, 200);
+    let wb: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheets = wb.sheet_names();
+    assert_eq!(sheets.len(), 2, "{sheets:?}");
+    assert!(sheets.iter().all(|s| !s.contains("50")), "{sheets:?}");
+    // The report: its plan only.
+    let (code, _, _, bytes) = site.download(&format!("{scoped}/bao-cao.docx")).await;
+    assert_eq!(code, 200);
+    let text = docx_text(&bytes);
+    assert!(text.contains("60/KH-UBND"), "{text}");
+    assert!(
+        !text.contains("50/KH-UBND"),
+        "another office's plan in the report"
+    );
+    // The all-plans link shows both.
+    let (_, all) = site.get(&admin_path()).await;
+    assert!(all.contains("50/KH-UBND") && all.contains("60/KH-UBND"));
+
+    // Sở Nội vụ's pending request is on plan 50: the scoped link may not decide it.
+    let store = Store::open_reader(&site.db).unwrap();
+    let request = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(request[0].plan, "50/KH-UBND");
+    let id = request[0].id.to_string();
+    let key = &scoped["/theo-doi/".len()..];
+    let link = signer().verify(key, now()).unwrap();
+    for (action, form) in [
+        (
+            "gia-han",
+            vec![("to", "31/07/2022"), ("doc_ref", "Công văn số 5/STTTT")],
+        ),
+        ("tu-choi", vec![("reason", "Không có căn cứ")]),
+    ] {
+        let path = format!("{scoped}/{action}");
+        let csrf = signer().csrf(&link, action);
+        let mut fields = vec![("csrf", csrf.as_str()), ("request", id.as_str())];
+        fields.extend(form);
+        let (status, body) = site.post(&path, &fields).await;
+        assert_eq!(status, 403, "{action}: {body}");
+        let body = body.replace("&#x2f;", "/");
+        assert!(
+            body.contains("thuộc Kế hoạch số 50/KH-UBND, không do cơ quan của quý vị theo dõi"),
+            "{body}"
+        );
+    }
+    assert!(store.extensions().unwrap().is_empty());
+    let still = store
+        .responses(&ResponseFilter {
+            pending_extensions: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(still.len(), 1, "nothing decided");
+}
