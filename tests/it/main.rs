@@ -17,6 +17,7 @@ mod check_environment;
 mod cli_admin;
 mod cli_answers;
 mod cli_check;
+mod cli_escaping;
 mod cli_schedule;
 mod config_props;
 mod daemon;

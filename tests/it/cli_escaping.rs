@@ -3,8 +3,9 @@
 //! control byte but a line break or a tab reaches stdout or stderr. The commands are listed
 //! from the binary's own help, so a command added without a case here fails the test.
 
-mod support;
-
+use crate::support;
+use crate::support::answers::{answer, at, date};
+use crate::support::cli::{Env, NOW};
 use assert_cmd::Command;
 use nhacviec::answers::{Action, NewResponse};
 use nhacviec::store::Store;
@@ -12,8 +13,6 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use support::answers::{answer, at, date};
-use support::cli::{Env, NOW};
 
 /// What the config and the state carry, as TOML writes it and as it is stored.
 const HOSTILE_TOML: &str = "\\u001b[31m\\u0007\\r";
