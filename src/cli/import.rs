@@ -70,7 +70,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
         // Whole or not at all.
         Some(path) => write_atomically(path, toml.as_bytes(), mode)
             .with_context(|| format!("không ghi được {}", path.display()))?,
-        None => out.print(&toml)?,
+        None => out.document(&toml)?,
     }
     out.eprint(nhacviec::import::summary(&import))?;
     if let Some(path) = &path {
