@@ -492,7 +492,7 @@ fn evaluate(
         let (fallbacks, why) = templates.take_fallbacks();
         if let Some(why) = why {
             health.metrics.template_fallbacks.inc_by(fallbacks);
-            let at = now.format("%H:%M %d/%m/%Y");
+            let at = crate::dates::hm_dmy(&now);
             health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
         }
     }

@@ -8,6 +8,7 @@
 use crate::calendar::Calendar;
 use crate::channels::Senders;
 use crate::config::{Channel, Config};
+use crate::messages;
 use crate::outbox::{self, Next, SendError};
 use crate::render::{TemplateError, Templates};
 use crate::schedule::{Schedule, Tick};
@@ -280,7 +281,7 @@ pub fn tick(
         return Err(DeliverError::Lookup);
     }
     let evaluated = started.elapsed();
-    let deliveries = outbox::digests(config, templates, &result, today)?;
+    let deliveries = messages::digests(config, templates, &result, today)?;
     let rendered = started.elapsed();
     let new_watermark = watermark.map_or(today, |w| w.max(today));
     let split;
@@ -340,11 +341,11 @@ pub fn tick(
 #[allow(clippy::type_complexity)]
 fn split_trial(
     config: &Config,
-    deliveries: &[outbox::NewDelivery],
+    deliveries: &[messages::NewDelivery],
     tick: &Tick,
 ) -> (
-    (Vec<outbox::NewDelivery>, Tick),
-    (Vec<outbox::NewDelivery>, Tick),
+    (Vec<messages::NewDelivery>, Tick),
+    (Vec<messages::NewDelivery>, Tick),
 ) {
     let (trial_deliveries, real_deliveries): (Vec<_>, Vec<_>) = deliveries
         .iter()
@@ -355,7 +356,7 @@ fn split_trial(
     let redirected = |key: &String| {
         key.rsplit('|')
             .nth(3)
-            .is_none_or(|agency| Ledger::Trial.redirects(outbox::channel_for(config, agency)))
+            .is_none_or(|agency| Ledger::Trial.redirects(messages::channel_for(config, agency)))
     };
     let part = |keys: &[String]| -> (Vec<String>, Vec<String>) {
         let (trial, real): (Vec<String>, Vec<String>) = keys.iter().cloned().partition(redirected);
@@ -399,7 +400,7 @@ fn weekly_report(
     monitor: &str,
     now: DateTime<Tz>,
     week: std::ops::Range<DateTime<Utc>>,
-) -> Result<Vec<outbox::NewDelivery>, DeliverError> {
+) -> Result<Vec<messages::NewDelivery>, DeliverError> {
     let today = now.date_naive();
     let (responses, extensions) = store.answers()?;
     let last = store.last_reminders()?;
@@ -409,7 +410,7 @@ fn weekly_report(
     let overview = crate::overview::compute(config, today, None, &responses, &extensions, &last);
     let mut attachments = Vec::new();
     match crate::workbook::xlsx(config, &overview) {
-        Ok(bytes) => attachments.push(outbox::Attachment {
+        Ok(bytes) => attachments.push(messages::Attachment {
             name: crate::workbook::file_name(today, "xlsx"),
             content_type: crate::workbook::XLSX_TYPE.into(),
             bytes,
@@ -430,7 +431,7 @@ fn weekly_report(
             extensions: &extensions,
         });
         match made {
-            Ok(bytes) => attachments.push(outbox::Attachment {
+            Ok(bytes) => attachments.push(messages::Attachment {
                 name: crate::report_doc::file_name(today),
                 content_type: crate::report_doc::DOCX_TYPE.into(),
                 bytes,
@@ -454,13 +455,13 @@ fn weekly_report(
         )),
         _ => None,
     };
-    let week = outbox::Week {
+    let week = messages::Week {
         from: week.start,
         to: week.end,
         responses: &responses,
         extensions: &extensions,
     };
-    Ok(outbox::weekly_report(
+    Ok(messages::weekly_report(
         config,
         monitor,
         &overview,
@@ -646,13 +647,21 @@ pub fn reports(
     if config.email.admin.is_some() && ledger.meta(SUMMARY_DAY)?.as_deref() != Some(today.as_str())
     {
         let (dead, stuck) = ledger.failures_to_report()?;
+        let failed = |list: &[outbox::Delivery]| -> Vec<messages::FailedDelivery> {
+            list.iter().map(messages::FailedDelivery::from).collect()
+        };
         let refused = match mode {
             Ledger::Real => refusal_spells(store, config.timezone)?,
             Ledger::Trial => Vec::new(),
         };
         if !dead.is_empty() || !stuck.is_empty() || !refused.is_empty() {
-            let mail =
-                outbox::failure_summary(&config.email, &dead, &stuck, &refused, now.date_naive())?;
+            let mail = messages::failure_summary(
+                &config.email,
+                &failed(&dead),
+                &failed(&stuck),
+                &refused,
+                now.date_naive(),
+            )?;
             let ids: Vec<i64> = dead.iter().map(|d| d.id).collect();
             let day_key = mode.key(SUMMARY_DAY);
             let mut meta = vec![(day_key.as_str(), today)];
@@ -1043,7 +1052,7 @@ fn note_server_refusal(
 }
 
 /// The mail server's past spells of refusal, for the daily summary, in local time.
-fn refusal_spells(store: &Store, tz: Tz) -> Result<Vec<outbox::RefusalSpell>, StoreError> {
+fn refusal_spells(store: &Store, tz: Tz) -> Result<Vec<messages::RefusalSpell>, StoreError> {
     let spells: Vec<serde_json::Value> = store
         .meta(EMAIL_REFUSED_SPELLS)?
         .and_then(|j| serde_json::from_str(&j).ok())
@@ -1056,7 +1065,7 @@ fn refusal_spells(store: &Store, tz: Tz) -> Result<Vec<outbox::RefusalSpell>, St
     };
     Ok(spells
         .iter()
-        .map(|s| outbox::RefusalSpell {
+        .map(|s| messages::RefusalSpell {
             since: local(&s["since"]),
             until: local(&s["until"]),
             error: s["error"].as_str().unwrap_or_default().to_string(),
@@ -1108,7 +1117,7 @@ fn zalo_stop_alert(store: &Store, config: &Config) -> Result<(), DeliverError> {
         return Ok(());
     }
     let reason = store.meta("zalo_stopped")?.unwrap_or_default();
-    let mail = outbox::zalo_stopped(&config.email, &reason)?;
+    let mail = messages::zalo_stopped(&config.email, &reason)?;
     if mail.is_empty() {
         store.set_meta("zalo_stop_alert", "no-admin")?;
     } else {
@@ -1165,7 +1174,7 @@ mod tests {
             .find(|a| a.id == "so-tu-phap")
             .unwrap();
         hooked.channels = vec![Channel::Webhook, Channel::Email];
-        let made = |agency: &str, channel: Channel| outbox::NewDelivery {
+        let made = |agency: &str, channel: Channel| messages::NewDelivery {
             agency: agency.into(),
             channel,
             recipients: vec![],

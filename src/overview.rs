@@ -137,12 +137,12 @@ impl Answer {
             (Some(d), Some(t)) => {
                 let period = crate::answers::period_label(&t.deadline, d);
                 if period.is_empty() {
-                    format!("hạn {}", d.format("%d/%m/%Y"))
+                    format!("hạn {}", crate::dates::dmy(d))
                 } else {
                     period
                 }
             }
-            (Some(d), None) => format!("hạn {}", d.format("%d/%m/%Y")),
+            (Some(d), None) => format!("hạn {}", crate::dates::dmy(d)),
             (None, _) => String::new(),
         };
         Answer {
@@ -326,7 +326,7 @@ pub fn check_as_of(d: NaiveDate) -> Result<(), String> {
     } else {
         Err(format!(
             "ngày {} nằm ngoài khoảng tính được (từ năm {} đến năm {})",
-            d.format("%d/%m/%Y"),
+            crate::dates::dmy(d),
             AS_OF_YEARS.start(),
             AS_OF_YEARS.end()
         ))

@@ -590,7 +590,7 @@ impl Context {
             role: "chủ trì".into(),
             kind: kind.into(),
             time_text: "Tháng 3/2022".into(),
-            deadline: deadline.format("%d/%m/%Y").to_string(),
+            deadline: crate::dates::dmy(deadline),
             days,
             days_text: days_text(days),
             overdue: days < 0,
@@ -619,9 +619,7 @@ impl Context {
                 task: "8.6".into(),
                 title: "Kết nối, tích hợp hệ thống xác thực định danh điện tử".into(),
                 time_text: "Tháng 3/2022".into(),
-                deadline: (today - chrono::Duration::days(7))
-                    .format("%d/%m/%Y")
-                    .to_string(),
+                deadline: crate::dates::dmy(today - chrono::Duration::days(7)),
                 days_text: days_text(-7),
                 late: vec!["Công an tỉnh".into(), "Sở Nội vụ".into()],
             }],
@@ -636,7 +634,7 @@ impl Context {
             monitor: "Văn phòng UBND tỉnh".into(),
             monitors_differ: false,
             is_monitor: false,
-            today: today.format("%d/%m/%Y").to_string(),
+            today: crate::dates::dmy(today),
             redirected_to: vec!["a@example.org".into()],
             link: "https://nhacviec.example/a/token?muc=1%2FKH%7C1%7C2022-03-31#muc".into(),
             page_link: "https://nhacviec.example/a/token".into(),

@@ -1,7 +1,7 @@
 //! Every channel a reminder can take, behind one closed enum. Each channel has the same three
 //! entry points: built from its settings (`config::channels`, failing with a [`SetupError`]),
 //! sending one delivery (failing with a classified [`SendError`]), and a sample for
-//! `send-test` (made by `outbox::sample`, sent by the same `send`).
+//! `send-test` (made by `messages::sample`, sent by the same `send`).
 //!
 //! Adding a channel: a file here, a variant of `config::Channel` and of [`Sender`].
 

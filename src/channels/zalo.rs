@@ -245,10 +245,10 @@ impl Zalo {
                 "upcoming" => d.items.iter().filter(|i| i.days >= 0).count().to_string(),
                 "first_task" => first.map(|i| i.task.clone()).unwrap_or_default(),
                 "first_deadline" => first
-                    .map(|i| i.deadline.format("%d/%m/%Y").to_string())
+                    .map(|i| crate::dates::dmy(i.deadline))
                     .unwrap_or_default(),
                 "plan" => first.map(|i| i.plan.clone()).unwrap_or_default(),
-                "today" => now.with_timezone(&self.tz).format("%d/%m/%Y").to_string(),
+                "today" => crate::dates::dmy(now.with_timezone(&self.tz).date_naive()),
                 _ => String::new(),
             }
         };
@@ -443,11 +443,7 @@ impl Zalo {
                 )),
             }
         };
-        let at = |t: DateTime<Utc>| {
-            t.with_timezone(&self.tz)
-                .format("%H:%M %d/%m/%Y")
-                .to_string()
-        };
+        let at = |t: DateTime<Utc>| crate::dates::hm_dmy(&t.with_timezone(&self.tz));
         let token = async {
             if let Some(reason) = store.meta("zalo_stopped").map_err(|e| e.to_string())? {
                 return Err(format!("kênh Zalo đang dừng: {reason}"));
