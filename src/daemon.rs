@@ -372,7 +372,7 @@ fn update_counts(store: &Store, health: &Health) {
     health.metrics.pending.set(pending);
     health.metrics.dead.set(dead);
     let refused = store
-        .meta(deliver::EMAIL_REFUSED)
+        .meta(crate::store::EMAIL_REFUSED)
         .ok()
         .flatten()
         .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());

@@ -12,6 +12,8 @@ use serde::Serialize;
 // Kept at their old paths for main.rs until it moves into src/cli/ (removed at merge).
 pub use crate::messages::{decision, sample, Decision, DecisionAbout};
 
+pub mod refusals;
+
 /// A delivery as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {

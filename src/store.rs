@@ -19,8 +19,10 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 
 mod answers;
 mod evidence;
+mod refusals;
 pub use answers::{RecordError, ResponseFilter};
 pub use evidence::NewEvidence;
+pub use refusals::{RefusalSpell, EMAIL_REFUSED, EMAIL_REFUSED_SPELLS};
 
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[

@@ -9,10 +9,46 @@
 use super::{secret, SendError, SetupError};
 use crate::config::ZaloSettings;
 use crate::outbox::Delivery;
-use crate::store::Store;
+use crate::store::{Ledger, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
+
+/// The meta key holding why the channel stopped (a failed token refresh).
+pub const STOPPED: &str = "zalo_stopped";
+/// The meta key of the admin's alert: "pending" once the channel stops, then "sent" (or
+/// "no-admin" when nobody is configured to tell).
+const STOP_ALERT: &str = "zalo_stop_alert";
+
+/// Why the admin's alert could not be queued.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] crate::render::TemplateError),
+}
+
+/// When the channel has just stopped (a failed token refresh), queues the admin's alert once.
+pub fn queue_stop_alert(store: &Store, config: &crate::config::Config) -> Result<(), AlertError> {
+    if store.meta(STOP_ALERT)?.as_deref() != Some("pending") {
+        return Ok(());
+    }
+    let reason = store.meta(STOPPED)?.unwrap_or_default();
+    let mail = crate::messages::zalo_stopped(&config.email, &reason)?;
+    if mail.is_empty() {
+        store.set_meta(STOP_ALERT, "no-admin")?;
+    } else {
+        store.record_extra(
+            Ledger::of(config),
+            &mail,
+            &[],
+            &[(STOP_ALERT, "sent".into())],
+            &crate::outbox::domain_of(&config.email.from),
+        )?;
+    }
+    Ok(())
+}
 
 /// What to do about an error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +179,7 @@ impl Zalo {
         failed: Option<&str>,
     ) -> Result<String, String> {
         let _one_at_a_time = self.refresh_lock.lock().await;
-        if let Some(reason) = store.meta("zalo_stopped").map_err(|e| e.to_string())? {
+        if let Some(reason) = store.meta(STOPPED).map_err(|e| e.to_string())? {
             return Err(reason);
         }
         let Some((access, refresh, expires)) = store.zalo_token().map_err(|e| e.to_string())?
@@ -220,10 +256,10 @@ impl Zalo {
                 let reason = format!("làm mới token Zalo thất bại ({detail}): cần đăng nhập lại bằng `nhacviec zalo login`");
                 tracing::error!(reason = %reason, event = "zalo_stopped", "kênh Zalo dừng");
                 store
-                    .set_meta("zalo_stopped", &reason)
+                    .set_meta(STOPPED, &reason)
                     .map_err(|e| e.to_string())?;
                 store
-                    .set_meta("zalo_stop_alert", "pending")
+                    .set_meta(STOP_ALERT, "pending")
                     .map_err(|e| e.to_string())?;
                 Err(reason)
             }
@@ -445,7 +481,7 @@ impl Zalo {
         };
         let at = |t: DateTime<Utc>| crate::dates::hm_dmy(&t.with_timezone(&self.tz));
         let token = async {
-            if let Some(reason) = store.meta("zalo_stopped").map_err(|e| e.to_string())? {
+            if let Some(reason) = store.meta(STOPPED).map_err(|e| e.to_string())? {
                 return Err(format!("kênh Zalo đang dừng: {reason}"));
             }
             let Some((access, _, expires)) = store.zalo_token().map_err(|e| e.to_string())? else {

@@ -17,6 +17,25 @@ pub struct RefusalSpell {
     pub error: String,
 }
 
+impl RefusalSpell {
+    /// A spell as stored (RFC 3339 times) in `tz`; a time that does not parse is left empty.
+    pub fn local(since: &str, until: &str, error: &str, tz: chrono_tz::Tz) -> RefusalSpell {
+        let local = |t: &str| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| {
+                    let t = t.with_timezone(&tz);
+                    format!("{} {}", dmy(t.date_naive()), t.format("%H:%M"))
+                })
+                .unwrap_or_default()
+        };
+        RefusalSpell {
+            since: local(since),
+            until: local(until),
+            error: error.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct FailuresCtx {
     today: String,

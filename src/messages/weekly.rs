@@ -8,6 +8,7 @@ use crate::render::{Builtin, TemplateError};
 use crate::report::State;
 use crate::schedule::Role;
 use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 /// The weekly report lists at most this many overdue tasks and agencies (the most urgent
@@ -525,4 +526,89 @@ pub fn weekly_report(
         d.attachments = attachments.clone();
     }
     Ok(out)
+}
+
+/// The weekly report of `now`'s day to `monitor`: the monitoring figures from `config` (with
+/// only the plans `monitor` monitors, `Config::monitored_by`; the answers laid
+/// over it) and `responses`, `extensions` and the last reminders (`last`, the store's), what was recorded in `week` (from the
+/// previous report time to this one), the workbook attached (and the report to sign, its period
+/// the week's, when `[report] attach_docx`), the dashboard linked when `[web]` and the link
+/// secret are set.
+#[allow(clippy::too_many_arguments)]
+pub fn assemble_weekly_report(
+    config: &Config,
+    links: Option<&crate::links::Signer>,
+    monitor: &str,
+    now: DateTime<Tz>,
+    week: std::ops::Range<DateTime<Utc>>,
+    responses: &[crate::answers::Response],
+    extensions: &[crate::answers::Extension],
+    last: &std::collections::HashMap<(String, String, String), DateTime<Utc>>,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let today = now.date_naive();
+    // The store's answers as of now, whether or not `config` was built with them (laying them
+    // over twice changes nothing: the earliest completion and the latest grant win).
+    let config = &crate::overview::answered_as_of(config, responses, extensions, today);
+    let overview = crate::overview::compute(config, today, None, responses, extensions, last);
+    let mut attachments = Vec::new();
+    match crate::workbook::xlsx(config, &overview) {
+        Ok(bytes) => attachments.push(Attachment {
+            name: crate::workbook::file_name(today, "xlsx"),
+            content_type: crate::workbook::XLSX_TYPE.into(),
+            bytes,
+        }),
+        // The report still goes, without its appendix.
+        Err(e) => {
+            tracing::error!(error = %e, event = "report_failed", "báo cáo tuần: không tạo được bảng tính")
+        }
+    }
+    if config.report_doc.attach_docx {
+        // The report to sign, its period the week's window (its completions, its extensions).
+        let from = week.start.with_timezone(&config.timezone).date_naive();
+        let made = crate::report_doc::docx(&crate::report_doc::Input {
+            config,
+            overview: &overview,
+            period: crate::report_doc::Period::between(from.min(today), today),
+            responses: responses,
+            extensions: extensions,
+        });
+        match made {
+            Ok(bytes) => attachments.push(Attachment {
+                name: crate::report_doc::file_name(today),
+                content_type: crate::report_doc::DOCX_TYPE.into(),
+                bytes,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, event = "report_failed", "báo cáo tuần: không tạo được văn bản báo cáo")
+            }
+        }
+    }
+    // The settings' office opens every plan; a plan's own office, the plans it monitors.
+    let scope = if Some(monitor) == config.monitor.as_deref() {
+        crate::links::MONITOR.to_string()
+    } else {
+        crate::links::monitor_scope(monitor)
+    };
+    let link = match (&config.web, links) {
+        (Some(web), Some(signer)) => Some(format!(
+            "{}/theo-doi/{}",
+            web.public_url,
+            signer.sign(&scope, now.with_timezone(&Utc))
+        )),
+        _ => None,
+    };
+    let week = Week {
+        from: week.start,
+        to: week.end,
+        responses,
+        extensions,
+    };
+    weekly_report(
+        config,
+        monitor,
+        &overview,
+        &week,
+        link.as_deref(),
+        attachments,
+    )
 }
