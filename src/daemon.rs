@@ -1282,7 +1282,7 @@ mod tests {
         let config = analysis.config;
         let tmp = tempfile::tempdir().unwrap();
         let mut store = Store::open_writer(&tmp.path().join(DB_FILE)).unwrap();
-        let at = |s: &str| crate::report::parse_now(s, config.timezone).unwrap();
+        let at = |s: &str| crate::dates::parse_now(s, config.timezone).unwrap();
         let engine =
             Engine::build_with_store(&config, &store, at("2022-05-27").date_naive()).unwrap();
         let health = Health::default();

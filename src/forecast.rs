@@ -431,7 +431,7 @@ mod tests {
     }
 
     fn at(s: &str) -> DateTime<Tz> {
-        crate::report::parse_now(s, chrono_tz::Asia::Ho_Chi_Minh).unwrap()
+        crate::dates::parse_now(s, chrono_tz::Asia::Ho_Chi_Minh).unwrap()
     }
 
     fn build(c: &Config, today: NaiveDate) -> (Calendar, Schedule) {

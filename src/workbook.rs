@@ -424,7 +424,7 @@ pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErro
     let err = |e: csv::Error| WorkbookError::Csv(e.to_string());
     w.write_record(ROW_COLUMNS.iter().map(|(n, _)| *n))
         .map_err(err)?;
-    let dmy = |d: Option<NaiveDate>| d.map(|d| crate::dates::dmy(d)).unwrap_or_default();
+    let dmy = |d: Option<NaiveDate>| d.map(crate::dates::dmy).unwrap_or_default();
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).date_naive();
     for row in &overview.rows {
         let s = &row.status;

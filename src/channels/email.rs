@@ -105,7 +105,7 @@ impl Mailer {
 
     /// Talks to the server without sending anything (greeting, EHLO, TLS, login, QUIT), or
     /// checks the mail directory can be written: a line for `check --environment`.
-    pub async fn probe(&self, state_dir: &Path) -> Result<String, String> {
+    pub async fn probe(&self, state_dir: &Path) -> Result<String, super::ProbeError> {
         match &self.transport {
             MailTransport::Smtp(s) => s.probe().await,
             MailTransport::File(dir) => {
@@ -116,11 +116,11 @@ impl Mailer {
                     .and_then(|()| std::fs::remove_file(&probe))
                     .map(|()| format!("ghi tệp .eml vào {}", dir.display()))
                     .map_err(|e| {
-                        format!(
+                        super::ProbeError::State(format!(
                             "không ghi được vào {} (thư mục trạng thái {}): {e}",
                             dir.display(),
                             state_dir.display()
-                        )
+                        ))
                     })
             }
         }

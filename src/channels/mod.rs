@@ -43,6 +43,36 @@ pub enum SetupError {
     NotConfigured(&'static str),
 }
 
+/// Why `check --environment` found a service unusable, as the admin reads it (Vietnamese,
+/// URLs redacted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// The channel cannot be built from the settings.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The service did not answer within the channel's `timeout_seconds`.
+    #[error("không trả lời sau {0} giây")]
+    Timeout(u64),
+    /// The state directory or the store could not be opened.
+    #[error("{0}")]
+    State(String),
+    /// What the service, or the way to it, answered.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+impl From<String> for ProbeError {
+    fn from(why: String) -> ProbeError {
+        ProbeError::Unusable(why)
+    }
+}
+
+impl From<crate::store::StoreError> for ProbeError {
+    fn from(e: crate::store::StoreError) -> ProbeError {
+        ProbeError::State(e.to_string())
+    }
+}
+
 /// A reqwest error as it may be stored and shown: its own text and causes, with the URL
 /// redacted ([`redact_url`]): reqwest puts the whole URL, query token included, in its text.
 pub fn http_error(e: reqwest::Error) -> String {
@@ -166,12 +196,7 @@ impl Senders {
     pub fn new(config: &Config, state_dir: &Path) -> Result<Senders, SetupError> {
         let mut senders = Vec::new();
         for (_, channel) in Channel::ALL {
-            let wanted = match channel {
-                Channel::Email => true,
-                Channel::Zalo => config.zalo.is_some(),
-                Channel::Webhook => config.webhook.is_some(),
-            };
-            if wanted {
+            if crate::messages::configured(config, channel) {
                 let sender = Sender::build(channel, config, state_dir)?;
                 let limit = sender.parallelism(config.email.pool_size);
                 senders.push(Slot {
@@ -227,14 +252,21 @@ impl Senders {
                 let _permit = slot.permits.acquire().await.ok();
                 slot.sender.send(store, d, now).await
             }
-            None if d.channel == Channel::Zalo => Err(SendError::Fallback(
-                "kênh Zalo chưa được cấu hình ([zalo])".into(),
-            )),
-            None => Err(SendError::Permanent(format!(
-                "kênh {} chưa được cấu hình ([{}])",
-                d.channel.name(),
-                d.channel.name()
-            ))),
+            None => {
+                let why = format!(
+                    "kênh {} chưa được cấu hình ([{}])",
+                    d.channel.name(),
+                    d.channel.name()
+                );
+                match d.channel {
+                    // Zalo hands its message to email; a webhook waits for a person (email
+                    // is always configured).
+                    Channel::Zalo => Err(SendError::Fallback(
+                        "kênh Zalo chưa được cấu hình ([zalo])".into(),
+                    )),
+                    Channel::Email | Channel::Webhook => Err(SendError::Permanent(why)),
+                }
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The reminder digests: one agency's due items as the admins' templates render them, with
 //! links to its page, in parts of at most [`MAX_DIGEST_ITEMS`]; webhook bodies as JSON.
 
-use super::{channel_for, thread, NewDelivery};
+use super::{channel_for, recipients, thread, Body, NewDelivery};
 use crate::config::{Channel, Config};
 use crate::render::{self, Context, TemplateError, Templates};
 use crate::schedule::{Digest, Kind, Role, Tick};
@@ -227,30 +227,24 @@ pub fn digests(
         let channel = channel_for(config, &digest.agency);
         let mut ctx = context(config, digest, today);
         add_links(config, templates, digest, &mut ctx, today);
-        let recipients = match channel {
-            Channel::Email => {
-                let intended = config
-                    .agency(&digest.agency)
-                    .map(|a| a.email.clone())
-                    .unwrap_or_default();
-                match &config.email.redirect_all_to {
-                    Some(to) => {
-                        ctx.redirected_to = intended;
-                        vec![to.clone()]
-                    }
-                    None => intended,
-                }
-            }
-            _ => vec![digest.agency.clone()],
-        };
+        let emails = config
+            .agency(&digest.agency)
+            .map(|a| a.email.clone())
+            .unwrap_or_default();
+        let recipients = recipients(
+            config,
+            channel,
+            &digest.agency,
+            emails,
+            &mut ctx.redirected_to,
+        );
         let mut rendered = templates.render_context(&ctx)?;
         if let Some((k, n)) = part {
             rendered.subject = format!("{} (phần {k}/{n})", rendered.subject);
         }
-        let (body_text, body_html) = match channel {
-            Channel::Webhook => (webhook_body(config, &ctx, &rendered)?, String::new()),
-            _ => (rendered.text, rendered.html),
-        };
+        let subject = rendered.subject.clone();
+        let (body_text, body_html) =
+            Body::of_digest(channel, rendered, |r| webhook_body(config, &ctx, r))?.into_columns();
         let plan = digest.items.first().map_or("", |i| i.plan.as_str());
         let thread = thread(&digest.agency, plan);
         let groups: Vec<Vec<String>> = if channel == Channel::Email && recipients.len() > 1 {
@@ -263,7 +257,7 @@ pub fn digests(
                 agency: digest.agency.clone(),
                 channel,
                 recipients,
-                subject: rendered.subject.clone(),
+                subject: subject.clone(),
                 body_text: body_text.clone(),
                 body_html: body_html.clone(),
                 items: digest.items.clone(),
@@ -340,10 +334,10 @@ pub(super) fn webhook_body(
         }
         result => result,
     }
-    .map_err(|message| TemplateError {
+    .map_err(|e| TemplateError {
         template: "[webhook] body".into(),
         line: None,
-        message,
+        message: e.to_string(),
     })
 }
 

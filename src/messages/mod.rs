@@ -45,8 +45,69 @@ pub struct Attachment {
     pub bytes: Vec<u8>,
 }
 
+/// What a delivery carries, by channel (the store keeps it as two columns, text and HTML:
+/// [`Body::into_columns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// An email's text and HTML parts.
+    Email { text: String, html: String },
+    /// Plain text (a Zalo OA message).
+    Text(String),
+    /// A webhook's JSON document.
+    Json(String),
+}
+
+impl Body {
+    /// A rendered reminder as `channel` carries it: the webhook its JSON (`json`), email the
+    /// message; Zalo fills its ZNS template from the items and keeps the message for the
+    /// fallback to email (`outbox::fallback`), so it carries the email's parts.
+    pub fn of_digest<E>(
+        channel: Channel,
+        rendered: render::Rendered,
+        json: impl FnOnce(&render::Rendered) -> Result<String, E>,
+    ) -> Result<Body, E> {
+        Ok(match channel {
+            Channel::Email | Channel::Zalo => Body::Email {
+                text: rendered.text,
+                html: rendered.html,
+            },
+            Channel::Webhook => Body::Json(json(&rendered)?),
+        })
+    }
+
+    /// The store's columns: (text, HTML); the HTML is empty but for email.
+    pub fn into_columns(self) -> (String, String) {
+        match self {
+            Body::Email { text, html } => (text, html),
+            Body::Text(text) | Body::Json(text) => (text, String::new()),
+        }
+    }
+}
+
+/// Whom a delivery on `channel` to `agency` is addressed to: its email addresses (`emails`;
+/// in trial mode the trial address, the intended ones put in `redirected_to`), or the agency
+/// itself for the channels that find it by its id (Zalo, webhook).
+fn recipients(
+    config: &Config,
+    channel: Channel,
+    agency: &str,
+    emails: Vec<String>,
+    redirected_to: &mut Vec<String>,
+) -> Vec<String> {
+    match channel {
+        Channel::Email => match &config.email.redirect_all_to {
+            Some(to) => {
+                *redirected_to = emails;
+                vec![to.clone()]
+            }
+            None => emails,
+        },
+        Channel::Zalo | Channel::Webhook => vec![agency.to_string()],
+    }
+}
+
 /// Whether this installation has configured `channel`.
-fn configured(config: &Config, channel: Channel) -> bool {
+pub fn configured(config: &Config, channel: Channel) -> bool {
     match channel {
         Channel::Email => true,
         Channel::Webhook => config.webhook.is_some(),

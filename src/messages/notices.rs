@@ -1,7 +1,7 @@
 //! The service's notices: to the admin (the daily failure summary, the Zalo alert) and to an
 //! agency (the decision on an extension, a completion returned by the monitoring office).
 
-use super::{builtin_mail, channel_for, thread, NewDelivery};
+use super::{builtin_mail, channel_for, thread, Body, NewDelivery};
 use crate::config::{Channel, Config, EmailSettings};
 use crate::dates::dmy;
 use crate::render::{self, Builtin, TemplateError};
@@ -198,7 +198,7 @@ pub fn decision<'a>(
         .task(r.plan, r.task)
         .map(|t| t.title.clone())
         .unwrap_or_default();
-    let dmy = |d: Option<NaiveDate>| d.map(|d| crate::dates::dmy(d)).unwrap_or_default();
+    let dmy = |d: Option<NaiveDate>| d.map(crate::dates::dmy).unwrap_or_default();
     // The plan's office (`[plan] monitor`), else the settings' one.
     let monitor = plan
         .and_then(|p| config.monitor_contact_of(p))
@@ -279,38 +279,42 @@ fn to_agency<T: Serialize>(
         );
     }
     let channel = channel_for(config, &agency.id);
-    let one = |channel: Channel, subject: String, body_text: String| NewDelivery {
+    let body = match channel {
+        // Without an address the agency's email is not reachable (its first channel is
+        // email only when it has none configured).
+        Channel::Email => return Ok(vec![]),
+        // OA text reaches a user id; a phone only gets ZNS, whose template is a reminder's.
+        Channel::Zalo if agency.zalo_user_id.is_none() => return Ok(vec![]),
+        Channel::Zalo => {
+            let rendered = render::builtin(which, &ctx(vec![]))?;
+            (rendered.subject, Body::Text(rendered.text))
+        }
+        Channel::Webhook => {
+            let rendered = render::builtin(which, &ctx(vec![]))?;
+            let mut json = serde_json::json!({
+                "agency": {"id": agency.id, "name": agency.name},
+                "subject": rendered.subject,
+                "text": rendered.text,
+                "plan": plan,
+                "task": task,
+            });
+            json[kind] = serde_json::Value::from(value);
+            (rendered.subject, Body::Json(json.to_string()))
+        }
+    };
+    let (subject, body) = body;
+    let (body_text, body_html) = body.into_columns();
+    Ok(vec![NewDelivery {
         agency: agency.id.clone(),
         channel,
         recipients: vec![agency.id.clone()],
         subject,
         body_text,
-        body_html: String::new(),
+        body_html,
         items: vec![],
-        thread: thread.clone(),
+        thread,
         attachments: vec![],
-    };
-    if channel == Channel::Zalo && agency.zalo_user_id.is_some() {
-        let rendered = render::builtin(which, &ctx(vec![]))?;
-        return Ok(vec![one(Channel::Zalo, rendered.subject, rendered.text)]);
-    }
-    if channel == Channel::Webhook {
-        let rendered = render::builtin(which, &ctx(vec![]))?;
-        let mut body = serde_json::json!({
-            "agency": {"id": agency.id, "name": agency.name},
-            "subject": rendered.subject,
-            "text": rendered.text,
-            "plan": plan,
-            "task": task,
-        });
-        body[kind] = serde_json::Value::from(value);
-        return Ok(vec![one(
-            Channel::Webhook,
-            rendered.subject,
-            body.to_string(),
-        )]);
-    }
-    Ok(vec![])
+    }])
 }
 
 #[derive(Debug, Serialize)]

@@ -1,9 +1,9 @@
 //! `send-test`'s sample: the digest an agency would get now, marked as a test.
 
 use super::digest::{add_links, context, webhook_body, MAX_DIGEST_ITEMS};
-use super::{configured, NewDelivery};
+use super::{configured, recipients, Body, NewDelivery};
 use crate::config::{Channel, Config};
-use crate::render::{self, Templates};
+use crate::render::{self, TemplateError, Templates};
 use crate::report::State;
 use crate::schedule::{Digest, Item, Kind, Role};
 use chrono::NaiveDate;
@@ -22,7 +22,7 @@ pub enum SampleError {
     #[error("--to \"{0}\" không phải một địa chỉ email hợp lệ (ví dụ vanthu@tinh.gov.vn)")]
     BadAddress(String),
     #[error("{0}")]
-    Template(String),
+    Template(#[from] TemplateError),
 }
 
 /// What every `send-test` message says first, in its subject and at the top of its body.
@@ -79,26 +79,15 @@ pub fn sample(
         // elsewhere (`--to`) must not let its reader answer.
         add_links(config, templates, &digest, &mut ctx, today);
     }
-    let recipients = match channel {
-        Channel::Email => {
-            let intended = match to {
-                Some(to) => vec![to.to_string()],
-                None if a.email.is_empty() => return Err(SampleError::NoAddress(a.id.clone())),
-                None => a.email.clone(),
-            };
-            match &config.email.redirect_all_to {
-                Some(redirect) => {
-                    ctx.redirected_to = intended;
-                    vec![redirect.clone()]
-                }
-                None => intended,
-            }
+    let emails = match to {
+        Some(to) => vec![to.to_string()],
+        None if channel == Channel::Email && a.email.is_empty() => {
+            return Err(SampleError::NoAddress(a.id.clone()))
         }
-        _ => vec![a.id.clone()],
+        None => a.email.clone(),
     };
-    let rendered = templates
-        .render_context(&ctx)
-        .map_err(|e| SampleError::Template(e.to_string()))?;
+    let recipients = recipients(config, channel, &a.id, emails, &mut ctx.redirected_to);
+    let rendered = templates.render_context(&ctx)?;
     let notice = sample_notice(&a.name, today, fictitious);
     let subject = format!("{SAMPLE_MARK}: {}", rendered.subject);
     let text = format!("{notice}\n\n{}", rendered.text);
@@ -107,21 +96,13 @@ pub fn sample(
     } else {
         with_html_notice(&rendered.html, &notice)
     };
-    let (body_text, body_html) = match channel {
-        Channel::Webhook => {
-            let marked = render::Rendered {
-                subject: subject.clone(),
-                text,
-                html,
-            };
-            (
-                webhook_body(config, &ctx, &marked)
-                    .map_err(|e| SampleError::Template(e.to_string()))?,
-                String::new(),
-            )
-        }
-        _ => (text, html),
+    let marked = render::Rendered {
+        subject: subject.clone(),
+        text,
+        html,
     };
+    let (body_text, body_html) =
+        Body::of_digest(channel, marked, |r| webhook_body(config, &ctx, r))?.into_columns();
     Ok(NewDelivery {
         agency: a.id.clone(),
         channel,

@@ -569,8 +569,8 @@ pub fn assemble_weekly_report(
             config,
             overview: &overview,
             period: crate::report_doc::Period::between(from.min(today), today),
-            responses: responses,
-            extensions: extensions,
+            responses,
+            extensions,
         });
         match made {
             Ok(bytes) => attachments.push(Attachment {

@@ -17,7 +17,7 @@ use crate::links::{self, Link, LinkError};
 use crate::messages::{self, Decision, DecisionAbout};
 use crate::outbox;
 use crate::overview::{self, Overview};
-use crate::report::parse_date;
+use crate::dates::parse_date;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
