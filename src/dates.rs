@@ -59,6 +59,9 @@ mod tests {
         assert_eq!(parse_date(" 1/6/2022 "), Some(d));
         assert_eq!(parse_date("2022-06-01"), Some(d));
         assert_eq!(parse_date("32/1/2022"), None);
+        let tz: Tz = "Asia/Ho_Chi_Minh".parse().unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").unwrap();
+        assert_eq!(hm_dmy(&t.with_timezone(&tz)), "07:30 30/11/2026");
     }
 
     #[test]

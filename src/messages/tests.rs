@@ -5,7 +5,7 @@ use super::notices::*;
 use super::samples::*;
 use super::weekly::*;
 use super::*;
-use crate::config::{analyze, Config, Source, Sources};
+use crate::config::{analyze, Channel, Config, Source, Sources};
 use crate::outbox::Delivery;
 use crate::render::Templates;
 use crate::report::State;
@@ -1098,5 +1098,35 @@ fn a_decision_says_whether_the_agency_asked_and_which_deadline_moved() {
             .contains("KHÔNG ĐỒNG Ý gia hạn đến ngày 31/08/2022: hạn vẫn là ngày 31/07/2022."),
         "{}",
         m.body_text
+    );
+}
+
+/// Each channel carries its own kind of body: email (and Zalo, for its fallback) the text and
+/// HTML, a webhook its JSON only; a notice by Zalo is text alone.
+#[test]
+fn each_channel_carries_its_own_body() {
+    let rendered = || crate::render::Rendered {
+        subject: "S".into(),
+        text: "T".into(),
+        html: "<p>H</p>".into(),
+    };
+    let json = |r: &crate::render::Rendered| Ok::<_, ()>(format!("{{\"text\":\"{}\"}}", r.text));
+    let body = |c| Body::of_digest(c, rendered(), json).unwrap();
+    assert_eq!(
+        body(Channel::Email).into_columns(),
+        ("T".to_string(), "<p>H</p>".to_string())
+    );
+    assert_eq!(body(Channel::Zalo), body(Channel::Email));
+    assert_eq!(
+        body(Channel::Webhook),
+        Body::Json("{\"text\":\"T\"}".into())
+    );
+    assert_eq!(
+        body(Channel::Webhook).into_columns(),
+        ("{\"text\":\"T\"}".to_string(), String::new())
+    );
+    assert_eq!(
+        Body::Text("x".into()).into_columns(),
+        ("x".to_string(), String::new())
     );
 }
