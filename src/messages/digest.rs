@@ -247,10 +247,12 @@ pub fn digests(
             Body::of_digest(channel, rendered, |r| webhook_body(config, &ctx, r))?.into_columns();
         let plan = digest.items.first().map_or("", |i| i.plan.as_str());
         let thread = thread(&digest.agency, plan);
-        let groups: Vec<Vec<String>> = if channel == Channel::Email && recipients.len() > 1 {
-            recipients.into_iter().map(|r| vec![r]).collect()
-        } else {
-            vec![recipients]
+        let groups: Vec<Vec<String>> = match channel {
+            // A mailbox that refuses the message must not keep it from the other addresses.
+            Channel::Email if recipients.len() > 1 => {
+                recipients.into_iter().map(|r| vec![r]).collect()
+            }
+            Channel::Email | Channel::Zalo | Channel::Webhook => vec![recipients],
         };
         for recipients in groups {
             out.push(NewDelivery {
