@@ -201,18 +201,18 @@ fn benches(c: &mut Criterion) {
             );
             let bytes = nhacviec::workbook::xlsx(&answered, &o).unwrap();
             black_box(
-                nhacviec::outbox::weekly_report(
+                nhacviec::messages::weekly_report(
                     &answered,
                     "a0",
                     &o,
-                    &nhacviec::outbox::Week {
+                    &nhacviec::messages::Week {
                         from: now - chrono::Duration::days(7),
                         to: now,
                         responses: &responses,
                         extensions: &extensions,
                     },
                     None,
-                    vec![nhacviec::outbox::Attachment {
+                    vec![nhacviec::messages::Attachment {
                         name: "x.xlsx".into(),
                         content_type: nhacviec::workbook::XLSX_TYPE.into(),
                         bytes,

@@ -133,7 +133,7 @@ fn benches(c: &mut Criterion) {
 
     let sample = config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).config;
     let cron = config::parse_cron(&sample.reminders).unwrap();
-    let start = nhacviec::report::parse_now("2022-03-24", sample.timezone).unwrap();
+    let start = nhacviec::dates::parse_now("2022-03-24", sample.timezone).unwrap();
     c.bench_function("preview Plan 50 for a year", |b| {
         b.iter(|| nhacviec::report::preview(&sample, &cron, start, d(2023, 3, 23), None, None))
     });

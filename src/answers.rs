@@ -378,7 +378,7 @@ pub fn citation(plan: &Plan) -> String {
     format!(
         "Kế hoạch số {} ngày {} của {} về {}",
         plan.number,
-        plan.issued.format("%d/%m/%Y"),
+        crate::dates::dmy(plan.issued),
         plan.issuer,
         about
     )
@@ -454,7 +454,7 @@ pub fn occurrence_label(task: Option<&Task>, due: NaiveDate) -> String {
 }
 
 fn labelled(period: &str, due: NaiveDate) -> String {
-    let due = format!("hạn {}", due.format("%d/%m/%Y"));
+    let due = format!("hạn {}", crate::dates::dmy(due));
     if period.is_empty() {
         due
     } else {

@@ -3,6 +3,7 @@
 
 use crate::calendar::{announced, statutory_tet, Calendar};
 use crate::config::{Analysis, Config, Diagnostic, Plan, Severity, Task};
+use crate::dates::dmy;
 use crate::deadline::{recur, Deadline, Milestone};
 use crate::policy::DayCount;
 use crate::text::printable;
@@ -285,10 +286,6 @@ fn task_report<'a>(plan: &'a Plan, t: &'a Task) -> TaskReport<'a> {
         done: t.done,
         done_by: &t.done_by,
     }
-}
-
-fn dmy(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
 }
 
 /// How a deadline was read, in Vietnamese, for the text report.

@@ -401,7 +401,7 @@ fn update_counts(store: &Store, health: &Health) {
     health.metrics.pending.set(pending);
     health.metrics.dead.set(dead);
     let refused = store
-        .meta(deliver::EMAIL_REFUSED)
+        .meta(crate::store::EMAIL_REFUSED)
         .ok()
         .flatten()
         .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
@@ -521,7 +521,7 @@ fn evaluate(
         let (fallbacks, why) = templates.take_fallbacks();
         if let Some(why) = why {
             health.metrics.template_fallbacks.inc_by(fallbacks);
-            let at = now.format("%H:%M %d/%m/%Y");
+            let at = crate::dates::hm_dmy(&now);
             health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
         }
     }
@@ -1308,7 +1308,7 @@ mod tests {
         let config = analysis.config;
         let tmp = tempfile::tempdir().unwrap();
         let mut store = Store::open_writer(&tmp.path().join(DB_FILE)).unwrap();
-        let at = |s: &str| crate::report::parse_now(s, config.timezone).unwrap();
+        let at = |s: &str| crate::dates::parse_now(s, config.timezone).unwrap();
         let engine =
             Engine::build_with_store(&config, &store, at("2022-05-27").date_naive()).unwrap();
         let health = Health::default();

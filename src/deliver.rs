@@ -8,13 +8,15 @@
 use crate::calendar::Calendar;
 use crate::channels::Senders;
 use crate::config::{Channel, Config};
-use crate::outbox::{self, Next, SendError};
+use crate::messages;
+use crate::outbox::refusals::Refusals;
+use crate::outbox::{self, Next};
 use crate::render::{TemplateError, Templates};
 use crate::schedule::{Schedule, Tick};
 use crate::store::{Ledger, Share, Store, StoreError};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,6 +34,15 @@ pub enum DeliverError {
     ReportCron(String),
     #[error("NHACVIEC_STATE_DIR để trống (hoặc chỉ có khoảng trắng): đặt đường dẫn thư mục trạng thái, hoặc bỏ biến này để dùng khóa state_dir trong nhacviec.toml")]
     EmptyStateDir,
+}
+
+impl From<crate::channels::zalo::AlertError> for DeliverError {
+    fn from(e: crate::channels::zalo::AlertError) -> DeliverError {
+        match e {
+            crate::channels::zalo::AlertError::Store(e) => DeliverError::Store(e),
+            crate::channels::zalo::AlertError::Template(e) => DeliverError::Template(e),
+        }
+    }
 }
 
 /// How far ahead deadlines are expanded: reminders come at most this long before a deadline.
@@ -280,7 +291,7 @@ pub fn tick(
         return Err(DeliverError::Lookup);
     }
     let evaluated = started.elapsed();
-    let deliveries = outbox::digests(config, templates, &result, today)?;
+    let deliveries = messages::digests(config, templates, &result, today)?;
     let rendered = started.elapsed();
     let new_watermark = watermark.map_or(today, |w| w.max(today));
     let split;
@@ -340,11 +351,11 @@ pub fn tick(
 #[allow(clippy::type_complexity)]
 fn split_trial(
     config: &Config,
-    deliveries: &[outbox::NewDelivery],
+    deliveries: &[messages::NewDelivery],
     tick: &Tick,
 ) -> (
-    (Vec<outbox::NewDelivery>, Tick),
-    (Vec<outbox::NewDelivery>, Tick),
+    (Vec<messages::NewDelivery>, Tick),
+    (Vec<messages::NewDelivery>, Tick),
 ) {
     let (trial_deliveries, real_deliveries): (Vec<_>, Vec<_>) = deliveries
         .iter()
@@ -355,7 +366,7 @@ fn split_trial(
     let redirected = |key: &String| {
         key.rsplit('|')
             .nth(3)
-            .is_none_or(|agency| Ledger::Trial.redirects(outbox::channel_for(config, agency)))
+            .is_none_or(|agency| Ledger::Trial.redirects(messages::channel_for(config, agency)))
     };
     let part = |keys: &[String]| -> (Vec<String>, Vec<String>) {
         let (trial, real): (Vec<String>, Vec<String>) = keys.iter().cloned().partition(redirected);
@@ -384,90 +395,6 @@ fn split_trial(
             },
         ),
     )
-}
-
-/// The weekly report of `now`'s day to `monitor`: the monitoring figures from `config` (with
-/// only the plans `monitor` monitors, `Config::monitored_by`; the answers laid
-/// over it) and the store's answers and reminders, what was recorded in `week` (from the
-/// previous report time to this one), the workbook attached (and the report to sign, its period
-/// the week's, when `[report] attach_docx`), the dashboard linked when `[web]` and the link
-/// secret are set.
-fn weekly_report(
-    config: &Config,
-    links: Option<&crate::links::Signer>,
-    store: &Store,
-    monitor: &str,
-    now: DateTime<Tz>,
-    week: std::ops::Range<DateTime<Utc>>,
-) -> Result<Vec<outbox::NewDelivery>, DeliverError> {
-    let today = now.date_naive();
-    let (responses, extensions) = store.answers()?;
-    let last = store.last_reminders()?;
-    // The store's answers as of now, whether or not `config` was built with them (laying them
-    // over twice changes nothing: the earliest completion and the latest grant win).
-    let config = &crate::overview::answered_as_of(config, &responses, &extensions, today);
-    let overview = crate::overview::compute(config, today, None, &responses, &extensions, &last);
-    let mut attachments = Vec::new();
-    match crate::workbook::xlsx(config, &overview) {
-        Ok(bytes) => attachments.push(outbox::Attachment {
-            name: crate::workbook::file_name(today, "xlsx"),
-            content_type: crate::workbook::XLSX_TYPE.into(),
-            bytes,
-        }),
-        // The report still goes, without its appendix.
-        Err(e) => {
-            tracing::error!(error = %e, event = "report_failed", "báo cáo tuần: không tạo được bảng tính")
-        }
-    }
-    if config.report_doc.attach_docx {
-        // The report to sign, its period the week's window (its completions, its extensions).
-        let from = week.start.with_timezone(&config.timezone).date_naive();
-        let made = crate::report_doc::docx(&crate::report_doc::Input {
-            config,
-            overview: &overview,
-            period: crate::report_doc::Period::between(from.min(today), today),
-            responses: &responses,
-            extensions: &extensions,
-        });
-        match made {
-            Ok(bytes) => attachments.push(outbox::Attachment {
-                name: crate::report_doc::file_name(today),
-                content_type: crate::report_doc::DOCX_TYPE.into(),
-                bytes,
-            }),
-            Err(e) => {
-                tracing::error!(error = %e, event = "report_failed", "báo cáo tuần: không tạo được văn bản báo cáo")
-            }
-        }
-    }
-    // The settings' office opens every plan; a plan's own office, the plans it monitors.
-    let scope = if Some(monitor) == config.monitor.as_deref() {
-        crate::links::MONITOR.to_string()
-    } else {
-        crate::links::monitor_scope(monitor)
-    };
-    let link = match (&config.web, links) {
-        (Some(web), Some(signer)) => Some(format!(
-            "{}/theo-doi/{}",
-            web.public_url,
-            signer.sign(&scope, now.with_timezone(&Utc))
-        )),
-        _ => None,
-    };
-    let week = outbox::Week {
-        from: week.start,
-        to: week.end,
-        responses: &responses,
-        extensions: &extensions,
-    };
-    Ok(outbox::weekly_report(
-        config,
-        monitor,
-        &overview,
-        &week,
-        link.as_deref(),
-        attachments,
-    )?)
 }
 
 /// The meta key holding the latest report time made (or noted) for the settings' monitor;
@@ -570,7 +497,18 @@ fn weekly_report_of(
         .filter(|from| *from < to)
         .unwrap_or(to - chrono::Duration::days(7));
     let scoped = config.monitored_by(monitor);
-    let mail = weekly_report(&scoped, links, store, monitor, now, from..to)?;
+    let (responses, extensions) = store.answers()?;
+    let last = store.last_reminders()?;
+    let mail = messages::weekly::assemble_weekly_report(
+        &scoped,
+        links,
+        monitor,
+        now,
+        from..to,
+        &responses,
+        &extensions,
+        &last,
+    )?;
     if mail.is_empty() {
         return Ok(0);
     }
@@ -646,18 +584,32 @@ pub fn reports(
     if config.email.admin.is_some() && ledger.meta(SUMMARY_DAY)?.as_deref() != Some(today.as_str())
     {
         let (dead, stuck) = ledger.failures_to_report()?;
+        let failed = |list: &[outbox::Delivery]| -> Vec<messages::FailedDelivery> {
+            list.iter().map(messages::FailedDelivery::from).collect()
+        };
         let refused = match mode {
-            Ledger::Real => refusal_spells(store, config.timezone)?,
+            Ledger::Real => store
+                .refusal_spells()?
+                .iter()
+                .map(|s| {
+                    messages::RefusalSpell::local(&s.since, &s.until, &s.error, config.timezone)
+                })
+                .collect(),
             Ledger::Trial => Vec::new(),
         };
         if !dead.is_empty() || !stuck.is_empty() || !refused.is_empty() {
-            let mail =
-                outbox::failure_summary(&config.email, &dead, &stuck, &refused, now.date_naive())?;
+            let mail = messages::failure_summary(
+                &config.email,
+                &failed(&dead),
+                &failed(&stuck),
+                &refused,
+                now.date_naive(),
+            )?;
             let ids: Vec<i64> = dead.iter().map(|d| d.id).collect();
             let day_key = mode.key(SUMMARY_DAY);
             let mut meta = vec![(day_key.as_str(), today)];
             if mode == Ledger::Real {
-                meta.push((EMAIL_REFUSED_SPELLS, "[]".into()));
+                meta.push((crate::store::EMAIL_REFUSED_SPELLS, "[]".into()));
             }
             store.record_extra_at(mode, &mail, &ids, &meta, &domain, now.with_timezone(&Utc))?;
             queued += mail.len();
@@ -800,7 +752,7 @@ pub async fn send_ready_until(
         );
     }
     if !stopping() {
-        zalo_stop_alert(store, config)?;
+        crate::channels::zalo::queue_stop_alert(store, config)?;
     }
     Ok(pass)
 }
@@ -832,236 +784,24 @@ fn apply(
     Ok(())
 }
 
-/// The meta key set while the mail server refuses every message: `{since, error}` (JSON).
-pub const EMAIL_REFUSED: &str = "email_refused";
-/// Past spells of refusal, for the admin's next daily summary (JSON array).
-pub const EMAIL_REFUSED_SPELLS: &str = "email_refused_spells";
-
-/// How many messages in a row, with nothing delivered before them, refused with the same
-/// reply make the refusal the server's (its policy for every message), not theirs.
-const SAME_REFUSALS: usize = 3;
-
-type Outcome = (Arc<outbox::Delivery>, Result<(), SendError>);
-
-/// Refusals seen in one pass. A message refused (a 5xx to RCPT TO or DATA not about the
-/// mailbox) while its channel has delivered nothing yet is held back: the same refusal for
-/// the first [`SAME_REFUSALS`] messages is the server's (every message waits), a delivery or
-/// a different refusal shows it is the message's own (dead).
-#[derive(Default)]
-struct Refusals {
-    state: std::sync::Mutex<RefusalState>,
-}
-
-#[derive(Default)]
-struct RefusalState {
-    delivered: BTreeSet<Channel>,
-    held: Vec<(Arc<outbox::Delivery>, String, SendError)>,
-    /// Channels whose server refuses every message: until when the rest waits, and why.
-    stopped: BTreeMap<Channel, (DateTime<Utc>, String)>,
-    /// The email server's refusal, if it refused every message in this pass.
-    email: Option<String>,
-    /// The refusal found to be a channel's server's: the same one for an attempt still in
-    /// flight then is the server's too.
-    server_keys: BTreeMap<Channel, String>,
-}
-
-impl RefusalState {
-    fn stop(&mut self, d: &outbox::Delivery, why: &str, now: DateTime<Utc>) {
-        let at = now + outbox::backoff(d.attempts, d.id);
-        self.stopped
-            .entry(d.channel)
-            .or_insert_with(|| (at, why.to_string()));
-        // The first refusal says why; those after it may only be the breaker's echo.
-        if d.channel == Channel::Email && self.email.is_none() {
-            self.email = Some(why.to_string());
-        }
-    }
-
-    /// The held refusals of `channel`, given back: as the server's when `server`.
-    fn release(&mut self, channel: Channel, server: bool, now: DateTime<Utc>) -> Vec<Outcome> {
-        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held)
-            .into_iter()
-            .partition(|(d, _, _)| d.channel == channel);
-        self.held = rest;
-        let mut out = Vec::new();
-        for (d, key, e) in mine {
-            let e = if server {
-                self.server_keys.insert(channel, key);
-                let why = format!(
-                    "máy chủ thư từ chối mọi thư với cùng một lỗi: {}",
-                    e.reason()
-                );
-                self.stop(&d, &why, now);
-                SendError::Server(why)
-            } else {
-                e
-            };
-            out.push((d, Err(e)));
-        }
-        out
-    }
-
-    fn same_key(&self, channel: Channel) -> (usize, bool) {
-        let keys: Vec<&String> = self
-            .held
-            .iter()
-            .filter(|(d, _, _)| d.channel == channel)
-            .map(|(_, k, _)| k)
-            .collect();
-        (keys.len(), keys.windows(2).all(|w| w[0] == w[1]))
-    }
-}
-
-impl Refusals {
-    fn lock(&self) -> std::sync::MutexGuard<'_, RefusalState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn is_stopped(&self, channel: Channel) -> bool {
-        self.lock().stopped.contains_key(&channel)
-    }
-
-    fn stopped(&self) -> Vec<(Channel, DateTime<Utc>, String)> {
-        self.lock()
-            .stopped
-            .iter()
-            .map(|(c, (at, why))| (*c, *at, why.clone()))
-            .collect()
-    }
-
-    /// The outcomes to decide now for an attempt that ended (none while it is held back).
-    fn sort(
-        &self,
-        d: &Arc<outbox::Delivery>,
-        outcome: Result<(), SendError>,
-        now: DateTime<Utc>,
-    ) -> Vec<Outcome> {
-        let mut s = self.lock();
-        let channel = d.channel;
-        match outcome {
-            Ok(()) => {
-                s.delivered.insert(channel);
-                let mut out = s.release(channel, false, now);
-                out.push((d.clone(), Ok(())));
-                out
-            }
-            Err(SendError::Rejected { key, error })
-                if s.server_keys.get(&channel) == Some(&key) =>
-            {
-                s.held
-                    .push((d.clone(), key.clone(), SendError::Rejected { key, error }));
-                s.release(channel, true, now)
-            }
-            Err(SendError::Rejected { key, error }) if !s.delivered.contains(&channel) => {
-                s.held
-                    .push((d.clone(), key.clone(), SendError::Rejected { key, error }));
-                match s.same_key(channel) {
-                    (_, false) => s.release(channel, false, now),
-                    (n, true) if n >= SAME_REFUSALS => s.release(channel, true, now),
-                    _ => Vec::new(),
-                }
-            }
-            Err(SendError::Server(why)) => {
-                s.stop(d, &why, now);
-                vec![(d.clone(), Err(SendError::Server(why)))]
-            }
-            other => vec![(d.clone(), other)],
-        }
-    }
-
-    /// At the end of the pass: refusals still held. Every attempt of a channel refused the
-    /// same way (two at least) is the server's; otherwise each is the message's own.
-    fn finish(&self, now: DateTime<Utc>) -> Vec<Outcome> {
-        let mut s = self.lock();
-        let channels: BTreeSet<Channel> = s.held.iter().map(|(d, _, _)| d.channel).collect();
-        let mut out = Vec::new();
-        for channel in channels {
-            let (n, same) = s.same_key(channel);
-            let server = same && n >= 2 && !s.delivered.contains(&channel);
-            out.extend(s.release(channel, server, now));
-        }
-        out
-    }
-
-    fn email_refused(&self) -> Option<String> {
-        self.lock().email.clone()
-    }
-
-    fn email_delivered(&self) -> bool {
-        self.lock().delivered.contains(&Channel::Email)
-    }
-}
-
 /// Tells the admin once that the mail server refuses every message (log, `/healthz`, the
-/// metric read from [`EMAIL_REFUSED`]), and keeps the spell for the daily summary once mail
+/// metric read from the store's note), and keeps the spell for the daily summary once mail
 /// goes through again.
 fn note_server_refusal(
     store: &Store,
     refusals: &Refusals,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let current = store.meta(EMAIL_REFUSED)?;
-    let since = current
-        .as_deref()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
-        .and_then(|v| v["since"].as_str().map(str::to_string));
     if let Some(why) = refusals.email_refused() {
-        if since.is_none() {
+        if store.note_email_refused(&why, now)? {
             tracing::error!(error = %why, event = "server_refuses", "máy chủ thư từ chối mọi thư: thư chờ, không thư nào bị bỏ; sửa máy chủ hoặc cấu hình rồi chạy `nhacviec retry`");
         }
-        let value = serde_json::json!({
-            "since": since.unwrap_or_else(|| now.to_rfc3339()),
-            "error": why,
-        });
-        store.set_meta(EMAIL_REFUSED, &value.to_string())?;
     } else if refusals.email_delivered() {
-        if let (Some(json), Some(since)) = (current, since) {
-            tracing::info!(%since, event = "server_accepts", "máy chủ thư nhận thư trở lại");
-            let error = serde_json::from_str::<serde_json::Value>(&json)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_default();
-            let mut spells: Vec<serde_json::Value> = store
-                .meta(EMAIL_REFUSED_SPELLS)?
-                .and_then(|j| serde_json::from_str(&j).ok())
-                .unwrap_or_default();
-            spells.push(
-                serde_json::json!({"since": since, "until": now.to_rfc3339(), "error": error}),
-            );
-            store.batch(|| {
-                store.set_meta(
-                    EMAIL_REFUSED_SPELLS,
-                    &serde_json::Value::from(spells).to_string(),
-                )?;
-                store.delete_meta(EMAIL_REFUSED)
-            })?;
+        if let Some(spell) = store.end_email_refusal(now)? {
+            tracing::info!(since = %spell.since, event = "server_accepts", "máy chủ thư nhận thư trở lại");
         }
     }
     Ok(())
-}
-
-/// The mail server's past spells of refusal, for the daily summary, in local time.
-fn refusal_spells(store: &Store, tz: Tz) -> Result<Vec<outbox::RefusalSpell>, StoreError> {
-    let spells: Vec<serde_json::Value> = store
-        .meta(EMAIL_REFUSED_SPELLS)?
-        .and_then(|j| serde_json::from_str(&j).ok())
-        .unwrap_or_default();
-    let local = |v: &serde_json::Value| {
-        v.as_str()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string())
-            .unwrap_or_default()
-    };
-    Ok(spells
-        .iter()
-        .map(|s| outbox::RefusalSpell {
-            since: local(&s["since"]),
-            until: local(&s["until"]),
-            error: s["error"].as_str().unwrap_or_default().to_string(),
-        })
-        .collect())
 }
 
 /// Records what follows an attempt, as `outbox::after_attempt` decided.
@@ -1076,7 +816,7 @@ fn mark(
 ) -> Result<(), StoreError> {
     match next {
         Next::Sent => {
-            store.mark_sent(d.id, Utc::now())?;
+            store.mark_sent(d.id, now)?;
             pass.sent += 1;
         }
         Next::Retry { at, error } => {
@@ -1098,27 +838,6 @@ fn mark(
             store.mark_reported(d.id)?;
             pass.dead += 1;
         }
-    }
-    Ok(())
-}
-
-/// When the Zalo channel has just stopped (a failed token refresh), tells the admin once.
-fn zalo_stop_alert(store: &Store, config: &Config) -> Result<(), DeliverError> {
-    if store.meta("zalo_stop_alert")?.as_deref() != Some("pending") {
-        return Ok(());
-    }
-    let reason = store.meta("zalo_stopped")?.unwrap_or_default();
-    let mail = outbox::zalo_stopped(&config.email, &reason)?;
-    if mail.is_empty() {
-        store.set_meta("zalo_stop_alert", "no-admin")?;
-    } else {
-        store.record_extra(
-            Ledger::of(config),
-            &mail,
-            &[],
-            &[("zalo_stop_alert", "sent".into())],
-            &outbox::domain_of(&config.email.from),
-        )?;
     }
     Ok(())
 }
@@ -1165,7 +884,7 @@ mod tests {
             .find(|a| a.id == "so-tu-phap")
             .unwrap();
         hooked.channels = vec![Channel::Webhook, Channel::Email];
-        let made = |agency: &str, channel: Channel| outbox::NewDelivery {
+        let made = |agency: &str, channel: Channel| messages::NewDelivery {
             agency: agency.into(),
             channel,
             recipients: vec![],
@@ -1199,111 +918,6 @@ mod tests {
         assert_eq!(trial_tick.skipped, [key("so-noi-vu")]);
         assert_eq!(trial_tick.stale, [key("so-noi-vu")]);
         assert!(trial_tick.suppressed.is_empty());
-    }
-
-    fn email(id: i64) -> Arc<outbox::Delivery> {
-        Arc::new(outbox::Delivery {
-            id,
-            tick_at: String::new(),
-            agency: format!("a{id}"),
-            channel: Channel::Email,
-            recipients: vec![format!("a{id}@example.org")],
-            subject: String::new(),
-            body_text: String::new(),
-            body_html: String::new(),
-            items: vec![],
-            thread: String::new(),
-            attachments: vec![],
-            message_id: String::new(),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: None,
-            last_error: None,
-            created_at: String::new(),
-            sent_at: None,
-            trial: false,
-        })
-    }
-
-    fn rejected(key: &str) -> Result<(), SendError> {
-        Err(SendError::Rejected {
-            key: key.into(),
-            error: format!("máy chủ từ chối người nhận: {key}"),
-        })
-    }
-
-    fn kinds(out: &[Outcome]) -> Vec<&'static str> {
-        out.iter()
-            .map(|(_, o)| match o {
-                Ok(()) => "sent",
-                Err(SendError::Server(_)) => "server",
-                Err(SendError::Rejected { .. }) => "rejected",
-                Err(_) => "other",
-            })
-            .collect()
-    }
-
-    #[test]
-    fn the_same_refusal_for_the_first_messages_is_the_servers_and_stops_the_channel() {
-        let now = Utc::now();
-        let r = Refusals::default();
-        let policy = "553 5.7.1 <…>: Sender address rejected: not owned by user";
-        assert!(r.sort(&email(1), rejected(policy), now).is_empty());
-        assert!(r.sort(&email(2), rejected(policy), now).is_empty());
-        let out = r.sort(&email(3), rejected(policy), now);
-        assert_eq!(kinds(&out), ["server", "server", "server"]);
-        assert!(r.is_stopped(Channel::Email));
-        // One more in flight then, refused the same way: the server's too.
-        assert_eq!(kinds(&r.sort(&email(4), rejected(policy), now)), ["server"]);
-        assert!(r.email_refused().is_some_and(|e| e.contains("not owned")));
-        assert!(r.finish(now).is_empty());
-    }
-
-    #[test]
-    fn a_refusal_after_a_delivery_or_unlike_the_others_is_the_messages_own() {
-        let now = Utc::now();
-        let r = Refusals::default();
-        assert_eq!(kinds(&r.sort(&email(1), Ok(()), now)), ["sent"]);
-        assert_eq!(
-            kinds(&r.sort(&email(2), rejected("554 5.7.1 spam"), now)),
-            ["rejected"]
-        );
-        assert!(!r.is_stopped(Channel::Email));
-        // Held, then a delivery shows the server takes mail: the held one is its own.
-        let r = Refusals::default();
-        assert!(r
-            .sort(&email(1), rejected("554 5.7.1 spam"), now)
-            .is_empty());
-        assert_eq!(kinds(&r.sort(&email(2), Ok(()), now)), ["rejected", "sent"]);
-        // Two different refusals: each the message's own.
-        let r = Refusals::default();
-        assert!(r
-            .sort(&email(1), rejected("554 5.7.1 spam"), now)
-            .is_empty());
-        assert_eq!(
-            kinds(&r.sort(&email(2), rejected("552 5.3.4 too big"), now)),
-            ["rejected", "rejected"]
-        );
-        assert!(r.email_refused().is_none());
-    }
-
-    #[test]
-    fn at_the_end_of_a_pass_two_identical_refusals_and_nothing_else_are_the_servers() {
-        let now = Utc::now();
-        let r = Refusals::default();
-        let helo = "504 5.5.2 <vm>: Helo command rejected";
-        assert!(r.sort(&email(1), rejected(helo), now).is_empty());
-        assert!(r.sort(&email(2), rejected(helo), now).is_empty());
-        assert_eq!(kinds(&r.finish(now)), ["server", "server"]);
-        // One alone is too few to tell: the message's own.
-        let r = Refusals::default();
-        assert!(r.sort(&email(1), rejected(helo), now).is_empty());
-        assert_eq!(kinds(&r.finish(now)), ["rejected"]);
-        // A server refusal of the session stops the channel at once.
-        let r = Refusals::default();
-        let out = r.sort(&email(1), Err(SendError::Server("535".into())), now);
-        assert_eq!(kinds(&out), ["server"]);
-        assert!(r.is_stopped(Channel::Email));
     }
 
     /// A start builds its schedule once: the engine built with the store's answers is current

@@ -10,6 +10,7 @@
 
 use crate::answers::{Action, Response};
 use crate::config::{Config, Plan, Task};
+use crate::dates::dmy;
 use crate::report::{agency_deadlines, role_in};
 use chrono::{Months, NaiveDate};
 
@@ -76,7 +77,7 @@ pub enum Refusal {
     Undated { task: String, time: String },
     #[error(
         "{} không phải hạn của {agency} trong nhiệm vụ {task} theo kế hoạch; các hạn: {}{}",
-        dmy(.from),
+        dmy(*.from),
         listed(.deadlines),
         and_more(.more)
     )]
@@ -91,8 +92,8 @@ pub enum Refusal {
     },
     #[error(
         "{agency} đã hoàn thành nhiệm vụ {task} (hạn {}, hoàn thành ngày {}): không còn hạn đó để gia hạn",
-        dmy(.from),
-        dmy(.on)
+        dmy(*.from),
+        dmy(*.on)
     )]
     AlreadyDone {
         agency: String,
@@ -102,8 +103,8 @@ pub enum Refusal {
     },
     #[error(
         "hạn mới {} không sau hạn hiện tại {}{} của {agency} (nhiệm vụ {task}): gia hạn phải dời hạn về sau",
-        dmy(.to),
-        dmy(.before),
+        dmy(*.to),
+        dmy(*.before),
         planned(.from, .before)
     )]
     NotLater {
@@ -115,9 +116,9 @@ pub enum Refusal {
     },
     #[error(
         "hạn mới {} quá xa: gia hạn không quá {MAX_YEARS} năm sau hạn hiện tại {}, tức muộn nhất ngày {}",
-        dmy(.to),
-        dmy(.before),
-        dmy(.bound)
+        dmy(*.to),
+        dmy(*.before),
+        dmy(*.bound)
     )]
     TooFar {
         to: NaiveDate,
@@ -130,18 +131,14 @@ pub enum Refusal {
     DocRefTooLong { chars: usize },
 }
 
-fn dmy(d: &NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
-}
-
 fn on_day(d: &Option<NaiveDate>) -> String {
     d.as_ref()
-        .map(|d| format!(" ngày {}", dmy(d)))
+        .map(|d| format!(" ngày {}", dmy(*d)))
         .unwrap_or_default()
 }
 
 fn listed(ds: &[NaiveDate]) -> String {
-    ds.iter().map(dmy).collect::<Vec<_>>().join(", ")
+    ds.iter().copied().map(dmy).collect::<Vec<_>>().join(", ")
 }
 
 fn and_more(n: &usize) -> String {
@@ -155,7 +152,7 @@ fn planned(from: &NaiveDate, before: &NaiveDate) -> String {
     if from == before {
         String::new()
     } else {
-        format!(" (đã gia hạn từ hạn {} theo kế hoạch)", dmy(from))
+        format!(" (đã gia hạn từ hạn {} theo kế hoạch)", dmy(*from))
     }
 }
 

@@ -6,6 +6,7 @@
 
 use crate::calendar::Calendar;
 use crate::config::Config;
+use crate::dates::dmy;
 use crate::schedule::{Digest, Handled, Schedule, Tick};
 use chrono::{DateTime, Days, NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -206,7 +207,6 @@ impl LateEntry {
     /// The admin's warning: how many, to whom, when, and what to do.
     pub fn message_vi(&self, config: &Config, today: NaiveDate) -> String {
         const NAMED: usize = 5;
-        let dmy = |d: NaiveDate| d.format("%d/%m/%Y").to_string();
         let mut names: Vec<String> = self
             .agencies
             .iter()
@@ -431,7 +431,7 @@ mod tests {
     }
 
     fn at(s: &str) -> DateTime<Tz> {
-        crate::report::parse_now(s, chrono_tz::Asia::Ho_Chi_Minh).unwrap()
+        crate::dates::parse_now(s, chrono_tz::Asia::Ho_Chi_Minh).unwrap()
     }
 
     fn build(c: &Config, today: NaiveDate) -> (Calendar, Schedule) {

@@ -107,13 +107,13 @@ pub fn feed(config: &Config, agency: &str, today: NaiveDate, now: DateTime<Utc>)
                 if due != d {
                     description.push_str(&format!(
                         "\nĐã gia hạn: từ {} đến {}",
-                        d.format("%d/%m/%Y"),
-                        due.format("%d/%m/%Y")
+                        crate::dates::dmy(d),
+                        crate::dates::dmy(due)
                     ));
                 }
                 if let Some(on) = done {
                     description
-                        .push_str(&format!("\nĐã hoàn thành ngày {}", on.format("%d/%m/%Y")));
+                        .push_str(&format!("\nĐã hoàn thành ngày {}", crate::dates::dmy(on)));
                 }
                 let mut event = Event::new();
                 event

@@ -137,12 +137,12 @@ impl Answer {
             (Some(d), Some(t)) => {
                 let period = crate::answers::period_label(&t.deadline, d);
                 if period.is_empty() {
-                    format!("hạn {}", d.format("%d/%m/%Y"))
+                    format!("hạn {}", crate::dates::dmy(d))
                 } else {
                     period
                 }
             }
-            (Some(d), None) => format!("hạn {}", d.format("%d/%m/%Y")),
+            (Some(d), None) => format!("hạn {}", crate::dates::dmy(d)),
             (None, _) => String::new(),
         };
         Answer {
@@ -318,19 +318,23 @@ impl Overview {
 /// a recurring task's occurrences stay countable.
 pub const AS_OF_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
-/// Whether figures can be computed as of `d` (else the Vietnamese reason).
-pub fn check_as_of(d: NaiveDate) -> Result<(), crate::text::Invalid> {
+/// A date figures cannot be computed as of: outside [`AS_OF_YEARS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "ngày {} nằm ngoài khoảng tính được (từ năm {} đến năm {})",
+    crate::dates::dmy(*.0),
+    AS_OF_YEARS.start(),
+    AS_OF_YEARS.end()
+)]
+pub struct OutOfRange(pub NaiveDate);
+
+/// Whether figures can be computed as of `d`.
+pub fn check_as_of(d: NaiveDate) -> Result<(), OutOfRange> {
     use chrono::Datelike;
     if AS_OF_YEARS.contains(&d.year()) {
         Ok(())
     } else {
-        Err(format!(
-            "ngày {} nằm ngoài khoảng tính được (từ năm {} đến năm {})",
-            d.format("%d/%m/%Y"),
-            AS_OF_YEARS.start(),
-            AS_OF_YEARS.end()
-        )
-        .into())
+        Err(OutOfRange(d))
     }
 }
 
@@ -1297,9 +1301,8 @@ time = "Chậm nhất ngày 24 hằng tháng"
         assert_eq!(far.plans.len(), 1);
         assert_eq!(far.totals.overdue, 1, "2/KH's task, long overdue");
         assert!(check_as_of(d("2100-12-31")).is_ok());
-        assert!(check_as_of(d("2101-01-01"))
-            .unwrap_err()
-            .0
-            .contains("01/01/2101"));
+        let e = check_as_of(d("2101-01-01")).unwrap_err();
+        assert_eq!(e, OutOfRange(d("2101-01-01")));
+        assert!(e.to_string().contains("01/01/2101"), "{e}");
     }
 }

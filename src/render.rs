@@ -16,7 +16,7 @@ pub const DEFAULTS: [(&str, &str); 3] = [
     (HTML, include_str!("../config/templates/digest.html.j2")),
 ];
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct TemplateError {
     /// The template file name.
@@ -322,7 +322,10 @@ pub const WEBHOOK_BODY: &str = r#"{"agency": {{ agency.id | tojson }}, "agency_n
 
 /// Renders a webhook body template (`None` is [`WEBHOOK_BODY`]) with `ctx`; the result must be
 /// JSON (values are escaped with `tojson`).
-pub fn webhook_body(template: Option<&str>, ctx: &serde_json::Value) -> Result<String, String> {
+pub fn webhook_body(
+    template: Option<&str>,
+    ctx: &serde_json::Value,
+) -> Result<String, WebhookBodyError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     let items = ctx
@@ -334,11 +337,28 @@ pub fn webhook_body(template: Option<&str>, ctx: &serde_json::Value) -> Result<S
     let source = template.unwrap_or(WEBHOOK_BODY);
     let body = env
         .render_str(source, minijinja::Value::from(minijinja::value::Serde(ctx)))
-        .map_err(|e| format!("mẫu nội dung webhook lỗi: {}", describe(&e)))?;
-    serde_json::from_str::<serde_json::Value>(&body).map_err(|e| {
-        format!("nội dung webhook không phải JSON hợp lệ ({e}); dùng bộ lọc tojson cho các giá trị")
-    })?;
+        .map_err(|e| WebhookBodyError::Render(describe(&e)))?;
+    serde_json::from_str::<serde_json::Value>(&body)
+        .map_err(|e| WebhookBodyError::NotJson(e.to_string()))?;
     Ok(body)
+}
+
+/// Why a webhook body template cannot make a body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookBodyError {
+    /// The template failed (syntax, an undefined value, out of fuel).
+    #[error("mẫu nội dung webhook lỗi: {0}")]
+    Render(String),
+    /// It rendered, but not as JSON.
+    #[error("nội dung webhook không phải JSON hợp lệ ({0}); dùng bộ lọc tojson cho các giá trị")]
+    NotJson(String),
+}
+
+/// The text of a config diagnostic (`config::channels` checks `[webhook] body` with it).
+impl From<WebhookBodyError> for String {
+    fn from(e: WebhookBodyError) -> String {
+        e.to_string()
+    }
 }
 
 /// A sample webhook context, to check a body template.
@@ -590,7 +610,7 @@ impl Context {
             role: "chủ trì".into(),
             kind: kind.into(),
             time_text: "Tháng 3/2022".into(),
-            deadline: deadline.format("%d/%m/%Y").to_string(),
+            deadline: crate::dates::dmy(deadline),
             days,
             days_text: days_text(days),
             overdue: days < 0,
@@ -619,9 +639,7 @@ impl Context {
                 task: "8.6".into(),
                 title: "Kết nối, tích hợp hệ thống xác thực định danh điện tử".into(),
                 time_text: "Tháng 3/2022".into(),
-                deadline: (today - chrono::Duration::days(7))
-                    .format("%d/%m/%Y")
-                    .to_string(),
+                deadline: crate::dates::dmy(today - chrono::Duration::days(7)),
                 days_text: days_text(-7),
                 late: vec!["Công an tỉnh".into(), "Sở Nội vụ".into()],
             }],
@@ -636,7 +654,7 @@ impl Context {
             monitor: "Văn phòng UBND tỉnh".into(),
             monitors_differ: false,
             is_monitor: false,
-            today: today.format("%d/%m/%Y").to_string(),
+            today: crate::dates::dmy(today),
             redirected_to: vec!["a@example.org".into()],
             link: "https://nhacviec.example/a/token?muc=1%2FKH%7C1%7C2022-03-31#muc".into(),
             page_link: "https://nhacviec.example/a/token".into(),
@@ -661,11 +679,13 @@ mod tests {
             r#"{"t": {{ (items * 3000000) | tojson }}}"#,
         ] {
             let e = webhook_body(Some(t), &ctx).unwrap_err();
-            assert!(e.contains("quá nhiều bộ nhớ"), "{e}");
+            assert!(matches!(e, WebhookBodyError::Render(_)), "{e}");
+            assert!(e.to_string().contains("quá nhiều bộ nhớ"), "{e}");
         }
         assert!(webhook_body(Some(r#"{"t": {{ items | tojson }}}"#), &ctx).is_ok());
         let e = webhook_body(Some("{{ text }}"), &ctx).unwrap_err();
-        assert!(e.contains("không phải JSON"), "{e}");
+        assert!(matches!(e, WebhookBodyError::NotJson(_)), "{e}");
+        assert!(e.to_string().contains("không phải JSON"), "{e}");
     }
 
     #[test]

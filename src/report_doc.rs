@@ -6,6 +6,7 @@
 
 use crate::answers::{Action, Extension, Response};
 use crate::config::Config;
+use crate::dates::dmy;
 use crate::overview::{Counts, Overview, Row};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use docx_rs::{
@@ -126,10 +127,6 @@ pub struct Input<'a> {
     /// Every response and grant; those recorded in the period are listed.
     pub responses: &'a [Response],
     pub extensions: &'a [Extension],
-}
-
-fn dmy(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
 }
 
 fn run(text: &str) -> Run {

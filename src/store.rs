@@ -3,7 +3,8 @@
 //! change in a transaction; this database is the only place state lives.
 
 use crate::config::Channel;
-pub use crate::outbox::{Attachment, Delivery, NewDelivery};
+pub use crate::messages::{Attachment, NewDelivery};
+pub use crate::outbox::Delivery;
 use crate::schedule::{Handled, Item, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -18,8 +19,10 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 
 mod answers;
 mod evidence;
+mod refusals;
 pub use answers::{RecordError, ResponseFilter};
 pub use evidence::NewEvidence;
+pub use refusals::{RefusalSpell, EMAIL_REFUSED, EMAIL_REFUSED_SPELLS};
 
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -266,7 +269,7 @@ impl Ledger {
     }
 
     /// Whether a delivery over `channel` recorded in this ledger goes to the trial address:
-    /// trial mode redirects email only (`outbox::digests`, `outbox::fallback`); Zalo and
+    /// trial mode redirects email only (`messages::digests`, `outbox::fallback`); Zalo and
     /// webhook messages reach the agencies all the same, so they are real deliveries.
     pub fn redirects(self, channel: Channel) -> bool {
         self == Ledger::Trial && channel == Channel::Email

@@ -170,7 +170,7 @@ fn print_setup(ws: &mut Worksheet, first: u32, last: u32) -> Result<(), XlsxErro
 pub fn plan_title(citation: &str, as_of: NaiveDate) -> String {
     format!(
         "Tình hình thực hiện {citation} đến ngày {}",
-        as_of.format("%d/%m/%Y")
+        crate::dates::dmy(as_of)
     )
 }
 
@@ -208,7 +208,7 @@ pub fn xlsx(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErr
         0,
         format!(
             "Tổng hợp tình hình thực hiện kế hoạch đến ngày {}",
-            overview.as_of.format("%d/%m/%Y")
+            crate::dates::dmy(overview.as_of)
         ),
         &f.title,
     )?;
@@ -424,10 +424,7 @@ pub fn csv(config: &Config, overview: &Overview) -> Result<Vec<u8>, WorkbookErro
     let err = |e: csv::Error| WorkbookError::Csv(e.to_string());
     w.write_record(ROW_COLUMNS.iter().map(|(n, _)| *n))
         .map_err(err)?;
-    let dmy = |d: Option<NaiveDate>| {
-        d.map(|d| d.format("%d/%m/%Y").to_string())
-            .unwrap_or_default()
-    };
+    let dmy = |d: Option<NaiveDate>| d.map(crate::dates::dmy).unwrap_or_default();
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&tz).date_naive();
     for row in &overview.rows {
         let s = &row.status;

@@ -105,7 +105,7 @@ impl Mailer {
 
     /// Talks to the server without sending anything (greeting, EHLO, TLS, login, QUIT), or
     /// checks the mail directory can be written: a line for `check --environment`.
-    pub async fn probe(&self, state_dir: &Path) -> Result<String, String> {
+    pub async fn probe(&self, state_dir: &Path) -> Result<String, super::ProbeError> {
         match &self.transport {
             MailTransport::Smtp(s) => s.probe().await,
             MailTransport::File(dir) => {
@@ -116,11 +116,11 @@ impl Mailer {
                     .and_then(|()| std::fs::remove_file(&probe))
                     .map(|()| format!("ghi tệp .eml vào {}", dir.display()))
                     .map_err(|e| {
-                        format!(
+                        super::ProbeError::State(format!(
                             "không ghi được vào {} (thư mục trạng thái {}): {e}",
                             dir.display(),
                             state_dir.display()
-                        )
+                        ))
                     })
             }
         }
@@ -587,20 +587,20 @@ mod tests {
     fn an_attachment_makes_a_mixed_message_with_the_file() {
         let d = Delivery {
             attachments: vec![
-                crate::outbox::Attachment {
+                crate::messages::Attachment {
                     name: "tinh-hinh-2022-05-25.xlsx".into(),
                     content_type:
                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
                     bytes: b"PK\x03\x04 bang tinh".to_vec(),
                 },
-                crate::outbox::Attachment {
+                crate::messages::Attachment {
                     name: "bao-cao-2022-05-25.docx".into(),
                     content_type: crate::report_doc::DOCX_TYPE.into(),
                     bytes: b"PK\x03\x04 bao cao".to_vec(),
                 },
             ],
             ..Delivery::unrecorded(
-                crate::outbox::NewDelivery {
+                crate::messages::NewDelivery {
                     agency: "vp".into(),
                     channel: Channel::Email,
                     recipients: vec!["vp@tinh.example".into()],
@@ -628,7 +628,7 @@ mod tests {
             "{raw}"
         );
         let bad = Delivery {
-            attachments: vec![crate::outbox::Attachment {
+            attachments: vec![crate::messages::Attachment {
                 name: "x".into(),
                 content_type: "không phải kiểu".into(),
                 bytes: vec![],

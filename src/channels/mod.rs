@@ -1,7 +1,7 @@
 //! Every channel a reminder can take, behind one closed enum. Each channel has the same three
 //! entry points: built from its settings (`config::channels`, failing with a [`SetupError`]),
 //! sending one delivery (failing with a classified [`SendError`]), and a sample for
-//! `send-test` (made by `outbox::sample`, sent by the same `send`).
+//! `send-test` (made by `messages::sample`, sent by the same `send`).
 //!
 //! Adding a channel: a file here, a variant of `config::Channel` and of [`Sender`].
 
@@ -41,6 +41,36 @@ pub enum SetupError {
     },
     #[error("kênh {0} chưa được cấu hình trong nhacviec.toml")]
     NotConfigured(&'static str),
+}
+
+/// Why `check --environment` found a service unusable, as the admin reads it (Vietnamese,
+/// URLs redacted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    /// The channel cannot be built from the settings.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// The service did not answer within the channel's `timeout_seconds`.
+    #[error("không trả lời sau {0} giây")]
+    Timeout(u64),
+    /// The state directory or the store could not be opened.
+    #[error("{0}")]
+    State(String),
+    /// What the service, or the way to it, answered.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+impl From<String> for ProbeError {
+    fn from(why: String) -> ProbeError {
+        ProbeError::Unusable(why)
+    }
+}
+
+impl From<crate::store::StoreError> for ProbeError {
+    fn from(e: crate::store::StoreError) -> ProbeError {
+        ProbeError::State(e.to_string())
+    }
 }
 
 /// A reqwest error as it may be stored and shown: its own text and causes, with the URL
@@ -166,12 +196,7 @@ impl Senders {
     pub fn new(config: &Config, state_dir: &Path) -> Result<Senders, SetupError> {
         let mut senders = Vec::new();
         for (_, channel) in Channel::ALL {
-            let wanted = match channel {
-                Channel::Email => true,
-                Channel::Zalo => config.zalo.is_some(),
-                Channel::Webhook => config.webhook.is_some(),
-            };
-            if wanted {
+            if crate::messages::configured(config, channel) {
                 let sender = Sender::build(channel, config, state_dir)?;
                 let limit = sender.parallelism(config.email.pool_size);
                 senders.push(Slot {
@@ -227,14 +252,21 @@ impl Senders {
                 let _permit = slot.permits.acquire().await.ok();
                 slot.sender.send(store, d, now).await
             }
-            None if d.channel == Channel::Zalo => Err(SendError::Fallback(
-                "kênh Zalo chưa được cấu hình ([zalo])".into(),
-            )),
-            None => Err(SendError::Permanent(format!(
-                "kênh {} chưa được cấu hình ([{}])",
-                d.channel.name(),
-                d.channel.name()
-            ))),
+            None => {
+                let why = format!(
+                    "kênh {} chưa được cấu hình ([{}])",
+                    d.channel.name(),
+                    d.channel.name()
+                );
+                match d.channel {
+                    // Zalo hands its message to email; a webhook waits for a person (email
+                    // is always configured).
+                    Channel::Zalo => Err(SendError::Fallback(
+                        "kênh Zalo chưa được cấu hình ([zalo])".into(),
+                    )),
+                    Channel::Email | Channel::Webhook => Err(SendError::Permanent(why)),
+                }
+            }
         }
     }
 }

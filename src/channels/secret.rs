@@ -44,7 +44,7 @@ impl Credential {
 
     /// The value, if set; `Err` with the reason (Vietnamese) when the credential file is there
     /// but refused: not a regular file, too large, not UTF-8.
-    pub fn read_checked(self) -> Result<Option<String>, String> {
+    pub fn read_checked(self) -> Result<Option<String>, SecretError> {
         let from_env = std::env::var(self.env).ok();
         let value = match from_env.as_deref().map(str::trim) {
             Some(v) if !v.is_empty() => v.to_string(),
@@ -56,7 +56,7 @@ impl Credential {
                 if std::fs::symlink_metadata(&path).is_err() {
                     return Ok(None);
                 }
-                read_file(&path).map_err(|why| format!("{}: {why}", path.display()))?
+                read_file(&path).map_err(|why| SecretError { path, why })?
             }
         };
         let value = value.trim();
@@ -81,36 +81,56 @@ impl Credential {
     }
 }
 
+/// A credential file that is there but refused: its path and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {why}", path.display())]
+pub struct SecretError {
+    pub path: std::path::PathBuf,
+    pub why: FileRefused,
+}
+
+/// Why a credential file is not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileRefused {
+    #[error("không mở được ({0})")]
+    Open(String),
+    #[error("không đọc được ({0})")]
+    Metadata(String),
+    #[error("không phải tệp thường (FIFO, thiết bị hay thư mục)")]
+    NotRegular,
+    #[error("quá lớn ({0} byte, tối đa {MAX_FILE_BYTES})")]
+    TooLarge(u64),
+    #[error("không đọc được dạng UTF-8 ({0})")]
+    NotUtf8(String),
+}
+
 /// A credential file is a few hundred bytes at most.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// A credential file's text: a regular file (never a FIFO, which would block, or a device such
 /// as /dev/zero, which never ends) of at most [`MAX_FILE_BYTES`], in UTF-8. Opened without
 /// blocking and checked on the open handle, so it cannot be swapped in between.
-fn read_file(path: &Path) -> Result<String, String> {
+fn read_file(path: &Path) -> Result<String, FileRefused> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| format!("không mở được ({e})"))?;
+        .map_err(|e| FileRefused::Open(e.to_string()))?;
     let meta = file
         .metadata()
-        .map_err(|e| format!("không đọc được ({e})"))?;
+        .map_err(|e| FileRefused::Metadata(e.to_string()))?;
     if !meta.is_file() {
-        return Err("không phải tệp thường (FIFO, thiết bị hay thư mục)".into());
+        return Err(FileRefused::NotRegular);
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "quá lớn ({} byte, tối đa {MAX_FILE_BYTES})",
-            meta.len()
-        ));
+        return Err(FileRefused::TooLarge(meta.len()));
     }
     let mut text = String::new();
     file.take(MAX_FILE_BYTES)
         .read_to_string(&mut text)
-        .map_err(|e| format!("không đọc được dạng UTF-8 ({e})"))?;
+        .map_err(|e| FileRefused::NotUtf8(e.to_string()))?;
     Ok(text)
 }
 
@@ -126,17 +146,23 @@ mod tests {
         assert_eq!(read_file(&ok).unwrap(), "0123456789abcdef\n");
         let big = dir.path().join("big");
         std::fs::write(&big, vec![b'a'; MAX_FILE_BYTES as usize + 1]).unwrap();
-        assert!(read_file(&big).unwrap_err().contains("quá lớn"));
+        assert_eq!(
+            read_file(&big).unwrap_err(),
+            FileRefused::TooLarge(MAX_FILE_BYTES + 1)
+        );
+        assert!(read_file(&big).unwrap_err().to_string().contains("quá lớn"));
         let fifo = dir.path().join("fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo reads a NUL-terminated path the CString owns.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         // Returns at once (no writer would ever come): refused, not read.
-        assert!(read_file(&fifo)
-            .unwrap_err()
-            .contains("không phải tệp thường"));
-        assert!(read_file(Path::new("/dev/zero"))
-            .unwrap_err()
+        assert_eq!(read_file(&fifo).unwrap_err(), FileRefused::NotRegular);
+        assert_eq!(
+            read_file(Path::new("/dev/zero")).unwrap_err(),
+            FileRefused::NotRegular
+        );
+        assert!(FileRefused::NotRegular
+            .to_string()
             .contains("không phải tệp thường"));
     }
 }

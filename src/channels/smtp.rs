@@ -150,7 +150,7 @@ impl Smtp {
 
     /// Opens a session (greeting, EHLO, TLS, login) and ends it with QUIT, sending nothing:
     /// `check --environment`. The breaker is neither consulted nor opened.
-    pub async fn probe(&self) -> Result<String, String> {
+    pub async fn probe(&self) -> Result<String, super::ProbeError> {
         match self.open_session().await {
             Ok(mut conn) => {
                 let tls = if conn.is_encrypted() || self.tls == Tls::StartTls {
@@ -166,8 +166,8 @@ impl Smtp {
                 let _ = conn.quit().await;
                 Ok(format!("{} trả lời, {tls}{login}", self.server()))
             }
-            Err(Refused::Session(why)) => Err(why),
-            Err(Refused::Other(e)) => Err(e.reason().to_string()),
+            Err(Refused::Session(why)) => Err(super::ProbeError::Unusable(why)),
+            Err(Refused::Other(e)) => Err(super::ProbeError::Unusable(e.reason().to_string())),
         }
     }
 

@@ -119,7 +119,7 @@ impl Webhook {
     /// connection goes straight to the host: a proxy from the environment (`HTTPS_PROXY`,
     /// which reqwest honours) is not tried, and the answer says so. Each step is bounded by
     /// `timeout_seconds`.
-    pub async fn probe(&self) -> Result<String, String> {
+    pub async fn probe(&self) -> Result<String, super::ProbeError> {
         // Deprecated by lettre ("not meant to be made public") yet public through 0.11, which
         // Cargo.toml pins. Should a later lettre drop it, probe with DNS and TCP only and say
         // that TLS was not tried.
@@ -130,9 +130,9 @@ impl Webhook {
         let url = url::Url::parse(self.settings.url.trim())
             .map_err(|e| format!("địa chỉ webhook {shown} không hợp lệ: {e}"))?;
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-            return Err(format!(
+            return Err(super::ProbeError::Unusable(format!(
                 "địa chỉ webhook {shown} không có tên máy hoặc cổng"
-            ));
+            )));
         };
         let server = format!("{host}:{port}");
         // url keeps the brackets of an IPv6 literal; resolving and TLS want the address.
@@ -151,7 +151,9 @@ impl Webhook {
                 .map_err(|e| format!("không phân giải được tên {host} (webhook {shown}): {e}"))?
                 .collect();
         if addrs.is_empty() {
-            return Err(format!("tên {host} không có địa chỉ nào (webhook {shown})"));
+            return Err(super::ProbeError::Unusable(format!(
+                "tên {host} không có địa chỉ nào (webhook {shown})"
+            )));
         }
         // Each address in turn, as the HTTP client does.
         let mut tcp = None;
@@ -167,9 +169,9 @@ impl Webhook {
             }
         }
         let Some((tcp, addr)) = tcp else {
-            return Err(format!(
+            return Err(super::ProbeError::Unusable(format!(
                 "không kết nối được {server} (webhook {shown}): {last}"
-            ));
+            )));
         };
         let proxy = [
             "HTTPS_PROXY",
@@ -226,8 +228,8 @@ impl Webhook {
         #[allow(deprecated)]
         let mut stream = AsyncNetworkStream::use_existing_tokio1(Box::new(tcp));
         match tokio::time::timeout(limit, stream.upgrade_tls(params)).await {
-            Err(_) => Err(late("bắt tay TLS với")),
-            Ok(Err(e)) => Err(tls_refusal(&e, &server, host, &shown)),
+            Err(_) => Err(late("bắt tay TLS với").into()),
+            Ok(Err(e)) => Err(tls_refusal(&e, &server, host, &shown).into()),
             Ok(Ok(())) => Ok(format!(
                 "{server} nhận kết nối ({addr}), TLS hợp lệ, chưa gửi gì{note}"
             )),

@@ -9,10 +9,61 @@
 use super::{secret, SendError, SetupError};
 use crate::config::ZaloSettings;
 use crate::outbox::Delivery;
-use crate::store::Store;
+use crate::store::{Ledger, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
+
+/// The meta key holding why the channel stopped (a failed token refresh).
+pub const STOPPED: &str = "zalo_stopped";
+/// The meta key of the admin's alert: "pending" once the channel stops, then "sent" (or
+/// "no-admin" when nobody is configured to tell).
+const STOP_ALERT: &str = "zalo_stop_alert";
+
+/// Why the admin's alert could not be queued.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] crate::render::TemplateError),
+}
+
+/// Why no access token is at hand (the text is what a delivery's error and the probe say).
+#[derive(Debug, thiserror::Error)]
+enum TokenError {
+    /// The channel stopped (a failed refresh, now or before): why.
+    #[error("{0}")]
+    Stopped(String),
+    #[error("chưa đăng nhập Zalo: chạy `nhacviec zalo login`")]
+    NotLoggedIn,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A refresh that did not happen (OAuth server or network): tried again later.
+    #[error("{0}")]
+    Refresh(String),
+}
+
+/// When the channel has just stopped (a failed token refresh), queues the admin's alert once.
+pub fn queue_stop_alert(store: &Store, config: &crate::config::Config) -> Result<(), AlertError> {
+    if store.meta(STOP_ALERT)?.as_deref() != Some("pending") {
+        return Ok(());
+    }
+    let reason = store.meta(STOPPED)?.unwrap_or_default();
+    let mail = crate::messages::zalo_stopped(&config.email, &reason)?;
+    if mail.is_empty() {
+        store.set_meta(STOP_ALERT, "no-admin")?;
+    } else {
+        store.record_extra(
+            Ledger::of(config),
+            &mail,
+            &[],
+            &[(STOP_ALERT, "sent".into())],
+            &crate::outbox::domain_of(&config.email.from),
+        )?;
+    }
+    Ok(())
+}
 
 /// What to do about an error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,14 +192,13 @@ impl Zalo {
         store: &Store,
         now: DateTime<Utc>,
         failed: Option<&str>,
-    ) -> Result<String, String> {
+    ) -> Result<String, TokenError> {
         let _one_at_a_time = self.refresh_lock.lock().await;
-        if let Some(reason) = store.meta("zalo_stopped").map_err(|e| e.to_string())? {
-            return Err(reason);
+        if let Some(reason) = store.meta(STOPPED)? {
+            return Err(TokenError::Stopped(reason));
         }
-        let Some((access, refresh, expires)) = store.zalo_token().map_err(|e| e.to_string())?
-        else {
-            return Err("chưa đăng nhập Zalo: chạy `nhacviec zalo login`".into());
+        let Some((access, refresh, expires)) = store.zalo_token()? else {
+            return Err(TokenError::NotLoggedIn);
         };
         let fresh = expires.is_some_and(|e| e > now + Duration::hours(5));
         if let Some(a) = access.as_deref() {
@@ -174,18 +224,18 @@ impl Zalo {
             .await;
         let body = match resp {
             Ok(r) if r.status().is_server_error() => {
-                return Err(format!(
+                return Err(TokenError::Refresh(format!(
                     "máy chủ OAuth Zalo lỗi HTTP {}",
                     r.status().as_u16()
-                ))
+                )))
             }
             Ok(r) => r.text().await.unwrap_or_default(),
             // Network trouble: the refresh token was not used; try again later.
             Err(e) => {
-                return Err(format!(
+                return Err(TokenError::Refresh(format!(
                     "không gọi được OAuth Zalo: {}",
                     super::http_error(e)
-                ))
+                )))
             }
         };
         let json: serde_json::Value =
@@ -205,9 +255,7 @@ impl Zalo {
                     })
                     .unwrap_or(90_000);
                 // The new pair is durable before the new access token is used.
-                store
-                    .set_zalo_token(Some(a), r, Some(now + Duration::seconds(secs)))
-                    .map_err(|e| e.to_string())?;
+                store.set_zalo_token(Some(a), r, Some(now + Duration::seconds(secs)))?;
                 tracing::info!(expires_in = secs, "đã làm mới token Zalo");
                 Ok(a.to_string())
             }
@@ -219,13 +267,9 @@ impl Zalo {
                 };
                 let reason = format!("làm mới token Zalo thất bại ({detail}): cần đăng nhập lại bằng `nhacviec zalo login`");
                 tracing::error!(reason = %reason, event = "zalo_stopped", "kênh Zalo dừng");
-                store
-                    .set_meta("zalo_stopped", &reason)
-                    .map_err(|e| e.to_string())?;
-                store
-                    .set_meta("zalo_stop_alert", "pending")
-                    .map_err(|e| e.to_string())?;
-                Err(reason)
+                store.set_meta(STOPPED, &reason)?;
+                store.set_meta(STOP_ALERT, "pending")?;
+                Err(TokenError::Stopped(reason))
             }
         }
     }
@@ -245,10 +289,10 @@ impl Zalo {
                 "upcoming" => d.items.iter().filter(|i| i.days >= 0).count().to_string(),
                 "first_task" => first.map(|i| i.task.clone()).unwrap_or_default(),
                 "first_deadline" => first
-                    .map(|i| i.deadline.format("%d/%m/%Y").to_string())
+                    .map(|i| crate::dates::dmy(i.deadline))
                     .unwrap_or_default(),
                 "plan" => first.map(|i| i.plan.clone()).unwrap_or_default(),
-                "today" => now.with_timezone(&self.tz).format("%d/%m/%Y").to_string(),
+                "today" => crate::dates::dmy(now.with_timezone(&self.tz).date_naive()),
                 _ => String::new(),
             }
         };
@@ -421,7 +465,7 @@ impl Zalo {
         store: &Store,
         now: DateTime<Utc>,
         may_refresh: bool,
-    ) -> Result<String, String> {
+    ) -> Result<String, super::ProbeError> {
         let limit =
             std::time::Duration::from_secs(u64::from(self.settings.timeout_seconds.min(60)));
         let api = super::redact_url(&self.settings.oa_api);
@@ -437,23 +481,23 @@ impl Zalo {
                     "API Zalo {api} trả lời (HTTP {})",
                     r.status().as_u16()
                 )),
-                Err(e) => Err(format!(
+                Err(e) => Err(super::ProbeError::Unusable(format!(
                     "không kết nối được API Zalo: {}",
                     super::http_error(e)
-                )),
+                ))),
             }
         };
-        let at = |t: DateTime<Utc>| {
-            t.with_timezone(&self.tz)
-                .format("%H:%M %d/%m/%Y")
-                .to_string()
-        };
+        let at = |t: DateTime<Utc>| crate::dates::hm_dmy(&t.with_timezone(&self.tz));
         let token = async {
-            if let Some(reason) = store.meta("zalo_stopped").map_err(|e| e.to_string())? {
-                return Err(format!("kênh Zalo đang dừng: {reason}"));
+            if let Some(reason) = store.meta(STOPPED)? {
+                return Err(super::ProbeError::Unusable(format!(
+                    "kênh Zalo đang dừng: {reason}"
+                )));
             }
-            let Some((access, _, expires)) = store.zalo_token().map_err(|e| e.to_string())? else {
-                return Err("chưa đăng nhập Zalo (nhacviec zalo login)".to_string());
+            let Some((access, _, expires)) = store.zalo_token()? else {
+                return Err(super::ProbeError::Unusable(
+                    "chưa đăng nhập Zalo (nhacviec zalo login)".to_string(),
+                ));
             };
             // The margin `access_token` refreshes ahead of expiry with.
             let fresh = access.is_some() && expires.is_some_and(|e| e > now + Duration::hours(5));
@@ -472,11 +516,10 @@ impl Zalo {
                     (false, _) => "có refresh token, chưa có access token; dịch vụ đang chạy sẽ lấy khi gửi (không thử ở đây)".to_string(),
                 });
             }
-            self.access_token(store, now, None).await?;
-            let expires = store
-                .zalo_token()
-                .map_err(|e| e.to_string())?
-                .and_then(|(_, _, e)| e);
+            self.access_token(store, now, None)
+                .await
+                .map_err(|e| super::ProbeError::Unusable(e.to_string()))?;
+            let expires = store.zalo_token()?.and_then(|(_, _, e)| e);
             Ok(format!(
                 "đã làm mới access token bằng refresh token (còn hạn đến {})",
                 expires.map_or_else(|| "chưa biết".to_string(), at)
@@ -484,7 +527,7 @@ impl Zalo {
         };
         match tokio::join!(token, reach) {
             (Ok(t), Ok(r)) => Ok(format!("{t}; {r}")),
-            (Err(t), Err(r)) => Err(format!("{t}; {r}")),
+            (Err(t), Err(r)) => Err(super::ProbeError::Unusable(format!("{t}; {r}"))),
             (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
         }
     }

@@ -5,7 +5,6 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use clap::ValueEnum;
-use nhacviec::report;
 
 /// An argument that names nothing in the config, or asks what cannot be (exit code 1, not 2:
 /// the command worked; the admin has to fix the argument).
@@ -70,7 +69,7 @@ impl HistoryStatus {
 /// `--now`: the given instant in the config's zone, or the clock's.
 pub fn now_in(tz: Tz, now: Option<&str>) -> anyhow::Result<DateTime<Tz>> {
     match now {
-        Some(s) => report::parse_now(s, tz).with_context(|| {
+        Some(s) => nhacviec::dates::parse_now(s, tz).with_context(|| {
             format!("--now \"{s}\" không hợp lệ: dùng 2022-05-25T08:00:00+07:00 hoặc 25/05/2022")
         }),
         None => Ok(Utc::now().with_timezone(&tz)),
@@ -78,7 +77,7 @@ pub fn now_in(tz: Tz, now: Option<&str>) -> anyhow::Result<DateTime<Tz>> {
 }
 
 pub fn date_arg(name: &str, s: &str) -> anyhow::Result<NaiveDate> {
-    report::parse_date(s)
+    nhacviec::dates::parse_date(s)
         .with_context(|| format!("{name} \"{s}\" không hợp lệ: dùng 2022-06-01 hoặc 01/06/2022"))
 }
 

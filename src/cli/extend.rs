@@ -9,7 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use nhacviec::config::{self, Config};
 use nhacviec::extension;
-use nhacviec::outbox::{self, Decision, DecisionAbout};
+use nhacviec::messages::{Decision, DecisionAbout};
+use nhacviec::outbox;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -145,7 +146,7 @@ fn extend(dir: &Path, config: &Config, req: &Request<'_>, out: &Out) -> anyhow::
     };
     // As on the dashboard: a message that cannot be made does not stop the grant; the output
     // says the agency was not told.
-    let messages = match outbox::decision(config, about, &decision, link.as_deref()) {
+    let messages = match nhacviec::messages::decision(config, about, &decision, link.as_deref()) {
         Ok(m) => m,
         Err(e) => {
             out.eprintln(format_args!(

@@ -6,7 +6,7 @@ use super::output::Out;
 use super::state::State;
 use super::{dmy, resolve};
 use nhacviec::config::{self, Config};
-use nhacviec::report::{self, SkipReason, SkippedSlot};
+use nhacviec::report::{SkipReason, SkippedSlot};
 use nhacviec::store::{Delivery, Ledger};
 use nhacviec::text::printable;
 use std::path::Path;
@@ -138,7 +138,7 @@ fn render_history(config: &Config, rows: &[Delivery], status: Option<&str>, tria
             "#{:<6} {:<13} {}  {} → {}\n        {}\n",
             d.id,
             status_vi(&d.status),
-            report::local_time(when, tz),
+            nhacviec::dates::local_time(when, tz),
             name(&d.agency),
             d.recipients.join(", "),
             d.subject
@@ -158,7 +158,7 @@ fn render_history(config: &Config, rows: &[Delivery], status: Option<&str>, tria
             if d.attempts > 0 {
                 out.push_str(&format!(
                     "        thử lại lúc {}\n",
-                    report::local_time(next, tz)
+                    nhacviec::dates::local_time(next, tz)
                 ));
             }
         }
@@ -214,7 +214,7 @@ fn render_skipped(
         };
         out.push_str(&format!(
             "{}  {} {:<6} {} ({}) {role:<9} {kind:<17} hạn {deadline}{about}\n        bỏ qua: {}\n",
-            report::local_time(&s.recorded_at, config.timezone),
+            nhacviec::dates::local_time(&s.recorded_at, config.timezone),
             printable(&s.plan),
             printable(&s.task),
             name(&s.agency),

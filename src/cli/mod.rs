@@ -24,7 +24,6 @@ pub mod status;
 pub mod zalo;
 
 use anyhow::bail;
-use chrono::NaiveDate;
 use nhacviec::config::{self, Analysis};
 use std::path::Path;
 
@@ -55,9 +54,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-pub fn dmy(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
-}
+pub use nhacviec::dates::dmy;
 
 /// At most `max` characters, "…" when cut; on one line, control characters shown escaped.
 pub fn shorten(s: &str, max: usize) -> String {

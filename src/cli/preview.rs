@@ -63,7 +63,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     let (from, start) = match from {
         Some(s) => {
             let d = date_arg("--from", &s)?;
-            let start = report::parse_now(&d.to_string(), config.timezone)
+            let start = nhacviec::dates::parse_now(&d.to_string(), config.timezone)
                 .context("--from: no such local time")?;
             (d, start)
         }

@@ -106,7 +106,7 @@ fn render_pass(p: &nhacviec::deliver::Pass, state: &Path, file_transport: bool) 
     if let Some(at) = p.deferred_until {
         return format!(
             "Ngoài giờ gửi; lần gửi tới: {}\nTrạng thái: {}\n",
-            at.format("%H:%M %d/%m/%Y"),
+            nhacviec::dates::hm_dmy(&at),
             state.display()
         );
     }

@@ -47,7 +47,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     let state = State::of(dir, config)?;
     // The agencies' answers count: a task reported done is not in the sample.
     let answered = state.answered(config)?;
-    let sample = match nhacviec::outbox::sample(
+    let sample = match nhacviec::messages::sample(
         &answered,
         &templates,
         &agency,

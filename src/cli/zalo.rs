@@ -48,10 +48,9 @@ pub fn run(dir: &Path, command: Command, out: &Out) -> anyhow::Result<ExitCode> 
                 Some((access, _, expires)) => out.println(format_args!(
                     "Access token: {}; hết hạn: {}",
                     if access.is_some() { "có" } else { "chưa có" },
-                    expires.map_or("chưa biết".into(), |e| e
-                        .with_timezone(&analysis.config.timezone)
-                        .format("%H:%M %d/%m/%Y")
-                        .to_string())
+                    expires.map_or("chưa biết".into(), |e| nhacviec::dates::hm_dmy(
+                        &e.with_timezone(&analysis.config.timezone)
+                    ))
                 ))?,
             }
             if let Some(q) = store.meta("zalo_quota_remaining")? {

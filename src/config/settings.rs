@@ -261,7 +261,7 @@ pub fn calendar(src: &Source, raw: &raw::Calendar, diags: &mut Vec<Diagnostic>) 
             match day_entry(entry) {
                 Some((date, name)) => {
                     if target.iter().any(|(d, _)| *d == date) {
-                        diags.push(src.diag(Severity::Error, entry.span(), format!("ngày {} ghi hai lần", date.format("%d/%m/%Y"))));
+                        diags.push(src.diag(Severity::Error, entry.span(), format!("ngày {} ghi hai lần", crate::dates::dmy(date))));
                     }
                     target.push((date, name.unwrap_or_else(|| default_name.to_string())));
                 }
@@ -283,7 +283,7 @@ pub fn calendar(src: &Source, raw: &raw::Calendar, diags: &mut Vec<Diagnostic>) 
                 entry.span(),
                 format!(
                     "ngày {} vừa là ngày nghỉ vừa là ngày làm việc",
-                    date.format("%d/%m/%Y")
+                    crate::dates::dmy(*date)
                 ),
             ));
         }
@@ -418,7 +418,7 @@ pub fn cron_coverage(
                 diags,
                 format!(
                     "lịch gửi nhắc không chạy vào ngày làm bù {}: nhắc của ngày đó sẽ gửi muộn hơn",
-                    date.format("%d/%m/%Y")
+                    crate::dates::dmy(*date)
                 ),
             );
         }

@@ -1074,7 +1074,7 @@ impl Validator {
                             span,
                             format!(
                                 "kế hoạch có ngày kết thúc {} nhưng chưa ghi status = \"closed\"",
-                                d.format("%d/%m/%Y")
+                                crate::dates::dmy(d)
                             ),
                         )
                         .with_help("kế hoạch đã kết thúc: thêm status = \"closed\"; còn thực hiện: xóa dòng closed"),
@@ -1111,8 +1111,8 @@ impl Validator {
                         span_of(&header.closed),
                         format!(
                             "ngày kết thúc kế hoạch {} còn ở tương lai (hôm nay {})",
-                            on.format("%d/%m/%Y"),
-                            today.format("%d/%m/%Y")
+                            crate::dates::dmy(on),
+                            crate::dates::dmy(today)
                         ),
                     )
                     .with_help("chỉ đóng kế hoạch khi đã kết thúc; để dừng nhắc từ một ngày về sau, dùng until"),
@@ -1134,8 +1134,8 @@ impl Validator {
                     span_of(raw_date),
                     format!(
                         "{what} {} trước ngày ban hành kế hoạch {}",
-                        d.format("%d/%m/%Y"),
-                        issued.format("%d/%m/%Y")
+                        crate::dates::dmy(d),
+                        crate::dates::dmy(issued)
                     ),
                 ));
             }
@@ -1147,8 +1147,8 @@ impl Validator {
                     span_of(&header.reminders_from),
                     format!(
                         "ngày bắt đầu nhắc {} sau ngày kết thúc kế hoạch {}",
-                        from.format("%d/%m/%Y"),
-                        on.format("%d/%m/%Y")
+                        crate::dates::dmy(from),
+                        crate::dates::dmy(on)
                     ),
                 ));
             }
@@ -1160,8 +1160,8 @@ impl Validator {
                     span_of(&header.reminders_from),
                     format!(
                         "ngày bắt đầu nhắc {} sau ngày dừng nhắc (until) {}",
-                        from.format("%d/%m/%Y"),
-                        until.format("%d/%m/%Y")
+                        crate::dates::dmy(from),
+                        crate::dates::dmy(until)
                     ),
                 ));
             }
@@ -1290,8 +1290,8 @@ impl Validator {
                     span,
                     format!(
                         "hạn {} của nhiệm vụ {id} trước ngày ban hành kế hoạch ({})",
-                        m.due.format("%d/%m/%Y"),
-                        issued.format("%d/%m/%Y")
+                        crate::dates::dmy(m.due),
+                        crate::dates::dmy(issued)
                     ),
                 ));
             }

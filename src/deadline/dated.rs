@@ -1493,8 +1493,8 @@ fn expr_dates(
                         span: expr.points[i].span.start..p.span.end,
                         message: format!(
                             "khoảng thời gian kết thúc ({}) trước khi bắt đầu ({})",
-                            end.format("%d/%m/%Y"),
-                            first.format("%d/%m/%Y")
+                            crate::dates::dmy(end),
+                            crate::dates::dmy(first)
                         ),
                         suggestions: vec!["Từ ngày 15/3/2022 đến ngày 15/4/2022"],
                     });

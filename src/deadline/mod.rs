@@ -171,7 +171,7 @@ impl fmt::Display for NoteKind {
             NoteKind::WeekdayMismatch { written, date } => write!(
                 f,
                 "\"{written}\" không khớp với ngày {}: ngày này là {}",
-                date.format("%d/%m/%Y"),
+                crate::dates::dmy(*date),
                 weekday_vi(*date)
             ),
             NoteKind::Periodic(t) | NoteKind::Assumed(t) => write!(f, "{t}"),

@@ -82,8 +82,8 @@ pub fn check(rule: &str, start: NaiveDate) -> Result<(), crate::text::Invalid> {
     if occurrences(rule, start, end, 1)?.is_empty() {
         return Err(format!(
             "quy tắc lặp lại không cho ngày nào từ {} đến {}",
-            start.format("%d/%m/%Y"),
-            end.format("%d/%m/%Y")
+            crate::dates::dmy(start),
+            crate::dates::dmy(end)
         )
         .into());
     }

@@ -204,7 +204,7 @@ pub fn import(bytes: &[u8], config: &Config) -> Result<Import, ImportError> {
                             "hạn {}",
                             p.deadline
                                 .last_due()
-                                .map_or(String::new(), |d| d.format("%d/%m/%Y").to_string())
+                                .map_or(String::new(), crate::dates::dmy)
                         ),
                         Deadline::Recurring { rrule, .. } => format!("định kỳ ({rrule})"),
                         Deadline::PeriodicUnspecified => "định kỳ, cần ghi recurrence".into(),

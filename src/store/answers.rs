@@ -232,7 +232,7 @@ impl Store {
     pub fn grant_extension_and_tell(
         &self,
         grant: &crate::extension::Grant,
-        messages: &[crate::outbox::NewDelivery],
+        messages: &[crate::messages::NewDelivery],
         domain: &str,
         now: DateTime<Utc>,
     ) -> Result<i64> {
@@ -262,8 +262,8 @@ impl Store {
     pub fn decide_extension(
         &self,
         request: &Response,
-        decision: &crate::outbox::Decision,
-        messages: &[crate::outbox::NewDelivery],
+        decision: &crate::messages::Decision,
+        messages: &[crate::messages::NewDelivery],
         domain: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
@@ -279,7 +279,7 @@ impl Store {
             return Ok(false);
         }
         match decision {
-            crate::outbox::Decision::Granted { to, doc_ref } => {
+            crate::messages::Decision::Granted { to, doc_ref } => {
                 let from = request.deadline.unwrap_or(*to);
                 let id = grant_in(
                     &tx,
@@ -297,7 +297,7 @@ impl Store {
                     params![id, request.id],
                 )?;
             }
-            crate::outbox::Decision::Refused { reason } => {
+            crate::messages::Decision::Refused { reason } => {
                 tx.execute(
                     "UPDATE responses SET refused_at = ?1, refusal = ?2 WHERE id = ?3",
                     params![now.to_rfc3339(), reason, request.id],
@@ -321,7 +321,7 @@ impl Store {
         id: i64,
         confirmed: bool,
         reason: Option<&str>,
-        messages: &[crate::outbox::NewDelivery],
+        messages: &[crate::messages::NewDelivery],
         domain: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
@@ -576,7 +576,7 @@ mod tests {
 
     #[test]
     fn a_grant_and_its_message_are_recorded_together() {
-        use crate::outbox::NewDelivery;
+        use crate::messages::NewDelivery;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_writer(&dir.path().join("s.db")).unwrap();
         let t0 = Utc.with_ymd_and_hms(2026, 6, 20, 2, 0, 0).unwrap();
@@ -622,7 +622,7 @@ mod tests {
 
     #[test]
     fn a_decision_and_its_message_are_recorded_together_once() {
-        use crate::outbox::{Decision, NewDelivery};
+        use crate::messages::{Decision, NewDelivery};
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_writer(&dir.path().join("s.db")).unwrap();
         let t0 = Utc.with_ymd_and_hms(2026, 6, 20, 2, 0, 0).unwrap();

@@ -12,11 +12,12 @@ use super::guard::{self, Reason};
 use super::{html, page, Web};
 use crate::answers::{self, Action};
 use crate::config::Config;
+use crate::dates::parse_date;
 use crate::extension;
 use crate::links::{self, Link, LinkError};
-use crate::outbox::{self, Decision, DecisionAbout};
+use crate::messages::{self, Decision, DecisionAbout};
+use crate::outbox;
 use crate::overview::{self, Overview};
-use crate::report::parse_date;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -529,7 +530,7 @@ pub async fn decide(
             web.inner.signer.sign(&request.agency, now)
         )
     });
-    let messages = match outbox::decision(&config, about, &decision, agency_link.as_deref()) {
+    let messages = match messages::decision(&config, about, &decision, agency_link.as_deref()) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "trang theo dõi: không tạo được thư báo quyết định");

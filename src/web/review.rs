@@ -101,8 +101,12 @@ pub async fn post(
                     web.inner.signer.sign(&completion.agency, now)
                 )
             });
-            match crate::outbox::returned_notice(&config, &completion, why, agency_link.as_deref())
-            {
+            match crate::messages::returned_notice(
+                &config,
+                &completion,
+                why,
+                agency_link.as_deref(),
+            ) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(error = %e, "trang theo dõi: không tạo được thư trả lại");

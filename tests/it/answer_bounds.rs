@@ -365,7 +365,7 @@ fn the_answers_pages_read_give_what_every_answer_gives() {
             }
             3 if action == Action::Extension => {
                 let r = store.response(id).unwrap().unwrap();
-                let refused = nhacviec::outbox::Decision::Refused {
+                let refused = nhacviec::messages::Decision::Refused {
                     reason: "không".into(),
                 };
                 store.decide_extension(&r, &refused, &[], "x", at).unwrap();

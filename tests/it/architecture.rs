@@ -48,6 +48,8 @@ const CORE: &[&str] = &[
     "forecast",
     "check",
     "outbox",
+    "messages",
+    "dates",
     "overview",
     "workbook",
     "ics",
@@ -833,6 +835,39 @@ fn read_tree(dir: &Path, root: &Path, files: &mut Vec<(String, String)>) {
     }
 }
 
+/// The files that are test code: modules declared `#[cfg(test)] mod name;` (a test module in
+/// a file of its own, like `src/messages/tests.rs`), by module path.
+fn test_only_files(files: &[(String, String)]) -> BTreeSet<Vec<String>> {
+    let pat = ["#", "[", "cfg", "(", "test", ")", "]"];
+    let mut out = BTreeSet::new();
+    for (path, text) in files {
+        let toks = tokenize(&strip(text));
+        for i in 0..toks.len() {
+            if i + pat.len() > toks.len() || !pat.iter().enumerate().all(|(k, p)| toks[i + k].is(p))
+            {
+                continue;
+            }
+            let mut j = i + pat.len();
+            if toks.get(j).is_some_and(|t| t.is("pub")) {
+                j += 1;
+                if toks.get(j).is_some_and(|t| t.is("(")) {
+                    j = matching(&toks, j);
+                }
+            }
+            if toks.get(j).is_some_and(|t| t.is("mod"))
+                && toks.get(j + 2).is_some_and(|t| t.is(";"))
+            {
+                if let Some(name) = toks.get(j + 1) {
+                    let mut module = module_path(path);
+                    module.push(name.text.clone());
+                    out.insert(module);
+                }
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn real_tree_obeys_the_rules() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -842,6 +877,12 @@ fn real_tree_obeys_the_rules() {
         files.iter().any(|(p, _)| p == "src/lib.rs"),
         "no src/lib.rs under {}",
         root.display()
+    );
+    let tests = test_only_files(&files);
+    files.retain(|(p, _)| !tests.contains(&module_path(p)));
+    assert!(
+        tests.contains(&vec!["messages".to_string(), "tests".to_string()]),
+        "the messages' test file is known as test code: {tests:?}"
     );
     let mut violations = check(&files);
     violations.extend(file_cycles(&files));

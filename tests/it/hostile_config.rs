@@ -580,7 +580,7 @@ fn the_longest_accepted_titles_and_times_render_in_a_full_digest() {
         "{}",
         tick.digests[0].items.len()
     );
-    let out = nhacviec::outbox::digests(&config, &templates, &tick, today).unwrap();
+    let out = nhacviec::messages::digests(&config, &templates, &tick, today).unwrap();
     assert!(out[0].body_text.contains(long_title.trim()));
     assert_eq!(
         templates.take_fallbacks().0,

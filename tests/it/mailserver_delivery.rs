@@ -292,7 +292,7 @@ fn a_wrong_password_is_one_failed_login_a_pass_and_a_fix_delivers_each_once() {
             .meta(key)
             .unwrap()
     };
-    let note = refused(nhacviec::deliver::EMAIL_REFUSED).unwrap();
+    let note = refused(nhacviec::store::EMAIL_REFUSED).unwrap();
     assert!(note.contains("since") && note.contains("535"), "{note}");
     let (code, out) = nhacviec(&cfg, "", &["retry"]);
     assert_eq!(code, Some(0), "{out}");
@@ -301,7 +301,7 @@ fn a_wrong_password_is_one_failed_login_a_pass_and_a_fix_delivers_each_once() {
     each_once(&server);
     // Working again: the note is cleared, and the next day's summary to the admin tells of
     // the spell.
-    assert_eq!(refused(nhacviec::deliver::EMAIL_REFUSED), None);
+    assert_eq!(refused(nhacviec::store::EMAIL_REFUSED), None);
     let (code, out) = nhacviec(
         &cfg,
         PASSWORD,

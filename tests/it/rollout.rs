@@ -613,3 +613,33 @@ fn a_plan_ends_at_its_last_deadline_or_its_until() {
     assert_eq!(open.end(), None);
     assert!(open.in_force(day(2030, 1, 1)));
 }
+
+/// The sending half records a message as sent at the time it is given (the service gives
+/// the clock's when sending starts): `sent_at` is the shell's to choose, not read inside.
+#[tokio::test(flavor = "current_thread")]
+async fn sends_are_recorded_at_the_time_the_sending_half_is_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (config, templates) = shipped(tmp.path());
+    let mut store = Store::open_writer(&tmp.path().join("nhacviec.db")).unwrap();
+    let now = at(2022, 5, 25, 8, 0);
+    let engine = Engine::build(&config, now.date_naive());
+    let pass = nhacviec::deliver::tick(&engine, &config, &templates, &mut store, now).unwrap();
+    assert!(pass.queued > 0, "{pass:?}");
+    let senders = nhacviec::channels::Senders::new(&config, tmp.path()).unwrap();
+    // Sending follows the real clock (what is ready, retry times): an hour from now, so the
+    // time recorded can only be the one given.
+    let sending = chrono::Utc::now() + chrono::Duration::hours(1);
+    let sent = nhacviec::deliver::send_ready(&store, &senders, &config, sending)
+        .await
+        .unwrap();
+    assert_eq!(sent.sent, pass.queued, "{sent:?}");
+    for d in store.history(None, Some("sent"), 1000).unwrap() {
+        let recorded = d.sent_at.as_deref().unwrap();
+        assert_eq!(
+            chrono::DateTime::parse_from_rfc3339(recorded).unwrap(),
+            sending,
+            "delivery {}",
+            d.id
+        );
+    }
+}

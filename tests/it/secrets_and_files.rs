@@ -8,7 +8,8 @@ use crate::support::{copy_dir, free_port, repo};
 
 use chrono::Utc;
 use nhacviec::config::{Channel, EmailSettings, Tls, Transport, WebhookSettings};
-use nhacviec::outbox::{Delivery, NewDelivery, SendError};
+use nhacviec::messages::NewDelivery;
+use nhacviec::outbox::{Delivery, SendError};
 use nhacviec::store::{Store, StoreError};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -466,7 +466,7 @@ fn send_test_and_trial_mode() {
             "trial mode sends everything to one address"
         );
         let subject = msg.subject().unwrap();
-        if subject.starts_with(nhacviec::outbox::SAMPLE_MARK) {
+        if subject.starts_with(nhacviec::messages::SAMPLE_MARK) {
             test_mail += 1;
             assert!(subject.contains("Sở Thông tin và Truyền thông"));
             assert!(msg

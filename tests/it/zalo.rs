@@ -466,10 +466,10 @@ async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_templat
         who: nhacviec::answers::Who::default(),
         review: None,
     };
-    let decision = nhacviec::outbox::Decision::Refused {
+    let decision = nhacviec::messages::Decision::Refused {
         reason: "Đã quá thời hạn đề nghị".into(),
     };
-    let told = nhacviec::outbox::decision(&config, &request, &decision, None).unwrap();
+    let told = nhacviec::messages::decision(&config, &request, &decision, None).unwrap();
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].channel, nhacviec::config::Channel::Zalo);
     store
@@ -496,7 +496,7 @@ async fn a_decision_reaches_an_agency_on_zalo_as_oa_text_even_with_a_zns_templat
         }
     }
     assert!(
-        nhacviec::outbox::decision(&config, &request, &decision, None)
+        nhacviec::messages::decision(&config, &request, &decision, None)
             .unwrap()
             .is_empty()
     );
