@@ -96,8 +96,9 @@ fn render(
         }
         match held {
             Some(at) => out.push_str(&format!(
-                ".\nĐang ngoài giờ gửi ([schedule] send_hours): dịch vụ sẽ gửi lúc {}.\n",
-                format!("{} {}", at.format("%H:%M"), nhacviec::dates::dmy(at.date()))
+                ".\nĐang ngoài giờ gửi ([schedule] send_hours): dịch vụ sẽ gửi lúc {} {}.\n",
+                at.format("%H:%M"),
+                nhacviec::dates::dmy(at.date())
             )),
             None => out.push_str(".\nDịch vụ đang chạy sẽ gửi ngay; nếu dịch vụ không chạy, dùng `nhacviec run --once`.\n"),
         }
