@@ -45,7 +45,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
         out.eprintln(format_args!(
             "lỗi: {}: tệp quá lớn ({} MB; tối đa {} MB)",
             file.display(),
-            meta.len() / 1_000_000,
+            meta.len().div_ceil(1_000_000),
             MAX_IMPORT_BYTES / 1_000_000
         ))?;
         return Ok(ExitCode::from(1));

@@ -1,7 +1,7 @@
 //! The one way the commands write: every text passes [`Out`], which shows each control
 //! character other than a line break or a tab as its escape (`\u{1b}`), so no agency name,
 //! subject, id or error text from the config, the store or a server can rewrite the
-//! terminal, whichever command prints it (`tests/cli_escaping.rs`).
+//! terminal, whichever command prints it (`tests/it/cli_escaping.rs`).
 
 use anyhow::Context as _;
 use std::fmt::Display;

@@ -1,5 +1,5 @@
 //! Reading the config directory from disk: the only I/O of `config`. [`super::analyze`] works
-//! on what is read here (tests/architecture.rs keeps the rest of `config` off `std::fs`).
+//! on what is read here (tests/it/architecture.rs keeps the rest of `config` off `std::fs`).
 
 use super::{
     Diagnostic, Severity, Source, Sources, DEFAULT_AGENCIES, DEFAULT_PLANS, SETTINGS_FILE,

@@ -440,3 +440,23 @@ fn import_refuses_a_fifo_or_a_device_without_reading_it() {
         );
     }
 }
+
+/// A document past 64 MB is refused from its size, unread (a sparse file: nothing is written).
+#[test]
+fn a_document_over_64_mb_is_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = tmp.path().join("ke-hoach.docx");
+    fs::File::create(&doc).unwrap().set_len(64_000_001).unwrap();
+    let out = Command::cargo_bin("nhacviec")
+        .unwrap()
+        .arg("--config")
+        .arg(repo().join("config"))
+        .arg("import")
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("64 MB"), "{err}");
+    assert!(out.stdout.is_empty());
+}

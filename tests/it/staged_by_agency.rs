@@ -140,3 +140,36 @@ fn a_stage_of_a_group_reaches_its_members_and_unknown_names_are_warned() {
         "{got:?}"
     );
 }
+
+/// Levels are the config's data, not words the parser knows: a province that names its levels
+/// "cấp sở" and "cấp phường" gets its staged times read by those names (each stage "từ ngày
+/// D" due the day before, as for the shipped levels).
+#[test]
+fn a_time_staged_by_levels_the_config_names_is_read_by_those_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("config");
+    fs::create_dir_all(dir.join("plans")).unwrap();
+    fs::write(
+        dir.join("agencies.toml"),
+        "[[level]]\nid = \"so\"\nname = \"cấp sở\"\naliases = [\"sở\"]\n\n\
+         [[level]]\nid = \"phuong\"\nname = \"cấp phường\"\naliases = [\"phường\"]\n\n\
+         [[agency]]\nid = \"vp\"\nname = \"Văn phòng UBND tỉnh\"\nlevel = \"so\"\nemail = [\"vp@x.example\"]\n\n\
+         [[agency]]\nid = \"so-a\"\nname = \"Sở A\"\nlevel = \"so\"\nemail = [\"a@x.example\"]\n\n\
+         [[agency]]\nid = \"phuong-b\"\nname = \"UBND phường B\"\nlevel = \"phuong\"\nemail = [\"b@x.example\"]\n",
+    )
+    .unwrap();
+    plan(
+        &dir,
+        "cấp sở từ ngày 01/6/2022; cấp phường từ ngày 01/12/2022",
+        "[\"so-a\", \"phuong-b\"]",
+    );
+    let (ok, out) = nhacviec(&dir, &["check", "--now", "2022-04-01"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        deadlines(&dir),
+        [
+            ("phuong-b".to_string(), "2022-11-30".to_string()),
+            ("so-a".to_string(), "2022-05-31".to_string()),
+        ]
+    );
+}
