@@ -95,18 +95,27 @@ pub fn report(analysis: &Analysis) -> Report<'_> {
     }
 }
 
+/// The link secret as the edge found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkSecret {
+    Present,
+    Absent,
+    /// Present but refused, with why (too short, a file that is not a regular file, …).
+    Unusable(String),
+}
+
 /// Why the agencies' pages and the reminders' links are off although `[web]` is configured:
-/// the link secret is absent (`secret` Ok(false)) or unusable (Err, its reason); `None` when
-/// they are on or `[web]` is not configured. `check` warns with it, `/healthz` shows it.
-pub fn web_links_off(config: &Config, secret: Result<bool, String>) -> Option<String> {
+/// the link secret is absent or unusable; `None` when they are on or `[web]` is not
+/// configured. `check` warns with it, `/healthz` shows it.
+pub fn web_links_off(config: &Config, secret: &LinkSecret) -> Option<String> {
     config.web.as_ref()?;
     let consequence = "thư nhắc không kèm liên kết đến trang của cơ quan, trang trả lời và trang theo dõi không chạy";
     match secret {
-        Ok(true) => None,
-        Ok(false) => Some(format!(
+        LinkSecret::Present => None,
+        LinkSecret::Absent => Some(format!(
             "đã cấu hình [web] nhưng chưa có khóa ký liên kết (biến môi trường NHACVIEC_LINK_SECRET hoặc tệp $CREDENTIALS_DIRECTORY/link-secret): {consequence}"
         )),
-        Err(e) => Some(format!(
+        LinkSecret::Unusable(e) => Some(format!(
             "đã cấu hình [web] nhưng khóa ký liên kết không dùng được ({e}): {consequence}"
         )),
     }

@@ -445,7 +445,7 @@ fn start_web(
         tracing::warn!(
             event = "web_off", "có [web] nhưng chưa đặt khóa liên kết NHACVIEC_LINK_SECRET (hoặc $CREDENTIALS_DIRECTORY/link-secret): thư nhắc không có liên kết trả lời, trang của các cơ quan tắt"
         );
-        let off = crate::check::web_links_off(&live.config, Ok(false));
+        let off = crate::check::web_links_off(&live.config, &crate::check::LinkSecret::Absent);
         health.update(|s| (s.web_links, s.web_links_off) = (Some(false), off));
         return Ok(None);
     };

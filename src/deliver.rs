@@ -31,7 +31,7 @@ pub enum DeliverError {
     #[error("không đọc được trạng thái đã gửi từ cơ sở dữ liệu; bỏ qua lần kiểm tra này")]
     Lookup,
     #[error("[schedule] report: {0}")]
-    ReportCron(String),
+    ReportCron(#[from] crate::config::CronError),
     #[error("NHACVIEC_STATE_DIR để trống (hoặc chỉ có khoảng trắng): đặt đường dẫn thư mục trạng thái, hoặc bỏ biến này để dùng khóa state_dir trong nhacviec.toml")]
     EmptyStateDir,
 }
@@ -558,7 +558,7 @@ pub fn reports(
     let mut queued = 0;
     // Weekly report: the latest report time at or before now, if not made yet; one to each
     // monitoring office (`Config::monitors`), of the plans it monitors.
-    let cron = crate::config::parse_cron(&config.report).map_err(DeliverError::ReportCron)?;
+    let cron = crate::config::parse_cron(&config.report)?;
     if let Ok(due) = cron.find_previous_occurrence(&now, true) {
         // A plan's own office added to a running service starts from the settings' office's
         // state, not as a fresh store (which would only note its first report time).

@@ -6,6 +6,7 @@ use super::output::Out;
 use super::state::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use nhacviec::check::LinkSecret;
 use nhacviec::config::{self, Config};
 use std::path::Path;
 use std::process::ExitCode;
@@ -39,10 +40,12 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     let mut analysis = config::load(dir);
     // [web] without the link secret: no links, no pages (the secret is read here, at the
     // edge, as the service reads it).
-    let secret = nhacviec::web::links_for(&analysis.config)
-        .map(|s| s.is_some())
-        .map_err(|e| format!("{e:#}"));
-    if let Some(reason) = nhacviec::check::web_links_off(&analysis.config, secret) {
+    let secret = match nhacviec::web::links_for(&analysis.config) {
+        Ok(Some(_)) => LinkSecret::Present,
+        Ok(None) => LinkSecret::Absent,
+        Err(e) => LinkSecret::Unusable(format!("{e:#}")),
+    };
+    if let Some(reason) = nhacviec::check::web_links_off(&analysis.config, &secret) {
         let file = dir.join(config::SETTINGS_FILE);
         analysis
             .diagnostics

@@ -20,7 +20,7 @@ pub use channels::{EmailSettings, Tls, Transport, WebhookSettings, ZaloSettings}
 pub use diag::{Diagnostic, Severity, Source};
 pub use model::{Agency, Channel, Config, Group, Level, Plan, Task};
 pub use names::Named;
-pub use settings::{parse_cron, DEFAULT_REMINDERS};
+pub use settings::{parse_cron, CronError, DEFAULT_REMINDERS};
 pub use validate::{
     analyze, is_plain_email, normalize_phone, Analysis, DEFAULT_TIMEZONE, MAX_GROUP_DEPTH,
     MAX_TITLE_CHARS,

@@ -12,28 +12,36 @@ use chrono::{Datelike, NaiveDate};
 /// The default reminder schedule: 08:00 on weekdays (seconds first, as the scheduler reads it).
 pub const DEFAULT_REMINDERS: &str = "0 0 8 * * Mon-Fri";
 
+/// Why a cron expression is refused; the text is what `check` shows at its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    #[error("biểu thức cron cần 6 trường (giây phút giờ ngày tháng thứ), ở đây có {0}")]
+    Fields(usize),
+    /// The scheduler ANDs them where cron ORs them: never let the meaning be a guess.
+    #[error(
+        "không được giới hạn cùng lúc cả ngày trong tháng và thứ trong tuần (nghĩa không rõ ràng)"
+    )]
+    DayAndWeekday,
+    /// croner's own reason.
+    #[error("biểu thức cron không hợp lệ: {0}")]
+    Invalid(String),
+}
+
 /// Parses a cron expression exactly as the daemon's scheduler does (croner, seconds required).
-pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, CronError> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     if fields.len() != 6 && fields.len() != 7 {
-        return Err(format!(
-            "biểu thức cron cần 6 trường (giây phút giờ ngày tháng thứ), ở đây có {}",
-            fields.len()
-        ));
+        return Err(CronError::Fields(fields.len()));
     }
     let restricted = |f: &str| f != "*" && f != "?";
     if restricted(fields[3]) && restricted(fields[5]) {
-        // The scheduler ANDs them where cron ORs them: never let the meaning be a guess.
-        return Err(
-            "không được giới hạn cùng lúc cả ngày trong tháng và thứ trong tuần (nghĩa không rõ ràng)"
-                .into(),
-        );
+        return Err(CronError::DayAndWeekday);
     }
     croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Required)
         .build()
         .parse(expr)
-        .map_err(|e| format!("biểu thức cron không hợp lệ: {e}"))
+        .map_err(|e| CronError::Invalid(e.to_string()))
 }
 
 /// The default weekly report: Monday 07:30, before the reminders.
@@ -51,7 +59,7 @@ pub fn schedule(
                 Ok(_) => expr.get_ref().trim().to_string(),
                 Err(e) => {
                     diags.push(
-                        src.diag(Severity::Error, expr.span(), e)
+                        src.diag(Severity::Error, expr.span(), e.to_string())
                             .with_help(format!("ví dụ \"{default}\": {example}")),
                     );
                     default.to_string()
