@@ -185,7 +185,10 @@ pub fn analyze(sources: &Sources) -> Analysis {
     if webhook.is_none() {
         if let Some((src, raw)) = &agencies_raw {
             for a in &raw.agency {
-                if let Some(c) = a.channels.iter().find(|c| c.get_ref().trim() == "webhook") {
+                if let Some(c) = a.channels.iter().find(|c| {
+                    Channel::from_name(&c.get_ref().trim().to_lowercase())
+                        == Some(Channel::Webhook)
+                }) {
                     v.push(
                         src.diag(Severity::Error, c.span(), format!("cơ quan {} dùng kênh \"webhook\" nhưng nhacviec.toml chưa có [webhook] url", a.id.get_ref()))
                             .with_help("thêm [webhook] với url = \"https://...\" vào nhacviec.toml"),
@@ -907,10 +910,10 @@ impl Validator {
                         Channel::Webhook => true,
                     };
                     if !usable {
-                        let need = if *ch == Channel::Email {
-                            "email"
-                        } else {
-                            "zalo_phone hoặc zalo_user_id"
+                        let need = match ch {
+                            Channel::Email => "email",
+                            Channel::Zalo => "zalo_phone hoặc zalo_user_id",
+                            Channel::Webhook => "[webhook] url",
                         };
                         self.err(
                             src,
