@@ -373,6 +373,13 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
         .find(|d| d.subject.contains("đồng ý gia hạn đến 31/07/2022"))
         .expect("the decision queued");
     assert_eq!(mail.agency, "so-noi-vu");
+    // Its Message-ID names the database's instance, as the service's own messages do (the
+    // pages' side connection once left it out: `<nhacviec..N@…>`).
+    let instance = store.meta("instance").unwrap().expect("the writer gave one");
+    assert_eq!(
+        mail.message_id,
+        format!("<nhacviec.{instance}.{}@haugiang.example>", mail.id),
+    );
     // The message says which deadline moved, and by which document.
     assert!(
         mail.body_text
