@@ -36,19 +36,42 @@ pub async fn post(
         Ok(x) => x,
         Err(resp) => return resp,
     };
+    web.clone()
+        .run(move |web| {
+            answer(
+                web, &token, &action, link, &config, form, file, peer, &headers, now,
+            )
+        })
+        .await
+}
+
+/// The rest of [`post`], on the blocking pool: the checks, the store, the redirect.
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    web: &Web,
+    token: &str,
+    action: &str,
+    link: crate::links::Link,
+    config: &crate::config::Config,
+    form: HashMap<String, String>,
+    file: Option<super::upload::Posted>,
+    peer: super::Peer,
+    headers: &HeaderMap,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HttpResponse {
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
+    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, action, c)) {
         tracing::warn!(link = %crate::links::log_id(&token), %action, "trang: biểu mẫu không có mã CSRF hợp lệ");
         return refuse(
             StatusCode::FORBIDDEN,
             "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng mở lại liên kết trong thư nhắc việc rồi gửi lại.",
         );
     }
-    let (answered, responses) = match answered(&web, &config, &link.agency) {
+    let (answered, responses) = match answered(web, config, &link.agency) {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let today = today(&config, now);
+    let today = today(config, now);
     let views = answers::agency_view(&answered, &link.agency, today, &responses);
     let base = format!("/a/{token}");
     let back = |location: String| -> HttpResponse {
@@ -107,7 +130,7 @@ pub async fn post(
         (Err((status, msg)), None) => return refuse(status, &msg),
     };
     let plan_issued = answered.plan(plan).map(|p| p.issued);
-    let checked = match action.as_str() {
+    let checked = match action {
         "done" => done(&form, today, plan_issued),
         "progress" => progress(&form),
         _ => extend(
@@ -145,7 +168,7 @@ pub async fn post(
     new.deadline = view.current;
     let recorded = view.occurrence_ref();
     new.key_id = link.key_id.clone();
-    new.client = client(&config, peer, &headers);
+    new.client = client(config, peer, headers);
     new.user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -163,8 +186,8 @@ pub async fn post(
             .succ_opt()
             .and_then(|d| answers::day_start(config.timezone, d)),
     );
-    let stored = super::upload::record(&web, &config, &new, upload.as_ref(), now, |store| {
-        bounds(&web, store, &link.agency, today, &recorded, day, cap)
+    let stored = super::upload::record(web, config, &new, upload.as_ref(), now, |store| {
+        bounds(web, store, &link.agency, today, &recorded, day, cap)
     });
     let stored = match stored {
         Ok(x) => x,

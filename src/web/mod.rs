@@ -42,6 +42,9 @@ use std::time::Duration;
 pub const MAX_BODY: usize = 32 * 1024;
 pub use guard::RATE_PER_MINUTE;
 const MAX_CONNECTIONS: usize = 256;
+/// Connections to the database the pages hold at most (opened as requests need them): a
+/// workbook's reads on one never hold up an agency's page on another.
+const MAX_STORES: usize = 4;
 
 /// What the pages need: the config (replaced on reload), the store, the signer, the clock.
 #[derive(Clone)]
@@ -51,7 +54,7 @@ pub struct Web {
 
 struct Inner {
     config: RwLock<Arc<Config>>,
-    store: Mutex<Store>,
+    stores: Stores,
     signer: Signer,
     /// A fixed time (`nhacviec web --now`), else the clock.
     now: Option<DateTime<Utc>>,
@@ -60,6 +63,92 @@ struct Inner {
     guards: Mutex<Guards>,
     /// `nhacviec_web_rejected_total{reason}` (registered with `/metrics` by the service).
     rejected: Family<crate::health::ReasonLabel, Counter>,
+}
+
+/// The pages' connections to the database, beside the service's writer: lent one per use, at
+/// most [`MAX_STORES`] (a request past them waits for one to come back).
+struct Stores {
+    path: std::path::PathBuf,
+    pool: Mutex<Pool>,
+    returned: std::sync::Condvar,
+    /// Held while an answer is checked against the day's cap and recorded, so two answers
+    /// posted at once cannot both pass the check.
+    answering: Mutex<()>,
+}
+
+struct Pool {
+    idle: Vec<Store>,
+    open: usize,
+}
+
+/// A connection lent out; back to the pool when dropped (a panic included).
+struct Lent<'a> {
+    stores: &'a Stores,
+    store: Option<Store>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            lock(&self.stores.pool).idle.push(store);
+            self.stores.returned.notify_one();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Stores {
+    fn new(store: Store) -> Stores {
+        Stores {
+            path: store.path().to_path_buf(),
+            pool: Mutex::new(Pool {
+                idle: vec![store],
+                open: 1,
+            }),
+            returned: std::sync::Condvar::new(),
+            answering: Mutex::new(()),
+        }
+    }
+
+    /// An idle connection, a new one while under [`MAX_STORES`], else the next one returned.
+    /// Blocks: called on the blocking pool only ([`Web::run`]).
+    fn lend(&self) -> Lent<'_> {
+        let mut pool = lock(&self.pool);
+        loop {
+            if let Some(store) = pool.idle.pop() {
+                return Lent {
+                    stores: self,
+                    store: Some(store),
+                };
+            }
+            if pool.open < MAX_STORES {
+                pool.open += 1;
+                drop(pool);
+                match Store::open_side(&self.path) {
+                    Ok(store) => {
+                        return Lent {
+                            stores: self,
+                            store: Some(store),
+                        }
+                    }
+                    // The ones open still serve (at least the first is never closed).
+                    Err(e) => {
+                        tracing::warn!(error = %e, "trang: không mở thêm được kết nối cơ sở dữ liệu");
+                        pool = lock(&self.pool);
+                        pool.open -= 1;
+                    }
+                }
+            } else {
+                pool = self
+                    .returned
+                    .wait(pool)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -90,7 +179,7 @@ impl Web {
         Web {
             inner: Arc::new(Inner {
                 config: RwLock::new(config),
-                store: Mutex::new(store),
+                stores: Stores::new(store),
                 signer,
                 now,
                 started: std::time::Instant::now(),
@@ -175,10 +264,42 @@ impl Web {
         }
     }
 
+    /// `f` on a connection of the pool. Blocks: on the blocking pool only ([`Web::run`]).
     fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
-        match self.inner.store.lock() {
-            Ok(s) => f(&s),
-            Err(poisoned) => f(&poisoned.into_inner()),
+        let lent = self.inner.stores.lend();
+        match &lent.store {
+            Some(store) => f(store),
+            // Never: a `Lent` holds its store until dropped.
+            None => unreachable!("a lent connection is held until dropped"),
+        }
+    }
+
+    /// [`Web::with_store`] while no other answer is being checked and recorded.
+    fn answering<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        let _one = lock(&self.inner.stores.answering);
+        self.with_store(f)
+    }
+
+    /// Runs `f` (the store, figures, a workbook, a page's rendering) on the runtime's blocking
+    /// pool: the thread that accepts and answers requests never waits for it, so a workbook
+    /// being built does not hold up another agency's page.
+    pub(crate) async fn run(
+        &self,
+        f: impl FnOnce(&Web) -> HttpResponse + Send + 'static,
+    ) -> HttpResponse {
+        let web = self.clone();
+        match tokio::task::spawn_blocking(move || f(&web)).await {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::error!(error = %e, "trang: xử lý yêu cầu thất bại");
+                html(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    page::error(
+                        "Tạm thời không xem được",
+                        "Máy chủ gặp sự cố. Vui lòng thử lại sau ít phút.",
+                    ),
+                )
+            }
         }
     }
 }
@@ -479,6 +600,18 @@ async fn show(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> HttpResponse {
+    web.clone()
+        .run(move |web| show_now(web, &token, &uri, &headers))
+        .await
+}
+
+fn show_now(
+    web: &Web,
+    token: &str,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+) -> HttpResponse {
+    let web = web.clone();
     let now = web.now();
     let (link, config) = match open_link(&web, &token, now) {
         Ok(x) => x,
@@ -522,7 +655,7 @@ async fn show(
             responses: &responses,
             evidence: &upload::attached(&web),
             query: &query,
-            who: forms::remembered(&headers),
+            who: forms::remembered(headers),
             read_only: false,
         }),
     )
@@ -538,6 +671,13 @@ async fn calendar_feed(
     if file != "lich.ics" {
         return not_found_page();
     }
+    web.clone()
+        .run(move |web| calendar_feed_now(web, &token))
+        .await
+}
+
+fn calendar_feed_now(web: &Web, token: &str) -> HttpResponse {
+    let web = web.clone();
     let now = web.now();
     let id = links::log_id(&token);
     if !web.allow(&id) {

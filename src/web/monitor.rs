@@ -209,12 +209,19 @@ pub async fn show(
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> HttpResponse {
+    web.clone()
+        .run(move |web| show_now(web, &key, raw.as_deref()))
+        .await
+}
+
+fn show_now(web: &Web, key: &str, raw: Option<&str>) -> HttpResponse {
+    let web = web.clone();
     let now = web.now();
     let (link, config) = match open_monitor(&web, &key, now) {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let q = match query(raw.as_deref(), &config) {
+    let q = match query(raw, &config) {
         Ok(q) => q,
         Err(msg) => return html(StatusCode::BAD_REQUEST, page::error("Không xem được", &msg)),
     };
@@ -230,7 +237,7 @@ pub async fn show(
             config: &config,
             overview: &overview,
             query: &q,
-            key: &key,
+            key,
             today,
             signer: &web.inner.signer,
             link: &link,
@@ -244,11 +251,17 @@ pub async fn workbook(
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> HttpResponse {
-    let (config, q, as_of) = match download_request(&web, &key, raw.as_deref()) {
+    web.clone()
+        .run(move |web| workbook_now(web, &key, raw.as_deref()))
+        .await
+}
+
+fn workbook_now(web: &Web, key: &str, raw: Option<&str>) -> HttpResponse {
+    let (config, q, as_of) = match download_request(web, key, raw) {
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    let overview = match figures(&web, &config, as_of, q.plan.as_deref()) {
+    let overview = match figures(web, &config, as_of, q.plan.as_deref()) {
         Ok(o) => o,
         Err(resp) => return resp,
     };
@@ -314,7 +327,13 @@ pub async fn report(
     Path(key): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> HttpResponse {
-    let (config, q, as_of) = match download_request(&web, &key, raw.as_deref()) {
+    web.clone()
+        .run(move |web| report_now(web, &key, raw.as_deref()))
+        .await
+}
+
+fn report_now(web: &Web, key: &str, raw: Option<&str>) -> HttpResponse {
+    let (config, q, as_of) = match download_request(web, key, raw) {
         Ok(x) => x,
         Err(resp) => return resp,
     };
@@ -372,7 +391,8 @@ pub async fn evidence(
     if let Err(resp) = open_monitor(&web, &key, web.now()) {
         return resp;
     }
-    super::upload::download(&web, &sha256, None).await
+    web.run(move |web| super::upload::download(web, &sha256, None))
+        .await
 }
 
 /// A refusal's message as a sentence: capitalised, with a full stop.
@@ -410,9 +430,24 @@ pub async fn decide(
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài.");
     };
     let form: HashMap<String, String> = super::upload::urlencoded(&bytes);
+    web.clone()
+        .run(move |web| decide_now(web, &key, &action, &link, &config, &form, now))
+        .await
+}
+
+/// The rest of [`decide`], on the blocking pool.
+fn decide_now(
+    web: &Web,
+    key: &str,
+    action: &str,
+    link: &Link,
+    config: &Config,
+    form: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> HttpResponse {
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
-        tracing::warn!(link = %links::log_id(&key), %action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
+    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(link, action, c)) {
+        tracing::warn!(link = %links::log_id(key), %action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
         return refuse(
             StatusCode::FORBIDDEN,
             "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng tải lại trang theo dõi rồi gửi lại.",
@@ -448,7 +483,7 @@ pub async fn decide(
     if links::dashboard_scope(&link.agency).is_some_and(|scope| scope.is_some())
         && config.plan(&request.plan).is_none()
     {
-        tracing::warn!(link = %links::log_id(&key), plan = %request.plan, "trang theo dõi: quyết định về kế hoạch ngoài phạm vi của liên kết");
+        tracing::warn!(link = %links::log_id(key), plan = %request.plan, "trang theo dõi: quyết định về kế hoạch ngoài phạm vi của liên kết");
         return refuse(
             StatusCode::FORBIDDEN,
             &format!(
@@ -459,7 +494,7 @@ pub async fn decide(
     }
     // Where the agency's deadlines stand now: completions and earlier extensions laid over.
     let answered = match web.with_store(|s| s.shown_answers(None, None)) {
-        Ok((responses, extensions)) => answers::overlaid(&config, &responses, &extensions),
+        Ok((responses, extensions)) => answers::overlaid(config, &responses, &extensions),
         Err(e) => {
             tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (quyết định gia hạn)");
             return refuse(
@@ -492,7 +527,7 @@ pub async fn decide(
             from: Some(from),
             to,
             doc_ref: field("doc_ref"),
-            today: super::today(&config, now),
+            today: super::today(config, now),
         };
         let grant = match extension::check(&answered, &asked) {
             Ok(g) => g,
@@ -529,7 +564,7 @@ pub async fn decide(
             web.inner.signer.sign(&request.agency, now)
         )
     });
-    let messages = match outbox::decision(&config, about, &decision, agency_link.as_deref()) {
+    let messages = match outbox::decision(config, about, &decision, agency_link.as_deref()) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "trang theo dõi: không tạo được thư báo quyết định");

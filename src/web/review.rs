@@ -20,7 +20,6 @@ pub async fn post(
     body: Body,
 ) -> HttpResponse {
     let confirm = uri.path().ends_with("/xac-nhan");
-    let action = if confirm { "xac-nhan" } else { "tra-lai" };
     let now = web.now();
     let (link, config) = match open_monitor(&web, &key, now) {
         Ok(x) => x,
@@ -30,9 +29,25 @@ pub async fn post(
         return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài.");
     };
     let form: HashMap<String, String> = super::upload::urlencoded(&bytes);
+    web.clone()
+        .run(move |web| review_now(web, &key, confirm, &link, &config, &form, now))
+        .await
+}
+
+/// The rest of [`post`], on the blocking pool.
+fn review_now(
+    web: &Web,
+    key: &str,
+    confirm: bool,
+    link: &crate::links::Link,
+    config: &crate::config::Config,
+    form: &HashMap<String, String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> HttpResponse {
+    let action = if confirm { "xac-nhan" } else { "tra-lai" };
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, action, c)) {
-        tracing::warn!(link = %crate::links::log_id(&key), action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
+    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(link, action, c)) {
+        tracing::warn!(link = %crate::links::log_id(key), action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
         return refuse(
             StatusCode::FORBIDDEN,
             "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng tải lại trang theo dõi rồi gửi lại.",
@@ -101,7 +116,7 @@ pub async fn post(
                     web.inner.signer.sign(&completion.agency, now)
                 )
             });
-            match crate::outbox::returned_notice(&config, &completion, why, agency_link.as_deref())
+            match crate::outbox::returned_notice(config, &completion, why, agency_link.as_deref())
             {
                 Ok(m) => m,
                 Err(e) => {
@@ -153,6 +168,14 @@ pub async fn agency(
     Path((key, agency)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> HttpResponse {
+    web.clone()
+        .run(move |web| agency_now(web, &key, &agency, &uri))
+        .await
+}
+
+fn agency_now(web: &Web, key: &str, agency: &str, uri: &axum::http::Uri) -> HttpResponse {
+    let web = web.clone();
+    let agency = agency.to_string();
     let now = web.now();
     let (link, config) = match open_monitor(&web, &key, now) {
         Ok(x) => x,

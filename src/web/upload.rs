@@ -228,7 +228,7 @@ pub(crate) fn record(
         sha256: &u.sha256,
         bytes: &u.bytes,
     });
-    web.with_store(|s| {
+    web.answering(|s| {
         guard(s)?;
         Ok(s.record_response_with_evidence(new, file.as_ref(), quota, now))
     })
@@ -274,12 +274,14 @@ pub(crate) async fn agency_download(
         Ok(x) => x,
         Err(resp) => return resp,
     };
-    download(&web, &sha256, Some(&link.agency)).await
+    web.run(move |web| download(web, &sha256, Some(&link.agency)))
+        .await
 }
 
 /// The stored file `sha256` of `agency`'s answers (any agency's for `None`); the same 404 as
 /// an unknown page when there is none.
-pub(crate) async fn download(web: &Web, sha256: &str, agency: Option<&str>) -> HttpResponse {
+/// Blocks: on the blocking pool only ([`Web::run`]).
+pub(crate) fn download(web: &Web, sha256: &str, agency: Option<&str>) -> HttpResponse {
     let not_found = || html(StatusCode::NOT_FOUND, page::not_found());
     if !evidence::is_sha256_hex(sha256) {
         return not_found();
@@ -303,11 +305,10 @@ pub(crate) async fn download(web: &Web, sha256: &str, agency: Option<&str>) -> H
             );
         }
     };
-    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
-    let bytes = match read {
-        Ok(Ok(b)) => b,
-        other => {
-            tracing::error!(sha256, result = ?other.map(|r| r.map(|b| b.len())), "trang: tệp kèm mất hoặc không đọc được");
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(sha256, error = %e, "trang: tệp kèm mất hoặc không đọc được");
             return not_found();
         }
     };
