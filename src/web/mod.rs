@@ -8,10 +8,9 @@
 //! link and a one-time nonce (a form posted twice is stored once). A bad, tampered or unknown
 //! token gets the same 404 as a missing page; an expired one says how to get a fresh link.
 
-// Handlers return their error page at once; boxing it would only add an allocation.
-#![allow(clippy::result_large_err)]
-
 mod dashboard;
+mod error;
+mod extract;
 mod forms;
 pub mod guard;
 mod monitor;
@@ -22,9 +21,11 @@ mod upload;
 
 use crate::answers::{self, Response};
 use crate::config::Config;
-use crate::links::{self, Link, LinkError, Signer};
+use crate::links::{self, Signer};
 use crate::store::Store;
-use axum::extract::{Path, State};
+pub use error::WebError;
+use extract::{AgencyLink, FeedLink};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
@@ -285,20 +286,18 @@ impl Web {
     /// being built does not hold up another agency's page.
     pub(crate) async fn run(
         &self,
-        f: impl FnOnce(&Web) -> HttpResponse + Send + 'static,
-    ) -> HttpResponse {
+        f: impl FnOnce(&Web) -> Result<HttpResponse, WebError> + Send + 'static,
+    ) -> Result<HttpResponse, WebError> {
         let web = self.clone();
         match tokio::task::spawn_blocking(move || f(&web)).await {
-            Ok(resp) => resp,
+            Ok(answer) => answer,
             Err(e) => {
                 tracing::error!(error = %e, "trang: xử lý yêu cầu thất bại");
-                html(
+                Err(WebError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    page::error(
-                        "Tạm thời không xem được",
-                        "Máy chủ gặp sự cố. Vui lòng thử lại sau ít phút.",
-                    ),
-                )
+                    "Tạm thời không xem được",
+                    "Máy chủ gặp sự cố. Vui lòng thử lại sau ít phút.",
+                ))
             }
         }
     }
@@ -356,43 +355,36 @@ fn log_summary(summary: &guard::Summary) {
     );
 }
 
-/// The 429 page of a link used too often.
-fn too_many(message: &str) -> HttpResponse {
-    let mut resp = html(
-        StatusCode::TOO_MANY_REQUESTS,
-        page::error("Quá nhiều yêu cầu", message),
-    );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-    resp
+/// A form's route: its POST, another method the same 404 as an unknown page.
+fn answer_route(
+    route: axum::routing::MethodRouter<Web>,
+) -> axum::routing::MethodRouter<Web> {
+    route.fallback(not_found)
 }
 
 pub fn router(web: Web) -> Router {
+    use axum::routing::post;
+    // The agencies' forms' bodies are bounded by `forms` itself (`upload::read_form`: a
+    // multipart body up to `[web] max_upload_mb`), not by axum's default 2 MB. Another method
+    // on these paths is the same 404 as an unknown page, as when one route served them all.
+    let form = |answer| answer_route(answer).layer(axum::extract::DefaultBodyLimit::disable());
     Router::new()
-        .route("/a/{token}", get(show))
-        // The forms' bodies are bounded by `forms::post` itself (`upload::read_form`: a
-        // multipart body up to `[web] max_upload_mb`), not by axum's default 2 MB.
-        .route(
-            "/a/{token}/{action}",
-            get(calendar_feed)
-                .post(forms::post)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route("/a/{token}/tep/{sha256}", get(upload::agency_download))
-        .route("/theo-doi/{key}", get(monitor::show))
-        .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
-        .route("/theo-doi/{key}/bao-cao.docx", get(monitor::report))
-        .route("/theo-doi/{key}/tep/{sha256}", get(monitor::evidence))
-        .route(
-            "/theo-doi/{key}/xac-nhan",
-            axum::routing::post(review::post),
-        )
-        .route("/theo-doi/{key}/tra-lai", axum::routing::post(review::post))
-        .route("/theo-doi/{key}/co-quan/{agency}", get(review::agency))
-        .route(
-            "/theo-doi/{key}/{action}",
-            axum::routing::post(monitor::decide),
-        )
+        .route(links::paths::AGENCY, get(show))
+        .route(links::paths::FEED, get(calendar_feed).fallback(not_found))
+        .route(links::paths::DONE, form(post(forms::done)))
+        .route(links::paths::PROGRESS, form(post(forms::progress)))
+        .route(links::paths::EXTEND, form(post(forms::extend)))
+        .route(links::paths::UNDO, form(post(forms::undo)))
+        .route(links::paths::AGENCY_FILE, get(upload::agency_download))
+        .route(links::paths::MONITOR, get(monitor::show))
+        .route(links::paths::WORKBOOK, get(monitor::workbook))
+        .route(links::paths::REPORT, get(monitor::report))
+        .route(links::paths::MONITOR_FILE, get(monitor::evidence))
+        .route(links::paths::CONFIRM, post(review::confirm))
+        .route(links::paths::RETURN, post(review::send_back))
+        .route(links::paths::MONITOR_AGENCY, get(review::agency))
+        .route(links::paths::GRANT, post(monitor::grant))
+        .route(links::paths::REFUSE, post(monitor::refuse_request))
         .route("/style.css", get(style))
         .fallback(not_found)
         .with_state(web)
@@ -512,53 +504,8 @@ async fn style() -> HttpResponse {
         .into_response()
 }
 
-async fn not_found() -> HttpResponse {
-    html(StatusCode::NOT_FOUND, page::not_found())
-}
-
-/// The link of a request, checked: `Err` is the page to answer with.
-pub(crate) fn open_link(
-    web: &Web,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<(Link, Arc<Config>), HttpResponse> {
-    let id = links::log_id(token);
-    if !web.allow(&id) {
-        return Err(too_many("Liên kết này được dùng quá nhiều lần trong một phút. Vui lòng chờ một phút rồi thử lại."));
-    }
-    let config = web.config();
-    match web.inner.signer.verify(token, now) {
-        Ok(link) if config.agency(&link.agency).is_some() => Ok((link, config)),
-        Ok(link) => {
-            web.reject(
-                Reason::UnknownAgency,
-                &id,
-                Some(&link.agency),
-                "trang: liên kết của cơ quan không còn trong cấu hình",
-            );
-            Err(not_found_page())
-        }
-        Err(LinkError::Invalid) => {
-            web.reject(Reason::Invalid, &id, None, "trang: liên kết không hợp lệ");
-            Err(not_found_page())
-        }
-        Err(LinkError::Expired { agency, expired }) => {
-            web.reject(
-                Reason::Expired,
-                &id,
-                Some(&agency),
-                "trang: liên kết hết hạn",
-            );
-            Err(html(
-                StatusCode::GONE,
-                page::expired(&config, &agency, expired),
-            ))
-        }
-    }
-}
-
-fn not_found_page() -> HttpResponse {
-    html(StatusCode::NOT_FOUND, page::not_found())
+async fn not_found() -> WebError {
+    WebError::not_found()
 }
 
 /// Today in the config's timezone.
@@ -571,94 +518,79 @@ pub(crate) fn answered(
     web: &Web,
     config: &Config,
     agency: &str,
-) -> Result<(Config, Vec<Response>), HttpResponse> {
+) -> Result<(Config, Vec<Response>), WebError> {
     // What the page shows: every completion (the overlay), this agency's latest answer of
     // each occurrence and its pending requests; not every answer ever given.
-    let loaded = web.with_store(|s| {
-        let (all, ext) = s.shown_answers(Some(agency), None)?;
-        Ok::<_, crate::store::StoreError>((all, ext))
-    });
-    match loaded {
-        Ok((all, ext)) => {
-            let c = answers::overlaid(config, &all, &ext);
-            let mine = all.into_iter().filter(|r| r.agency == agency).collect();
-            Ok((c, mine))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang: không đọc được cơ sở dữ liệu");
-            Err(html(
-                StatusCode::SERVICE_UNAVAILABLE,
-                page::error("Tạm thời không xem được", "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi."),
-            ))
-        }
-    }
+    let (all, ext) = web
+        .with_store(|s| s.shown_answers(Some(agency), None))
+        .map_err(|e| {
+            error::store_failed(
+                &e,
+                "trang: không đọc được cơ sở dữ liệu",
+                "Tạm thời không xem được",
+                "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi.",
+            )
+        })?;
+    let c = answers::overlaid(config, &all, &ext);
+    let mine = all.into_iter().filter(|r| r.agency == agency).collect();
+    Ok((c, mine))
 }
 
+/// `GET /a/{token}`: the agency's page.
 async fn show(
     State(web): State<Web>,
-    Path(token): Path<String>,
+    agency: AgencyLink,
     uri: axum::http::Uri,
-    headers: axum::http::HeaderMap,
-) -> HttpResponse {
-    web.clone()
-        .run(move |web| show_now(web, &token, &uri, &headers))
-        .await
-}
-
-fn show_now(
-    web: &Web,
-    token: &str,
-    uri: &axum::http::Uri,
-    headers: &HeaderMap,
-) -> HttpResponse {
-    let web = web.clone();
+    headers: HeaderMap,
+) -> Result<HttpResponse, WebError> {
     let now = web.now();
-    let (link, config) = match open_link(&web, &token, now) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let (answered, mut responses) = match answered(&web, &config, &link.agency) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let today = today(&config, now);
-    let views = answers::agency_view(&answered, &link.agency, today, &responses);
-    let query = page::PageQuery::parse(uri.query());
-    // The answer the notice names, when a later one of its occurrence took its place.
-    if let Some(id) = query
-        .recorded
-        .filter(|id| !responses.iter().any(|r| r.id == *id))
-    {
-        if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
-            if r.agency == link.agency {
-                responses.push(r);
+    web.run(move |web| {
+        let AgencyLink {
+            token,
+            link,
+            config,
+        } = agency;
+        let (answered, mut responses) = answered(web, &config, &link.agency)?;
+        let today = today(&config, now);
+        let views = answers::agency_view(&answered, &link.agency, today, &responses);
+        let query = page::PageQuery::parse(uri.query());
+        // The answer the notice names, when a later one of its occurrence took its place.
+        if let Some(id) = query
+            .recorded
+            .filter(|id| !responses.iter().any(|r| r.id == *id))
+        {
+            if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
+                if r.agency == link.agency {
+                    responses.push(r);
+                }
             }
         }
-    }
-    html(
-        StatusCode::OK,
-        page::agency(&page::AgencyPage {
-            config: &answered,
-            signer: &web.inner.signer,
-            link: &link,
-            agency: &link.agency,
-            base: format!("/a/{token}"),
-            files: format!("/a/{token}"),
-            // The feed's own read-only token: a calendar provider holding it cannot answer.
-            feed: Some(format!(
-                "/a/{}/lich.ics",
-                web.inner.signer.sign_feed(&link.agency, now)
-            )),
-            today,
-            now,
-            views: &views,
-            responses: &responses,
-            evidence: &upload::attached(&web),
-            query: &query,
-            who: forms::remembered(headers),
-            read_only: false,
-        }),
-    )
+        let base = links::Url::Agency(&token).path();
+        Ok(html(
+            StatusCode::OK,
+            page::agency(&page::AgencyPage {
+                config: &answered,
+                signer: &web.inner.signer,
+                link: &link,
+                agency: &link.agency,
+                files: base.clone(),
+                base,
+                // The feed's own read-only token: a calendar provider holding it cannot answer.
+                feed: Some(
+                    links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path(),
+                ),
+                today,
+                now,
+                views: &views,
+                responses: &responses,
+                evidence: &upload::attached(web),
+                query: &query,
+                who: forms::remembered(&headers),
+                read_only: false,
+            }),
+        ))
+    })
+    .await
 }
 
 /// `GET /a/{feed token}/lich.ics`: the agency's deadlines as an iCalendar feed. Only a feed's
@@ -666,78 +598,33 @@ fn show_now(
 /// same 404 as a forged one, so the URL in a calendar is never one that answers.
 async fn calendar_feed(
     State(web): State<Web>,
-    Path((token, file)): Path<(String, String)>,
-) -> HttpResponse {
-    if file != "lich.ics" {
-        return not_found_page();
-    }
-    web.clone()
-        .run(move |web| calendar_feed_now(web, &token))
-        .await
-}
-
-fn calendar_feed_now(web: &Web, token: &str) -> HttpResponse {
-    let web = web.clone();
+    feed: FeedLink,
+) -> Result<HttpResponse, WebError> {
     let now = web.now();
-    let id = links::log_id(&token);
-    if !web.allow(&id) {
-        return too_many("Vui lòng chờ một phút rồi thử lại.");
-    }
-    let config = web.config();
-    let agency = match web.inner.signer.verify_feed(&token, now) {
-        Ok(link) => link.agency,
-        Err(LinkError::Expired { agency, .. }) => {
-            web.reject(
-                Reason::Expired,
-                &id,
-                Some(&agency),
-                "trang: lịch với địa chỉ hết hạn",
-            );
-            return not_found_page();
-        }
-        Err(LinkError::Invalid) => {
-            web.reject(
-                Reason::Invalid,
-                &id,
-                None,
-                "trang: lịch với địa chỉ không hợp lệ",
-            );
-            return not_found_page();
-        }
-    };
-    if config.agency(&agency).is_none() {
-        web.reject(
-            Reason::UnknownAgency,
-            &id,
-            Some(&agency),
-            "trang: lịch của cơ quan không còn trong cấu hình",
-        );
-        return not_found_page();
-    }
-    let (answered, _) = match answered(&web, &config, &agency) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let body = crate::ics::feed(&answered, &agency, today(&config, now), now);
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/calendar; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("inline; filename=\"lich.ics\""),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+    web.run(move |web| {
+        let (answered, _) = answered(web, &feed.config, &feed.agency)?;
+        let body = crate::ics::feed(&answered, &feed.agency, today(&feed.config, now), now);
+        Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/calendar; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("inline; filename=\"lich.ics\""),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
+            ],
+            body,
+        )
+            .into_response())
+    })
+    .await
 }
 
 /// The client's address: the peer, or what a trusted reverse proxy says it forwarded for.
