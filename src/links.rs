@@ -370,6 +370,45 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    /// Every address built is the route the pages serve, its parts filled in.
+    #[test]
+    fn each_url_is_its_route_filled_in() {
+        let fill = |route: &str, token: &str| {
+            route
+                .replace("{token}", token)
+                .replace("{key}", token)
+                .replace("{agency}", "so-noi-vu+2")
+        };
+        assert_eq!(Url::Agency("T").path(), fill(paths::AGENCY, "T"));
+        assert_eq!(Url::Feed("F").path(), fill(paths::FEED, "F"));
+        assert_eq!(Url::Monitor("K").path(), fill(paths::MONITOR, "K"));
+        // An agency id is percent-encoded (a space as "+", as forms encode it).
+        assert_eq!(
+            Url::MonitorAgency {
+                key: "K",
+                agency: "so-noi-vu 2"
+            }
+            .path(),
+            fill(paths::MONITOR_AGENCY, "K")
+        );
+        assert_eq!(
+            Url::Workbook {
+                key: "K",
+                query: "ngay=01%2F07%2F2022"
+            }
+            .path(),
+            format!("{}?ngay=01%2F07%2F2022", fill(paths::WORKBOOK, "K"))
+        );
+        assert_eq!(
+            Url::Report { key: "K", query: "" }.path(),
+            format!("{}?", fill(paths::REPORT, "K"))
+        );
+        assert_eq!(
+            Url::Agency("T").at("https://nv.tinh.example"),
+            "https://nv.tinh.example/a/T"
+        );
+    }
+
     #[test]
     fn a_scoped_dashboard_link_names_its_office() {
         assert_eq!(dashboard_scope(MONITOR), Some(None));
