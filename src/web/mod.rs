@@ -391,13 +391,13 @@ pub fn router(web: Web) -> Router {
 }
 
 /// Serves the pages on `listener` until `stop`, then lets the requests in flight finish for
-/// up to `health::DRAIN`; writes the minute's summary of refused requests each minute.
+/// up to `http::DRAIN`; writes the minute's summary of refused requests each minute.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     web: Web,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let listener = crate::health::Limited::new(listener, MAX_CONNECTIONS, Duration::from_secs(30));
+    let listener = crate::http::Limited::new(listener, MAX_CONNECTIONS, Duration::from_secs(30));
     let summaries = {
         let web = web.clone();
         tokio::spawn(async move {
@@ -408,7 +408,7 @@ pub async fn serve(
             }
         })
     };
-    crate::health::serve_app(listener, router(web.clone()), Peer, stop).await;
+    crate::http::serve_app(listener, router(web.clone()), Peer, stop).await;
     summaries.abort();
     if let Some(summary) = web.guards(|g| g.log.finish()) {
         log_summary(&summary);
@@ -421,11 +421,11 @@ pub async fn serve(
 pub struct Peer(pub SocketAddr);
 
 /// The pages on a thread and runtime of their own (like `/healthz`). Stops when dropped.
-pub type Server = crate::health::Server;
+pub type Server = crate::http::Server;
 
 /// Starts serving the pages on `listener` (already bound).
 pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Server> {
-    crate::health::Server::spawn("nhacviec-web", listener, move |l, stop| serve(l, web, stop))
+    crate::http::Server::spawn("nhacviec-web", listener, move |l, stop| serve(l, web, stop))
 }
 
 /// Serves the pages of `config` (which has `[web]`) on its `listen` address, with a
