@@ -271,7 +271,10 @@ fn pages_during_downloads(
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
                 let r = http
-                    .get(format!("{base}/theo-doi/{}/bang-tinh.xlsx", link(MONITOR, now, n)))
+                    .get(format!(
+                        "{base}/theo-doi/{}/bang-tinh.xlsx",
+                        link(MONITOR, now, n)
+                    ))
                     .send()
                     .unwrap();
                 assert_eq!(r.status(), 200);

@@ -2,6 +2,7 @@
 //! `/metrics` in Prometheus text format. The service loop updates [`Health`]; the handlers
 //! only read it.
 
+use crate::http::{Limited, Server};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -15,7 +16,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
-use crate::http::{Limited, Server};
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -268,7 +268,6 @@ async fn serve_limited(
     crate::http::serve_app(listener, app, |addr| addr, stop).await;
     Ok(())
 }
-
 
 /// `/healthz` and `/metrics` on a thread and runtime of their own, so that they answer whatever
 /// the service loop is doing (a long tick, a reload), on `listener` (already bound, so a busy

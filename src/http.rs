@@ -74,7 +74,6 @@ pub async fn serve_app<C>(
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
 }
 
-
 /// The HTTP listener on a thread and runtime of its own, so that it answers whatever the
 /// service loop is doing (a long tick, a reload). When dropped it stops accepting and waits
 /// for the requests in flight, up to [`DRAIN`].
@@ -330,4 +329,3 @@ impl AsyncWrite for Timed {
         self.inner.is_write_vectored()
     }
 }
-

@@ -400,7 +400,11 @@ mod tests {
             format!("{}?ngay=01%2F07%2F2022", fill(paths::WORKBOOK, "K"))
         );
         assert_eq!(
-            Url::Report { key: "K", query: "" }.path(),
+            Url::Report {
+                key: "K",
+                query: ""
+            }
+            .path(),
             format!("{}?", fill(paths::REPORT, "K"))
         );
         assert_eq!(

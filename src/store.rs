@@ -793,11 +793,11 @@ impl Store {
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
             params![format!("{:016x}", rand_u64())],
         )?;
-        Ok(self.conn.query_row(
-            "SELECT value FROM meta WHERE key = 'instance'",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// The store seen through `ledger`: what a pass in that mode counts as handled, its

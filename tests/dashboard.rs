@@ -375,7 +375,10 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
     assert_eq!(mail.agency, "so-noi-vu");
     // Its Message-ID names the database's instance, as the service's own messages do (the
     // pages' side connection once left it out: `<nhacviec..N@…>`).
-    let instance = store.meta("instance").unwrap().expect("the writer gave one");
+    let instance = store
+        .meta("instance")
+        .unwrap()
+        .expect("the writer gave one");
     assert_eq!(
         mail.message_id,
         format!("<nhacviec.{instance}.{}@haugiang.example>", mail.id),

@@ -139,8 +139,7 @@ async fn half_a_request_line_is_cut_within_the_header_timeout() {
     let site = Site::start(with_web(sample_config(), None), now(), |_| {});
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let health = listener.local_addr().unwrap();
-    let _health =
-        nhacviec::health::start(listener, nhacviec::health::Health::default()).unwrap();
+    let _health = nhacviec::health::start(listener, nhacviec::health::Health::default()).unwrap();
     let pages: std::net::SocketAddr = site.base.trim_start_matches("http://").parse().unwrap();
     let cut = |addr: std::net::SocketAddr| {
         tokio::task::spawn_blocking(move || {

@@ -210,7 +210,9 @@ fn blocked(wait: u64) -> WebError {
     WebError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "Quá nhiều lần thử khóa sai",
-        format!("Trang theo dõi vừa bị thử quá nhiều khóa sai. Vui lòng thử lại sau {minutes} phút."),
+        format!(
+            "Trang theo dõi vừa bị thử quá nhiều khóa sai. Vui lòng thử lại sau {minutes} phút."
+        ),
     )
     .retry_after(wait)
 }
@@ -292,7 +294,9 @@ impl<T: DeserializeOwned> FromRequest<Web> for Posted<T> {
     async fn from_request(request: Request, _: &Web) -> Result<Self, WebError> {
         let bytes = axum::body::to_bytes(request.into_body(), super::MAX_BODY)
             .await
-            .map_err(|_| WebError::refused(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài."))?;
+            .map_err(|_| {
+                WebError::refused(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài.")
+            })?;
         typed(&super::upload::urlencoded(&bytes)).map(Posted)
     }
 }

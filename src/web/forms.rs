@@ -126,9 +126,16 @@ pub async fn done(
 ) -> Answer {
     let (form, file) = read::<Done>(&agency.config, request).await?;
     web.run(move |web| {
-        record(web, &agency, "done", card!(form), file, peer, &headers, |c| {
-            done_of(&form, c.today, c.issued)
-        })
+        record(
+            web,
+            &agency,
+            "done",
+            card!(form),
+            file,
+            peer,
+            &headers,
+            |c| done_of(&form, c.today, c.issued),
+        )
     })
     .await
 }
@@ -143,9 +150,16 @@ pub async fn progress(
 ) -> Answer {
     let (form, file) = read::<Progress>(&agency.config, request).await?;
     web.run(move |web| {
-        record(web, &agency, "progress", card!(form), file, peer, &headers, |_| {
-            progress_of(&form)
-        })
+        record(
+            web,
+            &agency,
+            "progress",
+            card!(form),
+            file,
+            peer,
+            &headers,
+            |_| progress_of(&form),
+        )
     })
     .await
 }
@@ -160,16 +174,25 @@ pub async fn extend(
 ) -> Answer {
     let (form, file) = read::<Extend>(&agency.config, request).await?;
     web.run(move |web| {
-        record(web, &agency, "extend", card!(form), file, peer, &headers, |c| {
-            let max_days = c
-                .config
-                .web
-                .as_ref()
-                .map_or(crate::config::web::DEFAULT_MAX_EXTENSION_DAYS, |w| {
-                    w.max_extension_days
-                });
-            extension_of(&form, c.view, max_days)
-        })
+        record(
+            web,
+            &agency,
+            "extend",
+            card!(form),
+            file,
+            peer,
+            &headers,
+            |c| {
+                let max_days = c
+                    .config
+                    .web
+                    .as_ref()
+                    .map_or(crate::config::web::DEFAULT_MAX_EXTENSION_DAYS, |w| {
+                        w.max_extension_days
+                    });
+                extension_of(&form, c.view, max_days)
+            },
+        )
     })
     .await
 }
@@ -253,7 +276,10 @@ fn record(
     let base = crate::links::Url::Agency(token).path();
     // Which occurrence: one of this agency's open ones, on an open plan.
     let (Some(plan), Some(task)) = (card.plan, card.task) else {
-        return Err(refuse(StatusCode::BAD_REQUEST, "Thiếu kế hoạch hoặc nhiệm vụ."));
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Thiếu kế hoạch hoặc nhiệm vụ.",
+        ));
     };
     let deadline = match card.deadline {
         None => None,
@@ -611,7 +637,11 @@ fn vn(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
-fn done_of(form: &Done, today: NaiveDate, issued: Option<NaiveDate>) -> Result<NewResponse, WebError> {
+fn done_of(
+    form: &Done,
+    today: NaiveDate,
+    issued: Option<NaiveDate>,
+) -> Result<NewResponse, WebError> {
     let on = date_field(form.done_on.as_deref(), "Ngày hoàn thành")?.unwrap_or(today);
     if on > today {
         return Err(unfit(format!(

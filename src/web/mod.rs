@@ -23,14 +23,14 @@ use crate::answers::{self, Response};
 use crate::config::Config;
 use crate::links::{self, Signer};
 use crate::store::Store;
-pub use error::WebError;
-use extract::{AgencyLink, FeedLink};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
+pub use error::WebError;
+use extract::{AgencyLink, FeedLink};
 use guard::Reason;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -356,9 +356,7 @@ fn log_summary(summary: &guard::Summary) {
 }
 
 /// A form's route: its POST, another method the same 404 as an unknown page.
-fn answer_route(
-    route: axum::routing::MethodRouter<Web>,
-) -> axum::routing::MethodRouter<Web> {
+fn answer_route(route: axum::routing::MethodRouter<Web>) -> axum::routing::MethodRouter<Web> {
     route.fallback(not_found)
 }
 
@@ -576,9 +574,7 @@ async fn show(
                 files: base.clone(),
                 base,
                 // The feed's own read-only token: a calendar provider holding it cannot answer.
-                feed: Some(
-                    links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path(),
-                ),
+                feed: Some(links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path()),
                 today,
                 now,
                 views: &views,
@@ -596,10 +592,7 @@ async fn show(
 /// `GET /a/{feed token}/lich.ics`: the agency's deadlines as an iCalendar feed. Only a feed's
 /// token opens it (`links::Signer::verify_feed`, [`links::FEED_DAYS`]); an answer link is the
 /// same 404 as a forged one, so the URL in a calendar is never one that answers.
-async fn calendar_feed(
-    State(web): State<Web>,
-    feed: FeedLink,
-) -> Result<HttpResponse, WebError> {
+async fn calendar_feed(State(web): State<Web>, feed: FeedLink) -> Result<HttpResponse, WebError> {
     let now = web.now();
     web.run(move |web| {
         let (answered, _) = answered(web, &feed.config, &feed.agency)?;

@@ -129,9 +129,8 @@ pub async fn show(
     let now = web.now();
     web.run(move |web| {
         let MonitorKey { key, link, config } = monitor;
-        let q = query(asked, &config).map_err(|e| {
-            WebError::new(StatusCode::BAD_REQUEST, "Không xem được", e.to_string())
-        })?;
+        let q = query(asked, &config)
+            .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, "Không xem được", e.to_string()))?;
         let today = super::today(&config, now);
         let as_of = q.as_of.unwrap_or(today);
         let overview = figures(web, &config, as_of, q.plan.as_deref())?;
@@ -484,9 +483,10 @@ fn decide(
         about.in_force = Some(before);
     }
     // The agency's link in the message: signed as of today, like a reminder's.
-    let agency_link = config.web.as_ref().map(|w| {
-        Url::Agency(&web.inner.signer.sign(&request.agency, now)).at(&w.public_url)
-    });
+    let agency_link = config
+        .web
+        .as_ref()
+        .map(|w| Url::Agency(&web.inner.signer.sign(&request.agency, now)).at(&w.public_url));
     let messages = match outbox::decision(config, about, &decision, agency_link.as_deref()) {
         Ok(m) => m,
         Err(e) => {

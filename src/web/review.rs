@@ -39,7 +39,8 @@ pub async fn send_back(
     monitor: MonitorKey,
     Posted(form): Posted<Verdict>,
 ) -> Answer {
-    web.run(move |web| review(web, &monitor, false, &form)).await
+    web.run(move |web| review(web, &monitor, false, &form))
+        .await
 }
 
 /// A verdict checked and recorded with the agency's message. Blocks: on the blocking pool only.
@@ -48,7 +49,11 @@ fn review(web: &Web, monitor: &MonitorKey, confirm: bool, form: &Verdict) -> Ans
     let action = if confirm { "xac-nhan" } else { "tra-lai" };
     let config = &monitor.config;
     csrf_checked(web, monitor, action, form.csrf.as_deref())?;
-    let Some(id) = form.completion.as_deref().and_then(|v| v.parse::<i64>().ok()) else {
+    let Some(id) = form
+        .completion
+        .as_deref()
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Thiếu báo cáo hoàn thành cần xem xét.",
@@ -72,7 +77,12 @@ fn review(web: &Web, monitor: &MonitorKey, confirm: bool, form: &Verdict) -> Ans
     };
     let completion = match web.with_store(|s| s.response(id)) {
         Ok(Some(r)) if r.action == Action::Done => r,
-        Ok(_) => return Err(refuse(StatusCode::NOT_FOUND, "Không có báo cáo hoàn thành này.")),
+        Ok(_) => {
+            return Err(refuse(
+                StatusCode::NOT_FOUND,
+                "Không có báo cáo hoàn thành này.",
+            ))
+        }
         Err(e) => {
             return Err(error::store_failed(
                 &e,
@@ -108,8 +118,7 @@ fn review(web: &Web, monitor: &MonitorKey, confirm: bool, form: &Verdict) -> Ans
             let agency_link = config.web.as_ref().map(|w| {
                 Url::Agency(&web.inner.signer.sign(&completion.agency, now)).at(&w.public_url)
             });
-            match crate::outbox::returned_notice(config, &completion, why, agency_link.as_deref())
-            {
+            match crate::outbox::returned_notice(config, &completion, why, agency_link.as_deref()) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(error = %e, "trang theo dõi: không tạo được thư trả lại");

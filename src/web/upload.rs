@@ -203,7 +203,10 @@ pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, WebError> {
         })),
         Err(refusal) => {
             tracing::info!(%refusal, "trang: tệp kèm bị từ chối");
-            Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, refusal.to_string()))
+            Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                refusal.to_string(),
+            ))
         }
     }
 }
