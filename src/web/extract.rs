@@ -297,7 +297,7 @@ impl<T: DeserializeOwned> FromRequest<Web> for Posted<T> {
             .map_err(|_| {
                 WebError::refused(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài.")
             })?;
-        typed(&super::upload::urlencoded(&bytes)).map(Posted)
+        typed(&urlencoded(&bytes)).map(Posted)
     }
 }
 
@@ -314,4 +314,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
                 .collect();
         typed(&pairs).map(Params)
     }
+}
+
+/// A urlencoded form's fields, each value cleaned as stored ([`crate::text::clean_form_text`]).
+pub fn urlencoded(bytes: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), crate::text::clean_form_text(&v)))
+        .collect()
 }

@@ -99,7 +99,7 @@ pub(crate) async fn read_form(
                     ),
                 )
             })?;
-        return Ok((urlencoded(&bytes), None));
+        return Ok((super::extract::urlencoded(&bytes), None));
     }
     let (max_file, _) = limits(config);
     let max_body = max_file + MULTIPART_SLACK;
@@ -182,12 +182,6 @@ pub(crate) async fn read_form(
     Ok((form, file))
 }
 
-/// A urlencoded form's fields, each value cleaned as stored ([`crate::text::clean_form_text`]).
-pub(crate) fn urlencoded(bytes: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(bytes)
-        .map(|(k, v)| (k.into_owned(), crate::text::clean_form_text(&v)))
-        .collect()
-}
 
 /// The posted file checked: its content must be what its name says. `Err` is the 422 page.
 pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, WebError> {
