@@ -1,6 +1,7 @@
 //! The agencies' pages (`[web]`): `GET /a/{token}` shows an agency its tasks; POST forms record
 //! "đã hoàn thành", progress, an extension request, or withdraw its last answer. Edge: reads
-//! the store (its own connection, beside the service's), the clock and the network; what a
+//! the store (connections of its own, beside the service's, used off the request thread:
+//! [`Web::run`]), the clock and the network; what a
 //! page shows is `answers::agency_view`, what an answer does is the schedule's business at the
 //! next pass (the service notices the store's answers changed and rebuilds).
 //!
@@ -160,6 +161,8 @@ struct Guards {
 }
 
 impl Web {
+    /// The pages on `store` (a connection beside the service's writer; up to [`MAX_STORES`]
+    /// are opened to its path as requests need them).
     pub fn new(
         config: Arc<Config>,
         store: Store,

@@ -182,7 +182,6 @@ pub(crate) async fn read_form(
     Ok((form, file))
 }
 
-
 /// The posted file checked: its content must be what its name says. `Err` is the 422 page.
 pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, WebError> {
     let Some(file) = file else {
