@@ -13,7 +13,9 @@ use nhacviec::config::{analyze, Source, Sources};
 use nhacviec::links::{Key, Signer, MONITOR};
 use nhacviec::store::Store;
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const TIMES: &[&str] = &[
     "Quý II/2022",
@@ -153,6 +155,20 @@ fn benches(c: &mut Criterion) {
         get(&format!("/theo-doi/{key}/bang-tinh.xlsx"))
     );
 
+    for agency in ["a40", "a0"] {
+        for downloading in [false, true] {
+            let (p50, p99, max) = pages_during_downloads(&base, now, agency, downloading);
+            eprintln!(
+                "agency page {agency}{}: p50 {p50:?}, p99 {p99:?}, max {max:?} (200 requests)",
+                if downloading {
+                    " while workbooks download back to back"
+                } else {
+                    " alone"
+                }
+            );
+        }
+    }
+
     let mut g = c.benchmark_group("monitoring");
     g.sample_size(10);
     // The rate limit (30 requests a minute per link) would refuse a benchmark's loop: each
@@ -223,6 +239,75 @@ fn benches(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// A link of `agency` signed `n` seconds before `now`: each request its own (the rate limit
+/// allows 30 requests a minute per link).
+fn link(agency: &str, now: DateTime<Utc>, n: u32) -> String {
+    Signer {
+        current: Key::new("a benchmark secret long enough").unwrap(),
+        previous: None,
+        days: 60,
+    }
+    .sign(agency, now - chrono::Duration::seconds(i64::from(n)))
+}
+
+/// 200 requests of `agency`'s page, one after another, while (with `downloading`) another
+/// client downloads the full workbook back to back: the pages' latency p50, p99 and max
+/// (issue 29: an agency page's p99 under 100 ms while a workbook downloads).
+fn pages_during_downloads(
+    base: &str,
+    now: DateTime<Utc>,
+    agency: &str,
+    downloading: bool,
+) -> (Duration, Duration, Duration) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let downloads = downloading.then(|| {
+        let (stop, base) = (stop.clone(), base.to_string());
+        std::thread::spawn(move || {
+            let http = reqwest::blocking::Client::new();
+            let mut n = 10_000;
+            let mut done = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let r = http
+                    .get(format!(
+                        "{base}/theo-doi/{}/bang-tinh.xlsx",
+                        link(MONITOR, now, n)
+                    ))
+                    .send()
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                r.bytes().unwrap();
+                done += 1;
+            }
+            done
+        })
+    });
+    // The first download under way.
+    if downloading {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let http = reqwest::blocking::Client::new();
+    let mut times: Vec<Duration> = (0..200)
+        .map(|n| {
+            let started = Instant::now();
+            let r = http
+                .get(format!("{base}/a/{}", link(agency, now, 20_000 + n)))
+                .send()
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.bytes().unwrap();
+            started.elapsed()
+        })
+        .collect();
+    stop.store(true, Ordering::Relaxed);
+    if let Some(d) = downloads {
+        let done = d.join().unwrap();
+        assert!(done >= 1, "a workbook downloaded meanwhile");
+    }
+    times.sort();
+    (times[100], times[197], times[199])
 }
 
 criterion_group!(monitoring, benches);

@@ -843,7 +843,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         Some(addr) => {
             let listener = std::net::TcpListener::bind(addr)
                 .with_context(|| format!("listening on {addr}"))?;
-            let server = crate::health::Server::start(listener, health.clone())
+            let server = crate::health::start(listener, health.clone())
                 .with_context(|| format!("serving on {addr}"))?;
             tracing::info!(event = "health_listening", %addr, "/healthz và /metrics đang phục vụ");
             Some(server)

@@ -19,6 +19,7 @@ pub mod evidence;
 pub mod extension;
 pub mod forecast;
 pub mod health;
+pub mod http;
 pub mod ics;
 pub mod import;
 pub mod links;

@@ -135,6 +135,68 @@ pub fn dashboard_scope(signed: &str) -> Option<Option<&str>> {
         .map(Some)
 }
 
+/// The pages' routes, in axum's syntax: the one list of what a [`Url`] can name.
+pub mod paths {
+    pub const AGENCY: &str = "/a/{token}";
+    pub const FEED: &str = "/a/{token}/lich.ics";
+    pub const DONE: &str = "/a/{token}/done";
+    pub const PROGRESS: &str = "/a/{token}/progress";
+    pub const EXTEND: &str = "/a/{token}/extend";
+    pub const UNDO: &str = "/a/{token}/undo";
+    pub const AGENCY_FILE: &str = "/a/{token}/tep/{sha256}";
+    pub const MONITOR: &str = "/theo-doi/{key}";
+    pub const WORKBOOK: &str = "/theo-doi/{key}/bang-tinh.xlsx";
+    pub const REPORT: &str = "/theo-doi/{key}/bao-cao.docx";
+    pub const MONITOR_FILE: &str = "/theo-doi/{key}/tep/{sha256}";
+    pub const CONFIRM: &str = "/theo-doi/{key}/xac-nhan";
+    pub const RETURN: &str = "/theo-doi/{key}/tra-lai";
+    pub const MONITOR_AGENCY: &str = "/theo-doi/{key}/co-quan/{agency}";
+    pub const GRANT: &str = "/theo-doi/{key}/gia-han";
+    pub const REFUSE: &str = "/theo-doi/{key}/tu-choi";
+}
+
+/// A page's address, built in one place: [`Url::path`] on the site, [`Url::at`] with
+/// `[web] public_url` in front (what a message or the CLI prints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Url<'a> {
+    /// An agency's page, by its link's token.
+    Agency(&'a str),
+    /// An agency's calendar feed, by its feed token.
+    Feed(&'a str),
+    /// The dashboard, by its key.
+    Monitor(&'a str),
+    /// The dashboard's read-only view of an agency's page.
+    MonitorAgency { key: &'a str, agency: &'a str },
+    /// The dashboard's workbook, with the page's query (`ngay=…&ke-hoach=…`, maybe empty).
+    Workbook { key: &'a str, query: &'a str },
+    /// The report to sign, with the page's query.
+    Report { key: &'a str, query: &'a str },
+}
+
+impl Url<'_> {
+    /// The path on the site (`/a/{token}`...), each part as given (tokens and keys are URL-safe;
+    /// an agency id is percent-encoded).
+    pub fn path(&self) -> String {
+        match *self {
+            Url::Agency(token) => format!("/a/{token}"),
+            Url::Feed(token) => format!("/a/{token}/lich.ics"),
+            Url::Monitor(key) => format!("/theo-doi/{key}"),
+            Url::MonitorAgency { key, agency } => {
+                let agency: String =
+                    url::form_urlencoded::byte_serialize(agency.as_bytes()).collect();
+                format!("/theo-doi/{key}/co-quan/{agency}")
+            }
+            Url::Workbook { key, query } => format!("/theo-doi/{key}/bang-tinh.xlsx?{query}"),
+            Url::Report { key, query } => format!("/theo-doi/{key}/bao-cao.docx?{query}"),
+        }
+    }
+
+    /// The full address: `public_url` (no trailing slash, `[web] public_url`) and the path.
+    pub fn at(&self, public_url: &str) -> String {
+        format!("{public_url}{}", self.path())
+    }
+}
+
 /// A verified link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -307,6 +369,49 @@ pub fn log_id(token: &str) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// Every address built is the route the pages serve, its parts filled in.
+    #[test]
+    fn each_url_is_its_route_filled_in() {
+        let fill = |route: &str, token: &str| {
+            route
+                .replace("{token}", token)
+                .replace("{key}", token)
+                .replace("{agency}", "so-noi-vu+2")
+        };
+        assert_eq!(Url::Agency("T").path(), fill(paths::AGENCY, "T"));
+        assert_eq!(Url::Feed("F").path(), fill(paths::FEED, "F"));
+        assert_eq!(Url::Monitor("K").path(), fill(paths::MONITOR, "K"));
+        // An agency id is percent-encoded (a space as "+", as forms encode it).
+        assert_eq!(
+            Url::MonitorAgency {
+                key: "K",
+                agency: "so-noi-vu 2"
+            }
+            .path(),
+            fill(paths::MONITOR_AGENCY, "K")
+        );
+        assert_eq!(
+            Url::Workbook {
+                key: "K",
+                query: "ngay=01%2F07%2F2022"
+            }
+            .path(),
+            format!("{}?ngay=01%2F07%2F2022", fill(paths::WORKBOOK, "K"))
+        );
+        assert_eq!(
+            Url::Report {
+                key: "K",
+                query: ""
+            }
+            .path(),
+            format!("{}?", fill(paths::REPORT, "K"))
+        );
+        assert_eq!(
+            Url::Agency("T").at("https://nv.tinh.example"),
+            "https://nv.tinh.example/a/T"
+        );
+    }
 
     #[test]
     fn a_scoped_dashboard_link_names_its_office() {

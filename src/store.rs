@@ -734,6 +734,9 @@ impl Store {
         };
         store.configure()?;
         store.migrate()?;
+        // A side connection queues messages too (the dashboard's decisions, `extend`): their
+        // Message-IDs carry the database's instance like the writer's.
+        store.instance = store.instance_id()?;
         Ok(store)
     }
 
@@ -824,12 +827,17 @@ impl Store {
         if let Some(id) = existing {
             return Ok(id);
         }
-        let id = format!("{:016x}", rand_u64());
+        // A side connection may open a database whose writer never gave it one yet, at the
+        // same moment as the writer: the first insert wins, both read it.
         self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('instance', ?1)",
-            params![id],
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
+            params![format!("{:016x}", rand_u64())],
         )?;
-        Ok(id)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// The store seen through `ledger`: what a pass in that mode counts as handled, its
@@ -1484,6 +1492,44 @@ fn rand_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A message queued through a side connection (the dashboard's decisions) has the same
+    /// well-formed, unique Message-ID as the writer's: `<nhacviec.{instance}.{id}@{domain}>`.
+    #[test]
+    fn a_side_connection_gives_its_messages_the_databases_instance() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        let writer = Store::open_writer(&path).unwrap();
+        let instance = writer.instance.clone();
+        assert_eq!(instance.len(), 16, "{instance}");
+        let side = Store::open_side(&path).unwrap();
+        let mail = NewDelivery {
+            agency: "so-a".into(),
+            channel: Channel::Email,
+            recipients: vec!["a@x.example".into()],
+            subject: "S".into(),
+            body_text: "T".into(),
+            body_html: String::new(),
+            items: vec![],
+            thread: "th".into(),
+            attachments: vec![],
+        };
+        let ids = side
+            .record_extra(Ledger::Real, &[mail], &[], &[], "x.example")
+            .unwrap();
+        let message_id: String = writer
+            .conn
+            .query_row(
+                "SELECT message_id FROM deliveries WHERE id = ?1",
+                [ids[0]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            message_id,
+            format!("<nhacviec.{instance}.{}@x.example>", ids[0])
+        );
+    }
 
     #[test]
     fn write_atomically_replaces_whole_with_the_mode_and_leaves_nothing_on_failure() {

@@ -186,8 +186,7 @@ pub fn analyze(sources: &Sources) -> Analysis {
         if let Some((src, raw)) = &agencies_raw {
             for a in &raw.agency {
                 if let Some(c) = a.channels.iter().find(|c| {
-                    Channel::from_name(&c.get_ref().trim().to_lowercase())
-                        == Some(Channel::Webhook)
+                    Channel::from_name(&c.get_ref().trim().to_lowercase()) == Some(Channel::Webhook)
                 }) {
                     v.push(
                         src.diag(Severity::Error, c.span(), format!("cơ quan {} dùng kênh \"webhook\" nhưng nhacviec.toml chưa có [webhook] url", a.id.get_ref()))

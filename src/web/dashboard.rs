@@ -6,7 +6,7 @@
 use super::page::{render, vn, FileCtx};
 use super::timeline;
 use crate::config::Config;
-use crate::links::{Link, Signer};
+use crate::links::{Link, Signer, Url};
 use crate::overview::{AgencyFigures, Counts, Overview, Row};
 use crate::report::State;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -121,7 +121,7 @@ impl LateCtx {
                 .latest_response
                 .as_ref()
                 .and_then(|a| d.evidence.get(&a.id))
-                .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
+                .map(|f| FileCtx::of(f, &Url::Monitor(d.key).path())),
         }
     }
 }
@@ -222,10 +222,11 @@ fn href(key: &str, q: &Query, as_of: NaiveDate, today: NaiveDate, sort: Option<&
         s.append_pair("sap-xep", k);
     }
     let qs = s.finish();
+    let page = Url::Monitor(key).path();
     if qs.is_empty() {
-        format!("/theo-doi/{key}")
+        page
     } else {
-        format!("/theo-doi/{key}?{qs}")
+        format!("{page}?{qs}")
     }
 }
 
@@ -288,11 +289,11 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 })
                 .unwrap_or_default(),
             // The office reads the agency's page; it never acts as the agency.
-            page: format!(
-                "/theo-doi/{}/co-quan/{}",
-                d.key,
-                url::form_urlencoded::byte_serialize(a.agency.as_bytes()).collect::<String>()
-            ),
+            page: Url::MonitorAgency {
+                key: d.key,
+                agency: &a.agency,
+            }
+            .path(),
         })
         .collect();
 
@@ -342,7 +343,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 file: d
                     .evidence
                     .get(&r.id)
-                    .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
+                    .map(|f| FileCtx::of(f, &Url::Monitor(d.key).path())),
             }
         })
         .collect();
@@ -377,7 +378,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 file: d
                     .evidence
                     .get(&r.id)
-                    .map(|f| FileCtx::of(f, &format!("/theo-doi/{}", d.key))),
+                    .map(|f| FileCtx::of(f, &Url::Monitor(d.key).path())),
             }
         })
         .collect();
@@ -426,9 +427,9 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
             as_of => vn(o.as_of),
             is_today => o.as_of == d.today,
             today => vn(d.today),
-            base => format!("/theo-doi/{}", d.key),
-            report => format!("/theo-doi/{}/bao-cao.docx?{}", d.key, query),
-            download => format!("/theo-doi/{}/bang-tinh.xlsx?{}", d.key, query),
+            base => Url::Monitor(d.key).path(),
+            report => Url::Report { key: d.key, query: &query }.path(),
+            download => Url::Workbook { key: d.key, query: &query }.path(),
             notice => d.query.notice.as_deref().and_then(notice_of),
             find => d.query.find.clone().unwrap_or_default(),
             sort => sort,

@@ -2,90 +2,293 @@
 //! message and a 4xx, nothing stored), then recorded; success redirects back to the page
 //! (post/redirect/get, so a reload does not post again).
 
+use super::error::{self, WebError};
+use super::extract::{typed, AgencyLink};
 use super::page::{MAX_REF, MAX_TEXT, UNDO_HOURS};
-use super::{answered, client, html, open_link, page, today, Web};
+use super::upload::Posted as File;
+use super::{answered, client, page, today, Web};
 use crate::answers::{self, Action, NewResponse, TaskView};
+use crate::config::Config;
 use crate::store::RecordError;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use chrono::NaiveDate;
-use std::collections::HashMap;
+use serde::Deserialize;
 
-fn refuse(status: StatusCode, message: &str) -> HttpResponse {
-    html(status, page::error("Chưa ghi nhận", message))
+/// What the handlers answer: a redirect, or the page refusing the form.
+type Answer = Result<HttpResponse, WebError>;
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> WebError {
+    WebError::refused(status, message)
 }
 
-pub async fn post(
+/// "Đã hoàn thành": the date it was done (default today), the report's number, a note.
+#[derive(Deserialize)]
+pub struct Done {
+    csrf: Option<String>,
+    nonce: Option<String>,
+    plan: Option<String>,
+    task: Option<String>,
+    deadline: Option<String>,
+    ho_ten: Option<String>,
+    chuc_vu: Option<String>,
+    done_on: Option<String>,
+    doc_ref: Option<String>,
+    note: Option<String>,
+}
+
+/// Progress: what was done, and how far (0-100 %).
+#[derive(Deserialize)]
+pub struct Progress {
+    csrf: Option<String>,
+    nonce: Option<String>,
+    plan: Option<String>,
+    task: Option<String>,
+    deadline: Option<String>,
+    ho_ten: Option<String>,
+    chuc_vu: Option<String>,
+    note: Option<String>,
+    percent: Option<String>,
+}
+
+/// An extension request: the date asked for and why.
+#[derive(Deserialize)]
+pub struct Extend {
+    csrf: Option<String>,
+    nonce: Option<String>,
+    plan: Option<String>,
+    task: Option<String>,
+    deadline: Option<String>,
+    ho_ten: Option<String>,
+    chuc_vu: Option<String>,
+    proposed: Option<String>,
+    reason: Option<String>,
+}
+
+/// Withdrawing the agency's latest answer.
+#[derive(Deserialize)]
+pub struct Undo {
+    csrf: Option<String>,
+    response: Option<String>,
+}
+
+/// What every answer's form carries beside its own fields.
+struct Card<'a> {
+    csrf: Option<&'a str>,
+    nonce: Option<&'a str>,
+    plan: Option<&'a str>,
+    task: Option<&'a str>,
+    deadline: Option<&'a str>,
+    name: Option<&'a str>,
+    position: Option<&'a str>,
+}
+
+macro_rules! card {
+    ($f:expr) => {
+        Card {
+            csrf: $f.csrf.as_deref(),
+            nonce: $f.nonce.as_deref(),
+            plan: $f.plan.as_deref(),
+            task: $f.task.as_deref(),
+            deadline: $f.deadline.as_deref(),
+            name: $f.ho_ten.as_deref(),
+            position: $f.chuc_vu.as_deref(),
+        }
+    };
+}
+
+/// The request's form as `T` (urlencoded, or multipart with a file, `upload::read_form`),
+/// and its file.
+async fn read<T: serde::de::DeserializeOwned>(
+    config: &Config,
+    request: Request,
+) -> Result<(T, Option<File>), WebError> {
+    let (fields, file) = super::upload::read_form(config, request).await?;
+    Ok((typed(&fields)?, file))
+}
+
+/// Where an answer's checks stand when its own fields are read.
+struct Checking<'a> {
+    config: &'a Config,
+    today: NaiveDate,
+    view: &'a TaskView,
+    issued: Option<NaiveDate>,
+}
+
+/// `POST /a/{token}/done`.
+pub async fn done(
     State(web): State<Web>,
-    Path((token, action)): Path<(String, String)>,
+    agency: AgencyLink,
     ConnectInfo(peer): ConnectInfo<super::Peer>,
     headers: HeaderMap,
-    request: axum::extract::Request,
-) -> HttpResponse {
+    request: Request,
+) -> Answer {
+    let (form, file) = read::<Done>(&agency.config, request).await?;
+    web.run(move |web| {
+        record(
+            web,
+            &agency,
+            "done",
+            card!(form),
+            file,
+            peer,
+            &headers,
+            |c| done_of(&form, c.today, c.issued),
+        )
+    })
+    .await
+}
+
+/// `POST /a/{token}/progress`.
+pub async fn progress(
+    State(web): State<Web>,
+    agency: AgencyLink,
+    ConnectInfo(peer): ConnectInfo<super::Peer>,
+    headers: HeaderMap,
+    request: Request,
+) -> Answer {
+    let (form, file) = read::<Progress>(&agency.config, request).await?;
+    web.run(move |web| {
+        record(
+            web,
+            &agency,
+            "progress",
+            card!(form),
+            file,
+            peer,
+            &headers,
+            |_| progress_of(&form),
+        )
+    })
+    .await
+}
+
+/// `POST /a/{token}/extend`.
+pub async fn extend(
+    State(web): State<Web>,
+    agency: AgencyLink,
+    ConnectInfo(peer): ConnectInfo<super::Peer>,
+    headers: HeaderMap,
+    request: Request,
+) -> Answer {
+    let (form, file) = read::<Extend>(&agency.config, request).await?;
+    web.run(move |web| {
+        record(
+            web,
+            &agency,
+            "extend",
+            card!(form),
+            file,
+            peer,
+            &headers,
+            |c| {
+                let max_days = c
+                    .config
+                    .web
+                    .as_ref()
+                    .map_or(crate::config::web::DEFAULT_MAX_EXTENSION_DAYS, |w| {
+                        w.max_extension_days
+                    });
+                extension_of(&form, c.view, max_days)
+            },
+        )
+    })
+    .await
+}
+
+/// `POST /a/{token}/undo`: the agency's latest answer of an occurrence withdrawn, within
+/// [`UNDO_HOURS`], unless an extension it asked for was decided.
+pub async fn undo(State(web): State<Web>, agency: AgencyLink, request: Request) -> Answer {
     let now = web.now();
-    let (link, config) = match open_link(&web, &token, now) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    if !matches!(action.as_str(), "done" | "progress" | "extend" | "undo") {
-        return html(StatusCode::NOT_FOUND, page::not_found());
-    }
-    // Urlencoded, or multipart with an attached file (`upload`).
-    let (form, file) = match super::upload::read_form(&config, request).await {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
-        tracing::warn!(link = %crate::links::log_id(&token), %action, "trang: biểu mẫu không có mã CSRF hợp lệ");
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng mở lại liên kết trong thư nhắc việc rồi gửi lại.",
-        );
-    }
-    let (answered, responses) = match answered(&web, &config, &link.agency) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let today = today(&config, now);
-    let views = answers::agency_view(&answered, &link.agency, today, &responses);
-    let base = format!("/a/{token}");
-    let back = |location: String| -> HttpResponse {
-        (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
-    };
-    if action == "undo" {
-        let Some(id) = field("response").and_then(|v| v.parse::<i64>().ok()) else {
-            return refuse(StatusCode::BAD_REQUEST, "Thiếu câu trả lời cần rút lại.");
+    let (form, _) = read::<Undo>(&agency.config, request).await?;
+    web.run(move |web| {
+        csrf_checked(web, &agency, "undo", form.csrf.as_deref())?;
+        let Some(id) = form.response.as_deref().and_then(|v| v.parse::<i64>().ok()) else {
+            return Err(refuse(StatusCode::BAD_REQUEST, "Thiếu câu trả lời cần rút lại."));
         };
         let since = now - chrono::Duration::hours(UNDO_HOURS);
-        return match web.with_store(|s| s.undo_response(id, &link.agency, since, now)) {
+        let agency_id = agency.agency();
+        match web.with_store(|s| s.undo_response(id, agency_id, since, now)) {
             Ok(true) => {
-                tracing::info!(agency = %link.agency, response = id, "trang: cơ quan rút lại câu trả lời");
-                back(format!("{base}?ok=undo"))
-            }
-            Ok(false) => refuse(
-                StatusCode::CONFLICT,
-                &format!("Không rút lại được: chỉ rút lại được câu trả lời mới nhất của cơ quan cho một nhiệm vụ, trong vòng {UNDO_HOURS} giờ, khi đề nghị gia hạn chưa được quyết định."),
-            ),
-            Err(e) => store_failed(e),
-        };
-    }
-    // Which occurrence: one of this agency's open ones, on an open plan.
-    let (Some(plan), Some(task)) = (field("plan"), field("task")) else {
-        return refuse(StatusCode::BAD_REQUEST, "Thiếu kế hoạch hoặc nhiệm vụ.");
-    };
-    let deadline = match field("deadline") {
-        None => None,
-        Some(d) => match NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(d) => Some(d),
-            Err(_) => {
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    "Biểu mẫu ghi kỳ hạn không hợp lệ. Vui lòng mở lại liên kết trong thư nhắc việc rồi gửi lại.",
+                tracing::info!(agency = %agency_id, response = id, "trang: cơ quan rút lại câu trả lời");
+                Ok((
+                    StatusCode::SEE_OTHER,
+                    [(
+                        header::LOCATION,
+                        format!("{}?ok=undo", crate::links::Url::Agency(&agency.token).path()),
+                    )],
                 )
+                    .into_response())
             }
-        },
+            Ok(false) => Err(refuse(
+                StatusCode::CONFLICT,
+                format!("Không rút lại được: chỉ rút lại được câu trả lời mới nhất của cơ quan cho một nhiệm vụ, trong vòng {UNDO_HOURS} giờ, khi đề nghị gia hạn chưa được quyết định."),
+            )),
+            Err(e) => Err(store_failed(&e)),
+        }
+    })
+    .await
+}
+
+/// The form's CSRF token, bound to the link and the form (`action`).
+fn csrf_checked(
+    web: &Web,
+    agency: &AgencyLink,
+    action: &str,
+    csrf: Option<&str>,
+) -> Result<(), WebError> {
+    if csrf.is_some_and(|c| web.inner.signer.csrf_ok(&agency.link, action, c)) {
+        return Ok(());
+    }
+    tracing::warn!(link = %crate::links::log_id(&agency.token), %action, "trang: biểu mẫu không có mã CSRF hợp lệ");
+    Err(refuse(
+        StatusCode::FORBIDDEN,
+        "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng mở lại liên kết trong thư nhắc việc rồi gửi lại.",
+    ))
+}
+
+/// An answer (`action`: done, progress, extend) checked and recorded: the CSRF token, the
+/// occurrence one of the agency's open ones, the answer's own fields (`fields`), who answers,
+/// the file, the nonce; then the day's cap and the config in force as it is stored. Blocks:
+/// on the blocking pool only.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    web: &Web,
+    agency: &AgencyLink,
+    action: &str,
+    card: Card<'_>,
+    file: Option<File>,
+    peer: super::Peer,
+    headers: &HeaderMap,
+    fields: impl FnOnce(&Checking<'_>) -> Result<NewResponse, WebError>,
+) -> Answer {
+    let now = web.now();
+    let AgencyLink {
+        token,
+        link,
+        config,
+    } = agency;
+    csrf_checked(web, agency, action, card.csrf)?;
+    let (answered, responses) = answered(web, config, &link.agency)?;
+    let today = today(config, now);
+    let views = answers::agency_view(&answered, &link.agency, today, &responses);
+    let base = crate::links::Url::Agency(token).path();
+    // Which occurrence: one of this agency's open ones, on an open plan.
+    let (Some(plan), Some(task)) = (card.plan, card.task) else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "Thiếu kế hoạch hoặc nhiệm vụ.",
+        ));
+    };
+    let deadline = match card.deadline {
+        None => None,
+        Some(d) => Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                "Biểu mẫu ghi kỳ hạn không hợp lệ. Vui lòng mở lại liên kết trong thư nhắc việc rồi gửi lại.",
+            )
+        })?),
     };
     // A card the page lists, or an open occurrence past the ones it lists (a reminder may
     // still name it).
@@ -104,40 +307,21 @@ pub async fn post(
     let view = match (find_open(&views, plan, task, deadline), &unlisted) {
         (Ok(v), _) => v,
         (Err(_), Some(v)) => v,
-        (Err((status, msg)), None) => return refuse(status, &msg),
+        (Err(refused), None) => return Err(refused),
     };
-    let plan_issued = answered.plan(plan).map(|p| p.issued);
-    let checked = match action.as_str() {
-        "done" => done(&form, today, plan_issued),
-        "progress" => progress(&form),
-        _ => extend(
-            &form,
-            view,
-            config
-                .web
-                .as_ref()
-                .map_or(crate::config::web::DEFAULT_MAX_EXTENSION_DAYS, |w| {
-                    w.max_extension_days
-                }),
-        ),
-    };
-    let mut new = match checked {
-        Ok(n) => n,
-        Err(msg) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &msg),
-    };
-    new.who = match who(&form) {
-        Ok(w) => w,
-        Err(msg) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, &msg),
-    };
-    let upload = match super::upload::check(file) {
-        Ok(u) => u,
-        Err(resp) => return resp,
-    };
-    let Some(nonce) = field("nonce").filter(|n| n.len() <= 64) else {
-        return refuse(
+    let mut new = fields(&Checking {
+        config,
+        today,
+        view,
+        issued: answered.plan(plan).map(|p| p.issued),
+    })?;
+    new.who = who(card.name, card.position)?;
+    let upload = super::upload::check(file)?;
+    let Some(nonce) = card.nonce.filter(|n| n.len() <= 64) else {
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Biểu mẫu thiếu mã gửi; vui lòng tải lại trang.",
-        );
+        ));
     };
     new.agency = link.agency.clone();
     new.plan = plan.to_string();
@@ -145,7 +329,7 @@ pub async fn post(
     new.deadline = view.current;
     let recorded = view.occurrence_ref();
     new.key_id = link.key_id.clone();
-    new.client = client(&config, peer, &headers);
+    new.client = client(config, peer, headers);
     new.user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -163,36 +347,32 @@ pub async fn post(
             .succ_opt()
             .and_then(|d| answers::day_start(config.timezone, d)),
     );
-    let stored = super::upload::record(&web, &config, &new, upload.as_ref(), now, |store| {
-        bounds(&web, store, &link.agency, today, &recorded, day, cap)
-    });
-    let stored = match stored {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+    let stored = super::upload::record(web, config, &new, upload.as_ref(), now, |store| {
+        bounds(web, store, &link.agency, today, &recorded, day, cap)
+    })?;
     match stored {
         Ok(id) => {
-            tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(&token), "trang: đã ghi câu trả lời của cơ quan");
+            tracing::info!(agency = %link.agency, plan, task, deadline = ?new.deadline, action = new.action.name(), response = id, link = %crate::links::log_id(token), "trang: đã ghi câu trả lời của cơ quan");
             // The official is remembered for this link: the next answer is prefilled.
             let secure = config
                 .web
                 .as_ref()
                 .is_some_and(|w| w.public_url.starts_with("https://"));
-            (
+            Ok((
                 StatusCode::SEE_OTHER,
                 [
                     (header::LOCATION, page::after_answer(&base, id, &recorded)),
                     (header::SET_COOKIE, who_cookie(&base, &new.who, secure)),
                 ],
             )
-                .into_response()
+                .into_response())
         }
-        Err(RecordError::Replayed) => refuse(
+        Err(RecordError::Replayed) => Err(refuse(
             StatusCode::CONFLICT,
             "Biểu mẫu này đã được gửi trước đó và đã được ghi nhận một lần; không ghi lại lần nữa.",
-        ),
-        Err(RecordError::Store(e)) => store_failed(e),
-        Err(e) => super::upload::not_stored(&e),
+        )),
+        Err(RecordError::Store(e)) => Err(store_failed(&e)),
+        Err(e) => Err(super::upload::not_stored(&e)),
     }
 }
 
@@ -211,26 +391,23 @@ fn bounds(
         Option<chrono::DateTime<chrono::Utc>>,
     ),
     cap: u32,
-) -> Result<(), HttpResponse> {
+) -> Result<(), WebError> {
     if let (Some(from), Some(to)) = day {
         let given = store
             .answers_between(agency, from, to)
-            .map_err(store_failed)?;
+            .map_err(|e| store_failed(&e))?;
         if given >= cap {
             tracing::warn!(%agency, given, cap, event = "answers_per_day", "trang: cơ quan đã gửi quá số câu trả lời cho phép trong ngày");
-            return Err(html(
+            return Err(refuse(
                 StatusCode::TOO_MANY_REQUESTS,
-                page::error(
-                    "Chưa ghi nhận",
-                    &format!("Đã ghi nhận quá nhiều câu trả lời hôm nay ({given} câu trả lời, tối đa {cap} mỗi ngày cho một cơ quan): câu trả lời này chưa được ghi. Vui lòng gửi lại vào ngày mai, hoặc liên hệ cơ quan theo dõi nếu cần báo ngay."),
-                ),
+                format!("Đã ghi nhận quá nhiều câu trả lời hôm nay ({given} câu trả lời, tối đa {cap} mỗi ngày cho một cơ quan): câu trả lời này chưa được ghi. Vui lòng gửi lại vào ngày mai, hoặc liên hệ cơ quan theo dõi nếu cần báo ngay."),
             ));
         }
     }
     let current = web.config();
     if let Err(reason) = answers::still_answerable(&current, agency, today, occurrence) {
         tracing::warn!(%agency, plan = %occurrence.plan, task = %occurrence.task, event = "answer_stale_config", "trang: nhiệm vụ không còn trong cấu hình khi ghi câu trả lời");
-        return Err(refuse(StatusCode::CONFLICT, &reason));
+        return Err(refuse(StatusCode::CONFLICT, reason));
     }
     Ok(())
 }
@@ -242,21 +419,21 @@ fn find_open<'a>(
     plan: &str,
     task: &str,
     deadline: Option<NaiveDate>,
-) -> Result<&'a TaskView, (StatusCode, String)> {
+) -> Result<&'a TaskView, WebError> {
     let of_task: Vec<&TaskView> = views
         .iter()
         .filter(|v| v.plan == plan && v.task == task)
         .collect();
     if of_task.is_empty() {
-        return Err((
+        return Err(refuse(
             StatusCode::FORBIDDEN,
-            "Nhiệm vụ này không được giao cho cơ quan của liên kết (hoặc không còn trong kế hoạch).".into(),
+            "Nhiệm vụ này không được giao cho cơ quan của liên kết (hoặc không còn trong kế hoạch).",
         ));
     }
     if of_task.iter().any(|v| v.plan_closed) {
-        return Err((
+        return Err(refuse(
             StatusCode::CONFLICT,
-            "Kế hoạch này đã kết thúc: không còn nhận báo cáo qua trang này. Liên hệ cơ quan theo dõi nếu cần.".into(),
+            "Kế hoạch này đã kết thúc: không còn nhận báo cáo qua trang này. Liên hệ cơ quan theo dõi nếu cần.",
         ));
     }
     if let Some(v) = of_task
@@ -290,14 +467,14 @@ fn find_open<'a>(
         .iter()
         .find(|v| v.occurrence == deadline && v.done.is_some())
     {
-        Some(v) => (
+        Some(v) => refuse(
             StatusCode::CONFLICT,
             format!(
                 "{what} đã được báo hoàn thành ngày {}: không ghi thêm. Nếu cần sửa, dùng nút \"Rút lại trả lời gần nhất\" trong 24 giờ hoặc liên hệ cơ quan theo dõi. {others}",
                 v.done.map(vn).unwrap_or_default()
             ),
         ),
-        None => (
+        None => refuse(
             StatusCode::CONFLICT,
             format!("{what} không phải một kỳ hạn đang mở của cơ quan (trang đã cũ, hoặc kỳ hạn đã thay đổi). Vui lòng tải lại trang rồi gửi lại. {others}"),
         ),
@@ -310,19 +487,23 @@ pub const MAX_WHO: usize = 100;
 pub const WHO_COOKIE: &str = "nv_nguoi";
 
 /// Who answers: "họ tên" and "chức vụ", both required.
-fn who(form: &HashMap<String, String>) -> Result<answers::Who, String> {
-    let name = text(form, "ho_ten", "Họ tên", MAX_WHO)?;
-    let position = text(form, "chuc_vu", "Chức vụ", MAX_WHO)?;
+fn who(name: Option<&str>, position: Option<&str>) -> Result<answers::Who, WebError> {
+    let name = text(name, "Họ tên", MAX_WHO)?;
+    let position = text(position, "Chức vụ", MAX_WHO)?;
     match (name, position) {
         (Some(name), Some(position)) if !name.contains('\n') && !position.contains('\n') => {
             Ok(answers::Who { name, position })
         }
-        (Some(_), Some(_)) => Err("Họ tên và chức vụ ghi trên một dòng.".into()),
-        _ => Err(
-            "Vui lòng ghi họ tên và chức vụ của người trả lời (ví dụ: Nguyễn Văn A, Chuyên viên Phòng Cải cách hành chính): câu trả lời được lưu cùng người trả lời."
-                .into(),
-        ),
+        (Some(_), Some(_)) => Err(unfit("Họ tên và chức vụ ghi trên một dòng.")),
+        _ => Err(unfit(
+            "Vui lòng ghi họ tên và chức vụ của người trả lời (ví dụ: Nguyễn Văn A, Chuyên viên Phòng Cải cách hành chính): câu trả lời được lưu cùng người trả lời.",
+        )),
     }
+}
+
+/// A field's value refused (422).
+fn unfit(message: impl Into<String>) -> WebError {
+    refuse(StatusCode::UNPROCESSABLE_ENTITY, message)
 }
 
 /// `Set-Cookie` remembering `who` for the link's pages only (its path), 60 days.
@@ -374,14 +555,12 @@ pub fn remembered(headers: &HeaderMap) -> answers::Who {
     who
 }
 
-fn store_failed(e: crate::store::StoreError) -> HttpResponse {
-    tracing::error!(error = %e, event = "store_error", "trang: không ghi được cơ sở dữ liệu");
-    html(
-        StatusCode::SERVICE_UNAVAILABLE,
-        page::error(
-            "Chưa ghi nhận",
-            "Máy chủ gặp sự cố lưu trữ; câu trả lời chưa được ghi. Vui lòng thử lại sau ít phút.",
-        ),
+fn store_failed(e: &crate::store::StoreError) -> WebError {
+    error::store_failed(
+        e,
+        "trang: không ghi được cơ sở dữ liệu",
+        "Chưa ghi nhận",
+        "Máy chủ gặp sự cố lưu trữ; câu trả lời chưa được ghi. Vui lòng thử lại sau ít phút.",
     )
 }
 
@@ -405,25 +584,20 @@ fn blank(action: Action) -> NewResponse {
     }
 }
 
-/// A text field: trimmed, at most `max` characters, control characters other than line
-/// breaks refused. Stored as text; pages escape it.
-fn text(
-    form: &HashMap<String, String>,
-    key: &str,
-    label: &str,
-    max: usize,
-) -> Result<Option<String>, String> {
-    let Some(v) = form.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+/// A text field (trimmed, blank left out: [`typed`]): at most `max` characters, control
+/// characters other than line breaks refused. Stored as text; pages escape it.
+fn text(value: Option<&str>, label: &str, max: usize) -> Result<Option<String>, WebError> {
+    let Some(v) = value else {
         return Ok(None);
     };
     let n = v.chars().count();
     if n > max {
-        return Err(format!("{label} dài {n} ký tự, tối đa {max} ký tự."));
+        return Err(unfit(format!("{label} dài {n} ký tự, tối đa {max} ký tự.")));
     }
     if v.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(format!("{label} có ký tự điều khiển không hợp lệ."));
+        return Err(unfit(format!("{label} có ký tự điều khiển không hợp lệ.")));
     }
     Ok(Some(v.replace("\r\n", "\n")))
 }
@@ -447,18 +621,14 @@ pub(crate) fn form_date(v: &str) -> Option<NaiveDate> {
     crate::overview::check_as_of(date).ok().map(|_| date)
 }
 
-fn date_field(
-    form: &HashMap<String, String>,
-    key: &str,
-    label: &str,
-) -> Result<Option<NaiveDate>, String> {
-    match form.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+fn date_field(value: Option<&str>, label: &str) -> Result<Option<NaiveDate>, WebError> {
+    match value {
         None => Ok(None),
         Some(v) => form_date(v).map(Some).ok_or_else(|| {
-            format!(
+            unfit(format!(
                 "{label} \"{}\" không phải ngày hợp lệ: ghi theo dạng ngày/tháng/năm, ví dụ 07/12/2026 (năm từ 2000 đến 2100).",
                 v.chars().take(40).collect::<String>()
-            )
+            ))
         }),
     }
 }
@@ -467,45 +637,50 @@ fn vn(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
-fn done(
-    form: &HashMap<String, String>,
+fn done_of(
+    form: &Done,
     today: NaiveDate,
     issued: Option<NaiveDate>,
-) -> Result<NewResponse, String> {
-    let on = date_field(form, "done_on", "Ngày hoàn thành")?.unwrap_or(today);
+) -> Result<NewResponse, WebError> {
+    let on = date_field(form.done_on.as_deref(), "Ngày hoàn thành")?.unwrap_or(today);
     if on > today {
-        return Err(format!(
+        return Err(unfit(format!(
             "Ngày hoàn thành {} ở tương lai: chỉ báo hoàn thành khi việc đã xong (hôm nay là {}).",
             vn(on),
             vn(today)
-        ));
+        )));
     }
     if let Some(issued) = issued.filter(|i| on < *i) {
-        return Err(format!(
+        return Err(unfit(format!(
             "Ngày hoàn thành {} trước ngày ban hành kế hoạch ({}).",
             vn(on),
             vn(issued)
-        ));
+        )));
     }
     let mut r = blank(Action::Done);
     r.done_on = Some(on);
-    r.doc_ref = text(form, "doc_ref", "Số văn bản báo cáo", MAX_REF)?;
-    r.note = text(form, "note", "Ghi chú", MAX_TEXT)?;
+    r.doc_ref = text(form.doc_ref.as_deref(), "Số văn bản báo cáo", MAX_REF)?;
+    r.note = text(form.note.as_deref(), "Ghi chú", MAX_TEXT)?;
     Ok(r)
 }
 
-fn progress(form: &HashMap<String, String>) -> Result<NewResponse, String> {
-    let note = text(form, "note", "Nội dung tiến độ", MAX_TEXT)?
-        .ok_or("Vui lòng ghi nội dung tiến độ.")?;
+fn progress_of(form: &Progress) -> Result<NewResponse, WebError> {
+    let note = text(form.note.as_deref(), "Nội dung tiến độ", MAX_TEXT)?
+        .ok_or_else(|| unfit("Vui lòng ghi nội dung tiến độ."))?;
     let percent = match form
-        .get("percent")
-        .map(|v| v.trim().trim_end_matches('%').trim())
+        .percent
+        .as_deref()
+        .map(|v| v.trim_end_matches('%').trim())
         .filter(|v| !v.is_empty())
     {
         None => None,
         Some(v) => match v.parse::<u8>() {
             Ok(p) if p <= 100 => Some(p),
-            _ => return Err(format!("Tỷ lệ hoàn thành \"{v}\" phải là số từ 0 đến 100.")),
+            _ => {
+                return Err(unfit(format!(
+                    "Tỷ lệ hoàn thành \"{v}\" phải là số từ 0 đến 100."
+                )))
+            }
         },
     };
     let mut r = blank(Action::Progress);
@@ -516,36 +691,32 @@ fn progress(form: &HashMap<String, String>) -> Result<NewResponse, String> {
 
 /// An extension request: a date after the current deadline and at most `max_days` days past
 /// it (`[web] max_extension_days`).
-fn extend(
-    form: &HashMap<String, String>,
-    view: &TaskView,
-    max_days: u32,
-) -> Result<NewResponse, String> {
+fn extension_of(form: &Extend, view: &TaskView, max_days: u32) -> Result<NewResponse, WebError> {
     let Some(due) = view.due else {
-        return Err("Nhiệm vụ này không có hạn để gia hạn.".into());
+        return Err(unfit("Nhiệm vụ này không có hạn để gia hạn."));
     };
-    let proposed = date_field(form, "proposed", "Ngày đề nghị")?
-        .ok_or("Vui lòng ghi ngày đề nghị gia hạn đến.")?;
+    let proposed = date_field(form.proposed.as_deref(), "Ngày đề nghị")?
+        .ok_or_else(|| unfit("Vui lòng ghi ngày đề nghị gia hạn đến."))?;
     if proposed <= due {
-        return Err(format!(
+        return Err(unfit(format!(
             "Ngày đề nghị {} phải sau hạn hiện tại ({}).",
             vn(proposed),
             vn(due)
-        ));
+        )));
     }
     let furthest = due
         .checked_add_days(chrono::Days::new(u64::from(max_days)))
         .unwrap_or(due);
     if proposed > furthest {
-        return Err(format!(
+        return Err(unfit(format!(
             "Ngày đề nghị {} quá xa: chỉ đề nghị gia hạn tối đa {max_days} ngày sau hạn hiện tại ({}), tức muộn nhất ngày {}.",
             vn(proposed),
             vn(due),
             vn(furthest)
-        ));
+        )));
     }
-    let reason =
-        text(form, "reason", "Lý do", MAX_TEXT)?.ok_or("Vui lòng ghi lý do đề nghị gia hạn.")?;
+    let reason = text(form.reason.as_deref(), "Lý do", MAX_TEXT)?
+        .ok_or_else(|| unfit("Vui lòng ghi lý do đề nghị gia hạn."))?;
     let mut r = blank(Action::Extension);
     r.proposed = Some(proposed);
     r.note = Some(reason);

@@ -1,6 +1,7 @@
 //! The agencies' pages (`[web]`): `GET /a/{token}` shows an agency its tasks; POST forms record
 //! "đã hoàn thành", progress, an extension request, or withdraw its last answer. Edge: reads
-//! the store (its own connection, beside the service's), the clock and the network; what a
+//! the store (connections of its own, beside the service's, used off the request thread:
+//! [`Web::run`]), the clock and the network; what a
 //! page shows is `answers::agency_view`, what an answer does is the schedule's business at the
 //! next pass (the service notices the store's answers changed and rebuilds).
 //!
@@ -8,10 +9,9 @@
 //! link and a one-time nonce (a form posted twice is stored once). A bad, tampered or unknown
 //! token gets the same 404 as a missing page; an expired one says how to get a fresh link.
 
-// Handlers return their error page at once; boxing it would only add an allocation.
-#![allow(clippy::result_large_err)]
-
 mod dashboard;
+mod error;
+mod extract;
 mod forms;
 pub mod guard;
 mod monitor;
@@ -22,14 +22,16 @@ mod upload;
 
 use crate::answers::{self, Response};
 use crate::config::Config;
-use crate::links::{self, Link, LinkError, Signer};
+use crate::links::{self, Signer};
 use crate::store::Store;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, NaiveDate, Utc};
+pub use error::WebError;
+use extract::{AgencyLink, FeedLink};
 use guard::Reason;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -42,6 +44,9 @@ use std::time::Duration;
 pub const MAX_BODY: usize = 32 * 1024;
 pub use guard::RATE_PER_MINUTE;
 const MAX_CONNECTIONS: usize = 256;
+/// Connections to the database the pages hold at most (opened as requests need them): a
+/// workbook's reads on one never hold up an agency's page on another.
+const MAX_STORES: usize = 4;
 
 /// What the pages need: the config (replaced on reload), the store, the signer, the clock.
 #[derive(Clone)]
@@ -51,7 +56,7 @@ pub struct Web {
 
 struct Inner {
     config: RwLock<Arc<Config>>,
-    store: Mutex<Store>,
+    stores: Stores,
     signer: Signer,
     /// A fixed time (`nhacviec web --now`), else the clock.
     now: Option<DateTime<Utc>>,
@@ -62,6 +67,92 @@ struct Inner {
     rejected: Family<crate::health::ReasonLabel, Counter>,
 }
 
+/// The pages' connections to the database, beside the service's writer: lent one per use, at
+/// most [`MAX_STORES`] (a request past them waits for one to come back).
+struct Stores {
+    path: std::path::PathBuf,
+    pool: Mutex<Pool>,
+    returned: std::sync::Condvar,
+    /// Held while an answer is checked against the day's cap and recorded, so two answers
+    /// posted at once cannot both pass the check.
+    answering: Mutex<()>,
+}
+
+struct Pool {
+    idle: Vec<Store>,
+    open: usize,
+}
+
+/// A connection lent out; back to the pool when dropped (a panic included).
+struct Lent<'a> {
+    stores: &'a Stores,
+    store: Option<Store>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            lock(&self.stores.pool).idle.push(store);
+            self.stores.returned.notify_one();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Stores {
+    fn new(store: Store) -> Stores {
+        Stores {
+            path: store.path().to_path_buf(),
+            pool: Mutex::new(Pool {
+                idle: vec![store],
+                open: 1,
+            }),
+            returned: std::sync::Condvar::new(),
+            answering: Mutex::new(()),
+        }
+    }
+
+    /// An idle connection, a new one while under [`MAX_STORES`], else the next one returned.
+    /// Blocks: called on the blocking pool only ([`Web::run`]).
+    fn lend(&self) -> Lent<'_> {
+        let mut pool = lock(&self.pool);
+        loop {
+            if let Some(store) = pool.idle.pop() {
+                return Lent {
+                    stores: self,
+                    store: Some(store),
+                };
+            }
+            if pool.open < MAX_STORES {
+                pool.open += 1;
+                drop(pool);
+                match Store::open_side(&self.path) {
+                    Ok(store) => {
+                        return Lent {
+                            stores: self,
+                            store: Some(store),
+                        }
+                    }
+                    // The ones open still serve (at least the first is never closed).
+                    Err(e) => {
+                        tracing::warn!(error = %e, "trang: không mở thêm được kết nối cơ sở dữ liệu");
+                        pool = lock(&self.pool);
+                        pool.open -= 1;
+                    }
+                }
+            } else {
+                pool = self
+                    .returned
+                    .wait(pool)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct Guards {
     rate: guard::RateLimiter,
@@ -70,6 +161,8 @@ struct Guards {
 }
 
 impl Web {
+    /// The pages on `store` (a connection beside the service's writer; up to [`MAX_STORES`]
+    /// are opened to its path as requests need them).
     pub fn new(
         config: Arc<Config>,
         store: Store,
@@ -90,7 +183,7 @@ impl Web {
         Web {
             inner: Arc::new(Inner {
                 config: RwLock::new(config),
-                store: Mutex::new(store),
+                stores: Stores::new(store),
                 signer,
                 now,
                 started: std::time::Instant::now(),
@@ -175,10 +268,40 @@ impl Web {
         }
     }
 
+    /// `f` on a connection of the pool. Blocks: on the blocking pool only ([`Web::run`]).
     fn with_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
-        match self.inner.store.lock() {
-            Ok(s) => f(&s),
-            Err(poisoned) => f(&poisoned.into_inner()),
+        let lent = self.inner.stores.lend();
+        match &lent.store {
+            Some(store) => f(store),
+            // Never: a `Lent` holds its store until dropped.
+            None => unreachable!("a lent connection is held until dropped"),
+        }
+    }
+
+    /// [`Web::with_store`] while no other answer is being checked and recorded.
+    fn answering<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        let _one = lock(&self.inner.stores.answering);
+        self.with_store(f)
+    }
+
+    /// Runs `f` (the store, figures, a workbook, a page's rendering) on the runtime's blocking
+    /// pool: the thread that accepts and answers requests never waits for it, so a workbook
+    /// being built does not hold up another agency's page.
+    pub(crate) async fn run(
+        &self,
+        f: impl FnOnce(&Web) -> Result<HttpResponse, WebError> + Send + 'static,
+    ) -> Result<HttpResponse, WebError> {
+        let web = self.clone();
+        match tokio::task::spawn_blocking(move || f(&web)).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::error!(error = %e, "trang: xử lý yêu cầu thất bại");
+                Err(WebError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Tạm thời không xem được",
+                    "Máy chủ gặp sự cố. Vui lòng thử lại sau ít phút.",
+                ))
+            }
         }
     }
 }
@@ -235,56 +358,47 @@ fn log_summary(summary: &guard::Summary) {
     );
 }
 
-/// The 429 page of a link used too often.
-fn too_many(message: &str) -> HttpResponse {
-    let mut resp = html(
-        StatusCode::TOO_MANY_REQUESTS,
-        page::error("Quá nhiều yêu cầu", message),
-    );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-    resp
+/// A form's route: its POST, another method the same 404 as an unknown page.
+fn answer_route(route: axum::routing::MethodRouter<Web>) -> axum::routing::MethodRouter<Web> {
+    route.fallback(not_found)
 }
 
 pub fn router(web: Web) -> Router {
+    use axum::routing::post;
+    // The agencies' forms' bodies are bounded by `forms` itself (`upload::read_form`: a
+    // multipart body up to `[web] max_upload_mb`), not by axum's default 2 MB. Another method
+    // on these paths is the same 404 as an unknown page, as when one route served them all.
+    let form = |answer| answer_route(answer).layer(axum::extract::DefaultBodyLimit::disable());
     Router::new()
-        .route("/a/{token}", get(show))
-        // The forms' bodies are bounded by `forms::post` itself (`upload::read_form`: a
-        // multipart body up to `[web] max_upload_mb`), not by axum's default 2 MB.
-        .route(
-            "/a/{token}/{action}",
-            get(calendar_feed)
-                .post(forms::post)
-                .layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route("/a/{token}/tep/{sha256}", get(upload::agency_download))
-        .route("/theo-doi/{key}", get(monitor::show))
-        .route("/theo-doi/{key}/bang-tinh.xlsx", get(monitor::workbook))
-        .route("/theo-doi/{key}/bao-cao.docx", get(monitor::report))
-        .route("/theo-doi/{key}/tep/{sha256}", get(monitor::evidence))
-        .route(
-            "/theo-doi/{key}/xac-nhan",
-            axum::routing::post(review::post),
-        )
-        .route("/theo-doi/{key}/tra-lai", axum::routing::post(review::post))
-        .route("/theo-doi/{key}/co-quan/{agency}", get(review::agency))
-        .route(
-            "/theo-doi/{key}/{action}",
-            axum::routing::post(monitor::decide),
-        )
+        .route(links::paths::AGENCY, get(show))
+        .route(links::paths::FEED, get(calendar_feed).fallback(not_found))
+        .route(links::paths::DONE, form(post(forms::done)))
+        .route(links::paths::PROGRESS, form(post(forms::progress)))
+        .route(links::paths::EXTEND, form(post(forms::extend)))
+        .route(links::paths::UNDO, form(post(forms::undo)))
+        .route(links::paths::AGENCY_FILE, get(upload::agency_download))
+        .route(links::paths::MONITOR, get(monitor::show))
+        .route(links::paths::WORKBOOK, get(monitor::workbook))
+        .route(links::paths::REPORT, get(monitor::report))
+        .route(links::paths::MONITOR_FILE, get(monitor::evidence))
+        .route(links::paths::CONFIRM, post(review::confirm))
+        .route(links::paths::RETURN, post(review::send_back))
+        .route(links::paths::MONITOR_AGENCY, get(review::agency))
+        .route(links::paths::GRANT, post(monitor::grant))
+        .route(links::paths::REFUSE, post(monitor::refuse_request))
         .route("/style.css", get(style))
         .fallback(not_found)
         .with_state(web)
 }
 
 /// Serves the pages on `listener` until `stop`, then lets the requests in flight finish for
-/// up to `health::DRAIN`; writes the minute's summary of refused requests each minute.
+/// up to `http::DRAIN`; writes the minute's summary of refused requests each minute.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     web: Web,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
-    let listener = crate::health::Limited::new(listener, MAX_CONNECTIONS, Duration::from_secs(30));
+    let listener = crate::http::Limited::new(listener, MAX_CONNECTIONS, Duration::from_secs(30));
     let summaries = {
         let web = web.clone();
         tokio::spawn(async move {
@@ -295,7 +409,7 @@ pub async fn serve(
             }
         })
     };
-    crate::health::serve_app(listener, router(web.clone()), Peer, stop).await;
+    crate::http::serve_app(listener, router(web.clone()), Peer, stop).await;
     summaries.abort();
     if let Some(summary) = web.guards(|g| g.log.finish()) {
         log_summary(&summary);
@@ -308,11 +422,11 @@ pub async fn serve(
 pub struct Peer(pub SocketAddr);
 
 /// The pages on a thread and runtime of their own (like `/healthz`). Stops when dropped.
-pub type Server = crate::health::Server;
+pub type Server = crate::http::Server;
 
 /// Starts serving the pages on `listener` (already bound).
 pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Server> {
-    crate::health::Server::spawn("nhacviec-web", listener, move |l, stop| serve(l, web, stop))
+    crate::http::Server::spawn("nhacviec-web", listener, move |l, stop| serve(l, web, stop))
 }
 
 /// Serves the pages of `config` (which has `[web]`) on its `listen` address, with a
@@ -391,53 +505,8 @@ async fn style() -> HttpResponse {
         .into_response()
 }
 
-async fn not_found() -> HttpResponse {
-    html(StatusCode::NOT_FOUND, page::not_found())
-}
-
-/// The link of a request, checked: `Err` is the page to answer with.
-pub(crate) fn open_link(
-    web: &Web,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<(Link, Arc<Config>), HttpResponse> {
-    let id = links::log_id(token);
-    if !web.allow(&id) {
-        return Err(too_many("Liên kết này được dùng quá nhiều lần trong một phút. Vui lòng chờ một phút rồi thử lại."));
-    }
-    let config = web.config();
-    match web.inner.signer.verify(token, now) {
-        Ok(link) if config.agency(&link.agency).is_some() => Ok((link, config)),
-        Ok(link) => {
-            web.reject(
-                Reason::UnknownAgency,
-                &id,
-                Some(&link.agency),
-                "trang: liên kết của cơ quan không còn trong cấu hình",
-            );
-            Err(not_found_page())
-        }
-        Err(LinkError::Invalid) => {
-            web.reject(Reason::Invalid, &id, None, "trang: liên kết không hợp lệ");
-            Err(not_found_page())
-        }
-        Err(LinkError::Expired { agency, expired }) => {
-            web.reject(
-                Reason::Expired,
-                &id,
-                Some(&agency),
-                "trang: liên kết hết hạn",
-            );
-            Err(html(
-                StatusCode::GONE,
-                page::expired(&config, &agency, expired),
-            ))
-        }
-    }
-}
-
-fn not_found_page() -> HttpResponse {
-    html(StatusCode::NOT_FOUND, page::not_found())
+async fn not_found() -> WebError {
+    WebError::not_found()
 }
 
 /// Today in the config's timezone.
@@ -450,154 +519,108 @@ pub(crate) fn answered(
     web: &Web,
     config: &Config,
     agency: &str,
-) -> Result<(Config, Vec<Response>), HttpResponse> {
+) -> Result<(Config, Vec<Response>), WebError> {
     // What the page shows: every completion (the overlay), this agency's latest answer of
     // each occurrence and its pending requests; not every answer ever given.
-    let loaded = web.with_store(|s| {
-        let (all, ext) = s.shown_answers(Some(agency), None)?;
-        Ok::<_, crate::store::StoreError>((all, ext))
-    });
-    match loaded {
-        Ok((all, ext)) => {
-            let c = answers::overlaid(config, &all, &ext);
-            let mine = all.into_iter().filter(|r| r.agency == agency).collect();
-            Ok((c, mine))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang: không đọc được cơ sở dữ liệu");
-            Err(html(
-                StatusCode::SERVICE_UNAVAILABLE,
-                page::error("Tạm thời không xem được", "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi."),
-            ))
-        }
-    }
+    let (all, ext) = web
+        .with_store(|s| s.shown_answers(Some(agency), None))
+        .map_err(|e| {
+            error::store_failed(
+                &e,
+                "trang: không đọc được cơ sở dữ liệu",
+                "Tạm thời không xem được",
+                "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi.",
+            )
+        })?;
+    let c = answers::overlaid(config, &all, &ext);
+    let mine = all.into_iter().filter(|r| r.agency == agency).collect();
+    Ok((c, mine))
 }
 
+/// `GET /a/{token}`: the agency's page.
 async fn show(
     State(web): State<Web>,
-    Path(token): Path<String>,
+    agency: AgencyLink,
     uri: axum::http::Uri,
-    headers: axum::http::HeaderMap,
-) -> HttpResponse {
+    headers: HeaderMap,
+) -> Result<HttpResponse, WebError> {
     let now = web.now();
-    let (link, config) = match open_link(&web, &token, now) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let (answered, mut responses) = match answered(&web, &config, &link.agency) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let today = today(&config, now);
-    let views = answers::agency_view(&answered, &link.agency, today, &responses);
-    let query = page::PageQuery::parse(uri.query());
-    // The answer the notice names, when a later one of its occurrence took its place.
-    if let Some(id) = query
-        .recorded
-        .filter(|id| !responses.iter().any(|r| r.id == *id))
-    {
-        if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
-            if r.agency == link.agency {
-                responses.push(r);
+    web.run(move |web| {
+        let AgencyLink {
+            token,
+            link,
+            config,
+        } = agency;
+        let (answered, mut responses) = answered(web, &config, &link.agency)?;
+        let today = today(&config, now);
+        let views = answers::agency_view(&answered, &link.agency, today, &responses);
+        let query = page::PageQuery::parse(uri.query());
+        // The answer the notice names, when a later one of its occurrence took its place.
+        if let Some(id) = query
+            .recorded
+            .filter(|id| !responses.iter().any(|r| r.id == *id))
+        {
+            if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
+                if r.agency == link.agency {
+                    responses.push(r);
+                }
             }
         }
-    }
-    html(
-        StatusCode::OK,
-        page::agency(&page::AgencyPage {
-            config: &answered,
-            signer: &web.inner.signer,
-            link: &link,
-            agency: &link.agency,
-            base: format!("/a/{token}"),
-            files: format!("/a/{token}"),
-            // The feed's own read-only token: a calendar provider holding it cannot answer.
-            feed: Some(format!(
-                "/a/{}/lich.ics",
-                web.inner.signer.sign_feed(&link.agency, now)
-            )),
-            today,
-            now,
-            views: &views,
-            responses: &responses,
-            evidence: &upload::attached(&web),
-            query: &query,
-            who: forms::remembered(&headers),
-            read_only: false,
-        }),
-    )
+        let base = links::Url::Agency(&token).path();
+        Ok(html(
+            StatusCode::OK,
+            page::agency(&page::AgencyPage {
+                config: &answered,
+                signer: &web.inner.signer,
+                link: &link,
+                agency: &link.agency,
+                files: base.clone(),
+                base,
+                // The feed's own read-only token: a calendar provider holding it cannot answer.
+                feed: Some(links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path()),
+                today,
+                now,
+                views: &views,
+                responses: &responses,
+                evidence: &upload::attached(web),
+                query: &query,
+                who: forms::remembered(&headers),
+                read_only: false,
+            }),
+        ))
+    })
+    .await
 }
 
 /// `GET /a/{feed token}/lich.ics`: the agency's deadlines as an iCalendar feed. Only a feed's
 /// token opens it (`links::Signer::verify_feed`, [`links::FEED_DAYS`]); an answer link is the
 /// same 404 as a forged one, so the URL in a calendar is never one that answers.
-async fn calendar_feed(
-    State(web): State<Web>,
-    Path((token, file)): Path<(String, String)>,
-) -> HttpResponse {
-    if file != "lich.ics" {
-        return not_found_page();
-    }
+async fn calendar_feed(State(web): State<Web>, feed: FeedLink) -> Result<HttpResponse, WebError> {
     let now = web.now();
-    let id = links::log_id(&token);
-    if !web.allow(&id) {
-        return too_many("Vui lòng chờ một phút rồi thử lại.");
-    }
-    let config = web.config();
-    let agency = match web.inner.signer.verify_feed(&token, now) {
-        Ok(link) => link.agency,
-        Err(LinkError::Expired { agency, .. }) => {
-            web.reject(
-                Reason::Expired,
-                &id,
-                Some(&agency),
-                "trang: lịch với địa chỉ hết hạn",
-            );
-            return not_found_page();
-        }
-        Err(LinkError::Invalid) => {
-            web.reject(
-                Reason::Invalid,
-                &id,
-                None,
-                "trang: lịch với địa chỉ không hợp lệ",
-            );
-            return not_found_page();
-        }
-    };
-    if config.agency(&agency).is_none() {
-        web.reject(
-            Reason::UnknownAgency,
-            &id,
-            Some(&agency),
-            "trang: lịch của cơ quan không còn trong cấu hình",
-        );
-        return not_found_page();
-    }
-    let (answered, _) = match answered(&web, &config, &agency) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let body = crate::ics::feed(&answered, &agency, today(&config, now), now);
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/calendar; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("inline; filename=\"lich.ics\""),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+    web.run(move |web| {
+        let (answered, _) = answered(web, &feed.config, &feed.agency)?;
+        let body = crate::ics::feed(&answered, &feed.agency, today(&feed.config, now), now);
+        Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/calendar; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("inline; filename=\"lich.ics\""),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
+            ],
+            body,
+        )
+            .into_response())
+    })
+    .await
 }
 
 /// The client's address: the peer, or what a trusted reverse proxy says it forwarded for.

@@ -8,162 +8,82 @@
 //! (`Config::monitored_by`). Anything else is the same 404 as an unknown page.
 
 use super::dashboard::Query;
-use super::guard::{self, Reason};
-use super::{html, page, Web};
-use crate::answers::{self, Action};
+use super::error::{self, WebError};
+use super::extract::{MonitorKey, Params, Posted};
+use super::Web;
+use crate::answers::{self, Action, Response};
 use crate::config::Config;
 use crate::dates::parse_date;
 use crate::extension;
-use crate::links::{self, Link, LinkError};
+use crate::links::{self, Url};
 use crate::messages::{self, Decision, DecisionAbout};
 use crate::outbox;
 use crate::overview::{self, Overview};
-use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
-use std::collections::HashMap;
+use serde::Deserialize;
 use std::sync::Arc;
 
-/// The dashboard's own link checked: `Err` is the page to answer with.
-pub(super) fn open_monitor(
-    web: &Web,
-    key: &str,
-    now: DateTime<Utc>,
-) -> Result<(Link, Arc<Config>), HttpResponse> {
-    let id = links::log_id(key);
-    if !web.allow(&id) {
-        return Err(super::too_many("Vui lòng chờ một phút rồi thử lại."));
-    }
-    // While too many wrong keys are being tried, only a key already seen to work is checked:
-    // a guesser gets the same 429 for every key, right or wrong.
-    let secs = web.secs();
-    if let Some(wait) = web.guards(|g| g.keys.blocked(&id, secs)) {
-        web.reject(Reason::DashboardBlocked, &id, None, "");
-        return Err(blocked(wait));
-    }
-    let opened = check_key(web, key, &id, now);
-    match &opened {
-        Ok(_) => web.guards(|g| g.keys.succeeded(&id)),
-        Err(_) => {
-            if let Some(wait) = web.guards(|g| g.keys.failed(secs)) {
-                tracing::warn!(
-                    event = "dashboard_keys_blocked",
-                    seconds = wait,
-                    "trang theo dõi: quá {} khóa sai trong một phút, tạm ngừng kiểm tra khóa mới trong {} giây (có người dò khóa?)",
-                    guard::FAILED_KEYS_PER_MINUTE,
-                    wait
-                );
-            }
-        }
-    }
-    opened
+type Answer = Result<HttpResponse, WebError>;
+
+/// The dashboard's query as sent: `?ngay=&ke-hoach=&sap-xep=&tim=&ok=`.
+#[derive(Deserialize, Default)]
+pub struct Asked {
+    ngay: Option<String>,
+    #[serde(rename = "ke-hoach")]
+    ke_hoach: Option<String>,
+    #[serde(rename = "sap-xep")]
+    sap_xep: Option<String>,
+    tim: Option<String>,
+    ok: Option<String>,
 }
 
-/// The 429 of a blocked dashboard key, with the wait.
-fn blocked(wait: u64) -> HttpResponse {
-    let minutes = wait.div_ceil(60);
-    let mut resp = html(
-        StatusCode::TOO_MANY_REQUESTS,
-        page::error(
-            "Quá nhiều lần thử khóa sai",
-            &format!("Trang theo dõi vừa bị thử quá nhiều khóa sai. Vui lòng thử lại sau {minutes} phút."),
-        ),
-    );
-    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
+/// Why a dashboard's query is refused (400).
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("Ngày \"{0}\" không hợp lệ: ghi theo dạng 30/06/2022.")]
+    Date(String),
+    #[error("Không xem được: {0}.")]
+    OutOfRange(String),
+    #[error("Không có kế hoạch số \"{0}\".")]
+    Plan(String),
 }
 
-/// The key checked: the configured key's hash or a dashboard's signed link.
-fn check_key(
-    web: &Web,
-    key: &str,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<(Link, Arc<Config>), HttpResponse> {
-    let config = web.config();
-    if let Some(w) = config.web.as_ref().filter(|w| w.admin_key_matches(key)) {
-        if let Some(hash) = w.admin_token {
-            return Ok((Link::monitor_key(&hash), config));
-        }
-    }
-    match web.inner.signer.verify(key, now) {
-        Ok(link) => match links::dashboard_scope(&link.agency) {
-            Some(None) => Ok((link, config)),
-            // A link for one office (`admin-link --agency`): only the plans it monitors.
-            Some(Some(agency)) => {
-                let scoped = Arc::new(config.monitored_by(agency));
-                Ok((link, scoped))
-            }
-            None => {
-                web.reject(
-                    Reason::DashboardKey,
-                    id,
-                    None,
-                    "trang theo dõi: khóa không hợp lệ",
-                );
-                Err(html(StatusCode::NOT_FOUND, page::not_found()))
-            }
-        },
-        Err(LinkError::Expired { agency, .. }) if links::dashboard_scope(&agency).is_some() => {
-            web.reject(
-                Reason::Expired,
-                id,
-                None,
-                "trang theo dõi: liên kết hết hạn",
-            );
-            Err(html(
-                StatusCode::GONE,
-                page::error(
-                    "Liên kết đã hết hạn",
-                    "Liên kết trang theo dõi này đã hết hạn. Người quản trị tạo liên kết mới bằng lệnh nhacviec admin-link.",
-                ),
-            ))
-        }
-        _ => {
-            web.reject(
-                Reason::DashboardKey,
-                id,
-                None,
-                "trang theo dõi: khóa không hợp lệ",
-            );
-            Err(html(StatusCode::NOT_FOUND, page::not_found()))
-        }
-    }
-}
-
-fn query(raw: Option<&str>, config: &Config) -> Result<Query, String> {
-    let pairs: HashMap<String, String> = url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
-    let get = |k: &str| pairs.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let as_of = match get("ngay") {
+fn query(asked: Asked, config: &Config) -> Result<Query, QueryError> {
+    let as_of = match asked.ngay {
         None => None,
         Some(s) => {
-            let d = parse_date(s)
-                .ok_or_else(|| format!("Ngày \"{s}\" không hợp lệ: ghi theo dạng 30/06/2022."))?;
-            overview::check_as_of(d).map_err(|e| format!("Không xem được: {e}."))?;
+            let d = parse_date(&s).ok_or(QueryError::Date(s))?;
+            overview::check_as_of(d).map_err(|e| QueryError::OutOfRange(e.to_string()))?;
             Some(d)
         }
     };
-    let plan = match get("ke-hoach") {
+    let plan = match asked.ke_hoach {
         None => None,
         Some(p) => Some(
-            crate::report::find_plan(config, p)
-                .ok_or_else(|| format!("Không có kế hoạch số \"{p}\"."))?
+            crate::report::find_plan(config, &p)
+                .ok_or(QueryError::Plan(p.clone()))?
                 .to_string(),
         ),
     };
     Ok(Query {
         as_of,
         plan,
-        sort: get("sap-xep").map(str::to_string),
-        find: get("tim").map(str::to_string),
-        notice: get("ok").map(str::to_string),
+        sort: asked.sap_xep,
+        find: asked.tim,
+        notice: asked.ok,
     })
+}
+
+fn unavailable(e: &crate::store::StoreError, what: &str, title: &'static str) -> WebError {
+    error::store_failed(
+        e,
+        what,
+        title,
+        "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút.",
+    )
 }
 
 /// The figures a request asks for, computed from the store's answers.
@@ -172,117 +92,103 @@ fn figures(
     config: &Config,
     as_of: NaiveDate,
     plan: Option<&str>,
-) -> Result<Overview, HttpResponse> {
+) -> Result<Overview, WebError> {
     // The answers the figures read (latest per occurrence, completions, pending requests),
     // as known at the end of `as_of`: not every answer ever given.
     let before = as_of
         .succ_opt()
         .and_then(|d| answers::day_start(config.timezone, d));
-    let loaded = web.with_store(|s| {
-        let (responses, extensions) = s.shown_answers(None, before)?;
-        let last = s.last_reminders()?;
-        Ok::<_, crate::store::StoreError>((responses, extensions, last))
-    });
-    match loaded {
-        Ok((responses, extensions, last)) => Ok(overview::compute_as_of(
-            config,
-            as_of,
-            plan,
-            &responses,
-            &extensions,
-            &last,
-        )),
-        Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu");
-            Err(html(
-                StatusCode::SERVICE_UNAVAILABLE,
-                page::error(
-                    "Tạm thời không xem được",
-                    "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút.",
-                ),
-            ))
-        }
-    }
+    let (responses, extensions, last) = web
+        .with_store(|s| {
+            let (responses, extensions) = s.shown_answers(None, before)?;
+            let last = s.last_reminders()?;
+            Ok::<_, crate::store::StoreError>((responses, extensions, last))
+        })
+        .map_err(|e| {
+            unavailable(
+                &e,
+                "trang theo dõi: không đọc được cơ sở dữ liệu",
+                "Tạm thời không xem được",
+            )
+        })?;
+    Ok(overview::compute_as_of(
+        config,
+        as_of,
+        plan,
+        &responses,
+        &extensions,
+        &last,
+    ))
 }
 
+/// `GET /theo-doi/{key}`: the dashboard.
 pub async fn show(
     State(web): State<Web>,
-    Path(key): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> HttpResponse {
+    monitor: MonitorKey,
+    Params(asked): Params<Asked>,
+) -> Answer {
     let now = web.now();
-    let (link, config) = match open_monitor(&web, &key, now) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let q = match query(raw.as_deref(), &config) {
-        Ok(q) => q,
-        Err(msg) => return html(StatusCode::BAD_REQUEST, page::error("Không xem được", &msg)),
-    };
-    let today = super::today(&config, now);
-    let as_of = q.as_of.unwrap_or(today);
-    let overview = match figures(&web, &config, as_of, q.plan.as_deref()) {
-        Ok(o) => o,
-        Err(resp) => return resp,
-    };
-    html(
-        StatusCode::OK,
-        super::dashboard::render_page(&super::dashboard::Dashboard {
-            config: &config,
-            overview: &overview,
-            query: &q,
-            key: &key,
-            today,
-            signer: &web.inner.signer,
-            link: &link,
-            evidence: &super::upload::attached(&web),
-        }),
-    )
+    web.run(move |web| {
+        let MonitorKey { key, link, config } = monitor;
+        let q = query(asked, &config)
+            .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, "Không xem được", e.to_string()))?;
+        let today = super::today(&config, now);
+        let as_of = q.as_of.unwrap_or(today);
+        let overview = figures(web, &config, as_of, q.plan.as_deref())?;
+        Ok(super::html(
+            StatusCode::OK,
+            super::dashboard::render_page(&super::dashboard::Dashboard {
+                config: &config,
+                overview: &overview,
+                query: &q,
+                key: &key,
+                today,
+                signer: &web.inner.signer,
+                link: &link,
+                evidence: &super::upload::attached(web),
+            }),
+        ))
+    })
+    .await
 }
 
+/// `GET /theo-doi/{key}/bang-tinh.xlsx[?ngay=&ke-hoach=]`: the workbook of the page's figures.
 pub async fn workbook(
     State(web): State<Web>,
-    Path(key): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> HttpResponse {
-    let (config, q, as_of) = match download_request(&web, &key, raw.as_deref()) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let overview = match figures(&web, &config, as_of, q.plan.as_deref()) {
-        Ok(o) => o,
-        Err(resp) => return resp,
-    };
-    match crate::workbook::xlsx(&config, &overview) {
-        Ok(bytes) => download(
+    monitor: MonitorKey,
+    Params(asked): Params<Asked>,
+) -> Answer {
+    let now = web.now();
+    web.run(move |web| {
+        let (config, q, as_of) = download_request(monitor, asked, now)?;
+        let overview = figures(web, &config, as_of, q.plan.as_deref())?;
+        let bytes = crate::workbook::xlsx(&config, &overview).map_err(|e| {
+            tracing::error!(error = %e, "trang theo dõi: không tạo được bảng tính");
+            WebError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Không tạo được bảng tính",
+                "Vui lòng thử lại sau; nếu vẫn lỗi, dùng lệnh nhacviec export.",
+            )
+        })?;
+        Ok(download(
             bytes,
             crate::workbook::XLSX_TYPE,
             &crate::workbook::file_name(as_of, "xlsx"),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "trang theo dõi: không tạo được bảng tính");
-            html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                page::error(
-                    "Không tạo được bảng tính",
-                    "Vui lòng thử lại sau; nếu vẫn lỗi, dùng lệnh nhacviec export.",
-                ),
-            )
-        }
-    }
+        ))
+    })
+    .await
 }
 
-/// A download's link and query checked (the workbook's, the report's): the config (scoped
-/// for a scoped link), the query and the date asked for (default today).
+/// A download's query checked (the workbook's, the report's): the config (scoped for a scoped
+/// link), the query and the date asked for (default today).
 fn download_request(
-    web: &Web,
-    key: &str,
-    raw: Option<&str>,
-) -> Result<(Arc<Config>, Query, NaiveDate), HttpResponse> {
-    let now = web.now();
-    let (_, config) = open_monitor(web, key, now)?;
-    let q = query(raw, &config)
-        .map_err(|msg| html(StatusCode::BAD_REQUEST, page::error("Không tải được", &msg)))?;
+    monitor: MonitorKey,
+    asked: Asked,
+    now: DateTime<Utc>,
+) -> Result<(Arc<Config>, Query, NaiveDate), WebError> {
+    let config = monitor.config;
+    let q = query(asked, &config)
+        .map_err(|e| WebError::new(StatusCode::BAD_REQUEST, "Không tải được", e.to_string()))?;
     let as_of = q.as_of.unwrap_or_else(|| super::today(&config, now));
     Ok((config, q, as_of))
 }
@@ -312,68 +218,60 @@ fn download(bytes: Vec<u8>, kind: &'static str, name: &str) -> HttpResponse {
 /// and plan; a scoped link's plans only (its config is scoped).
 pub async fn report(
     State(web): State<Web>,
-    Path(key): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> HttpResponse {
-    let (config, q, as_of) = match download_request(&web, &key, raw.as_deref()) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let loaded = web.with_store(|s| {
-        let (responses, extensions) = s.answers()?;
-        let last = s.last_reminders()?;
-        Ok::<_, crate::store::StoreError>((responses, extensions, last))
-    });
-    let (responses, extensions, last) = match loaded {
-        Ok(x) => x,
-        Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (báo cáo)");
-            return html(
-                StatusCode::SERVICE_UNAVAILABLE,
-                page::error(
+    monitor: MonitorKey,
+    Params(asked): Params<Asked>,
+) -> Answer {
+    let now = web.now();
+    web.run(move |web| {
+        let (config, q, as_of) = download_request(monitor, asked, now)?;
+        let (responses, extensions, last) = web
+            .with_store(|s| {
+                let (responses, extensions) = s.answers()?;
+                let last = s.last_reminders()?;
+                Ok::<_, crate::store::StoreError>((responses, extensions, last))
+            })
+            .map_err(|e| {
+                unavailable(
+                    &e,
+                    "trang theo dõi: không đọc được cơ sở dữ liệu (báo cáo)",
                     "Tạm thời không tải được",
-                    "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút.",
-                ),
-            );
-        }
-    };
-    let plan = q.plan.as_deref();
-    let overview = overview::compute_as_of(&config, as_of, plan, &responses, &extensions, &last);
-    let made = crate::report_doc::docx(&crate::report_doc::Input {
-        config: &config,
-        overview: &overview,
-        period: crate::report_doc::since_issue(&config, plan, as_of),
-        responses: &responses,
-        extensions: &extensions,
-    });
-    match made {
-        Ok(bytes) => download(
+                )
+            })?;
+        let plan = q.plan.as_deref();
+        let overview =
+            overview::compute_as_of(&config, as_of, plan, &responses, &extensions, &last);
+        let bytes = crate::report_doc::docx(&crate::report_doc::Input {
+            config: &config,
+            overview: &overview,
+            period: crate::report_doc::since_issue(&config, plan, as_of),
+            responses: &responses,
+            extensions: &extensions,
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, "trang theo dõi: không tạo được văn bản báo cáo");
+            WebError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Không tạo được báo cáo",
+                "Vui lòng thử lại sau; nếu vẫn lỗi, dùng lệnh nhacviec export --format docx.",
+            )
+        })?;
+        Ok(download(
             bytes,
             crate::report_doc::DOCX_TYPE,
             &crate::report_doc::file_name(as_of),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "trang theo dõi: không tạo được văn bản báo cáo");
-            html(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                page::error(
-                    "Không tạo được báo cáo",
-                    "Vui lòng thử lại sau; nếu vẫn lỗi, dùng lệnh nhacviec export --format docx.",
-                ),
-            )
-        }
-    }
+        ))
+    })
+    .await
 }
 
 /// `GET /theo-doi/{key}/tep/{sha256}`: a file attached to any agency's answer.
 pub async fn evidence(
     State(web): State<Web>,
-    Path((key, sha256)): Path<(String, String)>,
-) -> HttpResponse {
-    if let Err(resp) = open_monitor(&web, &key, web.now()) {
-        return resp;
-    }
-    super::upload::download(&web, &sha256, None).await
+    _: MonitorKey,
+    Path((_, sha256)): Path<(String, String)>,
+) -> Answer {
+    web.run(move |web| super::upload::download(web, &sha256, None))
+        .await
 }
 
 /// A refusal's message as a sentence: capitalised, with a full stop.
@@ -389,44 +287,162 @@ fn sentence(message: &str) -> String {
     out
 }
 
-pub(super) fn refuse(status: StatusCode, message: &str) -> HttpResponse {
-    html(status, page::error("Chưa ghi nhận", message))
+pub(super) fn refuse(status: StatusCode, message: impl Into<String>) -> WebError {
+    WebError::refused(status, message)
 }
 
-/// `POST /theo-doi/{key}/gia-han` (grant) and `/tu-choi` (refuse) of one request.
-pub async fn decide(
+/// The dashboard's form's CSRF token, bound to its key and the form (`action`).
+pub(super) fn csrf_checked(
+    web: &Web,
+    monitor: &MonitorKey,
+    action: &str,
+    csrf: Option<&str>,
+) -> Result<(), WebError> {
+    if csrf.is_some_and(|c| web.inner.signer.csrf_ok(&monitor.link, action, c)) {
+        return Ok(());
+    }
+    tracing::warn!(link = %links::log_id(&monitor.key), %action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
+    Err(refuse(
+        StatusCode::FORBIDDEN,
+        "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng tải lại trang theo dõi rồi gửi lại.",
+    ))
+}
+
+/// `POST /theo-doi/{key}/gia-han`: an extension granted to a new date, by a document.
+#[derive(Deserialize)]
+pub struct Grant {
+    csrf: Option<String>,
+    request: Option<String>,
+    to: Option<String>,
+    doc_ref: Option<String>,
+}
+
+/// `POST /theo-doi/{key}/tu-choi`: an extension refused, with the reason the agency is told.
+#[derive(Deserialize)]
+pub struct Refuse {
+    csrf: Option<String>,
+    request: Option<String>,
+    reason: Option<String>,
+}
+
+pub async fn grant(
     State(web): State<Web>,
-    Path((key, action)): Path<(String, String)>,
-    body: Body,
-) -> HttpResponse {
+    monitor: MonitorKey,
+    Posted(form): Posted<Grant>,
+) -> Answer {
+    web.run(move |web| {
+        decide(
+            web,
+            &monitor,
+            "gia-han",
+            form.csrf.as_deref(),
+            form.request.as_deref(),
+            |request, answered, today| {
+                let Some(to) = form.to.as_deref().and_then(parse_date) else {
+                    return Err(refuse(
+                        StatusCode::BAD_REQUEST,
+                        "Thiếu hạn mới, hoặc ngày không hợp lệ (ghi theo dạng 31/07/2022).",
+                    ));
+                };
+                let Some(from) = request.deadline else {
+                    return Err(refuse(StatusCode::BAD_REQUEST, "Đề nghị này không gắn với một hạn cụ thể nên không gia hạn được; hãy trả lời cơ quan bằng văn bản."));
+                };
+                // The rule `nhacviec extend` applies too.
+                let asked = extension::Asked {
+                    agency: &request.agency,
+                    plan: &request.plan,
+                    task: &request.task,
+                    from: Some(from),
+                    to,
+                    doc_ref: form.doc_ref.as_deref(),
+                    today,
+                };
+                let grant = extension::check(answered, &asked).map_err(|refusal| {
+                    tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %refusal, "trang theo dõi: không chấp nhận được đề nghị gia hạn");
+                    refuse(StatusCode::BAD_REQUEST, sentence(&refusal.to_string()))
+                })?;
+                Ok((
+                    Decision::Granted {
+                        to: grant.to,
+                        doc_ref: Some(grant.doc_ref),
+                    },
+                    Some(grant.before),
+                ))
+            },
+        )
+    })
+    .await
+}
+
+pub async fn refuse_request(
+    State(web): State<Web>,
+    monitor: MonitorKey,
+    Posted(form): Posted<Refuse>,
+) -> Answer {
+    web.run(move |web| {
+        decide(
+            web,
+            &monitor,
+            "tu-choi",
+            form.csrf.as_deref(),
+            form.request.as_deref(),
+            |_, _, _| {
+                let Some(reason) = form.reason.as_deref() else {
+                    return Err(refuse(
+                        StatusCode::BAD_REQUEST,
+                        "Cần ghi lý do không đồng ý: cơ quan được báo lý do này.",
+                    ));
+                };
+                if reason.chars().count() > super::page::MAX_TEXT {
+                    return Err(refuse(StatusCode::BAD_REQUEST, "Lý do quá dài."));
+                }
+                Ok((
+                    Decision::Refused {
+                        reason: reason.to_string(),
+                    },
+                    None,
+                ))
+            },
+        )
+    })
+    .await
+}
+
+/// One decision on a pending extension request (`action`: its form): the request checked
+/// (pending, of the key's plans), `decision` made on the deadlines in force (with the one in
+/// force it replaces, for a grant), the agency's message made, both recorded together.
+/// Blocks: on the blocking pool only.
+fn decide(
+    web: &Web,
+    monitor: &MonitorKey,
+    action: &str,
+    csrf: Option<&str>,
+    request: Option<&str>,
+    decision: impl FnOnce(
+        &Response,
+        &Config,
+        NaiveDate,
+    ) -> Result<(Decision, Option<NaiveDate>), WebError>,
+) -> Answer {
     let now = web.now();
-    let (link, config) = match open_monitor(&web, &key, now) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    if !matches!(action.as_str(), "gia-han" | "tu-choi") {
-        return html(StatusCode::NOT_FOUND, page::not_found());
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY).await else {
-        return refuse(StatusCode::PAYLOAD_TOO_LARGE, "Nội dung gửi quá dài.");
-    };
-    let form: HashMap<String, String> = super::upload::urlencoded(&bytes);
-    let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if !field("csrf").is_some_and(|c| web.inner.signer.csrf_ok(&link, &action, c)) {
-        tracing::warn!(link = %links::log_id(&key), %action, "trang theo dõi: biểu mẫu không có mã CSRF hợp lệ");
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "Biểu mẫu không hợp lệ hoặc đã cũ. Vui lòng tải lại trang theo dõi rồi gửi lại.",
-        );
-    }
-    let Some(id) = field("request").and_then(|v| v.parse::<i64>().ok()) else {
-        return refuse(
+    let config = &monitor.config;
+    csrf_checked(web, monitor, action, csrf)?;
+    let Some(id) = request.and_then(|v| v.parse::<i64>().ok()) else {
+        return Err(refuse(
             StatusCode::BAD_REQUEST,
             "Thiếu đề nghị gia hạn cần trả lời.",
-        );
+        ));
     };
-    let request = match web.with_store(|s| s.response(id)) {
-        Ok(Some(r))
+    let failed = |e: crate::store::StoreError| {
+        error::store_failed(
+            &e,
+            "trang theo dõi: không đọc được cơ sở dữ liệu (quyết định gia hạn)",
+            "Chưa ghi nhận",
+            "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
+        )
+    };
+    let request = match web.with_store(|s| s.response(id)).map_err(failed)? {
+        Some(r)
             if r.action == Action::Extension
                 && r.undone_at.is_none()
                 && r.granted.is_none()
@@ -434,103 +450,45 @@ pub async fn decide(
         {
             r
         }
-        Ok(_) => {
-            return refuse(
+        _ => {
+            return Err(refuse(
                 StatusCode::CONFLICT,
                 "Đề nghị này đã được trả lời, đã bị cơ quan rút lại, hoặc không còn. Tải lại trang theo dõi để xem tình hình mới.",
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (quyết định gia hạn)");
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.");
+            ))
         }
     };
     // A link scoped to one office decides only for the plans it monitors.
-    if links::dashboard_scope(&link.agency).is_some_and(|scope| scope.is_some())
-        && config.plan(&request.plan).is_none()
-    {
-        tracing::warn!(link = %links::log_id(&key), plan = %request.plan, "trang theo dõi: quyết định về kế hoạch ngoài phạm vi của liên kết");
-        return refuse(
+    if monitor.scoped() && config.plan(&request.plan).is_none() {
+        tracing::warn!(link = %links::log_id(&monitor.key), plan = %request.plan, "trang theo dõi: quyết định về kế hoạch ngoài phạm vi của liên kết");
+        return Err(refuse(
             StatusCode::FORBIDDEN,
-            &format!(
+            format!(
                 "Đề nghị này thuộc Kế hoạch số {}, không do cơ quan của quý vị theo dõi: quý vị không quyết định gia hạn được.",
                 request.plan
             ),
-        );
+        ));
     }
     // Where the agency's deadlines stand now: completions and earlier extensions laid over.
-    let answered = match web.with_store(|s| s.shown_answers(None, None)) {
-        Ok((responses, extensions)) => answers::overlaid(&config, &responses, &extensions),
-        Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không đọc được cơ sở dữ liệu (quyết định gia hạn)");
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
-            );
-        }
-    };
+    let (responses, extensions) = web
+        .with_store(|s| s.shown_answers(None, None))
+        .map_err(failed)?;
+    let answered = answers::overlaid(config, &responses, &extensions);
     let mut about = DecisionAbout::from(&request);
     about.in_force = request.deadline.and_then(|d| {
         answered
             .task(&request.plan, &request.task)
             .map(|t| t.deadline_for(&request.agency, d))
     });
-    let decision = if action == "gia-han" {
-        let Some(to) = field("to").and_then(parse_date) else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Thiếu hạn mới, hoặc ngày không hợp lệ (ghi theo dạng 31/07/2022).",
-            );
-        };
-        let Some(from) = request.deadline else {
-            return refuse(StatusCode::BAD_REQUEST, "Đề nghị này không gắn với một hạn cụ thể nên không gia hạn được; hãy trả lời cơ quan bằng văn bản.");
-        };
-        // The rule `nhacviec extend` applies too.
-        let asked = extension::Asked {
-            agency: &request.agency,
-            plan: &request.plan,
-            task: &request.task,
-            from: Some(from),
-            to,
-            doc_ref: field("doc_ref"),
-            today: super::today(&config, now),
-        };
-        let grant = match extension::check(&answered, &asked) {
-            Ok(g) => g,
-            Err(refusal) => {
-                tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %refusal, "trang theo dõi: không chấp nhận được đề nghị gia hạn");
-                return refuse(StatusCode::BAD_REQUEST, &sentence(&refusal.to_string()));
-            }
-        };
-        about.in_force = Some(grant.before);
-        Decision::Granted {
-            to: grant.to,
-            doc_ref: Some(grant.doc_ref),
-        }
-    } else {
-        let Some(reason) = field("reason") else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "Cần ghi lý do không đồng ý: cơ quan được báo lý do này.",
-            );
-        };
-        if reason.chars().count() > super::page::MAX_TEXT {
-            return refuse(StatusCode::BAD_REQUEST, "Lý do quá dài.");
-        }
-        Decision::Refused {
-            reason: reason.to_string(),
-        }
-    };
-
+    let (decision, before) = decision(&request, &answered, super::today(config, now))?;
+    if let Some(before) = before {
+        about.in_force = Some(before);
+    }
     // The agency's link in the message: signed as of today, like a reminder's.
-    let agency_link = config.web.as_ref().map(|w| {
-        format!(
-            "{}/a/{}",
-            w.public_url,
-            web.inner.signer.sign(&request.agency, now)
-        )
-    });
-    let messages = match messages::decision(&config, about, &decision, agency_link.as_deref()) {
+    let agency_link = config
+        .web
+        .as_ref()
+        .map(|w| Url::Agency(&web.inner.signer.sign(&request.agency, now)).at(&w.public_url));
+    let messages = match messages::decision(config, about, &decision, agency_link.as_deref()) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "trang theo dõi: không tạo được thư báo quyết định");
@@ -550,22 +508,24 @@ pub async fn decide(
                 (Decision::Refused { .. }, false) => "refused",
                 (Decision::Refused { .. }, true) => "refused-untold",
             };
-            (
+            Ok((
                 StatusCode::SEE_OTHER,
-                [(header::LOCATION, format!("/theo-doi/{key}?ok={notice}"))],
+                [(
+                    header::LOCATION,
+                    format!("{}?ok={notice}", Url::Monitor(&monitor.key).path()),
+                )],
             )
-                .into_response()
+                .into_response())
         }
-        Ok(false) => refuse(
+        Ok(false) => Err(refuse(
             StatusCode::CONFLICT,
             "Đề nghị này vừa được trả lời. Tải lại trang theo dõi.",
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang theo dõi: không ghi được quyết định");
-            refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Máy chủ gặp sự cố lưu trữ; chưa ghi nhận. Vui lòng thử lại sau.",
-            )
-        }
+        )),
+        Err(e) => Err(error::store_failed(
+            &e,
+            "trang theo dõi: không ghi được quyết định",
+            "Chưa ghi nhận",
+            "Máy chủ gặp sự cố lưu trữ; chưa ghi nhận. Vui lòng thử lại sau.",
+        )),
     }
 }

@@ -8,7 +8,9 @@
 //! else when the stream passes it: a 200 MB upload is never read whole), each text field at
 //! most [`super::MAX_BODY`], one file at most `max_upload_mb`.
 
-use super::{html, page, Web};
+use super::error::WebError;
+use super::extract::AgencyLink;
+use super::Web;
 use crate::answers::NewResponse;
 use crate::config::web::{DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOAD_QUOTA_MB};
 use crate::config::Config;
@@ -38,8 +40,8 @@ pub(crate) struct Upload {
     pub bytes: Bytes,
 }
 
-fn refuse(status: StatusCode, message: &str) -> HttpResponse {
-    html(status, page::error("Chưa ghi nhận", message))
+fn refuse(status: StatusCode, message: impl Into<String>) -> WebError {
+    WebError::refused(status, message)
 }
 
 /// `[web] max_upload_mb` and `upload_quota_mb`, in bytes.
@@ -60,10 +62,10 @@ fn max_mb(config: &Config) -> u32 {
         .map_or(DEFAULT_MAX_UPLOAD_MB, |w| w.max_upload_mb)
 }
 
-fn too_large(config: &Config) -> HttpResponse {
+fn too_large(config: &Config) -> WebError {
     refuse(
         StatusCode::PAYLOAD_TOO_LARGE,
-        &format!(
+        format!(
             "Tệp kèm quá lớn: mỗi câu trả lời kèm được một tệp tối đa {} MB. Vui lòng nén hoặc chia nhỏ tệp (ví dụ chỉ gửi trang có chữ ký) rồi gửi lại.",
             max_mb(config)
         ),
@@ -75,7 +77,7 @@ fn too_large(config: &Config) -> HttpResponse {
 pub(crate) async fn read_form(
     config: &Config,
     request: Request,
-) -> Result<(HashMap<String, String>, Option<Posted>), HttpResponse> {
+) -> Result<(HashMap<String, String>, Option<Posted>), WebError> {
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -91,13 +93,13 @@ pub(crate) async fn read_form(
             .map_err(|_| {
                 refuse(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!(
+                    format!(
                         "Nội dung gửi quá dài. Ghi chú, tiến độ và lý do tối đa {} ký tự.",
                         super::page::MAX_TEXT
                     ),
                 )
             })?;
-        return Ok((urlencoded(&bytes), None));
+        return Ok((super::extract::urlencoded(&bytes), None));
     }
     let (max_file, _) = limits(config);
     let max_body = max_file + MULTIPART_SLACK;
@@ -165,7 +167,7 @@ pub(crate) async fn read_form(
                 if bytes.len() + chunk.len() > super::MAX_BODY {
                     return Err(refuse(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        &format!(
+                        format!(
                             "Nội dung gửi quá dài. Ghi chú, tiến độ và lý do tối đa {} ký tự.",
                             super::page::MAX_TEXT
                         ),
@@ -180,15 +182,8 @@ pub(crate) async fn read_form(
     Ok((form, file))
 }
 
-/// A urlencoded form's fields, each value cleaned as stored ([`crate::text::clean_form_text`]).
-pub(crate) fn urlencoded(bytes: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(bytes)
-        .map(|(k, v)| (k.into_owned(), crate::text::clean_form_text(&v)))
-        .collect()
-}
-
 /// The posted file checked: its content must be what its name says. `Err` is the 422 page.
-pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, HttpResponse> {
+pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, WebError> {
     let Some(file) = file else {
         return Ok(None);
     };
@@ -203,7 +198,7 @@ pub(crate) fn check(file: Option<Posted>) -> Result<Option<Upload>, HttpResponse
             tracing::info!(%refusal, "trang: tệp kèm bị từ chối");
             Err(refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &refusal.to_string(),
+                refusal.to_string(),
             ))
         }
     }
@@ -219,8 +214,8 @@ pub(crate) fn record(
     new: &NewResponse,
     upload: Option<&Upload>,
     now: DateTime<Utc>,
-    guard: impl FnOnce(&crate::store::Store) -> Result<(), HttpResponse>,
-) -> Result<Result<i64, RecordError>, HttpResponse> {
+    guard: impl FnOnce(&crate::store::Store) -> Result<(), WebError>,
+) -> Result<Result<i64, RecordError>, WebError> {
     let (_, quota) = limits(config);
     let file = upload.map(|u| NewEvidence {
         name: &u.name,
@@ -228,7 +223,7 @@ pub(crate) fn record(
         sha256: &u.sha256,
         bytes: &u.bytes,
     });
-    web.with_store(|s| {
+    web.answering(|s| {
         guard(s)?;
         Ok(s.record_response_with_evidence(new, file.as_ref(), quota, now))
     })
@@ -236,7 +231,7 @@ pub(crate) fn record(
 
 /// The page for an answer not recorded because of its file: over the quota (507, with the
 /// reason), or the file not written (503).
-pub(crate) fn not_stored(e: &RecordError) -> HttpResponse {
+pub(crate) fn not_stored(e: &RecordError) -> WebError {
     match e {
         RecordError::Quota { .. } => {
             tracing::warn!(error = %e, event = "upload_quota", "trang: đã hết dung lượng tệp kèm ([web] upload_quota_mb)");
@@ -267,22 +262,23 @@ pub(crate) fn attached(web: &Web) -> HashMap<i64, Evidence> {
 /// `GET /a/{token}/tep/{sha256}`: a file attached to one of the agency's own answers.
 pub(crate) async fn agency_download(
     axum::extract::State(web): axum::extract::State<Web>,
-    axum::extract::Path((token, sha256)): axum::extract::Path<(String, String)>,
-) -> HttpResponse {
-    let now = web.now();
-    let (link, _) = match super::open_link(&web, &token, now) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    download(&web, &sha256, Some(&link.agency)).await
+    agency: AgencyLink,
+    axum::extract::Path((_, sha256)): axum::extract::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    web.run(move |web| download(web, &sha256, Some(agency.agency())))
+        .await
 }
 
 /// The stored file `sha256` of `agency`'s answers (any agency's for `None`); the same 404 as
 /// an unknown page when there is none.
-pub(crate) async fn download(web: &Web, sha256: &str, agency: Option<&str>) -> HttpResponse {
-    let not_found = || html(StatusCode::NOT_FOUND, page::not_found());
+/// Blocks: on the blocking pool only ([`Web::run`]).
+pub(crate) fn download(
+    web: &Web,
+    sha256: &str,
+    agency: Option<&str>,
+) -> Result<HttpResponse, WebError> {
     if !evidence::is_sha256_hex(sha256) {
-        return not_found();
+        return Err(WebError::not_found());
     }
     let found = web.with_store(|s| {
         s.evidence_of(sha256, agency).map(|e| {
@@ -294,23 +290,20 @@ pub(crate) async fn download(web: &Web, sha256: &str, agency: Option<&str>) -> H
     });
     let (path, found, kind) = match found {
         Ok(Some(x)) => x,
-        Ok(None) => return not_found(),
+        Ok(None) => return Err(WebError::not_found()),
         Err(e) => {
-            tracing::error!(error = %e, event = "store_error", "trang: không đọc được cơ sở dữ liệu (tệp kèm)");
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(super::error::store_failed(
+                &e,
+                "trang: không đọc được cơ sở dữ liệu (tệp kèm)",
+                "Chưa ghi nhận",
                 "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
-            );
+            ))
         }
     };
-    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
-    let bytes = match read {
-        Ok(Ok(b)) => b,
-        other => {
-            tracing::error!(sha256, result = ?other.map(|r| r.map(|b| b.len())), "trang: tệp kèm mất hoặc không đọc được");
-            return not_found();
-        }
-    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        tracing::error!(sha256, error = %e, "trang: tệp kèm mất hoặc không đọc được");
+        WebError::not_found()
+    })?;
     let mut resp = (StatusCode::OK, bytes).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -328,5 +321,5 @@ pub(crate) async fn download(web: &Web, sha256: &str, agency: Option<&str>) -> H
     ] {
         h.insert(k, HeaderValue::from_static(v));
     }
-    resp
+    Ok(resp)
 }

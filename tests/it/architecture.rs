@@ -64,7 +64,9 @@ const RULES: &[Rule] = &[
     Rule {
         name: "1 config is plain data",
         applies_to: &["config"],
-        no_modules: &["channels", "deliver", "store", "daemon", "health", "web"],
+        no_modules: &[
+            "channels", "deliver", "store", "daemon", "health", "http", "web",
+        ],
         no_externals: &["reqwest", "hyper", "axum", "rusqlite", "tokio"],
         no_clock: false,
         exempt: &[],
@@ -74,7 +76,9 @@ const RULES: &[Rule] = &[
     Rule {
         name: "2 core is pure",
         applies_to: CORE,
-        no_modules: &["store", "channels", "deliver", "daemon", "health", "web"],
+        no_modules: &[
+            "store", "channels", "deliver", "daemon", "health", "http", "web",
+        ],
         no_externals: &[
             "tokio",
             "reqwest",

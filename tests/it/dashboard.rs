@@ -372,6 +372,16 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
         .find(|d| d.subject.contains("đồng ý gia hạn đến 31/07/2022"))
         .expect("the decision queued");
     assert_eq!(mail.agency, "so-noi-vu");
+    // Its Message-ID names the database's instance, as the service's own messages do (the
+    // pages' side connection once left it out: `<nhacviec..N@…>`).
+    let instance = store
+        .meta("instance")
+        .unwrap()
+        .expect("the writer gave one");
+    assert_eq!(
+        mail.message_id,
+        format!("<nhacviec.{instance}.{}@haugiang.example>", mail.id),
+    );
     // The message says which deadline moved, and by which document.
     assert!(
         mail.body_text
@@ -700,4 +710,94 @@ async fn a_link_scoped_to_one_office_shows_and_decides_for_its_plans_only() {
         })
         .unwrap();
     assert_eq!(still.len(), 1, "nothing decided");
+}
+
+/// A province-scale config: 1,000 agencies (34 departments, 100 districts, the rest communes),
+/// `plans` plans of 30 tasks, each led by a department (a third also by every district) and
+/// coordinated by every department (as `benches/monitoring.rs`, fewer plans).
+fn province(plans: usize) -> nhacviec::config::Config {
+    use nhacviec::config::{analyze, Source, Sources};
+    let mut agencies = String::new();
+    for (id, name) in [
+        ("tinh", "cấp tỉnh"),
+        ("huyen", "cấp huyện"),
+        ("xa", "cấp xã"),
+    ] {
+        agencies.push_str(&format!("[[level]]\nid = \"{id}\"\nname = \"{name}\"\n\n"));
+    }
+    for i in 0..1_000 {
+        let level = match i {
+            0..34 => "tinh",
+            34..134 => "huyen",
+            _ => "xa",
+        };
+        agencies.push_str(&format!(
+            "[[agency]]\nid = \"a{i}\"\nname = \"Cơ quan số {i}\"\nlevel = \"{level}\"\nemail = [\"a{i}@tinh.example\"]\n\n"
+        ));
+    }
+    for (id, level) in [("so-nganh", "tinh"), ("cac-huyen", "huyen")] {
+        agencies.push_str(&format!(
+            "[[group]]\nid = \"{id}\"\nname = \"Nhóm {id}\"\nlevel = \"{level}\"\n\n"
+        ));
+    }
+    let plans = (0..plans)
+        .map(|p| {
+            let mut text = format!(
+                "[plan]\nnumber = \"{p}/KH-UBND\"\ntitle = \"Kế hoạch số {p}\"\nissuer = \"UBND tỉnh\"\nissued = 2022-03-24\n\n"
+            );
+            for t in 0..30 {
+                let lead = (p * 30 + t) % 34;
+                let districts = if t % 3 == 0 { ", \"cac-huyen\"" } else { "" };
+                text.push_str(&format!(
+                    "[[task]]\nid = \"{t}\"\ntitle = \"Nhiệm vụ {t} của kế hoạch {p}\"\nlead = [\"a{lead}\"{districts}]\nsupport = [\"so-nganh\"]\ntime = \"{}\"\n\n",
+                    ["Quý II/2022", "Tháng 6/2022", "Năm 2022", "Trước ngày 15/12/2022"][(p + t) % 4]
+                ));
+            }
+            Source::new(format!("plans/{p}.toml"), text)
+        })
+        .collect();
+    let analysis = analyze(&Sources::in_memory(
+        None,
+        Source::new("agencies.toml", agencies),
+        plans,
+    ));
+    assert!(!analysis.has_errors(), "{:?}", analysis.errors().next());
+    analysis.config
+}
+
+/// The store, the figures and the workbook are built off the thread that answers requests: an
+/// agency's page comes back while a province's workbook is still being built (they used to
+/// share one thread, and every page waited for the download).
+#[tokio::test]
+async fn an_agency_page_is_answered_while_a_workbook_is_being_built() {
+    let started = std::time::Instant::now();
+    let config = with_web(province(10), None);
+    let site = Site::start(config, now(), |_| {});
+    let url = format!("{}{}/bang-tinh.xlsx", site.base, admin_path());
+    let client = site.client.clone();
+    let workbook = tokio::spawn(async move {
+        let r = client.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let bytes = r.bytes().await.unwrap();
+        (bytes, std::time::Instant::now())
+    });
+    // Time for the workbook's request to reach the server and its building to start.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, page) = site
+        .get(&format!("/a/{}", signer().sign("a0", now())))
+        .await;
+    let page_back = std::time::Instant::now();
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Cơ quan số 0"), "{page}");
+    let (bytes, workbook_back) = workbook.await.unwrap();
+    eprintln!(
+        "page {:?}, workbook {:?}",
+        page_back - started,
+        workbook_back - started
+    );
+    assert!(bytes.starts_with(b"PK"), "an .xlsx");
+    assert!(
+        page_back < workbook_back,
+        "the agency's page waited for the workbook"
+    );
 }

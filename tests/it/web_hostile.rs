@@ -138,8 +138,7 @@ async fn half_a_request_line_is_cut_within_the_header_timeout() {
     let site = Site::start(with_web(sample_config(), None), now(), |_| {});
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let health = listener.local_addr().unwrap();
-    let _health =
-        nhacviec::health::Server::start(listener, nhacviec::health::Health::default()).unwrap();
+    let _health = nhacviec::health::start(listener, nhacviec::health::Health::default()).unwrap();
     let pages: std::net::SocketAddr = site.base.trim_start_matches("http://").parse().unwrap();
     let cut = |addr: std::net::SocketAddr| {
         tokio::task::spawn_blocking(move || {
@@ -159,7 +158,7 @@ async fn half_a_request_line_is_cut_within_the_header_timeout() {
         })
     };
     let (a, b) = (cut(pages), cut(health));
-    let limit = nhacviec::health::HEADER_READ_TIMEOUT;
+    let limit = nhacviec::http::HEADER_READ_TIMEOUT;
     for took in [a.await.unwrap(), b.await.unwrap()] {
         assert!(
             took >= limit - Duration::from_millis(500) && took < limit + Duration::from_secs(3),

@@ -503,3 +503,38 @@ async fn extension_requests_are_bounded_by_max_extension_days() {
     assert_eq!(st, 303, "{body}");
     assert_eq!(s.stored().len(), 1);
 }
+
+/// Each form has a route of its own: an action the pages do not know is the 404 of an unknown
+/// page and stores nothing, even with a form an extension request would pass and a CSRF token
+/// for that action (one handler used to dispatch on the action's name, its last arm the
+/// extension request); a form's address opened with GET is a 404 too.
+#[tokio::test]
+async fn an_unknown_action_is_a_404_and_stores_nothing() {
+    let s = site().await;
+    let t = token("so-noi-vu");
+    let (_, page) = s.get(&format!("/a/{t}")).await;
+    let task = "9.2";
+    let link = signer().verify(&t, now()).unwrap();
+    let due = hidden(&page, "extend", task, "deadline");
+    for action in ["gia-han", "finish", "extension"] {
+        let form = [
+            ("csrf", signer().csrf(&link, action)),
+            ("nonce", format!("n-{action}")),
+            ("plan", hidden(&page, "extend", task, "plan")),
+            ("task", task.to_string()),
+            ("deadline", due.clone()),
+            ("ho_ten", "Nguyễn Văn A".to_string()),
+            ("chuc_vu", "Chuyên viên".to_string()),
+            ("proposed", "30/12/2022".to_string()),
+            ("reason", "Chờ ý kiến các sở".to_string()),
+        ];
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = s.post(&format!("/a/{t}/{action}"), &pairs).await;
+        assert_eq!(status, 404, "{action}: {body}");
+        assert!(body.contains("Không tìm thấy trang"), "{body}");
+    }
+    assert!(s.stored().is_empty(), "{:?}", s.stored());
+    for action in ["done", "progress", "extend", "undo"] {
+        assert_eq!(s.get(&format!("/a/{t}/{action}")).await.0, 404, "{action}");
+    }
+}
