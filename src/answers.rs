@@ -475,28 +475,34 @@ pub fn day_start(tz: chrono_tz::Tz, day: NaiveDate) -> Option<DateTime<Utc>> {
     Some(local.with_timezone(&Utc))
 }
 
+/// Why an answer cannot be stored any more: the config changed while it was being sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoLongerAnswerable {
+    /// The task, or this deadline of it, is no longer the agency's (removed, changed).
+    #[error("Nhiệm vụ {task} (Kế hoạch số {plan}) vừa được thay đổi hoặc bỏ khỏi kế hoạch đang theo dõi trong lúc gửi: câu trả lời chưa được ghi. Vui lòng tải lại trang để xem các việc hiện có.")]
+    Gone { plan: String, task: String },
+    #[error("Kế hoạch số {plan} vừa được đánh dấu kết thúc: câu trả lời chưa được ghi.")]
+    PlanClosed { plan: String },
+}
+
 /// Whether `occurrence` is still one `agency` may answer in `config` (the config in force when
 /// the answer is stored, answers not laid over): its plan open, the task the agency's, the
-/// deadline one of the agency's as the plan gives it, not written done in the TOML. Else the
-/// Vietnamese reason.
+/// deadline one of the agency's as the plan gives it, not written done in the TOML.
 pub fn still_answerable(
     config: &Config,
     agency: &str,
     today: NaiveDate,
     occurrence: &Occurrence,
-) -> Result<(), String> {
-    let gone = || {
-        format!(
-            "Nhiệm vụ {} (Kế hoạch số {}) vừa được thay đổi hoặc bỏ khỏi kế hoạch đang theo dõi trong lúc gửi: câu trả lời chưa được ghi. Vui lòng tải lại trang để xem các việc hiện có.",
-            occurrence.task, occurrence.plan
-        )
+) -> Result<(), NoLongerAnswerable> {
+    let gone = || NoLongerAnswerable::Gone {
+        plan: occurrence.plan.clone(),
+        task: occurrence.task.clone(),
     };
     match occurrence_card(config, agency, today, &[], occurrence) {
         None => Err(gone()),
-        Some(v) if v.plan_closed => Err(format!(
-            "Kế hoạch số {} vừa được đánh dấu kết thúc: câu trả lời chưa được ghi.",
-            occurrence.plan
-        )),
+        Some(v) if v.plan_closed => Err(NoLongerAnswerable::PlanClosed {
+            plan: occurrence.plan.clone(),
+        }),
         Some(v) if v.current.is_none() => Err(gone()),
         Some(_) => Ok(()),
     }
@@ -833,7 +839,11 @@ done_by = { b = 2022-05-01 }
         // The TOML writes it done for b; a task or a deadline no longer there.
         assert!(still_answerable(&c, "b", today, &occ("2", june)).is_err());
         let gone = still_answerable(&c, "a", today, &occ("9", june)).unwrap_err();
-        assert!(gone.contains("Nhiệm vụ 9 (Kế hoạch số 1/KH)"), "{gone}");
+        assert!(matches!(gone, NoLongerAnswerable::Gone { .. }), "{gone:?}");
+        assert!(
+            gone.to_string().contains("Nhiệm vụ 9 (Kế hoạch số 1/KH)"),
+            "{gone}"
+        );
         assert!(still_answerable(&c, "a", today, &occ("2", Some(d(2022, 7, 15)))).is_err());
         let mut reloaded = c.clone();
         reloaded.plans[0].tasks.retain(|t| t.id != "2");

@@ -71,7 +71,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
         }
     };
     let token = signer.sign(&scope, now);
-    out.println(format_args!("{}/theo-doi/{token}", web.public_url))?;
+    out.println(nhacviec::links::Url::Monitor(&token).at(&web.public_url))?;
     let until = (now + chrono::Duration::days(i64::from(signer.days)))
         .with_timezone(&config.timezone)
         .date_naive();

@@ -118,19 +118,18 @@ fn extend(dir: &Path, config: &Config, req: &Request<'_>, out: &Out) -> anyhow::
     let request = extension::request_answered(&responses, &grant);
     let now = req.now.with_timezone(&Utc);
     // The agency is told as the dashboard tells it: the same message, its page linked.
-    let link = match nhacviec::web::links_for(config) {
-        Ok(signer) => config
-            .web
-            .as_ref()
-            .zip(signer)
-            .map(|(w, s)| format!("{}/a/{}", w.public_url, s.sign(&agency, now))),
-        Err(e) => {
-            out.eprintln(format_args!(
-                "cảnh báo: thư báo cơ quan không kèm liên kết đến trang của cơ quan: {e:#}"
-            ))?;
-            None
-        }
-    };
+    let link =
+        match nhacviec::web::links_for(config) {
+            Ok(signer) => config.web.as_ref().zip(signer).map(|(w, s)| {
+                nhacviec::links::Url::Agency(&s.sign(&agency, now)).at(&w.public_url)
+            }),
+            Err(e) => {
+                out.eprintln(format_args!(
+                    "cảnh báo: thư báo cơ quan không kèm liên kết đến trang của cơ quan: {e:#}"
+                ))?;
+                None
+            }
+        };
     let about = DecisionAbout {
         agency: &agency,
         plan: &grant.plan,

@@ -285,11 +285,8 @@ pub(super) fn add_links(
         return;
     };
     let issued = today.and_time(chrono::NaiveTime::MIN).and_utc();
-    let page = format!(
-        "{}/a/{}",
-        web.public_url,
-        signer.sign(&digest.agency, issued)
-    );
+    let token = signer.sign(&digest.agency, issued);
+    let page = crate::links::Url::Agency(&token).at(&web.public_url);
     // Each of the agency's own items opens the page at its card; the button at the most
     // urgent one.
     for (item, c) in digest.items.iter().zip(ctx.items.iter_mut()) {

@@ -590,11 +590,10 @@ pub fn assemble_weekly_report(
         crate::links::monitor_scope(monitor)
     };
     let link = match (&config.web, links) {
-        (Some(web), Some(signer)) => Some(format!(
-            "{}/theo-doi/{}",
-            web.public_url,
-            signer.sign(&scope, now.with_timezone(&Utc))
-        )),
+        (Some(web), Some(signer)) => {
+            let key = signer.sign(&scope, now.with_timezone(&Utc));
+            Some(crate::links::Url::Monitor(&key).at(&web.public_url))
+        }
         _ => None,
     };
     let week = Week {

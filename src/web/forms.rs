@@ -407,7 +407,7 @@ fn bounds(
     let current = web.config();
     if let Err(reason) = answers::still_answerable(&current, agency, today, occurrence) {
         tracing::warn!(%agency, plan = %occurrence.plan, task = %occurrence.task, event = "answer_stale_config", "trang: nhiệm vụ không còn trong cấu hình khi ghi câu trả lời");
-        return Err(refuse(StatusCode::CONFLICT, reason));
+        return Err(refuse(StatusCode::CONFLICT, reason.to_string()));
     }
     Ok(())
 }
