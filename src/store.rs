@@ -1155,6 +1155,17 @@ impl Store {
         Ok(out)
     }
 
+    /// A transaction that takes the write lock at once (`BEGIN IMMEDIATE`): one that reads
+    /// and then writes (is this request still pending?) on a side connection, beside the
+    /// pages' other connections, waits its turn and then sees what the one before it wrote,
+    /// instead of failing at its first write when another committed meanwhile.
+    fn write_transaction(&self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?)
+    }
+
     pub fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE deliveries SET status = 'sent', sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2")?

@@ -237,7 +237,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         self.full_sync()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_transaction()?;
         let id = grant_in(
             &tx,
             &grant.agency,
@@ -268,7 +268,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         self.full_sync()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_transaction()?;
         let pending: i64 = tx.query_row(
             "SELECT COUNT(*) FROM responses WHERE id = ?1 AND action = 'extension'
                AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL",
@@ -326,7 +326,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         self.full_sync()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.write_transaction()?;
         let n = tx.execute(
             "UPDATE responses SET reviewed_at = ?1, review = ?2, review_reason = ?3
              WHERE id = ?4 AND action = 'done' AND undone_at IS NULL AND review IS NULL",
@@ -687,6 +687,46 @@ mod tests {
             .decide_extension(&withdrawn, &granted, &[message], "tinh.example", t0)
             .unwrap());
         assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 1);
+    }
+
+    /// Two offices' clicks on the same request, each on its own side connection (the pages'
+    /// pool): one decision is recorded, the other is told it was decided, neither fails.
+    #[test]
+    fn two_decisions_of_one_request_at_once_record_one_and_fail_none() {
+        use crate::messages::Decision;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let writer = Store::open_writer(&path).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 6, 20, 2, 0, 0).unwrap();
+        for round in 0..20 {
+            let id = writer
+                .record_response(&new(&format!("c{round}"), Action::Extension), t0)
+                .unwrap();
+            let request = writer.response(id).unwrap().unwrap();
+            let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let decided: Vec<bool> = (0..2)
+                .map(|i| {
+                    let (path, request, start) = (path.clone(), request.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        let side = Store::open_side(&path).unwrap();
+                        let decision = Decision::Refused {
+                            reason: format!("lý do {i}"),
+                        };
+                        start.wait();
+                        side.decide_extension(&request, &decision, &[], "tinh.example", t0)
+                            .unwrap()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect();
+            assert_eq!(
+                decided.iter().filter(|d| **d).count(),
+                1,
+                "round {round}: {decided:?}"
+            );
+        }
     }
 
     fn ids(rs: &[Response]) -> Vec<i64> {
