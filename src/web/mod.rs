@@ -367,7 +367,8 @@ pub fn router(web: Web) -> Router {
     use axum::routing::post;
     // The agencies' forms' bodies are bounded by `forms` itself (`upload::read_form`: a
     // multipart body up to `[web] max_upload_mb`), not by axum's default 2 MB. Another method
-    // on these paths is the same 404 as an unknown page, as when one route served them all.
+    // on these paths is the same 404 as an unknown page (GET was before; PUT or DELETE got
+    // 405 before), so a path says nothing about which actions exist.
     let form = |answer| answer_route(answer).layer(axum::extract::DefaultBodyLimit::disable());
     Router::new()
         .route(links::paths::AGENCY, get(show))
