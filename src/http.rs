@@ -59,7 +59,8 @@ pub async fn serve_app<C>(
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
                 req.extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer.clone()));
-                tower::ServiceExt::oneshot(app.clone(), req)
+                let answered = tower::ServiceExt::oneshot(app.clone(), req);
+                async move { answered.await.map(no_allow_on_404) }
             },
         );
         let conn =
@@ -72,6 +73,16 @@ pub async fn serve_app<C>(
     // No more accepting: new connections are refused by the kernel from here.
     drop(listener);
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+}
+
+/// axum names the methods a path takes (`Allow`) even when the path's own fallback answers
+/// 404; a 404 must not say which actions exist, so the header goes (after every layer of the
+/// router, where axum adds it).
+fn no_allow_on_404(mut resp: axum::response::Response) -> axum::response::Response {
+    if resp.status() == axum::http::StatusCode::NOT_FOUND {
+        resp.headers_mut().remove(axum::http::header::ALLOW);
+    }
+    resp
 }
 
 /// The HTTP listener on a thread and runtime of its own, so that it answers whatever the

@@ -537,4 +537,24 @@ async fn an_unknown_action_is_a_404_and_stores_nothing() {
     for action in ["done", "progress", "extend", "undo"] {
         assert_eq!(s.get(&format!("/a/{t}/{action}")).await.0, 404, "{action}");
     }
+    // Another method on a form or the feed is the same 404, naming no method that works.
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/a/{t}/done")),
+        (reqwest::Method::OPTIONS, format!("/a/{t}/extend")),
+        (reqwest::Method::PUT, format!("/a/{t}/undo")),
+        (reqwest::Method::POST, format!("/a/{t}/lich.ics")),
+    ] {
+        let r = s
+            .client
+            .request(method.clone(), format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{method} {path}");
+        assert!(
+            r.headers().get("allow").is_none(),
+            "{method} {path}: {:?}",
+            r.headers()
+        );
+    }
 }
