@@ -2,8 +2,8 @@
 //! configured key; anything else the same 404), the figures as of a date agree with `status`
 //! and with the workbook it serves, bad dates are refused in Vietnamese, both decisions on an
 //! extension request are recorded and queue a message to the agency, a grant must pass the
-//! deadline in force (the rule of `nhacviec extend`), and a moved deadline is shown beside the
-//! plan's.
+//! deadline in force (the rule of `nhacviec extend`), a moved deadline is shown beside the
+//! plan's, and at scale the agencies and the overdue list are paged.
 
 use crate::support::answers::{date, seed};
 use crate::support::site::{sample_config, signer, with_web, Site};
