@@ -7,15 +7,18 @@ so a noisy machine does not mislead). Prints a report; docs/PERFORMANCE.md recor
 Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager, wrk. Builds release.
 """
 import argparse
+import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 from harness import BIN, ROOT, free_port
@@ -251,11 +254,48 @@ def far(tmp):
         print(f"national, deadlines in {year}: fresh run --once {fresh:.2f} s; a second run --once (load, build, tick) median {sorted(walls)[1]:.2f} s; load average {os.getloadavg()[0]:.1f}")
 
 
+def pages(tmp):
+    """The monitoring office's dashboard on the national fixture (12,002 agencies, 34 plans),
+    served by `nhacviec web` as of 01/12/2022: bytes and the median of 3 fetches, for every
+    plan, one plan (with its timeline), and the agencies' second page."""
+    nat = os.path.join(tmp, "national-pages")
+    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "national", nat], check=True)
+    port = free_port()
+    key = secrets.token_urlsafe(32)
+    with open(os.path.join(nat, "nhacviec.toml"), "a", encoding="utf-8") as fh:
+        fh.write(f'\n[web]\nlisten = "127.0.0.1:{port}"\npublic_url = "http://127.0.0.1:{port}"\nadmin_token = "sha256:{hashlib.sha256(key.encode()).hexdigest()}"\n')
+    env = dict(os.environ, NHACVIEC_LOG="warn", NHACVIEC_LINK_SECRET=secrets.token_hex(32))
+    env.pop("NHACVIEC_STATE_DIR", None)
+    p = subprocess.Popen([BIN, "--config", nat, "web", "--now", "2022-12-01T08:00:00+07:00"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/theo-doi/{key}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(base, timeout=60).read()
+                break
+            except OSError:
+                if p.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        plan = urllib.parse.quote("1/KH-UBND")
+        for name, query in [("every plan", ""), ("one plan, its timeline", f"?ke-hoach={plan}"), ("agencies, page 2", "?trang=2")]:
+            walls, size = [], 0
+            for _ in range(3):
+                start = time.monotonic()
+                size = len(urllib.request.urlopen(base + query, timeout=60).read())
+                walls.append(time.monotonic() - start)
+            print(f"dashboard, national, {name}: {size / 1024:.0f} KB, median {sorted(walls)[1] * 1000:.0f} ms; load average {os.getloadavg()[0]:.1f}")
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--digests", type=int, default=2000)
     ap.add_argument("--connections", type=int, default=10, help="SMTP connections, both sides")
-    ap.add_argument("--only", choices=["smtp", "national", "far"], help="run one section")
+    ap.add_argument("--only", choices=["smtp", "national", "far", "pages"], help="run one section")
     a = ap.parse_args()
     if "NHACVIEC_BIN" not in os.environ:
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
@@ -267,6 +307,9 @@ def main():
             return
         if a.only == "far":
             far(tmp)
+            return
+        if a.only == "pages":
+            pages(tmp)
             return
         # 1. Delivery throughput: nhacviec vs smtp-source, same sink, same count and size.
         port = free_port()

@@ -165,6 +165,8 @@ pub enum Url<'a> {
     Feed(&'a str),
     /// The dashboard, by its key.
     Monitor(&'a str),
+    /// The dashboard with a query (`ngay=…&ke-hoach=…&trang=…`, maybe empty: then no `?`).
+    Dashboard { key: &'a str, query: &'a str },
     /// The dashboard's read-only view of an agency's page.
     MonitorAgency { key: &'a str, agency: &'a str },
     /// The dashboard's workbook, with the page's query (`ngay=…&ke-hoach=…`, maybe empty).
@@ -181,6 +183,8 @@ impl Url<'_> {
             Url::Agency(token) => format!("/a/{token}"),
             Url::Feed(token) => format!("/a/{token}/lich.ics"),
             Url::Monitor(key) => format!("/theo-doi/{key}"),
+            Url::Dashboard { key, query: "" } => format!("/theo-doi/{key}"),
+            Url::Dashboard { key, query } => format!("/theo-doi/{key}?{query}"),
             Url::MonitorAgency { key, agency } => {
                 let agency: String =
                     url::form_urlencoded::byte_serialize(agency.as_bytes()).collect();
@@ -382,6 +386,22 @@ mod tests {
         assert_eq!(Url::Agency("T").path(), fill(paths::AGENCY, "T"));
         assert_eq!(Url::Feed("F").path(), fill(paths::FEED, "F"));
         assert_eq!(Url::Monitor("K").path(), fill(paths::MONITOR, "K"));
+        assert_eq!(
+            Url::Dashboard {
+                key: "K",
+                query: ""
+            }
+            .path(),
+            fill(paths::MONITOR, "K")
+        );
+        assert_eq!(
+            Url::Dashboard {
+                key: "K",
+                query: "trang=2"
+            }
+            .path(),
+            format!("{}?trang=2", fill(paths::MONITOR, "K"))
+        );
         // An agency id is percent-encoded (a space as "+", as forms encode it).
         assert_eq!(
             Url::MonitorAgency {

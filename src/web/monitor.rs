@@ -1,5 +1,6 @@
 //! The monitoring office's dashboard: `GET /theo-doi/{key}` (figures as of `?ngay=`, one plan
-//! with `?ke-hoach=`, agencies sorted by `?sap-xep=`, found by `?tim=`), the workbook download,
+//! with `?ke-hoach=`, agencies sorted by `?sap-xep=`, found by `?tim=`, paged by `?trang=`, the
+//! overdue list by `?trang-qua-han=`), the workbook download,
 //! and the two decisions on an extension request (POST, CSRF-checked, post/redirect/get).
 //!
 //! The key is a signed link for [`links::MONITOR`] (`nhacviec admin-link`) or the key whose
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 type Answer = Result<HttpResponse, WebError>;
 
-/// The dashboard's query as sent: `?ngay=&ke-hoach=&sap-xep=&tim=&ok=`.
+/// The dashboard's query as sent: `?ngay=&ke-hoach=&sap-xep=&tim=&trang=&trang-qua-han=&ok=`.
 #[derive(Deserialize, Default)]
 pub struct Asked {
     ngay: Option<String>,
@@ -37,6 +38,9 @@ pub struct Asked {
     #[serde(rename = "sap-xep")]
     sap_xep: Option<String>,
     tim: Option<String>,
+    trang: Option<String>,
+    #[serde(rename = "trang-qua-han")]
+    trang_qua_han: Option<String>,
     ok: Option<String>,
 }
 
@@ -49,6 +53,19 @@ pub enum QueryError {
     OutOfRange(String),
     #[error("Không có kế hoạch số \"{0}\".")]
     Plan(String),
+    #[error("Trang \"{0}\" không hợp lệ: ghi một số từ 1 trở lên.")]
+    Page(String),
+}
+
+/// A page number as sent (`?trang=2`): from 1; past the last page shows the last.
+fn page_number(asked: Option<String>) -> Result<Option<usize>, QueryError> {
+    match asked {
+        None => Ok(None),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(QueryError::Page(s)),
+        },
+    }
 }
 
 fn query(asked: Asked, config: &Config) -> Result<Query, QueryError> {
@@ -73,6 +90,8 @@ fn query(asked: Asked, config: &Config) -> Result<Query, QueryError> {
         plan,
         sort: asked.sap_xep,
         find: asked.tim,
+        page: page_number(asked.trang)?,
+        overdue_page: page_number(asked.trang_qua_han)?,
         notice: asked.ok,
     })
 }

@@ -2,8 +2,8 @@
 //! configured key; anything else the same 404), the figures as of a date agree with `status`
 //! and with the workbook it serves, bad dates are refused in Vietnamese, both decisions on an
 //! extension request are recorded and queue a message to the agency, a grant must pass the
-//! deadline in force (the rule of `nhacviec extend`), and a moved deadline is shown beside the
-//! plan's.
+//! deadline in force (the rule of `nhacviec extend`), a moved deadline is shown beside the
+//! plan's, and at scale the agencies and the overdue list are paged.
 
 use crate::support::answers::{date, seed};
 use crate::support::site::{sample_config, signer, with_web, Site};
@@ -80,6 +80,9 @@ async fn only_the_monitor_gets_in_and_the_rest_is_a_404() {
     let (code, page) = site.get(&admin_path()).await;
     assert_eq!(code, 200, "{page}");
     assert!(page.contains("Theo dõi thực hiện kế hoạch"));
+    // The sample fits on one page: no paging.
+    assert!(!page.contains("class=\"pager\""), "{page}");
+    assert!(!page.contains("trang="), "{page}");
     let (code, _) = site.get(&format!("/theo-doi/{ADMIN_KEY}")).await;
     assert_eq!(code, 200, "the configured key opens it too");
 
@@ -713,9 +716,10 @@ async fn a_link_scoped_to_one_office_shows_and_decides_for_its_plans_only() {
 }
 
 /// A province-scale config: 1,000 agencies (34 departments, 100 districts, the rest communes),
-/// `plans` plans of 30 tasks, each led by a department (a third also by every district) and
-/// coordinated by every department (as `benches/monitoring.rs`, fewer plans).
-fn province(plans: usize) -> nhacviec::config::Config {
+/// `plans` plans of 30 tasks, each led by a department (a third also by every district; with
+/// `communes`, another third by every commune) and coordinated by every department (as
+/// `benches/monitoring.rs`, fewer plans).
+fn province(plans: usize, communes: bool) -> nhacviec::config::Config {
     use nhacviec::config::{analyze, Source, Sources};
     let mut agencies = String::new();
     for (id, name) in [
@@ -735,7 +739,11 @@ fn province(plans: usize) -> nhacviec::config::Config {
             "[[agency]]\nid = \"a{i}\"\nname = \"Cơ quan số {i}\"\nlevel = \"{level}\"\nemail = [\"a{i}@tinh.example\"]\n\n"
         ));
     }
-    for (id, level) in [("so-nganh", "tinh"), ("cac-huyen", "huyen")] {
+    for (id, level) in [
+        ("so-nganh", "tinh"),
+        ("cac-huyen", "huyen"),
+        ("cac-xa", "xa"),
+    ] {
         agencies.push_str(&format!(
             "[[group]]\nid = \"{id}\"\nname = \"Nhóm {id}\"\nlevel = \"{level}\"\n\n"
         ));
@@ -747,7 +755,11 @@ fn province(plans: usize) -> nhacviec::config::Config {
             );
             for t in 0..30 {
                 let lead = (p * 30 + t) % 34;
-                let districts = if t % 3 == 0 { ", \"cac-huyen\"" } else { "" };
+                let districts = match t % 3 {
+                    0 => ", \"cac-huyen\"",
+                    1 if communes => ", \"cac-xa\"",
+                    _ => "",
+                };
                 text.push_str(&format!(
                     "[[task]]\nid = \"{t}\"\ntitle = \"Nhiệm vụ {t} của kế hoạch {p}\"\nlead = [\"a{lead}\"{districts}]\nsupport = [\"so-nganh\"]\ntime = \"{}\"\n\n",
                     ["Quý II/2022", "Tháng 6/2022", "Năm 2022", "Trước ngày 15/12/2022"][(p + t) % 4]
@@ -771,7 +783,7 @@ fn province(plans: usize) -> nhacviec::config::Config {
 #[tokio::test]
 async fn an_agency_page_is_answered_while_a_workbook_is_being_built() {
     let started = std::time::Instant::now();
-    let config = with_web(province(10), None);
+    let config = with_web(province(10, false), None);
     let site = Site::start(config, now(), |_| {});
     let url = format!("{}{}/bang-tinh.xlsx", site.base, admin_path());
     let client = site.client.clone();
@@ -800,4 +812,124 @@ async fn an_agency_page_is_answered_while_a_workbook_is_being_built() {
         page_back < workbook_back,
         "the agency's page waited for the workbook"
     );
+}
+
+/// The names in the agencies' table, in the order shown.
+fn agency_rows(html: &str) -> Vec<String> {
+    let table = &html[html.find("<section id=\"co-quan\">").unwrap()..];
+    table
+        .split("<tr><th scope=\"row\">")
+        .skip(1)
+        .map(|row| row[..row.find("</th>").unwrap()].to_string())
+        .collect()
+}
+
+/// The page with its links' escapes undone (`&amp;`, `&#x2f;`).
+fn unescaped(html: &str) -> String {
+    html.replace("&#x2f;", "/").replace("&amp;", "&")
+}
+
+/// The `href` of the link whose text is `text` in the section `section`.
+fn link_to(html: &str, section: &str, text: &str) -> String {
+    let html = &html[html
+        .find(&format!("<section id=\"{section}\">"))
+        .unwrap_or_else(|| panic!("no section {section}"))..];
+    let end = html
+        .find(&format!(">{text}</a>"))
+        .unwrap_or_else(|| panic!("no link {text} in {section}"));
+    let start = html[..end].rfind("href=\"").unwrap() + "href=\"".len();
+    let end = start + html[start..].find('"').unwrap();
+    unescaped(&html[start..end])
+}
+
+/// At province scale (1,000 agencies, 300 tasks, all overdue on 15/01/2023) the dashboard is
+/// paged: 100 agencies and 25 overdue tasks a page, what is not shown counted, the next page
+/// reached by a link that keeps the date, plan, search and sort; the page stays under 300 KB
+/// (every agency listed, it was over that).
+#[tokio::test]
+async fn a_province_dashboard_is_paged_and_its_links_keep_the_filters() {
+    let config = with_web(province(10, true), None);
+    let site = Site::start(config, now(), |_| {});
+    let admin = admin_path();
+    let (code, first) = site
+        .get(&format!("{admin}?ngay=15/01/2023&sap-xep=ten"))
+        .await;
+    assert_eq!(code, 200, "{first}");
+    assert!(first.len() < 300_000, "{} bytes", first.len());
+    assert!(
+        first.contains("Theo cơ quan (1000)"),
+        "every agency counted"
+    );
+    let names = agency_rows(&first);
+    assert_eq!(names.len(), 100);
+    assert!(
+        first.contains("Hiện cơ quan 1–100 trong 1000 (trang 1/10); 900 cơ quan khác"),
+        "{first}"
+    );
+    assert!(
+        first.contains("Hiện nhiệm vụ 1–25 trong 300 (trang 1/12); 275 nhiệm vụ khác"),
+        "{first}"
+    );
+    assert!(!first.contains("Trang trước"), "no page before the first");
+
+    // The next page: the next 100 names by name, the date and sort kept.
+    let next = link_to(&first, "co-quan", "Trang sau ›");
+    assert!(next.contains("ngay=2023-01-15"), "{next}");
+    assert!(next.contains("sap-xep=ten"), "{next}");
+    assert!(next.contains("trang=2"), "{next}");
+    assert!(next.ends_with("#co-quan"), "{next}");
+    let (code, second) = site.get(next.trim_end_matches("#co-quan")).await;
+    assert_eq!(code, 200, "{second}");
+    let more = agency_rows(&second);
+    assert_eq!(more.len(), 100);
+    assert!(
+        names.last().unwrap() < more.first().unwrap(),
+        "{names:?} then {more:?}"
+    );
+    assert!(second.contains("Hiện cơ quan 101–200 trong 1000 (trang 2/10)"));
+    assert!(link_to(&second, "co-quan", "‹ Trang trước").contains("sap-xep=ten"));
+    // The overdue list's pages keep the agencies' page, and the other way round.
+    let overdue_next = link_to(&second, "qua-han", "Trang sau ›");
+    assert!(overdue_next.contains("trang=2&"), "{overdue_next}");
+    assert!(overdue_next.contains("trang-qua-han=2"), "{overdue_next}");
+    assert!(overdue_next.ends_with("#qua-han"), "{overdue_next}");
+    let (_, overdue_second) = site.get(overdue_next.trim_end_matches("#qua-han")).await;
+    assert!(overdue_second.contains("Hiện nhiệm vụ 26–50 trong 300 (trang 2/12)"));
+    assert!(
+        link_to(&overdue_second, "co-quan", "Trang sau ›").contains("trang-qua-han=2"),
+        "the agencies' links keep the overdue list's page"
+    );
+    // A sort starts the agencies again at their first page.
+    assert!(
+        unescaped(&second).contains(&format!(
+            "href=\"{admin}?ngay=2023-01-15&sap-xep=qua-han#co-quan\""
+        )),
+        "{second}"
+    );
+    // Past the last page: the last.
+    let (_, last) = site
+        .get(&format!("{admin}?ngay=15/01/2023&sap-xep=ten&trang=99"))
+        .await;
+    assert!(last.contains("Hiện cơ quan 901–1000 trong 1000 (trang 10/10)"));
+
+    // A search and a plan narrow the table, and the links keep them.
+    let (code, found) = site
+        .get(&format!(
+            "{admin}?ngay=15/01/2023&ke-hoach=1/KH-UBND&tim=co%20quan%20so&sap-xep=ten"
+        ))
+        .await;
+    assert_eq!(code, 200, "{found}");
+    let next = link_to(&found, "co-quan", "Trang sau ›");
+    for kept in [
+        "ke-hoach=1%2FKH-UBND",
+        "tim=co+quan+so",
+        "sap-xep=ten",
+        "trang=2",
+    ] {
+        assert!(next.contains(kept), "{kept} in {next}");
+    }
+    // A page that is not a number is refused in Vietnamese.
+    let (code, bad) = site.get(&format!("{admin}?trang=hai")).await;
+    assert_eq!(code, 400);
+    assert!(bad.contains("Trang &quot;hai&quot; không hợp lệ"), "{bad}");
 }
