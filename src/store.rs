@@ -20,7 +20,7 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 mod answers;
 mod evidence;
 mod refusals;
-pub use answers::{RecordError, ResponseFilter};
+pub use answers::{PageAnswers, RecordError, ResponseFilter};
 pub use evidence::NewEvidence;
 pub use refusals::{RefusalSpell, EMAIL_REFUSED, EMAIL_REFUSED_SPELLS};
 

@@ -22,6 +22,17 @@ pub enum RecordError {
     Store(#[from] StoreError),
 }
 
+/// What an agency's page reads ([`Store::page_answers`]).
+#[derive(Debug)]
+pub struct PageAnswers {
+    /// [`Store::answers_version`] when read.
+    pub version: String,
+    /// The agency's own answers the page shows.
+    pub mine: Vec<Response>,
+    /// The responses and grants the overlay needs, unless the version was the one known.
+    pub overlay: Option<(Vec<Response>, Vec<Extension>)>,
+}
+
 /// Which responses to list.
 #[derive(Debug, Default, Clone)]
 pub struct ResponseFilter<'a> {
@@ -446,6 +457,43 @@ impl Store {
         agency: Option<&str>,
         before: Option<DateTime<Utc>>,
     ) -> Result<(Vec<Response>, Vec<Extension>)> {
+        Ok((self.shown(agency, before, false)?, self.extensions()?))
+    }
+
+    /// What an agency's page reads, in one snapshot: the answers' version
+    /// ([`Store::answers_version`]), the agency's own answers (its latest of each occurrence,
+    /// its completions, its pending requests: [`Store::shown_answers`]'s of that agency) and,
+    /// unless `known` is that version, what the overlay needs (every completion, every grant).
+    pub fn page_answers(&self, agency: &str, known: Option<&str>) -> Result<PageAnswers> {
+        // One read transaction: the version names the answers read with it.
+        let tx = self.conn.unchecked_transaction()?;
+        let version = self.answers_version()?;
+        let read = if known == Some(version.as_str()) {
+            PageAnswers {
+                mine: self.shown(Some(agency), None, true)?,
+                overlay: None,
+                version,
+            }
+        } else {
+            let all = self.shown(Some(agency), None, false)?;
+            PageAnswers {
+                mine: all.iter().filter(|r| r.agency == agency).cloned().collect(),
+                overlay: Some((all, self.extensions()?)),
+                version,
+            }
+        };
+        tx.commit()?;
+        Ok(read)
+    }
+
+    /// [`Store::shown_answers`]'s responses; `only`: of `agency` alone (its completions, not
+    /// every agency's).
+    fn shown(
+        &self,
+        agency: Option<&str>,
+        before: Option<DateTime<Utc>>,
+        only: bool,
+    ) -> Result<Vec<Response>> {
         let before = before.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
         // An occurrence's head made after `before`: the latest known then is an earlier one,
         // found by the index of each occurrence's answers (rare: a past date asked for).
@@ -468,18 +516,19 @@ impl Store {
             "SELECT {RESPONSE_COLUMNS} FROM responses WHERE id IN (
                 {heads}
                 UNION SELECT id FROM responses WHERE action = 'done' AND undone_at IS NULL
+                  AND (?3 = 0 OR agency = ?1)
                 UNION SELECT id FROM responses WHERE action = 'extension' AND undone_at IS NULL
                   AND granted IS NULL AND refused_at IS NULL AND (?1 IS NULL OR agency = ?1))
              ORDER BY id"
         ))?;
-        let rows = stmt.query_map(params![agency, before], response_row)?;
+        let rows = stmt.query_map(params![agency, before, only], response_row)?;
         let mut out = Vec::new();
         for r in rows {
             if let Some(r) = r? {
                 out.push(r);
             }
         }
-        Ok((out, self.extensions()?))
+        Ok(out)
     }
 
     /// How many answers `agency` gave from `from` until before `to` (a day's, for `[web]

@@ -63,8 +63,19 @@ struct Inner {
     /// The limits' clock: monotonic, advancing under `--now` too.
     started: std::time::Instant,
     guards: Mutex<Guards>,
+    /// The config with every answer laid over it, shared by the pages until an answer is
+    /// recorded (the store's answers version changes) or the config is reloaded.
+    overlaid: Mutex<Option<Arc<Overlaid>>>,
     /// `nhacviec_web_rejected_total{reason}` (registered with `/metrics` by the service).
     rejected: Family<crate::health::ReasonLabel, Counter>,
+}
+
+/// The answered config of one config and answers version.
+struct Overlaid {
+    /// The config it was laid over (held, so its address names it while cached).
+    config: Arc<Config>,
+    version: String,
+    answered: Arc<Config>,
 }
 
 /// The pages' connections to the database, beside the service's writer: lent one per use, at
@@ -188,6 +199,7 @@ impl Web {
                 now,
                 started: std::time::Instant::now(),
                 guards: Mutex::new(Guards::default()),
+                overlaid: Mutex::new(None),
                 rejected,
             }),
         }
@@ -198,6 +210,8 @@ impl Web {
         if let Ok(mut c) = self.inner.config.write() {
             *c = config;
         }
+        // The overlay of the config replaced is never asked for again.
+        *lock(&self.inner.overlaid) = None;
     }
 
     fn config(&self) -> Arc<Config> {
@@ -516,26 +530,50 @@ pub(crate) fn today(config: &Config, now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// The config with the store's answers over it, and the agency's responses.
+///
+/// The overlay (a copy of the whole config) is made once per config and answers version and
+/// shared by every page until an answer is recorded or the config reloaded; each request reads
+/// only the version and the agency's own answers, in one snapshot.
 pub(crate) fn answered(
     web: &Web,
-    config: &Config,
+    config: &Arc<Config>,
     agency: &str,
-) -> Result<(Config, Vec<Response>), WebError> {
-    // What the page shows: every completion (the overlay), this agency's latest answer of
-    // each occurrence and its pending requests; not every answer ever given.
-    let (all, ext) = web
-        .with_store(|s| s.shown_answers(Some(agency), None))
-        .map_err(|e| {
-            error::store_failed(
-                &e,
-                "trang: không đọc được cơ sở dữ liệu",
-                "Tạm thời không xem được",
-                "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi.",
-            )
-        })?;
-    let c = answers::overlaid(config, &all, &ext);
-    let mine = all.into_iter().filter(|r| r.agency == agency).collect();
-    Ok((c, mine))
+) -> Result<(Arc<Config>, Vec<Response>), WebError> {
+    let cached = lock(&web.inner.overlaid)
+        .clone()
+        .filter(|o| Arc::ptr_eq(&o.config, config));
+    let failed = |e: crate::store::StoreError| {
+        error::store_failed(
+            &e,
+            "trang: không đọc được cơ sở dữ liệu",
+            "Tạm thời không xem được",
+            "Máy chủ đang bận hoặc gặp sự cố lưu trữ. Vui lòng thử lại sau ít phút; nếu vẫn lỗi, liên hệ cơ quan theo dõi.",
+        )
+    };
+    let read = web
+        .with_store(|s| s.page_answers(agency, cached.as_ref().map(|o| o.version.as_str())))
+        .map_err(failed)?;
+    let answered = match (read.overlay, cached) {
+        (None, Some(o)) => o.answered.clone(),
+        (overlay, _) => {
+            // Without a version known the store always reads the overlay's answers; were it
+            // not so, they are read here rather than a page shown without them.
+            let (all, ext) = match overlay {
+                Some(x) => x,
+                None => web
+                    .with_store(|s| s.shown_answers(None, None))
+                    .map_err(failed)?,
+            };
+            let answered = Arc::new(answers::overlaid(config, &all, &ext));
+            *lock(&web.inner.overlaid) = Some(Arc::new(Overlaid {
+                config: config.clone(),
+                version: read.version,
+                answered: answered.clone(),
+            }));
+            answered
+        }
+    };
+    Ok((answered, read.mine))
 }
 
 /// `GET /a/{token}`: the agency's page.

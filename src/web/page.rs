@@ -36,17 +36,15 @@ fn env() -> Environment<'static> {
 }
 
 pub(crate) fn render(name: &str, ctx: minijinja::Value) -> String {
-    thread_local! {
-        static ENV: Environment<'static> = env();
-    }
-    ENV.with(|env| {
-        env.get_template(name)
-            .and_then(|t| t.render(ctx))
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, template = name, "trang: không dựng được trang");
-                "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>Trang tạm thời không hiển thị được. Vui lòng thử lại sau.</p>".to_string()
-            })
-    })
+    // Compiled once for the process: the blocking pool's threads come and go, a
+    // thread-local environment was compiled again by each new one.
+    static ENV: std::sync::LazyLock<Environment<'static>> = std::sync::LazyLock::new(env);
+    ENV.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, template = name, "trang: không dựng được trang");
+            "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>Trang tạm thời không hiển thị được. Vui lòng thử lại sau.</p>".to_string()
+        })
 }
 
 pub(crate) fn vn(d: NaiveDate) -> String {

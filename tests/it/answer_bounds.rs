@@ -284,6 +284,56 @@ async fn an_answer_whose_task_a_reload_removed_is_refused() {
     assert_eq!(stored(&site).len(), 1);
 }
 
+/// The pages keep the answered config between requests (issue 31): an answer recorded by
+/// another connection (the service, the CLI) shows on the next page, and so does a reload.
+#[tokio::test]
+async fn a_page_shows_an_answer_recorded_since_the_last_page_and_a_reloaded_config() {
+    let config = with_web(sample_config(), None);
+    let site = Site::start(config.clone(), now(), |_| {});
+    let t = token("so-noi-vu");
+    let done = "Đã hoàn thành ngày 30/05/2022";
+    let page = |query: &'static str| {
+        let (site, t) = (&site, &t);
+        async move {
+            let (st, body) = site.get(&format!("/a/{t}{query}")).await;
+            assert_eq!(st, 200);
+            unescape(&body)
+        }
+    };
+    assert!(!page("?tinh-trang=tat-ca").await.contains(done));
+    let mut r = progress("so-noi-vu", "done-by-cli");
+    r.action = Action::Done;
+    r.done_on = NaiveDate::from_ymd_opt(2022, 5, 30);
+    r.percent = None;
+    let id = Store::open_writer(&site.db)
+        .unwrap()
+        .record_response(&r, now())
+        .unwrap();
+    let answered = page("?tinh-trang=da-xong").await;
+    assert!(answered.contains(done), "{answered}");
+    // A reload: the task's new title, the completion still over it.
+    let mut reloaded = config.clone();
+    for plan in &mut reloaded.plans {
+        for task in &mut plan.tasks {
+            if task.id == "9.2" {
+                task.title = "Nhiệm vụ được đổi tên khi nạp lại cấu hình".into();
+            }
+        }
+    }
+    site.web.set_config(Arc::new(reloaded));
+    let after = page("?tinh-trang=da-xong").await;
+    assert!(
+        after.contains("Nhiệm vụ được đổi tên khi nạp lại cấu hình") && after.contains(done),
+        "{after}"
+    );
+    // Withdrawn: open again on the next page.
+    assert!(Store::open_writer(&site.db)
+        .unwrap()
+        .undo_response(id, "so-noi-vu", now() - Duration::hours(1), now())
+        .unwrap());
+    assert!(!page("?tinh-trang=tat-ca").await.contains(done));
+}
+
 /// A small deterministic generator (no dependency for a test's choices).
 struct Lcg(u64);
 impl Lcg {
@@ -398,8 +448,20 @@ fn the_answers_pages_read_give_what_every_answer_gives() {
             "as of {as_of}"
         );
     }
+    // The pages' overlay, made once from the first agency's read and shared by every page
+    // while the answers' version stays (`web::answered`).
+    let first = store.page_answers(&config.agencies[0].id, None).unwrap();
+    let (shared_all, shared_ext) = first
+        .overlay
+        .expect("no version known: the overlay's answers");
+    let shared = answers::overlaid(&config, &shared_all, &shared_ext);
     // Each agency's page.
     for agency in &config.agencies {
+        let page = store
+            .page_answers(&agency.id, Some(&first.version))
+            .unwrap();
+        assert!(page.overlay.is_none(), "the version known: {}", agency.id);
+        let from_cache = answers::agency_view(&shared, &agency.id, today, &page.mine);
         let full_config = answers::overlaid(&config, &all, &ext);
         let mine: Vec<_> = all
             .iter()
@@ -419,6 +481,12 @@ fn the_answers_pages_read_give_what_every_answer_gives() {
             serde_json::to_value(&read).unwrap(),
             serde_json::to_value(&full).unwrap(),
             "{}",
+            agency.id
+        );
+        assert_eq!(
+            serde_json::to_value(&from_cache).unwrap(),
+            serde_json::to_value(&full).unwrap(),
+            "the shared overlay, {}",
             agency.id
         );
         assert_eq!(
