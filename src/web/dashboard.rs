@@ -307,7 +307,7 @@ fn href(d: &Dashboard<'_>, as_of: NaiveDate, change: Change<'_>) -> String {
 pub fn render_page(d: &Dashboard<'_>) -> String {
     let o = d.overview;
     let tz = d.config.timezone;
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%d/%m/%Y").to_string();
+    let local = |t: DateTime<Utc>| crate::dates::dmy(t.with_timezone(&tz).date_naive());
     let draw = d.query.plan.is_some() || o.plans.len() <= MAX_TIMELINES;
     let plans: Vec<PlanCtx> = o
         .plans
@@ -444,11 +444,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 doc_ref: r.doc_ref.clone().unwrap_or_default(),
                 who: r.who.vi(),
                 note: r.note.clone().unwrap_or_default(),
-                reported: r
-                    .created_at
-                    .with_timezone(&d.config.timezone)
-                    .format("%H:%M %d/%m/%Y")
-                    .to_string(),
+                reported: crate::dates::hm_dmy(&r.created_at.with_timezone(&d.config.timezone)),
                 file: d
                     .evidence
                     .get(&r.id)

@@ -633,9 +633,7 @@ fn date_field(value: Option<&str>, label: &str) -> Result<Option<NaiveDate>, Web
     }
 }
 
-fn vn(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
-}
+use crate::dates::dmy as vn;
 
 fn done_of(
     form: &Done,

@@ -47,9 +47,7 @@ pub(crate) fn render(name: &str, ctx: minijinja::Value) -> String {
         })
 }
 
-pub(crate) fn vn(d: NaiveDate) -> String {
-    d.format("%d/%m/%Y").to_string()
-}
+pub(crate) use crate::dates::dmy as vn;
 
 #[derive(Serialize)]
 struct Contact {
@@ -409,11 +407,7 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
         latest: v.latest.as_ref().map(|r| ResponseCtx {
             id: r.id,
             what: describe(r),
-            when: r
-                .created_at
-                .with_timezone(&tz)
-                .format("%H:%M %d/%m/%Y")
-                .to_string(),
+            when: crate::dates::hm_dmy(&r.created_at.with_timezone(&tz)),
             undoable: !p.read_only
                 && r.created_at >= undo_since
                 && r.granted.is_none()

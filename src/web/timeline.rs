@@ -112,7 +112,7 @@ pub fn svg(overview: &Overview, plan: &Plan) -> String {
         out,
         r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-label="Tiến độ kế hoạch {} đến ngày {}" class="timeline">"#,
         escape(&plan.number),
-        as_of.format("%d/%m/%Y")
+        crate::dates::dmy(as_of)
     );
     // Month grid; a label each month for short plans, each quarter for longer ones.
     let months = (end.year() - start.year()) * 12 + end.month() as i32 - start.month() as i32;
@@ -183,7 +183,7 @@ pub fn svg(overview: &Overview, plan: &Plan) -> String {
                         x(*d),
                         colour(mark),
                         escape(&t.id),
-                        d.format("%d/%m/%Y"),
+                        crate::dates::dmy(*d),
                         mark.vi()
                     );
                 }
@@ -206,7 +206,7 @@ pub fn svg(overview: &Overview, plan: &Plan) -> String {
         TOP - 8.0,
         tx + 3.0,
         TOP - 2.0,
-        as_of.format("%d/%m/%Y")
+        crate::dates::dmy(as_of)
     );
     out.push_str("</svg>");
     out
