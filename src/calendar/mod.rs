@@ -341,7 +341,8 @@ impl Calendar {
 
     /// How many years this calendar has computed (those given to `new` and those asked
     /// about since).
-    pub fn computed_years(&self) -> usize {
+    #[cfg(test)]
+    fn computed_years(&self) -> usize {
         self.years.len()
             + self
                 .more

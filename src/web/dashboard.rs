@@ -3,9 +3,10 @@
 //! agencies' table sortable by links). Same templates, escaping and stylesheet as the
 //! agencies' pages.
 
-use super::page::{render, vn, FileCtx};
+use super::page::{render, FileCtx};
 use super::timeline;
 use crate::config::Config;
+use crate::dates::dmy;
 use crate::links::{Link, Signer, Url};
 use crate::overview::{AgencyFigures, Counts, Overview, Row};
 use crate::report::State;
@@ -114,13 +115,13 @@ impl LateCtx {
             agency: r.agency_name.clone(),
             reminded: r
                 .last_reminder
-                .map(|t| vn(t.with_timezone(&tz).date_naive()))
+                .map(|t| dmy(t.with_timezone(&tz).date_naive()))
                 .unwrap_or_default(),
             answer: crate::workbook::answer_text(r),
-            planned: e.map(|e| vn(e.planned)).unwrap_or_default(),
-            extended_to: e.map(|e| vn(e.to)).unwrap_or_default(),
+            planned: e.map(|e| dmy(e.planned)).unwrap_or_default(),
+            extended_to: e.map(|e| dmy(e.to)).unwrap_or_default(),
             extension_doc: e.and_then(|e| e.doc_ref.clone()).unwrap_or_default(),
-            decided: e.map(|e| vn(e.decided_on)).unwrap_or_default(),
+            decided: e.map(|e| dmy(e.decided_on)).unwrap_or_default(),
             file: r
                 .latest_response
                 .as_ref()
@@ -411,7 +412,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
     let overdue: Vec<OverdueCtx> = overdue_all[overdue_range]
         .iter()
         .map(|g| OverdueCtx {
-            deadline: vn(g.deadline),
+            deadline: dmy(g.deadline),
             days: g.days,
             plan: g.plan.to_string(),
             task: g.task.to_string(),
@@ -440,7 +441,7 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 task: r.task.clone(),
                 title: p.title.clone(),
                 occurrence: p.occurrence.clone(),
-                done_on: r.done_on.map(vn).unwrap_or_default(),
+                done_on: r.done_on.map(dmy).unwrap_or_default(),
                 doc_ref: r.doc_ref.clone().unwrap_or_default(),
                 who: r.who.vi(),
                 note: r.note.clone().unwrap_or_default(),
@@ -465,13 +466,13 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
                 plan: r.plan.clone(),
                 task: r.task.clone(),
                 title: p.title.clone(),
-                deadline: in_force.map(vn).unwrap_or_default(),
+                deadline: in_force.map(dmy).unwrap_or_default(),
                 planned: r
                     .deadline
                     .filter(|d| Some(*d) != in_force)
-                    .map(vn)
+                    .map(dmy)
                     .unwrap_or_default(),
-                proposed: r.proposed.map(vn).unwrap_or_default(),
+                proposed: r.proposed.map(dmy).unwrap_or_default(),
                 proposed_iso: r.proposed.map(|x| x.to_string()).unwrap_or_default(),
                 // A grant must go past the deadline in force (`extension::check`).
                 min_iso: in_force
@@ -537,9 +538,9 @@ pub fn render_page(d: &Dashboard<'_>) -> String {
     render(
         "monitor.html",
         context! {
-            as_of => vn(o.as_of),
+            as_of => dmy(o.as_of),
             is_today => o.as_of == d.today,
-            today => vn(d.today),
+            today => dmy(d.today),
             base => Url::Monitor(d.key).path(),
             report => Url::Report { key: d.key, query: &query }.path(),
             download => Url::Workbook { key: d.key, query: &query }.path(),

@@ -9,6 +9,7 @@ use super::upload::Posted as File;
 use super::{answered, client, page, today, Web};
 use crate::answers::{self, Action, NewResponse, TaskView};
 use crate::config::Config;
+use crate::dates::dmy;
 use crate::store::RecordError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -460,7 +461,7 @@ fn find_open<'a>(
         format!("Các kỳ hạn đang mở: {}.", open.join("; "))
     };
     let what = match deadline {
-        Some(d) => format!("Kỳ hạn {} của nhiệm vụ {task}", vn(d)),
+        Some(d) => format!("Kỳ hạn {} của nhiệm vụ {task}", dmy(d)),
         None => format!("Nhiệm vụ {task}"),
     };
     Err(match of_task
@@ -471,7 +472,7 @@ fn find_open<'a>(
             StatusCode::CONFLICT,
             format!(
                 "{what} đã được báo hoàn thành ngày {}: không ghi thêm. Nếu cần sửa, dùng nút \"Rút lại trả lời gần nhất\" trong 24 giờ hoặc liên hệ cơ quan theo dõi. {others}",
-                v.done.map(vn).unwrap_or_default()
+                v.done.map(dmy).unwrap_or_default()
             ),
         ),
         None => refuse(
@@ -633,8 +634,6 @@ fn date_field(value: Option<&str>, label: &str) -> Result<Option<NaiveDate>, Web
     }
 }
 
-use crate::dates::dmy as vn;
-
 fn done_of(
     form: &Done,
     today: NaiveDate,
@@ -644,15 +643,15 @@ fn done_of(
     if on > today {
         return Err(unfit(format!(
             "Ngày hoàn thành {} ở tương lai: chỉ báo hoàn thành khi việc đã xong (hôm nay là {}).",
-            vn(on),
-            vn(today)
+            dmy(on),
+            dmy(today)
         )));
     }
     if let Some(issued) = issued.filter(|i| on < *i) {
         return Err(unfit(format!(
             "Ngày hoàn thành {} trước ngày ban hành kế hoạch ({}).",
-            vn(on),
-            vn(issued)
+            dmy(on),
+            dmy(issued)
         )));
     }
     let mut r = blank(Action::Done);
@@ -698,8 +697,8 @@ fn extension_of(form: &Extend, view: &TaskView, max_days: u32) -> Result<NewResp
     if proposed <= due {
         return Err(unfit(format!(
             "Ngày đề nghị {} phải sau hạn hiện tại ({}).",
-            vn(proposed),
-            vn(due)
+            dmy(proposed),
+            dmy(due)
         )));
     }
     let furthest = due
@@ -708,9 +707,9 @@ fn extension_of(form: &Extend, view: &TaskView, max_days: u32) -> Result<NewResp
     if proposed > furthest {
         return Err(unfit(format!(
             "Ngày đề nghị {} quá xa: chỉ đề nghị gia hạn tối đa {max_days} ngày sau hạn hiện tại ({}), tức muộn nhất ngày {}.",
-            vn(proposed),
-            vn(due),
-            vn(furthest)
+            dmy(proposed),
+            dmy(due),
+            dmy(furthest)
         )));
     }
     let reason = text(form.reason.as_deref(), "Lý do", MAX_TEXT)?

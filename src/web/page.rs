@@ -3,6 +3,7 @@
 
 use crate::answers::{Action, Occurrence, Response, TaskView};
 use crate::config::Config;
+use crate::dates::dmy;
 use crate::links::{Link, Signer};
 use crate::schedule::Role;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -46,8 +47,6 @@ pub(crate) fn render(name: &str, ctx: minijinja::Value) -> String {
             "<!doctype html><meta charset=utf-8><title>Lỗi</title><p>Trang tạm thời không hiển thị được. Vui lòng thử lại sau.</p>".to_string()
         })
 }
-
-pub(crate) use crate::dates::dmy as vn;
 
 #[derive(Serialize)]
 struct Contact {
@@ -96,7 +95,7 @@ pub fn error(title: &str, message: &str) -> String {
 
 pub fn expired(config: &Config, agency: &str, expired: DateTime<Utc>) -> String {
     let name = config.agency(agency).map(|a| a.name.clone());
-    let when = vn(expired.with_timezone(&config.timezone).date_naive());
+    let when = dmy(expired.with_timezone(&config.timezone).date_naive());
     render(
         "message.html",
         context! {
@@ -288,7 +287,7 @@ fn describe(r: &Response) -> String {
     match r.action {
         Action::Done => {
             if let Some(d) = r.done_on {
-                parts.push(format!("ngày {}", vn(d)));
+                parts.push(format!("ngày {}", dmy(d)));
             }
             if let Some(d) = &r.doc_ref {
                 parts.push(format!("văn bản {d}"));
@@ -301,7 +300,7 @@ fn describe(r: &Response) -> String {
         }
         Action::Extension => {
             if let Some(p) = r.proposed {
-                parts.push(format!("đến {}", vn(p)));
+                parts.push(format!("đến {}", dmy(p)));
             }
             if r.granted.is_some() {
                 parts.push("đã được gia hạn".into());
@@ -329,12 +328,12 @@ fn review_text(r: &Response) -> Option<String> {
     Some(if review.confirmed {
         format!(
             "Cơ quan theo dõi đã xác nhận hoàn thành ngày {}.",
-            vn(review.at.date_naive())
+            dmy(review.at.date_naive())
         )
     } else {
         format!(
             "Cơ quan theo dõi đã trả lại báo cáo hoàn thành ngày {}, lý do: {}. Nhiệm vụ được mở lại: vui lòng hoàn thiện và báo lại.",
-            vn(review.at.date_naive()),
+            dmy(review.at.date_naive()),
             review.reason.as_deref().unwrap_or("không ghi")
         )
     })
@@ -358,7 +357,7 @@ fn confirmation(config: &Config, r: &Response) -> String {
     match r.action {
         Action::Done => format!(
             "Đã ghi nhận: {what} đã hoàn thành{}{}. Lời nhắc về kỳ hạn này sẽ dừng từ lần gửi tới; các kỳ hạn khác không thay đổi.",
-            r.done_on.map(|d| format!(" ngày {}", vn(d))).unwrap_or_default(),
+            r.done_on.map(|d| format!(" ngày {}", dmy(d))).unwrap_or_default(),
             r.doc_ref.as_deref().map(|d| format!(" (văn bản {d})")).unwrap_or_default(),
         ),
         Action::Progress => format!(
@@ -367,7 +366,7 @@ fn confirmation(config: &Config, r: &Response) -> String {
         ),
         Action::Extension => format!(
             "Đã gửi đề nghị gia hạn {what}{}; cơ quan theo dõi sẽ xem xét. Hạn hiện tại vẫn giữ cho đến khi được gia hạn.",
-            r.proposed.map(|d| format!(" đến ngày {}", vn(d))).unwrap_or_default()
+            r.proposed.map(|d| format!(" đến ngày {}", dmy(d))).unwrap_or_default()
         ),
     }
 }
@@ -376,7 +375,7 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
     let tz = p.config.timezone;
     let undo_since = p.now - chrono::Duration::hours(UNDO_HOURS);
     let status = match (v.done, v.days) {
-        (Some(d), _) => format!("Đã hoàn thành ngày {}", vn(d)),
+        (Some(d), _) => format!("Đã hoàn thành ngày {}", dmy(d)),
         (None, Some(d)) if d < 0 => format!("Quá hạn {} ngày", -d),
         (None, Some(0)) => "Đến hạn hôm nay".to_string(),
         (None, Some(d)) => format!("Còn {d} ngày"),
@@ -393,12 +392,12 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
         time_text: v.time_text.clone(),
         label: v.label(),
         extended_to: match (v.due, v.occurrence) {
-            (Some(due), Some(planned)) if due != planned => vn(due),
+            (Some(due), Some(planned)) if due != planned => dmy(due),
             _ => String::new(),
         },
         occurrence: v.current.map(|d| d.to_string()).unwrap_or_default(),
         occurrence_iso: v.occurrence.map(|d| d.to_string()).unwrap_or_default(),
-        due: v.due.map(vn).unwrap_or_default(),
+        due: v.due.map(dmy).unwrap_or_default(),
         status,
         overdue: v.overdue(),
         done: v.done.is_some(),
@@ -421,7 +420,7 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
             .pending_extension
             .as_ref()
             .and_then(|r| r.proposed)
-            .map(vn),
+            .map(dmy),
         older_open: v.older_open,
         nonce: uuid::Uuid::new_v4().simple().to_string(),
         focused,
@@ -479,7 +478,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
                 "Nhiệm vụ {} (Kế hoạch số {}), hạn {}, được nêu trong liên kết, không phải một kỳ hạn của cơ quan theo kế hoạch hiện hành (kế hoạch có thể đã được sửa). Các việc hiện có của cơ quan ở dưới.",
                 o.task,
                 o.plan,
-                vn(d)
+                dmy(d)
             ),
             _ => "Nhiệm vụ được nhắc trong thư không còn trong kế hoạch đang theo dõi. Các việc hiện có của cơ quan ở dưới.".to_string(),
         }),
@@ -536,7 +535,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
         "agency.html",
         context! {
             agency => p.config.agency(p.agency).map(|a| a.name.clone()).unwrap_or_default(),
-            today => vn(p.today),
+            today => dmy(p.today),
             open => open_count,
             overdue => overdue,
             notice => notice,
@@ -557,11 +556,11 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             base => base.clone(),
             feed_path => p.feed.clone(),
             feed_url => p.feed.as_ref().map(|path| format!("{}{path}", p.config.web.as_ref().map_or("", |w| w.public_url.as_str()))),
-            feed_expires => vn((p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS))).with_timezone(&tz).date_naive()),
+            feed_expires => dmy((p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS))).with_timezone(&tz).date_naive()),
             read_only => p.read_only,
             who_name => p.who.name.clone(),
             who_position => p.who.position.clone(),
-            today_vn => vn(p.today),
+            today_vn => dmy(p.today),
             accept => crate::evidence::ACCEPT,
             max_upload_mb => p.config.web.as_ref().map_or(crate::config::web::DEFAULT_MAX_UPLOAD_MB, |w| w.max_upload_mb),
             csrf_done => csrf("done"),
@@ -569,7 +568,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             csrf_extend => csrf("extend"),
             csrf_undo => csrf("undo"),
             contact => minijinja::Value::from(minijinja::value::Serde(contact_for(p.config, focus.map(|f| f.plan.as_str())))),
-            expires => vn((p.link.issued + chrono::Duration::days(i64::from(p.signer.days))).with_timezone(&tz).date_naive()),
+            expires => dmy((p.link.issued + chrono::Duration::days(i64::from(p.signer.days))).with_timezone(&tz).date_naive()),
         },
     )
 }
