@@ -22,6 +22,9 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use crate::clock::Clock;
+use chrono::SubsecRound as _;
+
 pub const DB_FILE: &str = "nhacviec.db";
 
 /// How often the service checks whether another process (`nhacviec retry`) changed the
@@ -47,8 +50,10 @@ struct Live {
     engine: Arc<Engine>,
     /// The agencies' pages, when served: told of each reloaded config.
     web: Option<crate::web::Web>,
-    /// The scheduler's jobs for the current cron expressions.
-    jobs: Vec<uuid::Uuid>,
+    /// The ticks of the current cron expressions.
+    jobs: Vec<Ticker>,
+    /// The service's clock: the system's, or shifted to `run --now`'s start.
+    clock: Clock,
     /// The state directory in use: a reload may not move it (the store stays open on it).
     state: PathBuf,
 }
@@ -107,11 +112,30 @@ fn load(dir: &Path) -> Result<(Analysis, Templates), LoadError> {
     Ok((analysis, templates))
 }
 
+/// What fires one cron expression's ticks: a job of the scheduler on the system clock, or a
+/// task of ours on a shifted clock (tokio-cron-scheduler reads the system clock only).
+enum Ticker {
+    Scheduled(uuid::Uuid),
+    Shifted(tokio::task::AbortHandle),
+}
+
+impl Ticker {
+    async fn stop(self, sched: &JobScheduler) {
+        match self {
+            Ticker::Scheduled(id) => {
+                let _ = sched.remove(&id).await;
+            }
+            Ticker::Shifted(task) => task.abort(),
+        }
+    }
+}
+
 async fn add_jobs(
     sched: &JobScheduler,
     config: &Config,
     tx: &mpsc::Sender<Event>,
-) -> anyhow::Result<Vec<uuid::Uuid>> {
+    clock: Clock,
+) -> anyhow::Result<Vec<Ticker>> {
     let mut ids = Vec::new();
     let mut jobs = vec![(config.reminders.as_str(), Event::Tick)];
     if config.report != config.reminders {
@@ -119,6 +143,12 @@ async fn add_jobs(
     }
     for (expr, event) in jobs {
         let tx = tx.clone();
+        if !clock.is_system() {
+            let cron = config::parse_cron(expr).with_context(|| format!("cron \"{expr}\""))?;
+            let task = tokio::spawn(shifted_ticks(cron, config.timezone, clock, event, tx));
+            ids.push(Ticker::Shifted(task.abort_handle()));
+            continue;
+        }
         let job = Job::new_async_tz(expr, config.timezone, move |_id, _lock| {
             let tx = tx.clone();
             Box::pin(async move {
@@ -127,9 +157,41 @@ async fn add_jobs(
             })
         })
         .with_context(|| format!("cron \"{expr}\""))?;
-        ids.push(sched.add(job).await.context("adding a cron job")?);
+        ids.push(Ticker::Scheduled(
+            sched.add(job).await.context("adding a cron job")?,
+        ));
     }
     Ok(ids)
+}
+
+/// The ticks of `cron` on a shifted clock: sleeps until its next occurrence on that clock,
+/// then says "look now" as the scheduler's job does. A sleep is never longer than a minute,
+/// so a jump of the system clock moves the ticks with it within a minute.
+async fn shifted_ticks(
+    cron: croner::Cron,
+    tz: Tz,
+    clock: Clock,
+    event: Event,
+    tx: mpsc::Sender<Event>,
+) {
+    let mut after = clock.now().trunc_subsecs(0).with_timezone(&tz);
+    loop {
+        let Ok(next) = cron.find_next_occurrence(&after, false) else {
+            return;
+        };
+        loop {
+            let left = (next.with_timezone(&Utc) - clock.now()).to_std();
+            match left {
+                Ok(left) if !left.is_zero() => {
+                    tokio::time::sleep(left.min(Duration::from_secs(60))).await
+                }
+                _ => break,
+            }
+        }
+        // A full channel means a tick is already waiting: merging them is fine.
+        let _ = tx.try_send(event);
+        after = next;
+    }
 }
 
 /// Watches the config directory (not its files: editors like vim save by renaming over them,
@@ -323,7 +385,7 @@ async fn pass(
     reminders: bool,
 ) -> anyhow::Result<(Store, bool)> {
     let started = std::time::Instant::now();
-    let now = Utc::now().with_timezone(&live.config.timezone);
+    let now = live.clock.now().with_timezone(&live.config.timezone);
     let (config, templates, engine, h) = (
         live.config.clone(),
         live.templates.clone(),
@@ -342,7 +404,16 @@ async fn pass(
             if let Some(engine) = ev.rebuilt.take() {
                 live.engine = Arc::new(engine);
             }
-            finish(ev, &store, &live.senders, &live.config, health, stop).await
+            finish(
+                ev,
+                &store,
+                &live.senders,
+                &live.config,
+                health,
+                stop,
+                live.clock,
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -356,8 +427,9 @@ async fn pass(
             // A pass deferred by the send hours did not use the store: an earlier store error
             // stands until a pass that does succeeds.
             let used_store = p.deferred_until.is_none();
+            let at = live.clock.now();
             health.update(|s| {
-                s.last_tick = Some(Utc::now());
+                s.last_tick = Some(at);
                 if used_store {
                     s.store_error = None;
                 }
@@ -454,7 +526,7 @@ fn start_web(
         live.config.clone(),
         &state.join(DB_FILE),
         signer,
-        None,
+        live.clock,
         health.metrics.web_rejected.clone(),
     )?;
     tracing::info!(addr = %settings.listen, public_url = %settings.public_url, event = "web_listening", "trang trả lời của các cơ quan đang phục vụ");
@@ -539,13 +611,14 @@ async fn finish(
     config: &Config,
     health: &Health,
     stop: &AtomicBool,
+    clock: Clock,
 ) -> anyhow::Result<deliver::Pass> {
     let mut p = ev.tick;
     if p.deferred_until.is_some() {
         return Ok(p);
     }
     let started = std::time::Instant::now();
-    let sent = deliver::send_ready_until(store, senders, config, Utc::now(), stop).await?;
+    let sent = deliver::send_ready_until(store, senders, config, clock.now(), stop).await?;
     count_sends(health, &sent);
     // queued: digests recorded now; skipped: missed slots superseded by a later one of the
     // same reminder; stale: older than the catch-up horizon; suppressed: the agency was done.
@@ -594,7 +667,16 @@ async fn try_pass(
         live.engine = Arc::new(engine);
     }
     let stop = AtomicBool::new(false);
-    finish(ev, store, &live.senders, &live.config, health, &stop).await
+    finish(
+        ev,
+        store,
+        &live.senders,
+        &live.config,
+        health,
+        &stop,
+        live.clock,
+    )
+    .await
 }
 
 /// `run --once`: one pass of the service at `now` on a loaded config, then stop.
@@ -615,6 +697,8 @@ pub async fn once(
         engine: Arc::new(engine),
         web: None,
         jobs: Vec::new(),
+        // `--now` decides what is due; sending and retry times follow the real clock.
+        clock: Clock::System,
         state: state.clone(),
     };
     let pass = try_pass(&mut live, &mut store, &Health::default(), now).await?;
@@ -784,7 +868,7 @@ async fn guarded_reload(
 }
 
 /// Runs the service until SIGTERM or SIGINT.
-pub async fn run(dir: &Path) -> anyhow::Result<()> {
+pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
     // Signals are registered before READY=1, so a reload or stop right after start is seen.
     let mut ctl = Control::new()?;
     let worker = Worker::start()?;
@@ -806,7 +890,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     // The schedule built once, with the store's answers: the first pass uses it as it is.
     let built = ctl
         .guard(worker.run(move || {
-            let today = Utc::now().with_timezone(&config.timezone).date_naive();
+            let today = clock.now().with_timezone(&config.timezone).date_naive();
             let engine = Engine::build_with_store(&config, &store, today);
             (config, store, engine)
         }))
@@ -822,7 +906,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     let sched = JobScheduler::new()
         .await
         .context("starting the scheduler")?;
-    let jobs = add_jobs(&sched, &config, &tx).await?;
+    let jobs = add_jobs(&sched, &config, &tx, clock).await?;
     let mut live = Live {
         config: Arc::new(config),
         templates: Arc::new(templates),
@@ -830,11 +914,15 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         engine: Arc::new(engine),
         web: None,
         jobs,
+        clock,
         state: state.clone(),
     };
     sched.start().await.context("starting the scheduler")?;
     let _watcher = watch(dir, tx.clone())?;
-    let health = Health::default();
+    let health = Health {
+        clock,
+        ..Health::default()
+    };
     // No reload has failed yet (`/healthz` said false before any reload).
     health.update(|s| s.last_reload_ok = true);
     // The HTTP listener, when configured: bound before READY so probes work at once, served
@@ -852,6 +940,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     };
     let _web = start_web(&mut live, &state, &health)?;
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, trial = ?live.config.email.redirect_all_to, event = "start", "nhacviec khởi động");
+    if !clock.is_system() {
+        let now = clock.now().with_timezone(&live.config.timezone);
+        tracing::warn!(now = %now.to_rfc3339(), event = "clock_shifted", "đồng hồ của dịch vụ được dời (--now): bây giờ là {} và chạy tiếp theo thời gian thực; hạn, giờ gửi, lịch cron và liên kết đều tính theo đồng hồ này", crate::dates::hm_dmy(&now));
+    }
     let mut pass_retry: Option<Retry> = None;
     let mut reload_retry: Option<Retry> = None;
     // Catch up at once: whatever was missed while down goes out now.
@@ -877,7 +969,9 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         config::parse_cron(&live.config.reminders)
             .ok()
             .and_then(|c| {
-                c.find_next_occurrence(&Utc::now().with_timezone(&live.config.timezone), false)
+                // From the whole second: croner keeps the fraction it is given.
+                let now = live.clock.now().trunc_subsecs(0);
+                c.find_next_occurrence(&now.with_timezone(&live.config.timezone), false)
                     .ok()
             })
     };
@@ -918,7 +1012,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
             (a, b) => a.or(b),
         });
         let retry_in = match wake {
-            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default(),
+            Ok(Some(at)) => (at - live.clock.now()).to_std().unwrap_or_default(),
             Ok(None) => Duration::from_secs(24 * 3600),
             Err(e) => {
                 health.update(|s| s.store_error = Some(e.to_string()));
@@ -1039,12 +1133,9 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                 }
             }
             Wake::Timer => {
-                let now = Utc::now().with_timezone(&live.config.timezone);
+                let now = live.clock.now().with_timezone(&live.config.timezone);
                 let opens = live.engine.next_open(&live.config, now);
-                if Retry::due(pass_retry)
-                    || deferred.is_some_and(|d| d <= Utc::now())
-                    || opens > now
-                {
+                if Retry::due(pass_retry) || deferred.is_some_and(|d| d <= now) || opens > now {
                     // A failed pass tried again, the pass deferred by the send hours (or a
                     // retry woken too early): with reminders if the deferred pass had them.
                     let full = deferred_reminders || Retry::due(pass_retry);
@@ -1070,7 +1161,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
                         &store,
                         &live.senders,
                         &live.config,
-                        Utc::now(),
+                        live.clock.now(),
                         &stop,
                     );
                     match ctl.guard(sending).await {
@@ -1135,6 +1226,7 @@ async fn reload(
     let d = dir.to_path_buf();
     // The answers read here (the store stays on this thread), the engine built with them: the
     // next pass uses it as it is.
+    let clock = live.clock;
     let answers = store
         .answers_version()
         .and_then(|v| store.answers().map(|(r, e)| (v, r, e)))
@@ -1143,7 +1235,7 @@ async fn reload(
         .run(move || {
             load(&d).map(|(analysis, templates)| {
                 let config = analysis.config;
-                let today = Utc::now().with_timezone(&config.timezone).date_naive();
+                let today = clock.now().with_timezone(&config.timezone).date_naive();
                 let engine = match answers {
                     Some((version, responses, extensions)) => {
                         Engine::build_answered(&config, today, &responses, &extensions, version)
@@ -1196,10 +1288,10 @@ async fn reload(
                         || new.report != live.config.report
                         || new.timezone != live.config.timezone
                     {
-                        for id in live.jobs.drain(..) {
-                            let _ = sched.remove(&id).await;
+                        for ticker in live.jobs.drain(..) {
+                            ticker.stop(sched).await;
                         }
-                        match add_jobs(sched, &new, tx).await {
+                        match add_jobs(sched, &new, tx, live.clock).await {
                             Ok(ids) => live.jobs = ids,
                             Err(e) => {
                                 tracing::error!(error = %e, "không đặt được lịch cron mới")
@@ -1235,7 +1327,7 @@ async fn reload(
 /// After a reload: what the next regular tick would send about deadlines that passed before
 /// today and nobody was reminded of (a plan entered late), as `check` warns it.
 fn log_late_entries(live: &Live, store: &Store) {
-    let now = Utc::now().with_timezone(&live.config.timezone);
+    let now = live.clock.now().with_timezone(&live.config.timezone);
     let view = store.ledger(crate::store::Ledger::of(&live.config));
     let Ok(ledger) = view.forecast() else {
         return;

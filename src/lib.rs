@@ -9,6 +9,7 @@ pub mod answers;
 pub mod calendar;
 pub mod channels;
 pub mod check;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod dates;

@@ -13,8 +13,10 @@ pub struct Args {
     /// Chỉ chạy một lần kiểm tra và gửi rồi thoát
     #[arg(long)]
     once: bool,
-    /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống (chỉ dùng với --once)
-    #[arg(long, requires = "once")]
+    /// "Bây giờ" (RFC 3339 hoặc ngày), thay cho đồng hồ hệ thống. Với --once: một lượt tại
+    /// thời điểm này. Không có --once: dịch vụ chạy như thể khởi động lúc này, đồng hồ chạy
+    /// tiếp theo thời gian thực (để diễn tập: lịch cron, giờ gửi, liên kết)
+    #[arg(long)]
     now: Option<String>,
 }
 
@@ -44,7 +46,16 @@ pub fn web(dir: &Path, WebArgs { now }: WebArgs, out: &Out) -> anyhow::Result<Ex
 /// retries in between, until SIGINT/SIGTERM.
 async fn service(dir: &Path, once: bool, now: Option<&str>, out: &Out) -> anyhow::Result<ExitCode> {
     if !once {
-        nhacviec::daemon::run(dir).await?;
+        // A time written without an offset is the config's local time.
+        let clock = match now {
+            None => nhacviec::clock::Clock::System,
+            Some(_) => {
+                let config = load_valid(dir, out)?.config;
+                let start = now_in(config.timezone, now)?.with_timezone(&chrono::Utc);
+                nhacviec::clock::Clock::starting_at(start)
+            }
+        };
+        nhacviec::daemon::run(dir, clock).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let analysis = load_valid(dir, out)?;

@@ -21,6 +21,7 @@ mod timeline;
 mod upload;
 
 use crate::answers::{self, Response};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::links::{self, Signer};
 use crate::store::Store;
@@ -58,8 +59,9 @@ struct Inner {
     config: RwLock<Arc<Config>>,
     stores: Stores,
     signer: Signer,
-    /// A fixed time (`nhacviec web --now`), else the clock.
-    now: Option<DateTime<Utc>>,
+    /// The system clock, a fixed time (`nhacviec web --now`) or the service's shifted clock
+    /// (`nhacviec run --now`).
+    clock: Clock,
     /// The limits' clock: monotonic, advancing under `--now` too.
     started: std::time::Instant,
     guards: Mutex<Guards>,
@@ -174,13 +176,8 @@ struct Guards {
 impl Web {
     /// The pages on `store` (a connection beside the service's writer; up to [`MAX_STORES`]
     /// are opened to its path as requests need them).
-    pub fn new(
-        config: Arc<Config>,
-        store: Store,
-        signer: Signer,
-        now: Option<DateTime<Utc>>,
-    ) -> Web {
-        Web::counted(config, store, signer, now, Family::default())
+    pub fn new(config: Arc<Config>, store: Store, signer: Signer, clock: impl Into<Clock>) -> Web {
+        Web::counted(config, store, signer, clock, Family::default())
     }
 
     /// The pages, counting refused requests in `rejected` (the service's metrics).
@@ -188,7 +185,7 @@ impl Web {
         config: Arc<Config>,
         store: Store,
         signer: Signer,
-        now: Option<DateTime<Utc>>,
+        clock: impl Into<Clock>,
         rejected: Family<crate::health::ReasonLabel, Counter>,
     ) -> Web {
         Web {
@@ -196,7 +193,7 @@ impl Web {
                 config: RwLock::new(config),
                 stores: Stores::new(store),
                 signer,
-                now,
+                clock: clock.into(),
                 started: std::time::Instant::now(),
                 guards: Mutex::new(Guards::default()),
                 overlaid: Mutex::new(None),
@@ -222,7 +219,7 @@ impl Web {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        self.inner.now.unwrap_or_else(Utc::now)
+        self.inner.clock.now()
     }
 
     /// Seconds of the limits' clock.
@@ -450,9 +447,9 @@ pub fn launch(
     config: Arc<Config>,
     db: &std::path::Path,
     signer: Signer,
-    now: Option<DateTime<Utc>>,
+    clock: impl Into<Clock>,
 ) -> anyhow::Result<(Web, Server)> {
-    launch_counted(config, db, signer, now, Family::default())
+    launch_counted(config, db, signer, clock, Family::default())
 }
 
 /// [`launch`], counting refused requests in the service's metrics.
@@ -460,7 +457,7 @@ pub fn launch_counted(
     config: Arc<Config>,
     db: &std::path::Path,
     signer: Signer,
-    now: Option<DateTime<Utc>>,
+    clock: impl Into<Clock>,
     rejected: Family<crate::health::ReasonLabel, Counter>,
 ) -> anyhow::Result<(Web, Server)> {
     use anyhow::Context as _;
@@ -472,7 +469,7 @@ pub fn launch_counted(
     let store = Store::open_side(db)?;
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("không nghe được trên {listen} ([web] listen)"))?;
-    let web = Web::counted(config, store, signer, now, rejected);
+    let web = Web::counted(config, store, signer, clock, rejected);
     let server = start(listener, web.clone())
         .with_context(|| format!("không phục vụ được trên {listen} ([web] listen)"))?;
     Ok((web, server))

@@ -26,6 +26,21 @@ impl Service {
     }
 
     fn start_with(config: &Path, state: &Path, socket: &Path, env: &[(&str, &str)]) -> Service {
+        Service::spawn(config, state, socket, env, &["run"])
+    }
+
+    /// The service started with `args` (from `run` on).
+    fn start_args(config: &Path, state: &Path, socket: &Path, args: &[&str]) -> Service {
+        Service::spawn(config, state, socket, &[], args)
+    }
+
+    fn spawn(
+        config: &Path,
+        state: &Path,
+        socket: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Service {
         let notify = UnixDatagram::bind(socket).unwrap();
         notify
             .set_read_timeout(Some(Duration::from_millis(200)))
@@ -44,7 +59,7 @@ impl Service {
             .arg("--config")
             .arg(config)
             .envs(env.iter().copied())
-            .arg("run")
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -904,4 +919,52 @@ fn the_service_links_each_digest_to_the_agencys_page_and_serves_it() {
     assert_eq!(code, 404);
     let logs = service.drain().join("\n");
     assert!(!logs.contains(&path[3..]), "the token is never logged");
+}
+
+/// `run --now T` without `--once`: the service runs as if started at T, its clock advancing in
+/// real time; a cron tick four seconds after T fires four seconds after the start, and health
+/// reads its times on the same clock.
+#[test]
+fn a_service_started_at_a_past_time_ticks_on_its_shifted_clock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    let settings = cfg.join("nhacviec.toml");
+    let port = free_port();
+    let text = fs::read_to_string(&settings).unwrap();
+    assert!(text.contains("reminders = \"0 0 8 * * Mon-Fri\""));
+    fs::write(
+        &settings,
+        text + &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .unwrap();
+    let state = tmp.path().join("state");
+    let notify = tmp.path().join("notify.sock");
+    let started = Instant::now();
+    let service = Service::start_args(
+        &cfg,
+        &state,
+        &notify,
+        &["run", "--now", "2022-06-01T07:59:56+07:00"],
+    );
+    service.wait_notify("READY=1");
+    let shifted = service.wait_log("clock_shifted");
+    assert!(shifted.contains("07:59 01/06/2022"), "{shifted}");
+    let (code, body) = http_get(port, "/healthz");
+    assert_eq!(code, 200, "health on the shifted clock: {body}");
+    assert!(
+        body.contains("\"next_tick\": \"2022-06-01T01:00:00Z\""),
+        "the next tick is 08:00 on the shifted clock: {body}"
+    );
+    // The start's pass, then the 08:00 tick, four seconds later on both clocks.
+    service.wait_log_count("lượt gửi xong", 2, Duration::from_secs(30));
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "the tick came before 08:00 on the shifted clock"
+    );
+    let (_, body) = http_get(port, "/healthz");
+    assert!(
+        body.contains("\"next_tick\": \"2022-06-02T01:00:00Z\""),
+        "after the tick, the next is tomorrow's: {body}"
+    );
 }
