@@ -27,6 +27,7 @@ pub mod links;
 pub mod messages;
 pub mod outbox;
 pub mod overview;
+pub mod pg;
 pub mod policy;
 pub mod render;
 pub mod report;

@@ -1,6 +1,6 @@
 //! What the tests share: the sample config copied to break or change (`cli`), the pages on a
 //! loopback port (`site`), answers seeded into a store (`answers`), the test servers (`smtp`,
-//! `mailserver`, the Python ones through `spawn_ready`), inline fixtures (`fixtures`), the
+//! `mailserver`, a private PostgreSQL cluster `postgres`, the Python ones through `spawn_ready`), inline fixtures (`fixtures`), the
 //! deadline helpers and corpus (`deadline`, `corpus`), the fuzz targets' checks (`fuzz`) and
 //! the browser's WebDriver client (`webdriver`).
 
@@ -11,6 +11,7 @@ pub mod deadline;
 pub mod fixtures;
 pub mod fuzz;
 pub mod mailserver;
+pub mod postgres;
 pub mod site;
 pub mod smtp;
 pub mod webdriver;
