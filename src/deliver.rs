@@ -12,7 +12,7 @@ use crate::messages;
 use crate::outbox::refusals::Refusals;
 use crate::outbox::{self, Next};
 use crate::render::{TemplateError, Templates};
-use crate::schedule::{Schedule, Tick};
+use crate::schedule::{Schedule, SlotKey, Tick};
 use crate::store::{Ledger, Share, Store, StoreError};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -361,12 +361,11 @@ fn split_trial(
         .iter()
         .cloned()
         .partition(|d| Ledger::Trial.redirects(d.channel));
-    // A slot key ends with agency|role|kindN|about (`Schedule::key`); the agency is its
-    // recipient.
+    // A slot key names its recipient (`SlotKey::agency`); one that does not read is trial's.
     let redirected = |key: &String| {
-        key.rsplit('|')
-            .nth(3)
-            .is_none_or(|agency| Ledger::Trial.redirects(messages::channel_for(config, agency)))
+        key.parse::<SlotKey>()
+            .ok()
+            .is_none_or(|k| Ledger::Trial.redirects(messages::channel_for(config, &k.agency)))
     };
     let part = |keys: &[String]| -> (Vec<String>, Vec<String>) {
         let (trial, real): (Vec<String>, Vec<String>) = keys.iter().cloned().partition(redirected);

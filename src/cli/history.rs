@@ -182,7 +182,6 @@ fn render_skipped(
     all: &[SkippedSlot],
     trial: bool,
 ) -> String {
-    use nhacviec::schedule::{Kind, Role};
     let horizon = format!("cũ hơn catch_up_days = {} ngày", config.catch_up_days);
     let reason_vi = |r: SkipReason| match r {
         SkipReason::Superseded => "bị thay bằng lời nhắc sau",
@@ -191,22 +190,9 @@ fn render_skipped(
     let name = |id: &str| printable(config.agency(id).map_or(id, |a| a.name.as_str())).into_owned();
     let mut out = String::new();
     for s in rows {
-        let role = match s.role.as_str() {
-            "lead" => Role::Lead.vi(),
-            "support" => Role::Support.vi(),
-            "monitor" => Role::Monitor.vi(),
-            other => other,
-        };
-        let kind = match (s.kind.as_str(), s.n) {
-            ("before", Some(d)) => format!("{} {d} ngày", Kind::Before.vi()),
-            ("before", None) => Kind::Before.vi().to_string(),
-            ("due", _) => Kind::Due.vi().to_string(),
-            ("overdue", Some(k)) => format!("{} (lần {k})", Kind::Overdue.vi()),
-            ("overdue", None) => Kind::Overdue.vi().to_string(),
-            ("escalation", _) => Kind::Escalation.vi().to_string(),
-            (other, _) => other.to_string(),
-        };
-        let deadline = s.deadline.map_or_else(|| "?".to_string(), dmy);
+        let role = s.role.vi();
+        let kind = s.kind_vi();
+        let deadline = dmy(s.deadline);
         let about = if s.about != s.agency {
             format!("  [{}]", name(&s.about))
         } else {
