@@ -8,7 +8,7 @@ use crate::channels::Senders;
 use crate::config::{self, Analysis, Config};
 use crate::deliver::{self, Engine};
 use crate::render::Templates;
-use crate::store::Store;
+use crate::store::{DeliveryStatus, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -396,8 +396,7 @@ fn idle(store: &Store) {
 
 fn update_counts(store: &Store, health: &Health) {
     let counts = store.counts().unwrap_or_default();
-    let count = |k: &str| counts.iter().find(|(s, _)| s == k).map_or(0, |(_, n)| *n);
-    let (pending, dead) = (count("pending") + count("retrying"), count("dead"));
+    let (pending, dead) = (counts.waiting(), counts.of(DeliveryStatus::Dead));
     health.metrics.pending.set(pending);
     health.metrics.dead.set(dead);
     let refused = store
@@ -633,8 +632,7 @@ fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &He
         })
         .unwrap_or((false, None));
     let counts = store.counts().unwrap_or_default();
-    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
-    let waiting = count("pending") + count("retrying");
+    let waiting = counts.waiting();
     let tz = next.map(|n| n.timezone());
     let next = next.map_or_else(
         || "không rõ".to_string(),
@@ -642,7 +640,7 @@ fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &He
     );
     let mut line = format!(
         "{waiting} chờ gửi, {} thất bại, lần kiểm tra tiếp theo {next}",
-        count("dead")
+        counts.of(DeliveryStatus::Dead)
     );
     if let (Some(at), Some(tz)) = (paused, tz) {
         line.push_str(&format!(

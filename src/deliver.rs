@@ -833,8 +833,7 @@ fn mark(
             let id = id.first().copied().unwrap_or_default();
             store.make_ready(id, now)?;
             tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), fallback = id, %error, event = "fallback", "chuyển sang gửi email");
-            store.mark_dead(d.id, &format!("chuyển sang email (#{id}): {error}"))?;
-            store.mark_reported(d.id)?;
+            store.mark_handed_over(d.id, id, &format!("chuyển sang email (#{id}): {error}"))?;
             pass.dead += 1;
         }
     }

@@ -4,7 +4,7 @@
 
 use crate::config::Channel;
 pub use crate::messages::{Attachment, NewDelivery};
-pub use crate::outbox::Delivery;
+pub use crate::outbox::{Delivery, DeliveryStatus};
 use crate::schedule::{Handled, Item, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -232,6 +232,14 @@ const MIGRATIONS: &[&str] = &[
             AND deadline IS NEW.deadline AND undone_at IS NULL
           GROUP BY agency, plan, task, COALESCE(deadline, '');
      END;",
+    // 17: a delivery handed over to another channel (a Zalo or webhook message that went by
+    // email instead) says so in a column, the email delivery's id, instead of in its error's
+    // text; `retry --dead` leaves such a delivery dead. Rows from before are read from the text
+    // `deliver` wrote, "chuyển sang email (#id): ..." (0 when the id does not read).
+    "ALTER TABLE deliveries ADD COLUMN handed_over INTEGER;
+     UPDATE deliveries SET handed_over = CAST(
+            substr(last_error, 21, instr(substr(last_error, 21), ')') - 1) AS INTEGER)
+        WHERE status = 'dead' AND last_error LIKE 'chuyển sang email (#%';",
 ];
 
 /// Which record of what was handled a pass reads and writes. Trial mode ([`Config::trial`]:
@@ -353,12 +361,12 @@ impl LedgerView<'_> {
     pub fn failures_to_report(&self) -> Result<(Vec<Delivery>, Vec<Delivery>)> {
         let trial = self.ledger == Ledger::Trial;
         let dead = self.store.select(
-            "WHERE status = 'dead' AND reported = 0 AND trial = ?1 ORDER BY id",
-            params![trial],
+            "WHERE status = ?2 AND reported = 0 AND trial = ?1 ORDER BY id",
+            params![trial, DeliveryStatus::Dead.as_str()],
         )?;
         let stuck = self.store.select(
-            "WHERE status = 'retrying' AND attempts >= 3 AND trial = ?1 ORDER BY id",
-            params![trial],
+            "WHERE status = ?2 AND attempts >= 3 AND trial = ?1 ORDER BY id",
+            params![trial, DeliveryStatus::Retrying.as_str()],
         )?;
         Ok((dead, stuck))
     }
@@ -449,7 +457,7 @@ fn insert_delivery(
 ) -> Result<i64> {
     tx.prepare_cached(
         "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
-         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', 'pending', ?8, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', ?10, ?8, ?8, ?9)",
     )?
     .execute(params![
             tick_at,
@@ -461,6 +469,7 @@ fn insert_delivery(
             d.thread,
             now,
             trial,
+            DeliveryStatus::Pending.as_str(),
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -1138,13 +1147,12 @@ impl Store {
 
     /// When the next retry is due, if any delivery is waiting.
     pub fn next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
-        let v: Option<String> = self.conn.query_row(
+        // The statuses written out: the partial index `deliveries_ready` is matched on this text.
+        Ok(self.conn.query_row(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'retrying')",
             [],
-            |r| r.get(0),
-        )?;
-        Ok(v.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-            .map(|d| d.with_timezone(&Utc)))
+            |r| stored_instant_opt(r, 0),
+        )?)
     }
 
     /// Runs `f` in one transaction: marks of attempts that ended together commit at once.
@@ -1168,15 +1176,15 @@ impl Store {
 
     pub fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE deliveries SET status = 'sent', sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2")?
-            .execute(params![at.to_rfc3339(), id])?;
+            .prepare_cached("UPDATE deliveries SET status = ?3, sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2")?
+            .execute(params![at.to_rfc3339(), id, DeliveryStatus::Sent.as_str()])?;
         Ok(())
     }
 
     pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE deliveries SET status = 'retrying', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3")?
-            .execute(params![next.to_rfc3339(), error, id])?;
+            .prepare_cached("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3")?
+            .execute(params![next.to_rfc3339(), error, id, DeliveryStatus::Retrying.as_str()])?;
         Ok(())
     }
 
@@ -1188,7 +1196,7 @@ impl Store {
         Ok(())
     }
 
-    /// A failure that needs no report (it fell back to another channel).
+    /// A failure that needs no report (a plan closed since it was queued).
     pub fn mark_reported(&self, id: i64) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE deliveries SET reported = 1 WHERE id = ?1")?
@@ -1198,8 +1206,17 @@ impl Store {
 
     pub fn mark_dead(&self, id: i64, error: &str) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE deliveries SET status = 'dead', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1 WHERE id = ?2")?
-            .execute(params![error, id])?;
+            .prepare_cached("UPDATE deliveries SET status = ?3, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1 WHERE id = ?2")?
+            .execute(params![error, id, DeliveryStatus::Dead.as_str()])?;
+        Ok(())
+    }
+
+    /// Closes a delivery whose message went out on another channel as `instead`: dead,
+    /// needing no report, and never requeued (`handed_over`).
+    pub fn mark_handed_over(&self, id: i64, instead: i64, error: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1, reported = 1, handed_over = ?3 WHERE id = ?2")?
+            .execute(params![error, id, instead, DeliveryStatus::Dead.as_str()])?;
         Ok(())
     }
 
@@ -1212,19 +1229,21 @@ impl Store {
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
-    pub fn counts(&self) -> Result<Vec<(String, i64)>> {
+    pub fn counts(&self) -> Result<StatusCounts> {
         let mut stmt = self
             .conn
-            .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+            .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((stored_status(r, 0)?, r.get(1)?)))?;
+        let mut counts: Vec<(DeliveryStatus, i64)> = rows.collect::<std::result::Result<_, _>>()?;
+        counts.sort_unstable();
+        Ok(StatusCounts(counts))
     }
 
     /// Deliveries, newest first, filtered.
     pub fn history(
         &self,
         agency: Option<&str>,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
         self.history_of(None, agency, status, limit)
@@ -1235,7 +1254,7 @@ impl Store {
         &self,
         task: Option<&str>,
         agency: Option<&str>,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
         let pattern = task.map(|t| {
@@ -1246,7 +1265,7 @@ impl Store {
         });
         self.select(
             "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR items LIKE ?4) ORDER BY id DESC LIMIT ?3",
-            params![agency, status, limit as i64, pattern],
+            params![agency, status.map(DeliveryStatus::as_str), limit as i64, pattern],
         )
     }
 
@@ -1255,7 +1274,8 @@ impl Store {
             "SELECT id, tick_at, agency, channel, recipients, subject,
                 (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
                 (SELECT body_html FROM delivery_bodies b WHERE b.id = deliveries.id),
-                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial
+                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial,
+                handed_over
              FROM deliveries {clause}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -1273,7 +1293,7 @@ impl Store {
             })?;
             Ok(Delivery {
                 id: r.get(0)?,
-                tick_at: r.get(1)?,
+                tick_at: stored_instant(r, 1)?,
                 agency: r.get(2)?,
                 channel,
                 recipients: serde_json::from_str(&recipients).unwrap_or_default(),
@@ -1287,13 +1307,14 @@ impl Store {
                     .collect(),
                 thread: r.get(9)?,
                 message_id: r.get(10)?,
-                status: r.get(11)?,
+                status: stored_status(r, 11)?,
                 attempts: r.get(12)?,
-                next_attempt_at: r.get(13)?,
+                next_attempt_at: stored_instant_opt(r, 13)?,
                 last_error: r.get(14)?,
-                created_at: r.get(15)?,
-                sent_at: r.get(16)?,
+                created_at: stored_instant(r, 15)?,
+                sent_at: stored_instant_opt(r, 16)?,
                 trial: r.get(17)?,
+                handed_over: r.get(18)?,
                 attachments: vec![],
             })
         })?;
@@ -1326,7 +1347,7 @@ impl Store {
              ORDER BY id DESC LIMIT ?3",
             params![
                 f.agency,
-                f.status,
+                f.status.map(DeliveryStatus::as_str),
                 f.limit as i64,
                 f.plan,
                 f.task,
@@ -1384,18 +1405,19 @@ impl Store {
             params![agency, plan, now],
         )?;
         let (revived, handed_over) = if dead {
+            let dead = DeliveryStatus::Dead.as_str();
             let handed_over: i64 = tx.query_row(
-                &format!("SELECT COUNT(*) FROM deliveries WHERE status = 'dead' AND last_error LIKE ?3 AND {MATCHES}"),
-                params![agency, plan, HANDED_OVER],
+                &format!("SELECT COUNT(*) FROM deliveries WHERE status = ?3 AND handed_over IS NOT NULL AND {MATCHES}"),
+                params![agency, plan, dead],
                 |r| r.get(0),
             )?;
             let revived = tx.execute(
                 &format!(
-                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?3, reported = 0,
+                    "UPDATE deliveries SET status = ?5, next_attempt_at = ?3, reported = 0,
                         first_created_at = COALESCE(first_created_at, created_at), created_at = ?3
-                     WHERE status = 'dead' AND COALESCE(last_error, '') NOT LIKE ?4 AND {MATCHES}"
+                     WHERE status = ?4 AND handed_over IS NULL AND {MATCHES}"
                 ),
-                params![agency, plan, now, HANDED_OVER],
+                params![agency, plan, now, dead, DeliveryStatus::Pending.as_str()],
             )?;
             (revived, handed_over as usize)
         } else {
@@ -1454,7 +1476,7 @@ pub struct HistoryFilter<'a> {
     pub plan: Option<&'a str>,
     pub task: Option<&'a str>,
     pub agency: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<DeliveryStatus>,
     pub limit: usize,
     /// Whose deliveries: the real ones, or trial mode's.
     pub ledger: Ledger,
@@ -1477,8 +1499,64 @@ impl Requeued {
     }
 }
 
-/// How `deliver` marks a delivery handed over to email ("chuyển sang email (#id): ...").
-const HANDED_OVER: &str = "chuyển sang email (#%";
+/// Deliveries by status (`/metrics`, the service's status line, `retry`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StatusCounts(Vec<(DeliveryStatus, i64)>);
+
+impl StatusCounts {
+    pub fn of(&self, status: DeliveryStatus) -> i64 {
+        self.0
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Every status that has deliveries, with their number.
+    pub fn all(&self) -> &[(DeliveryStatus, i64)] {
+        &self.0
+    }
+
+    /// Still to go out: pending and retrying.
+    pub fn waiting(&self) -> i64 {
+        self.of(DeliveryStatus::Pending) + self.of(DeliveryStatus::Retrying)
+    }
+}
+
+/// A value this program wrote that does not read back (a newer version's, or an edited
+/// row): an error naming the value, never a silent default.
+fn malformed(column: usize, why: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, why.into())
+}
+
+fn stored_status(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DeliveryStatus> {
+    let s: String = r.get(column)?;
+    s.parse()
+        .map_err(|e: crate::outbox::UnknownStatus| malformed(column, e.to_string()))
+}
+
+/// A time as the store writes it (RFC 3339, `to_rfc3339`).
+fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn stored_instant(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let s: String = r.get(column)?;
+    parse_instant(&s).ok_or_else(|| malformed(column, format!("thời điểm \"{s}\" không đọc được")))
+}
+
+fn stored_instant_opt(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let s: Option<String> = r.get(column)?;
+    s.map(|s| {
+        parse_instant(&s)
+            .ok_or_else(|| malformed(column, format!("thời điểm \"{s}\" không đọc được")))
+    })
+    .transpose()
+}
 
 /// The real ledger's: mode-aware callers use [`Store::ledger`].
 impl Handled for Store {
@@ -1576,7 +1654,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 3).unwrap();
             conn.execute(
                 "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
-                 VALUES ('t', 'so-a', 'email', '[\"a@x.example\"]', 'S', 'văn bản', '<p>html</p>', '[]', 'th', '<m1@x>', 'retrying', '2022-05-25T01:00:00+00:00', '2022-05-25T01:00:00+00:00')",
+                 VALUES ('2022-05-25T01:00:00+00:00', 'so-a', 'email', '[\"a@x.example\"]', 'S', 'văn bản', '<p>html</p>', '[]', 'th', '<m1@x>', 'retrying', '2022-05-25T01:00:00+00:00', '2022-05-25T01:00:00+00:00')",
                 [],
             )
             .unwrap();
@@ -1614,7 +1692,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 13).unwrap();
             conn.execute(
                 "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at)
-                 VALUES ('t', 'vp', 'email', '[\"vp@x\"]', 'S', '', '', '[]', 'th', '<m1@x>', 'pending', 0, '2022-05-25T01:00:00+00:00')",
+                 VALUES ('2022-05-25T01:00:00+00:00', 'vp', 'email', '[\"vp@x\"]', 'S', '', '', '[]', 'th', '<m1@x>', 'pending', 0, '2022-05-25T01:00:00+00:00')",
                 [],
             )
             .unwrap();
@@ -1834,7 +1912,7 @@ mod tests {
             let insert = |status: &str, error: &str, mid: &str| {
                 conn.execute(
                     "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at, last_error, reported)
-                     VALUES ('t', 'so-a', 'email', '[]', 'S', '', '', '[{\"plan\":\"1/KH\",\"task\":\"1\"}]', 'th', ?1, ?2, 4, '2022-05-25T01:00:00+00:00', ?3, 1)",
+                     VALUES ('2022-05-25T01:00:00+00:00', 'so-a', 'email', '[]', 'S', '', '', '[{\"plan\":\"1/KH\",\"task\":\"1\"}]', 'th', ?1, ?2, 4, '2022-05-25T01:00:00+00:00', ?3, 1)",
                     params![mid, status, error],
                 )
                 .unwrap();
@@ -1873,9 +1951,9 @@ mod tests {
         );
         let ready = store.ready(now, 10).unwrap();
         assert_eq!(ready.len(), 1);
-        assert_eq!(ready[0].status, "pending");
+        assert_eq!(ready[0].status, DeliveryStatus::Pending);
         // The give-up budget counts from the requeue; the first recording is kept.
-        assert_eq!(ready[0].created_at, now.to_rfc3339());
+        assert_eq!(ready[0].created_at, now);
         let (first, reported): (String, i64) = store
             .conn
             .query_row(
@@ -1886,5 +1964,127 @@ mod tests {
             .unwrap();
         assert_eq!(first, "2022-05-25T01:00:00+00:00");
         assert_eq!(reported, 0);
+        // The old text became the column: the email delivery made instead.
+        let handed: Vec<Option<i64>> = store
+            .history(None, None, 10)
+            .unwrap()
+            .iter()
+            .map(|d| d.handed_over)
+            .collect();
+        assert_eq!(handed, [None, Some(9), None]);
+    }
+
+    fn mail(agency: &str) -> NewDelivery {
+        NewDelivery {
+            agency: agency.into(),
+            channel: Channel::Zalo,
+            recipients: vec![],
+            subject: "S".into(),
+            body_text: String::new(),
+            body_html: String::new(),
+            items: vec![],
+            thread: format!("th.{agency}"),
+            attachments: vec![],
+        }
+    }
+
+    /// `retry --dead` reads the column, not the error's words: a handover whose text says
+    /// anything stays dead, a death whose text looks like a handover is revived.
+    #[test]
+    fn a_handed_over_delivery_is_never_requeued_whatever_its_error_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        let ids = store
+            .record_extra(Ledger::Real, &[mail("a"), mail("b")], &[], &[], "x")
+            .unwrap();
+        let instead = store
+            .record_extra(Ledger::Real, &[mail("a")], &[], &[], "x")
+            .unwrap()[0];
+        store
+            .mark_handed_over(ids[0], instead, "gửi bằng kênh khác")
+            .unwrap();
+        store
+            .mark_dead(ids[1], "chuyển sang email (#1): giả")
+            .unwrap();
+        let now = Utc::now();
+        let r = store.requeue(true, None, None, now).unwrap();
+        assert_eq!((r.dead, r.handed_over), (1, 1));
+        let all = store.history(None, None, 10).unwrap();
+        let of = |id: i64| all.iter().find(|d| d.id == id).unwrap();
+        assert_eq!(of(ids[0]).status, DeliveryStatus::Dead);
+        assert_eq!(of(ids[0]).handed_over, Some(instead));
+        assert_eq!(of(ids[1]).status, DeliveryStatus::Pending);
+        // Handed over needs no report to the admin.
+        let (dead, _) = store.failures_to_report().unwrap();
+        assert!(dead.is_empty(), "{dead:?}");
+    }
+
+    /// Each status is written and read back as itself (the table's CHECK accepts exactly
+    /// these), and times come back as the instants written.
+    #[test]
+    fn every_status_and_time_reads_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        let at = DateTime::parse_from_rfc3339("2022-05-25T01:02:03.456+07:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let ids = store
+            .record_extra_at(
+                Ledger::Real,
+                &[mail("p"), mail("r"), mail("s"), mail("d")],
+                &[],
+                &[],
+                "x",
+                at,
+            )
+            .unwrap();
+        store.mark_retry(ids[1], at, "421").unwrap();
+        store.mark_sent(ids[2], at).unwrap();
+        store.mark_dead(ids[3], "550").unwrap();
+        let all = store.history(None, None, 10).unwrap();
+        let of = |id: i64| all.iter().find(|d| d.id == id).unwrap();
+        for (id, status) in ids.iter().zip(DeliveryStatus::ALL) {
+            assert_eq!(of(*id).status, status);
+            assert_eq!(of(*id).tick_at, at);
+            let text: String = store
+                .conn
+                .query_row("SELECT status FROM deliveries WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(text.parse(), Ok(status));
+        }
+        assert_eq!(of(ids[1]).next_attempt_at, Some(at));
+        assert_eq!(of(ids[2]).sent_at, Some(at));
+        let counts = store.counts().unwrap();
+        assert_eq!(counts.waiting(), 2);
+        assert_eq!(counts.of(DeliveryStatus::Dead), 1);
+    }
+
+    /// A stored time that does not read is an error naming it, not a silent default.
+    #[test]
+    fn a_malformed_stored_time_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        store
+            .record_extra(Ledger::Real, &[mail("a")], &[], &[], "x")
+            .unwrap();
+        store
+            .conn
+            .execute("UPDATE deliveries SET created_at = 'hôm qua'", [])
+            .unwrap();
+        let err = store.history(None, None, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("thời điểm \"hôm qua\" không đọc được"),
+            "{err}"
+        );
+        store
+            .conn
+            .execute(
+                "UPDATE deliveries SET created_at = '2022-05-25T01:00:00+00:00', next_attempt_at = 'x'",
+                [],
+            )
+            .unwrap();
+        assert!(store.next_attempt().is_err());
     }
 }

@@ -466,7 +466,9 @@ fn the_weekly_report_reaches_the_monitors_valid_address_when_the_other_is_refuse
         .parse(messages[0].as_bytes())
         .unwrap();
     assert!(msg.subject().unwrap().contains("Báo cáo tuần"));
-    let dead = store.history(None, Some("dead"), 5).unwrap();
+    let dead = store
+        .history(None, Some(nhacviec::store::DeliveryStatus::Dead), 5)
+        .unwrap();
     assert!(
         dead[0]
             .last_error
