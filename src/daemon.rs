@@ -400,10 +400,10 @@ fn update_counts(store: &Store, health: &Health) {
     health.metrics.pending.set(pending);
     health.metrics.dead.set(dead);
     let refused = store
-        .meta(crate::store::EMAIL_REFUSED)
+        .get(&crate::store::meta::EmailRefused)
         .ok()
         .flatten()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
+        .and_then(|spell| serde_json::to_value(spell).ok());
     health
         .metrics
         .email_refused

@@ -19,10 +19,12 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 
 mod answers;
 mod evidence;
+pub mod meta;
 mod refusals;
 pub use answers::{PageAnswers, RecordError, ResponseFilter};
 pub use evidence::NewEvidence;
-pub use refusals::{RefusalSpell, EMAIL_REFUSED, EMAIL_REFUSED_SPELLS};
+pub use meta::{Entry, Put};
+pub use refusals::RefusalSpell;
 
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -268,8 +270,8 @@ impl Ledger {
         }
     }
 
-    /// The meta key `key` is kept under in this ledger.
-    pub fn key(self, key: &str) -> String {
+    /// The meta key `key` is kept under in this ledger (`meta::Entry::key` is the real one's).
+    fn key(self, key: &str) -> String {
         match self {
             Ledger::Real => key.to_string(),
             Ledger::Trial => format!("trial:{key}"),
@@ -316,15 +318,13 @@ impl LedgerView<'_> {
     /// The last day whose ticks this ledger fully recorded: slots dated up to it are all
     /// handled in it (in trial mode, in it or in the real one).
     pub fn watermark(&self) -> Result<Option<NaiveDate>> {
-        Ok(self
-            .meta("watermark")?
-            .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+        self.get(&meta::Watermark)
     }
 
     /// The schedule's fingerprint through the watermark when it was recorded
     /// (`Schedule::fingerprint_through`).
     pub fn fingerprint(&self) -> Result<Option<String>> {
-        self.meta("slots_fingerprint")
+        self.get(&meta::SlotsFingerprint)
     }
 
     /// This ledger as `forecast` reads it (`preview`, `check`, the reload log): what it
@@ -333,26 +333,23 @@ impl LedgerView<'_> {
     pub fn forecast(&self) -> Result<crate::forecast::Ledger<'_>> {
         // The settings' monitor's report times (a plan's own office keeps its own, alike); a
         // real ledger after a trial one counts the trial's (`deliver::weekly_report_of`).
-        let last_report = match self.meta("weekly_report_at")? {
+        let settings = meta::WeeklyReportAt(None);
+        let last_report = match self.get(&settings)? {
             Some(at) => Some(at),
-            None if self.ledger == Ledger::Real => {
-                self.store.meta(&Ledger::Trial.key("weekly_report_at"))?
-            }
-            None => self.store.meta("weekly_report_at")?,
+            None if self.ledger == Ledger::Real => self.store.get_in(Ledger::Trial, &settings)?,
+            None => self.store.get(&settings)?,
         };
         Ok(crate::forecast::Ledger {
             handled: self,
             watermark: self.watermark()?,
             fingerprint: self.fingerprint()?,
-            last_report: last_report
-                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                .map(|t| t.with_timezone(&Utc)),
+            last_report,
         })
     }
 
-    /// This ledger's value of the meta `key` (see [`Ledger::key`]).
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.store.meta(&self.ledger.key(key))
+    /// This ledger's value of a meta entry (trial mode's own for the entries kept per ledger).
+    pub fn get<E: Entry>(&self, entry: &E) -> Result<Option<E::Value>> {
+        self.store.get_in(self.ledger, entry)
     }
 
     /// The failures this ledger's daily summary has not told: dead deliveries not yet
@@ -415,6 +412,9 @@ pub enum StoreError {
     Io,
     #[error("lỗi cơ sở dữ liệu: {0}")]
     Sql(rusqlite::Error),
+    /// A meta value this program wrote that does not read back (`meta::Entry`).
+    #[error("cơ sở dữ liệu có giá trị không đọc được ở mục {key}: {value:?}")]
+    Meta { key: String, value: String },
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -827,26 +827,19 @@ impl Store {
     }
 
     fn instance_id(&self) -> Result<String> {
-        let existing: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if let Some(id) = existing {
+        if let Some(id) = self.get(&meta::Instance)? {
             return Ok(id);
         }
         // A side connection may open a database whose writer never gave it one yet, at the
         // same moment as the writer: the first insert wins, both read it.
         self.conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
-            params![format!("{:016x}", rand_u64())],
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![meta::Instance.key(), format!("{:016x}", rand_u64())],
         )?;
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                r.get(0)
-            })?)
+        self.get(&meta::Instance)?.ok_or_else(|| StoreError::Meta {
+            key: meta::Instance.key().into_owned(),
+            value: String::new(),
+        })
     }
 
     /// The store seen through `ledger`: what a pass in that mode counts as handled, its
@@ -866,10 +859,11 @@ impl Store {
     /// Forgets both ledgers' watermarks (after a config change: moved deadlines may add past
     /// slots).
     pub fn reset_watermark(&self) -> Result<()> {
-        self.conn.execute(
-            "DELETE FROM meta WHERE key IN ('watermark', 'trial:watermark')",
-            [],
-        )?;
+        let tx = self.conn.unchecked_transaction()?;
+        for ledger in [Ledger::Real, Ledger::Trial] {
+            delete_meta(&tx, &ledger.key(&meta::Watermark.key()))?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -883,19 +877,37 @@ impl Store {
         Ok(n as usize)
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+    /// The real ledger's value of a meta entry (the only one, for those not kept per
+    /// ledger).
+    pub fn get<E: Entry>(&self, entry: &E) -> Result<Option<E::Value>> {
+        self.get_in(Ledger::Real, entry)
     }
 
-    pub fn delete_meta(&self, key: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM meta WHERE key = ?1", params![key])?;
-        Ok(())
+    /// `ledger`'s value of a meta entry.
+    pub fn get_in<E: Entry>(&self, ledger: Ledger, entry: &E) -> Result<Option<E::Value>> {
+        let key = ledger.key(&entry.key());
+        let text: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?;
+        text.map(|value| entry.decode(&value).ok_or(StoreError::Meta { key, value }))
+            .transpose()
+    }
+
+    /// Sets a meta entry (the real ledger's).
+    pub fn put<E: Entry>(&self, entry: &E, value: &E::Value) -> Result<()> {
+        self.put_in(Ledger::Real, entry, value)
+    }
+
+    /// Sets `ledger`'s meta entry.
+    pub fn put_in<E: Entry>(&self, ledger: Ledger, entry: &E, value: &E::Value) -> Result<()> {
+        set_meta(&self.conn, &Put::of(ledger, entry, value))
+    }
+
+    /// Removes a meta entry (the real ledger's).
+    pub fn remove<E: Entry>(&self, entry: &E) -> Result<()> {
+        delete_meta(&self.conn, &entry.key())
     }
 
     /// Moves every delivery of `channel` that is ready at `now` to `at`, without counting an
@@ -912,14 +924,6 @@ impl Store {
             "UPDATE deliveries SET next_attempt_at = ?3, last_error = ?4 WHERE status IN ('pending', 'retrying') AND channel = ?1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)",
             params![channel.name(), now.to_rfc3339(), at.to_rfc3339(), why],
         )?)
-    }
-
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
     }
 
     /// The next commit reaches the disk before it returns (see `configure`).
@@ -1004,16 +1008,12 @@ impl Store {
                 insert.execute(params![key, status, id, now, reason])?;
             }
         }
-        let set = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        tx.execute(
-            set,
-            params![
-                mode.key("watermark"),
-                watermark.format("%Y-%m-%d").to_string()
-            ],
-        )?;
+        set_meta(&tx, &Put::of(mode, &meta::Watermark, &watermark))?;
         // The schedule the watermark was computed against (see `Schedule::fingerprint_through`).
-        tx.execute(set, params![mode.key("slots_fingerprint"), fingerprint])?;
+        set_meta(
+            &tx,
+            &Put::of(mode, &meta::SlotsFingerprint, &fingerprint.to_string()),
+        )?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(ids)
@@ -1027,7 +1027,7 @@ impl Store {
         ledger: Ledger,
         deliveries: &[NewDelivery],
         reported: &[i64],
-        meta: &[(&str, String)],
+        meta: &[Put],
         domain: &str,
     ) -> Result<Vec<i64>> {
         self.record_extra_at(ledger, deliveries, reported, meta, domain, Utc::now())
@@ -1040,7 +1040,7 @@ impl Store {
         ledger: Ledger,
         deliveries: &[NewDelivery],
         reported: &[i64],
-        meta: &[(&str, String)],
+        meta: &[Put],
         domain: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
@@ -1068,11 +1068,8 @@ impl Store {
                 params![r],
             )?;
         }
-        for (k, v) in meta {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![k, v],
-            )?;
+        for put in meta {
+            set_meta(&tx, put)?;
         }
         tx.commit()?;
         self.normal_sync()?;
@@ -1114,7 +1111,7 @@ impl Store {
              expires_at = excluded.expires_at, updated_at = excluded.updated_at",
             params![access, refresh, expires_at.map(|e| e.to_rfc3339()), now_utc()],
         )?;
-        tx.execute("DELETE FROM meta WHERE key = 'zalo_stopped'", [])?;
+        delete_meta(&tx, &meta::ZaloStopped.key())?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(())
@@ -1397,6 +1394,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Requeued> {
         const MATCHES: &str = "(?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i WHERE json_extract(i.value, '$.plan') = ?2))";
+        let at = now;
         let now = now.to_rfc3339();
         self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
@@ -1425,10 +1423,7 @@ impl Store {
         };
         // The admin says the cause is fixed: the service tries the server again at once,
         // even if its session breaker is open.
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('reset_breaker', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![now],
-        )?;
+        set_meta(&tx, &Put::of(Ledger::Real, &meta::ResetBreaker, &at))?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(Requeued {
@@ -1497,6 +1492,20 @@ impl Requeued {
     pub fn total(&self) -> usize {
         self.retrying + self.dead
     }
+}
+
+fn set_meta(conn: &Connection, put: &Put) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![put.key, put.value])?;
+    Ok(())
+}
+
+fn delete_meta(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+        .execute(params![key])?;
+    Ok(())
 }
 
 /// Deliveries by status (`/metrics`, the service's status line, `retry`).

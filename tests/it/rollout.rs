@@ -341,7 +341,10 @@ fn the_weekly_report_goes_out_at_its_own_time_never_as_a_side_effect_of_a_start(
     };
     // A first start on Wednesday: Monday's report is only noted.
     assert_eq!(reports(&mut store, at(2022, 5, 25, 8, 0)), 0);
-    assert!(store.meta("weekly_report_at").unwrap().is_some());
+    assert!(store
+        .get(&nhacviec::store::meta::WeeklyReportAt(None))
+        .unwrap()
+        .is_some());
     // Next Monday after 07:30: the report goes to the monitoring office, once.
     assert_eq!(reports(&mut store, at(2022, 5, 30, 7, 45)), 1);
     assert_eq!(reports(&mut store, at(2022, 5, 30, 9, 0)), 0);

@@ -221,7 +221,10 @@ async fn a_reused_refresh_token_stops_the_channel_without_losing_anything() {
         .await
         .unwrap();
     assert_eq!(mock.state()["oauth_calls"], 1);
-    assert!(store.meta("zalo_stopped").unwrap().is_some());
+    assert!(store
+        .get(&nhacviec::store::meta::ZaloStopped)
+        .unwrap()
+        .is_some());
     // Every Zalo delivery went to email instead, and the admin was told once.
     let emails = by_channel(&store, "email");
     for agency in [
@@ -274,7 +277,7 @@ async fn an_empty_oauth_answer_also_stops_the_channel() {
         .await
         .unwrap();
     assert!(store
-        .meta("zalo_stopped")
+        .get(&nhacviec::store::meta::ZaloStopped)
         .unwrap()
         .unwrap()
         .contains("trả lời rỗng"));
