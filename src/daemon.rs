@@ -65,9 +65,13 @@ fn notify(states: &[NotifyState]) {
 /// Why a config could not be loaded (at start or reload).
 #[derive(Debug, thiserror::Error)]
 enum LoadError {
-    /// The config's errors, each as "file:line:column: message".
-    #[error("{}", .0.join("; "))]
-    Config(Vec<String>),
+    /// The config's errors, each as "file:line:column: message"; `unreadable` when one of
+    /// them is a file or directory that could not be read (`Diagnostic::unreadable`).
+    #[error("{}", .errors.join("; "))]
+    Config {
+        errors: Vec<String>,
+        unreadable: bool,
+    },
     #[error("{0}")]
     Links(String),
     #[error("{template}: {message}")]
@@ -79,9 +83,7 @@ impl LoadError {
     /// another try; a config with mistakes in it is not.
     fn worth_retrying(&self) -> bool {
         match self {
-            LoadError::Config(errors) => errors
-                .iter()
-                .any(|e| e.contains("không đọc được") || e.contains("lỗi hệ thống")),
+            LoadError::Config { unreadable, .. } => *unreadable,
             LoadError::Links(_) | LoadError::Template { .. } => false,
         }
     }
@@ -94,7 +96,8 @@ fn load(dir: &Path) -> Result<(Analysis, Templates), LoadError> {
             .errors()
             .map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message))
             .collect();
-        return Err(LoadError::Config(errors));
+        let unreadable = analysis.errors().any(|d| d.unreadable);
+        return Err(LoadError::Config { errors, unreadable });
     }
     let links =
         crate::web::links_for(&analysis.config).map_err(|e| LoadError::Links(e.to_string()))?;
@@ -1288,12 +1291,36 @@ mod tests {
 
     #[test]
     fn reload_failures_reading_files_are_worth_retrying() {
-        let config = |e: &str| LoadError::Config(vec![e.to_string()]);
-        assert!(config(
-            "plans: không đọc được thư mục kế hoạch: lỗi hệ thống (Too many open files (os error 24))"
-        )
-        .worth_retrying());
-        assert!(!config("nhacviec.toml:3:1: khóa không hợp lệ `bogus`").worth_retrying());
+        // A copy of the sample config, its plans directory taken away (a mount not back yet).
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for sub in ["", "plans", "templates"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            for e in std::fs::read_dir(sample.join(sub)).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_file() {
+                    std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+                }
+            }
+        }
+        assert!(load(dir).is_ok());
+        let plans = dir.join("plans");
+        std::fs::rename(&plans, dir.join("away")).unwrap();
+        let err = load(dir).err().unwrap();
+        assert!(err.worth_retrying(), "{err}");
+        std::fs::rename(dir.join("away"), &plans).unwrap();
+        // A mistake in a file is not, whatever its words: this one says "không đọc được".
+        let settings = dir.join("nhacviec.toml");
+        let text = std::fs::read_to_string(&settings).unwrap();
+        std::fs::write(&settings, format!("{text}\nbogus = 1\n")).unwrap();
+        let err = load(dir).err().unwrap();
+        assert!(!err.worth_retrying(), "{err}");
+        let config = LoadError::Config {
+            errors: vec!["plans/a.toml:3:9: không đọc được thời hạn trong \"sớm\"".into()],
+            unreadable: false,
+        };
+        assert!(!config.worth_retrying());
         assert!(!LoadError::Links("bí mật quá ngắn".into()).worth_retrying());
     }
 
