@@ -23,8 +23,7 @@ pub mod meta;
 mod refusals;
 pub use answers::{PageAnswers, RecordError, ResponseFilter};
 pub use evidence::NewEvidence;
-pub use meta::{Entry, Put};
-pub use refusals::RefusalSpell;
+pub use meta::{Entry, Put, RefusalSpell};
 
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[

@@ -7,9 +7,9 @@
 //!
 //! Entries marked "per ledger" are kept apart for trial mode, under `trial:` (`Ledger`).
 
-use super::refusals::RefusalSpell;
 use super::Ledger;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// One meta entry: where it is kept and how its value is written.
@@ -203,6 +203,16 @@ impl StopAlert {
             .into_iter()
             .find(|a| a.as_str() == text)
     }
+}
+
+/// A spell of refusal: since (RFC 3339), until (RFC 3339, empty while it lasts), the error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefusalSpell {
+    pub since: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub until: String,
+    pub error: String,
 }
 
 /// Every key a meta entry may have, but the weekly reports' per-office suffixes (and trial

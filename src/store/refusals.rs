@@ -2,20 +2,9 @@
 //! (meta [`EmailRefused`], read by `/healthz` and the metric) and the past spells waiting for
 //! the admin's daily summary ([`EmailRefusedSpells`]). JSON in meta.
 
-use super::meta::{EmailRefused, EmailRefusedSpells};
+use super::meta::{EmailRefused, EmailRefusedSpells, RefusalSpell};
 use super::{Result, Store};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-/// A spell of refusal: since (RFC 3339), until (RFC 3339, empty while it lasts), the error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RefusalSpell {
-    pub since: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub until: String,
-    pub error: String,
-}
 
 impl Store {
     /// The spell in progress, if the mail server refuses every message now.
