@@ -857,8 +857,19 @@ mod tests {
             thread: String::new(),
             attachments: vec![],
         };
-        let key =
-            |agency: &str| format!("50/KH-UBND|8.6|2022-03-31|{agency}|lead|overdue1|{agency}");
+        let key = |agency: &str| {
+            SlotKey {
+                plan: "50/KH-UBND",
+                task: "8.6",
+                deadline: NaiveDate::from_ymd_opt(2022, 3, 31).unwrap(),
+                agency,
+                role: crate::schedule::Role::Lead,
+                kind: crate::schedule::Kind::Overdue,
+                n: 1,
+                about: agency,
+            }
+            .to_string()
+        };
         let tick = Tick {
             digests: vec![],
             skipped: vec![key("so-tu-phap"), key("so-noi-vu")],
