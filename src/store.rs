@@ -1982,6 +1982,58 @@ mod tests {
         assert_eq!(handed, [None, Some(9), None]);
     }
 
+    /// A state made by schema 16 keeps what its handovers meant: the column is filled from
+    /// the text `deliver` wrote, the email delivery's id, 0 when it does not read, and a
+    /// death by other words is no handover.
+    #[test]
+    fn a_version_16_state_learns_its_handovers_from_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..16] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 16).unwrap();
+            for (status, error, mid) in [
+                (
+                    "dead",
+                    "chuyển sang email (#12): -230 không có user id",
+                    "<m1@x>",
+                ),
+                ("dead", "chuyển sang email (#?): lạ", "<m2@x>"),
+                ("dead", "lỗi vĩnh viễn: 550", "<m3@x>"),
+                ("retrying", "chuyển sang email (#4): chưa", "<m4@x>"),
+            ] {
+                conn.execute(
+                    "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at, last_error)
+                     VALUES ('2022-05-25T01:00:00+00:00', 'so-a', 'zalo', '[]', 'S', '', '', '[]', 'th', ?1, ?2, 1, '2022-05-25T01:00:00+00:00', ?3)",
+                    params![mid, status, error],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open_writer(&path).unwrap();
+        let mut handed: Vec<(String, Option<i64>)> = store
+            .history(None, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.message_id, d.handed_over))
+            .collect();
+        handed.sort();
+        assert_eq!(
+            handed,
+            [
+                ("<m1@x>".to_string(), Some(12)),
+                ("<m2@x>".to_string(), Some(0)),
+                ("<m3@x>".to_string(), None),
+                ("<m4@x>".to_string(), None),
+            ]
+        );
+        let r = store.requeue(true, None, None, Utc::now()).unwrap();
+        assert_eq!((r.dead, r.handed_over), (1, 2));
+    }
+
     fn mail(agency: &str) -> NewDelivery {
         NewDelivery {
             agency: agency.into(),
