@@ -8,7 +8,7 @@ use crate::channels::Senders;
 use crate::config::{self, Analysis, Config};
 use crate::deliver::{self, Engine};
 use crate::render::Templates;
-use crate::store::Store;
+use crate::store::{DeliveryStatus, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -70,9 +70,13 @@ fn notify(states: &[NotifyState]) {
 /// Why a config could not be loaded (at start or reload).
 #[derive(Debug, thiserror::Error)]
 enum LoadError {
-    /// The config's errors, each as "file:line:column: message".
-    #[error("{}", .0.join("; "))]
-    Config(Vec<String>),
+    /// The config's errors, each as "file:line:column: message"; `unreadable` when one of
+    /// them is a file or directory that could not be read (`Diagnostic::unreadable`).
+    #[error("{}", .errors.join("; "))]
+    Config {
+        errors: Vec<String>,
+        unreadable: bool,
+    },
     #[error("{0}")]
     Links(String),
     #[error("{template}: {message}")]
@@ -84,9 +88,7 @@ impl LoadError {
     /// another try; a config with mistakes in it is not.
     fn worth_retrying(&self) -> bool {
         match self {
-            LoadError::Config(errors) => errors
-                .iter()
-                .any(|e| e.contains("không đọc được") || e.contains("lỗi hệ thống")),
+            LoadError::Config { unreadable, .. } => *unreadable,
             LoadError::Links(_) | LoadError::Template { .. } => false,
         }
     }
@@ -99,7 +101,8 @@ fn load(dir: &Path) -> Result<(Analysis, Templates), LoadError> {
             .errors()
             .map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message))
             .collect();
-        return Err(LoadError::Config(errors));
+        let unreadable = analysis.errors().any(|d| d.unreadable);
+        return Err(LoadError::Config { errors, unreadable });
     }
     let links =
         crate::web::links_for(&analysis.config).map_err(|e| LoadError::Links(e.to_string()))?;
@@ -468,15 +471,14 @@ fn idle(store: &Store) {
 
 fn update_counts(store: &Store, health: &Health) {
     let counts = store.counts().unwrap_or_default();
-    let count = |k: &str| counts.iter().find(|(s, _)| s == k).map_or(0, |(_, n)| *n);
-    let (pending, dead) = (count("pending") + count("retrying"), count("dead"));
+    let (pending, dead) = (counts.waiting(), counts.of(DeliveryStatus::Dead));
     health.metrics.pending.set(pending);
     health.metrics.dead.set(dead);
     let refused = store
-        .meta(crate::store::EMAIL_REFUSED)
+        .get(&crate::store::meta::EmailRefused)
         .ok()
         .flatten()
-        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
+        .and_then(|spell| serde_json::to_value(spell).ok());
     health
         .metrics
         .email_refused
@@ -717,8 +719,7 @@ fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &He
         })
         .unwrap_or((false, None));
     let counts = store.counts().unwrap_or_default();
-    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
-    let waiting = count("pending") + count("retrying");
+    let waiting = counts.waiting();
     let tz = next.map(|n| n.timezone());
     let next = next.map_or_else(
         || "không rõ".to_string(),
@@ -726,7 +727,7 @@ fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &He
     );
     let mut line = format!(
         "{waiting} chờ gửi, {} thất bại, lần kiểm tra tiếp theo {next}",
-        count("dead")
+        counts.of(DeliveryStatus::Dead)
     );
     if let (Some(at), Some(tz)) = (paused, tz) {
         line.push_str(&format!(
@@ -1382,12 +1383,36 @@ mod tests {
 
     #[test]
     fn reload_failures_reading_files_are_worth_retrying() {
-        let config = |e: &str| LoadError::Config(vec![e.to_string()]);
-        assert!(config(
-            "plans: không đọc được thư mục kế hoạch: lỗi hệ thống (Too many open files (os error 24))"
-        )
-        .worth_retrying());
-        assert!(!config("nhacviec.toml:3:1: khóa không hợp lệ `bogus`").worth_retrying());
+        // A copy of the sample config, its plans directory taken away (a mount not back yet).
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for sub in ["", "plans", "templates"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            for e in std::fs::read_dir(sample.join(sub)).unwrap() {
+                let e = e.unwrap();
+                if e.file_type().unwrap().is_file() {
+                    std::fs::copy(e.path(), dir.join(sub).join(e.file_name())).unwrap();
+                }
+            }
+        }
+        assert!(load(dir).is_ok());
+        let plans = dir.join("plans");
+        std::fs::rename(&plans, dir.join("away")).unwrap();
+        let err = load(dir).err().unwrap();
+        assert!(err.worth_retrying(), "{err}");
+        std::fs::rename(dir.join("away"), &plans).unwrap();
+        // A mistake in a file is not, whatever its words: this one says "không đọc được".
+        let settings = dir.join("nhacviec.toml");
+        let text = std::fs::read_to_string(&settings).unwrap();
+        std::fs::write(&settings, format!("{text}\nbogus = 1\n")).unwrap();
+        let err = load(dir).err().unwrap();
+        assert!(!err.worth_retrying(), "{err}");
+        let config = LoadError::Config {
+            errors: vec!["plans/a.toml:3:9: không đọc được thời hạn trong \"sớm\"".into()],
+            unreadable: false,
+        };
+        assert!(!config.worth_retrying());
         assert!(!LoadError::Links("bí mật quá ngắn".into()).worth_retrying());
     }
 

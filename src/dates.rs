@@ -40,12 +40,15 @@ pub fn parse_now(s: &str, tz: Tz) -> Option<DateTime<Tz>> {
 /// that does not parse is shown as it is.
 pub fn local_time(rfc3339: &str, tz: Tz) -> String {
     match DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => {
-            let t = t.with_timezone(&tz);
-            format!("{} ({})", hm_dmy(&t), t.format("%:z"))
-        }
+        Ok(t) => local_instant(&t, tz),
         Err(_) => rfc3339.to_string(),
     }
+}
+
+/// An instant in the config's zone, as [`local_time`] writes it.
+pub fn local_instant<Z: TimeZone>(t: &DateTime<Z>, tz: Tz) -> String {
+    let t = t.with_timezone(&tz);
+    format!("{} ({})", hm_dmy(&t), t.format("%:z"))
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use crate::messages;
 use crate::outbox::refusals::Refusals;
 use crate::outbox::{self, Next};
 use crate::render::{TemplateError, Templates};
-use crate::schedule::{Schedule, Tick};
-use crate::store::{Ledger, Share, Store, StoreError};
+use crate::schedule::{Schedule, SlotKey, Tick};
+use crate::store::{meta, Ledger, Put, Share, Store, StoreError};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -361,12 +361,11 @@ fn split_trial(
         .iter()
         .cloned()
         .partition(|d| Ledger::Trial.redirects(d.channel));
-    // A slot key ends with agency|role|kindN|about (`Schedule::key`); the agency is its
-    // recipient.
+    // A slot key names its recipient (`SlotKey::agency`); one that does not read is trial's.
     let redirected = |key: &String| {
-        key.rsplit('|')
-            .nth(3)
-            .is_none_or(|agency| Ledger::Trial.redirects(messages::channel_for(config, agency)))
+        key.parse::<SlotKey>()
+            .ok()
+            .is_none_or(|k| Ledger::Trial.redirects(messages::channel_for(config, &k.agency)))
     };
     let part = |keys: &[String]| -> (Vec<String>, Vec<String>) {
         let (trial, real): (Vec<String>, Vec<String>) = keys.iter().cloned().partition(redirected);
@@ -397,18 +396,11 @@ fn split_trial(
     )
 }
 
-/// The meta key holding the latest report time made (or noted) for the settings' monitor;
-/// a plan's own office has its own, suffixed `:<agency>` ([`report_key`]).
-const REPORT_AT: &str = "weekly_report_at";
-
-/// A weekly report's meta key for `monitor`: `key` itself for the settings' monitor (the
-/// state stores kept before plans had offices of their own), `key:<agency>` for another.
-fn report_key(config: &Config, key: &str, monitor: &str) -> String {
-    if Some(monitor) == config.monitor.as_deref() {
-        key.to_string()
-    } else {
-        format!("{key}:{monitor}")
-    }
+/// Whose report times a weekly report to `monitor` keeps (`meta::WeeklyReportAt`): `None`
+/// for the settings' monitor (the state stores kept before plans had offices of their own),
+/// the agency for another.
+fn report_office<'a>(config: &Config, monitor: &'a str) -> Option<&'a str> {
+    (Some(monitor) != config.monitor.as_deref()).then_some(monitor)
 }
 
 /// The weekly report to `monitor` for the report time `due`, if not made yet: made (queued),
@@ -422,31 +414,31 @@ fn weekly_report_of(
     now: DateTime<Tz>,
     due: DateTime<Tz>,
     monitor: &str,
-    global_last: Option<&str>,
+    global_last: Option<DateTime<Utc>>,
 ) -> Result<usize, DeliverError> {
+    use chrono::SubsecRound;
     let domain = outbox::domain_of(&config.email.from);
     let mode = Ledger::of(config);
-    let real_at = report_key(config, REPORT_AT, monitor);
-    let real_from = report_key(config, WEEK_FROM, monitor);
+    let office = report_office(config, monitor);
+    let (at_entry, from_entry) = (
+        meta::WeeklyReportAt(office),
+        meta::WeeklyReportWeekFrom(office),
+    );
     // Trial mode keeps its own report times (a rehearsal must not consume the real report),
     // starting from the real ones: a trial of an established service is not a fresh store.
-    let (at_key, from_key) = (mode.key(&real_at), mode.key(&real_from));
-    let own_last = store.meta(&at_key)?;
+    let own_last = store.get_in(mode, &at_entry)?;
     let real_last = match mode {
         // A service run in trial mode so far is not a fresh store: the trial's report times
         // say the service was up, so this morning's real report goes.
-        Ledger::Real => store.meta(&Ledger::Trial.key(&real_at))?,
-        Ledger::Trial => store.meta(&real_at)?.or(store.meta(REPORT_AT)?),
+        Ledger::Real => store.get_in(Ledger::Trial, &at_entry)?,
+        Ledger::Trial => store
+            .get(&at_entry)?
+            .or(store.get(&meta::WeeklyReportAt(None))?),
     };
-    let last = own_last
-        .clone()
-        .or_else(|| global_last.map(str::to_string))
-        .or(real_last);
+    let last = own_last.or(global_last).or(real_last);
     // Whole seconds: croner keeps the sub-second part of `now`, which would make every
     // pass look like a new report time.
-    let due_key = due
-        .with_timezone(&Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let due_at = due.with_timezone(&Utc).trunc_subsecs(0);
     // The report goes out for its own time, not as a side effect of a start: a fresh store
     // only notes the latest report time, and one missed for more than its day is noted
     // as skipped, not sent.
@@ -457,14 +449,14 @@ fn weekly_report_of(
         .send_hours
         .next_open(&engine.calendar, due.naive_local());
     let missed = could_go.date() < now.date_naive();
-    let made = own_last.as_deref().is_some_and(|l| l >= due_key.as_str());
+    let made = own_last.is_some_and(|l| l >= due_at);
     if made {
         // Already made for this report time.
         return Ok(0);
     }
     // No plan of this office in force: no report (noted, so it is not made late either).
     if !config.reports_to(monitor, due.date_naive()) {
-        store.set_meta(&at_key, &due_key)?;
+        store.put_in(mode, &at_entry, &due_at)?;
         return Ok(0);
     }
     if fresh || missed {
@@ -474,26 +466,24 @@ fn weekly_report_of(
             tracing::info!(report_at = %due.to_rfc3339(), %monitor, fresh, event = "report_missed", "giờ gửi báo cáo tuần đã qua khi dịch vụ dừng: không gửi bù");
         }
         // What was recorded since the last report made waits for the next one made.
-        if let (Some(last), None) = (&last, store.meta(&from_key)?) {
-            store.set_meta(&from_key, last)?;
+        if let (Some(last), None) = (last, store.get_in(mode, &from_entry)?) {
+            store.put_in(mode, &from_entry, &last)?;
         }
-        store.set_meta(&at_key, &due_key)?;
+        store.put_in(mode, &at_entry, &due_at)?;
         return Ok(0);
     }
     // The week: from the previous report time (included) to this one (excluded), on the
     // times answers and decisions were recorded; this report time is the cron occurrence,
     // not `now`, so what comes between them is next week's.
-    let to = stored_time(&due_key).unwrap_or(due.with_timezone(&Utc));
+    let to = due_at;
     let real_from = match mode {
         Ledger::Real => None,
-        Ledger::Trial => store.meta(&real_from)?,
+        Ledger::Trial => store.get(&from_entry)?,
     };
     let from = store
-        .meta(&from_key)?
+        .get_in(mode, &from_entry)?
         .or(real_from)
         .or(last)
-        .as_deref()
-        .and_then(stored_time)
         .filter(|from| *from < to)
         .unwrap_or(to - chrono::Duration::days(7));
     let scoped = config.monitored_by(monitor);
@@ -517,30 +507,13 @@ fn weekly_report_of(
         &mail,
         &[],
         &[
-            (at_key.as_str(), due_key.clone()),
-            (from_key.as_str(), due_key),
+            Put::of(mode, &at_entry, &due_at),
+            Put::of(mode, &from_entry, &due_at),
         ],
         &domain,
         now.with_timezone(&Utc),
     )?;
     Ok(mail.len())
-}
-
-/// The meta key holding the day of the admin's last daily summary.
-const SUMMARY_DAY: &str = "admin_summary_day";
-
-/// The meta key holding where the next weekly report's week starts: the time of the last
-/// report made. Unlike `weekly_report_at`, a report time noted but not sent (missed while the
-/// service was stopped) does not move it, so what was recorded before goes in the next report
-/// made instead of in none. Absent (a store from before it, or one that made no report yet):
-/// `weekly_report_at` is where the week starts.
-const WEEK_FROM: &str = "weekly_report_week_from";
-
-/// A report time as stored in meta (RFC 3339, whole seconds).
-fn stored_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The messages that are not reminders, each made once per period (state-based, like ticks):
@@ -562,27 +535,18 @@ pub fn reports(
     if let Ok(due) = cron.find_previous_occurrence(&now, true) {
         // A plan's own office added to a running service starts from the settings' office's
         // state, not as a fresh store (which would only note its first report time).
-        let global_last = store.ledger(mode).meta(REPORT_AT)?;
+        let global_last = store.ledger(mode).get(&meta::WeeklyReportAt(None))?;
         for monitor in config.monitors() {
-            queued += weekly_report_of(
-                engine,
-                config,
-                links,
-                store,
-                now,
-                due,
-                monitor,
-                global_last.as_deref(),
-            )?;
+            queued +=
+                weekly_report_of(engine, config, links, store, now, due, monitor, global_last)?;
         }
     }
     // Daily failure summary to the admin. Trial mode's tells the trial deliveries' failures
     // only, on a day of its own: the real failures and the mail server's spells of refusal
     // wait for the real summary.
-    let today = now.date_naive().to_string();
+    let today = now.date_naive();
     let ledger = store.ledger(mode);
-    if config.email.admin.is_some() && ledger.meta(SUMMARY_DAY)?.as_deref() != Some(today.as_str())
-    {
+    if config.email.admin.is_some() && ledger.get(&meta::AdminSummaryDay)? != Some(today) {
         let (dead, stuck) = ledger.failures_to_report()?;
         let failed = |list: &[outbox::Delivery]| -> Vec<messages::FailedDelivery> {
             list.iter().map(messages::FailedDelivery::from).collect()
@@ -606,12 +570,11 @@ pub fn reports(
                 now.date_naive(),
             )?;
             let ids: Vec<i64> = dead.iter().map(|d| d.id).collect();
-            let day_key = mode.key(SUMMARY_DAY);
-            let mut meta = vec![(day_key.as_str(), today)];
+            let mut told = vec![Put::of(mode, &meta::AdminSummaryDay, &today)];
             if mode == Ledger::Real {
-                meta.push((crate::store::EMAIL_REFUSED_SPELLS, "[]".into()));
+                told.push(Put::of(mode, &meta::EmailRefusedSpells, &Vec::new()));
             }
-            store.record_extra_at(mode, &mail, &ids, &meta, &domain, now.with_timezone(&Utc))?;
+            store.record_extra_at(mode, &mail, &ids, &told, &domain, now.with_timezone(&Utc))?;
             queued += mail.len();
         }
     }
@@ -649,9 +612,9 @@ pub async fn send_ready_until(
     let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let started = std::time::Instant::now();
     // `nhacviec retry` asks for an attempt now, even past the session breaker.
-    if store.meta("reset_breaker")?.is_some() {
+    if store.get(&meta::ResetBreaker)?.is_some() {
         senders.reset_breakers();
-        store.delete_meta("reset_breaker")?;
+        store.remove(&meta::ResetBreaker)?;
     }
     let refusals = Refusals::default();
     loop {
@@ -834,8 +797,7 @@ fn mark(
             let id = id.first().copied().unwrap_or_default();
             store.make_ready(id, now)?;
             tracing::warn!(delivery = d.id, agency = %d.agency, channel = d.channel.name(), fallback = id, %error, event = "fallback", "chuyển sang gửi email");
-            store.mark_dead(d.id, &format!("chuyển sang email (#{id}): {error}"))?;
-            store.mark_reported(d.id)?;
+            store.mark_handed_over(d.id, id, &format!("chuyển sang email (#{id}): {error}"))?;
             pass.dead += 1;
         }
     }
@@ -895,8 +857,19 @@ mod tests {
             thread: String::new(),
             attachments: vec![],
         };
-        let key =
-            |agency: &str| format!("50/KH-UBND|8.6|2022-03-31|{agency}|lead|overdue1|{agency}");
+        let key = |agency: &str| {
+            SlotKey {
+                plan: "50/KH-UBND",
+                task: "8.6",
+                deadline: NaiveDate::from_ymd_opt(2022, 3, 31).unwrap(),
+                agency,
+                role: crate::schedule::Role::Lead,
+                kind: crate::schedule::Kind::Overdue,
+                n: 1,
+                about: agency,
+            }
+            .to_string()
+        };
         let tick = Tick {
             digests: vec![],
             skipped: vec![key("so-tu-phap"), key("so-noi-vu")],

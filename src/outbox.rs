@@ -13,11 +13,85 @@ use serde::Serialize;
 
 pub mod refusals;
 
+/// Where a delivery stands. Stored as its [`DeliveryStatus::as_str`] text (the `deliveries`
+/// table's CHECK lists the same four).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Recorded, never attempted (or requeued by `retry --dead`).
+    Pending,
+    /// Attempted and failed; attempted again at `next_attempt_at`.
+    Retrying,
+    Sent,
+    /// Given up (or handed over to another channel: [`Delivery::handed_over`]).
+    Dead,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Retrying,
+        DeliveryStatus::Sent,
+        DeliveryStatus::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Dead => "dead",
+        }
+    }
+
+    /// Still to go out: pending or retrying.
+    pub fn is_waiting(self) -> bool {
+        matches!(self, DeliveryStatus::Pending | DeliveryStatus::Retrying)
+    }
+}
+
+impl std::fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status text this program does not write (a newer version's, or an edited row).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("trạng thái thư \"{0}\" không rõ")]
+pub struct UnknownStatus(pub String);
+
+impl std::str::FromStr for DeliveryStatus {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<DeliveryStatus, UnknownStatus> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
+/// Times in a delivery's JSON (`history --format json`) as the store writes them
+/// (`to_rfc3339`), as they always were.
+fn rfc3339<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339())
+}
+
+fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => rfc3339(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// A delivery as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {
     pub id: i64,
-    pub tick_at: String,
+    /// The pass that made it.
+    #[serde(serialize_with = "rfc3339")]
+    pub tick_at: DateTime<Utc>,
     pub agency: String,
     pub channel: Channel,
     pub recipients: Vec<String>,
@@ -32,14 +106,22 @@ pub struct Delivery {
     #[serde(skip)]
     pub attachments: Vec<Attachment>,
     pub message_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i64,
-    pub next_attempt_at: Option<String>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
+    /// What `give_up_after_hours` counts from (restarted by `retry --dead`).
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub sent_at: Option<DateTime<Utc>>,
     /// Made in trial mode and sent to the trial address (`store::Ledger::redirects`).
     pub trial: bool,
+    /// Dead because its message was handed over to another channel (email): the delivery
+    /// made instead. `retry --dead` leaves it dead.
+    #[serde(skip)]
+    pub handed_over: Option<i64>,
 }
 
 impl Delivery {
@@ -49,7 +131,7 @@ impl Delivery {
         let stamp = now.timestamp_millis();
         Delivery {
             id: -stamp,
-            tick_at: now.to_rfc3339(),
+            tick_at: now,
             agency: d.agency,
             channel: d.channel,
             recipients: d.recipients,
@@ -60,13 +142,14 @@ impl Delivery {
             thread: d.thread,
             attachments: d.attachments,
             message_id: format!("<nhacviec.test.{stamp}@{domain}>"),
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             attempts: 0,
             next_attempt_at: None,
             last_error: None,
-            created_at: now.to_rfc3339(),
+            created_at: now,
             sent_at: None,
             trial: false,
+            handed_over: None,
         }
     }
 }
@@ -156,9 +239,7 @@ pub fn after_attempt(
 ) -> Next {
     let give_up = |at: DateTime<Utc>, error: String| {
         let hours = config.email.give_up_after_hours;
-        let created =
-            DateTime::parse_from_rfc3339(&d.created_at).map_or(now, |c| c.with_timezone(&Utc));
-        if at > created + Duration::hours(i64::from(hours)) {
+        if at > d.created_at + Duration::hours(i64::from(hours)) {
             Next::Dead {
                 error: format!("bỏ sau {hours} giờ thử lại: {error}"),
             }
@@ -381,6 +462,37 @@ mod tests {
             );
         }
         assert!(backoff(3, 7) > backoff(2, 7));
+    }
+
+    #[test]
+    fn a_status_reads_back_from_its_text_and_nothing_else_does() {
+        for status in DeliveryStatus::ALL {
+            assert_eq!(status.as_str().parse(), Ok(status));
+            assert_eq!(status.to_string(), status.as_str());
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+        assert_eq!(
+            "Sent".parse::<DeliveryStatus>(),
+            Err(UnknownStatus("Sent".into()))
+        );
+        assert!(DeliveryStatus::Retrying.is_waiting() && !DeliveryStatus::Dead.is_waiting());
+    }
+
+    /// `history --format json` writes times as the store always did.
+    #[test]
+    fn a_deliverys_json_keeps_its_times_as_stored_text() {
+        let c = config("");
+        let out = digests(&c, &templates(), &tick(&["hai"]), today()).unwrap();
+        let mut d = delivery(&out[0], 5, 0, "2022-05-29T01:00:00.250+00:00");
+        d.sent_at = Some(d.created_at);
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["created_at"], "2022-05-29T01:00:00.250+00:00");
+        assert_eq!(json["sent_at"], "2022-05-29T01:00:00.250+00:00");
+        assert_eq!(json["next_attempt_at"], serde_json::Value::Null);
+        assert_eq!(json["status"], "pending");
     }
 
     #[test]

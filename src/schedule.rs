@@ -15,6 +15,9 @@ use chrono::{Datelike, Days, NaiveDate};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+mod key;
+pub use key::{SlotKey, SlotKeyError};
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
 )]
@@ -261,7 +264,6 @@ impl Schedule {
         &self.slots
     }
 
-    /// The stable key of a slot: a moved deadline gives new keys, so fresh reminders.
     /// Of `keys` (slots of this schedule), those whose stream (task, deadline, agency, role,
     /// about) has no slot dated through `through` in `handled`: the first reminders of their
     /// deadline, as far as the ledger knows.
@@ -289,29 +291,21 @@ impl Schedule {
         wanted.into_values().flatten().collect()
     }
 
+    /// The stable key of a slot ([`SlotKey`], as text): a moved deadline gives new keys, so
+    /// fresh reminders.
     pub fn key(&self, s: &Slot) -> String {
         let t = &self.tasks[s.task as usize];
-        let kind = match s.kind {
-            Kind::Before => "before",
-            Kind::Due => "due",
-            Kind::Overdue => "overdue",
-            Kind::Escalation => "escalation",
-        };
-        format!(
-            "{}|{}|{}|{}|{}|{}{}|{}",
-            t.plan,
-            t.id,
-            s.deadline,
-            self.agencies[s.agency as usize],
-            match s.role {
-                Role::Lead => "lead",
-                Role::Support => "support",
-                Role::Monitor => "monitor",
-            },
-            kind,
-            s.n,
-            self.agencies[s.about as usize]
-        )
+        SlotKey {
+            plan: t.plan.as_str(),
+            task: t.id.as_str(),
+            deadline: s.deadline,
+            agency: self.agencies[s.agency as usize].as_str(),
+            role: s.role,
+            kind: s.kind,
+            n: s.n,
+            about: self.agencies[s.about as usize].as_str(),
+        }
+        .to_string()
     }
 
     /// One tick at `today`: the slots dated after `since` (exclusive; `None` = from the

@@ -4,7 +4,7 @@
 
 use crate::config::Channel;
 pub use crate::messages::{Attachment, NewDelivery};
-pub use crate::outbox::Delivery;
+pub use crate::outbox::{Delivery, DeliveryStatus};
 use crate::schedule::{Handled, Item, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -19,10 +19,11 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 
 mod answers;
 mod evidence;
+pub mod meta;
 mod refusals;
 pub use answers::{PageAnswers, RecordError, ResponseFilter};
 pub use evidence::NewEvidence;
-pub use refusals::{RefusalSpell, EMAIL_REFUSED, EMAIL_REFUSED_SPELLS};
+pub use meta::{Entry, Put, RefusalSpell};
 
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -232,6 +233,14 @@ const MIGRATIONS: &[&str] = &[
             AND deadline IS NEW.deadline AND undone_at IS NULL
           GROUP BY agency, plan, task, COALESCE(deadline, '');
      END;",
+    // 17: a delivery handed over to another channel (a Zalo or webhook message that went by
+    // email instead) says so in a column, the email delivery's id, instead of in its error's
+    // text; `retry --dead` leaves such a delivery dead. Rows from before are read from the text
+    // `deliver` wrote, "chuyển sang email (#id): ..." (0 when the id does not read).
+    "ALTER TABLE deliveries ADD COLUMN handed_over INTEGER;
+     UPDATE deliveries SET handed_over = CAST(
+            substr(last_error, 21, instr(substr(last_error, 21), ')') - 1) AS INTEGER)
+        WHERE status = 'dead' AND last_error LIKE 'chuyển sang email (#%';",
 ];
 
 /// Which record of what was handled a pass reads and writes. Trial mode ([`Config::trial`]:
@@ -260,8 +269,8 @@ impl Ledger {
         }
     }
 
-    /// The meta key `key` is kept under in this ledger.
-    pub fn key(self, key: &str) -> String {
+    /// The meta key `key` is kept under in this ledger (`meta::Entry::key` is the real one's).
+    fn key(self, key: &str) -> String {
         match self {
             Ledger::Real => key.to_string(),
             Ledger::Trial => format!("trial:{key}"),
@@ -308,15 +317,13 @@ impl LedgerView<'_> {
     /// The last day whose ticks this ledger fully recorded: slots dated up to it are all
     /// handled in it (in trial mode, in it or in the real one).
     pub fn watermark(&self) -> Result<Option<NaiveDate>> {
-        Ok(self
-            .meta("watermark")?
-            .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+        self.get(&meta::Watermark)
     }
 
     /// The schedule's fingerprint through the watermark when it was recorded
     /// (`Schedule::fingerprint_through`).
     pub fn fingerprint(&self) -> Result<Option<String>> {
-        self.meta("slots_fingerprint")
+        self.get(&meta::SlotsFingerprint)
     }
 
     /// This ledger as `forecast` reads it (`preview`, `check`, the reload log): what it
@@ -325,26 +332,23 @@ impl LedgerView<'_> {
     pub fn forecast(&self) -> Result<crate::forecast::Ledger<'_>> {
         // The settings' monitor's report times (a plan's own office keeps its own, alike); a
         // real ledger after a trial one counts the trial's (`deliver::weekly_report_of`).
-        let last_report = match self.meta("weekly_report_at")? {
+        let settings = meta::WeeklyReportAt(None);
+        let last_report = match self.get(&settings)? {
             Some(at) => Some(at),
-            None if self.ledger == Ledger::Real => {
-                self.store.meta(&Ledger::Trial.key("weekly_report_at"))?
-            }
-            None => self.store.meta("weekly_report_at")?,
+            None if self.ledger == Ledger::Real => self.store.get_in(Ledger::Trial, &settings)?,
+            None => self.store.get(&settings)?,
         };
         Ok(crate::forecast::Ledger {
             handled: self,
             watermark: self.watermark()?,
             fingerprint: self.fingerprint()?,
-            last_report: last_report
-                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                .map(|t| t.with_timezone(&Utc)),
+            last_report,
         })
     }
 
-    /// This ledger's value of the meta `key` (see [`Ledger::key`]).
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.store.meta(&self.ledger.key(key))
+    /// This ledger's value of a meta entry (trial mode's own for the entries kept per ledger).
+    pub fn get<E: Entry>(&self, entry: &E) -> Result<Option<E::Value>> {
+        self.store.get_in(self.ledger, entry)
     }
 
     /// The failures this ledger's daily summary has not told: dead deliveries not yet
@@ -353,12 +357,12 @@ impl LedgerView<'_> {
     pub fn failures_to_report(&self) -> Result<(Vec<Delivery>, Vec<Delivery>)> {
         let trial = self.ledger == Ledger::Trial;
         let dead = self.store.select(
-            "WHERE status = 'dead' AND reported = 0 AND trial = ?1 ORDER BY id",
-            params![trial],
+            "WHERE status = ?2 AND reported = 0 AND trial = ?1 ORDER BY id",
+            params![trial, DeliveryStatus::Dead.as_str()],
         )?;
         let stuck = self.store.select(
-            "WHERE status = 'retrying' AND attempts >= 3 AND trial = ?1 ORDER BY id",
-            params![trial],
+            "WHERE status = ?2 AND attempts >= 3 AND trial = ?1 ORDER BY id",
+            params![trial, DeliveryStatus::Retrying.as_str()],
         )?;
         Ok((dead, stuck))
     }
@@ -407,6 +411,9 @@ pub enum StoreError {
     Io,
     #[error("lỗi cơ sở dữ liệu: {0}")]
     Sql(rusqlite::Error),
+    /// A meta value this program wrote that does not read back (`meta::Entry`).
+    #[error("cơ sở dữ liệu có giá trị không đọc được ở mục {key}: {value:?}")]
+    Meta { key: String, value: String },
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -449,7 +456,7 @@ fn insert_delivery(
 ) -> Result<i64> {
     tx.prepare_cached(
         "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
-         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', 'pending', ?8, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', ?10, ?8, ?8, ?9)",
     )?
     .execute(params![
             tick_at,
@@ -461,6 +468,7 @@ fn insert_delivery(
             d.thread,
             now,
             trial,
+            DeliveryStatus::Pending.as_str(),
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -818,26 +826,19 @@ impl Store {
     }
 
     fn instance_id(&self) -> Result<String> {
-        let existing: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if let Some(id) = existing {
+        if let Some(id) = self.get(&meta::Instance)? {
             return Ok(id);
         }
         // A side connection may open a database whose writer never gave it one yet, at the
         // same moment as the writer: the first insert wins, both read it.
         self.conn.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?1)",
-            params![format!("{:016x}", rand_u64())],
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![meta::Instance.key(), format!("{:016x}", rand_u64())],
         )?;
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'instance'", [], |r| {
-                r.get(0)
-            })?)
+        self.get(&meta::Instance)?.ok_or_else(|| StoreError::Meta {
+            key: meta::Instance.key().into_owned(),
+            value: String::new(),
+        })
     }
 
     /// The store seen through `ledger`: what a pass in that mode counts as handled, its
@@ -857,10 +858,11 @@ impl Store {
     /// Forgets both ledgers' watermarks (after a config change: moved deadlines may add past
     /// slots).
     pub fn reset_watermark(&self) -> Result<()> {
-        self.conn.execute(
-            "DELETE FROM meta WHERE key IN ('watermark', 'trial:watermark')",
-            [],
-        )?;
+        let tx = self.conn.unchecked_transaction()?;
+        for ledger in [Ledger::Real, Ledger::Trial] {
+            delete_meta(&tx, &ledger.key(&meta::Watermark.key()))?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -874,19 +876,37 @@ impl Store {
         Ok(n as usize)
     }
 
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
-                r.get(0)
-            })
-            .optional()?)
+    /// The real ledger's value of a meta entry (the only one, for those not kept per
+    /// ledger).
+    pub fn get<E: Entry>(&self, entry: &E) -> Result<Option<E::Value>> {
+        self.get_in(Ledger::Real, entry)
     }
 
-    pub fn delete_meta(&self, key: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM meta WHERE key = ?1", params![key])?;
-        Ok(())
+    /// `ledger`'s value of a meta entry.
+    pub fn get_in<E: Entry>(&self, ledger: Ledger, entry: &E) -> Result<Option<E::Value>> {
+        let key = ledger.key(&entry.key());
+        let text: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?;
+        text.map(|value| entry.decode(&value).ok_or(StoreError::Meta { key, value }))
+            .transpose()
+    }
+
+    /// Sets a meta entry (the real ledger's).
+    pub fn put<E: Entry>(&self, entry: &E, value: &E::Value) -> Result<()> {
+        self.put_in(Ledger::Real, entry, value)
+    }
+
+    /// Sets `ledger`'s meta entry.
+    pub fn put_in<E: Entry>(&self, ledger: Ledger, entry: &E, value: &E::Value) -> Result<()> {
+        set_meta(&self.conn, &Put::of(ledger, entry, value))
+    }
+
+    /// Removes a meta entry (the real ledger's).
+    pub fn remove<E: Entry>(&self, entry: &E) -> Result<()> {
+        delete_meta(&self.conn, &entry.key())
     }
 
     /// Moves every delivery of `channel` that is ready at `now` to `at`, without counting an
@@ -903,14 +923,6 @@ impl Store {
             "UPDATE deliveries SET next_attempt_at = ?3, last_error = ?4 WHERE status IN ('pending', 'retrying') AND channel = ?1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)",
             params![channel.name(), now.to_rfc3339(), at.to_rfc3339(), why],
         )?)
-    }
-
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value],
-        )?;
-        Ok(())
     }
 
     /// The next commit reaches the disk before it returns (see `configure`).
@@ -995,16 +1007,12 @@ impl Store {
                 insert.execute(params![key, status, id, now, reason])?;
             }
         }
-        let set = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        tx.execute(
-            set,
-            params![
-                mode.key("watermark"),
-                watermark.format("%Y-%m-%d").to_string()
-            ],
-        )?;
+        set_meta(&tx, &Put::of(mode, &meta::Watermark, &watermark))?;
         // The schedule the watermark was computed against (see `Schedule::fingerprint_through`).
-        tx.execute(set, params![mode.key("slots_fingerprint"), fingerprint])?;
+        set_meta(
+            &tx,
+            &Put::of(mode, &meta::SlotsFingerprint, &fingerprint.to_string()),
+        )?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(ids)
@@ -1018,7 +1026,7 @@ impl Store {
         ledger: Ledger,
         deliveries: &[NewDelivery],
         reported: &[i64],
-        meta: &[(&str, String)],
+        meta: &[Put],
         domain: &str,
     ) -> Result<Vec<i64>> {
         self.record_extra_at(ledger, deliveries, reported, meta, domain, Utc::now())
@@ -1031,7 +1039,7 @@ impl Store {
         ledger: Ledger,
         deliveries: &[NewDelivery],
         reported: &[i64],
-        meta: &[(&str, String)],
+        meta: &[Put],
         domain: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
@@ -1059,11 +1067,8 @@ impl Store {
                 params![r],
             )?;
         }
-        for (k, v) in meta {
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                params![k, v],
-            )?;
+        for put in meta {
+            set_meta(&tx, put)?;
         }
         tx.commit()?;
         self.normal_sync()?;
@@ -1105,7 +1110,7 @@ impl Store {
              expires_at = excluded.expires_at, updated_at = excluded.updated_at",
             params![access, refresh, expires_at.map(|e| e.to_rfc3339()), now_utc()],
         )?;
-        tx.execute("DELETE FROM meta WHERE key = 'zalo_stopped'", [])?;
+        delete_meta(&tx, &meta::ZaloStopped.key())?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(())
@@ -1138,13 +1143,12 @@ impl Store {
 
     /// When the next retry is due, if any delivery is waiting.
     pub fn next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
-        let v: Option<String> = self.conn.query_row(
+        // The statuses written out: the partial index `deliveries_ready` is matched on this text.
+        Ok(self.conn.query_row(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'retrying')",
             [],
-            |r| r.get(0),
-        )?;
-        Ok(v.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-            .map(|d| d.with_timezone(&Utc)))
+            |r| stored_instant_opt(r, 0),
+        )?)
     }
 
     /// Runs `f` in one transaction: marks of attempts that ended together commit at once.
@@ -1168,15 +1172,15 @@ impl Store {
 
     pub fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE deliveries SET status = 'sent', sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2")?
-            .execute(params![at.to_rfc3339(), id])?;
+            .prepare_cached("UPDATE deliveries SET status = ?3, sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2")?
+            .execute(params![at.to_rfc3339(), id, DeliveryStatus::Sent.as_str()])?;
         Ok(())
     }
 
     pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE deliveries SET status = 'retrying', attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3")?
-            .execute(params![next.to_rfc3339(), error, id])?;
+            .prepare_cached("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3")?
+            .execute(params![next.to_rfc3339(), error, id, DeliveryStatus::Retrying.as_str()])?;
         Ok(())
     }
 
@@ -1188,7 +1192,7 @@ impl Store {
         Ok(())
     }
 
-    /// A failure that needs no report (it fell back to another channel).
+    /// A failure that needs no report (a plan closed since it was queued).
     pub fn mark_reported(&self, id: i64) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE deliveries SET reported = 1 WHERE id = ?1")?
@@ -1198,8 +1202,17 @@ impl Store {
 
     pub fn mark_dead(&self, id: i64, error: &str) -> Result<()> {
         self.conn
-            .prepare_cached("UPDATE deliveries SET status = 'dead', attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1 WHERE id = ?2")?
-            .execute(params![error, id])?;
+            .prepare_cached("UPDATE deliveries SET status = ?3, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1 WHERE id = ?2")?
+            .execute(params![error, id, DeliveryStatus::Dead.as_str()])?;
+        Ok(())
+    }
+
+    /// Closes a delivery whose message went out on another channel as `instead`: dead,
+    /// needing no report, and never requeued (`handed_over`).
+    pub fn mark_handed_over(&self, id: i64, instead: i64, error: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1, reported = 1, handed_over = ?3 WHERE id = ?2")?
+            .execute(params![error, id, instead, DeliveryStatus::Dead.as_str()])?;
         Ok(())
     }
 
@@ -1212,19 +1225,21 @@ impl Store {
             .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
-    pub fn counts(&self) -> Result<Vec<(String, i64)>> {
+    pub fn counts(&self) -> Result<StatusCounts> {
         let mut stmt = self
             .conn
-            .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status ORDER BY status")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+            .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status")?;
+        let rows = stmt.query_map([], |r| Ok((stored_status(r, 0)?, r.get(1)?)))?;
+        let mut counts: Vec<(DeliveryStatus, i64)> = rows.collect::<std::result::Result<_, _>>()?;
+        counts.sort_unstable();
+        Ok(StatusCounts(counts))
     }
 
     /// Deliveries, newest first, filtered.
     pub fn history(
         &self,
         agency: Option<&str>,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
         self.history_of(None, agency, status, limit)
@@ -1235,7 +1250,7 @@ impl Store {
         &self,
         task: Option<&str>,
         agency: Option<&str>,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
         let pattern = task.map(|t| {
@@ -1246,7 +1261,7 @@ impl Store {
         });
         self.select(
             "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR items LIKE ?4) ORDER BY id DESC LIMIT ?3",
-            params![agency, status, limit as i64, pattern],
+            params![agency, status.map(DeliveryStatus::as_str), limit as i64, pattern],
         )
     }
 
@@ -1255,7 +1270,8 @@ impl Store {
             "SELECT id, tick_at, agency, channel, recipients, subject,
                 (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
                 (SELECT body_html FROM delivery_bodies b WHERE b.id = deliveries.id),
-                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial
+                items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial,
+                handed_over
              FROM deliveries {clause}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
@@ -1273,7 +1289,7 @@ impl Store {
             })?;
             Ok(Delivery {
                 id: r.get(0)?,
-                tick_at: r.get(1)?,
+                tick_at: stored_instant(r, 1)?,
                 agency: r.get(2)?,
                 channel,
                 recipients: serde_json::from_str(&recipients).unwrap_or_default(),
@@ -1287,13 +1303,14 @@ impl Store {
                     .collect(),
                 thread: r.get(9)?,
                 message_id: r.get(10)?,
-                status: r.get(11)?,
+                status: stored_status(r, 11)?,
                 attempts: r.get(12)?,
-                next_attempt_at: r.get(13)?,
+                next_attempt_at: stored_instant_opt(r, 13)?,
                 last_error: r.get(14)?,
-                created_at: r.get(15)?,
-                sent_at: r.get(16)?,
+                created_at: stored_instant(r, 15)?,
+                sent_at: stored_instant_opt(r, 16)?,
                 trial: r.get(17)?,
+                handed_over: r.get(18)?,
                 attachments: vec![],
             })
         })?;
@@ -1326,7 +1343,7 @@ impl Store {
              ORDER BY id DESC LIMIT ?3",
             params![
                 f.agency,
-                f.status,
+                f.status.map(DeliveryStatus::as_str),
                 f.limit as i64,
                 f.plan,
                 f.task,
@@ -1376,6 +1393,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Requeued> {
         const MATCHES: &str = "(?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i WHERE json_extract(i.value, '$.plan') = ?2))";
+        let at = now;
         let now = now.to_rfc3339();
         self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
@@ -1384,18 +1402,19 @@ impl Store {
             params![agency, plan, now],
         )?;
         let (revived, handed_over) = if dead {
+            let dead = DeliveryStatus::Dead.as_str();
             let handed_over: i64 = tx.query_row(
-                &format!("SELECT COUNT(*) FROM deliveries WHERE status = 'dead' AND last_error LIKE ?3 AND {MATCHES}"),
-                params![agency, plan, HANDED_OVER],
+                &format!("SELECT COUNT(*) FROM deliveries WHERE status = ?3 AND handed_over IS NOT NULL AND {MATCHES}"),
+                params![agency, plan, dead],
                 |r| r.get(0),
             )?;
             let revived = tx.execute(
                 &format!(
-                    "UPDATE deliveries SET status = 'pending', next_attempt_at = ?3, reported = 0,
+                    "UPDATE deliveries SET status = ?5, next_attempt_at = ?3, reported = 0,
                         first_created_at = COALESCE(first_created_at, created_at), created_at = ?3
-                     WHERE status = 'dead' AND COALESCE(last_error, '') NOT LIKE ?4 AND {MATCHES}"
+                     WHERE status = ?4 AND handed_over IS NULL AND {MATCHES}"
                 ),
-                params![agency, plan, now, HANDED_OVER],
+                params![agency, plan, now, dead, DeliveryStatus::Pending.as_str()],
             )?;
             (revived, handed_over as usize)
         } else {
@@ -1403,10 +1422,7 @@ impl Store {
         };
         // The admin says the cause is fixed: the service tries the server again at once,
         // even if its session breaker is open.
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('reset_breaker', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![now],
-        )?;
+        set_meta(&tx, &Put::of(Ledger::Real, &meta::ResetBreaker, &at))?;
         tx.commit()?;
         self.normal_sync()?;
         Ok(Requeued {
@@ -1454,7 +1470,7 @@ pub struct HistoryFilter<'a> {
     pub plan: Option<&'a str>,
     pub task: Option<&'a str>,
     pub agency: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<DeliveryStatus>,
     pub limit: usize,
     /// Whose deliveries: the real ones, or trial mode's.
     pub ledger: Ledger,
@@ -1477,8 +1493,78 @@ impl Requeued {
     }
 }
 
-/// How `deliver` marks a delivery handed over to email ("chuyển sang email (#id): ...").
-const HANDED_OVER: &str = "chuyển sang email (#%";
+fn set_meta(conn: &Connection, put: &Put) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![put.key, put.value])?;
+    Ok(())
+}
+
+fn delete_meta(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+        .execute(params![key])?;
+    Ok(())
+}
+
+/// Deliveries by status (`/metrics`, the service's status line, `retry`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StatusCounts(Vec<(DeliveryStatus, i64)>);
+
+impl StatusCounts {
+    pub fn of(&self, status: DeliveryStatus) -> i64 {
+        self.0
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Every status that has deliveries, with their number.
+    pub fn all(&self) -> &[(DeliveryStatus, i64)] {
+        &self.0
+    }
+
+    /// Still to go out: pending and retrying.
+    pub fn waiting(&self) -> i64 {
+        self.of(DeliveryStatus::Pending) + self.of(DeliveryStatus::Retrying)
+    }
+}
+
+/// A value this program wrote that does not read back (a newer version's, or an edited
+/// row): an error naming the value, never a silent default.
+fn malformed(column: usize, why: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, why.into())
+}
+
+fn stored_status(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DeliveryStatus> {
+    let s: String = r.get(column)?;
+    s.parse()
+        .map_err(|e: crate::outbox::UnknownStatus| malformed(column, e.to_string()))
+}
+
+/// A time as the store writes it (RFC 3339, `to_rfc3339`).
+fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn stored_instant(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let s: String = r.get(column)?;
+    parse_instant(&s).ok_or_else(|| malformed(column, format!("thời điểm \"{s}\" không đọc được")))
+}
+
+fn stored_instant_opt(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let s: Option<String> = r.get(column)?;
+    s.map(|s| {
+        parse_instant(&s)
+            .ok_or_else(|| malformed(column, format!("thời điểm \"{s}\" không đọc được")))
+    })
+    .transpose()
+}
 
 /// The real ledger's: mode-aware callers use [`Store::ledger`].
 impl Handled for Store {
@@ -1576,7 +1662,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 3).unwrap();
             conn.execute(
                 "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at)
-                 VALUES ('t', 'so-a', 'email', '[\"a@x.example\"]', 'S', 'văn bản', '<p>html</p>', '[]', 'th', '<m1@x>', 'retrying', '2022-05-25T01:00:00+00:00', '2022-05-25T01:00:00+00:00')",
+                 VALUES ('2022-05-25T01:00:00+00:00', 'so-a', 'email', '[\"a@x.example\"]', 'S', 'văn bản', '<p>html</p>', '[]', 'th', '<m1@x>', 'retrying', '2022-05-25T01:00:00+00:00', '2022-05-25T01:00:00+00:00')",
                 [],
             )
             .unwrap();
@@ -1614,7 +1700,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 13).unwrap();
             conn.execute(
                 "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at)
-                 VALUES ('t', 'vp', 'email', '[\"vp@x\"]', 'S', '', '', '[]', 'th', '<m1@x>', 'pending', 0, '2022-05-25T01:00:00+00:00')",
+                 VALUES ('2022-05-25T01:00:00+00:00', 'vp', 'email', '[\"vp@x\"]', 'S', '', '', '[]', 'th', '<m1@x>', 'pending', 0, '2022-05-25T01:00:00+00:00')",
                 [],
             )
             .unwrap();
@@ -1834,7 +1920,7 @@ mod tests {
             let insert = |status: &str, error: &str, mid: &str| {
                 conn.execute(
                     "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at, last_error, reported)
-                     VALUES ('t', 'so-a', 'email', '[]', 'S', '', '', '[{\"plan\":\"1/KH\",\"task\":\"1\"}]', 'th', ?1, ?2, 4, '2022-05-25T01:00:00+00:00', ?3, 1)",
+                     VALUES ('2022-05-25T01:00:00+00:00', 'so-a', 'email', '[]', 'S', '', '', '[{\"plan\":\"1/KH\",\"task\":\"1\"}]', 'th', ?1, ?2, 4, '2022-05-25T01:00:00+00:00', ?3, 1)",
                     params![mid, status, error],
                 )
                 .unwrap();
@@ -1873,9 +1959,9 @@ mod tests {
         );
         let ready = store.ready(now, 10).unwrap();
         assert_eq!(ready.len(), 1);
-        assert_eq!(ready[0].status, "pending");
+        assert_eq!(ready[0].status, DeliveryStatus::Pending);
         // The give-up budget counts from the requeue; the first recording is kept.
-        assert_eq!(ready[0].created_at, now.to_rfc3339());
+        assert_eq!(ready[0].created_at, now);
         let (first, reported): (String, i64) = store
             .conn
             .query_row(
@@ -1886,5 +1972,179 @@ mod tests {
             .unwrap();
         assert_eq!(first, "2022-05-25T01:00:00+00:00");
         assert_eq!(reported, 0);
+        // The old text became the column: the email delivery made instead.
+        let handed: Vec<Option<i64>> = store
+            .history(None, None, 10)
+            .unwrap()
+            .iter()
+            .map(|d| d.handed_over)
+            .collect();
+        assert_eq!(handed, [None, Some(9), None]);
+    }
+
+    /// A state made by schema 16 keeps what its handovers meant: the column is filled from
+    /// the text `deliver` wrote, the email delivery's id, 0 when it does not read, and a
+    /// death by other words is no handover.
+    #[test]
+    fn a_version_16_state_learns_its_handovers_from_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..16] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 16).unwrap();
+            for (status, error, mid) in [
+                (
+                    "dead",
+                    "chuyển sang email (#12): -230 không có user id",
+                    "<m1@x>",
+                ),
+                ("dead", "chuyển sang email (#?): lạ", "<m2@x>"),
+                ("dead", "lỗi vĩnh viễn: 550", "<m3@x>"),
+                ("retrying", "chuyển sang email (#4): chưa", "<m4@x>"),
+            ] {
+                conn.execute(
+                    "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, attempts, created_at, last_error)
+                     VALUES ('2022-05-25T01:00:00+00:00', 'so-a', 'zalo', '[]', 'S', '', '', '[]', 'th', ?1, ?2, 1, '2022-05-25T01:00:00+00:00', ?3)",
+                    params![mid, status, error],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open_writer(&path).unwrap();
+        let mut handed: Vec<(String, Option<i64>)> = store
+            .history(None, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.message_id, d.handed_over))
+            .collect();
+        handed.sort();
+        assert_eq!(
+            handed,
+            [
+                ("<m1@x>".to_string(), Some(12)),
+                ("<m2@x>".to_string(), Some(0)),
+                ("<m3@x>".to_string(), None),
+                ("<m4@x>".to_string(), None),
+            ]
+        );
+        let r = store.requeue(true, None, None, Utc::now()).unwrap();
+        assert_eq!((r.dead, r.handed_over), (1, 2));
+    }
+
+    fn mail(agency: &str) -> NewDelivery {
+        NewDelivery {
+            agency: agency.into(),
+            channel: Channel::Zalo,
+            recipients: vec![],
+            subject: "S".into(),
+            body_text: String::new(),
+            body_html: String::new(),
+            items: vec![],
+            thread: format!("th.{agency}"),
+            attachments: vec![],
+        }
+    }
+
+    /// `retry --dead` reads the column, not the error's words: a handover whose text says
+    /// anything stays dead, a death whose text looks like a handover is revived.
+    #[test]
+    fn a_handed_over_delivery_is_never_requeued_whatever_its_error_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        let ids = store
+            .record_extra(Ledger::Real, &[mail("a"), mail("b")], &[], &[], "x")
+            .unwrap();
+        let instead = store
+            .record_extra(Ledger::Real, &[mail("a")], &[], &[], "x")
+            .unwrap()[0];
+        store
+            .mark_handed_over(ids[0], instead, "gửi bằng kênh khác")
+            .unwrap();
+        store
+            .mark_dead(ids[1], "chuyển sang email (#1): giả")
+            .unwrap();
+        let now = Utc::now();
+        let r = store.requeue(true, None, None, now).unwrap();
+        assert_eq!((r.dead, r.handed_over), (1, 1));
+        let all = store.history(None, None, 10).unwrap();
+        let of = |id: i64| all.iter().find(|d| d.id == id).unwrap();
+        assert_eq!(of(ids[0]).status, DeliveryStatus::Dead);
+        assert_eq!(of(ids[0]).handed_over, Some(instead));
+        assert_eq!(of(ids[1]).status, DeliveryStatus::Pending);
+        // Handed over needs no report to the admin.
+        let (dead, _) = store.failures_to_report().unwrap();
+        assert!(dead.is_empty(), "{dead:?}");
+    }
+
+    /// Each status is written and read back as itself (the table's CHECK accepts exactly
+    /// these), and times come back as the instants written.
+    #[test]
+    fn every_status_and_time_reads_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        let at = DateTime::parse_from_rfc3339("2022-05-25T01:02:03.456+07:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        let ids = store
+            .record_extra_at(
+                Ledger::Real,
+                &[mail("p"), mail("r"), mail("s"), mail("d")],
+                &[],
+                &[],
+                "x",
+                at,
+            )
+            .unwrap();
+        store.mark_retry(ids[1], at, "421").unwrap();
+        store.mark_sent(ids[2], at).unwrap();
+        store.mark_dead(ids[3], "550").unwrap();
+        let all = store.history(None, None, 10).unwrap();
+        let of = |id: i64| all.iter().find(|d| d.id == id).unwrap();
+        for (id, status) in ids.iter().zip(DeliveryStatus::ALL) {
+            assert_eq!(of(*id).status, status);
+            assert_eq!(of(*id).tick_at, at);
+            let text: String = store
+                .conn
+                .query_row("SELECT status FROM deliveries WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(text.parse(), Ok(status));
+        }
+        assert_eq!(of(ids[1]).next_attempt_at, Some(at));
+        assert_eq!(of(ids[2]).sent_at, Some(at));
+        let counts = store.counts().unwrap();
+        assert_eq!(counts.waiting(), 2);
+        assert_eq!(counts.of(DeliveryStatus::Dead), 1);
+    }
+
+    /// A stored time that does not read is an error naming it, not a silent default.
+    #[test]
+    fn a_malformed_stored_time_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+        store
+            .record_extra(Ledger::Real, &[mail("a")], &[], &[], "x")
+            .unwrap();
+        store
+            .conn
+            .execute("UPDATE deliveries SET created_at = 'hôm qua'", [])
+            .unwrap();
+        let err = store.history(None, None, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("thời điểm \"hôm qua\" không đọc được"),
+            "{err}"
+        );
+        store
+            .conn
+            .execute(
+                "UPDATE deliveries SET created_at = '2022-05-25T01:00:00+00:00', next_attempt_at = 'x'",
+                [],
+            )
+            .unwrap();
+        assert!(store.next_attempt().is_err());
     }
 }

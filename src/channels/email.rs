@@ -471,7 +471,7 @@ mod tests {
         };
         let d = |agency: &str| Delivery {
             id: 1,
-            tick_at: String::new(),
+            tick_at: chrono::DateTime::UNIX_EPOCH,
             agency: agency.into(),
             channel: Channel::Email,
             recipients: vec!["a@tinh.example".into()],
@@ -482,13 +482,14 @@ mod tests {
             thread: "t".into(),
             attachments: vec![],
             message_id: "<1@tinh.example>".into(),
-            status: "pending".into(),
+            status: crate::outbox::DeliveryStatus::Pending,
             attempts: 0,
             next_attempt_at: None,
             last_error: None,
-            created_at: String::new(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
             sent_at: None,
             trial: false,
+            handed_over: None,
         };
         let raw =
             String::from_utf8(message(&d("so-noi-vu"), &settings).unwrap().formatted()).unwrap();

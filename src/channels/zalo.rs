@@ -9,16 +9,11 @@
 use super::{secret, SendError, SetupError};
 use crate::config::ZaloSettings;
 use crate::outbox::Delivery;
-use crate::store::{Ledger, Store, StoreError};
+use crate::store::meta::{StopAlert, ZaloQuotaDay, ZaloQuotaRemaining, ZaloStopAlert, ZaloStopped};
+use crate::store::{Ledger, Put, Store, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
-
-/// The meta key holding why the channel stopped (a failed token refresh).
-pub const STOPPED: &str = "zalo_stopped";
-/// The meta key of the admin's alert: "pending" once the channel stops, then "sent" (or
-/// "no-admin" when nobody is configured to tell).
-const STOP_ALERT: &str = "zalo_stop_alert";
 
 /// Why the admin's alert could not be queued.
 #[derive(Debug, thiserror::Error)]
@@ -46,19 +41,19 @@ enum TokenError {
 
 /// When the channel has just stopped (a failed token refresh), queues the admin's alert once.
 pub fn queue_stop_alert(store: &Store, config: &crate::config::Config) -> Result<(), AlertError> {
-    if store.meta(STOP_ALERT)?.as_deref() != Some("pending") {
+    if store.get(&ZaloStopAlert)? != Some(StopAlert::Pending) {
         return Ok(());
     }
-    let reason = store.meta(STOPPED)?.unwrap_or_default();
+    let reason = store.get(&ZaloStopped)?.unwrap_or_default();
     let mail = crate::messages::zalo_stopped(&config.email, &reason)?;
     if mail.is_empty() {
-        store.set_meta(STOP_ALERT, "no-admin")?;
+        store.put(&ZaloStopAlert, &StopAlert::NoAdmin)?;
     } else {
         store.record_extra(
             Ledger::of(config),
             &mail,
             &[],
-            &[(STOP_ALERT, "sent".into())],
+            &[Put::of(Ledger::Real, &ZaloStopAlert, &StopAlert::Sent)],
             &crate::outbox::domain_of(&config.email.from),
         )?;
     }
@@ -194,7 +189,7 @@ impl Zalo {
         failed: Option<&str>,
     ) -> Result<String, TokenError> {
         let _one_at_a_time = self.refresh_lock.lock().await;
-        if let Some(reason) = store.meta(STOPPED)? {
+        if let Some(reason) = store.get(&ZaloStopped)? {
             return Err(TokenError::Stopped(reason));
         }
         let Some((access, refresh, expires)) = store.zalo_token()? else {
@@ -267,8 +262,8 @@ impl Zalo {
                 };
                 let reason = format!("làm mới token Zalo thất bại ({detail}): cần đăng nhập lại bằng `nhacviec zalo login`");
                 tracing::error!(reason = %reason, event = "zalo_stopped", "kênh Zalo dừng");
-                store.set_meta(STOPPED, &reason)?;
-                store.set_meta(STOP_ALERT, "pending")?;
+                store.put(&ZaloStopped, &reason)?;
+                store.put(&ZaloStopAlert, &StopAlert::Pending)?;
                 Err(TokenError::Stopped(reason))
             }
         }
@@ -357,9 +352,10 @@ impl Zalo {
         };
         let is_zns = url.ends_with("/message/template");
         if is_zns {
-            let today = now.with_timezone(&self.tz).date_naive().to_string();
-            let remaining = store.meta("zalo_quota_remaining").ok().flatten();
-            if store.meta("zalo_quota_day").ok().flatten().as_deref() == Some(today.as_str())
+            // Unreadable, the quota is not known: the send is tried, Zalo says.
+            let today = now.with_timezone(&self.tz).date_naive();
+            let remaining = store.get(&ZaloQuotaRemaining).ok().flatten();
+            if store.get(&ZaloQuotaDay).ok().flatten() == Some(today)
                 && quota_exhausted(remaining.as_deref())
             {
                 return Err(SendError::RetryAt(
@@ -413,11 +409,8 @@ impl Zalo {
                         .map(str::to_string)
                         .or_else(|| v.as_i64().map(|n| n.to_string()))
                 }) {
-                    let _ = store.set_meta("zalo_quota_remaining", &q);
-                    let _ = store.set_meta(
-                        "zalo_quota_day",
-                        &now.with_timezone(&self.tz).date_naive().to_string(),
-                    );
+                    let _ = store.put(&ZaloQuotaRemaining, &q);
+                    let _ = store.put(&ZaloQuotaDay, &now.with_timezone(&self.tz).date_naive());
                 }
                 return Ok(());
             }
@@ -489,7 +482,7 @@ impl Zalo {
         };
         let at = |t: DateTime<Utc>| crate::dates::hm_dmy(&t.with_timezone(&self.tz));
         let token = async {
-            if let Some(reason) = store.meta(STOPPED)? {
+            if let Some(reason) = store.get(&ZaloStopped)? {
                 return Err(super::ProbeError::Unusable(format!(
                     "kênh Zalo đang dừng: {reason}"
                 )));

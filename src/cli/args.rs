@@ -55,12 +55,13 @@ pub enum HistoryStatus {
 
 impl HistoryStatus {
     /// The delivery status as the store records it (`None`: skipped reminders, not deliveries).
-    pub fn delivery(self) -> Option<&'static str> {
+    pub fn delivery(self) -> Option<nhacviec::store::DeliveryStatus> {
+        use nhacviec::store::DeliveryStatus;
         match self {
-            HistoryStatus::Pending => Some("pending"),
-            HistoryStatus::Sent => Some("sent"),
-            HistoryStatus::Retrying => Some("retrying"),
-            HistoryStatus::Dead => Some("dead"),
+            HistoryStatus::Pending => Some(DeliveryStatus::Pending),
+            HistoryStatus::Sent => Some(DeliveryStatus::Sent),
+            HistoryStatus::Retrying => Some(DeliveryStatus::Retrying),
+            HistoryStatus::Dead => Some(DeliveryStatus::Dead),
             HistoryStatus::Skipped => None,
         }
     }

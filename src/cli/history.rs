@@ -7,7 +7,7 @@ use super::state::State;
 use super::{dmy, resolve};
 use nhacviec::config::{self, Config};
 use nhacviec::report::{SkipReason, SkippedSlot};
-use nhacviec::store::{Delivery, Ledger};
+use nhacviec::store::{Delivery, DeliveryStatus, Ledger};
 use nhacviec::text::printable;
 use std::path::Path;
 use std::process::ExitCode;
@@ -113,18 +113,22 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
 }
 
 /// A delivery's status as the admin reads it.
-fn status_vi(s: &str) -> &str {
+fn status_vi(s: DeliveryStatus) -> &'static str {
     match s {
-        "pending" => "chờ gửi",
-        "sent" => "đã gửi",
-        "retrying" => "đang thử lại",
-        "dead" => "thất bại",
-        other => other,
+        DeliveryStatus::Pending => "chờ gửi",
+        DeliveryStatus::Sent => "đã gửi",
+        DeliveryStatus::Retrying => "đang thử lại",
+        DeliveryStatus::Dead => "thất bại",
     }
 }
 
 /// `history` as text: times in the config's zone, the plan with every task.
-fn render_history(config: &Config, rows: &[Delivery], status: Option<&str>, trial: bool) -> String {
+fn render_history(
+    config: &Config,
+    rows: &[Delivery],
+    status: Option<DeliveryStatus>,
+    trial: bool,
+) -> String {
     let tz = config.timezone;
     let name = |id: &str| {
         config
@@ -133,12 +137,12 @@ fn render_history(config: &Config, rows: &[Delivery], status: Option<&str>, tria
     };
     let mut out = String::new();
     for d in rows {
-        let when = d.sent_at.as_deref().unwrap_or(&d.created_at);
+        let when = d.sent_at.unwrap_or(d.created_at);
         out.push_str(&format!(
             "#{:<6} {:<13} {}  {} → {}\n        {}\n",
             d.id,
-            status_vi(&d.status),
-            nhacviec::dates::local_time(when, tz),
+            status_vi(d.status),
+            nhacviec::dates::local_instant(&when, tz),
             name(&d.agency),
             d.recipients.join(", "),
             d.subject
@@ -154,11 +158,11 @@ fn render_history(config: &Config, rows: &[Delivery], status: Option<&str>, tria
         if let Some(e) = &d.last_error {
             out.push_str(&format!("        lỗi (lần thử {}): {e}\n", d.attempts));
         }
-        if let (Some(next), "retrying" | "pending") = (&d.next_attempt_at, d.status.as_str()) {
+        if let (Some(next), true) = (&d.next_attempt_at, d.status.is_waiting()) {
             if d.attempts > 0 {
                 out.push_str(&format!(
                     "        thử lại lúc {}\n",
-                    nhacviec::dates::local_time(next, tz)
+                    nhacviec::dates::local_instant(next, tz)
                 ));
             }
         }
@@ -182,7 +186,6 @@ fn render_skipped(
     all: &[SkippedSlot],
     trial: bool,
 ) -> String {
-    use nhacviec::schedule::{Kind, Role};
     let horizon = format!("cũ hơn catch_up_days = {} ngày", config.catch_up_days);
     let reason_vi = |r: SkipReason| match r {
         SkipReason::Superseded => "bị thay bằng lời nhắc sau",
@@ -191,22 +194,9 @@ fn render_skipped(
     let name = |id: &str| printable(config.agency(id).map_or(id, |a| a.name.as_str())).into_owned();
     let mut out = String::new();
     for s in rows {
-        let role = match s.role.as_str() {
-            "lead" => Role::Lead.vi(),
-            "support" => Role::Support.vi(),
-            "monitor" => Role::Monitor.vi(),
-            other => other,
-        };
-        let kind = match (s.kind.as_str(), s.n) {
-            ("before", Some(d)) => format!("{} {d} ngày", Kind::Before.vi()),
-            ("before", None) => Kind::Before.vi().to_string(),
-            ("due", _) => Kind::Due.vi().to_string(),
-            ("overdue", Some(k)) => format!("{} (lần {k})", Kind::Overdue.vi()),
-            ("overdue", None) => Kind::Overdue.vi().to_string(),
-            ("escalation", _) => Kind::Escalation.vi().to_string(),
-            (other, _) => other.to_string(),
-        };
-        let deadline = s.deadline.map_or_else(|| "?".to_string(), dmy);
+        let role = s.role.vi();
+        let kind = s.kind_vi();
+        let deadline = dmy(s.deadline);
         let about = if s.about != s.agency {
             format!("  [{}]", name(&s.about))
         } else {

@@ -10,6 +10,7 @@ use chrono::{DateTime, Days};
 use chrono_tz::Tz;
 use nhacviec::config::{self, Config};
 use nhacviec::report;
+use nhacviec::schedule::SlotKey;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -116,14 +117,14 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     if let Some(plan) = &plan {
         report::retain_plan(config, &mut digests, plan);
     }
-    // The skipped keys under the same filters: plan|task|deadline|agency|...
+    // The skipped keys under the same filters.
     let stale = stale
         .iter()
+        .filter_map(|k| k.parse::<SlotKey>().ok())
         .filter(|k| {
-            let f: Vec<&str> = k.split('|').collect();
-            plan.as_deref().is_none_or(|p| f.first() == Some(&p))
-                && task.as_deref().is_none_or(|t| f.get(1) == Some(&t))
-                && agency.as_deref().is_none_or(|a| f.get(3) == Some(&a))
+            plan.as_deref().is_none_or(|p| k.plan == p)
+                && task.as_deref().is_none_or(|t| k.task == t)
+                && agency.as_deref().is_none_or(|a| k.agency == a)
         })
         .count();
     match format {

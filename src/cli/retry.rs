@@ -62,11 +62,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     let dead_left = if dead {
         0
     } else {
-        store
-            .counts()?
-            .iter()
-            .find(|(s, _)| s == "dead")
-            .map_or(0, |(_, n)| *n)
+        store.counts()?.of(nhacviec::store::DeliveryStatus::Dead)
     };
     out.print(render(&done, dead, held, dead_left))?;
     Ok(ExitCode::SUCCESS)

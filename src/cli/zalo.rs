@@ -4,6 +4,7 @@ use super::output::Out;
 use super::state::State;
 use anyhow::{bail, Context as _};
 use nhacviec::config;
+use nhacviec::store::meta;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -53,13 +54,16 @@ pub fn run(dir: &Path, command: Command, out: &Out) -> anyhow::Result<ExitCode> 
                     ))
                 ))?,
             }
-            if let Some(q) = store.meta("zalo_quota_remaining")? {
+            if let Some(q) = store.get(&meta::ZaloQuotaRemaining)? {
                 out.println(format_args!(
                     "Hạn mức ZNS còn lại: {q} (ngày {})",
-                    store.meta("zalo_quota_day")?.unwrap_or_default()
+                    store
+                        .get(&meta::ZaloQuotaDay)?
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
                 ))?;
             }
-            match store.meta("zalo_stopped")? {
+            match store.get(&meta::ZaloStopped)? {
                 Some(reason) => out.println(format_args!("Kênh Zalo ĐANG DỪNG: {reason}"))?,
                 None => out.println("Kênh Zalo hoạt động.")?,
             }

@@ -255,9 +255,11 @@ pub fn email(
     diags: &mut Vec<Diagnostic>,
 ) -> EmailSettings {
     let mut out = EmailSettings::default();
+    // Shared: a `ca_file` that could not be read marks its diagnostic after `err` made it.
+    let diags = std::cell::RefCell::new(diags);
     let mut err = |span: std::ops::Range<usize>, msg: String, help: &str| {
         let d = src.diag(Severity::Error, span, msg);
-        diags.push(if help.is_empty() {
+        diags.borrow_mut().push(if help.is_empty() {
             d
         } else {
             d.with_help(help)
@@ -339,11 +341,16 @@ pub fn email(
             .unwrap_or(Err(super::FileError::NotRead));
         match read {
             Ok(_) => out.ca_file = Some(path),
-            Err(why) => err(
-                f.span(),
-                format!("ca_file \"{}\": {why}", f.get_ref()),
-                "tệp PEM chứa chứng chỉ CA của máy chủ thư (-----BEGIN CERTIFICATE-----), đường dẫn tính từ thư mục của nhacviec.toml",
-            ),
+            Err(why) => {
+                err(
+                    f.span(),
+                    format!("ca_file \"{}\": {why}", f.get_ref()),
+                    "tệp PEM chứa chứng chỉ CA của máy chủ thư (-----BEGIN CERTIFICATE-----), đường dẫn tính từ thư mục của nhacviec.toml",
+                );
+                if let Some(d) = diags.borrow_mut().last_mut() {
+                    d.unreadable = why.is_unreadable();
+                }
+            }
         }
     }
     if let Some(p) = &raw.tls_pin_sha256 {

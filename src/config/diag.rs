@@ -31,6 +31,10 @@ pub struct Diagnostic {
     /// The source line (a window of it, when long) and where to underline.
     #[serde(skip)]
     pub snippet: Option<Snippet>,
+    /// About a file or directory that could not be read (an I/O failure, not a mistake in
+    /// it): another try may find it readable (a save in progress, a mount coming back).
+    #[serde(skip)]
+    pub unreadable: bool,
 }
 
 /// The most characters of a source line a diagnostic keeps: a 100 KB line shown in each of
@@ -133,6 +137,7 @@ impl Source {
             message: message.into(),
             help: None,
             snippet: Some(Snippet::window(source_line, column - 1, underline)),
+            unreadable: false,
         }
     }
 }
@@ -155,7 +160,14 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             snippet: None,
+            unreadable: false,
         }
+    }
+
+    /// Marks it as about what could not be read ([`Diagnostic::unreadable`]).
+    pub fn unreadable_if(mut self, unreadable: bool) -> Self {
+        self.unreadable = unreadable;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

@@ -98,11 +98,14 @@ pub fn read_dir(dir: &Path) -> Sources {
                             paths.push(p);
                         }
                     }
-                    Err(e) => sources.problems.push(Diagnostic::file(
-                        Severity::Error,
-                        shown(&plans_dir),
-                        format!("không đọc hết được thư mục kế hoạch: {}", io_vi(&e)),
-                    )),
+                    Err(e) => sources.problems.push(
+                        Diagnostic::file(
+                            Severity::Error,
+                            shown(&plans_dir),
+                            format!("không đọc hết được thư mục kế hoạch: {}", io_vi(&e)),
+                        )
+                        .unreadable_if(io_transient(&e)),
+                    ),
                 }
             }
             paths.sort();
@@ -118,7 +121,9 @@ pub fn read_dir(dir: &Path) -> Sources {
                 shown(&plans_dir),
                 format!("không đọc được thư mục kế hoạch: {}", io_vi(&e)),
             )
-            .with_help("tạo thư mục này, hoặc sửa khóa `plans` trong nhacviec.toml"),
+            .with_help("tạo thư mục này, hoặc sửa khóa `plans` trong nhacviec.toml")
+            // Even a missing one: a mount may be coming back.
+            .unreadable_if(true),
         ),
     }
     sources
@@ -153,6 +158,14 @@ pub enum FileError {
     NotRead,
 }
 
+impl FileError {
+    /// The file could not be read now (not: it is the wrong kind of file, or holds the
+    /// wrong thing): another try may succeed.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, FileError::Unreadable(_) | FileError::NotRead)
+    }
+}
+
 /// The most a config file may hold: beyond it, the file is refused unread.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -160,7 +173,10 @@ fn read_file(path: &Path, problems: &mut Vec<Diagnostic>) -> Option<Source> {
     let shown = path.display().to_string();
     match read_regular(path) {
         Err(e) => {
-            problems.push(Diagnostic::file(Severity::Error, shown, e.to_string()));
+            problems.push(
+                Diagnostic::file(Severity::Error, shown, e.to_string())
+                    .unreadable_if(e.is_unreadable()),
+            );
             None
         }
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -293,6 +309,16 @@ fn not_utf8(shown: String, bytes: &[u8], valid_up_to: usize) -> Diagnostic {
     d.line = line;
     d.column = column;
     d
+}
+
+/// An I/O failure that says nothing of the config (not: missing, forbidden, the wrong kind):
+/// the system's own trouble, which may pass.
+fn io_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    !matches!(
+        e.kind(),
+        NotFound | PermissionDenied | NotADirectory | IsADirectory
+    )
 }
 
 fn io_vi(e: &std::io::Error) -> String {

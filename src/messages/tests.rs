@@ -137,7 +137,9 @@ pub(crate) fn delivery(new: &NewDelivery, id: i64, attempts: i64, created: &str)
     let mut d = Delivery::unrecorded(new.clone(), Utc::now(), "tinh.example");
     d.id = id;
     d.attempts = attempts;
-    d.created_at = created.into();
+    d.created_at = chrono::DateTime::parse_from_rfc3339(created)
+        .unwrap()
+        .with_timezone(&Utc);
     d
 }
 

@@ -175,7 +175,7 @@ mod tests {
     fn email(id: i64) -> Arc<Delivery> {
         Arc::new(Delivery {
             id,
-            tick_at: String::new(),
+            tick_at: chrono::DateTime::UNIX_EPOCH,
             agency: format!("a{id}"),
             channel: Channel::Email,
             recipients: vec![format!("a{id}@example.org")],
@@ -186,13 +186,14 @@ mod tests {
             thread: String::new(),
             attachments: vec![],
             message_id: String::new(),
-            status: "pending".into(),
+            status: crate::outbox::DeliveryStatus::Pending,
             attempts: 0,
             next_attempt_at: None,
             last_error: None,
-            created_at: String::new(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
             sent_at: None,
             trial: false,
+            handed_over: None,
         })
     }
 

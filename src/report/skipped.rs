@@ -3,7 +3,7 @@
 use super::agency_name;
 use crate::config::Config;
 use crate::dates::{dmy, local_time};
-use crate::schedule::Role;
+use crate::schedule::{Kind, Role, SlotKey};
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -41,13 +41,13 @@ impl SkipReason {
 pub struct SkippedSlot {
     pub plan: String,
     pub task: String,
-    pub deadline: Option<NaiveDate>,
+    pub deadline: NaiveDate,
     pub agency: String,
-    pub role: String,
+    pub role: Role,
     /// before, due, overdue or escalation.
-    pub kind: String,
+    pub kind: Kind,
     /// Days before the deadline (before/due) or the repeat number (overdue).
-    pub n: Option<u32>,
+    pub n: u16,
     /// The agency the reminder is about (the late one, for an escalation).
     pub about: String,
     pub reason: SkipReason,
@@ -56,34 +56,18 @@ pub struct SkippedSlot {
 }
 
 impl SkippedSlot {
-    /// Reads a slot key. A plan number holding "|" is kept whole: the fields are taken from
-    /// the right, and the task is the last field left of them.
+    /// Reads a slot key ([`SlotKey`]); `None` when the text is not one.
     pub fn parse(key: &str, reason: SkipReason, recorded_at: &str) -> Option<SkippedSlot> {
-        let mut parts: Vec<&str> = key.split('|').collect();
-        if parts.len() < 7 {
-            return None;
-        }
-        let about = parts.pop()?;
-        let kind_n = parts.pop()?;
-        let role = parts.pop()?;
-        let agency = parts.pop()?;
-        let deadline = parts.pop()?;
-        let task = parts.pop()?;
-        let plan = parts.join("|");
-        let digits = kind_n.find(|c: char| c.is_ascii_digit());
-        let (kind, n) = match digits {
-            Some(i) => (&kind_n[..i], kind_n[i..].parse().ok()),
-            None => (kind_n, None),
-        };
+        let k: SlotKey = key.parse().ok()?;
         Some(SkippedSlot {
-            plan,
-            task: task.to_string(),
-            deadline: NaiveDate::parse_from_str(deadline, "%Y-%m-%d").ok(),
-            agency: agency.to_string(),
-            role: role.to_string(),
-            kind: kind.to_string(),
-            n,
-            about: about.to_string(),
+            plan: k.plan,
+            task: k.task,
+            deadline: k.deadline,
+            agency: k.agency,
+            role: k.role,
+            kind: k.kind,
+            n: k.n,
+            about: k.about,
             reason,
             recorded_at: recorded_at.to_string(),
             key: key.to_string(),
@@ -91,25 +75,14 @@ impl SkippedSlot {
     }
 }
 
-fn role_vi(role: &str) -> &str {
-    match role {
-        "lead" => Role::Lead.vi(),
-        "support" => Role::Support.vi(),
-        "monitor" => Role::Monitor.vi(),
-        other => other,
-    }
-}
-
-fn kind_vi(kind: &str, n: Option<u32>) -> String {
-    use crate::schedule::Kind;
-    match (kind, n) {
-        ("before", Some(d)) => format!("{} {d} ngày", Kind::Before.vi()),
-        ("before", None) => Kind::Before.vi().to_string(),
-        ("due", _) => Kind::Due.vi().to_string(),
-        ("overdue", Some(k)) => format!("{} (lần {k})", Kind::Overdue.vi()),
-        ("overdue", None) => Kind::Overdue.vi().to_string(),
-        ("escalation", _) => Kind::Escalation.vi().to_string(),
-        (other, _) => other.to_string(),
+impl SkippedSlot {
+    /// The kind in words, with its number where it tells something.
+    pub fn kind_vi(&self) -> String {
+        match self.kind {
+            Kind::Before => format!("{} {} ngày", Kind::Before.vi(), self.n),
+            Kind::Overdue => format!("{} (lần {})", Kind::Overdue.vi(), self.n),
+            Kind::Due | Kind::Escalation => self.kind.vi().to_string(),
+        }
     }
 }
 
@@ -117,7 +90,7 @@ fn kind_vi(kind: &str, n: Option<u32>) -> String {
 pub fn render_skipped_text(config: &Config, rows: &[SkippedSlot]) -> String {
     let mut out = String::new();
     for s in rows {
-        let deadline = s.deadline.map_or_else(|| "?".to_string(), dmy);
+        let deadline = dmy(s.deadline);
         let about = if s.about != s.agency {
             format!("  [{}]", agency_name(config, &s.about))
         } else {
@@ -130,8 +103,8 @@ pub fn render_skipped_text(config: &Config, rows: &[SkippedSlot]) -> String {
             crate::text::printable(&s.task),
             agency_name(config, &s.agency),
             crate::text::printable(&s.agency),
-            role_vi(&s.role),
-            kind_vi(&s.kind, s.n),
+            s.role.vi(),
+            s.kind_vi(),
             s.reason.vi()
         ));
     }
@@ -155,9 +128,10 @@ mod tests {
         .unwrap();
         assert_eq!(s.plan, "50/KH-UBND");
         assert_eq!(s.task, "8.6");
-        assert_eq!(s.deadline, NaiveDate::from_ymd_opt(2022, 3, 31));
-        assert_eq!((s.kind.as_str(), s.n), ("before", Some(7)));
-        assert_eq!(s.role, "lead");
+        assert_eq!(Some(s.deadline), NaiveDate::from_ymd_opt(2022, 3, 31));
+        assert_eq!((s.kind, s.n), (Kind::Before, 7));
+        assert_eq!(s.role, Role::Lead);
+        assert_eq!(s.kind_vi(), "trước hạn 7 ngày");
         let odd = SkippedSlot::parse(
             "A|B|1|2022-01-01|x|support|overdue2|y",
             SkipReason::Superseded,

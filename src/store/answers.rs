@@ -368,10 +368,10 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT d.agency, json_extract(i.value, '$.plan'), json_extract(i.value, '$.task'), MAX(d.tick_at)
              FROM deliveries d, json_each(d.items) i
-             WHERE d.status = 'sent' AND d.trial = 0
+             WHERE d.status = ?1 AND d.trial = 0
              GROUP BY 1, 2, 3",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([super::DeliveryStatus::Sent.as_str()], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Option<String>>(1)?,

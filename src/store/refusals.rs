@@ -1,32 +1,15 @@
 //! The mail server's refusal of every message, as the store keeps it: the spell in progress
-//! (meta [`EMAIL_REFUSED`], read by `/healthz` and the metric) and the past spells waiting for
-//! the admin's daily summary ([`EMAIL_REFUSED_SPELLS`]). JSON in meta, typed here only.
+//! (meta [`EmailRefused`], read by `/healthz` and the metric) and the past spells waiting for
+//! the admin's daily summary ([`EmailRefusedSpells`]). JSON in meta.
 
+use super::meta::{EmailRefused, EmailRefusedSpells, RefusalSpell};
 use super::{Result, Store};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-/// The meta key set while the mail server refuses every message: `{since, error}` (JSON).
-pub const EMAIL_REFUSED: &str = "email_refused";
-/// Past spells of refusal, for the admin's next daily summary (JSON array).
-pub const EMAIL_REFUSED_SPELLS: &str = "email_refused_spells";
-
-/// A spell of refusal: since (RFC 3339), until (RFC 3339, empty while it lasts), the error.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RefusalSpell {
-    pub since: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub until: String,
-    pub error: String,
-}
 
 impl Store {
     /// The spell in progress, if the mail server refuses every message now.
     pub fn email_refused(&self) -> Result<Option<RefusalSpell>> {
-        Ok(self
-            .meta(EMAIL_REFUSED)?
-            .and_then(|j| serde_json::from_str(&j).ok()))
+        self.get(&EmailRefused)
     }
 
     /// Notes that the server refuses every message with `error`: the spell starts at `now`
@@ -39,7 +22,7 @@ impl Store {
             until: String::new(),
             error: error.to_string(),
         };
-        self.set_meta(EMAIL_REFUSED, &to_json(&spell))?;
+        self.put(&EmailRefused, &spell)?;
         Ok(started)
     }
 
@@ -53,24 +36,16 @@ impl Store {
         let mut spells = self.refusal_spells()?;
         spells.push(spell.clone());
         self.batch(|| {
-            self.set_meta(EMAIL_REFUSED_SPELLS, &to_json(&spells))?;
-            self.delete_meta(EMAIL_REFUSED)
+            self.put(&EmailRefusedSpells, &spells)?;
+            self.remove(&EmailRefused)
         })?;
         Ok(Some(spell))
     }
 
     /// The past spells not yet told in a daily summary.
     pub fn refusal_spells(&self) -> Result<Vec<RefusalSpell>> {
-        Ok(self
-            .meta(EMAIL_REFUSED_SPELLS)?
-            .and_then(|j| serde_json::from_str(&j).ok())
-            .unwrap_or_default())
+        Ok(self.get(&EmailRefusedSpells)?.unwrap_or_default())
     }
-}
-
-fn to_json<T: Serialize>(value: &T) -> String {
-    // Plain strings only: serialising cannot fail.
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -109,7 +84,14 @@ mod tests {
         store
             .note_email_refused("x", t("2026-12-02T01:00:00Z"))
             .unwrap();
-        let raw = store.meta(EMAIL_REFUSED).unwrap().unwrap();
+        let raw: String = store
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'email_refused'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(raw, r#"{"since":"2026-12-02T01:00:00+00:00","error":"x"}"#);
     }
 }

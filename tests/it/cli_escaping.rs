@@ -80,7 +80,10 @@ fn hostile_state(env: &Env) {
         .record_response(&hostile, at("2022-05-24T02:00:00Z"))
         .unwrap();
     store
-        .set_meta("zalo_stopped", &format!("hết hạn mức{HOSTILE}"))
+        .put(
+            &nhacviec::store::meta::ZaloStopped,
+            &format!("hết hạn mức{HOSTILE}"),
+        )
         .unwrap();
     drop(store);
     let conn = rusqlite::Connection::open(&db).unwrap();

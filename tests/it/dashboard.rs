@@ -378,7 +378,7 @@ async fn an_extension_is_granted_or_refused_and_the_agency_is_told() {
     // Its Message-ID names the database's instance, as the service's own messages do (the
     // pages' side connection once left it out: `<nhacviec..N@…>`).
     let instance = store
-        .meta("instance")
+        .get(&nhacviec::store::meta::Instance)
         .unwrap()
         .expect("the writer gave one");
     assert_eq!(

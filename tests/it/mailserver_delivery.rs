@@ -286,14 +286,17 @@ fn a_wrong_password_is_one_failed_login_a_pass_and_a_fix_delivers_each_once() {
     // Fixed, then `retry`: each digest exactly once.
     // Told once, while it lasts: the store's note read by /healthz and the metric.
     let db = cfg.join("state/nhacviec.db");
-    let refused = |key: &str| {
+    let refused = || {
         nhacviec::store::Store::open_reader(&db)
             .unwrap()
-            .meta(key)
+            .get(&nhacviec::store::meta::EmailRefused)
             .unwrap()
     };
-    let note = refused(nhacviec::store::EMAIL_REFUSED).unwrap();
-    assert!(note.contains("since") && note.contains("535"), "{note}");
+    let note = refused().unwrap();
+    assert!(
+        !note.since.is_empty() && note.error.contains("535"),
+        "{note:?}"
+    );
     let (code, out) = nhacviec(&cfg, "", &["retry"]);
     assert_eq!(code, Some(0), "{out}");
     let (code, out) = run_once(&cfg, PASSWORD);
@@ -301,7 +304,7 @@ fn a_wrong_password_is_one_failed_login_a_pass_and_a_fix_delivers_each_once() {
     each_once(&server);
     // Working again: the note is cleared, and the next day's summary to the admin tells of
     // the spell.
-    assert_eq!(refused(nhacviec::store::EMAIL_REFUSED), None);
+    assert_eq!(refused(), None);
     let (code, out) = nhacviec(
         &cfg,
         PASSWORD,
@@ -466,7 +469,9 @@ fn the_weekly_report_reaches_the_monitors_valid_address_when_the_other_is_refuse
         .parse(messages[0].as_bytes())
         .unwrap();
     assert!(msg.subject().unwrap().contains("Báo cáo tuần"));
-    let dead = store.history(None, Some("dead"), 5).unwrap();
+    let dead = store
+        .history(None, Some(nhacviec::store::DeliveryStatus::Dead), 5)
+        .unwrap();
     assert!(
         dead[0]
             .last_error

@@ -912,7 +912,7 @@ async fn status_the_dashboard_the_workbook_and_the_weekly_report_give_the_same_f
             .unwrap()
             .and_utc();
         store
-            .set_meta("weekly_report_at", &day_before.to_rfc3339())
+            .put(&nhacviec::store::meta::WeeklyReportAt(None), &day_before)
             .unwrap();
         let morning = {
             use chrono::TimeZone;
@@ -1078,14 +1078,16 @@ due = 2022-05-09
     };
     assert_eq!(reports(&again), reports(&all));
     let meta = nhacviec::store::Store::open_writer(&env.db()).unwrap();
+    use nhacviec::store::meta::WeeklyReportAt;
+    let day = chrono::NaiveDate::from_ymd_opt(2022, 5, 23);
     assert!(meta
-        .meta("weekly_report_at:so-tttt")
+        .get(&WeeklyReportAt(Some("so-tttt")))
         .unwrap()
-        .is_some_and(|t| t.starts_with("2022-05-23")));
+        .is_some_and(|t| Some(t.date_naive()) == day));
     assert!(meta
-        .meta("weekly_report_at")
+        .get(&WeeklyReportAt(None))
         .unwrap()
-        .is_some_and(|t| t.starts_with("2022-05-23")));
+        .is_some_and(|t| Some(t.date_naive()) == day));
 
     // `admin-link --agency` (by alias): a link signed for that office's plans only.
     env.edit("nhacviec.toml", |t| {

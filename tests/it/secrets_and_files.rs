@@ -418,7 +418,7 @@ fn files_are_private_and_directories_too_under_umask_022() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("a/state");
     let store = Store::open_writer(&state.join("nhacviec.db")).unwrap();
-    store.meta("x").unwrap();
+    store.get(&nhacviec::store::meta::ZaloStopped).unwrap();
     assert_eq!(mode(&tmp.path().join("a")), 0o700);
     assert_eq!(mode(&state), 0o700);
     for name in [
@@ -510,7 +510,9 @@ fn a_reader_creates_no_file_and_writes_nothing() {
     let db = tmp.path().join("w/nhacviec.db");
     {
         let store = Store::open_writer(&db).unwrap();
-        store.set_meta("probe", "1").unwrap();
+        store
+            .put(&nhacviec::store::meta::ZaloStopped, &"probe".to_string())
+            .unwrap();
     }
     // A copy of the database alone, as on a read-only mount after a clean stop.
     let ro = tmp.path().join("ro");
@@ -518,7 +520,13 @@ fn a_reader_creates_no_file_and_writes_nothing() {
     std::fs::copy(&db, ro.join("nhacviec.db")).unwrap();
     let before = std::fs::read(ro.join("nhacviec.db")).unwrap();
     let store = Store::open_reader(&ro.join("nhacviec.db")).unwrap();
-    assert_eq!(store.meta("probe").unwrap().as_deref(), Some("1"));
+    assert_eq!(
+        store
+            .get(&nhacviec::store::meta::ZaloStopped)
+            .unwrap()
+            .as_deref(),
+        Some("probe")
+    );
     assert!(store.watermark().is_ok());
     assert_eq!(names(&ro), ["nhacviec.db"], "the reader created files");
     drop(store);

@@ -187,8 +187,8 @@ fn queued(tmp: &Path, port: u16) -> (nhacviec::config::Config, Store, Senders, u
     (config, store, mailer, pass.queued)
 }
 
-fn status_counts(store: &Store) -> Vec<(String, i64)> {
-    store.counts().unwrap()
+fn status_counts(store: &Store) -> Vec<(nhacviec::store::DeliveryStatus, i64)> {
+    store.counts().unwrap().all().to_vec()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -214,7 +214,7 @@ async fn server_down_then_back_loses_nothing() {
     assert_eq!(server.received().len(), queued);
     assert_eq!(
         status_counts(&store),
-        vec![("sent".to_string(), queued as i64)]
+        vec![(nhacviec::store::DeliveryStatus::Sent, queued as i64)]
     );
 }
 
@@ -230,7 +230,9 @@ async fn a_transient_4xx_is_retried_and_then_delivered() {
         .unwrap();
     assert_eq!(first.retrying, 3);
     assert_eq!(first.sent, queued - 3);
-    let retrying = store.history(None, Some("retrying"), 10).unwrap();
+    let retrying = store
+        .history(None, Some(nhacviec::store::DeliveryStatus::Retrying), 10)
+        .unwrap();
     assert!(
         retrying
             .iter()
@@ -258,7 +260,9 @@ async fn a_5xx_for_one_recipient_is_dead_and_the_others_arrive() {
         .await
         .unwrap();
     assert_eq!((pass.sent, pass.dead, pass.retrying), (queued - 1, 1, 0));
-    let dead = store.history(None, Some("dead"), 10).unwrap();
+    let dead = store
+        .history(None, Some(nhacviec::store::DeliveryStatus::Dead), 10)
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].agency, "vp-ubnd-tinh");
     assert!(
@@ -504,7 +508,9 @@ async fn a_server_that_stalls_times_out_and_is_retried() {
         "{:?}",
         started.elapsed()
     );
-    let row = &store.history(None, Some("retrying"), 1).unwrap()[0];
+    let row = &store
+        .history(None, Some(nhacviec::store::DeliveryStatus::Retrying), 1)
+        .unwrap()[0];
     assert!(
         row.last_error.as_deref().unwrap().contains("không trả lời"),
         "{row:?}"

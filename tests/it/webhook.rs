@@ -118,7 +118,10 @@ async fn a_signed_json_digest_is_posted() {
         .starts_with("[Nhắc việc] Sở Tư pháp"));
     assert!(!body["items"].as_array().unwrap().is_empty());
     assert_eq!(webhook_rows(&store)[0].channel, Channel::Webhook);
-    assert_eq!(webhook_rows(&store)[0].status, "sent");
+    assert_eq!(
+        webhook_rows(&store)[0].status,
+        nhacviec::store::DeliveryStatus::Sent
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -147,7 +150,10 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
         "{:?}",
         pass.by_channel
     );
-    assert_eq!(webhook_rows(&store)[0].status, "retrying");
+    assert_eq!(
+        webhook_rows(&store)[0].status,
+        nhacviec::store::DeliveryStatus::Retrying
+    );
     assert!(webhook_rows(&store)[0]
         .last_error
         .as_deref()
@@ -159,9 +165,8 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
         .await
         .unwrap();
     let row = &webhook_rows(&store)[0];
-    assert_eq!(row.status, "retrying");
-    let next =
-        chrono::DateTime::parse_from_rfc3339(row.next_attempt_at.as_deref().unwrap()).unwrap();
+    assert_eq!(row.status, nhacviec::store::DeliveryStatus::Retrying);
+    let next = row.next_attempt_at.unwrap();
     assert_eq!((next.with_timezone(&Utc) - later).num_seconds(), 120);
     deliver::send_ready(
         &store,
@@ -171,7 +176,10 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
     )
     .await
     .unwrap();
-    assert_eq!(webhook_rows(&store)[0].status, "sent");
+    assert_eq!(
+        webhook_rows(&store)[0].status,
+        nhacviec::store::DeliveryStatus::Sent
+    );
     let answers: Vec<i64> = rx
         .requests()
         .iter()
@@ -186,6 +194,9 @@ async fn server_errors_and_rate_limits_retry_bad_requests_do_not() {
     deliver::send_ready(&store, &senders, &config, Utc::now())
         .await
         .unwrap();
-    assert_eq!(webhook_rows(&store)[0].status, "dead");
+    assert_eq!(
+        webhook_rows(&store)[0].status,
+        nhacviec::store::DeliveryStatus::Dead
+    );
     assert_eq!(rx.requests().len(), 1, "a 400 is not retried");
 }

@@ -175,7 +175,11 @@ async fn zns_happy_path_and_a_token_expiring_mid_run() {
         .await
         .unwrap();
     let zalo = by_channel(&store, "zalo");
-    assert!(zalo.iter().all(|d| d.status == "sent"), "{zalo:?}");
+    assert!(
+        zalo.iter()
+            .all(|d| d.status == nhacviec::store::DeliveryStatus::Sent),
+        "{zalo:?}"
+    );
     let st = mock.state();
     assert_eq!(st["oauth_calls"], 1, "refreshed exactly once");
     let received = st["received"].as_array().unwrap();
@@ -217,7 +221,10 @@ async fn a_reused_refresh_token_stops_the_channel_without_losing_anything() {
         .await
         .unwrap();
     assert_eq!(mock.state()["oauth_calls"], 1);
-    assert!(store.meta("zalo_stopped").unwrap().is_some());
+    assert!(store
+        .get(&nhacviec::store::meta::ZaloStopped)
+        .unwrap()
+        .is_some());
     // Every Zalo delivery went to email instead, and the admin was told once.
     let emails = by_channel(&store, "email");
     for agency in [
@@ -229,7 +236,7 @@ async fn a_reused_refresh_token_stops_the_channel_without_losing_anything() {
         assert!(
             emails
                 .iter()
-                .any(|d| d.agency == agency && d.status == "sent"),
+                .any(|d| d.agency == agency && d.status == nhacviec::store::DeliveryStatus::Sent),
             "{agency}"
         );
     }
@@ -270,13 +277,13 @@ async fn an_empty_oauth_answer_also_stops_the_channel() {
         .await
         .unwrap();
     assert!(store
-        .meta("zalo_stopped")
+        .get(&nhacviec::store::meta::ZaloStopped)
         .unwrap()
         .unwrap()
         .contains("trả lời rỗng"));
     assert!(by_channel(&store, "zalo")
         .iter()
-        .all(|d| d.status == "dead"));
+        .all(|d| d.status == nhacviec::store::DeliveryStatus::Dead));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -295,12 +302,17 @@ async fn no_zalo_account_falls_back_to_email() {
         .unwrap();
     let zalo = by_channel(&store, "zalo");
     let tttt = zalo.iter().find(|d| d.agency == "so-tttt").unwrap();
-    assert_eq!(tttt.status, "dead");
+    assert_eq!(tttt.status, nhacviec::store::DeliveryStatus::Dead);
     assert!(tttt.last_error.as_deref().unwrap().contains("-118"));
     assert!(by_channel(&store, "email")
         .iter()
-        .any(|d| d.agency == "so-tttt" && d.status == "sent"));
-    assert_eq!(zalo.iter().filter(|d| d.status == "sent").count(), 3);
+        .any(|d| d.agency == "so-tttt" && d.status == nhacviec::store::DeliveryStatus::Sent));
+    assert_eq!(
+        zalo.iter()
+            .filter(|d| d.status == nhacviec::store::DeliveryStatus::Sent)
+            .count(),
+        3
+    );
     // A fallback is not a failure to report.
     let (dead, _) = store.failures_to_report().unwrap();
     assert!(dead.iter().all(|d| d.agency != "so-tttt"));
@@ -326,13 +338,20 @@ async fn quota_exhaustion_defers_to_the_next_day() {
         .await
         .unwrap();
     let zalo = by_channel(&store, "zalo");
-    assert_eq!(zalo.iter().filter(|d| d.status == "sent").count(), 2);
-    let deferred: Vec<_> = zalo.iter().filter(|d| d.status != "sent").collect();
+    assert_eq!(
+        zalo.iter()
+            .filter(|d| d.status == nhacviec::store::DeliveryStatus::Sent)
+            .count(),
+        2
+    );
+    let deferred: Vec<_> = zalo
+        .iter()
+        .filter(|d| d.status != nhacviec::store::DeliveryStatus::Sent)
+        .collect();
     assert_eq!(deferred.len(), 2, "{zalo:?}");
     for d in deferred {
-        assert_eq!(d.status, "retrying");
-        let next =
-            chrono::DateTime::parse_from_rfc3339(d.next_attempt_at.as_deref().unwrap()).unwrap();
+        assert_eq!(d.status, nhacviec::store::DeliveryStatus::Retrying);
+        let next = d.next_attempt_at.unwrap();
         let local = next.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
         assert_eq!(
             local.date_naive(),
@@ -383,7 +402,7 @@ async fn oa_messages_and_the_seven_day_rule() {
     let (_tmp, store) = tick_and_send(&config).await;
     assert!(by_channel(&store, "email")
         .iter()
-        .any(|d| d.agency == "so-tttt" && d.status == "sent"));
+        .any(|d| d.agency == "so-tttt" && d.status == nhacviec::store::DeliveryStatus::Sent));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -402,7 +421,10 @@ async fn server_errors_and_rate_limits_are_retried() {
         .await
         .unwrap();
     let zalo = by_channel(&store, "zalo");
-    let retrying: Vec<_> = zalo.iter().filter(|d| d.status == "retrying").collect();
+    let retrying: Vec<_> = zalo
+        .iter()
+        .filter(|d| d.status == nhacviec::store::DeliveryStatus::Retrying)
+        .collect();
     assert_eq!(retrying.len(), 2, "{zalo:?}");
     assert!(retrying
         .iter()
@@ -420,7 +442,7 @@ async fn server_errors_and_rate_limits_are_retried() {
     .unwrap();
     assert!(by_channel(&store, "zalo")
         .iter()
-        .all(|d| d.status == "sent"));
+        .all(|d| d.status == nhacviec::store::DeliveryStatus::Sent));
     assert_eq!(mock.state()["received"].as_array().unwrap().len(), 4);
 }
 
