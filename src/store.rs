@@ -292,6 +292,15 @@ pub struct Share<'a> {
     pub tick: &'a Tick,
 }
 
+/// What the last batch of a tick writes ([`Store::record_batch`]): `mode`'s watermark and
+/// the schedule's fingerprint through it.
+#[derive(Debug, Clone, Copy)]
+pub struct TickEnd<'a> {
+    pub mode: Ledger,
+    pub watermark: NaiveDate,
+    pub fingerprint: &'a str,
+}
+
 /// The store seen through one [`Ledger`] ([`Store::ledger`]): what it counts as handled
 /// (`schedule::Handled`), its watermark and schedule fingerprint, its meta. What a pass, and a
 /// preview that starts where the service left off, evaluate against.
@@ -939,6 +948,26 @@ impl Store {
         fingerprint: &str,
         domain: &str,
     ) -> Result<Vec<i64>> {
+        let end = TickEnd {
+            mode,
+            watermark,
+            fingerprint,
+        };
+        self.record_batch(tick_at, shares, Some(end), domain)
+    }
+
+    /// Records one batch of a tick in one transaction (committed with synchronous=FULL before
+    /// it returns, so its deliveries may be sent at once): each share's deliveries with the
+    /// slots they carry, and its skipped and suppressed slots. The batch carrying `end` writes
+    /// the watermark and fingerprint too: a pass that stops between batches leaves them as
+    /// they were, and the next one evaluates again, finding the recorded slots handled.
+    pub fn record_batch(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        shares: &[Share<'_>],
+        end: Option<TickEnd<'_>>,
+        domain: &str,
+    ) -> Result<Vec<i64>> {
         let now = now_utc();
         self.full_sync()?;
         let tx = self.conn.transaction()?;
@@ -995,16 +1024,19 @@ impl Store {
                 insert.execute(params![key, status, id, now, reason])?;
             }
         }
-        let set = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-        tx.execute(
-            set,
-            params![
-                mode.key("watermark"),
-                watermark.format("%Y-%m-%d").to_string()
-            ],
-        )?;
-        // The schedule the watermark was computed against (see `Schedule::fingerprint_through`).
-        tx.execute(set, params![mode.key("slots_fingerprint"), fingerprint])?;
+        if let Some(end) = end {
+            let set = "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+            tx.execute(
+                set,
+                params![
+                    end.mode.key("watermark"),
+                    end.watermark.format("%Y-%m-%d").to_string()
+                ],
+            )?;
+            // The schedule the watermark was computed against (see
+            // `Schedule::fingerprint_through`).
+            tx.execute(set, params![end.mode.key("slots_fingerprint"), end.fingerprint])?;
+        }
         tx.commit()?;
         self.normal_sync()?;
         Ok(ids)
