@@ -562,7 +562,10 @@ async fn finish(
     // pass, retried with backoff, after the sends.
     let sent = sent?;
     count_sends(health, &sent);
-    let deliver::Recorded { tick: mut p, reports } = recorded?;
+    let deliver::Recorded {
+        tick: mut p,
+        reports,
+    } = recorded?;
     // queued: digests recorded now; skipped: missed slots superseded by a later one of the
     // same reminder; stale: older than the catch-up horizon; suppressed: the agency was done.
     tracing::info!(
@@ -608,14 +611,7 @@ async fn pass_at(
     now: DateTime<Tz>,
     reminders: bool,
 ) -> anyhow::Result<deliver::Pass> {
-    let mut ev = evaluate(
-        &live.config,
-        &live.engine,
-        store,
-        health,
-        now,
-        reminders,
-    )?;
+    let mut ev = evaluate(&live.config, &live.engine, store, health, now, reminders)?;
     if let Some(engine) = ev.rebuilt.take() {
         live.engine = Arc::new(engine);
     }

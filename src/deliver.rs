@@ -405,8 +405,7 @@ pub fn record(
             return Ok(pass);
         }
         let t = std::time::Instant::now();
-        let deliveries =
-            messages::digests_of(config, templates, &digests[range.clone()], today)?;
+        let deliveries = messages::digests_of(config, templates, &digests[range.clone()], today)?;
         rendering += t.elapsed();
         let last = i + 1 == batches.len();
         let end = last.then_some(TickEnd {
@@ -416,7 +415,16 @@ pub fn record(
         });
         let slots = if i == 0 { &unsent } else { &nothing };
         let t = std::time::Instant::now();
-        let ids = record_shares(store, config, mode, tick_at, &deliveries, slots, end, &domain)?;
+        let ids = record_shares(
+            store,
+            config,
+            mode,
+            tick_at,
+            &deliveries,
+            slots,
+            end,
+            &domain,
+        )?;
         writing += t.elapsed();
         pass.queued += ids.len();
         committed(&ids);
@@ -864,7 +872,7 @@ async fn send_ready_while(
     store: &Store,
     senders: &Senders,
     config: &Config,
-    now: DateTime<Utc>,
+    mut now: DateTime<Utc>,
     stop: &AtomicBool,
     mut recording: Option<tokio::sync::watch::Receiver<usize>>,
 ) -> Result<Pass, DeliverError> {
@@ -890,9 +898,12 @@ async fn send_ready_while(
             break;
         }
         let t = std::time::Instant::now();
-        // Seen before reading: a commit after this read wakes the wait below.
+        // Seen before reading: a commit after this read wakes the wait below. A delivery is
+        // ready from when it was recorded: those recorded since the pass began are read with
+        // the clock's time.
         if let Some(r) = recording.as_mut() {
             r.borrow_and_update();
+            now = now.max(Utc::now());
         }
         let batch = store.ready(now, (pool * 4).max(64))?;
         reading += t.elapsed();

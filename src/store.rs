@@ -1035,7 +1035,10 @@ impl Store {
             )?;
             // The schedule the watermark was computed against (see
             // `Schedule::fingerprint_through`).
-            tx.execute(set, params![end.mode.key("slots_fingerprint"), end.fingerprint])?;
+            tx.execute(
+                set,
+                params![end.mode.key("slots_fingerprint"), end.fingerprint],
+            )?;
         }
         tx.commit()?;
         self.normal_sync()?;

@@ -32,6 +32,7 @@ mod hostile_config;
 mod import;
 mod mailserver_delivery;
 mod monitoring;
+mod pipeline;
 mod report_doc;
 mod responsive;
 mod review;
