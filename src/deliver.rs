@@ -913,6 +913,8 @@ async fn send_ready_while(
                 Some(r) => {
                     if r.changed().await.is_err() {
                         recording = None;
+                        // After the recording's last commit: what it recorded is ready.
+                        now = now.max(Utc::now());
                     }
                     continue;
                 }
