@@ -445,8 +445,10 @@ pub fn record(
 /// The digests of each batch: [`FIRST_BATCH`], then [`BATCH`] at a time; one empty batch when
 /// none is due (the slots and the watermark are still recorded).
 fn batches(n: usize) -> Vec<std::ops::Range<usize>> {
-    let mut out = vec![0..n.min(FIRST_BATCH)];
-    let mut at = out[0].end;
+    let first = n.min(FIRST_BATCH);
+    let mut out = Vec::with_capacity(1 + (n - first).div_ceil(BATCH));
+    out.push(0..first);
+    let mut at = first;
     while at < n {
         let end = (at + BATCH).min(n);
         out.push(at..end);
@@ -1178,6 +1180,24 @@ mod tests {
         assert_eq!(trial_tick.skipped, [key("so-noi-vu")]);
         assert_eq!(trial_tick.stale, [key("so-noi-vu")]);
         assert!(trial_tick.suppressed.is_empty());
+    }
+
+    #[test]
+    fn a_tick_is_recorded_in_a_small_first_batch_then_larger_ones() {
+        assert_eq!(
+            batches(0),
+            [0..0],
+            "no digest: one batch for the slots and the watermark"
+        );
+        assert_eq!(batches(FIRST_BATCH), [0..FIRST_BATCH]);
+        assert_eq!(
+            batches(FIRST_BATCH + BATCH + 1),
+            [
+                0..FIRST_BATCH,
+                FIRST_BATCH..FIRST_BATCH + BATCH,
+                FIRST_BATCH + BATCH..FIRST_BATCH + BATCH + 1
+            ]
+        );
     }
 
     /// A start builds its schedule once: the engine built with the store's answers is current
