@@ -387,14 +387,8 @@ pub fn record(
         suppressed: suppressed.len(),
         ..Pass::default()
     };
-    let unsent = Tick {
-        digests: Vec::new(),
-        skipped,
-        stale,
-        suppressed,
-    };
-    let nothing = Tick::default();
     let batches = batches(digests.len());
+    let slots = slots_by_batch(&batches, &digests, skipped, stale, suppressed);
     let (mut rendering, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     for (i, range) in batches.iter().enumerate() {
         if i > 0 && stop.load(Ordering::SeqCst) {
@@ -413,7 +407,6 @@ pub fn record(
             watermark,
             fingerprint: &fingerprint,
         });
-        let slots = if i == 0 { &unsent } else { &nothing };
         let t = std::time::Instant::now();
         let ids = record_shares(
             store,
@@ -421,7 +414,7 @@ pub fn record(
             mode,
             tick_at,
             &deliveries,
-            slots,
+            &slots[i],
             end,
             &domain,
         )?;
@@ -454,6 +447,39 @@ fn batches(n: usize) -> Vec<std::ops::Range<usize>> {
         out.push(at..end);
         at = end;
     }
+    out
+}
+
+/// The slots each batch records beside its deliveries. A superseded slot goes with the batch
+/// of the digest carrying its stream's latest slot (a pass ended between batches then leaves
+/// both or neither: never the earlier one alone unhandled, to be sent by the next pass); the
+/// others (a stream's latest stale, suppressed) with the first. So the first batch stays
+/// small after a catch-up that supersedes hundreds of thousands of slots.
+fn slots_by_batch(
+    batches: &[std::ops::Range<usize>],
+    digests: &[crate::schedule::Digest],
+    skipped: Vec<String>,
+    stale: Vec<String>,
+    suppressed: Vec<String>,
+) -> Vec<Tick> {
+    let mut out = vec![Tick::default(); batches.len()];
+    let mut batch_of = std::collections::HashMap::new();
+    for (i, range) in batches.iter().enumerate() {
+        for digest in &digests[range.clone()] {
+            for item in &digest.items {
+                batch_of.insert(crate::schedule::stream_of(&item.key), i);
+            }
+        }
+    }
+    for key in skipped {
+        let i = batch_of
+            .get(&crate::schedule::stream_of(&key))
+            .copied()
+            .unwrap_or(0);
+        out[i].skipped.push(key);
+    }
+    out[0].stale = stale;
+    out[0].suppressed = suppressed;
     out
 }
 
@@ -859,8 +885,13 @@ pub async fn record_and_send(
         Ok(recorded)
         // `wake` dropped: the sends stop waiting for more.
     });
+    // Checkpoints on the recording's connection, off the sending thread.
+    let checkpoints = store.checkpoint_on_commit(false);
     let sending = send_ready_while(store, senders, config, now, &stop, Some(woken));
-    let (recorded, sent) = tokio::join!(recorder, sending);
+    let (recorded, mut sent) = tokio::join!(recorder, sending);
+    if let Err(e) = checkpoints.and_then(|()| store.checkpoint_on_commit(true)) {
+        sent = sent.and(Err(e.into()));
+    }
     let recorded = recorded.unwrap_or_else(|e| {
         tracing::error!(error = %e, "the recording thread panicked");
         Err(DeliverError::Recorder)

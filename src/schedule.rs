@@ -289,6 +289,7 @@ impl Schedule {
         wanted.into_values().flatten().collect()
     }
 
+    /// A slot's stable identity: `plan|task|deadline|agency|role|kindN|about`.
     pub fn key(&self, s: &Slot) -> String {
         let t = &self.tasks[s.task as usize];
         let kind = match s.kind {
@@ -413,6 +414,16 @@ impl Schedule {
             stale,
             suppressed,
         }
+    }
+}
+
+/// The stream of a slot's [`Schedule::key`] (task, deadline, agency, role, about: the key
+/// without its `kindN`): the slots of one stream supersede each other.
+pub fn stream_of(key: &str) -> String {
+    let mut parts = key.rsplitn(3, '|');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(about), Some(_kind), Some(rest)) => format!("{rest}|{about}"),
+        _ => key.to_string(),
     }
 }
 

@@ -641,6 +641,12 @@ pub fn writer_active(path: &Path) -> bool {
     matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
+/// SQLite's busy handler (see `Store::configure`): `true` to try again after 200 µs.
+fn wait_for_lock(attempts: i32) -> bool {
+    std::thread::sleep(Duration::from_micros(200));
+    attempts < 25_000
+}
+
 impl Store {
     /// Opens (creating if needed) the database for the process that ticks and delivers. Only
     /// one such process at a time: a second gets [`StoreError::Locked`].
@@ -796,8 +802,11 @@ impl Store {
         &self.path
     }
 
-    fn configure(&self) -> Result<()> {
-        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    fn configure(&mut self) -> Result<()> {
+        // Waits for another connection's write lock (a pass's recording beside its sends) in
+        // short steps, about 5 s in all: SQLite's own handler sleeps up to 100 ms a step, and
+        // the sends, waiting out a batch being recorded, overslept it by tens of milliseconds.
+        self.conn.busy_handler(Some(wait_for_lock))?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         // Two levels of durability. What is recorded before sending (the outbox, tokens) is
         // committed with synchronous=FULL (see `durable`): it survives a power cut. Marks
@@ -919,6 +928,15 @@ impl Store {
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )?;
+        Ok(())
+    }
+
+    /// Whether this connection's commits checkpoint the WAL into the database (SQLite's
+    /// default, every 1000 pages). A pass's sends leave it to its recording's connection: a
+    /// checkpoint copies pages and syncs the database file, on the thread that sends.
+    pub fn checkpoint_on_commit(&self, yes: bool) -> Result<()> {
+        let pages = if yes { 1000 } else { 0 };
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
         Ok(())
     }
 
