@@ -1231,6 +1231,49 @@ mod tests {
         );
     }
 
+    #[test]
+    fn superseded_slots_go_with_the_batch_of_their_streams_latest() {
+        let key = |agency: &str, kind: &str| {
+            format!("50/KH-UBND|8.6|2022-06-01|{agency}|lead|{kind}|{agency}")
+        };
+        let digest = |agency: &str| crate::schedule::Digest {
+            agency: agency.into(),
+            items: vec![crate::schedule::Item {
+                plan: "50/KH-UBND".into(),
+                task: "8.6".into(),
+                role: crate::schedule::Role::Lead,
+                kind: crate::schedule::Kind::Due,
+                days: 0,
+                deadline: NaiveDate::from_ymd_opt(2022, 6, 1).unwrap(),
+                planned: NaiveDate::from_ymd_opt(2022, 6, 1).unwrap(),
+                agency: None,
+                key: key(agency, "due0"),
+            }],
+        };
+        let digests: Vec<_> = (0..FIRST_BATCH + 1)
+            .map(|i| digest(&format!("a{i}")))
+            .collect();
+        let last = format!("a{FIRST_BATCH}");
+        let slots = slots_by_batch(
+            &batches(digests.len()),
+            &digests,
+            vec![
+                key(&last, "before1"),
+                key("a0", "before1"),
+                key("gone", "before1"),
+            ],
+            vec![key("gone", "before2")],
+            vec![],
+        );
+        assert_eq!(slots.len(), 2);
+        assert_eq!(
+            slots[0].skipped,
+            [key("a0", "before1"), key("gone", "before1")]
+        );
+        assert_eq!(slots[0].stale, [key("gone", "before2")]);
+        assert_eq!(slots[1].skipped, [key(&last, "before1")]);
+    }
+
     /// A start builds its schedule once: the engine built with the store's answers is current
     /// for the first pass (which would otherwise build it again with them).
     #[test]
