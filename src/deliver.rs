@@ -1214,6 +1214,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)] // lists of batches, one batch each
     fn a_tick_is_recorded_in_a_small_first_batch_then_larger_ones() {
         assert_eq!(
             batches(0),
