@@ -2,7 +2,7 @@
 """Performance figures, side by side with tools users know, in one run (ratios, not absolutes,
 so a noisy machine does not mislead). Prints a report; docs/PERFORMANCE.md records one.
 
-    scripts/perf.py [--digests N]
+    scripts/perf.py [--digests N] [--only smtp|national|far|pages] [--tasks 4] [--runs 3]
 
 Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager, wrk. Builds release.
 """
