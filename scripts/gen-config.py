@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Generates synthetic configs for benchmarks and fault scripts.
 
-    scripts/gen-config.py digests DIR N PORT   # N agencies, one task due for all on 1/6/2022,
-                                               # sent by SMTP to 127.0.0.1:PORT
+    scripts/gen-config.py digests DIR N PORT [TASKS]  # N agencies, TASKS tasks (default 1) due
+                                               # for all on 1/6/2022, each agency's digest listing
+                                               # them, sent by SMTP to 127.0.0.1:PORT
     scripts/gen-config.py national DIR [YEAR]  # 34 provinces x 30 tasks, 12,002 agencies; dated
                                                # times in YEAR (default 2022), plans issued
                                                # 24/3/2022 and in force until 31/12/YEAR
@@ -17,14 +18,18 @@ def write(path, text):
         f.write(text)
 
 
-def digests(d, n, port):
+def digests(d, n, port, tasks=1):
     write(f"{d}/nhacviec.toml", f'state_dir = "state"\n\n[email]\ntransport = "smtp"\nurl = "smtp://127.0.0.1:{port}"\ntls = "none"\nfrom = "Nhắc việc <nv@tinh.example>"\npool_size = 8\n')
     parts = ['[[level]]\nid = "tinh"\nname = "cấp tỉnh"\n']
     for i in range(n):
         parts.append(f'[[agency]]\nid = "a{i}"\nname = "Cơ quan {i}"\nlevel = "tinh"\nemail = ["a{i}@tinh.example"]\n')
     parts.append('[[group]]\nid = "all"\nname = "Tất cả"\nlevel = "tinh"\n')
     write(f"{d}/agencies.toml", "\n".join(parts))
-    write(f"{d}/plans/p.toml", '[plan]\nnumber = "1/KH"\ntitle = "T"\nissuer = "U"\nissued = 2022-01-01\n\n[[task]]\nid = "1"\ntitle = "Việc"\nlead = ["all"]\ndue = 2022-06-01\n')
+    plan = ['[plan]\nnumber = "1/KH"\ntitle = "T"\nissuer = "U"\nissued = 2022-01-01\n']
+    for t in range(tasks):
+        title = "Việc" if tasks == 1 else f"Nhiệm vụ {t}"
+        plan.append(f'[[task]]\nid = "{t + 1}"\ntitle = "{title}"\nlead = ["all"]\ndue = 2022-06-01\n')
+    write(f"{d}/plans/p.toml", "\n".join(plan))
 
 
 def national(d, year=2022):
@@ -53,6 +58,6 @@ def national(d, year=2022):
 if __name__ == "__main__":
     kind, d = sys.argv[1], sys.argv[2]
     if kind == "digests":
-        digests(d, int(sys.argv[3]), int(sys.argv[4]))
+        digests(d, int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 1)
     else:
         national(d, int(sys.argv[3]) if len(sys.argv) > 3 else 2022)

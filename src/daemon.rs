@@ -384,21 +384,16 @@ async fn pass(
     live: &mut Live,
     store: Store,
     health: &Health,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
     reminders: bool,
 ) -> anyhow::Result<(Store, bool)> {
     let started = std::time::Instant::now();
     let now = live.clock.now().with_timezone(&live.config.timezone);
-    let (config, templates, engine, h) = (
-        live.config.clone(),
-        live.templates.clone(),
-        live.engine.clone(),
-        health.clone(),
-    );
+    let (config, engine, h) = (live.config.clone(), live.engine.clone(), health.clone());
     let (store, evaluated) = worker
         .run(move || {
             let mut store = store;
-            let result = evaluate(&config, &templates, &engine, &mut store, &h, now, reminders);
+            let result = evaluate(&config, &engine, &mut store, &h, now, reminders);
             (store, result)
         })
         .await?;
@@ -407,16 +402,7 @@ async fn pass(
             if let Some(engine) = ev.rebuilt.take() {
                 live.engine = Arc::new(engine);
             }
-            finish(
-                ev,
-                &store,
-                &live.senders,
-                &live.config,
-                health,
-                stop,
-                live.clock,
-            )
-            .await
+            finish(ev, &store, live, health, stop, now).await
         }
         Err(e) => Err(e),
     };
@@ -536,10 +522,12 @@ fn start_web(
     Ok(Some(server))
 }
 
-/// What the evaluation of a pass found, before anything is sent.
+/// What the evaluation of a pass found, before anything is recorded or sent.
 struct Evaluated {
-    tick: deliver::Pass,
-    reports: usize,
+    /// Set when the pass falls outside the send hours: nothing else is done.
+    deferred_until: Option<DateTime<Tz>>,
+    /// The tick to record (`None` on a report tick).
+    planned: Option<deliver::Planned>,
     /// The engine, when it had to be rebuilt for today's window.
     rebuilt: Option<Engine>,
     evaluated: Duration,
@@ -547,10 +535,9 @@ struct Evaluated {
 }
 
 /// The synchronous half of a pass at `now`: outside the send hours, when to come back;
-/// else what is due and the reports, recorded (no I/O but the store).
+/// else what is due (no I/O but the store's reads; [`finish`] records and sends it).
 fn evaluate(
     config: &Config,
-    templates: &Templates,
     engine: &Engine,
     store: &mut Store,
     health: &Health,
@@ -573,8 +560,8 @@ fn evaluate(
     };
     health.update(|s| s.sending_paused_until = (opens > now).then(|| opens.with_timezone(&Utc)));
     let mut ev = Evaluated {
-        tick: deliver::Pass::default(),
-        reports: 0,
+        deferred_until: None,
+        planned: None,
         rebuilt: None,
         evaluated: Duration::ZERO,
         catch_up_days: config.catch_up_days,
@@ -585,48 +572,70 @@ fn evaluate(
             send_hours = %config.send_hours.describe(),
             event = "deferred", "ngoài giờ gửi: lượt gửi đợi đến giờ mở"
         );
-        ev.tick.deferred_until = Some(opens);
-    } else {
+        ev.deferred_until = Some(opens);
+    } else if reminders {
         // A report tick makes the reports only: reminders keep to their own ticks.
-        if reminders {
-            ev.tick = deliver::tick(engine, config, templates, store, now)?;
-        }
-        ev.reports = deliver::reports(engine, config, templates.links.as_ref(), store, now)?;
-        let (fallbacks, why) = templates.take_fallbacks();
-        if let Some(why) = why {
-            health.metrics.template_fallbacks.inc_by(fallbacks);
-            let at = crate::dates::hm_dmy(&now);
-            health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
-        }
+        ev.planned = Some(deliver::plan(engine, config, store, now)?);
     }
     ev.rebuilt = rebuilt;
     ev.evaluated = started.elapsed();
     Ok(ev)
 }
 
-/// The asynchronous half of a pass: sends what is ready (retry times follow the real clock)
-/// until done or `stop` is set.
+/// The asynchronous half of a pass: records the tick a batch at a time, then the reports, while
+/// it sends what is ready (retry times follow the real clock), each batch as soon as it is
+/// committed ([`deliver::record_and_send`]), until done or `stop` is set.
 async fn finish(
     ev: Evaluated,
     store: &Store,
-    senders: &Senders,
-    config: &Config,
+    live: &Live,
     health: &Health,
-    stop: &AtomicBool,
-    clock: Clock,
+    stop: &Arc<AtomicBool>,
+    now: DateTime<Tz>,
 ) -> anyhow::Result<deliver::Pass> {
-    let mut p = ev.tick;
-    if p.deferred_until.is_some() {
-        return Ok(p);
+    if let Some(at) = ev.deferred_until {
+        return Ok(deliver::Pass {
+            deferred_until: Some(at),
+            ..deliver::Pass::default()
+        });
     }
     let started = std::time::Instant::now();
-    let sent = deliver::send_ready_until(store, senders, config, clock.now(), stop).await?;
+    let recording = deliver::Recording {
+        engine: live.engine.clone(),
+        config: live.config.clone(),
+        templates: live.templates.clone(),
+        planned: ev.planned,
+        now,
+    };
+    let (recorded, sent) = deliver::record_and_send(
+        recording,
+        store,
+        &live.senders,
+        &live.config,
+        live.clock.now(),
+        stop.clone(),
+        |_| {},
+    )
+    .await;
+    let (fallbacks, why) = live.templates.take_fallbacks();
+    if let Some(why) = why {
+        health.metrics.template_fallbacks.inc_by(fallbacks);
+        let at = crate::dates::hm_dmy(&now);
+        health.update(|s| s.last_template_error = Some(format!("{at}: {why}")));
+    }
+    // What was committed was sent (or stays queued) either way; a failed recording fails the
+    // pass, retried with backoff, after the sends.
+    let sent = sent?;
     count_sends(health, &sent);
+    let deliver::Recorded {
+        tick: mut p,
+        reports,
+    } = recorded?;
     // queued: digests recorded now; skipped: missed slots superseded by a later one of the
     // same reminder; stale: older than the catch-up horizon; suppressed: the agency was done.
     tracing::info!(
         queued = p.queued,
-        reports = ev.reports,
+        reports,
         skipped_superseded = p.skipped,
         skipped_stale = p.stale,
         catch_up_days = ev.catch_up_days,
@@ -640,7 +649,7 @@ async fn finish(
         event = "pass",
         "lượt gửi xong"
     );
-    p.queued += ev.reports;
+    p.queued += reports;
     p.sent = sent.sent;
     p.retrying = sent.retrying;
     p.dead = sent.dead;
@@ -648,37 +657,31 @@ async fn finish(
     Ok(p)
 }
 
-/// One pass at `now`: evaluate what is due and record it, queue the reports, then send what
-/// is ready. `run --once` runs exactly this; the service runs the same two halves.
+/// One pass at `now`: evaluate what is due, record it and queue the reports while sending
+/// what is ready. `run --once` runs exactly this; the service runs the same two halves.
 async fn try_pass(
     live: &mut Live,
     store: &mut Store,
     health: &Health,
     now: DateTime<Tz>,
 ) -> anyhow::Result<deliver::Pass> {
-    let mut ev = evaluate(
-        &live.config,
-        &live.templates,
-        &live.engine,
-        store,
-        health,
-        now,
-        true,
-    )?;
+    pass_at(live, store, health, now, true).await
+}
+
+/// [`try_pass`]; with `reminders` false, a report tick's (the reports only).
+async fn pass_at(
+    live: &mut Live,
+    store: &mut Store,
+    health: &Health,
+    now: DateTime<Tz>,
+    reminders: bool,
+) -> anyhow::Result<deliver::Pass> {
+    let mut ev = evaluate(&live.config, &live.engine, store, health, now, reminders)?;
     if let Some(engine) = ev.rebuilt.take() {
         live.engine = Arc::new(engine);
     }
-    let stop = AtomicBool::new(false);
-    finish(
-        ev,
-        store,
-        &live.senders,
-        &live.config,
-        health,
-        &stop,
-        live.clock,
-    )
-    .await
+    let stop = Arc::new(AtomicBool::new(false));
+    finish(ev, store, live, health, &stop, now).await
 }
 
 /// `run --once`: one pass of the service at `now` on a loaded config, then stop.
@@ -887,7 +890,7 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
     };
     let (config, templates) = loaded?.map_err(|e| anyhow::anyhow!("cấu hình có lỗi: {e}"))?;
     let state: PathBuf = deliver::state_dir(dir, &config)?;
-    let store = Store::open_writer(&state.join(DB_FILE))?;
+    let store = Store::open_writer(&state.join(DB_FILE))?.with_clock(clock);
     // The schedule built once, with the store's answers: the first pass uses it as it is.
     let built = ctl
         .guard(worker.run(move || {
@@ -1418,54 +1421,59 @@ mod tests {
 
     /// A `[schedule] report` tick makes the weekly report and sends no reminder: reminders go
     /// at their own ticks, the times `preview` announces.
-    #[test]
-    fn a_report_tick_makes_the_report_and_no_reminder() {
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_report_tick_makes_the_report_and_no_reminder() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         let (analysis, templates) = load(&dir).unwrap();
         let config = analysis.config;
         let tmp = tempfile::tempdir().unwrap();
         let mut store = Store::open_writer(&tmp.path().join(DB_FILE)).unwrap();
-        let at = |s: &str| crate::dates::parse_now(s, config.timezone).unwrap();
+        let tz = config.timezone;
+        let at = |s: &str| crate::dates::parse_now(s, tz).unwrap();
         let engine =
             Engine::build_with_store(&config, &store, at("2022-05-27").date_naive()).unwrap();
+        let mut live = Live {
+            senders: Senders::new(&config, tmp.path()).unwrap(),
+            config: Arc::new(config),
+            templates: Arc::new(templates),
+            engine: Arc::new(engine),
+            web: None,
+            jobs: Vec::new(),
+            clock: Clock::System,
+            state: tmp.path().to_path_buf(),
+        };
         let health = Health::default();
+        // The deliveries a pass made: (reminders, reports); a report carries no slot.
+        let mut seen = 0;
+        let mut made = |store: &Store| {
+            let all = store.history(None, None, 100_000).unwrap();
+            let new = &all[..all.len() - seen];
+            seen = all.len();
+            let reports = new.iter().filter(|d| d.items.is_empty()).count();
+            (new.len() - reports, reports)
+        };
         // Friday: a full pass (reminders; the first report time only noted).
-        let friday = evaluate(
-            &config,
-            &templates,
-            &engine,
-            &mut store,
-            &health,
-            at("2022-05-27T08:00:00+07:00"),
-            true,
-        )
-        .unwrap();
-        assert!(friday.tick.queued > 0);
+        let friday = at("2022-05-27T08:00:00+07:00");
+        pass_at(&mut live, &mut store, &health, friday, true)
+            .await
+            .unwrap();
+        let (reminders, reports) = made(&store);
+        assert!(reminders > 0);
+        assert_eq!(reports, 0);
         // Monday 07:30, the report tick: the report, and none of Monday's reminders.
-        let monday = evaluate(
-            &config,
-            &templates,
-            &engine,
-            &mut store,
-            &health,
-            at("2022-05-30T07:30:00+07:00"),
-            false,
-        )
-        .unwrap();
-        assert_eq!(monday.reports, 1);
-        assert_eq!(monday.tick.queued, 0);
+        let report_tick = at("2022-05-30T07:30:00+07:00");
+        let p = pass_at(&mut live, &mut store, &health, report_tick, false)
+            .await
+            .unwrap();
+        assert_eq!(p.queued, 1);
+        assert_eq!(made(&store), (0, 1));
         // Monday 08:00, the reminders' tick: Monday's reminders.
-        let monday = evaluate(
-            &config,
-            &templates,
-            &engine,
-            &mut store,
-            &health,
-            at("2022-05-30T08:00:00+07:00"),
-            true,
-        )
-        .unwrap();
-        assert!(monday.tick.queued > 0);
-        assert_eq!(monday.reports, 0);
+        let monday = at("2022-05-30T08:00:00+07:00");
+        pass_at(&mut live, &mut store, &health, monday, true)
+            .await
+            .unwrap();
+        let (reminders, reports) = made(&store);
+        assert!(reminders > 0);
+        assert_eq!(reports, 0);
     }
 }

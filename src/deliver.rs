@@ -13,7 +13,7 @@ use crate::outbox::refusals::Refusals;
 use crate::outbox::{self, Next};
 use crate::render::{TemplateError, Templates};
 use crate::schedule::{Schedule, SlotKey, Tick};
-use crate::store::{meta, Ledger, Put, Share, Store, StoreError};
+use crate::store::{meta, Ledger, Put, Share, Store, StoreError, TickEnd};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -30,6 +30,8 @@ pub enum DeliverError {
     Template(#[from] TemplateError),
     #[error("không đọc được trạng thái đã gửi từ cơ sở dữ liệu; bỏ qua lần kiểm tra này")]
     Lookup,
+    #[error("luồng ghi của lượt gửi dừng bất thường; lượt sau tính lại phần chưa ghi")]
+    Recorder,
     #[error("[schedule] report: {0}")]
     ReportCron(#[from] crate::config::CronError),
     #[error("NHACVIEC_STATE_DIR để trống (hoặc chỉ có khoảng trắng): đặt đường dẫn thư mục trạng thái, hoặc bỏ biến này để dùng khóa state_dir trong nhacviec.toml")]
@@ -265,7 +267,7 @@ impl Pass {
 
 /// One tick: evaluates `now` against the store and records the digests (not yet sent). In
 /// trial mode against the trial ledger ([`Ledger`]), so that a rehearsal consumes no real
-/// reminder.
+/// reminder. [`plan`] then [`record`], nothing sent meanwhile.
 pub fn tick(
     engine: &Engine,
     config: &Config,
@@ -273,6 +275,49 @@ pub fn tick(
     store: &mut Store,
     now: DateTime<Tz>,
 ) -> Result<Pass, DeliverError> {
+    let planned = plan(engine, config, store, now)?;
+    record(
+        planned,
+        config,
+        templates,
+        store,
+        &AtomicBool::new(false),
+        |_| {},
+    )
+}
+
+/// A tick decided and not yet recorded ([`plan`]): [`record`] writes it a batch at a time.
+#[derive(Debug)]
+pub struct Planned {
+    mode: Ledger,
+    now: DateTime<Tz>,
+    due: Tick,
+    watermark: NaiveDate,
+    fingerprint: String,
+    full: bool,
+    evaluated: std::time::Duration,
+}
+
+impl Planned {
+    /// The digests due (before a long one is cut into parts, one per address).
+    pub fn digests(&self) -> usize {
+        self.due.digests.len()
+    }
+}
+
+/// Digests rendered and recorded per transaction ([`record`]): the first batch small, so the
+/// first messages leave soon after the evaluation; the later ones larger (one fsync each).
+pub const FIRST_BATCH: usize = 32;
+pub const BATCH: usize = 256;
+
+/// The evaluation half of a tick: what is due at `now` against the store's ledger, and the
+/// watermark and fingerprint to write once all of it is recorded.
+pub fn plan(
+    engine: &Engine,
+    config: &Config,
+    store: &Store,
+    now: DateTime<Tz>,
+) -> Result<Planned, DeliverError> {
     let started = std::time::Instant::now();
     let today = now.date_naive();
     let schedule = &engine.schedule;
@@ -286,61 +331,196 @@ pub fn tick(
     // Nothing older than the catch-up horizon goes out (a first start, downtime, a config
     // change bringing back old slots): it is recorded as skipped.
     let horizon = crate::forecast::horizon(config, today);
-    let result = schedule.due_within(&ledger, today, since, horizon);
+    let due = schedule.due_within(&ledger, today, since, horizon);
     if store.take_lookup_failure() {
         return Err(DeliverError::Lookup);
     }
-    let evaluated = started.elapsed();
-    let deliveries = messages::digests(config, templates, &result, today)?;
-    let rendered = started.elapsed();
     let new_watermark = watermark.map_or(today, |w| w.max(today));
-    let split;
-    let shares = match mode {
-        Ledger::Real => vec![Share {
-            ledger: Ledger::Real,
-            deliveries: &deliveries,
-            tick: &result,
-        }],
-        Ledger::Trial => {
-            split = split_trial(config, &deliveries, &result);
-            let ((real, real_tick), (trial, trial_tick)) = &split;
-            vec![
-                Share {
-                    ledger: Ledger::Real,
-                    deliveries: real,
-                    tick: real_tick,
-                },
-                Share {
-                    ledger: Ledger::Trial,
-                    deliveries: trial,
-                    tick: trial_tick,
-                },
-            ]
-        }
-    };
-    let ids = store.record_tick(
+    Ok(Planned {
         mode,
-        now.with_timezone(&Utc),
-        &shares,
-        new_watermark,
-        &schedule.fingerprint_through(new_watermark),
-        &outbox::domain_of(&config.email.from),
-    )?;
+        now,
+        due,
+        watermark: new_watermark,
+        fingerprint: schedule.fingerprint_through(new_watermark),
+        full: since.is_none(),
+        evaluated: started.elapsed(),
+    })
+}
+
+/// The recording half of a tick: renders the digests and records them a batch at a time, each
+/// batch one transaction committed durably (then `committed` is told its delivery ids: they
+/// may be sent). The slots decided without a message (superseded, stale, suppressed) go with
+/// the first batch: a slot superseded by one recorded in any batch is handled by then, so a
+/// pass that stops between batches cannot leave it to be sent later. The watermark and
+/// fingerprint go with the last: until then the next pass evaluates again and finds what
+/// was recorded handled. `stop` set ends the recording between batches.
+pub fn record(
+    planned: Planned,
+    config: &Config,
+    templates: &Templates,
+    store: &mut Store,
+    stop: &AtomicBool,
+    mut committed: impl FnMut(&[i64]),
+) -> Result<Pass, DeliverError> {
+    let started = std::time::Instant::now();
+    let Planned {
+        mode,
+        now,
+        due,
+        watermark,
+        fingerprint,
+        full,
+        evaluated,
+    } = planned;
+    let today = now.date_naive();
+    let tick_at = now.with_timezone(&Utc);
+    let domain = outbox::domain_of(&config.email.from);
+    let Tick {
+        digests,
+        skipped,
+        stale,
+        suppressed,
+    } = due;
+    let mut pass = Pass {
+        skipped: skipped.len(),
+        stale: stale.len(),
+        suppressed: suppressed.len(),
+        ..Pass::default()
+    };
+    let batches = batches(digests.len());
+    let slots = slots_by_batch(&batches, &digests, skipped, stale, suppressed);
+    let (mut rendering, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for (i, range) in batches.iter().enumerate() {
+        if i > 0 && stop.load(Ordering::SeqCst) {
+            tracing::info!(
+                queued = pass.queued,
+                "đang dừng giữa lượt ghi: phần chưa ghi sẽ được tính lại ở lượt sau"
+            );
+            return Ok(pass);
+        }
+        let t = std::time::Instant::now();
+        let deliveries = messages::digests_of(config, templates, &digests[range.clone()], today)?;
+        rendering += t.elapsed();
+        let last = i + 1 == batches.len();
+        let end = last.then_some(TickEnd {
+            mode,
+            watermark,
+            fingerprint: &fingerprint,
+        });
+        let t = std::time::Instant::now();
+        let ids = record_shares(
+            store,
+            config,
+            mode,
+            tick_at,
+            &deliveries,
+            &slots[i],
+            end,
+            &domain,
+        )?;
+        writing += t.elapsed();
+        pass.queued += ids.len();
+        committed(&ids);
+    }
     tracing::debug!(
         due_millis = evaluated.as_millis() as u64,
-        render_millis = (rendered - evaluated).as_millis() as u64,
-        record_millis = (started.elapsed() - rendered).as_millis() as u64,
-        full = since.is_none(),
+        render_millis = rendering.as_millis() as u64,
+        record_millis = writing.as_millis() as u64,
+        total_millis = (evaluated + started.elapsed()).as_millis() as u64,
+        batches = batches.len(),
+        full,
         trial = mode == Ledger::Trial,
         "tick phases"
     );
-    Ok(Pass {
-        queued: ids.len(),
-        skipped: result.skipped.len(),
-        stale: result.stale.len(),
-        suppressed: result.suppressed.len(),
-        ..Pass::default()
-    })
+    Ok(pass)
+}
+
+/// The digests of each batch: [`FIRST_BATCH`], then [`BATCH`] at a time; one empty batch when
+/// none is due (the slots and the watermark are still recorded).
+fn batches(n: usize) -> Vec<std::ops::Range<usize>> {
+    let first = n.min(FIRST_BATCH);
+    let mut out = Vec::with_capacity(1 + (n - first).div_ceil(BATCH));
+    out.push(0..first);
+    let mut at = first;
+    while at < n {
+        let end = (at + BATCH).min(n);
+        out.push(at..end);
+        at = end;
+    }
+    out
+}
+
+/// The slots each batch records beside its deliveries. A superseded slot goes with the batch
+/// of the digest carrying its stream's latest slot (a pass ended between batches then leaves
+/// both or neither: never the earlier one alone unhandled, to be sent by the next pass); the
+/// others (a stream's latest stale, suppressed) with the first. So the first batch stays
+/// small after a catch-up that supersedes hundreds of thousands of slots.
+fn slots_by_batch(
+    batches: &[std::ops::Range<usize>],
+    digests: &[crate::schedule::Digest],
+    skipped: Vec<String>,
+    stale: Vec<String>,
+    suppressed: Vec<String>,
+) -> Vec<Tick> {
+    let mut out = vec![Tick::default(); batches.len()];
+    let mut batch_of = std::collections::HashMap::new();
+    for (i, range) in batches.iter().enumerate() {
+        for digest in &digests[range.clone()] {
+            for item in &digest.items {
+                batch_of.insert(crate::schedule::stream_of(&item.key), i);
+            }
+        }
+    }
+    for key in skipped {
+        let i = batch_of
+            .get(&crate::schedule::stream_of(&key))
+            .copied()
+            .unwrap_or(0);
+        out[i].skipped.push(key);
+    }
+    out[0].stale = stale;
+    out[0].suppressed = suppressed;
+    out
+}
+
+/// Records one batch, in trial mode in two shares ([`split_trial`]).
+#[allow(clippy::too_many_arguments)]
+fn record_shares(
+    store: &mut Store,
+    config: &Config,
+    mode: Ledger,
+    tick_at: DateTime<Utc>,
+    deliveries: &[messages::NewDelivery],
+    slots: &Tick,
+    end: Option<TickEnd<'_>>,
+    domain: &str,
+) -> Result<Vec<i64>, StoreError> {
+    match mode {
+        Ledger::Real => {
+            let share = Share {
+                ledger: Ledger::Real,
+                deliveries,
+                tick: slots,
+            };
+            store.record_batch(tick_at, &[share], end, domain)
+        }
+        Ledger::Trial => {
+            let ((real, real_tick), (trial, trial_tick)) = split_trial(config, deliveries, slots);
+            let shares = [
+                Share {
+                    ledger: Ledger::Real,
+                    deliveries: &real,
+                    tick: &real_tick,
+                },
+                Share {
+                    ledger: Ledger::Trial,
+                    deliveries: &trial,
+                    tick: &trial_tick,
+                },
+            ];
+            store.record_batch(tick_at, &shares, end, domain)
+        }
+    }
 }
 
 /// A trial tick's deliveries and slots in two shares: (real, trial). Trial mode redirects
@@ -601,6 +781,97 @@ pub async fn send_ready_until(
     now: DateTime<Utc>,
     stop: &AtomicBool,
 ) -> Result<Pass, DeliverError> {
+    send_ready_while(store, senders, config, now, stop, None).await
+}
+
+/// What a pass records beside its sends ([`record_and_send`]).
+pub struct Recording {
+    pub engine: Arc<Engine>,
+    /// The loaded config (the engine lays the agencies' answers over it).
+    pub config: Arc<Config>,
+    pub templates: Arc<Templates>,
+    /// The tick to record; `None` on a report tick (the reports only).
+    pub planned: Option<Planned>,
+    pub now: DateTime<Tz>,
+}
+
+/// What the recording side of a pass did.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The tick's counts (queued, skipped, stale, suppressed).
+    pub tick: Pass,
+    /// Reports and failure summaries queued.
+    pub reports: usize,
+}
+
+/// One pass's recording and sending, overlapping. The tick is rendered and recorded a batch
+/// at a time ([`record`]) on a blocking thread through a second connection to the database,
+/// then the reports; meanwhile the sends read the outbox through `store`. A batch is visible
+/// to `store` only once committed (synchronous=FULL), so nothing is sent before it is
+/// durable; each commit wakes the sends, which end once the recording has ended and nothing
+/// is ready. `committed` is told each batch's number of deliveries, on the recording thread
+/// (tests hold the recording there). `stop` ends both between batches and deliveries.
+pub async fn record_and_send(
+    recording: Recording,
+    store: &Store,
+    senders: &Senders,
+    config: &Config,
+    now: DateTime<Utc>,
+    stop: Arc<AtomicBool>,
+    mut committed: impl FnMut(usize) + Send + 'static,
+) -> (Result<Recorded, DeliverError>, Result<Pass, DeliverError>) {
+    let (path, clock) = (store.path().to_path_buf(), store.clock());
+    let (wake, woken) = tokio::sync::watch::channel(0usize);
+    let halt = stop.clone();
+    let recorder = tokio::task::spawn_blocking(move || -> Result<Recorded, DeliverError> {
+        let Recording {
+            engine,
+            config,
+            templates,
+            planned,
+            now,
+        } = recording;
+        let config = engine.config(&config);
+        // The second connection of this process: the writer's lock is held by `store`.
+        let mut side = Store::open_side(&path)?.with_clock(clock);
+        let mut recorded = Recorded::default();
+        if let Some(planned) = planned {
+            recorded.tick = record(planned, config, &templates, &mut side, &halt, |ids| {
+                wake.send_modify(|n| *n += ids.len());
+                committed(ids.len());
+            })?;
+        }
+        if halt.load(Ordering::SeqCst) {
+            return Ok(recorded);
+        }
+        recorded.reports = reports(&engine, config, templates.links.as_ref(), &mut side, now)?;
+        Ok(recorded)
+        // `wake` dropped: the sends stop waiting for more.
+    });
+    // Checkpoints on the recording's connection, off the sending thread.
+    let checkpoints = store.checkpoint_on_commit(false);
+    let sending = send_ready_while(store, senders, config, now, &stop, Some(woken));
+    let (recorded, mut sent) = tokio::join!(recorder, sending);
+    if let Err(e) = checkpoints.and_then(|()| store.checkpoint_on_commit(true)) {
+        sent = sent.and(Err(e.into()));
+    }
+    let recorded = recorded.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the recording thread panicked");
+        Err(DeliverError::Recorder)
+    });
+    (recorded, sent)
+}
+
+/// [`send_ready_until`]; with `recording`, also what a recording beside it commits meanwhile
+/// (each commit bumps it), until it ends (its sender dropped) and nothing is ready.
+async fn send_ready_while(
+    store: &Store,
+    senders: &Senders,
+    config: &Config,
+    mut now: DateTime<Utc>,
+    stop: &AtomicBool,
+    mut recording: Option<tokio::sync::watch::Receiver<usize>>,
+) -> Result<Pass, DeliverError> {
     use futures_util::StreamExt;
     let stopping = || stop.load(Ordering::SeqCst);
     // Each channel bounds its own deliveries in flight (the SMTP pool, more for files).
@@ -623,10 +894,28 @@ pub async fn send_ready_until(
             break;
         }
         let t = std::time::Instant::now();
+        // Seen before reading: a commit after this read wakes the wait below. A delivery is
+        // ready from when it was recorded: those recorded since the pass began are read with
+        // the clock's time.
+        if let Some(r) = recording.as_mut() {
+            r.borrow_and_update();
+            now = now.max(store.clock().now());
+        }
         let batch = store.ready(now, (pool * 4).max(64))?;
         reading += t.elapsed();
         if batch.is_empty() {
-            break;
+            match recording.as_mut() {
+                // The next batch committed, or the recording ended: read again.
+                Some(r) => {
+                    if r.changed().await.is_err() {
+                        recording = None;
+                        // After the recording's last commit: what it recorded is ready.
+                        now = now.max(store.clock().now());
+                    }
+                    continue;
+                }
+                None => break,
+            }
         }
         // A plan closed after its reminders were queued sends nothing more: they are set
         // aside (dead, with the reason, not reported as failures), not sent.
@@ -891,6 +1180,68 @@ mod tests {
         assert_eq!(trial_tick.skipped, [key("so-noi-vu")]);
         assert_eq!(trial_tick.stale, [key("so-noi-vu")]);
         assert!(trial_tick.suppressed.is_empty());
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // lists of batches, one batch each
+    fn a_tick_is_recorded_in_a_small_first_batch_then_larger_ones() {
+        assert_eq!(
+            batches(0),
+            [0..0],
+            "no digest: one batch for the slots and the watermark"
+        );
+        assert_eq!(batches(FIRST_BATCH), [0..FIRST_BATCH]);
+        assert_eq!(
+            batches(FIRST_BATCH + BATCH + 1),
+            [
+                0..FIRST_BATCH,
+                FIRST_BATCH..FIRST_BATCH + BATCH,
+                FIRST_BATCH + BATCH..FIRST_BATCH + BATCH + 1
+            ]
+        );
+    }
+
+    #[test]
+    fn superseded_slots_go_with_the_batch_of_their_streams_latest() {
+        let key = |agency: &str, kind: &str| {
+            format!("50/KH-UBND|8.6|2022-06-01|{agency}|lead|{kind}|{agency}")
+        };
+        let digest = |agency: &str| crate::schedule::Digest {
+            agency: agency.into(),
+            items: vec![crate::schedule::Item {
+                plan: "50/KH-UBND".into(),
+                task: "8.6".into(),
+                role: crate::schedule::Role::Lead,
+                kind: crate::schedule::Kind::Due,
+                days: 0,
+                deadline: NaiveDate::from_ymd_opt(2022, 6, 1).unwrap(),
+                planned: NaiveDate::from_ymd_opt(2022, 6, 1).unwrap(),
+                agency: None,
+                key: key(agency, "due0"),
+            }],
+        };
+        let digests: Vec<_> = (0..FIRST_BATCH + 1)
+            .map(|i| digest(&format!("a{i}")))
+            .collect();
+        let last = format!("a{FIRST_BATCH}");
+        let slots = slots_by_batch(
+            &batches(digests.len()),
+            &digests,
+            vec![
+                key(&last, "before1"),
+                key("a0", "before1"),
+                key("gone", "before1"),
+            ],
+            vec![key("gone", "before2")],
+            vec![],
+        );
+        assert_eq!(slots.len(), 2);
+        assert_eq!(
+            slots[0].skipped,
+            [key("a0", "before1"), key("gone", "before1")]
+        );
+        assert_eq!(slots[0].stale, [key("gone", "before2")]);
+        assert_eq!(slots[1].skipped, [key(&last, "before1")]);
     }
 
     /// A start builds its schedule once: the engine built with the store's answers is current

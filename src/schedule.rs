@@ -410,6 +410,16 @@ impl Schedule {
     }
 }
 
+/// The stream of a slot's [`Schedule::key`] (task, deadline, agency, role, about: the key
+/// without its `kindN`): the slots of one stream supersede each other.
+pub fn stream_of(key: &str) -> String {
+    let mut parts = key.rsplitn(3, '|');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(about), Some(_kind), Some(rest)) => format!("{rest}|{about}"),
+        _ => key.to_string(),
+    }
+}
+
 const FINGERPRINT_SEED: u64 = 0xcbf29ce484222325;
 
 /// One step of the fingerprint: a multiply-xorshift mix, stable across runs and Rust versions

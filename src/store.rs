@@ -2,6 +2,7 @@
 //! agency over one channel) with its status. SQLite in WAL mode with `synchronous=FULL`; every
 //! change in a transaction; this database is the only place state lives.
 
+use crate::clock::Clock;
 use crate::config::Channel;
 pub use crate::messages::{Attachment, NewDelivery};
 pub use crate::outbox::{Delivery, DeliveryStatus};
@@ -301,6 +302,15 @@ pub struct Share<'a> {
     pub tick: &'a Tick,
 }
 
+/// What the last batch of a tick writes ([`Store::record_batch`]): `mode`'s watermark and
+/// the schedule's fingerprint through it.
+#[derive(Debug, Clone, Copy)]
+pub struct TickEnd<'a> {
+    pub mode: Ledger,
+    pub watermark: NaiveDate,
+    pub fingerprint: &'a str,
+}
+
 /// The store seen through one [`Ledger`] ([`Store::ledger`]): what it counts as handled
 /// (`schedule::Handled`), its watermark and schedule fingerprint, its meta. What a pass, and a
 /// preview that starts where the service left off, evaluate against.
@@ -439,6 +449,9 @@ pub struct Store {
     instance: String,
     /// A slot lookup failed since the last check (see [`Store::take_lookup_failure`]).
     lookup_failed: std::cell::Cell<bool>,
+    /// The clock the rows' own times are read from (created, ready at, tokens): the system's,
+    /// or the service's shifted one (`run --now`), so what it records is ready on its clock.
+    clock: Clock,
 }
 
 /// Inserts a pending delivery and gives it its Message-ID, derived from the row so that a
@@ -610,10 +623,6 @@ fn check_version(conn: &Connection, path: &Path) -> Result<i64> {
     Ok(version)
 }
 
-fn now_utc() -> String {
-    Utc::now().to_rfc3339()
-}
-
 /// Whether the database at `path` exists: `Err` when that cannot be told (a state directory
 /// this user may not enter), so a reader never mistakes a database it cannot see for none at
 /// all (and reports "nothing sent yet" or warns of a first start that is not one).
@@ -638,6 +647,12 @@ pub fn writer_active(path: &Path) -> bool {
         return false;
     };
     matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
+/// SQLite's busy handler (see `Store::configure`): `true` to try again after 200 µs.
+fn wait_for_lock(attempts: i32) -> bool {
+    std::thread::sleep(Duration::from_micros(200));
+    attempts < 25_000
 }
 
 impl Store {
@@ -715,6 +730,7 @@ impl Store {
             _lock: Some(lock),
             instance: String::new(),
             lookup_failed: std::cell::Cell::new(false),
+            clock: Clock::System,
         };
         store.configure()?;
         store.migrate()?;
@@ -739,6 +755,7 @@ impl Store {
             _lock: None,
             instance: String::new(),
             lookup_failed: std::cell::Cell::new(false),
+            clock: Clock::System,
         };
         store.configure()?;
         store.migrate()?;
@@ -783,6 +800,7 @@ impl Store {
             _lock: None,
             instance: String::new(),
             lookup_failed: std::cell::Cell::new(false),
+            clock: Clock::System,
         })
     }
 
@@ -791,12 +809,30 @@ impl Store {
         self.lookup_failed.replace(false)
     }
 
+    /// This connection with its rows' times read from `clock` (see [`Store`]'s `clock`).
+    pub fn with_clock(mut self, clock: Clock) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock this connection's rows are stamped with.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    fn now_text(&self) -> String {
+        self.clock.now().to_rfc3339()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn configure(&self) -> Result<()> {
-        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    fn configure(&mut self) -> Result<()> {
+        // Waits for another connection's write lock (a pass's recording beside its sends) in
+        // short steps, about 5 s in all: SQLite's own handler sleeps up to 100 ms a step, and
+        // the sends, waiting out a batch being recorded, overslept it by tens of milliseconds.
+        self.conn.busy_handler(Some(wait_for_lock))?;
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         // Two levels of durability. What is recorded before sending (the outbox, tokens) is
         // committed with synchronous=FULL (see `durable`): it survives a power cut. Marks
@@ -925,6 +961,15 @@ impl Store {
         )?)
     }
 
+    /// Whether this connection's commits checkpoint the WAL into the database (SQLite's
+    /// default, every 1000 pages). A pass's sends leave it to its recording's connection: a
+    /// checkpoint copies pages and syncs the database file, on the thread that sends.
+    pub fn checkpoint_on_commit(&self, yes: bool) -> Result<()> {
+        let pages = if yes { 1000 } else { 0 };
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
+    }
+
     /// The next commit reaches the disk before it returns (see `configure`).
     fn full_sync(&self) -> Result<()> {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
@@ -951,7 +996,27 @@ impl Store {
         fingerprint: &str,
         domain: &str,
     ) -> Result<Vec<i64>> {
-        let now = now_utc();
+        let end = TickEnd {
+            mode,
+            watermark,
+            fingerprint,
+        };
+        self.record_batch(tick_at, shares, Some(end), domain)
+    }
+
+    /// Records one batch of a tick in one transaction (committed with synchronous=FULL before
+    /// it returns, so its deliveries may be sent at once): each share's deliveries with the
+    /// slots they carry, and its skipped and suppressed slots. The batch carrying `end` writes
+    /// the watermark and fingerprint too: a pass that stops between batches leaves them as
+    /// they were, and the next one evaluates again, finding the recorded slots handled.
+    pub fn record_batch(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        shares: &[Share<'_>],
+        end: Option<TickEnd<'_>>,
+        domain: &str,
+    ) -> Result<Vec<i64>> {
+        let now = self.now_text();
         self.full_sync()?;
         let tx = self.conn.transaction()?;
         let mut ids = Vec::new();
@@ -1007,12 +1072,19 @@ impl Store {
                 insert.execute(params![key, status, id, now, reason])?;
             }
         }
-        set_meta(&tx, &Put::of(mode, &meta::Watermark, &watermark))?;
-        // The schedule the watermark was computed against (see `Schedule::fingerprint_through`).
-        set_meta(
-            &tx,
-            &Put::of(mode, &meta::SlotsFingerprint, &fingerprint.to_string()),
-        )?;
+        if let Some(end) = end {
+            set_meta(&tx, &Put::of(end.mode, &meta::Watermark, &end.watermark))?;
+            // The schedule the watermark was computed against (see
+            // `Schedule::fingerprint_through`).
+            set_meta(
+                &tx,
+                &Put::of(
+                    end.mode,
+                    &meta::SlotsFingerprint,
+                    &end.fingerprint.to_string(),
+                ),
+            )?;
+        }
         tx.commit()?;
         self.normal_sync()?;
         Ok(ids)
@@ -1029,7 +1101,7 @@ impl Store {
         meta: &[Put],
         domain: &str,
     ) -> Result<Vec<i64>> {
-        self.record_extra_at(ledger, deliveries, reported, meta, domain, Utc::now())
+        self.record_extra_at(ledger, deliveries, reported, meta, domain, self.clock.now())
     }
 
     /// [`Store::record_extra`] made by the pass at `at` (a report under `run --once --now`
@@ -1044,7 +1116,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Vec<i64>> {
         // The pass's time; the row's creation is the clock's (retries count from it).
-        let (tick_at, now) = (at.to_rfc3339(), now_utc());
+        let (tick_at, now) = (at.to_rfc3339(), self.now_text());
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
         self.full_sync()?;
         let tx = self.conn.unchecked_transaction()?;
@@ -1108,7 +1180,7 @@ impl Store {
             "INSERT INTO zalo_token (id, access_token, refresh_token, expires_at, updated_at) VALUES (1, ?1, ?2, ?3, ?4)
              ON CONFLICT(id) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token,
              expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-            params![access, refresh, expires_at.map(|e| e.to_rfc3339()), now_utc()],
+            params![access, refresh, expires_at.map(|e| e.to_rfc3339()), self.now_text()],
         )?;
         delete_meta(&tx, &meta::ZaloStopped.key())?;
         tx.commit()?;

@@ -209,9 +209,19 @@ pub fn digests(
     tick: &Tick,
     today: NaiveDate,
 ) -> Result<Vec<NewDelivery>, TemplateError> {
-    let mut out = Vec::with_capacity(tick.digests.len());
+    digests_of(config, templates, &tick.digests, today)
+}
+
+/// [`digests`] of some of a tick's digests: a pass renders and records them a batch at a time.
+pub fn digests_of(
+    config: &Config,
+    templates: &Templates,
+    digests: &[Digest],
+    today: NaiveDate,
+) -> Result<Vec<NewDelivery>, TemplateError> {
+    let mut out = Vec::with_capacity(digests.len());
     // A long digest goes out in parts (the items are sorted most urgent first).
-    let parts = tick.digests.iter().flat_map(|digest| {
+    let parts = digests.iter().flat_map(|digest| {
         let chunks: Vec<&[crate::schedule::Item]> = digest.items.chunks(MAX_DIGEST_ITEMS).collect();
         let n = chunks.len();
         chunks.into_iter().enumerate().map(move |(k, items)| {

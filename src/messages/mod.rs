@@ -9,7 +9,7 @@ pub mod notices;
 pub mod samples;
 pub mod weekly;
 
-pub use digest::{context, digests, item_link, occurrence, MAX_DIGEST_ITEMS};
+pub use digest::{context, digests, digests_of, item_link, occurrence, MAX_DIGEST_ITEMS};
 pub use notices::{
     decision, failure_summary, returned_notice, zalo_stopped, Decision, DecisionAbout,
     FailedDelivery, RefusalSpell,

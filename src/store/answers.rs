@@ -259,7 +259,7 @@ impl Store {
             Some(&grant.doc_ref),
             now,
         )?;
-        let stamp = super::now_utc();
+        let stamp = self.now_text();
         for d in messages {
             super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp, false)?;
         }
@@ -315,7 +315,7 @@ impl Store {
                 )?;
             }
         }
-        let stamp = super::now_utc();
+        let stamp = self.now_text();
         for d in messages {
             super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp, false)?;
         }
@@ -351,7 +351,7 @@ impl Store {
         if n != 1 {
             return Ok(false);
         }
-        let stamp = super::now_utc();
+        let stamp = self.now_text();
         for d in messages {
             super::insert_delivery(&tx, &self.instance, domain, d, &stamp, "[]", &stamp, false)?;
         }

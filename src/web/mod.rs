@@ -84,6 +84,8 @@ struct Overlaid {
 /// most [`MAX_STORES`] (a request past them waits for one to come back).
 struct Stores {
     path: std::path::PathBuf,
+    /// The first connection's clock, given to those opened after it.
+    clock: Clock,
     pool: Mutex<Pool>,
     returned: std::sync::Condvar,
     /// Held while an answer is checked against the day's cap and recorded, so two answers
@@ -119,6 +121,7 @@ impl Stores {
     fn new(store: Store) -> Stores {
         Stores {
             path: store.path().to_path_buf(),
+            clock: store.clock(),
             pool: Mutex::new(Pool {
                 idle: vec![store],
                 open: 1,
@@ -142,7 +145,7 @@ impl Stores {
             if pool.open < MAX_STORES {
                 pool.open += 1;
                 drop(pool);
-                match Store::open_side(&self.path) {
+                match Store::open_side(&self.path).map(|s| s.with_clock(self.clock)) {
                     Ok(store) => {
                         return Lent {
                             stores: self,
@@ -466,7 +469,15 @@ pub fn launch_counted(
         .as_ref()
         .map(|w| w.listen)
         .ok_or_else(|| anyhow::anyhow!("nhacviec.toml chưa có [web]"))?;
-    let store = Store::open_side(db)?;
+    // The pages' fixed time (`web --now`) is what they show; the decisions' messages they
+    // queue are stamped on the system clock, as a service reading them later expects. A
+    // service's shifted clock stamps them on its own.
+    let clock: Clock = clock.into();
+    let stamps = match clock {
+        Clock::Fixed(_) => Clock::System,
+        other => other,
+    };
+    let store = Store::open_side(db)?.with_clock(stamps);
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("không nghe được trên {listen} ([web] listen)"))?;
     let web = Web::counted(config, store, signer, clock, rejected);

@@ -962,7 +962,10 @@ fn a_service_started_at_a_past_time_ticks_on_its_shifted_clock() {
         started.elapsed() >= Duration::from_secs(3),
         "the tick came before 08:00 on the shifted clock"
     );
+    // What it recorded is ready on its clock: sent, not left pending years ahead.
+    assert!(eml_count(&state) > 0, "nothing sent on the shifted clock");
     let (_, body) = http_get(port, "/healthz");
+    assert!(body.contains("\"pending\": 0"), "{body}");
     assert!(
         body.contains("\"next_tick\": \"2022-06-02T01:00:00Z\""),
         "after the tick, the next is tomorrow's: {body}"

@@ -33,6 +33,7 @@ mod import;
 mod leadership;
 mod mailserver_delivery;
 mod monitoring;
+mod pipeline;
 mod report_doc;
 mod responsive;
 mod review;
