@@ -211,13 +211,11 @@ fn health_answers_and_sigterm_stops_within_2_s_during_a_long_tick() {
     let (status, took) = service.wait_exit(Duration::from_secs(2));
     assert!(status.success(), "{status:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
-    // What was not sent is queued (or, stopped before the records, redone at the next start):
-    // a pass with the service stopped sends exactly the rest, nothing twice.
+    // What was not sent is queued; the batches not yet recorded when it stopped are worked
+    // out again at the next start: a pass with the service stopped sends exactly the rest,
+    // nothing twice.
     let (waiting, sent) = deliveries(&state);
-    assert!(
-        waiting + sent == AGENCIES as i64 || waiting + sent == 0,
-        "{waiting} + {sent}"
-    );
+    assert!(waiting + sent <= AGENCIES as i64, "{waiting} + {sent}");
     assert!(sent < AGENCIES as i64, "{sent} sent");
     let out = assert_cmd::Command::cargo_bin("nhacviec")
         .unwrap()
