@@ -383,13 +383,13 @@ fn paused(health: &Health) -> bool {
         .unwrap_or(false)
 }
 
-/// Between events the service sleeps for hours: it hands back what a pass left in caches and
-/// in the allocator's free lists, so its resident memory stays that of an idle process.
 /// Milliseconds for a log field.
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Between events the service sleeps for hours: it hands back what a pass left in caches and
+/// in the allocator's free lists, so its resident memory stays that of an idle process.
 fn idle(store: &Store) {
     store.release_memory();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -796,7 +796,7 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     // Loading and building the schedule take seconds on a national config: on the worker,
     // with SIGTERM answered meanwhile.
     let d = dir.to_path_buf();
-    // Where a start's time goes (docs/PERFORMANCE.md "Start-up"), at debug level.
+    // Where a start's time goes, at debug level (docs/PERFORMANCE.md "A start's first tick").
     let started = std::time::Instant::now();
     let loaded = ctl
         .guard(
