@@ -44,6 +44,62 @@ def idle(pid, seconds=10):
     return rss_kb(pid) / 1024, (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK") / seconds * 100
 
 
+def idle_side_by_side(tmp):
+    """Start to READY and idle cost on the sample config, beside Alertmanager in the same run:
+    resident memory 20 s after start (the kernel's view, VmRSS) and CPU over its last 10 s."""
+    sock = os.path.join(tmp, "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock)
+    s.settimeout(30)
+    sample = os.path.join(tmp, "sample")
+    shutil.copytree(os.path.join(ROOT, "config"), sample)
+    env = dict(os.environ, NOTIFY_SOCKET=sock, NHACVIEC_STATE_DIR=os.path.join(tmp, "state"), NHACVIEC_LOG="warn")
+    rows = []
+    # The first start catches up a plan from 2022 (renders and writes its mail): idle after
+    # that pass, then a second, steady start.
+    for run in range(2):
+        start = time.monotonic()
+        p = subprocess.Popen([BIN, "--config", sample, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while "READY=1" not in s.recv(4096).decode():
+                pass
+            ready = time.monotonic() - start
+            time.sleep(10)
+            rss, cpu = idle(p.pid)
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+        if run == 0:
+            # The sample plan is of 2022: past the catch-up horizon, its first pass may send nothing.
+            mail = os.path.join(tmp, "state", "mail")
+            sent = len(os.listdir(mail)) if os.path.isdir(mail) else 0
+            rows.append((f"nhacviec, after its first start (a fresh state; its pass sent {sent} messages)", rss, cpu))
+        else:
+            rows.append(("nhacviec, after a quiet start (target RSS <= 14 MB)", rss, cpu))
+    am = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if am:
+        # Its own config and storage in a temporary directory, on loopback, no cluster: never
+        # the system service.
+        am_dir = os.path.join(tmp, "am")
+        os.makedirs(am_dir)
+        with open(os.path.join(am_dir, "am.yml"), "w") as f:
+            f.write("route:\n  receiver: none\nreceivers:\n  - name: none\n")
+        q = subprocess.Popen([am, f"--config.file={am_dir}/am.yml", f"--storage.path={am_dir}", f"--web.listen-address=127.0.0.1:{free_port()}", "--cluster.listen-address="], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(10)
+            rss, cpu = idle(q.pid)
+        finally:
+            q.terminate()
+            q.wait(timeout=30)
+        rows.append(("Alertmanager (Debian), quiet start", rss, cpu))
+    print(f"start to READY=1 on the sample config (state already caught up): {ready * 1000:.0f} ms (target < 100 ms)")
+    print(f"idle, 20 s after start (CPU over the last 10 s); load average {os.getloadavg()[0]:.1f}")
+    print("| process | RSS | CPU |")
+    print("|---|---|---|")
+    for name, rss, cpu in rows:
+        print(f"| {name} | {rss:.1f} MB | {cpu:.3f} % |")
+
+
 def channel_config(tmp, name, n, settings, agency_lines):
     """A digests config of N agencies that prefer one channel; `agency_lines(i)` adds each
     agency's address for it."""
@@ -184,6 +240,31 @@ def metric(port, name):
     return None
 
 
+def start_to_first_tick(cfg, env, runs=3):
+    """The service started on `cfg` (its state caught up), from the debug log's own events:
+    (median config read, median first pass done since the config was read) in seconds."""
+    env = dict(env, NHACVIEC_LOG="warn,nhacviec=debug", NHACVIEC_LOG_FORMAT="json")
+    reads, firsts = [], []
+    for _ in range(runs):
+        p = subprocess.Popen([BIN, "--config", cfg, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            fields = {}
+            for line in p.stderr:
+                try:
+                    f = json.loads(line).get("fields", {})
+                except ValueError:
+                    continue
+                fields[f.get("event")] = f
+                if f.get("event") == "first_pass":
+                    break
+        finally:
+            p.terminate()
+            p.communicate(timeout=30)
+        reads.append(fields["config_read"]["millis"] / 1000)
+        firsts.append(fields["first_pass"]["since_config_read_millis"] / 1000)
+    return sorted(reads)[len(reads) // 2], sorted(firsts)[len(firsts) // 2]
+
+
 def national(tmp):
     """The national fixture (12,002 agencies, 34 plans): the file transport on a fresh state,
     a second pass with nothing due, and the running service's tick with nothing due, read
@@ -205,6 +286,11 @@ def national(tmp):
     print(f"  run --once end to end: {wall:.2f} s = {files / wall:.0f} files/s; evaluate and record {f.get('evaluate_millis', 0) / 1000:.2f} s, send {send_s:.2f} s = {files / max(send_s, 1e-9):.0f} files/s")
     walls = sorted(tick_log(nat, env, now)[0] for _ in range(3))
     print(f"  a second run --once the same day (nothing due; load, build the schedule, tick): median {walls[1]:.2f} s")
+    # A start of the service: its first pass (the catch-up, at the real clock) once, then
+    # starts with the state caught up.
+    start_to_first_tick(nat, env, runs=1)
+    read, first = start_to_first_tick(nat, env)
+    print(f"  the service's start, state caught up: config read {read:.2f} s, then schedule and first pass {first:.2f} s (target < 1 s), medians of 3; load average {os.getloadavg()[0]:.1f}")
     # The service, ticking every second on the national fixture.
     port = free_port()
     with open(os.path.join(nat, "nhacviec.toml"), "a") as fh:
@@ -341,7 +427,7 @@ def main():
     ap.add_argument("--connections", type=int, default=10, help="SMTP connections, both sides")
     ap.add_argument("--tasks", type=int, default=4, help="tasks in each SMTP digest (4: ~5.8 KB, a real digest)")
     ap.add_argument("--runs", type=int, default=3, help="SMTP runs, each nhacviec then smtp-source; the median is reported")
-    ap.add_argument("--only", choices=["smtp", "national", "far", "pages"], help="run one section")
+    ap.add_argument("--only", choices=["smtp", "national", "far", "pages", "idle"], help="run one section")
     a = ap.parse_args()
     if "NHACVIEC_BIN" not in os.environ:
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
@@ -357,6 +443,9 @@ def main():
         if a.only == "pages":
             pages(tmp)
             return
+        if a.only == "idle":
+            idle_side_by_side(tmp)
+            return
         # 1. Delivery throughput: nhacviec vs smtp-source, same sink, same count and size.
         smtp(tmp, a, procs)
         if a.only == "smtp":
@@ -365,45 +454,7 @@ def main():
         webhook(tmp, a.digests)
         zalo(tmp, a.digests)
 
-        # 2. Start to READY and idle cost, beside Alertmanager.
-        sock = os.path.join(tmp, "notify.sock")
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        s.bind(sock)
-        s.settimeout(30)
-        sample = os.path.join(tmp, "sample")
-        shutil.copytree(os.path.join(ROOT, "config"), sample)
-        env = dict(os.environ, NOTIFY_SOCKET=sock, NHACVIEC_STATE_DIR=os.path.join(tmp, "state"), NHACVIEC_LOG="warn")
-        # The first start catches up a plan from 2022 (renders and writes its mail): idle after
-        # that pass, then a second, steady start.
-        for run in range(2):
-            start = time.monotonic()
-            p = subprocess.Popen([BIN, "--config", sample, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            while True:
-                msg = s.recv(4096).decode()
-                if "READY=1" in msg:
-                    break
-            ready = time.monotonic() - start
-            if run == 0:
-                sent = len(os.listdir(os.path.join(tmp, "state", "mail")))
-                rss, cpu = idle(p.pid)
-                print(f"idle nhacviec after a catch-up pass that sent {sent} messages: RSS {rss:.1f} MB, CPU {cpu:.3f} % over 10 s")
-                p.terminate()
-                p.wait()
-        procs.append(p)
-        print(f"start to READY=1 on the sample config (state already caught up): {ready * 1000:.0f} ms (target < 100 ms)")
-        rss, cpu = idle(p.pid)
-        print(f"idle nhacviec after a quiet start: RSS {rss:.1f} MB, CPU {cpu:.3f} % over 10 s (target RSS < 15 MB)")
-        am_dir = os.path.join(tmp, "am")
-        os.makedirs(am_dir)
-        with open(os.path.join(am_dir, "am.yml"), "w") as f:
-            f.write("route:\n  receiver: none\nreceivers:\n  - name: none\n")
-        am = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-        if am:
-            q = subprocess.Popen([am, f"--config.file={am_dir}/am.yml", f"--storage.path={am_dir}", f"--web.listen-address=127.0.0.1:{free_port()}", f"--cluster.listen-address="], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            procs.append(q)
-            time.sleep(3)
-            rss2, cpu2 = idle(q.pid)
-            print(f"idle Alertmanager (Debian): RSS {rss2:.1f} MB, CPU {cpu2:.3f} % over 10 s")
+        idle_side_by_side(tmp)
 
         national(tmp)
 

@@ -444,6 +444,11 @@ fn paused(health: &Health) -> bool {
         .unwrap_or(false)
 }
 
+/// Milliseconds for a log field.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Between events the service sleeps for hours: it hands back what a pass left in caches and
 /// in the allocator's free lists, so its resident memory stays that of an idle process.
 fn idle(store: &Store) {
@@ -879,6 +884,8 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
     // Loading and building the schedule take seconds on a national config: on the worker,
     // with SIGTERM answered meanwhile.
     let d = dir.to_path_buf();
+    // Where a start's time goes, at debug level (docs/PERFORMANCE.md "A start's first tick").
+    let started = std::time::Instant::now();
     let loaded = ctl
         .guard(
             worker.run(move || load(&d).map(|(analysis, templates)| (analysis.config, templates))),
@@ -889,6 +896,12 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
         return Ok(());
     };
     let (config, templates) = loaded?.map_err(|e| anyhow::anyhow!("cấu hình có lỗi: {e}"))?;
+    let read = std::time::Instant::now();
+    tracing::debug!(
+        event = "config_read",
+        millis = millis(read - started),
+        "đã đọc cấu hình"
+    );
     let state: PathBuf = deliver::state_dir(dir, &config)?;
     let store = Store::open_writer(&state.join(DB_FILE))?.with_clock(clock);
     // The schedule built once, with the store's answers: the first pass uses it as it is.
@@ -905,6 +918,11 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
     };
     let (config, mut store, engine) = built?;
     let engine = engine?;
+    tracing::debug!(
+        event = "schedule_built",
+        millis = millis(read.elapsed()),
+        "đã lập lịch nhắc"
+    );
     let senders = Senders::new(&config, &state)?;
     let (tx, mut rx) = mpsc::channel::<Event>(4);
     let sched = JobScheduler::new()
@@ -965,6 +983,11 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
         Some(store) => store,
         None => return stopped(sched).await,
     };
+    tracing::debug!(
+        event = "first_pass",
+        since_config_read_millis = millis(read.elapsed()),
+        "lượt gửi đầu tiên xong"
+    );
     // Whether the pass waiting for the send hours' opening includes reminders (a report tick
     // outside the hours defers the reports only, and reminders keep to their own ticks).
     let mut deferred_reminders = paused(&health);

@@ -126,11 +126,12 @@ fn office(bytes: &[u8]) -> Option<Kind> {
     let mut types = false;
     let mut word = false;
     let mut excel = false;
+    // A name that does not decode is none of the three.
     for name in zip.file_names() {
-        match name {
-            "[Content_Types].xml" => types = true,
-            "word/document.xml" => word = true,
-            "xl/workbook.xml" => excel = true,
+        match name.as_deref() {
+            Ok("[Content_Types].xml") => types = true,
+            Ok("word/document.xml") => word = true,
+            Ok("xl/workbook.xml") => excel = true,
             _ => {}
         }
     }

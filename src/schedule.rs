@@ -616,13 +616,24 @@ impl Builder<'_> {
                 .into_iter()
                 .max()
         };
+        // The same for every coordinator of a deadline: worked out once per deadline, not
+        // once per coordinator (thousands of communes on a national plan).
+        let mut leads_done_at: HashMap<NaiveDate, Option<NaiveDate>> = HashMap::new();
+        let mut before_days = policy.before.clone();
+        before_days.sort_unstable();
+        // Reused for every agency and deadline.
+        let mut slots = Vec::new();
+        let mut days_taken: Vec<NaiveDate> = Vec::new();
         for (role, list) in [(Role::Lead, &task.lead), (Role::Support, &task.support)] {
             for agency_id in list {
                 let a = self.agency(agency_id);
                 for planned in deadlines_of(role, agency_id) {
                     let own_done = task.done_for(agency_id, planned);
                     let done = if role == Role::Support && !policy.support_after_lead_done {
-                        [own_done, leads_done(planned)].into_iter().flatten().min()
+                        let leads = *leads_done_at
+                            .entry(planned)
+                            .or_insert_with(|| leads_done(planned));
+                        [own_done, leads].into_iter().flatten().min()
                     } else {
                         own_done
                     };
@@ -633,30 +644,32 @@ impl Builder<'_> {
                     if dates.from.is_some_and(|f| deadline < f) {
                         continue;
                     }
-                    let mut slots = Vec::new();
+                    slots.clear();
                     if nudge_only {
                         if role == Role::Lead || policy.support_gets_before(0) {
                             slots.push((self.calendar.on_or_before(deadline), Kind::Due, 0));
                         }
                     } else {
-                        self.before_slots(policy, role, deadline, &mut slots);
+                        self.before_slots(policy, &before_days, role, deadline, &mut slots);
                         if role == Role::Lead || policy.support_gets_overdue() {
                             self.overdue_slots(policy, deadline, &mut slots);
                         }
                     }
                     // Nothing goes out before the plan exists: early slots wait for its first
                     // working day (one per day, the nearest to the deadline kept).
-                    let mut days_taken: HashSet<NaiveDate> = HashSet::new();
+                    // A handful of slots: a vector, not a hash set per deadline.
+                    days_taken.clear();
                     slots.sort_by_key(|(date, _, n)| (std::cmp::Reverse(*date), *n));
-                    for (date, kind, n) in slots {
+                    for &(date, kind, n) in &slots {
                         let date = date.max(dates.first);
                         if done.is_some_and(|d| d <= date)
                             || dates.from.is_some_and(|f| date < f)
                             || self.from.is_some_and(|f| date < f)
-                            || !days_taken.insert(date)
+                            || days_taken.contains(&date)
                         {
                             continue;
                         }
+                        days_taken.push(date);
                         self.slots.push(Slot {
                             date,
                             deadline,
@@ -708,16 +721,15 @@ impl Builder<'_> {
     fn before_slots(
         &self,
         policy: &Policy,
+        days: &[u32],
         role: Role,
         deadline: NaiveDate,
         out: &mut Vec<(NaiveDate, Kind, u16)>,
     ) {
-        let mut taken: HashSet<NaiveDate> = HashSet::new();
-        // Closest first, so that when two reminders land on the same working day the one
-        // nearer the deadline is kept.
-        let mut days = policy.before.clone();
-        days.sort_unstable();
-        for n in days {
+        let start = out.len();
+        // `days`: the policy's `before`, closest first, so that when two reminders land on the
+        // same working day the one nearer the deadline is kept.
+        for &n in days {
             if role == Role::Support && !policy.support_gets_before(n) {
                 continue;
             }
@@ -729,7 +741,7 @@ impl Builder<'_> {
                 ),
                 DayCount::Working => self.calendar.working_days_before(deadline, n),
             };
-            if taken.insert(date) {
+            if !out[start..].iter().any(|(d, _, _)| *d == date) {
                 let kind = if n == 0 { Kind::Due } else { Kind::Before };
                 out.push((date, kind, n.min(u16::MAX as u32) as u16));
             }
