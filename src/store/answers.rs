@@ -437,6 +437,21 @@ impl Store {
         )?)
     }
 
+    /// Changes whenever an answer is recorded or withdrawn or a reminder is marked sent: what
+    /// the dashboard's figures read ([`Store::answers_version`], [`Store::last_reminders`]), in
+    /// one snapshot.
+    pub fn figures_version(&self) -> Result<String> {
+        let tx = self.conn.unchecked_transaction()?;
+        let answers = self.answers_version()?;
+        let sent: String = self.conn.query_row(
+            "SELECT COUNT(*) || '.' || COALESCE(MAX(id), 0) FROM deliveries WHERE status = 'sent'",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(format!("{answers}/{sent}"))
+    }
+
     /// The responses and extensions the overlay needs.
     pub fn answers(&self) -> Result<(Vec<Response>, Vec<Extension>)> {
         Ok((

@@ -64,18 +64,70 @@ struct Inner {
     started: std::time::Instant,
     guards: Mutex<Guards>,
     /// The config with every answer laid over it, shared by the pages until an answer is
-    /// recorded (the store's answers version changes) or the config is reloaded.
-    overlaid: Mutex<Option<Arc<Overlaid>>>,
+    /// recorded (the store's answers version changes) or the config is reloaded: one per
+    /// config asked for (the settings' and the offices' scoped ones), the latest first.
+    overlaid: Mutex<Vec<Arc<Overlaid>>>,
+    /// The configs of the offices' scoped dashboard links, made once per config loaded.
+    scoped: Mutex<Scoped>,
+    /// The dashboard's figures, per config, plan, date and what the store held.
+    figures: Mutex<Vec<(monitor::FiguresKey, Arc<crate::overview::Overview>)>>,
     /// `nhacviec_web_rejected_total{reason}` (registered with `/metrics` by the service).
     rejected: Family<crate::health::ReasonLabel, Counter>,
 }
 
-/// The answered config of one config and answers version.
+/// The answered config of one config and answers version, and the agencies' cards made on it.
 struct Overlaid {
     /// The config it was laid over (held, so its address names it while cached).
     config: Arc<Config>,
     version: String,
     answered: Arc<Config>,
+    cards: Mutex<Cards>,
+}
+
+/// Configs overlaid kept at once: the settings' and a few offices' scoped ones.
+const MAX_OVERLAID: usize = 4;
+/// Cards kept across agencies (a department's page has 1,500, a district's a few hundred):
+/// the pages asked for lately render from memory, older ones are made again.
+const MAX_CARDS: usize = 20_000;
+
+/// Agencies' cards of one answered config, per agency and day (a card's days count from
+/// today), the oldest made first out once [`MAX_CARDS`] are held.
+#[derive(Default)]
+struct Cards {
+    by_agency: std::collections::HashMap<(String, NaiveDate), Arc<Vec<answers::TaskView>>>,
+    order: std::collections::VecDeque<(String, NaiveDate)>,
+    held: usize,
+}
+
+impl Cards {
+    fn get(&self, agency: &str, today: NaiveDate) -> Option<Arc<Vec<answers::TaskView>>> {
+        self.by_agency.get(&(agency.to_string(), today)).cloned()
+    }
+
+    fn put(&mut self, agency: &str, today: NaiveDate, views: Arc<Vec<answers::TaskView>>) {
+        let key = (agency.to_string(), today);
+        self.held += views.len();
+        if let Some(old) = self.by_agency.insert(key.clone(), views) {
+            self.held -= old.len();
+        } else {
+            self.order.push_back(key);
+        }
+        // The newest stays even alone over the budget.
+        while self.held > MAX_CARDS && self.order.len() > 1 {
+            if let Some(k) = self.order.pop_front() {
+                if let Some(v) = self.by_agency.remove(&k) {
+                    self.held -= v.len();
+                }
+            }
+        }
+    }
+}
+
+/// The offices' scoped configs (`Config::monitored_by`) of one config.
+#[derive(Default)]
+struct Scoped {
+    base: Option<Arc<Config>>,
+    by_office: std::collections::HashMap<String, Arc<Config>>,
 }
 
 /// The pages' connections to the database, beside the service's writer: lent one per use, at
@@ -199,7 +251,9 @@ impl Web {
                 now,
                 started: std::time::Instant::now(),
                 guards: Mutex::new(Guards::default()),
-                overlaid: Mutex::new(None),
+                overlaid: Mutex::new(Vec::new()),
+                scoped: Mutex::new(Scoped::default()),
+                figures: Mutex::new(Vec::new()),
                 rejected,
             }),
         }
@@ -210,8 +264,31 @@ impl Web {
         if let Ok(mut c) = self.inner.config.write() {
             *c = config;
         }
-        // The overlay of the config replaced is never asked for again.
-        *lock(&self.inner.overlaid) = None;
+        // What was made of the config replaced is never asked for again.
+        lock(&self.inner.overlaid).clear();
+        *lock(&self.inner.scoped) = Scoped::default();
+        lock(&self.inner.figures).clear();
+    }
+
+    /// The plans `office` monitors of `config` (an office's dashboard link), made once per
+    /// config: the same one each request, so what is kept for it is found again.
+    pub(crate) fn scoped(&self, config: &Arc<Config>, office: &str) -> Arc<Config> {
+        let mut scoped = lock(&self.inner.scoped);
+        if !scoped.base.as_ref().is_some_and(|b| Arc::ptr_eq(b, config)) {
+            *scoped = Scoped {
+                base: Some(config.clone()),
+                by_office: Default::default(),
+            };
+        }
+        // A few offices' at once (each a copy of the config's agencies).
+        if scoped.by_office.len() >= MAX_OVERLAID && !scoped.by_office.contains_key(office) {
+            scoped.by_office.clear();
+        }
+        scoped
+            .by_office
+            .entry(office.to_string())
+            .or_insert_with(|| Arc::new(config.monitored_by(office)))
+            .clone()
     }
 
     fn config(&self) -> Arc<Config> {
@@ -539,9 +616,53 @@ pub(crate) fn answered(
     config: &Arc<Config>,
     agency: &str,
 ) -> Result<(Arc<Config>, Vec<Response>), WebError> {
+    let (o, mine) = overlaid(web, config, agency)?;
+    Ok((o.answered.clone(), mine))
+}
+
+/// What an agency's page shows: the answered config, the agency's cards as of `today` and its
+/// responses. The cards are made once per config, answers version, agency and day, and kept
+/// (up to [`MAX_CARDS`] across agencies): a page asked for again only renders.
+pub(crate) struct Shown {
+    pub answered: Arc<Config>,
+    pub views: Arc<Vec<answers::TaskView>>,
+    pub responses: Vec<Response>,
+}
+
+pub(crate) fn shown(
+    web: &Web,
+    config: &Arc<Config>,
+    agency: &str,
+    today: NaiveDate,
+) -> Result<Shown, WebError> {
+    let (o, responses) = overlaid(web, config, agency)?;
+    // The responses were read in the snapshot that named `o`'s version: the cards made of
+    // them are that version's.
+    let kept = lock(&o.cards).get(agency, today);
+    let views = match kept {
+        Some(v) => v,
+        None => {
+            let v = Arc::new(answers::agency_view(&o.answered, agency, today, &responses));
+            lock(&o.cards).put(agency, today, v.clone());
+            v
+        }
+    };
+    Ok(Shown {
+        answered: o.answered.clone(),
+        views,
+        responses,
+    })
+}
+
+fn overlaid(
+    web: &Web,
+    config: &Arc<Config>,
+    agency: &str,
+) -> Result<(Arc<Overlaid>, Vec<Response>), WebError> {
     let cached = lock(&web.inner.overlaid)
-        .clone()
-        .filter(|o| Arc::ptr_eq(&o.config, config));
+        .iter()
+        .find(|o| Arc::ptr_eq(&o.config, config))
+        .cloned();
     let failed = |e: crate::store::StoreError| {
         error::store_failed(
             &e,
@@ -553,8 +674,8 @@ pub(crate) fn answered(
     let read = web
         .with_store(|s| s.page_answers(agency, cached.as_ref().map(|o| o.version.as_str())))
         .map_err(failed)?;
-    let answered = match (read.overlay, cached) {
-        (None, Some(o)) => o.answered.clone(),
+    let o = match (read.overlay, cached) {
+        (None, Some(o)) => o,
         (overlay, _) => {
             // Without a version known the store always reads the overlay's answers; were it
             // not so, they are read here rather than a page shown without them.
@@ -564,16 +685,20 @@ pub(crate) fn answered(
                     .with_store(|s| s.shown_answers(None, None))
                     .map_err(failed)?,
             };
-            let answered = Arc::new(answers::overlaid(config, &all, &ext));
-            *lock(&web.inner.overlaid) = Some(Arc::new(Overlaid {
+            let o = Arc::new(Overlaid {
                 config: config.clone(),
                 version: read.version,
-                answered: answered.clone(),
-            }));
-            answered
+                answered: Arc::new(answers::overlaid(config, &all, &ext)),
+                cards: Mutex::new(Cards::default()),
+            });
+            let mut kept = lock(&web.inner.overlaid);
+            kept.retain(|k| !Arc::ptr_eq(&k.config, config));
+            kept.insert(0, o.clone());
+            kept.truncate(MAX_OVERLAID);
+            o
         }
     };
-    Ok((answered, read.mine))
+    Ok((o, read.mine))
 }
 
 /// `GET /a/{token}`: the agency's page.
@@ -590,9 +715,12 @@ async fn show(
             link,
             config,
         } = agency;
-        let (answered, mut responses) = answered(web, &config, &link.agency)?;
         let today = today(&config, now);
-        let views = answers::agency_view(&answered, &link.agency, today, &responses);
+        let Shown {
+            answered,
+            views,
+            mut responses,
+        } = shown(web, &config, &link.agency, today)?;
         let query = page::PageQuery::parse(uri.query());
         // The answer the notice names, when a later one of its occurrence took its place.
         if let Some(id) = query

@@ -6,7 +6,7 @@
 use super::error::{self, WebError};
 use super::extract::{MonitorKey, Posted};
 use super::monitor::{csrf_checked, refuse};
-use super::{answered, html, page, Web};
+use super::{html, page, Web};
 use crate::answers::{self, Action};
 use crate::links::Url;
 use axum::extract::{Path, State};
@@ -181,9 +181,12 @@ pub async fn agency(
         if config.agency(&agency).is_none() || !assigned {
             return Err(WebError::not_found());
         }
-        let (answered, responses) = answered(web, &config, &agency)?;
         let today = super::today(&config, now);
-        let views = answers::agency_view(&answered, &agency, today, &responses);
+        let super::Shown {
+            answered,
+            views,
+            responses,
+        } = super::shown(web, &config, &agency, today)?;
         let query = page::PageQuery::parse(uri.query());
         Ok(html(
             StatusCode::OK,
