@@ -181,7 +181,7 @@ struct RequestCtx {
 
 /// One page of a long list, and the links to the others (none when it all fits).
 #[derive(Serialize)]
-struct PagerCtx {
+pub(super) struct PagerCtx {
     page: usize,
     pages: usize,
     /// The rows shown, 1-based, and how many there are in all.
@@ -198,7 +198,7 @@ struct PagerCtx {
 
 /// Which page of `total` rows to show, `per` a page: the one asked for (1 by default, the last
 /// when past it), and the range of rows it holds.
-fn page_of(
+pub(super) fn page_of(
     asked: Option<usize>,
     total: usize,
     per: usize,
@@ -211,7 +211,7 @@ fn page_of(
 
 impl PagerCtx {
     /// `link(n)` is page n's address.
-    fn new(
+    pub(super) fn new(
         page: usize,
         pages: usize,
         rows: &std::ops::Range<usize>,

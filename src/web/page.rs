@@ -1,6 +1,7 @@
 //! The pages' HTML: minijinja templates (`templates/*.html`, every value escaped), one
 //! stylesheet, no scripts. Readable at 360 px (one column, cards) and without CSS.
 
+use super::dashboard::{page_of, PagerCtx};
 use crate::answers::{Action, Occurrence, Response, TaskView};
 use crate::config::Config;
 use crate::dates::dmy;
@@ -19,6 +20,11 @@ pub const MAX_TEXT: usize = 2000;
 pub const MAX_REF: usize = 200;
 /// How long an agency may withdraw its last answer.
 pub const UNDO_HOURS: i64 = 24;
+/// Cards a page of the agency's list shows (`?trang=`), overdue and nearest deadlines first; a
+/// folded list (finished, closed plans) shows as many and counts the rest. A department
+/// coordinating a province's plans has 1,500 cards: nobody reads them at once, and rendering
+/// them all made its page slow.
+pub const PAGE_CARDS: usize = 100;
 
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
@@ -119,6 +125,8 @@ pub struct PageQuery {
     pub undone: bool,
     pub plan: Option<String>,
     pub state: StateFilter,
+    /// The page of the list asked for (`trang`), from 1.
+    pub page: Option<usize>,
 }
 
 /// Which cards the page lists.
@@ -165,6 +173,7 @@ impl PageQuery {
             match k.as_ref() {
                 "muc" => q.focus = Occurrence::parse(&v),
                 "ghi-nhan" => q.recorded = v.parse().ok(),
+                "trang" => q.page = v.parse().ok().filter(|n| *n >= 1),
                 "ok" => q.undone = v == "undo",
                 "ke-hoach" if !v.is_empty() && v.len() <= 200 => q.plan = Some(v.into_owned()),
                 "tinh-trang" => {
@@ -446,6 +455,27 @@ fn groups(p: &AgencyPage<'_>, cards: &[&TaskView]) -> Vec<GroupCtx> {
     out.into_iter().map(|(_, g)| g).collect()
 }
 
+/// Which of the page's lists is paged: the one its filters ask for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Open,
+    Done,
+    Closed,
+}
+
+/// Page `n` of the list, its filters kept.
+fn page_link(base: &str, q: &PageQuery, n: usize) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(plan) = &q.plan {
+        s.append_pair("ke-hoach", plan);
+    }
+    if q.state != StateFilter::Open {
+        s.append_pair("tinh-trang", q.state.key());
+    }
+    s.append_pair("trang", &n.to_string());
+    format!("{base}?{}", s.finish())
+}
+
 fn same_card(v: &TaskView, o: &Occurrence) -> bool {
     v.plan == o.plan && v.task == o.task && v.occurrence == o.deadline
 }
@@ -507,6 +537,32 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
         active.into_iter().partition(|v| v.done.is_some());
     // Finished cards fold under a count unless they are what was asked for.
     let fold_done = q.state != StateFilter::Done;
+    // The list asked for is paged; the folded ones show their first page and count the rest.
+    let closed_asked = q
+        .plan
+        .as_deref()
+        .is_some_and(|n| p.config.plan(n).is_some_and(|plan| plan.is_closed()));
+    let main = if !fold_done {
+        Listed::Done
+    } else if closed_asked {
+        Listed::Closed
+    } else {
+        Listed::Open
+    };
+    let list = |which: Listed, cards: &[&TaskView]| -> (Vec<GroupCtx>, Option<PagerCtx>, usize) {
+        if which == main {
+            let (page, pages, rows) = page_of(q.page, cards.len(), PAGE_CARDS);
+            let link = |n: usize| page_link(&p.base, q, n);
+            let pager = PagerCtx::new(page, pages, &rows, cards.len(), link);
+            (groups(p, &cards[rows]), pager, 0)
+        } else {
+            let shown = cards.len().min(PAGE_CARDS);
+            (groups(p, &cards[..shown]), None, cards.len() - shown)
+        }
+    };
+    let (open_groups, open_pager, _) = list(Listed::Open, &open);
+    let (done_groups, done_pager, done_hidden) = list(Listed::Done, &finished);
+    let (closed_groups, closed_pager, closed_hidden) = list(Listed::Closed, &closed);
     let mut plans: Vec<(String, String, usize)> = Vec::new();
     for v in p.views {
         match plans.iter_mut().find(|(n, _, _)| *n == v.plan) {
@@ -542,12 +598,18 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             focus_missing => focus_missing,
             focus => minijinja::Value::from(minijinja::value::Serde(focus.map(|f| task_ctx(p, f, true)))),
             focus_citation => focus.map(|f| f.plan_citation.clone()),
-            open_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &open))),
-            done_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &finished))),
+            open_groups => minijinja::Value::from(minijinja::value::Serde(open_groups)),
+            open_pager => minijinja::Value::from(minijinja::value::Serde(open_pager)),
+            done_groups => minijinja::Value::from(minijinja::value::Serde(done_groups)),
+            done_pager => minijinja::Value::from(minijinja::value::Serde(done_pager)),
             done_count => finished.len(),
+            done_hidden => done_hidden,
             fold_done => fold_done,
-            closed_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &closed))),
+            closed_groups => minijinja::Value::from(minijinja::value::Serde(closed_groups)),
+            closed_pager => minijinja::Value::from(minijinja::value::Serde(closed_pager)),
             closed_count => closed.len(),
+            closed_hidden => closed_hidden,
+            fold_closed => main != Listed::Closed,
             nothing => p.views.is_empty(),
             filtered => q.plan.is_some() || q.state != StateFilter::Open,
             plans => plans.iter().map(|(n, label, open)| context! { number => n, label => format!("{label} ({open} việc chưa xong)"), selected => q.plan.as_deref() == Some(n.as_str()) }).collect::<Vec<_>>(),
