@@ -276,6 +276,7 @@ fn record(
         answered,
         views,
         responses,
+        ..
     } = super::shown(web, config, &link.agency, today)?;
     let base = crate::links::Url::Agency(token).path();
     // Which occurrence: one of this agency's open ones, on an open plan.

@@ -82,7 +82,54 @@ struct Overlaid {
     version: String,
     answered: Arc<Config>,
     cards: Mutex<Cards>,
+    /// The files attached to answers (each recorded with its answer: a new one is a new
+    /// version), read once.
+    evidence: std::sync::OnceLock<Arc<Evidence>>,
+    /// Agencies' pages rendered, each request only filling in its own values.
+    pages: Mutex<Pages>,
 }
+
+/// Bytes of rendered pages kept per answered config; past it they are dropped and made again.
+const MAX_PAGE_BYTES: usize = 32 << 20;
+
+/// Pages by agency, day, view (the monitoring office's read-only one or the agency's) and query.
+#[derive(Default)]
+struct Pages {
+    by_key: std::collections::HashMap<(String, NaiveDate, bool, String), Arc<page::Marked>>,
+    bytes: usize,
+}
+
+/// `p`'s page, from one rendered earlier for the same agency, day, view, query and answers
+/// when there is one still standing; rendered and kept otherwise.
+pub(crate) fn agency_page(shown: &Shown, p: &page::AgencyPage<'_>) -> String {
+    let Some(asked) = p.query.kept_as() else {
+        return page::agency(p);
+    };
+    let key = (p.agency.to_string(), p.today, p.read_only, asked);
+    let kept = lock(&shown.kept.pages)
+        .by_key
+        .get(&key)
+        .filter(|m| m.until.is_none_or(|t| p.now < t))
+        .cloned();
+    let marked = match kept {
+        Some(m) => m,
+        None => {
+            let m = Arc::new(page::marked(p));
+            let mut pages = lock(&shown.kept.pages);
+            if pages.bytes + m.html.len() > MAX_PAGE_BYTES {
+                *pages = Pages::default();
+            }
+            pages.bytes += m.html.len();
+            if let Some(old) = pages.by_key.insert(key, m.clone()) {
+                pages.bytes -= old.html.len();
+            }
+            m
+        }
+    };
+    page::fill(&marked.html, &page::Values::of(p))
+}
+
+type Evidence = std::collections::HashMap<i64, crate::evidence::Evidence>;
 
 /// Configs overlaid kept at once: the settings' and a few offices' scoped ones.
 const MAX_OVERLAID: usize = 4;
@@ -627,6 +674,9 @@ pub(crate) struct Shown {
     pub answered: Arc<Config>,
     pub views: Arc<Vec<answers::TaskView>>,
     pub responses: Vec<Response>,
+    pub evidence: Arc<Evidence>,
+    /// What the pages keep for this config and answers version.
+    kept: Arc<Overlaid>,
 }
 
 pub(crate) fn shown(
@@ -647,10 +697,23 @@ pub(crate) fn shown(
             v
         }
     };
+    let evidence = match o.evidence.get() {
+        Some(e) => e.clone(),
+        None => match web.with_store(|s| s.evidence()) {
+            Ok(e) => o.evidence.get_or_init(|| Arc::new(e)).clone(),
+            // Shown without the files' links this once, read again next time.
+            Err(e) => {
+                tracing::error!(error = %e, "web: evidence read failed");
+                Arc::default()
+            }
+        },
+    };
     Ok(Shown {
         answered: o.answered.clone(),
         views,
         responses,
+        evidence,
+        kept: o,
     })
 }
 
@@ -690,6 +753,8 @@ fn overlaid(
                 version: read.version,
                 answered: Arc::new(answers::overlaid(config, &all, &ext)),
                 cards: Mutex::new(Cards::default()),
+                evidence: std::sync::OnceLock::new(),
+                pages: Mutex::new(Pages::default()),
             });
             let mut kept = lock(&web.inner.overlaid);
             kept.retain(|k| !Arc::ptr_eq(&k.config, config));
@@ -716,44 +781,45 @@ async fn show(
             config,
         } = agency;
         let today = today(&config, now);
-        let Shown {
-            answered,
-            views,
-            mut responses,
-        } = shown(web, &config, &link.agency, today)?;
+        let mut shown = shown(web, &config, &link.agency, today)?;
         let query = page::PageQuery::parse(uri.query());
         // The answer the notice names, when a later one of its occurrence took its place.
         if let Some(id) = query
             .recorded
-            .filter(|id| !responses.iter().any(|r| r.id == *id))
+            .filter(|id| !shown.responses.iter().any(|r| r.id == *id))
         {
             if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
                 if r.agency == link.agency {
-                    responses.push(r);
+                    shown.responses.push(r);
                 }
             }
         }
         let base = links::Url::Agency(&token).path();
         Ok(html(
             StatusCode::OK,
-            page::agency(&page::AgencyPage {
-                config: &answered,
-                signer: &web.inner.signer,
-                link: &link,
-                agency: &link.agency,
-                files: base.clone(),
-                base,
-                // The feed's own read-only token: a calendar provider holding it cannot answer.
-                feed: Some(links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path()),
-                today,
-                now,
-                views: &views,
-                responses: &responses,
-                evidence: &upload::attached(web),
-                query: &query,
-                who: forms::remembered(&headers),
-                read_only: false,
-            }),
+            agency_page(
+                &shown,
+                &page::AgencyPage {
+                    config: &shown.answered,
+                    signer: &web.inner.signer,
+                    link: &link,
+                    agency: &link.agency,
+                    files: base.clone(),
+                    base,
+                    // The feed's own read-only token: a calendar provider holding it cannot answer.
+                    feed: Some(
+                        links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path(),
+                    ),
+                    today,
+                    now,
+                    views: &shown.views,
+                    responses: &shown.responses,
+                    evidence: &shown.evidence,
+                    query: &query,
+                    who: forms::remembered(&headers),
+                    read_only: false,
+                },
+            ),
         ))
     })
     .await

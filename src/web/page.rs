@@ -189,6 +189,23 @@ impl PageQuery {
     }
 }
 
+impl PageQuery {
+    /// What names the page among those kept ([`Marked`]): everything asked but the notice of
+    /// an answer just recorded or withdrawn (those pages are made each time).
+    pub fn kept_as(&self) -> Option<String> {
+        if self.recorded.is_some() || self.undone {
+            return None;
+        }
+        Some(format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}",
+            self.focus.as_ref().map(Occurrence::id).unwrap_or_default(),
+            self.plan.as_deref().unwrap_or_default(),
+            self.state.key(),
+            self.page.unwrap_or(1)
+        ))
+    }
+}
+
 /// Where the page goes after an answer: the notice naming what was recorded, the card it
 /// recorded (updated) under it.
 pub fn after_answer(base: &str, response: i64, occurrence: &Occurrence) -> String {
@@ -423,7 +440,10 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
                 && r.review.is_none(),
             review: review_text(r),
             returned: r.returned(),
-            file: p.evidence.get(&r.id).map(|e| FileCtx::of(e, &p.files)),
+            file: p
+                .evidence
+                .get(&r.id)
+                .map(|e| FileCtx::of(e, &mark(Slot::Files))),
         }),
         pending_extension: v
             .pending_extension
@@ -431,7 +451,8 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
             .and_then(|r| r.proposed)
             .map(dmy),
         older_open: v.older_open,
-        nonce: uuid::Uuid::new_v4().simple().to_string(),
+        // Each form's own, filled in per request ([`fill`]).
+        nonce: mark(Slot::Nonce),
         focused,
     }
 }
@@ -480,7 +501,172 @@ fn same_card(v: &TaskView, o: &Occurrence) -> bool {
     v.plan == o.plan && v.task == o.task && v.occurrence == o.deadline
 }
 
+/// The agency's page.
 pub fn agency(p: &AgencyPage<'_>) -> String {
+    fill(&marked(p).html, &Values::of(p))
+}
+
+/// An agency's page rendered with markers where a request's own values go (the link's path,
+/// its CSRF tokens and expiry, the forms' nonces, the name remembered), and until when it
+/// stands: the same page serves every link of the agency while the answers, the config and
+/// the day are the same, each request only filling it in ([`fill`]).
+pub struct Marked {
+    pub html: String,
+    /// When an answer shown stops being one the agency may withdraw ([`UNDO_HOURS`]): the page
+    /// must be made again then.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A request's own values in a page ([`Marked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Base,
+    Files,
+    CsrfDone,
+    CsrfProgress,
+    CsrfExtend,
+    CsrfUndo,
+    Feed,
+    FeedExpires,
+    Expires,
+    WhoName,
+    WhoPosition,
+    Nonce,
+}
+
+const SLOTS: [Slot; 12] = [
+    Slot::Base,
+    Slot::Files,
+    Slot::CsrfDone,
+    Slot::CsrfProgress,
+    Slot::CsrfExtend,
+    Slot::CsrfUndo,
+    Slot::Feed,
+    Slot::FeedExpires,
+    Slot::Expires,
+    Slot::WhoName,
+    Slot::WhoPosition,
+    Slot::Nonce,
+];
+
+/// The markers' own random part, new each process: text from the config or an answer cannot
+/// spell a marker (and a stray \u{1} in it is copied as it is).
+static MARK: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string());
+
+/// "\u{1}{MARK}{letter}\u{1}": letters, digits and \u{1} come out of HTML escaping unchanged.
+fn mark(slot: Slot) -> String {
+    let i = SLOTS.iter().position(|s| *s == slot).unwrap_or(0);
+    format!("\u{1}{}{}\u{1}", MARK.as_str(), char::from(b'a' + i as u8))
+}
+
+/// A request's own values, as [`fill`] writes them (HTML-escaped as the template would).
+pub struct Values<'a> {
+    base: &'a str,
+    files: &'a str,
+    csrf: [String; 4],
+    feed: Option<&'a str>,
+    feed_expires: String,
+    expires: String,
+    who: &'a crate::answers::Who,
+}
+
+impl<'a> Values<'a> {
+    pub fn of(p: &'a AgencyPage<'a>) -> Values<'a> {
+        let tz = p.config.timezone;
+        let csrf = |form: &str| p.signer.csrf(p.link, form);
+        Values {
+            base: &p.base,
+            files: &p.files,
+            csrf: [csrf("done"), csrf("progress"), csrf("extend"), csrf("undo")],
+            feed: p.feed.as_deref(),
+            feed_expires: dmy(
+                (p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS)))
+                    .with_timezone(&tz)
+                    .date_naive(),
+            ),
+            expires: dmy(
+                (p.link.issued + chrono::Duration::days(i64::from(p.signer.days)))
+                    .with_timezone(&tz)
+                    .date_naive(),
+            ),
+            who: &p.who,
+        }
+    }
+
+    fn write(&self, slot: Slot, out: &mut String) {
+        use std::fmt::Write as _;
+        let text = match slot {
+            Slot::Base => self.base,
+            Slot::Files => self.files,
+            Slot::CsrfDone => &self.csrf[0],
+            Slot::CsrfProgress => &self.csrf[1],
+            Slot::CsrfExtend => &self.csrf[2],
+            Slot::CsrfUndo => &self.csrf[3],
+            Slot::Feed => self.feed.unwrap_or_default(),
+            Slot::FeedExpires => &self.feed_expires,
+            Slot::Expires => &self.expires,
+            Slot::WhoName => &self.who.name,
+            Slot::WhoPosition => &self.who.position,
+            // A form posted twice is stored once: each form its own nonce.
+            Slot::Nonce => {
+                out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+                return;
+            }
+        };
+        let _ = write!(out, "{}", minijinja::HtmlEscape(text));
+    }
+}
+
+/// `marked` with each marker replaced by the request's value.
+pub fn fill(marked: &str, values: &Values<'_>) -> String {
+    let mut out = String::with_capacity(marked.len() + 512);
+    let mut rest = marked;
+    while let Some(i) = rest.find('\u{1}') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let slot = after.strip_prefix(MARK.as_str()).and_then(|tail| {
+            let mut chars = tail.char_indices();
+            match (chars.next(), chars.next()) {
+                (Some((_, c)), Some((j, '\u{1}'))) => c
+                    .is_ascii_lowercase()
+                    .then(|| SLOTS.get(usize::from(c as u8 - b'a')))
+                    .flatten()
+                    .map(|s| (*s, &tail[j + 1..])),
+                _ => None,
+            }
+        });
+        match slot {
+            Some((slot, tail)) => {
+                values.write(slot, &mut out);
+                rest = tail;
+            }
+            None => {
+                out.push('\u{1}');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The agency's page with markers for the request's own values ([`Marked`]).
+pub fn marked(p: &AgencyPage<'_>) -> Marked {
+    let undo = chrono::Duration::hours(UNDO_HOURS);
+    let until = p
+        .responses
+        .iter()
+        .map(|r| r.created_at + undo)
+        .filter(|t| *t > p.now)
+        .min();
+    Marked {
+        html: marked_html(p),
+        until,
+    }
+}
+
+fn marked_html(p: &AgencyPage<'_>) -> String {
     let q = p.query;
     // The card a reminder named (or the answer just recorded) first, open; a recurring
     // reminder of a task without dated deadlines finds its one card.
@@ -552,7 +738,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
     let list = |which: Listed, cards: &[&TaskView]| -> (Vec<GroupCtx>, Option<PagerCtx>, usize) {
         if which == main {
             let (page, pages, rows) = page_of(q.page, cards.len(), PAGE_CARDS);
-            let link = |n: usize| page_link(&p.base, q, n);
+            let link = |n: usize| page_link(&mark(Slot::Base), q, n);
             let pager = PagerCtx::new(page, pages, &rows, cards.len(), link);
             (groups(p, &cards[rows]), pager, 0)
         } else {
@@ -584,9 +770,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
         .iter()
         .filter(|v| v.overdue() && !v.plan_closed)
         .count();
-    let csrf = |form: &str| p.signer.csrf(p.link, form);
-    let tz = p.config.timezone;
-    let base = p.base.clone();
+    let base = mark(Slot::Base);
     render(
         "agency.html",
         context! {
@@ -616,21 +800,65 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             states => StateFilter::ALL.iter().map(|(f, key, label)| context! { key => *key, label => *label, selected => *f == q.state }).collect::<Vec<_>>(),
             state_key => q.state.key(),
             base => base.clone(),
-            feed_path => p.feed.clone(),
-            feed_url => p.feed.as_ref().map(|path| format!("{}{path}", p.config.web.as_ref().map_or("", |w| w.public_url.as_str()))),
-            feed_expires => dmy((p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS))).with_timezone(&tz).date_naive()),
+            feed_path => p.feed.as_ref().map(|_| mark(Slot::Feed)),
+            feed_url => p.feed.as_ref().map(|_| format!("{}{}", p.config.web.as_ref().map_or("", |w| w.public_url.as_str()), mark(Slot::Feed))),
+            feed_expires => mark(Slot::FeedExpires),
             read_only => p.read_only,
-            who_name => p.who.name.clone(),
-            who_position => p.who.position.clone(),
+            who_name => mark(Slot::WhoName),
+            who_position => mark(Slot::WhoPosition),
             today_vn => dmy(p.today),
             accept => crate::evidence::ACCEPT,
             max_upload_mb => p.config.web.as_ref().map_or(crate::config::web::DEFAULT_MAX_UPLOAD_MB, |w| w.max_upload_mb),
-            csrf_done => csrf("done"),
-            csrf_progress => csrf("progress"),
-            csrf_extend => csrf("extend"),
-            csrf_undo => csrf("undo"),
+            csrf_done => mark(Slot::CsrfDone),
+            csrf_progress => mark(Slot::CsrfProgress),
+            csrf_extend => mark(Slot::CsrfExtend),
+            csrf_undo => mark(Slot::CsrfUndo),
             contact => minijinja::Value::from(minijinja::value::Serde(contact_for(p.config, focus.map(|f| f.plan.as_str())))),
-            expires => dmy((p.link.issued + chrono::Duration::days(i64::from(p.signer.days))).with_timezone(&tz).date_naive()),
+            expires => mark(Slot::Expires),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_page_is_filled_with_each_requests_values_escaped_and_stray_marks_kept() {
+        let who = crate::answers::Who {
+            name: "Nguyễn Văn <A>".into(),
+            position: String::new(),
+        };
+        let values = Values {
+            base: "/a/tok\"en",
+            files: "/a/tok",
+            csrf: ["d".into(), "p".into(), "e".into(), "u".into()],
+            feed: None,
+            feed_expires: "01/01/2024".into(),
+            expires: "30/06/2022".into(),
+            who: &who,
+        };
+        let marked = format!(
+            "<form action=\"{}/done\"><input value=\"{}\">{}x{}x \u{1}{}z\u{1} \u{1}",
+            mark(Slot::Base),
+            mark(Slot::WhoName),
+            mark(Slot::Nonce),
+            mark(Slot::Nonce),
+            MARK.as_str()
+        );
+        let page = fill(&marked, &values);
+        assert!(
+            page.starts_with("<form action=\"&#x2f;a&#x2f;tok&quot;en/done\"><input value=\"Nguyễn Văn &lt;A&gt;\">"),
+            "{page}"
+        );
+        // Each form its own nonce.
+        let nonces: Vec<&str> = page.split('>').nth(2).unwrap().split('x').take(2).collect();
+        assert_eq!(nonces[0].len(), 32, "{page}");
+        assert_ne!(nonces[0], nonces[1]);
+        // Not a marker (an unknown letter, a lone \u{1}): copied as it is.
+        assert!(
+            page.ends_with(&format!(" \u{1}{}z\u{1} \u{1}", MARK.as_str())),
+            "{page}"
+        );
+    }
 }

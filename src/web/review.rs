@@ -182,35 +182,34 @@ pub async fn agency(
             return Err(WebError::not_found());
         }
         let today = super::today(&config, now);
-        let super::Shown {
-            answered,
-            views,
-            responses,
-        } = super::shown(web, &config, &agency, today)?;
+        let shown = super::shown(web, &config, &agency, today)?;
         let query = page::PageQuery::parse(uri.query());
         Ok(html(
             StatusCode::OK,
-            page::agency(&page::AgencyPage {
-                config: &answered,
-                signer: &web.inner.signer,
-                link: &link,
-                agency: &agency,
-                base: Url::MonitorAgency {
-                    key: &key,
+            super::agency_page(
+                &shown,
+                &page::AgencyPage {
+                    config: &shown.answered,
+                    signer: &web.inner.signer,
+                    link: &link,
                     agency: &agency,
-                }
-                .path(),
-                files: Url::Monitor(&key).path(),
-                feed: None,
-                today,
-                now,
-                views: &views,
-                responses: &responses,
-                evidence: &super::upload::attached(web),
-                query: &query,
-                who: answers::Who::default(),
-                read_only: true,
-            }),
+                    base: Url::MonitorAgency {
+                        key: &key,
+                        agency: &agency,
+                    }
+                    .path(),
+                    files: Url::Monitor(&key).path(),
+                    feed: None,
+                    today,
+                    now,
+                    views: &shown.views,
+                    responses: &shown.responses,
+                    evidence: &shown.evidence,
+                    query: &query,
+                    who: answers::Who::default(),
+                    read_only: true,
+                },
+            ),
         ))
     })
     .await
