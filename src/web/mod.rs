@@ -90,7 +90,7 @@ struct Overlaid {
 }
 
 /// Bytes of rendered pages kept per answered config; past it they are dropped and made again.
-const MAX_PAGE_BYTES: usize = 32 << 20;
+const MAX_PAGE_BYTES: usize = 16 << 20;
 
 /// Pages by agency, day, view (the monitoring office's read-only one or the agency's) and query.
 #[derive(Default)]
@@ -116,17 +116,17 @@ pub(crate) fn agency_page(shown: &Shown, p: &page::AgencyPage<'_>) -> String {
         None => {
             let m = Arc::new(page::marked(p));
             let mut pages = lock(&shown.kept.pages);
-            if pages.bytes + m.html.len() > MAX_PAGE_BYTES {
+            if pages.bytes + m.bytes() > MAX_PAGE_BYTES {
                 *pages = Pages::default();
             }
-            pages.bytes += m.html.len();
+            pages.bytes += m.bytes();
             if let Some(old) = pages.by_key.insert(key, m.clone()) {
-                pages.bytes -= old.html.len();
+                pages.bytes -= old.bytes();
             }
             m
         }
     };
-    page::fill(&marked.html, &page::Values::of(p))
+    marked.fill(&page::Values::of(p))
 }
 
 type Evidence = std::collections::HashMap<i64, crate::evidence::Evidence>;

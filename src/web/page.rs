@@ -503,15 +503,17 @@ fn same_card(v: &TaskView, o: &Occurrence) -> bool {
 
 /// The agency's page.
 pub fn agency(p: &AgencyPage<'_>) -> String {
-    fill(&marked(p).html, &Values::of(p))
+    marked(p).fill(&Values::of(p))
 }
 
 /// An agency's page rendered with markers where a request's own values go (the link's path,
 /// its CSRF tokens and expiry, the forms' nonces, the name remembered), and until when it
 /// stands: the same page serves every link of the agency while the answers, the config and
-/// the day are the same, each request only filling it in ([`fill`]).
+/// the day are the same, each request only filling it in ([`Marked::fill`]).
 pub struct Marked {
-    pub html: String,
+    /// The page's text between the markers, and which value goes after each piece.
+    pieces: Vec<(std::ops::Range<usize>, Option<Slot>)>,
+    html: String,
     /// When an answer shown stops being one the agency may withdraw ([`UNDO_HOURS`]): the page
     /// must be made again then.
     pub until: Option<DateTime<Utc>>,
@@ -560,95 +562,103 @@ fn mark(slot: Slot) -> String {
     format!("\u{1}{}{}\u{1}", MARK.as_str(), char::from(b'a' + i as u8))
 }
 
-/// A request's own values, as [`fill`] writes them (HTML-escaped as the template would).
-pub struct Values<'a> {
-    base: &'a str,
-    files: &'a str,
-    csrf: [String; 4],
-    feed: Option<&'a str>,
-    feed_expires: String,
-    expires: String,
-    who: &'a crate::answers::Who,
+/// A request's own values, HTML-escaped as the template would, once each.
+pub struct Values {
+    /// By [`SLOTS`]' order; the nonce's is its random part.
+    text: [String; 12],
 }
 
-impl<'a> Values<'a> {
-    pub fn of(p: &'a AgencyPage<'a>) -> Values<'a> {
+impl Values {
+    pub fn of(p: &AgencyPage<'_>) -> Values {
         let tz = p.config.timezone;
         let csrf = |form: &str| p.signer.csrf(p.link, form);
+        let esc = |s: &str| minijinja::HtmlEscape(s).to_string();
         Values {
-            base: &p.base,
-            files: &p.files,
-            csrf: [csrf("done"), csrf("progress"), csrf("extend"), csrf("undo")],
-            feed: p.feed.as_deref(),
-            feed_expires: dmy(
-                (p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS)))
-                    .with_timezone(&tz)
-                    .date_naive(),
-            ),
-            expires: dmy(
-                (p.link.issued + chrono::Duration::days(i64::from(p.signer.days)))
-                    .with_timezone(&tz)
-                    .date_naive(),
-            ),
-            who: &p.who,
+            text: [
+                esc(&p.base),
+                esc(&p.files),
+                csrf("done"),
+                csrf("progress"),
+                csrf("extend"),
+                csrf("undo"),
+                esc(p.feed.as_deref().unwrap_or_default()),
+                dmy(
+                    (p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS)))
+                        .with_timezone(&tz)
+                        .date_naive(),
+                ),
+                dmy(
+                    (p.link.issued + chrono::Duration::days(i64::from(p.signer.days)))
+                        .with_timezone(&tz)
+                        .date_naive(),
+                ),
+                esc(&p.who.name),
+                esc(&p.who.position),
+                // 96 random bits for the request, a count for each form after them.
+                uuid::Uuid::new_v4().simple().to_string()[..24].to_string(),
+            ],
         }
-    }
-
-    fn write(&self, slot: Slot, out: &mut String) {
-        use std::fmt::Write as _;
-        let text = match slot {
-            Slot::Base => self.base,
-            Slot::Files => self.files,
-            Slot::CsrfDone => &self.csrf[0],
-            Slot::CsrfProgress => &self.csrf[1],
-            Slot::CsrfExtend => &self.csrf[2],
-            Slot::CsrfUndo => &self.csrf[3],
-            Slot::Feed => self.feed.unwrap_or_default(),
-            Slot::FeedExpires => &self.feed_expires,
-            Slot::Expires => &self.expires,
-            Slot::WhoName => &self.who.name,
-            Slot::WhoPosition => &self.who.position,
-            // A form posted twice is stored once: each form its own nonce.
-            Slot::Nonce => {
-                out.push_str(&uuid::Uuid::new_v4().simple().to_string());
-                return;
-            }
-        };
-        let _ = write!(out, "{}", minijinja::HtmlEscape(text));
     }
 }
 
-/// `marked` with each marker replaced by the request's value.
-pub fn fill(marked: &str, values: &Values<'_>) -> String {
-    let mut out = String::with_capacity(marked.len() + 512);
-    let mut rest = marked;
-    while let Some(i) = rest.find('\u{1}') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let slot = after.strip_prefix(MARK.as_str()).and_then(|tail| {
-            let mut chars = tail.char_indices();
-            match (chars.next(), chars.next()) {
-                (Some((_, c)), Some((j, '\u{1}'))) => c
-                    .is_ascii_lowercase()
-                    .then(|| SLOTS.get(usize::from(c as u8 - b'a')))
+impl Marked {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.html.len()
+    }
+
+    fn new(html: String, until: Option<DateTime<Utc>>) -> Marked {
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        let mut at = 0;
+        while let Some(i) = html[at..].find('\u{1}').map(|i| at + i) {
+            let after = i + 1;
+            let slot = html[after..].strip_prefix(MARK.as_str()).and_then(|tail| {
+                let letter = *tail.as_bytes().first()?;
+                (tail.as_bytes().get(1) == Some(&1) && letter.is_ascii_lowercase())
+                    .then(|| SLOTS.get(usize::from(letter - b'a')))
                     .flatten()
-                    .map(|s| (*s, &tail[j + 1..])),
-                _ => None,
-            }
-        });
-        match slot {
-            Some((slot, tail)) => {
-                values.write(slot, &mut out);
-                rest = tail;
-            }
-            None => {
-                out.push('\u{1}');
-                rest = after;
+            });
+            match slot {
+                Some(slot) => {
+                    pieces.push((from..i, Some(*slot)));
+                    from = after + MARK.len() + 2;
+                    at = from;
+                }
+                // Not a marker: a \u{1} of the text, kept.
+                None => at = after,
             }
         }
+        pieces.push((from..html.len(), None));
+        Marked {
+            pieces,
+            html,
+            until,
+        }
     }
-    out.push_str(rest);
-    out
+
+    /// The page with each marker replaced by the request's value; each form a nonce of its
+    /// own (a form posted twice is stored once).
+    pub fn fill(&self, values: &Values) -> String {
+        let mut out = String::with_capacity(self.html.len() + 4096);
+        let mut forms = 0u32;
+        for (range, slot) in &self.pieces {
+            out.push_str(&self.html[range.clone()]);
+            match slot {
+                Some(Slot::Nonce) => {
+                    forms += 1;
+                    out.push_str(&values.text[11]);
+                    out.push_str(&format!("{forms:08x}"));
+                }
+                Some(slot) => {
+                    let i = SLOTS.iter().position(|s| s == slot).unwrap_or(0);
+                    out.push_str(&values.text[i]);
+                }
+                None => {}
+            }
+        }
+        out
+    }
 }
 
 /// The agency's page with markers for the request's own values ([`Marked`]).
@@ -660,10 +670,7 @@ pub fn marked(p: &AgencyPage<'_>) -> Marked {
         .map(|r| r.created_at + undo)
         .filter(|t| *t > p.now)
         .min();
-    Marked {
-        html: marked_html(p),
-        until,
-    }
+    Marked::new(marked_html(p), until)
 }
 
 fn marked_html(p: &AgencyPage<'_>) -> String {
@@ -824,21 +831,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_kept_page_is_filled_with_each_requests_values_escaped_and_stray_marks_kept() {
-        let who = crate::answers::Who {
-            name: "Nguyễn Văn <A>".into(),
-            position: String::new(),
-        };
-        let values = Values {
-            base: "/a/tok\"en",
-            files: "/a/tok",
-            csrf: ["d".into(), "p".into(), "e".into(), "u".into()],
-            feed: None,
-            feed_expires: "01/01/2024".into(),
-            expires: "30/06/2022".into(),
-            who: &who,
-        };
-        let marked = format!(
+    fn a_kept_page_is_filled_with_each_requests_values_and_stray_marks_kept() {
+        let mut text: [String; 12] = Default::default();
+        text[0] = "&#x2f;a&#x2f;tok".into();
+        text[9] = "Nguyễn Văn &lt;A&gt;".into();
+        text[11] = "0123456789ab0123456789ab".into();
+        let values = Values { text };
+        let html = format!(
             "<form action=\"{}/done\"><input value=\"{}\">{}x{}x \u{1}{}z\u{1} \u{1}",
             mark(Slot::Base),
             mark(Slot::WhoName),
@@ -846,15 +845,11 @@ mod tests {
             mark(Slot::Nonce),
             MARK.as_str()
         );
-        let page = fill(&marked, &values);
+        let page = Marked::new(html, None).fill(&values);
         assert!(
-            page.starts_with("<form action=\"&#x2f;a&#x2f;tok&quot;en/done\"><input value=\"Nguyễn Văn &lt;A&gt;\">"),
+            page.starts_with("<form action=\"&#x2f;a&#x2f;tok/done\"><input value=\"Nguyễn Văn &lt;A&gt;\">0123456789ab0123456789ab00000001x0123456789ab0123456789ab00000002x"),
             "{page}"
         );
-        // Each form its own nonce.
-        let nonces: Vec<&str> = page.split('>').nth(2).unwrap().split('x').take(2).collect();
-        assert_eq!(nonces[0].len(), 32, "{page}");
-        assert_ne!(nonces[0], nonces[1]);
         // Not a marker (an unknown letter, a lone \u{1}): copied as it is.
         assert!(
             page.ends_with(&format!(" \u{1}{}z\u{1} \u{1}", MARK.as_str())),
