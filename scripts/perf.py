@@ -4,7 +4,8 @@ so a noisy machine does not mislead). Prints a report; docs/PERFORMANCE.md recor
 
     scripts/perf.py [--digests N]
 
-Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager, wrk. Builds release.
+Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager, wrk; nginx for
+`--only pages` (a private instance on loopback, its own prefix and config). Builds release.
 """
 import argparse
 import hashlib

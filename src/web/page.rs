@@ -1,7 +1,6 @@
 //! The pages' HTML: minijinja templates (`templates/*.html`, every value escaped), one
 //! stylesheet, no scripts. Readable at 360 px (one column, cards) and without CSS.
 
-use super::dashboard::{page_of, PagerCtx};
 use crate::answers::{Action, Occurrence, Response, TaskView};
 use crate::config::Config;
 use crate::dates::dmy;
@@ -474,6 +473,60 @@ fn groups(p: &AgencyPage<'_>, cards: &[&TaskView]) -> Vec<GroupCtx> {
         }
     }
     out.into_iter().map(|(_, g)| g).collect()
+}
+
+/// One page of a long list, and the links to the others (none when it all fits).
+#[derive(Serialize)]
+pub(super) struct PagerCtx {
+    page: usize,
+    pages: usize,
+    /// The rows shown, 1-based, and how many there are in all.
+    from: usize,
+    to: usize,
+    total: usize,
+    /// Rows on the other pages.
+    hidden: usize,
+    first: Option<String>,
+    prev: Option<String>,
+    next: Option<String>,
+    last: Option<String>,
+}
+
+/// Which page of `total` rows to show, `per` a page: the one asked for (1 by default, the last
+/// when past it), and the range of rows it holds.
+pub(super) fn page_of(
+    asked: Option<usize>,
+    total: usize,
+    per: usize,
+) -> (usize, usize, std::ops::Range<usize>) {
+    let pages = total.div_ceil(per).max(1);
+    let page = asked.unwrap_or(1).clamp(1, pages);
+    let start = (page - 1) * per;
+    (page, pages, start..total.min(start + per))
+}
+
+impl PagerCtx {
+    /// `link(n)` is page n's address.
+    pub(super) fn new(
+        page: usize,
+        pages: usize,
+        rows: &std::ops::Range<usize>,
+        total: usize,
+        link: impl Fn(usize) -> String,
+    ) -> Option<PagerCtx> {
+        (pages > 1).then(|| PagerCtx {
+            page,
+            pages,
+            from: rows.start + 1,
+            to: rows.end,
+            total,
+            hidden: total - rows.len(),
+            first: (page > 2).then(|| link(1)),
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+            last: (page + 1 < pages).then(|| link(pages)),
+        })
+    }
 }
 
 /// Which of the page's lists is paged: the one its filters ask for.
