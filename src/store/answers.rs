@@ -429,12 +429,26 @@ impl Store {
     /// Changes whenever a response or an extension is recorded or withdrawn: the service
     /// rebuilds its schedule when it does.
     pub fn answers_version(&self) -> Result<String> {
-        Ok(self.conn.query_row(
+        Ok(self.conn.prepare_cached(
             "SELECT (SELECT COALESCE(MAX(id), 0) || '.' || COUNT(undone_at) || '.' || COUNT(granted) || '.' || COUNT(refused_at) || '.' || COUNT(review) FROM responses)
                     || '/' || (SELECT COALESCE(MAX(id), 0) FROM extensions)",
+        )?
+        .query_row([], |r| r.get(0))?)
+    }
+
+    /// Changes whenever an answer is recorded or withdrawn or a reminder is marked sent: what
+    /// the dashboard's figures read ([`Store::answers_version`], [`Store::last_reminders`]), in
+    /// one snapshot.
+    pub fn figures_version(&self) -> Result<String> {
+        let tx = self.conn.unchecked_transaction()?;
+        let answers = self.answers_version()?;
+        let sent: String = self.conn.query_row(
+            "SELECT COUNT(*) || '.' || COALESCE(MAX(id), 0) FROM deliveries WHERE status = 'sent'",
             [],
             |r| r.get(0),
-        )?)
+        )?;
+        tx.commit()?;
+        Ok(format!("{answers}/{sent}"))
     }
 
     /// The responses and extensions the overlay needs.
@@ -512,7 +526,8 @@ impl Store {
         } else {
             "SELECT response_id FROM response_heads WHERE (?1 IS NULL OR agency = ?1) AND ?2 IS ?2"
         };
-        let mut stmt = self.conn.prepare(&format!(
+        // Cached: the pages ask for it at every request.
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {RESPONSE_COLUMNS} FROM responses WHERE id IN (
                 {heads}
                 UNION SELECT id FROM responses WHERE action = 'done' AND undone_at IS NULL

@@ -3,7 +3,7 @@
 //! agencies' table sortable by links). Same templates, escaping and stylesheet as the
 //! agencies' pages.
 
-use super::page::{render, FileCtx};
+use super::page::{page_of, render, FileCtx, PagerCtx};
 use super::timeline;
 use crate::config::Config;
 use crate::dates::dmy;
@@ -177,60 +177,6 @@ struct RequestCtx {
     reason: String,
     asked: String,
     file: Option<FileCtx>,
-}
-
-/// One page of a long list, and the links to the others (none when it all fits).
-#[derive(Serialize)]
-struct PagerCtx {
-    page: usize,
-    pages: usize,
-    /// The rows shown, 1-based, and how many there are in all.
-    from: usize,
-    to: usize,
-    total: usize,
-    /// Rows on the other pages.
-    hidden: usize,
-    first: Option<String>,
-    prev: Option<String>,
-    next: Option<String>,
-    last: Option<String>,
-}
-
-/// Which page of `total` rows to show, `per` a page: the one asked for (1 by default, the last
-/// when past it), and the range of rows it holds.
-fn page_of(
-    asked: Option<usize>,
-    total: usize,
-    per: usize,
-) -> (usize, usize, std::ops::Range<usize>) {
-    let pages = total.div_ceil(per).max(1);
-    let page = asked.unwrap_or(1).clamp(1, pages);
-    let start = (page - 1) * per;
-    (page, pages, start..total.min(start + per))
-}
-
-impl PagerCtx {
-    /// `link(n)` is page n's address.
-    fn new(
-        page: usize,
-        pages: usize,
-        rows: &std::ops::Range<usize>,
-        total: usize,
-        link: impl Fn(usize) -> String,
-    ) -> Option<PagerCtx> {
-        (pages > 1).then(|| PagerCtx {
-            page,
-            pages,
-            from: rows.start + 1,
-            to: rows.end,
-            total,
-            hidden: total - rows.len(),
-            first: (page > 2).then(|| link(1)),
-            prev: (page > 1).then(|| link(page - 1)),
-            next: (page < pages).then(|| link(page + 1)),
-            last: (page + 1 < pages).then(|| link(pages)),
-        })
-    }
 }
 
 /// The sort keys of the agencies' table, their column names, and whether larger comes first.

@@ -244,7 +244,7 @@ fn check_key(
             Some(None) => Ok((link, config)),
             // A link for one office (`admin-link --agency`): only the plans it monitors.
             Some(Some(agency)) => {
-                let scoped = Arc::new(config.monitored_by(agency));
+                let scoped = web.scoped(&config, agency);
                 Ok((link, scoped))
             }
             None => Err(refused()),

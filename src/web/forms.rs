@@ -6,7 +6,7 @@ use super::error::{self, WebError};
 use super::extract::{typed, AgencyLink};
 use super::page::{MAX_REF, MAX_TEXT, UNDO_HOURS};
 use super::upload::Posted as File;
-use super::{answered, client, page, today, Web};
+use super::{client, page, today, Web};
 use crate::answers::{self, Action, NewResponse, TaskView};
 use crate::config::Config;
 use crate::dates::dmy;
@@ -271,9 +271,13 @@ fn record(
         config,
     } = agency;
     csrf_checked(web, agency, action, card.csrf)?;
-    let (answered, responses) = answered(web, config, &link.agency)?;
     let today = today(config, now);
-    let views = answers::agency_view(&answered, &link.agency, today, &responses);
+    let super::Shown {
+        answered,
+        views,
+        responses,
+        ..
+    } = super::shown(web, config, &link.agency, today)?;
     let base = crate::links::Url::Agency(token).path();
     // Which occurrence: one of this agency's open ones, on an open plan.
     let (Some(plan), Some(task)) = (card.plan, card.task) else {

@@ -66,18 +66,117 @@ struct Inner {
     started: std::time::Instant,
     guards: Mutex<Guards>,
     /// The config with every answer laid over it, shared by the pages until an answer is
-    /// recorded (the store's answers version changes) or the config is reloaded.
-    overlaid: Mutex<Option<Arc<Overlaid>>>,
+    /// recorded (the store's answers version changes) or the config is reloaded: one per
+    /// config asked for (the settings' and the offices' scoped ones), the latest first.
+    overlaid: Mutex<Vec<Arc<Overlaid>>>,
+    /// The configs of the offices' scoped dashboard links, made once per config loaded.
+    scoped: Mutex<Scoped>,
+    /// The dashboard's figures, per config, plan, date and what the store held.
+    figures: Mutex<Vec<(monitor::FiguresKey, Arc<crate::overview::Overview>)>>,
     /// `nhacviec_web_rejected_total{reason}` (registered with `/metrics` by the service).
     rejected: Family<crate::health::ReasonLabel, Counter>,
 }
 
-/// The answered config of one config and answers version.
+/// The answered config of one config and answers version, and the agencies' cards made on it.
 struct Overlaid {
     /// The config it was laid over (held, so its address names it while cached).
     config: Arc<Config>,
     version: String,
     answered: Arc<Config>,
+    cards: Mutex<Cards>,
+    /// The files attached to answers (each recorded with its answer: a new one is a new
+    /// version), read once.
+    evidence: std::sync::OnceLock<Arc<Evidence>>,
+    /// Agencies' pages rendered, each request only filling in its own values.
+    pages: Mutex<Pages>,
+}
+
+/// Bytes of rendered pages kept per answered config; past it they are dropped and made again.
+const MAX_PAGE_BYTES: usize = 16 << 20;
+
+/// Pages by agency, day, view (the monitoring office's read-only one or the agency's) and query.
+#[derive(Default)]
+struct Pages {
+    by_key: std::collections::HashMap<(String, NaiveDate, bool, String), Arc<page::Marked>>,
+    bytes: usize,
+}
+
+/// `p`'s page, from one rendered earlier for the same agency, day, view, query and answers
+/// when there is one still standing; rendered and kept otherwise.
+pub(crate) fn agency_page(shown: &Shown, p: &page::AgencyPage<'_>) -> String {
+    let Some(asked) = p.query.kept_as() else {
+        return page::agency(p);
+    };
+    let key = (p.agency.to_string(), p.today, p.read_only, asked);
+    let kept = lock(&shown.kept.pages)
+        .by_key
+        .get(&key)
+        .filter(|m| m.until.is_none_or(|t| p.now < t))
+        .cloned();
+    let marked = match kept {
+        Some(m) => m,
+        None => {
+            let m = Arc::new(page::marked(p));
+            let mut pages = lock(&shown.kept.pages);
+            if pages.bytes + m.bytes() > MAX_PAGE_BYTES {
+                *pages = Pages::default();
+            }
+            pages.bytes += m.bytes();
+            if let Some(old) = pages.by_key.insert(key, m.clone()) {
+                pages.bytes -= old.bytes();
+            }
+            m
+        }
+    };
+    marked.fill(&page::Values::of(p))
+}
+
+type Evidence = std::collections::HashMap<i64, crate::evidence::Evidence>;
+
+/// Configs overlaid kept at once: the settings' and a few offices' scoped ones.
+const MAX_OVERLAID: usize = 4;
+/// Cards kept across agencies (a department's page has 1,500, a district's a few hundred):
+/// the pages asked for lately render from memory, older ones are made again.
+const MAX_CARDS: usize = 20_000;
+
+/// Agencies' cards of one answered config, per agency and day (a card's days count from
+/// today), the oldest made first out once [`MAX_CARDS`] are held.
+#[derive(Default)]
+struct Cards {
+    by_agency: std::collections::HashMap<(String, NaiveDate), Arc<Vec<answers::TaskView>>>,
+    order: std::collections::VecDeque<(String, NaiveDate)>,
+    held: usize,
+}
+
+impl Cards {
+    fn get(&self, agency: &str, today: NaiveDate) -> Option<Arc<Vec<answers::TaskView>>> {
+        self.by_agency.get(&(agency.to_string(), today)).cloned()
+    }
+
+    fn put(&mut self, agency: &str, today: NaiveDate, views: Arc<Vec<answers::TaskView>>) {
+        let key = (agency.to_string(), today);
+        self.held += views.len();
+        if let Some(old) = self.by_agency.insert(key.clone(), views) {
+            self.held -= old.len();
+        } else {
+            self.order.push_back(key);
+        }
+        // The newest stays even alone over the budget.
+        while self.held > MAX_CARDS && self.order.len() > 1 {
+            if let Some(k) = self.order.pop_front() {
+                if let Some(v) = self.by_agency.remove(&k) {
+                    self.held -= v.len();
+                }
+            }
+        }
+    }
+}
+
+/// The offices' scoped configs (`Config::monitored_by`) of one config.
+#[derive(Default)]
+struct Scoped {
+    base: Option<Arc<Config>>,
+    by_office: std::collections::HashMap<String, Arc<Config>>,
 }
 
 /// The pages' connections to the database, beside the service's writer: lent one per use, at
@@ -199,7 +298,9 @@ impl Web {
                 clock: clock.into(),
                 started: std::time::Instant::now(),
                 guards: Mutex::new(Guards::default()),
-                overlaid: Mutex::new(None),
+                overlaid: Mutex::new(Vec::new()),
+                scoped: Mutex::new(Scoped::default()),
+                figures: Mutex::new(Vec::new()),
                 rejected,
             }),
         }
@@ -210,8 +311,31 @@ impl Web {
         if let Ok(mut c) = self.inner.config.write() {
             *c = config;
         }
-        // The overlay of the config replaced is never asked for again.
-        *lock(&self.inner.overlaid) = None;
+        // What was made of the config replaced is never asked for again.
+        lock(&self.inner.overlaid).clear();
+        *lock(&self.inner.scoped) = Scoped::default();
+        lock(&self.inner.figures).clear();
+    }
+
+    /// The plans `office` monitors of `config` (an office's dashboard link), made once per
+    /// config: the same one each request, so what is kept for it is found again.
+    pub(crate) fn scoped(&self, config: &Arc<Config>, office: &str) -> Arc<Config> {
+        let mut scoped = lock(&self.inner.scoped);
+        if !scoped.base.as_ref().is_some_and(|b| Arc::ptr_eq(b, config)) {
+            *scoped = Scoped {
+                base: Some(config.clone()),
+                by_office: Default::default(),
+            };
+        }
+        // A few offices' at once (each a copy of the config's agencies).
+        if scoped.by_office.len() >= MAX_OVERLAID && !scoped.by_office.contains_key(office) {
+            scoped.by_office.clear();
+        }
+        scoped
+            .by_office
+            .entry(office.to_string())
+            .or_insert_with(|| Arc::new(config.monitored_by(office)))
+            .clone()
     }
 
     fn config(&self) -> Arc<Config> {
@@ -547,9 +671,69 @@ pub(crate) fn answered(
     config: &Arc<Config>,
     agency: &str,
 ) -> Result<(Arc<Config>, Vec<Response>), WebError> {
+    let (o, mine) = overlaid(web, config, agency)?;
+    Ok((o.answered.clone(), mine))
+}
+
+/// What an agency's page shows: the answered config, the agency's cards as of `today` and its
+/// responses. The cards are made once per config, answers version, agency and day, and kept
+/// (up to [`MAX_CARDS`] across agencies): a page asked for again only renders.
+pub(crate) struct Shown {
+    pub answered: Arc<Config>,
+    pub views: Arc<Vec<answers::TaskView>>,
+    pub responses: Vec<Response>,
+    pub evidence: Arc<Evidence>,
+    /// What the pages keep for this config and answers version.
+    kept: Arc<Overlaid>,
+}
+
+pub(crate) fn shown(
+    web: &Web,
+    config: &Arc<Config>,
+    agency: &str,
+    today: NaiveDate,
+) -> Result<Shown, WebError> {
+    let (o, responses) = overlaid(web, config, agency)?;
+    // The responses were read in the snapshot that named `o`'s version: the cards made of
+    // them are that version's.
+    let kept = lock(&o.cards).get(agency, today);
+    let views = match kept {
+        Some(v) => v,
+        None => {
+            let v = Arc::new(answers::agency_view(&o.answered, agency, today, &responses));
+            lock(&o.cards).put(agency, today, v.clone());
+            v
+        }
+    };
+    let evidence = match o.evidence.get() {
+        Some(e) => e.clone(),
+        None => match web.with_store(|s| s.evidence()) {
+            Ok(e) => o.evidence.get_or_init(|| Arc::new(e)).clone(),
+            // Shown without the files' links this once, read again next time.
+            Err(e) => {
+                tracing::error!(error = %e, "web: evidence read failed");
+                Arc::default()
+            }
+        },
+    };
+    Ok(Shown {
+        answered: o.answered.clone(),
+        views,
+        responses,
+        evidence,
+        kept: o,
+    })
+}
+
+fn overlaid(
+    web: &Web,
+    config: &Arc<Config>,
+    agency: &str,
+) -> Result<(Arc<Overlaid>, Vec<Response>), WebError> {
     let cached = lock(&web.inner.overlaid)
-        .clone()
-        .filter(|o| Arc::ptr_eq(&o.config, config));
+        .iter()
+        .find(|o| Arc::ptr_eq(&o.config, config))
+        .cloned();
     let failed = |e: crate::store::StoreError| {
         error::store_failed(
             &e,
@@ -561,8 +745,8 @@ pub(crate) fn answered(
     let read = web
         .with_store(|s| s.page_answers(agency, cached.as_ref().map(|o| o.version.as_str())))
         .map_err(failed)?;
-    let answered = match (read.overlay, cached) {
-        (None, Some(o)) => o.answered.clone(),
+    let o = match (read.overlay, cached) {
+        (None, Some(o)) => o,
         (overlay, _) => {
             // Without a version known the store always reads the overlay's answers; were it
             // not so, they are read here rather than a page shown without them.
@@ -572,16 +756,22 @@ pub(crate) fn answered(
                     .with_store(|s| s.shown_answers(None, None))
                     .map_err(failed)?,
             };
-            let answered = Arc::new(answers::overlaid(config, &all, &ext));
-            *lock(&web.inner.overlaid) = Some(Arc::new(Overlaid {
+            let o = Arc::new(Overlaid {
                 config: config.clone(),
                 version: read.version,
-                answered: answered.clone(),
-            }));
-            answered
+                answered: Arc::new(answers::overlaid(config, &all, &ext)),
+                cards: Mutex::new(Cards::default()),
+                evidence: std::sync::OnceLock::new(),
+                pages: Mutex::new(Pages::default()),
+            });
+            let mut kept = lock(&web.inner.overlaid);
+            kept.retain(|k| !Arc::ptr_eq(&k.config, config));
+            kept.insert(0, o.clone());
+            kept.truncate(MAX_OVERLAID);
+            o
         }
     };
-    Ok((answered, read.mine))
+    Ok((o, read.mine))
 }
 
 /// `GET /a/{token}`: the agency's page.
@@ -598,42 +788,46 @@ async fn show(
             link,
             config,
         } = agency;
-        let (answered, mut responses) = answered(web, &config, &link.agency)?;
         let today = today(&config, now);
-        let views = answers::agency_view(&answered, &link.agency, today, &responses);
+        let mut shown = shown(web, &config, &link.agency, today)?;
         let query = page::PageQuery::parse(uri.query());
         // The answer the notice names, when a later one of its occurrence took its place.
         if let Some(id) = query
             .recorded
-            .filter(|id| !responses.iter().any(|r| r.id == *id))
+            .filter(|id| !shown.responses.iter().any(|r| r.id == *id))
         {
             if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
                 if r.agency == link.agency {
-                    responses.push(r);
+                    shown.responses.push(r);
                 }
             }
         }
         let base = links::Url::Agency(&token).path();
         Ok(html(
             StatusCode::OK,
-            page::agency(&page::AgencyPage {
-                config: &answered,
-                signer: &web.inner.signer,
-                link: &link,
-                agency: &link.agency,
-                files: base.clone(),
-                base,
-                // The feed's own read-only token: a calendar provider holding it cannot answer.
-                feed: Some(links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path()),
-                today,
-                now,
-                views: &views,
-                responses: &responses,
-                evidence: &upload::attached(web),
-                query: &query,
-                who: forms::remembered(&headers),
-                read_only: false,
-            }),
+            agency_page(
+                &shown,
+                &page::AgencyPage {
+                    config: &shown.answered,
+                    signer: &web.inner.signer,
+                    link: &link,
+                    agency: &link.agency,
+                    files: base.clone(),
+                    base,
+                    // The feed's own read-only token: a calendar provider holding it cannot answer.
+                    feed: Some(
+                        links::Url::Feed(&web.inner.signer.sign_feed(&link.agency, now)).path(),
+                    ),
+                    today,
+                    now,
+                    views: &shown.views,
+                    responses: &shown.responses,
+                    evidence: &shown.evidence,
+                    query: &query,
+                    who: forms::remembered(&headers),
+                    read_only: false,
+                },
+            ),
         ))
     })
     .await

@@ -105,13 +105,60 @@ fn unavailable(e: &crate::store::StoreError, what: &str, title: &'static str) ->
     )
 }
 
-/// The figures a request asks for, computed from the store's answers.
+/// Figures kept at once (a national overview is a few MB): the dates and plans asked for
+/// lately.
+const MAX_FIGURES: usize = 4;
+
+/// What a dashboard's figures are of: the config (the settings' or an office's scoped one,
+/// held so its address names it), the plan, the date, and the store's answers and reminders
+/// sent as they were read ([`crate::store::Store::figures_version`]).
+pub(crate) struct FiguresKey {
+    config: Arc<Config>,
+    plan: Option<String>,
+    as_of: NaiveDate,
+    version: String,
+}
+
+impl FiguresKey {
+    fn is(&self, other: &FiguresKey) -> bool {
+        Arc::ptr_eq(&self.config, &other.config)
+            && self.plan == other.plan
+            && self.as_of == other.as_of
+            && self.version == other.version
+    }
+}
+
+/// The figures a request asks for, computed from the store's answers once per config, plan,
+/// date and what the store holds, and kept: the dashboard's pages, sorts and searches and the
+/// workbook of the same figures read them from memory; an answer recorded, a reminder sent or
+/// a config reloaded makes the next request compute them again.
 fn figures(
     web: &Web,
-    config: &Config,
+    config: &Arc<Config>,
     as_of: NaiveDate,
     plan: Option<&str>,
-) -> Result<Overview, WebError> {
+) -> Result<Arc<Overview>, WebError> {
+    let failed = |e: crate::store::StoreError| {
+        unavailable(
+            &e,
+            "trang theo dõi: không đọc được cơ sở dữ liệu",
+            "Tạm thời không xem được",
+        )
+    };
+    // The version is read before the answers: figures kept under it are never older than it.
+    let key = FiguresKey {
+        config: config.clone(),
+        plan: plan.map(str::to_string),
+        as_of,
+        version: web.with_store(|s| s.figures_version()).map_err(failed)?,
+    };
+    let kept = super::lock(&web.inner.figures)
+        .iter()
+        .find(|(k, _)| k.is(&key))
+        .map(|(_, o)| o.clone());
+    if let Some(o) = kept {
+        return Ok(o);
+    }
     // The answers the figures read (latest per occurrence, completions, pending requests),
     // as known at the end of `as_of`: not every answer ever given.
     let before = as_of
@@ -123,21 +170,20 @@ fn figures(
             let last = s.last_reminders()?;
             Ok::<_, crate::store::StoreError>((responses, extensions, last))
         })
-        .map_err(|e| {
-            unavailable(
-                &e,
-                "trang theo dõi: không đọc được cơ sở dữ liệu",
-                "Tạm thời không xem được",
-            )
-        })?;
-    Ok(overview::compute_as_of(
+        .map_err(failed)?;
+    let overview = Arc::new(overview::compute_as_of(
         config,
         as_of,
         plan,
         &responses,
         &extensions,
         &last,
-    ))
+    ));
+    let mut kept = super::lock(&web.inner.figures);
+    kept.retain(|(k, _)| !Arc::ptr_eq(&k.config, config) || k.version == key.version);
+    kept.insert(0, (key, overview.clone()));
+    kept.truncate(MAX_FIGURES);
+    Ok(overview)
 }
 
 /// `GET /theo-doi/{key}`: the dashboard.

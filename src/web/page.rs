@@ -19,6 +19,11 @@ pub const MAX_TEXT: usize = 2000;
 pub const MAX_REF: usize = 200;
 /// How long an agency may withdraw its last answer.
 pub const UNDO_HOURS: i64 = 24;
+/// Cards a page of the agency's list shows (`?trang=`), overdue and nearest deadlines first; a
+/// folded list (finished, closed plans) shows as many and counts the rest. A department
+/// coordinating a province's plans has 1,500 cards: nobody reads them at once, and rendering
+/// them all made its page slow.
+pub const PAGE_CARDS: usize = 100;
 
 fn env() -> Environment<'static> {
     let mut env = Environment::new();
@@ -119,6 +124,8 @@ pub struct PageQuery {
     pub undone: bool,
     pub plan: Option<String>,
     pub state: StateFilter,
+    /// The page of the list asked for (`trang`), from 1.
+    pub page: Option<usize>,
 }
 
 /// Which cards the page lists.
@@ -165,6 +172,7 @@ impl PageQuery {
             match k.as_ref() {
                 "muc" => q.focus = Occurrence::parse(&v),
                 "ghi-nhan" => q.recorded = v.parse().ok(),
+                "trang" => q.page = v.parse().ok().filter(|n| *n >= 1),
                 "ok" => q.undone = v == "undo",
                 "ke-hoach" if !v.is_empty() && v.len() <= 200 => q.plan = Some(v.into_owned()),
                 "tinh-trang" => {
@@ -177,6 +185,23 @@ impl PageQuery {
             }
         }
         q
+    }
+}
+
+impl PageQuery {
+    /// What names the page among those kept ([`Marked`]): everything asked but the notice of
+    /// an answer just recorded or withdrawn (those pages are made each time).
+    pub fn kept_as(&self) -> Option<String> {
+        if self.recorded.is_some() || self.undone {
+            return None;
+        }
+        Some(format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}",
+            self.focus.as_ref().map(Occurrence::id).unwrap_or_default(),
+            self.plan.as_deref().unwrap_or_default(),
+            self.state.key(),
+            self.page.unwrap_or(1)
+        ))
     }
 }
 
@@ -414,7 +439,10 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
                 && r.review.is_none(),
             review: review_text(r),
             returned: r.returned(),
-            file: p.evidence.get(&r.id).map(|e| FileCtx::of(e, &p.files)),
+            file: p
+                .evidence
+                .get(&r.id)
+                .map(|e| FileCtx::of(e, &mark(Slot::Files))),
         }),
         pending_extension: v
             .pending_extension
@@ -422,7 +450,8 @@ fn task_ctx(p: &AgencyPage<'_>, v: &TaskView, focused: bool) -> TaskCtx {
             .and_then(|r| r.proposed)
             .map(dmy),
         older_open: v.older_open,
-        nonce: uuid::Uuid::new_v4().simple().to_string(),
+        // Each form's own, filled in per request ([`fill`]).
+        nonce: mark(Slot::Nonce),
         focused,
     }
 }
@@ -446,11 +475,258 @@ fn groups(p: &AgencyPage<'_>, cards: &[&TaskView]) -> Vec<GroupCtx> {
     out.into_iter().map(|(_, g)| g).collect()
 }
 
+/// One page of a long list, and the links to the others (none when it all fits).
+#[derive(Serialize)]
+pub(super) struct PagerCtx {
+    page: usize,
+    pages: usize,
+    /// The rows shown, 1-based, and how many there are in all.
+    from: usize,
+    to: usize,
+    total: usize,
+    /// Rows on the other pages.
+    hidden: usize,
+    first: Option<String>,
+    prev: Option<String>,
+    next: Option<String>,
+    last: Option<String>,
+}
+
+/// Which page of `total` rows to show, `per` a page: the one asked for (1 by default, the last
+/// when past it), and the range of rows it holds.
+pub(super) fn page_of(
+    asked: Option<usize>,
+    total: usize,
+    per: usize,
+) -> (usize, usize, std::ops::Range<usize>) {
+    let pages = total.div_ceil(per).max(1);
+    let page = asked.unwrap_or(1).clamp(1, pages);
+    let start = (page - 1) * per;
+    (page, pages, start..total.min(start + per))
+}
+
+impl PagerCtx {
+    /// `link(n)` is page n's address.
+    pub(super) fn new(
+        page: usize,
+        pages: usize,
+        rows: &std::ops::Range<usize>,
+        total: usize,
+        link: impl Fn(usize) -> String,
+    ) -> Option<PagerCtx> {
+        (pages > 1).then(|| PagerCtx {
+            page,
+            pages,
+            from: rows.start + 1,
+            to: rows.end,
+            total,
+            hidden: total - rows.len(),
+            first: (page > 2).then(|| link(1)),
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+            last: (page + 1 < pages).then(|| link(pages)),
+        })
+    }
+}
+
+/// Which of the page's lists is paged: the one its filters ask for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listed {
+    Open,
+    Done,
+    Closed,
+}
+
+/// Page `n` of the list, its filters kept.
+fn page_link(base: &str, q: &PageQuery, n: usize) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(plan) = &q.plan {
+        s.append_pair("ke-hoach", plan);
+    }
+    if q.state != StateFilter::Open {
+        s.append_pair("tinh-trang", q.state.key());
+    }
+    s.append_pair("trang", &n.to_string());
+    format!("{base}?{}", s.finish())
+}
+
 fn same_card(v: &TaskView, o: &Occurrence) -> bool {
     v.plan == o.plan && v.task == o.task && v.occurrence == o.deadline
 }
 
+/// The agency's page.
 pub fn agency(p: &AgencyPage<'_>) -> String {
+    marked(p).fill(&Values::of(p))
+}
+
+/// An agency's page rendered with markers where a request's own values go (the link's path,
+/// its CSRF tokens and expiry, the forms' nonces, the name remembered), and until when it
+/// stands: the same page serves every link of the agency while the answers, the config and
+/// the day are the same, each request only filling it in ([`Marked::fill`]).
+pub struct Marked {
+    /// The page's text between the markers, and which value goes after each piece.
+    pieces: Vec<(std::ops::Range<usize>, Option<Slot>)>,
+    html: String,
+    /// When an answer shown stops being one the agency may withdraw ([`UNDO_HOURS`]): the page
+    /// must be made again then.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A request's own values in a page ([`Marked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Base,
+    Files,
+    CsrfDone,
+    CsrfProgress,
+    CsrfExtend,
+    CsrfUndo,
+    Feed,
+    FeedExpires,
+    Expires,
+    WhoName,
+    WhoPosition,
+    Nonce,
+}
+
+const SLOTS: [Slot; 12] = [
+    Slot::Base,
+    Slot::Files,
+    Slot::CsrfDone,
+    Slot::CsrfProgress,
+    Slot::CsrfExtend,
+    Slot::CsrfUndo,
+    Slot::Feed,
+    Slot::FeedExpires,
+    Slot::Expires,
+    Slot::WhoName,
+    Slot::WhoPosition,
+    Slot::Nonce,
+];
+
+/// The markers' own random part, new each process: text from the config or an answer cannot
+/// spell a marker (and a stray \u{1} in it is copied as it is).
+static MARK: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string());
+
+/// "\u{1}{MARK}{letter}\u{1}": letters, digits and \u{1} come out of HTML escaping unchanged.
+fn mark(slot: Slot) -> String {
+    let i = SLOTS.iter().position(|s| *s == slot).unwrap_or(0);
+    format!("\u{1}{}{}\u{1}", MARK.as_str(), char::from(b'a' + i as u8))
+}
+
+/// A request's own values, HTML-escaped as the template would, once each.
+pub struct Values {
+    /// By [`SLOTS`]' order; the nonce's is its random part.
+    text: [String; 12],
+}
+
+impl Values {
+    pub fn of(p: &AgencyPage<'_>) -> Values {
+        let tz = p.config.timezone;
+        let csrf = |form: &str| p.signer.csrf(p.link, form);
+        let esc = |s: &str| minijinja::HtmlEscape(s).to_string();
+        Values {
+            text: [
+                esc(&p.base),
+                esc(&p.files),
+                csrf("done"),
+                csrf("progress"),
+                csrf("extend"),
+                csrf("undo"),
+                esc(p.feed.as_deref().unwrap_or_default()),
+                dmy(
+                    (p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS)))
+                        .with_timezone(&tz)
+                        .date_naive(),
+                ),
+                dmy(
+                    (p.link.issued + chrono::Duration::days(i64::from(p.signer.days)))
+                        .with_timezone(&tz)
+                        .date_naive(),
+                ),
+                esc(&p.who.name),
+                esc(&p.who.position),
+                // 96 random bits for the request, a count for each form after them.
+                uuid::Uuid::new_v4().simple().to_string()[..24].to_string(),
+            ],
+        }
+    }
+}
+
+impl Marked {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.html.len()
+    }
+
+    fn new(html: String, until: Option<DateTime<Utc>>) -> Marked {
+        let mut pieces = Vec::new();
+        let mut from = 0;
+        let mut at = 0;
+        while let Some(i) = html[at..].find('\u{1}').map(|i| at + i) {
+            let after = i + 1;
+            let slot = html[after..].strip_prefix(MARK.as_str()).and_then(|tail| {
+                let letter = *tail.as_bytes().first()?;
+                (tail.as_bytes().get(1) == Some(&1) && letter.is_ascii_lowercase())
+                    .then(|| SLOTS.get(usize::from(letter - b'a')))
+                    .flatten()
+            });
+            match slot {
+                Some(slot) => {
+                    pieces.push((from..i, Some(*slot)));
+                    from = after + MARK.len() + 2;
+                    at = from;
+                }
+                // Not a marker: a \u{1} of the text, kept.
+                None => at = after,
+            }
+        }
+        pieces.push((from..html.len(), None));
+        Marked {
+            pieces,
+            html,
+            until,
+        }
+    }
+
+    /// The page with each marker replaced by the request's value; each form a nonce of its
+    /// own (a form posted twice is stored once).
+    pub fn fill(&self, values: &Values) -> String {
+        let mut out = String::with_capacity(self.html.len() + 4096);
+        let mut forms = 0u32;
+        for (range, slot) in &self.pieces {
+            out.push_str(&self.html[range.clone()]);
+            match slot {
+                Some(Slot::Nonce) => {
+                    forms += 1;
+                    out.push_str(&values.text[11]);
+                    out.push_str(&format!("{forms:08x}"));
+                }
+                Some(slot) => {
+                    let i = SLOTS.iter().position(|s| s == slot).unwrap_or(0);
+                    out.push_str(&values.text[i]);
+                }
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+/// The agency's page with markers for the request's own values ([`Marked`]).
+pub fn marked(p: &AgencyPage<'_>) -> Marked {
+    let undo = chrono::Duration::hours(UNDO_HOURS);
+    let until = p
+        .responses
+        .iter()
+        .map(|r| r.created_at + undo)
+        .filter(|t| *t > p.now)
+        .min();
+    Marked::new(marked_html(p), until)
+}
+
+fn marked_html(p: &AgencyPage<'_>) -> String {
     let q = p.query;
     // The card a reminder named (or the answer just recorded) first, open; a recurring
     // reminder of a task without dated deadlines finds its one card.
@@ -507,6 +783,32 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
         active.into_iter().partition(|v| v.done.is_some());
     // Finished cards fold under a count unless they are what was asked for.
     let fold_done = q.state != StateFilter::Done;
+    // The list asked for is paged; the folded ones show their first page and count the rest.
+    let closed_asked = q
+        .plan
+        .as_deref()
+        .is_some_and(|n| p.config.plan(n).is_some_and(|plan| plan.is_closed()));
+    let main = if !fold_done {
+        Listed::Done
+    } else if closed_asked {
+        Listed::Closed
+    } else {
+        Listed::Open
+    };
+    let list = |which: Listed, cards: &[&TaskView]| -> (Vec<GroupCtx>, Option<PagerCtx>, usize) {
+        if which == main {
+            let (page, pages, rows) = page_of(q.page, cards.len(), PAGE_CARDS);
+            let link = |n: usize| page_link(&mark(Slot::Base), q, n);
+            let pager = PagerCtx::new(page, pages, &rows, cards.len(), link);
+            (groups(p, &cards[rows]), pager, 0)
+        } else {
+            let shown = cards.len().min(PAGE_CARDS);
+            (groups(p, &cards[..shown]), None, cards.len() - shown)
+        }
+    };
+    let (open_groups, open_pager, _) = list(Listed::Open, &open);
+    let (done_groups, done_pager, done_hidden) = list(Listed::Done, &finished);
+    let (closed_groups, closed_pager, closed_hidden) = list(Listed::Closed, &closed);
     let mut plans: Vec<(String, String, usize)> = Vec::new();
     for v in p.views {
         match plans.iter_mut().find(|(n, _, _)| *n == v.plan) {
@@ -528,9 +830,7 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
         .iter()
         .filter(|v| v.overdue() && !v.plan_closed)
         .count();
-    let csrf = |form: &str| p.signer.csrf(p.link, form);
-    let tz = p.config.timezone;
-    let base = p.base.clone();
+    let base = mark(Slot::Base);
     render(
         "agency.html",
         context! {
@@ -542,33 +842,71 @@ pub fn agency(p: &AgencyPage<'_>) -> String {
             focus_missing => focus_missing,
             focus => minijinja::Value::from(minijinja::value::Serde(focus.map(|f| task_ctx(p, f, true)))),
             focus_citation => focus.map(|f| f.plan_citation.clone()),
-            open_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &open))),
-            done_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &finished))),
+            open_groups => minijinja::Value::from(minijinja::value::Serde(open_groups)),
+            open_pager => minijinja::Value::from(minijinja::value::Serde(open_pager)),
+            done_groups => minijinja::Value::from(minijinja::value::Serde(done_groups)),
+            done_pager => minijinja::Value::from(minijinja::value::Serde(done_pager)),
             done_count => finished.len(),
+            done_hidden => done_hidden,
             fold_done => fold_done,
-            closed_groups => minijinja::Value::from(minijinja::value::Serde(groups(p, &closed))),
+            closed_groups => minijinja::Value::from(minijinja::value::Serde(closed_groups)),
+            closed_pager => minijinja::Value::from(minijinja::value::Serde(closed_pager)),
             closed_count => closed.len(),
+            closed_hidden => closed_hidden,
+            fold_closed => main != Listed::Closed,
             nothing => p.views.is_empty(),
             filtered => q.plan.is_some() || q.state != StateFilter::Open,
             plans => plans.iter().map(|(n, label, open)| context! { number => n, label => format!("{label} ({open} việc chưa xong)"), selected => q.plan.as_deref() == Some(n.as_str()) }).collect::<Vec<_>>(),
             states => StateFilter::ALL.iter().map(|(f, key, label)| context! { key => *key, label => *label, selected => *f == q.state }).collect::<Vec<_>>(),
             state_key => q.state.key(),
             base => base.clone(),
-            feed_path => p.feed.clone(),
-            feed_url => p.feed.as_ref().map(|path| format!("{}{path}", p.config.web.as_ref().map_or("", |w| w.public_url.as_str()))),
-            feed_expires => dmy((p.now + chrono::Duration::days(i64::from(crate::links::FEED_DAYS))).with_timezone(&tz).date_naive()),
+            feed_path => p.feed.as_ref().map(|_| mark(Slot::Feed)),
+            feed_url => p.feed.as_ref().map(|_| format!("{}{}", p.config.web.as_ref().map_or("", |w| w.public_url.as_str()), mark(Slot::Feed))),
+            feed_expires => mark(Slot::FeedExpires),
             read_only => p.read_only,
-            who_name => p.who.name.clone(),
-            who_position => p.who.position.clone(),
+            who_name => mark(Slot::WhoName),
+            who_position => mark(Slot::WhoPosition),
             today_vn => dmy(p.today),
             accept => crate::evidence::ACCEPT,
             max_upload_mb => p.config.web.as_ref().map_or(crate::config::web::DEFAULT_MAX_UPLOAD_MB, |w| w.max_upload_mb),
-            csrf_done => csrf("done"),
-            csrf_progress => csrf("progress"),
-            csrf_extend => csrf("extend"),
-            csrf_undo => csrf("undo"),
+            csrf_done => mark(Slot::CsrfDone),
+            csrf_progress => mark(Slot::CsrfProgress),
+            csrf_extend => mark(Slot::CsrfExtend),
+            csrf_undo => mark(Slot::CsrfUndo),
             contact => minijinja::Value::from(minijinja::value::Serde(contact_for(p.config, focus.map(|f| f.plan.as_str())))),
-            expires => dmy((p.link.issued + chrono::Duration::days(i64::from(p.signer.days))).with_timezone(&tz).date_naive()),
+            expires => mark(Slot::Expires),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_page_is_filled_with_each_requests_values_and_stray_marks_kept() {
+        let mut text: [String; 12] = Default::default();
+        text[0] = "&#x2f;a&#x2f;tok".into();
+        text[9] = "Nguyễn Văn &lt;A&gt;".into();
+        text[11] = "0123456789ab0123456789ab".into();
+        let values = Values { text };
+        let html = format!(
+            "<form action=\"{}/done\"><input value=\"{}\">{}x{}x \u{1}{}z\u{1} \u{1}",
+            mark(Slot::Base),
+            mark(Slot::WhoName),
+            mark(Slot::Nonce),
+            mark(Slot::Nonce),
+            MARK.as_str()
+        );
+        let page = Marked::new(html, None).fill(&values);
+        assert!(
+            page.starts_with("<form action=\"&#x2f;a&#x2f;tok/done\"><input value=\"Nguyễn Văn &lt;A&gt;\">0123456789ab0123456789ab00000001x0123456789ab0123456789ab00000002x"),
+            "{page}"
+        );
+        // Not a marker (an unknown letter, a lone \u{1}): copied as it is.
+        assert!(
+            page.ends_with(&format!(" \u{1}{}z\u{1} \u{1}", MARK.as_str())),
+            "{page}"
+        );
+    }
 }

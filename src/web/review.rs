@@ -6,7 +6,7 @@
 use super::error::{self, WebError};
 use super::extract::{MonitorKey, Posted};
 use super::monitor::{csrf_checked, refuse};
-use super::{answered, html, page, Web};
+use super::{html, page, Web};
 use crate::answers::{self, Action};
 use crate::links::Url;
 use axum::extract::{Path, State};
@@ -181,33 +181,35 @@ pub async fn agency(
         if config.agency(&agency).is_none() || !assigned {
             return Err(WebError::not_found());
         }
-        let (answered, responses) = answered(web, &config, &agency)?;
         let today = super::today(&config, now);
-        let views = answers::agency_view(&answered, &agency, today, &responses);
+        let shown = super::shown(web, &config, &agency, today)?;
         let query = page::PageQuery::parse(uri.query());
         Ok(html(
             StatusCode::OK,
-            page::agency(&page::AgencyPage {
-                config: &answered,
-                signer: &web.inner.signer,
-                link: &link,
-                agency: &agency,
-                base: Url::MonitorAgency {
-                    key: &key,
+            super::agency_page(
+                &shown,
+                &page::AgencyPage {
+                    config: &shown.answered,
+                    signer: &web.inner.signer,
+                    link: &link,
                     agency: &agency,
-                }
-                .path(),
-                files: Url::Monitor(&key).path(),
-                feed: None,
-                today,
-                now,
-                views: &views,
-                responses: &responses,
-                evidence: &super::upload::attached(web),
-                query: &query,
-                who: answers::Who::default(),
-                read_only: true,
-            }),
+                    base: Url::MonitorAgency {
+                        key: &key,
+                        agency: &agency,
+                    }
+                    .path(),
+                    files: Url::Monitor(&key).path(),
+                    feed: None,
+                    today,
+                    now,
+                    views: &shown.views,
+                    responses: &shown.responses,
+                    evidence: &shown.evidence,
+                    query: &query,
+                    who: answers::Who::default(),
+                    read_only: true,
+                },
+            ),
         ))
     })
     .await

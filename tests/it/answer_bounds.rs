@@ -497,3 +497,56 @@ fn the_answers_pages_read_give_what_every_answer_gives() {
         );
     }
 }
+
+/// A page kept for the agency (issue 31) serves each of its links with that link's own
+/// values: its path in the forms, CSRF tokens that post, fresh nonces, its expiry; a post with
+/// the second link's form shows on the first link's next page.
+#[tokio::test]
+async fn a_kept_page_serves_each_link_its_own_forms() {
+    let config = with_web(sample_config(), None);
+    let site = Site::start(config, now(), |_| {});
+    let first = signer().sign("so-noi-vu", now());
+    let second = signer().sign("so-noi-vu", now() - Duration::days(10));
+    let (_, a) = site.get(&format!("/a/{first}")).await;
+    let (_, b) = site.get(&format!("/a/{second}")).await;
+    let (a, b) = (unescape(&a), unescape(&b));
+    assert!(a.contains(&format!("action=\"/a/{first}/done\"")), "{a}");
+    assert!(b.contains(&format!("action=\"/a/{second}/done\"")), "{b}");
+    assert!(
+        !b.contains(&first),
+        "nothing of the first link in the second's page"
+    );
+    assert!(
+        b.contains("dùng được đến ngày 21/07/2022"),
+        "the second link's own expiry"
+    );
+    assert!(a.contains("dùng được đến ngày 31/07/2022"));
+    let (csrf_a, csrf_b) = (
+        hidden(&a, "done", "9.2", "csrf"),
+        hidden(&b, "done", "9.2", "csrf"),
+    );
+    assert_ne!(csrf_a, csrf_b);
+    assert_ne!(
+        hidden(&b, "done", "9.2", "nonce"),
+        hidden(&a, "done", "9.2", "nonce")
+    );
+    // The second link's progress form posts.
+    let form: Vec<(String, String)> = ["csrf", "nonce", "plan", "deadline"]
+        .iter()
+        .map(|k| (k.to_string(), hidden(&b, "progress", "9.2", k)))
+        .chain([
+            ("task".to_string(), "9.2".to_string()),
+            ("note".to_string(), "Đã giao phòng chuyên môn".to_string()),
+            ("ho_ten".to_string(), "Nguyễn Văn B".to_string()),
+            ("chuc_vu".to_string(), "Chuyên viên".to_string()),
+        ])
+        .collect();
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (code, body) = site.post(&format!("/a/{second}/progress"), &pairs).await;
+    assert_eq!(code, 303, "{body}");
+    let (_, again) = site.get(&format!("/a/{first}")).await;
+    assert!(
+        unescape(&again).contains("Đã giao phòng chuyên môn"),
+        "the answer on the first link's next page"
+    );
+}

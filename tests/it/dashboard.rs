@@ -933,3 +933,120 @@ async fn a_province_dashboard_is_paged_and_its_links_keep_the_filters() {
     assert_eq!(code, 400);
     assert!(bad.contains("Trang &quot;hai&quot; không hợp lệ"), "{bad}");
 }
+
+/// The figures are kept between requests (issue 31): an answer recorded by another connection
+/// (the service, the CLI) shows on the next page, its sort and search pages too, and so does a
+/// reloaded config.
+#[tokio::test]
+async fn the_figures_kept_show_an_answer_recorded_since_and_a_reloaded_config() {
+    let site = site().await;
+    let page = |query: &'static str| {
+        let site = &site;
+        async move {
+            let (code, html) = site.get(&format!("{}{query}", admin_path())).await;
+            assert_eq!(code, 200, "{html}");
+            html
+        }
+    };
+    let first = page("?ngay=25/05/2022").await;
+    assert_eq!(row_numbers(&first, "Kế hoạch số 50/KH-UBND")[0], "1");
+    // A lead's open occurrence of plan 50, reported done on time by another connection.
+    let rows = nhacviec::report::status(&site.config, date("2022-05-25"), None);
+    let open = rows
+        .iter()
+        .find(|r| {
+            r.plan == "50/KH-UBND"
+                && r.role == nhacviec::schedule::Role::Lead
+                && r.agency != "so-noi-vu"
+                && matches!(r.state, State::Open | State::NotDue)
+                && r.deadline.is_some()
+        })
+        .expect("an open lead occurrence");
+    let done = nhacviec::answers::NewResponse {
+        deadline: r_deadline(open),
+        done_on: Some(date("2022-05-24")),
+        ..crate::support::answers::answer(&open.agency, &open.task, Action::Done, "kept-1")
+    };
+    Store::open_writer(&site.db)
+        .unwrap()
+        .record_response(&done, now() - chrono::Duration::hours(1))
+        .unwrap();
+    let after = page("?ngay=25/05/2022").await;
+    assert_eq!(
+        row_numbers(&after, "Kế hoạch số 50/KH-UBND")[0],
+        "2",
+        "the answer recorded since counts on the next page"
+    );
+    let sorted = page("?ngay=25/05/2022&sap-xep=ten").await;
+    assert_eq!(row_numbers(&sorted, "Kế hoạch số 50/KH-UBND")[0], "2");
+    // A reload renaming an agency: its new name on the next page, the answers still counted.
+    let mut reloaded = site.config.clone();
+    for a in &mut reloaded.agencies {
+        if a.id == "so-noi-vu" {
+            a.name = "Sở Nội vụ (tên mới khi nạp lại)".into();
+        }
+    }
+    site.web.set_config(std::sync::Arc::new(reloaded));
+    let renamed = page("?ngay=25/05/2022").await;
+    assert_eq!(
+        row_numbers(&renamed, "Sở Nội vụ (tên mới khi nạp lại)")[2],
+        "1"
+    );
+    assert_eq!(row_numbers(&renamed, "Kế hoạch số 50/KH-UBND")[0], "2");
+}
+
+/// The occurrence a status row is about, as an answer names it (the plan's deadline).
+fn r_deadline(r: &nhacviec::report::StatusRow) -> Option<chrono::NaiveDate> {
+    r.occurrence.or(r.deadline)
+}
+
+/// A department coordinating 300 tasks sees them 100 a page, overdue and nearest deadlines
+/// first, with a line saying how many are on the other pages and the links to them (the
+/// filters kept); one plan chosen fits on one page.
+#[tokio::test]
+async fn an_agency_with_300_cards_sees_them_100_a_page_nearest_first() {
+    let config = with_web(province(10, false), None);
+    let site = Site::start(config, now(), |_| {});
+    let path = format!("/a/{}", signer().sign("a0", now()));
+    let cards = |html: &str| html.matches("<article class=\"task").count();
+    let deadlines = |html: &str| -> Vec<String> {
+        html.split("data-deadline=\"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_string())
+            .collect()
+    };
+    let (code, first) = site.get(&path).await;
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(cards(&first), 100);
+    let first = unescaped(&first);
+    assert!(
+        first.contains("300 việc chưa hoàn thành"),
+        "every card counted"
+    );
+    assert!(
+        first.contains("Hiện việc 1–100 trong 300 (trang 1/3), quá hạn và gần hạn nhất trước; 200 việc khác ở các trang khác"),
+        "{first}"
+    );
+    assert!(!first.contains("Trang trước"));
+    let next = format!("{path}?trang=2");
+    assert!(first.contains(&format!("href=\"{next}\"")), "{first}");
+    let (_, second) = site.get(&next).await;
+    assert_eq!(cards(&second), 100);
+    assert!(unescaped(&second).contains("Hiện việc 101–200 trong 300 (trang 2/3)"));
+    // Nearest deadlines first: none on page 2 before the last of page 1.
+    let (a, b) = (deadlines(&first), deadlines(&second));
+    assert!(a.last().unwrap() <= b.first().unwrap(), "{a:?} then {b:?}");
+    // Past the last page: the last.
+    let (_, last) = site.get(&format!("{path}?trang=99")).await;
+    assert!(unescaped(&last).contains("Hiện việc 201–300 trong 300 (trang 3/3)"));
+    assert_eq!(cards(&last), 100);
+    // One plan: its 30 cards, no pages; a page link keeps the plan.
+    let (_, one) = site.get(&format!("{path}?ke-hoach=0%2FKH-UBND")).await;
+    assert_eq!(cards(&one), 30);
+    assert!(!one.contains("class=\"pager\""), "{one}");
+    let (_, all) = site.get(&format!("{path}?tinh-trang=tat-ca")).await;
+    assert!(
+        unescaped(&all).contains(&format!("href=\"{path}?tinh-trang=tat-ca&trang=2\"")),
+        "{all}"
+    );
+}
