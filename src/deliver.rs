@@ -823,7 +823,10 @@ pub async fn record_and_send(
     let (path, clock) = (store.path().to_path_buf(), store.clock());
     let (wake, woken) = tokio::sync::watch::channel(0usize);
     let halt = stop.clone();
-    let recorder = tokio::task::spawn_blocking(move || -> Result<Recorded, DeliverError> {
+    // The recording's connection, kept from the last pass (opening one costs more than a
+    // national tick with nothing due).
+    let kept = store.take_recorder();
+    let recorder = tokio::task::spawn_blocking(move || {
         let Recording {
             engine,
             config,
@@ -833,20 +836,31 @@ pub async fn record_and_send(
         } = recording;
         let config = engine.config(&config);
         // The second connection of this process: the writer's lock is held by `store`.
-        let mut side = Store::open_side(&path)?.with_clock(clock);
-        let mut recorded = Recorded::default();
-        if let Some(planned) = planned {
-            recorded.tick = record(planned, config, &templates, &mut side, &halt, |ids| {
-                wake.send_modify(|n| *n += ids.len());
-                committed(ids.len());
-            })?;
-        }
-        if halt.load(Ordering::SeqCst) {
-            return Ok(recorded);
-        }
-        recorded.reports = reports(&engine, config, templates.links.as_ref(), &mut side, now)?;
-        Ok(recorded)
-        // `wake` dropped: the sends stop waiting for more.
+        let mut side = match kept {
+            Some(side) => side,
+            None => match Store::open_side(&path) {
+                Ok(side) => side.with_clock(clock),
+                Err(e) => return (None, Err(DeliverError::from(e))),
+            },
+        };
+        let run = || -> Result<Recorded, DeliverError> {
+            let mut recorded = Recorded::default();
+            if let Some(planned) = planned {
+                recorded.tick = record(planned, config, &templates, &mut side, &halt, |ids| {
+                    wake.send_modify(|n| *n += ids.len());
+                    committed(ids.len());
+                })?;
+            }
+            if halt.load(Ordering::SeqCst) {
+                return Ok(recorded);
+            }
+            recorded.reports = reports(&engine, config, templates.links.as_ref(), &mut side, now)?;
+            Ok(recorded)
+            // `wake` dropped: the sends stop waiting for more.
+        };
+        let result = run();
+        // A connection whose recording failed is not kept: the next pass opens another.
+        (result.is_ok().then_some(side), result)
     });
     // Checkpoints on the recording's connection, off the sending thread.
     let checkpoints = store.checkpoint_on_commit(false);
@@ -855,10 +869,16 @@ pub async fn record_and_send(
     if let Err(e) = checkpoints.and_then(|()| store.checkpoint_on_commit(true)) {
         sent = sent.and(Err(e.into()));
     }
-    let recorded = recorded.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "the recording thread panicked");
-        Err(DeliverError::Recorder)
-    });
+    let recorded = match recorded {
+        Ok((kept, recorded)) => {
+            store.keep_recorder(kept);
+            recorded
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the recording thread panicked");
+            Err(DeliverError::Recorder)
+        }
+    };
     (recorded, sent)
 }
 

@@ -244,6 +244,9 @@ const MIGRATIONS: &[&str] = &[
         WHERE status = 'dead' AND last_error LIKE 'chuyển sang email (#%';",
 ];
 
+/// The schema version from which `deliveries.handed_over` exists (migration 17).
+const HANDED_OVER_SCHEMA: i64 = 17;
+
 /// Which record of what was handled a pass reads and writes. Trial mode ([`Config::trial`]:
 /// `[email] redirect_all_to`) is a rehearsal with a ledger of its own: its slot keys in
 /// `trial_slots`, its meta (watermark, schedule fingerprint, weekly report and daily summary
@@ -452,6 +455,12 @@ pub struct Store {
     /// The clock the rows' own times are read from (created, ready at, tokens): the system's,
     /// or the service's shifted one (`run --now`), so what it records is ready on its clock.
     clock: Clock,
+    /// The schema version the database had when opened: a reader does not migrate, and reads
+    /// an older database as the migrations would have left it.
+    schema: i64,
+    /// A writer's second connection, kept between passes for their recording
+    /// (`deliver::record_and_send`).
+    recorder: std::cell::RefCell<Option<Box<Store>>>,
 }
 
 /// Inserts a pending delivery and gives it its Message-ID, derived from the row so that a
@@ -731,6 +740,8 @@ impl Store {
             instance: String::new(),
             lookup_failed: std::cell::Cell::new(false),
             clock: Clock::System,
+            recorder: std::cell::RefCell::new(None),
+            schema: MIGRATIONS.len() as i64,
         };
         store.configure()?;
         store.migrate()?;
@@ -756,6 +767,8 @@ impl Store {
             instance: String::new(),
             lookup_failed: std::cell::Cell::new(false),
             clock: Clock::System,
+            recorder: std::cell::RefCell::new(None),
+            schema: MIGRATIONS.len() as i64,
         };
         store.configure()?;
         store.migrate()?;
@@ -793,7 +806,7 @@ impl Store {
             reason: e.to_string(),
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        check_version(&conn, path)?;
+        let schema = check_version(&conn, path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -801,6 +814,8 @@ impl Store {
             instance: String::new(),
             lookup_failed: std::cell::Cell::new(false),
             clock: Clock::System,
+            recorder: std::cell::RefCell::new(None),
+            schema,
         })
     }
 
@@ -1211,6 +1226,20 @@ impl Store {
         if let Err(e) = self.conn.release_memory() {
             tracing::debug!(error = %e, "sqlite release_memory");
         }
+        if let Some(side) = self.recorder.borrow().as_ref() {
+            side.release_memory();
+        }
+    }
+
+    /// The connection kept for recording passes beside this one, if any (taken: given back
+    /// with [`Store::keep_recorder`]).
+    pub fn take_recorder(&self) -> Option<Store> {
+        self.recorder.borrow_mut().take().map(|s| *s)
+    }
+
+    /// Keeps `side` for the next pass's recording.
+    pub fn keep_recorder(&self, side: Option<Store>) {
+        *self.recorder.borrow_mut() = side.map(Box::new);
     }
 
     /// When the next retry is due, if any delivery is waiting.
@@ -1343,8 +1372,15 @@ impl Store {
                 (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
                 (SELECT body_html FROM delivery_bodies b WHERE b.id = deliveries.id),
                 items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial,
-                handed_over
-             FROM deliveries {clause}"
+                {handed_over}
+             FROM deliveries {clause}",
+            // Before migration 17 (a state not yet opened by a writer of this version, read by
+            // `history`): what the migration would fill the column with, from the text.
+            handed_over = if self.schema >= HANDED_OVER_SCHEMA {
+                "handed_over"
+            } else {
+                "CASE WHEN status = 'dead' AND last_error LIKE 'chuyển sang email (#%' THEN CAST(substr(last_error, 21, instr(substr(last_error, 21), ')') - 1) AS INTEGER) END"
+            }
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(args, |r| {
@@ -2085,14 +2121,23 @@ mod tests {
                 .unwrap();
             }
         }
+        // Read before any writer of this version opened it (`history` after an upgrade with
+        // the service stopped): the same as after the migration.
+        let handovers = |store: &Store| {
+            let mut all: Vec<(String, Option<i64>)> = store
+                .history(None, None, 10)
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.message_id, d.handed_over))
+                .collect();
+            all.sort();
+            all
+        };
+        let before = handovers(&Store::open_reader(&path).unwrap());
+        assert!(MIGRATIONS[HANDED_OVER_SCHEMA as usize - 1].contains("ADD COLUMN handed_over"));
         let store = Store::open_writer(&path).unwrap();
-        let mut handed: Vec<(String, Option<i64>)> = store
-            .history(None, None, 10)
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.message_id, d.handed_over))
-            .collect();
-        handed.sort();
+        let handed = handovers(&store);
+        assert_eq!(before, handed);
         assert_eq!(
             handed,
             [

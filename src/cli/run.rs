@@ -45,6 +45,13 @@ pub fn web(dir: &Path, WebArgs { now }: WebArgs, out: &Out) -> anyhow::Result<Ex
 /// `run`: one pass with `--once`, else a pass at start (catch-up) and at every cron tick,
 /// retries in between, until SIGINT/SIGTERM.
 async fn service(dir: &Path, once: bool, now: Option<&str>, out: &Out) -> anyhow::Result<ExitCode> {
+    // Two servers given one database must not each keep a state of their own and both send:
+    // until the PostgreSQL store is in, a database address is refused, not ignored.
+    if let Some(url) = nhacviec::pg::DatabaseUrl::from_env()? {
+        anyhow::bail!(
+            "đã đặt cơ sở dữ liệu PostgreSQL ({url}) nhưng phiên bản này chỉ lưu trạng thái trong SQLite (thư mục trạng thái): chưa chạy được hai máy chủ trên một cơ sở dữ liệu. Bỏ NHACVIEC_DATABASE_URL (hoặc tệp database-url trong $CREDENTIALS_DIRECTORY) để chạy một máy chủ"
+        );
+    }
     if !once {
         // A time written without an offset is the config's local time.
         let clock = match now {

@@ -971,3 +971,34 @@ fn a_service_started_at_a_past_time_ticks_on_its_shifted_clock() {
         "after the tick, the next is tomorrow's: {body}"
     );
 }
+
+/// A database address given before the PostgreSQL store exists is refused, not ignored: two
+/// servers each keeping a SQLite state of their own would both send every reminder.
+#[test]
+fn a_database_address_is_refused_until_the_postgresql_store_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    copy_dir(&repo().join("config"), &cfg);
+    for args in [&["run"][..], &["run", "--once", "--now", "2022-06-01"][..]] {
+        let out = Command::cargo_bin("nhacviec")
+            .unwrap()
+            .env("NHACVIEC_STATE_DIR", tmp.path().join("state"))
+            .env(
+                "NHACVIEC_DATABASE_URL",
+                "postgres://nhacviec:bi-mat@db.example:5432/nhacviec",
+            )
+            .arg("--config")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("chỉ lưu trạng thái trong SQLite"), "{err}");
+        assert!(!err.contains("bi-mat"), "the password is shown: {err}");
+        assert!(
+            !tmp.path().join("state").join("mail").exists(),
+            "nothing was sent"
+        );
+    }
+}
