@@ -997,28 +997,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records one tick in one transaction, before anything is sent: each share in its
-    /// ledger (its deliveries, pending, and the slots they carry, the skipped and the
-    /// suppressed slots; a delivery flagged `trial` when [`Ledger::redirects`] its channel),
-    /// then `mode`'s watermark and schedule fingerprint. A real pass has one share, its own; a
-    /// trial pass has the trial share and the real one of what goes out for real all the same.
-    pub fn record_tick(
-        &mut self,
-        mode: Ledger,
-        tick_at: DateTime<Utc>,
-        shares: &[Share<'_>],
-        watermark: NaiveDate,
-        fingerprint: &str,
-        domain: &str,
-    ) -> Result<Vec<i64>> {
-        let end = TickEnd {
-            mode,
-            watermark,
-            fingerprint,
-        };
-        self.record_batch(tick_at, shares, Some(end), domain)
-    }
-
     /// Records one batch of a tick in one transaction (committed with synchronous=FULL before
     /// it returns, so its deliveries may be sent at once): each share's deliveries with the
     /// slots they carry, and its skipped and suppressed slots. The batch carrying `end` writes
@@ -1896,16 +1874,18 @@ mod tests {
         };
         let real_mail = [mail("a", Channel::Email, "real-sent")];
         store
-            .record_tick(
-                Ledger::Real,
+            .record_batch(
                 Utc::now(),
                 &[Share {
                     ledger: Ledger::Real,
                     deliveries: &real_mail,
                     tick: &real_tick,
                 }],
-                day(24),
-                "fp-real",
+                Some(TickEnd {
+                    mode: Ledger::Real,
+                    watermark: day(24),
+                    fingerprint: "fp-real",
+                }),
                 "x",
             )
             .unwrap();
@@ -1918,8 +1898,7 @@ mod tests {
         let trial_mail = [mail("b", Channel::Email, "trial-sent")];
         let zalo = [mail("c", Channel::Zalo, "zalo-sent")];
         let ids = store
-            .record_tick(
-                Ledger::Trial,
+            .record_batch(
                 Utc::now(),
                 &[
                     Share {
@@ -1933,8 +1912,11 @@ mod tests {
                         tick: &trial_tick,
                     },
                 ],
-                day(25),
-                "fp-trial",
+                Some(TickEnd {
+                    mode: Ledger::Trial,
+                    watermark: day(25),
+                    fingerprint: "fp-trial",
+                }),
                 "x",
             )
             .unwrap();
