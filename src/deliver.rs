@@ -820,7 +820,7 @@ pub async fn record_and_send(
     stop: Arc<AtomicBool>,
     mut committed: impl FnMut(usize) + Send + 'static,
 ) -> (Result<Recorded, DeliverError>, Result<Pass, DeliverError>) {
-    let (path, clock) = (store.path().to_path_buf(), store.clock());
+    let (location, clock) = (store.location(), store.clock());
     let (wake, woken) = tokio::sync::watch::channel(0usize);
     let halt = stop.clone();
     // The recording's connection, kept from the last pass (opening one costs more than a
@@ -838,7 +838,7 @@ pub async fn record_and_send(
         // The second connection of this process: the writer's lock is held by `store`.
         let mut side = match kept {
             Some(side) => side,
-            None => match Store::open_side(&path) {
+            None => match Store::open_side_at(&location) {
                 Ok(side) => side.with_clock(clock),
                 Err(e) => return (None, Err(DeliverError::from(e))),
             },

@@ -8,7 +8,8 @@ pub use crate::messages::{Attachment, NewDelivery};
 pub use crate::outbox::{Delivery, DeliveryStatus};
 use crate::schedule::{Handled, Item, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use db::{args, Db, Row};
+use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,9 +19,15 @@ use std::time::Duration;
 const LOCK_PATIENCE: Duration = Duration::from_millis(500);
 const LOCK_POLL: Duration = Duration::from_millis(20);
 
+/// How long a delivery claimed by a PostgreSQL session for sending stays its own when that
+/// session neither marks it nor ends (a hung process): then another leader may send it.
+const CLAIM_LEASE: Duration = Duration::from_secs(600);
+
 mod answers;
+pub(crate) mod db;
 mod evidence;
 pub mod meta;
+pub mod pg_schema;
 mod refusals;
 pub use answers::{PageAnswers, RecordError, ResponseFilter};
 pub use evidence::NewEvidence;
@@ -242,6 +249,11 @@ const MIGRATIONS: &[&str] = &[
      UPDATE deliveries SET handed_over = CAST(
             substr(last_error, 21, instr(substr(last_error, 21), ')') - 1) AS INTEGER)
         WHERE status = 'dead' AND last_error LIKE 'chuyển sang email (#%';",
+    // 18: on PostgreSQL, which session claimed a delivery to send it, until when (two
+    // leaders at once never send one delivery twice: `Store::ready`). Unused on SQLite, whose
+    // one writer is the only sender; kept alike so that `store copy` moves rows as they are.
+    "ALTER TABLE deliveries ADD COLUMN claimed_by INTEGER;
+     ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;",
 ];
 
 /// The schema version from which `deliveries.handed_over` exists (migration 17).
@@ -371,11 +383,11 @@ impl LedgerView<'_> {
         let trial = self.ledger == Ledger::Trial;
         let dead = self.store.select(
             "WHERE status = ?2 AND reported = 0 AND trial = ?1 ORDER BY id",
-            params![trial, DeliveryStatus::Dead.as_str()],
+            args![trial, DeliveryStatus::Dead.as_str()],
         )?;
         let stuck = self.store.select(
             "WHERE status = ?2 AND attempts >= 3 AND trial = ?1 ORDER BY id",
-            params![trial, DeliveryStatus::Retrying.as_str()],
+            args![trial, DeliveryStatus::Retrying.as_str()],
         )?;
         Ok((dead, stuck))
     }
@@ -389,11 +401,7 @@ impl Handled for LedgerView<'_> {
                 "SELECT 1 WHERE EXISTS (SELECT 1 FROM slots WHERE key = ?1) OR EXISTS (SELECT 1 FROM trial_slots WHERE key = ?1)"
             }
         };
-        let found = self
-            .store
-            .conn
-            .prepare_cached(sql)
-            .and_then(|mut s| s.exists(params![key]));
+        let found = self.store.db.exists(sql, args![key]);
         // If the store cannot answer, treat the slot as handled for now, and remember: the
         // tick must then fail rather than record (and advance the watermark past) a slot it
         // never looked at.
@@ -424,6 +432,18 @@ pub enum StoreError {
     Io,
     #[error("lỗi cơ sở dữ liệu: {0}")]
     Sql(rusqlite::Error),
+    /// PostgreSQL could not be reached or refused us (see [`crate::pg::PgError`]).
+    #[error("{0}")]
+    Postgres(crate::pg::PgError),
+    #[error("lỗi cơ sở dữ liệu PostgreSQL: {}", pg_text(.0))]
+    PgQuery(postgres::Error),
+    /// A query that must return a row returned none.
+    #[error("lỗi cơ sở dữ liệu: không có dòng nào")]
+    NoRow,
+    /// A value this program wrote that does not read back (a newer version's, or an edited
+    /// row): an error naming the value, never a silent default.
+    #[error("cơ sở dữ liệu có giá trị không đọc được: {0}")]
+    Malformed(String),
     /// A meta value this program wrote that does not read back (`meta::Entry`).
     #[error("cơ sở dữ liệu có giá trị không đọc được ở mục {key}: {value:?}")]
     Meta { key: String, value: String },
@@ -443,9 +463,84 @@ impl From<rusqlite::Error> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+impl StoreError {
+    pub(crate) fn from_pg(e: postgres::Error) -> StoreError {
+        StoreError::PgQuery(e)
+    }
+
+    /// Whether the database refused a row for a unique key (a form's nonce sent twice).
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sql(rusqlite::Error::SqliteFailure(f, _)) => {
+                f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            }
+            StoreError::PgQuery(e) => {
+                e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the database itself is out of reach (PostgreSQL's server or network): trying
+    /// again later may succeed.
+    pub fn worth_retrying(&self) -> bool {
+        match self {
+            StoreError::Postgres(e) => e.worth_retrying(),
+            StoreError::PgQuery(e) => e.is_closed() || e.code().is_none(),
+            StoreError::Full | StoreError::Io => true,
+            _ => false,
+        }
+    }
+}
+
+fn pg_text(e: &postgres::Error) -> String {
+    e.as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string())
+}
+
+/// Where the state is: the SQLite database file, or a PostgreSQL database (`pg`), beside
+/// which `path`'s directory still holds the answers' attached files.
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub path: PathBuf,
+    pub pg: Option<crate::pg::DatabaseUrl>,
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location {
+            path: path.to_path_buf(),
+            pg: None,
+        }
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Location {
+        Location::from(path.as_path())
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Location {
+        Location { path, pg: None }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.pg {
+            Some(url) => write!(f, "{url}"),
+            None => write!(f, "{}", self.path.display()),
+        }
+    }
+}
+
 pub struct Store {
-    conn: Connection,
+    db: Db,
     path: PathBuf,
+    /// The PostgreSQL database, when the state is there.
+    pg: Option<crate::pg::DatabaseUrl>,
     /// Held for the life of a writer: one `run` per database.
     _lock: Option<File>,
     /// Random per database, so Message-IDs stay unique if a database is ever recreated.
@@ -467,7 +562,7 @@ pub struct Store {
 /// resend after a crash carries the same one.
 #[allow(clippy::too_many_arguments)]
 fn insert_delivery(
-    tx: &rusqlite::Connection,
+    tx: &Db,
     instance: &str,
     domain: &str,
     d: &NewDelivery,
@@ -476,37 +571,38 @@ fn insert_delivery(
     now: &str,
     trial: bool,
 ) -> Result<i64> {
-    tx.prepare_cached(
+    let id: i64 = tx.query_row(
         "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
-         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', ?10, ?8, ?8, ?9)",
-    )?
-    .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', ?10, ?8, ?8, ?9) RETURNING id",
+        args![
             tick_at,
-            d.agency,
+            &d.agency,
             d.channel.name(),
             serde_json::to_string(&d.recipients).unwrap_or_default(),
-            d.subject,
+            &d.subject,
             items,
-            d.thread,
+            &d.thread,
             now,
             trial,
             DeliveryStatus::Pending.as_str(),
         ],
+        |r| r.get(0),
     )?;
-    let id = tx.last_insert_rowid();
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO delivery_bodies (id, body_text, body_html) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![id, d.body_text, d.body_html])?;
+        args![id, &d.body_text, &d.body_html],
+    )?;
     for (seq, a) in d.attachments.iter().enumerate() {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![id, seq as i64, a.name, a.content_type, a.bytes])?;
+            args![id, seq, &a.name, &a.content_type, &a.bytes],
+        )?;
     }
     let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
-    tx.prepare_cached("UPDATE deliveries SET message_id = ?1 WHERE id = ?2")?
-        .execute(params![message_id, id])?;
+    tx.execute(
+        "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
+        args![message_id, id],
+    )?;
     Ok(id)
 }
 
@@ -733,16 +829,13 @@ impl Store {
             reason: e.to_string(),
         })?;
         check_version(&conn, path)?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-            _lock: Some(lock),
-            instance: String::new(),
-            lookup_failed: std::cell::Cell::new(false),
-            clock: Clock::System,
-            recorder: std::cell::RefCell::new(None),
-            schema: MIGRATIONS.len() as i64,
-        };
+        let mut store = Store::new(
+            Db::Lite(conn),
+            path,
+            None,
+            Some(lock),
+            MIGRATIONS.len() as i64,
+        );
         store.configure()?;
         store.migrate()?;
         store.instance = store.instance_id()?;
@@ -760,16 +853,7 @@ impl Store {
             reason: e.to_string(),
         })?;
         check_version(&conn, path)?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-            _lock: None,
-            instance: String::new(),
-            lookup_failed: std::cell::Cell::new(false),
-            clock: Clock::System,
-            recorder: std::cell::RefCell::new(None),
-            schema: MIGRATIONS.len() as i64,
-        };
+        let mut store = Store::new(Db::Lite(conn), path, None, None, MIGRATIONS.len() as i64);
         store.configure()?;
         store.migrate()?;
         // A side connection queues messages too (the dashboard's decisions, `extend`): their
@@ -807,16 +891,84 @@ impl Store {
         })?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let schema = check_version(&conn, path)?;
-        Ok(Store {
-            conn,
+        Ok(Store::new(Db::Lite(conn), path, None, None, schema))
+    }
+
+    fn new(
+        db: Db,
+        path: &Path,
+        pg: Option<crate::pg::DatabaseUrl>,
+        lock: Option<File>,
+        schema: i64,
+    ) -> Store {
+        Store {
+            db,
             path: path.to_path_buf(),
-            _lock: None,
+            pg,
+            _lock: lock,
             instance: String::new(),
             lookup_failed: std::cell::Cell::new(false),
             clock: Clock::System,
             recorder: std::cell::RefCell::new(None),
             schema,
-        })
+        }
+    }
+
+    /// Where this store is: another connection to it is opened with this.
+    pub fn location(&self) -> Location {
+        Location {
+            path: self.path.clone(),
+            pg: self.pg.clone(),
+        }
+    }
+
+    /// The SQLite connection, for tests that look at the rows themselves.
+    #[cfg(test)]
+    fn conn(&self) -> &rusqlite::Connection {
+        self.db.lite().expect("an SQLite store")
+    }
+
+    /// Whether the state is in PostgreSQL (two servers) rather than SQLite.
+    pub fn is_shared(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// A PostgreSQL store: the schema made or brought up to date (a newer one is refused
+    /// before anything is written), the change feed listened to when `listen`.
+    fn open_pg(path: &Path, url: &crate::pg::DatabaseUrl, listen: bool) -> Result<Store> {
+        let db = Db::Pg(Box::new(db::PgConn::connect(url)?));
+        let schema = pg_schema::migrate(&db)?;
+        if listen {
+            db.listen()?;
+        }
+        let mut store = Store::new(db, path, Some(url.clone()), None, schema);
+        store.instance = store.instance_id()?;
+        Ok(store)
+    }
+
+    /// Opens the store at `at` for the service (see [`Store::open_writer`]); on PostgreSQL
+    /// every instance opens it alike (the leader is chosen apart, `pg::Leadership`).
+    pub fn open_writer_at(at: &Location) -> Result<Store> {
+        match &at.pg {
+            Some(url) => Store::open_pg(&at.path, url, true),
+            None => Store::open_writer(&at.path),
+        }
+    }
+
+    /// A connection beside the service's (see [`Store::open_side`]).
+    pub fn open_side_at(at: &Location) -> Result<Store> {
+        match &at.pg {
+            Some(url) => Store::open_pg(&at.path, url, false),
+            None => Store::open_side(&at.path),
+        }
+    }
+
+    /// A connection to read (see [`Store::open_reader`]).
+    pub fn open_reader_at(at: &Location) -> Result<Store> {
+        match &at.pg {
+            Some(url) => Store::open_pg(&at.path, url, false),
+            None => Store::open_reader(&at.path),
+        }
     }
 
     /// Whether a slot lookup failed since the last call.
@@ -844,31 +996,38 @@ impl Store {
     }
 
     fn configure(&mut self) -> Result<()> {
+        let Db::Lite(conn) = &mut self.db else {
+            return Ok(());
+        };
         // Waits for another connection's write lock (a pass's recording beside its sends) in
         // short steps, about 5 s in all: SQLite's own handler sleeps up to 100 ms a step, and
         // the sends, waiting out a batch being recorded, overslept it by tens of milliseconds.
-        self.conn.busy_handler(Some(wait_for_lock))?;
-        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_handler(Some(wait_for_lock))?;
+        conn.set_prepared_statement_cache_capacity(64);
+        conn.pragma_update(None, "journal_mode", "WAL")?;
         // Two levels of durability. What is recorded before sending (the outbox, tokens) is
         // committed with synchronous=FULL (see `durable`): it survives a power cut. Marks
         // after sending ("sent", "retrying") use NORMAL, which WAL keeps through a crash of
         // the process; a power cut can only undo a mark, so a message may go twice (with the
         // same Message-ID), never be lost. One fsync per sent message would cap delivery at
         // the disk's sync rate.
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         // Up to 64 MB of page cache (the default is 2 MB): a catch-up records hundreds of
         // thousands of slot keys in random order, and with a small cache each insert read its
         // index pages back from the OS. Pages are allocated only as used and handed back when
         // the service goes idle (`release_memory`).
-        self.conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "cache_size", -65536)?;
         Ok(())
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version = check_version(&self.conn, &self.path)?;
+        let Db::Lite(conn) = &mut self.db else {
+            return Ok(());
+        };
+        let version = check_version(conn, &self.path)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = conn.transaction()?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -882,9 +1041,12 @@ impl Store {
         }
         // A side connection may open a database whose writer never gave it one yet, at the
         // same moment as the writer: the first insert wins, both read it.
-        self.conn.execute(
+        self.db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
-            params![meta::Instance.key(), format!("{:016x}", rand_u64())],
+            args![
+                meta::Instance.key().as_ref(),
+                format!("{:016x}", rand_u64())
+            ],
         )?;
         self.get(&meta::Instance)?.ok_or_else(|| StoreError::Meta {
             key: meta::Instance.key().into_owned(),
@@ -909,7 +1071,7 @@ impl Store {
     /// Forgets both ledgers' watermarks (after a config change: moved deadlines may add past
     /// slots).
     pub fn reset_watermark(&self) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.db.begin()?;
         for ledger in [Ledger::Real, Ledger::Trial] {
             delete_meta(&tx, &ledger.key(&meta::Watermark.key()))?;
         }
@@ -919,11 +1081,11 @@ impl Store {
 
     /// How many deliveries trial mode made (`history` points at them).
     pub fn trial_deliveries(&self) -> Result<usize> {
-        let n: i64 =
-            self.conn
-                .query_row("SELECT COUNT(*) FROM deliveries WHERE trial = 1", [], |r| {
-                    r.get(0)
-                })?;
+        let n: i64 = self.db.query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE trial = 1",
+            args![],
+            |r| r.get(0),
+        )?;
         Ok(n as usize)
     }
 
@@ -936,11 +1098,11 @@ impl Store {
     /// `ledger`'s value of a meta entry.
     pub fn get_in<E: Entry>(&self, ledger: Ledger, entry: &E) -> Result<Option<E::Value>> {
         let key = ledger.key(&entry.key());
-        let text: Option<String> = self
-            .conn
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row(params![key], |r| r.get(0))
-            .optional()?;
+        let text: Option<String> =
+            self.db
+                .query_opt("SELECT value FROM meta WHERE key = ?1", args![&key], |r| {
+                    r.get(0)
+                })?;
         text.map(|value| entry.decode(&value).ok_or(StoreError::Meta { key, value }))
             .transpose()
     }
@@ -952,12 +1114,12 @@ impl Store {
 
     /// Sets `ledger`'s meta entry.
     pub fn put_in<E: Entry>(&self, ledger: Ledger, entry: &E, value: &E::Value) -> Result<()> {
-        set_meta(&self.conn, &Put::of(ledger, entry, value))
+        set_meta(&self.db, &Put::of(ledger, entry, value))
     }
 
     /// Removes a meta entry (the real ledger's).
     pub fn remove<E: Entry>(&self, entry: &E) -> Result<()> {
-        delete_meta(&self.conn, &entry.key())
+        delete_meta(&self.db, &entry.key())
     }
 
     /// Moves every delivery of `channel` that is ready at `now` to `at`, without counting an
@@ -970,10 +1132,10 @@ impl Store {
         at: DateTime<Utc>,
         why: &str,
     ) -> Result<usize> {
-        Ok(self.conn.execute(
+        self.db.execute(
             "UPDATE deliveries SET next_attempt_at = ?3, last_error = ?4 WHERE status IN ('pending', 'retrying') AND channel = ?1 AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)",
-            params![channel.name(), now.to_rfc3339(), at.to_rfc3339(), why],
-        )?)
+            args![channel.name(), now.to_rfc3339(), at.to_rfc3339(), why],
+        )
     }
 
     /// Whether this connection's commits checkpoint the WAL into the database (SQLite's
@@ -981,19 +1143,25 @@ impl Store {
     /// checkpoint copies pages and syncs the database file, on the thread that sends.
     pub fn checkpoint_on_commit(&self, yes: bool) -> Result<()> {
         let pages = if yes { 1000 } else { 0 };
-        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        if let Some(conn) = self.db.lite() {
+            conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        }
         Ok(())
     }
 
     /// The next commit reaches the disk before it returns (see `configure`).
     fn full_sync(&self) -> Result<()> {
-        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        if let Some(conn) = self.db.lite() {
+            conn.pragma_update(None, "synchronous", "FULL")?;
+        }
         Ok(())
     }
 
     /// Back to WAL's crash-safe NORMAL for marks after sending.
     fn normal_sync(&self) -> Result<()> {
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if let Some(conn) = self.db.lite() {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
         Ok(())
     }
 
@@ -1011,7 +1179,7 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let now = self.now_text();
         self.full_sync()?;
-        let tx = self.conn.transaction()?;
+        let tx = self.db.begin()?;
         let mut ids = Vec::new();
         let tick_text = tick_at.to_rfc3339();
         for share in shares {
@@ -1057,13 +1225,7 @@ impl Store {
                     .map(|k| (k.as_str(), "suppressed", None, None)),
             );
             slots.sort_by(|a, b| a.0.cmp(b.0));
-            let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO {} (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-                share.ledger.slots_table()
-            ))?;
-            for (key, status, id, reason) in slots {
-                insert.execute(params![key, status, id, now, reason])?;
-            }
+            insert_slots(&tx, share.ledger.slots_table(), &slots, &now)?;
         }
         if let Some(end) = end {
             set_meta(&tx, &Put::of(end.mode, &meta::Watermark, &end.watermark))?;
@@ -1112,7 +1274,7 @@ impl Store {
         let (tick_at, now) = (at.to_rfc3339(), self.now_text());
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
         self.full_sync()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.db.begin()?;
         let mut ids = Vec::with_capacity(deliveries.len());
         for d in deliveries {
             ids.push(insert_delivery(
@@ -1127,10 +1289,7 @@ impl Store {
             )?);
         }
         for r in reported {
-            tx.execute(
-                "UPDATE deliveries SET reported = 1 WHERE id = ?1",
-                params![r],
-            )?;
+            tx.execute("UPDATE deliveries SET reported = 1 WHERE id = ?1", args![r])?;
         }
         for put in meta {
             set_meta(&tx, put)?;
@@ -1143,22 +1302,19 @@ impl Store {
     /// The stored Zalo token pair: (access token, refresh token, access expiry).
     #[allow(clippy::type_complexity)]
     pub fn zalo_token(&self) -> Result<Option<(Option<String>, String, Option<DateTime<Utc>>)>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT access_token, refresh_token, expires_at FROM zalo_token WHERE id = 1",
-                [],
-                |r| {
-                    let exp: Option<String> = r.get(2)?;
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        exp.and_then(|e| DateTime::parse_from_rfc3339(&e).ok())
-                            .map(|e| e.with_timezone(&Utc)),
-                    ))
-                },
-            )
-            .optional()?)
+        self.db.query_opt(
+            "SELECT access_token, refresh_token, expires_at FROM zalo_token WHERE id = 1",
+            args![],
+            |r| {
+                let exp: Option<String> = r.get(2)?;
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    exp.and_then(|e| DateTime::parse_from_rfc3339(&e).ok())
+                        .map(|e| e.with_timezone(&Utc)),
+                ))
+            },
+        )
     }
 
     /// Stores a token pair, durably, before it is used (the old refresh token is dead now).
@@ -1168,12 +1324,12 @@ impl Store {
         refresh: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.db.begin()?;
         tx.execute(
             "INSERT INTO zalo_token (id, access_token, refresh_token, expires_at, updated_at) VALUES (1, ?1, ?2, ?3, ?4)
              ON CONFLICT(id) DO UPDATE SET access_token = excluded.access_token, refresh_token = excluded.refresh_token,
              expires_at = excluded.expires_at, updated_at = excluded.updated_at",
-            params![access, refresh, expires_at.map(|e| e.to_rfc3339()), self.now_text()],
+            args![access, refresh, expires_at.map(|e| e.to_rfc3339()), self.now_text()],
         )?;
         delete_meta(&tx, &meta::ZaloStopped.key())?;
         tx.commit()?;
@@ -1192,16 +1348,43 @@ impl Store {
     pub fn ready(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
         // The ids first, in order from the partial index of what is waiting: ordering whole
         // rows, or every pending id, at each call made a pass quadratic in its size.
+        if self.db.is_pg() {
+            return self.claim_ready(now, limit);
+        }
         self.select(
             "WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_ready WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) ORDER BY id LIMIT ?2) ORDER BY id",
-            params![now.to_rfc3339(), limit as i64],
+            args![now.to_rfc3339(), limit],
         )
+    }
+
+    /// [`Store::ready`] on PostgreSQL, where two leaders may run at once (a lead lost and
+    /// taken while the old one still sends): the rows are claimed for this session
+    /// (`claimed_by`, its server process) with row locks, so no other session claims them
+    /// until this one marks them or ends, or `CLAIM_LEASE` passes.
+    fn claim_ready(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
+        let until = now + chrono::Duration::from_std(CLAIM_LEASE).unwrap_or_default();
+        let ids = self.db.query_map(
+            "UPDATE deliveries SET claimed_by = pg_backend_pid(), claimed_until = ?3
+             WHERE id IN (SELECT id FROM deliveries
+                 WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+                   AND (claimed_by IS NULL OR claimed_by = pg_backend_pid() OR claimed_until <= ?1
+                        OR claimed_by NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))
+                 ORDER BY id LIMIT ?2 FOR UPDATE SKIP LOCKED)
+             RETURNING id",
+            args![now.to_rfc3339(), limit, until.to_rfc3339()],
+            |r| r.get::<i64>(0),
+        )?;
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        self.select(&format!("WHERE id IN ({list}) ORDER BY id"), args![])
     }
 
     /// Gives back the page cache this connection holds (up to 2 MB by default); it refills from
     /// the OS cache on the next pass. Called when the service goes idle between ticks.
     pub fn release_memory(&self) {
-        if let Err(e) = self.conn.release_memory() {
+        if let Some(Err(e)) = self.db.lite().map(|c| c.release_memory()) {
             tracing::debug!(error = %e, "sqlite release_memory");
         }
         if let Some(side) = self.recorder.borrow().as_ref() {
@@ -1223,16 +1406,16 @@ impl Store {
     /// When the next retry is due, if any delivery is waiting.
     pub fn next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
         // The statuses written out: the partial index `deliveries_ready` is matched on this text.
-        Ok(self.conn.query_row(
+        self.db.query_row(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE status IN ('pending', 'retrying')",
-            [],
+            args![],
             |r| stored_instant_opt(r, 0),
-        )?)
+        )
     }
 
     /// Runs `f` in one transaction: marks of attempts that ended together commit at once.
     pub fn batch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.db.begin()?;
         let out = f()?;
         tx.commit()?;
         Ok(out)
@@ -1242,56 +1425,56 @@ impl Store {
     /// and then writes (is this request still pending?) on a side connection, beside the
     /// pages' other connections, waits its turn and then sees what the one before it wrote,
     /// instead of failing at its first write when another committed meanwhile.
-    fn write_transaction(&self) -> Result<rusqlite::Transaction<'_>> {
-        Ok(rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )?)
+    fn write_transaction(&self) -> Result<db::Tx<'_>> {
+        self.db.begin_write()
+    }
+
+    /// A read transaction: one snapshot of what is read in it.
+    fn read_snapshot(&self) -> Result<db::Tx<'_>> {
+        self.db.begin_snapshot()
     }
 
     pub fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE deliveries SET status = ?3, sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL WHERE id = ?2")?
-            .execute(params![at.to_rfc3339(), id, DeliveryStatus::Sent.as_str()])?;
+        self.db.execute("UPDATE deliveries SET status = ?3, sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL WHERE id = ?2",
+            args![at.to_rfc3339(), id, DeliveryStatus::Sent.as_str()])?;
         Ok(())
     }
 
     pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2 WHERE id = ?3")?
-            .execute(params![next.to_rfc3339(), error, id, DeliveryStatus::Retrying.as_str()])?;
+        self.db.execute("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2, claimed_by = NULL WHERE id = ?3",
+            args![next.to_rfc3339(), error, id, DeliveryStatus::Retrying.as_str()])?;
         Ok(())
     }
 
     /// Makes a delivery ready at `at` (a fallback goes out in the same pass).
     pub fn make_ready(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE deliveries SET next_attempt_at = ?1 WHERE id = ?2")?
-            .execute(params![at.to_rfc3339(), id])?;
+        self.db.execute(
+            "UPDATE deliveries SET next_attempt_at = ?1, claimed_by = NULL WHERE id = ?2",
+            args![at.to_rfc3339(), id],
+        )?;
         Ok(())
     }
 
     /// A failure that needs no report (a plan closed since it was queued).
     pub fn mark_reported(&self, id: i64) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE deliveries SET reported = 1 WHERE id = ?1")?
-            .execute(params![id])?;
+        self.db.execute(
+            "UPDATE deliveries SET reported = 1 WHERE id = ?1",
+            args![id],
+        )?;
         Ok(())
     }
 
     pub fn mark_dead(&self, id: i64, error: &str) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE deliveries SET status = ?3, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1 WHERE id = ?2")?
-            .execute(params![error, id, DeliveryStatus::Dead.as_str()])?;
+        self.db.execute("UPDATE deliveries SET status = ?3, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1, claimed_by = NULL WHERE id = ?2",
+            args![error, id, DeliveryStatus::Dead.as_str()])?;
         Ok(())
     }
 
     /// Closes a delivery whose message went out on another channel as `instead`: dead,
     /// needing no report, and never requeued (`handed_over`).
     pub fn mark_handed_over(&self, id: i64, instead: i64, error: &str) -> Result<()> {
-        self.conn
-            .prepare_cached("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1, reported = 1, handed_over = ?3 WHERE id = ?2")?
-            .execute(params![error, id, instead, DeliveryStatus::Dead.as_str()])?;
+        self.db.execute("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = NULL, last_error = ?1, reported = 1, handed_over = ?3, claimed_by = NULL WHERE id = ?2",
+            args![error, id, instead, DeliveryStatus::Dead.as_str()])?;
         Ok(())
     }
 
@@ -1299,17 +1482,15 @@ impl Store {
     /// Changes when another connection commits (a `retry` beside the running service): the
     /// service polls it to notice requeued deliveries at once.
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        self.db.data_version()
     }
 
     pub fn counts(&self) -> Result<StatusCounts> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT status, COUNT(*) FROM deliveries GROUP BY status")?;
-        let rows = stmt.query_map([], |r| Ok((stored_status(r, 0)?, r.get(1)?)))?;
-        let mut counts: Vec<(DeliveryStatus, i64)> = rows.collect::<std::result::Result<_, _>>()?;
+        let mut counts: Vec<(DeliveryStatus, i64)> = self.db.query_map(
+            "SELECT status, COUNT(*) FROM deliveries GROUP BY status",
+            args![],
+            |r| Ok((stored_status(r, 0)?, r.get(1)?)),
+        )?;
         counts.sort_unstable();
         Ok(StatusCounts(counts))
     }
@@ -1340,11 +1521,11 @@ impl Store {
         });
         self.select(
             "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR items LIKE ?4) ORDER BY id DESC LIMIT ?3",
-            params![agency, status.map(DeliveryStatus::as_str), limit as i64, pattern],
+            args![agency, status.map(DeliveryStatus::as_str), limit, pattern],
         )
     }
 
-    fn select(&self, clause: &str, args: impl rusqlite::Params) -> Result<Vec<Delivery>> {
+    fn select(&self, clause: &str, args: &[db::Value<'_>]) -> Result<Vec<Delivery>> {
         let sql = format!(
             "SELECT id, tick_at, agency, channel, recipients, subject,
                 (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
@@ -1360,19 +1541,13 @@ impl Store {
                 "CASE WHEN status = 'dead' AND last_error LIKE 'chuyển sang email (#%' THEN CAST(substr(last_error, 21, instr(substr(last_error, 21), ')') - 1) AS INTEGER) END"
             }
         );
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(args, |r| {
+        let mut out = self.db.query_map(&sql, args, |r| {
             let recipients: String = r.get(4)?;
             let items: String = r.get(8)?;
             let channel: String = r.get(3)?;
             // Written by this program: an unknown name means a newer version wrote the row.
-            let channel = Channel::from_name(&channel).ok_or_else(|| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    3,
-                    rusqlite::types::Type::Text,
-                    format!("kênh \"{channel}\" không rõ").into(),
-                )
-            })?;
+            let channel = Channel::from_name(&channel)
+                .ok_or_else(|| malformed(3, format!("kênh \"{channel}\" không rõ")))?;
             Ok(Delivery {
                 id: r.get(0)?,
                 tick_at: stored_instant(r, 1)?,
@@ -1380,8 +1555,8 @@ impl Store {
                 channel,
                 recipients: serde_json::from_str(&recipients).unwrap_or_default(),
                 subject: r.get(5)?,
-                body_text: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                body_html: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                body_text: r.get::<Option<String>>(6)?.unwrap_or_default(),
+                body_html: r.get::<Option<String>>(7)?.unwrap_or_default(),
                 items: serde_json::from_str::<Vec<StoredItem>>(&items)
                     .unwrap_or_default()
                     .into_iter()
@@ -1400,20 +1575,18 @@ impl Store {
                 attachments: vec![],
             })
         })?;
-        let mut out: Vec<Delivery> = rows.collect::<std::result::Result<_, _>>()?;
-        let mut files = self.conn.prepare_cached(
-            "SELECT name, media_type, bytes FROM delivery_attachments WHERE delivery_id = ?1 ORDER BY seq",
-        )?;
         for d in &mut out {
-            d.attachments = files
-                .query_map([d.id], |r| {
+            d.attachments = self.db.query_map(
+                "SELECT name, media_type, bytes FROM delivery_attachments WHERE delivery_id = ?1 ORDER BY seq",
+                args![d.id],
+                |r| {
                     Ok(Attachment {
                         name: r.get(0)?,
                         content_type: r.get(1)?,
                         bytes: r.get(2)?,
                     })
-                })?
-                .collect::<std::result::Result<_, _>>()?;
+                },
+            )?;
         }
         Ok(out)
     }
@@ -1421,16 +1594,25 @@ impl Store {
     /// Deliveries, newest first, filtered by plan and task (the same item must match both),
     /// agency and status, in SQL before the limit.
     pub fn history_filtered(&self, f: &HistoryFilter<'_>) -> Result<Vec<Delivery>> {
-        self.select(
+        let clause = if self.db.is_pg() {
+            "WHERE (?1::text IS NULL OR agency = ?1) AND (?2::text IS NULL OR status = ?2) AND trial = ?6
+               AND ((?4::text IS NULL AND ?5::text IS NULL) OR EXISTS (SELECT 1 FROM jsonb_array_elements(deliveries.items::jsonb) i
+                    WHERE (?4::text IS NULL OR i.value->>'plan' = ?4)
+                      AND (?5::text IS NULL OR i.value->>'task' = ?5)))
+             ORDER BY id DESC LIMIT ?3"
+        } else {
             "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND trial = ?6
                AND ((?4 IS NULL AND ?5 IS NULL) OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i
                     WHERE (?4 IS NULL OR json_extract(i.value, '$.plan') = ?4)
                       AND (?5 IS NULL OR json_extract(i.value, '$.task') = ?5)))
-             ORDER BY id DESC LIMIT ?3",
-            params![
+             ORDER BY id DESC LIMIT ?3"
+        };
+        self.select(
+            clause,
+            args![
                 f.agency,
                 f.status.map(DeliveryStatus::as_str),
-                f.limit as i64,
+                f.limit,
                 f.plan,
                 f.task,
                 f.ledger == Ledger::Trial
@@ -1448,20 +1630,25 @@ impl Store {
         limit: usize,
         keep: &dyn Fn(&str, Option<&str>, &str) -> bool,
     ) -> Result<Vec<(String, Option<String>, String)>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT key, reason, recorded_at FROM {} WHERE status = 'skipped' ORDER BY recorded_at DESC, key",
-            ledger.slots_table()
-        ))?;
-        let mut rows = stmt.query([])?;
         let mut out = Vec::new();
-        while out.len() < limit {
-            let Some(r) = rows.next()? else { break };
-            let (key, reason, at): (String, Option<String>, String) =
-                (r.get(0)?, r.get(1)?, r.get(2)?);
-            if keep(&key, reason.as_deref(), &at) {
-                out.push((key, reason, at));
-            }
+        if limit == 0 {
+            return Ok(out);
         }
+        self.db.query_each(
+            &format!(
+                "SELECT key, reason, recorded_at FROM {} WHERE status = 'skipped' ORDER BY recorded_at DESC, key",
+                ledger.slots_table()
+            ),
+            args![],
+            |r| {
+                let (key, reason, at): (String, Option<String>, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?);
+                if keep(&key, reason.as_deref(), &at) {
+                    out.push((key, reason, at));
+                }
+                Ok(out.len() < limit)
+            },
+        )?;
         Ok(out)
     }
 
@@ -1478,29 +1665,33 @@ impl Store {
         plan: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Requeued> {
-        const MATCHES: &str = "(?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i WHERE json_extract(i.value, '$.plan') = ?2))";
+        let matches = if self.db.is_pg() {
+            "(?1::text IS NULL OR agency = ?1) AND (?2::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_array_elements(deliveries.items::jsonb) i WHERE i.value->>'plan' = ?2))"
+        } else {
+            "(?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(deliveries.items) i WHERE json_extract(i.value, '$.plan') = ?2))"
+        };
         let at = now;
         let now = now.to_rfc3339();
         self.full_sync()?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.db.begin()?;
         let retrying = tx.execute(
-            &format!("UPDATE deliveries SET next_attempt_at = ?3 WHERE (status = 'retrying' OR (status = 'pending' AND next_attempt_at > ?3)) AND {MATCHES}"),
-            params![agency, plan, now],
+            &format!("UPDATE deliveries SET next_attempt_at = ?3 WHERE (status = 'retrying' OR (status = 'pending' AND next_attempt_at > ?3)) AND {matches}"),
+            args![agency, plan, &now],
         )?;
         let (revived, handed_over) = if dead {
             let dead = DeliveryStatus::Dead.as_str();
             let handed_over: i64 = tx.query_row(
-                &format!("SELECT COUNT(*) FROM deliveries WHERE status = ?3 AND handed_over IS NOT NULL AND {MATCHES}"),
-                params![agency, plan, dead],
+                &format!("SELECT COUNT(*) FROM deliveries WHERE status = ?3 AND handed_over IS NOT NULL AND {matches}"),
+                args![agency, plan, dead],
                 |r| r.get(0),
             )?;
             let revived = tx.execute(
                 &format!(
                     "UPDATE deliveries SET status = ?5, next_attempt_at = ?3, reported = 0,
                         first_created_at = COALESCE(first_created_at, created_at), created_at = ?3
-                     WHERE status = ?4 AND handed_over IS NULL AND {MATCHES}"
+                     WHERE status = ?4 AND handed_over IS NULL AND {matches}"
                 ),
-                params![agency, plan, now, dead, DeliveryStatus::Pending.as_str()],
+                args![agency, plan, &now, dead, DeliveryStatus::Pending.as_str()],
             )?;
             (revived, handed_over as usize)
         } else {
@@ -1579,17 +1770,51 @@ impl Requeued {
     }
 }
 
-fn set_meta(conn: &Connection, put: &Put) -> Result<()> {
-    conn.prepare_cached(
+fn set_meta(db: &Db, put: &Put) -> Result<()> {
+    db.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute(params![put.key, put.value])?;
+        args![&put.key, &put.value],
+    )?;
     Ok(())
 }
 
-fn delete_meta(conn: &Connection, key: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
-        .execute(params![key])?;
+fn delete_meta(db: &Db, key: &str) -> Result<()> {
+    db.execute("DELETE FROM meta WHERE key = ?1", args![key])?;
+    Ok(())
+}
+
+/// A tick's slot keys into `table`, each once (a key already there is kept): row by row on
+/// SQLite, in one statement of arrays on PostgreSQL (a catch-up's 10⁵ keys would otherwise
+/// cost as many round trips).
+fn insert_slots(
+    db: &Db,
+    table: &str,
+    slots: &[(&str, &str, Option<i64>, Option<&str>)],
+    now: &str,
+) -> Result<()> {
+    if db.is_pg() {
+        let keys: Vec<&str> = slots.iter().map(|s| s.0).collect();
+        let statuses: Vec<&str> = slots.iter().map(|s| s.1).collect();
+        let ids: Vec<Option<i64>> = slots.iter().map(|s| s.2).collect();
+        let reasons: Vec<Option<&str>> = slots.iter().map(|s| s.3).collect();
+        let sql = format!(
+            "INSERT INTO {table} (key, status, delivery_id, recorded_at, reason)
+             SELECT k, s, d, $4, r FROM unnest($1::text[], $2::text[], $3::bigint[], $5::text[]) AS t(k, s, d, r)
+             ON CONFLICT DO NOTHING"
+        );
+        if let Some(done) = db.with_pg(|c| {
+            c.execute(sql.as_str(), &[&keys, &statuses, &ids, &now, &reasons])
+                .map(|_| ())
+        }) {
+            return done;
+        }
+    }
+    for (key, status, id, reason) in slots {
+        db.execute(
+            &format!("INSERT OR IGNORE INTO {table} (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)"),
+            args![*key, *status, *id, now, *reason],
+        )?;
+    }
     Ok(())
 }
 
@@ -1618,11 +1843,11 @@ impl StatusCounts {
 
 /// A value this program wrote that does not read back (a newer version's, or an edited
 /// row): an error naming the value, never a silent default.
-fn malformed(column: usize, why: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, why.into())
+fn malformed(column: usize, why: String) -> StoreError {
+    StoreError::Malformed(format!("cột {column}: {why}"))
 }
 
-fn stored_status(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DeliveryStatus> {
+fn stored_status(r: &Row<'_>, column: usize) -> Result<DeliveryStatus> {
     let s: String = r.get(column)?;
     s.parse()
         .map_err(|e: crate::outbox::UnknownStatus| malformed(column, e.to_string()))
@@ -1635,15 +1860,12 @@ fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-fn stored_instant(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
+fn stored_instant(r: &Row<'_>, column: usize) -> Result<DateTime<Utc>> {
     let s: String = r.get(column)?;
     parse_instant(&s).ok_or_else(|| malformed(column, format!("thời điểm \"{s}\" không đọc được")))
 }
 
-fn stored_instant_opt(
-    r: &rusqlite::Row<'_>,
-    column: usize,
-) -> rusqlite::Result<Option<DateTime<Utc>>> {
+fn stored_instant_opt(r: &Row<'_>, column: usize) -> Result<Option<DateTime<Utc>>> {
     let s: Option<String> = r.get(column)?;
     s.map(|s| {
         parse_instant(&s)
@@ -1675,6 +1897,7 @@ fn rand_u64() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     /// A message queued through a side connection (the dashboard's decisions) has the same
     /// well-formed, unique Message-ID as the writer's: `<nhacviec.{instance}.{id}@{domain}>`.
@@ -1701,7 +1924,7 @@ mod tests {
             .record_extra(Ledger::Real, &[mail], &[], &[], "x.example")
             .unwrap();
         let message_id: String = writer
-            .conn
+            .conn()
             .query_row(
                 "SELECT message_id FROM deliveries WHERE id = ?1",
                 [ids[0]],
@@ -1768,7 +1991,7 @@ mod tests {
         assert_eq!(ready[0].channel, Channel::Email);
         // The old columns no longer carry the bodies: a status change is a small write.
         let inline: String = store
-            .conn
+            .conn()
             .query_row("SELECT body_text FROM deliveries", [], |r| r.get(0))
             .unwrap();
         assert_eq!(inline, "");
@@ -1985,11 +2208,14 @@ mod tests {
         drop(first);
         let store = Store::open_writer(&path).unwrap();
         let version: i64 = store
-            .conn
+            .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
-        store.conn.pragma_update(None, "user_version", 99).unwrap();
+        store
+            .conn()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
         drop(store);
         assert!(matches!(
             Store::open_writer(&path),
@@ -2021,7 +2247,7 @@ mod tests {
         }
         let store = Store::open_side(&path).unwrap();
         let version: i64 = store
-            .conn
+            .conn()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
@@ -2053,7 +2279,7 @@ mod tests {
         // The give-up budget counts from the requeue; the first recording is kept.
         assert_eq!(ready[0].created_at, now);
         let (first, reported): (String, i64) = store
-            .conn
+            .conn()
             .query_row(
                 "SELECT first_created_at, reported FROM deliveries WHERE id = ?1",
                 params![ready[0].id],
@@ -2206,7 +2432,7 @@ mod tests {
             assert_eq!(of(*id).status, status);
             assert_eq!(of(*id).tick_at, at);
             let text: String = store
-                .conn
+                .conn()
                 .query_row("SELECT status FROM deliveries WHERE id = ?1", [id], |r| {
                     r.get(0)
                 })
@@ -2229,7 +2455,7 @@ mod tests {
             .record_extra(Ledger::Real, &[mail("a")], &[], &[], "x")
             .unwrap();
         store
-            .conn
+            .conn()
             .execute("UPDATE deliveries SET created_at = 'hôm qua'", [])
             .unwrap();
         let err = store.history(None, None, 10).unwrap_err().to_string();
@@ -2238,7 +2464,7 @@ mod tests {
             "{err}"
         );
         store
-            .conn
+            .conn()
             .execute(
                 "UPDATE deliveries SET created_at = '2022-05-25T01:00:00+00:00', next_attempt_at = 'x'",
                 [],

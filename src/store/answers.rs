@@ -1,10 +1,10 @@
 //! The agencies' responses and the extensions granted: recorded with their audit fields, read
 //! back for the schedule's overlay, the pages and `nhacviec responses`.
 
+use super::db::{args, Db, Row};
 use super::{Result, Store, StoreError};
 use crate::answers::{Action, Extension, NewResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, OptionalExtension};
 
 /// Why a response was not recorded.
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +53,7 @@ fn time(s: Option<String>) -> Option<DateTime<Utc>> {
 
 const RESPONSE_COLUMNS: &str = "id, agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, undone_at, granted, refused_at, refusal, exact, person, position, reviewed_at, review, review_reason";
 
-fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
+fn response_row(r: &Row<'_>) -> Result<Option<Response>> {
     let action: String = r.get(5)?;
     let Some(action) = Action::from_name(&action) else {
         return Ok(None);
@@ -68,9 +68,7 @@ fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
         done_on: date(r.get(6)?),
         doc_ref: r.get(7)?,
         note: r.get(8)?,
-        percent: r
-            .get::<_, Option<i64>>(9)?
-            .and_then(|p| u8::try_from(p).ok()),
+        percent: r.get::<Option<i64>>(9)?.and_then(|p| u8::try_from(p).ok()),
         proposed: date(r.get(10)?),
         created_at: time(r.get(11)?).unwrap_or_default(),
         key_id: r.get(12)?,
@@ -80,12 +78,12 @@ fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
         granted: r.get(16)?,
         refused_at: time(r.get(17)?),
         refusal: r.get(18)?,
-        exact: r.get::<_, i64>(19)? != 0,
+        exact: r.get::<i64>(19)? != 0,
         who: crate::answers::Who {
-            name: r.get::<_, Option<String>>(20)?.unwrap_or_default(),
-            position: r.get::<_, Option<String>>(21)?.unwrap_or_default(),
+            name: r.get::<Option<String>>(20)?.unwrap_or_default(),
+            position: r.get::<Option<String>>(21)?.unwrap_or_default(),
         },
-        review: match (time(r.get(22)?), r.get::<_, Option<String>>(23)?) {
+        review: match (time(r.get(22)?), r.get::<Option<String>>(23)?) {
             (Some(at), Some(kind)) => Some(crate::answers::Review {
                 at,
                 confirmed: kind == "confirmed",
@@ -99,7 +97,7 @@ fn response_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Response>> {
 /// Inserts a grant and marks the pending requests for that deadline answered.
 #[allow(clippy::too_many_arguments)]
 fn grant_in(
-    tx: &rusqlite::Connection,
+    tx: &Db,
     agency: &str,
     plan: &str,
     task: &str,
@@ -108,17 +106,17 @@ fn grant_in(
     doc_ref: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    tx.execute(
+    let id: i64 = tx.query_row(
         "INSERT INTO extensions (agency, plan, task, from_deadline, to_deadline, doc_ref, granted_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![agency, plan, task, from.to_string(), to.to_string(), doc_ref, now.to_rfc3339()],
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        args![agency, plan, task, from.to_string(), to.to_string(), doc_ref, now.to_rfc3339()],
+        |r| r.get(0),
     )?;
-    let id = tx.last_insert_rowid();
     tx.execute(
         "UPDATE responses SET granted = ?1
          WHERE agency = ?2 AND plan = ?3 AND task = ?4 AND action = 'extension'
            AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND (deadline IS NULL OR deadline = ?5)",
-        params![id, agency, plan, task, from.to_string()],
+        args![id, agency, plan, task, from.to_string()],
     )?;
     Ok(id)
 }
@@ -130,37 +128,34 @@ impl Store {
         r: &NewResponse,
         now: DateTime<Utc>,
     ) -> std::result::Result<i64, RecordError> {
-        let res = self.conn.execute(
+        let res = self.db.query_row(
             "INSERT INTO responses (agency, plan, task, deadline, action, done_on, doc_ref, note, percent, proposed, created_at, key_id, client, user_agent, nonce, exact, person, position)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17)",
-            params![
-                r.agency,
-                r.plan,
-                r.task,
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?17) RETURNING id",
+            args![
+                &r.agency,
+                &r.plan,
+                &r.task,
                 r.deadline.map(|d| d.to_string()),
                 r.action.name(),
                 r.done_on.map(|d| d.to_string()),
-                r.doc_ref,
-                r.note,
+                r.doc_ref.as_deref(),
+                r.note.as_deref(),
                 r.percent.map(i64::from),
                 r.proposed.map(|d| d.to_string()),
                 now.to_rfc3339(),
-                r.key_id,
-                r.client,
-                r.user_agent,
-                r.nonce,
+                &r.key_id,
+                r.client.as_deref(),
+                r.user_agent.as_deref(),
+                &r.nonce,
                 Some(r.who.name.as_str()).filter(|n| !n.is_empty()),
                 Some(r.who.position.as_str()).filter(|p| !p.is_empty()),
             ],
+            |r| r.get::<i64>(0),
         );
         match res {
-            Ok(_) => Ok(self.conn.last_insert_rowid()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
-            {
-                Err(RecordError::Replayed)
-            }
-            Err(e) => Err(RecordError::Store(e.into())),
+            Ok(id) => Ok(id),
+            Err(e) if e.is_unique_violation() => Err(RecordError::Replayed),
+            Err(e) => Err(RecordError::Store(e)),
         }
     }
 
@@ -174,48 +169,46 @@ impl Store {
         not_before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool> {
-        let n = self.conn.execute(
-            "UPDATE responses SET undone_at = ?1
+        let same_deadline = if self.db.is_pg() {
+            "r2.deadline IS NOT DISTINCT FROM responses.deadline"
+        } else {
+            "r2.deadline IS responses.deadline"
+        };
+        let n = self.db.execute(
+            &format!("UPDATE responses SET undone_at = ?1
              WHERE id = ?2 AND agency = ?3 AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL AND review IS NULL AND created_at >= ?4
                AND id = (SELECT MAX(id) FROM responses r2 WHERE r2.agency = responses.agency
                          AND r2.plan = responses.plan AND r2.task = responses.task
-                         AND r2.deadline IS responses.deadline AND r2.undone_at IS NULL)",
-            params![now.to_rfc3339(), id, agency, not_before.to_rfc3339()],
+                         AND {same_deadline} AND r2.undone_at IS NULL)"),
+            args![now.to_rfc3339(), id, agency, not_before.to_rfc3339()],
         )?;
         Ok(n == 1)
     }
 
     pub fn response(&self, id: i64) -> Result<Option<Response>> {
         Ok(self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 &format!("SELECT {RESPONSE_COLUMNS} FROM responses WHERE id = ?1"),
-                params![id],
+                args![id],
                 response_row,
-            )
-            .optional()?
+            )?
             .flatten())
     }
 
     /// Responses, oldest first.
     pub fn responses(&self, f: &ResponseFilter<'_>) -> Result<Vec<Response>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {RESPONSE_COLUMNS} FROM responses
+        let rows = self.db.query_map(
+            &format!(
+                "SELECT {RESPONSE_COLUMNS} FROM responses
              WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR plan = ?2)
                AND (?3 = 0 OR (action = 'extension' AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL))
              ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(
-            params![f.agency, f.plan, i64::from(f.pending_extensions)],
+            ),
+            args![f.agency, f.plan, i64::from(f.pending_extensions)],
             response_row,
         )?;
-        let mut out = Vec::new();
-        for r in rows {
-            if let Some(r) = r? {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// Grants an extension: `agency`'s deadline `from` of the task moves to `to`; pending
@@ -231,7 +224,7 @@ impl Store {
         doc_ref: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<i64> {
-        let tx = self.conn.transaction()?;
+        let tx = self.db.begin()?;
         let id = grant_in(&tx, agency, plan, task, from, to, doc_ref, now)?;
         tx.commit()?;
         Ok(id)
@@ -283,7 +276,7 @@ impl Store {
         let pending: i64 = tx.query_row(
             "SELECT COUNT(*) FROM responses WHERE id = ?1 AND action = 'extension'
                AND undone_at IS NULL AND granted IS NULL AND refused_at IS NULL",
-            params![request.id],
+            args![request.id],
             |r| r.get(0),
         )?;
         if pending != 1 {
@@ -305,13 +298,13 @@ impl Store {
                 // This request too, whatever deadline it named.
                 tx.execute(
                     "UPDATE responses SET granted = ?1 WHERE id = ?2",
-                    params![id, request.id],
+                    args![id, request.id],
                 )?;
             }
             crate::messages::Decision::Refused { reason } => {
                 tx.execute(
                     "UPDATE responses SET refused_at = ?1, refusal = ?2 WHERE id = ?3",
-                    params![now.to_rfc3339(), reason, request.id],
+                    args![now.to_rfc3339(), reason.as_str(), request.id],
                 )?;
             }
         }
@@ -341,7 +334,7 @@ impl Store {
         let n = tx.execute(
             "UPDATE responses SET reviewed_at = ?1, review = ?2, review_reason = ?3
              WHERE id = ?4 AND action = 'done' AND undone_at IS NULL AND review IS NULL",
-            params![
+            args![
                 now.to_rfc3339(),
                 if confirmed { "confirmed" } else { "returned" },
                 reason,
@@ -365,23 +358,30 @@ impl Store {
     pub fn last_reminders(
         &self,
     ) -> Result<std::collections::HashMap<(String, String, String), DateTime<Utc>>> {
-        let mut stmt = self.conn.prepare(
+        let sql = if self.db.is_pg() {
+            "SELECT d.agency, i.value->>'plan', i.value->>'task', MAX(d.tick_at)
+             FROM deliveries d, jsonb_array_elements(d.items::jsonb) i
+             WHERE d.status = ?1 AND d.trial = 0
+             GROUP BY 1, 2, 3"
+        } else {
             "SELECT d.agency, json_extract(i.value, '$.plan'), json_extract(i.value, '$.task'), MAX(d.tick_at)
              FROM deliveries d, json_each(d.items) i
              WHERE d.status = ?1 AND d.trial = 0
-             GROUP BY 1, 2, 3",
-        )?;
-        let rows = stmt.query_map([super::DeliveryStatus::Sent.as_str()], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })?;
+             GROUP BY 1, 2, 3"
+        };
+        let rows = self
+            .db
+            .query_map(sql, args![super::DeliveryStatus::Sent.as_str()], |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<Option<String>>(1)?,
+                    r.get::<Option<String>>(2)?,
+                    r.get::<Option<String>>(3)?,
+                ))
+            })?;
         let mut out = std::collections::HashMap::new();
         for row in rows {
-            if let (agency, Some(plan), Some(task), Some(at)) = row? {
+            if let (agency, Some(plan), Some(task), Some(at)) = row {
                 if let Some(at) = time(Some(at)) {
                     out.insert((agency, plan, task), at);
                 }
@@ -392,24 +392,24 @@ impl Store {
 
     /// Every extension granted, oldest first.
     pub fn extensions(&self) -> Result<Vec<Extension>> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db.query_map(
             "SELECT id, agency, plan, task, from_deadline, to_deadline, doc_ref, granted_at FROM extensions ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
+            args![],
+            |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-                r.get::<_, Option<String>>(7)?,
+                r.get::<i64>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<String>(3)?,
+                r.get::<Option<String>>(4)?,
+                r.get::<Option<String>>(5)?,
+                r.get::<Option<String>>(6)?,
+                r.get::<Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, agency, plan, task, from, to, doc_ref, at) = row?;
+            let (id, agency, plan, task, from, to, doc_ref, at) = row;
             if let (Some(from), Some(to)) = (date(from), date(to)) {
                 out.push(Extension {
                     id,
@@ -429,22 +429,23 @@ impl Store {
     /// Changes whenever a response or an extension is recorded or withdrawn: the service
     /// rebuilds its schedule when it does.
     pub fn answers_version(&self) -> Result<String> {
-        Ok(self.conn.prepare_cached(
+        self.db.query_row(
             "SELECT (SELECT COALESCE(MAX(id), 0) || '.' || COUNT(undone_at) || '.' || COUNT(granted) || '.' || COUNT(refused_at) || '.' || COUNT(review) FROM responses)
                     || '/' || (SELECT COALESCE(MAX(id), 0) FROM extensions)",
-        )?
-        .query_row([], |r| r.get(0))?)
+            args![],
+            |r| r.get(0),
+        )
     }
 
     /// Changes whenever an answer is recorded or withdrawn or a reminder is marked sent: what
     /// the dashboard's figures read ([`Store::answers_version`], [`Store::last_reminders`]), in
     /// one snapshot.
     pub fn figures_version(&self) -> Result<String> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.read_snapshot()?;
         let answers = self.answers_version()?;
-        let sent: String = self.conn.query_row(
+        let sent: String = self.db.query_row(
             "SELECT COUNT(*) || '.' || COALESCE(MAX(id), 0) FROM deliveries WHERE status = 'sent'",
-            [],
+            args![],
             |r| r.get(0),
         )?;
         tx.commit()?;
@@ -480,7 +481,7 @@ impl Store {
     /// unless `known` is that version, what the overlay needs (every completion, every grant).
     pub fn page_answers(&self, agency: &str, known: Option<&str>) -> Result<PageAnswers> {
         // One read transaction: the version names the answers read with it.
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.read_snapshot()?;
         let version = self.answers_version()?;
         let read = if known == Some(version.as_str()) {
             PageAnswers {
@@ -513,37 +514,36 @@ impl Store {
         // found by the index of each occurrence's answers (rare: a past date asked for).
         let later: bool = match &before {
             None => false,
-            Some(b) => self.conn.query_row(
+            Some(b) => self.db.query_row(
                 "SELECT EXISTS (SELECT 1 FROM response_heads h JOIN responses r ON r.id = h.response_id
                    WHERE (?1 IS NULL OR h.agency = ?1) AND r.created_at >= ?2)",
-                params![agency, b],
+                args![agency, b.as_str()],
                 |r| r.get(0),
             )?,
         };
         let heads = if later {
             "SELECT MAX(id) FROM responses WHERE undone_at IS NULL AND (?1 IS NULL OR agency = ?1)
                AND created_at < ?2 GROUP BY agency, plan, task, deadline"
+        } else if self.db.is_pg() {
+            "SELECT response_id FROM response_heads WHERE (?1::text IS NULL OR agency = ?1) AND (?2::text IS NULL OR TRUE)"
         } else {
             "SELECT response_id FROM response_heads WHERE (?1 IS NULL OR agency = ?1) AND ?2 IS ?2"
         };
         // Cached: the pages ask for it at every request.
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE id IN (
+        let rows = self.db.query_map(
+            &format!(
+                "SELECT {RESPONSE_COLUMNS} FROM responses WHERE id IN (
                 {heads}
                 UNION SELECT id FROM responses WHERE action = 'done' AND undone_at IS NULL
                   AND (?3 = 0 OR agency = ?1)
                 UNION SELECT id FROM responses WHERE action = 'extension' AND undone_at IS NULL
                   AND granted IS NULL AND refused_at IS NULL AND (?1 IS NULL OR agency = ?1))
              ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(params![agency, before, only], response_row)?;
-        let mut out = Vec::new();
-        for r in rows {
-            if let Some(r) = r? {
-                out.push(r);
-            }
-        }
-        Ok(out)
+            ),
+            args![agency, before, only],
+            response_row,
+        )?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// How many answers `agency` gave from `from` until before `to` (a day's, for `[web]
@@ -554,9 +554,9 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<u32> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.db.query_row(
             "SELECT COUNT(*) FROM responses WHERE agency = ?1 AND created_at >= ?2 AND created_at < ?3",
-            params![
+            args![
                 agency,
                 from.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
                 to.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
@@ -571,6 +571,7 @@ impl Store {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use rusqlite::params;
 
     fn new(nonce: &str, action: Action) -> NewResponse {
         NewResponse {
@@ -827,7 +828,7 @@ mod tests {
         let old = store.response(first).unwrap().unwrap();
         assert_eq!(old.undone_at, Some(t1), "kept, marked when replaced");
         let by: Option<i64> = store
-            .conn
+            .conn()
             .query_row(
                 "SELECT superseded_by FROM responses WHERE id = ?1",
                 [first],
@@ -954,7 +955,7 @@ mod tests {
         let by: Vec<Option<i64>> = (1..=4)
             .map(|id| {
                 store
-                    .conn
+                    .conn()
                     .query_row(
                         "SELECT superseded_by FROM responses WHERE id = ?1",
                         [id],

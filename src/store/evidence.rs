@@ -4,11 +4,11 @@
 //! one transaction; a file no row references after a failure is removed.
 
 use super::answers::RecordError;
-use super::{create_private_dir, Result, Store, StoreError, FILE_MODE};
+use super::db::{args, Row};
+use super::{create_private_dir, Result, Store, FILE_MODE};
 use crate::answers::NewResponse;
 use crate::evidence::{Evidence, Kind};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -21,14 +21,14 @@ pub struct NewEvidence<'a> {
     pub bytes: &'a [u8],
 }
 
-fn evidence_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Evidence> {
+fn evidence_row(r: &Row<'_>) -> Result<Evidence> {
     let stored_at: String = r.get(5)?;
     Ok(Evidence {
         response_id: r.get(0)?,
         sha256: r.get(1)?,
         name: r.get(2)?,
         media_type: r.get(3)?,
-        size: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+        size: u64::try_from(r.get::<i64>(4)?).unwrap_or(0),
         stored_at: DateTime::parse_from_rfc3339(&stored_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default(),
@@ -53,20 +53,20 @@ impl Store {
 
     /// Bytes the stored files take (each content once).
     pub fn evidence_used(&self) -> Result<u64> {
-        let used: i64 = self.conn.query_row(
-            "SELECT COALESCE(SUM(size), 0) FROM (SELECT sha256, MAX(size) AS size FROM evidence GROUP BY sha256)",
-            [],
+        let used: i64 = self.db.query_row(
+            "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM (SELECT sha256, MAX(size) AS size FROM evidence GROUP BY sha256) AS per_file",
+            args![],
             |r| r.get(0),
         )?;
         Ok(u64::try_from(used).unwrap_or(0))
     }
 
     fn evidence_referenced(&self, sha256: &str) -> Result<bool> {
-        Ok(self.conn.query_row(
+        self.db.query_row(
             "SELECT EXISTS (SELECT 1 FROM evidence WHERE sha256 = ?1)",
-            params![sha256],
+            args![sha256],
             |r| r.get(0),
-        )?)
+        )
     }
 
     /// Records a response with its attached file, if any: the file first (unless that
@@ -99,15 +99,12 @@ impl Store {
             super::write_atomically(&path, file.bytes, FILE_MODE).map_err(RecordError::File)?;
         }
         let recorded = (|| {
-            let tx = self
-                .conn
-                .unchecked_transaction()
-                .map_err(StoreError::from)?;
+            let tx = self.db.begin()?;
             let id = self.record_response(r, now)?;
             tx.execute(
                 "INSERT INTO evidence (response_id, sha256, name, media_type, size, stored_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
+                args![
                     id,
                     file.sha256,
                     file.name,
@@ -115,9 +112,8 @@ impl Store {
                     i64::try_from(size).unwrap_or(i64::MAX),
                     now.to_rfc3339()
                 ],
-            )
-            .map_err(StoreError::from)?;
-            tx.commit().map_err(StoreError::from)?;
+            )?;
+            tx.commit()?;
             Ok::<_, RecordError>(id)
         })();
         if recorded.is_err() && !self.evidence_referenced(file.sha256).unwrap_or(true) {
@@ -130,13 +126,13 @@ impl Store {
 
     /// The files attached to answers, by response id.
     pub fn evidence(&self) -> Result<HashMap<i64, Evidence>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {EVIDENCE_COLUMNS} FROM evidence ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([], evidence_row)?;
+        let rows = self.db.query_map(
+            &format!("SELECT {EVIDENCE_COLUMNS} FROM evidence ORDER BY id"),
+            args![],
+            evidence_row,
+        )?;
         let mut out = HashMap::new();
         for e in rows {
-            let e = e?;
             out.insert(e.response_id, e);
         }
         Ok(out)
@@ -145,18 +141,14 @@ impl Store {
     /// The file of content `sha256` attached to an answer of `agency` (any agency's when
     /// `None`: the monitoring office), if there is one.
     pub fn evidence_of(&self, sha256: &str, agency: Option<&str>) -> Result<Option<Evidence>> {
-        use rusqlite::OptionalExtension;
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT e.response_id, e.sha256, e.name, e.media_type, e.size, e.stored_at
+        self.db.query_opt(
+            "SELECT e.response_id, e.sha256, e.name, e.media_type, e.size, e.stored_at
                  FROM evidence e JOIN responses r ON r.id = e.response_id
                  WHERE e.sha256 = ?1 AND (?2 IS NULL OR r.agency = ?2)
                  ORDER BY e.id DESC LIMIT 1",
-                params![sha256, agency],
-                evidence_row,
-            )
-            .optional()?)
+            args![sha256, agency],
+            evidence_row,
+        )
     }
 }
 

@@ -85,7 +85,7 @@ mod tests {
             .note_email_refused("x", t("2026-12-02T01:00:00Z"))
             .unwrap();
         let raw: String = store
-            .conn
+            .conn()
             .query_row(
                 "SELECT value FROM meta WHERE key = 'email_refused'",
                 [],

@@ -182,7 +182,7 @@ struct Scoped {
 /// The pages' connections to the database, beside the service's writer: lent one per use, at
 /// most [`MAX_STORES`] (a request past them waits for one to come back).
 struct Stores {
-    path: std::path::PathBuf,
+    location: crate::store::Location,
     /// The first connection's clock, given to those opened after it.
     clock: Clock,
     pool: Mutex<Pool>,
@@ -219,7 +219,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Stores {
     fn new(store: Store) -> Stores {
         Stores {
-            path: store.path().to_path_buf(),
+            location: store.location(),
             clock: store.clock(),
             pool: Mutex::new(Pool {
                 idle: vec![store],
@@ -244,7 +244,7 @@ impl Stores {
             if pool.open < MAX_STORES {
                 pool.open += 1;
                 drop(pool);
-                match Store::open_side(&self.path).map(|s| s.with_clock(self.clock)) {
+                match Store::open_side_at(&self.location).map(|s| s.with_clock(self.clock)) {
                     Ok(store) => {
                         return Lent {
                             stores: self,
@@ -572,7 +572,7 @@ pub fn start(listener: std::net::TcpListener, web: Web) -> std::io::Result<Serve
 /// connection of their own to the database at `db` (beside the service's writer).
 pub fn launch(
     config: Arc<Config>,
-    db: &std::path::Path,
+    db: impl Into<crate::store::Location>,
     signer: Signer,
     clock: impl Into<Clock>,
 ) -> anyhow::Result<(Web, Server)> {
@@ -582,7 +582,7 @@ pub fn launch(
 /// [`launch`], counting refused requests in the service's metrics.
 pub fn launch_counted(
     config: Arc<Config>,
-    db: &std::path::Path,
+    db: impl Into<crate::store::Location>,
     signer: Signer,
     clock: impl Into<Clock>,
     rejected: Family<crate::health::ReasonLabel, Counter>,
@@ -601,7 +601,7 @@ pub fn launch_counted(
         Clock::Fixed(_) => Clock::System,
         other => other,
     };
-    let store = Store::open_side(db)?.with_clock(stamps);
+    let store = Store::open_side_at(&db.into())?.with_clock(stamps);
     let listener = std::net::TcpListener::bind(listen)
         .with_context(|| format!("không nghe được trên {listen} ([web] listen)"))?;
     let web = Web::counted(config, store, signer, clock, rejected);

@@ -44,6 +44,7 @@ mod secrets_and_files;
 mod send_test;
 mod smtp_delivery;
 mod staged_by_agency;
+mod store_backends;
 mod tick;
 mod trial;
 mod web_hostile;

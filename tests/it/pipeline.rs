@@ -22,7 +22,7 @@ use std::time::Duration;
 const AGENCIES: usize = deliver::FIRST_BATCH + 10;
 
 /// `n` agencies of one level, one task for all of them due on 1/6/2022 (mail to files).
-fn config(n: usize, trial: bool) -> Config {
+pub(crate) fn config(n: usize, trial: bool) -> Config {
     let mut agencies = String::from("[[level]]\nid = \"tinh\"\nname = \"cấp tỉnh\"\n");
     for i in 0..n {
         agencies.push_str(&format!(
@@ -50,7 +50,7 @@ fn config(n: usize, trial: bool) -> Config {
     analysis.config
 }
 
-fn june_first() -> DateTime<Tz> {
+pub(crate) fn june_first() -> DateTime<Tz> {
     chrono_tz::Asia::Ho_Chi_Minh
         .with_ymd_and_hms(2022, 6, 1, 8, 0, 0)
         .unwrap()
