@@ -517,7 +517,7 @@ fn start_web(
     health.update(|s| (s.web_links, s.web_links_off) = (Some(true), None));
     let (web, server) = crate::web::launch_counted(
         live.config.clone(),
-        &state.join(DB_FILE),
+        state.join(DB_FILE),
         signer,
         live.clock,
         health.metrics.web_rejected.clone(),

@@ -596,7 +596,7 @@ pub fn to_pg(sql: &str) -> String {
             out.push(c);
         }
     }
-    let mut out = drop_index_hints(&out);
+    let out = drop_index_hints(&out);
     // A parameter only compared to NULL has no type PostgreSQL can infer; every such one in
     // the store is text.
     let mut typed = String::with_capacity(out.len() + 16);
