@@ -149,6 +149,9 @@ impl Engine {
         if self.current(today, &version) {
             return Ok(None);
         }
+        if let Some((_, before)) = self.answered.as_ref().filter(|(_, v)| *v != version) {
+            tracing::info!(event = "answers_changed", before = %before, version = %version, "các cơ quan có câu trả lời mới: lập lại lịch nhắc");
+        }
         // The overlay reads completions and grants only: not every progress note.
         let (responses, extensions) = store.shown_answers(None, None)?;
         Ok(Some(Engine::build_answered(

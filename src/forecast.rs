@@ -299,6 +299,10 @@ impl Handled for Seen<'_> {
     fn is_handled(&self, key: &str) -> bool {
         self.now.contains(key) || self.prior.is_handled(key)
     }
+
+    fn prefetch(&self, keys: &[&str]) {
+        self.prior.prefetch(keys);
+    }
 }
 
 /// The service's passes at `times` on `schedule` (built from [`schedule_from`] of the first

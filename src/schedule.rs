@@ -151,6 +151,12 @@ pub struct Tick {
 /// What the store knows was already handled (sent, skipped or suppressed).
 pub trait Handled {
     fn is_handled(&self, key: &str) -> bool;
+
+    /// `keys` are about to be asked one by one: a ledger across a network (PostgreSQL) looks
+    /// them all up at once here. In-process ledgers need nothing.
+    fn prefetch(&self, keys: &[&str]) {
+        let _ = keys;
+    }
 }
 
 impl Handled for HashSet<String> {
@@ -283,9 +289,15 @@ impl Schedule {
                 wanted.entry(stream(slot)).or_default().push(k);
             }
         }
-        for slot in window {
-            if wanted.contains_key(&stream(slot)) && handled.is_handled(&self.key(slot)) {
-                wanted.remove(&stream(slot));
+        let asked: Vec<(Stream, String)> = window
+            .iter()
+            .filter(|slot| wanted.contains_key(&stream(slot)))
+            .map(|slot| (stream(slot), self.key(slot)))
+            .collect();
+        handled.prefetch(&asked.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>());
+        for (s, key) in &asked {
+            if wanted.contains_key(s) && handled.is_handled(key) {
+                wanted.remove(s);
             }
         }
         wanted.into_values().flatten().collect()
@@ -334,8 +346,10 @@ impl Schedule {
         let mut latest: HashMap<Stream, (&Slot, String)> = HashMap::new();
         let mut skipped = Vec::new();
         let mut suppressed = Vec::new();
-        for slot in self.slots.get(start..end).unwrap_or_default() {
-            let key = self.key(slot);
+        let window = self.slots.get(start..end).unwrap_or_default();
+        let keys: Vec<String> = window.iter().map(|slot| self.key(slot)).collect();
+        handled.prefetch(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+        for (slot, key) in window.iter().zip(keys) {
             if handled.is_handled(&key) {
                 continue;
             }

@@ -105,7 +105,12 @@ async fn serve_pages(dir: &Path, now: Option<&str>, out: &Out) -> anyhow::Result
     if !state.exists()? {
         drop(nhacviec::store::Store::open_writer(&state.db)?);
     }
-    let _server = nhacviec::web::launch(std::sync::Arc::new(config), &state.db, signer, fixed)?;
+    let _server = nhacviec::web::launch(
+        std::sync::Arc::new(config),
+        state.location(),
+        signer,
+        fixed,
+    )?;
     out.eprintln(format_args!(
         "Trang trả lời nhắc việc: {} (nghe trên {}); dừng bằng Ctrl+C",
         settings.public_url, settings.listen

@@ -9,10 +9,12 @@ use nhacviec::store::{self, Store};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// The state directory and the service's database in it.
+/// The state directory and the service's database: the SQLite file in it, or the
+/// PostgreSQL database named by `NHACVIEC_DATABASE_URL` (or `$CREDENTIALS_DIRECTORY/database-url`).
 pub struct State {
     pub dir: PathBuf,
     pub db: PathBuf,
+    pub pg: Option<nhacviec::pg::DatabaseUrl>,
 }
 
 /// What the monitoring figures read from the store: responses, extensions and each agency's
@@ -27,36 +29,50 @@ impl State {
     pub fn of(config_dir: &Path, config: &Config) -> anyhow::Result<State> {
         let dir = nhacviec::deliver::state_dir(config_dir, config)?;
         let db = dir.join(nhacviec::daemon::DB_FILE);
-        Ok(State { dir, db })
+        let pg = nhacviec::pg::DatabaseUrl::from_env()?;
+        Ok(State { dir, db, pg })
+    }
+
+    /// Where the state is, as the store opens it.
+    pub fn location(&self) -> store::Location {
+        store::Location {
+            path: self.db.clone(),
+            pg: self.pg.clone(),
+        }
     }
 
     /// Whether the service has made its database (there but unreadable is an error, not a
-    /// fresh state).
+    /// fresh state). A PostgreSQL database is there once configured (the store makes its
+    /// schema when first opened).
     pub fn exists(&self) -> anyhow::Result<bool> {
+        if self.pg.is_some() {
+            return Ok(true);
+        }
         Ok(store::exists(&self.db)?)
     }
 
-    /// Whether a service holds the database.
+    /// Whether a service holds the database (SQLite's one writer; on PostgreSQL every
+    /// command opens its own connection beside the services, as if one were running).
     pub fn running(&self) -> bool {
-        store::writer_active(&self.db)
+        self.pg.is_some() || store::writer_active(&self.db)
     }
 
     /// The database read-only; none before the service's first pass.
     pub fn reader(&self) -> anyhow::Result<Option<Store>> {
         Ok(self
             .exists()?
-            .then(|| Store::open_reader(&self.db))
+            .then(|| Store::open_reader_at(&self.location()))
             .transpose()?)
     }
 
     /// The database read-only, which must be there.
     pub fn open_reader(&self) -> anyhow::Result<Store> {
-        Ok(Store::open_reader(&self.db)?)
+        Ok(Store::open_reader_at(&self.location())?)
     }
 
     /// A connection beside a running service (short transactions; made if there is none).
     pub fn side(&self) -> anyhow::Result<Store> {
-        Ok(Store::open_side(&self.db)?)
+        Ok(Store::open_side_at(&self.location())?)
     }
 
     /// The state directory made (0700) when missing.

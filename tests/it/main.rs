@@ -26,6 +26,7 @@ mod deadline_corpus;
 mod deadline_phrases;
 mod deadline_props;
 mod evidence;
+mod failover;
 mod fuzz_corpus;
 mod guide;
 mod hostile_config;

@@ -6,6 +6,8 @@ message it accepts and can misbehave on request.
 --tempfail N   answer the first N DATA commands with 451 (a transient failure)
 --reject ADDR  refuse RCPT TO:<ADDR> with 550 (a permanent failure for that recipient)
 --reject-helo  refuse every EHLO with 504 (as Postfix's reject_non_fqdn_helo_hostname does)
+--delay MS     wait MS milliseconds before accepting each message (a slow server: a pass
+               then lasts long enough to be interrupted)
 --password PW  require AUTH (user "nv", password PW); each failed AUTH is counted in
                DIR/auth-failures, one line each
 
@@ -22,7 +24,8 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, out, tempfail, reject, stall=False, reject_helo=False):
+    def __init__(self, out, tempfail, reject, stall=False, reject_helo=False, delay=0):
+        self.delay = delay
         self.stall = stall
         self.reject_helo = reject_helo
         self.out = out
@@ -49,6 +52,9 @@ class Handler:
         if self.stall:
             import asyncio
             await asyncio.sleep(3600)
+        if self.delay:
+            import asyncio
+            await asyncio.sleep(self.delay / 1000)
         with self.lock:
             if self.tempfail > 0:
                 self.tempfail -= 1
@@ -76,6 +82,7 @@ def main():
     p.add_argument("--reject", action="append", default=[])
     p.add_argument("--stall", action="store_true", help="never answer DATA")
     p.add_argument("--reject-helo", action="store_true")
+    p.add_argument("--delay", type=int, default=0)
     p.add_argument("--password")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -92,7 +99,7 @@ def main():
             return AuthResult(success=ok, handled=False)
 
         extra = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    handler = Handler(a.out, a.tempfail, a.reject, a.stall, a.reject_helo)
+    handler = Handler(a.out, a.tempfail, a.reject, a.stall, a.reject_helo, a.delay)
     controller = Controller(handler, hostname="127.0.0.1", port=a.port, **extra)
     controller.start()
     print("READY", flush=True)
