@@ -23,7 +23,7 @@ pub enum Lead {
     /// One service on its own state (SQLite): always the leader, nothing checked.
     Solo,
     /// One of any number on one PostgreSQL database: leads while it holds the lock.
-    Shared(Leadership),
+    Shared(Box<Leadership>),
 }
 
 /// What `/healthz` says this instance is.
@@ -162,7 +162,7 @@ impl Watch {
                 let (stop, stopped) = mpsc::channel();
                 std::thread::Builder::new()
                     .name("nhacviec-lead".into())
-                    .spawn(move || checks(leadership, &tx, &stopped))?;
+                    .spawn(move || checks(*leadership, &tx, &stopped))?;
                 Ok(Watch {
                     rx,
                     _solo: None,
@@ -171,6 +171,20 @@ impl Watch {
                 })
             }
         }
+    }
+
+    /// A watch fed by hand (tests): the views the checking thread would publish.
+    #[cfg(test)]
+    fn fed(first: Seen) -> (watch::Sender<Seen>, Watch) {
+        let (tx, rx) = watch::channel(first);
+        let (stop, _) = mpsc::channel();
+        let watch = Watch {
+            rx,
+            _solo: None,
+            _stop: Some(stop),
+            gone: false,
+        };
+        (tx, watch)
     }
 
     /// Whether the lead is checked at all (a shared database).
@@ -361,6 +375,38 @@ mod tests {
         let watch = Watch::start(Lead::Solo).unwrap();
         assert!(!watch.shared());
         assert_eq!(watch.seen(), solo);
+    }
+
+    /// What the loop's guard waits on during a pass: nothing while the lead is kept, the loss
+    /// as soon as a check fails; a checking thread gone is a lost lead.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_pass_is_told_of_a_lost_lead_at_once_and_of_nothing_else() {
+        let short = Duration::from_millis(50);
+        let (leading, _) = Seen::default().after(Ok(true));
+        let (tx, mut watch) = Watch::fed(leading.clone());
+        assert!(tokio::time::timeout(short, watch.lost(1)).await.is_err());
+        // Checks that keep the lead (a new failure count elsewhere would be a new view).
+        tx.send_replace(leading.after(Ok(true)).0);
+        assert!(tokio::time::timeout(short, watch.lost(1)).await.is_err());
+        let (failed, _) = leading.after(Err("kết nối bị đóng".into()));
+        tx.send_replace(failed.clone());
+        tokio::time::timeout(short, watch.lost(1))
+            .await
+            .expect("a failed check is a lost lead");
+        assert_eq!(step(Some(1), &watch.seen()), Step::Lose);
+        // Taken again: a new term, still a loss for the term the pass ran in.
+        tx.send_replace(failed.after(Ok(true)).0);
+        tokio::time::timeout(short, watch.lost(1)).await.unwrap();
+        assert!(tokio::time::timeout(short, watch.lost(2)).await.is_err());
+        // The thread gone: the lead is lost, and the loop is woken once, not forever.
+        drop(tx);
+        tokio::time::timeout(short, watch.lost(2)).await.unwrap();
+        let seen = watch.seen();
+        assert!(!seen.leading && seen.error.is_some(), "{seen:?}");
+        tokio::time::timeout(short, watch.changed())
+            .await
+            .unwrap_or(());
+        assert!(tokio::time::timeout(short, watch.changed()).await.is_err());
     }
 
     #[test]

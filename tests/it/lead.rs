@@ -44,7 +44,7 @@ impl Instance {
             let start = chrono::DateTime::parse_from_rfc3339("2022-06-01T08:00:00+07:00")
                 .unwrap()
                 .with_timezone(&chrono::Utc);
-            let lead = Lead::Shared(Leadership::new(url));
+            let lead = Lead::Shared(Box::new(Leadership::new(url)));
             let service = nhacviec::daemon::run_with(&cfg, Clock::starting_at(start), lead);
             // Stopped from the test: the service is dropped whole, as a killed process ends
             // (its lock's connection closes with it).
