@@ -8,6 +8,7 @@
 use crate::daemon::{eml_count, sending_always};
 use crate::support::isolated;
 use crate::support::postgres::cluster;
+use crate::support::smtp::Smtp;
 use nhacviec::clock::Clock;
 use nhacviec::lead::Lead;
 use nhacviec::pg::{DatabaseUrl, Leadership, LEADER_LOCK};
@@ -21,6 +22,8 @@ struct Instance {
     thread: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
     port: u16,
     state: PathBuf,
+    /// Why the service ended, if it ended on its own.
+    ended: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Instance {
@@ -28,14 +31,24 @@ impl Instance {
     /// port of its own, run on a clock started on 01/06/2022 08:00 (the sample plan has
     /// quarters due), its lead on `url`.
     fn start(dir: &Path, url: &str) -> Instance {
+        Instance::start_with(dir, url, |text| text)
+    }
+
+    /// [`Instance::start`], its settings' text changed by `edit` first.
+    fn start_with(dir: &Path, url: &str, edit: impl FnOnce(String) -> String) -> Instance {
         let port = crate::support::free_port();
         let cfg = sending_always(
             dir,
             "* * * * * *",
             &format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n"),
         );
+        let settings = cfg.join("nhacviec.toml");
+        let text = std::fs::read_to_string(&settings).unwrap();
+        std::fs::write(&settings, edit(text)).unwrap();
         let url = DatabaseUrl::parse(url, "NHACVIEC_DATABASE_URL").unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let ended = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let why = ended.clone();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -55,6 +68,7 @@ impl Instance {
                 }
             });
             runtime.shutdown_timeout(Duration::from_millis(200));
+            *why.lock().unwrap() = Some(format!("{result:?}"));
             result
         });
         Instance {
@@ -62,6 +76,7 @@ impl Instance {
             thread: Some(thread),
             port,
             state: dir.join("var"),
+            ended,
         }
     }
 
@@ -99,7 +114,11 @@ impl Instance {
 
     fn assert_running(&self) {
         let thread = self.thread.as_ref().unwrap();
-        assert!(!thread.is_finished(), "the service ended on its own");
+        assert!(
+            !thread.is_finished(),
+            "the service ended on its own: {:?}",
+            self.ended.lock().unwrap()
+        );
     }
 }
 
@@ -123,6 +142,67 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let code = response.split_whitespace().nth(1)?.parse().ok()?;
     let body = response.split_once("\r\n\r\n")?.1.to_string();
     Some((code, body))
+}
+
+/// The session holding (`granted`) or queued for the leader's lock in the test's database.
+fn lock_pid(admin: &mut postgres::Client, granted: bool) -> Option<i32> {
+    admin
+        .query_opt(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted = $1 AND ((classid::bigint << 32) | objid::bigint) = $2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[&granted, &LEADER_LOCK],
+        )
+        .unwrap()
+        .map(|r| r.get(0))
+}
+
+/// The lock taken by the test: held from when the leader's session ended until dropped.
+struct Held {
+    release: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = self.release.send(());
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// Ends the leader's session as the server would (an operator, a network cut) while the test
+/// queues for the lock, so that the lock goes to the test and to no instance.
+fn end_the_leaders_session(db: &DatabaseUrl, admin: &mut postgres::Client) -> Held {
+    let leader_pid = lock_pid(admin, true).expect("the leader holds the lock");
+    let (held, holding) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder_db = db.clone();
+    let thread = std::thread::spawn(move || {
+        let mut client = holder_db.connect().unwrap();
+        client
+            .query_one("SELECT pg_advisory_lock($1)", &[&LEADER_LOCK])
+            .unwrap();
+        held.send(()).unwrap();
+        let _ = released.recv();
+        // The lock ends with this session.
+        drop(client);
+    });
+    wait_for(
+        "the test queues for the lock",
+        Duration::from_secs(10),
+        || lock_pid(admin, false).is_some(),
+    );
+    let row = admin
+        .query_one("SELECT pg_terminate_backend($1)", &[&leader_pid])
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    holding
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the lock freed with the leader's session");
+    Held {
+        release,
+        thread: Some(thread),
+    }
 }
 
 /// Waits until `what` holds.
@@ -183,41 +263,7 @@ fn only_the_leader_sends_and_the_standby_takes_over_when_its_session_ends() {
     // test queues for the lock: the lock goes to the test, and the old leader stands by.
     let db = DatabaseUrl::parse(&url, "test").unwrap();
     let mut admin = db.connect().unwrap();
-    let lock_pid = |admin: &mut postgres::Client, granted: bool| -> Option<i32> {
-        admin
-            .query_opt(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted = $1 AND ((classid::bigint << 32) | objid::bigint) = $2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                &[&granted, &LEADER_LOCK],
-            )
-            .unwrap()
-            .map(|r| r.get(0))
-    };
-    let leader_pid = lock_pid(&mut admin, true).expect("the leader holds the lock");
-    let (held, holding) = std::sync::mpsc::channel::<()>();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let holder_db = db.clone();
-    let holder = std::thread::spawn(move || {
-        let mut client = holder_db.connect().unwrap();
-        client
-            .query_one("SELECT pg_advisory_lock($1)", &[&LEADER_LOCK])
-            .unwrap();
-        held.send(()).unwrap();
-        let _ = released.recv();
-        // The lock ends with this session.
-        drop(client);
-    });
-    wait_for(
-        "the test queues for the lock",
-        Duration::from_secs(10),
-        || lock_pid(&mut admin, false).is_some(),
-    );
-    let row = admin
-        .query_one("SELECT pg_terminate_backend($1)", &[&leader_pid])
-        .unwrap();
-    assert!(row.get::<_, bool>(0));
-    holding
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the lock freed with the leader's session");
+    let held = end_the_leaders_session(&db, &mut admin);
     a.wait_role("standby", Duration::from_secs(15));
     // Healthy as a standby once its check works again (a check that failed on the ended
     // session says so meanwhile).
@@ -239,8 +285,7 @@ fn only_the_leader_sends_and_the_standby_takes_over_when_its_session_ends() {
     // standby takes the lead within 15 s and sends what is due.
     drop(a);
     let freed = Instant::now();
-    release.send(()).unwrap();
-    holder.join().unwrap();
+    drop(held);
     b.wait_role("leader", Duration::from_secs(15));
     let took = freed.elapsed();
     assert!(took < Duration::from_secs(15), "{took:?}");
@@ -291,4 +336,73 @@ fn a_database_out_of_reach_leaves_the_service_standing_by_and_saying_so() {
     service.assert_running();
     assert_eq!(eml_count(&service.state), 0);
     assert_eq!(service.metric("nhacviec_leader"), Some(0.0));
+}
+
+#[test]
+fn a_leader_losing_its_lead_mid_pass_stops_sending_and_sends_the_rest_when_it_leads_again() {
+    if isolated(
+        "lead::a_leader_losing_its_lead_mid_pass_stops_sending_and_sends_the_rest_when_it_leads_again",
+        &[],
+    ) {
+        return;
+    }
+    let url = cluster().fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    // A slow mail server, one message at a time: the start pass's 38 digests take 15 s.
+    let smtp_port = crate::support::free_port();
+    let server = Smtp::start(smtp_port, &tmp.path().join("inbox"), &["--slow", "0.4"]);
+    let received = || server.files("eml").len();
+    let service = Instance::start_with(&tmp.path().join("a"), &url, |text| {
+        // The setting, not the comment above it that names it.
+        let setting = "\ntransport = \"file\"\n";
+        assert!(text.contains(setting) && text.contains("pool_size = 4"));
+        text.replace(
+            setting,
+            &format!(
+                "\ntransport = \"smtp\"\nurl = \"smtp://127.0.0.1:{smtp_port}\"\ntls = \"none\"\n"
+            ),
+        )
+        .replace("pool_size = 4", "pool_size = 1")
+    });
+    service.wait_role("leader", Duration::from_secs(60));
+    wait_for("the start pass sending", Duration::from_secs(60), || {
+        received() >= 3
+    });
+
+    // Its session ends mid-pass: within a check it stands by and sends nothing more (the
+    // message in flight aside); what it recorded and did not send stays queued.
+    let db = DatabaseUrl::parse(&url, "test").unwrap();
+    let mut admin = db.connect().unwrap();
+    let held = end_the_leaders_session(&db, &mut admin);
+    service.wait_role("standby", Duration::from_secs(15));
+    let at_loss = received();
+    std::thread::sleep(Duration::from_secs(3));
+    let after = received();
+    assert!(
+        after <= at_loss + 1,
+        "sent after the lead was lost: {at_loss} then {after}"
+    );
+    assert!(
+        after < 38,
+        "the pass ran to its end: the lost lead did not stop it (or this test came too late)"
+    );
+    wait_for(
+        "the rest queued, in health",
+        Duration::from_secs(15),
+        || {
+            service
+                .health()
+                .is_some_and(|(_, b)| !b.contains("\"pending\": 0,"))
+        },
+    );
+
+    // The lock free again, it takes the lead back and sends the rest: every digest once.
+    drop(held);
+    service.wait_role("leader", Duration::from_secs(15));
+    wait_for("the rest sent", Duration::from_secs(60), || {
+        received() >= 38
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(received(), 38, "a digest sent twice or one too many");
+    assert_eq!(service.metric("nhacviec_takeovers_total"), Some(1.0));
 }
