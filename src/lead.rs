@@ -136,7 +136,7 @@ pub fn step(leads_in: Option<u64>, seen: &Seen) -> Step {
 pub struct Watch {
     rx: watch::Receiver<Seen>,
     /// Solo: nobody publishes, the sender is kept so the view never closes.
-    _solo: Option<watch::Sender<Seen>>,
+    solo: Option<watch::Sender<Seen>>,
     /// Dropped with the watch: tells the checking thread to end.
     _stop: Option<mpsc::Sender<()>>,
     /// The checking thread ended (it panicked): this instance no longer leads.
@@ -152,7 +152,7 @@ impl Watch {
                 let (tx, rx) = watch::channel(Seen::solo());
                 Ok(Watch {
                     rx,
-                    _solo: Some(tx),
+                    solo: Some(tx),
                     _stop: None,
                     gone: false,
                 })
@@ -165,7 +165,7 @@ impl Watch {
                     .spawn(move || checks(*leadership, &tx, &stopped))?;
                 Ok(Watch {
                     rx,
-                    _solo: None,
+                    solo: None,
                     _stop: Some(stop),
                     gone: false,
                 })
@@ -180,7 +180,7 @@ impl Watch {
         let (stop, _) = mpsc::channel();
         let watch = Watch {
             rx,
-            _solo: None,
+            solo: None,
             _stop: Some(stop),
             gone: false,
         };
@@ -189,7 +189,7 @@ impl Watch {
 
     /// Whether the lead is checked at all (a shared database).
     pub fn shared(&self) -> bool {
-        self._solo.is_none()
+        self.solo.is_none()
     }
 
     /// The latest view.
