@@ -59,6 +59,7 @@ struct Live {
 }
 
 use crate::health::{ChannelLabel, Health, ResultLabel};
+use crate::lead::{self, Lead, Role, Step};
 
 fn notify(states: &[NotifyState]) {
     // Outside systemd there is no socket: nothing to do.
@@ -314,22 +315,29 @@ impl Worker {
     }
 }
 
-/// Signals and the watchdog, answered by the loop between events and during any long work.
+/// Signals, the watchdog and the lead, answered by the loop between events and during any
+/// long work.
 struct Control {
     hup: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
     watchdog: Option<Duration>,
     watchdog_timer: tokio::time::Interval,
-    /// Set once asked to stop: sending loops check it between deliveries.
+    /// Set once asked to stop, or once the lead is lost: sending loops check it between
+    /// deliveries. A lost lead's is cleared by the loop once the work has ended.
     stop: Arc<AtomicBool>,
     /// A SIGHUP came during other work: reload next.
     hup_pending: bool,
+    /// What the lead's checks see (`lead`).
+    lead: lead::Watch,
+    /// The term this instance leads in, as the loop last followed it; `None`: standby.
+    leads_in: Option<u64>,
 }
 
 impl Control {
-    fn new() -> anyhow::Result<Control> {
+    fn new(lead: Lead) -> anyhow::Result<Control> {
         let watchdog = sd_notify::watchdog_enabled();
+        let lead = lead::Watch::start(lead).context("starting the lead's checks")?;
         Ok(Control {
             hup: signal(SignalKind::hangup()).context("SIGHUP handler")?,
             term: signal(SignalKind::terminate()).context("SIGTERM handler")?,
@@ -340,14 +348,19 @@ impl Control {
             ),
             stop: Arc::new(AtomicBool::new(false)),
             hup_pending: false,
+            lead,
+            leads_in: None,
         })
     }
 
     /// Runs `work` while answering SIGTERM/SIGINT (checked first), SIGHUP (noted for later)
     /// and the watchdog. `None` when asked to stop: `work` then has [`STOP_GRACE`] to end
     /// (sending loops stop between deliveries), after which it is dropped.
+    /// A lead lost meanwhile sets `stop` too, and `work` is awaited to its end: the loop then
+    /// follows the loss ([`follow_lead`]).
     async fn guard<F: std::future::Future>(&mut self, work: F) -> Option<F::Output> {
         let mut work = std::pin::pin!(work);
+        let mut lead_stopped = false;
         loop {
             tokio::select! {
                 biased;
@@ -363,6 +376,11 @@ impl Control {
                     notify(&[NotifyState::Watchdog]);
                 }
                 _ = self.hup.recv() => self.hup_pending = true,
+                // Another instance may be leading now: nothing more goes out from here.
+                _ = self.lead.lost(self.leads_in.unwrap_or_default()), if self.leads_in.is_some() && !lead_stopped => {
+                    lead_stopped = true;
+                    self.stop.store(true, Ordering::SeqCst);
+                }
                 out = &mut work => return Some(out),
             }
         }
@@ -397,6 +415,11 @@ async fn pass(
             (store, result)
         })
         .await?;
+    if evaluated.is_ok() && stop.load(Ordering::SeqCst) {
+        // The lead was lost (or a stop asked) during the evaluation: nothing is recorded, the
+        // next leader evaluates again.
+        return Ok((store, true));
+    }
     let result = match evaluated {
         Ok(mut ev) => {
             if let Some(engine) = ev.rebuilt.take() {
@@ -716,16 +739,17 @@ pub async fn once(
 }
 
 fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &Health) -> String {
-    let (reload_failed, paused) = health
+    let (reload_failed, paused, standby) = health
         .status
         .lock()
         .map(|s| {
             (
                 !s.last_reload_ok && s.last_reload.is_some(),
                 s.sending_paused_until,
+                s.role == Role::Standby,
             )
         })
-        .unwrap_or((false, None));
+        .unwrap_or((false, None, false));
     let counts = store.counts().unwrap_or_default();
     let waiting = counts.waiting();
     let tz = next.map(|n| n.timezone());
@@ -745,6 +769,9 @@ fn status_line(store: &Store, next: Option<DateTime<chrono_tz::Tz>>, health: &He
     }
     if reload_failed {
         line.push_str("; cấu hình mới có lỗi, đang dùng cấu hình cũ");
+    }
+    if standby {
+        line.push_str("; dự phòng: máy dẫn đầu gửi");
     }
     line
 }
@@ -812,6 +839,8 @@ enum Wake {
     Event(Option<Event>),
     Poll,
     Timer,
+    /// The lead's checks saw something new.
+    Lead,
 }
 
 /// A pass under [`Control::guard`], its retry scheduled after a failure. `None`: stop.
@@ -841,6 +870,52 @@ async fn guarded_pass(
         );
     }
     Ok(Some(store))
+}
+
+/// Follows what the lead's checks saw. A loss stops sending and stands by (the stop flag, set
+/// already if it came during a pass, is cleared once that work has ended: what it had not
+/// marked stays in the outbox for the next leader). A lead taken makes a pass at once, the
+/// start's catch-up; the ticks go on as usual. `None`: stop.
+async fn follow_lead(
+    ctl: &mut Control,
+    worker: &Worker,
+    live: &mut Live,
+    store: Store,
+    health: &Health,
+    pass_retry: &mut Option<Retry>,
+) -> anyhow::Result<Option<Store>> {
+    let seen = ctl.lead.seen();
+    let step = lead::step(ctl.leads_in, &seen);
+    if matches!(step, Step::Lose | Step::Retake(_)) {
+        ctl.stop.store(false, Ordering::SeqCst);
+        ctl.leads_in = None;
+        *pass_retry = None;
+        set_role(health, Role::Standby);
+        health.update(|s| s.sending_paused_until = None);
+        tracing::warn!(
+            event = "lead_lost",
+            error = seen.error.as_deref().unwrap_or(""),
+            "mất quyền dẫn đầu: dừng gửi ngay và chuyển sang dự phòng; thư chưa gửi vẫn chờ trong hàng đợi cho máy dẫn đầu"
+        );
+    }
+    let (Step::Take(term) | Step::Retake(term)) = step else {
+        return Ok(Some(store));
+    };
+    ctl.leads_in = Some(term);
+    set_role(health, Role::Leader);
+    health.metrics.takeovers.inc();
+    tracing::info!(
+        event = "lead_taken",
+        term,
+        "nhận quyền dẫn đầu: từ bây giờ máy này đánh giá, ghi và gửi; gửi bù ngay những gì đến hạn"
+    );
+    guarded_pass(ctl, worker, live, store, health, pass_retry, true).await
+}
+
+/// Says in health whether this instance leads.
+fn set_role(health: &Health, role: Role) {
+    health.metrics.leader.set(i64::from(role == Role::Leader));
+    health.update(|s| s.role = role);
 }
 
 /// A reload under [`Control::guard`]; one that failed for an I/O reason is tried again with
@@ -876,10 +951,19 @@ async fn guarded_reload(
     Ok(true)
 }
 
-/// Runs the service until SIGTERM or SIGINT.
+/// Runs the service alone on its state (SQLite: always the leader) until SIGTERM or SIGINT.
 pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
+    run_with(dir, clock, Lead::Solo).await
+}
+
+/// Runs the service until SIGTERM or SIGINT. With [`Lead::Shared`] it is one of several on one
+/// database: it evaluates, records and sends only while it leads; standing by, it keeps the
+/// config, the pages, health and the signals, and takes the lead when the leader's session
+/// ends (`lead`).
+pub async fn run_with(dir: &Path, clock: Clock, lead: Lead) -> anyhow::Result<()> {
     // Signals are registered before READY=1, so a reload or stop right after start is seen.
-    let mut ctl = Control::new()?;
+    // The lead's first check starts now, beside the load.
+    let mut ctl = Control::new(lead)?;
     let worker = Worker::start()?;
     // Loading and building the schedule take seconds on a national config: on the worker,
     // with SIGTERM answered meanwhile.
@@ -947,6 +1031,15 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
     };
     // No reload has failed yet (`/healthz` said false before any reload).
     health.update(|s| s.last_reload_ok = true);
+    // A shared database: standing by until the first check says otherwise.
+    set_role(
+        &health,
+        if ctl.lead.shared() {
+            Role::Standby
+        } else {
+            Role::Leader
+        },
+    );
     // The HTTP listener, when configured: bound before READY so probes work at once, served
     // from a thread of its own so that it answers during a tick.
     let _http = match live.config.http_listen {
@@ -968,21 +1061,44 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
     }
     let mut pass_retry: Option<Retry> = None;
     let mut reload_retry: Option<Retry> = None;
-    // Catch up at once: whatever was missed while down goes out now.
-    store = match guarded_pass(
-        &mut ctl,
-        &worker,
-        &mut live,
-        store,
-        &health,
-        &mut pass_retry,
-        true,
-    )
-    .await?
-    {
-        Some(store) => store,
-        None => return stopped(sched).await,
+    // The first check of the lead (none with SQLite): a standby makes no start pass.
+    let first = lead::first(ctl.lead.subscribe());
+    let Some(seen) = ctl.guard(first).await else {
+        return stopped(sched).await;
     };
+    health.update(|s| s.lead_error = seen.error.clone());
+    if seen.leading {
+        ctl.leads_in = Some(seen.term);
+        set_role(&health, Role::Leader);
+        if ctl.lead.shared() {
+            tracing::info!(
+                event = "leader",
+                "máy này giữ quyền dẫn đầu: đánh giá, ghi và gửi nhắc việc"
+            );
+        }
+        // Catch up at once: whatever was missed while down goes out now.
+        store = match guarded_pass(
+            &mut ctl,
+            &worker,
+            &mut live,
+            store,
+            &health,
+            &mut pass_retry,
+            true,
+        )
+        .await?
+        {
+            Some(store) => store,
+            None => return stopped(sched).await,
+        };
+    } else {
+        tracing::info!(
+            event = "standby",
+            error = seen.error.as_deref().unwrap_or(""),
+            check_secs = lead::LEAD_CHECK.as_secs(),
+            "máy này dự phòng: máy dẫn đầu gửi nhắc việc; máy này phục vụ các trang và nhận quyền khi máy dẫn đầu dừng"
+        );
+    }
     tracing::debug!(
         event = "first_pass",
         since_config_read_millis = millis(read.elapsed()),
@@ -1011,6 +1127,12 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
     let mut seen_version = store.data_version().ok();
     let stop = ctl.stop.clone();
     loop {
+        // The lead lost or taken since the loop last looked (a loss seen during a pass stopped
+        // its sends already): followed before anything else.
+        let seen = ctl.lead.seen();
+        health.update(|s| s.lead_error = seen.error.clone());
+        let lead_moved = lead::step(ctl.leads_in, &seen) != Step::Stay;
+        let leading = ctl.leads_in.is_some();
         // While the store is failing (a full disk), sending is paused: a message sent but not
         // marked would otherwise be sent again at once, over and over.
         let store_failing = health
@@ -1039,6 +1161,8 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
             (a, b) => a.or(b),
         });
         let retry_in = match wake {
+            // A standby sends nothing: no retry or deferred pass wakes it.
+            _ if !leading => Duration::from_secs(24 * 3600),
             Ok(Some(at)) => (at - live.clock.now()).to_std().unwrap_or_default(),
             Ok(None) => Duration::from_secs(24 * 3600),
             Err(e) => {
@@ -1057,7 +1181,9 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
             .flatten()
             .map(|r| r.at.saturating_duration_since(tokio::time::Instant::now()))
             .fold(retry_in, Duration::min);
-        let woke = if ctl.hup_pending {
+        let woke = if lead_moved {
+            Wake::Lead
+        } else if ctl.hup_pending {
             ctl.hup_pending = false;
             Wake::Hup
         } else {
@@ -1075,6 +1201,7 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
                 }
                 _ = ctl.watchdog_timer.tick(), if ctl.watchdog.is_some() => Wake::Watchdog,
                 _ = ctl.hup.recv() => Wake::Hup,
+                _ = ctl.lead.changed() => Wake::Lead,
                 ev = rx.recv() => Wake::Event(ev),
                 _ = poll.tick() => Wake::Poll,
                 _ = tokio::time::sleep(retry_in) => Wake::Timer,
@@ -1112,6 +1239,24 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
                     break;
                 }
             }
+            Wake::Lead => {
+                let followed = follow_lead(
+                    &mut ctl,
+                    &worker,
+                    &mut live,
+                    store,
+                    &health,
+                    &mut pass_retry,
+                )
+                .await?;
+                store = match followed {
+                    Some(store) => store,
+                    None => return stopped(sched).await,
+                };
+                deferred_reminders = ctl.leads_in.is_some() && paused(&health);
+            }
+            // A standby's ticks say nothing: the leader makes the passes.
+            Wake::Event(Some(Event::Tick | Event::Report)) if !leading => {}
             Wake::Event(Some(event @ (Event::Tick | Event::Report))) => {
                 let full = event == Event::Tick;
                 store = match guarded_pass(
@@ -1159,6 +1304,8 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
                     break;
                 }
             }
+            // Nor do its timers, but a reload's retry.
+            Wake::Timer if !leading => {}
             Wake::Timer => {
                 let now = live.clock.now().with_timezone(&live.config.timezone);
                 let opens = live.engine.next_open(&live.config, now);

@@ -53,6 +53,11 @@ pub struct Metrics {
     /// Requests the agencies' pages and the dashboard refused, by reason (invalid, expired,
     /// rate_limited, …): counted rather than logged one by one.
     pub web_rejected: Family<ReasonLabel, Counter>,
+    /// 1 while this instance leads (evaluates, records, sends), 0 while it stands by (issue
+    /// 28; always 1 with SQLite).
+    pub leader: Gauge,
+    /// How many times this instance took the lead from standby (a start as leader is not one).
+    pub takeovers: Counter,
 }
 
 impl Default for Metrics {
@@ -68,6 +73,18 @@ impl Default for Metrics {
         let template_fallbacks = Counter::default();
         let email_refused = Gauge::default();
         let web_rejected = Family::<ReasonLabel, Counter>::default();
+        let leader = Gauge::default();
+        let takeovers = Counter::default();
+        registry.register(
+            "leader",
+            "1 while this instance leads (evaluates, records and sends), 0 while it stands by; 1 with SQLite",
+            leader.clone(),
+        );
+        registry.register(
+            "takeovers",
+            "Times this instance took the lead from standby (another's session ended)",
+            takeovers.clone(),
+        );
         registry.register(
             "web_rejected",
             "Requests the agencies' pages and the dashboard refused, by reason",
@@ -130,6 +147,8 @@ impl Default for Metrics {
             template_fallbacks,
             email_refused,
             web_rejected,
+            leader,
+            takeovers,
         }
     }
 }
@@ -160,6 +179,12 @@ pub struct Status {
     pub web_links: Option<bool>,
     /// Why `web_links` is false (Vietnamese, for the admin).
     pub web_links_off: Option<String>,
+    /// Whether this instance sends ("leader") or stands by ("standby", another instance on
+    /// the same PostgreSQL database sends); "leader" with SQLite.
+    pub role: crate::lead::Role,
+    /// Set while the database holding the leader's lock cannot be reached (Vietnamese, the
+    /// address without its password): this instance sends nothing meanwhile.
+    pub lead_error: Option<String>,
 }
 
 /// Shared between the service loop and the HTTP handlers.
@@ -182,16 +207,18 @@ impl Health {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Healthy: the store works and the last tick is not older than the tick that should
-    /// have followed it, with a grace period.
+    /// Healthy: the store works, the leader's lock can be checked, and a leader's last tick
+    /// is not older than the tick that should have followed it, with a grace period (a
+    /// standby makes no tick: it is healthy while it can take over).
     pub fn healthy(&self, now: DateTime<Utc>) -> bool {
         let s = self.snapshot();
-        let overdue = match (s.last_tick, s.next_tick) {
-            (Some(_), Some(next)) => now > next + chrono::Duration::minutes(5),
-            (None, _) => true,
-            _ => false,
-        };
-        s.store_error.is_none() && !overdue
+        let overdue = s.role == crate::lead::Role::Leader
+            && match (s.last_tick, s.next_tick) {
+                (Some(_), Some(next)) => now > next + chrono::Duration::minutes(5),
+                (None, _) => true,
+                _ => false,
+            };
+        s.store_error.is_none() && s.lead_error.is_none() && !overdue
     }
 }
 
@@ -294,6 +321,31 @@ mod tests {
         let mut out = String::new();
         s.read_to_string(&mut out).await.unwrap();
         out
+    }
+
+    #[test]
+    fn a_standby_is_healthy_without_ticks_and_a_lock_that_cannot_be_checked_is_not() {
+        let now = Utc::now();
+        let health = Health::default();
+        assert!(!health.healthy(now), "a leader that never ticked is not");
+        health.update(|s| s.role = crate::lead::Role::Standby);
+        assert!(health.healthy(now), "a standby makes no tick");
+        let json = serde_json::to_value(health.snapshot()).unwrap();
+        assert_eq!(json["role"], "standby");
+        assert_eq!(json["lead_error"], serde_json::Value::Null);
+        health.update(|s| s.lead_error = Some("không kết nối được".into()));
+        assert!(!health.healthy(now), "the database unreachable is said");
+        health.update(|s| {
+            s.lead_error = None;
+            s.role = crate::lead::Role::Leader;
+            s.last_tick = Some(now);
+            s.next_tick = Some(now + chrono::Duration::hours(1));
+        });
+        assert!(health.healthy(now));
+        assert_eq!(
+            serde_json::to_value(health.snapshot()).unwrap()["role"],
+            "leader"
+        );
     }
 
     #[tokio::test]

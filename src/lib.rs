@@ -23,6 +23,7 @@ pub mod health;
 pub mod http;
 pub mod ics;
 pub mod import;
+pub mod lead;
 pub mod links;
 pub mod messages;
 pub mod outbox;

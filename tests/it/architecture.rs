@@ -125,6 +125,18 @@ const RULES: &[Rule] = &[
         reason: "config::analyze works on the text read_dir read (src/config/read.rs), so it is \
                  testable on strings and a reload checks exactly what it will apply",
     },
+    Rule {
+        name: "7 the lead knows only the database's lock",
+        applies_to: &["lead"],
+        no_modules: &[
+            "store", "channels", "deliver", "daemon", "health", "http", "web",
+        ],
+        no_externals: &[],
+        no_clock: false,
+        exempt: &[],
+        reason: "lead says whether this instance sends; the daemon acts on it, so the lead \
+                 stays a small piece testable without a service",
+    },
 ];
 
 const CYCLE_REASON: &str =

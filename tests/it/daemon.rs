@@ -163,7 +163,7 @@ impl Drop for Service {
 }
 
 /// A plain HTTP/1.0 GET on loopback: (status code, body).
-fn http_get(port: u16, path: &str) -> (u16, String) {
+pub(crate) fn http_get(port: u16, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
@@ -181,7 +181,7 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
     (code, body)
 }
 
-fn eml_count(state: &Path) -> usize {
+pub(crate) fn eml_count(state: &Path) -> usize {
     fs::read_dir(state.join("mail"))
         .map(|d| {
             d.filter_map(Result::ok)
@@ -204,7 +204,7 @@ fn running_on(cfg: &Path) {
 /// The sample config in `dir`/config, ticking on `reminders`, sending at any hour of any day
 /// and catching up a whole year (delivery mechanics, not rollout), with `extra` appended; its
 /// plan [`running_on`].
-fn sending_always(dir: &Path, reminders: &str, extra: &str) -> PathBuf {
+pub(crate) fn sending_always(dir: &Path, reminders: &str, extra: &str) -> PathBuf {
     let cfg = dir.join("config");
     running_on(&cfg);
     let settings = cfg.join("nhacviec.toml");

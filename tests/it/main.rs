@@ -31,6 +31,7 @@ mod fuzz_corpus;
 mod guide;
 mod hostile_config;
 mod import;
+mod lead;
 mod leadership;
 mod mailserver_delivery;
 mod monitoring;

@@ -6,8 +6,7 @@ message it accepts and can misbehave on request.
 --tempfail N   answer the first N DATA commands with 451 (a transient failure)
 --reject ADDR  refuse RCPT TO:<ADDR> with 550 (a permanent failure for that recipient)
 --reject-helo  refuse every EHLO with 504 (as Postfix's reject_non_fqdn_helo_hostname does)
---delay MS     wait MS milliseconds before accepting each message (a slow server: a pass
-               then lasts long enough to be interrupted)
+--slow SECONDS wait this long before answering each DATA (a slow server: a pass lasts)
 --password PW  require AUTH (user "nv", password PW); each failed AUTH is counted in
                DIR/auth-failures, one line each
 
@@ -24,9 +23,9 @@ from aiosmtpd.controller import Controller
 
 
 class Handler:
-    def __init__(self, out, tempfail, reject, stall=False, reject_helo=False, delay=0):
-        self.delay = delay
+    def __init__(self, out, tempfail, reject, stall=False, reject_helo=False, slow=0.0):
         self.stall = stall
+        self.slow = slow
         self.reject_helo = reject_helo
         self.out = out
         self.tempfail = tempfail
@@ -52,9 +51,9 @@ class Handler:
         if self.stall:
             import asyncio
             await asyncio.sleep(3600)
-        if self.delay:
+        if self.slow:
             import asyncio
-            await asyncio.sleep(self.delay / 1000)
+            await asyncio.sleep(self.slow)
         with self.lock:
             if self.tempfail > 0:
                 self.tempfail -= 1
@@ -82,8 +81,8 @@ def main():
     p.add_argument("--reject", action="append", default=[])
     p.add_argument("--stall", action="store_true", help="never answer DATA")
     p.add_argument("--reject-helo", action="store_true")
-    p.add_argument("--delay", type=int, default=0)
     p.add_argument("--password")
+    p.add_argument("--slow", type=float, default=0.0)
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     extra = {}
@@ -99,7 +98,7 @@ def main():
             return AuthResult(success=ok, handled=False)
 
         extra = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    handler = Handler(a.out, a.tempfail, a.reject, a.stall, a.reject_helo, a.delay)
+    handler = Handler(a.out, a.tempfail, a.reject, a.stall, a.reject_helo, a.slow)
     controller = Controller(handler, hostname="127.0.0.1", port=a.port, **extra)
     controller.start()
     print("READY", flush=True)

@@ -12,7 +12,8 @@ pub struct Smtp {
 
 impl Smtp {
     /// Listening on `port`, writing to `out`, with the server's own options in `args`
-    /// (`--password PW`, `--reject ADDR`, `--tempfail N`, `--stall`, `--reject-helo`).
+    /// (`--password PW`, `--reject ADDR`, `--tempfail N`, `--stall`, `--reject-helo`,
+    /// `--slow SECONDS`).
     pub fn start(port: u16, out: &Path, args: &[&str]) -> Smtp {
         let mut all = vec![
             "--port".to_string(),
