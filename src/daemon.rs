@@ -720,7 +720,11 @@ pub async fn once(
     now: DateTime<Tz>,
 ) -> anyhow::Result<(deliver::Pass, PathBuf)> {
     let state = deliver::state_dir(dir, &config)?;
-    let mut store = Store::open_writer(&state.join(DB_FILE))?;
+    let location = crate::store::Location {
+        path: state.join(DB_FILE),
+        pg: crate::pg::DatabaseUrl::from_env()?,
+    };
+    let mut store = Store::open_writer_at(&location)?;
     let senders = Senders::new(&config, &state)?;
     let engine = Engine::build_with_store(&config, &store, now.date_naive())?;
     let mut live = Live {
@@ -961,6 +965,22 @@ pub async fn run(dir: &Path, clock: Clock) -> anyhow::Result<()> {
 /// config, the pages, health and the signals, and takes the lead when the leader's session
 /// ends (`lead`).
 pub async fn run_with(dir: &Path, clock: Clock, lead: Lead) -> anyhow::Result<()> {
+    run_on(dir, clock, lead, None).await
+}
+
+/// How long the service waits before trying an unreachable database again at start: 5 s
+/// doubling up to a minute.
+const OPEN_RETRY: Duration = Duration::from_secs(5);
+const OPEN_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// [`run_with`] on a state in PostgreSQL when `pg` is given (two servers: `lead` is then
+/// `Lead::Shared` on the same database), else in the state directory's SQLite file.
+pub async fn run_on(
+    dir: &Path,
+    clock: Clock,
+    lead: Lead,
+    pg: Option<crate::pg::DatabaseUrl>,
+) -> anyhow::Result<()> {
     // Signals are registered before READY=1, so a reload or stop right after start is seen.
     // The lead's first check starts now, beside the load.
     let mut ctl = Control::new(lead)?;
@@ -987,7 +1007,35 @@ pub async fn run_with(dir: &Path, clock: Clock, lead: Lead) -> anyhow::Result<()
         "đã đọc cấu hình"
     );
     let state: PathBuf = deliver::state_dir(dir, &config)?;
-    let store = Store::open_writer(&state.join(DB_FILE))?.with_clock(clock);
+    let location = crate::store::Location {
+        path: state.join(DB_FILE),
+        pg,
+    };
+    // A database out of reach at start (its server restarting, the network): tried again
+    // with backoff, SIGTERM answered meanwhile, rather than exiting into a restart loop.
+    let mut wait = OPEN_RETRY;
+    let store = loop {
+        let at = location.clone();
+        let Some(opened) = ctl.guard(worker.run(move || Store::open_writer_at(&at))).await else {
+            tracing::info!(event = "stopped", "nhacviec đã dừng");
+            return Ok(());
+        };
+        match opened? {
+            Ok(store) => break store.with_clock(clock),
+            Err(e) if location.pg.is_some() && e.worth_retrying() => {
+                tracing::warn!(event = "database_unreachable", error = %e, retry_secs = wait.as_secs(), "chưa kết nối được cơ sở dữ liệu: thử lại sau");
+                if ctl.guard(tokio::time::sleep(wait)).await.is_none() {
+                    tracing::info!(event = "stopped", "nhacviec đã dừng");
+                    return Ok(());
+                }
+                wait = (wait * 2).min(OPEN_RETRY_MAX);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if let Some(url) = &location.pg {
+        tracing::info!(event = "database", url = %url, "trạng thái lưu trong cơ sở dữ liệu PostgreSQL (hai máy chủ)");
+    }
     // The schedule built once, with the store's answers: the first pass uses it as it is.
     let built = ctl
         .guard(worker.run(move || {

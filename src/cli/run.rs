@@ -45,13 +45,8 @@ pub fn web(dir: &Path, WebArgs { now }: WebArgs, out: &Out) -> anyhow::Result<Ex
 /// `run`: one pass with `--once`, else a pass at start (catch-up) and at every cron tick,
 /// retries in between, until SIGINT/SIGTERM.
 async fn service(dir: &Path, once: bool, now: Option<&str>, out: &Out) -> anyhow::Result<ExitCode> {
-    // Two servers given one database must not each keep a state of their own and both send:
-    // until the PostgreSQL store is in, a database address is refused, not ignored.
-    if let Some(url) = nhacviec::pg::DatabaseUrl::from_env()? {
-        anyhow::bail!(
-            "đã đặt cơ sở dữ liệu PostgreSQL ({url}) nhưng phiên bản này chỉ lưu trạng thái trong SQLite (thư mục trạng thái): chưa chạy được hai máy chủ trên một cơ sở dữ liệu. Bỏ NHACVIEC_DATABASE_URL (hoặc tệp database-url trong $CREDENTIALS_DIRECTORY) để chạy một máy chủ"
-        );
-    }
+    // Two servers on one PostgreSQL database: one leads, the others stand by.
+    let pg = nhacviec::pg::DatabaseUrl::from_env()?;
     if !once {
         // A time written without an offset is the config's local time.
         let clock = match now {
@@ -62,7 +57,13 @@ async fn service(dir: &Path, once: bool, now: Option<&str>, out: &Out) -> anyhow
                 nhacviec::clock::Clock::starting_at(start)
             }
         };
-        nhacviec::daemon::run(dir, clock).await?;
+        let lead = match &pg {
+            Some(url) => nhacviec::lead::Lead::Shared(Box::new(nhacviec::pg::Leadership::new(
+                url.clone(),
+            ))),
+            None => nhacviec::lead::Lead::Solo,
+        };
+        nhacviec::daemon::run_on(dir, clock, lead, pg).await?;
         return Ok(ExitCode::SUCCESS);
     }
     let analysis = load_valid(dir, out)?;

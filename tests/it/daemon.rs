@@ -975,18 +975,27 @@ fn a_service_started_at_a_past_time_ticks_on_its_shifted_clock() {
 /// A database address given before the PostgreSQL store exists is refused, not ignored: two
 /// servers each keeping a SQLite state of their own would both send every reminder.
 #[test]
-fn a_database_address_is_refused_until_the_postgresql_store_exists() {
+fn a_bad_or_unreachable_database_address_is_refused_in_words_and_nothing_is_sent() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("config");
     copy_dir(&repo().join("config"), &cfg);
-    for args in [&["run"][..], &["run", "--once", "--now", "2022-06-01"][..]] {
+    for (url, args, says) in [
+        (
+            "mysql://nhacviec:bi-mat@db.example/nhacviec",
+            &["run"][..],
+            "phải bắt đầu bằng postgres://",
+        ),
+        (
+            // Nothing listens on port 1: `run --once` does not wait for it.
+            "postgres://nhacviec:bi-mat@127.0.0.1:1/nhacviec",
+            &["run", "--once", "--now", "2022-06-01"][..],
+            "không kết nối được máy chủ cơ sở dữ liệu",
+        ),
+    ] {
         let out = Command::cargo_bin("nhacviec")
             .unwrap()
             .env("NHACVIEC_STATE_DIR", tmp.path().join("state"))
-            .env(
-                "NHACVIEC_DATABASE_URL",
-                "postgres://nhacviec:bi-mat@db.example:5432/nhacviec",
-            )
+            .env("NHACVIEC_DATABASE_URL", url)
             .arg("--config")
             .arg(&cfg)
             .args(args)
@@ -994,7 +1003,7 @@ fn a_database_address_is_refused_until_the_postgresql_store_exists() {
             .unwrap();
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("chỉ lưu trạng thái trong SQLite"), "{err}");
+        assert!(err.contains(says), "{err}");
         assert!(!err.contains("bi-mat"), "the password is shown: {err}");
         assert!(
             !tmp.path().join("state").join("mail").exists(),
