@@ -72,7 +72,7 @@ fn gloss(table: &str) -> &'static str {
         "trial_slots" => "lời nhắc đã xét khi chạy thử",
         "extensions" => "gia hạn đã cho",
         "responses" => "trả lời của các cơ quan",
-        "evidence" => "tệp kèm trả lời (danh mục)",
+        "evidence" => "danh mục tệp kèm trả lời",
         "response_heads" => "trả lời mới nhất của mỗi lần hạn",
         _ => "",
     }

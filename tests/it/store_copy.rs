@@ -162,11 +162,23 @@ fn service_state() -> Env {
 }
 
 fn count_lite(db: &Path, table: &str) -> u64 {
+    query_lite(db, &format!("SELECT COUNT(*) FROM {table}"))
+}
+
+fn query_lite(db: &Path, sql: &str) -> u64 {
     let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
-        r.get::<_, i64>(0)
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64
+}
+
+/// A number the PostgreSQL database at `text` answers `sql` with.
+fn query_pg(text: &str, sql: &str) -> i64 {
+    let (text, sql) = (text.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&text, postgres::NoTls).unwrap();
+        c.query_one(&sql, &[]).unwrap().get(0)
     })
-    .unwrap() as u64
+    .join()
+    .unwrap()
 }
 
 /// Rows of `table` in the PostgreSQL database at `text` (none when it has no such table).
@@ -210,6 +222,10 @@ async fn a_copied_state_reads_the_same_on_postgresql_and_the_next_pass_records_n
         assert!(report.rows(table).unwrap() > 0, "the state has {table}");
     }
     assert_eq!(report.rows("delivery_attachments"), Some(2));
+    // The request superseded by the second keeps its link (written after every response).
+    let superseded = "SELECT COUNT(*) FROM responses WHERE superseded_by IS NOT NULL";
+    assert_eq!(query_lite(&db, superseded), 1);
+    assert_eq!(query_pg(&target, superseded), 1);
     assert_eq!(report.evidence_rows, 1);
     assert_eq!(report.evidence_dir, env.state().join("evidence"));
 
@@ -317,4 +333,193 @@ async fn a_copied_state_reads_the_same_on_postgresql_and_the_next_pass_records_n
     assert!(text.contains("bảng deliveries có"), "{text}");
     assert!(!text.contains(PASSWORD), "{text}");
     assert_eq!(count_pg(&target, "deliveries"), deliveries);
+}
+
+/// A small state made through the store: one delivery, one answer.
+fn small_state(db: &Path) {
+    let store = Store::open_writer(db).unwrap();
+    let mail = NewDelivery {
+        agency: "so-noi-vu".into(),
+        channel: nhacviec::config::Channel::Email,
+        recipients: vec!["snv@haugiang.example".into()],
+        subject: "Nhắc việc".into(),
+        body_text: "x".into(),
+        body_html: "<p>x</p>".into(),
+        items: vec![],
+        thread: "snv".into(),
+        attachments: vec![],
+    };
+    store
+        .record_extra(Ledger::Real, &[mail], &[], &[], "haugiang.example")
+        .unwrap();
+    store
+        .record_response(
+            &answer("so-noi-vu", "8.8", Action::Progress, "s1"),
+            at("2022-05-20T02:30:00Z"),
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_missing_busy_or_older_state_is_refused_and_the_target_is_not_touched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = fresh();
+    let untouched = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()";
+
+    let none = tmp.path().join("chua-co").join("nhacviec.db");
+    let e = copy_to_postgres(&none, &url(&target)).unwrap_err();
+    assert!(matches!(e, CopyError::NoSource { .. }) && e.refused(), "{e}");
+    assert!(e.to_string().contains("chua-co"), "{e}");
+    assert!(!none.exists(), "nothing created");
+
+    let db = tmp.path().join("nhacviec.db");
+    small_state(&db);
+    {
+        // A service holds it.
+        let _service = Store::open_writer(&db).unwrap();
+        let e = copy_to_postgres(&db, &url(&target)).unwrap_err();
+        assert!(matches!(e, CopyError::SourceBusy { .. }) && e.refused(), "{e}");
+        assert!(e.to_string().contains("dừng dịch vụ"), "{e}");
+    }
+    // A state at an older schema: upgraded by a start of the service first.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE deliveries DROP COLUMN claimed_by;
+         ALTER TABLE deliveries DROP COLUMN claimed_until;
+         PRAGMA user_version = 17;",
+    )
+    .unwrap();
+    drop(conn);
+    let e = copy_to_postgres(&db, &url(&target)).unwrap_err();
+    assert!(matches!(e, CopyError::OldSchema { found: 17, .. }) && e.refused(), "{e}");
+    assert!(e.to_string().contains("run --once"), "{e}");
+    assert_eq!(query_pg(&target, untouched), 0);
+
+    // Upgraded (any writer's opening does it), it goes.
+    drop(Store::open_writer(&db).unwrap());
+    let report = copy_to_postgres(&db, &url(&target)).unwrap();
+    assert_eq!(report.rows("deliveries"), Some(1));
+    assert_eq!(report.rows("responses"), Some(1));
+    assert_eq!(report.rows("response_heads"), Some(1));
+}
+
+#[test]
+fn a_copy_that_fails_midway_leaves_no_row_and_can_be_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nhacviec.db");
+    small_state(&db);
+    // A value PostgreSQL's column cannot take (SQLite keeps text in an INTEGER column): the
+    // copy fails at `deliveries`, after `meta` and `zalo_token` went in.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE deliveries SET attempts = 'ba'", [])
+        .unwrap();
+    let target = fresh();
+    let e = copy_to_postgres(&db, &url(&target)).unwrap_err();
+    assert!(matches!(e, CopyError::BadValue { .. }) && !e.refused(), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("bảng deliveries, cột attempts"), "{text}");
+    assert!(text.contains("đã hủy"), "{text}");
+    for table in TABLES {
+        let left = if *table == "meta" {
+            query_pg(&target, "SELECT COUNT(*) FROM meta WHERE key <> 'instance'")
+        } else {
+            count_pg(&target, table).unwrap()
+        };
+        assert_eq!(left, 0, "{table}");
+    }
+    // Mended, the same database takes the copy.
+    conn.execute("UPDATE deliveries SET attempts = 3", []).unwrap();
+    drop(conn);
+    let report = copy_to_postgres(&db, &url(&target)).unwrap();
+    assert_eq!(report.rows("deliveries"), Some(1));
+    assert_eq!(
+        query_pg(&target, "SELECT attempts FROM deliveries"),
+        3
+    );
+    let instance = query_lite_text(&db, "SELECT value FROM meta WHERE key = 'instance'");
+    assert_eq!(report.instance.as_deref(), Some(instance.as_str()));
+}
+
+fn query_lite_text(db: &Path, sql: &str) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn cli(env: &Env) -> Command {
+    let mut c = Command::cargo_bin("nhacviec").unwrap();
+    c.env_remove("NHACVIEC_STATE_DIR")
+        .env_remove("NHACVIEC_DATABASE_URL")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .env_remove("NHACVIEC_LOG")
+        .env_remove("RUST_LOG")
+        .arg("--config")
+        .arg(&env.cfg);
+    c
+}
+
+fn texts(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_command_names_each_tables_rows_and_never_the_password() {
+    let env = Env::new();
+    run_once(&env);
+    let deliveries = count_lite(&env.db(), "deliveries");
+    let slots = count_lite(&env.db(), "slots");
+    assert!(deliveries > 0 && slots > 0);
+
+    // No address anywhere: refused, exit 1.
+    let out = cli(&env).args(["store", "copy"]).output().unwrap();
+    let (_, err) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("chưa có cơ sở dữ liệu đích"), "{err}");
+
+    let target = fresh();
+    let out = cli(&env)
+        .args(["store", "copy", "--to", &target])
+        .output()
+        .unwrap();
+    let (said, err) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}{err}");
+    for (table, rows) in [("deliveries", deliveries), ("slots", slots)] {
+        let line = said
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(table))
+            .unwrap_or_else(|| panic!("{table} in\n{said}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[1..3], [rows.to_string().as_str(), "dòng"], "{said}");
+    }
+    assert!(said.contains("Đã chép xong"), "{said}");
+    assert!(said.contains("NHACVIEC_DATABASE_URL"), "{said}");
+    assert!(said.contains(&env.state().join("evidence").display().to_string()), "{said}");
+    assert!(said.contains("postgres://nhacviec:***@127.0.0.1"), "{said}");
+    assert!(!said.contains(PASSWORD) && !err.contains(PASSWORD), "{said}{err}");
+    assert_eq!(query_pg(&target, "SELECT COUNT(*) FROM deliveries"), deliveries as i64);
+
+    // Again into it, the address from the environment this time: refused, exit 1.
+    let out = cli(&env)
+        .env("NHACVIEC_DATABASE_URL", &target)
+        .args(["store", "copy"])
+        .output()
+        .unwrap();
+    let (said, err) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}{err}");
+    assert!(err.contains("không trống"), "{err}");
+    assert!(!said.contains(PASSWORD) && !err.contains(PASSWORD), "{said}{err}");
+    assert_eq!(query_pg(&target, "SELECT COUNT(*) FROM deliveries"), deliveries as i64);
+
+    // A server that refuses the password: exit 2, the password still not shown.
+    let wrong = cluster().url_with("postgres", "sai-mat-khau");
+    let out = cli(&env)
+        .args(["store", "copy", "--to", &wrong])
+        .output()
+        .unwrap();
+    let (said, err) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}{err}");
+    assert!(err.contains("từ chối đăng nhập"), "{err}");
+    assert!(!err.contains("sai-mat-khau"), "{err}");
 }
