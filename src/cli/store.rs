@@ -79,7 +79,12 @@ fn gloss(table: &str) -> &'static str {
 }
 
 fn render(report: &CopyReport) -> String {
-    let width = report.tables.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+    let width = report
+        .tables
+        .iter()
+        .map(|(t, _)| t.len())
+        .max()
+        .unwrap_or(0);
     let mut s = String::new();
     for (table, rows) in &report.tables {
         s.push_str(&format!(

@@ -189,7 +189,9 @@ pub fn copy_to_postgres(source: &Path, target: &DatabaseUrl) -> Result<CopyRepor
         });
     }
     let Some(lite) = src.db.lite() else {
-        return Err(from(StoreError::Malformed("nguồn không phải SQLite".into())));
+        return Err(from(StoreError::Malformed(
+            "nguồn không phải SQLite".into(),
+        )));
     };
     let url = target.to_string();
     let to = |e: StoreError| CopyError::Target {
@@ -337,7 +339,10 @@ fn copy_table(
 ) -> Result<u64, Failure> {
     let columns = pg_columns(pg, table.name).map_err(Failure::Target)?;
     let mut lite_columns: Vec<String> = lite
-        .prepare(&format!("SELECT name FROM pragma_table_info('{}')", table.name))?
+        .prepare(&format!(
+            "SELECT name FROM pragma_table_info('{}')",
+            table.name
+        ))?
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut pg_names: Vec<String> = columns.iter().map(|c| c.0.clone()).collect();
@@ -440,8 +445,7 @@ fn copy_in(
     rows: &[Vec<Value<'static>>],
 ) -> Result<u64, StoreError> {
     with_client(pg, |c| {
-        let mut writer =
-            postgres::binary_copy::BinaryCopyInWriter::new(c.copy_in(sql)?, types);
+        let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(c.copy_in(sql)?, types);
         for row in rows {
             let refs: Vec<&(dyn ToSql + Sync)> =
                 row.iter().map(|v| v as &(dyn ToSql + Sync)).collect();

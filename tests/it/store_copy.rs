@@ -63,13 +63,9 @@ fn run_once(env: &Env) {
 /// answer withdrawn, a file attached), a Zalo token and a report with two files.
 fn service_state() -> Env {
     let env = Env::new();
-    env.edit("nhacviec.toml", |t| {
-        t.replace(TRIAL_LINE, &TRIAL_LINE[2..])
-    });
+    env.edit("nhacviec.toml", |t| t.replace(TRIAL_LINE, &TRIAL_LINE[2..]));
     run_once(&env);
-    env.edit("nhacviec.toml", |t| {
-        t.replace(&TRIAL_LINE[2..], TRIAL_LINE)
-    });
+    env.edit("nhacviec.toml", |t| t.replace(&TRIAL_LINE[2..], TRIAL_LINE));
     run_once(&env);
     let db = env.db();
     seed(&db);
@@ -111,12 +107,7 @@ fn service_state() -> Env {
         ..answer("so-tu-phap", "8.8", Action::Done, "m6")
     };
     store
-        .record_response_with_evidence(
-            &with_file,
-            Some(&file),
-            1 << 30,
-            at("2022-05-24T02:00:00Z"),
-        )
+        .record_response_with_evidence(&with_file, Some(&file), 1 << 30, at("2022-05-24T02:00:00Z"))
         .unwrap();
     store
         .grant_extension(
@@ -130,7 +121,11 @@ fn service_state() -> Env {
         )
         .unwrap();
     store
-        .set_zalo_token(Some("truy-cap"), "lam-moi", Some(at("2022-05-26T00:00:00Z")))
+        .set_zalo_token(
+            Some("truy-cap"),
+            "lam-moi",
+            Some(at("2022-05-26T00:00:00Z")),
+        )
         .unwrap();
     let report = NewDelivery {
         agency: "vp-ubnd-tinh".into(),
@@ -297,7 +292,10 @@ async fn a_copied_state_reads_the_same_on_postgresql_and_the_next_pass_records_n
         .count();
     assert_eq!(waiting, 1);
     assert_eq!(sent.sent, waiting);
-    assert_eq!(count_pg(&target, "slots"), Some(count_lite(&db, "slots") as i64));
+    assert_eq!(
+        count_pg(&target, "slots"),
+        Some(count_lite(&db, "slots") as i64)
+    );
 
     // A new delivery gets an id past the copied ones, and the copied instance.
     let last = history.iter().map(|d| d.id).max().unwrap();
@@ -364,11 +362,15 @@ fn small_state(db: &Path) {
 fn a_missing_busy_or_older_state_is_refused_and_the_target_is_not_touched() {
     let tmp = tempfile::tempdir().unwrap();
     let target = fresh();
-    let untouched = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()";
+    let untouched =
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()";
 
     let none = tmp.path().join("chua-co").join("nhacviec.db");
     let e = copy_to_postgres(&none, &url(&target)).unwrap_err();
-    assert!(matches!(e, CopyError::NoSource { .. }) && e.refused(), "{e}");
+    assert!(
+        matches!(e, CopyError::NoSource { .. }) && e.refused(),
+        "{e}"
+    );
     assert!(e.to_string().contains("chua-co"), "{e}");
     assert!(!none.exists(), "nothing created");
 
@@ -378,7 +380,10 @@ fn a_missing_busy_or_older_state_is_refused_and_the_target_is_not_touched() {
         // A service holds it.
         let _service = Store::open_writer(&db).unwrap();
         let e = copy_to_postgres(&db, &url(&target)).unwrap_err();
-        assert!(matches!(e, CopyError::SourceBusy { .. }) && e.refused(), "{e}");
+        assert!(
+            matches!(e, CopyError::SourceBusy { .. }) && e.refused(),
+            "{e}"
+        );
         assert!(e.to_string().contains("dừng dịch vụ"), "{e}");
     }
     // A state at an older schema: upgraded by a start of the service first.
@@ -391,7 +396,10 @@ fn a_missing_busy_or_older_state_is_refused_and_the_target_is_not_touched() {
     .unwrap();
     drop(conn);
     let e = copy_to_postgres(&db, &url(&target)).unwrap_err();
-    assert!(matches!(e, CopyError::OldSchema { found: 17, .. }) && e.refused(), "{e}");
+    assert!(
+        matches!(e, CopyError::OldSchema { found: 17, .. }) && e.refused(),
+        "{e}"
+    );
     assert!(e.to_string().contains("run --once"), "{e}");
     assert_eq!(query_pg(&target, untouched), 0);
 
@@ -415,7 +423,10 @@ fn a_copy_that_fails_midway_leaves_no_row_and_can_be_run_again() {
         .unwrap();
     let target = fresh();
     let e = copy_to_postgres(&db, &url(&target)).unwrap_err();
-    assert!(matches!(e, CopyError::BadValue { .. }) && !e.refused(), "{e}");
+    assert!(
+        matches!(e, CopyError::BadValue { .. }) && !e.refused(),
+        "{e}"
+    );
     let text = e.to_string();
     assert!(text.contains("bảng deliveries, cột attempts"), "{text}");
     assert!(text.contains("đã hủy"), "{text}");
@@ -428,14 +439,12 @@ fn a_copy_that_fails_midway_leaves_no_row_and_can_be_run_again() {
         assert_eq!(left, 0, "{table}");
     }
     // Mended, the same database takes the copy.
-    conn.execute("UPDATE deliveries SET attempts = 3", []).unwrap();
+    conn.execute("UPDATE deliveries SET attempts = 3", [])
+        .unwrap();
     drop(conn);
     let report = copy_to_postgres(&db, &url(&target)).unwrap();
     assert_eq!(report.rows("deliveries"), Some(1));
-    assert_eq!(
-        query_pg(&target, "SELECT attempts FROM deliveries"),
-        3
-    );
+    assert_eq!(query_pg(&target, "SELECT attempts FROM deliveries"), 3);
     let instance = query_lite_text(&db, "SELECT value FROM meta WHERE key = 'instance'");
     assert_eq!(report.instance.as_deref(), Some(instance.as_str()));
 }
@@ -495,10 +504,19 @@ fn the_command_names_each_tables_rows_and_never_the_password() {
     }
     assert!(said.contains("Đã chép xong"), "{said}");
     assert!(said.contains("NHACVIEC_DATABASE_URL"), "{said}");
-    assert!(said.contains(&env.state().join("evidence").display().to_string()), "{said}");
+    assert!(
+        said.contains(&env.state().join("evidence").display().to_string()),
+        "{said}"
+    );
     assert!(said.contains("postgres://nhacviec:***@127.0.0.1"), "{said}");
-    assert!(!said.contains(PASSWORD) && !err.contains(PASSWORD), "{said}{err}");
-    assert_eq!(query_pg(&target, "SELECT COUNT(*) FROM deliveries"), deliveries as i64);
+    assert!(
+        !said.contains(PASSWORD) && !err.contains(PASSWORD),
+        "{said}{err}"
+    );
+    assert_eq!(
+        query_pg(&target, "SELECT COUNT(*) FROM deliveries"),
+        deliveries as i64
+    );
 
     // Again into it, the address from the environment this time: refused, exit 1.
     let out = cli(&env)
@@ -509,8 +527,14 @@ fn the_command_names_each_tables_rows_and_never_the_password() {
     let (said, err) = texts(&out);
     assert_eq!(out.status.code(), Some(1), "{said}{err}");
     assert!(err.contains("không trống"), "{err}");
-    assert!(!said.contains(PASSWORD) && !err.contains(PASSWORD), "{said}{err}");
-    assert_eq!(query_pg(&target, "SELECT COUNT(*) FROM deliveries"), deliveries as i64);
+    assert!(
+        !said.contains(PASSWORD) && !err.contains(PASSWORD),
+        "{said}{err}"
+    );
+    assert_eq!(
+        query_pg(&target, "SELECT COUNT(*) FROM deliveries"),
+        deliveries as i64
+    );
 
     // A server that refuses the password: exit 2, the password still not shown.
     let wrong = cluster().url_with("postgres", "sai-mat-khau");
