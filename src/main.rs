@@ -65,6 +65,11 @@ enum Command {
     /// Gửi lại ngay các thư đang chờ thử lại (và với --dead, cả thư đã thất bại); chạy được
     /// khi dịch vụ đang chạy
     Retry(cli::retry::Args),
+    /// Trạng thái: chép sang PostgreSQL (`store copy`) để chạy hai máy chủ
+    Store {
+        #[command(subcommand)]
+        command: cli::store::Command,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,5 +119,6 @@ fn run(cli: Cli, out: &Out) -> anyhow::Result<ExitCode> {
         Command::Responses(args) => cli::responses::run(dir, args, out),
         Command::Extend(args) => cli::extend::run(dir, args, out),
         Command::Retry(args) => cli::retry::run(dir, args, out),
+        Command::Store { command } => cli::store::run(dir, command, out),
     }
 }

@@ -24,12 +24,14 @@ const LOCK_POLL: Duration = Duration::from_millis(20);
 const CLAIM_LEASE: Duration = Duration::from_secs(600);
 
 mod answers;
+mod copy;
 pub(crate) mod db;
 mod evidence;
 pub mod meta;
 pub mod pg_schema;
 mod refusals;
 pub use answers::{PageAnswers, RecordError, ResponseFilter};
+pub use copy::{copy_to_postgres, CopyError, CopyReport};
 pub use evidence::NewEvidence;
 pub use meta::{Entry, Put, RefusalSpell};
 

@@ -21,6 +21,7 @@ pub mod run;
 pub mod send_test;
 pub mod state;
 pub mod status;
+pub mod store;
 pub mod zalo;
 
 use anyhow::bail;

@@ -173,6 +173,9 @@ fn no_command_prints_a_control_character_from_the_config_or_the_state() {
     fs::write(&doc, text).unwrap();
     let doc = doc.to_string_lossy().into_owned();
     let hostile_ref = format!("Công văn{HOSTILE} số 9/UBND");
+    let database = std::thread::spawn(|| support::postgres::cluster().fresh_database())
+        .join()
+        .unwrap();
 
     // Each command with the arguments that make it print what it reads; `true` when the
     // hostile text must show (escaped) in its output, so the case proves something.
@@ -244,6 +247,12 @@ fn no_command_prints_a_control_character_from_the_config_or_the_state() {
         ("responses", vec!["responses"], true),
         ("responses", vec!["responses", "--format", "json"], true),
         ("retry", vec!["retry", "--dead", "--now", NOW], false),
+        // The counts only: nothing of the state's text is printed.
+        (
+            "store copy",
+            vec!["store", "copy", "--to", &database],
+            false,
+        ),
         // A refusal quotes the argument it refuses.
         (
             "status",

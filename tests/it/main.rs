@@ -47,6 +47,7 @@ mod send_test;
 mod smtp_delivery;
 mod staged_by_agency;
 mod store_backends;
+mod store_copy;
 mod tick;
 mod trial;
 mod web_hostile;
