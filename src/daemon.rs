@@ -522,7 +522,7 @@ fn count_sends(health: &Health, sent: &deliver::Pass) {
 /// the secret the service runs on, without links or pages, and says so.
 fn start_web(
     live: &mut Live,
-    state: &Path,
+    at: &crate::store::Location,
     health: &Health,
 ) -> anyhow::Result<Option<crate::web::Server>> {
     let Some(settings) = live.config.web.clone() else {
@@ -540,7 +540,7 @@ fn start_web(
     health.update(|s| (s.web_links, s.web_links_off) = (Some(true), None));
     let (web, server) = crate::web::launch_counted(
         live.config.clone(),
-        state.join(DB_FILE),
+        at.clone(),
         signer,
         live.clock,
         health.metrics.web_rejected.clone(),
@@ -1101,7 +1101,7 @@ pub async fn run_on(
         }
         None => None,
     };
-    let _web = start_web(&mut live, &state, &health)?;
+    let _web = start_web(&mut live, &location, &health)?;
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, trial = ?live.config.email.redirect_all_to, event = "start", "nhacviec khởi động");
     if !clock.is_system() {
         let now = clock.now().with_timezone(&live.config.timezone);
