@@ -201,15 +201,21 @@ const MIGRATION_LOCK: i64 = 0x6e68_6163_7669_6502;
 pub fn migrate(db: &Db) -> Result<i64> {
     let known = MIGRATIONS.len() as i64;
     debug_assert_eq!(STEPS.last().map(|s| s.0), Some(known));
-    db.batch(&format!(
-        "SELECT pg_advisory_lock({MIGRATION_LOCK});
-         CREATE TABLE IF NOT EXISTS nhacviec_schema (version BIGINT NOT NULL)"
-    ))?;
+    db.batch(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
     let migrated = (|| {
-        let found: Option<i64> =
+        // Read before anything is created: a database that is not ours stays as it was.
+        let ours: bool = db.query_row(
+            "SELECT to_regclass('nhacviec_schema') IS NOT NULL",
+            args![],
+            |r| r.get(0),
+        )?;
+        let found: Option<i64> = if ours {
             db.query_row("SELECT MAX(version) FROM nhacviec_schema", args![], |r| {
                 r.get(0)
-            })?;
+            })?
+        } else {
+            None
+        };
         let found = found.unwrap_or(0);
         if found > known {
             return Err(StoreError::NewerSchema { found, known });
@@ -228,6 +234,7 @@ pub fn migrate(db: &Db) -> Result<i64> {
         }
         for (version, sql) in STEPS.iter().filter(|(v, _)| *v > found) {
             let tx = db.begin()?;
+            tx.batch("CREATE TABLE IF NOT EXISTS nhacviec_schema (version BIGINT NOT NULL)")?;
             tx.batch(sql)?;
             tx.execute("DELETE FROM nhacviec_schema", args![])?;
             tx.execute(
