@@ -420,6 +420,9 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("cơ sở dữ liệu có phiên bản cấu trúc {found}, mới hơn phiên bản {known} mà chương trình này biết: hãy dùng bản nhacviec mới hơn")]
     NewerSchema { found: i64, known: i64 },
+    /// A PostgreSQL database holding another application's tables: never touched.
+    #[error("cơ sở dữ liệu PostgreSQL này đã có bảng {tables} của ứng dụng khác mà không có bảng nhacviec_schema: đây không phải cơ sở dữ liệu của nhacviec, chương trình không dùng và không sửa nó (hãy tạo một cơ sở dữ liệu trống riêng cho nhacviec)")]
+    Foreign { tables: String },
     #[error("cơ sở dữ liệu {path} có phiên bản cấu trúc {found} (số âm): đây không phải cơ sở dữ liệu của nhacviec hoặc tệp đã bị sửa; không dùng tệp này")]
     BadSchema { path: PathBuf, found: i64 },
     #[error(
@@ -1513,15 +1516,20 @@ impl Store {
         status: Option<DeliveryStatus>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
-        let pattern = task.map(|t| {
-            format!(
-                "%\"task\":{}%",
-                serde_json::to_string(t).unwrap_or_default()
-            )
+        // The item's field as its JSON text, found as written: a LIKE pattern read `_` and
+        // `%` in a task's id as wildcards, ignored ASCII case on SQLite and read `\` (in the
+        // JSON of a quote) as an escape on PostgreSQL.
+        let needle = task.map(|t| {
+            format!("\"task\":{}", serde_json::to_string(t).unwrap_or_default())
         });
+        let clause = if self.db.is_pg() {
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR strpos(items, ?4) > 0) ORDER BY id DESC LIMIT ?3"
+        } else {
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR instr(items, ?4) > 0) ORDER BY id DESC LIMIT ?3"
+        };
         self.select(
-            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR items LIKE ?4) ORDER BY id DESC LIMIT ?3",
-            args![agency, status.map(DeliveryStatus::as_str), limit, pattern],
+            clause,
+            args![agency, status.map(DeliveryStatus::as_str), limit, needle],
         )
     }
 

@@ -221,15 +221,15 @@ pub fn migrate(db: &Db) -> Result<i64> {
             return Err(StoreError::NewerSchema { found, known });
         }
         if found == 0 {
-            let foreign: i64 = db.query_row(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('meta', 'deliveries', 'slots')",
+            let foreign: Vec<String> = db.query_map(
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('meta', 'deliveries', 'slots') ORDER BY 1",
                 args![],
                 |r| r.get(0),
             )?;
-            if foreign > 0 {
-                return Err(StoreError::Malformed(
-                    "cơ sở dữ liệu PostgreSQL đã có bảng meta/deliveries/slots nhưng không có nhacviec_schema: không phải cơ sở dữ liệu của nhacviec, không dùng".into(),
-                ));
+            if !foreign.is_empty() {
+                return Err(StoreError::Foreign {
+                    tables: foreign.join(", "),
+                });
             }
         }
         for (version, sql) in STEPS.iter().filter(|(v, _)| *v > found) {

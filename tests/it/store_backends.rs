@@ -22,7 +22,7 @@ fn backends() -> Vec<(&'static str, Location, tempfile::TempDir)> {
 fn make_backends() -> Vec<(&'static str, Location, tempfile::TempDir)> {
     let sqlite = tempfile::tempdir().unwrap();
     let pg = tempfile::tempdir().unwrap();
-    let url = DatabaseUrl::parse(&cluster().fresh_database(), "test").unwrap();
+    let url = DatabaseUrl::parse(&vietnamese_database(), "test").unwrap();
     vec![
         (
             "sqlite",
@@ -38,6 +38,34 @@ fn make_backends() -> Vec<(&'static str, Location, tempfile::TempDir)> {
             pg,
         ),
     ]
+}
+
+/// A new database whose default collation is Vietnamese (ICU), as a server set up in
+/// Vietnam may have: text that must compare byte by byte, as SQLite's does, says so in the
+/// schema (`COLLATE "C"`), whatever the database's default. Its connection string.
+fn vietnamese_database() -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let c = cluster();
+    let name = format!(
+        "vi_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let mut admin = postgres::Client::connect(
+        &c.url_with("postgres", crate::support::postgres::PASSWORD),
+        postgres::NoTls,
+    )
+    .unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' LOCALE_PROVIDER icu ICU_LOCALE 'vi-VN'"
+        ))
+        .unwrap();
+    let text = c.url_with(&name, crate::support::postgres::PASSWORD);
+    let mut db = postgres::Client::connect(&text, postgres::NoTls).unwrap();
+    let vietnamese: bool = db.query_one("SELECT 'đ' < 'e' AND 'a' < 'B'", &[]).unwrap().get(0);
+    assert!(vietnamese, "the database's own order is Vietnamese");
+    text
 }
 
 /// One pass at 1/6/2022 08:00 as the service makes it: its digests recorded and sent.
@@ -1296,6 +1324,10 @@ fn a_database_with_foreign_tables_is_refused_untouched() {
         .unwrap();
     for _ in 0..2 {
         let err = Store::open_writer_at(&at).err().expect("not ours");
+        assert!(
+            matches!(&err, StoreError::Foreign { tables } if tables == "meta"),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("không phải cơ sở dữ liệu của nhacviec"), "{err}");
     }
     let tables: Vec<String> = db
@@ -1347,4 +1379,195 @@ fn connection_failures_reach_the_store_in_vietnamese() {
     assert!(err.to_string().contains("không nhận kết nối"), "{err}");
     assert!(!err.to_string().contains(PASSWORD), "{err}");
     assert!(err.worth_retrying(), "a server down is tried again");
+}
+
+#[test]
+fn a_task_is_found_in_history_as_written_alike() {
+    for (name, at, _dir) in backends() {
+        let mut store = Store::open_writer_at(&at).unwrap();
+        let tasks = [r#"8"\6"#, "1_2", "1x2", "A", "a", "Đ.1"];
+        let deliveries: Vec<NewDelivery> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| message("a", Channel::Email, &[("1/KH", t, &format!("k{i}"))]))
+            .collect();
+        let made = store
+            .record_batch(
+                t0(),
+                &[Share {
+                    ledger: Ledger::Real,
+                    deliveries: &deliveries,
+                    tick: &Tick::default(),
+                }],
+                None,
+                "tinh.example",
+            )
+            .unwrap();
+        for (task, id) in tasks.iter().zip(&made) {
+            assert_eq!(
+                ids(&store.history_of(Some(task), None, None, 10).unwrap()),
+                [*id],
+                "{name}: {task}"
+            );
+            assert_eq!(
+                ids(&store
+                    .history_filtered(&HistoryFilter {
+                        task: Some(task),
+                        limit: 10,
+                        ..HistoryFilter::default()
+                    })
+                    .unwrap()),
+                [*id],
+                "{name}: {task}"
+            );
+        }
+        assert!(store.history_of(Some("đ.1"), None, None, 10).unwrap().is_empty());
+    }
+}
+
+/// Text the store orders (slot keys, times) orders byte by byte on both, whatever the
+/// PostgreSQL database's collation (here Vietnamese: `đ` before `e`, `a` before `B`).
+#[test]
+fn text_is_ordered_byte_by_byte_alike() {
+    for (name, at, _dir) in backends() {
+        let mut store = Store::open_writer_at(&at).unwrap();
+        let tick = Tick {
+            skipped: vec!["b".into(), "đ".into(), "B".into(), "e".into(), "a".into()],
+            ..Tick::default()
+        };
+        store
+            .record_batch(
+                t0(),
+                &[Share {
+                    ledger: Ledger::Real,
+                    deliveries: &[],
+                    tick: &tick,
+                }],
+                None,
+                "tinh.example",
+            )
+            .unwrap();
+        let keys: Vec<String> = store
+            .skipped_slots(Ledger::Real, 10, &|_, _, _| true)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _, _)| k)
+            .collect();
+        assert_eq!(keys, ["B", "a", "b", "e", "đ"], "{name}");
+        // Times as RFC 3339 text: a retry due at 10:00 is not ready at 09:59.
+        let made = store
+            .record_extra(Ledger::Real, &[mail("a")], &[], &[], "tinh.example")
+            .unwrap();
+        let ten = Utc.with_ymd_and_hms(2030, 1, 1, 10, 0, 0).unwrap();
+        store.mark_retry(made[0], ten, "421").unwrap();
+        assert!(store
+            .ready(ten - Duration::minutes(1), 10)
+            .unwrap()
+            .is_empty());
+        assert_eq!(ids(&store.ready(ten, 10).unwrap()), made, "{name}");
+    }
+}
+
+#[test]
+fn a_spell_of_refusals_is_kept_for_the_summary_alike() {
+    for (name, at, _dir) in backends() {
+        let store = Store::open_writer_at(&at).unwrap();
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert!(store.note_email_refused("535 a", t("2026-12-01T01:00:00Z")).unwrap());
+        assert!(!store.note_email_refused("535 b", t("2026-12-01T02:00:00Z")).unwrap());
+        let now = store.email_refused().unwrap().unwrap();
+        assert_eq!(
+            (now.since.as_str(), now.error.as_str()),
+            ("2026-12-01T01:00:00+00:00", "535 b"),
+            "{name}"
+        );
+        assert!(store.end_email_refusal(t("2026-12-01T03:00:00Z")).unwrap().is_some());
+        assert_eq!(store.email_refused().unwrap(), None, "{name}");
+        assert_eq!(store.end_email_refusal(t("2026-12-01T04:00:00Z")).unwrap(), None);
+        let spells = store.refusal_spells().unwrap();
+        assert_eq!(spells.len(), 1, "{name}");
+        assert_eq!(spells[0].until, "2026-12-01T03:00:00+00:00", "{name}");
+        // A batch that fails leaves nothing.
+        let failed: Result<(), StoreError> = store.batch(|| {
+            store.put(&meta::ZaloStopped, &"x".to_string())?;
+            Err(StoreError::NoRow)
+        });
+        assert!(failed.is_err());
+        assert_eq!(store.get(&meta::ZaloStopped).unwrap(), None, "{name}");
+    }
+}
+
+/// Two offices' clicks on the same request, each on its own side connection (the pages'
+/// pool): one decision is recorded, the other is told it was decided, neither fails.
+#[test]
+fn two_decisions_of_one_request_at_once_record_one_and_fail_none_alike() {
+    for (name, at, _dir) in backends() {
+        let writer = Store::open_writer_at(&at).unwrap();
+        for round in 0..10 {
+            let id = writer
+                .record_response(&answer(&format!("c{round}"), Action::Extension), t0())
+                .unwrap();
+            let request = writer.response(id).unwrap().unwrap();
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let decided: Vec<bool> = (0..2)
+                .map(|i| {
+                    let (at, request, start) = (at.clone(), request.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        let side = Store::open_side_at(&at).unwrap();
+                        let decision = if i == 0 {
+                            Decision::Refused {
+                                reason: "lý do".into(),
+                            }
+                        } else {
+                            Decision::Granted {
+                                to: day(9, 30),
+                                doc_ref: None,
+                            }
+                        };
+                        start.wait();
+                        side.decide_extension(&request, &decision, &[mail("so-noi-vu")], "tinh.example", t0())
+                            .unwrap()
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect();
+            assert_eq!(
+                decided.iter().filter(|d| **d).count(),
+                1,
+                "{name} round {round}: {decided:?}"
+            );
+            let r = writer.response(id).unwrap().unwrap();
+            assert!(r.granted.is_some() != r.refused_at.is_some(), "{name}: {r:?}");
+        }
+        assert_eq!(writer.history(None, None, 100).unwrap().len(), 10, "{name}: one message each");
+    }
+}
+
+#[test]
+fn services_opening_a_new_database_at_once_make_one_schema_and_one_instance() {
+    let (text, at, _dir) = pg_database();
+    let start = Arc::new(std::sync::Barrier::new(4));
+    let instances: Vec<String> = (0..4)
+        .map(|_| {
+            let (at, start) = (at.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                let store = Store::open_writer_at(&at).unwrap();
+                store.get(&meta::Instance).unwrap().unwrap()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert!(instances.iter().all(|i| *i == instances[0]), "{instances:?}");
+    let version: Vec<i64> = admin(&text)
+        .query("SELECT version FROM nhacviec_schema", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(version, [18]);
 }
