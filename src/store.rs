@@ -949,6 +949,22 @@ impl Store {
         Ok(store)
     }
 
+    /// A PostgreSQL store to read, as [`Store::open_reader`]: nothing migrated or written
+    /// (an older schema is read as it is), an empty database is no store yet.
+    fn open_pg_reader(path: &Path, url: &crate::pg::DatabaseUrl) -> Result<Store> {
+        let db = Db::Pg(Box::new(db::PgConn::connect(url)?));
+        let schema = pg_schema::version(&db)?;
+        if schema == 0 {
+            return Err(StoreError::Open {
+                path: PathBuf::from(url.to_string()),
+                reason: "chưa có (chưa chạy lần nào)".into(),
+            });
+        }
+        let mut store = Store::new(db, path, Some(url.clone()), None, schema);
+        store.instance = store.get(&meta::Instance)?.unwrap_or_default();
+        Ok(store)
+    }
+
     /// Opens the store at `at` for the service (see [`Store::open_writer`]); on PostgreSQL
     /// every instance opens it alike (the leader is chosen apart, `pg::Leadership`).
     pub fn open_writer_at(at: &Location) -> Result<Store> {
@@ -969,7 +985,7 @@ impl Store {
     /// A connection to read (see [`Store::open_reader`]).
     pub fn open_reader_at(at: &Location) -> Result<Store> {
         match &at.pg {
-            Some(url) => Store::open_pg(&at.path, url, false),
+            Some(url) => Store::open_pg_reader(&at.path, url),
             None => Store::open_reader(&at.path),
         }
     }

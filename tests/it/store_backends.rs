@@ -1571,3 +1571,26 @@ fn services_opening_a_new_database_at_once_make_one_schema_and_one_instance() {
         .collect();
     assert_eq!(version, [18]);
 }
+
+/// A reader (`history`) never makes the store: none yet is an error, and nothing is created.
+#[test]
+fn a_reader_never_creates_the_store_alike() {
+    for (name, at, _dir) in backends() {
+        let err = Store::open_reader_at(&at).err().expect("no store yet");
+        assert!(
+            matches!(err, StoreError::Open { .. }) && err.to_string().contains("chưa có"),
+            "{name}: {err}"
+        );
+        assert!(!err.to_string().contains(crate::support::postgres::PASSWORD));
+        // Still none: a writer makes it (and its instance), then the reader reads it.
+        let writer = Store::open_writer_at(&at).unwrap();
+        let made = writer
+            .record_extra(Ledger::Real, &[mail("a")], &[], &[], "tinh.example")
+            .unwrap();
+        let instance = writer.get(&meta::Instance).unwrap();
+        drop(writer);
+        let reader = Store::open_reader_at(&at).unwrap();
+        assert_eq!(ids(&reader.history(None, None, 10).unwrap()), made, "{name}");
+        assert_eq!(reader.get(&meta::Instance).unwrap(), instance, "{name}");
+    }
+}
