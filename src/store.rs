@@ -1396,8 +1396,13 @@ impl Store {
         if ids.is_empty() {
             return Ok(vec![]);
         }
+        // One statement text for every list: each text is prepared once per session and kept
+        // there (`db::PgConn`), so ids written into it would grow both sides without end.
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        self.select(&format!("WHERE id IN ({list}) ORDER BY id"), args![])
+        self.select(
+            "WHERE id IN (SELECT CAST(x AS BIGINT) FROM unnest(string_to_array(?1, ',')) AS x) ORDER BY id",
+            args![list],
+        )
     }
 
     /// Gives back the page cache this connection holds (up to 2 MB by default); it refills from
