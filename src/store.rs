@@ -1540,9 +1540,8 @@ impl Store {
         // The item's field as its JSON text, found as written: a LIKE pattern read `_` and
         // `%` in a task's id as wildcards, ignored ASCII case on SQLite and read `\` (in the
         // JSON of a quote) as an escape on PostgreSQL.
-        let needle = task.map(|t| {
-            format!("\"task\":{}", serde_json::to_string(t).unwrap_or_default())
-        });
+        let needle =
+            task.map(|t| format!("\"task\":{}", serde_json::to_string(t).unwrap_or_default()));
         let clause = if self.db.is_pg() {
             "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR strpos(items, ?4) > 0) ORDER BY id DESC LIMIT ?3"
         } else {

@@ -1,14 +1,26 @@
 //! The store on both backends (issue 28): SQLite in a temporary directory and PostgreSQL on
-//! the private cluster (`support::postgres`), driven through the same public API, must say
-//! the same things.
+//! the private cluster (`support::postgres`, a database whose own collation is Vietnamese),
+//! driven through the same public API, must say the same things. Then what only PostgreSQL
+//! has: sessions claiming deliveries, the schema's version and owner checked before anything
+//! is written, connection errors in words.
 
 use crate::pipeline::{config, june_first};
 use crate::support::postgres::cluster;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use nhacviec::answers::{Action, NewResponse, Response};
 use nhacviec::channels::Senders;
+use nhacviec::config::Channel;
 use nhacviec::deliver::{self, Engine, Recording};
+use nhacviec::messages::{Decision, NewDelivery};
 use nhacviec::outbox::DeliveryStatus;
 use nhacviec::pg::DatabaseUrl;
 use nhacviec::render::Templates;
+use nhacviec::schedule::{Handled, Item, Kind, Role, Tick};
+use nhacviec::store::meta::{self, Entry as _};
+use nhacviec::store::{
+    Attachment, HistoryFilter, NewEvidence, Put, RecordError, Requeued, ResponseFilter, Share,
+    StoreError, TickEnd,
+};
 use nhacviec::store::{Ledger, Location, Store};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -63,7 +75,10 @@ fn vietnamese_database() -> String {
         .unwrap();
     let text = c.url_with(&name, crate::support::postgres::PASSWORD);
     let mut db = postgres::Client::connect(&text, postgres::NoTls).unwrap();
-    let vietnamese: bool = db.query_one("SELECT 'đ' < 'e' AND 'a' < 'B'", &[]).unwrap().get(0);
+    let vietnamese: bool = db
+        .query_one("SELECT 'đ' < 'e' AND 'a' < 'B'", &[])
+        .unwrap()
+        .get(0);
     assert!(vietnamese, "the database's own order is Vietnamese");
     text
 }
@@ -131,17 +146,6 @@ async fn a_pass_records_and_sends_alike_on_both_and_the_next_finds_it_handled() 
 }
 
 // ---- The store's public API, the same assertions on each backend. ----
-
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use nhacviec::answers::{Action, NewResponse, Response};
-use nhacviec::config::Channel;
-use nhacviec::messages::{Decision, NewDelivery};
-use nhacviec::schedule::{Handled, Item, Kind, Role, Tick};
-use nhacviec::store::meta::{self, Entry as _};
-use nhacviec::store::{
-    Attachment, HistoryFilter, NewEvidence, Put, RecordError, Requeued, ResponseFilter, Share,
-    StoreError, TickEnd,
-};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 2, 0, 0).unwrap()
@@ -217,11 +221,19 @@ fn meta_entries_and_both_ledgers_keys_read_back_alike() {
             error: "535 sai mật khẩu".into(),
         };
         store.put(&meta::EmailRefused, &spell).unwrap();
-        assert_eq!(store.get(&meta::EmailRefused).unwrap(), Some(spell), "{name}");
+        assert_eq!(
+            store.get(&meta::EmailRefused).unwrap(),
+            Some(spell),
+            "{name}"
+        );
         let office = meta::WeeklyReportAt(Some("vp-ubnd"));
         store.put(&office, &t0()).unwrap();
         assert_eq!(store.get(&office).unwrap(), Some(t0()), "{name}");
-        assert_eq!(store.get(&meta::WeeklyReportAt(None)).unwrap(), None, "{name}");
+        assert_eq!(
+            store.get(&meta::WeeklyReportAt(None)).unwrap(),
+            None,
+            "{name}"
+        );
         // Trial mode's keys stay apart from the real ones.
         store
             .put_in(Ledger::Trial, &meta::Watermark, &day(6, 5))
@@ -239,7 +251,10 @@ fn meta_entries_and_both_ledgers_keys_read_back_alike() {
             "{name}"
         );
         assert_eq!(
-            store.ledger(Ledger::Trial).get(&meta::AdminSummaryDay).unwrap(),
+            store
+                .ledger(Ledger::Trial)
+                .get(&meta::AdminSummaryDay)
+                .unwrap(),
             None,
             "{name}"
         );
@@ -254,7 +269,10 @@ fn meta_entries_and_both_ledgers_keys_read_back_alike() {
             )
             .unwrap();
         assert_eq!(
-            store.ledger(Ledger::Trial).get(&meta::AdminSummaryDay).unwrap(),
+            store
+                .ledger(Ledger::Trial)
+                .get(&meta::AdminSummaryDay)
+                .unwrap(),
             Some(day(6, 6)),
             "{name}"
         );
@@ -262,9 +280,16 @@ fn meta_entries_and_both_ledgers_keys_read_back_alike() {
         // Both watermarks forgotten at once.
         store.reset_watermark().unwrap();
         assert_eq!(store.watermark().unwrap(), None, "{name}");
-        assert_eq!(store.ledger(Ledger::Trial).watermark().unwrap(), None, "{name}");
         assert_eq!(
-            store.ledger(Ledger::Trial).get(&meta::AdminSummaryDay).unwrap(),
+            store.ledger(Ledger::Trial).watermark().unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .ledger(Ledger::Trial)
+                .get(&meta::AdminSummaryDay)
+                .unwrap(),
             Some(day(6, 6)),
             "{name}: only watermarks go"
         );
@@ -273,7 +298,11 @@ fn meta_entries_and_both_ledgers_keys_read_back_alike() {
         assert_eq!(instance.len(), 16, "{name}");
         drop(store);
         let again = Store::open_side_at(&at).unwrap();
-        assert_eq!(again.get(&meta::Instance).unwrap(), Some(instance), "{name}");
+        assert_eq!(
+            again.get(&meta::Instance).unwrap(),
+            Some(instance),
+            "{name}"
+        );
         assert_eq!(meta::Instance.key(), "instance");
     }
 }
@@ -326,7 +355,10 @@ fn a_delivery_goes_through_its_states_alike() {
         assert_eq!(ready[1].channel, Channel::Zalo, "{name}");
         assert_eq!(ids(&store.ready(now, 2).unwrap()), made[..2], "{name}");
         assert!(
-            store.ready(Utc::now() - Duration::hours(1), 10).unwrap().is_empty(),
+            store
+                .ready(Utc::now() - Duration::hours(1), 10)
+                .unwrap()
+                .is_empty(),
             "{name}: not ready before it was made"
         );
 
@@ -353,7 +385,11 @@ fn a_delivery_goes_through_its_states_alike() {
         let later = store.ready(retry_at, 10).unwrap();
         assert_eq!(ids(&later), [made[1]], "{name}");
         assert_eq!(
-            (later[0].status, later[0].attempts, later[0].last_error.as_deref()),
+            (
+                later[0].status,
+                later[0].attempts,
+                later[0].last_error.as_deref()
+            ),
             (DeliveryStatus::Retrying, 1, Some("421 bận")),
             "{name}"
         );
@@ -425,7 +461,10 @@ fn a_delivery_goes_through_its_states_alike() {
             )
             .unwrap();
         assert_eq!(store.trial_deliveries().unwrap(), 1, "{name}");
-        assert!(of(&store, trial[0]).trial && !of(&store, trial[1]).trial, "{name}");
+        assert!(
+            of(&store, trial[0]).trial && !of(&store, trial[1]).trial,
+            "{name}"
+        );
         store.mark_dead(trial[0], "550").unwrap();
         store.mark_dead(trial[1], "-230").unwrap();
         let (real_dead, _) = store.failures_to_report().unwrap();
@@ -449,7 +488,11 @@ fn history_and_skipped_slots_filter_alike() {
         let real = [
             message("a", Channel::Email, &[("1/KH", "1", "k1")]),
             message("b", Channel::Zalo, &[("1/KH", "2", "k2")]),
-            message("a", Channel::Email, &[("2/KH", "1", "k3"), ("1/KH", "2", "k5")]),
+            message(
+                "a",
+                Channel::Email,
+                &[("2/KH", "1", "k3"), ("1/KH", "2", "k5")],
+            ),
         ];
         let tick = Tick {
             skipped: vec!["s1".into()],
@@ -499,12 +542,22 @@ fn history_and_skipped_slots_filter_alike() {
         let realv = store.ledger(Ledger::Real);
         let trialv = store.ledger(Ledger::Trial);
         for key in ["k1", "k2", "k3", "s1", "s2", "s3"] {
-            assert!(realv.is_handled(key) && trialv.is_handled(key), "{name} {key}");
+            assert!(
+                realv.is_handled(key) && trialv.is_handled(key),
+                "{name} {key}"
+            );
         }
         assert!(!realv.is_handled("k4") && trialv.is_handled("k4"), "{name}");
-        assert!(!store.is_handled("nope") && !store.take_lookup_failure(), "{name}");
+        assert!(
+            !store.is_handled("nope") && !store.take_lookup_failure(),
+            "{name}"
+        );
         assert_eq!(realv.watermark().unwrap(), Some(day(6, 1)), "{name}");
-        assert_eq!(realv.fingerprint().unwrap().as_deref(), Some("fp"), "{name}");
+        assert_eq!(
+            realv.fingerprint().unwrap().as_deref(),
+            Some("fp"),
+            "{name}"
+        );
         assert_eq!(trialv.watermark().unwrap(), None, "{name}");
 
         let history = |a: Option<&str>, s: Option<DeliveryStatus>, limit| {
@@ -512,8 +565,15 @@ fn history_and_skipped_slots_filter_alike() {
         };
         assert_eq!(history(None, None, 10), [d4, d3, d2, d1], "{name}");
         assert_eq!(history(Some("a"), None, 10), [d3, d1], "{name}");
-        assert_eq!(history(None, Some(DeliveryStatus::Pending), 1), [d4], "{name}");
-        assert!(history(None, Some(DeliveryStatus::Sent), 10).is_empty(), "{name}");
+        assert_eq!(
+            history(None, Some(DeliveryStatus::Pending), 1),
+            [d4],
+            "{name}"
+        );
+        assert!(
+            history(None, Some(DeliveryStatus::Sent), 10).is_empty(),
+            "{name}"
+        );
         let of_task = |t| ids(&store.history_of(Some(t), None, None, 10).unwrap());
         assert_eq!(of_task("1"), [d4, d3, d1], "{name}");
         assert_eq!(of_task("2"), [d3, d2], "{name}");
@@ -602,8 +662,14 @@ fn history_and_skipped_slots_filter_alike() {
             "{name}"
         );
         assert_eq!(skipped(Ledger::Real, 1, &|_, _, _| true).len(), 1, "{name}");
-        assert!(skipped(Ledger::Real, 0, &|_, _, _| true).is_empty(), "{name}");
-        assert!(skipped(Ledger::Trial, 10, &|_, _, _| true).is_empty(), "{name}");
+        assert!(
+            skipped(Ledger::Real, 0, &|_, _, _| true).is_empty(),
+            "{name}"
+        );
+        assert!(
+            skipped(Ledger::Trial, 10, &|_, _, _| true).is_empty(),
+            "{name}"
+        );
 
         // The dashboard's last reminders: sent ones, trial mode's left out.
         let before = store.last_reminders().unwrap();
@@ -655,7 +721,9 @@ fn requeue_revives_what_it_should_and_leaves_handovers_alike() {
         store.mark_dead(d, "550").unwrap();
         store.mark_dead(d2, "550").unwrap();
         store.mark_handed_over(h, d, "chuyển sang email").unwrap();
-        store.postpone_channel(Channel::Email, now, far, "chờ").unwrap();
+        store
+            .postpone_channel(Channel::Email, now, far, "chờ")
+            .unwrap();
         assert!(store.ready(now, 10).unwrap().is_empty(), "{name}");
 
         let requeued = store.requeue(false, None, None, now).unwrap();
@@ -671,7 +739,10 @@ fn requeue_revives_what_it_should_and_leaves_handovers_alike() {
         assert_eq!(ids(&store.ready(now, 10).unwrap()), [r, p], "{name}");
         assert_eq!(store.get(&meta::ResetBreaker).unwrap(), Some(now), "{name}");
         assert_eq!(
-            store.requeue(true, None, Some("3/KH"), now).unwrap().total(),
+            store
+                .requeue(true, None, Some("3/KH"), now)
+                .unwrap()
+                .total(),
             0,
             "{name}"
         );
@@ -698,7 +769,9 @@ fn the_zalo_token_pair_is_kept_alike() {
     for (name, at, _dir) in backends() {
         let store = Store::open_writer_at(&at).unwrap();
         assert_eq!(store.zalo_token().unwrap(), None, "{name}");
-        store.put(&meta::ZaloStopped, &"hết hạn".to_string()).unwrap();
+        store
+            .put(&meta::ZaloStopped, &"hết hạn".to_string())
+            .unwrap();
         store
             .set_zalo_token(Some("truy-cap"), "lam-moi-1", Some(t0()))
             .unwrap();
@@ -707,7 +780,11 @@ fn the_zalo_token_pair_is_kept_alike() {
             Some((Some("truy-cap".into()), "lam-moi-1".into(), Some(t0()))),
             "{name}"
         );
-        assert_eq!(store.get(&meta::ZaloStopped).unwrap(), None, "{name}: restarted");
+        assert_eq!(
+            store.get(&meta::ZaloStopped).unwrap(),
+            None,
+            "{name}: restarted"
+        );
         store.set_zalo_token(None, "lam-moi-2", None).unwrap();
         assert_eq!(
             store.zalo_token().unwrap(),
@@ -786,10 +863,21 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
         );
         assert_eq!(store.response(done + 1000).unwrap(), None, "{name}");
         // Another agency cannot withdraw it; a withdrawal older than the window is refused.
-        assert!(!store.undo_response(done, "so-tai-chinh", t0, t0).unwrap(), "{name}");
-        assert!(!store.undo_response(done, "so-noi-vu", t0 + hour, t0).unwrap());
-        assert!(store.undo_response(done, "so-noi-vu", t0, t0).unwrap(), "{name}");
-        assert!(!store.undo_response(done, "so-noi-vu", t0, t0).unwrap(), "{name}");
+        assert!(
+            !store.undo_response(done, "so-tai-chinh", t0, t0).unwrap(),
+            "{name}"
+        );
+        assert!(!store
+            .undo_response(done, "so-noi-vu", t0 + hour, t0)
+            .unwrap());
+        assert!(
+            store.undo_response(done, "so-noi-vu", t0, t0).unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.undo_response(done, "so-noi-vu", t0, t0).unwrap(),
+            "{name}"
+        );
         assert_ne!(store.answers_version().unwrap(), v1, "{name}");
         assert_eq!(store.response(done).unwrap().unwrap().undone_at, Some(t0));
 
@@ -813,7 +901,10 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
                 t0,
             )
             .unwrap();
-        assert!(store.undo_response(whole, "so-noi-vu", t0, t0).unwrap(), "{name}");
+        assert!(
+            store.undo_response(whole, "so-noi-vu", t0, t0).unwrap(),
+            "{name}"
+        );
 
         // An extension request, superseded by a newer one of the same occurrence only.
         let pending = ResponseFilter {
@@ -873,7 +964,10 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
         );
         assert_eq!(list(Some("so-tai-chinh"), None), [elsewhere], "{name}");
         assert_eq!(list(None, Some("51/KH")), [elsewhere], "{name}");
-        assert!(list(Some("so-tai-chinh"), Some("50/KH-UBND")).is_empty(), "{name}");
+        assert!(
+            list(Some("so-tai-chinh"), Some("50/KH-UBND")).is_empty(),
+            "{name}"
+        );
 
         // Granted: the pending request of that deadline is answered, and stays so.
         let v = store.answers_version().unwrap();
@@ -890,11 +984,24 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
             .unwrap();
         assert_ne!(store.answers_version().unwrap(), v, "{name}");
         assert_eq!(response_ids(&store.responses(&pending).unwrap()), [other]);
-        assert_eq!(store.response(req).unwrap().unwrap().granted, Some(g), "{name}");
-        assert!(!store.undo_response(req, "so-noi-vu", t0, t0).unwrap(), "{name}");
+        assert_eq!(
+            store.response(req).unwrap().unwrap().granted,
+            Some(g),
+            "{name}"
+        );
+        assert!(
+            !store.undo_response(req, "so-noi-vu", t0, t0).unwrap(),
+            "{name}"
+        );
         let ext = store.extensions().unwrap();
         assert_eq!(
-            (ext[0].id, ext[0].from, ext[0].to, ext[0].doc_ref.as_deref(), ext[0].granted_at),
+            (
+                ext[0].id,
+                ext[0].from,
+                ext[0].to,
+                ext[0].doc_ref.as_deref(),
+                ext[0].granted_at
+            ),
             (g, day(6, 30), day(7, 31), Some("CV 1"), t0),
             "{name}"
         );
@@ -909,12 +1016,25 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
             to: day(10, 31),
             doc_ref: "Công văn số 9/UBND".into(),
         };
+        let v = store.answers_version().unwrap();
         let told = store
             .grant_extension_and_tell(&grant, &[mail("so-noi-vu")], "tinh.example", t0)
             .unwrap();
+        assert_ne!(
+            store.answers_version().unwrap(),
+            v,
+            "{name}: the service rebuilds"
+        );
         assert_eq!(store.response(other).unwrap().unwrap().granted, Some(told));
-        assert_eq!(store.extensions().unwrap().len(), 2, "{name}");
-        assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 1);
+        let ext = store.extensions().unwrap();
+        assert_eq!(
+            (ext.len(), ext[1].id, ext[1].to, ext[1].doc_ref.as_deref()),
+            (2, told, day(10, 31), Some("Công văn số 9/UBND")),
+            "{name}"
+        );
+        let message = store.history(Some("so-noi-vu"), None, 10).unwrap();
+        assert_eq!(message.len(), 1, "{name}");
+        assert_eq!(message[0].subject, "Nhắc việc so-noi-vu", "{name}");
 
         // Decisions: refused once, then no second decision and no second message.
         let r1 = store
@@ -958,10 +1078,33 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
             .unwrap());
         let g2 = store.response(r2).unwrap().unwrap().granted;
         assert!(g2.is_some(), "{name}");
-        assert_eq!(store.extensions().unwrap().last().map(|e| e.to), Some(day(8, 31)));
+        assert_eq!(
+            store.extensions().unwrap().last().map(|e| e.to),
+            Some(day(8, 31))
+        );
         assert!(!store
             .decide_extension(&request, &refused, &[], "tinh.example", t0)
             .unwrap());
+        // Withdrawn by the agency before the decision: nothing either.
+        let r3 = store
+            .record_response(&answer("d3", Action::Extension), t0)
+            .unwrap();
+        assert!(
+            store.undo_response(r3, "so-noi-vu", t0, t0).unwrap(),
+            "{name}"
+        );
+        let withdrawn = store.response(r3).unwrap().unwrap();
+        assert!(!store
+            .decide_extension(
+                &withdrawn,
+                &granted,
+                &[mail("so-noi-vu")],
+                "tinh.example",
+                t0
+            )
+            .unwrap());
+        assert_eq!(store.extensions().unwrap().len(), 3, "{name}");
+        assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 2);
 
         // A completion reviewed: returned once, not twice; not a completion: false.
         let c = store
@@ -969,7 +1112,14 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
             .unwrap();
         let v = store.answers_version().unwrap();
         assert!(store
-            .review_completion(c, false, Some("Thiếu văn bản"), &[mail("so-noi-vu")], "tinh.example", t0)
+            .review_completion(
+                c,
+                false,
+                Some("Thiếu văn bản"),
+                &[mail("so-noi-vu")],
+                "tinh.example",
+                t0
+            )
             .unwrap());
         assert_ne!(store.answers_version().unwrap(), v, "{name}");
         let review = store.response(c).unwrap().unwrap().review.unwrap();
@@ -984,10 +1134,13 @@ fn answers_are_recorded_withdrawn_and_decided_alike() {
         assert!(!store
             .review_completion(progress, true, None, &[], "tinh.example", t0)
             .unwrap());
-        assert!(!store.undo_response(c, "so-noi-vu", t0, t0).unwrap(), "{name}: reviewed");
+        assert!(
+            !store.undo_response(c, "so-noi-vu", t0, t0).unwrap(),
+            "{name}: reviewed"
+        );
         assert_eq!(store.history(Some("so-noi-vu"), None, 10).unwrap().len(), 3);
         let all = store.answers().unwrap();
-        assert_eq!((all.0.len(), all.1.len()), (10, 3), "{name}");
+        assert_eq!((all.0.len(), all.1.len()), (11, 3), "{name}");
     }
 }
 
@@ -1022,9 +1175,15 @@ fn pages_read_the_latest_answers_alike() {
         assert_eq!(shown(Some("so-noi-vu"), None), [c, w], "{name}");
         assert_eq!(shown(None, Some(t0 + daylen * 2)), [b, w, x], "{name}");
         assert_eq!(shown(None, Some(t0 + daylen)), [a, w, x], "{name}");
-        assert_eq!(shown(Some("so-noi-vu"), Some(t0 + daylen)), [a, w], "{name}");
+        assert_eq!(
+            shown(Some("so-noi-vu"), Some(t0 + daylen)),
+            [a, w],
+            "{name}"
+        );
         assert_eq!(shown(None, Some(t0 + daylen * 9)), [c, w, x], "{name}");
-        assert!(store.undo_response(c, "so-noi-vu", t0, t0 + daylen * 2).unwrap());
+        assert!(store
+            .undo_response(c, "so-noi-vu", t0, t0 + daylen * 2)
+            .unwrap());
         assert_eq!(shown(Some("so-noi-vu"), None), [b, w], "{name}");
         // Completions of every agency are read, for the overlay.
         let d = record(
@@ -1043,12 +1202,16 @@ fn pages_read_the_latest_answers_alike() {
         );
         assert_eq!(shown(Some("so-noi-vu"), None), [b, w, d], "{name}");
         assert_eq!(
-            store.answers_between("so-noi-vu", t0, t0 + daylen * 2).unwrap(),
+            store
+                .answers_between("so-noi-vu", t0, t0 + daylen * 2)
+                .unwrap(),
             3,
             "{name}: a, w and b; withdrawn ones count"
         );
         assert_eq!(
-            store.answers_between("so-noi-vu", t0 + daylen * 2, t0 + daylen * 3).unwrap(),
+            store
+                .answers_between("so-noi-vu", t0 + daylen * 2, t0 + daylen * 3)
+                .unwrap(),
             1,
             "{name}"
         );
@@ -1065,8 +1228,14 @@ fn pages_read_the_latest_answers_alike() {
             .unwrap();
         assert!(again.overlay.is_none(), "{name}");
         assert_eq!(response_ids(&again.mine), [b, w], "{name}");
-        let other = store.page_answers("so-tai-chinh", Some(&page.version)).unwrap();
-        assert_eq!(response_ids(&other.mine).len(), 2, "{name}: its latest and its completion");
+        let other = store
+            .page_answers("so-tai-chinh", Some(&page.version))
+            .unwrap();
+        assert_eq!(
+            response_ids(&other.mine).len(),
+            2,
+            "{name}: its latest and its completion"
+        );
 
         // The dashboard's figures change with an answer and with a reminder sent.
         let f = store.figures_version().unwrap();
@@ -1098,10 +1267,20 @@ fn evidence_is_stored_once_and_found_alike() {
         let now = t0();
         assert_eq!(store.evidence_used().unwrap(), 0, "{name}");
         let a = store
-            .record_response_with_evidence(&answer("n1", Action::Progress), Some(&file), 1 << 20, now)
+            .record_response_with_evidence(
+                &answer("n1", Action::Progress),
+                Some(&file),
+                1 << 20,
+                now,
+            )
             .unwrap();
         let b = store
-            .record_response_with_evidence(&answer("n2", Action::Progress), Some(&file), 1 << 20, now)
+            .record_response_with_evidence(
+                &answer("n2", Action::Progress),
+                Some(&file),
+                1 << 20,
+                now,
+            )
             .unwrap();
         let plain = store
             .record_response_with_evidence(&answer("n3", Action::Progress), None, 0, now)
@@ -1115,19 +1294,37 @@ fn evidence_is_stored_once_and_found_alike() {
         assert_eq!(all.len(), 2, "{name}");
         assert!(!all.contains_key(&plain), "{name}");
         assert_eq!(
-            (all[&a].sha256.as_str(), all[&b].size, all[&b].stored_at, all[&a].name.as_str()),
+            (
+                all[&a].sha256.as_str(),
+                all[&b].size,
+                all[&b].stored_at,
+                all[&a].name.as_str()
+            ),
             (sha.as_str(), bytes.len() as u64, now, "bao-cao.pdf"),
             "{name}"
         );
-        assert_eq!(store.evidence_used().unwrap(), bytes.len() as u64, "{name}: once");
         assert_eq!(
-            store.evidence_of(&sha, Some("so-noi-vu")).unwrap().map(|e| e.response_id),
+            store.evidence_used().unwrap(),
+            bytes.len() as u64,
+            "{name}: once"
+        );
+        assert_eq!(
+            store
+                .evidence_of(&sha, Some("so-noi-vu"))
+                .unwrap()
+                .map(|e| e.response_id),
             Some(b),
             "{name}: the latest"
         );
-        assert!(store.evidence_of(&sha, Some("so-tai-chinh")).unwrap().is_none());
+        assert!(store
+            .evidence_of(&sha, Some("so-tai-chinh"))
+            .unwrap()
+            .is_none());
         assert!(store.evidence_of(&sha, None).unwrap().is_some(), "{name}");
-        assert!(store.evidence_of("khong-co", None).unwrap().is_none(), "{name}");
+        assert!(
+            store.evidence_of("khong-co", None).unwrap().is_none(),
+            "{name}"
+        );
         // A replayed form with a new file: refused, and the file does not stay.
         let other = b"%PDF-1.4 khac".to_vec();
         let other_sha = nhacviec::evidence::sha256_hex(&other);
@@ -1138,20 +1335,39 @@ fn evidence_is_stored_once_and_found_alike() {
             bytes: &other,
         };
         let err = store
-            .record_response_with_evidence(&answer("n1", Action::Progress), Some(&replay), 1 << 20, now)
+            .record_response_with_evidence(
+                &answer("n1", Action::Progress),
+                Some(&replay),
+                1 << 20,
+                now,
+            )
             .unwrap_err();
         assert!(matches!(err, RecordError::Replayed), "{name}: {err}");
-        assert!(!store.evidence_path(&other_sha, FileKind::Pdf).exists(), "{name}");
+        assert!(
+            !store.evidence_path(&other_sha, FileKind::Pdf).exists(),
+            "{name}"
+        );
         assert_eq!(store.evidence().unwrap().len(), 2, "{name}");
         // Over the quota: refused before anything is written.
         let err = store
             .record_response_with_evidence(&answer("n4", Action::Progress), Some(&replay), 20, now)
             .unwrap_err();
         assert!(
-            matches!(err, RecordError::Quota { used: 12, quota: 20, .. }),
+            matches!(
+                err,
+                RecordError::Quota {
+                    used: 12,
+                    quota: 20,
+                    ..
+                }
+            ),
             "{name}: {err}"
         );
-        assert_eq!(store.responses(&Default::default()).unwrap().len(), 3, "{name}");
+        assert_eq!(
+            store.responses(&Default::default()).unwrap().len(),
+            3,
+            "{name}"
+        );
     }
 }
 
@@ -1199,7 +1415,8 @@ fn data_version_changes_when_another_connection_commits_alike() {
         let seen = writer.data_version().unwrap();
         assert_eq!(writer.data_version().unwrap(), seen, "{name}: nothing new");
         // An answer recorded by the pages' connection too.
-        side.record_response(&answer("n1", Action::Done), t0()).unwrap();
+        side.record_response(&answer("n1", Action::Done), t0())
+            .unwrap();
         assert!(soon(|| writer.data_version().unwrap() != seen), "{name}");
     }
 }
@@ -1274,7 +1491,10 @@ fn a_claim_is_kept_while_its_session_lives_and_freed_at_once_when_it_ends() {
     let second = Store::open_side_at(&at).unwrap();
     assert_eq!(ids(&first.ready(now, 3).unwrap()), made[..3]);
     assert_eq!(ids(&second.ready(now, 10).unwrap()), made[3..]);
-    assert!(second.ready(now, 10).unwrap().len() == 2, "its own again, not the first's");
+    assert!(
+        second.ready(now, 10).unwrap().len() == 2,
+        "its own again, not the first's"
+    );
     // Marked: no longer claimed; a retry made ready again is anyone's.
     first.mark_retry(made[0], now, "421").unwrap();
     let got = ids(&second.ready(now, 10).unwrap());
@@ -1299,7 +1519,11 @@ fn a_newer_schema_is_refused_before_anything_is_written() {
     let mut db = admin(&text);
     db.batch_execute("UPDATE nhacviec_schema SET version = 99; DELETE FROM meta")
         .unwrap();
-    for open in [Store::open_writer_at, Store::open_side_at, Store::open_reader_at] {
+    for open in [
+        Store::open_writer_at,
+        Store::open_side_at,
+        Store::open_reader_at,
+    ] {
         let err = open(&at).err().expect("a newer schema is refused");
         assert!(
             matches!(err, StoreError::NewerSchema { found: 99, .. }),
@@ -1307,7 +1531,10 @@ fn a_newer_schema_is_refused_before_anything_is_written() {
         );
         assert!(err.to_string().contains("mới hơn"), "{err}");
     }
-    let meta: i64 = db.query_one("SELECT COUNT(*) FROM meta", &[]).unwrap().get(0);
+    let meta: i64 = db
+        .query_one("SELECT COUNT(*) FROM meta", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(meta, 0, "no instance written");
     let version: i64 = db
         .query_one("SELECT version FROM nhacviec_schema", &[])
@@ -1328,7 +1555,11 @@ fn a_database_with_foreign_tables_is_refused_untouched() {
             matches!(&err, StoreError::Foreign { tables } if tables == "meta"),
             "{err:?}"
         );
-        assert!(err.to_string().contains("không phải cơ sở dữ liệu của nhacviec"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("không phải cơ sở dữ liệu của nhacviec"),
+            "{err}"
+        );
     }
     let tables: Vec<String> = db
         .query(
@@ -1371,7 +1602,9 @@ fn connection_failures_reach_the_store_in_vietnamese() {
     assert!(err.to_string().contains("createdb"), "{err}");
 
     let port = crate::support::free_port();
-    let err = open(format!("postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/nhacviec"));
+    let err = open(format!(
+        "postgres://{USER}:{PASSWORD}@127.0.0.1:{port}/nhacviec"
+    ));
     assert!(
         matches!(err, StoreError::Postgres(PgError::Unreachable { .. })),
         "{err:?}"
@@ -1421,7 +1654,10 @@ fn a_task_is_found_in_history_as_written_alike() {
                 "{name}: {task}"
             );
         }
-        assert!(store.history_of(Some("đ.1"), None, None, 10).unwrap().is_empty());
+        assert!(store
+            .history_of(Some("đ.1"), None, None, 10)
+            .unwrap()
+            .is_empty());
     }
 }
 
@@ -1473,17 +1709,27 @@ fn a_spell_of_refusals_is_kept_for_the_summary_alike() {
     for (name, at, _dir) in backends() {
         let store = Store::open_writer_at(&at).unwrap();
         let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        assert!(store.note_email_refused("535 a", t("2026-12-01T01:00:00Z")).unwrap());
-        assert!(!store.note_email_refused("535 b", t("2026-12-01T02:00:00Z")).unwrap());
+        assert!(store
+            .note_email_refused("535 a", t("2026-12-01T01:00:00Z"))
+            .unwrap());
+        assert!(!store
+            .note_email_refused("535 b", t("2026-12-01T02:00:00Z"))
+            .unwrap());
         let now = store.email_refused().unwrap().unwrap();
         assert_eq!(
             (now.since.as_str(), now.error.as_str()),
             ("2026-12-01T01:00:00+00:00", "535 b"),
             "{name}"
         );
-        assert!(store.end_email_refusal(t("2026-12-01T03:00:00Z")).unwrap().is_some());
+        assert!(store
+            .end_email_refusal(t("2026-12-01T03:00:00Z"))
+            .unwrap()
+            .is_some());
         assert_eq!(store.email_refused().unwrap(), None, "{name}");
-        assert_eq!(store.end_email_refusal(t("2026-12-01T04:00:00Z")).unwrap(), None);
+        assert_eq!(
+            store.end_email_refusal(t("2026-12-01T04:00:00Z")).unwrap(),
+            None
+        );
         let spells = store.refusal_spells().unwrap();
         assert_eq!(spells.len(), 1, "{name}");
         assert_eq!(spells[0].until, "2026-12-01T03:00:00+00:00", "{name}");
@@ -1525,8 +1771,14 @@ fn two_decisions_of_one_request_at_once_record_one_and_fail_none_alike() {
                             }
                         };
                         start.wait();
-                        side.decide_extension(&request, &decision, &[mail("so-noi-vu")], "tinh.example", t0())
-                            .unwrap()
+                        side.decide_extension(
+                            &request,
+                            &decision,
+                            &[mail("so-noi-vu")],
+                            "tinh.example",
+                            t0(),
+                        )
+                        .unwrap()
                     })
                 })
                 .collect::<Vec<_>>()
@@ -1539,9 +1791,16 @@ fn two_decisions_of_one_request_at_once_record_one_and_fail_none_alike() {
                 "{name} round {round}: {decided:?}"
             );
             let r = writer.response(id).unwrap().unwrap();
-            assert!(r.granted.is_some() != r.refused_at.is_some(), "{name}: {r:?}");
+            assert!(
+                r.granted.is_some() != r.refused_at.is_some(),
+                "{name}: {r:?}"
+            );
         }
-        assert_eq!(writer.history(None, None, 100).unwrap().len(), 10, "{name}: one message each");
+        assert_eq!(
+            writer.history(None, None, 100).unwrap().len(),
+            10,
+            "{name}: one message each"
+        );
     }
 }
 
@@ -1562,7 +1821,10 @@ fn services_opening_a_new_database_at_once_make_one_schema_and_one_instance() {
         .into_iter()
         .map(|h| h.join().unwrap())
         .collect();
-    assert!(instances.iter().all(|i| *i == instances[0]), "{instances:?}");
+    assert!(
+        instances.iter().all(|i| *i == instances[0]),
+        "{instances:?}"
+    );
     let version: Vec<i64> = admin(&text)
         .query("SELECT version FROM nhacviec_schema", &[])
         .unwrap()
@@ -1590,7 +1852,11 @@ fn a_reader_never_creates_the_store_alike() {
         let instance = writer.get(&meta::Instance).unwrap();
         drop(writer);
         let reader = Store::open_reader_at(&at).unwrap();
-        assert_eq!(ids(&reader.history(None, None, 10).unwrap()), made, "{name}");
+        assert_eq!(
+            ids(&reader.history(None, None, 10).unwrap()),
+            made,
+            "{name}"
+        );
         assert_eq!(reader.get(&meta::Instance).unwrap(), instance, "{name}");
     }
 }
