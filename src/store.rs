@@ -1,6 +1,7 @@
 //! The durable state: which reminder slots were handled, and every delivery (one digest to one
-//! agency over one channel) with its status. SQLite in WAL mode with `synchronous=FULL`; every
-//! change in a transaction; this database is the only place state lives.
+//! agency over one channel) with its status. SQLite in WAL mode with `synchronous=FULL`, or
+//! PostgreSQL for two servers (`store::db`, `store::pg_schema`); every change in a
+//! transaction; this database is the only place state lives.
 
 use crate::clock::Clock;
 use crate::config::Channel;

@@ -498,9 +498,17 @@ impl Db {
     pub fn begin_write(&self) -> Result<Tx<'_>> {
         match self {
             Db::Lite(_) => self.batch("BEGIN IMMEDIATE")?,
-            Db::Pg(_) => self.batch(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_TURN})"
-            ))?,
+            Db::Pg(_) => {
+                self.batch("BEGIN")?;
+                let tx = Tx {
+                    db: self,
+                    open: true,
+                };
+                // Begun: a lock that fails rolls it back (dropped), not left open on the
+                // session for the next statement to fail in.
+                tx.batch(&format!("SELECT pg_advisory_xact_lock({WRITE_TURN})"))?;
+                return Ok(tx);
+            }
         }
         Ok(Tx {
             db: self,
