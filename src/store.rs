@@ -1,6 +1,7 @@
 //! The durable state: which reminder slots were handled, and every delivery (one digest to one
-//! agency over one channel) with its status. SQLite in WAL mode with `synchronous=FULL`; every
-//! change in a transaction; this database is the only place state lives.
+//! agency over one channel) with its status. SQLite in WAL mode with `synchronous=FULL`, or
+//! PostgreSQL for two servers (`store::db`, `store::pg_schema`); every change in a
+//! transaction; this database is the only place state lives.
 
 use crate::clock::Clock;
 use crate::config::Channel;
@@ -422,6 +423,9 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("cơ sở dữ liệu có phiên bản cấu trúc {found}, mới hơn phiên bản {known} mà chương trình này biết: hãy dùng bản nhacviec mới hơn")]
     NewerSchema { found: i64, known: i64 },
+    /// A PostgreSQL database holding another application's tables: never touched.
+    #[error("cơ sở dữ liệu PostgreSQL này đã có bảng {tables} của ứng dụng khác mà không có bảng nhacviec_schema: đây không phải cơ sở dữ liệu của nhacviec, chương trình không dùng và không sửa nó (hãy tạo một cơ sở dữ liệu trống riêng cho nhacviec)")]
+    Foreign { tables: String },
     #[error("cơ sở dữ liệu {path} có phiên bản cấu trúc {found} (số âm): đây không phải cơ sở dữ liệu của nhacviec hoặc tệp đã bị sửa; không dùng tệp này")]
     BadSchema { path: PathBuf, found: i64 },
     #[error(
@@ -948,6 +952,22 @@ impl Store {
         Ok(store)
     }
 
+    /// A PostgreSQL store to read, as [`Store::open_reader`]: nothing migrated or written
+    /// (an older schema is read as it is), an empty database is no store yet.
+    fn open_pg_reader(path: &Path, url: &crate::pg::DatabaseUrl) -> Result<Store> {
+        let db = Db::Pg(Box::new(db::PgConn::connect(url)?));
+        let schema = pg_schema::version(&db)?;
+        if schema == 0 {
+            return Err(StoreError::Open {
+                path: PathBuf::from(url.to_string()),
+                reason: "chưa có (chưa chạy lần nào)".into(),
+            });
+        }
+        let mut store = Store::new(db, path, Some(url.clone()), None, schema);
+        store.instance = store.get(&meta::Instance)?.unwrap_or_default();
+        Ok(store)
+    }
+
     /// Opens the store at `at` for the service (see [`Store::open_writer`]); on PostgreSQL
     /// every instance opens it alike (the leader is chosen apart, `pg::Leadership`).
     pub fn open_writer_at(at: &Location) -> Result<Store> {
@@ -968,7 +988,7 @@ impl Store {
     /// A connection to read (see [`Store::open_reader`]).
     pub fn open_reader_at(at: &Location) -> Result<Store> {
         match &at.pg {
-            Some(url) => Store::open_pg(&at.path, url, false),
+            Some(url) => Store::open_pg_reader(&at.path, url),
             None => Store::open_reader(&at.path),
         }
     }
@@ -1379,8 +1399,13 @@ impl Store {
         if ids.is_empty() {
             return Ok(vec![]);
         }
+        // One statement text for every list: each text is prepared once per session and kept
+        // there (`db::PgConn`), so ids written into it would grow both sides without end.
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        self.select(&format!("WHERE id IN ({list}) ORDER BY id"), args![])
+        self.select(
+            "WHERE id IN (SELECT CAST(x AS BIGINT) FROM unnest(string_to_array(?1, ',')) AS x) ORDER BY id",
+            args![list],
+        )
     }
 
     /// Gives back the page cache this connection holds (up to 2 MB by default); it refills from
@@ -1515,15 +1540,19 @@ impl Store {
         status: Option<DeliveryStatus>,
         limit: usize,
     ) -> Result<Vec<Delivery>> {
-        let pattern = task.map(|t| {
-            format!(
-                "%\"task\":{}%",
-                serde_json::to_string(t).unwrap_or_default()
-            )
-        });
+        // The item's field as its JSON text, found as written: a LIKE pattern read `_` and
+        // `%` in a task's id as wildcards, ignored ASCII case on SQLite and read `\` (in the
+        // JSON of a quote) as an escape on PostgreSQL.
+        let needle =
+            task.map(|t| format!("\"task\":{}", serde_json::to_string(t).unwrap_or_default()));
+        let clause = if self.db.is_pg() {
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR strpos(items, ?4) > 0) ORDER BY id DESC LIMIT ?3"
+        } else {
+            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR instr(items, ?4) > 0) ORDER BY id DESC LIMIT ?3"
+        };
         self.select(
-            "WHERE (?1 IS NULL OR agency = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 IS NULL OR items LIKE ?4) ORDER BY id DESC LIMIT ?3",
-            args![agency, status.map(DeliveryStatus::as_str), limit, pattern],
+            clause,
+            args![agency, status.map(DeliveryStatus::as_str), limit, needle],
         )
     }
 

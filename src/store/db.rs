@@ -249,8 +249,11 @@ impl Row<'_> {
 pub struct PgConn {
     /// Taken only when dropped (see `Drop`).
     inner: RefCell<Option<PgInner>>,
-    /// Notifications seen on this session: its change feed's version.
+    /// Notifications seen on this session from others: its change feed's version.
     seen: Cell<i64>,
+    /// This session's server process: its own notifications are not news to it (SQLite's
+    /// `data_version` changes only on another connection's commits).
+    pid: i32,
 }
 
 struct PgInner {
@@ -304,13 +307,17 @@ pub const CHANGES_CHANNEL: &str = "nhacviec_changes";
 
 impl PgConn {
     pub fn connect(url: &DatabaseUrl) -> Result<PgConn> {
-        let client = off_runtime(|| url.connect()).map_err(StoreError::Postgres)?;
+        let mut client = off_runtime(|| url.connect()).map_err(StoreError::Postgres)?;
+        let pid: i32 = off_runtime(|| client.query_one("SELECT pg_backend_pid()", &[]))
+            .map_err(StoreError::from_pg)?
+            .get(0);
         Ok(PgConn {
             inner: RefCell::new(Some(PgInner {
                 client,
                 statements: HashMap::new(),
             })),
             seen: Cell::new(0),
+            pid,
         })
     }
 
@@ -491,9 +498,17 @@ impl Db {
     pub fn begin_write(&self) -> Result<Tx<'_>> {
         match self {
             Db::Lite(_) => self.batch("BEGIN IMMEDIATE")?,
-            Db::Pg(_) => self.batch(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_TURN})"
-            ))?,
+            Db::Pg(_) => {
+                self.batch("BEGIN")?;
+                let tx = Tx {
+                    db: self,
+                    open: true,
+                };
+                // Begun: a lock that fails rolls it back (dropped), not left open on the
+                // session for the next statement to fail in.
+                tx.batch(&format!("SELECT pg_advisory_xact_lock({WRITE_TURN})"))?;
+                return Ok(tx);
+            }
         }
         Ok(Tx {
             db: self,
@@ -508,6 +523,7 @@ impl Db {
         match self {
             Db::Lite(c) => Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?),
             Db::Pg(p) => {
+                let own = p.pid;
                 let n = p.with(|i| {
                     // An empty query reads what the server sent meanwhile.
                     i.client.batch_execute("")?;
@@ -515,8 +531,10 @@ impl Db {
                     let mut pending = notifications.iter();
                     use fallible_iterator::FallibleIterator;
                     let mut n = 0;
-                    while pending.next()?.is_some() {
-                        n += 1;
+                    while let Some(note) = pending.next()? {
+                        if note.process_id() != own {
+                            n += 1;
+                        }
                     }
                     Ok::<_, postgres::Error>(n)
                 });

@@ -195,39 +195,55 @@ CREATE TRIGGER extensions_changed AFTER INSERT OR UPDATE ON extensions
 /// The lock migrations take turns on: two services starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x6e68_6163_7669_6502;
 
+/// The database's schema version, read without writing anything: 0 for an empty database;
+/// a newer one than this program's is [`StoreError::NewerSchema`], another application's
+/// tables without ours [`StoreError::Foreign`].
+pub fn version(db: &Db) -> Result<i64> {
+    let known = MIGRATIONS.len() as i64;
+    let ours: bool = db.query_row(
+        "SELECT to_regclass('nhacviec_schema') IS NOT NULL",
+        args![],
+        |r| r.get(0),
+    )?;
+    let found: Option<i64> = if ours {
+        db.query_row("SELECT MAX(version) FROM nhacviec_schema", args![], |r| {
+            r.get(0)
+        })?
+    } else {
+        None
+    };
+    let found = found.unwrap_or(0);
+    if found > known {
+        return Err(StoreError::NewerSchema { found, known });
+    }
+    if found == 0 {
+        let foreign: Vec<String> = db.query_map(
+            "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('meta', 'deliveries', 'slots') ORDER BY 1",
+            args![],
+            |r| r.get(0),
+        )?;
+        if !foreign.is_empty() {
+            return Err(StoreError::Foreign {
+                tables: foreign.join(", "),
+            });
+        }
+    }
+    Ok(found)
+}
+
 /// Brings the database to this program's schema and returns its version (a newer one is
 /// refused untouched, an unknown database's tables never touched: only an empty
 /// database, or one of ours, is migrated).
 pub fn migrate(db: &Db) -> Result<i64> {
     let known = MIGRATIONS.len() as i64;
     debug_assert_eq!(STEPS.last().map(|s| s.0), Some(known));
-    db.batch(&format!(
-        "SELECT pg_advisory_lock({MIGRATION_LOCK});
-         CREATE TABLE IF NOT EXISTS nhacviec_schema (version BIGINT NOT NULL)"
-    ))?;
-    let migrated = (|| {
-        let found: Option<i64> =
-            db.query_row("SELECT MAX(version) FROM nhacviec_schema", args![], |r| {
-                r.get(0)
-            })?;
-        let found = found.unwrap_or(0);
-        if found > known {
-            return Err(StoreError::NewerSchema { found, known });
-        }
-        if found == 0 {
-            let foreign: i64 = db.query_row(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('meta', 'deliveries', 'slots')",
-                args![],
-                |r| r.get(0),
-            )?;
-            if foreign > 0 {
-                return Err(StoreError::Malformed(
-                    "cơ sở dữ liệu PostgreSQL đã có bảng meta/deliveries/slots nhưng không có nhacviec_schema: không phải cơ sở dữ liệu của nhacviec, không dùng".into(),
-                ));
-            }
-        }
+    db.batch(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+    let migrated = (|| -> Result<i64> {
+        // Read before anything is created: a database that is not ours stays as it was.
+        let found = version(db)?;
         for (version, sql) in STEPS.iter().filter(|(v, _)| *v > found) {
             let tx = db.begin()?;
+            tx.batch("CREATE TABLE IF NOT EXISTS nhacviec_schema (version BIGINT NOT NULL)")?;
             tx.batch(sql)?;
             tx.execute("DELETE FROM nhacviec_schema", args![])?;
             tx.execute(
