@@ -1016,7 +1016,10 @@ pub async fn run_on(
     let mut wait = OPEN_RETRY;
     let store = loop {
         let at = location.clone();
-        let Some(opened) = ctl.guard(worker.run(move || Store::open_writer_at(&at))).await else {
+        let Some(opened) = ctl
+            .guard(worker.run(move || Store::open_writer_at(&at)))
+            .await
+        else {
             tracing::info!(event = "stopped", "nhacviec đã dừng");
             return Ok(());
         };

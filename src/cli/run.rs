@@ -58,9 +58,9 @@ async fn service(dir: &Path, once: bool, now: Option<&str>, out: &Out) -> anyhow
             }
         };
         let lead = match &pg {
-            Some(url) => nhacviec::lead::Lead::Shared(Box::new(nhacviec::pg::Leadership::new(
-                url.clone(),
-            ))),
+            Some(url) => {
+                nhacviec::lead::Lead::Shared(Box::new(nhacviec::pg::Leadership::new(url.clone())))
+            }
             None => nhacviec::lead::Lead::Solo,
         };
         nhacviec::daemon::run_on(dir, clock, lead, pg).await?;
@@ -106,12 +106,8 @@ async fn serve_pages(dir: &Path, now: Option<&str>, out: &Out) -> anyhow::Result
     if !state.exists()? {
         drop(nhacviec::store::Store::open_writer(&state.db)?);
     }
-    let _server = nhacviec::web::launch(
-        std::sync::Arc::new(config),
-        state.location(),
-        signer,
-        fixed,
-    )?;
+    let _server =
+        nhacviec::web::launch(std::sync::Arc::new(config), state.location(), signer, fixed)?;
     out.eprintln(format_args!(
         "Trang trả lời nhắc việc: {} (nghe trên {}); dừng bằng Ctrl+C",
         settings.public_url, settings.listen

@@ -123,7 +123,9 @@ impl Drop for Service {
 fn http(port: u16, method: &str, path: &str, form: Option<&str>) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
     match form {
         Some(body) => write!(
             stream,
@@ -237,6 +239,9 @@ fn the_standby_takes_over_a_killed_leaders_pass_and_nothing_is_lost() {
         second.log.lock().unwrap()
     );
     let twice: usize = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "failover: killed after {at_kill} of {DIGESTS} arrived, took over in {took:?}, {twice} arrived twice"
+    );
     assert!(
         twice <= POOL,
         "{twice} digests arrived twice: more than the {POOL} in flight"
@@ -250,8 +255,21 @@ fn the_standby_takes_over_a_killed_leaders_pass_and_nothing_is_lost() {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let token = signer().sign("a7", issued);
-    let (code, page) = http(third.web, "GET", &format!("/a/{token}"), None).unwrap();
+    // Its pages are served once its config is loaded (its health answers before).
+    let asked = Instant::now();
+    let (code, page) = loop {
+        if let Some(answer) = http(third.web, "GET", &format!("/a/{token}"), None) {
+            break answer;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(30),
+            "the standby's page did not answer; its log: {:#?}",
+            third.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(code, 200, "{page}");
+    eprintln!("the standby's page answered in {:?}", asked.elapsed());
     let fields = ["csrf", "nonce", "plan", "task", "deadline"]
         .map(|name| format!("{name}={}", encode(&hidden(&page, "done", name))));
     let form = format!(
@@ -274,7 +292,10 @@ fn the_standby_takes_over_a_killed_leaders_pass_and_nothing_is_lost() {
                     pg: Some(nhacviec::pg::DatabaseUrl::parse(&u, "test").unwrap()),
                 };
                 let store = nhacviec::store::Store::open_reader_at(&at).unwrap();
-                (store.answers_version().unwrap(), store.answers().unwrap().0.len())
+                (
+                    store.answers_version().unwrap(),
+                    store.answers().unwrap().0.len(),
+                )
             })
             .join()
             .unwrap();
