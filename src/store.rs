@@ -335,6 +335,14 @@ pub struct TickEnd<'a> {
 pub struct LedgerView<'a> {
     store: &'a Store,
     ledger: Ledger,
+    /// Keys looked up at once by `Handled::prefetch` (PostgreSQL), and of them those handled.
+    prefetched: std::cell::RefCell<Prefetched>,
+}
+
+#[derive(Default)]
+struct Prefetched {
+    asked: std::collections::HashSet<String>,
+    handled: std::collections::HashSet<String>,
 }
 
 impl LedgerView<'_> {
@@ -396,8 +404,47 @@ impl LedgerView<'_> {
     }
 }
 
+/// Keys per bulk lookup (`LedgerView::prefetch`).
+const PREFETCH_CHUNK: usize = 20_000;
+
 impl Handled for LedgerView<'_> {
+    fn prefetch(&self, keys: &[&str]) {
+        if !self.store.db.is_pg() || keys.is_empty() {
+            return;
+        }
+        let sql = match self.ledger {
+            Ledger::Real => "SELECT key FROM slots WHERE key = ANY($1::text[])",
+            Ledger::Trial => {
+                "SELECT key FROM slots WHERE key = ANY($1::text[]) UNION SELECT key FROM trial_slots WHERE key = ANY($1::text[])"
+            }
+        };
+        let mut found = Vec::new();
+        for chunk in keys.chunks(PREFETCH_CHUNK) {
+            let rows = self.store.db.with_pg(|c| {
+                c.query(sql, &[&chunk]).map(|rows| {
+                    rows.iter()
+                        .map(|r| r.get::<_, String>(0))
+                        .collect::<Vec<_>>()
+                })
+            });
+            match rows {
+                Some(Ok(keys)) => found.extend(keys),
+                // Asked one by one instead, where a failure is noted (`is_handled`).
+                _ => return,
+            }
+        }
+        let mut p = self.prefetched.borrow_mut();
+        p.asked.extend(keys.iter().map(|k| k.to_string()));
+        p.handled.extend(found);
+    }
+
     fn is_handled(&self, key: &str) -> bool {
+        {
+            let p = self.prefetched.borrow();
+            if p.asked.contains(key) {
+                return p.handled.contains(key);
+            }
+        }
         let sql = match self.ledger {
             Ledger::Real => "SELECT 1 FROM slots WHERE key = ?1",
             Ledger::Trial => {
@@ -443,6 +490,10 @@ pub enum StoreError {
     Postgres(crate::pg::PgError),
     #[error("lỗi cơ sở dữ liệu PostgreSQL: {}", pg_text(.0))]
     PgQuery(postgres::Error),
+    /// Another service recorded some of this batch's reminders first (two leaders at once on
+    /// PostgreSQL): nothing of the batch is written; the next pass finds them handled.
+    #[error("một máy khác vừa ghi {slots} lời nhắc của lượt này (hai máy cùng dẫn đầu trong giây lát): lượt này không ghi gì, lượt sau tính lại")]
+    RecordedElsewhere { slots: i64 },
     /// A query that must return a row returned none.
     #[error("lỗi cơ sở dữ liệu: không có dòng nào")]
     NoRow,
@@ -562,6 +613,9 @@ pub struct Store {
     /// A writer's second connection, kept between passes for their recording
     /// (`deliver::record_and_send`).
     recorder: std::cell::RefCell<Option<Box<Store>>>,
+    /// The service's own PostgreSQL session: its marks after sending do not wait for the
+    /// disk (`normal_sync`), like SQLite's.
+    pg_async_marks: bool,
 }
 
 /// Inserts a pending delivery and gives it its Message-ID, derived from the row so that a
@@ -577,6 +631,9 @@ fn insert_delivery(
     now: &str,
     trial: bool,
 ) -> Result<i64> {
+    if tx.is_pg() {
+        return insert_delivery_pg(tx, instance, domain, d, tick_at, items, now, trial);
+    }
     let id: i64 = tx.query_row(
         "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
          VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', ?10, ?8, ?8, ?9) RETURNING id",
@@ -609,6 +666,52 @@ fn insert_delivery(
         "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
         args![message_id, id],
     )?;
+    Ok(id)
+}
+
+/// [`insert_delivery`] on PostgreSQL in one round trip: the id taken from the sequence first,
+/// so the row is written whole with its Message-ID, and its bodies with it.
+#[allow(clippy::too_many_arguments)]
+fn insert_delivery_pg(
+    tx: &Db,
+    instance: &str,
+    domain: &str,
+    d: &NewDelivery,
+    tick_at: &str,
+    items: &str,
+    now: &str,
+    trial: bool,
+) -> Result<i64> {
+    let id: i64 = tx.query_row(
+        "WITH n AS (SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) AS id),
+         d AS (INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
+               SELECT n.id, ?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '<nhacviec.' || ?11::text || '.' || n.id || '@' || ?12::text || '>', ?10, ?8, ?8, ?9 FROM n
+               RETURNING id)
+         INSERT INTO delivery_bodies (id, body_text, body_html) SELECT id, ?13, ?14 FROM d RETURNING id",
+        args![
+            tick_at,
+            &d.agency,
+            d.channel.name(),
+            serde_json::to_string(&d.recipients).unwrap_or_default(),
+            &d.subject,
+            items,
+            &d.thread,
+            now,
+            trial,
+            DeliveryStatus::Pending.as_str(),
+            instance,
+            domain,
+            &d.body_text,
+            &d.body_html,
+        ],
+        |r| r.get(0),
+    )?;
+    for (seq, a) in d.attachments.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+            args![id, seq, &a.name, &a.content_type, &a.bytes],
+        )?;
+    }
     Ok(id)
 }
 
@@ -917,6 +1020,7 @@ impl Store {
             clock: Clock::System,
             recorder: std::cell::RefCell::new(None),
             schema,
+            pg_async_marks: false,
         }
     }
 
@@ -948,6 +1052,7 @@ impl Store {
             db.listen()?;
         }
         let mut store = Store::new(db, path, Some(url.clone()), None, schema);
+        store.pg_async_marks = listen;
         store.instance = store.instance_id()?;
         Ok(store)
     }
@@ -1082,6 +1187,7 @@ impl Store {
         LedgerView {
             store: self,
             ledger,
+            prefetched: Default::default(),
         }
     }
 
@@ -1173,16 +1279,23 @@ impl Store {
 
     /// The next commit reaches the disk before it returns (see `configure`).
     fn full_sync(&self) -> Result<()> {
-        if let Some(conn) = self.db.lite() {
-            conn.pragma_update(None, "synchronous", "FULL")?;
+        match self.db.lite() {
+            Some(conn) => conn.pragma_update(None, "synchronous", "FULL")?,
+            // PostgreSQL's own: the commit waits for its WAL on disk.
+            None => self.db.batch("SET synchronous_commit = on")?,
         }
         Ok(())
     }
 
     /// Back to WAL's crash-safe NORMAL for marks after sending.
     fn normal_sync(&self) -> Result<()> {
-        if let Some(conn) = self.db.lite() {
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        match self.db.lite() {
+            Some(conn) => conn.pragma_update(None, "synchronous", "NORMAL")?,
+            // Marks after sending, as on SQLite: not waiting for the disk. A crash of the
+            // database server may undo the last marks (a message sent again, with its
+            // Message-ID), never a record.
+            None if self.pg_async_marks => self.db.batch("SET synchronous_commit = off")?,
+            None => {}
         }
         Ok(())
     }
@@ -1202,6 +1315,9 @@ impl Store {
         let now = self.now_text();
         self.full_sync()?;
         let tx = self.db.begin()?;
+        if self.db.is_pg() {
+            recording_turn(&tx, shares)?;
+        }
         let mut ids = Vec::new();
         let tick_text = tick_at.to_rfc3339();
         for share in shares {
@@ -1813,6 +1929,43 @@ fn delete_meta(db: &Db, key: &str) -> Result<()> {
     db.execute("DELETE FROM meta WHERE key = ?1", args![key])?;
     Ok(())
 }
+
+/// PostgreSQL, where two leaders may record at once (one forced by hand, or an old leader's
+/// batch committing after a new one planned): recordings take turns on a transaction lock,
+/// and a batch whose reminders another already recorded is refused, so one reminder never
+/// becomes two deliveries. The pass that gets [`StoreError::RecordedElsewhere`] fails and is
+/// tried again, finding those slots handled.
+fn recording_turn(tx: &Db, shares: &[Share<'_>]) -> Result<()> {
+    tx.batch(&format!("SELECT pg_advisory_xact_lock({RECORDING_TURN})"))?;
+    for share in shares {
+        let keys: Vec<&str> = share
+            .deliveries
+            .iter()
+            .flat_map(|d| d.items.iter().map(|i| i.key.as_str()))
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE key = ANY($1::text[])",
+            share.ledger.slots_table()
+        );
+        let taken = tx.with_pg(|c| {
+            c.query_one(sql.as_str(), &[&keys])
+                .map(|r| r.get::<_, i64>(0))
+        });
+        if let Some(taken) = taken {
+            let taken = taken?;
+            if taken > 0 {
+                return Err(StoreError::RecordedElsewhere { slots: taken });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The lock PostgreSQL recordings take turns on (`recording_turn`).
+const RECORDING_TURN: i64 = 0x6e68_6163_7669_6503;
 
 /// A tick's slot keys into `table`, each once (a key already there is kept): row by row on
 /// SQLite, in one statement of arrays on PostgreSQL (a catch-up's 10⁵ keys would otherwise

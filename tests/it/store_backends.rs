@@ -1860,3 +1860,46 @@ fn a_reader_never_creates_the_store_alike() {
         assert_eq!(reader.get(&meta::Instance).unwrap(), instance, "{name}");
     }
 }
+
+#[test]
+fn two_leaders_recording_the_same_reminders_make_one_delivery_not_two() {
+    let (_text, at, _dir) = pg_database();
+    // Both planned the same tick before either recorded it (a lead lost and taken while
+    // the old leader's batch was still being written, or two leaders forced by hand).
+    let mut first = Store::open_writer_at(&at).unwrap();
+    let mut second = Store::open_writer_at(&at).unwrap();
+    let tick = Tick::default();
+    let share = |deliveries| Share {
+        ledger: Ledger::Real,
+        deliveries,
+        tick: &tick,
+    };
+    let digests = [
+        message("a", Channel::Email, &[("1/KH", "1", "k-a")]),
+        message("b", Channel::Email, &[("1/KH", "1", "k-b")]),
+    ];
+    first
+        .record_batch(t0(), &[share(&digests)], None, "tinh.example")
+        .unwrap();
+    let err = second
+        .record_batch(t0(), &[share(&digests[1..])], None, "tinh.example")
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            nhacviec::store::StoreError::RecordedElsewhere { slots: 1 }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("một máy khác vừa ghi 1 lời nhắc"),
+        "{err}"
+    );
+    assert_eq!(second.history(None, None, 100).unwrap().len(), 2);
+    // A batch of other reminders goes through.
+    let other = [message("c", Channel::Email, &[("1/KH", "1", "k-c")])];
+    second
+        .record_batch(t0(), &[share(&other)], None, "tinh.example")
+        .unwrap();
+    assert_eq!(first.history(None, None, 100).unwrap().len(), 3);
+}
