@@ -1011,6 +1011,35 @@ pub async fn run_on(
         path: state.join(DB_FILE),
         pg,
     };
+    let health = Health {
+        clock,
+        ..Health::default()
+    };
+    // No reload has failed yet (`/healthz` said false before any reload).
+    health.update(|s| s.last_reload_ok = true);
+    // A shared database: standing by until the first check says otherwise.
+    set_role(
+        &health,
+        if ctl.lead.shared() {
+            Role::Standby
+        } else {
+            Role::Leader
+        },
+    );
+    // The HTTP listener, when configured: bound before the store is opened (a database out
+    // of reach is said there while it is tried again) and before READY, so probes work at
+    // once; served from a thread of its own so that it answers during a tick.
+    let _http = match config.http_listen {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .with_context(|| format!("listening on {addr}"))?;
+            let server = crate::health::start(listener, health.clone())
+                .with_context(|| format!("serving on {addr}"))?;
+            tracing::info!(event = "health_listening", %addr, "/healthz và /metrics đang phục vụ");
+            Some(server)
+        }
+        None => None,
+    };
     // A database out of reach at start (its server restarting, the network): tried again
     // with backoff, SIGTERM answered meanwhile, rather than exiting into a restart loop.
     let mut wait = OPEN_RETRY;
@@ -1024,8 +1053,12 @@ pub async fn run_on(
             return Ok(());
         };
         match opened? {
-            Ok(store) => break store.with_clock(clock),
+            Ok(store) => {
+                health.update(|s| s.store_error = None);
+                break store.with_clock(clock);
+            }
             Err(e) if location.pg.is_some() && e.worth_retrying() => {
+                health.update(|s| s.store_error = Some(e.to_string()));
                 tracing::warn!(event = "database_unreachable", error = %e, retry_secs = wait.as_secs(), "chưa kết nối được cơ sở dữ liệu: thử lại sau");
                 if ctl.guard(tokio::time::sleep(wait)).await.is_none() {
                     tracing::info!(event = "stopped", "nhacviec đã dừng");
@@ -1076,34 +1109,6 @@ pub async fn run_on(
     };
     sched.start().await.context("starting the scheduler")?;
     let _watcher = watch(dir, tx.clone())?;
-    let health = Health {
-        clock,
-        ..Health::default()
-    };
-    // No reload has failed yet (`/healthz` said false before any reload).
-    health.update(|s| s.last_reload_ok = true);
-    // A shared database: standing by until the first check says otherwise.
-    set_role(
-        &health,
-        if ctl.lead.shared() {
-            Role::Standby
-        } else {
-            Role::Leader
-        },
-    );
-    // The HTTP listener, when configured: bound before READY so probes work at once, served
-    // from a thread of its own so that it answers during a tick.
-    let _http = match live.config.http_listen {
-        Some(addr) => {
-            let listener = std::net::TcpListener::bind(addr)
-                .with_context(|| format!("listening on {addr}"))?;
-            let server = crate::health::start(listener, health.clone())
-                .with_context(|| format!("serving on {addr}"))?;
-            tracing::info!(event = "health_listening", %addr, "/healthz và /metrics đang phục vụ");
-            Some(server)
-        }
-        None => None,
-    };
     let _web = start_web(&mut live, &location, &health)?;
     tracing::info!(config = %dir.display(), state = %state.display(), reminders = %live.config.reminders, report = %live.config.report, trial = ?live.config.email.redirect_all_to, event = "start", "nhacviec khởi động");
     if !clock.is_system() {

@@ -308,3 +308,66 @@ fn the_standby_takes_over_a_killed_leaders_pass_and_nothing_is_lost() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn a_database_out_of_reach_at_start_is_said_by_health_and_tried_again_not_a_crash_loop() {
+    let root = tempfile::tempdir().unwrap();
+    let base = root.path().join("base");
+    let status = Command::new("python3")
+        .arg(repo().join("scripts/gen-config.py"))
+        .args(["digests", base.to_str().unwrap(), "3"])
+        .arg(free_port().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Nothing listens on port 1.
+    let mut service = Service::start(
+        &base,
+        root.path(),
+        "a",
+        "postgres://nhacviec:bi-mat@127.0.0.1:1/nhacviec",
+    );
+    let started = Instant::now();
+    let body = loop {
+        if let Some((503, body)) = http(service.http, "GET", "/healthz", None) {
+            if body.contains("không kết nối được máy chủ cơ sở dữ liệu") {
+                break body;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "health never said so; log: {:#?}",
+            service.log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!body.contains("bi-mat"), "the password is shown: {body}");
+    // Still running some seconds later, tried again, never exited.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        service.child.try_wait().unwrap().is_none(),
+        "the service exited"
+    );
+    assert!(
+        service.logged("database_unreachable") >= 2,
+        "{:#?}",
+        service.log.lock().unwrap()
+    );
+    let log = service.log.lock().unwrap().join("\n");
+    assert!(!log.contains("bi-mat"), "the password is logged: {log}");
+    drop(log);
+    // SIGTERM still stops it at once.
+    let ok = Command::new("kill")
+        .args(["-TERM", &service.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let stopped = Instant::now();
+    while service.child.try_wait().unwrap().is_none() {
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "SIGTERM did not stop it"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
