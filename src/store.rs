@@ -257,6 +257,10 @@ const MIGRATIONS: &[&str] = &[
     // one writer is the only sender; kept alike so that `store copy` moves rows as they are.
     "ALTER TABLE deliveries ADD COLUMN claimed_by INTEGER;
      ALTER TABLE deliveries ADD COLUMN claimed_until TEXT;",
+    // 19: on PostgreSQL the files attached to answers are kept in the database, once per
+    // content, so that every server's pages serve them (`Store::evidence_bytes`). Empty on
+    // SQLite, whose files stay under `evidence/`; `store copy` fills it from there.
+    "CREATE TABLE evidence_files (sha256 TEXT PRIMARY KEY, bytes BLOB NOT NULL);",
 ];
 
 /// The schema version from which `deliveries.handed_over` exists (migration 17).

@@ -99,10 +99,18 @@ fn render(report: &CopyReport) -> String {
         ));
     }
     s.push_str(&format!(
-        "Tệp kèm trả lời ({} tệp) không nằm trong cơ sở dữ liệu: chúng vẫn ở {}. Với hai máy chủ, thư mục này phải dùng chung (hoặc chép sang máy chủ kia, cùng đường dẫn).\n",
+        "Tệp kèm trả lời: {} tệp (của {} trả lời) đã chép từ {} vào cơ sở dữ liệu: cả hai máy chủ đều phục vụ được.\n",
+        report.evidence_files,
         report.evidence_rows,
         report.evidence_dir.display()
     ));
+    if !report.evidence_missing.is_empty() {
+        s.push_str(&format!(
+            "Thiếu {} tệp kèm trên đĩa (đã bị xóa tay?): trả lời vẫn được chép, tệp thì không: {}\n",
+            report.evidence_missing.len(),
+            report.evidence_missing.join(", ")
+        ));
+    }
     s.push_str("Bước tiếp theo: đặt NHACVIEC_DATABASE_URL (hoặc tệp database-url trong $CREDENTIALS_DIRECTORY) cho dịch vụ rồi khởi động nó; tệp SQLite giữ nguyên, dịch vụ không dùng nó nữa.\n");
     s
 }
@@ -118,6 +126,8 @@ mod tests {
             instance: Some("00ff".into()),
             evidence_dir: "/var/lib/nhacviec/evidence".into(),
             evidence_rows: 2,
+            evidence_files: 1,
+            evidence_missing: vec![],
         };
         let text = render(&report);
         assert!(

@@ -81,6 +81,9 @@ const TABLES: &[Table] = &[
 /// Built by the trigger on `responses`, not copied; compared with the source's.
 const HEADS: &str = "response_heads";
 
+/// Filled from the files under `evidence/` (empty in SQLite, where they are on disk).
+const FILES: &str = "evidence_files";
+
 /// The column of `responses` that names a later response: written once every response is in.
 const SUPERSEDED_BY: &str = "superseded_by";
 
@@ -97,10 +100,15 @@ pub struct CopyReport {
     pub tables: Vec<(&'static str, u64)>,
     /// The database's instance (in every Message-ID), the same on both sides.
     pub instance: Option<String>,
-    /// Where the answers' attached files stay (not in the database).
+    /// Where the answers' attached files were read from (`evidence/` beside the database).
     pub evidence_dir: PathBuf,
     /// Answers' files recorded (`evidence` rows).
     pub evidence_rows: u64,
+    /// Files copied into the database (`evidence_files`, each content once).
+    pub evidence_files: u64,
+    /// Files an answer names that were not on disk (removed by hand): their rows are copied,
+    /// their content cannot be.
+    pub evidence_missing: Vec<String>,
 }
 
 impl CopyReport {
@@ -208,7 +216,11 @@ pub fn copy_to_postgres(source: &Path, target: &DatabaseUrl) -> Result<CopyRepor
     // The source in one snapshot (nothing writes it: the lock; `stamp` checks the rest).
     lite.execute_batch("BEGIN").map_err(|e| from(e.into()))?;
     let tx = pg.begin().map_err(to)?;
-    let names: Vec<&str> = TABLES.iter().map(|t| t.name).chain([HEADS]).collect();
+    let names: Vec<&str> = TABLES
+        .iter()
+        .map(|t| t.name)
+        .chain([HEADS, FILES])
+        .collect();
     // Nobody writes the target meanwhile (a service started on it too early).
     tx.batch(&format!(
         "SET LOCAL lock_timeout = '10s'; LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
@@ -239,6 +251,34 @@ pub fn copy_to_postgres(source: &Path, target: &DatabaseUrl) -> Result<CopyRepor
         })
         .map_err(to)?;
         check("responses.superseded_by", ids.len() as u64, set)?;
+    }
+    // The answers' files, from disk into the database: both servers serve them.
+    let mut evidence_files = 0;
+    let mut evidence_missing = Vec::new();
+    let files = {
+        let mut stmt = lite
+            .prepare("SELECT sha256, MIN(media_type) FROM evidence GROUP BY sha256 ORDER BY sha256")
+            .map_err(|e| from(e.into()))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| from(e.into()))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| from(e.into()))?
+    };
+    for (sha256, media_type) in files {
+        let path = crate::evidence::Kind::from_media_type(&media_type)
+            .map(|kind| src.evidence_path(&sha256, kind));
+        match path.map(std::fs::read) {
+            Some(Ok(bytes)) => {
+                tx.execute(
+                    &format!("INSERT INTO {FILES} (sha256, bytes) VALUES (?1, ?2)"),
+                    args![sha256.as_str(), &bytes],
+                )
+                .map_err(to)?;
+                evidence_files += 1;
+            }
+            _ => evidence_missing.push(sha256),
+        }
     }
     for table in TABLES.iter().filter(|t| t.identity) {
         let last = last_id(lite, table.name).map_err(from)?;
@@ -312,7 +352,9 @@ pub fn copy_to_postgres(source: &Path, target: &DatabaseUrl) -> Result<CopyRepor
             .map_or(0, |t| t.1),
         tables,
         instance,
-        evidence_dir: dst.evidence_dir(),
+        evidence_dir: src.evidence_dir(),
+        evidence_files,
+        evidence_missing,
     })
 }
 

@@ -91,6 +91,9 @@ impl Store {
                 return Err(RecordError::Quota { size, used, quota });
             }
         }
+        if self.db.is_pg() {
+            return self.record_response_with_evidence_in_db(r, file, now);
+        }
         let path = self.evidence_path(file.sha256, file.kind);
         if !path.is_file() {
             if let Some(dir) = path.parent() {
@@ -122,6 +125,58 @@ impl Store {
             }
         }
         recorded
+    }
+
+    /// [`Store::record_response_with_evidence`] on PostgreSQL: the file's bytes in the
+    /// database (`evidence_files`, once per content), with the answer and its row in one
+    /// transaction, so both servers' pages serve it and nothing is left over on a failure.
+    fn record_response_with_evidence_in_db(
+        &self,
+        r: &NewResponse,
+        file: &NewEvidence<'_>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<i64, RecordError> {
+        let tx = self.db.begin()?;
+        let id = self.record_response(r, now)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO evidence_files (sha256, bytes) VALUES (?1, ?2)",
+            args![file.sha256, file.bytes],
+        )?;
+        tx.execute(
+            "INSERT INTO evidence (response_id, sha256, name, media_type, size, stored_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            args![
+                id,
+                file.sha256,
+                file.name,
+                file.kind.media_type(),
+                i64::try_from(file.bytes.len()).unwrap_or(i64::MAX),
+                now.to_rfc3339()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The stored bytes of the file of content `sha256` stored as `kind`: from the database
+    /// on PostgreSQL, from `evidence/` on SQLite. `None` when it is not there (a file removed
+    /// by hand); an unreadable one is logged.
+    pub fn evidence_bytes(&self, sha256: &str, kind: Kind) -> Result<Option<Vec<u8>>> {
+        if self.db.is_pg() {
+            return self.db.query_opt(
+                "SELECT bytes FROM evidence_files WHERE sha256 = ?1",
+                args![sha256],
+                |r| r.get(0),
+            );
+        }
+        let path = self.evidence_path(sha256, kind);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) => {
+                tracing::error!(sha256, error = %e, path = %path.display(), "tệp kèm mất hoặc không đọc được");
+                Ok(None)
+            }
+        }
     }
 
     /// The files attached to answers, by response id.

@@ -280,15 +280,17 @@ pub(crate) fn download(
     if !evidence::is_sha256_hex(sha256) {
         return Err(WebError::not_found());
     }
-    let found = web.with_store(|s| {
-        s.evidence_of(sha256, agency).map(|e| {
-            e.and_then(|e| {
-                let kind = Kind::from_media_type(&e.media_type)?;
-                Some((s.evidence_path(sha256, kind), e, kind))
-            })
-        })
+    let found = web.with_store(|s| -> Result<_, crate::store::StoreError> {
+        let Some(e) = s.evidence_of(sha256, agency)? else {
+            return Ok(None);
+        };
+        let Some(kind) = Kind::from_media_type(&e.media_type) else {
+            return Ok(None);
+        };
+        Ok(s.evidence_bytes(sha256, kind)?
+            .map(|bytes| (bytes, e, kind)))
     });
-    let (path, found, kind) = match found {
+    let (bytes, found, kind) = match found {
         Ok(Some(x)) => x,
         Ok(None) => return Err(WebError::not_found()),
         Err(e) => {
@@ -300,10 +302,6 @@ pub(crate) fn download(
             ))
         }
     };
-    let bytes = std::fs::read(path).map_err(|e| {
-        tracing::error!(sha256, error = %e, "trang: tệp kèm mất hoặc không đọc được");
-        WebError::not_found()
-    })?;
     let mut resp = (StatusCode::OK, bytes).into_response();
     let h = resp.headers_mut();
     h.insert(

@@ -223,6 +223,10 @@ async fn a_copied_state_reads_the_same_on_postgresql_and_the_next_pass_records_n
     assert_eq!(query_pg(&target, superseded), 1);
     assert_eq!(report.evidence_rows, 1);
     assert_eq!(report.evidence_dir, env.state().join("evidence"));
+    // The file itself moves into the database: the second server serves it too.
+    assert_eq!(report.evidence_files, 1);
+    assert!(report.evidence_missing.is_empty());
+    assert_eq!(query_pg(&target, "SELECT COUNT(*) FROM evidence_files"), 1);
 
     let lite = Store::open_reader(&db).unwrap();
     let pg = Store::open_writer_at(&pg_at(&env, &target)).unwrap();
@@ -249,6 +253,15 @@ async fn a_copied_state_reads_the_same_on_postgresql_and_the_next_pass_records_n
         assert_eq!(b.version, a.version, "{agency}");
     }
     assert_eq!(pg.evidence().unwrap(), lite.evidence().unwrap());
+    for e in lite.evidence().unwrap().values() {
+        let kind = nhacviec::evidence::Kind::from_media_type(&e.media_type).unwrap();
+        assert_eq!(
+            pg.evidence_bytes(&e.sha256, kind).unwrap(),
+            lite.evidence_bytes(&e.sha256, kind).unwrap(),
+            "the file's bytes, from the database"
+        );
+        assert!(pg.evidence_bytes(&e.sha256, kind).unwrap().is_some());
+    }
     assert_eq!(pg.zalo_token().unwrap(), lite.zalo_token().unwrap());
     for ledger in [Ledger::Real, Ledger::Trial] {
         let (a, b) = (lite.ledger(ledger), pg.ledger(ledger));
@@ -389,7 +402,8 @@ fn a_missing_busy_or_older_state_is_refused_and_the_target_is_not_touched() {
     // A state at an older schema: upgraded by a start of the service first.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
-        "ALTER TABLE deliveries DROP COLUMN claimed_by;
+        "DROP TABLE evidence_files;
+         ALTER TABLE deliveries DROP COLUMN claimed_by;
          ALTER TABLE deliveries DROP COLUMN claimed_until;
          PRAGMA user_version = 17;",
     )
