@@ -547,7 +547,14 @@ impl StoreError {
     pub fn worth_retrying(&self) -> bool {
         match self {
             StoreError::Postgres(e) => e.worth_retrying(),
-            StoreError::PgQuery(e) => e.is_closed() || e.code().is_none(),
+            // The session or server gone (57: shut down, 08: connection), out of resources
+            // (53), or a transaction that lost a race (40: serialization, deadlock).
+            StoreError::PgQuery(e) => {
+                db::session_lost(e)
+                    || e.code().is_some_and(|c| {
+                        ["53", "40"].iter().any(|class| c.code().starts_with(class))
+                    })
+            }
             StoreError::Full | StoreError::Io => true,
             _ => false,
         }

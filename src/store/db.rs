@@ -253,7 +253,16 @@ pub struct PgConn {
     seen: Cell<i64>,
     /// This session's server process: its own notifications are not news to it (SQLite's
     /// `data_version` changes only on another connection's commits).
-    pid: i32,
+    pid: Cell<i32>,
+    /// Where to connect again when the session is lost (the server restarted, the network).
+    url: DatabaseUrl,
+    /// Subscribed to the change feed (again after a reconnection).
+    listening: Cell<bool>,
+    /// A transaction is open: a session lost in it is not replaced (what follows would run
+    /// outside the transaction); the transaction fails, and the next use connects again.
+    in_tx: Cell<bool>,
+    /// The last error said the session is gone (the client may not know it is closed).
+    broken: Cell<bool>,
 }
 
 struct PgInner {
@@ -307,17 +316,18 @@ pub const CHANGES_CHANNEL: &str = "nhacviec_changes";
 
 impl PgConn {
     pub fn connect(url: &DatabaseUrl) -> Result<PgConn> {
-        let mut client = off_runtime(|| url.connect()).map_err(StoreError::Postgres)?;
-        let pid: i32 = off_runtime(|| client.query_one("SELECT pg_backend_pid()", &[]))
-            .map_err(StoreError::from_pg)?
-            .get(0);
+        let (client, pid) = off_runtime(|| session(url))?;
         Ok(PgConn {
             inner: RefCell::new(Some(PgInner {
                 client,
                 statements: HashMap::new(),
             })),
             seen: Cell::new(0),
-            pid,
+            pid: Cell::new(pid),
+            url: url.clone(),
+            listening: Cell::new(false),
+            in_tx: Cell::new(false),
+            broken: Cell::new(false),
         })
     }
 
@@ -333,8 +343,65 @@ impl PgConn {
         let Some(inner) = inner.as_mut() else {
             return Err(StoreError::NoRow);
         };
-        off_runtime(move || f(inner)).map_err(StoreError::from_pg)
+        if (self.broken.get() || inner.client.is_closed()) && !self.in_tx.get() {
+            self.reconnect(inner)?;
+            self.broken.set(false);
+        }
+        off_runtime(move || f(inner)).map_err(|e| {
+            if session_lost(&e) {
+                self.broken.set(true);
+            }
+            StoreError::from_pg(e)
+        })
     }
+
+    /// A new session in place of a lost one: prepared statements are the old session's, the
+    /// change feed is listened to again (what was notified meanwhile is missed: the service
+    /// looks at the outbox on its next tick or retry anyway).
+    fn reconnect(&self, inner: &mut PgInner) -> Result<()> {
+        let listen = self.listening.get();
+        let url = &self.url;
+        let (client, pid) = off_runtime(move || {
+            let (mut client, pid) = session(url)?;
+            if listen {
+                client
+                    .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
+                    .map_err(StoreError::from_pg)?;
+            }
+            Ok::<_, StoreError>((client, pid))
+        })?;
+        let old = std::mem::replace(&mut inner.client, client);
+        off_runtime(move || drop(old));
+        inner.statements.clear();
+        self.pid.set(pid);
+        tracing::warn!(
+            event = "database_reconnected",
+            "đã kết nối lại cơ sở dữ liệu PostgreSQL (phiên trước bị mất)"
+        );
+        Ok(())
+    }
+}
+
+/// Whether `e` says the session is gone: closed, an I/O error, or the server ending it
+/// (SQLSTATE class 57: shut down; 08: connection exception).
+pub(crate) fn session_lost(e: &postgres::Error) -> bool {
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    e.is_closed()
+        || io
+        || e.code().is_some_and(|c| {
+            let c = c.code();
+            c.starts_with("57") || c.starts_with("08")
+        })
+}
+
+/// A session and its server process id.
+fn session(url: &DatabaseUrl) -> Result<(postgres::Client, i32)> {
+    let mut client = url.connect().map_err(StoreError::Postgres)?;
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .map_err(StoreError::from_pg)?
+        .get(0);
+    Ok((client, pid))
 }
 
 impl Drop for PgConn {
@@ -473,10 +540,22 @@ impl Db {
     /// A transaction on this connection (SQLite's deferred one).
     pub fn begin(&self) -> Result<Tx<'_>> {
         self.batch("BEGIN")?;
-        Ok(Tx {
+        Ok(self.opened())
+    }
+
+    /// The transaction just begun on this connection.
+    fn opened(&self) -> Tx<'_> {
+        self.set_in_tx(true);
+        Tx {
             db: self,
             open: true,
-        })
+        }
+    }
+
+    fn set_in_tx(&self, yes: bool) {
+        if let Db::Pg(p) = self {
+            p.in_tx.set(yes);
+        }
     }
 
     /// A read transaction: what it reads is one snapshot (SQLite's deferred transaction; on
@@ -486,10 +565,7 @@ impl Db {
             Db::Lite(_) => self.batch("BEGIN")?,
             Db::Pg(_) => self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?,
         }
-        Ok(Tx {
-            db: self,
-            open: true,
-        })
+        Ok(self.opened())
     }
 
     /// A transaction that writes after reading: on SQLite it takes the write lock at once
@@ -500,20 +576,14 @@ impl Db {
             Db::Lite(_) => self.batch("BEGIN IMMEDIATE")?,
             Db::Pg(_) => {
                 self.batch("BEGIN")?;
-                let tx = Tx {
-                    db: self,
-                    open: true,
-                };
+                let tx = self.opened();
                 // Begun: a lock that fails rolls it back (dropped), not left open on the
                 // session for the next statement to fail in.
                 tx.batch(&format!("SELECT pg_advisory_xact_lock({WRITE_TURN})"))?;
                 return Ok(tx);
             }
         }
-        Ok(Tx {
-            db: self,
-            open: true,
-        })
+        Ok(self.opened())
     }
 
     /// The change feed's version: it changes when another connection committed something the
@@ -523,7 +593,7 @@ impl Db {
         match self {
             Db::Lite(c) => Ok(c.query_row("PRAGMA data_version", [], |r| r.get(0))?),
             Db::Pg(p) => {
-                let own = p.pid;
+                let own = p.pid.get();
                 let n = p.with(|i| {
                     // An empty query reads what the server sent meanwhile.
                     i.client.batch_execute("")?;
@@ -547,8 +617,9 @@ impl Db {
 
     /// Subscribes this PostgreSQL session to the change feed (nothing on SQLite).
     pub fn listen(&self) -> Result<()> {
-        if self.is_pg() {
+        if let Db::Pg(p) = self {
             self.batch(&format!("LISTEN {CHANGES_CHANNEL}"))?;
+            p.listening.set(true);
         }
         Ok(())
     }
@@ -577,7 +648,9 @@ pub struct Tx<'a> {
 impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
         self.open = false;
-        self.db.batch("COMMIT")
+        let committed = self.db.batch("COMMIT");
+        self.db.set_in_tx(false);
+        committed
     }
 }
 
@@ -594,6 +667,7 @@ impl Drop for Tx<'_> {
             if let Err(e) = self.db.batch("ROLLBACK") {
                 tracing::debug!(error = %e, "rollback");
             }
+            self.db.set_in_tx(false);
         }
     }
 }

@@ -1914,3 +1914,41 @@ fn two_leaders_recording_the_same_reminders_make_one_delivery_not_two() {
         .unwrap();
     assert_eq!(first.history(None, None, 100).unwrap().len(), 3);
 }
+
+#[test]
+fn a_lost_session_is_replaced_and_a_transaction_it_cut_leaves_nothing_half_written() {
+    let (text, at, _dir) = pg_database();
+    let store = Store::open_writer_at(&at).unwrap();
+    let first = waiting(&at, 3);
+    // The server ends every session of the service (a restart, a failover of the database).
+    let end_sessions = || {
+        admin(&text)
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'nhacviec' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap();
+    };
+    end_sessions();
+    // The first use may learn of it (an error worth retrying); the next works on a new session.
+    if let Err(e) = store.counts() {
+        assert!(e.worth_retrying(), "{e:?}");
+    }
+    assert_eq!(store.counts().unwrap().waiting(), 3);
+    // Cut inside a transaction: nothing of it stays, and the store works after.
+    let now = Utc::now() + Duration::minutes(1);
+    let result = store.batch(|| {
+        store.mark_sent(first[0], now)?;
+        end_sessions();
+        store.mark_sent(first[1], now)
+    });
+    assert!(result.is_err(), "the cut transaction fails");
+    let counts = store.counts().unwrap();
+    assert_eq!(
+        counts.waiting(),
+        3,
+        "nothing of the cut transaction was kept"
+    );
+    store.mark_sent(first[2], now).unwrap();
+    assert_eq!(store.counts().unwrap().waiting(), 2);
+}
