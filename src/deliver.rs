@@ -13,7 +13,9 @@ use crate::outbox::refusals::Refusals;
 use crate::outbox::{self, Next};
 use crate::render::{TemplateError, Templates};
 use crate::schedule::{Schedule, SlotKey, Tick};
-use crate::store::{meta, Answers, Ledger, Outbox, Put, Share, Store, StoreError, TickEnd, ZaloTokens};
+use crate::store::{
+    meta, Answers, Ledger, Outbox, Put, Share, Store, StoreError, TickEnd, ZaloTokens,
+};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;

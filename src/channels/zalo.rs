@@ -357,8 +357,7 @@ impl Zalo {
             // Unreadable, the quota is not known: the send is tried, Zalo says.
             let today = now.with_timezone(&self.tz).date_naive();
             let (day, remaining) = store.zalo_quota().unwrap_or_default();
-            if day == Some(today) && quota_exhausted(remaining.as_deref())
-            {
+            if day == Some(today) && quota_exhausted(remaining.as_deref()) {
                 return Err(SendError::RetryAt(
                     next_day(now, self.tz),
                     "hết hạn mức ZNS trong ngày".into(),

@@ -21,8 +21,8 @@ use super::meta::{
     ResetBreaker, StopAlert, ZaloQuotaDay, ZaloQuotaRemaining, ZaloStopAlert, ZaloStopped,
 };
 use super::{
-    HistoryFilter, Ledger, PageAnswers, Put, RecordError, RefusalSpell, Requeued,
-    ResponseFilter, Result, Share, StatusCounts, Store, TickEnd,
+    HistoryFilter, Ledger, PageAnswers, Put, RecordError, RefusalSpell, Requeued, ResponseFilter,
+    Result, Share, StatusCounts, Store, TickEnd,
 };
 use crate::answers::{Extension, NewResponse, Response};
 use crate::config::Channel;
@@ -180,8 +180,7 @@ pub trait Answers {
     /// [`Answers::answers_version`] and the reminders sent: what the dashboard's figures read.
     fn figures_version(&self) -> Result<String>;
     /// How many answers `agency` gave in [from, to).
-    fn answers_between(&self, agency: &str, from: DateTime<Utc>, to: DateTime<Utc>)
-        -> Result<u32>;
+    fn answers_between(&self, agency: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u32>;
     /// The pass time of the latest reminder sent per (agency, plan, task).
     fn last_reminders(&self) -> Result<HashMap<(String, String, String), DateTime<Utc>>>;
     fn extensions(&self) -> Result<Vec<Extension>>;
@@ -441,12 +440,7 @@ impl Answers for Store {
         Store::figures_version(self)
     }
 
-    fn answers_between(
-        &self,
-        agency: &str,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<u32> {
+    fn answers_between(&self, agency: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u32> {
         Store::answers_between(self, agency, from, to)
     }
 
