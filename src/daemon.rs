@@ -8,7 +8,7 @@ use crate::channels::Senders;
 use crate::config::{self, Analysis, Config};
 use crate::deliver::{self, Engine};
 use crate::render::Templates;
-use crate::store::{DeliveryStatus, Store};
+use crate::store::{ChangeFeed, DeliveryStatus, Store};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -1180,7 +1180,8 @@ pub async fn run_on(
     notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
     let mut poll = tokio::time::interval(RETRY_POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut seen_version = store.data_version().ok();
+    let mut seen_version = None;
+    changed_elsewhere(&store, &mut seen_version);
     let stop = ctl.stop.clone();
     loop {
         // The lead lost or taken since the loop last looked (a loss seen during a pass stopped
@@ -1335,12 +1336,10 @@ pub async fn run_on(
             }
             Wake::Poll => {
                 // Another process committed (a `retry`): look at the outbox again at once.
-                let version = store.data_version().ok();
                 pinged = true;
-                if version == seen_version {
+                if !changed_elsewhere(&store, &mut seen_version) {
                     continue;
                 }
-                seen_version = version;
             }
             Wake::Timer if Retry::due(reload_retry) => {
                 if !guarded_reload(
@@ -1587,6 +1586,18 @@ fn log_late_entries(live: &Live, store: &Store) {
     }
 }
 
+/// Whether the change feed moved since `seen` (another process committed: a `retry`), which
+/// becomes what it says now. A feed that cannot be read says `None`: a change once it reads
+/// again.
+fn changed_elsewhere(feed: &dyn ChangeFeed, seen: &mut Option<i64>) -> bool {
+    let version = feed.data_version().ok();
+    if version == *seen {
+        return false;
+    }
+    *seen = version;
+    true
+}
+
 /// Records a reload's outcome: `error` is why it failed, `None` when it took effect.
 fn reload_result(health: &Health, error: Option<String>) {
     let label = ResultLabel {
@@ -1602,6 +1613,38 @@ fn reload_result(health: &Health, error: Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A change feed another process moves (or that fails to read).
+    struct Feed(std::cell::Cell<Option<i64>>);
+
+    impl ChangeFeed for Feed {
+        fn data_version(&self) -> crate::store::Result<i64> {
+            self.0.get().ok_or(crate::store::StoreError::Meta {
+                key: "data_version".into(),
+                value: String::new(),
+            })
+        }
+    }
+
+    #[test]
+    fn the_poll_sees_another_process_commit_once() {
+        let feed = Feed(std::cell::Cell::new(Some(7)));
+        let mut seen = None;
+        assert!(changed_elsewhere(&feed, &mut seen), "the first look");
+        assert!(
+            !changed_elsewhere(&feed, &mut seen),
+            "nothing committed since"
+        );
+        feed.0.set(Some(8));
+        assert!(changed_elsewhere(&feed, &mut seen));
+        assert_eq!(seen, Some(8));
+        assert!(!changed_elsewhere(&feed, &mut seen));
+        // Unreadable, then readable again: looked at once more, not missed.
+        feed.0.set(None);
+        assert!(changed_elsewhere(&feed, &mut seen));
+        feed.0.set(Some(8));
+        assert!(changed_elsewhere(&feed, &mut seen));
+    }
 
     #[test]
     fn a_failed_pass_is_retried_after_30_s_doubling_to_15_min() {

@@ -13,7 +13,9 @@ use crate::outbox::refusals::Refusals;
 use crate::outbox::{self, Next};
 use crate::render::{TemplateError, Templates};
 use crate::schedule::{Schedule, SlotKey, Tick};
-use crate::store::{meta, Ledger, Put, Share, Store, StoreError, TickEnd};
+use crate::store::{
+    meta, Answers, Ledger, Outbox, Put, Share, Store, StoreError, TickEnd, ZaloTokens,
+};
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -113,7 +115,7 @@ impl Engine {
     /// once without the answers and again at its first pass.
     pub fn build_with_store(
         config: &Config,
-        store: &Store,
+        store: &dyn Answers,
         today: NaiveDate,
     ) -> Result<Engine, StoreError> {
         let version = store.answers_version()?;
@@ -142,7 +144,7 @@ impl Engine {
     pub fn rebuild_if_stale(
         &self,
         config: &Config,
-        store: &Store,
+        store: &dyn Answers,
         today: NaiveDate,
     ) -> Result<Option<Engine>, StoreError> {
         let version = store.answers_version()?;
@@ -361,7 +363,7 @@ pub fn record(
     planned: Planned,
     config: &Config,
     templates: &Templates,
-    store: &mut Store,
+    store: &mut dyn Outbox,
     stop: &AtomicBool,
     mut committed: impl FnMut(&[i64]),
 ) -> Result<Pass, DeliverError> {
@@ -489,7 +491,7 @@ fn slots_by_batch(
 /// Records one batch, in trial mode in two shares ([`split_trial`]).
 #[allow(clippy::too_many_arguments)]
 fn record_shares(
-    store: &mut Store,
+    store: &mut dyn Outbox,
     config: &Config,
     mode: Ledger,
     tick_at: DateTime<Utc>,
@@ -764,9 +766,10 @@ pub fn reports(
     Ok(queued)
 }
 
-/// Sends every ready delivery (up to the pool size at once) and records each outcome.
-pub async fn send_ready(
-    store: &Store,
+/// Sends every ready delivery (up to the pool size at once) and records each outcome: the
+/// outbox role, and where Zalo keeps its tokens (a `Store` is both).
+pub async fn send_ready<S: Outbox + ZaloTokens>(
+    store: &S,
     senders: &Senders,
     config: &Config,
     now: DateTime<Utc>,
@@ -777,8 +780,8 @@ pub async fn send_ready(
 /// [`send_ready`], stopping early once `stop` is set (the service is asked to stop): the
 /// deliveries in flight end and are marked, the others are not started and stay queued
 /// (pending or retrying) for the next start.
-pub async fn send_ready_until(
-    store: &Store,
+pub async fn send_ready_until<S: Outbox + ZaloTokens>(
+    store: &S,
     senders: &Senders,
     config: &Config,
     now: DateTime<Utc>,
@@ -867,7 +870,7 @@ pub async fn record_and_send(
     });
     // Checkpoints on the recording's connection, off the sending thread.
     let checkpoints = store.checkpoint_on_commit(false);
-    let sending = send_ready_while(store, senders, config, now, &stop, Some(woken));
+    let sending = send_ready_while(store, senders, config, now, &stop, Some((woken, clock)));
     let (recorded, mut sent) = tokio::join!(recorder, sending);
     if let Err(e) = checkpoints.and_then(|()| store.checkpoint_on_commit(true)) {
         sent = sent.and(Err(e.into()));
@@ -886,14 +889,15 @@ pub async fn record_and_send(
 }
 
 /// [`send_ready_until`]; with `recording`, also what a recording beside it commits meanwhile
-/// (each commit bumps it), until it ends (its sender dropped) and nothing is ready.
-async fn send_ready_while(
-    store: &Store,
+/// (each commit bumps it), until it ends (its sender dropped) and nothing is ready. Its clock
+/// (the store's) says when what it recorded is ready.
+async fn send_ready_while<S: Outbox + ZaloTokens>(
+    store: &S,
     senders: &Senders,
     config: &Config,
     mut now: DateTime<Utc>,
     stop: &AtomicBool,
-    mut recording: Option<tokio::sync::watch::Receiver<usize>>,
+    recording: Option<(tokio::sync::watch::Receiver<usize>, crate::clock::Clock)>,
 ) -> Result<Pass, DeliverError> {
     use futures_util::StreamExt;
     let stopping = || stop.load(Ordering::SeqCst);
@@ -906,10 +910,11 @@ async fn send_ready_while(
     let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let started = std::time::Instant::now();
     // `nhacviec retry` asks for an attempt now, even past the session breaker.
-    if store.get(&meta::ResetBreaker)?.is_some() {
+    if store.take_breaker_reset()? {
         senders.reset_breakers();
-        store.remove(&meta::ResetBreaker)?;
     }
+    let clock = recording.as_ref().map(|(_, c)| *c).unwrap_or_default();
+    let mut recording = recording.map(|(r, _)| r);
     let refusals = Refusals::default();
     loop {
         if stopping() {
@@ -922,7 +927,7 @@ async fn send_ready_while(
         // the clock's time.
         if let Some(r) = recording.as_mut() {
             r.borrow_and_update();
-            now = now.max(store.clock().now());
+            now = now.max(clock.now());
         }
         let batch = store.ready(now, (pool * 4).max(64))?;
         reading += t.elapsed();
@@ -933,7 +938,7 @@ async fn send_ready_while(
                     if r.changed().await.is_err() {
                         recording = None;
                         // After the recording's last commit: what it recorded is ready.
-                        now = now.max(store.clock().now());
+                        now = now.max(clock.now());
                     }
                     continue;
                 }
@@ -951,7 +956,7 @@ async fn send_ready_while(
             .map(|(_, d)| std::sync::Arc::new(d))
             .collect();
         if !withdrawn.is_empty() {
-            store.batch(|| {
+            store.in_one_transaction(&mut || {
                 for (why, d) in &withdrawn {
                     store.mark_dead(d.id, why.as_deref().unwrap_or_default())?;
                     store.mark_reported(d.id)?;
@@ -1034,7 +1039,7 @@ async fn send_ready_while(
 
 /// Marks the decided outcomes: in one transaction, then each fallback in its own.
 fn apply(
-    store: &Store,
+    store: &dyn Outbox,
     mode: Ledger,
     domain: &str,
     pass: &mut Pass,
@@ -1047,8 +1052,9 @@ fn apply(
     let (fallbacks, marks): (Vec<_>, Vec<_>) = decided
         .into_iter()
         .partition(|(_, next)| matches!(next, Next::Fallback { .. }));
-    store.batch(|| {
-        for (d, next) in marks {
+    let mut marks = marks;
+    store.in_one_transaction(&mut || {
+        for (d, next) in marks.drain(..) {
             mark(store, mode, domain, pass, &d, next, now)?;
         }
         Ok(())
@@ -1063,7 +1069,7 @@ fn apply(
 /// metric read from the store's note), and keeps the spell for the daily summary once mail
 /// goes through again.
 fn note_server_refusal(
-    store: &Store,
+    store: &dyn Outbox,
     refusals: &Refusals,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -1081,7 +1087,7 @@ fn note_server_refusal(
 
 /// Records what follows an attempt, as `outbox::after_attempt` decided.
 fn mark(
-    store: &Store,
+    store: &dyn Outbox,
     mode: Ledger,
     domain: &str,
     pass: &mut Pass,

@@ -31,10 +31,12 @@ mod evidence;
 pub mod meta;
 pub mod pg_schema;
 mod refusals;
+mod roles;
 pub use answers::{PageAnswers, RecordError, ResponseFilter};
 pub use copy::{copy_to_postgres, CopyError, CopyReport};
 pub use evidence::NewEvidence;
 pub use meta::{Entry, Put, RefusalSpell};
+pub use roles::{Answers, ChangeFeed, Outbox, OutboxAdmin, ZaloToken, ZaloTokens};
 
 /// Schema migrations, in order; `PRAGMA user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[

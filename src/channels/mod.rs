@@ -18,7 +18,7 @@ pub use crate::outbox::SendError;
 
 use crate::config::{Channel, Config};
 use crate::outbox::Delivery;
-use crate::store::Store;
+use crate::store::ZaloTokens;
 use chrono::{DateTime, Utc};
 use std::path::Path;
 
@@ -166,7 +166,7 @@ impl Sender {
     /// Sends one delivery. The store is where Zalo keeps its tokens and quota.
     pub async fn send(
         &self,
-        store: &Store,
+        store: &dyn ZaloTokens,
         d: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), SendError> {
@@ -242,7 +242,7 @@ impl Senders {
     /// config falls back (Zalo, to email) or waits for a person (webhook).
     pub async fn send(
         &self,
-        store: &Store,
+        store: &dyn ZaloTokens,
         d: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), SendError> {

@@ -9,8 +9,8 @@
 use super::{secret, SendError, SetupError};
 use crate::config::ZaloSettings;
 use crate::outbox::Delivery;
-use crate::store::meta::{StopAlert, ZaloQuotaDay, ZaloQuotaRemaining, ZaloStopAlert, ZaloStopped};
-use crate::store::{Ledger, Put, Store, StoreError};
+use crate::store::meta::{StopAlert, ZaloStopAlert};
+use crate::store::{Ledger, Outbox, Put, StoreError, ZaloTokens};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
@@ -40,14 +40,17 @@ enum TokenError {
 }
 
 /// When the channel has just stopped (a failed token refresh), queues the admin's alert once.
-pub fn queue_stop_alert(store: &Store, config: &crate::config::Config) -> Result<(), AlertError> {
-    if store.get(&ZaloStopAlert)? != Some(StopAlert::Pending) {
+pub fn queue_stop_alert<S: ZaloTokens + Outbox + ?Sized>(
+    store: &S,
+    config: &crate::config::Config,
+) -> Result<(), AlertError> {
+    if store.zalo_stop_alert()? != Some(StopAlert::Pending) {
         return Ok(());
     }
-    let reason = store.get(&ZaloStopped)?.unwrap_or_default();
+    let reason = store.zalo_stopped()?.unwrap_or_default();
     let mail = crate::messages::zalo_stopped(&config.email, &reason)?;
     if mail.is_empty() {
-        store.put(&ZaloStopAlert, &StopAlert::NoAdmin)?;
+        store.set_zalo_stop_alert(StopAlert::NoAdmin)?;
     } else {
         store.record_extra(
             Ledger::of(config),
@@ -184,12 +187,12 @@ impl Zalo {
     /// `failed` (the one a request was just refused with). One refresh at a time.
     async fn access_token(
         &self,
-        store: &Store,
+        store: &dyn ZaloTokens,
         now: DateTime<Utc>,
         failed: Option<&str>,
     ) -> Result<String, TokenError> {
         let _one_at_a_time = self.refresh_lock.lock().await;
-        if let Some(reason) = store.get(&ZaloStopped)? {
+        if let Some(reason) = store.zalo_stopped()? {
             return Err(TokenError::Stopped(reason));
         }
         let Some((access, refresh, expires)) = store.zalo_token()? else {
@@ -262,8 +265,7 @@ impl Zalo {
                 };
                 let reason = format!("làm mới token Zalo thất bại ({detail}): cần đăng nhập lại bằng `nhacviec zalo login`");
                 tracing::error!(reason = %reason, event = "zalo_stopped", "kênh Zalo dừng");
-                store.put(&ZaloStopped, &reason)?;
-                store.put(&ZaloStopAlert, &StopAlert::Pending)?;
+                store.stop_zalo(&reason)?;
                 Err(TokenError::Stopped(reason))
             }
         }
@@ -301,7 +303,7 @@ impl Zalo {
     /// Sends one delivery; refreshes the token once when the API says it is invalid.
     pub async fn send(
         &self,
-        store: &Store,
+        store: &dyn ZaloTokens,
         d: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), SendError> {
@@ -354,10 +356,8 @@ impl Zalo {
         if is_zns {
             // Unreadable, the quota is not known: the send is tried, Zalo says.
             let today = now.with_timezone(&self.tz).date_naive();
-            let remaining = store.get(&ZaloQuotaRemaining).ok().flatten();
-            if store.get(&ZaloQuotaDay).ok().flatten() == Some(today)
-                && quota_exhausted(remaining.as_deref())
-            {
+            let (day, remaining) = store.zalo_quota().unwrap_or_default();
+            if day == Some(today) && quota_exhausted(remaining.as_deref()) {
                 return Err(SendError::RetryAt(
                     next_day(now, self.tz),
                     "hết hạn mức ZNS trong ngày".into(),
@@ -409,8 +409,7 @@ impl Zalo {
                         .map(str::to_string)
                         .or_else(|| v.as_i64().map(|n| n.to_string()))
                 }) {
-                    let _ = store.put(&ZaloQuotaRemaining, &q);
-                    let _ = store.put(&ZaloQuotaDay, &now.with_timezone(&self.tz).date_naive());
+                    let _ = store.note_zalo_quota(&q, now.with_timezone(&self.tz).date_naive());
                 }
                 return Ok(());
             }
@@ -455,7 +454,7 @@ impl Zalo {
     /// at Zalo and lost here); the reachability check by at most 60 seconds.
     pub async fn probe(
         &self,
-        store: &Store,
+        store: &dyn ZaloTokens,
         now: DateTime<Utc>,
         may_refresh: bool,
     ) -> Result<String, super::ProbeError> {
@@ -482,7 +481,7 @@ impl Zalo {
         };
         let at = |t: DateTime<Utc>| crate::dates::hm_dmy(&t.with_timezone(&self.tz));
         let token = async {
-            if let Some(reason) = store.get(&ZaloStopped)? {
+            if let Some(reason) = store.zalo_stopped()? {
                 return Err(super::ProbeError::Unusable(format!(
                     "kênh Zalo đang dừng: {reason}"
                 )));

@@ -7,7 +7,7 @@ use super::state::State;
 use super::{dmy, resolve};
 use nhacviec::config::{self, Config};
 use nhacviec::report::{SkipReason, SkippedSlot};
-use nhacviec::store::{Delivery, DeliveryStatus, Ledger};
+use nhacviec::store::{Delivery, DeliveryStatus, Ledger, OutboxAdmin};
 use nhacviec::text::printable;
 use std::path::Path;
 use std::process::ExitCode;
@@ -53,7 +53,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     let config = &analysis.config;
     let (agency, plan) = resolve::filters(config, agency.as_deref(), plan.as_deref())?;
     let state = State::of(dir, config)?;
-    let Some(store) = state.reader()? else {
+    let Some(opened) = state.reader()? else {
         // No pass yet: nothing sent or skipped (the state directory is not created).
         match format {
             Format::Json => out.println("[]")?,
@@ -64,6 +64,8 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     };
+    // What the admin reads of the outbox, and nothing else.
+    let store: &dyn OutboxAdmin = &opened;
     let ledger = if trial { Ledger::Trial } else { Ledger::Real };
     let Some(delivery_status) = status.map_or(Some(None), |s| s.delivery().map(Some)) else {
         let keep = |key: &str, _: Option<&str>, _: &str| {

@@ -8,6 +8,7 @@ use super::{dmy, resolve, shorten};
 use nhacviec::answers::Response;
 use nhacviec::config::{self, Config};
 use nhacviec::evidence::Evidence;
+use nhacviec::store::Answers;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -40,11 +41,14 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     let (agency, plan) = resolve::filters(config, agency.as_deref(), plan.as_deref())?;
     let (rows, evidence) = match State::of(dir, config)?.reader()? {
         Some(store) => {
-            let rows = store.responses(&nhacviec::store::ResponseFilter {
-                agency: agency.as_deref(),
-                plan: plan.as_deref(),
-                pending_extensions: pending,
-            })?;
+            let rows = Answers::responses(
+                &store,
+                &nhacviec::store::ResponseFilter {
+                    agency: agency.as_deref(),
+                    plan: plan.as_deref(),
+                    pending_extensions: pending,
+                },
+            )?;
             (rows, store.evidence()?)
         }
         None => (Vec::new(), Default::default()),

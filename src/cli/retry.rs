@@ -6,6 +6,7 @@ use super::output::Out;
 use super::resolve;
 use super::state::State;
 use chrono::Utc;
+use nhacviec::store::OutboxAdmin;
 use nhacviec::{config, report};
 use std::path::Path;
 use std::process::ExitCode;
@@ -47,7 +48,7 @@ pub fn run(dir: &Path, args: Args, out: &Out) -> anyhow::Result<ExitCode> {
     }
     // Beside a running service, as `zalo login`: one short transaction; the service sees the
     // commit (PRAGMA data_version) and sends at once.
-    let store = state.side()?;
+    let store: &dyn OutboxAdmin = &state.side()?;
     let now = now_in(config.timezone, now.as_deref())?;
     let done = store.requeue(
         dead,

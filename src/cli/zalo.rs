@@ -4,7 +4,7 @@ use super::output::Out;
 use super::state::State;
 use anyhow::{bail, Context as _};
 use nhacviec::config;
-use nhacviec::store::meta;
+use nhacviec::store::ZaloTokens;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -43,7 +43,7 @@ pub fn run(dir: &Path, command: Command, out: &Out) -> anyhow::Result<ExitCode> 
             out.println("Đã lưu refresh token; lần gửi Zalo tới sẽ lấy access token mới.")?;
         }
         Command::Status => {
-            let store = state.open_reader()?;
+            let store: &dyn ZaloTokens = &state.open_reader()?;
             match store.zalo_token()? {
                 None => out.println("Chưa đăng nhập Zalo (nhacviec zalo login).")?,
                 Some((access, _, expires)) => out.println(format_args!(
@@ -54,16 +54,13 @@ pub fn run(dir: &Path, command: Command, out: &Out) -> anyhow::Result<ExitCode> 
                     ))
                 ))?,
             }
-            if let Some(q) = store.get(&meta::ZaloQuotaRemaining)? {
+            if let (day, Some(q)) = store.zalo_quota()? {
                 out.println(format_args!(
                     "Hạn mức ZNS còn lại: {q} (ngày {})",
-                    store
-                        .get(&meta::ZaloQuotaDay)?
-                        .map(|d| d.to_string())
-                        .unwrap_or_default()
+                    day.map(|d| d.to_string()).unwrap_or_default()
                 ))?;
             }
-            match store.get(&meta::ZaloStopped)? {
+            match store.zalo_stopped()? {
                 Some(reason) => out.println(format_args!("Kênh Zalo ĐANG DỪNG: {reason}"))?,
                 None => out.println("Kênh Zalo hoạt động.")?,
             }

@@ -210,7 +210,7 @@ pub async fn undo(State(web): State<Web>, agency: AgencyLink, request: Request) 
         };
         let since = now - chrono::Duration::hours(UNDO_HOURS);
         let agency_id = agency.agency();
-        match web.with_store(|s| s.undo_response(id, agency_id, since, now)) {
+        match web.with_answers(|s| s.undo_response(id, agency_id, since, now)) {
             Ok(true) => {
                 tracing::info!(agency = %agency_id, response = id, "trang: cơ quan rút lại câu trả lời");
                 Ok((
@@ -387,7 +387,7 @@ fn record(
 /// 409). Else the page refusing it.
 fn bounds(
     web: &Web,
-    store: &crate::store::Store,
+    store: &dyn crate::store::Answers,
     agency: &str,
     today: NaiveDate,
     occurrence: &answers::Occurrence,

@@ -24,7 +24,7 @@ use crate::answers::{self, Response};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::links::{self, Signer};
-use crate::store::Store;
+use crate::store::{Answers, Store};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -416,6 +416,12 @@ impl Web {
         }
     }
 
+    /// [`Web::with_store`] seen as the agencies' answers: what the pages and the office's
+    /// decisions read and record.
+    fn with_answers<T>(&self, f: impl FnOnce(&dyn Answers) -> T) -> T {
+        self.with_store(|s| f(s))
+    }
+
     /// [`Web::with_store`] while no other answer is being checked and recorded.
     fn answering<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
         let _one = lock(&self.inner.stores.answering);
@@ -743,7 +749,7 @@ fn overlaid(
         )
     };
     let read = web
-        .with_store(|s| s.page_answers(agency, cached.as_ref().map(|o| o.version.as_str())))
+        .with_answers(|s| s.page_answers(agency, cached.as_ref().map(|o| o.version.as_str())))
         .map_err(failed)?;
     let o = match (read.overlay, cached) {
         (None, Some(o)) => o,
@@ -753,7 +759,7 @@ fn overlaid(
             let (all, ext) = match overlay {
                 Some(x) => x,
                 None => web
-                    .with_store(|s| s.shown_answers(None, None))
+                    .with_answers(|s| s.shown_answers(None, None))
                     .map_err(failed)?,
             };
             let o = Arc::new(Overlaid {
@@ -796,7 +802,7 @@ async fn show(
             .recorded
             .filter(|id| !shown.responses.iter().any(|r| r.id == *id))
         {
-            if let Ok(Some(r)) = web.with_store(|s| s.response(id)) {
+            if let Ok(Some(r)) = web.with_answers(|s| s.response(id)) {
                 if r.agency == link.agency {
                     shown.responses.push(r);
                 }

@@ -150,7 +150,7 @@ fn figures(
         config: config.clone(),
         plan: plan.map(str::to_string),
         as_of,
-        version: web.with_store(|s| s.figures_version()).map_err(failed)?,
+        version: web.with_answers(|s| s.figures_version()).map_err(failed)?,
     };
     let kept = super::lock(&web.inner.figures)
         .iter()
@@ -165,7 +165,7 @@ fn figures(
         .succ_opt()
         .and_then(|d| answers::day_start(config.timezone, d));
     let (responses, extensions, last) = web
-        .with_store(|s| {
+        .with_answers(|s| {
             let (responses, extensions) = s.shown_answers(None, before)?;
             let last = s.last_reminders()?;
             Ok::<_, crate::store::StoreError>((responses, extensions, last))
@@ -290,7 +290,7 @@ pub async fn report(
     web.run(move |web| {
         let (config, q, as_of) = download_request(monitor, asked, now)?;
         let (responses, extensions, last) = web
-            .with_store(|s| {
+            .with_answers(|s| {
                 let (responses, extensions) = s.answers()?;
                 let last = s.last_reminders()?;
                 Ok::<_, crate::store::StoreError>((responses, extensions, last))
@@ -506,7 +506,7 @@ fn decide(
             "Máy chủ gặp sự cố lưu trữ; vui lòng thử lại sau.",
         )
     };
-    let request = match web.with_store(|s| s.response(id)).map_err(failed)? {
+    let request = match web.with_answers(|s| s.response(id)).map_err(failed)? {
         Some(r)
             if r.action == Action::Extension
                 && r.undone_at.is_none()
@@ -535,7 +535,7 @@ fn decide(
     }
     // Where the agency's deadlines stand now: completions and earlier extensions laid over.
     let (responses, extensions) = web
-        .with_store(|s| s.shown_answers(None, None))
+        .with_answers(|s| s.shown_answers(None, None))
         .map_err(failed)?;
     let answered = answers::overlaid(config, &responses, &extensions);
     let mut about = DecisionAbout::from(&request);
@@ -563,7 +563,7 @@ fn decide(
     let domain = outbox::domain_of(&config.email.from);
     // The decision and the agency's message together, or neither.
     let recorded =
-        web.with_store(|s| s.decide_extension(&request, &decision, &messages, &domain, now));
+        web.with_answers(|s| s.decide_extension(&request, &decision, &messages, &domain, now));
     match recorded {
         Ok(true) => {
             tracing::info!(agency = %request.agency, plan = %request.plan, task = %request.task, %action, told = messages.len(), "trang theo dõi: đã quyết định đề nghị gia hạn");

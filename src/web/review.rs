@@ -75,7 +75,7 @@ fn review(web: &Web, monitor: &MonitorKey, confirm: bool, form: &Verdict) -> Ans
             ))
         }
     };
-    let completion = match web.with_store(|s| s.response(id)) {
+    let completion = match web.with_answers(|s| s.response(id)) {
         Ok(Some(r)) if r.action == Action::Done => r,
         Ok(_) => {
             return Err(refuse(
@@ -130,7 +130,7 @@ fn review(web: &Web, monitor: &MonitorKey, confirm: bool, form: &Verdict) -> Ans
         None => vec![],
     };
     let domain = crate::outbox::domain_of(&config.email.from);
-    let recorded = web.with_store(|s| {
+    let recorded = web.with_answers(|s| {
         s.review_completion(id, confirm, reason.as_deref(), &messages, &domain, now)
     });
     match recorded {

@@ -214,7 +214,7 @@ pub(crate) fn record(
     new: &NewResponse,
     upload: Option<&Upload>,
     now: DateTime<Utc>,
-    guard: impl FnOnce(&crate::store::Store) -> Result<(), WebError>,
+    guard: impl FnOnce(&dyn crate::store::Answers) -> Result<(), WebError>,
 ) -> Result<Result<i64, RecordError>, WebError> {
     let (_, quota) = limits(config);
     let file = upload.map(|u| NewEvidence {

@@ -48,6 +48,7 @@ mod smtp_delivery;
 mod staged_by_agency;
 mod store_backends;
 mod store_copy;
+mod store_roles;
 mod tick;
 mod trial;
 mod web_hostile;
