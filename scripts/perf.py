@@ -279,9 +279,10 @@ class Backends:
     fresh database of a private PostgreSQL cluster (NHACVIEC_DATABASE_URL), made when first
     asked for and stopped at exit."""
 
-    def __init__(self, which):
+    def __init__(self, which, statements=False):
         self.names = ["sqlite", "postgres"] if which == "both" else [which]
         self.cluster = None
+        self.statements = statements
 
     def env(self, base, backend):
         """`base` for a fresh state on `backend`: on PostgreSQL a new database, as a new state
@@ -291,9 +292,20 @@ class Backends:
         if backend == "postgres":
             if self.cluster is None:
                 from pgcluster import Cluster
-                self.cluster = Cluster()
+                self.cluster = Cluster(statements=self.statements)
             env["NHACVIEC_DATABASE_URL"] = self.cluster.fresh_database()
         return env
+
+    def reset(self, env):
+        """The database's statement figures from now on (`--pg-statements`)."""
+        if "NHACVIEC_DATABASE_URL" in env:
+            self.cluster.reset_statements()
+
+    def said(self, env, what):
+        """Prints where the database's time went since `reset` (`--pg-statements`)."""
+        if "NHACVIEC_DATABASE_URL" in env and self.statements:
+            print(f"    PostgreSQL's statements, {what} (pg_stat_statements: server time only, not the round trips):")
+            print("      " + self.cluster.statements_of(env["NHACVIEC_DATABASE_URL"]).rstrip().replace("\n", "\n      "))
 
     def label(self, backend):
         return {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend] if len(self.names) > 1 or backend != "sqlite" else ""
@@ -320,12 +332,14 @@ def national(tmp, backends):
         # One state for the whole section, as SQLite's state directory is.
         sides[b] = {"cfg": nat, "env": backends.env(env, b)}
     for b, s in sides.items():
+        backends.reset(s["env"])
         wall, f = tick_log(s["cfg"], s["env"], now)
         files = len([n for n in os.listdir(os.path.join(s["cfg"], "state", "mail")) if n.endswith(".eml")])
         send_s = f.get("send_millis", 0) / 1000
         s.update(fresh=wall, files=files, evaluate=f.get("evaluate_millis", 0) / 1000, send=send_s)
         print(f"national{' on ' + backends.label(b) if backends.label(b) else ''}, file transport, fresh state: {files} digests written as .eml (atomic, fsynced)")
         print(f"  run --once end to end: {wall:.2f} s = {files / wall:.0f} files/s; evaluate and record {s['evaluate']:.2f} s, send {send_s:.2f} s = {files / max(send_s, 1e-9):.0f} files/s; load average {os.getloadavg()[0]:.1f}")
+        backends.said(s["env"], "the fresh run --once")
     for s in sides.values():
         s["seconds"] = []
     for _ in range(3):
@@ -366,6 +380,7 @@ def national(tmp, backends):
                     pass
                 time.sleep(0.5)
             c0, s0 = metric(port, "nhacviec_tick_duration_seconds_count"), metric(port, "nhacviec_tick_duration_seconds_sum")
+            backends.reset(s["env"])
             time.sleep(20)
             c1, s1 = metric(port, "nhacviec_tick_duration_seconds_count"), metric(port, "nhacviec_tick_duration_seconds_sum")
             fast = metric(port, 'nhacviec_tick_duration_seconds_bucket{le="0.05"}')
@@ -377,6 +392,7 @@ def national(tmp, backends):
         s["tick_load"] = os.getloadavg()[0]
         print(f"  {backends.label(b) + ': ' if backends.label(b) else ''}the service, cron every second, after its catch-up: {c1 - c0:.0f} ticks in 20 s, mean {s['tick'] * 1000:.1f} ms a tick (target < 50 ms); "
               f"{fast:.0f} of {c1:.0f} ticks under 50 ms; RSS {rss:.0f} MB (target < 200 MB); load average {s['tick_load']:.1f}")
+        backends.said(s["env"], f"the service's {c1 - c0:.0f} ticks")
     if len(sides) == 2:
         q, p = sides["sqlite"], sides["postgres"]
         rows = [("fresh run --once (catch-up, file transport)", q["fresh"], p["fresh"]),
@@ -389,8 +405,8 @@ def national(tmp, backends):
         print("| national fixture | SQLite | PostgreSQL | PostgreSQL / SQLite |")
         print("|---|---|---|---|")
         for name, a, b in rows:
-            unit, k = ("ms", 1000) if max(a, b) < 1 else ("s", 1)
-            print(f"| {name} | {a * k:.{1 if unit == 'ms' else 2}f} {unit} | {b * k:.{1 if unit == 'ms' else 2}f} {unit} | {b / a:.2f} |")
+            fmt = (lambda x: f"{x * 1000:.1f} ms") if max(a, b) < 0.1 else (lambda x: f"{x:.2f} s")
+            print(f"| {name} | {fmt(a)} | {fmt(b)} | {b / a:.2f} |")
 
 
 def far(tmp):
@@ -494,8 +510,11 @@ def smtp(tmp, a, procs, backends):
         ours = {}
         for b in backends.names:
             cfg = config(f"digests-{r}-{b}", a.digests)
-            wall, fields = tick_log(cfg, backends.env(env, b), "2022-06-01T08:00:00+07:00")
+            fresh = backends.env(env, b)
+            backends.reset(fresh)
+            wall, fields = tick_log(cfg, fresh, "2022-06-01T08:00:00+07:00")
             ours[b] = (wall, fields.get("evaluate_millis", 0) / 1000)
+            backends.said(fresh, f"run {r + 1}")
         start = time.monotonic()
         subprocess.run(["smtp-source", "-m", str(a.digests), "-s", str(a.connections), "-l", str(size), "-f", "nv@tinh.example", "-t", "a@tinh.example", f"127.0.0.1:{port}"], check=True)
         theirs = time.monotonic() - start
@@ -645,11 +664,13 @@ def main():
     ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite",
                     help="the state's database for the smtp and national sections (both: side by side in one run, "
                          "PostgreSQL a private cluster of this run); the other sections run on SQLite")
+    ap.add_argument("--pg-statements", action="store_true",
+                    help="PostgreSQL's statements by total time after each measurement on it (pg_stat_statements; a diagnosis, it slows the server a little)")
     a = ap.parse_args()
     # The backend is this script's choice, never the caller's environment's.
     os.environ.pop("NHACVIEC_DATABASE_URL", None)
     os.environ.pop("CREDENTIALS_DIRECTORY", None)
-    backends = Backends(a.backend)
+    backends = Backends(a.backend, a.pg_statements)
     if "NHACVIEC_BIN" not in os.environ:
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp()

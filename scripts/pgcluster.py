@@ -32,8 +32,9 @@ def bindir():
 
 
 class Cluster:
-    def __init__(self):
+    def __init__(self, statements=False):
         self.bin = bindir()
+        self.statements = statements
         self.root = tempfile.mkdtemp(prefix="nhacviec-perf-pg-")
         self.port = free_port()
         self.count = 0
@@ -56,7 +57,8 @@ class Cluster:
         if self.owner:
             os.chown(log.name, self.owner.pw_uid, self.owner.pw_gid)
         self.proc = subprocess.Popen([os.path.join(self.bin, "postgres"), "-D", self.data, "-p", str(self.port), "-k", self.root,
-                                      "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+                                      "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"]
+                                     + (["-c", "shared_preload_libraries=pg_stat_statements"] if statements else []),
                                      stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent, **self._as_owner())
         deadline = time.monotonic() + 60
         while subprocess.run([os.path.join(self.bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode != 0:
@@ -64,14 +66,35 @@ class Cluster:
                 with open(log.name) as f:
                     raise SystemExit(f"the private PostgreSQL did not start: {f.read()}")
             time.sleep(0.1)
+        if statements:
+            self.psql("CREATE EXTENSION pg_stat_statements")
 
     def _as_owner(self):
         return {"user": self.owner.pw_uid, "group": self.owner.pw_gid, "extra_groups": []} if self.owner else {}
 
-    def psql(self, sql):
-        """Runs `sql` as the cluster's owner over its Unix socket (trusted locally)."""
-        subprocess.run([os.path.join(self.bin, "psql"), "-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", self.root, "-p", str(self.port),
-                        "-U", USER, "-d", "postgres", "-c", sql], check=True, stdout=subprocess.DEVNULL)
+    def psql(self, sql, out=False):
+        """Runs `sql` as the cluster's owner over its Unix socket (trusted locally); its
+        output when `out`."""
+        return subprocess.run([os.path.join(self.bin, "psql"), "-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", self.root, "-p", str(self.port),
+                               "-U", USER, "-d", "postgres", "-c", sql], check=True, text=True,
+                              stdout=subprocess.PIPE if out else subprocess.DEVNULL).stdout
+
+    def reset_statements(self):
+        if self.statements:
+            self.psql("SELECT pg_stat_statements_reset()")
+
+    def statements_of(self, url, top=8):
+        """Where the database's time went since the last reset (pg_stat_statements, when the
+        cluster loads it): its statements by total time, as a table; "" otherwise."""
+        if not self.statements:
+            return ""
+        name = url.rsplit("/", 1)[1]
+        return self.psql(f"""SELECT calls, round(total_exec_time)::bigint AS total_ms,
+                round((total_exec_time / calls)::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{name}')
+            UNION ALL SELECT sum(calls), round(sum(total_exec_time))::bigint, NULL, sum(rows), '(all statements)'
+            FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{name}')
+            ORDER BY total_ms DESC LIMIT {top + 1}""", out=True)
 
     def fresh_database(self):
         """A new, empty database: its connection string (TCP, password), as a service has it."""
