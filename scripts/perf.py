@@ -3,9 +3,11 @@
 so a noisy machine does not mislead). Prints a report; docs/PERFORMANCE.md records one.
 
     scripts/perf.py [--digests N] [--only smtp|national|far|pages|idle] [--tasks 4] [--runs 3]
+                    [--backend sqlite|postgres|both]
 
 Needs (Debian): postfix (smtp-sink, smtp-source), prometheus-alertmanager, wrk; nginx for
-`--only pages` (a private instance on loopback, its own prefix and config). Builds release.
+`--only pages` (a private instance on loopback, its own prefix and config); postgresql for
+`--backend postgres|both` (a private cluster, scripts/pgcluster.py). Builds release.
 """
 import argparse
 import hashlib
@@ -241,80 +243,170 @@ def metric(port, name):
     return None
 
 
-def start_to_first_tick(cfg, env, runs=3):
-    """The service started on `cfg` (its state caught up), from the debug log's own events:
-    (median config read, median first pass done since the config was read) in seconds."""
+def start_to_first_tick(cfg, env):
+    """One start of the service on `cfg` (its state caught up), from the debug log's own
+    events: seconds to the config read, then (since the config was read) the database open
+    (PostgreSQL's `database` event, as the line arrived; None on SQLite), the schedule built
+    and the first pass done."""
     env = dict(env, NHACVIEC_LOG="warn,nhacviec=debug", NHACVIEC_LOG_FORMAT="json")
-    reads, firsts = [], []
-    for _ in range(runs):
-        p = subprocess.Popen([BIN, "--config", cfg, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            fields = {}
-            for line in p.stderr:
-                try:
-                    f = json.loads(line).get("fields", {})
-                except ValueError:
-                    continue
-                fields[f.get("event")] = f
-                if f.get("event") == "first_pass":
-                    break
-        finally:
-            p.terminate()
-            p.communicate(timeout=30)
-        reads.append(fields["config_read"]["millis"] / 1000)
-        firsts.append(fields["first_pass"]["since_config_read_millis"] / 1000)
-    return sorted(reads)[len(reads) // 2], sorted(firsts)[len(firsts) // 2]
+    p = subprocess.Popen([BIN, "--config", cfg, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    fields, arrived = {}, {}
+    try:
+        for line in p.stderr:
+            try:
+                f = json.loads(line).get("fields", {})
+            except ValueError:
+                continue
+            fields[f.get("event")] = f
+            arrived[f.get("event")] = time.monotonic()
+            if f.get("event") == "first_pass":
+                break
+    finally:
+        p.terminate()
+        p.communicate(timeout=30)
+    db = arrived["database"] - arrived["config_read"] if "database" in arrived else None
+    return {"read": fields["config_read"]["millis"] / 1000, "database": db,
+            "schedule": fields["schedule_built"]["millis"] / 1000,
+            "first": fields["first_pass"]["since_config_read_millis"] / 1000}
 
 
-def national(tmp):
+def median(xs):
+    return sorted(xs)[len(xs) // 2]
+
+
+class Backends:
+    """Where a measurement keeps its state: SQLite in the state directory (the default), or a
+    fresh database of a private PostgreSQL cluster (NHACVIEC_DATABASE_URL), made when first
+    asked for and stopped at exit."""
+
+    def __init__(self, which, statements=False):
+        self.names = ["sqlite", "postgres"] if which == "both" else [which]
+        self.cluster = None
+        self.statements = statements
+
+    def env(self, base, backend):
+        """`base` for a fresh state on `backend`: on PostgreSQL a new database, as a new state
+        directory is on SQLite (the caller reuses the environment where it reuses the directory)."""
+        env = dict(base)
+        env.pop("NHACVIEC_DATABASE_URL", None)
+        if backend == "postgres":
+            if self.cluster is None:
+                from pgcluster import Cluster
+                self.cluster = Cluster(statements=self.statements)
+            env["NHACVIEC_DATABASE_URL"] = self.cluster.fresh_database()
+        return env
+
+    def reset(self, env):
+        """The database's statement figures from now on (`--pg-statements`)."""
+        if "NHACVIEC_DATABASE_URL" in env:
+            self.cluster.reset_statements()
+
+    def said(self, env, what):
+        """Prints where the database's time went since `reset` (`--pg-statements`)."""
+        if "NHACVIEC_DATABASE_URL" in env and self.statements:
+            print(f"    PostgreSQL's statements, {what} (pg_stat_statements: server time only, not the round trips):")
+            print("      " + self.cluster.statements_of(env["NHACVIEC_DATABASE_URL"]).rstrip().replace("\n", "\n      "))
+
+    def label(self, backend):
+        return {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend] if len(self.names) > 1 or backend != "sqlite" else ""
+
+
+def national(tmp, backends):
     """The national fixture (12,002 agencies, 34 plans): the file transport on a fresh state,
     a second pass with nothing due, and the running service's tick with nothing due, read
-    from its own tick-duration histogram under a per-second cron."""
-    nat = os.path.join(tmp, "national-run")
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "national", nat], check=True)
-    # The whole fresh catch-up at any hour, as measured before issue 13 (the defaults would
-    # skip reminders older than 7 days and wait for the send hours); a tick every second for
-    # the service part below.
-    with open(os.path.join(nat, "nhacviec.toml"), "a") as fh:
-        fh.write('\n[schedule]\nreminders = "* * * * * *"\ncatch_up_days = 366\nsend_hours = "always"\n')
+    from its own tick-duration histogram under a per-second cron. With two backends each step
+    runs on both, one after the other (the starts alternate), and the figures are printed side
+    by side."""
     env = dict(os.environ)
     env.pop("NHACVIEC_STATE_DIR", None)
     now = "2022-06-01T08:00:00+07:00"
-    wall, f = tick_log(nat, env, now)
-    files = len([n for n in os.listdir(os.path.join(nat, "state", "mail")) if n.endswith(".eml")])
-    send_s = f.get("send_millis", 0) / 1000
-    print(f"national, file transport, fresh state: {files} digests written as .eml (atomic, fsynced)")
-    print(f"  run --once end to end: {wall:.2f} s = {files / wall:.0f} files/s; evaluate and record {f.get('evaluate_millis', 0) / 1000:.2f} s, send {send_s:.2f} s = {files / max(send_s, 1e-9):.0f} files/s")
-    walls = sorted(tick_log(nat, env, now)[0] for _ in range(3))
-    print(f"  a second run --once the same day (nothing due; load, build the schedule, tick): median {walls[1]:.2f} s")
+    sides = {}
+    for b in backends.names:
+        nat = os.path.join(tmp, f"national-run-{b}")
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts/gen-config.py"), "national", nat], check=True)
+        # The whole fresh catch-up at any hour, as measured before issue 13 (the defaults would
+        # skip reminders older than 7 days and wait for the send hours); a tick every second for
+        # the service part below.
+        with open(os.path.join(nat, "nhacviec.toml"), "a") as fh:
+            fh.write('\n[schedule]\nreminders = "* * * * * *"\ncatch_up_days = 366\nsend_hours = "always"\n')
+        # One state for the whole section, as SQLite's state directory is.
+        sides[b] = {"cfg": nat, "env": backends.env(env, b)}
+    for b, s in sides.items():
+        backends.reset(s["env"])
+        wall, f = tick_log(s["cfg"], s["env"], now)
+        files = len([n for n in os.listdir(os.path.join(s["cfg"], "state", "mail")) if n.endswith(".eml")])
+        send_s = f.get("send_millis", 0) / 1000
+        s.update(fresh=wall, files=files, evaluate=f.get("evaluate_millis", 0) / 1000, send=send_s)
+        print(f"national{' on ' + backends.label(b) if backends.label(b) else ''}, file transport, fresh state: {files} digests written as .eml (atomic, fsynced)")
+        print(f"  run --once end to end: {wall:.2f} s = {files / wall:.0f} files/s; evaluate and record {s['evaluate']:.2f} s, send {send_s:.2f} s = {files / max(send_s, 1e-9):.0f} files/s; load average {os.getloadavg()[0]:.1f}")
+        backends.said(s["env"], "the fresh run --once")
+    for s in sides.values():
+        s["seconds"] = []
+    for _ in range(3):
+        for s in sides.values():
+            s["seconds"].append(tick_log(s["cfg"], s["env"], now)[0])
+    for b, s in sides.items():
+        s["second"] = median(s["seconds"])
+        print(f"  {backends.label(b) + ': ' if backends.label(b) else ''}a second run --once the same day (nothing due; load, build the schedule, tick): median {s['second']:.2f} s")
     # A start of the service: its first pass (the catch-up, at the real clock) once, then
-    # starts with the state caught up.
-    start_to_first_tick(nat, env, runs=1)
-    read, first = start_to_first_tick(nat, env)
-    print(f"  the service's start, state caught up: config read {read:.2f} s, then schedule and first pass {first:.2f} s (target < 1 s), medians of 3; load average {os.getloadavg()[0]:.1f}")
+    # starts with the state caught up, alternating the backends.
+    for s in sides.values():
+        start_to_first_tick(s["cfg"], s["env"])
+        s["starts"] = []
+    for _ in range(3):
+        for s in sides.values():
+            s["starts"].append(start_to_first_tick(s["cfg"], s["env"]))
+    for b, s in sides.items():
+        m = {k: median([r[k] for r in s["starts"]]) for k in ("read", "schedule", "first")}
+        dbs = [r["database"] for r in s["starts"] if r["database"] is not None]
+        m["database"] = median(dbs) if dbs else None
+        s["start"] = m
+        db = f", of which the database opened {m['database']:.2f} s" if m["database"] is not None else ""
+        print(f"  {backends.label(b) + ': ' if backends.label(b) else ''}the service's start, state caught up: config read {m['read']:.2f} s, then schedule and first pass {m['first']:.2f} s "
+              f"(target < 1 s; schedule built at {m['schedule']:.2f} s{db}), medians of 3; load average {os.getloadavg()[0]:.1f}")
     # The service, ticking every second on the national fixture.
-    port = free_port()
-    with open(os.path.join(nat, "nhacviec.toml"), "a") as fh:
-        fh.write(f'\n[http]\nlisten = "127.0.0.1:{port}"\n')
-    p = subprocess.Popen([BIN, "--config", nat, "run"], env=dict(env, NHACVIEC_LOG="warn"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            try:
-                if (metric(port, "nhacviec_tick_duration_seconds_count") or 0) >= 2:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        c0, s0 = metric(port, "nhacviec_tick_duration_seconds_count"), metric(port, "nhacviec_tick_duration_seconds_sum")
-        time.sleep(20)
-        c1, s1 = metric(port, "nhacviec_tick_duration_seconds_count"), metric(port, "nhacviec_tick_duration_seconds_sum")
-        fast = metric(port, 'nhacviec_tick_duration_seconds_bucket{le="0.05"}')
-        rss = rss_kb(p.pid) / 1024
-    finally:
-        p.terminate()
-        p.wait(timeout=30)
-    print(f"  the service, cron every second, after its catch-up: {c1 - c0:.0f} ticks in 20 s, mean {(s1 - s0) / max(c1 - c0, 1) * 1000:.1f} ms a tick (target < 50 ms); {fast:.0f} of {c1:.0f} ticks under 50 ms; RSS {rss:.0f} MB (target < 200 MB)")
+    for b, s in sides.items():
+        port = free_port()
+        with open(os.path.join(s["cfg"], "nhacviec.toml"), "a") as fh:
+            fh.write(f'\n[http]\nlisten = "127.0.0.1:{port}"\n')
+        p = subprocess.Popen([BIN, "--config", s["cfg"], "run"], env=dict(s["env"], NHACVIEC_LOG="warn"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                try:
+                    if (metric(port, "nhacviec_tick_duration_seconds_count") or 0) >= 2:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+            c0, s0 = metric(port, "nhacviec_tick_duration_seconds_count"), metric(port, "nhacviec_tick_duration_seconds_sum")
+            backends.reset(s["env"])
+            time.sleep(20)
+            c1, s1 = metric(port, "nhacviec_tick_duration_seconds_count"), metric(port, "nhacviec_tick_duration_seconds_sum")
+            fast = metric(port, 'nhacviec_tick_duration_seconds_bucket{le="0.05"}')
+            rss = rss_kb(p.pid) / 1024
+        finally:
+            p.terminate()
+            p.wait(timeout=30)
+        s["tick"] = (s1 - s0) / max(c1 - c0, 1)
+        s["tick_load"] = os.getloadavg()[0]
+        print(f"  {backends.label(b) + ': ' if backends.label(b) else ''}the service, cron every second, after its catch-up: {c1 - c0:.0f} ticks in 20 s, mean {s['tick'] * 1000:.1f} ms a tick (target < 50 ms); "
+              f"{fast:.0f} of {c1:.0f} ticks under 50 ms; RSS {rss:.0f} MB (target < 200 MB); load average {s['tick_load']:.1f}")
+        backends.said(s["env"], f"the service's {c1 - c0:.0f} ticks")
+    if len(sides) == 2:
+        q, p = sides["sqlite"], sides["postgres"]
+        rows = [("fresh run --once (catch-up, file transport)", q["fresh"], p["fresh"]),
+                ("a second run --once, nothing due (median of 3)", q["second"], p["second"]),
+                ("start: process to config read (median of 3)", q["start"]["read"], p["start"]["read"]),
+                ("start: config read to first pass done (median of 3)", q["start"]["first"], p["start"]["first"]),
+                ("start: process to first pass done", q["start"]["read"] + q["start"]["first"], p["start"]["read"] + p["start"]["first"]),
+                ("a tick with nothing due (/metrics, mean over 20 s)", q["tick"], p["tick"])]
+        print(f"national, side by side (target: PostgreSQL within 3x SQLite's); load average {os.getloadavg()[0]:.1f}")
+        print("| national fixture | SQLite | PostgreSQL | PostgreSQL / SQLite |")
+        print("|---|---|---|---|")
+        for name, a, b in rows:
+            fmt = (lambda x: f"{x * 1000:.1f} ms") if max(a, b) < 0.1 else (lambda x: f"{x:.2f} s")
+            print(f"| {name} | {fmt(a)} | {fmt(b)} | {b / a:.2f} |")
 
 
 def far(tmp):
@@ -383,11 +475,12 @@ def pages(tmp):
         p.wait(timeout=30)
 
 
-def smtp(tmp, a, procs):
+def smtp(tmp, a, procs, backends):
     """The held-out delivery workload: N real digests (several tasks each, the size of the
     national fixture's, ~5.8 KB with 4 tasks) over SMTP to Postfix's smtp-sink, nhacviec's
-    `run --once` on a fresh state against smtp-source with the same count, size and
-    connections; each pair run back to back (a noisy machine slows both), median of the runs."""
+    `run --once` on a fresh state (on each backend: a new state directory, and on PostgreSQL a
+    new database) against smtp-source with the same count, size and connections; each run
+    back to back (a noisy machine slows all), median of the runs."""
     port = free_port()
     procs.append(subprocess.Popen(["smtp-sink"] + (["-u", "nobody"] if os.geteuid() == 0 else []) + [f"127.0.0.1:{port}", "256"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     time.sleep(0.5)
@@ -409,22 +502,37 @@ def smtp(tmp, a, procs):
     subprocess.run([BIN, "--config", one, "run", "--once", "--now", "2022-06-01T08:00:00+07:00"], env=dict(env, NHACVIEC_LOG="warn"), check=True, stdout=subprocess.DEVNULL)
     mail = os.path.join(one, "state", "mail")
     size = max(os.path.getsize(os.path.join(mail, n)) for n in os.listdir(mail))
+    on = " and ".join(backends.label(b) for b in backends.names if backends.label(b))
     print(f"delivery, the held-out workload: {a.digests} real digests ({a.tasks} tasks each, ~{size} bytes) over SMTP to smtp-sink, "
-          f"{a.connections} connections for nhacviec and for smtp-source (-s {a.connections} -l {size}), fresh state; load average {os.getloadavg()[0]:.1f} at start")
+          f"{a.connections} connections for nhacviec and for smtp-source (-s {a.connections} -l {size}), fresh state{' on ' + on if on else ''}; load average {os.getloadavg()[0]:.1f} at start")
     runs = []
     for r in range(a.runs):
-        cfg = config(f"digests-{r}", a.digests)
-        ours, fields = tick_log(cfg, env, "2022-06-01T08:00:00+07:00")
+        ours = {}
+        for b in backends.names:
+            cfg = config(f"digests-{r}-{b}", a.digests)
+            fresh = backends.env(env, b)
+            backends.reset(fresh)
+            wall, fields = tick_log(cfg, fresh, "2022-06-01T08:00:00+07:00")
+            ours[b] = (wall, fields.get("evaluate_millis", 0) / 1000)
+            backends.said(fresh, f"run {r + 1}")
         start = time.monotonic()
         subprocess.run(["smtp-source", "-m", str(a.digests), "-s", str(a.connections), "-l", str(size), "-f", "nv@tinh.example", "-t", "a@tinh.example", f"127.0.0.1:{port}"], check=True)
         theirs = time.monotonic() - start
-        runs.append((ours, theirs, fields.get("evaluate_millis", 0) / 1000, os.getloadavg()[0]))
-        print(f"  run {r + 1}: nhacviec run --once {ours:.2f} s = {a.digests / ours:.0f} msg/s (evaluate {runs[-1][2]:.2f} s); "
-              f"smtp-source {theirs:.2f} s = {a.digests / theirs:.0f} msg/s; ratio {theirs / ours:.2f}; load average {runs[-1][3]:.1f}")
-    med = lambda xs: sorted(xs)[len(xs) // 2]
-    ours, theirs = med([r[0] for r in runs]), med([r[1] for r in runs])
-    print(f"  median of {a.runs}: nhacviec {ours:.2f} s = {a.digests / ours:.0f} msg/s (evaluate, render, record, send, mark); smtp-source {theirs:.2f} s = {a.digests / theirs:.0f} msg/s")
-    print(f"  ratio: median {med([r[1] / r[0] for r in runs]):.2f} of smtp-source's rate end to end (target >= 0.6)")
+        runs.append((ours, theirs, os.getloadavg()[0]))
+        said = "; ".join(f"nhacviec{' on ' + backends.label(b) if backends.label(b) else ''} run --once {w:.2f} s = {a.digests / w:.0f} msg/s (evaluate {e:.2f} s), ratio {theirs / w:.2f}"
+                         for b, (w, e) in ours.items())
+        print(f"  run {r + 1}: {said}; smtp-source {theirs:.2f} s = {a.digests / theirs:.0f} msg/s; load average {runs[-1][2]:.1f}")
+    theirs = median([r[1] for r in runs])
+    print(f"  median of {a.runs}: smtp-source {theirs:.2f} s = {a.digests / theirs:.0f} msg/s")
+    for b in backends.names:
+        ours = median([r[0][b][0] for r in runs])
+        target = 0.4 if b == "postgres" else 0.6
+        print(f"  nhacviec{' on ' + backends.label(b) if backends.label(b) else ''}: median {ours:.2f} s = {a.digests / ours:.0f} msg/s (evaluate, render, record, send, mark); "
+              f"ratio: median {median([r[1] / r[0][b][0] for r in runs]):.2f} of smtp-source's rate end to end (target >= {target})")
+    if len(backends.names) == 2:
+        q, p = median([r[0]["sqlite"][0] for r in runs]), median([r[0]["postgres"][0] for r in runs])
+        each = ", ".join(f"{r[0]['postgres'][0] / r[0]['sqlite'][0]:.2f}" for r in runs)
+        print(f"  side by side: PostgreSQL / SQLite time, median {p / q:.2f} (runs: {each})")
 
 
 def agency_token(secret, agency, issued):
@@ -553,14 +661,23 @@ def main():
     ap.add_argument("--tasks", type=int, default=4, help="tasks in each SMTP digest (4: ~5.8 KB, a real digest)")
     ap.add_argument("--runs", type=int, default=3, help="SMTP runs, each nhacviec then smtp-source; the median is reported")
     ap.add_argument("--only", choices=["smtp", "national", "far", "pages", "idle"], help="run one section")
+    ap.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite",
+                    help="the state's database for the smtp and national sections (both: side by side in one run, "
+                         "PostgreSQL a private cluster of this run); the other sections run on SQLite")
+    ap.add_argument("--pg-statements", action="store_true",
+                    help="PostgreSQL's statements by total time after each measurement on it (pg_stat_statements; a diagnosis, it slows the server a little)")
     a = ap.parse_args()
+    # The backend is this script's choice, never the caller's environment's.
+    os.environ.pop("NHACVIEC_DATABASE_URL", None)
+    os.environ.pop("CREDENTIALS_DIRECTORY", None)
+    backends = Backends(a.backend, a.pg_statements)
     if "NHACVIEC_BIN" not in os.environ:
         subprocess.run(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT, check=True)
     tmp = tempfile.mkdtemp()
     procs = []
     try:
         if a.only == "national":
-            national(tmp)
+            national(tmp, backends)
             return
         if a.only == "far":
             far(tmp)
@@ -573,7 +690,7 @@ def main():
             idle_side_by_side(tmp)
             return
         # 1. Delivery throughput: nhacviec vs smtp-source, same sink, same count and size.
-        smtp(tmp, a, procs)
+        smtp(tmp, a, procs, backends)
         if a.only == "smtp":
             return
 
@@ -582,7 +699,7 @@ def main():
 
         idle_side_by_side(tmp)
 
-        national(tmp)
+        national(tmp, backends)
 
         pages(tmp)
         agency_page(tmp)
@@ -600,6 +717,8 @@ def main():
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if backends.cluster:
+            backends.cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
