@@ -629,6 +629,8 @@ pub struct Store {
     /// The service's own PostgreSQL session: its marks after sending do not wait for the
     /// disk (`normal_sync`), like SQLite's.
     pg_async_marks: bool,
+    /// The last counts by status, at a `Db::changes` mark (PostgreSQL).
+    counts_cache: std::cell::RefCell<Option<((u64, i64), StatusCounts)>>,
 }
 
 /// Inserts a pending delivery and gives it its Message-ID, derived from the row so that a
@@ -1034,6 +1036,7 @@ impl Store {
             recorder: std::cell::RefCell::new(None),
             schema,
             pg_async_marks: false,
+            counts_cache: Default::default(),
         }
     }
 
@@ -1642,6 +1645,22 @@ impl Store {
     }
 
     pub fn counts(&self) -> Result<StatusCounts> {
+        // On PostgreSQL the count reads every delivery across the network, twice a tick:
+        // kept while neither this session nor another changed anything.
+        let mark = self.db.changes()?;
+        if let (Some(mark), Some((at, counts))) = (mark, self.counts_cache.borrow().as_ref()) {
+            if mark == *at {
+                return Ok(counts.clone());
+            }
+        }
+        let counts = self.count_statuses()?;
+        if let Some(mark) = mark {
+            *self.counts_cache.borrow_mut() = Some((mark, counts.clone()));
+        }
+        Ok(counts)
+    }
+
+    fn count_statuses(&self) -> Result<StatusCounts> {
         let mut counts: Vec<(DeliveryStatus, i64)> = self.db.query_map(
             "SELECT status, COUNT(*) FROM deliveries GROUP BY status",
             args![],

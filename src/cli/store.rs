@@ -137,7 +137,13 @@ mod tests {
         assert!(text.contains("  slots            340 dòng"), "{text}");
         assert!(text.contains("Đã chép xong"), "{text}");
         assert!(text.contains("Mã định danh 00ff"), "{text}");
-        assert!(text.contains("(2 tệp)"), "{text}");
+        assert!(text.contains("1 tệp (của 2 trả lời)"), "{text}");
+        assert!(!text.contains("Thiếu"), "{text}");
+        let missing = CopyReport {
+            evidence_missing: vec!["ab12".into()],
+            ..report.clone()
+        };
+        assert!(render(&missing).contains("Thiếu 1 tệp kèm trên đĩa"));
         assert!(text.contains("/var/lib/nhacviec/evidence"), "{text}");
         assert!(text.contains("NHACVIEC_DATABASE_URL"), "{text}");
     }

@@ -263,6 +263,9 @@ pub struct PgConn {
     in_tx: Cell<bool>,
     /// The last error said the session is gone (the client may not know it is closed).
     broken: Cell<bool>,
+    /// Statements this session ran that may have written: with the change feed, whether
+    /// something may have changed since a figure was read (`Db::changes`).
+    writes: Cell<u64>,
 }
 
 struct PgInner {
@@ -328,6 +331,7 @@ impl PgConn {
             listening: Cell::new(false),
             in_tx: Cell::new(false),
             broken: Cell::new(false),
+            writes: Cell::new(0),
         })
     }
 
@@ -394,6 +398,12 @@ pub(crate) fn session_lost(e: &postgres::Error) -> bool {
         })
 }
 
+impl PgConn {
+    fn wrote(&self) {
+        self.writes.set(self.writes.get().wrapping_add(1));
+    }
+}
+
 /// A session and its server process id.
 fn session(url: &DatabaseUrl) -> Result<(postgres::Client, i32)> {
     let mut client = url.connect().map_err(StoreError::Postgres)?;
@@ -449,9 +459,11 @@ impl Db {
             Db::Lite(c) => Ok(c
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(args.iter()))?),
-            Db::Pg(p) => p
-                .with(|i| i.execute(sql, args))
-                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            Db::Pg(p) => {
+                p.wrote();
+                p.with(|i| i.execute(sql, args))
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            }
         }
     }
 
@@ -459,7 +471,10 @@ impl Db {
     pub fn batch(&self, sql: &str) -> Result<()> {
         match self {
             Db::Lite(c) => Ok(c.execute_batch(sql)?),
-            Db::Pg(p) => p.with(|i| i.client.batch_execute(sql)),
+            Db::Pg(p) => {
+                p.wrote();
+                p.with(|i| i.client.batch_execute(sql))
+            }
         }
     }
 
@@ -615,6 +630,19 @@ impl Db {
         }
     }
 
+    /// On PostgreSQL, a mark that moves whenever this session or another may have changed
+    /// something (its own statements that may write, and the change feed): a figure read at
+    /// one mark is still true while it stays. `None` on SQLite, whose reads are cheap.
+    pub fn changes(&self) -> Result<Option<(u64, i64)>> {
+        match self {
+            Db::Lite(_) => Ok(None),
+            Db::Pg(p) => {
+                let feed = self.data_version()?;
+                Ok(Some((p.writes.get(), feed)))
+            }
+        }
+    }
+
     /// Subscribes this PostgreSQL session to the change feed (nothing on SQLite).
     pub fn listen(&self) -> Result<()> {
         if let Db::Pg(p) = self {
@@ -631,7 +659,10 @@ impl Db {
     ) -> Option<Result<T>> {
         match self {
             Db::Lite(_) => None,
-            Db::Pg(p) => Some(p.with(|i| f(&mut i.client))),
+            Db::Pg(p) => {
+                p.wrote();
+                Some(p.with(|i| f(&mut i.client)))
+            }
         }
     }
 }

@@ -1924,7 +1924,7 @@ fn a_lost_session_is_replaced_and_a_transaction_it_cut_leaves_nothing_half_writt
     let end_sessions = || {
         admin(&text)
             .execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'nhacviec' AND pid <> pg_backend_pid()",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'nhacviec' AND datname = current_database() AND pid <> pg_backend_pid()",
                 &[],
             )
             .unwrap();
