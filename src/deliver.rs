@@ -1052,13 +1052,23 @@ fn apply(
     let (fallbacks, marks): (Vec<_>, Vec<_>) = decided
         .into_iter()
         .partition(|(_, next)| matches!(next, Next::Fallback { .. }));
-    let mut marks = marks;
-    store.in_one_transaction(&mut || {
-        for (d, next) in marks.drain(..) {
-            mark(store, mode, domain, pass, &d, next, now)?;
-        }
-        Ok(())
-    })?;
+    // The sent ones in one statement; alone, they need no transaction of their own.
+    let (sent, mut marks): (Vec<_>, Vec<_>) = marks
+        .into_iter()
+        .partition(|(_, next)| matches!(next, Next::Sent));
+    let sent: Vec<i64> = sent.iter().map(|(d, _)| d.id).collect();
+    if marks.is_empty() {
+        store.mark_sent_all(&sent, now)?;
+    } else {
+        store.in_one_transaction(&mut || {
+            store.mark_sent_all(&sent, now)?;
+            for (d, next) in marks.drain(..) {
+                mark(store, mode, domain, pass, &d, next, now)?;
+            }
+            Ok(())
+        })?;
+    }
+    pass.sent += sent.len();
     for (d, next) in fallbacks {
         mark(store, mode, domain, pass, &d, next, now)?;
     }

@@ -730,6 +730,78 @@ fn insert_delivery_pg(
     Ok(id)
 }
 
+/// A batch's deliveries on PostgreSQL in three statements, not three per delivery: their ids
+/// taken from the sequence, the rows (with their Message-IDs) and their bodies as arrays.
+/// Their ids, in order.
+fn insert_deliveries_pg(
+    tx: &Db,
+    instance: &str,
+    domain: &str,
+    deliveries: &[NewDelivery],
+    ledger: Ledger,
+    tick_at: &str,
+    now: &str,
+) -> Result<Vec<i64>> {
+    if deliveries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = deliveries.len() as i64;
+    let mut ids: Vec<i64> = tx.query_map(
+        "SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) FROM generate_series(1, ?1)",
+        args![n],
+        |r| r.get(0),
+    )?;
+    ids.sort_unstable();
+    let agencies: Vec<&str> = deliveries.iter().map(|d| d.agency.as_str()).collect();
+    let channels: Vec<&str> = deliveries.iter().map(|d| d.channel.name()).collect();
+    let recipients: Vec<String> = deliveries
+        .iter()
+        .map(|d| serde_json::to_string(&d.recipients).unwrap_or_default())
+        .collect();
+    let subjects: Vec<&str> = deliveries.iter().map(|d| d.subject.as_str()).collect();
+    let items: Vec<String> = deliveries
+        .iter()
+        .map(|d| serde_json::to_string(&d.items).unwrap_or_default())
+        .collect();
+    let threads: Vec<&str> = deliveries.iter().map(|d| d.thread.as_str()).collect();
+    let message_ids: Vec<String> = ids
+        .iter()
+        .map(|id| format!("<nhacviec.{instance}.{id}@{domain}>"))
+        .collect();
+    let trials: Vec<i64> = deliveries
+        .iter()
+        .map(|d| i64::from(ledger.redirects(d.channel)))
+        .collect();
+    let texts: Vec<&str> = deliveries.iter().map(|d| d.body_text.as_str()).collect();
+    let htmls: Vec<&str> = deliveries.iter().map(|d| d.body_html.as_str()).collect();
+    let pending = DeliveryStatus::Pending.as_str();
+    let written = tx.with_pg(|c| {
+        c.execute(
+            "INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
+             SELECT id, $2, agency, channel, recipients, subject, '', '', items, thread, message_id, $10, $11, $11, trial
+             FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $12::bigint[])
+                  AS t(id, agency, channel, recipients, subject, items, thread, message_id, trial)",
+            &[&ids, &tick_at, &agencies, &channels, &recipients, &subjects, &items, &threads, &message_ids, &pending, &now, &trials],
+        )?;
+        c.execute(
+            "INSERT INTO delivery_bodies (id, body_text, body_html) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])",
+            &[&ids, &texts, &htmls],
+        )
+    });
+    if let Some(written) = written {
+        written?;
+    }
+    for (id, d) in ids.iter().zip(deliveries) {
+        for (seq, a) in d.attachments.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
+                args![*id, seq, &a.name, &a.content_type, &a.bytes],
+            )?;
+        }
+    }
+    Ok(ids)
+}
+
 /// Files the program creates are readable by its user only (Zalo tokens, message bodies),
 /// whatever the umask.
 pub const FILE_MODE: u32 = 0o600;
@@ -1343,19 +1415,33 @@ impl Store {
             // insert reads and rewrites pages at random.
             let mut slots: Vec<(&str, &str, Option<i64>, Option<&str>)> =
                 Vec::with_capacity(tick.skipped.len() + tick.stale.len() + tick.suppressed.len());
-            for d in share.deliveries {
-                let items = serde_json::to_string(&d.items).unwrap_or_default();
-                let trial = share.ledger.redirects(d.channel);
-                let id = insert_delivery(
+            let made = if self.db.is_pg() {
+                insert_deliveries_pg(
                     &tx,
                     &self.instance,
                     domain,
-                    d,
+                    share.deliveries,
+                    share.ledger,
                     &tick_text,
-                    &items,
                     &now,
-                    trial,
-                )?;
+                )?
+            } else {
+                Vec::new()
+            };
+            for (n, d) in share.deliveries.iter().enumerate() {
+                let id = match made.get(n) {
+                    Some(id) => *id,
+                    None => insert_delivery(
+                        &tx,
+                        &self.instance,
+                        domain,
+                        d,
+                        &tick_text,
+                        &serde_json::to_string(&d.items).unwrap_or_default(),
+                        &now,
+                        share.ledger.redirects(d.channel),
+                    )?,
+                };
                 slots.extend(
                     d.items
                         .iter()
@@ -1599,6 +1685,38 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::mark_sent`] for several at once: one statement on PostgreSQL.
+    pub fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let at = at.to_rfc3339();
+        let sent = DeliveryStatus::Sent.as_str();
+        let marked = self.db.with_pg(|c| {
+            c.execute(
+                "UPDATE deliveries SET status = $3, sent_at = $1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL WHERE id = ANY($2)",
+                &[&at, &ids, &sent],
+            )
+        });
+        if let Some(marked) = marked {
+            marked?;
+            return Ok(());
+        }
+        // On SQLite one transaction for them, unless the caller's is open.
+        let tx = match self.db.lite() {
+            Some(conn) if ids.len() > 1 && conn.is_autocommit() => Some(self.db.begin()?),
+            _ => None,
+        };
+        for id in ids {
+            self.db.execute("UPDATE deliveries SET status = ?3, sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL WHERE id = ?2",
+                args![at.as_str(), *id, sent])?;
+        }
+        if let Some(tx) = tx {
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
     pub fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
         self.db.execute("UPDATE deliveries SET status = ?4, attempts = attempts + 1, next_attempt_at = ?1, last_error = ?2, claimed_by = NULL WHERE id = ?3",
             args![next.to_rfc3339(), error, id, DeliveryStatus::Retrying.as_str()])?;
@@ -1754,6 +1872,31 @@ impl Store {
                 attachments: vec![],
             })
         })?;
+        if self.db.is_pg() {
+            // One query for the lot, not one per delivery.
+            let ids: Vec<i64> = out.iter().map(|d| d.id).collect();
+            let files = self.db.with_pg(|c| {
+                c.query(
+                    "SELECT delivery_id, name, media_type, bytes FROM delivery_attachments WHERE delivery_id = ANY($1) ORDER BY delivery_id, seq",
+                    &[&ids],
+                )
+            });
+            if let Some(files) = files {
+                let mut by_id: std::collections::HashMap<i64, Vec<Attachment>> =
+                    std::collections::HashMap::new();
+                for r in files? {
+                    by_id.entry(r.get(0)).or_default().push(Attachment {
+                        name: r.get(1),
+                        content_type: r.get(2),
+                        bytes: r.get(3),
+                    });
+                }
+                for d in &mut out {
+                    d.attachments = by_id.remove(&d.id).unwrap_or_default();
+                }
+                return Ok(out);
+            }
+        }
         for d in &mut out {
             d.attachments = self.db.query_map(
                 "SELECT name, media_type, bytes FROM delivery_attachments WHERE delivery_id = ?1 ORDER BY seq",

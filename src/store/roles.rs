@@ -71,6 +71,10 @@ pub trait Outbox {
     /// Runs `marks` in one transaction (attempts that ended together commit at once).
     fn in_one_transaction(&self, marks: &mut dyn FnMut() -> Result<()>) -> Result<()>;
     fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Several sent at `at`: one statement where the store can.
+    fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
+        ids.iter().try_for_each(|id| self.mark_sent(*id, at))
+    }
     fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()>;
     fn mark_dead(&self, id: i64, error: &str) -> Result<()>;
     /// Dead because its message went out as `instead`: never reported, never requeued.
@@ -265,6 +269,10 @@ impl Outbox for Store {
 
     fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()> {
         Store::mark_sent(self, id, at)
+    }
+
+    fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
+        Store::mark_sent_all(self, ids, at)
     }
 
     fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
