@@ -647,7 +647,17 @@ fn insert_delivery(
     trial: bool,
 ) -> Result<i64> {
     if tx.is_pg() {
-        return insert_delivery_pg(tx, instance, domain, d, tick_at, items, now, trial);
+        let ids = insert_deliveries_pg(
+            tx,
+            instance,
+            domain,
+            std::slice::from_ref(d),
+            &|_| trial,
+            Some(items),
+            tick_at,
+            now,
+        )?;
+        return ids.first().copied().ok_or(StoreError::NoRow);
     }
     let id: i64 = tx.query_row(
         "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
@@ -670,12 +680,7 @@ fn insert_delivery(
         "INSERT INTO delivery_bodies (id, body_text, body_html) VALUES (?1, ?2, ?3)",
         args![id, &d.body_text, &d.body_html],
     )?;
-    for (seq, a) in d.attachments.iter().enumerate() {
-        tx.execute(
-            "INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
-            args![id, seq, &a.name, &a.content_type, &a.bytes],
-        )?;
-    }
+    insert_attachments(tx, id, d)?;
     let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
     tx.execute(
         "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
@@ -684,61 +689,29 @@ fn insert_delivery(
     Ok(id)
 }
 
-/// [`insert_delivery`] on PostgreSQL in one round trip: the id taken from the sequence first,
-/// so the row is written whole with its Message-ID, and its bodies with it.
-#[allow(clippy::too_many_arguments)]
-fn insert_delivery_pg(
-    tx: &Db,
-    instance: &str,
-    domain: &str,
-    d: &NewDelivery,
-    tick_at: &str,
-    items: &str,
-    now: &str,
-    trial: bool,
-) -> Result<i64> {
-    let id: i64 = tx.query_row(
-        "WITH n AS (SELECT nextval(pg_get_serial_sequence('deliveries', 'id')) AS id),
-         d AS (INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
-               SELECT n.id, ?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '<nhacviec.' || ?11::text || '.' || n.id || '@' || ?12::text || '>', ?10, ?8, ?8, ?9 FROM n
-               RETURNING id)
-         INSERT INTO delivery_bodies (id, body_text, body_html) SELECT id, ?13, ?14 FROM d RETURNING id",
-        args![
-            tick_at,
-            &d.agency,
-            d.channel.name(),
-            serde_json::to_string(&d.recipients).unwrap_or_default(),
-            &d.subject,
-            items,
-            &d.thread,
-            now,
-            trial,
-            DeliveryStatus::Pending.as_str(),
-            instance,
-            domain,
-            &d.body_text,
-            &d.body_html,
-        ],
-        |r| r.get(0),
-    )?;
+/// A delivery's files, in order.
+fn insert_attachments(tx: &Db, id: i64, d: &NewDelivery) -> Result<()> {
     for (seq, a) in d.attachments.iter().enumerate() {
         tx.execute(
             "INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
             args![id, seq, &a.name, &a.content_type, &a.bytes],
         )?;
     }
-    Ok(id)
+    Ok(())
 }
 
-/// A batch's deliveries on PostgreSQL in three statements, not three per delivery: their ids
-/// taken from the sequence, the rows (with their Message-IDs) and their bodies as arrays.
-/// Their ids, in order.
+/// Deliveries on PostgreSQL in three statements, not three per delivery: their ids taken from
+/// the sequence, the rows (with their Message-IDs) and their bodies as arrays. `trial` says
+/// which go to the trial address; `items` the stored items of all, else each one's own. Their
+/// ids, in order.
+#[allow(clippy::too_many_arguments)]
 fn insert_deliveries_pg(
     tx: &Db,
     instance: &str,
     domain: &str,
     deliveries: &[NewDelivery],
-    ledger: Ledger,
+    trial: &dyn Fn(&NewDelivery) -> bool,
+    items: Option<&str>,
     tick_at: &str,
     now: &str,
 ) -> Result<Vec<i64>> {
@@ -761,17 +734,17 @@ fn insert_deliveries_pg(
     let subjects: Vec<&str> = deliveries.iter().map(|d| d.subject.as_str()).collect();
     let items: Vec<String> = deliveries
         .iter()
-        .map(|d| serde_json::to_string(&d.items).unwrap_or_default())
+        .map(|d| match items {
+            Some(items) => items.to_string(),
+            None => serde_json::to_string(&d.items).unwrap_or_default(),
+        })
         .collect();
     let threads: Vec<&str> = deliveries.iter().map(|d| d.thread.as_str()).collect();
     let message_ids: Vec<String> = ids
         .iter()
         .map(|id| format!("<nhacviec.{instance}.{id}@{domain}>"))
         .collect();
-    let trials: Vec<i64> = deliveries
-        .iter()
-        .map(|d| i64::from(ledger.redirects(d.channel)))
-        .collect();
+    let trials: Vec<i64> = deliveries.iter().map(|d| i64::from(trial(d))).collect();
     let texts: Vec<&str> = deliveries.iter().map(|d| d.body_text.as_str()).collect();
     let htmls: Vec<&str> = deliveries.iter().map(|d| d.body_html.as_str()).collect();
     let pending = DeliveryStatus::Pending.as_str();
@@ -792,12 +765,7 @@ fn insert_deliveries_pg(
         written?;
     }
     for (id, d) in ids.iter().zip(deliveries) {
-        for (seq, a) in d.attachments.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO delivery_attachments (delivery_id, seq, name, media_type, bytes) VALUES (?1, ?2, ?3, ?4, ?5)",
-                args![*id, seq, &a.name, &a.content_type, &a.bytes],
-            )?;
-        }
+        insert_attachments(tx, *id, d)?;
     }
     Ok(ids)
 }
@@ -1421,7 +1389,8 @@ impl Store {
                     &self.instance,
                     domain,
                     share.deliveries,
-                    share.ledger,
+                    &|d| share.ledger.redirects(d.channel),
+                    None,
                     &tick_text,
                     &now,
                 )?
