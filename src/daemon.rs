@@ -968,6 +968,22 @@ pub async fn run_with(dir: &Path, clock: Clock, lead: Lead) -> anyhow::Result<()
     run_on(dir, clock, lead, None).await
 }
 
+/// `/healthz` and `/metrics` on `listen`, when configured.
+fn serve_health(
+    listen: Option<std::net::SocketAddr>,
+    health: &Health,
+) -> anyhow::Result<Option<crate::http::Server>> {
+    let Some(addr) = listen else {
+        return Ok(None);
+    };
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
+    let server = crate::health::start(listener, health.clone())
+        .with_context(|| format!("serving on {addr}"))?;
+    tracing::info!(event = "health_listening", %addr, "/healthz và /metrics đang phục vụ");
+    Ok(Some(server))
+}
+
 /// How long the service waits before trying an unreachable database again at start: 5 s
 /// doubling up to a minute.
 const OPEN_RETRY: Duration = Duration::from_secs(5);
@@ -1026,20 +1042,15 @@ pub async fn run_on(
             Role::Leader
         },
     );
-    // The HTTP listener, when configured: bound before the store is opened (a database out
-    // of reach is said there while it is tried again) and before READY, so probes work at
-    // once; served from a thread of its own so that it answers during a tick.
-    let _http = match config.http_listen {
-        Some(addr) => {
-            let listener = std::net::TcpListener::bind(addr)
-                .with_context(|| format!("listening on {addr}"))?;
-            let server = crate::health::start(listener, health.clone())
-                .with_context(|| format!("serving on {addr}"))?;
-            tracing::info!(event = "health_listening", %addr, "/healthz và /metrics đang phục vụ");
-            Some(server)
-        }
-        None => None,
-    };
+    // The HTTP listener, when configured: bound before READY, so probes work at once, and
+    // served from a thread of its own so that it answers during a tick. On PostgreSQL before
+    // the store is opened (a database out of reach is said there while it is tried again); on
+    // SQLite after, so a second `run` on the same state is told the state is in use, not that
+    // the port is.
+    let mut http = None;
+    if location.pg.is_some() {
+        http = serve_health(config.http_listen, &health)?;
+    }
     // A database out of reach at start (its server restarting, the network): tried again
     // with backoff, SIGTERM answered meanwhile, rather than exiting into a restart loop.
     let mut wait = OPEN_RETRY;
@@ -1071,7 +1082,10 @@ pub async fn run_on(
     };
     if let Some(url) = &location.pg {
         tracing::info!(event = "database", url = %url, "trạng thái lưu trong cơ sở dữ liệu PostgreSQL (hai máy chủ)");
+    } else {
+        http = serve_health(config.http_listen, &health)?;
     }
+    let _http = http;
     // The schedule built once, with the store's answers: the first pass uses it as it is.
     let built = ctl
         .guard(worker.run(move || {

@@ -1035,6 +1035,9 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         })
         .collect();
     apply(store, mode, &domain, &mut pass, rest, now)?;
+    // What this pass claimed and did not attempt (stopped, postponed) is free for whoever
+    // leads next.
+    store.release_claims()?;
     note_server_refusal(store, &refusals, now)?;
     senders.close_idle().await;
     if pass.sent + pass.retrying + pass.dead > 0 {

@@ -149,6 +149,9 @@ pub struct Tick {
 }
 
 /// What the store knows was already handled (sent, skipped or suppressed).
+/// Slots whose keys are made and prefetched at once (`Handled::prefetch`).
+const PREFETCH_CHUNK: usize = 20_000;
+
 pub trait Handled {
     fn is_handled(&self, key: &str) -> bool;
 
@@ -347,9 +350,14 @@ impl Schedule {
         let mut skipped = Vec::new();
         let mut suppressed = Vec::new();
         let window = self.slots.get(start..end).unwrap_or_default();
-        let keys: Vec<String> = window.iter().map(|slot| self.key(slot)).collect();
-        handled.prefetch(&keys.iter().map(String::as_str).collect::<Vec<_>>());
-        for (slot, key) in window.iter().zip(keys) {
+        // Keys made and looked up a chunk at a time: a window can be a whole history (a
+        // config change, the clock gone back), and only the unhandled keys are kept.
+        let chunks = window.chunks(PREFETCH_CHUNK).flat_map(|chunk| {
+            let keys: Vec<String> = chunk.iter().map(|slot| self.key(slot)).collect();
+            handled.prefetch(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+            chunk.iter().zip(keys)
+        });
+        for (slot, key) in chunks {
             if handled.is_handled(&key) {
                 continue;
             }

@@ -1654,6 +1654,19 @@ impl Store {
         Ok(())
     }
 
+    /// Lets go of the deliveries this session claimed and did not mark (a pass stopped: a
+    /// lead lost, SIGTERM, a channel postponed), so another leader sends them at once rather
+    /// than after `CLAIM_LEASE`. Nothing on SQLite, which claims nothing.
+    pub fn release_claims(&self) -> Result<()> {
+        if self.db.is_pg() {
+            self.db.execute(
+                "UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = pg_backend_pid()",
+                args![],
+            )?;
+        }
+        Ok(())
+    }
+
     /// [`Store::mark_sent`] for several at once: one statement on PostgreSQL.
     pub fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
         if ids.is_empty() {

@@ -680,6 +680,11 @@ impl Tx<'_> {
     pub fn commit(mut self) -> Result<()> {
         self.open = false;
         let committed = self.db.batch("COMMIT");
+        if committed.is_err() {
+            // A COMMIT that failed may leave the transaction open (SQLite): never on to the
+            // next statement.
+            let _ = self.db.batch("ROLLBACK");
+        }
         self.db.set_in_tx(false);
         committed
     }

@@ -71,6 +71,10 @@ pub trait Outbox {
     /// Runs `marks` in one transaction (attempts that ended together commit at once).
     fn in_one_transaction(&self, marks: &mut dyn FnMut() -> Result<()>) -> Result<()>;
     fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Lets go of what this session claimed and did not mark (the end of a pass).
+    fn release_claims(&self) -> Result<()> {
+        Ok(())
+    }
     /// Several sent at `at`: one statement where the store can.
     fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
         ids.iter().try_for_each(|id| self.mark_sent(*id, at))
@@ -273,6 +277,10 @@ impl Outbox for Store {
 
     fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
         Store::mark_sent_all(self, ids, at)
+    }
+
+    fn release_claims(&self) -> Result<()> {
+        Store::release_claims(self)
     }
 
     fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {

@@ -371,3 +371,57 @@ fn a_database_out_of_reach_at_start_is_said_by_health_and_tried_again_not_a_cras
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_second_service_on_one_sqlite_state_is_told_the_state_is_in_use_not_the_port() {
+    let root = tempfile::tempdir().unwrap();
+    let base = root.path().join("base");
+    let status = Command::new("python3")
+        .arg(repo().join("scripts/gen-config.py"))
+        .args(["digests", base.to_str().unwrap(), "3"])
+        .arg(free_port().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let http = free_port();
+    let settings = base.join("nhacviec.toml");
+    let mut text = std::fs::read_to_string(&settings).unwrap();
+    text.push_str(&format!("\n[http]\nlisten = \"127.0.0.1:{http}\"\n"));
+    std::fs::write(&settings, text).unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_nhacviec"))
+            .args(["--config", base.to_str().unwrap(), "run"])
+            .env("NHACVIEC_STATE_DIR", root.path().join("state"))
+            .env_remove("NHACVIEC_DATABASE_URL")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = crate::support::Running(run());
+    let started = Instant::now();
+    while http_is_up(http).is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first never served"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = run().wait_with_output().unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("đang được một tiến trình nhacviec khác dùng"),
+        "{err}"
+    );
+    assert!(!err.contains("Address already in use"), "{err}");
+    assert!(
+        first.0.try_wait().unwrap().is_none(),
+        "the first keeps running"
+    );
+}
+
+fn http_is_up(port: u16) -> Option<(u16, String)> {
+    http(port, "GET", "/healthz", None)
+}

@@ -1952,3 +1952,20 @@ fn a_lost_session_is_replaced_and_a_transaction_it_cut_leaves_nothing_half_writt
     store.mark_sent(first[2], now).unwrap();
     assert_eq!(store.counts().unwrap().waiting(), 2);
 }
+
+#[test]
+fn claims_a_pass_let_go_are_taken_at_once_by_another_live_session() {
+    let (_text, at, _dir) = pg_database();
+    waiting(&at, 5);
+    let now = Utc::now() + Duration::minutes(1);
+    let first = Store::open_side_at(&at).unwrap();
+    let second = Store::open_side_at(&at).unwrap();
+    assert_eq!(first.ready(now, 10).unwrap().len(), 5);
+    assert!(
+        second.ready(now, 10).unwrap().is_empty(),
+        "claimed by a live session"
+    );
+    // The first's pass stopped (a lead lost) without sending them: it lets go.
+    first.release_claims().unwrap();
+    assert_eq!(second.ready(now, 10).unwrap().len(), 5);
+}
