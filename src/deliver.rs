@@ -931,6 +931,11 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     let clock = recording.as_ref().map(|(_, c)| *c).unwrap_or_default();
     let mut recording = recording.map(|(r, _)| r);
     let refusals = Refusals::default();
+    // On PostgreSQL a message sent is marked by a thread and connection of their own, awaited
+    // by its send: the sends in flight go on meanwhile, and marks that end together are one
+    // statement. Still marked before its slot in the pool is free.
+    // Started with the first message to send (a quiet tick opens no connection).
+    let mut marker: Option<Marker> = None;
     loop {
         if stopping() {
             tracing::info!("đang dừng: thư chưa gửi vẫn chờ trong hộp thư đi");
@@ -970,6 +975,10 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
             .into_iter()
             .map(|(_, d)| std::sync::Arc::new(d))
             .collect();
+        if marker.is_none() && !batch.is_empty() {
+            marker = store.location().and_then(|at| Marker::start(&at));
+        }
+        let marker = marker.as_ref();
         if !withdrawn.is_empty() {
             store.in_one_transaction(&mut || {
                 for (why, d) in &withdrawn {
@@ -991,7 +1000,12 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
                 if stopping() || refusals.is_stopped(d.channel) {
                     return None;
                 }
-                Some((d, senders.send(store, d, now).await))
+                let outcome = senders.send(store, d, now).await;
+                let marked = match (&outcome, marker) {
+                    (Ok(()), Some(m)) => m.mark_sent(d.id, now).await,
+                    _ => false,
+                };
+                Some((d, outcome, marked))
             })
             .buffer_unordered(pool)
             .filter_map(|r| async move { r });
@@ -1005,10 +1019,16 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
             }
             let t = std::time::Instant::now();
             let mut decided = Vec::new();
-            for (d, outcome) in ended {
+            for (d, outcome, marked) in ended {
                 pass.attempted(d.channel, outcome.is_ok());
+                let id = d.id;
                 for (d, outcome) in refusals.sort(d, outcome, now) {
                     let next = outbox::after_attempt(config, &d, outcome, now);
+                    if marked && d.id == id && matches!(next, Next::Sent) {
+                        // Marked by the marker already.
+                        pass.sent += 1;
+                        continue;
+                    }
                     decided.push((d, next));
                 }
             }
@@ -1053,6 +1073,70 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         crate::channels::zalo::queue_stop_alert(store, config)?;
     }
     Ok(pass)
+}
+
+/// The marks of messages sent, on a thread and connection of their own (PostgreSQL): a send
+/// awaits its mark without holding the runtime's thread, so the other sends in flight go on,
+/// and the marks waiting together go in one statement.
+struct Marker {
+    queue: std::sync::mpsc::Sender<(i64, DateTime<Utc>, tokio::sync::oneshot::Sender<bool>)>,
+}
+
+impl Marker {
+    fn start(at: &crate::store::Location) -> Option<Marker> {
+        let (queue, requests) =
+            std::sync::mpsc::channel::<(i64, DateTime<Utc>, tokio::sync::oneshot::Sender<bool>)>();
+        let at = at.clone();
+        std::thread::Builder::new()
+            .name("nhacviec-marks".into())
+            .spawn(move || {
+                let store = match Store::open_side_at(&at).and_then(|s| {
+                    s.marks_without_waiting()?;
+                    Ok(s)
+                }) {
+                    Ok(store) => store,
+                    // The sends mark on the pass's own connection instead.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "không mở được kết nối đánh dấu thư đã gửi");
+                        return;
+                    }
+                };
+                while let Ok(first) = requests.recv() {
+                    let mut waiting = vec![first];
+                    waiting.extend(requests.try_iter());
+                    // One statement per time marked (a pass has one).
+                    let mut times: Vec<DateTime<Utc>> = waiting.iter().map(|w| w.1).collect();
+                    times.sort_unstable();
+                    times.dedup();
+                    let mut failed = Vec::new();
+                    for at in times {
+                        let ids: Vec<i64> = waiting
+                            .iter()
+                            .filter(|w| w.1 == at)
+                            .map(|w| w.0)
+                            .collect();
+                        if let Err(e) = store.mark_sent_all(&ids, at) {
+                            tracing::warn!(error = %e, "đánh dấu thư đã gửi chưa được: đánh dấu lại trên kết nối chính");
+                            failed.push(at);
+                        }
+                    }
+                    for (_, at, done) in waiting {
+                        let _ = done.send(!failed.contains(&at));
+                    }
+                }
+            })
+            .ok()?;
+        Some(Marker { queue })
+    }
+
+    /// Whether `id` is now marked sent at `at`; `false`: the caller marks it.
+    async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> bool {
+        let (done, marked) = tokio::sync::oneshot::channel();
+        if self.queue.send((id, at, done)).is_err() {
+            return false;
+        }
+        marked.await.unwrap_or(false)
+    }
 }
 
 /// Marks the decided outcomes: in one transaction, then each fallback in its own.

@@ -1654,6 +1654,15 @@ impl Store {
         Ok(())
     }
 
+    /// This session's commits do not wait for the disk (PostgreSQL's `synchronous_commit =
+    /// off`, as SQLite's NORMAL): for marks after sending only. Nothing on SQLite.
+    pub fn marks_without_waiting(&self) -> Result<()> {
+        if self.db.is_pg() {
+            self.db.batch("SET synchronous_commit = off")?;
+        }
+        Ok(())
+    }
+
     /// Lets go of the deliveries this session claimed and did not mark (a pass stopped: a
     /// lead lost, SIGTERM, a channel postponed), so another leader sends them at once rather
     /// than after `CLAIM_LEASE`. Nothing on SQLite, which claims nothing.

@@ -75,6 +75,11 @@ pub trait Outbox {
     fn release_claims(&self) -> Result<()> {
         Ok(())
     }
+    /// Where a shared (PostgreSQL) outbox is, for a connection of its own beside this one;
+    /// `None` for SQLite's, written by one connection.
+    fn location(&self) -> Option<crate::store::Location> {
+        None
+    }
     /// Several sent at `at`: one statement where the store can.
     fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
         ids.iter().try_for_each(|id| self.mark_sent(*id, at))
@@ -281,6 +286,10 @@ impl Outbox for Store {
 
     fn release_claims(&self) -> Result<()> {
         Store::release_claims(self)
+    }
+
+    fn location(&self) -> Option<crate::store::Location> {
+        self.is_shared().then(|| Store::location(self))
     }
 
     fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
