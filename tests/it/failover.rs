@@ -119,6 +119,20 @@ impl Drop for Service {
     }
 }
 
+/// `scripts/gen-config.py digests`: `n` agencies each with one digest due on 01/06/2022,
+/// mailed to `smtp_port`; its directory under `root`.
+fn digests_config(root: &Path, n: usize, smtp_port: u16) -> std::path::PathBuf {
+    let base = root.join("base");
+    let status = Command::new("python3")
+        .arg(repo().join("scripts/gen-config.py"))
+        .args(["digests", base.to_str().unwrap(), &n.to_string()])
+        .arg(smtp_port.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    base
+}
+
 /// A plain HTTP/1.0 request on loopback: (status, body); `None` when nothing answers.
 fn http(port: u16, method: &str, path: &str, form: Option<&str>) -> Option<(u16, String)> {
     use std::io::{Read, Write};
@@ -185,15 +199,8 @@ fn encode(s: &str) -> String {
 #[test]
 fn the_standby_takes_over_a_killed_leaders_pass_and_nothing_is_lost() {
     let root = tempfile::tempdir().unwrap();
-    let base = root.path().join("base");
     let smtp_port = free_port();
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/gen-config.py"))
-        .args(["digests", base.to_str().unwrap(), &DIGESTS.to_string()])
-        .arg(smtp_port.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let base = digests_config(root.path(), DIGESTS, smtp_port);
     // 50 ms a message on 8 connections: the pass lasts about 12 s, long enough for the
     // standby to start and the leader to be interrupted.
     let smtp = Smtp::start(smtp_port, &root.path().join("smtp"), &["--slow", "0.05"]);
@@ -312,14 +319,7 @@ fn the_standby_takes_over_a_killed_leaders_pass_and_nothing_is_lost() {
 #[test]
 fn a_database_out_of_reach_at_start_is_said_by_health_and_tried_again_not_a_crash_loop() {
     let root = tempfile::tempdir().unwrap();
-    let base = root.path().join("base");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/gen-config.py"))
-        .args(["digests", base.to_str().unwrap(), "3"])
-        .arg(free_port().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let base = digests_config(root.path(), 3, free_port());
     // Nothing listens on port 1.
     let mut service = Service::start(
         &base,
@@ -375,14 +375,7 @@ fn a_database_out_of_reach_at_start_is_said_by_health_and_tried_again_not_a_cras
 #[test]
 fn a_second_service_on_one_sqlite_state_is_told_the_state_is_in_use_not_the_port() {
     let root = tempfile::tempdir().unwrap();
-    let base = root.path().join("base");
-    let status = Command::new("python3")
-        .arg(repo().join("scripts/gen-config.py"))
-        .args(["digests", base.to_str().unwrap(), "3"])
-        .arg(free_port().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let base = digests_config(root.path(), 3, free_port());
     let http = free_port();
     let settings = base.join("nhacviec.toml");
     let mut text = std::fs::read_to_string(&settings).unwrap();
