@@ -931,11 +931,16 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     let clock = recording.as_ref().map(|(_, c)| *c).unwrap_or_default();
     let mut recording = recording.map(|(r, _)| r);
     let refusals = Refusals::default();
-    // On PostgreSQL a message sent is marked by a thread and connection of their own, awaited
-    // by its send: the sends in flight go on meanwhile, and marks that end together are one
-    // statement. Still marked before its slot in the pool is free.
+    // A message sent is marked by a thread and connection of their own, awaited by its send:
+    // the sends in flight go on meanwhile (on SQLite, also while the mark waits for a batch
+    // being recorded), and marks that end together are one transaction. Still marked before
+    // its slot in the pool is free.
     // Started with the first message to send (a quiet tick opens no connection).
     let mut marker: Option<Marker> = None;
+    // Marks a pass before left in SQLite's log, in their rows before the outbox is read.
+    store.fold_mark_log()?;
+    // What this pass has read: it reads on from there (see `Outbox::ready_after`).
+    let mut read_up_to = 0;
     loop {
         if stopping() {
             tracing::info!("đang dừng: thư chưa gửi vẫn chờ trong hộp thư đi");
@@ -949,7 +954,8 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
             r.borrow_and_update();
             now = now.max(clock.now());
         }
-        let batch = store.ready(now, (pool * 4).max(64))?;
+        let batch = store.ready_after(now, (pool * 4).max(64), read_up_to)?;
+        read_up_to = batch.iter().map(|d| d.id).fold(read_up_to, i64::max);
         reading += t.elapsed();
         if batch.is_empty() {
             match recording.as_mut() {
@@ -1055,6 +1061,9 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         })
         .collect();
     apply(store, mode, &domain, &mut pass, rest, now)?;
+    if let Some(marker) = marker.take() {
+        marker.finish(store)?;
+    }
     // What this pass claimed and did not attempt (stopped, postponed) is free for whoever
     // leads next.
     store.release_claims()?;
@@ -1075,15 +1084,35 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     Ok(pass)
 }
 
-/// The marks of messages sent, on a thread and connection of their own (PostgreSQL): a send
-/// awaits its mark without holding the runtime's thread, so the other sends in flight go on,
-/// and the marks waiting together go in one statement.
-struct Marker {
-    queue: std::sync::mpsc::Sender<(i64, DateTime<Utc>, tokio::sync::oneshot::Sender<bool>)>,
+/// The marks of messages sent, beside the sending thread: a send's mark is written before
+/// its place in the pool is free, without holding the runtime's thread or waiting for the
+/// database's write lock.
+enum Marker {
+    /// PostgreSQL: a thread and connection of their own, awaited by the send; the marks
+    /// waiting together go in one statement.
+    Pg(std::sync::mpsc::Sender<(i64, DateTime<Utc>, tokio::sync::oneshot::Sender<bool>)>),
+    /// SQLite: a line in the state's mark log (`store::marks`), folded into the rows by a
+    /// thread of its own every [`FOLD_EVERY`] and all of it when the pass ends.
+    Log(MarkLog),
+}
+
+/// How often marks logged during a pass are folded into their rows (the dashboard and
+/// `status` see a message sent within this).
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+struct MarkLog {
+    log: crate::store::marks::MarkLog,
+    logged: Arc<std::sync::Mutex<Vec<(i64, DateTime<Utc>)>>>,
+    /// Dropped to end the folding thread, which then folds the whole log.
+    ticking: Option<std::sync::mpsc::Sender<()>>,
+    folder: Option<std::thread::JoinHandle<Result<usize, StoreError>>>,
 }
 
 impl Marker {
     fn start(at: &crate::store::Location) -> Option<Marker> {
+        if at.pg.is_none() {
+            return MarkLog::start(at).map(Marker::Log);
+        }
         let (queue, requests) =
             std::sync::mpsc::channel::<(i64, DateTime<Utc>, tokio::sync::oneshot::Sender<bool>)>();
         let at = at.clone();
@@ -1126,16 +1155,107 @@ impl Marker {
                 }
             })
             .ok()?;
-        Some(Marker { queue })
+        Some(Marker::Pg(queue))
     }
 
     /// Whether `id` is now marked sent at `at`; `false`: the caller marks it.
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> bool {
-        let (done, marked) = tokio::sync::oneshot::channel();
-        if self.queue.send((id, at, done)).is_err() {
+        match self {
+            Marker::Pg(queue) => {
+                let (done, marked) = tokio::sync::oneshot::channel();
+                if queue.send((id, at, done)).is_err() {
+                    return false;
+                }
+                marked.await.unwrap_or(false)
+            }
+            Marker::Log(log) => log.mark_sent(id, at),
+        }
+    }
+
+    /// The pass's marks all in their rows (SQLite's log folded and emptied), or the error
+    /// that kept them in the log (the next pass folds them before it reads the outbox).
+    fn finish(self, store: &dyn Outbox) -> Result<(), StoreError> {
+        match self {
+            Marker::Pg(_) => Ok(()),
+            Marker::Log(mut log) => match log.end() {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "chưa ghi được dấu thư đã gửi: ghi lại trên kết nối chính");
+                    store.fold_mark_log().map(|_| ())
+                }
+            },
+        }
+    }
+}
+
+impl MarkLog {
+    fn start(at: &crate::store::Location) -> Option<MarkLog> {
+        let log = match crate::store::marks::MarkLog::open(&at.path) {
+            Ok(log) => log,
+            // The sends mark on the pass's own connection instead.
+            Err(e) => {
+                tracing::warn!(error = %e, "không mở được tệp đánh dấu thư đã gửi");
+                return None;
+            }
+        };
+        let logged = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (ticking, ticks) = std::sync::mpsc::channel::<()>();
+        let (at, taken) = (at.clone(), logged.clone());
+        let folder = std::thread::Builder::new()
+            .name("nhacviec-marks".into())
+            .spawn(move || {
+                let store = Store::open_side_at(&at)?;
+                store.marks_without_waiting()?;
+                let take = || std::mem::take(&mut *taken.lock().unwrap_or_else(|p| p.into_inner()));
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    ticks.recv_timeout(FOLD_EVERY)
+                {
+                    // A failure leaves them in the log, folded at the end.
+                    if let Err(e) = store.fold_marks(&take()) {
+                        tracing::warn!(error = %e, "chưa ghi được dấu thư đã gửi vào cơ sở dữ liệu: ghi lại khi hết lượt");
+                    }
+                }
+                store.fold_mark_log()
+            })
+            .ok()?;
+        Some(MarkLog {
+            log,
+            logged,
+            ticking: Some(ticking),
+            folder: Some(folder),
+        })
+    }
+
+    fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> bool {
+        if let Err(e) = self.log.append(id, at) {
+            tracing::warn!(error = %e, "không ghi được tệp đánh dấu thư đã gửi: đánh dấu trên kết nối chính");
             return false;
         }
-        marked.await.unwrap_or(false)
+        self.logged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((id, at));
+        true
+    }
+
+    /// Ends the folding thread, which folds the whole log and empties it.
+    fn end(&mut self) -> Result<usize, StoreError> {
+        self.ticking = None;
+        match self.folder.take().map(|f| f.join()) {
+            Some(Ok(folded)) => folded,
+            Some(Err(_)) => Err(StoreError::Io),
+            None => Ok(0),
+        }
+    }
+}
+
+impl Drop for MarkLog {
+    /// A pass ended by an error folds its marks too (else the next pass in this process
+    /// would read them as waiting: it folds the log first all the same).
+    fn drop(&mut self) {
+        if let Err(e) = self.end() {
+            tracing::warn!(error = %e, "chưa ghi được dấu thư đã gửi: lượt sau ghi lại trước khi gửi");
+        }
     }
 }
 

@@ -28,6 +28,7 @@ mod answers;
 mod copy;
 pub(crate) mod db;
 mod evidence;
+pub mod marks;
 pub mod meta;
 pub mod pg_schema;
 mod refusals;
@@ -413,10 +414,51 @@ impl LedgerView<'_> {
 /// Keys per bulk lookup (`LedgerView::prefetch`).
 const PREFETCH_CHUNK: usize = 20_000;
 
+impl LedgerView<'_> {
+    /// The answers of a bulk lookup: `found` of `keys` handled, the rest not.
+    fn remember(&self, keys: &[&str], found: Vec<String>) {
+        let mut p = self.prefetched.borrow_mut();
+        p.asked.extend(keys.iter().map(|k| k.to_string()));
+        p.handled.extend(found);
+    }
+
+    /// [`Handled::prefetch`] on SQLite: the keys as one JSON array per chunk, joined to the
+    /// ledger in one statement. One key per statement made each lookup a read transaction of
+    /// its own (shared-memory locks taken and released: most of a catch-up's evaluation).
+    fn prefetch_lite(&self, conn: &rusqlite::Connection, keys: &[&str]) {
+        let sql = match self.ledger {
+            Ledger::Real => "SELECT s.key FROM json_each(?1) j JOIN slots s ON s.key = j.value",
+            Ledger::Trial => {
+                "SELECT s.key FROM json_each(?1) j JOIN slots s ON s.key = j.value
+                 UNION SELECT t.key FROM json_each(?1) j JOIN trial_slots t ON t.key = j.value"
+            }
+        };
+        let mut found = Vec::new();
+        for chunk in keys.chunks(PREFETCH_CHUNK) {
+            let Ok(json) = serde_json::to_string(chunk) else {
+                return;
+            };
+            let rows = conn.prepare_cached(sql).and_then(|mut stmt| {
+                stmt.query_map([json], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            });
+            match rows {
+                Ok(keys) => found.extend(keys),
+                // Asked one by one instead, where a failure is noted (`is_handled`).
+                Err(_) => return,
+            }
+        }
+        self.remember(keys, found);
+    }
+}
+
 impl Handled for LedgerView<'_> {
     fn prefetch(&self, keys: &[&str]) {
-        if !self.store.db.is_pg() || keys.is_empty() {
+        if keys.is_empty() {
             return;
+        }
+        if let Some(conn) = self.store.db.lite() {
+            return self.prefetch_lite(conn, keys);
         }
         let sql = match self.ledger {
             Ledger::Real => "SELECT key FROM slots WHERE key = ANY($1::text[])",
@@ -439,9 +481,7 @@ impl Handled for LedgerView<'_> {
                 _ => return,
             }
         }
-        let mut p = self.prefetched.borrow_mut();
-        p.asked.extend(keys.iter().map(|k| k.to_string()));
-        p.handled.extend(found);
+        self.remember(keys, found);
     }
 
     fn is_handled(&self, key: &str) -> bool {
@@ -659,9 +699,13 @@ fn insert_delivery(
         )?;
         return ids.first().copied().ok_or(StoreError::NoRow);
     }
-    let id: i64 = tx.query_row(
-        "INSERT INTO deliveries (tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
-         VALUES (?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, '', ?10, ?8, ?8, ?9) RETURNING id",
+    // The id is known before the row is written (the write lock is held: see
+    // `next_delivery_id`), so the row goes in with its Message-ID in one statement.
+    let id = next_delivery_id(tx)?;
+    let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
+    tx.execute(
+        "INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
+         VALUES (?11, ?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, ?12, ?10, ?8, ?8, ?9)",
         args![
             tick_at,
             &d.agency,
@@ -673,20 +717,28 @@ fn insert_delivery(
             now,
             trial,
             DeliveryStatus::Pending.as_str(),
+            id,
+            message_id,
         ],
-        |r| r.get(0),
     )?;
     tx.execute(
         "INSERT INTO delivery_bodies (id, body_text, body_html) VALUES (?1, ?2, ?3)",
         args![id, &d.body_text, &d.body_html],
     )?;
     insert_attachments(tx, id, d)?;
-    let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
-    tx.execute(
-        "UPDATE deliveries SET message_id = ?1 WHERE id = ?2",
-        args![message_id, id],
-    )?;
     Ok(id)
+}
+
+/// The id SQLite's AUTOINCREMENT would give the next delivery: past the highest ever given
+/// (`sqlite_sequence`, so an id is never reused after a delete) and the highest present.
+/// Only inside a transaction that holds the write lock, so no other connection takes it.
+fn next_delivery_id(tx: &Db) -> Result<i64> {
+    Ok(tx.query_row(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
+                    COALESCE((SELECT MAX(id) FROM deliveries), 0)) + 1",
+        args![],
+        |r| r.get(0),
+    )?)
 }
 
 /// A delivery's files, in order.
@@ -1003,6 +1055,8 @@ impl Store {
         store.configure()?;
         store.migrate()?;
         store.instance = store.instance_id()?;
+        // Marks a crash left in the log (see `marks`), before anything reads the outbox.
+        store.fold_mark_log()?;
         Ok(store)
     }
 
@@ -1370,10 +1424,15 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let now = self.now_text();
         self.full_sync()?;
-        let tx = self.db.begin()?;
-        if self.db.is_pg() {
+        let tx = if self.db.is_pg() {
+            let tx = self.db.begin()?;
             recording_turn(&tx, shares)?;
-        }
+            tx
+        } else {
+            // The write lock from the start: the deliveries' ids are read before they are
+            // written (`next_delivery_id`).
+            self.db.begin_write()?
+        };
         let mut ids = Vec::new();
         let tick_text = tick_at.to_rfc3339();
         for share in shares {
@@ -1483,7 +1542,12 @@ impl Store {
         let (tick_at, now) = (at.to_rfc3339(), self.now_text());
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
         self.full_sync()?;
-        let tx = self.db.begin()?;
+        // On SQLite the write lock from the start (see `next_delivery_id`).
+        let tx = if self.db.is_pg() {
+            self.db.begin()?
+        } else {
+            self.db.begin_write()?
+        };
         let mut ids = Vec::with_capacity(deliveries.len());
         for d in deliveries {
             ids.push(insert_delivery(
@@ -1555,15 +1619,71 @@ impl Store {
 
     /// Deliveries to attempt now: pending, or retrying whose next attempt has come.
     pub fn ready(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
-        // The ids first, in order from the partial index of what is waiting: ordering whole
-        // rows, or every pending id, at each call made a pass quadratic in its size.
+        self.ready_after(now, limit, 0)
+    }
+
+    /// [`Store::ready`] past the delivery `after`: a pass reads on from what it read last, so
+    /// that a message it sent and marked in the log (`marks`), not yet folded into its row,
+    /// is not read again. On PostgreSQL, whose marks are written before the next read, as
+    /// [`Store::ready`].
+    pub fn ready_after(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        after: i64,
+    ) -> Result<Vec<Delivery>> {
         if self.db.is_pg() {
             return self.claim_ready(now, limit);
         }
+        // The ids first, in order from the partial index of what is waiting: ordering whole
+        // rows, or every pending id, at each call made a pass quadratic in its size.
         self.select(
-            "WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_ready WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) ORDER BY id LIMIT ?2) ORDER BY id",
-            args![now.to_rfc3339(), limit],
+            "WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_ready WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) AND id > ?3 ORDER BY id LIMIT ?2) ORDER BY id",
+            args![now.to_rfc3339(), limit, after],
         )
+    }
+
+    /// The marks in `marks` (sent at their times) written into their rows, in one
+    /// transaction; a row no longer waiting (already marked, or decided otherwise) is left
+    /// as it is, so folding one twice changes nothing. How many rows changed.
+    pub fn fold_marks(&self, marks: &[(i64, DateTime<Utc>)]) -> Result<usize> {
+        if marks.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.db.begin_write()?;
+        let mut changed = 0;
+        for (id, at) in marks {
+            changed += tx.execute(
+                "UPDATE deliveries SET status = ?3, sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL
+                 WHERE id = ?2 AND status IN ('pending', 'retrying')",
+                args![at.to_rfc3339(), *id, DeliveryStatus::Sent.as_str()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// Every mark in the log beside this SQLite database folded into its row, durably, then
+    /// the log emptied (see `marks`). Only by the writer (it holds the state's lock, so no
+    /// pass appends meanwhile). How many rows changed.
+    pub fn fold_mark_log(&self) -> Result<usize> {
+        if self.db.is_pg() {
+            return Ok(0);
+        }
+        let io = |e: std::io::Error| StoreError::Open {
+            path: marks::path_of(&self.path),
+            reason: e.to_string(),
+        };
+        let logged = marks::read(&self.path).map_err(io)?;
+        if logged.is_empty() {
+            return Ok(0);
+        }
+        self.full_sync()?;
+        let folded = self.fold_marks(&logged);
+        self.normal_sync()?;
+        let folded = folded?;
+        marks::clear(&self.path).map_err(io)?;
+        Ok(folded)
     }
 
     /// [`Store::ready`] on PostgreSQL, where two leaders may run at once (a lead lost and
@@ -1655,10 +1775,16 @@ impl Store {
     }
 
     /// This session's commits do not wait for the disk (PostgreSQL's `synchronous_commit =
-    /// off`, as SQLite's NORMAL): for marks after sending only. Nothing on SQLite.
+    /// off`, as SQLite's NORMAL): for marks after sending only. On SQLite its commits also
+    /// leave the WAL's checkpoints to the recording's connection (see `checkpoint_on_commit`),
+    /// so a mark never waits for one.
     pub fn marks_without_waiting(&self) -> Result<()> {
-        if self.db.is_pg() {
-            self.db.batch("SET synchronous_commit = off")?;
+        match self.db.lite() {
+            Some(conn) => {
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+            }
+            None => self.db.batch("SET synchronous_commit = off")?,
         }
         Ok(())
     }
@@ -2159,11 +2285,17 @@ fn insert_slots(
             return done;
         }
     }
+    let sql = format!("INSERT OR IGNORE INTO {table} (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if let Some(conn) = db.lite() {
+        // One statement bound again for each slot: a catch-up records hundreds of thousands.
+        let mut insert = conn.prepare_cached(&sql)?;
+        for (key, status, id, reason) in slots {
+            insert.execute(rusqlite::params![key, status, id, now, reason])?;
+        }
+        return Ok(());
+    }
     for (key, status, id, reason) in slots {
-        db.execute(
-            &format!("INSERT OR IGNORE INTO {table} (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)"),
-            args![*key, *status, *id, now, *reason],
-        )?;
+        db.execute(&sql, args![*key, *status, *id, now, *reason])?;
     }
     Ok(())
 }
@@ -2285,6 +2417,86 @@ mod tests {
             message_id,
             format!("<nhacviec.{instance}.{}@x.example>", ids[0])
         );
+    }
+
+    /// A crash after messages were sent and logged, before their marks reached the rows:
+    /// the next writer folds them before anything reads the outbox, and folding again (or a
+    /// mark for a row decided otherwise meanwhile) changes nothing.
+    #[test]
+    fn marks_a_crash_left_in_the_log_are_folded_when_the_writer_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        let at = Utc::now() + chrono::Duration::minutes(1);
+        let ids = {
+            let writer = Store::open_writer(&path).unwrap();
+            let ids = writer
+                .record_extra(
+                    Ledger::Real,
+                    &[mail("a"), mail("b"), mail("c")],
+                    &[],
+                    &[],
+                    "x.example",
+                )
+                .unwrap();
+            assert_eq!(ids.len(), 3);
+            writer.mark_dead(ids[2], "hỏng").unwrap();
+            let log = marks::MarkLog::open(&path).unwrap();
+            log.append(ids[0], at).unwrap();
+            log.append(ids[2], at).unwrap();
+            assert_eq!(writer.ready(at, 10).unwrap().len(), 2, "not folded yet");
+            ids
+        };
+        let writer = Store::open_writer(&path).unwrap();
+        let ready: Vec<i64> = writer.ready(at, 10).unwrap().iter().map(|d| d.id).collect();
+        assert_eq!(ready, [ids[1]]);
+        let status = |id: i64| -> (String, i64) {
+            writer
+                .conn()
+                .query_row(
+                    "SELECT status, attempts FROM deliveries WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        assert_eq!(status(ids[0]), ("sent".into(), 1));
+        assert_eq!(
+            status(ids[2]).0,
+            "dead",
+            "decided otherwise: kept"
+        );
+        assert!(marks::read(&path).unwrap().is_empty(), "the log is emptied");
+        assert_eq!(writer.fold_marks(&[(ids[0], at)]).unwrap(), 0);
+        assert_eq!(status(ids[0]), ("sent".into(), 1), "folded twice: once");
+    }
+
+    /// A pass reads on from what it read: a row sent but not yet folded is not read again.
+    #[test]
+    fn ready_after_reads_past_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nhacviec.db");
+        let writer = Store::open_writer(&path).unwrap();
+        let ids = writer
+            .record_extra(
+                Ledger::Real,
+                &[mail("a"), mail("b"), mail("c")],
+                &[],
+                &[],
+                "x.example",
+            )
+            .unwrap();
+        let now = Utc::now() + chrono::Duration::minutes(1);
+        let read = |after| -> Vec<i64> {
+            writer
+                .ready_after(now, 2, after)
+                .unwrap()
+                .iter()
+                .map(|d| d.id)
+                .collect()
+        };
+        assert_eq!(read(0), ids[..2]);
+        assert_eq!(read(ids[1]), [ids[2]]);
+        assert!(read(ids[2]).is_empty());
     }
 
     #[test]

@@ -66,17 +66,31 @@ pub trait Outbox {
     ) -> Result<Vec<i64>>;
     /// At most `limit` deliveries to attempt at `now`, oldest first.
     fn ready(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>>;
+    /// [`Outbox::ready`] for those past the delivery `after` (a pass reads on from what it
+    /// read last: what it sent may not be marked in its row yet).
+    fn ready_after(&self, now: DateTime<Utc>, limit: usize, after: i64) -> Result<Vec<Delivery>> {
+        Ok(self
+            .ready(now, usize::MAX)?
+            .into_iter()
+            .filter(|d| d.id > after)
+            .take(limit)
+            .collect())
+    }
     /// When the earliest waiting delivery is due.
     fn next_attempt(&self) -> Result<Option<DateTime<Utc>>>;
     /// Runs `marks` in one transaction (attempts that ended together commit at once).
     fn in_one_transaction(&self, marks: &mut dyn FnMut() -> Result<()>) -> Result<()>;
     fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<()>;
+    /// Marks left in SQLite's mark log written into their rows (`store::marks`).
+    fn fold_mark_log(&self) -> Result<usize> {
+        Ok(0)
+    }
     /// Lets go of what this session claimed and did not mark (the end of a pass).
     fn release_claims(&self) -> Result<()> {
         Ok(())
     }
-    /// Where a shared (PostgreSQL) outbox is, for a connection of its own beside this one;
-    /// `None` for SQLite's, written by one connection.
+    /// Where the outbox is, for a connection of its own beside this one that marks what was
+    /// sent (`deliver`'s marker); `None`: the marks go through this one.
     fn location(&self) -> Option<crate::store::Location> {
         None
     }
@@ -268,6 +282,10 @@ impl Outbox for Store {
         Store::ready(self, now, limit)
     }
 
+    fn ready_after(&self, now: DateTime<Utc>, limit: usize, after: i64) -> Result<Vec<Delivery>> {
+        Store::ready_after(self, now, limit, after)
+    }
+
     fn next_attempt(&self) -> Result<Option<DateTime<Utc>>> {
         Store::next_attempt(self)
     }
@@ -280,6 +298,10 @@ impl Outbox for Store {
         Store::mark_sent(self, id, at)
     }
 
+    fn fold_mark_log(&self) -> Result<usize> {
+        Store::fold_mark_log(self)
+    }
+
     fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
         Store::mark_sent_all(self, ids, at)
     }
@@ -289,7 +311,7 @@ impl Outbox for Store {
     }
 
     fn location(&self) -> Option<crate::store::Location> {
-        self.is_shared().then(|| Store::location(self))
+        Some(Store::location(self))
     }
 
     fn mark_retry(&self, id: i64, next: DateTime<Utc>, error: &str) -> Result<()> {
