@@ -1100,9 +1100,12 @@ enum Marker {
 /// `status` see a message sent within this).
 const FOLD_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
+/// Messages sent, with the time they are marked sent at.
+type Marks = Vec<(i64, DateTime<Utc>)>;
+
 struct MarkLog {
     log: crate::store::marks::MarkLog,
-    logged: Arc<std::sync::Mutex<Vec<(i64, DateTime<Utc>)>>>,
+    logged: Arc<std::sync::Mutex<Marks>>,
     /// Dropped to end the folding thread, which then folds the whole log.
     ticking: Option<std::sync::mpsc::Sender<()>>,
     folder: Option<std::thread::JoinHandle<Result<usize, StoreError>>>,

@@ -733,12 +733,12 @@ fn insert_delivery(
 /// (`sqlite_sequence`, so an id is never reused after a delete) and the highest present.
 /// Only inside a transaction that holds the write lock, so no other connection takes it.
 fn next_delivery_id(tx: &Db) -> Result<i64> {
-    Ok(tx.query_row(
+    tx.query_row(
         "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
                     COALESCE((SELECT MAX(id) FROM deliveries), 0)) + 1",
         args![],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// A delivery's files, in order.
@@ -2460,11 +2460,7 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(status(ids[0]), ("sent".into(), 1));
-        assert_eq!(
-            status(ids[2]).0,
-            "dead",
-            "decided otherwise: kept"
-        );
+        assert_eq!(status(ids[2]).0, "dead", "decided otherwise: kept");
         assert!(marks::read(&path).unwrap().is_empty(), "the log is emptied");
         assert_eq!(writer.fold_marks(&[(ids[0], at)]).unwrap(), 0);
         assert_eq!(status(ids[0]), ("sent".into(), 1), "folded twice: once");
