@@ -1940,13 +1940,14 @@ impl Store {
     }
 
     fn select(&self, clause: &str, args: &[db::Value<'_>]) -> Result<Vec<Delivery>> {
+        // The bodies joined once (`id` in `clause` is then the two tables' own): a subquery
+        // per body column read each body's row twice.
         let sql = format!(
             "SELECT id, tick_at, agency, channel, recipients, subject,
-                (SELECT body_text FROM delivery_bodies b WHERE b.id = deliveries.id),
-                (SELECT body_html FROM delivery_bodies b WHERE b.id = deliveries.id),
+                delivery_bodies.body_text, delivery_bodies.body_html,
                 items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial,
                 {handed_over}
-             FROM deliveries {clause}",
+             FROM deliveries LEFT JOIN delivery_bodies USING (id) {clause}",
             // Before migration 17 (a state not yet opened by a writer of this version, read by
             // `history`): what the migration would fill the column with, from the text.
             handed_over = if self.schema >= HANDED_OVER_SCHEMA {
