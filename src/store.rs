@@ -30,6 +30,7 @@ pub(crate) mod db;
 mod evidence;
 pub mod marks;
 pub mod meta;
+mod pg_bulk;
 pub mod pg_schema;
 mod refusals;
 mod roles;
@@ -807,15 +808,13 @@ fn insert_deliveries_pg(
              FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $12::bigint[])
                   AS t(id, agency, channel, recipients, subject, items, thread, message_id, trial)",
             &[&ids, &tick_at, &agencies, &channels, &recipients, &subjects, &items, &threads, &message_ids, &pending, &now, &trials],
-        )?;
-        c.execute(
-            "INSERT INTO delivery_bodies (id, body_text, body_html) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[])",
-            &[&ids, &texts, &htmls],
         )
+        .map(|_| ())
     });
     if let Some(written) = written {
         written?;
     }
+    pg_bulk::insert_bodies(tx, &ids, &texts, &htmls)?;
     for (id, d) in ids.iter().zip(deliveries) {
         insert_attachments(tx, *id, d)?;
     }
@@ -1426,7 +1425,7 @@ impl Store {
         self.full_sync()?;
         let tx = if self.db.is_pg() {
             let tx = self.db.begin()?;
-            recording_turn(&tx, shares)?;
+            recording_turn(&tx)?;
             tx
         } else {
             // The write lock from the start: the deliveries' ids are read before they are
@@ -2228,33 +2227,12 @@ fn delete_meta(db: &Db, key: &str) -> Result<()> {
 /// and a batch whose reminders another already recorded is refused, so one reminder never
 /// becomes two deliveries. The pass that gets [`StoreError::RecordedElsewhere`] fails and is
 /// tried again, finding those slots handled.
-fn recording_turn(tx: &Db, shares: &[Share<'_>]) -> Result<()> {
-    tx.batch(&format!("SELECT pg_advisory_xact_lock({RECORDING_TURN})"))?;
-    for share in shares {
-        let keys: Vec<&str> = share
-            .deliveries
-            .iter()
-            .flat_map(|d| d.items.iter().map(|i| i.key.as_str()))
-            .collect();
-        if keys.is_empty() {
-            continue;
-        }
-        let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE key = ANY($1::text[])",
-            share.ledger.slots_table()
-        );
-        let taken = tx.with_pg(|c| {
-            c.query_one(sql.as_str(), &[&keys])
-                .map(|r| r.get::<_, i64>(0))
-        });
-        if let Some(taken) = taken {
-            let taken = taken?;
-            if taken > 0 {
-                return Err(StoreError::RecordedElsewhere { slots: taken });
-            }
-        }
-    }
-    Ok(())
+fn recording_turn(tx: &Db) -> Result<()> {
+    // The batch's reminders are looked for as its slots go in (`pg_bulk::insert_slots`).
+    tx.batch(&format!(
+        "SELECT pg_advisory_xact_lock({RECORDING_TURN}); {}",
+        pg_bulk::FAST_COMPRESSION
+    ))
 }
 
 /// The lock PostgreSQL recordings take turns on (`recording_turn`).
@@ -2270,21 +2248,7 @@ fn insert_slots(
     now: &str,
 ) -> Result<()> {
     if db.is_pg() {
-        let keys: Vec<&str> = slots.iter().map(|s| s.0).collect();
-        let statuses: Vec<&str> = slots.iter().map(|s| s.1).collect();
-        let ids: Vec<Option<i64>> = slots.iter().map(|s| s.2).collect();
-        let reasons: Vec<Option<&str>> = slots.iter().map(|s| s.3).collect();
-        let sql = format!(
-            "INSERT INTO {table} (key, status, delivery_id, recorded_at, reason)
-             SELECT k, s, d, $4, r FROM unnest($1::text[], $2::text[], $3::bigint[], $5::text[]) AS t(k, s, d, r)
-             ON CONFLICT DO NOTHING"
-        );
-        if let Some(done) = db.with_pg(|c| {
-            c.execute(sql.as_str(), &[&keys, &statuses, &ids, &now, &reasons])
-                .map(|_| ())
-        }) {
-            return done;
-        }
+        return pg_bulk::insert_slots(db, table, slots, now);
     }
     let sql = format!("INSERT OR IGNORE INTO {table} (key, status, delivery_id, recorded_at, reason) VALUES (?1, ?2, ?3, ?4, ?5)");
     if let Some(conn) = db.lite() {

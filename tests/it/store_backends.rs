@@ -482,6 +482,118 @@ fn a_delivery_goes_through_its_states_alike() {
 }
 
 #[test]
+fn a_batch_whose_slots_were_partly_recorded_before_still_records_ignoring_those() {
+    for (name, at, _dir) in backends() {
+        let mut store = Store::open_writer_at(&at).unwrap();
+        let real = |deliveries, tick| Share {
+            ledger: Ledger::Real,
+            deliveries,
+            tick,
+        };
+        let earlier = Tick {
+            skipped: vec!["s1".into(), "s2".into()],
+            ..Tick::default()
+        };
+        store
+            .record_batch(t0(), &[real(&[], &earlier)], None, "tinh.example")
+            .unwrap();
+        // A later batch carries two of those again (s2 now older than the horizon), new
+        // slots around them, a delivery, and a trial share whose ledger has none of them
+        // (on PostgreSQL: one bulk write undone and done again, the next one not).
+        let later = Tick {
+            skipped: vec!["s0".into(), "s1".into(), "s3".into()],
+            stale: vec!["s2".into()],
+            ..Tick::default()
+        };
+        let digests = [message("a", Channel::Email, &[("1/KH", "1", "k1")])];
+        let trial = [message("b", Channel::Email, &[("1/KH", "1", "k2")])];
+        let trial_tick = Tick {
+            skipped: vec!["s1".into()],
+            ..Tick::default()
+        };
+        let made = store
+            .record_batch(
+                t0(),
+                &[
+                    real(&digests, &later),
+                    Share {
+                        ledger: Ledger::Trial,
+                        deliveries: &trial,
+                        tick: &trial_tick,
+                    },
+                ],
+                None,
+                "tinh.example",
+            )
+            .unwrap();
+        assert_eq!(made.len(), 2, "{name}");
+        assert_eq!(store.history(None, None, 10).unwrap().len(), 2, "{name}");
+        let realv = store.ledger(Ledger::Real);
+        for key in ["s0", "s1", "s2", "s3", "k1"] {
+            assert!(realv.is_handled(key), "{name} {key}");
+        }
+        assert!(!realv.is_handled("k2"), "{name}");
+        let trialv = store.ledger(Ledger::Trial);
+        assert!(trialv.is_handled("s1") && trialv.is_handled("k2"), "{name}");
+        // The slots recorded before are kept as they were: s2 superseded, not past the horizon.
+        let mut skipped: Vec<(String, Option<String>)> = store
+            .skipped_slots(Ledger::Real, 10, &|_, _, _| true)
+            .unwrap()
+            .into_iter()
+            .map(|(k, r, _)| (k, r))
+            .collect();
+        skipped.sort();
+        let superseded = || Some("superseded".to_string());
+        assert_eq!(
+            skipped,
+            vec![
+                ("s0".into(), superseded()),
+                ("s1".into(), superseded()),
+                ("s2".into(), superseded()),
+                ("s3".into(), superseded()),
+            ],
+            "{name}"
+        );
+        // On PostgreSQL a batch carrying a delivered reminder recorded before (another
+        // leader's) is still refused whole, its superseded slots recorded before or not.
+        if at.pg.is_some() {
+            let again = [message("c", Channel::Email, &[("1/KH", "1", "k1")])];
+            let result = store.record_batch(t0(), &[real(&again, &later)], None, "tinh.example");
+            assert!(
+                matches!(result, Err(StoreError::RecordedElsewhere { slots: 1 })),
+                "{result:?}"
+            );
+            assert_eq!(store.history(None, None, 10).unwrap().len(), 2, "{name}");
+            // A catch-up's batch, its first key recorded before: the bulk write refused early
+            // in a long stream is done again, the rest recorded.
+            let mut many: Vec<String> = (0..30_000).map(|n| format!("t{n:05}")).collect();
+            many.insert(0, "s1".into());
+            let big = Tick {
+                skipped: many,
+                ..Tick::default()
+            };
+            let more = [message("d", Channel::Email, &[("1/KH", "1", "k3")])];
+            let made = store
+                .record_batch(t0(), &[real(&more, &big)], None, "tinh.example")
+                .unwrap();
+            assert_eq!(made.len(), 1, "{name}");
+            let realv = store.ledger(Ledger::Real);
+            for key in ["k3", "t00000", "t29999"] {
+                assert!(realv.is_handled(key), "{name} {key}");
+            }
+            assert_eq!(
+                store
+                    .skipped_slots(Ledger::Real, 100_000, &|_, _, _| true)
+                    .unwrap()
+                    .len(),
+                30_004,
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
 fn history_and_skipped_slots_filter_alike() {
     for (name, at, _dir) in backends() {
         let mut store = Store::open_writer_at(&at).unwrap();
@@ -1913,6 +2025,46 @@ fn two_leaders_recording_the_same_reminders_make_one_delivery_not_two() {
         .record_batch(t0(), &[share(&other)], None, "tinh.example")
         .unwrap();
     assert_eq!(first.history(None, None, 100).unwrap().len(), 3);
+}
+
+#[test]
+fn recorded_bodies_are_compressed_by_lz4_where_the_server_has_it_and_read_back_whole() {
+    let (text, at, _dir) = pg_database();
+    let mut store = Store::open_writer_at(&at).unwrap();
+    let mut digest = message("a", Channel::Email, &[("1/KH", "1", "k-a")]);
+    // Large enough to be compressed (PostgreSQL compresses rows over about 2 KB).
+    digest.body_text = "Kính gửi cơ quan: hạn nộp báo cáo tháng sáu. ".repeat(400);
+    digest.body_html = format!("<p>{}</p>", digest.body_text);
+    let tick = Tick::default();
+    let share = Share {
+        ledger: Ledger::Real,
+        deliveries: std::slice::from_ref(&digest),
+        tick: &tick,
+    };
+    let made = store
+        .record_batch(t0(), &[share], None, "tinh.example")
+        .unwrap();
+    let mut admin = admin(&text);
+    let has_lz4: bool = admin
+        .query_one(
+            "SELECT COALESCE(bool_or('lz4' = ANY(enumvals)), false) FROM pg_settings WHERE name = 'default_toast_compression'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let method: Option<String> = admin
+        .query_one(
+            "SELECT pg_column_compression(body_html)::text FROM delivery_bodies WHERE id = $1",
+            &[&made[0]],
+        )
+        .unwrap()
+        .get(0);
+    let expected = if has_lz4 { "lz4" } else { "pglz" };
+    assert_eq!(method.as_deref(), Some(expected));
+    let ready = store.ready(Utc::now() + Duration::minutes(1), 10).unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].body_text, digest.body_text);
+    assert_eq!(ready[0].body_html, digest.body_html);
 }
 
 #[test]
