@@ -186,6 +186,21 @@ pub fn copy_to_postgres(source: &Path, target: &DatabaseUrl) -> Result<CopyRepor
     }
     // Held until the end: no service starts on the state while it is copied.
     let _lock = hold_writer_lock(source)?;
+    // Marks a stopped service left in its log (`store::marks`, only ever written by a state at
+    // this schema) go into their rows first: copied as waiting, those messages would go again.
+    if !super::marks::read(source)
+        .map_err(|e| {
+            from(StoreError::Open {
+                path: super::marks::path_of(source),
+                reason: e.to_string(),
+            })
+        })?
+        .is_empty()
+    {
+        Store::open_side(source)
+            .and_then(|side| side.fold_mark_log())
+            .map_err(from)?;
+    }
     let before = stamp(source);
     let src = Store::open_reader(source).map_err(from)?;
     let known = MIGRATIONS.len() as i64;

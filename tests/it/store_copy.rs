@@ -561,3 +561,35 @@ fn the_command_names_each_tables_rows_and_never_the_password() {
     assert!(err.contains("từ chối đăng nhập"), "{err}");
     assert!(!err.contains("sai-mat-khau"), "{err}");
 }
+
+/// A service stopped abruptly after sending leaves marks in its log (`store::marks`): the copy
+/// writes them into their rows first, so the messages they mark are not sent again from
+/// PostgreSQL.
+#[test]
+fn marks_a_stopped_service_left_in_its_log_are_copied_as_sent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nhacviec.db");
+    small_state(&db);
+    let sent_at = at("2022-06-01T01:00:05Z");
+    nhacviec::store::marks::MarkLog::open(&db)
+        .unwrap()
+        .append(1, sent_at)
+        .unwrap();
+    assert_eq!(
+        query_lite(
+            &db,
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"
+        ),
+        1
+    );
+    let target = fresh();
+    copy_to_postgres(&db, &url(&target)).unwrap();
+    assert_eq!(
+        query_pg(
+            &target,
+            "SELECT COUNT(*) FROM deliveries WHERE status = 'sent' AND attempts = 1"
+        ),
+        1
+    );
+    assert!(nhacviec::store::marks::read(&db).unwrap().is_empty());
+}
