@@ -1679,6 +1679,8 @@ impl Store {
         };
         let logged = marks::read(&self.path).map_err(io)?;
         if logged.is_empty() {
+            // Emptied all the same: a torn line a crash left would join the next mark's.
+            marks::clear(&self.path).map_err(io)?;
             return Ok(0);
         }
         self.full_sync()?;
@@ -2450,6 +2452,19 @@ mod tests {
         assert!(marks::read(&path).unwrap().is_empty(), "the log is emptied");
         assert_eq!(writer.fold_marks(&[(ids[0], at)]).unwrap(), 0);
         assert_eq!(status(ids[0]), ("sent".into(), 1), "folded twice: once");
+        drop(writer);
+        // A crash in the middle of a mark's write, then a start: the torn line is dropped, so
+        // the next mark is a line of its own.
+        std::fs::write(marks::path_of(&path), format!("{} 2022-06-01T0", ids[1])).unwrap();
+        let writer = Store::open_writer(&path).unwrap();
+        marks::MarkLog::open(&path)
+            .unwrap()
+            .append(ids[1], at)
+            .unwrap();
+        assert_eq!(marks::read(&path).unwrap(), [(ids[1], at)]);
+        drop(writer);
+        drop(Store::open_writer(&path).unwrap());
+        assert!(marks::read(&path).unwrap().is_empty());
     }
 
     /// A pass reads on from what it read: a row sent but not yet folded is not read again.

@@ -122,6 +122,10 @@ mod tests {
             .unwrap();
         assert_eq!(read(&db).unwrap(), [(7, at), (8, at)]);
         clear(&db).unwrap();
+        // Only a torn line: no mark, and a clear leaves no fragment for the next to join.
+        std::fs::write(path_of(&db), b"9 2022-06-01T01:0").unwrap();
+        assert!(read(&db).unwrap().is_empty());
+        clear(&db).unwrap();
         assert!(read(&db).unwrap().is_empty());
         log.append(10, at).unwrap();
         assert_eq!(read(&db).unwrap(), [(10, at)], "appends after a clear");
