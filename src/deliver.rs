@@ -931,11 +931,10 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     let clock = recording.as_ref().map(|(_, c)| *c).unwrap_or_default();
     let mut recording = recording.map(|(r, _)| r);
     let refusals = Refusals::default();
-    // A message sent is marked by a thread and connection of their own, awaited by its send:
-    // the sends in flight go on meanwhile (on SQLite, also while the mark waits for a batch
-    // being recorded), and marks that end together are one transaction. Still marked before
-    // its slot in the pool is free.
-    // Started with the first message to send (a quiet tick opens no connection).
+    // A message sent is marked by `Marker` before its slot in the pool is free, without
+    // holding up the other sends in flight (on SQLite a line in the mark log, never waiting
+    // for a batch being recorded). Started with the first message to send (a quiet tick
+    // opens no connection).
     let mut marker: Option<Marker> = None;
     // Marks a pass before left in SQLite's log, in their rows before the outbox is read.
     store.fold_mark_log()?;

@@ -1379,6 +1379,17 @@ impl Store {
         )
     }
 
+    /// A transaction that inserts deliveries: on SQLite it takes the write lock at once, as
+    /// their ids are read before they are written (`next_delivery_id`); on PostgreSQL the ids
+    /// come from the sequence.
+    fn begin_deliveries(&self) -> Result<db::Tx<'_>> {
+        if self.db.is_pg() {
+            self.db.begin()
+        } else {
+            self.db.begin_write()
+        }
+    }
+
     /// Whether this connection's commits checkpoint the WAL into the database (SQLite's
     /// default, every 1000 pages). A pass's sends leave it to its recording's connection: a
     /// checkpoint copies pages and syncs the database file, on the thread that sends.
@@ -1427,15 +1438,10 @@ impl Store {
     ) -> Result<Vec<i64>> {
         let now = self.now_text();
         self.full_sync()?;
-        let tx = if self.db.is_pg() {
-            let tx = self.db.begin()?;
+        let tx = self.begin_deliveries()?;
+        if self.db.is_pg() {
             recording_turn(&tx)?;
-            tx
-        } else {
-            // The write lock from the start: the deliveries' ids are read before they are
-            // written (`next_delivery_id`).
-            self.db.begin_write()?
-        };
+        }
         let mut ids = Vec::new();
         let tick_text = tick_at.to_rfc3339();
         for share in shares {
@@ -1545,12 +1551,7 @@ impl Store {
         let (tick_at, now) = (at.to_rfc3339(), self.now_text());
         // `&self`: the sender side records fallbacks and alerts while it holds the store.
         self.full_sync()?;
-        // On SQLite the write lock from the start (see `next_delivery_id`).
-        let tx = if self.db.is_pg() {
-            self.db.begin()?
-        } else {
-            self.db.begin_write()?
-        };
+        let tx = self.begin_deliveries()?;
         let mut ids = Vec::with_capacity(deliveries.len());
         for d in deliveries {
             ids.push(insert_delivery(
@@ -2407,6 +2408,19 @@ mod tests {
         );
     }
 
+    /// Three messages waiting to be sent; their ids.
+    fn three_waiting(store: &Store) -> Vec<i64> {
+        store
+            .record_extra(
+                Ledger::Real,
+                &[mail("a"), mail("b"), mail("c")],
+                &[],
+                &[],
+                "x.example",
+            )
+            .unwrap()
+    }
+
     /// A crash after messages were sent and logged, before their marks reached the rows:
     /// the next writer folds them before anything reads the outbox, and folding again (or a
     /// mark for a row decided otherwise meanwhile) changes nothing.
@@ -2417,15 +2431,7 @@ mod tests {
         let at = Utc::now() + chrono::Duration::minutes(1);
         let ids = {
             let writer = Store::open_writer(&path).unwrap();
-            let ids = writer
-                .record_extra(
-                    Ledger::Real,
-                    &[mail("a"), mail("b"), mail("c")],
-                    &[],
-                    &[],
-                    "x.example",
-                )
-                .unwrap();
+            let ids = three_waiting(&writer);
             assert_eq!(ids.len(), 3);
             writer.mark_dead(ids[2], "hỏng").unwrap();
             let log = marks::MarkLog::open(&path).unwrap();
@@ -2473,15 +2479,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nhacviec.db");
         let writer = Store::open_writer(&path).unwrap();
-        let ids = writer
-            .record_extra(
-                Ledger::Real,
-                &[mail("a"), mail("b"), mail("c")],
-                &[],
-                &[],
-                "x.example",
-            )
-            .unwrap();
+        let ids = three_waiting(&writer);
         let now = Utc::now() + chrono::Duration::minutes(1);
         let read = |after| -> Vec<i64> {
             writer

@@ -89,9 +89,11 @@ fn parse(line: &str) -> Option<(i64, DateTime<Utc>)> {
     ))
 }
 
-/// Empties the log at `db` (its marks are committed).
+/// Empties the log at `db` (its marks are committed); an empty one is left unwritten (each
+/// pass begins by folding the log).
 pub fn clear(db: &Path) -> std::io::Result<()> {
     match std::fs::OpenOptions::new().write(true).open(path_of(db)) {
+        Ok(f) if f.metadata()?.len() == 0 => Ok(()),
         Ok(f) => f.set_len(0),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
