@@ -300,8 +300,14 @@ impl Handled for Seen<'_> {
         self.now.contains(key) || self.prior.is_handled(key)
     }
 
-    fn prefetch(&self, keys: &[&str]) {
-        self.prior.prefetch(keys);
+    fn handled_among(&self, keys: &[&str]) -> Option<HashSet<String>> {
+        let mut found = self.prior.handled_among(keys)?;
+        found.extend(
+            keys.iter()
+                .filter(|k| self.now.contains(**k))
+                .map(|k| k.to_string()),
+        );
+        Some(found)
     }
 }
 

@@ -149,16 +149,28 @@ pub struct Tick {
 }
 
 /// What the store knows was already handled (sent, skipped or suppressed).
-/// Slots whose keys are made and prefetched at once (`Handled::prefetch`).
+/// Slots whose keys are made and looked up at once (`Handled::handled_among`).
 const PREFETCH_CHUNK: usize = 20_000;
 
 pub trait Handled {
     fn is_handled(&self, key: &str) -> bool;
 
-    /// `keys` are about to be asked one by one: a ledger across a network (PostgreSQL) looks
-    /// them all up at once here. In-process ledgers need nothing.
-    fn prefetch(&self, keys: &[&str]) {
+    /// Those of `keys` handled, looked up at once (a database ledger: one statement rather
+    /// than one per key), or `None` when this ledger is asked key by key ([`is_handled`]),
+    /// which is also how a failed bulk lookup is retried and noted.
+    ///
+    /// [`is_handled`]: Handled::is_handled
+    fn handled_among(&self, keys: &[&str]) -> Option<HashSet<String>> {
         let _ = keys;
+        None
+    }
+}
+
+/// Whether `key` is handled, by the answer of a bulk lookup when there was one.
+fn handled_by(handled: &dyn Handled, found: Option<&HashSet<String>>, key: &str) -> bool {
+    match found {
+        Some(found) => found.contains(key),
+        None => handled.is_handled(key),
     }
 }
 
@@ -297,9 +309,10 @@ impl Schedule {
             .filter(|slot| wanted.contains_key(&stream(slot)))
             .map(|slot| (stream(slot), self.key(slot)))
             .collect();
-        handled.prefetch(&asked.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>());
+        let found =
+            handled.handled_among(&asked.iter().map(|(_, k)| k.as_str()).collect::<Vec<_>>());
         for (s, key) in &asked {
-            if wanted.contains_key(s) && handled.is_handled(key) {
+            if wanted.contains_key(s) && handled_by(handled, found.as_ref(), key) {
                 wanted.remove(s);
             }
         }
@@ -354,13 +367,13 @@ impl Schedule {
         // config change, the clock gone back), and only the unhandled keys are kept.
         let chunks = window.chunks(PREFETCH_CHUNK).flat_map(|chunk| {
             let keys: Vec<String> = chunk.iter().map(|slot| self.key(slot)).collect();
-            handled.prefetch(&keys.iter().map(String::as_str).collect::<Vec<_>>());
-            chunk.iter().zip(keys)
+            let found = handled.handled_among(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+            chunk
+                .iter()
+                .zip(keys)
+                .filter(move |(_, key)| !handled_by(handled, found.as_ref(), key))
         });
         for (slot, key) in chunks {
-            if handled.is_handled(&key) {
-                continue;
-            }
             if slot.done.is_some_and(|d| d <= today) {
                 suppressed.push(key);
                 continue;

@@ -19,13 +19,24 @@ pub mod webdriver;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// A free loopback port (bound and released: another process may take it, rarely).
+/// A free loopback port (bound and released: another process may take it, rarely), never
+/// one this test run was given before: the kernel can hand a released port out again at
+/// once, and two servers of one test (a mail server's submission and smtps ports) or of two
+/// tests running at once were given the same one.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// The repository root (where `config/` is).
