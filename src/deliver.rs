@@ -923,6 +923,7 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     let mut pass = Pass::default();
     // Where a pass's time goes (debug log): reading the outbox, marking outcomes.
     let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let mut reads = 0usize;
     let started = std::time::Instant::now();
     // `nhacviec retry` asks for an attempt now, even past the session breaker.
     if store.take_breaker_reset()? {
@@ -959,6 +960,7 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         let batch = store.ready_after(now, (pool * 32).clamp(64, 256), read_up_to)?;
         read_up_to = batch.iter().map(|d| d.id).fold(read_up_to, i64::max);
         reading += t.elapsed();
+        reads += 1;
         if batch.is_empty() {
             match recording.as_mut() {
                 // The next batch committed, or the recording ended: read again.
@@ -1074,6 +1076,7 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     if pass.sent + pass.retrying + pass.dead > 0 {
         tracing::debug!(
             read_millis = reading.as_millis() as u64,
+            reads,
             mark_millis = marking.as_millis() as u64,
             total_millis = started.elapsed().as_millis() as u64,
             in_flight = pool,
