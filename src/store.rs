@@ -682,6 +682,23 @@ fn insert_delivery(
     // The id is known before the row is written (the write lock is held: see
     // `next_delivery_id`), so the row goes in with its Message-ID in one statement.
     let id = next_delivery_id(tx)?;
+    insert_delivery_lite(tx, id, instance, domain, d, tick_at, items, now, trial)
+}
+
+/// [`insert_delivery`] on SQLite as delivery `id` (the next one: `next_delivery_id`, or one
+/// past the last this transaction wrote).
+#[allow(clippy::too_many_arguments)]
+fn insert_delivery_lite(
+    tx: &Db,
+    id: i64,
+    instance: &str,
+    domain: &str,
+    d: &NewDelivery,
+    tick_at: &str,
+    items: &str,
+    now: &str,
+    trial: bool,
+) -> Result<i64> {
     let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
     tx.execute(
         "INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
@@ -1418,6 +1435,7 @@ impl Store {
             recording_turn(&tx)?;
         }
         let mut ids = Vec::new();
+        let mut next_id: Option<i64> = None;
         let tick_text = tick_at.to_rfc3339();
         for share in shares {
             let tick = share.tick;
@@ -1443,7 +1461,7 @@ impl Store {
             for (n, d) in share.deliveries.iter().enumerate() {
                 let id = match made.get(n) {
                     Some(id) => *id,
-                    None => insert_delivery(
+                    None if tx.is_pg() => insert_delivery(
                         &tx,
                         &self.instance,
                         domain,
@@ -1453,6 +1471,26 @@ impl Store {
                         &now,
                         share.ledger.redirects(d.channel),
                     )?,
+                    None => {
+                        // The next id asked once a batch: this transaction holds the write
+                        // lock, so each row it writes takes the one after the last.
+                        let id = match next_id {
+                            Some(id) => id,
+                            None => next_delivery_id(&tx)?,
+                        };
+                        next_id = Some(id + 1);
+                        insert_delivery_lite(
+                            &tx,
+                            id,
+                            &self.instance,
+                            domain,
+                            d,
+                            &tick_text,
+                            &serde_json::to_string(&d.items).unwrap_or_default(),
+                            &now,
+                            share.ledger.redirects(d.channel),
+                        )?
+                    }
                 };
                 slots.extend(
                     d.items
