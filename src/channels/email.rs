@@ -126,8 +126,8 @@ impl Mailer {
         }
     }
 
-    /// Sends one delivery. The message is built (encoded) on the blocking pool: a pass
-    /// builds thousands, and the loop that records outcomes must not wait behind them.
+    /// Sends one delivery. A digest is built (encoded) on the sending thread; a large message
+    /// on the blocking pool, so the loop that records outcomes does not wait behind it.
     pub async fn send(&self, d: &Delivery) -> Result<(), SendError> {
         let id = d.id;
         let build = |d: &Delivery, settings: &EmailSettings, tz: chrono_tz::Tz| {
