@@ -1459,10 +1459,19 @@ impl Store {
                 Vec::new()
             };
             for (n, d) in share.deliveries.iter().enumerate() {
-                let id = match made.get(n) {
-                    Some(id) => *id,
-                    None if tx.is_pg() => insert_delivery(
+                let id = if tx.is_pg() {
+                    made.get(n).copied().ok_or(StoreError::NoRow)?
+                } else {
+                    // The next id asked once a batch: this transaction holds the write lock,
+                    // so each row it writes takes the one after the last.
+                    let id = match next_id {
+                        Some(id) => id,
+                        None => next_delivery_id(&tx)?,
+                    };
+                    next_id = Some(id + 1);
+                    insert_delivery_lite(
                         &tx,
+                        id,
                         &self.instance,
                         domain,
                         d,
@@ -1470,27 +1479,7 @@ impl Store {
                         &serde_json::to_string(&d.items).unwrap_or_default(),
                         &now,
                         share.ledger.redirects(d.channel),
-                    )?,
-                    None => {
-                        // The next id asked once a batch: this transaction holds the write
-                        // lock, so each row it writes takes the one after the last.
-                        let id = match next_id {
-                            Some(id) => id,
-                            None => next_delivery_id(&tx)?,
-                        };
-                        next_id = Some(id + 1);
-                        insert_delivery_lite(
-                            &tx,
-                            id,
-                            &self.instance,
-                            domain,
-                            d,
-                            &tick_text,
-                            &serde_json::to_string(&d.items).unwrap_or_default(),
-                            &now,
-                            share.ledger.redirects(d.channel),
-                        )?
-                    }
+                    )?
                 };
                 slots.extend(
                     d.items
@@ -1662,39 +1651,28 @@ impl Store {
 
     /// The marks in `marks` (sent at their times) written into their rows, in one
     /// transaction; a row no longer waiting (already marked, or decided otherwise) is left
-    /// as it is, so folding one twice changes nothing. How many rows changed.
+    /// as it is, so folding one twice changes nothing. How many rows changed. SQLite's mark
+    /// log only (`store::marks`): PostgreSQL has none, and changes nothing here.
     pub fn fold_marks(&self, marks: &[(i64, DateTime<Utc>)]) -> Result<usize> {
-        if marks.is_empty() {
+        let Some(conn) = self.db.lite().filter(|_| !marks.is_empty()) else {
             return Ok(0);
-        }
+        };
+        let rows: Vec<(i64, String)> = marks
+            .iter()
+            .map(|(id, at)| (*id, at.to_rfc3339()))
+            .collect();
+        let json =
+            serde_json::to_string(&rows).map_err(|e| StoreError::Malformed(e.to_string()))?;
         let tx = self.db.begin_write()?;
-        let mut changed = 0;
-        if let Some(conn) = tx.lite() {
-            // One statement for all of them: each statement builds a temporary index for the
-            // table's `CHECK (status IN (...))` (see `insert_slots_lite`). The `+` keeps the
-            // status index out of the plan: through it, each mark scanned every waiting row.
-            let rows: Vec<(i64, String)> = marks
-                .iter()
-                .map(|(id, at)| (*id, at.to_rfc3339()))
-                .collect();
-            let json =
-                serde_json::to_string(&rows).map_err(|e| StoreError::Malformed(e.to_string()))?;
-            changed = conn.execute(
-                "UPDATE deliveries SET status = ?1, sent_at = j.value ->> 1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL
-                 FROM json_each(?2) j
-                 WHERE deliveries.id = j.value ->> 0 AND +deliveries.status IN ('pending', 'retrying')",
-                rusqlite::params![DeliveryStatus::Sent.as_str(), json],
-            )?;
-            tx.commit()?;
-            return Ok(changed);
-        }
-        for (id, at) in marks {
-            changed += tx.execute(
-                "UPDATE deliveries SET status = ?3, sent_at = ?1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL
-                 WHERE id = ?2 AND status IN ('pending', 'retrying')",
-                args![at.to_rfc3339(), *id, DeliveryStatus::Sent.as_str()],
-            )?;
-        }
+        // One statement for all of them: each statement builds a temporary index for the
+        // table's `CHECK (status IN (...))` (see `insert_slots_lite`). The `+` keeps the
+        // status index out of the plan: through it, each mark scanned every waiting row.
+        let changed = conn.execute(
+            "UPDATE deliveries SET status = ?1, sent_at = j.value ->> 1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL
+             FROM json_each(?2) j
+             WHERE deliveries.id = j.value ->> 0 AND +deliveries.status IN ('pending', 'retrying')",
+            rusqlite::params![DeliveryStatus::Sent.as_str(), json],
+        )?;
         tx.commit()?;
         Ok(changed)
     }
