@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod read_ahead;
+use read_ahead::ReadAhead;
+
 /// Why a pass failed. Each is shown to the admin (log, `/healthz`), in Vietnamese.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
@@ -941,6 +944,11 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     store.fold_mark_log()?;
     // What this pass has read: it reads on from there (see `Outbox::ready_after`).
     let mut read_up_to = 0;
+    // PostgreSQL: the next batch read while this one is sent, once there is one to send.
+    let mut ahead: Option<ReadAhead> = None;
+    let mut next: Option<read_ahead::Pending> = None;
+    let mut read_alone = false;
+    let limit = (pool * 32).clamp(64, 256);
     loop {
         if stopping() {
             tracing::info!("đang dừng: thư chưa gửi vẫn chờ trong hộp thư đi");
@@ -954,13 +962,30 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
             r.borrow_and_update();
             now = now.max(clock.now());
         }
-        // Read well ahead of the pool: each read holds the sends up (the runtime's thread)
-        // and each group sent drains the pool at its end; 64 at a time was a fifth of the
-        // pass on PostgreSQL.
-        let batch = store.ready_after(now, (pool * 32).clamp(64, 256), read_up_to)?;
+        // Read well ahead of the pool: each read on this connection holds the sends up (the
+        // runtime's thread) and each group sent drains the pool at its end; 64 at a time was
+        // a fifth of the pass on PostgreSQL.
+        let (batch, early) = match next.take() {
+            Some(read) => match read.get().await {
+                Some(batch) => (batch?, true),
+                // The reader's connection is gone: on this one from here.
+                None => {
+                    read_alone = true;
+                    if let Some(gone) = ahead.take() {
+                        gone.finish()?;
+                    }
+                    (store.ready_after(now, limit, read_up_to)?, false)
+                }
+            },
+            None => (store.ready_after(now, limit, read_up_to)?, false),
+        };
         read_up_to = batch.iter().map(|d| d.id).fold(read_up_to, i64::max);
         reading += t.elapsed();
         reads += 1;
+        // Read ahead with an earlier time: what the recording committed since is read now.
+        if batch.is_empty() && early {
+            continue;
+        }
         if batch.is_empty() {
             match recording.as_mut() {
                 // The next batch committed, or the recording ended: read again.
@@ -987,6 +1012,15 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
             .collect();
         if marker.is_none() && !batch.is_empty() {
             marker = store.location().and_then(|at| Marker::start(&at));
+        }
+        if ahead.is_none() && !read_alone && !stopping() {
+            ahead = store.location().and_then(|at| ReadAhead::start(&at));
+        }
+        // The next batch, past this one, read while this one is sent (at the recording's
+        // time: what it committed is ready).
+        if let Some(reader) = &ahead {
+            let at = recording.as_ref().map_or(now, |_| now.max(clock.now()));
+            next = Some(reader.read(at, limit, read_up_to));
         }
         let marker = marker.as_ref();
         if !withdrawn.is_empty() {
@@ -1068,8 +1102,11 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     if let Some(marker) = marker.take() {
         marker.finish(store)?;
     }
-    // What this pass claimed and did not attempt (stopped, postponed) is free for whoever
-    // leads next.
+    // What this pass claimed and did not attempt (stopped, postponed, read ahead) is free for
+    // whoever leads next.
+    if let Some(reader) = ahead.take() {
+        reader.finish()?;
+    }
     store.release_claims()?;
     note_server_refusal(store, &refusals, now)?;
     senders.close_idle().await;

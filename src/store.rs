@@ -1630,8 +1630,8 @@ impl Store {
 
     /// [`Store::ready`] past the delivery `after`: a pass reads on from what it read last, so
     /// that a message it sent and marked in the log (`marks`), not yet folded into its row,
-    /// is not read again. On PostgreSQL, whose marks are written before the next read, as
-    /// [`Store::ready`].
+    /// is not read again; on PostgreSQL, that what it has read ahead and is still sending
+    /// (`deliver`'s read-ahead) is not claimed again.
     pub fn ready_after(
         &self,
         now: DateTime<Utc>,
@@ -1639,7 +1639,7 @@ impl Store {
         after: i64,
     ) -> Result<Vec<Delivery>> {
         if self.db.is_pg() {
-            return self.claim_ready(now, limit);
+            return self.claim_ready(now, limit, after);
         }
         // The ids first, in order from the partial index of what is waiting: ordering whole
         // rows, or every pending id, at each call made a pass quadratic in its size.
@@ -1706,17 +1706,17 @@ impl Store {
     /// taken while the old one still sends): the rows are claimed for this session
     /// (`claimed_by`, its server process) with row locks, so no other session claims them
     /// until this one marks them or ends, or `CLAIM_LEASE` passes.
-    fn claim_ready(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>> {
+    fn claim_ready(&self, now: DateTime<Utc>, limit: usize, after: i64) -> Result<Vec<Delivery>> {
         let until = now + chrono::Duration::from_std(CLAIM_LEASE).unwrap_or_default();
         let ids = self.db.query_map(
             "UPDATE deliveries SET claimed_by = pg_backend_pid(), claimed_until = ?3
              WHERE id IN (SELECT id FROM deliveries
-                 WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+                 WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) AND id > ?4
                    AND (claimed_by IS NULL OR claimed_by = pg_backend_pid() OR claimed_until <= ?1
                         OR claimed_by NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))
                  ORDER BY id LIMIT ?2 FOR UPDATE SKIP LOCKED)
              RETURNING id",
-            args![now.to_rfc3339(), limit, until.to_rfc3339()],
+            args![now.to_rfc3339(), limit, until.to_rfc3339(), after],
             |r| r.get::<i64>(0),
         )?;
         if ids.is_empty() {
