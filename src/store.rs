@@ -1708,28 +1708,26 @@ impl Store {
     /// until this one marks them or ends, or `CLAIM_LEASE` passes.
     fn claim_ready(&self, now: DateTime<Utc>, limit: usize, after: i64) -> Result<Vec<Delivery>> {
         let until = now + chrono::Duration::from_std(CLAIM_LEASE).unwrap_or_default();
-        let ids = self.db.query_map(
-            "UPDATE deliveries SET claimed_by = pg_backend_pid(), claimed_until = ?3
-             WHERE id IN (SELECT id FROM deliveries
-                 WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) AND id > ?4
-                   AND (claimed_by IS NULL OR claimed_by = pg_backend_pid() OR claimed_until <= ?1
-                        OR claimed_by NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))
-                 ORDER BY id LIMIT ?2 FOR UPDATE SKIP LOCKED)
-             RETURNING id",
+        // The rows claimed and returned whole by one statement.
+        let (columns, _) = self.delivery_columns();
+        let mut claimed = self.deliveries_by(
+            &format!(
+                "UPDATE deliveries SET claimed_by = pg_backend_pid(), claimed_until = ?3
+                 WHERE id IN (SELECT id FROM deliveries
+                     WHERE status IN ('pending', 'retrying') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1) AND id > ?4
+                       AND (claimed_by IS NULL OR claimed_by = pg_backend_pid() OR claimed_until <= ?1
+                            OR claimed_by NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))
+                     ORDER BY id LIMIT ?2 FOR UPDATE SKIP LOCKED)
+                 RETURNING {columns}"
+            ),
             args![now.to_rfc3339(), limit, until.to_rfc3339(), after],
-            |r| r.get::<i64>(0),
         )?;
-        if ids.is_empty() {
-            return Ok(vec![]);
+        if !claimed.is_empty() {
+            self.claimed.set(true);
         }
-        self.claimed.set(true);
-        // One statement text for every list: each text is prepared once per session and kept
-        // there (`db::PgConn`), so ids written into it would grow both sides without end.
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        self.select(
-            "WHERE id IN (SELECT CAST(x AS BIGINT) FROM unnest(string_to_array(?1, ',')) AS x) ORDER BY id",
-            args![list],
-        )
+        // `RETURNING` keeps no order.
+        claimed.sort_unstable_by_key(|d| d.id);
+        Ok(claimed)
     }
 
     /// Gives back the page cache this connection holds (up to 2 MB by default); it refills from
@@ -1960,6 +1958,13 @@ impl Store {
     }
 
     fn select(&self, clause: &str, args: &[db::Value<'_>]) -> Result<Vec<Delivery>> {
+        let (columns, from) = self.delivery_columns();
+        self.deliveries_by(&format!("SELECT {columns} FROM {from} {clause}"), args)
+    }
+
+    /// The columns a [`Delivery`] is read from, in [`Store::deliveries_by`]'s order, and the
+    /// tables they come from.
+    fn delivery_columns(&self) -> (String, &'static str) {
         // On SQLite the bodies joined once (`id` in `clause` is then the two tables' own): a
         // subquery per body column read each body's row twice. On PostgreSQL the subqueries,
         // run for the rows chosen only: a join planned before the tables' statistics exist
@@ -1976,11 +1981,10 @@ impl Store {
                 "deliveries LEFT JOIN delivery_bodies USING (id)",
             )
         };
-        let sql = format!(
-            "SELECT id, tick_at, agency, channel, recipients, subject, {bodies},
+        let columns = format!(
+            "id, tick_at, agency, channel, recipients, subject, {bodies},
                 items, thread, message_id, status, attempts, next_attempt_at, last_error, created_at, sent_at, trial,
-                {handed_over}
-             FROM {from} {clause}",
+                {handed_over}",
             // Before migration 17 (a state not yet opened by a writer of this version, read by
             // `history`): what the migration would fill the column with, from the text.
             handed_over = if self.schema >= HANDED_OVER_SCHEMA {
@@ -1989,7 +1993,12 @@ impl Store {
                 "CASE WHEN status = 'dead' AND last_error LIKE 'chuyển sang email (#%' THEN CAST(substr(last_error, 21, instr(substr(last_error, 21), ')') - 1) AS INTEGER) END"
             }
         );
-        let mut out = self.db.query_map(&sql, args, |r| {
+        (columns, from)
+    }
+
+    /// The deliveries `sql` returns ([`Store::delivery_columns`]), with their attachments.
+    fn deliveries_by(&self, sql: &str, args: &[db::Value<'_>]) -> Result<Vec<Delivery>> {
+        let mut out = self.db.query_map(sql, args, |r| {
             let recipients: String = r.get(4)?;
             let items: String = r.get(8)?;
             let channel: String = r.get(3)?;
