@@ -13,6 +13,7 @@ use crate::outbox::refusals::Refusals;
 use crate::outbox::{self, Next};
 use crate::render::{TemplateError, Templates};
 use crate::schedule::{Schedule, SlotKey, Tick};
+use crate::store::pg_marks::PgMarks;
 use crate::store::{
     meta, Answers, Ledger, Outbox, Put, Share, Store, StoreError, TickEnd, ZaloTokens,
 };
@@ -927,6 +928,11 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     // Where a pass's time goes (debug log): reading the outbox, marking outcomes.
     let (mut reading, mut marking) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     let mut reads = 0usize;
+    // Summed over the sends: their attempts, and their waits for their marks.
+    let (sending, waiting) = (
+        std::sync::atomic::AtomicU64::new(0),
+        std::sync::atomic::AtomicU64::new(0),
+    );
     let started = std::time::Instant::now();
     // `nhacviec retry` asks for an attempt now, even past the session breaker.
     if store.take_breaker_reset()? {
@@ -1037,6 +1043,7 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         // resend what was in flight (at-least-once, bounded by each channel's limit; a
         // resent file replaces the same one).
         let refusals = &refusals;
+        let (sending, waiting) = (&sending, &waiting);
         let results = futures_util::stream::iter(batch.iter())
             .map(|d| async move {
                 // Not started once the service is stopping, or once its channel's server
@@ -1044,11 +1051,15 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
                 if stopping() || refusals.is_stopped(d.channel) {
                     return None;
                 }
+                let t = std::time::Instant::now();
                 let outcome = senders.send(store, d, now).await;
+                sending.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
+                let t = std::time::Instant::now();
                 let marked = match (&outcome, marker) {
                     (Ok(()), Some(m)) => m.mark_sent(d.id, now).await,
                     _ => false,
                 };
+                waiting.fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
                 Some((d, outcome, marked))
             })
             .buffer_unordered(pool)
@@ -1115,6 +1126,8 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
             read_millis = reading.as_millis() as u64,
             reads,
             mark_millis = marking.as_millis() as u64,
+            attempt_millis = sending.load(Ordering::Relaxed) / 1000,
+            mark_wait_millis = waiting.load(Ordering::Relaxed) / 1000,
             total_millis = started.elapsed().as_millis() as u64,
             in_flight = pool,
             "send phases"
@@ -1130,9 +1143,9 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
 /// its place in the pool is free, without holding the runtime's thread or waiting for the
 /// database's write lock.
 enum Marker {
-    /// PostgreSQL: a thread and connection of their own, awaited by the send; the marks
-    /// waiting together go in one statement.
-    Pg(std::sync::mpsc::Sender<(i64, DateTime<Utc>, tokio::sync::oneshot::Sender<bool>)>),
+    /// PostgreSQL: a connection of their own on the sending runtime, awaited by the send;
+    /// the marks waiting together go in one statement.
+    Pg(PgMarks),
     /// SQLite: a line in the state's mark log (`store::marks`), folded into the rows by a
     /// thread of its own every [`FOLD_EVERY`] and all of it when the pass ends.
     Log(MarkLog),
@@ -1158,61 +1171,13 @@ impl Marker {
         if at.pg.is_none() {
             return MarkLog::start(at).map(Marker::Log);
         }
-        let (queue, requests) =
-            std::sync::mpsc::channel::<(i64, DateTime<Utc>, tokio::sync::oneshot::Sender<bool>)>();
-        let at = at.clone();
-        std::thread::Builder::new()
-            .name("nhacviec-marks".into())
-            .spawn(move || {
-                let store = match Store::open_side_at(&at).and_then(|s| {
-                    s.marks_without_waiting()?;
-                    Ok(s)
-                }) {
-                    Ok(store) => store,
-                    // The sends mark on the pass's own connection instead.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "không mở được kết nối đánh dấu thư đã gửi");
-                        return;
-                    }
-                };
-                while let Ok(first) = requests.recv() {
-                    let mut waiting = vec![first];
-                    waiting.extend(requests.try_iter());
-                    // One statement per time marked (a pass has one).
-                    let mut times: Vec<DateTime<Utc>> = waiting.iter().map(|w| w.1).collect();
-                    times.sort_unstable();
-                    times.dedup();
-                    let mut failed = Vec::new();
-                    for at in times {
-                        let ids: Vec<i64> = waiting
-                            .iter()
-                            .filter(|w| w.1 == at)
-                            .map(|w| w.0)
-                            .collect();
-                        if let Err(e) = store.mark_sent_all(&ids, at) {
-                            tracing::warn!(error = %e, "đánh dấu thư đã gửi chưa được: đánh dấu lại trên kết nối chính");
-                            failed.push(at);
-                        }
-                    }
-                    for (_, at, done) in waiting {
-                        let _ = done.send(!failed.contains(&at));
-                    }
-                }
-            })
-            .ok()?;
-        Some(Marker::Pg(queue))
+        at.pg.as_ref().map(|url| Marker::Pg(PgMarks::start(url)))
     }
 
     /// Whether `id` is now marked sent at `at`; `false`: the caller marks it.
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> bool {
         match self {
-            Marker::Pg(queue) => {
-                let (done, marked) = tokio::sync::oneshot::channel();
-                if queue.send((id, at, done)).is_err() {
-                    return false;
-                }
-                marked.await.unwrap_or(false)
-            }
+            Marker::Pg(marks) => marks.mark_sent(id, at).await,
             Marker::Log(log) => log.mark_sent(id, at),
         }
     }

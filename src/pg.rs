@@ -15,7 +15,8 @@ pub const LEADER_LOCK: i64 = 0x6e68_6163_7669_6563;
 #[derive(Clone)]
 pub struct DatabaseUrl {
     text: String,
-    config: postgres::Config,
+    /// The async driver's, which the blocking one is made from.
+    config: tokio_postgres::Config,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +58,7 @@ impl DatabaseUrl {
         if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
             return Err(bad("phải bắt đầu bằng postgres://".into()));
         }
-        let config: postgres::Config = text.parse().map_err(|e| bad(format!("{e}")))?;
+        let config: tokio_postgres::Config = text.parse().map_err(|e| bad(format!("{e}")))?;
         if config.get_hosts().is_empty() {
             return Err(bad("thiếu tên máy chủ".into()));
         }
@@ -105,6 +106,30 @@ impl DatabaseUrl {
 
     /// A new connection; its errors said in words (see [`PgError`]).
     pub fn connect(&self) -> Result<postgres::Client, PgError> {
+        postgres::Config::from(self.session())
+            .connect(postgres::NoTls)
+            .map_err(|e| self.error(&e))
+    }
+
+    /// A new connection for the async driver, on the caller's runtime: its client, and the
+    /// connection to drive (spawned by the caller).
+    pub async fn connect_async(
+        &self,
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+        ),
+        PgError,
+    > {
+        self.session()
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| self.error(&e))
+    }
+
+    /// The address with every session's settings.
+    fn session(&self) -> tokio_postgres::Config {
         let mut config = self.config.clone();
         // A standby notices a dead server or network within about half a minute even
         // when idle, not after the kernel's two hours.
@@ -117,7 +142,7 @@ impl DatabaseUrl {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
-        config.connect(postgres::NoTls).map_err(|e| self.error(&e))
+        config
     }
 
     /// A driver error in words.

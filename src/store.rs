@@ -32,6 +32,7 @@ mod evidence;
 pub mod marks;
 pub mod meta;
 mod pg_bulk;
+pub mod pg_marks;
 pub mod pg_schema;
 mod refusals;
 mod roles;
@@ -1827,12 +1828,9 @@ impl Store {
         }
         let at = at.to_rfc3339();
         let sent = DeliveryStatus::Sent.as_str();
-        let marked = self.db.with_pg(|c| {
-            c.execute(
-                "UPDATE deliveries SET status = $3, sent_at = $1, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, claimed_by = NULL WHERE id = ANY($2)",
-                &[&at, &ids, &sent],
-            )
-        });
+        let marked = self
+            .db
+            .with_pg(|c| c.execute(pg_marks::MARK_SENT, &[&at, &ids, &sent]));
         if let Some(marked) = marked {
             marked?;
             return Ok(());
