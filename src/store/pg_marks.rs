@@ -80,11 +80,7 @@ async fn serve(url: DatabaseUrl, mut asked: mpsc::UnboundedReceiver<Mark>) {
         times.dedup();
         let mut failed = Vec::new();
         for at in times {
-            let ids: Vec<i64> = waiting
-                .iter()
-                .filter(|w| w.1 == at)
-                .map(|w| w.0)
-                .collect();
+            let ids: Vec<i64> = waiting.iter().filter(|w| w.1 == at).map(|w| w.0).collect();
             let text = at.to_rfc3339();
             if let Err(e) = client.execute(&statement, &[&text, &ids, &sent]).await {
                 tracing::warn!(error = %e, "đánh dấu thư đã gửi chưa được: đánh dấu lại trên kết nối chính");
