@@ -2121,3 +2121,49 @@ fn claims_a_pass_let_go_are_taken_at_once_by_another_live_session() {
     first.release_claims().unwrap();
     assert_eq!(second.ready(now, 10).unwrap().len(), 5);
 }
+
+#[test]
+fn a_read_ahead_claims_past_what_its_pass_read_and_its_claims_go_when_it_lets_go() {
+    let (_text, at, _dir) = pg_database();
+    let made = waiting(&at, 10);
+    let now = Utc::now() + Duration::minutes(1);
+    // The pass's own connection reads first; its reader reads on past it (`deliver::read_ahead`)
+    // while the first ones are still being sent (waiting, claimed by the pass).
+    let pass = Store::open_side_at(&at).unwrap();
+    let reader = Store::open_side_at(&at).unwrap();
+    let first: Vec<i64> = pass.ready(now, 4).unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(first, made[..4]);
+    let after = *first.last().unwrap();
+    let ahead: Vec<i64> = reader
+        .ready_after(now, 4, after)
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(ahead, made[4..8], "past what the pass read, in order");
+    // Its next read, while those are sent: not its own claims again.
+    let next: Vec<i64> = reader
+        .ready_after(now, 1, made[7])
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(
+        next,
+        made[8..9],
+        "a read ahead claimed twice what is in flight"
+    );
+    // What the reader holds is not another leader's, nor is what the pass holds.
+    let other = Store::open_side_at(&at).unwrap();
+    let theirs: Vec<i64> = other.ready(now, 10).unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(theirs, made[9..], "only what nobody claimed");
+    // The pass ends with the reader's batch not attempted: it lets go, the pass's own stay.
+    other.release_claims().unwrap();
+    reader.release_claims().unwrap();
+    let now_free: Vec<i64> = other.ready(now, 10).unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(
+        now_free,
+        [&made[4..8], &made[8..]].concat(),
+        "the reader's claims free at once, the pass's still held"
+    );
+}
