@@ -2030,6 +2030,10 @@ impl Store {
                 attachments: vec![],
             })
         })?;
+        if out.is_empty() {
+            // A quiet tick's read: no second round trip.
+            return Ok(out);
+        }
         if self.db.is_pg() {
             // One query for the lot, not one per delivery.
             let ids: Vec<i64> = out.iter().map(|d| d.id).collect();
