@@ -1821,6 +1821,19 @@ impl Store {
         Ok(())
     }
 
+    /// PostgreSQL, after a pass that changed many deliveries: their old row versions cleared
+    /// at once (`VACUUM`), not when autovacuum comes. Until then each quiet tick's reads of
+    /// what waits (`next_attempt`, the claim) step over every one of them in the status
+    /// indexes: 4.6 ms a read after the national catch-up. Skipped when another vacuum holds
+    /// the table. Nothing on SQLite, whose rows are updated in place.
+    pub fn tidy_outbox(&self) -> Result<()> {
+        if self.db.is_pg() {
+            self.db
+                .batch("VACUUM (SKIP_LOCKED, ANALYZE) deliveries, delivery_bodies")?;
+        }
+        Ok(())
+    }
+
     /// [`Store::mark_sent`] for several at once: one statement on PostgreSQL.
     pub fn mark_sent_all(&self, ids: &[i64], at: DateTime<Utc>) -> Result<()> {
         if ids.is_empty() {

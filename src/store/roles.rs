@@ -89,6 +89,10 @@ pub trait Outbox {
     fn release_claims(&self) -> Result<()> {
         Ok(())
     }
+    /// After a pass that changed many deliveries: their old row versions cleared now.
+    fn tidy(&self) -> Result<()> {
+        Ok(())
+    }
     /// Where the outbox is, for a connection of its own beside this one that marks what was
     /// sent (`deliver`'s marker); `None`: the marks go through this one.
     fn location(&self) -> Option<crate::store::Location> {
@@ -308,6 +312,10 @@ impl Outbox for Store {
 
     fn release_claims(&self) -> Result<()> {
         Store::release_claims(self)
+    }
+
+    fn tidy(&self) -> Result<()> {
+        Store::tidy_outbox(self)
     }
 
     fn location(&self) -> Option<crate::store::Location> {
