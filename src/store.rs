@@ -1790,17 +1790,14 @@ impl Store {
         Ok(())
     }
 
-    /// This session's commits do not wait for the disk (PostgreSQL's `synchronous_commit =
-    /// off`, as SQLite's NORMAL): for marks after sending only. On SQLite its commits also
-    /// leave the WAL's checkpoints to the recording's connection (see `checkpoint_on_commit`),
-    /// so a mark never waits for one.
+    /// SQLite, the connection folding the mark log: its commits do not wait for the disk
+    /// (NORMAL) and leave the WAL's checkpoints to the recording's connection (see
+    /// `checkpoint_on_commit`), so a fold never waits for one. PostgreSQL's marks set their
+    /// own session so (`pg_marks`); nothing here.
     pub fn marks_without_waiting(&self) -> Result<()> {
-        match self.db.lite() {
-            Some(conn) => {
-                conn.pragma_update(None, "synchronous", "NORMAL")?;
-                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-            }
-            None => self.db.batch("SET synchronous_commit = off")?,
+        if let Some(conn) = self.db.lite() {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         }
         Ok(())
     }

@@ -21,9 +21,11 @@ struct Request {
     answer: oneshot::Sender<Read>,
 }
 
+/// Dropped without [`ReadAhead::finish`] (a pass ending in an error), its thread still ends on
+/// its own once the requests close, releasing its claims.
 pub(super) struct ReadAhead {
-    requests: Option<std::sync::mpsc::Sender<Request>>,
-    thread: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
+    requests: std::sync::mpsc::Sender<Request>,
+    thread: std::thread::JoinHandle<Result<(), StoreError>>,
 }
 
 /// A read under way; `None` when the reader is gone (its connection lost): the pass reads on
@@ -62,42 +64,26 @@ impl ReadAhead {
             })
             .map_err(|e| tracing::warn!(error = %e, "không mở được luồng đọc hộp thư đi"))
             .ok()?;
-        Some(ReadAhead {
-            requests: Some(requests),
-            thread: Some(thread),
-        })
+        Some(ReadAhead { requests, thread })
     }
 
     /// Asks for the next read; its answer comes while the caller sends.
     pub(super) fn read(&self, now: DateTime<Utc>, limit: usize, after: i64) -> Pending {
         let (answer, answered) = oneshot::channel();
-        if let Some(requests) = &self.requests {
-            // If the thread is gone, `answer` is dropped with the request: `Pending::get` says so.
-            let _ = requests.send(Request {
-                now,
-                limit,
-                after,
-                answer,
-            });
-        }
+        // If the thread is gone, `answer` is dropped with the request: `Pending::get` says so.
+        let _ = self.requests.send(Request {
+            now,
+            limit,
+            after,
+            answer,
+        });
         Pending(answered)
     }
 
     /// Ends the reader, once it has let go of its claims (waits for a read under way).
-    pub(super) fn finish(mut self) -> Result<(), StoreError> {
-        self.requests = None;
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(released)) => released,
-            // A panic on its thread: its connection closed with it, and with it its claims.
-            Some(Err(_)) | None => Ok(()),
-        }
-    }
-}
-
-impl Drop for ReadAhead {
-    fn drop(&mut self) {
-        // On an error path the pass ends without `finish`: the thread ends on its own once
-        // the requests close, releasing its claims.
-        self.requests = None;
+    pub(super) fn finish(self) -> Result<(), StoreError> {
+        drop(self.requests);
+        // A panic on its thread: its connection closed with it, and with it its claims.
+        self.thread.join().unwrap_or(Ok(()))
     }
 }
