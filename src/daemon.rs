@@ -473,8 +473,13 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// Between events the service sleeps for hours: it hands back what a pass left in caches and
-/// in the allocator's free lists, so its resident memory stays that of an idle process.
+/// in the allocator's free lists, so its resident memory stays that of an idle process; after
+/// large passes it clears the outbox's old row versions first (PostgreSQL), off the pass.
 fn idle(store: &Store) {
+    // After large passes, the outbox's old row versions cleared before the quiet ticks.
+    if let Err(e) = store.tidy_if_due() {
+        tracing::warn!(error = %e, "chưa dọn được bảng hộp thư đi sau lượt gửi lớn");
+    }
     store.release_memory();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free heap pages to the kernel; it takes no pointers.

@@ -1119,13 +1119,8 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         reader.finish()?;
     }
     store.release_claims()?;
-    // A large pass leaves as many old row versions (PostgreSQL): cleared now, so the quiet
-    // ticks after it stay quick. A failure only leaves them to autovacuum.
-    if pass.sent + pass.retrying + pass.dead >= TIDY_AFTER {
-        if let Err(e) = store.tidy() {
-            tracing::warn!(error = %e, "chưa dọn được bảng hộp thư đi sau lượt gửi lớn");
-        }
-    }
+    // Old row versions to clear when the service goes idle (PostgreSQL).
+    store.note_decided(pass.sent + pass.retrying + pass.dead);
     note_server_refusal(store, &refusals, now)?;
     senders.close_idle().await;
     if pass.sent + pass.retrying + pass.dead > 0 {
@@ -1145,9 +1140,6 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     }
     Ok(pass)
 }
-
-/// Deliveries decided in one pass from which the outbox is tidied after it ([`Outbox::tidy`]).
-const TIDY_AFTER: usize = 1000;
 
 /// The marks of messages sent, beside the sending thread: a send's mark is written before
 /// its place in the pool is free, without holding the runtime's thread or waiting for the

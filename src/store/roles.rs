@@ -89,10 +89,9 @@ pub trait Outbox {
     fn release_claims(&self) -> Result<()> {
         Ok(())
     }
-    /// After a pass that changed many deliveries: their old row versions cleared now.
-    fn tidy(&self) -> Result<()> {
-        Ok(())
-    }
+    /// Counts deliveries decided by a pass, towards clearing their old row versions when
+    /// the service goes idle (`Store::tidy_if_due`).
+    fn note_decided(&self, _n: usize) {}
     /// Where the outbox is, for a connection of its own beside this one that marks what was
     /// sent (`deliver`'s marker); `None`: the marks go through this one.
     fn location(&self) -> Option<crate::store::Location> {
@@ -314,8 +313,8 @@ impl Outbox for Store {
         Store::release_claims(self)
     }
 
-    fn tidy(&self) -> Result<()> {
-        Store::tidy_outbox(self)
+    fn note_decided(&self, n: usize) {
+        Store::note_decided(self, n)
     }
 
     fn location(&self) -> Option<crate::store::Location> {

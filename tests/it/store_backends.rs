@@ -2167,3 +2167,42 @@ fn a_read_ahead_claims_past_what_its_pass_read_and_its_claims_go_when_it_lets_go
         "the reader's claims free at once, the pass's still held"
     );
 }
+
+#[test]
+fn the_outbox_is_vacuumed_when_idle_once_enough_was_decided_and_sqlite_never() {
+    let (text, at, _dir) = pg_database();
+    let made = waiting(&at, 3);
+    let store = Store::open_writer_at(&at).unwrap();
+    store.mark_sent_all(&made, t0()).unwrap();
+    let mut watch = admin(&text);
+    let mut vacuums = || -> i64 {
+        watch
+            .query_one(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'deliveries'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    store.note_decided(nhacviec::store::TIDY_AFTER - 1);
+    assert!(
+        !store.tidy_if_due().unwrap(),
+        "vacuumed before enough was decided"
+    );
+    store.note_decided(1);
+    assert!(
+        store.tidy_if_due().unwrap(),
+        "not vacuumed once enough was decided"
+    );
+    assert!(soon(|| vacuums() == 1), "the outbox was not vacuumed");
+    // The count starts again from nothing.
+    assert!(
+        !store.tidy_if_due().unwrap(),
+        "vacuumed again with nothing decided since"
+    );
+    // SQLite updates its rows in place: nothing to clear.
+    let dir = tempfile::tempdir().unwrap();
+    let lite = Store::open_writer(&dir.path().join("nhacviec.db")).unwrap();
+    lite.note_decided(10 * nhacviec::store::TIDY_AFTER);
+    assert!(!lite.tidy_if_due().unwrap());
+}
