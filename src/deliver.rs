@@ -368,8 +368,8 @@ pub fn plan(
 }
 
 /// The recording half of a tick: renders the digests and records them a batch at a time, each
-/// batch one transaction committed durably (then `committed` is told its delivery ids: they
-/// may be sent). The slots decided without a message (superseded, stale, suppressed) go with
+/// batch one transaction committed durably (then `committed` is given its deliveries as
+/// recorded: they may be sent, and on PostgreSQL they are claimed for it). The slots decided without a message (superseded, stale, suppressed) go with
 /// the first batch: a slot superseded by one recorded in any batch is handled by then, so a
 /// pass that stops between batches cannot leave it to be sent later. The watermark and
 /// fingerprint go with the last: until then the next pass evaluates again and finds what
@@ -380,7 +380,7 @@ pub fn record(
     templates: &Templates,
     store: &mut dyn Outbox,
     stop: &AtomicBool,
-    mut committed: impl FnMut(&[i64]),
+    mut committed: impl FnMut(Vec<outbox::Delivery>),
 ) -> Result<Pass, DeliverError> {
     let started = std::time::Instant::now();
     let Planned {
@@ -432,19 +432,12 @@ pub fn record(
             fingerprint: &fingerprint,
         });
         let t = std::time::Instant::now();
-        let ids = record_shares(
-            store,
-            config,
-            mode,
-            tick_at,
-            &deliveries,
-            &slots[i],
-            end,
-            &domain,
+        let recorded = record_shares(
+            store, config, mode, tick_at, deliveries, &slots[i], end, &domain,
         )?;
         writing += t.elapsed();
-        pass.queued += ids.len();
-        committed(&ids);
+        pass.queued += recorded.len();
+        committed(recorded);
     }
     tracing::debug!(
         due_millis = evaluated.as_millis() as u64,
@@ -507,29 +500,32 @@ fn slots_by_batch(
     out
 }
 
-/// Records one batch, in trial mode in two shares ([`split_trial`]).
+/// Records one batch, in trial mode in two shares ([`split_trial`]), and gives back its
+/// deliveries as recorded.
 #[allow(clippy::too_many_arguments)]
 fn record_shares(
     store: &mut dyn Outbox,
     config: &Config,
     mode: Ledger,
     tick_at: DateTime<Utc>,
-    deliveries: &[messages::NewDelivery],
+    deliveries: Vec<messages::NewDelivery>,
     slots: &Tick,
     end: Option<TickEnd<'_>>,
     domain: &str,
-) -> Result<Vec<i64>, StoreError> {
-    match mode {
+) -> Result<Vec<outbox::Delivery>, StoreError> {
+    // The deliveries in the order they were recorded (the shares' order).
+    let (recorded, deliveries) = match mode {
         Ledger::Real => {
             let share = Share {
                 ledger: Ledger::Real,
-                deliveries,
+                deliveries: &deliveries,
                 tick: slots,
             };
-            store.record_batch(tick_at, &[share], end, domain)
+            let recorded = store.record_batch_to_send(tick_at, &[share], end, domain)?;
+            (recorded, deliveries)
         }
         Ledger::Trial => {
-            let ((real, real_tick), (trial, trial_tick)) = split_trial(config, deliveries, slots);
+            let ((real, real_tick), (trial, trial_tick)) = split_trial(config, &deliveries, slots);
             let shares = [
                 Share {
                     ledger: Ledger::Real,
@@ -542,9 +538,18 @@ fn record_shares(
                     tick: &trial_tick,
                 },
             ];
-            store.record_batch(tick_at, &shares, end, domain)
+            let recorded = store.record_batch_to_send(tick_at, &shares, end, domain)?;
+            (recorded, real.into_iter().chain(trial).collect())
         }
+    };
+    if recorded.len() != deliveries.len() {
+        return Err(StoreError::NoRow);
     }
+    Ok(deliveries
+        .into_iter()
+        .zip(recorded)
+        .map(|(d, r)| outbox::Delivery::recorded(d, tick_at, r))
+        .collect())
 }
 
 /// A trial tick's deliveries and slots in two shares: (real, trial). Trial mode redirects
@@ -847,6 +852,8 @@ pub async fn record_and_send(
 ) -> (Result<Recorded, DeliverError>, Result<Pass, DeliverError>) {
     let (location, clock) = (store.location(), store.clock());
     let (wake, woken) = tokio::sync::watch::channel(0usize);
+    let handed = Handed::default();
+    let handing = handed.clone();
     let halt = stop.clone();
     // The recording's connection, kept from the last pass (opening one costs more than a
     // national tick with nothing due).
@@ -871,9 +878,14 @@ pub async fn record_and_send(
         let run = || -> Result<Recorded, DeliverError> {
             let mut recorded = Recorded::default();
             if let Some(planned) = planned {
-                recorded.tick = record(planned, config, &templates, &mut side, &halt, |ids| {
-                    wake.send_modify(|n| *n += ids.len());
-                    committed(ids.len());
+                recorded.tick = record(planned, config, &templates, &mut side, &halt, |batch| {
+                    let n = batch.len();
+                    handing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push_back(batch);
+                    wake.send_modify(|c| *c += n);
+                    committed(n);
                 })?;
             }
             if halt.load(Ordering::SeqCst) {
@@ -889,13 +901,33 @@ pub async fn record_and_send(
     });
     // Checkpoints on the recording's connection, off the sending thread.
     let checkpoints = store.checkpoint_on_commit(false);
-    let sending = send_ready_while(store, senders, config, now, &stop, Some((woken, clock)));
+    let sending = send_ready_while(
+        store,
+        senders,
+        config,
+        now,
+        &stop,
+        Some(Beside {
+            woken,
+            clock,
+            handed,
+        }),
+    );
     let (recorded, mut sent) = tokio::join!(recorder, sending);
     if let Err(e) = checkpoints.and_then(|()| store.checkpoint_on_commit(true)) {
         sent = sent.and(Err(e.into()));
     }
     let recorded = match recorded {
         Ok((kept, recorded)) => {
+            // What it recorded for these sends and they did not attempt (a stop) is free for
+            // whoever sends next; if it cannot let go, its connection goes, and its claims.
+            let kept = kept.filter(|side| match side.release_claims() {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "chưa trả lại được các thư đã ghi mà chưa gửi: đóng kết nối ghi");
+                    false
+                }
+            });
             store.keep_recorder(kept);
             recorded
         }
@@ -907,16 +939,27 @@ pub async fn record_and_send(
     (recorded, sent)
 }
 
-/// [`send_ready_until`]; with `recording`, also what a recording beside it commits meanwhile
-/// (each commit bumps it), until it ends (its sender dropped) and nothing is ready. Its clock
-/// (the store's) says when what it recorded is ready.
+/// The batches a recording committed, as recorded, handed to the sends beside it in order.
+type Handed = Arc<std::sync::Mutex<std::collections::VecDeque<Vec<outbox::Delivery>>>>;
+
+/// A recording beside the sends ([`record_and_send`]).
+struct Beside {
+    /// Bumped at each commit, once its batch is in `handed`; closed when the recording ends.
+    woken: tokio::sync::watch::Receiver<usize>,
+    /// The store's: what the recording committed is ready at its time.
+    clock: crate::clock::Clock,
+    handed: Handed,
+}
+
+/// [`send_ready_until`]; with `recording`, also what a recording beside it commits meanwhile,
+/// handed over as recorded (not read back), until it ends and nothing is ready.
 async fn send_ready_while<S: Outbox + ZaloTokens>(
     store: &S,
     senders: &Senders,
     config: &Config,
     mut now: DateTime<Utc>,
     stop: &AtomicBool,
-    recording: Option<(tokio::sync::watch::Receiver<usize>, crate::clock::Clock)>,
+    recording: Option<Beside>,
 ) -> Result<Pass, DeliverError> {
     use futures_util::StreamExt;
     let stopping = || stop.load(Ordering::SeqCst);
@@ -938,8 +981,15 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
     if store.take_breaker_reset()? {
         senders.reset_breakers();
     }
-    let clock = recording.as_ref().map(|(_, c)| *c).unwrap_or_default();
-    let mut recording = recording.map(|(r, _)| r);
+    let clock = recording.as_ref().map(|b| b.clock).unwrap_or_default();
+    let handed = recording.as_ref().map(|b| b.handed.clone());
+    let mut recording = recording.map(|b| b.woken);
+    // The recording's batches are taken once the reads have found what waited before it
+    // (older, so lower ids): the reads then go on past them, never walking over them again.
+    let mut drained = false;
+    // Every delivery this pass took, read or handed: none is attempted twice in one pass
+    // (a read between a batch's commit and its hand-over, on SQLite, finds it too).
+    let mut taken: std::collections::HashSet<i64> = std::collections::HashSet::new();
     let refusals = Refusals::default();
     // A message sent is marked by `Marker` before its slot in the pool is free, without
     // holding up the other sends in flight (on SQLite a line in the mark log, never waiting
@@ -971,23 +1021,52 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         // Read well ahead of the pool: each read on this connection holds the sends up (the
         // runtime's thread) and each group sent drains the pool at its end; 64 at a time was
         // a fifth of the pass on PostgreSQL.
-        let (batch, early) = match next.take() {
-            Some(read) => match read.get().await {
-                Some(batch) => (batch?, true),
-                // The reader's connection is gone: on this one from here.
-                None => {
-                    read_alone = true;
-                    if let Some(gone) = ahead.take() {
-                        gone.finish()?;
-                    }
-                    (store.ready_after(now, limit, read_up_to)?, false)
-                }
-            },
-            None => (store.ready_after(now, limit, read_up_to)?, false),
+        let given = match handed.as_ref().filter(|_| drained) {
+            Some(h) => h.lock().unwrap_or_else(|p| p.into_inner()).pop_front(),
+            None => None,
         };
+        let given_batch = given.is_some();
+        let (batch, early) = match given {
+            Some(batch) => (batch, false),
+            // Nothing handed yet while the recording goes on: its next commit, or its end.
+            None if drained && handed.is_some() && recording.is_some() => {
+                if let Some(r) = recording.as_mut() {
+                    if r.changed().await.is_err() {
+                        recording = None;
+                        now = now.max(clock.now());
+                    }
+                }
+                continue;
+            }
+            None => {
+                let read = match next.take() {
+                    Some(read) => match read.get().await {
+                        Some(batch) => (batch?, true),
+                        // The reader's connection is gone: on this one from here.
+                        None => {
+                            read_alone = true;
+                            if let Some(gone) = ahead.take() {
+                                gone.finish()?;
+                            }
+                            (store.ready_after(now, limit, read_up_to)?, false)
+                        }
+                    },
+                    None => (store.ready_after(now, limit, read_up_to)?, false),
+                };
+                reading += t.elapsed();
+                reads += 1;
+                drained |= read.0.len() < limit;
+                read
+            }
+        };
+        let got = batch.len();
         read_up_to = batch.iter().map(|d| d.id).fold(read_up_to, i64::max);
-        reading += t.elapsed();
-        reads += 1;
+        let batch: Vec<outbox::Delivery> =
+            batch.into_iter().filter(|d| taken.insert(d.id)).collect();
+        // Taken already (or an empty commit): on to what comes next.
+        if batch.is_empty() && (given_batch || got > 0) {
+            continue;
+        }
         // Read ahead with an earlier time: what the recording committed since is read now.
         if batch.is_empty() && early {
             continue;
@@ -1019,12 +1098,12 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         if marker.is_none() && !batch.is_empty() {
             marker = store.location().and_then(|at| Marker::start(&at));
         }
-        if ahead.is_none() && !read_alone && !stopping() {
+        if ahead.is_none() && !read_alone && !given_batch && !stopping() {
             ahead = store.location().and_then(|at| ReadAhead::start(&at));
         }
         // The next batch, past this one, read while this one is sent (at the recording's
-        // time: what it committed is ready).
-        if let Some(reader) = &ahead {
+        // time: what it committed is ready); not while the recording hands its batches over.
+        if let Some(reader) = ahead.as_ref().filter(|_| !given_batch) {
             let at = recording.as_ref().map_or(now, |_| now.max(clock.now()));
             next = Some(reader.read(at, limit, read_up_to));
         }

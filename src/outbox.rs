@@ -124,7 +124,44 @@ pub struct Delivery {
     pub handed_over: Option<i64>,
 }
 
+/// What a delivery was recorded with, beside what it was made of (`Delivery::recorded`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: i64,
+    pub message_id: String,
+    pub created_at: DateTime<Utc>,
+    /// Sent to the trial address (`store::Ledger::redirects`).
+    pub trial: bool,
+}
+
 impl Delivery {
+    /// `d` as recorded by the pass at `tick_at` (`Store::record_batch_to_send`): the row a
+    /// read would return, pending and ready from when it was recorded.
+    pub fn recorded(d: NewDelivery, tick_at: DateTime<Utc>, r: Recorded) -> Delivery {
+        Delivery {
+            id: r.id,
+            tick_at,
+            agency: d.agency,
+            channel: d.channel,
+            recipients: d.recipients,
+            subject: d.subject,
+            body_text: d.body_text,
+            body_html: d.body_html,
+            items: d.items,
+            thread: d.thread,
+            attachments: d.attachments,
+            message_id: r.message_id,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            next_attempt_at: Some(r.created_at),
+            last_error: None,
+            created_at: r.created_at,
+            sent_at: None,
+            trial: r.trial,
+            handed_over: None,
+        }
+    }
+
     /// A delivery that is never recorded (`send-test`): a negative id from the time, so a
     /// file name or a Message-ID never collides with a real one.
     pub fn unrecorded(d: NewDelivery, now: DateTime<Utc>, domain: &str) -> Delivery {

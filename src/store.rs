@@ -6,7 +6,7 @@
 use crate::clock::Clock;
 use crate::config::Channel;
 pub use crate::messages::{Attachment, NewDelivery};
-pub use crate::outbox::{Delivery, DeliveryStatus};
+pub use crate::outbox::{Delivery, DeliveryStatus, Recorded};
 use crate::schedule::{Handled, Item, Tick};
 use chrono::{DateTime, NaiveDate, Utc};
 use db::{args, Db, Row};
@@ -661,6 +661,12 @@ pub struct Store {
     counts_cache: std::cell::RefCell<Option<((u64, i64), StatusCounts)>>,
 }
 
+/// Delivery `id`'s Message-ID: the same at every attempt, so a resend after a crash is the
+/// same message.
+fn message_id(instance: &str, id: i64, domain: &str) -> String {
+    format!("<nhacviec.{instance}.{id}@{domain}>")
+}
+
 /// Inserts a pending delivery and gives it its Message-ID, derived from the row so that a
 /// resend after a crash carries the same one.
 #[allow(clippy::too_many_arguments)]
@@ -684,6 +690,7 @@ fn insert_delivery(
             Some(items),
             tick_at,
             now,
+            None,
         )?;
         return ids.first().copied().ok_or(StoreError::NoRow);
     }
@@ -707,7 +714,7 @@ fn insert_delivery_lite(
     now: &str,
     trial: bool,
 ) -> Result<i64> {
-    let message_id = format!("<nhacviec.{instance}.{id}@{domain}>");
+    let message_id = message_id(instance, id, domain);
     tx.execute(
         "INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
          VALUES (?11, ?1, ?2, ?3, ?4, ?5, '', '', ?6, ?7, ?12, ?10, ?8, ?8, ?9)",
@@ -771,6 +778,7 @@ fn insert_deliveries_pg(
     items: Option<&str>,
     tick_at: &str,
     now: &str,
+    claimed_until: Option<&str>,
 ) -> Result<Vec<i64>> {
     if deliveries.is_empty() {
         return Ok(Vec::new());
@@ -799,7 +807,7 @@ fn insert_deliveries_pg(
     let threads: Vec<&str> = deliveries.iter().map(|d| d.thread.as_str()).collect();
     let message_ids: Vec<String> = ids
         .iter()
-        .map(|id| format!("<nhacviec.{instance}.{id}@{domain}>"))
+        .map(|id| message_id(instance, *id, domain))
         .collect();
     let trials: Vec<i64> = deliveries.iter().map(|d| i64::from(trial(d))).collect();
     let texts: Vec<&str> = deliveries.iter().map(|d| d.body_text.as_str()).collect();
@@ -807,11 +815,12 @@ fn insert_deliveries_pg(
     let pending = DeliveryStatus::Pending.as_str();
     let written = tx.with_pg(|c| {
         c.execute(
-            "INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial)
-             SELECT id, $2, agency, channel, recipients, subject, '', '', items, thread, message_id, $10, $11, $11, trial
+            "INSERT INTO deliveries (id, tick_at, agency, channel, recipients, subject, body_text, body_html, items, thread, message_id, status, created_at, next_attempt_at, trial, claimed_by, claimed_until)
+             SELECT id, $2, agency, channel, recipients, subject, '', '', items, thread, message_id, $10, $11, $11, trial,
+                    CASE WHEN $13::text IS NOT NULL THEN pg_backend_pid() END, $13
              FROM unnest($1::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $12::bigint[])
                   AS t(id, agency, channel, recipients, subject, items, thread, message_id, trial)",
-            &[&ids, &tick_at, &agencies, &channels, &recipients, &subjects, &items, &threads, &message_ids, &pending, &now, &trials],
+            &[&ids, &tick_at, &agencies, &channels, &recipients, &subjects, &items, &threads, &message_ids, &pending, &now, &trials, &claimed_until],
         )
         .map(|_| ())
     });
@@ -1437,13 +1446,43 @@ impl Store {
         end: Option<TickEnd<'_>>,
         domain: &str,
     ) -> Result<Vec<i64>> {
-        let now = self.now_text();
+        let recorded = self.record_batch_as(tick_at, shares, end, domain, false)?;
+        Ok(recorded.iter().map(|r| r.id).collect())
+    }
+
+    /// [`Store::record_batch`] for a pass that sends what it records at once: what each
+    /// delivery was recorded with, in the shares' order, so the pass need not read them back
+    /// (`Delivery::recorded`); on PostgreSQL claimed by this session (as [`Store::ready`]
+    /// would), until marked or [`Store::release_claims`].
+    pub fn record_batch_to_send(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        shares: &[Share<'_>],
+        end: Option<TickEnd<'_>>,
+        domain: &str,
+    ) -> Result<Vec<Recorded>> {
+        self.record_batch_as(tick_at, shares, end, domain, true)
+    }
+
+    fn record_batch_as(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        shares: &[Share<'_>],
+        end: Option<TickEnd<'_>>,
+        domain: &str,
+        to_send: bool,
+    ) -> Result<Vec<Recorded>> {
+        let at = self.clock.now();
+        let now = at.to_rfc3339();
+        let lease = (to_send && self.db.is_pg()).then(|| {
+            (at + chrono::Duration::from_std(CLAIM_LEASE).unwrap_or_default()).to_rfc3339()
+        });
         self.full_sync()?;
         let tx = self.begin_deliveries()?;
         if self.db.is_pg() {
             recording_turn(&tx)?;
         }
-        let mut ids = Vec::new();
+        let mut recorded = Vec::new();
         let mut next_id: Option<i64> = None;
         let tick_text = tick_at.to_rfc3339();
         for share in shares {
@@ -1463,6 +1502,7 @@ impl Store {
                     None,
                     &tick_text,
                     &now,
+                    lease.as_deref(),
                 )?
             } else {
                 Vec::new()
@@ -1495,7 +1535,12 @@ impl Store {
                         .iter()
                         .map(|i| (i.key.as_str(), "queued", Some(id), None)),
                 );
-                ids.push(id);
+                recorded.push(Recorded {
+                    id,
+                    message_id: message_id(&self.instance, id, domain),
+                    created_at: at,
+                    trial: share.ledger.redirects(d.channel),
+                });
             }
             slots.extend(
                 tick.skipped
@@ -1530,7 +1575,10 @@ impl Store {
         }
         tx.commit()?;
         self.normal_sync()?;
-        Ok(ids)
+        if lease.is_some() && !recorded.is_empty() {
+            self.claimed.set(true);
+        }
+        Ok(recorded)
     }
 
     /// Records deliveries that are not part of a tick (a report, one per address), the

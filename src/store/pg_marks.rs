@@ -57,7 +57,12 @@ async fn serve(url: DatabaseUrl, mut asked: mpsc::UnboundedReceiver<Mark>) {
     };
     // A mark is not waited on the disk for (SQLite's NORMAL): a crash of the database server
     // loses at most the last marks, whose messages go again with their Message-IDs.
-    let prepared = match client.batch_execute("SET synchronous_commit = off").await {
+    // A mark finds its rows by primary key, always: the statement is prepared once, and its
+    // generic plan, made while the recording's first rows were all the table had, could scan
+    // the whole table at each of its thousands of runs (in one run in three, 15 million rows
+    // read and the pass half as fast again: docs/PERFORMANCE.md).
+    let session = "SET synchronous_commit = off; SET enable_seqscan = off";
+    let prepared = match client.batch_execute(session).await {
         Ok(()) => client.prepare(MARK_SENT).await,
         Err(e) => Err(e),
     };

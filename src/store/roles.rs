@@ -27,7 +27,7 @@ use super::{
 use crate::answers::{Extension, NewResponse, Response};
 use crate::config::Channel;
 use crate::messages::NewDelivery;
-use crate::outbox::Delivery;
+use crate::outbox::{Delivery, Recorded};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 
@@ -45,6 +45,15 @@ pub trait Outbox {
         end: Option<TickEnd<'_>>,
         domain: &str,
     ) -> Result<Vec<i64>>;
+    /// [`Outbox::record_batch`] by a pass that sends what it records at once: what each
+    /// delivery was recorded with, in the shares' order ([`Store::record_batch_to_send`]).
+    fn record_batch_to_send(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        shares: &[Share<'_>],
+        end: Option<TickEnd<'_>>,
+        domain: &str,
+    ) -> Result<Vec<Recorded>>;
     /// Deliveries outside a tick (reports, fallbacks, alerts) ([`Store::record_extra`]).
     fn record_extra(
         &self,
@@ -256,6 +265,16 @@ impl Outbox for Store {
         domain: &str,
     ) -> Result<Vec<i64>> {
         Store::record_batch(self, tick_at, shares, end, domain)
+    }
+
+    fn record_batch_to_send(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        shares: &[Share<'_>],
+        end: Option<TickEnd<'_>>,
+        domain: &str,
+    ) -> Result<Vec<Recorded>> {
+        Store::record_batch_to_send(self, tick_at, shares, end, domain)
     }
 
     fn record_extra(
