@@ -138,6 +138,11 @@ impl Delivery {
     /// `d` as recorded by the pass at `tick_at` (`Store::record_batch_to_send`): the row a
     /// read would return, pending and ready from when it was recorded.
     pub fn recorded(d: NewDelivery, tick_at: DateTime<Utc>, r: Recorded) -> Delivery {
+        // The slot keys are kept with the slots, not in the delivery's row.
+        let mut items = d.items;
+        for item in &mut items {
+            item.key.clear();
+        }
         Delivery {
             id: r.id,
             tick_at,
@@ -147,7 +152,7 @@ impl Delivery {
             subject: d.subject,
             body_text: d.body_text,
             body_html: d.body_html,
-            items: d.items,
+            items,
             thread: d.thread,
             attachments: d.attachments,
             message_id: r.message_id,

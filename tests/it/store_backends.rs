@@ -2206,3 +2206,57 @@ fn the_outbox_is_vacuumed_when_idle_once_enough_was_decided_and_sqlite_never() {
     lite.note_decided(10 * nhacviec::store::TIDY_AFTER);
     assert!(!lite.tidy_if_due().unwrap());
 }
+
+#[test]
+fn a_batch_recorded_to_send_is_the_rows_a_read_returns_and_on_postgresql_held_for_its_pass() {
+    for (name, at, _dir) in backends() {
+        let mut writer = Store::open_writer_at(&at).unwrap();
+        let real = [
+            message("a", Channel::Email, &[("1/KH", "1", "k-a")]),
+            message("b", Channel::Email, &[("1/KH", "2", "k-b")]),
+        ];
+        let trial = [message("c", Channel::Email, &[("1/KH", "3", "k-c")])];
+        let (empty, trial_tick) = (Tick::default(), Tick::default());
+        let shares = [
+            Share {
+                ledger: Ledger::Real,
+                deliveries: &real,
+                tick: &empty,
+            },
+            Share {
+                ledger: Ledger::Trial,
+                deliveries: &trial,
+                tick: &trial_tick,
+            },
+        ];
+        let recorded = writer
+            .record_batch_to_send(t0(), &shares, None, "tinh.example")
+            .unwrap();
+        // What the pass sends without reading it back is what a read would have given it.
+        let handed: Vec<nhacviec::store::Delivery> = real
+            .iter()
+            .chain(&trial)
+            .cloned()
+            .zip(recorded)
+            .map(|(d, r)| nhacviec::store::Delivery::recorded(d, t0(), r))
+            .collect();
+        assert_eq!(
+            handed.iter().map(|d| d.trial).collect::<Vec<_>>(),
+            [false, false, true],
+            "{name}"
+        );
+        let later = Utc::now() + Duration::minutes(1);
+        let other = Store::open_side_at(&at).unwrap();
+        if name == "postgresql" {
+            // Claimed for the pass that recorded them: another session does not take them
+            // while it lives, until it lets go of what it did not send.
+            assert!(other.ready(later, 10).unwrap().is_empty(), "{name}");
+            writer.mark_sent(handed[0].id, t0()).unwrap();
+            writer.release_claims().unwrap();
+            let read = other.ready(later, 10).unwrap();
+            assert_eq!(read, handed[1..], "{name}");
+        } else {
+            assert_eq!(other.ready(later, 10).unwrap(), handed, "{name}");
+        }
+    }
+}

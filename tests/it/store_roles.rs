@@ -8,7 +8,7 @@ use nhacviec::channels::Senders;
 use nhacviec::config::Channel;
 use nhacviec::deliver;
 use nhacviec::messages::NewDelivery;
-use nhacviec::outbox::{Delivery, DeliveryStatus};
+use nhacviec::outbox::{Delivery, DeliveryStatus, Recorded};
 use nhacviec::store::meta::StopAlert;
 use nhacviec::store::{
     Ledger, Outbox, Put, RefusalSpell, Result, Share, TickEnd, ZaloToken, ZaloTokens,
@@ -60,6 +60,28 @@ impl Outbox for VecOutbox {
             .iter()
             .flat_map(|s| s.deliveries)
             .map(|d| self.add(d.clone(), tick_at))
+            .collect())
+    }
+
+    fn record_batch_to_send(
+        &mut self,
+        tick_at: DateTime<Utc>,
+        shares: &[Share<'_>],
+        end: Option<TickEnd<'_>>,
+        domain: &str,
+    ) -> Result<Vec<Recorded>> {
+        let ids = self.record_batch(tick_at, shares, end, domain)?;
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let row = self.row(id);
+                Recorded {
+                    id,
+                    message_id: row.message_id,
+                    created_at: row.created_at,
+                    trial: row.trial,
+                }
+            })
             .collect())
     }
 
