@@ -1018,9 +1018,8 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
             r.borrow_and_update();
             now = now.max(clock.now());
         }
-        // Read well ahead of the pool: each read on this connection holds the sends up (the
-        // runtime's thread) and each group sent drains the pool at its end; 64 at a time was
-        // a fifth of the pass on PostgreSQL.
+        // The recording's next batch as it was recorded: nothing read back (on PostgreSQL
+        // it is claimed already, by the recording's session).
         let given = match handed.as_ref().filter(|_| drained) {
             Some(h) => h.lock().unwrap_or_else(|p| p.into_inner()).pop_front(),
             None => None,
@@ -1038,6 +1037,9 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
                 }
                 continue;
             }
+            // Read well ahead of the pool: each read on this connection holds the sends up
+            // (the runtime's thread) and each group sent drains the pool at its end; 64 at a
+            // time was a fifth of the pass on PostgreSQL.
             None => {
                 let read = match next.take() {
                     Some(read) => match read.get().await {
