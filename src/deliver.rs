@@ -852,8 +852,9 @@ pub async fn record_and_send(
 ) -> (Result<Recorded, DeliverError>, Result<Pass, DeliverError>) {
     let (location, clock) = (store.location(), store.clock());
     let (wake, woken) = tokio::sync::watch::channel(0usize);
-    let handed = Handed::default();
-    let handing = handed.clone();
+    // At most `HANDED_AHEAD` batches wait in memory for the sends: a recording faster than
+    // the sends (files, a slow server) waits for them rather than holding the whole tick.
+    let (handing, handed) = std::sync::mpsc::sync_channel(HANDED_AHEAD);
     let halt = stop.clone();
     // The recording's connection, kept from the last pass (opening one costs more than a
     // national tick with nothing due).
@@ -880,10 +881,9 @@ pub async fn record_and_send(
             if let Some(planned) = planned {
                 recorded.tick = record(planned, config, &templates, &mut side, &halt, |batch| {
                     let n = batch.len();
-                    handing
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push_back(batch);
+                    // The sends gone (the pass failed): recorded all the same, and this
+                    // session's claims let go of when the pass ends.
+                    let _ = handing.send(batch);
                     wake.send_modify(|c| *c += n);
                     committed(n);
                 })?;
@@ -940,7 +940,11 @@ pub async fn record_and_send(
 }
 
 /// The batches a recording committed, as recorded, handed to the sends beside it in order.
-type Handed = Arc<std::sync::Mutex<std::collections::VecDeque<Vec<outbox::Delivery>>>>;
+type Handed = std::sync::mpsc::Receiver<Vec<outbox::Delivery>>;
+
+/// How many recorded batches may wait for the sends ([`record_and_send`]): about 2,000
+/// deliveries and their bodies.
+const HANDED_AHEAD: usize = 8;
 
 /// A recording beside the sends ([`record_and_send`]).
 struct Beside {
@@ -982,8 +986,10 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         senders.reset_breakers();
     }
     let clock = recording.as_ref().map(|b| b.clock).unwrap_or_default();
-    let handed = recording.as_ref().map(|b| b.handed.clone());
-    let mut recording = recording.map(|b| b.woken);
+    let (handed, mut recording) = match recording {
+        Some(b) => (Some(b.handed), Some(b.woken)),
+        None => (None, None),
+    };
     // The recording's batches are taken once the reads have found what waited before it
     // (older, so lower ids): the reads then go on past them, never walking over them again.
     let mut drained = false;
@@ -1021,7 +1027,7 @@ async fn send_ready_while<S: Outbox + ZaloTokens>(
         // The recording's next batch as it was recorded: nothing read back (on PostgreSQL
         // it is claimed already, by the recording's session).
         let given = match handed.as_ref().filter(|_| drained) {
-            Some(h) => h.lock().unwrap_or_else(|p| p.into_inner()).pop_front(),
+            Some(h) => h.try_recv().ok(),
             None => None,
         };
         let given_batch = given.is_some();
