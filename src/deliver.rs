@@ -944,7 +944,7 @@ type Handed = std::sync::mpsc::Receiver<Vec<outbox::Delivery>>;
 
 /// How many recorded batches may wait for the sends ([`record_and_send`]): about 2,000
 /// deliveries and their bodies.
-const HANDED_AHEAD: usize = 8;
+pub const HANDED_AHEAD: usize = 8;
 
 /// A recording beside the sends ([`record_and_send`]).
 struct Beside {

@@ -67,9 +67,19 @@ struct Setup {
 }
 
 fn setup(trial: bool) -> Setup {
+    setup_of(AGENCIES, trial)
+}
+
+fn setup_of(agencies: usize, trial: bool) -> Setup {
+    setup_with(agencies, trial, |_| {})
+}
+
+/// `agencies` digests to send, the config then changed by `edit`.
+fn setup_with(agencies: usize, trial: bool, edit: impl FnOnce(&mut Config)) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().to_path_buf();
-    let config = config(AGENCIES, trial);
+    let mut config = config(agencies, trial);
+    edit(&mut config);
     let store = Store::open_writer(&state.join("nhacviec.db")).unwrap();
     let senders = Senders::new(&config, &state).unwrap();
     let engine = Engine::build(&config, june_first().date_naive());
@@ -283,4 +293,60 @@ async fn a_stop_between_batches_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "current_thread")]
 async fn in_trial_mode_too() {
     ended_between_batches(true, fail_the_next_write).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_recording_faster_than_the_sends_waits_for_them() {
+    // One message at a time to a real SMTP server (aiosmtpd, a few ms each), the batches
+    // recorded 256 at a time: the recording would be far ahead, its batches all in memory,
+    // if it did not wait.
+    let batches = 4 + deliver::HANDED_AHEAD;
+    let agencies = deliver::FIRST_BATCH + (batches - 1) * deliver::BATCH;
+    let tmp = tempfile::tempdir().unwrap();
+    let port = crate::support::free_port();
+    let inbox = tmp.path().join("inbox");
+    let server = crate::support::smtp::Smtp::start(port, &inbox, &[]);
+    let s = setup_with(agencies, false, |c| {
+        c.email.transport = nhacviec::config::Transport::Smtp {
+            host: "127.0.0.1".into(),
+            port,
+            tls: nhacviec::config::Tls::None,
+        };
+        c.email.pool_size = 1;
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let hook = move |_: usize| {
+        let accepted = std::fs::read_dir(&inbox)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                })
+                .count()
+            })
+            .unwrap_or(0);
+        log.lock().unwrap().push(accepted);
+    };
+    let (recorded, sent) = s.pass(Arc::new(AtomicBool::new(false)), hook).await;
+    assert_eq!(recorded.unwrap().tick.queued, agencies);
+    assert_eq!(sent.sent, agencies);
+    assert_eq!(server.files("eml").len(), agencies);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), batches);
+    // Batch k is handed over once at most `HANDED_AHEAD` wait: the sends have taken batch
+    // k - HANDED_AHEAD, so every batch before that one was accepted by the server.
+    for (i, &accepted) in seen.iter().enumerate() {
+        let k = i + 1;
+        let before = k.saturating_sub(deliver::HANDED_AHEAD + 1);
+        let needed = if before == 0 {
+            0
+        } else {
+            deliver::FIRST_BATCH + (before - 1) * deliver::BATCH
+        };
+        assert!(
+            accepted >= needed,
+            "batch {k} committed with {accepted} messages accepted, {needed} at least: {seen:?}"
+        );
+    }
 }
