@@ -369,11 +369,12 @@ pub fn plan(
 
 /// The recording half of a tick: renders the digests and records them a batch at a time, each
 /// batch one transaction committed durably (then `committed` is given its deliveries as
-/// recorded: they may be sent, and on PostgreSQL they are claimed for it). The slots decided without a message (superseded, stale, suppressed) go with
-/// the first batch: a slot superseded by one recorded in any batch is handled by then, so a
-/// pass that stops between batches cannot leave it to be sent later. The watermark and
-/// fingerprint go with the last: until then the next pass evaluates again and finds what
-/// was recorded handled. `stop` set ends the recording between batches.
+/// recorded: they may be sent, and on PostgreSQL they are claimed for the pass). The slots
+/// decided without a message (superseded, stale, suppressed) go with the first batch: a slot
+/// superseded by one recorded in any batch is handled by then, so a pass that stops between
+/// batches cannot leave it to be sent later. The watermark and fingerprint go with the last:
+/// until then the next pass evaluates again and finds what was recorded handled. `stop` set
+/// ends the recording between batches.
 pub fn record(
     planned: Planned,
     config: &Config,
