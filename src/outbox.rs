@@ -171,27 +171,15 @@ impl Delivery {
     /// file name or a Message-ID never collides with a real one.
     pub fn unrecorded(d: NewDelivery, now: DateTime<Utc>, domain: &str) -> Delivery {
         let stamp = now.timestamp_millis();
-        Delivery {
+        let recorded = Recorded {
             id: -stamp,
-            tick_at: now,
-            agency: d.agency,
-            channel: d.channel,
-            recipients: d.recipients,
-            subject: d.subject,
-            body_text: d.body_text,
-            body_html: d.body_html,
-            items: d.items,
-            thread: d.thread,
-            attachments: d.attachments,
             message_id: format!("<nhacviec.test.{stamp}@{domain}>"),
-            status: DeliveryStatus::Pending,
-            attempts: 0,
-            next_attempt_at: None,
-            last_error: None,
             created_at: now,
-            sent_at: None,
             trial: false,
-            handed_over: None,
+        };
+        Delivery {
+            next_attempt_at: None,
+            ..Delivery::recorded(d, now, recorded)
         }
     }
 }
