@@ -37,16 +37,9 @@ pub type ZaloToken = (Option<String>, String, Option<DateTime<Utc>>);
 /// The send side of the outbox: deliveries recorded, read when ready, marked after their
 /// attempt. Statuses and times follow `outbox::after_attempt`.
 pub trait Outbox {
-    /// A tick's batch, one transaction, durable before it returns ([`Store::record_batch`]).
-    fn record_batch(
-        &mut self,
-        tick_at: DateTime<Utc>,
-        shares: &[Share<'_>],
-        end: Option<TickEnd<'_>>,
-        domain: &str,
-    ) -> Result<Vec<i64>>;
-    /// [`Outbox::record_batch`] by a pass that sends what it records at once: what each
-    /// delivery was recorded with, in the shares' order ([`Store::record_batch_to_send`]).
+    /// A tick's batch, one transaction, durable before it returns, recorded for the pass that
+    /// sends it: what each delivery was recorded with, in the shares' order
+    /// ([`Store::record_batch_to_send`]).
     fn record_batch_to_send(
         &mut self,
         tick_at: DateTime<Utc>,
@@ -257,16 +250,6 @@ pub trait ChangeFeed {
 }
 
 impl Outbox for Store {
-    fn record_batch(
-        &mut self,
-        tick_at: DateTime<Utc>,
-        shares: &[Share<'_>],
-        end: Option<TickEnd<'_>>,
-        domain: &str,
-    ) -> Result<Vec<i64>> {
-        Store::record_batch(self, tick_at, shares, end, domain)
-    }
-
     fn record_batch_to_send(
         &mut self,
         tick_at: DateTime<Utc>,

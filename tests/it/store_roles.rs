@@ -49,34 +49,20 @@ impl VecOutbox {
 }
 
 impl Outbox for VecOutbox {
-    fn record_batch(
+    fn record_batch_to_send(
         &mut self,
         tick_at: DateTime<Utc>,
         shares: &[Share<'_>],
         _end: Option<TickEnd<'_>>,
         _domain: &str,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<Vec<Recorded>> {
         Ok(shares
             .iter()
             .flat_map(|s| s.deliveries)
-            .map(|d| self.add(d.clone(), tick_at))
-            .collect())
-    }
-
-    fn record_batch_to_send(
-        &mut self,
-        tick_at: DateTime<Utc>,
-        shares: &[Share<'_>],
-        end: Option<TickEnd<'_>>,
-        domain: &str,
-    ) -> Result<Vec<Recorded>> {
-        let ids = self.record_batch(tick_at, shares, end, domain)?;
-        Ok(ids
-            .into_iter()
-            .map(|id| {
-                let row = self.row(id);
+            .map(|d| {
+                let row = self.row(self.add(d.clone(), tick_at));
                 Recorded {
-                    id,
+                    id: row.id,
                     message_id: row.message_id,
                     created_at: row.created_at,
                     trial: row.trial,
